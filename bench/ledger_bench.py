@@ -1,0 +1,251 @@
+"""Transfers per second of ledgerlib against a raw-SQL floor, on SQLite and PostgreSQL.
+
+Run from the repository root::
+
+    python bench/ledger_bench.py --db both --transfers 2000
+
+Every transfer is its own committed transaction between two of 100 wallets.
+Each (database, implementation, connections) run starts from a fresh ledger:
+
+* ``ledgerlib``: ``Ledger(session).transfer(...)`` in ``Session(engine)`` + ``begin()``.
+* ``raw``: the bare minimum for the same rows on a plain connection -- insert the
+  entry, insert both postings, update the two balance rows (ascending id, which
+  takes the row locks), commit. The ledger's DB triggers stay installed for both.
+
+The last line is ``postgres_ratio_vs_raw=<float>``: ledgerlib's single-connection
+PostgreSQL transfers/s divided by the raw floor's (``nan`` without PostgreSQL).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import ledgerlib  # noqa: E402
+from ledgerlib.schema import UTCDateTime  # noqa: E402
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_SCHEMA = "ledger_bench"
+N_ACCOUNTS = 100
+FUNDING_PAISE = 10**10  # Rs 10 crore per wallet: transfers never fail for funds
+SEED = 20240601
+CONCURRENCY = (1, 4)
+
+Transfer = tuple[int, int, int]  # (source index, destination index, amount in paise)
+
+_INSERT_ENTRY = sa.text(
+    "INSERT INTO ledger_entries (idempotency_key, fingerprint, memo, metadata, created_at) "
+    "VALUES (:key, :fp, '', '{}', :now) RETURNING id"
+).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+_INSERT_POSTINGS = sa.text(
+    "INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at) "
+    "VALUES (:e, :src, :amt, 'INR', :now), (:e, :dst, -:amt, 'INR', :now)"
+).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+_UPDATE_BALANCE = sa.text(
+    "UPDATE ledger_accounts SET posted_paise = posted_paise + :d WHERE id = :id"
+)
+_FINGERPRINT = "0" * 64
+
+
+@dataclass
+class Result:
+    db: str
+    impl: str
+    conns: int
+    transfers: int
+    seconds: float
+    retries: int
+    verify_ok: bool
+
+    @property
+    def per_second(self) -> float:
+        return self.transfers / self.seconds
+
+
+def wallet(i: int) -> str:
+    return f"bench:{i}:wallet"
+
+
+@contextmanager
+def fresh_engine(db: str, pg_url: str) -> Iterator[Engine]:
+    """An engine on an empty ledger (tables and triggers created, no rows)."""
+    if db == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="ledger_bench_") as tmp:
+            engine = ledgerlib.create_engine(f"sqlite:///{tmp}/ledger.db")
+            ledgerlib.create_all(engine)
+            yield engine
+            engine.dispose()
+        return
+    admin = sa.create_engine(pg_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {PG_SCHEMA}")
+    admin.dispose()
+    engine = ledgerlib.create_engine(
+        pg_url, connect_args={"options": f"-csearch_path={PG_SCHEMA}"}, pool_size=max(CONCURRENCY)
+    )
+    ledgerlib.create_all(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def set_up_accounts(engine: Engine) -> list[int]:
+    """Open the bank and 100 funded wallets; return the wallets' account ids."""
+    with Session(engine) as s, s.begin():
+        ledger = ledgerlib.Ledger(s)
+        ledger.open_account("bench:bank", "asset", allow_negative=True)
+        ids = [ledger.open_account(wallet(i), "liability").id for i in range(N_ACCOUNTS)]
+        for i in range(N_ACCOUNTS):
+            ledger.transfer("bench:bank", wallet(i), FUNDING_PAISE, idempotency_key=f"fund:{i}")
+    # Open every pooled connection now so that connecting is not timed.
+    conns = [engine.connect() for _ in range(max(CONCURRENCY))]
+    for conn in conns:
+        conn.close()
+    return ids
+
+
+def plan_transfers(n: int, seed: int = SEED) -> list[Transfer]:
+    rng = random.Random(seed)
+    plan = []
+    for _ in range(n):
+        src, dst = rng.sample(range(N_ACCOUNTS), 2)
+        plan.append((src, dst, rng.randint(1, 1000)))
+    return plan
+
+
+def ledgerlib_worker(engine: Engine, run: str) -> Callable[[int, Transfer], None]:
+    def do(i: int, t: Transfer) -> None:
+        src, dst, amount = t
+        with Session(engine) as s, s.begin():
+            ledgerlib.Ledger(s).transfer(
+                wallet(src), wallet(dst), amount, idempotency_key=f"bench:{run}:{i}"
+            )
+    return do
+
+
+def raw_worker(conn: Connection, run: str, ids: list[int]) -> Callable[[int, Transfer], None]:
+    def do(i: int, t: Transfer) -> None:
+        src, dst, amount = ids[t[0]], ids[t[1]], t[2]
+        now = dt.datetime.now(dt.timezone.utc)
+        with conn.begin():
+            entry_id = conn.execute(
+                _INSERT_ENTRY, {"key": f"bench:{run}:{i}", "fp": _FINGERPRINT, "now": now}
+            ).scalar_one()
+            # Debit the source (+), credit the destination (-), as ledgerlib does.
+            conn.execute(_INSERT_POSTINGS, {"e": entry_id, "src": src, "dst": dst,
+                                            "amt": amount, "now": now})
+            # Wallets are credit-normal: source balance falls, destination rises.
+            for account_id, delta in sorted([(src, -amount), (dst, amount)]):
+                conn.execute(_UPDATE_BALANCE, {"d": delta, "id": account_id})
+    return do
+
+
+def run_one(db: str, impl: str, conns: int, plan: list[Transfer], pg_url: str) -> Result:
+    run = f"{db}-{impl}-{conns}"
+    with fresh_engine(db, pg_url) as engine:
+        ids = set_up_accounts(engine)
+        retries = [0] * conns
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(conns + 1)
+
+        def thread_main(k: int) -> None:
+            try:
+                # raw holds one connection; ledgerlib's sessions check one out each time.
+                with engine.connect() if impl == "raw" else nullcontext() as conn:
+                    if conn is None:
+                        do = ledgerlib_worker(engine, run)
+                    else:
+                        do = raw_worker(conn, run, ids)
+                    barrier.wait()
+                    for i in range(k, len(plan), conns):
+                        attempts = 0
+
+                        def attempt() -> None:
+                            nonlocal attempts
+                            attempts += 1
+                            do(i, plan[i])
+
+                        ledgerlib.retrying(attempt, attempts=10)
+                        retries[k] += attempts - 1
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+                barrier.abort()
+
+        threads = [threading.Thread(target=thread_main, args=(k,)) for k in range(conns)]
+        for t in threads:
+            t.start()
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            pass
+        start = time.perf_counter()
+        for t in threads:
+            t.join()
+        seconds = time.perf_counter() - start
+        if errors:
+            raise errors[0]
+        with Session(engine) as s:
+            report = ledgerlib.verify(s)
+        if not report.ok:
+            print(report.summary(), file=sys.stderr)
+        return Result(db, impl, conns, len(plan), seconds, sum(retries), report.ok)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--transfers", type=int, default=2000)
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("WALLET_BENCH_DATABASE_URL") or DEFAULT_PG_URL
+    )
+    args = parser.parse_args(argv)
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    plan = plan_transfers(args.transfers)
+
+    results: list[Result] = []
+    print(f"{'db':<9}{'impl':<11}{'conns':>6}{'transfers':>11}{'seconds':>9}"
+          f"{'transfers/s':>13}{'retries':>9}  verify")
+    for db in dbs:
+        for conns in CONCURRENCY:
+            for impl in ("ledgerlib", "raw"):
+                r = run_one(db, impl, conns, plan, args.pg_url)
+                results.append(r)
+                print(f"{r.db:<9}{r.impl:<11}{r.conns:>6}{r.transfers:>11}{r.seconds:>9.2f}"
+                      f"{r.per_second:>13.1f}{r.retries:>9}  {'OK' if r.verify_ok else 'BROKEN'}",
+                      flush=True)
+
+    rate = {(r.db, r.impl, r.conns): r.per_second for r in results}
+    print("\nledgerlib / raw floor (transfers/s ratio):")
+    for db in dbs:
+        for conns in CONCURRENCY:
+            ratio = rate[(db, "ledgerlib", conns)] / rate[(db, "raw", conns)]
+            print(f"  {db:<9} {conns} conn{'s' if conns > 1 else ' '}  {ratio:.3f}")
+    pg_ratio = (
+        rate[("postgres", "ledgerlib", 1)] / rate[("postgres", "raw", 1)]
+        if "postgres" in dbs else math.nan
+    )
+    if not all(r.verify_ok for r in results):
+        print("WARNING: ledger verification failed (see stderr)")
+    print(f"postgres_ratio_vs_raw={pg_ratio:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Engine set-up and transaction retries, for applications that want them.
+
+Optional helpers: the ledger works with any SQLAlchemy session on PostgreSQL
+or SQLite, but on SQLite a write transaction should start with
+``BEGIN IMMEDIATE`` -- otherwise two connections that both read and then both
+write fail with "database is locked" instead of waiting their turn.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import sqlalchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL SQLSTATEs after which the whole transaction may simply be re-run.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization, deadlock
+
+
+def create_engine(url: str, **kwargs: Any) -> Engine:
+    """``sqlalchemy.create_engine`` plus the SQLite settings a ledger needs:
+    foreign keys on, WAL for files, a busy timeout and ``BEGIN IMMEDIATE``."""
+    engine = sqlalchemy.create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        configure_sqlite(engine)
+    return engine
+
+
+def configure_sqlite(engine: Engine) -> None:
+    in_memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves (pysqlite would defer it to the first write).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_retryable(error: BaseException) -> bool:
+    """True for errors after which re-running the transaction is the right move."""
+    if not isinstance(error, DBAPIError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    return "database is locked" in str(error.orig)
+
+
+def retrying(
+    attempt: Callable[[], T],
+    *,
+    attempts: int = 5,
+    base_delay_s: float = 0.01,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Call ``attempt`` (which must run one whole transaction) until it does not
+    fail with a retryable database error, with jittered exponential backoff."""
+    for number in range(1, attempts + 1):
+        try:
+            return attempt()
+        except DBAPIError as error:
+            if number == attempts or not is_retryable(error):
+                raise
+            sleep(random.uniform(0, base_delay_s * 2**number))
+    raise AssertionError("unreachable")

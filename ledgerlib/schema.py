@@ -1,0 +1,250 @@
+"""Tables of the ledger, published as one SQLAlchemy :data:`metadata`.
+
+Applications include :data:`metadata` in their alembic ``target_metadata`` and
+call :func:`guard_ddl` from a migration to install the database-level guards
+(triggers). Standalone users call :func:`create_all`.
+
+Sign convention: a posting's ``amount_paise`` is positive for a debit and
+negative for a credit, so the postings of every entry sum to zero per currency.
+Balances stored on accounts are on the account's *normal side* (a liability
+with more credits than debits has a positive balance).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names so alembic migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+ACCOUNT_KINDS = ("asset", "liability", "equity", "income", "expense")
+DEBIT_NORMAL_KINDS = frozenset({"asset", "expense"})
+HOLD_STATUSES = ("pending", "committed", "released")
+
+# BIGINT ids on PostgreSQL; plain INTEGER on SQLite, where only
+# "INTEGER PRIMARY KEY" is an auto-incrementing rowid.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in and out, on every backend.
+
+    SQLite has no time zone type: values are stored as naive UTC text, which
+    sorts and compares correctly because every value goes through here.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger; pass an aware one")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+accounts = Table(
+    "ledger_accounts",
+    metadata,
+    Column("id", IdType, primary_key=True),
+    Column("code", String(128), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("owner_ref", String(128), nullable=True, index=True),
+    Column("allow_negative", Boolean, nullable=False),
+    # Maintained balances, on the account's normal side. posted moves with
+    # entries; held is the sum of this account's pending outgoing holds.
+    Column("posted_paise", BigInteger, nullable=False, server_default=text("0")),
+    Column("held_paise", BigInteger, nullable=False, server_default=text("0")),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint(
+        "kind IN ('asset', 'liability', 'equity', 'income', 'expense')", name="kind"
+    ),
+    CheckConstraint("held_paise >= 0", name="held_not_negative"),
+    # The last line of defence for wallets: the database itself refuses a
+    # balance row whose available amount is below zero.
+    CheckConstraint(
+        "allow_negative OR posted_paise - held_paise >= 0", name="available_not_negative"
+    ),
+)
+
+entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", IdType, primary_key=True),
+    Column("idempotency_key", String(200), nullable=True, unique=True),
+    # sha256 of the movement (accounts and signed amounts): a repeated key
+    # must carry the same fingerprint.
+    Column("fingerprint", String(64), nullable=False),
+    Column("memo", Text, nullable=False, server_default=""),
+    Column("metadata", JSON, nullable=False),
+    Column("reverses_entry_id", IdType, ForeignKey("ledger_entries.id"), unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+postings = Table(
+    "ledger_postings",
+    metadata,
+    Column("id", IdType, primary_key=True),
+    Column("entry_id", IdType, ForeignKey("ledger_entries.id"), nullable=False, index=True),
+    Column("account_id", IdType, ForeignKey("ledger_accounts.id"), nullable=False),
+    Column("amount_paise", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    # Copied from the entry so history and reports need no join to filter.
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount_paise <> 0", name="amount_not_zero"),
+    Index("ix_ledger_postings_account_id_id", "account_id", "id"),
+    Index("ix_ledger_postings_account_id_created_at", "account_id", "created_at"),
+)
+
+holds = Table(
+    "ledger_holds",
+    metadata,
+    Column("id", IdType, primary_key=True),
+    Column("idempotency_key", String(200), nullable=True, unique=True),
+    Column("source_account_id", IdType, ForeignKey("ledger_accounts.id"), nullable=False),
+    Column(
+        "destination_account_id", IdType, ForeignKey("ledger_accounts.id"), nullable=False
+    ),
+    Column("amount_paise", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("memo", Text, nullable=False, server_default=""),
+    Column("metadata", JSON, nullable=False),
+    Column("commit_entry_id", IdType, ForeignKey("ledger_entries.id"), unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    CheckConstraint("amount_paise > 0", name="amount_positive"),
+    CheckConstraint("status IN ('pending', 'committed', 'released')", name="status"),
+    CheckConstraint(
+        "(status = 'committed') = (commit_entry_id IS NOT NULL)", name="commit_has_entry"
+    ),
+    Index("ix_ledger_holds_source_account_id_status", "source_account_id", "status"),
+)
+
+
+_SQLITE_GUARDS = [
+    # Journal entries and postings are append-only: corrections are reversals.
+    """CREATE TRIGGER ledger_entries_immutable BEFORE UPDATE ON ledger_entries
+       BEGIN SELECT RAISE(ABORT, 'ledger entries are immutable'); END""",
+    """CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
+       BEGIN SELECT RAISE(ABORT, 'ledger entries are immutable'); END""",
+    """CREATE TRIGGER ledger_postings_immutable BEFORE UPDATE ON ledger_postings
+       BEGIN SELECT RAISE(ABORT, 'ledger postings are immutable'); END""",
+    """CREATE TRIGGER ledger_postings_no_delete BEFORE DELETE ON ledger_postings
+       BEGIN SELECT RAISE(ABORT, 'ledger postings are immutable'); END""",
+    # A hold resolves once.
+    """CREATE TRIGGER ledger_holds_resolve_once BEFORE UPDATE ON ledger_holds
+       WHEN OLD.status <> 'pending'
+       BEGIN SELECT RAISE(ABORT, 'ledger hold already resolved'); END""",
+]
+
+_POSTGRES_GUARDS = [
+    """CREATE OR REPLACE FUNCTION ledger_reject_change() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION '% rows are immutable', TG_TABLE_NAME; END
+       $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER ledger_entries_immutable BEFORE UPDATE OR DELETE ON ledger_entries
+       FOR EACH ROW EXECUTE FUNCTION ledger_reject_change()""",
+    """CREATE TRIGGER ledger_postings_immutable BEFORE UPDATE OR DELETE ON ledger_postings
+       FOR EACH ROW EXECUTE FUNCTION ledger_reject_change()""",
+    """CREATE OR REPLACE FUNCTION ledger_hold_resolve_once() RETURNS trigger AS $$
+       BEGIN
+         IF OLD.status <> 'pending' THEN
+           RAISE EXCEPTION 'ledger hold % already resolved', OLD.id;
+         END IF;
+         RETURN NEW;
+       END $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER ledger_holds_resolve_once BEFORE UPDATE ON ledger_holds
+       FOR EACH ROW EXECUTE FUNCTION ledger_hold_resolve_once()""",
+    # Checked at COMMIT, once every posting of the entry is in: each entry has
+    # at least two postings and sums to zero in every currency.
+    """CREATE OR REPLACE FUNCTION ledger_check_entry_balanced() RETURNS trigger AS $$
+       DECLARE
+         n_postings integer;
+         n_unbalanced integer;
+       BEGIN
+         SELECT count(*) INTO n_postings FROM ledger_postings WHERE entry_id = NEW.id;
+         SELECT count(*) INTO n_unbalanced FROM (
+           SELECT currency FROM ledger_postings WHERE entry_id = NEW.id
+           GROUP BY currency HAVING sum(amount_paise) <> 0) AS u;
+         IF n_postings < 2 OR n_unbalanced > 0 THEN
+           RAISE EXCEPTION 'ledger entry % does not balance', NEW.id;
+         END IF;
+         RETURN NULL;
+       END $$ LANGUAGE plpgsql""",
+    """CREATE CONSTRAINT TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries
+       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+       EXECUTE FUNCTION ledger_check_entry_balanced()""",
+    # The same check for a posting slipped into an existing entry later.
+    """CREATE OR REPLACE FUNCTION ledger_check_posting_balanced() RETURNS trigger AS $$
+       BEGIN
+         IF EXISTS (SELECT 1 FROM ledger_postings WHERE entry_id = NEW.entry_id
+                    GROUP BY currency HAVING sum(amount_paise) <> 0) THEN
+           RAISE EXCEPTION 'ledger entry % does not balance', NEW.entry_id;
+         END IF;
+         RETURN NULL;
+       END $$ LANGUAGE plpgsql""",
+    """CREATE CONSTRAINT TRIGGER ledger_postings_balanced AFTER INSERT ON ledger_postings
+       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+       EXECUTE FUNCTION ledger_check_posting_balanced()""",
+]
+
+
+def guard_ddl(dialect_name: str) -> list[str]:
+    """The SQL statements that install the database-level guards for a dialect.
+
+    On PostgreSQL the balance checks are deferred constraint triggers: they run
+    at COMMIT, when every posting of the entry is in.
+    """
+    if dialect_name == "postgresql":
+        return list(_POSTGRES_GUARDS)
+    if dialect_name == "sqlite":
+        return list(_SQLITE_GUARDS)
+    return []
+
+
+def create_all(bind: Engine | Connection) -> None:
+    """Create the ledger's tables and guards (for use without alembic)."""
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            create_all(conn)
+        return
+    metadata.create_all(bind)
+    for statement in guard_ddl(bind.dialect.name):
+        bind.execute(text(statement))  # text(): escapes the % of RAISE for the driver
