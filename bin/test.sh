@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The test command (README line 2; .ci/run calls it too).
+# Installs what the tests need, then runs the pytest suite twice: on SQLite,
+# then on PostgreSQL + Redis. Locally a missing server only skips the second
+# run (loudly); under CI=true the servers are started, or the run fails.
+# Extra arguments go to pytest, e.g. bin/test.sh -k ledger -x
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+PG_URL=${WALLET_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
+REDIS_URL=${WALLET_TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing Debian's chromium for the browser tests"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+fi
+echo "== installing the project with its test extras"
+"$PYTHON" -m pip install -q --disable-pip-version-check -e '.[test]'
+
+postgres_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+redis_up() { "$PYTHON" -c "import redis,sys; redis.Redis.from_url('$REDIS_URL').ping()" 2>/dev/null; }
+
+if [ "${CI:-}" = "true" ]; then
+  postgres_up || { echo "== starting PostgreSQL"; as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true; sleep 2; }
+  redis_up || { echo "== starting Redis"; as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log || true; sleep 1; }
+  postgres_up || { echo "PostgreSQL is required in CI and could not be started"; exit 1; }
+  redis_up || { echo "Redis is required in CI and could not be started"; exit 1; }
+fi
+
+echo "== pytest on SQLite"
+env -u WALLET_TEST_DATABASE_URL -u WALLET_TEST_REDIS_URL "$PYTHON" -m pytest "$@"
+
+if postgres_up && redis_up; then
+  echo "== pytest on PostgreSQL ($PG_URL) and Redis ($REDIS_URL)"
+  WALLET_TEST_DATABASE_URL=$PG_URL WALLET_TEST_REDIS_URL=$REDIS_URL "$PYTHON" -m pytest "$@"
+else
+  echo "!! PostgreSQL or Redis not reachable: the PostgreSQL/Redis run was NOT done"
+fi
