@@ -5,7 +5,8 @@ Run from the repository root::
     python bench/ledger_bench.py --db both --transfers 2000
 
 Every transfer is its own committed transaction between two of 100 wallets.
-Each (database, implementation, connections) run starts from a fresh ledger:
+Each run starts from a fresh ledger; every (database, implementation, connections)
+cell is run ``--repeat`` times (ledgerlib and raw alternating) and its median kept:
 
 * ``ledgerlib``: ``Ledger(session).transfer(...)`` in ``Session(engine)`` + ``begin()``.
 * ``raw``: the bare minimum for the same rows on a plain connection -- insert the
@@ -22,13 +23,14 @@ import datetime as dt
 import math
 import os
 import random
+import statistics
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -63,18 +65,19 @@ _FINGERPRINT = "0" * 64
 
 
 @dataclass
-class Result:
+class Cell:
+    """One (database, implementation, connections) cell, over ``--repeat`` runs."""
+
     db: str
     impl: str
     conns: int
-    transfers: int
-    seconds: float
-    retries: int
-    verify_ok: bool
+    rates: list[float] = field(default_factory=list)  # transfers/s of each run
+    retries: int = 0
+    verify_ok: bool = True
 
     @property
-    def per_second(self) -> float:
-        return self.transfers / self.seconds
+    def rate(self) -> float:
+        return statistics.median(self.rates)
 
 
 def wallet(i: int) -> str:
@@ -82,11 +85,12 @@ def wallet(i: int) -> str:
 
 
 @contextmanager
-def fresh_engine(db: str, pg_url: str) -> Iterator[Engine]:
-    """An engine on an empty ledger (tables and triggers created, no rows)."""
+def fresh_engine(db: str, pg_url: str, conns: int) -> Iterator[Engine]:
+    """An engine on an empty ledger (tables and triggers, no rows) pooling `conns` connections."""
+    pool = {"pool_size": conns, "max_overflow": 0}
     if db == "sqlite":
         with tempfile.TemporaryDirectory(prefix="ledger_bench_") as tmp:
-            engine = ledgerlib.create_engine(f"sqlite:///{tmp}/ledger.db")
+            engine = ledgerlib.create_engine(f"sqlite:///{tmp}/ledger.db", **pool)
             ledgerlib.create_all(engine)
             yield engine
             engine.dispose()
@@ -97,7 +101,7 @@ def fresh_engine(db: str, pg_url: str) -> Iterator[Engine]:
         conn.exec_driver_sql(f"CREATE SCHEMA {PG_SCHEMA}")
     admin.dispose()
     engine = ledgerlib.create_engine(
-        pg_url, connect_args={"options": f"-csearch_path={PG_SCHEMA}"}, pool_size=max(CONCURRENCY)
+        pg_url, connect_args={"options": f"-csearch_path={PG_SCHEMA}"}, **pool
     )
     ledgerlib.create_all(engine)
     try:
@@ -106,7 +110,7 @@ def fresh_engine(db: str, pg_url: str) -> Iterator[Engine]:
         engine.dispose()
 
 
-def set_up_accounts(engine: Engine) -> list[int]:
+def set_up_accounts(engine: Engine, conns: int) -> list[int]:
     """Open the bank and 100 funded wallets; return the wallets' account ids."""
     with Session(engine) as s, s.begin():
         ledger = ledgerlib.Ledger(s)
@@ -115,8 +119,8 @@ def set_up_accounts(engine: Engine) -> list[int]:
         for i in range(N_ACCOUNTS):
             ledger.transfer("bench:bank", wallet(i), FUNDING_PAISE, idempotency_key=f"fund:{i}")
     # Open every pooled connection now so that connecting is not timed.
-    conns = [engine.connect() for _ in range(max(CONCURRENCY))]
-    for conn in conns:
+    opened = [engine.connect() for _ in range(conns)]
+    for conn in opened:
         conn.close()
     return ids
 
@@ -157,10 +161,24 @@ def raw_worker(conn: Connection, run: str, ids: list[int]) -> Callable[[int, Tra
     return do
 
 
-def run_one(db: str, impl: str, conns: int, plan: list[Transfer], pg_url: str) -> Result:
-    run = f"{db}-{impl}-{conns}"
-    with fresh_engine(db, pg_url) as engine:
-        ids = set_up_accounts(engine)
+def with_retries(do: Callable[[int, Transfer], None], i: int, t: Transfer) -> int:
+    """Run one transfer's transaction under ``ledgerlib.retrying``; return the retry count."""
+    attempts = 0
+
+    def attempt() -> None:
+        nonlocal attempts
+        attempts += 1
+        do(i, t)
+
+    ledgerlib.retrying(attempt, attempts=10)
+    return attempts - 1
+
+
+def run_once(cell: Cell, plan: list[Transfer], pg_url: str) -> None:
+    """Time ``plan`` on a fresh ledger, verify it, and add the outcome to ``cell``."""
+    db, impl, conns, run = cell.db, cell.impl, cell.conns, f"{cell.db}-{cell.impl}-{cell.conns}"
+    with fresh_engine(db, pg_url, conns) as engine:
+        ids = set_up_accounts(engine, conns)
         retries = [0] * conns
         errors: list[BaseException] = []
         barrier = threading.Barrier(conns + 1)
@@ -175,15 +193,7 @@ def run_one(db: str, impl: str, conns: int, plan: list[Transfer], pg_url: str) -
                         do = raw_worker(conn, run, ids)
                     barrier.wait()
                     for i in range(k, len(plan), conns):
-                        attempts = 0
-
-                        def attempt() -> None:
-                            nonlocal attempts
-                            attempts += 1
-                            do(i, plan[i])
-
-                        ledgerlib.retrying(attempt, attempts=10)
-                        retries[k] += attempts - 1
+                        retries[k] += with_retries(do, i, plan[i])
             except BaseException as exc:  # reported by the main thread
                 errors.append(exc)
                 barrier.abort()
@@ -205,13 +215,17 @@ def run_one(db: str, impl: str, conns: int, plan: list[Transfer], pg_url: str) -
             report = ledgerlib.verify(s)
         if not report.ok:
             print(report.summary(), file=sys.stderr)
-        return Result(db, impl, conns, len(plan), seconds, sum(retries), report.ok)
+        cell.rates.append(len(plan) / seconds)
+        cell.retries += sum(retries)
+        cell.verify_ok = cell.verify_ok and report.ok
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--transfers", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per cell, ledgerlib and raw alternating; median reported")
     parser.add_argument(
         "--pg-url", default=os.environ.get("WALLET_BENCH_DATABASE_URL") or DEFAULT_PG_URL
     )
@@ -219,32 +233,35 @@ def main(argv: list[str] | None = None) -> int:
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     plan = plan_transfers(args.transfers)
 
-    results: list[Result] = []
-    print(f"{'db':<9}{'impl':<11}{'conns':>6}{'transfers':>11}{'seconds':>9}"
-          f"{'transfers/s':>13}{'retries':>9}  verify")
+    print(f"{args.transfers} transfers per run, median of {args.repeat} run(s)\n")
+    print(f"{'db':<9}{'impl':<11}{'conns':>6}{'transfers/s':>13}{'min..max':>16}"
+          f"{'retries':>9}  verify")
+    cells: dict[tuple[str, str, int], Cell] = {}
     for db in dbs:
         for conns in CONCURRENCY:
-            for impl in ("ledgerlib", "raw"):
-                r = run_one(db, impl, conns, plan, args.pg_url)
-                results.append(r)
-                print(f"{r.db:<9}{r.impl:<11}{r.conns:>6}{r.transfers:>11}{r.seconds:>9.2f}"
-                      f"{r.per_second:>13.1f}{r.retries:>9}  {'OK' if r.verify_ok else 'BROKEN'}",
-                      flush=True)
+            pair = [Cell(db, impl, conns) for impl in ("ledgerlib", "raw")]
+            for _ in range(args.repeat):
+                for cell in pair:
+                    run_once(cell, plan, args.pg_url)
+            for c in pair:
+                cells[(db, c.impl, conns)] = c
+                spread = f"{min(c.rates):.0f}..{max(c.rates):.0f}"
+                print(f"{db:<9}{c.impl:<11}{conns:>6}{c.rate:>13.1f}{spread:>16}{c.retries:>9}"
+                      f"  {'OK' if c.verify_ok else 'BROKEN'}", flush=True)
 
-    rate = {(r.db, r.impl, r.conns): r.per_second for r in results}
-    print("\nledgerlib / raw floor (transfers/s ratio):")
+    def ratio(db: str, conns: int) -> float:
+        return cells[(db, "ledgerlib", conns)].rate / cells[(db, "raw", conns)].rate
+
+    print("\nledgerlib / raw floor (ratio of transfers/s):")
     for db in dbs:
         for conns in CONCURRENCY:
-            ratio = rate[(db, "ledgerlib", conns)] / rate[(db, "raw", conns)]
-            print(f"  {db:<9} {conns} conn{'s' if conns > 1 else ' '}  {ratio:.3f}")
-    pg_ratio = (
-        rate[("postgres", "ledgerlib", 1)] / rate[("postgres", "raw", 1)]
-        if "postgres" in dbs else math.nan
-    )
-    if not all(r.verify_ok for r in results):
-        print("WARNING: ledger verification failed (see stderr)")
+            print(f"  {db:<9} {conns} conn{'s' if conns > 1 else ' '}  {ratio(db, conns):.3f}")
+    all_ok = all(c.verify_ok for c in cells.values())
+    if not all_ok:
+        print("WARNING: ledger verification failed (details on stderr)")
+    pg_ratio = ratio("postgres", 1) if "postgres" in dbs else math.nan
     print(f"postgres_ratio_vs_raw={pg_ratio:.3f}")
-    return 0
+    return 0 if all_ok else 1
 
 
 if __name__ == "__main__":

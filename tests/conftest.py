@@ -96,3 +96,112 @@ def session(ledger_engine):
 @pytest.fixture
 def ledger(session):
     return ledgerlib.Ledger(session)
+
+
+# ------------------------------------------------------------------ web apps
+
+WEB_SCHEMA = "webapp_tests"
+TEST_SESSION_SECRET = "test-session-secret-" + "x" * 32
+ALL_APP_TABLES = None  # filled from the metadata on first use
+
+
+def migrate(url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "webapp:alembic")
+    config.attributes["settings"] = {"sqlalchemy.url": url}
+    command.upgrade(config, "head")
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory):
+    """A database migrated to head by alembic once per run: on SQLite a file
+    copied for each test, on PostgreSQL a schema truncated for each test."""
+    if ON_POSTGRES:
+        reset_postgres_schema(WEB_SCHEMA)
+        url = f"{TEST_DATABASE_URL}?options=-csearch_path%3D{WEB_SCHEMA}"
+        migrate(url)
+        return url
+    path = tmp_path_factory.mktemp("template") / "wallet.sqlite"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def app_db_url(migrated_template, tmp_path):
+    """URL of an empty, fully migrated wallet database for this test."""
+    import shutil
+
+    if ON_POSTGRES:
+        from webapp.models import target_metadata
+
+        tables = [t.name for md in target_metadata for t in md.sorted_tables]
+        engine = sa.create_engine(migrated_template)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        engine.dispose()
+        return migrated_template
+    path = tmp_path / "wallet.sqlite"
+    shutil.copy(migrated_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_engine(app_db_url):
+    from webapp.models import get_engine
+
+    engine = get_engine({"sqlalchemy.url": app_db_url})
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(app_engine):
+    """A function returning a new session on the test database (commit yourself)."""
+    from sqlalchemy.orm import Session
+
+    sessions = []
+
+    def open_session():
+        session = Session(app_engine, expire_on_commit=False)
+        sessions.append(session)
+        return session
+
+    yield open_session
+    for session in sessions:
+        session.close()
+
+
+@pytest.fixture
+def web_settings(app_db_url):
+    return {
+        "sqlalchemy.url": app_db_url,
+        "wallet.environment": "test",
+        "wallet.session_secret": TEST_SESSION_SECRET,
+        "wallet.session_cookie_name": "wallet_user",
+        "wallet.bcrypt_rounds": "4",
+        "retry.attempts": "3",
+    }
+
+
+def dispose_app_engine(wsgi_app) -> None:
+    factory = wsgi_app.registry["dbsession_factory"]
+    factory.kw["bind"].dispose()
+
+
+@pytest.fixture
+def user_wsgi(web_settings):
+    import webapp
+
+    app = webapp.main({}, **web_settings)
+    yield app
+    dispose_app_engine(app)
+
+
+@pytest.fixture
+def user_app(user_wsgi):
+    import webtest
+
+    return webtest.TestApp(user_wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.7"})

@@ -1,0 +1,29 @@
+"""The user app: ``main`` is its WSGI factory ([app:user] in the ini files)."""
+from pyramid.config import Configurator
+
+from .settings import resolve_settings
+
+
+def load_user(request, user_id):
+    from .models import User
+
+    return request.dbsession.get(User, user_id)
+
+
+def main(global_config, **settings):
+    settings = resolve_settings(global_config, settings)
+    with Configurator(settings=settings) as config:
+        config.include("pyramid_jinja2")
+        config.include(".templating")
+        config.include(".models")
+        config.include(".routes")
+        from .security import include_sessions
+
+        include_sessions(
+            config,
+            cookie_name=settings.get("wallet.session_cookie_name", "wallet_session"),
+            identity_loader=load_user,
+            session_key="user_id",
+        )
+        config.scan(".views")
+    return config.make_wsgi_app()

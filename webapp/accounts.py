@@ -1,0 +1,122 @@
+"""User accounts: sign-up and log-in with bcrypt and throttling of guesses."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import unicodedata
+from dataclasses import dataclass
+
+import bcrypt
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from .models import LoginAttempt, User
+from .phone import InvalidPhone, normalize_phone
+from .wallet import WalletService, utcnow
+
+MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_BYTES = 72  # bcrypt ignores anything longer: refuse it instead
+MAX_NAME_CHARS = 80
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_PHONE = 5
+MAX_FAILURES_PER_IP = 20
+
+
+class AccountError(Exception):
+    """A problem to show on the form, with the field it concerns."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class LoginThrottled(AccountError):
+    pass
+
+
+@dataclass
+class AccountService:
+    dbsession: object
+    bcrypt_rounds: int = 12
+    clock: object = utcnow
+
+    def signup(self, phone: str, name: str, password: str) -> User:
+        try:
+            phone = normalize_phone(phone)
+        except InvalidPhone as exc:
+            raise AccountError(str(exc), "phone") from None
+        name = unicodedata.normalize("NFC", (name or "").strip())
+        if not name:
+            raise AccountError("Enter your name.", "name")
+        if len(name) > MAX_NAME_CHARS or any(unicodedata.category(c)[0] == "C" for c in name):
+            raise AccountError(f"Use up to {MAX_NAME_CHARS} ordinary characters.", "name")
+        self._check_password(password)
+        user = User(
+            phone=phone,
+            name=name,
+            password_hash=self.hash_password(password),
+            is_active=True,
+            created_at=self.clock(),
+        )
+        try:
+            with self.dbsession.begin_nested():  # a concurrent sign-up may win the phone
+                self.dbsession.add(user)
+                self.dbsession.flush()
+        except IntegrityError:
+            raise AccountError("This number already has an account. Log in instead.",
+                               "phone") from None
+        WalletService(self.dbsession, clock=self.clock).open_user_wallet(user)
+        return user
+
+    def phone_taken(self, phone: str) -> bool:
+        return self.dbsession.scalar(select(User.id).where(User.phone == phone)) is not None
+
+    @staticmethod
+    def _check_password(password: str) -> None:
+        if len(password or "") < MIN_PASSWORD_CHARS:
+            raise AccountError(
+                f"Use at least {MIN_PASSWORD_CHARS} characters for your password.", "password"
+            )
+        if len(password.encode()) > MAX_PASSWORD_BYTES:
+            raise AccountError("That password is too long (72 bytes at most).", "password")
+
+    def hash_password(self, password: str) -> str:
+        return bcrypt.hashpw(password.encode(), bcrypt.gensalt(self.bcrypt_rounds)).decode()
+
+    def authenticate(self, phone_text: str, password: str, ip: str) -> User:
+        """The user for these credentials, or AccountError (LoginThrottled when
+        this phone or address failed too often lately)."""
+        try:
+            phone = normalize_phone(phone_text)
+        except InvalidPhone:
+            phone = (phone_text or "").strip()[:32]
+        self._check_throttle(phone, ip)
+        user = self.dbsession.scalar(select(User).where(User.phone == phone))
+        password_bytes = (password or "").encode()[:MAX_PASSWORD_BYTES]
+        # Hash even for unknown numbers, so timing does not reveal who has an account.
+        stored = user.password_hash.encode() if user else _dummy_hash(self.bcrypt_rounds)
+        matches = bcrypt.checkpw(password_bytes, stored)
+        if user is None or not matches or not user.is_active:
+            self.dbsession.add(LoginAttempt(phone=phone, ip=ip, created_at=self.clock()))
+            raise AccountError("That phone number and password do not match.")
+        self.dbsession.execute(delete(LoginAttempt).where(LoginAttempt.phone == phone))
+        return user
+
+    def _check_throttle(self, phone: str, ip: str) -> None:
+        since = self.clock() - THROTTLE_WINDOW
+        recent = select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.created_at >= since
+        )
+        by_phone = self.dbsession.scalar(recent.where(LoginAttempt.phone == phone))
+        by_ip = self.dbsession.scalar(recent.where(LoginAttempt.ip == ip))
+        if by_phone >= MAX_FAILURES_PER_PHONE or by_ip >= MAX_FAILURES_PER_IP:
+            minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
+            raise LoginThrottled(
+                f"Too many failed attempts. Wait {minutes} minutes and try again."
+            )
+
+
+@functools.lru_cache(maxsize=4)
+def _dummy_hash(rounds: int) -> bytes:
+    """A hash of the same cost as real ones, checked when the phone is unknown."""
+    return bcrypt.hashpw(b"not a real password", bcrypt.gensalt(rounds))

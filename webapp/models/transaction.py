@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ledgerlib import schema as ledger_schema
+
+from .meta import Base, UTCDateTime
+from .user import IdType, User
+
+
+class Transaction(Base):
+    """One user-visible money movement (a transfer now; deposits, withdrawals and
+    merchant payments later), with its status. The money itself moves in the
+    ledger: ``ledger_entry_id`` points at the balanced entry once there is one.
+    """
+
+    __tablename__ = "transactions"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    amount_paise: Mapped[int] = mapped_column(BigInteger)
+    payer_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    payee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(String(140), default="")
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # A Column, not a string: the ledger's tables live in ledgerlib's MetaData.
+    ledger_entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey(ledger_schema.entries.c.id), unique=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    payer: Mapped[User | None] = relationship(foreign_keys=[payer_user_id], lazy="joined")
+    payee: Mapped[User | None] = relationship(foreign_keys=[payee_user_id], lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("amount_paise > 0", name="amount_positive"),
+        CheckConstraint(
+            "kind IN ('transfer', 'deposit', 'withdrawal', 'payment', 'adjustment')", name="kind"
+        ),
+        Index("ix_transactions_payer_user_id_id", "payer_user_id", "id"),
+        Index("ix_transactions_payee_user_id_id", "payee_user_id", "id"),
+    )

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .meta import Base, UTCDateTime
+
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    #: E.164, e.g. +919876543210 (see webapp.phone).
+    phone: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(100))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def wallet_code(self) -> str:
+        return f"user:{self.id}:wallet"
+
+    @property
+    def masked_phone(self) -> str:
+        return f"{self.phone[:3]} ••••• {self.phone[-5:]}" if len(self.phone) > 8 else self.phone
+
+
+class LoginAttempt(Base):
+    """Failed log-ins, counted per phone and per IP to throttle guessing."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    ip: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

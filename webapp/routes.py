@@ -1,0 +1,11 @@
+def includeme(config):
+    config.add_static_view("static", "webapp:static", cache_max_age=3600)
+    config.add_route("home", "/")
+    config.add_route("healthz", "/healthz")
+    config.add_route("signup", "/signup")
+    config.add_route("login", "/login")
+    config.add_route("logout", "/logout")
+    config.add_route("dashboard", "/dashboard")
+    config.add_route("send", "/send")
+    config.add_route("transactions", "/transactions")
+    config.add_route("transaction", "/transactions/{id:\\d{1,18}}")

@@ -1,0 +1,28 @@
+"""Jinja2 set-up: filters for money and Indian time, shared page globals."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from ledgerlib import format_paise
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def rupees(amount_paise: int) -> str:
+    return format_paise(amount_paise)
+
+
+def ist(moment: dt.datetime, fmt: str = "%d %b %Y, %I:%M %p") -> str:
+    return moment.astimezone(IST).strftime(fmt) + " IST"
+
+
+def includeme(config):
+    config.add_jinja2_search_path("webapp:templates", name=".jinja2")
+
+    def register_filters():
+        env = config.get_jinja2_environment()
+        env.filters["rupees"] = rupees
+        env.filters["ist"] = ist
+
+    config.action(None, register_filters, order=999)

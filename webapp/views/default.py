@@ -1,0 +1,42 @@
+from pyramid.csrf import get_csrf_token
+from pyramid.exceptions import BadCSRFToken
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.view import forbidden_view_config, notfound_view_config, view_config
+
+
+@view_config(route_name="home")
+def home(request):
+    target = "dashboard" if request.identity is not None else "login"
+    return HTTPSeeOther(request.route_url(target))
+
+
+@view_config(route_name="healthz", renderer="json", require_csrf=False)
+def healthz(request):
+    return {"status": "ok"}
+
+
+@notfound_view_config(renderer="error.jinja2")
+def notfound(request):
+    request.response.status = 404
+    return {"title": "Page not found", "message": "There is nothing here."}
+
+
+@forbidden_view_config(renderer="error.jinja2")
+def forbidden(request):
+    if request.identity is None:
+        if request.method == "GET":
+            return HTTPSeeOther(request.route_url("login", _query={"next": request.path_qs}))
+        return HTTPSeeOther(request.route_url("login"))
+    request.response.status = 403
+    return {"title": "Not allowed", "message": "You cannot open this page."}
+
+
+@view_config(context=BadCSRFToken, renderer="error.jinja2")
+def bad_csrf(request):
+    request.response.status = 400
+    get_csrf_token(request)  # make sure the next form has a token
+    return {
+        "title": "Please try again",
+        "message": "This form expired or did not come from this site, so nothing was done. "
+        "Go back, reload the page and submit it again.",
+    }

@@ -1,0 +1,28 @@
+"""Small helpers shared by the form views."""
+from __future__ import annotations
+
+import secrets
+
+from ledgerlib import InvalidAmount, parse_amount
+
+MAX_FIELD_CHARS = 200
+
+
+def new_request_key() -> str:
+    """A one-time token for a money form: its idempotency key."""
+    return secrets.token_urlsafe(16)
+
+
+def field(request, name: str) -> str:
+    value = request.POST.get(name, "")
+    return value[:MAX_FIELD_CHARS] if isinstance(value, str) else ""
+
+
+def parse_rupees(text: str, errors: dict, name: str = "amount", max_paise: int | None = None):
+    try:
+        if max_paise is None:
+            return parse_amount(text)
+        return parse_amount(text, max_paise=max_paise)
+    except InvalidAmount as exc:
+        errors[name] = str(exc)
+        return None

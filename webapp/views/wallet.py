@@ -1,0 +1,77 @@
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.view import view_config, view_defaults
+
+from ..wallet import DEFAULT_MAX_TRANSFER_PAISE, WalletError, WalletService
+from .forms import field, new_request_key, parse_rupees
+
+
+def wallet_service(request) -> WalletService:
+    limit = int(request.registry.settings.get(
+        "wallet.max_transfer_paise", DEFAULT_MAX_TRANSFER_PAISE))
+    return WalletService(request.dbsession, max_transfer_paise=limit)
+
+
+@view_defaults(permission="authenticated")
+class WalletViews:
+    def __init__(self, request):
+        self.request = request
+        self.user = request.identity
+        self.wallet = wallet_service(request)
+
+    @view_config(route_name="dashboard", renderer="dashboard.jinja2")
+    def dashboard(self):
+        return {
+            "balance": self.wallet.balance(self.user),
+            "recent": self.wallet.activity(self.user, limit=5),
+        }
+
+    def _send_form(self, errors=None, values=None, status=200):
+        self.request.response.status = status
+        return {
+            "errors": errors or {},
+            "values": values or {"phone": self.request.params.get("to", "")[:20]},
+            "request_key": new_request_key(),
+            "balance": self.wallet.balance(self.user),
+            "max_transfer_paise": self.wallet.max_transfer_paise,
+        }
+
+    @view_config(route_name="send", renderer="send.jinja2", request_method="GET")
+    def send_form(self):
+        return self._send_form()
+
+    @view_config(route_name="send", renderer="send.jinja2", request_method="POST")
+    def send(self):
+        values = {name: field(self.request, name) for name in ("phone", "amount", "note")}
+        errors: dict = {}
+        amount_paise = parse_rupees(
+            values["amount"], errors, max_paise=self.wallet.max_transfer_paise
+        )
+        if not values["phone"].strip():
+            errors["phone"] = "Enter your friend's mobile number."
+        if errors:
+            return self._send_form(errors, values, status=400)
+        try:
+            tx = self.wallet.send_money(
+                self.user, values["phone"], amount_paise,
+                field(self.request, "request_key"), values["note"],
+            )
+        except WalletError as exc:
+            return self._send_form({exc.field or "form": str(exc)}, values, status=400)
+        return HTTPSeeOther(self.request.route_url("transaction", id=tx.id,
+                                                   _query={"sent": "1"}))
+
+    @view_config(route_name="transactions", renderer="transactions.jinja2")
+    def transactions(self):
+        cursor = self.request.params.get("cursor") or None
+        try:
+            page = self.wallet.activity(self.user, cursor=cursor)
+        except WalletError:
+            raise HTTPNotFound() from None
+        return {"page": page}
+
+    @view_config(route_name="transaction", renderer="transaction.jinja2")
+    def transaction(self):
+        item = self.wallet.transaction_for(self.user, int(self.request.matchdict["id"]))
+        if item is None:  # someone else's, or no such id: the same answer
+            raise HTTPNotFound()
+        return {"item": item, "just_sent": self.request.params.get("sent") == "1"}

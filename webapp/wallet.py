@@ -1,0 +1,291 @@
+"""The wallet's money operations: the one place that holds their rules.
+
+Views, the webhook app and the workers parse their input and call this module;
+they never touch the ledger themselves. Each operation runs inside the
+caller's transaction (a request's, or a task step's) and raises a
+:class:`WalletError` with a message fit for the user when it refuses; a
+refused operation has written nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+import ledgerlib
+from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_paise
+
+from .models import Transaction, User
+from .phone import InvalidPhone, normalize_phone
+
+#: The most one transfer may move (Rs 1,00,000), unless configured otherwise.
+DEFAULT_MAX_TRANSFER_PAISE = 1_00_000_00
+MAX_NOTE_CHARS = 140
+ACTIVITY_PAGE_SIZE = 20
+MAX_ACTIVITY_PAGE_SIZE = 100
+# The idempotency token a form carries (secrets.token_urlsafe(16) -> 22 chars).
+_REQUEST_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def bank_settlement_code(bank_code: str) -> str:
+    return f"bank:{bank_code}:settlement"
+
+
+class WalletError(Exception):
+    """A refused operation; ``str(error)`` is shown to the user, ``field`` names
+    the form field it concerns."""
+
+    field: str | None = None
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        if field is not None:
+            self.field = field
+
+
+class RecipientNotFound(WalletError):
+    field = "phone"
+
+
+class SelfTransfer(WalletError):
+    field = "phone"
+
+
+class InsufficientBalance(WalletError):
+    field = "amount"
+
+
+class AmountTooLarge(WalletError):
+    field = "amount"
+
+
+class DuplicateRequest(WalletError):
+    """The form's idempotency token was already used for a different movement."""
+
+
+@dataclass(frozen=True)
+class ActivityItem:
+    transaction: Transaction
+    direction: str  # "in" or "out"
+    counterparty: str
+    amount_paise: int
+
+    @property
+    def signed_amount_paise(self) -> int:
+        return self.amount_paise if self.direction == "in" else -self.amount_paise
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    items: tuple[ActivityItem, ...]
+    next_cursor: str | None
+
+
+class WalletService:
+    def __init__(
+        self,
+        dbsession: Session,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        max_transfer_paise: int = DEFAULT_MAX_TRANSFER_PAISE,
+    ):
+        self.db = dbsession
+        self.clock = clock
+        self.ledger = Ledger(dbsession, clock=clock)
+        self.max_transfer_paise = max_transfer_paise
+
+    # ---------------------------------------------------------------- wallets
+
+    def open_user_wallet(self, user: User) -> None:
+        self.ledger.open_account(user.wallet_code, "liability", owner_ref=f"user:{user.id}")
+
+    def balance(self, user: User) -> ledgerlib.Balance:
+        return self.ledger.balance(user.wallet_code)
+
+    # -------------------------------------------------------------- transfers
+
+    def send_money(
+        self,
+        sender: User,
+        recipient_phone: str,
+        amount_paise: int,
+        request_key: str,
+        note: str = "",
+    ) -> Transaction:
+        """Move money from ``sender`` to the user with ``recipient_phone``.
+
+        ``request_key`` is the form's one-time token: submitting the same form
+        twice (a double click, a retried request) returns the first transfer.
+        """
+        ledgerlib.money.check_paise(amount_paise)
+        if amount_paise > self.max_transfer_paise:
+            raise AmountTooLarge(
+                f"You can send at most {format_paise(self.max_transfer_paise)} at a time."
+            )
+        note = self._clean_note(note)
+        key = self._idempotency_key("transfer", sender, request_key)
+        recipient = self._recipient(sender, recipient_phone)
+
+        replay = self._replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
+        if replay is not None:
+            return replay
+        try:
+            entry = self.ledger.transfer(
+                sender.wallet_code,
+                recipient.wallet_code,
+                amount_paise,
+                idempotency_key=key,
+                memo=note,
+                metadata={"kind": "transfer"},
+            )
+        except InsufficientFunds as exc:
+            raise InsufficientBalance(
+                f"Your available balance is {format_paise(exc.available_paise)}: "
+                f"not enough to send {format_paise(amount_paise)}."
+            ) from None
+        except IdempotencyConflict:
+            raise self._duplicate() from None
+        # A twin request may have committed while this one waited for the
+        # account locks; the ledger then returned its entry: return its record.
+        replay = self._replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
+        if replay is not None:
+            return replay
+        return self._record(
+            kind="transfer",
+            status="completed",
+            amount_paise=amount_paise,
+            payer_user_id=sender.id,
+            payee_user_id=recipient.id,
+            note=note,
+            idempotency_key=key,
+            ledger_entry_id=entry.id,
+        )
+
+    def _recipient(self, sender: User, phone_text: str) -> User:
+        try:
+            phone = normalize_phone(phone_text)
+        except InvalidPhone as exc:
+            raise RecipientNotFound(str(exc)) from None
+        if phone == sender.phone:
+            raise SelfTransfer("You cannot send money to yourself.")
+        recipient = self.db.scalar(select(User).where(User.phone == phone))
+        if recipient is None or not recipient.is_active:
+            raise RecipientNotFound("No wallet is registered with that number.")
+        return recipient
+
+    # --------------------------------------------------------------- deposits
+
+    def record_deposit(
+        self, user: User, bank_code: str, amount_paise: int, reference: str, note: str = ""
+    ) -> Transaction:
+        """Credit money that has arrived from ``bank_code`` (idempotent by reference)."""
+        ledgerlib.money.check_paise(amount_paise)
+        key = f"deposit:{bank_code}:{reference}"
+        replay = self._replay(key, payee_user_id=user.id, amount_paise=amount_paise)
+        if replay is not None:
+            return replay
+        settlement = bank_settlement_code(bank_code)
+        self.ledger.open_account(settlement, "asset", allow_negative=True)
+        entry = self.ledger.transfer(
+            settlement, user.wallet_code, amount_paise, idempotency_key=key,
+            memo=note or f"Added from {bank_code.upper()}", metadata={"kind": "deposit"},
+        )
+        return self._record(
+            kind="deposit",
+            status="completed",
+            amount_paise=amount_paise,
+            payer_user_id=None,
+            payee_user_id=user.id,
+            note=note or f"Added from {bank_code.upper()}",
+            idempotency_key=key,
+            ledger_entry_id=entry.id,
+        )
+
+    # ---------------------------------------------------------------- history
+
+    def activity(
+        self, user: User, *, cursor: str | None = None, limit: int = ACTIVITY_PAGE_SIZE
+    ) -> ActivityPage:
+        """Everything that touched the user's wallet, newest first (keyset paging)."""
+        limit = max(1, min(limit, MAX_ACTIVITY_PAGE_SIZE))
+        stmt = (
+            select(Transaction)
+            .where(or_(Transaction.payer_user_id == user.id, Transaction.payee_user_id == user.id))
+            .order_by(Transaction.id.desc())
+            .limit(limit + 1)
+        )
+        if cursor is not None:
+            if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+                raise WalletError("That page link is not valid.")
+            stmt = stmt.where(Transaction.id < int(cursor))
+        rows = list(self.db.scalars(stmt).unique())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return ActivityPage(
+            tuple(self.describe(user, tx) for tx in rows),
+            str(rows[-1].id) if more else None,
+        )
+
+    def transaction_for(self, user: User, transaction_id: int) -> ActivityItem | None:
+        """The transaction if ``user`` is a party to it; otherwise None (a 404)."""
+        tx = self.db.get(Transaction, transaction_id)
+        if tx is None or user.id not in (tx.payer_user_id, tx.payee_user_id):
+            return None
+        return self.describe(user, tx)
+
+    @staticmethod
+    def describe(user: User, tx: Transaction) -> ActivityItem:
+        incoming = tx.payee_user_id == user.id
+        other = tx.payer if incoming else tx.payee
+        if other is not None:
+            counterparty = f"{other.name} ({other.masked_phone})"
+        elif tx.kind == "deposit":
+            counterparty = "Your bank account"
+        else:
+            counterparty = "—"
+        return ActivityItem(tx, "in" if incoming else "out", counterparty, tx.amount_paise)
+
+    # -------------------------------------------------------------- internals
+
+    def _record(self, **values: object) -> Transaction:
+        now = self.clock()
+        tx = Transaction(created_at=now, updated_at=now, **values)
+        self.db.add(tx)
+        self.db.flush()
+        return tx
+
+    def _replay(self, key: str, *, payee_user_id: int, amount_paise: int) -> Transaction | None:
+        tx = self.db.scalar(select(Transaction).where(Transaction.idempotency_key == key))
+        if tx is None:
+            return None
+        if (tx.payee_user_id, tx.amount_paise) != (payee_user_id, amount_paise):
+            raise self._duplicate()
+        return tx
+
+    @staticmethod
+    def _duplicate() -> DuplicateRequest:
+        return DuplicateRequest(
+            "This form was already submitted with other details. "
+            "Check your recent transactions, then start again."
+        )
+
+    @staticmethod
+    def _idempotency_key(kind: str, user: User, request_key: str) -> str:
+        if not isinstance(request_key, str) or not _REQUEST_KEY.fullmatch(request_key):
+            raise WalletError("This form is out of date. Reload the page and try again.")
+        return f"{kind}:{user.id}:{request_key}"
+
+    @staticmethod
+    def _clean_note(note: str) -> str:
+        note = " ".join((note or "").split())
+        if len(note) > MAX_NOTE_CHARS:
+            raise WalletError(f"Keep the note to {MAX_NOTE_CHARS} characters.", "note")
+        return note
