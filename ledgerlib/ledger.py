@@ -15,6 +15,7 @@ written nothing: the caller may catch the error and still commit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -22,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import BigInteger, bindparam, case, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
@@ -239,15 +240,65 @@ _LOCK_ACCOUNTS = (
     .order_by(accounts.c.id)
     .with_for_update()
 )
-_UPDATE_BALANCE = (
-    update(accounts)
-    .where(accounts.c.id == bindparam("b_id"))
-    .values(
-        posted_paise=accounts.c.posted_paise + bindparam("b_posted"),
-        held_paise=accounts.c.held_paise + bindparam("b_held"),
+
+
+@functools.lru_cache(maxsize=64)
+def _update_balances(rows: int) -> Any:
+    """One UPDATE adding deltas to ``rows`` locked accounts (one round trip), built once."""
+
+    def delta(column: str) -> Any:
+        return case(
+            *[
+                (accounts.c.id == bindparam(f"id_{i}", type_=BigInteger),
+                 bindparam(f"{column}_{i}", type_=BigInteger))
+                for i in range(rows)
+            ],
+            else_=0,
+        )
+
+    return (
+        update(accounts)
+        .where(accounts.c.id.in_([bindparam(f"id_{i}", type_=BigInteger) for i in range(rows)]))
+        .values(
+            posted_paise=accounts.c.posted_paise + delta("posted"),
+            held_paise=accounts.c.held_paise + delta("held"),
+        )
     )
-)
-_INSERT_POSTINGS = insert(postings)
+
+_POSTING_COLUMNS = ("entry_id", "account_id", "amount_paise", "currency", "created_at")
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_postings(rows: int) -> Any:
+    """One multi-row INSERT for ``rows`` postings (one round trip), built once."""
+    return insert(postings).values(
+        [
+            {col: bindparam(f"{col}_{i}", type_=postings.c[col].type) for col in _POSTING_COLUMNS}
+            for i in range(rows)
+        ]
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_returning_id(table_name: str, dialect: str, conflict_column: str | None) -> Any:
+    """INSERT ... [ON CONFLICT (column) DO NOTHING] RETURNING id, built once.
+
+    With a conflict column, no row comes back when the key is already taken.
+    """
+    table = schema.metadata.tables[table_name]
+    if conflict_column is None:
+        stmt = insert(table)
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
+    else:
+        raise NotImplementedError(f"ledgerlib supports PostgreSQL and SQLite, not {dialect}")
+    return stmt.returning(table.c.id)
 
 
 class Ledger:
@@ -300,10 +351,10 @@ class Ledger:
             allow_negative=bool(allow_negative),
             owner_ref=owner_ref,
         )
-        stmt = self._insert_ignoring_conflict(accounts, "code").values(
-            **wanted, posted_paise=0, held_paise=0, created_at=self.clock()
+        self._conn.execute(
+            _insert_returning_id("ledger_accounts", self._dialect, "code"),
+            {**wanted, "posted_paise": 0, "held_paise": 0, "created_at": self.clock()},
         )
-        self._conn.execute(stmt)
         account = self.get_account(code)
         existing = {k: getattr(account, k) for k in wanted}
         if existing != wanted:
@@ -515,38 +566,36 @@ class Ledger:
             raise shortfall
 
         now = self.clock()
-        if idempotency_key is None:
-            stmt = insert(entries)
-        else:
-            stmt = self._insert_ignoring_conflict(entries, "idempotency_key")
-        entry_id = self._conn.execute(
-            stmt.values(
-                idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
-                memo=memo,
-                metadata=metadata,
-                reverses_entry_id=reverses_entry_id,
-                created_at=now,
-            ).returning(entries.c.id)
+        conn = self._conn
+        entry_id = conn.execute(
+            _insert_returning_id(
+                "ledger_entries", conn.dialect.name,
+                None if idempotency_key is None else "idempotency_key",
+            ),
+            {
+                "idempotency_key": idempotency_key,
+                "fingerprint": fingerprint,
+                "memo": memo,
+                "metadata": metadata,
+                "reverses_entry_id": reverses_entry_id,
+                "created_at": now,
+            },
         ).scalar()
         if entry_id is None:  # the key was taken: nothing of ours was written
             replay = self._replayed_entry(idempotency_key, fingerprint)
             assert replay is not None, "conflicting insert but no entry found"
             return replay
 
-        self._conn.execute(
-            _INSERT_POSTINGS,
-            [
-                {
-                    "entry_id": entry_id,
-                    "account_id": locked[code].id,
-                    "amount_paise": amount,
-                    "currency": locked[code].currency,
-                    "created_at": now,
-                }
-                for code, amount in signed
-            ],
-        )
+        rows: dict[str, Any] = {}
+        for i, (code, amount) in enumerate(signed):
+            rows.update({
+                f"entry_id_{i}": entry_id,
+                f"account_id_{i}": locked[code].id,
+                f"amount_paise_{i}": amount,
+                f"currency_{i}": locked[code].currency,
+                f"created_at_{i}": now,
+            })
+        conn.execute(_insert_postings(len(signed)), rows)
         self._apply_balance_changes(locked, posted_change, held_change)
         return Entry(
             id=entry_id,
@@ -607,22 +656,22 @@ class Ledger:
             if replay is not None:
                 return replay
             raise shortfall
-        if idempotency_key is None:
-            stmt = insert(holds)
-        else:
-            stmt = self._insert_ignoring_conflict(holds, "idempotency_key")
         hold_id = self._conn.execute(
-            stmt.values(
-                idempotency_key=idempotency_key,
-                source_account_id=locked[source].id,
-                destination_account_id=locked[destination].id,
-                amount_paise=amount_paise,
-                currency=locked[source].currency,
-                status="pending",
-                memo=memo,
-                metadata=metadata_,
-                created_at=self.clock(),
-            ).returning(holds.c.id)
+            _insert_returning_id(
+                "ledger_holds", self._dialect,
+                None if idempotency_key is None else "idempotency_key",
+            ),
+            {
+                "idempotency_key": idempotency_key,
+                "source_account_id": locked[source].id,
+                "destination_account_id": locked[destination].id,
+                "amount_paise": amount_paise,
+                "currency": locked[source].currency,
+                "status": "pending",
+                "memo": memo,
+                "metadata": metadata_,
+                "created_at": self.clock(),
+            },
         ).scalar()
         if hold_id is None:
             replay = self._replayed_hold(idempotency_key, locked, destination, amount_paise)
@@ -837,18 +886,6 @@ class Ledger:
 
     # ---------------------------------------------------------------- internals
 
-    def _insert_ignoring_conflict(self, table: Any, column: str) -> Any:
-        """INSERT ... ON CONFLICT (column) DO NOTHING, for PostgreSQL and SQLite."""
-        if self._dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            return pg_insert(table).on_conflict_do_nothing(index_elements=[column])
-        if self._dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            return sqlite_insert(table).on_conflict_do_nothing(index_elements=[column])
-        raise NotImplementedError(f"ledgerlib supports PostgreSQL and SQLite, not {self._dialect}")
-
     def _lock_accounts(self, codes: set[str]) -> dict[str, _LockedAccount]:
         for code in codes:
             if not isinstance(code, str):
@@ -892,7 +929,7 @@ class Ledger:
         posted_change: Mapping[str, int],
         held_change: Mapping[str, int],
     ) -> None:
-        params = []
+        params: dict[str, int] = {}
         for code in sorted(posted_change.keys() | held_change.keys(), key=lambda c: locked[c].id):
             posted, held = posted_change.get(code, 0), held_change.get(code, 0)
             if posted == 0 and held == 0:
@@ -906,6 +943,7 @@ class Ledger:
             assert acc.allow_negative or acc.posted_paise - acc.held_paise >= 0, (
                 f"available balance of {code} would go negative"
             )
-            params.append({"b_id": acc.id, "b_posted": posted, "b_held": held})
+            i = len(params) // 3
+            params.update({f"id_{i}": acc.id, f"posted_{i}": posted, f"held_{i}": held})
         if params:
-            self._conn.execute(_UPDATE_BALANCE, params)
+            self._conn.execute(_update_balances(len(params) // 3), params)
