@@ -1,0 +1,49 @@
+"""Configuration: secrets come from the environment and are checked at start-up."""
+import pathlib
+
+import pytest
+from pyramid.paster import get_appsettings
+
+import webapp
+from webapp.settings import ConfigurationError, resolve_settings
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+GOOD_SECRET = "a-real-random-secret-" + "z" * 32
+
+
+def production(monkeypatch, **env):
+    for name in ("WALLET_DATABASE_URL", "WALLET_SESSION_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = get_appsettings(str(ROOT / "production.ini"), name="user")
+    return resolve_settings(settings.global_conf, dict(settings))
+
+
+def test_production_reads_urls_and_secrets_from_the_environment(monkeypatch, app_db_url):
+    settings = production(monkeypatch, WALLET_DATABASE_URL=app_db_url,
+                          WALLET_SESSION_SECRET=GOOD_SECRET)
+    assert settings["sqlalchemy.url"] == app_db_url
+    assert settings["wallet.secure_cookies"] == "true"
+    app = webapp.main({}, **settings)
+    app.registry["dbsession_factory"].kw["bind"].dispose()
+
+
+def test_production_refuses_a_missing_secret(monkeypatch, app_db_url):
+    with pytest.raises(ConfigurationError, match="WALLET_SESSION_SECRET"):
+        production(monkeypatch, WALLET_DATABASE_URL=app_db_url)
+
+
+@pytest.mark.parametrize("secret", ["short", "development-only-session-secret-never-use-in-production"])
+def test_production_refuses_weak_or_development_secrets(monkeypatch, app_db_url, secret):
+    settings = production(monkeypatch, WALLET_DATABASE_URL=app_db_url,
+                          WALLET_SESSION_SECRET=secret)
+    with pytest.raises(ConfigurationError, match="wallet.session_secret"):
+        webapp.main({}, **settings)
+
+
+def test_development_ini_shares_its_default_section():
+    settings = get_appsettings(str(ROOT / "development.ini"), name="user")
+    resolved = resolve_settings(settings.global_conf, dict(settings))
+    assert resolved["sqlalchemy.url"].startswith("sqlite:///")
+    assert resolved["wallet.session_cookie_name"] == "wallet_user"
