@@ -174,9 +174,28 @@ def db(app_engine):
         session.close()
 
 
+BANK_SETTINGS = {
+    "banks.enabled": "hdfc axis",
+    "banks.hdfc.name": "HDFC Bank",
+    "banks.hdfc.netbanking_url": "http://127.0.0.1:9/hdfc/netbanking",
+    "banks.hdfc.api_url": "http://127.0.0.1:9/hdfc/api",
+    "banks.hdfc.api_key": "test-hdfc-api-key-" + "k" * 20,
+    "banks.hdfc.webhook_secrets": "test-hdfc-secret-new-" + "s" * 20
+    + " test-hdfc-secret-old-" + "s" * 20,
+    "banks.hdfc.allowed_networks": "127.0.0.0/8 ::1/128 203.0.113.0/24",
+    "banks.axis.name": "Axis Bank",
+    "banks.axis.netbanking_url": "http://127.0.0.1:9/axis/netbanking",
+    "banks.axis.api_url": "http://127.0.0.1:9/axis/api",
+    "banks.axis.api_key": "test-axis-api-key-" + "k" * 20,
+    "banks.axis.webhook_secrets": "test-axis-secret-" + "s" * 20,
+    "banks.axis.allowed_networks": "198.51.100.0/24",
+}
+
+
 @pytest.fixture
 def web_settings(app_db_url):
     return {
+        **BANK_SETTINGS,
         "sqlalchemy.url": app_db_url,
         "wallet.environment": "test",
         "wallet.session_secret": TEST_SESSION_SECRET,

@@ -11,9 +11,23 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 GOOD_SECRET = "a-real-random-secret-" + "z" * 32
 
 
+BANK_ENV = {
+    f"WALLET_{bank}_{key}": value
+    for bank in ("HDFC", "AXIS")
+    for key, value in {
+        "NETBANKING_URL": "https://netbanking.example/pay",
+        "API_URL": "https://api.bank.example",
+        "API_KEY": "a-real-api-key-" + "q" * 32,
+        "WEBHOOK_SECRETS": "a-real-webhook-secret-" + "w" * 32,
+        "WEBHOOK_NETWORKS": "192.0.2.0/24",
+        }.items()
+}
+
+
 def production(monkeypatch, **env):
-    for name in ("WALLET_DATABASE_URL", "WALLET_SESSION_SECRET"):
+    for name in ("WALLET_DATABASE_URL", "WALLET_SESSION_SECRET", "WALLET_REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
+    env = {**BANK_ENV, "WALLET_REDIS_URL": "redis://127.0.0.1:6379/15", **env}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = get_appsettings(str(ROOT / "production.ini"), name="user")
@@ -47,3 +61,11 @@ def test_development_ini_shares_its_default_section():
     resolved = resolve_settings(settings.global_conf, dict(settings))
     assert resolved["sqlalchemy.url"].startswith("sqlite:///")
     assert resolved["wallet.session_cookie_name"] == "wallet_user"
+
+
+def test_production_refuses_development_bank_secrets(monkeypatch, app_db_url):
+    settings = production(monkeypatch, WALLET_DATABASE_URL=app_db_url,
+                          WALLET_SESSION_SECRET=GOOD_SECRET,
+                          WALLET_HDFC_WEBHOOK_SECRETS="development-only-hdfc-webhook-secret")
+    with pytest.raises(ConfigurationError, match="banks.hdfc.webhook_secrets"):
+        webapp.main({}, **settings)

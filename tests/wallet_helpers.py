@@ -8,7 +8,12 @@ from sqlalchemy import func, select
 import ledgerlib
 from webapp.accounts import AccountService
 from webapp.models import Transaction, User
-from webapp.wallet import WalletService
+from webapp.banks import load_banks
+from webapp.deposits import DepositService
+
+from .conftest import BANK_SETTINGS
+
+TEST_BANKS = load_banks(BANK_SETTINGS)
 
 PASSWORD = "correct horse battery"
 
@@ -17,8 +22,8 @@ def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0) -
     with db() as session, session.begin():
         user = AccountService(session, bcrypt_rounds=4).signup(phone, name, PASSWORD)
         if deposit_paise:
-            WalletService(session).record_deposit(
-                user, "hdfc", deposit_paise, reference=f"test-{user.id}"
+            DepositService(session, TEST_BANKS).record_completed(
+                user, "hdfc", deposit_paise, f"test-deposit-{user.id:06d}"
             )
         return user.id
 

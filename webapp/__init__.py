@@ -13,6 +13,9 @@ def load_user(request, user_id):
 def main(global_config, **settings):
     settings = resolve_settings(global_config, settings)
     with Configurator(settings=settings) as config:
+        from .banks import load_banks
+
+        config.registry["banks"] = load_banks(settings)
         config.include("pyramid_jinja2")
         config.include(".templating")
         config.include(".models")

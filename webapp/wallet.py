@@ -131,7 +131,7 @@ class WalletService:
                 f"You can send at most {format_paise(self.max_transfer_paise)} at a time."
             )
         note = self._clean_note(note)
-        key = self._idempotency_key("transfer", sender, request_key)
+        key = self.idempotency_key("transfer", sender, request_key)
         recipient = self._recipient(sender, recipient_phone)
 
         replay = self._replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
@@ -152,7 +152,7 @@ class WalletService:
                 f"not enough to send {format_paise(amount_paise)}."
             ) from None
         except IdempotencyConflict:
-            raise self._duplicate() from None
+            raise self.duplicate() from None
         # A twin request may have committed while this one waited for the
         # account locks; the ledger then returned its entry: return its record.
         replay = self._replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
@@ -180,34 +180,6 @@ class WalletService:
         if recipient is None or not recipient.is_active:
             raise RecipientNotFound("No wallet is registered with that number.")
         return recipient
-
-    # --------------------------------------------------------------- deposits
-
-    def record_deposit(
-        self, user: User, bank_code: str, amount_paise: int, reference: str, note: str = ""
-    ) -> Transaction:
-        """Credit money that has arrived from ``bank_code`` (idempotent by reference)."""
-        ledgerlib.money.check_paise(amount_paise)
-        key = f"deposit:{bank_code}:{reference}"
-        replay = self._replay(key, payee_user_id=user.id, amount_paise=amount_paise)
-        if replay is not None:
-            return replay
-        settlement = bank_settlement_code(bank_code)
-        self.ledger.open_account(settlement, "asset", allow_negative=True)
-        entry = self.ledger.transfer(
-            settlement, user.wallet_code, amount_paise, idempotency_key=key,
-            memo=note or f"Added from {bank_code.upper()}", metadata={"kind": "deposit"},
-        )
-        return self._record(
-            kind="deposit",
-            status="completed",
-            amount_paise=amount_paise,
-            payer_user_id=None,
-            payee_user_id=user.id,
-            note=note or f"Added from {bank_code.upper()}",
-            idempotency_key=key,
-            ledger_entry_id=entry.id,
-        )
 
     # ---------------------------------------------------------------- history
 
@@ -247,8 +219,8 @@ class WalletService:
         other = tx.payer if incoming else tx.payee
         if other is not None:
             counterparty = f"{other.name} ({other.masked_phone})"
-        elif tx.kind == "deposit":
-            counterparty = "Your bank account"
+        elif tx.bank_code:
+            counterparty = f"Your {tx.bank_code.upper()} bank account"
         else:
             counterparty = "—"
         return ActivityItem(tx, "in" if incoming else "out", counterparty, tx.amount_paise)
@@ -267,18 +239,18 @@ class WalletService:
         if tx is None:
             return None
         if (tx.payee_user_id, tx.amount_paise) != (payee_user_id, amount_paise):
-            raise self._duplicate()
+            raise self.duplicate()
         return tx
 
     @staticmethod
-    def _duplicate() -> DuplicateRequest:
+    def duplicate() -> DuplicateRequest:
         return DuplicateRequest(
             "This form was already submitted with other details. "
             "Check your recent transactions, then start again."
         )
 
     @staticmethod
-    def _idempotency_key(kind: str, user: User, request_key: str) -> str:
+    def idempotency_key(kind: str, user: User, request_key: str) -> str:
         if not isinstance(request_key, str) or not _REQUEST_KEY.fullmatch(request_key):
             raise WalletError("This form is out of date. Reload the page and try again.")
         return f"{kind}:{user.id}:{request_key}"

@@ -11,13 +11,17 @@ import ledgerlib
 from .meta import Base
 from .transaction import Transaction
 from .user import LoginAttempt, User
+from .webhook import WebhookAttempt, WebhookEvent
 
 configure_mappers()
 
 #: Everything alembic migrates: the wallet's tables and ledgerlib's.
 target_metadata = [Base.metadata, ledgerlib.metadata]
 
-__all__ = ["Base", "LoginAttempt", "Transaction", "User", "target_metadata"]
+__all__ = [
+    "Base", "LoginAttempt", "Transaction", "User", "WebhookAttempt", "WebhookEvent",
+    "target_metadata",
+]
 
 
 def get_engine(settings, prefix="sqlalchemy."):

@@ -26,6 +26,13 @@ class Transaction(Base):
     payer_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     payee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(String(140), default="")
+    #: Deposits and withdrawals: which bank (a key of the bank registry).
+    bank_code: Mapped[str | None] = mapped_column(String(32))
+    #: Deposits: the unguessable reference the bank knows this deposit by.
+    token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Why a bank report about this transaction needs a human look, if it does.
+    flag_reason: Mapped[str | None] = mapped_column(String(300))
+    settled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     # A Column, not a string: the ledger's tables live in ledgerlib's MetaData.
     ledger_entry_id: Mapped[int | None] = mapped_column(
@@ -44,4 +51,5 @@ class Transaction(Base):
         ),
         Index("ix_transactions_payer_user_id_id", "payer_user_id", "id"),
         Index("ix_transactions_payee_user_id_id", "payee_user_id", "id"),
+        Index("ix_transactions_kind_status_created_at", "kind", "status", "created_at"),
     )

@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from ..accounts import AccountService
+from ..banks import load_banks
+from ..deposits import DepositService
 from ..models import User
 from ..settings import load_settings
 from ..wallet import WalletService
@@ -35,17 +37,18 @@ def migrate(config_uri: str) -> None:
     command.upgrade(Config(config_uri), "head")
 
 
-def seed_demo(dbsession, bcrypt_rounds: int) -> list[str]:
+def seed_demo(dbsession, bcrypt_rounds: int, banks: dict) -> list[str]:
     """Two users with money and one transfer between them. Returns log-in lines."""
     if dbsession.scalar(select(User.id).limit(1)) is not None:
         return []
     accounts = AccountService(dbsession, bcrypt_rounds=bcrypt_rounds)
     wallet = WalletService(dbsession)
+    deposits = DepositService(dbsession, banks)
+    bank_code = next(iter(banks))
     users = []
     for phone, name, deposit_paise in DEMO_USERS:
         user = accounts.signup(phone, name, DEMO_PASSWORD)
-        wallet.record_deposit(user, "hdfc", deposit_paise, reference=f"demo-{user.id}",
-                              note="Opening deposit (demo)")
+        deposits.record_completed(user, bank_code, deposit_paise, f"demo-deposit-{user.id:06d}")
         users.append(user)
     wallet.send_money(users[0], users[1].phone, 350_00, "demo-transfer-0001",
                       note="Dinner at Saravana Bhavan")
@@ -65,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with env["request"].tm:
             rounds = int(env["registry"].settings.get("wallet.bcrypt_rounds", 12))
-            logins = seed_demo(env["request"].dbsession, rounds)
+            logins = seed_demo(env["request"].dbsession, rounds,
+                               load_banks(env["registry"].settings))
     finally:
         env["closer"]()
     if logins:

@@ -1,0 +1,63 @@
+"""A stand-in bank we run ourselves ([app:fake_bank]): net-banking approval
+page, status API and signed webhooks, with knobs to make it misbehave."""
+from __future__ import annotations
+
+from pyramid.config import Configurator
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import sessionmaker
+
+from webapp.settings import resolve_settings
+
+from .behaviour import Behaviour
+from .models import Base, Customer
+from .sender import SenderThread
+
+DEMO_CUSTOMERS = [("Asha Verma", 2_00_000_00), ("Ravi Kumar", 50_000_00), ("Meera Iyer", 5_000_00)]
+
+
+def bank_codes(settings: dict) -> list[str]:
+    return settings.get("banks.enabled", "").split()
+
+
+def seed_customers(session_factory, codes: list[str]) -> None:
+    with session_factory() as session, session.begin():
+        if session.scalar(select(Customer.id).limit(1)) is not None:
+            return
+        for b, code in enumerate(codes):
+            for c, (name, balance_paise) in enumerate(DEMO_CUSTOMERS):
+                session.add(Customer(bank_code=code, account_number=f"5010{b:02d}{c:08d}",
+                                     name=name, balance_paise=balance_paise))
+
+
+def main(global_config, **settings):
+    settings = resolve_settings(global_config, settings)
+    engine = create_engine(settings["fake_bank.sqlalchemy.url"])
+    Base.metadata.create_all(engine)
+    session_factory = sessionmaker(engine, expire_on_commit=False)
+    codes = bank_codes(settings)
+    seed_customers(session_factory, codes)
+    behaviour = Behaviour(settings)
+
+    with Configurator(settings=settings) as config:
+        config.include("pyramid_jinja2")
+        config.add_jinja2_search_path("fake_bank:templates", name=".jinja2")
+        config.registry["fb.session_factory"] = session_factory
+        config.registry["fb.behaviour"] = behaviour
+        config.registry["fb.api_keys"] = {c: settings[f"banks.{c}.api_key"] for c in codes}
+        # The bank signs with the first (current) secret of each bank.
+        secrets = {c: settings[f"banks.{c}.webhook_secrets"].split()[0] for c in codes}
+        config.add_route("healthz", "/healthz")
+        config.add_route("netbanking", "/{bank}/netbanking")
+        config.add_route("decide", "/{bank}/netbanking/{reference}")
+        config.add_route("payment_status", "/{bank}/api/payments/{reference}")
+        config.scan(".views")
+        if settings.get("fake_bank.sender", "thread") == "thread":
+            sender = SenderThread(session_factory=session_factory,
+                                  webhook_url=settings["fake_bank.webhook_url"],
+                                  secrets=secrets, behaviour=behaviour)
+            sender.start()
+            config.registry["fb.sender"] = sender
+        config.registry["fb.sender_args"] = dict(
+            session_factory=session_factory, webhook_url=settings["fake_bank.webhook_url"],
+            secrets=secrets, behaviour=behaviour)
+    return config.make_wsgi_app()

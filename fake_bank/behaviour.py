@@ -1,0 +1,69 @@
+"""Misbehaviour knobs: how slow and unreliable the fake bank is.
+
+Settings (``fake_bank.*``) set the defaults; with ``fake_bank.allow_overrides``
+a request may override them with headers, for tests:
+
+    X-Fake-Bank-Latency-Ms: 1500
+    X-Fake-Bank-Fail: 1                 (this request fails with a 503)
+    X-Fake-Bank-Webhook: normal | lost | twice | delayed
+    X-Fake-Bank-Webhook-Delay-S: 30
+
+Random choices come from one generator seeded with ``fake_bank.seed``, so a
+run is repeatable.
+"""
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+WEBHOOK_MODES = ("normal", "lost", "twice", "delayed")
+
+
+@dataclass
+class Knobs:
+    latency_ms: int = 0
+    failure_rate: float = 0.0
+    webhook_mode: str = "normal"
+    webhook_delay_s: int = 30
+    fail_now: bool = False
+
+
+class Behaviour:
+    def __init__(self, settings: dict):
+        self.defaults = Knobs(
+            latency_ms=int(settings.get("fake_bank.latency_ms", 0)),
+            failure_rate=float(settings.get("fake_bank.failure_rate", 0)),
+            webhook_mode=settings.get("fake_bank.webhook_mode", "normal"),
+            webhook_delay_s=int(settings.get("fake_bank.webhook_delay_s", 30)),
+        )
+        if self.defaults.webhook_mode not in WEBHOOK_MODES:
+            raise ValueError(f"fake_bank.webhook_mode must be one of {WEBHOOK_MODES}")
+        self.allow_overrides = str(settings.get("fake_bank.allow_overrides", "false")) == "true"
+        self._rng = random.Random(int(settings.get("fake_bank.seed", 0)))
+        self._lock = threading.Lock()
+
+    def random(self) -> float:
+        with self._lock:
+            return self._rng.random()
+
+    def for_request(self, request) -> Knobs:
+        knobs = Knobs(**vars(self.defaults))
+        if self.allow_overrides:
+            headers = request.headers
+            if "X-Fake-Bank-Latency-Ms" in headers:
+                knobs.latency_ms = int(headers["X-Fake-Bank-Latency-Ms"])
+            if headers.get("X-Fake-Bank-Webhook") in WEBHOOK_MODES:
+                knobs.webhook_mode = headers["X-Fake-Bank-Webhook"]
+            if "X-Fake-Bank-Webhook-Delay-S" in headers:
+                knobs.webhook_delay_s = int(headers["X-Fake-Bank-Webhook-Delay-S"])
+            knobs.fail_now = headers.get("X-Fake-Bank-Fail") == "1"
+        if not knobs.fail_now and knobs.failure_rate:
+            knobs.fail_now = self.random() < knobs.failure_rate
+        return knobs
+
+    @staticmethod
+    def wait(knobs: Knobs) -> None:
+        if knobs.latency_ms:
+            time.sleep(knobs.latency_ms / 1000)

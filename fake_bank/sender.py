@@ -1,0 +1,105 @@
+"""Delivers the fake bank's webhooks: signed, retried with backoff until a 2xx.
+
+The signing code is written here on its own, as a bank would write it, so the
+tests check our verifier against an independent implementation of the contract.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from sqlalchemy import select
+
+from .models import Delivery
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 12
+MAX_BACKOFF_S = 60
+TIMEOUT_S = 10
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def signature_header(secret: str, body: bytes, timestamp: int) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def post_webhook(url: str, secret: str, event_id: str, body: bytes) -> int:
+    """POST one signed webhook; the HTTP status, or raises OSError."""
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json",
+        "X-Bank-Event-Id": event_id,
+        "X-Bank-Signature": signature_header(secret, body, int(time.time())),
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def deliver_due(session_factory, webhook_url: str, secrets: dict[str, str], behaviour) -> int:
+    """Send every webhook that is due; returns how many were attempted."""
+    now = utcnow()
+    with session_factory() as session:
+        due = session.scalars(
+            select(Delivery)
+            .where(Delivery.delivered_at.is_(None), Delivery.next_attempt_at <= now)
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(50)
+        ).all()
+        for delivery in due:
+            delivery.attempts += 1
+            if delivery.lost:  # the "webhook lost" knob: the bank thinks it sent it
+                delivery.delivered_at = now
+                delivery.last_error = "lost on purpose"
+                continue
+            try:
+                status = post_webhook(webhook_url.format(bank=delivery.bank_code),
+                                      secrets[delivery.bank_code], delivery.event_id,
+                                      delivery.body.encode())
+                delivery.last_status, delivery.last_error = status, ""
+            except OSError as error:
+                status = None
+                delivery.last_status, delivery.last_error = None, str(error)[:300]
+            if status is not None and 200 <= status < 300:
+                delivery.delivered_at = utcnow()
+            elif delivery.attempts >= MAX_ATTEMPTS:
+                delivery.next_attempt_at = None  # give up, as banks eventually do
+            else:
+                backoff_s = min(2 ** delivery.attempts, MAX_BACKOFF_S)
+                jitter = 0.5 + behaviour.random()
+                delivery.next_attempt_at = utcnow() + dt.timedelta(seconds=backoff_s * jitter)
+        session.commit()
+        return len(due)
+
+
+class SenderThread(threading.Thread):
+    """Background loop of :func:`deliver_due` (started by the fake bank's app)."""
+
+    def __init__(self, interval_s: float = 0.2, **kwargs):
+        super().__init__(name="fake-bank-webhooks", daemon=True)
+        self.interval_s = interval_s
+        self.kwargs = kwargs
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                deliver_due(**self.kwargs)
+            except Exception:  # noqa: BLE001 - keep the loop alive, as a bank would
+                log.exception("webhook delivery round failed")
+            self._stop.wait(self.interval_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join(timeout=5)

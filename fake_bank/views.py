@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import secrets
+
+from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPNotFound
+from pyramid.response import Response
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from .models import Customer, Delivery, Payment
+from .sender import utcnow
+
+
+def bank_or_404(request) -> str:
+    code = request.matchdict["bank"]
+    if code not in request.registry["fb.api_keys"]:
+        raise HTTPNotFound()
+    return code
+
+
+def session(request):
+    return request.registry["fb.session_factory"]()
+
+
+@view_config(route_name="healthz", renderer="json")
+def healthz(request):
+    return {"status": "ok"}
+
+
+@view_config(route_name="netbanking", request_method="GET", renderer="netbanking.jinja2")
+def netbanking(request):
+    code = bank_or_404(request)
+    params = request.GET
+    try:
+        reference = params["reference"]
+        amount_paise = int(params["amount_paise"])
+        currency = params.get("currency", "INR")
+        return_url = params["return_url"]
+    except (KeyError, ValueError):
+        raise HTTPBadRequest("reference, amount_paise and return_url are required") from None
+    if not return_url.startswith(("http://", "https://")) or amount_paise <= 0:
+        raise HTTPBadRequest("bad return_url or amount")
+    with session(request) as db, db.begin():
+        payment = db.scalar(select(Payment).where(Payment.bank_code == code,
+                                                  Payment.reference == reference))
+        if payment is None:
+            payment = Payment(bank_code=code, reference=reference, amount_paise=amount_paise,
+                              currency=currency, status="pending", return_url=return_url,
+                              created_at=utcnow())
+            db.add(payment)
+        elif payment.amount_paise != amount_paise:
+            raise HTTPBadRequest("this reference was opened with another amount")
+        customers = db.scalars(select(Customer).where(Customer.bank_code == code)
+                               .order_by(Customer.id)).all()
+        return {"bank": code.upper(), "payment": payment, "customers": customers}
+
+
+@view_config(route_name="decide", request_method="POST")
+def decide(request):
+    """The customer approves or declines; we tell the wallet (webhook) and send
+    the customer back to the wallet's site."""
+    code = bank_or_404(request)
+    behaviour = request.registry["fb.behaviour"]
+    knobs = behaviour.for_request(request)
+    behaviour.wait(knobs)
+    if knobs.fail_now:
+        return Response("The bank is having trouble. Please try again.", status=503)
+    with session(request) as db, db.begin():
+        payment = db.scalar(select(Payment).where(
+            Payment.bank_code == code, Payment.reference == request.matchdict["reference"]))
+        if payment is None:
+            raise HTTPNotFound()
+        if payment.status == "pending":
+            approve = request.POST.get("action") == "approve"
+            customer = db.get(Customer, int(request.POST.get("customer_id") or 0))
+            if approve and (customer is None or customer.bank_code != code):
+                approve, payment.reason = False, "no such account"
+            elif approve and customer.balance_paise < payment.amount_paise:
+                approve, payment.reason = False, "insufficient funds"
+            elif not approve:
+                payment.reason = "declined by customer"
+            if approve:
+                customer.balance_paise -= payment.amount_paise
+                payment.customer_id = customer.id
+            payment.status = "approved" if approve else "declined"
+            payment.decided_at = utcnow()
+            queue_webhook(db, payment, knobs)
+        return_url = payment.return_url
+    return HTTPFound(return_url)
+
+
+def queue_webhook(db, payment: Payment, knobs) -> None:
+    body = json.dumps({
+        "type": "deposit.succeeded" if payment.status == "approved" else "deposit.failed",
+        "reference": payment.reference,
+        "amount_paise": payment.amount_paise,
+        "currency": payment.currency,
+        "bank_txn_id": f"{payment.bank_code.upper()}{payment.id:010d}",
+        "reason": payment.reason,
+    }, separators=(",", ":"))
+    event_id = f"evt_{secrets.token_hex(8)}"
+    now = utcnow()
+    due = now + dt.timedelta(seconds=knobs.webhook_delay_s) if knobs.webhook_mode == "delayed" else now
+    copies = 2 if knobs.webhook_mode == "twice" else 1
+    for _ in range(copies):
+        db.add(Delivery(bank_code=payment.bank_code, event_id=event_id, body=body,
+                        next_attempt_at=due, lost=int(knobs.webhook_mode == "lost")))
+
+
+@view_config(route_name="payment_status", request_method="GET", renderer="json")
+def payment_status(request):
+    """Status API for reconciliation: GET /<bank>/api/payments/<reference>."""
+    code = bank_or_404(request)
+    expected = f"Bearer {request.registry['fb.api_keys'][code]}"
+    if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
+        request.response.status = 401
+        return {"error": "unauthorised"}
+    behaviour = request.registry["fb.behaviour"]
+    knobs = behaviour.for_request(request)
+    behaviour.wait(knobs)
+    if knobs.fail_now:
+        request.response.status = 503
+        return {"error": "try again later"}
+    with session(request) as db:
+        payment = db.scalar(select(Payment).where(
+            Payment.bank_code == code, Payment.reference == request.matchdict["reference"]))
+        if payment is None:
+            request.response.status = 404
+            return {"reference": request.matchdict["reference"], "status": "unknown"}
+        return {"reference": payment.reference, "status": payment.status,
+                "amount_paise": payment.amount_paise, "currency": payment.currency,
+                "reason": payment.reason}

@@ -1,0 +1,237 @@
+"""Deposits (on-ramp): the one place their state machine lives.
+
+    pending --bank says success--> success   (wallet credited in the same DB transaction)
+    pending --bank says failed---> failed
+    success, failed: final. A later contradicting report is recorded and flagged,
+    never applied; a report whose amount or currency differs from ours is flagged
+    and never credited.
+
+The webhook app and the stuck-deposit sweeper both call :meth:`DepositService.settle`,
+which locks the deposit's row first, so the two settling one deposit at the same
+moment credit it exactly once. The amount credited is always our stored one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledgerlib import format_paise
+
+from .banks import BankConfig
+from .models import Transaction, User
+from .wallet import WalletError, WalletService, bank_settlement_code, utcnow
+
+MIN_DEPOSIT_PAISE = 1_00
+MAX_DEPOSIT_PAISE = 1_00_000_00
+CURRENCY = "INR"
+#: A deposit still pending after this long is checked with the bank's status API.
+DEFAULT_STUCK_AFTER = dt.timedelta(minutes=10)
+SWEEP_BATCH = 100
+
+
+@dataclass(frozen=True)
+class SettleResult:
+    #: credited | failed | already_settled | contradiction | mismatch | unknown
+    verdict: str
+    transaction: Transaction | None = None
+    detail: str = ""
+
+
+class DepositService:
+    def __init__(
+        self,
+        dbsession: Session,
+        banks: dict[str, BankConfig],
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ):
+        self.db = dbsession
+        self.banks = banks
+        self.clock = clock
+        self.wallet = WalletService(dbsession, clock=clock)
+
+    def start(self, user: User, bank_code: str, amount_paise: int, request_key: str) -> Transaction:
+        """Record a pending deposit; the same form submitted twice gives the same one."""
+        if bank_code not in self.banks:
+            raise WalletError("Choose one of the listed banks.", "bank")
+        if amount_paise < MIN_DEPOSIT_PAISE:
+            raise WalletError(f"Add at least {format_paise(MIN_DEPOSIT_PAISE)}.", "amount")
+        if amount_paise > MAX_DEPOSIT_PAISE:
+            raise WalletError(f"Add at most {format_paise(MAX_DEPOSIT_PAISE)} at a time.", "amount")
+        key = self.wallet.idempotency_key("deposit", user, request_key)
+        existing = self.db.scalar(select(Transaction).where(Transaction.idempotency_key == key))
+        if existing is not None:
+            if (existing.bank_code, existing.amount_paise) != (bank_code, amount_paise):
+                raise self.wallet.duplicate()
+            return existing
+        now = self.clock()
+        tx = Transaction(
+            kind="deposit",
+            status="pending",
+            amount_paise=amount_paise,
+            payee_user_id=user.id,
+            bank_code=bank_code,
+            token=secrets.token_urlsafe(24),  # unguessable: it is the bank's reference
+            note=f"Added from {self.banks[bank_code].name}",
+            idempotency_key=key,
+            created_at=now,
+            updated_at=now,
+        )
+        self.db.add(tx)
+        self.db.flush()
+        return tx
+
+    def netbanking_url(self, tx: Transaction, return_url: str) -> str:
+        bank = self.banks[tx.bank_code]
+        query = urlencode({"reference": tx.token, "amount_paise": tx.amount_paise,
+                           "currency": CURRENCY, "return_url": return_url})
+        return f"{bank.netbanking_url}?{query}"
+
+    def for_user(self, user: User, token: str) -> Transaction | None:
+        tx = self.db.scalar(select(Transaction).where(
+            Transaction.token == token, Transaction.kind == "deposit"))
+        return tx if tx is not None and tx.payee_user_id == user.id else None
+
+    def settle(
+        self,
+        token: str,
+        outcome: str,
+        *,
+        bank_code: str,
+        amount_paise: int,
+        currency: str,
+        source: str,
+        reason: str = "",
+    ) -> SettleResult:
+        """Apply the bank's word on a deposit: exactly once, and only from pending."""
+        assert outcome in ("success", "failed"), outcome
+        tx = self.db.scalar(
+            select(Transaction)
+            .where(Transaction.token == token, Transaction.kind == "deposit")
+            # Lock only this row: the eager-loaded payer/payee are outer joins.
+            .with_for_update(of=Transaction)
+        )
+        if tx is None or tx.bank_code != bank_code:
+            return SettleResult("unknown", None, "no deposit with that reference at this bank")
+        now = self.clock()
+        if (amount_paise, currency) != (tx.amount_paise, CURRENCY):
+            tx.flag_reason = (
+                f"{source} reported {amount_paise} {currency} for a deposit of "
+                f"{tx.amount_paise} {CURRENCY}"
+            )[:300]
+            tx.updated_at = now
+            return SettleResult("mismatch", tx, tx.flag_reason)
+        if tx.status != "pending":
+            if tx.status == outcome:
+                return SettleResult("already_settled", tx)
+            tx.flag_reason = f"{source} reported {outcome} after the deposit was {tx.status}"
+            tx.updated_at = now
+            return SettleResult("contradiction", tx, tx.flag_reason)
+
+        if outcome == "success":
+            entry = self.wallet.ledger.transfer(
+                self._settlement_account(tx.bank_code),
+                f"user:{tx.payee_user_id}:wallet",
+                tx.amount_paise,  # ours, never the reported one
+                idempotency_key=f"onramp:{tx.token}",
+                memo=tx.note,
+                metadata={"kind": "deposit", "transaction_id": tx.id},
+            )
+            tx.ledger_entry_id = entry.id
+        else:
+            tx.note = f"{tx.note} — declined" + (f": {reason[:80]}" if reason else "")
+        tx.status = outcome
+        tx.settled_at = tx.updated_at = now
+        return SettleResult("credited" if outcome == "success" else "failed", tx)
+
+    def _settlement_account(self, bank_code: str) -> str:
+        code = bank_settlement_code(bank_code)
+        self.wallet.ledger.open_account(code, "asset", allow_negative=True)
+        return code
+
+    def stuck_tokens(self, older_than: dt.timedelta = DEFAULT_STUCK_AFTER) -> list[str]:
+        """Deposits pending for longer than ``older_than`` and not flagged for a human."""
+        return list(self.db.scalars(
+            select(Transaction.token)
+            .where(Transaction.kind == "deposit", Transaction.status == "pending",
+                   Transaction.flag_reason.is_(None),
+                   Transaction.created_at < self.clock() - older_than)
+            .order_by(Transaction.id)
+            .limit(SWEEP_BATCH)
+        ))
+
+    def record_completed(self, user: User, bank_code: str, amount_paise: int,
+                         request_key: str) -> Transaction:
+        """A deposit that starts and succeeds at once (demo data, tests)."""
+        tx = self.start(user, bank_code, amount_paise, request_key)
+        self.settle(tx.token, "success", bank_code=bank_code, amount_paise=amount_paise,
+                    currency=CURRENCY, source="seed")
+        return tx
+
+
+# Bank status -> our outcome; "pending" and anything else leave the deposit alone.
+BANK_STATUS_OUTCOMES = {"approved": "success", "declined": "failed"}
+
+
+def sweep_stuck_deposits(
+    run_in_transaction: Callable[[Callable[[Session], object]], object],
+    banks: dict[str, BankConfig],
+    client_for: Callable[[BankConfig], object],
+    older_than: dt.timedelta = DEFAULT_STUCK_AFTER,
+) -> dict[str, int]:
+    """Ask the bank about deposits pending too long and settle them.
+
+    ``run_in_transaction(fn)`` runs ``fn(session)`` in its own committed
+    transaction. No transaction is open while the bank is asked; each deposit is
+    then settled in a transaction of its own, by :meth:`DepositService.settle`,
+    which re-checks the state under a row lock (a webhook may have won meanwhile).
+    """
+    from .bank_client import BankUnavailable
+
+    def stuck(session: Session) -> list[tuple[str, str, int]]:
+        service = DepositService(session, banks)
+        return [
+            (tx.token, tx.bank_code, tx.amount_paise)
+            for tx in (session.scalar(select(Transaction).where(Transaction.token == token))
+                       for token in service.stuck_tokens(older_than))
+        ]
+
+    counts = {"checked": 0, "settled": 0, "still_pending": 0, "bank_unavailable": 0}
+    for token, bank_code, amount_paise in run_in_transaction(stuck):
+        counts["checked"] += 1
+        bank = banks.get(bank_code)
+        if bank is None:
+            continue
+        try:
+            record = client_for(bank).payment_status(token)
+        except BankUnavailable:
+            counts["bank_unavailable"] += 1
+            continue
+        if record is None:
+            # The customer never reached the bank's page: nothing was paid.
+            outcome, reported_amount, currency = "failed", amount_paise, CURRENCY
+        else:
+            outcome = BANK_STATUS_OUTCOMES.get(record.get("status"))
+            reported_amount, currency = record.get("amount_paise"), record.get("currency")
+        if outcome is None:
+            counts["still_pending"] += 1
+            continue
+
+        def settle(session: Session, token=token, outcome=outcome,
+                   reported_amount=reported_amount, currency=currency, bank_code=bank_code):
+            return DepositService(session, banks).settle(
+                token, outcome, bank_code=bank_code, amount_paise=reported_amount,
+                currency=currency, source="sweeper (bank status API)",
+                reason="" if record else "no record at the bank",
+            )
+
+        result = run_in_transaction(settle)
+        if result.verdict in ("credited", "failed"):
+            counts["settled"] += 1
+    return counts

@@ -1,0 +1,148 @@
+"""POST /webhooks/<bank>: authenticate the bank, then hand the event to the
+deposit module. Every attempt is stored with its verdict; a refused one changes
+nothing else."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+
+from pyramid.response import Response
+from pyramid.view import notfound_view_config, view_config
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from webapp.deposits import DepositService
+from webapp.models import WebhookAttempt, WebhookEvent
+from webapp.wallet import utcnow
+
+from .signatures import SignatureError, verify
+
+MAX_BODY_BYTES = 16 * 1024
+_EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}", re.ASCII)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
+DEPOSIT_OUTCOMES = {"deposit.succeeded": "success", "deposit.failed": "failed"}
+# Settle verdict -> (HTTP status, stored verdict). 2xx stops the bank's retries.
+SETTLE_ANSWERS = {
+    "credited": (200, "applied"),
+    "failed": (200, "applied"),
+    "already_settled": (200, "already_settled"),
+    "contradiction": (200, "flagged_contradiction"),
+    "mismatch": (422, "flagged_mismatch"),
+    "unknown": (404, "unknown_reference"),
+}
+
+
+def answer(request, status: int, verdict: str, detail: str = "", *, bank_code: str,
+           event_id: str | None, body: bytes, transaction_id: int | None = None) -> Response:
+    request.dbsession.add(WebhookAttempt(
+        bank_code=bank_code[:32],
+        event_id=event_id[:100] if event_id else None,
+        source_ip=(request.client_addr or "")[:64],
+        signature_header=(request.headers.get("X-Bank-Signature") or "")[:600] or None,
+        body=body[:MAX_BODY_BYTES].decode("utf-8", "replace"),
+        http_status=status,
+        verdict=verdict,
+        detail=detail[:300],
+        transaction_id=transaction_id,
+        received_at=utcnow(),
+    ))
+    response = Response(json=({"status": verdict, "detail": detail}), status=status)
+    return response
+
+
+@view_config(route_name="bank_webhook", request_method="POST")
+def bank_webhook(request):
+    bank_code = request.matchdict["bank"]
+    event_id = request.headers.get("X-Bank-Event-Id")
+    body = request.body_file.read(MAX_BODY_BYTES + 1)
+    reply = lambda status, verdict, detail="", tx=None: answer(  # noqa: E731
+        request, status, verdict, detail, bank_code=bank_code, event_id=event_id, body=body,
+        transaction_id=tx)
+
+    bank = request.registry["banks"].get(bank_code)
+    if bank is None:
+        return reply(404, "unknown_bank", "no such bank endpoint")
+    if not bank.allows(request.client_addr):
+        return reply(403, "ip_not_allowed", f"{request.client_addr} is not an address of {bank.name}")
+    if len(body) > MAX_BODY_BYTES:
+        return reply(413, "body_too_large", f"bodies are at most {MAX_BODY_BYTES} bytes")
+    try:
+        verify(request.headers.get("X-Bank-Signature"), body, bank.webhook_secrets, time.time())
+    except SignatureError as exc:
+        return reply(401, exc.verdict, str(exc))
+    if not event_id or not _EVENT_ID.fullmatch(event_id):
+        return reply(400, "bad_event_id", "X-Bank-Event-Id is missing or malformed")
+    try:
+        event = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return reply(400, "malformed_json", "the body is not JSON")
+    problem = check_deposit_event(event)
+    if problem:
+        return reply(422, "missing_fields", problem)
+
+    db = request.dbsession
+    body_sha256 = hashlib.sha256(body).hexdigest()
+    # Claim the event id first: a concurrent twin delivery waits here and then
+    # takes the duplicate path instead of processing the event again.
+    savepoint = db.begin_nested()
+    record = WebhookEvent(bank_code=bank_code, event_id=event_id, body_sha256=body_sha256,
+                          outcome="processing", processed_at=utcnow())
+    try:
+        db.add(record)
+        db.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        seen = db.scalar(select(WebhookEvent).where(
+            WebhookEvent.bank_code == bank_code, WebhookEvent.event_id == event_id))
+        if seen is None or seen.body_sha256 != body_sha256:
+            return reply(409, "replayed_event_id", "this event id was used for another event")
+        return reply(200, "duplicate_event", f"already processed: {seen.outcome}",
+                     seen.transaction_id)
+
+    result = DepositService(db, request.registry["banks"]).settle(
+        event["reference"],
+        DEPOSIT_OUTCOMES[event["type"]],
+        bank_code=bank_code,
+        amount_paise=event["amount_paise"],
+        currency=event["currency"],
+        source=f"webhook {event_id}",
+        reason=str(event.get("reason") or ""),
+    )
+    status, verdict = SETTLE_ANSWERS[result.verdict]
+    tx_id = result.transaction.id if result.transaction is not None else None
+    if result.verdict == "unknown":
+        savepoint.rollback()  # not processed: a later delivery is judged afresh
+    else:
+        record.outcome, record.transaction_id = verdict, tx_id
+        savepoint.commit()
+    return reply(status, verdict, result.detail, tx_id)
+
+
+def check_deposit_event(event: object) -> str:
+    """What is wrong with a deposit event's fields, or '' if nothing."""
+    if not isinstance(event, dict):
+        return "the body must be a JSON object"
+    if event.get("type") not in DEPOSIT_OUTCOMES:
+        return f"type must be one of {sorted(DEPOSIT_OUTCOMES)}"
+    reference = event.get("reference")
+    if not isinstance(reference, str) or not _TOKEN.fullmatch(reference):
+        return "reference is missing or malformed"
+    amount = event.get("amount_paise")
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount < 10**15:
+        return "amount_paise must be a positive integer"
+    if not isinstance(event.get("currency"), str) or len(event["currency"]) != 3:
+        return "currency must be a 3-letter code"
+    return ""
+
+
+@view_config(route_name="healthz", renderer="json")
+def healthz(request):
+    return {"status": "ok"}
+
+
+@notfound_view_config(renderer="json")
+def notfound(request):
+    request.response.status = 404
+    return {"status": "not_found"}
