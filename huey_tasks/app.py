@@ -1,0 +1,72 @@
+"""The Huey instance and the database access of the workers.
+
+Configured from the ini file named by ``WALLET_INI`` (default development.ini):
+``huey.backend = sqlite`` (``huey.path``) in development, ``redis``
+(``huey.url``) in production, ``memory`` for tests. Start workers with
+
+    WALLET_INI=development.ini huey_consumer huey_tasks.huey --workers 2
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from huey import MemoryHuey, RedisHuey, SqliteHuey
+
+import ledgerlib
+from webapp.banks import load_banks
+from webapp.models import get_engine, get_session_factory
+from webapp.settings import load_settings
+
+HUEY_NAME = "wallet"
+
+
+def make_huey(settings: dict):
+    backend = settings.get("huey.backend", "memory")
+    if backend == "sqlite":
+        path = settings["huey.path"]
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        return SqliteHuey(HUEY_NAME, filename=path)
+    if backend == "redis":
+        return RedisHuey(HUEY_NAME, url=settings["huey.url"])
+    if backend == "memory":
+        return MemoryHuey(HUEY_NAME, immediate=True)
+    raise ValueError(f"huey.backend must be sqlite, redis or memory, not {backend!r}")
+
+
+class Worker:
+    """What tasks need: settings, banks and a transaction runner, made lazily
+    (importing the tasks must not connect to anything)."""
+
+    def __init__(self) -> None:
+        self.settings: dict = {}
+        self._session_factory = None
+
+    def configure(self, settings: dict) -> None:
+        self.settings = settings
+        self._session_factory = None
+
+    @property
+    def banks(self):
+        return load_banks(self.settings)
+
+    def session_factory(self):
+        if self._session_factory is None:
+            self._session_factory = get_session_factory(get_engine(self.settings))
+        return self._session_factory
+
+    def run_in_transaction(self, fn: Callable[[Any], Any]) -> Any:
+        """Run ``fn(session)`` in one committed transaction, re-run on retryable errors."""
+
+        def attempt():
+            with self.session_factory()() as session, session.begin():
+                return fn(session)
+
+        return ledgerlib.retrying(attempt)
+
+
+worker = Worker()
+_ini = os.environ.get("WALLET_INI", "development.ini")
+if os.path.exists(_ini):
+    worker.configure(load_settings(_ini))
+huey = make_huey(worker.settings)
