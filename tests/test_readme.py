@@ -12,7 +12,7 @@ README = (ROOT / "README.md").read_text()
 def test_first_lines_are_the_setup_and_test_commands():
     lines = README.splitlines()
     assert lines[0] == "```sh"
-    assert lines[1].startswith("python3 -m pip install -e . && wallet-init-db development.ini")
+    assert lines[1] == "python3 -m pip install -e . && wallet-dev development.ini"
     assert lines[2] == "bin/test.sh"
     assert "bin/test.sh" in (ROOT / ".ci" / "run").read_text()
 
