@@ -50,7 +50,11 @@ def main(global_config, **settings):
         config.add_route("netbanking", "/{bank}/netbanking")
         config.add_route("decide", "/{bank}/netbanking/{reference}")
         config.add_route("payment_status", "/{bank}/api/payments/{reference}")
+        config.add_route("payouts", "/{bank}/api/payouts")
+        config.add_route("payout_status", "/{bank}/api/payouts/{reference}")
+        config.add_route("control_knobs", "/_control/knobs")
         config.scan(".views")
+        config.scan(".payouts")
         if settings.get("fake_bank.sender", "thread") == "thread":
             sender = SenderThread(session_factory=session_factory,
                                   webhook_url=settings["fake_bank.webhook_url"],

@@ -28,6 +28,12 @@ class Knobs:
     webhook_mode: str = "normal"
     webhook_delay_s: int = 30
     fail_now: bool = False
+    # Payout API only:
+    timeout_rate: float = 0.0  # answer only after timeout_s (the payout is still made)
+    timeout_s: float = 12.0
+    reply_lost_rate: float = 0.0  # make the payout, then answer 502 as if the reply was lost
+    reverse_rate: float = 0.0  # accept, then reverse after reverse_after_s
+    reverse_after_s: float = 2.0
 
 
 class Behaviour:
@@ -37,6 +43,11 @@ class Behaviour:
             failure_rate=float(settings.get("fake_bank.failure_rate", 0)),
             webhook_mode=settings.get("fake_bank.webhook_mode", "normal"),
             webhook_delay_s=int(settings.get("fake_bank.webhook_delay_s", 30)),
+            timeout_rate=float(settings.get("fake_bank.timeout_rate", 0)),
+            timeout_s=float(settings.get("fake_bank.timeout_s", 12)),
+            reply_lost_rate=float(settings.get("fake_bank.reply_lost_rate", 0)),
+            reverse_rate=float(settings.get("fake_bank.reverse_rate", 0)),
+            reverse_after_s=float(settings.get("fake_bank.reverse_after_s", 2)),
         )
         if self.defaults.webhook_mode not in WEBHOOK_MODES:
             raise ValueError(f"fake_bank.webhook_mode must be one of {WEBHOOK_MODES}")
@@ -62,6 +73,18 @@ class Behaviour:
         if not knobs.fail_now and knobs.failure_rate:
             knobs.fail_now = self.random() < knobs.failure_rate
         return knobs
+
+    def update(self, changes: dict) -> Knobs:
+        """Change the defaults at run time (the test-only control endpoint)."""
+        with self._lock:
+            for key, value in changes.items():
+                if not hasattr(self.defaults, key) or key == "fail_now":
+                    raise ValueError(f"unknown knob {key!r}")
+                setattr(self.defaults, key, type(getattr(self.defaults, key))(value))
+            return self.defaults
+
+    def chance(self, rate: float) -> bool:
+        return rate > 0 and self.random() < rate
 
     @staticmethod
     def wait(knobs: Knobs) -> None:

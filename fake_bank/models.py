@@ -60,3 +60,39 @@ class Delivery(Base):
     lost: Mapped[int] = mapped_column(Integer, default=0)  # "webhook lost" knob: never sent
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Payout(Base):
+    """Money the wallet company pays out to a customer's account (a withdrawal)."""
+
+    __tablename__ = "fb_payouts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bank_code: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(String(64))  # the wallet's idempotency reference
+    amount_paise: Mapped[int] = mapped_column(BigInteger)
+    account_number: Mapped[str] = mapped_column(String(18))
+    ifsc: Mapped[str] = mapped_column(String(11))
+    status: Mapped[str] = mapped_column(String(16))  # accepted, rejected, reversed
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reverse_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reversed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("bank_code", "reference"),)
+
+
+class ApiCall(Base):
+    """Every payout API call as the bank saw it (start and end), so tests can
+    check that calls about one customer never overlapped."""
+
+    __tablename__ = "fb_api_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bank_code: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # payout, payout_status
+    reference: Mapped[str] = mapped_column(String(64), index=True)
+    account_number: Mapped[str] = mapped_column(String(18), default="")
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str] = mapped_column(String(32), default="")

@@ -93,8 +93,11 @@ class SenderThread(threading.Thread):
         self._stop = threading.Event()
 
     def run(self) -> None:
+        from .payouts import reverse_due
+
         while not self._stop.is_set():
             try:
+                reverse_due(self.kwargs["session_factory"])
                 deliver_due(**self.kwargs)
             except Exception:  # noqa: BLE001 - keep the loop alive, as a bank would
                 log.exception("webhook delivery round failed")

@@ -29,8 +29,8 @@ def make_huey(settings: dict):
         return SqliteHuey(HUEY_NAME, filename=path)
     if backend == "redis":
         return RedisHuey(HUEY_NAME, url=settings["huey.url"])
-    if backend == "memory":
-        return MemoryHuey(HUEY_NAME, immediate=True)
+    if backend == "memory":  # tests: run at once, or just queue with huey.immediate = false
+        return MemoryHuey(HUEY_NAME, immediate=settings.get("huey.immediate", "true") == "true")
     raise ValueError(f"huey.backend must be sqlite, redis or memory, not {backend!r}")
 
 
@@ -70,3 +70,12 @@ _ini = os.environ.get("WALLET_INI", "development.ini")
 if os.path.exists(_ini):
     worker.configure(load_settings(_ini))
 huey = make_huey(worker.settings)
+
+
+def configure(settings: dict) -> None:
+    """Point the workers' database *and* the task queue at ``settings`` (the web
+    apps call this at start-up, so what they enqueue lands where workers look)."""
+    worker.configure(settings)
+    fresh = make_huey(settings)
+    huey.storage = fresh.storage
+    huey.immediate = fresh.immediate

@@ -202,6 +202,9 @@ def web_settings(app_db_url):
         "wallet.session_cookie_name": "wallet_user",
         "wallet.bcrypt_rounds": "4",
         "retry.attempts": "3",
+        # Tasks are queued in memory and run by the tests that want them.
+        "huey.backend": "memory",
+        "huey.immediate": "false",
     }
 
 

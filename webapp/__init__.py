@@ -16,6 +16,9 @@ def main(global_config, **settings):
         from .banks import load_banks
 
         config.registry["banks"] = load_banks(settings)
+        import huey_tasks  # what this app enqueues must land where the workers look
+
+        huey_tasks.configure(settings)
         config.include("pyramid_jinja2")
         config.include(".templating")
         config.include(".models")

@@ -24,19 +24,40 @@ class BankClient:
 
     def payment_status(self, reference: str) -> dict | None:
         """The bank's record of a deposit, or None if the bank has none."""
-        return self._get(f"/payments/{urllib.parse.quote(reference, safe='')}")
+        return self._call(f"/payments/{urllib.parse.quote(reference, safe='')}")
 
-    def _get(self, path: str) -> dict | None:
+    def payout_status(self, reference: str) -> dict | None:
+        """The bank's record of a payout, or None if it has never heard of it."""
+        return self._call(f"/payouts/{urllib.parse.quote(reference, safe='')}")
+
+    def send_payout(self, payload: dict) -> dict:
+        """Ask the bank to pay out. Returns its answer (``status`` accepted or
+        rejected); raises BankUnavailable when the outcome is unknown."""
+        reply = self._call("/payouts", body=payload)
+        if reply is None or reply.get("status") not in ("accepted", "rejected", "reversed"):
+            raise BankUnavailable(f"{self.bank.name} gave an unclear answer: {reply!r}")
+        return reply
+
+    def _call(self, path: str, body: dict | None = None) -> dict | None:
         request = urllib.request.Request(
             self.bank.api_url + path,
-            headers={"Authorization": f"Bearer {self.bank.api_key}", "Accept": "application/json"},
+            data=None if body is None else json.dumps(body).encode(),
+            method="GET" if body is None else "POST",
+            headers={"Authorization": f"Bearer {self.bank.api_key}", "Accept": "application/json",
+                     "Content-Type": "application/json"},
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 return json.load(response)
         except urllib.error.HTTPError as error:
-            if error.code == 404:
+            if error.code == 404 and body is None:
                 return None
+            if 400 <= error.code < 500 and body is not None:
+                # A definite "no" to a payout request (bad account, refused).
+                try:
+                    return {"status": "rejected", **json.load(error)}
+                except ValueError:
+                    return {"status": "rejected", "reason": f"HTTP {error.code}"}
             raise BankUnavailable(f"{self.bank.name} answered {error.code}") from None
         except (OSError, ValueError) as error:  # timeouts, resets, bad JSON
             raise BankUnavailable(f"{self.bank.name}: {error}") from None

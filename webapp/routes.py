@@ -9,5 +9,7 @@ def includeme(config):
     config.add_route("send", "/send")
     config.add_route("add_money", "/add-money")
     config.add_route("deposit", "/deposits/{token:[A-Za-z0-9_-]{16,64}}")
+    config.add_route("withdraw", "/withdraw")
+    config.add_route("withdrawal", "/withdrawals/{id:\\d{1,18}}")
     config.add_route("transactions", "/transactions")
     config.add_route("transaction", "/transactions/{id:\\d{1,18}}")

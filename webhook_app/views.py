@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.deposits import DepositService
+from webapp.withdrawals import WithdrawalService
 from webapp.models import WebhookAttempt, WebhookEvent
 from webapp.wallet import utcnow
 
@@ -21,8 +22,9 @@ from .signatures import SignatureError, verify
 
 MAX_BODY_BYTES = 16 * 1024
 _EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}", re.ASCII)
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{4,64}", re.ASCII)
 DEPOSIT_OUTCOMES = {"deposit.succeeded": "success", "deposit.failed": "failed"}
+PAYOUT_OUTCOMES = {"payout.reversed": "reversed"}
 # Settle verdict -> (HTTP status, stored verdict). 2xx stops the bank's retries.
 SETTLE_ANSWERS = {
     "credited": (200, "applied"),
@@ -31,6 +33,11 @@ SETTLE_ANSWERS = {
     "contradiction": (200, "flagged_contradiction"),
     "mismatch": (422, "flagged_mismatch"),
     "unknown": (404, "unknown_reference"),
+    # payouts (WithdrawalService.settle_by_reference)
+    "reversed": (200, "applied"),
+    "completed": (200, "applied"),
+    "already": (200, "already_settled"),
+    "flagged": (200, "flagged_contradiction"),
 }
 
 
@@ -78,7 +85,7 @@ def bank_webhook(request):
         event = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return reply(400, "malformed_json", "the body is not JSON")
-    problem = check_deposit_event(event)
+    problem = check_event(event)
     if problem:
         return reply(422, "missing_fields", problem)
 
@@ -101,31 +108,40 @@ def bank_webhook(request):
         return reply(200, "duplicate_event", f"already processed: {seen.outcome}",
                      seen.transaction_id)
 
-    result = DepositService(db, request.registry["banks"]).settle(
-        event["reference"],
-        DEPOSIT_OUTCOMES[event["type"]],
-        bank_code=bank_code,
-        amount_paise=event["amount_paise"],
-        currency=event["currency"],
-        source=f"webhook {event_id}",
-        reason=str(event.get("reason") or ""),
-    )
-    status, verdict = SETTLE_ANSWERS[result.verdict]
-    tx_id = result.transaction.id if result.transaction is not None else None
-    if result.verdict == "unknown":
+    banks = request.registry["banks"]
+    if event["type"] in PAYOUT_OUTCOMES:
+        outcome = WithdrawalService(db, banks).settle_by_reference(
+            event["reference"], PAYOUT_OUTCOMES[event["type"]],
+            amount_paise=event["amount_paise"], source=f"webhook {event_id}")
+        tx_id = int(event["reference"][3:]) if outcome != "unknown" else None
+        verdict_key, detail = outcome, ""
+    else:
+        result = DepositService(db, banks).settle(
+            event["reference"],
+            DEPOSIT_OUTCOMES[event["type"]],
+            bank_code=bank_code,
+            amount_paise=event["amount_paise"],
+            currency=event["currency"],
+            source=f"webhook {event_id}",
+            reason=str(event.get("reason") or ""),
+        )
+        tx_id = result.transaction.id if result.transaction is not None else None
+        verdict_key, detail = result.verdict, result.detail
+    status, verdict = SETTLE_ANSWERS[verdict_key]
+    if verdict_key == "unknown":
         savepoint.rollback()  # not processed: a later delivery is judged afresh
     else:
         record.outcome, record.transaction_id = verdict, tx_id
         savepoint.commit()
-    return reply(status, verdict, result.detail, tx_id)
+    return reply(status, verdict, detail, tx_id)
 
 
-def check_deposit_event(event: object) -> str:
-    """What is wrong with a deposit event's fields, or '' if nothing."""
+def check_event(event: object) -> str:
+    """What is wrong with an event's fields, or '' if nothing."""
     if not isinstance(event, dict):
         return "the body must be a JSON object"
-    if event.get("type") not in DEPOSIT_OUTCOMES:
-        return f"type must be one of {sorted(DEPOSIT_OUTCOMES)}"
+    if event.get("type") not in DEPOSIT_OUTCOMES and event.get("type") not in PAYOUT_OUTCOMES:
+        return f"type must be one of {sorted([*DEPOSIT_OUTCOMES, *PAYOUT_OUTCOMES])}"
     reference = event.get("reference")
     if not isinstance(reference, str) or not _TOKEN.fullmatch(reference):
         return "reference is missing or malformed"

@@ -12,6 +12,7 @@ from .meta import Base
 from .transaction import Transaction
 from .user import LoginAttempt, User
 from .webhook import WebhookAttempt, WebhookEvent
+from .withdrawal import PayoutAttempt, PayoutLane, Withdrawal
 
 configure_mappers()
 
@@ -19,7 +20,8 @@ configure_mappers()
 target_metadata = [Base.metadata, ledgerlib.metadata]
 
 __all__ = [
-    "Base", "LoginAttempt", "Transaction", "User", "WebhookAttempt", "WebhookEvent",
+    "Base", "LoginAttempt", "PayoutAttempt", "PayoutLane", "Transaction", "User",
+    "WebhookAttempt", "WebhookEvent", "Withdrawal",
     "target_metadata",
 ]
 

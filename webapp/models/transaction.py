@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledgerlib import schema as ledger_schema
@@ -52,4 +52,8 @@ class Transaction(Base):
         Index("ix_transactions_payer_user_id_id", "payer_user_id", "id"),
         Index("ix_transactions_payee_user_id_id", "payee_user_id", "id"),
         Index("ix_transactions_kind_status_created_at", "kind", "status", "created_at"),
+        # The database's own guard: at most one payout per user at the bank.
+        Index("uq_transactions_one_sending_withdrawal_per_user", "payer_user_id", unique=True,
+              sqlite_where=text("kind = 'withdrawal' AND status = 'sending'"),
+              postgresql_where=text("kind = 'withdrawal' AND status = 'sending'")),
     )

@@ -1,0 +1,153 @@
+"""The fake bank's payout API: POST /<bank>/api/payouts, GET /<bank>/api/payouts/<reference>.
+
+Idempotent by reference: asking twice pays once. Account numbers starting with
+0000 do not exist (rejected); ones ending in 9999 belong to closed accounts
+(accepted, then reversed a little later, with a payout.reversed webhook).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import re
+import secrets
+import time
+
+from pyramid.response import Response
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from .models import ApiCall, Delivery, Payout
+from .sender import utcnow
+from .views import bank_or_404, session
+
+
+def authorised(request, code: str) -> bool:
+    expected = f"Bearer {request.registry['fb.api_keys'][code]}"
+    return hmac.compare_digest(request.headers.get("Authorization", ""), expected)
+
+
+def log_call(request, code, kind, reference, account="") -> int:
+    with session(request) as db, db.begin():
+        call = ApiCall(bank_code=code, kind=kind, reference=reference[:64],
+                       account_number=account[:18], started_at=utcnow())
+        db.add(call)
+        db.flush()
+        return call.id
+
+
+def finish_call(request, call_id: int, result: str) -> None:
+    with session(request) as db, db.begin():
+        call = db.get(ApiCall, call_id)
+        call.finished_at, call.result = utcnow(), result
+
+
+@view_config(route_name="payouts", request_method="POST", renderer="json")
+def create_payout(request):
+    code = bank_or_404(request)
+    if not authorised(request, code):
+        request.response.status = 401
+        return {"error": "unauthorised"}
+    try:
+        body = json.loads(request.body)
+        reference = str(body["reference"])
+        amount_paise = int(body["amount_paise"])
+        account = str(body["account_number"])
+        ifsc = str(body["ifsc"])
+    except (ValueError, KeyError, TypeError):
+        request.response.status = 400
+        return {"status": "rejected", "reason": "malformed request"}
+    behaviour = request.registry["fb.behaviour"]
+    knobs = behaviour.for_request(request)
+    call_id = log_call(request, code, "payout", reference, account)
+    behaviour.wait(knobs)
+    if knobs.fail_now:  # nothing happened at all
+        finish_call(request, call_id, "503")
+        return Response(json={"error": "service unavailable"}, status=503)
+
+    with session(request) as db, db.begin():
+        payout = db.scalar(select(Payout).where(Payout.bank_code == code,
+                                                Payout.reference == reference))
+        if payout is None:
+            payout = Payout(bank_code=code, reference=reference, amount_paise=amount_paise,
+                            account_number=account, ifsc=ifsc, created_at=utcnow())
+            if account.startswith("0000") or not re.fullmatch(r"[A-Z]{4}0[A-Z0-9]{6}", ifsc):
+                payout.status, payout.reason = "rejected", "beneficiary account does not exist"
+            else:
+                payout.status = "accepted"
+                if account.endswith("9999") or behaviour.chance(knobs.reverse_rate):
+                    payout.reverse_at = utcnow() + dt.timedelta(seconds=knobs.reverse_after_s)
+            db.add(payout)
+        elif payout.amount_paise != amount_paise:
+            finish_call(request, call_id, "409")
+            return Response(json={"status": "rejected", "reason": "reference reused"}, status=409)
+        answer = {"reference": reference, "status": payout.status, "reason": payout.reason,
+                  "amount_paise": payout.amount_paise}
+
+    if behaviour.chance(knobs.timeout_rate):
+        time.sleep(knobs.timeout_s)  # the payout is made; the caller gives up waiting
+    if behaviour.chance(knobs.reply_lost_rate):
+        finish_call(request, call_id, "reply_lost")
+        return Response(json={"error": "upstream connection reset"}, status=502)
+    finish_call(request, call_id, answer["status"])
+    if answer["status"] == "rejected":
+        request.response.status = 422
+    return answer
+
+
+@view_config(route_name="payout_status", request_method="GET", renderer="json")
+def payout_status(request):
+    code = bank_or_404(request)
+    if not authorised(request, code):
+        request.response.status = 401
+        return {"error": "unauthorised"}
+    reference = request.matchdict["reference"]
+    behaviour = request.registry["fb.behaviour"]
+    knobs = behaviour.for_request(request)
+    call_id = log_call(request, code, "payout_status", reference)
+    behaviour.wait(knobs)
+    if knobs.fail_now:
+        finish_call(request, call_id, "503")
+        return Response(json={"error": "service unavailable"}, status=503)
+    with session(request) as db:
+        payout = db.scalar(select(Payout).where(Payout.bank_code == code,
+                                                Payout.reference == reference))
+        finish_call(request, call_id, payout.status if payout else "404")
+        if payout is None:
+            request.response.status = 404
+            return {"reference": reference, "status": "unknown"}
+        return {"reference": reference, "status": payout.status, "reason": payout.reason,
+                "amount_paise": payout.amount_paise}
+
+
+@view_config(route_name="control_knobs", request_method="POST", renderer="json")
+def control_knobs(request):
+    """Test-only: change the misbehaviour knobs of a running bank."""
+    behaviour = request.registry["fb.behaviour"]
+    if not behaviour.allow_overrides:
+        request.response.status = 404
+        return {"error": "not found"}
+    try:
+        knobs = behaviour.update(json.loads(request.body))
+    except (ValueError, TypeError) as exc:
+        request.response.status = 400
+        return {"error": str(exc)}
+    return vars(knobs)
+
+
+def reverse_due(session_factory) -> int:
+    """Reverse accepted payouts whose time has come, and queue the webhook."""
+    now = utcnow()
+    with session_factory() as db, db.begin():
+        due = db.scalars(select(Payout).where(Payout.status == "accepted",
+                                              Payout.reverse_at <= now)).all()
+        for payout in due:
+            payout.status, payout.reversed_at = "reversed", now
+            payout.reason = "beneficiary account closed"
+            db.add(Delivery(
+                bank_code=payout.bank_code, event_id=f"evt_{secrets.token_hex(8)}",
+                next_attempt_at=now, body=json.dumps({
+                    "type": "payout.reversed", "reference": payout.reference,
+                    "amount_paise": payout.amount_paise, "currency": "INR",
+                    "reason": payout.reason}, separators=(",", ":"))))
+        return len(due)

@@ -1,0 +1,55 @@
+"""Payout tasks. State lives in the database (webapp/withdrawals.py); these
+tasks only drive it, and can be lost, duplicated or re-run safely."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from huey import crontab
+
+from webapp.bank_client import BankClient
+from webapp.withdrawals import PayoutPolicy, PayoutProcessor
+
+from .app import huey, worker
+
+#: A withdrawal nobody touched for this long is picked up by the recovery task.
+DEFAULT_RESUME_AFTER_S = 120
+
+
+def processor() -> PayoutProcessor:
+    return PayoutProcessor(worker.run_in_transaction, worker.banks, BankClient,
+                           PayoutPolicy.from_settings(worker.settings))
+
+
+@huey.task()
+def process_user_withdrawals(user_id: int) -> float | None:
+    """Drain one user's payouts, one at a time. If the current one must wait
+    (backoff), schedule this task again for then."""
+    holder = f"task-{secrets.token_hex(8)}"
+    wait_s = processor().drain(user_id, holder)
+    if wait_s is not None:
+        process_user_withdrawals.schedule((user_id,), delay=max(wait_s, 0.05))
+    return wait_s
+
+
+@huey.periodic_task(crontab(minute="*"))
+def resume_stalled_withdrawals() -> list[int]:
+    """Huey does not redeliver a task whose worker died: find users whose
+    payouts nobody is driving and start a drain for each."""
+    older_than = dt.timedelta(
+        seconds=float(worker.settings.get("wallet.payout_resume_after_s", DEFAULT_RESUME_AFTER_S)))
+    users = processor().users_needing_work(older_than)
+    for user_id in users:
+        process_user_withdrawals(user_id)
+    return users
+
+
+def enqueue_after_commit(transaction_manager, user_id: int) -> None:
+    """Queue a drain for ``user_id`` once the current transaction commits (and
+    only if it does): the worker must find the withdrawal in the database."""
+
+    def hook(committed: bool) -> None:
+        if committed:
+            process_user_withdrawals(user_id)
+
+    transaction_manager.get().addAfterCommitHook(hook)

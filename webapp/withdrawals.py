@@ -1,0 +1,375 @@
+"""Withdrawals (off-ramp): the one place their state machine lives.
+
+    queued --a worker takes the user's lane--> sending --bank accepts--> completed --bank reverses--> reversed
+                                                  | --bank rejects--> failed (hold released)
+                                                  | --unclear answer--> ask the bank's status API, then
+                                                  |                     settle, or resend after backoff
+                                                  +--retry budget spent--> needs_review (hold kept)
+
+The request only records the withdrawal and holds the money (one DB
+transaction); workers drive the rest through :class:`PayoutProcessor`, which
+keeps every fact in the database, so a task that is lost or killed can be run
+again safely. The next bank call follows from the attempt log: no attempt yet
+-> send; the last send's outcome unknown -> ask the status API first; the
+status API has no record -> send again (same reference, so the bank can
+de-duplicate too). At most one withdrawal per user is ``sending`` (a partial
+unique index), and only the holder of the user's lane lease calls the bank.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ledgerlib import InsufficientFunds, format_paise
+
+from .banks import BankConfig
+from .models import PayoutAttempt, PayoutLane, Transaction, User, Withdrawal
+from .wallet import InsufficientBalance, WalletError, WalletService, bank_settlement_code, utcnow
+
+MIN_WITHDRAWAL_PAISE = 1_00
+MAX_WITHDRAWAL_PAISE = 1_00_000_00
+_ACCOUNT_NUMBER = re.compile(r"[0-9]{9,18}", re.ASCII)
+_IFSC = re.compile(r"[A-Z]{4}0[A-Z0-9]{6}", re.ASCII)
+FINAL_STATUSES = ("completed", "failed", "reversed", "needs_review")
+
+
+@dataclass(frozen=True)
+class PayoutPolicy:
+    """Limits of the payout pipeline (all named with their units)."""
+
+    lease_s: float = 60.0  # > the bank timeout, so a live worker never loses its lane
+    retry_budget: int = 6  # unclear answers before a human looks at it
+    backoff_base_s: float = 2.0
+    backoff_cap_s: float = 300.0
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> "PayoutPolicy":
+        return cls(
+            lease_s=float(settings.get("wallet.payout_lease_s", cls.lease_s)),
+            retry_budget=int(settings.get("wallet.payout_retry_budget", cls.retry_budget)),
+            backoff_base_s=float(settings.get("wallet.payout_backoff_base_s", cls.backoff_base_s)),
+            backoff_cap_s=float(settings.get("wallet.payout_backoff_cap_s", cls.backoff_cap_s)),
+        )
+
+
+class WithdrawalService:
+    """What a request does: record a withdrawal and hold its money."""
+
+    def __init__(self, dbsession: Session, banks: dict[str, BankConfig], *,
+                 clock: Callable[[], dt.datetime] = utcnow):
+        self.db = dbsession
+        self.banks = banks
+        self.clock = clock
+        self.wallet = WalletService(dbsession, clock=clock)
+
+    def request(self, user: User, bank_code: str, account_number: str, ifsc: str,
+                amount_paise: int, request_key: str) -> Transaction:
+        account_number = re.sub(r"[\s-]", "", account_number or "")
+        ifsc = (ifsc or "").strip().upper()
+        if bank_code not in self.banks:
+            raise WalletError("Choose one of the listed banks.", "bank")
+        if not _ACCOUNT_NUMBER.fullmatch(account_number):
+            raise WalletError("Enter the account number: 9 to 18 digits.", "account_number")
+        if not _IFSC.fullmatch(ifsc):
+            raise WalletError("Enter the 11-character IFSC, like HDFC0001234.", "ifsc")
+        if amount_paise < MIN_WITHDRAWAL_PAISE:
+            raise WalletError(f"Withdraw at least {format_paise(MIN_WITHDRAWAL_PAISE)}.", "amount")
+        if amount_paise > MAX_WITHDRAWAL_PAISE:
+            raise WalletError(f"Withdraw at most {format_paise(MAX_WITHDRAWAL_PAISE)} at a time.",
+                              "amount")
+        key = self.wallet.idempotency_key("withdrawal", user, request_key)
+        existing = self.db.scalar(select(Transaction).where(Transaction.idempotency_key == key))
+        if existing is not None:
+            if (existing.bank_code, existing.amount_paise) != (bank_code, amount_paise):
+                raise self.wallet.duplicate()
+            return existing
+        settlement = bank_settlement_code(bank_code)
+        self.wallet.ledger.open_account(settlement, "asset", allow_negative=True)
+        now = self.clock()
+        tx = Transaction(kind="withdrawal", status="queued", amount_paise=amount_paise,
+                         payer_user_id=user.id, bank_code=bank_code,
+                         note=f"To {self.banks[bank_code].name} a/c ••{account_number[-4:]}",
+                         idempotency_key=key, created_at=now, updated_at=now)
+        try:
+            with self.db.begin_nested():  # the hold may refuse: then no record either
+                self.db.add(tx)
+                self.db.flush()
+                hold = self.wallet.ledger.hold(
+                    user.wallet_code, settlement, amount_paise,
+                    idempotency_key=f"withdrawal:{tx.id}:hold",
+                    memo=tx.note, metadata={"kind": "withdrawal", "transaction_id": tx.id})
+                self.db.add(Withdrawal(transaction_id=tx.id, user_id=user.id,
+                                       account_number=account_number, ifsc=ifsc,
+                                       hold_id=hold.id))
+                self.db.flush()
+        except InsufficientFunds as exc:
+            raise InsufficientBalance(
+                f"Your available balance is {format_paise(exc.available_paise)}: "
+                f"not enough to withdraw {format_paise(amount_paise)}.") from None
+        return tx
+
+    def for_user(self, user: User, transaction_id: int) -> tuple[Transaction, Withdrawal] | None:
+        tx = self.db.get(Transaction, transaction_id)
+        if tx is None or tx.kind != "withdrawal" or tx.payer_user_id != user.id:
+            return None
+        return tx, self.db.get(Withdrawal, tx.id)
+
+    def attempts(self, transaction_id: int) -> list[PayoutAttempt]:
+        return list(self.db.scalars(select(PayoutAttempt)
+                                    .where(PayoutAttempt.transaction_id == transaction_id)
+                                    .order_by(PayoutAttempt.id)))
+
+    # ----------------------------------------------------- settling (locked)
+
+    def settle(self, transaction_id: int, outcome: str, *, reason: str = "",
+               source: str = "") -> str:
+        """Apply a definite bank answer to a withdrawal, under its row lock.
+
+        ``outcome``: accepted | rejected | reversed. Returns what happened:
+        completed, failed, reversed, already, or flagged (contradiction).
+        """
+        tx = self.db.scalar(select(Transaction).where(Transaction.id == transaction_id)
+                            .with_for_update(of=Transaction))
+        wd = self.db.get(Withdrawal, transaction_id)
+        ledger = self.wallet.ledger
+        now = self.clock()
+        target = {"accepted": "completed", "rejected": "failed", "reversed": "reversed"}[outcome]
+        if tx.status == target or (tx.status == "reversed" and outcome == "accepted"):
+            return "already"  # (accepted is old news once the payout came back)
+        if tx.status in ("queued", "sending", "needs_review"):
+            if outcome == "rejected":
+                ledger.release_hold(wd.hold_id)
+                wd.failure_reason = (reason or "rejected by the bank")[:300]
+            else:
+                tx.ledger_entry_id = ledger.commit_hold(wd.hold_id).id
+                if outcome == "reversed":  # paid, then returned by the bank
+                    self._refund(tx)
+            tx.status, tx.settled_at, tx.updated_at = target, now, now
+            wd.next_attempt_at = None
+            return target
+        if tx.status == "completed" and outcome == "reversed":
+            self._refund(tx)
+            tx.status, tx.updated_at = "reversed", now
+            return "reversed"
+        tx.flag_reason = f"{source or 'bank'} reported {outcome} after {tx.status}"[:300]
+        tx.updated_at = now
+        return "flagged"
+
+    def _refund(self, tx: Transaction) -> None:
+        self.wallet.ledger.reverse(
+            tx.ledger_entry_id, idempotency_key=f"withdrawal:{tx.id}:reversal",
+            memo=f"Returned by the bank: {tx.note}",
+            metadata={"kind": "withdrawal_reversal", "transaction_id": tx.id})
+
+    def settle_by_reference(self, reference: str, outcome: str, *, amount_paise: int,
+                            source: str) -> str:
+        """A bank report about a payout (webhook): unknown / mismatch / what settle says."""
+        match = re.fullmatch(r"wd_([0-9]{1,18})", reference or "")
+        tx = self.db.get(Transaction, int(match.group(1))) if match else None
+        if tx is None or tx.kind != "withdrawal":
+            return "unknown"
+        if tx.amount_paise != amount_paise:
+            tx.flag_reason = f"{source} reported {amount_paise} for a payout of {tx.amount_paise}"
+            return "mismatch"
+        return self.settle(tx.id, outcome, source=source)
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one step of the drain did: progress (go on), idle (nothing to do)
+    or wait (the user's current payout may be retried in ``wait_s``)."""
+
+    kind: str
+    wait_s: float = 0.0
+
+
+class PayoutProcessor:
+    """Drives a user's withdrawals through the bank, one at a time, oldest first."""
+
+    def __init__(self, run_in_transaction: Callable[[Callable[[Session], Any]], Any],
+                 banks: dict[str, BankConfig], client_for: Callable[[BankConfig], Any],
+                 policy: PayoutPolicy = PayoutPolicy(), *,
+                 clock: Callable[[], dt.datetime] = utcnow, rng: random.Random | None = None):
+        self.run = run_in_transaction
+        self.banks = banks
+        self.client_for = client_for
+        self.policy = policy
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    # --------------------------------------------------------------- the lane
+
+    def acquire_lane(self, user_id: int, holder: str) -> bool:
+        def acquire(db: Session) -> bool:
+            now = self.clock()
+            lease_until = now + dt.timedelta(seconds=self.policy.lease_s)
+            taken = db.execute(
+                update(PayoutLane)
+                .where(PayoutLane.user_id == user_id,
+                       or_(PayoutLane.holder.is_(None), PayoutLane.holder == holder,
+                           PayoutLane.expires_at < now))
+                .values(holder=holder, expires_at=lease_until)
+            ).rowcount
+            if taken:
+                return True
+            if db.get(PayoutLane, user_id) is not None:
+                return False  # someone else holds it, and it has not expired
+            try:
+                with db.begin_nested():
+                    db.add(PayoutLane(user_id=user_id, holder=holder, expires_at=lease_until))
+                    db.flush()
+                return True
+            except IntegrityError:
+                return False  # created by another worker a moment ago
+        return self.run(acquire)
+
+    def release_lane(self, user_id: int, holder: str) -> None:
+        self.run(lambda db: db.execute(
+            update(PayoutLane).where(PayoutLane.user_id == user_id, PayoutLane.holder == holder)
+            .values(holder=None)))
+
+    def drain(self, user_id: int, holder: str) -> float | None:
+        """Work through the user's withdrawals until none is due. Returns the
+        seconds until a retry is due (the caller schedules one), or None."""
+        while True:
+            if not self.acquire_lane(user_id, holder):
+                return None  # another worker is draining this user: it will see ours too
+            try:
+                step = Step("progress")
+                while step.kind == "progress":
+                    step = self.step(user_id, holder)
+            finally:
+                self.release_lane(user_id, holder)
+            if step.kind == "wait":
+                return step.wait_s
+            # Work queued while we were releasing the lane must not be stranded.
+            if not self.run(lambda db: self._has_queued(db, user_id)):
+                return None
+
+    @staticmethod
+    def _has_queued(db: Session, user_id: int) -> bool:
+        return db.scalar(select(Transaction.id).where(
+            Transaction.kind == "withdrawal", Transaction.payer_user_id == user_id,
+            Transaction.status.in_(("queued", "sending"))).limit(1)) is not None
+
+    # ---------------------------------------------------------------- a step
+
+    def step(self, user_id: int, holder: str) -> Step:
+        plan = self.run(lambda db: self._plan(db, user_id, holder))
+        if plan is None:
+            return Step("idle")
+        if plan["wait_s"]:
+            return Step("wait", plan["wait_s"])
+        bank = self.banks[plan["bank_code"]]
+        client = self.client_for(bank)
+        started = time.monotonic()
+        try:
+            if plan["kind"] == "send":
+                reply = client.send_payout(plan["request"])
+                outcome = reply["status"]
+            else:
+                reply = client.payout_status(plan["reference"])
+                outcome = "no_record" if reply is None else reply.get("status", "unknown")
+                if outcome not in ("accepted", "rejected", "reversed", "no_record"):
+                    outcome = "unknown"
+        except Exception as error:  # noqa: BLE001 - any failure here is an unknown outcome
+            reply, outcome = {"error": str(error)[:500]}, "unknown"
+        latency_ms = int((time.monotonic() - started) * 1000)
+        self.run(lambda db: self._record(db, plan, outcome, reply, latency_ms))
+        return Step("progress")
+
+    def _plan(self, db: Session, user_id: int, holder: str) -> dict | None:
+        """Under the lane: pick the user's current withdrawal and write down the
+        attempt about to be made (before making it)."""
+        now = self.clock()
+        current = db.scalar(select(Transaction).where(
+            Transaction.kind == "withdrawal", Transaction.payer_user_id == user_id,
+            Transaction.status == "sending"))
+        if current is None:
+            current = db.scalar(select(Transaction).where(
+                Transaction.kind == "withdrawal", Transaction.payer_user_id == user_id,
+                Transaction.status == "queued").order_by(Transaction.id).limit(1))
+            if current is None:
+                return None
+            current.status, current.updated_at = "sending", now
+            db.flush()  # the partial unique index guards "one sending per user" here
+        wd = db.get(Withdrawal, current.id)
+        if wd.next_attempt_at is not None and wd.next_attempt_at > now:
+            return {"wait_s": (wd.next_attempt_at - now).total_seconds()}
+        last = db.scalar(select(PayoutAttempt).where(PayoutAttempt.transaction_id == current.id)
+                         .order_by(PayoutAttempt.id.desc()).limit(1))
+        # Never resend blindly: after any send whose answer we did not get, ask first.
+        kind = "send" if last is None or (last.kind == "status" and last.outcome == "no_record") \
+            else "status"
+        payload = {"reference": wd.reference, "amount_paise": current.amount_paise,
+                   "currency": "INR", "account_number": wd.account_number, "ifsc": wd.ifsc}
+        attempt = PayoutAttempt(
+            transaction_id=current.id, kind=kind, outcome="in_progress",
+            request=json.dumps(payload if kind == "send" else {"reference": wd.reference}),
+            started_at=now)
+        db.add(attempt)
+        db.flush()
+        return {"wait_s": 0, "kind": kind, "attempt_id": attempt.id, "transaction_id": current.id,
+                "bank_code": current.bank_code, "reference": wd.reference, "request": payload}
+
+    def _record(self, db: Session, plan: dict, outcome: str, reply: Any, latency_ms: int) -> None:
+        attempt = db.get(PayoutAttempt, plan["attempt_id"])
+        attempt.outcome = outcome
+        attempt.response = json.dumps(reply, default=str)[:2000]
+        attempt.finished_at, attempt.latency_ms = self.clock(), latency_ms
+        service = WithdrawalService(db, self.banks, clock=self.clock)
+        tx_id = plan["transaction_id"]
+        if outcome in ("accepted", "rejected", "reversed"):
+            reason = reply.get("reason", "") if isinstance(reply, dict) else ""
+            service.settle(tx_id, outcome, reason=reason, source=f"bank ({plan['kind']})")
+            return
+        if outcome == "no_record":
+            return  # the next step sends it again, at once
+        self._back_off(db, tx_id)
+
+    def _back_off(self, db: Session, tx_id: int) -> None:
+        unclear = sum(1 for a in db.scalars(select(PayoutAttempt)
+                                            .where(PayoutAttempt.transaction_id == tx_id))
+                      if a.outcome in ("unknown", "in_progress"))
+        wd = db.get(Withdrawal, tx_id)
+        tx = db.get(Transaction, tx_id)
+        if unclear >= self.policy.retry_budget:
+            # Money neither lost nor paid twice: the hold stays until a human decides.
+            tx.status, tx.updated_at = "needs_review", self.clock()
+            wd.next_attempt_at = None
+            wd.failure_reason = f"no clear answer from the bank after {unclear} attempts"
+            return
+        delay_s = min(self.policy.backoff_cap_s, self.policy.backoff_base_s * 2 ** (unclear - 1))
+        wd.next_attempt_at = self.clock() + dt.timedelta(seconds=delay_s * (0.5 + self.rng.random()))
+
+    # -------------------------------------------------------------- recovery
+
+    def users_needing_work(self, older_than: dt.timedelta) -> list[int]:
+        """Users with a withdrawal that nobody seems to be driving: queued or
+        sending, not touched for ``older_than``, retry due, and lane free."""
+
+        def find(db: Session) -> list[int]:
+            now = self.clock()
+            rows = db.execute(
+                select(Transaction.payer_user_id)
+                .join(Withdrawal, Withdrawal.transaction_id == Transaction.id)
+                .outerjoin(PayoutLane, PayoutLane.user_id == Transaction.payer_user_id)
+                .where(Transaction.kind == "withdrawal",
+                       Transaction.status.in_(("queued", "sending")),
+                       Transaction.updated_at < now - older_than,
+                       or_(Withdrawal.next_attempt_at.is_(None), Withdrawal.next_attempt_at <= now),
+                       or_(PayoutLane.user_id.is_(None), PayoutLane.holder.is_(None),
+                           PayoutLane.expires_at < now))
+                .distinct()
+            )
+            return sorted(user_id for (user_id,) in rows)
+        return self.run(find)
