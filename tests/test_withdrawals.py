@@ -1,0 +1,270 @@
+"""Withdrawals: the request (hold + enqueue after commit) and the payout state
+machine driven against a scripted bank."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from sqlalchemy import select
+
+import huey_tasks
+import ledgerlib
+from webapp.bank_client import BankUnavailable
+from webapp.models import PayoutAttempt, Transaction, User
+from webapp.withdrawals import PayoutPolicy, PayoutProcessor, WithdrawalService
+
+from .wallet_helpers import TEST_BANKS, balance, login, make_user, state
+
+FAST = PayoutPolicy(lease_s=30, retry_budget=3, backoff_base_s=0.0, backoff_cap_s=0.0)
+
+
+@pytest.fixture
+def user_id(db):
+    return make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
+
+
+@pytest.fixture
+def runner(db):
+    def run_in_transaction(fn):
+        with db() as session, session.begin():
+            return fn(session)
+    return run_in_transaction
+
+
+def withdraw(db, user_id, amount_paise, key, account="50100012345678", ifsc="HDFC0001234"):
+    with db() as session, session.begin():
+        return WithdrawalService(session, TEST_BANKS).request(
+            session.get(User, user_id), "hdfc", account, ifsc, amount_paise, key).id
+
+
+def status(db, tx_id):
+    with db() as session:
+        return session.get(Transaction, tx_id).status
+
+
+def attempts(db, tx_id):
+    with db() as session:
+        return [(a.kind, a.outcome) for a in session.scalars(
+            select(PayoutAttempt).where(PayoutAttempt.transaction_id == tx_id)
+            .order_by(PayoutAttempt.id))]
+
+
+class ScriptedBank:
+    """A bank whose answers are scripted per call; it pays each reference once."""
+
+    def __init__(self, sends=(), statuses=()):
+        self.sends, self.statuses = list(sends), list(statuses)
+        self.paid: dict[str, int] = {}
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, bank):
+        return self
+
+    def send_payout(self, payload):
+        self.calls.append(("send", payload["reference"]))
+        answer = self.sends.pop(0) if self.sends else "accepted"
+        if answer in ("accepted", "lost"):
+            self.paid.setdefault(payload["reference"], payload["amount_paise"])
+        if answer == "lost":  # paid, but the reply never arrives
+            raise BankUnavailable("connection reset")
+        if answer == "timeout":  # never reached the bank
+            raise BankUnavailable("timed out")
+        return {"status": answer, "reason": "account closed" if answer == "rejected" else ""}
+
+    def payout_status(self, reference):
+        self.calls.append(("status", reference))
+        answer = self.statuses.pop(0) if self.statuses else None
+        if answer == "down":
+            raise BankUnavailable("503")
+        if answer is None:
+            return {"status": "accepted"} if reference in self.paid else None
+        return {"status": answer}
+
+
+def processor(runner, bank, policy=FAST):
+    return PayoutProcessor(runner, TEST_BANKS, bank, policy, rng=random.Random(1))
+
+
+# ------------------------------------------------------------ the request
+
+
+def test_withdraw_form_holds_money_and_enqueues_after_commit(user_app, db, user_id):
+    huey_tasks.huey.flush()
+    login(user_app, "+919876543210")
+    form = user_app.get("/withdraw").forms["withdraw-form"]
+    form["account_number"], form["ifsc"], form["amount"] = "5010 0012 345678", "hdfc0001234", "400"
+    response = form.submit(status=303)
+    page = response.follow()
+    assert "On its way" in page.text or "Queued" in page.text
+    assert balance(db, user_id) == (600_00, 400_00)  # available drops at once
+    assert "₹400.00 on hold" in user_app.get("/dashboard").text
+    pending = huey_tasks.huey.pending()
+    assert [task.args for task in pending] == [(user_id,)]
+    huey_tasks.huey.flush()
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("ifsc", "HDFC1234", "11-character IFSC"),
+    ("account_number", "12ab", "9 to 18 digits"),
+    ("amount", "1e3", "like 250 or 250.50"),
+    ("amount", "0.50", "at least ₹1.00"),
+    ("amount", "1000.01", "not enough to withdraw"),
+])
+def test_bad_withdrawals_write_and_enqueue_nothing(user_app, db, user_id, field, value, message):
+    huey_tasks.huey.flush()
+    login(user_app, "+919876543210")
+    form = user_app.get("/withdraw").forms["withdraw-form"]
+    form["account_number"], form["ifsc"], form["amount"] = "50100012345678", "HDFC0001234", "10"
+    form[field] = value
+    before = state(db)
+    assert message in form.submit(status=400).text
+    assert state(db) == before
+    assert huey_tasks.huey.pending_count() == 0
+
+
+def test_double_submitted_withdrawal_holds_once(user_app, db, user_id):
+    login(user_app, "+919876543210")
+    form = user_app.get("/withdraw").forms["withdraw-form"]
+    form["account_number"], form["ifsc"], form["amount"] = "50100012345678", "HDFC0001234", "100"
+    first, second = form.submit(status=303), form.submit(status=303)
+    assert first.location == second.location
+    assert balance(db, user_id) == (900_00, 100_00)
+    huey_tasks.huey.flush()
+
+
+def test_quick_repeated_withdrawals_never_exceed_the_balance(db, user_id):
+    made = 0
+    for i in range(8):
+        try:
+            withdraw(db, user_id, 300_00, f"form-key-rapid-{i:06d}")
+            made += 1
+        except Exception as exc:  # noqa: BLE001
+            assert "not enough to withdraw" in str(exc)
+    assert made == 3 and balance(db, user_id) == (100_00, 900_00)
+
+
+def test_someone_elses_withdrawal_is_a_404(user_app, db, user_id):
+    other = make_user(db, "+919812345678", "Ravi", deposit_paise=50_00)
+    tx_id = withdraw(db, other, 10_00, "form-key-others-0001")
+    login(user_app, "+919876543210")
+    user_app.get(f"/withdrawals/{tx_id}", status=404)
+
+
+# ----------------------------------------------------- the state machine
+
+
+def test_accepted_payout_completes_and_moves_the_money_to_the_bank(db, runner, user_id):
+    tx_id = withdraw(db, user_id, 400_00, "form-key-000000000001")
+    bank = ScriptedBank()
+    assert processor(runner, bank).drain(user_id, "w1") is None
+    assert status(db, tx_id) == "completed"
+    assert balance(db, user_id) == (600_00, 0)
+    assert attempts(db, tx_id) == [("send", "accepted")]
+    with db() as session:
+        assert ledgerlib.Ledger(session).balance("bank:hdfc:settlement").posted_paise == 600_00
+        assert ledgerlib.verify(session).ok
+
+
+def test_rejected_payout_fails_and_releases_the_hold(db, runner, user_id):
+    tx_id = withdraw(db, user_id, 400_00, "form-key-000000000001")
+    processor(runner, ScriptedBank(sends=["rejected"])).drain(user_id, "w1")
+    assert status(db, tx_id) == "failed"
+    assert balance(db, user_id) == (1_000_00, 0)
+
+
+def test_lost_reply_is_checked_not_resent(db, runner, user_id):
+    tx_id = withdraw(db, user_id, 400_00, "form-key-000000000001")
+    bank = ScriptedBank(sends=["lost"])
+    processor(runner, bank).drain(user_id, "w1")
+    assert bank.calls == [("send", f"wd_{tx_id}"), ("status", f"wd_{tx_id}")]
+    assert status(db, tx_id) == "completed" and balance(db, user_id) == (600_00, 0)
+
+
+def test_timeout_before_the_bank_got_it_is_resent_after_a_status_check(db, runner, user_id):
+    tx_id = withdraw(db, user_id, 400_00, "form-key-000000000001")
+    bank = ScriptedBank(sends=["timeout", "accepted"])
+    processor(runner, bank).drain(user_id, "w1")
+    assert [kind for kind, _ in bank.calls] == ["send", "status", "send"]
+    assert attempts(db, tx_id) == [("send", "unknown"), ("status", "no_record"),
+                                   ("send", "accepted")]
+    assert status(db, tx_id) == "completed" and len(bank.paid) == 1
+
+
+def test_retry_budget_spent_means_needs_review_with_the_hold_kept(db, runner, user_id):
+    tx_id = withdraw(db, user_id, 400_00, "form-key-000000000001")
+    bank = ScriptedBank(sends=["timeout"], statuses=["down"] * 10)
+    processor(runner, bank).drain(user_id, "w1")
+    assert status(db, tx_id) == "needs_review"
+    assert balance(db, user_id) == (600_00, 400_00)  # neither lost nor paid twice
+    assert [o for _, o in attempts(db, tx_id)] == ["unknown"] * 3
+
+
+def test_backoff_waits_and_the_drain_says_when(db, runner, user_id):
+    withdraw(db, user_id, 400_00, "form-key-000000000001")
+    slow = PayoutPolicy(lease_s=30, retry_budget=5, backoff_base_s=10, backoff_cap_s=60)
+    wait_s = processor(runner, ScriptedBank(sends=["timeout"]), slow).drain(user_id, "w1")
+    assert 5 <= wait_s <= 15  # 10 s with jitter
+
+
+def test_a_worker_killed_after_the_bank_call_is_settled_by_the_next_run(db, runner, user_id):
+    tx_id = withdraw(db, user_id, 400_00, "form-key-000000000001")
+    bank = ScriptedBank()
+    dying = processor(runner, bank)
+    # The worker writes its attempt, calls the bank (which pays) and dies before recording.
+    assert dying.acquire_lane(user_id, "w1")
+    plan = runner(lambda s: dying._plan(s, user_id, "w1"))
+    bank.send_payout(plan["request"])
+    assert status(db, tx_id) == "sending"
+    processor(runner, bank).drain(user_id, "w2")  # its lane lease is still held by w1...
+    assert status(db, tx_id) == "sending"
+    expired = PayoutProcessor(runner, TEST_BANKS, bank, FAST, rng=random.Random(1),
+                              clock=lambda: dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5))
+    expired.drain(user_id, "w2")  # ...until it expires
+    assert status(db, tx_id) == "completed"
+    assert bank.calls == [("send", f"wd_{tx_id}"), ("status", f"wd_{tx_id}")]
+    assert balance(db, user_id) == (600_00, 0)
+
+
+def test_one_user_is_processed_oldest_first_one_at_a_time(db, runner, user_id):
+    ids = [withdraw(db, user_id, 100_00, f"form-key-seq-{i:08d}") for i in range(4)]
+    bank = ScriptedBank()
+    processor(runner, bank).drain(user_id, "w1")
+    assert [ref for _, ref in bank.calls] == [f"wd_{i}" for i in ids]
+    assert all(status(db, i) == "completed" for i in ids)
+
+
+def test_only_one_sending_per_user_is_enforced_by_the_database(db, user_id):
+    first = withdraw(db, user_id, 100_00, "form-key-000000000001")
+    second = withdraw(db, user_id, 100_00, "form-key-000000000002")
+    with db() as session, session.begin():
+        session.get(Transaction, first).status = "sending"
+    with pytest.raises(Exception, match="(?i)unique"):
+        with db() as session, session.begin():
+            session.get(Transaction, second).status = "sending"
+
+
+def test_reversal_after_completion_refunds_once(db, runner, user_id):
+    tx_id = withdraw(db, user_id, 400_00, "form-key-000000000001")
+    processor(runner, ScriptedBank()).drain(user_id, "w1")
+    for _ in range(2):
+        with db() as session, session.begin():
+            outcome = WithdrawalService(session, TEST_BANKS).settle_by_reference(
+                f"wd_{tx_id}", "reversed", amount_paise=400_00, source="webhook")
+    assert outcome == "already"
+    assert status(db, tx_id) == "reversed" and balance(db, user_id) == (1_000_00, 0)
+    with db() as session, session.begin():  # a late "rejected" does not flip it
+        assert WithdrawalService(session, TEST_BANKS).settle(tx_id, "rejected") == "flagged"
+    with db() as session:
+        assert ledgerlib.verify(session).ok
+
+
+def test_stalled_withdrawals_are_found_for_resumption(db, runner, user_id):
+    tx_id = withdraw(db, user_id, 100_00, "form-key-000000000001")
+    later = PayoutProcessor(runner, TEST_BANKS, ScriptedBank(), FAST,
+                            clock=lambda: dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+    assert later.users_needing_work(dt.timedelta(minutes=2)) == [user_id]
+    assert processor(runner, ScriptedBank()).users_needing_work(dt.timedelta(minutes=2)) == []
+    processor(runner, ScriptedBank()).drain(user_id, "w1")
+    assert status(db, tx_id) == "completed"
+    assert later.users_needing_work(dt.timedelta(minutes=2)) == []
