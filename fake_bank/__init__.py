@@ -3,7 +3,9 @@ page, status API and signed webhooks, with knobs to make it misbehave."""
 from __future__ import annotations
 
 from pyramid.config import Configurator
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
+
+import ledgerlib
 from sqlalchemy.orm import sessionmaker
 
 from webapp.settings import resolve_settings
@@ -31,7 +33,9 @@ def seed_customers(session_factory, codes: list[str]) -> None:
 
 def main(global_config, **settings):
     settings = resolve_settings(global_config, settings)
-    engine = create_engine(settings["fake_bank.sqlalchemy.url"])
+    # ledgerlib's engine: BEGIN IMMEDIATE on SQLite, so "is it still pending?"
+    # and the decision are one atomic step even for a double-clicked Approve.
+    engine = ledgerlib.create_engine(settings["fake_bank.sqlalchemy.url"])
     Base.metadata.create_all(engine)
     session_factory = sessionmaker(engine, expire_on_commit=False)
     codes = bank_codes(settings)

@@ -112,12 +112,13 @@ def payout_status(request):
     with session(request) as db:
         payout = db.scalar(select(Payout).where(Payout.bank_code == code,
                                                 Payout.reference == reference))
-        finish_call(request, call_id, payout.status if payout else "404")
-        if payout is None:
-            request.response.status = 404
-            return {"reference": reference, "status": "unknown"}
-        return {"reference": reference, "status": payout.status, "reason": payout.reason,
-                "amount_paise": payout.amount_paise}
+    # (the session is closed first: SQLite allows one writer at a time)
+    finish_call(request, call_id, payout.status if payout else "404")
+    if payout is None:
+        request.response.status = 404
+        return {"reference": reference, "status": "unknown"}
+    return {"reference": reference, "status": payout.status, "reason": payout.reason,
+            "amount_paise": payout.amount_paise}
 
 
 @view_config(route_name="control_knobs", request_method="POST", renderer="json")

@@ -90,19 +90,19 @@ class SenderThread(threading.Thread):
         super().__init__(name="fake-bank-webhooks", daemon=True)
         self.interval_s = interval_s
         self.kwargs = kwargs
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def run(self) -> None:
         from .payouts import reverse_due
 
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 reverse_due(self.kwargs["session_factory"])
                 deliver_due(**self.kwargs)
             except Exception:  # noqa: BLE001 - keep the loop alive, as a bank would
                 log.exception("webhook delivery round failed")
-            self._stop.wait(self.interval_s)
+            self._stopping.wait(self.interval_s)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self.join(timeout=5)

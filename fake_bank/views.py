@@ -70,12 +70,14 @@ def decide(request):
         return Response("The bank is having trouble. Please try again.", status=503)
     with session(request) as db, db.begin():
         payment = db.scalar(select(Payment).where(
-            Payment.bank_code == code, Payment.reference == request.matchdict["reference"]))
+            Payment.bank_code == code, Payment.reference == request.matchdict["reference"])
+            .with_for_update())
         if payment is None:
             raise HTTPNotFound()
         if payment.status == "pending":
             approve = request.POST.get("action") == "approve"
-            customer = db.get(Customer, int(request.POST.get("customer_id") or 0))
+            customer_id = request.POST.get("customer_id", "")
+            customer = db.get(Customer, int(customer_id)) if customer_id.isdigit() else None
             if approve and (customer is None or customer.bank_code != code):
                 approve, payment.reason = False, "no such account"
             elif approve and customer.balance_paise < payment.amount_paise:

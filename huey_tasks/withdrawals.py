@@ -7,7 +7,7 @@ import secrets
 
 from huey import crontab
 
-from webapp.bank_client import BankClient
+from webapp.bank_client import DEFAULT_TIMEOUT_S, BankClient
 from webapp.withdrawals import PayoutPolicy, PayoutProcessor
 
 from .app import huey, worker
@@ -17,7 +17,9 @@ DEFAULT_RESUME_AFTER_S = 120
 
 
 def processor() -> PayoutProcessor:
-    return PayoutProcessor(worker.run_in_transaction, worker.banks, BankClient,
+    timeout_s = float(worker.settings.get("wallet.bank_timeout_s", DEFAULT_TIMEOUT_S))
+    return PayoutProcessor(worker.run_in_transaction, worker.banks,
+                           lambda bank: BankClient(bank, timeout_s),
                            PayoutPolicy.from_settings(worker.settings))
 
 

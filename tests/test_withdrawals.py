@@ -268,3 +268,34 @@ def test_stalled_withdrawals_are_found_for_resumption(db, runner, user_id):
     processor(runner, ScriptedBank()).drain(user_id, "w1")
     assert status(db, tx_id) == "completed"
     assert later.users_needing_work(dt.timedelta(minutes=2)) == []
+
+
+def test_reversal_webhook_refunds_once_and_replays_change_nothing(web_settings, db, runner,
+                                                                   user_id):
+    import json
+
+    import webtest
+
+    import webhook_app
+
+    from .conftest import dispose_app_engine
+    from .test_webhooks import post
+
+    tx_id = withdraw(db, user_id, 400_00, "form-key-000000000001")
+    processor(runner, ScriptedBank()).drain(user_id, "w1")
+    app = webhook_app.main({}, **web_settings)
+    client = webtest.TestApp(app)
+    body = json.dumps({"type": "payout.reversed", "reference": f"wd_{tx_id}",
+                       "amount_paise": 400_00, "currency": "INR",
+                       "reason": "beneficiary account closed"}).encode()
+    first = post(client, body, event_id="evt_rev_1")
+    assert (first.status_int, first.json["status"]) == (200, "applied")
+    assert post(client, body, event_id="evt_rev_1").json["status"] == "duplicate_event"
+    assert post(client, body, event_id="evt_rev_2").json["status"] == "already_settled"
+    tampered = json.dumps({"type": "payout.reversed", "reference": f"wd_{tx_id}",
+                           "amount_paise": 900_00, "currency": "INR"}).encode()
+    assert post(client, tampered, event_id="evt_rev_3").status_int == 422
+    assert post(client, body.replace(b"wd_", b"wd_9"), event_id="evt_rev_4").status_int == 404
+    dispose_app_engine(app)
+    assert status(db, tx_id) == "reversed"
+    assert balance(db, user_id) == (1_000_00, 0)

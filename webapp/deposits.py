@@ -228,7 +228,7 @@ def sweep_stuck_deposits(
             return DepositService(session, banks).settle(
                 token, outcome, bank_code=bank_code, amount_paise=reported_amount,
                 currency=currency, source="sweeper (bank status API)",
-                reason="" if record else "no record at the bank",
+                reason=(record.get("reason") or "") if record else "no record at the bank",
             )
 
         result = run_in_transaction(settle)

@@ -46,7 +46,7 @@ def answer(request, status: int, verdict: str, detail: str = "", *, bank_code: s
     request.dbsession.add(WebhookAttempt(
         bank_code=bank_code[:32],
         event_id=event_id[:100] if event_id else None,
-        source_ip=(request.client_addr or "")[:64],
+        source_ip=(request.remote_addr or "")[:64],
         signature_header=(request.headers.get("X-Bank-Signature") or "")[:600] or None,
         body=body[:MAX_BODY_BYTES].decode("utf-8", "replace"),
         http_status=status,
@@ -69,10 +69,13 @@ def bank_webhook(request):
         transaction_id=tx)
 
     bank = request.registry["banks"].get(bank_code)
+    # remote_addr, never client_addr: WebOb's client_addr believes the first
+    # X-Forwarded-For entry. Behind a proxy, waitress's trusted_proxy settings
+    # rewrite remote_addr from the hop the proxy appended.
     if bank is None:
         return reply(404, "unknown_bank", "no such bank endpoint")
-    if not bank.allows(request.client_addr):
-        return reply(403, "ip_not_allowed", f"{request.client_addr} is not an address of {bank.name}")
+    if not bank.allows(request.remote_addr):
+        return reply(403, "ip_not_allowed", f"{request.remote_addr} is not an address of {bank.name}")
     if len(body) > MAX_BODY_BYTES:
         return reply(413, "body_too_large", f"bodies are at most {MAX_BODY_BYTES} bytes")
     try:

@@ -47,7 +47,7 @@ def login(request):
     values = {"phone": field(request, "phone")}
     try:
         user = account_service(request).authenticate(
-            values["phone"], field(request, "password"), request.client_addr or "unknown"
+            values["phone"], field(request, "password"), request.remote_addr or "unknown"
         )
     except AccountError as exc:
         request.response.status = 429 if isinstance(exc, LoginThrottled) else 400
