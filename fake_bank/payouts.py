@@ -7,7 +7,6 @@ Idempotent by reference: asking twice pays once. Account numbers starting with
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
 import re
 import secrets
@@ -19,12 +18,7 @@ from sqlalchemy import select
 
 from .models import ApiCall, Delivery, Payout
 from .sender import utcnow
-from .views import bank_or_404, session
-
-
-def authorised(request, code: str) -> bool:
-    expected = f"Bearer {request.registry['fb.api_keys'][code]}"
-    return hmac.compare_digest(request.headers.get("Authorization", ""), expected)
+from .views import authorised, bank_or_404, session, unauthorised
 
 
 def log_call(request, code, kind, reference, account="") -> int:
@@ -46,8 +40,7 @@ def finish_call(request, call_id: int, result: str) -> None:
 def create_payout(request):
     code = bank_or_404(request)
     if not authorised(request, code):
-        request.response.status = 401
-        return {"error": "unauthorised"}
+        return unauthorised(request)
     try:
         body = json.loads(request.body)
         reference = str(body["reference"])
@@ -99,8 +92,7 @@ def create_payout(request):
 def payout_status(request):
     code = bank_or_404(request)
     if not authorised(request, code):
-        request.response.status = 401
-        return {"error": "unauthorised"}
+        return unauthorised(request)
     reference = request.matchdict["reference"]
     behaviour = request.registry["fb.behaviour"]
     knobs = behaviour.for_request(request)

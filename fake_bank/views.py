@@ -21,6 +21,17 @@ def bank_or_404(request) -> str:
     return code
 
 
+def authorised(request, code: str) -> bool:
+    """The bank's API key, as ``Authorization: Bearer <key>`` (constant-time compare)."""
+    expected = f"Bearer {request.registry['fb.api_keys'][code]}"
+    return hmac.compare_digest(request.headers.get("Authorization", ""), expected)
+
+
+def unauthorised(request) -> dict:
+    request.response.status = 401
+    return {"error": "unauthorised"}
+
+
 def session(request):
     return request.registry["fb.session_factory"]()
 
@@ -116,10 +127,8 @@ def queue_webhook(db, payment: Payment, knobs) -> None:
 def payment_status(request):
     """Status API for reconciliation: GET /<bank>/api/payments/<reference>."""
     code = bank_or_404(request)
-    expected = f"Bearer {request.registry['fb.api_keys'][code]}"
-    if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
-        request.response.status = 401
-        return {"error": "unauthorised"}
+    if not authorised(request, code):
+        return unauthorised(request)
     behaviour = request.registry["fb.behaviour"]
     knobs = behaviour.for_request(request)
     behaviour.wait(knobs)

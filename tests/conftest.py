@@ -193,6 +193,15 @@ BANK_SETTINGS = {
 
 
 @pytest.fixture
+def runner(db):
+    """``run_in_transaction(fn)``: fn(session) in one committed transaction, as workers do."""
+    def run_in_transaction(fn):
+        with db() as session, session.begin():
+            return fn(session)
+    return run_in_transaction
+
+
+@pytest.fixture
 def web_settings(app_db_url):
     return {
         **BANK_SETTINGS,

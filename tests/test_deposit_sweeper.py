@@ -41,14 +41,6 @@ class StubBank:
 
 
 @pytest.fixture
-def runner(db):
-    def run_in_transaction(fn):
-        with db() as session, session.begin():
-            return fn(session)
-    return run_in_transaction
-
-
-@pytest.fixture
 def user_id(db):
     return make_user(db, "+919876543210", "Asha")
 

@@ -24,14 +24,6 @@ def user_id(db):
     return make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
 
 
-@pytest.fixture
-def runner(db):
-    def run_in_transaction(fn):
-        with db() as session, session.begin():
-            return fn(session)
-    return run_in_transaction
-
-
 def withdraw(db, user_id, amount_paise, key, account="50100012345678", ifsc="HDFC0001234"):
     with db() as session, session.begin():
         return WithdrawalService(session, TEST_BANKS).request(

@@ -65,10 +65,8 @@ class DepositService:
         if amount_paise > MAX_DEPOSIT_PAISE:
             raise WalletError(f"Add at most {format_paise(MAX_DEPOSIT_PAISE)} at a time.", "amount")
         key = self.wallet.idempotency_key("deposit", user, request_key)
-        existing = self.db.scalar(select(Transaction).where(Transaction.idempotency_key == key))
+        existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
         if existing is not None:
-            if (existing.bank_code, existing.amount_paise) != (bank_code, amount_paise):
-                raise self.wallet.duplicate()
             return existing
         now = self.clock()
         tx = Transaction(

@@ -134,7 +134,7 @@ class WalletService:
         key = self.idempotency_key("transfer", sender, request_key)
         recipient = self._recipient(sender, recipient_phone)
 
-        replay = self._replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
+        replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
         if replay is not None:
             return replay
         try:
@@ -155,7 +155,7 @@ class WalletService:
             raise self.duplicate() from None
         # A twin request may have committed while this one waited for the
         # account locks; the ledger then returned its entry: return its record.
-        replay = self._replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
+        replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
         if replay is not None:
             return replay
         return self._record(
@@ -234,11 +234,13 @@ class WalletService:
         self.db.flush()
         return tx
 
-    def _replay(self, key: str, *, payee_user_id: int, amount_paise: int) -> Transaction | None:
+    def replay(self, key: str, **expected: object) -> Transaction | None:
+        """The transaction already made with this form key, if any; a key reused
+        with other details (``expected`` column values) is refused."""
         tx = self.db.scalar(select(Transaction).where(Transaction.idempotency_key == key))
         if tx is None:
             return None
-        if (tx.payee_user_id, tx.amount_paise) != (payee_user_id, amount_paise):
+        if any(getattr(tx, column) != value for column, value in expected.items()):
             raise self.duplicate()
         return tx
 

@@ -87,10 +87,8 @@ class WithdrawalService:
             raise WalletError(f"Withdraw at most {format_paise(MAX_WITHDRAWAL_PAISE)} at a time.",
                               "amount")
         key = self.wallet.idempotency_key("withdrawal", user, request_key)
-        existing = self.db.scalar(select(Transaction).where(Transaction.idempotency_key == key))
+        existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
         if existing is not None:
-            if (existing.bank_code, existing.amount_paise) != (bank_code, amount_paise):
-                raise self.wallet.duplicate()
             return existing
         settlement = bank_settlement_code(bank_code)
         self.wallet.ledger.open_account(settlement, "asset", allow_negative=True)
