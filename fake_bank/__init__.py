@@ -51,11 +51,13 @@ def main(global_config, **settings):
         # The bank signs with the first (current) secret of each bank.
         secrets = {c: settings[f"banks.{c}.webhook_secrets"].split()[0] for c in codes}
         config.add_route("healthz", "/healthz")
+        config.add_route("readyz", "/readyz")
         config.add_route("netbanking", "/{bank}/netbanking")
         config.add_route("decide", "/{bank}/netbanking/{reference}")
         config.add_route("payment_status", "/{bank}/api/payments/{reference}")
         config.add_route("payouts", "/{bank}/api/payouts")
         config.add_route("payout_status", "/{bank}/api/payouts/{reference}")
+        config.add_route("statement", "/{bank}/api/statement")
         config.add_route("control_knobs", "/_control/knobs")
         config.scan(".views")
         config.scan(".payouts")

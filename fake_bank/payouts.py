@@ -144,3 +144,40 @@ def reverse_due(session_factory) -> int:
                     "amount_paise": payout.amount_paise, "currency": "INR",
                     "reason": payout.reason}, separators=(",", ":"))))
         return len(due)
+
+
+@view_config(route_name="statement", request_method="GET", renderer="json")
+def statement(request):
+    """GET /<bank>/api/statement?date=YYYY-MM-DD: the wallet company's account
+    movements on that day (India time), for reconciliation."""
+    from zoneinfo import ZoneInfo
+
+    from .models import Payment
+
+    code = bank_or_404(request)
+    if not authorised(request, code):
+        return unauthorised(request)
+    try:
+        day = dt.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        request.response.status = 400
+        return {"error": "date must be YYYY-MM-DD"}
+    start = dt.datetime.combine(day, dt.time(), ZoneInfo("Asia/Kolkata"))
+    end = start + dt.timedelta(days=1)
+    lines = []
+    with session(request) as db:
+        for p in db.scalars(select(Payment).where(
+                Payment.bank_code == code, Payment.status == "approved",
+                Payment.decided_at >= start, Payment.decided_at < end)):
+            lines.append(("payment", p.reference, p.amount_paise, p.decided_at))
+        for p in db.scalars(select(Payout).where(
+                Payout.bank_code == code, Payout.status.in_(("accepted", "reversed")),
+                Payout.created_at >= start, Payout.created_at < end)):
+            lines.append(("payout", p.reference, p.amount_paise, p.created_at))
+        for p in db.scalars(select(Payout).where(
+                Payout.bank_code == code, Payout.reversed_at >= start, Payout.reversed_at < end)):
+            lines.append(("payout_reversal", p.reference, p.amount_paise, p.reversed_at))
+    lines.sort(key=lambda line: line[3])
+    return {"date": day.isoformat(), "entries": [
+        {"type": t, "reference": r, "amount_paise": a, "at": at.isoformat()}
+        for t, r, a, at in lines]}

@@ -41,6 +41,13 @@ def healthz(request):
     return {"status": "ok"}
 
 
+@view_config(route_name="readyz", renderer="json")
+def readyz(request):
+    with session(request) as db:
+        db.execute(select(Customer.id).limit(1))
+    return {"status": "ready"}
+
+
 @view_config(route_name="netbanking", request_method="GET", renderer="netbanking.jinja2")
 def netbanking(request):
     code = bank_or_404(request)

@@ -21,7 +21,7 @@ from webapp.withdrawals import WithdrawalService
 
 from .conftest import ON_POSTGRES
 from .live_servers import serving, wait_until
-from .wallet_helpers import TEST_BANKS, balance, make_user
+from .wallet_helpers import TEST_BANKS, balance, make_user, write_ini
 
 REDIS_URL = os.environ.get("WALLET_TEST_REDIS_URL", "")
 FINAL = ("completed", "failed", "reversed", "needs_review")
@@ -198,10 +198,7 @@ def test_a_worker_process_killed_mid_payout_is_recovered_exactly_once(db, bank, 
                 "huey.backend": "sqlite", "huey.path": str(tmp_path / "huey.db"),
                 "wallet.bank_timeout_s": "5", "wallet.payout_lease_s": "2",
                 "wallet.payout_resume_after_s": "0"}
-    ini = tmp_path / "worker.ini"
-    lines = ["[app:user]", "use = egg:wallet#user"]
-    lines += [f"{k} = {v.replace('%', '%%')}" for k, v in settings.items()]
-    ini.write_text("\n".join(lines) + "\n")
+    ini = write_ini(tmp_path / "worker.ini", settings)
     huey_tasks.configure(settings)  # this process enqueues into the same queue file
 
     def consumer() -> subprocess.Popen:

@@ -70,3 +70,11 @@ def login(app, phone: str, password: str = PASSWORD):
 def csrf_token(app, path: str = "/dashboard") -> str:
     page = app.get(path)
     return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def write_ini(path, settings: dict) -> str:
+    """An ini file whose [app:user] holds ``settings`` (for CLIs and subprocesses)."""
+    lines = ["[app:user]", "use = egg:wallet#user"]
+    lines += [f"{key} = {str(value).replace('%', '%%')}" for key, value in settings.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)

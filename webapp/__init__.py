@@ -23,6 +23,7 @@ def main(global_config, **settings):
         config.include(".templating")
         config.include(".models")
         config.include(".routes")
+        config.include(".health")
         from .security import include_sessions
 
         include_sessions(

@@ -30,6 +30,13 @@ class BankClient:
         """The bank's record of a payout, or None if it has never heard of it."""
         return self._call(f"/payouts/{urllib.parse.quote(reference, safe='')}")
 
+    def statement(self, day) -> list[dict]:
+        """The bank's statement of our account for one day (India time)."""
+        reply = self._call(f"/statement?date={day.isoformat()}")
+        if reply is None or not isinstance(reply.get("entries"), list):
+            raise BankUnavailable(f"{self.bank.name} sent no statement for {day}")
+        return reply["entries"]
+
     def send_payout(self, payload: dict) -> dict:
         """Ask the bank to pay out. Returns its answer (``status`` accepted or
         rejected); raises BankUnavailable when the outcome is unknown."""

@@ -1,7 +1,6 @@
 def includeme(config):
     config.add_static_view("static", "webapp:static", cache_max_age=3600)
     config.add_route("home", "/")
-    config.add_route("healthz", "/healthz")
     config.add_route("signup", "/signup")
     config.add_route("login", "/login")
     config.add_route("logout", "/logout")

@@ -168,6 +168,45 @@ class WithdrawalService:
             memo=f"Returned by the bank: {tx.note}",
             metadata={"kind": "withdrawal_reversal", "transaction_id": tx.id})
 
+    # ------------------------------------------------------ operator actions
+
+    def _needs_review(self, transaction_id: int) -> tuple[Transaction, Withdrawal]:
+        tx = self.db.scalar(select(Transaction).where(Transaction.id == transaction_id)
+                            .with_for_update(of=Transaction))
+        if tx is None or tx.kind != "withdrawal":
+            raise WalletError(f"no withdrawal {transaction_id}")
+        if tx.status != "needs_review":
+            raise WalletError(f"withdrawal {transaction_id} is {tx.status}, not needs_review")
+        return tx, self.db.get(Withdrawal, transaction_id)
+
+    def _operator_note(self, tx: Transaction, what: str, detail: dict) -> None:
+        now = self.clock()
+        self.db.add(PayoutAttempt(transaction_id=tx.id, kind="operator", outcome=what,
+                                  request=json.dumps(detail), started_at=now, finished_at=now))
+
+    def operator_retry(self, transaction_id: int) -> None:
+        """Put a needs_review withdrawal back in its user's queue with a fresh
+        retry budget; the worker asks the bank's status before any resend."""
+        tx, wd = self._needs_review(transaction_id)
+        self._operator_note(tx, "retry", {})
+        tx.status, tx.updated_at = "queued", self.clock()
+        wd.next_attempt_at, wd.failure_reason = None, ""
+
+    def operator_resolve(self, transaction_id: int, paid: bool, bank_record: dict | None) -> str:
+        """Settle a needs_review withdrawal by hand, but never against the bank's
+        word: ``bank_record`` is what its status API says right now."""
+        tx, _ = self._needs_review(transaction_id)
+        bank_status = None if bank_record is None else bank_record.get("status")
+        bank_paid = bank_status in ("accepted", "reversed")
+        if paid != bank_paid:
+            raise WalletError(
+                f"the bank says {bank_status or 'it has no such payout'}: refusing to mark "
+                f"withdrawal {transaction_id} as {'paid' if paid else 'not paid'}")
+        self._operator_note(tx, "resolved", {"paid": paid, "bank_status": bank_status})
+        outcome = bank_status if paid else "rejected"
+        return self.settle(transaction_id, outcome, reason="resolved by an operator",
+                           source="operator")
+
     def settle_by_reference(self, reference: str, outcome: str, *, amount_paise: int,
                             source: str) -> str:
         """A bank report about a payout (webhook): unknown / mismatch / what settle says."""
@@ -303,7 +342,9 @@ class PayoutProcessor:
         wd = db.get(Withdrawal, current.id)
         if wd.next_attempt_at is not None and wd.next_attempt_at > now:
             return {"wait_s": (wd.next_attempt_at - now).total_seconds()}
-        last = db.scalar(select(PayoutAttempt).where(PayoutAttempt.transaction_id == current.id)
+        last = db.scalar(select(PayoutAttempt)
+                         .where(PayoutAttempt.transaction_id == current.id,
+                                PayoutAttempt.kind != "operator")
                          .order_by(PayoutAttempt.id.desc()).limit(1))
         # Never resend blindly: after any send whose answer we did not get, ask first.
         kind = "send" if last is None or (last.kind == "status" and last.outcome == "no_record") \
@@ -335,9 +376,13 @@ class PayoutProcessor:
         self._back_off(db, tx_id)
 
     def _back_off(self, db: Session, tx_id: int) -> None:
-        unclear = sum(1 for a in db.scalars(select(PayoutAttempt)
-                                            .where(PayoutAttempt.transaction_id == tx_id))
-                      if a.outcome in ("unknown", "in_progress"))
+        unclear = 0  # unclear answers since the last operator retry
+        for a in db.scalars(select(PayoutAttempt).where(PayoutAttempt.transaction_id == tx_id)
+                            .order_by(PayoutAttempt.id)):
+            if a.kind == "operator":
+                unclear = 0
+            elif a.outcome in ("unknown", "in_progress"):
+                unclear += 1
         wd = db.get(Withdrawal, tx_id)
         tx = db.get(Transaction, tx_id)
         if unclear >= self.policy.retry_budget:

@@ -1,3 +1,2 @@
 def includeme(config):
-    config.add_route("healthz", "/healthz")
     config.add_route("bank_webhook", "/webhooks/{bank}")

@@ -156,11 +156,6 @@ def check_event(event: object) -> str:
     return ""
 
 
-@view_config(route_name="healthz", renderer="json")
-def healthz(request):
-    return {"status": "ok"}
-
-
 @notfound_view_config(renderer="json")
 def notfound(request):
     request.response.status = 404

@@ -10,11 +10,6 @@ def home(request):
     return HTTPSeeOther(request.route_url(target))
 
 
-@view_config(route_name="healthz", renderer="json", require_csrf=False)
-def healthz(request):
-    return {"status": "ok"}
-
-
 @notfound_view_config(renderer="error.jinja2")
 def notfound(request):
     request.response.status = 404
