@@ -3,14 +3,18 @@ tasks only drive it, and can be lost, duplicated or re-run safely."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 
 from huey import crontab
 
 from webapp.bank_client import DEFAULT_TIMEOUT_S, BankClient
+from webapp.observability import new_request_id, request_id_var
 from webapp.withdrawals import PayoutPolicy, PayoutProcessor
 
 from .app import huey, worker
+
+log = logging.getLogger(__name__)
 
 #: A withdrawal nobody touched for this long is picked up by the recovery task.
 DEFAULT_RESUME_AFTER_S = 120
@@ -24,14 +28,21 @@ def processor() -> PayoutProcessor:
 
 
 @huey.task()
-def process_user_withdrawals(user_id: int) -> float | None:
+def process_user_withdrawals(user_id: int, request_id: str | None = None) -> float | None:
     """Drain one user's payouts, one at a time. If the current one must wait
-    (backoff), schedule this task again for then."""
-    holder = f"task-{secrets.token_hex(8)}"
-    wait_s = processor().drain(user_id, holder)
-    if wait_s is not None:
-        process_user_withdrawals.schedule((user_id,), delay=max(wait_s, 0.05))
-    return wait_s
+    (backoff), schedule this task again for then. ``request_id``: the web
+    request that asked for it, so its log lines can be followed into here."""
+    token = request_id_var.set(request_id or new_request_id())
+    try:
+        holder = f"task-{secrets.token_hex(8)}"
+        log.info("draining payouts of user %s", user_id)
+        wait_s = processor().drain(user_id, holder)
+        if wait_s is not None:
+            process_user_withdrawals.schedule((user_id, request_id_var.get()),
+                                              delay=max(wait_s, 0.05))
+        return wait_s
+    finally:
+        request_id_var.reset(token)
 
 
 @huey.periodic_task(crontab(minute="*"))
@@ -50,8 +61,10 @@ def enqueue_after_commit(transaction_manager, user_id: int) -> None:
     """Queue a drain for ``user_id`` once the current transaction commits (and
     only if it does): the worker must find the withdrawal in the database."""
 
+    request_id = request_id_var.get()
+
     def hook(committed: bool) -> None:
         if committed:
-            process_user_withdrawals(user_id)
+            process_user_withdrawals(user_id, request_id)
 
     transaction_manager.get().addAfterCommitHook(hook)

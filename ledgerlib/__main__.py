@@ -4,13 +4,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sqlalchemy.orm import Session
-
 from .db import create_engine
 from .ledger import Ledger
 from .money import format_paise
 from .schema import create_all
-from .verify import verify
+from .verify import snapshot_session, verify
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
             create_all(engine)
             print("ledger tables created")
             return 0
-        with Session(engine) as session:
+        with snapshot_session(engine) as session:
             if args.command == "balance":
                 balance = Ledger(session).balance(args.code)
                 print(

@@ -48,7 +48,12 @@ class VerifyReport:
 
 
 def verify(session: Session) -> VerifyReport:
-    """Scan the whole ledger. Read-only; O(postings)."""
+    """Scan the whole ledger. Read-only; O(postings).
+
+    On a database taking writes, run it in one snapshot -- a REPEATABLE READ
+    transaction on PostgreSQL (see :func:`snapshot_session`) -- or a movement
+    committed between two of its queries looks like a broken balance.
+    """
     conn = session.connection()
     report = VerifyReport()
     report.entries = conn.execute(select(func.count()).select_from(entries)).scalar_one()
@@ -135,3 +140,10 @@ def verify(session: Session) -> VerifyReport:
     ).scalars():
         report.problems.append(f"hold {hold_id} is committed without an entry")
     return report
+
+
+def snapshot_session(engine) -> Session:
+    """A session whose transaction sees one snapshot of the database, for verify()."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    return Session(engine)  # SQLite: BEGIN IMMEDIATE already excludes writers

@@ -163,7 +163,7 @@ def sweep(stack: Stack, db) -> dict[str, int]:
             return fn(session)
 
     return sweep_stuck_deposits(run_in_transaction, stack.banks, BankClient,
-                                older_than=dt.timedelta(0))
+                                older_than=dt.timedelta(0), expire_after=dt.timedelta(0))
 
 
 def sweep_counts(checked=0, settled=0, still_pending=0, bank_unavailable=0) -> dict[str, int]:

@@ -69,7 +69,7 @@ def test_sweeper_settles_from_the_bank_status(db, runner, user_id):
     stub = StubBank({approved: record("approved"), declined: record("declined"),
                      never_paid: None, still_open: record("pending"),
                      bank_down: BankUnavailable("503")})
-    counts = sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW)
+    counts = sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW, expire_after=NOW)
     assert counts == {"checked": 5, "settled": 3, "still_pending": 1, "bank_unavailable": 1}
     assert [status_of(db, t) for t in (approved, declined, never_paid, still_open, bank_down)] == [
         "success", "failed", "failed", "pending", "pending"]
@@ -77,7 +77,7 @@ def test_sweeper_settles_from_the_bank_status(db, runner, user_id):
 
     # A second sweep touches only what is still pending, and credits nothing twice.
     stub.asked.clear()
-    sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW)
+    sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW, expire_after=NOW)
     assert sorted(stub.asked) == sorted([still_open, bank_down])
     assert balance(db, user_id) == (100_00, 0)
 
@@ -141,3 +141,22 @@ def test_the_periodic_huey_task_runs_the_sweeper(web_settings, db, user_id, monk
     assert balance(db, user_id) == (100_00, 0)
     assert huey_tasks.deposits.sweep_stuck_deposits.task_class.__name__ in str(
         list(huey_tasks.huey._registry._registry))
+
+
+def test_unknown_at_the_bank_is_failed_only_after_the_expiry(db, runner, user_id):
+    token = start(db, user_id)
+    stub = StubBank({token: None})
+    sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW)  # 1 hour by default
+    assert status_of(db, token) == "pending"  # the customer may still be on the way
+    sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW, expire_after=NOW)
+    assert status_of(db, token) == "failed"
+
+
+def test_abandoned_checkouts_cannot_starve_a_paid_deposit(db, runner, user_id):
+    abandoned = [start(db, user_id, key=f"form-key-abandon-{i:06d}") for i in range(6)]
+    paid = start(db, user_id, key="form-key-paid-0000001")
+    stub = StubBank({**{t: record("pending") for t in abandoned}, paid: record("approved")})
+    for _ in range(2):  # batches of 5: the paid one is reached on the second sweep
+        sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW, batch=5)
+    assert status_of(db, paid) == "success"
+    assert balance(db, user_id) == (100_00, 0)

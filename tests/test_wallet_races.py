@@ -84,3 +84,22 @@ def test_concurrent_signups_for_one_phone_make_one_account(db):
     assert all(isinstance(r, (int, AccountError)) for r in results), results
     with db() as session:
         assert session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_same_withdrawal_form_submitted_concurrently_holds_once(db):
+    from webapp.withdrawals import WithdrawalService
+
+    from .wallet_helpers import TEST_BANKS
+
+    asha = make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
+
+    def submit(_):
+        with db() as session, session.begin():
+            return WithdrawalService(session, TEST_BANKS).request(
+                session.get(User, asha), "hdfc", "50100012345678", "HDFC0001234", 300_00,
+                "same-withdraw-key-0001").id
+
+    ids = run_together(6, submit)
+    assert all(isinstance(i, int) for i in ids), ids
+    assert len(set(ids)) == 1
+    assert balance(db, asha) == (700_00, 300_00)

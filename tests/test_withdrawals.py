@@ -92,7 +92,8 @@ def test_withdraw_form_holds_money_and_enqueues_after_commit(user_app, db, user_
     assert balance(db, user_id) == (600_00, 400_00)  # available drops at once
     assert "₹400.00 on hold" in user_app.get("/dashboard").text
     pending = huey_tasks.huey.pending()
-    assert [task.args for task in pending] == [(user_id,)]
+    # The worker's task carries the request id the user's response was given.
+    assert [task.args for task in pending] == [(user_id, response.headers["X-Request-Id"])]
     huey_tasks.huey.flush()
 
 
@@ -242,7 +243,8 @@ def test_reversal_after_completion_refunds_once(db, runner, user_id):
     for _ in range(2):
         with db() as session, session.begin():
             outcome = WithdrawalService(session, TEST_BANKS).settle_by_reference(
-                f"wd_{tx_id}", "reversed", amount_paise=400_00, source="webhook")
+                f"wd_{tx_id}", "reversed", bank_code="hdfc", amount_paise=400_00,
+                currency="INR", source="webhook")
     assert outcome == "already"
     assert status(db, tx_id) == "reversed" and balance(db, user_id) == (1_000_00, 0)
     with db() as session, session.begin():  # a late "rejected" does not flip it
@@ -291,3 +293,76 @@ def test_reversal_webhook_refunds_once_and_replays_change_nothing(web_settings, 
     dispose_app_engine(app)
     assert status(db, tx_id) == "reversed"
     assert balance(db, user_id) == (1_000_00, 0)
+
+
+def test_only_the_paying_bank_can_report_a_reversal(web_settings, db, runner, user_id):
+    import json
+
+    import webtest
+
+    import webhook_app
+
+    from .conftest import dispose_app_engine
+    from .test_webhooks import AXIS_SECRET, post
+
+    tx_id = withdraw(db, user_id, 400_00, "form-key-000000000001")
+    processor(runner, ScriptedBank()).drain(user_id, "w1")  # paid by HDFC
+    app = webhook_app.main({}, **web_settings)
+    client = webtest.TestApp(app)
+    body = json.dumps({"type": "payout.reversed", "reference": f"wd_{tx_id}",
+                       "amount_paise": 400_00, "currency": "INR"}).encode()
+    other_bank = post(client, body, bank="axis", ip="198.51.100.9", secret=AXIS_SECRET,
+                      event_id="evt_x_1")
+    assert other_bank.status_int == 404
+    in_dollars = body.replace(b'"INR"', b'"USD"')
+    assert post(client, in_dollars, event_id="evt_x_2").status_int == 422
+    dispose_app_engine(app)
+    assert status(db, tx_id) == "completed"
+    assert balance(db, user_id) == (600_00, 0)
+
+
+def test_a_worker_that_lost_its_lane_stops_before_calling_the_bank(db, runner, user_id):
+    withdraw(db, user_id, 100_00, "form-key-000000000001")
+    slow = processor(runner, ScriptedBank())
+    assert slow.acquire_lane(user_id, "w1")
+    later = PayoutProcessor(runner, TEST_BANKS, ScriptedBank(), FAST,
+                            clock=lambda: dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5))
+    assert later.acquire_lane(user_id, "w2")  # w1's lease expired, w2 took the lane
+    bank = ScriptedBank()
+    stale = PayoutProcessor(runner, TEST_BANKS, bank, FAST)
+    assert stale.step(user_id, "w1").kind == "idle"  # w1 notices and stops
+    assert bank.calls == []
+
+
+def test_a_late_unclear_answer_never_reopens_a_settled_payout(db, runner, user_id):
+    tx_id = withdraw(db, user_id, 400_00, "form-key-000000000001")
+    bank = ScriptedBank(sends=["timeout"])
+    worker = processor(runner, bank)
+    assert worker.acquire_lane(user_id, "w1")
+    plan = runner(lambda s: worker._plan(s, user_id, "w1"))
+    with db() as session, session.begin():  # the bank's webhook wins the race
+        WithdrawalService(session, TEST_BANKS).settle(tx_id, "rejected", source="webhook")
+    runner(lambda s: worker._record(s, plan, "unknown", {"error": "timeout"}, 5000))
+    assert status(db, tx_id) == "failed"
+    assert balance(db, user_id) == (1_000_00, 0)
+
+
+def test_a_bank_4xx_other_than_a_rejection_is_an_unknown_outcome():
+    import io
+    import urllib.error
+    from unittest import mock
+
+    from webapp.bank_client import BankClient
+
+    client = BankClient(TEST_BANKS["hdfc"])
+    for code, body in [(409, b'{"status": "rejected", "reason": "reference reused"}'),
+                       (401, b'{"error": "unauthorised"}'), (429, b"slow down"),
+                       (422, b"not json")]:
+        error = urllib.error.HTTPError("http://bank", code, "x", {}, io.BytesIO(body))
+        with mock.patch("urllib.request.urlopen", side_effect=error):
+            with pytest.raises(BankUnavailable):
+                client.send_payout({"reference": "wd_1"})
+    error = urllib.error.HTTPError("http://bank", 422, "x", {}, io.BytesIO(
+        b'{"status": "rejected", "reason": "beneficiary account does not exist"}'))
+    with mock.patch("urllib.request.urlopen", side_effect=error):
+        assert client.send_payout({"reference": "wd_1"})["status"] == "rejected"

@@ -24,6 +24,7 @@ def main(global_config, **settings):
         config.include(".models")
         config.include(".routes")
         config.include(".health")
+        config.include(".observability")
         from .security import include_sessions
 
         include_sessions(

@@ -59,12 +59,15 @@ class BankClient:
         except urllib.error.HTTPError as error:
             if error.code == 404 and body is None:
                 return None
-            if 400 <= error.code < 500 and body is not None:
-                # A definite "no" to a payout request (bad account, refused).
+            if error.code == 422 and body is not None:
+                # The one definite "no" to a payout (bad account, refused). Any
+                # other 4xx (401, 409, 429...) says nothing about the money: unknown.
                 try:
-                    return {"status": "rejected", **json.load(error)}
+                    reply = json.load(error)
                 except ValueError:
-                    return {"status": "rejected", "reason": f"HTTP {error.code}"}
+                    reply = {}
+                if isinstance(reply, dict) and reply.get("status") == "rejected":
+                    return {**reply, "status": "rejected"}
             raise BankUnavailable(f"{self.bank.name} answered {error.code}") from None
         except (OSError, ValueError) as error:  # timeouts, resets, bad JSON
             raise BankUnavailable(f"{self.bank.name}: {error}") from None

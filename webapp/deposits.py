@@ -19,6 +19,7 @@ from typing import Callable
 from urllib.parse import urlencode
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ledgerlib import format_paise
@@ -30,8 +31,11 @@ from .wallet import WalletError, WalletService, bank_settlement_code, utcnow
 MIN_DEPOSIT_PAISE = 1_00
 MAX_DEPOSIT_PAISE = 1_00_000_00
 CURRENCY = "INR"
-#: A deposit still pending after this long is checked with the bank's status API.
+#: A deposit still pending after this long is checked with the bank's status API
+#: (and, while it stays pending, again every this long).
 DEFAULT_STUCK_AFTER = dt.timedelta(minutes=10)
+#: A deposit the bank has still never heard of after this long is marked failed.
+DEFAULT_EXPIRE_AFTER = dt.timedelta(hours=1)
 SWEEP_BATCH = 100
 
 
@@ -81,8 +85,15 @@ class DepositService:
             created_at=now,
             updated_at=now,
         )
-        self.db.add(tx)
-        self.db.flush()
+        try:
+            with self.db.begin_nested():
+                self.db.add(tx)
+                self.db.flush()
+        except IntegrityError:  # the same form, submitted twice at once: the other won
+            replay = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
+            if replay is None:
+                raise
+            return replay
         return tx
 
     def netbanking_url(self, tx: Transaction, return_url: str) -> str:
@@ -153,16 +164,27 @@ class DepositService:
         self.wallet.ledger.open_account(code, "asset", allow_negative=True)
         return code
 
-    def stuck_tokens(self, older_than: dt.timedelta = DEFAULT_STUCK_AFTER) -> list[str]:
-        """Deposits pending for longer than ``older_than`` and not flagged for a human."""
+    def stuck_tokens(self, older_than: dt.timedelta = DEFAULT_STUCK_AFTER,
+                     batch: int = SWEEP_BATCH) -> list[str]:
+        """Deposits pending for longer than ``older_than``, not flagged for a human
+        and not checked within ``older_than``; least recently checked first, so
+        abandoned checkouts cannot starve the others."""
+        cutoff = self.clock() - older_than
         return list(self.db.scalars(
             select(Transaction.token)
             .where(Transaction.kind == "deposit", Transaction.status == "pending",
                    Transaction.flag_reason.is_(None),
-                   Transaction.created_at < self.clock() - older_than)
-            .order_by(Transaction.id)
-            .limit(SWEEP_BATCH)
+                   Transaction.created_at < cutoff, Transaction.updated_at <= cutoff)
+            .order_by(Transaction.updated_at, Transaction.id)
+            .limit(batch)
         ))
+
+    def mark_checked(self, token: str) -> None:
+        """The bank had nothing final to say: check the others before this one again."""
+        tx = self.db.scalar(select(Transaction).where(
+            Transaction.token == token, Transaction.status == "pending"))
+        if tx is not None:
+            tx.updated_at = self.clock()
 
     def record_completed(self, user: User, bank_code: str, amount_paise: int,
                          request_key: str) -> Transaction:
@@ -182,6 +204,8 @@ def sweep_stuck_deposits(
     banks: dict[str, BankConfig],
     client_for: Callable[[BankConfig], object],
     older_than: dt.timedelta = DEFAULT_STUCK_AFTER,
+    expire_after: dt.timedelta = DEFAULT_EXPIRE_AFTER,
+    batch: int = SWEEP_BATCH,
 ) -> dict[str, int]:
     """Ask the bank about deposits pending too long and settle them.
 
@@ -192,16 +216,20 @@ def sweep_stuck_deposits(
     """
     from .bank_client import BankUnavailable
 
-    def stuck(session: Session) -> list[tuple[str, str, int]]:
+    def stuck(session: Session) -> list[tuple[str, str, int, dt.datetime]]:
         service = DepositService(session, banks)
         return [
-            (tx.token, tx.bank_code, tx.amount_paise)
+            (tx.token, tx.bank_code, tx.amount_paise, tx.created_at)
             for tx in (session.scalar(select(Transaction).where(Transaction.token == token))
-                       for token in service.stuck_tokens(older_than))
+                       for token in service.stuck_tokens(older_than, batch))
         ]
 
+    def checked(token: str) -> None:
+        run_in_transaction(lambda session: DepositService(session, banks).mark_checked(token))
+
     counts = {"checked": 0, "settled": 0, "still_pending": 0, "bank_unavailable": 0}
-    for token, bank_code, amount_paise in run_in_transaction(stuck):
+    now = utcnow()
+    for token, bank_code, amount_paise, created_at in run_in_transaction(stuck):
         counts["checked"] += 1
         bank = banks.get(bank_code)
         if bank is None:
@@ -210,15 +238,19 @@ def sweep_stuck_deposits(
             record = client_for(bank).payment_status(token)
         except BankUnavailable:
             counts["bank_unavailable"] += 1
+            checked(token)
             continue
-        if record is None:
-            # The customer never reached the bank's page: nothing was paid.
+        if record is None and created_at < now - expire_after:
+            # The bank never heard of it, long after the checkout: nothing was paid.
             outcome, reported_amount, currency = "failed", amount_paise, CURRENCY
+        elif record is None:
+            outcome = None  # the customer may still be on the way to the bank's page
         else:
             outcome = BANK_STATUS_OUTCOMES.get(record.get("status"))
             reported_amount, currency = record.get("amount_paise"), record.get("currency")
         if outcome is None:
             counts["still_pending"] += 1
+            checked(token)
             continue
 
         def settle(session: Session, token=token, outcome=outcome,

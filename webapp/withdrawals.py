@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import random
 import re
 import time
@@ -34,6 +35,8 @@ from ledgerlib import InsufficientFunds, format_paise
 from .banks import BankConfig
 from .models import PayoutAttempt, PayoutLane, Transaction, User, Withdrawal
 from .wallet import InsufficientBalance, WalletError, WalletService, bank_settlement_code, utcnow
+
+log = logging.getLogger(__name__)
 
 MIN_WITHDRAWAL_PAISE = 1_00
 MAX_WITHDRAWAL_PAISE = 1_00_000_00
@@ -113,6 +116,11 @@ class WithdrawalService:
             raise InsufficientBalance(
                 f"Your available balance is {format_paise(exc.available_paise)}: "
                 f"not enough to withdraw {format_paise(amount_paise)}.") from None
+        except IntegrityError:  # the same form, submitted twice at once: the other won
+            replay = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
+            if replay is None:
+                raise
+            return replay
         return tx
 
     def for_user(self, user: User, transaction_id: int) -> tuple[Transaction, Withdrawal] | None:
@@ -143,7 +151,10 @@ class WithdrawalService:
         target = {"accepted": "completed", "rejected": "failed", "reversed": "reversed"}[outcome]
         if tx.status == target or (tx.status == "reversed" and outcome == "accepted"):
             return "already"  # (accepted is old news once the payout came back)
-        if tx.status in ("queued", "sending", "needs_review"):
+        never_sent = tx.status == "queued" and self.db.scalar(
+            select(PayoutAttempt.id).where(PayoutAttempt.transaction_id == tx.id,
+                                           PayoutAttempt.kind == "send").limit(1)) is None
+        if tx.status in ("queued", "sending", "needs_review") and not never_sent:
             if outcome == "rejected":
                 ledger.release_hold(wd.hold_id)
                 wd.failure_reason = (reason or "rejected by the bank")[:300]
@@ -207,15 +218,17 @@ class WithdrawalService:
         return self.settle(transaction_id, outcome, reason="resolved by an operator",
                            source="operator")
 
-    def settle_by_reference(self, reference: str, outcome: str, *, amount_paise: int,
-                            source: str) -> str:
-        """A bank report about a payout (webhook): unknown / mismatch / what settle says."""
+    def settle_by_reference(self, reference: str, outcome: str, *, bank_code: str,
+                            amount_paise: int, currency: str, source: str) -> str:
+        """A bank report about a payout (webhook): unknown / mismatch / what settle
+        says. Only the bank that made the payout can report on it."""
         match = re.fullmatch(r"wd_([0-9]{1,18})", reference or "")
         tx = self.db.get(Transaction, int(match.group(1))) if match else None
-        if tx is None or tx.kind != "withdrawal":
+        if tx is None or tx.kind != "withdrawal" or tx.bank_code != bank_code:
             return "unknown"
-        if tx.amount_paise != amount_paise:
-            tx.flag_reason = f"{source} reported {amount_paise} for a payout of {tx.amount_paise}"
+        if tx.amount_paise != amount_paise or currency != "INR":
+            tx.flag_reason = (f"{source} reported {amount_paise} {currency} for a payout of "
+                              f"{tx.amount_paise} INR")
             return "mismatch"
         return self.settle(tx.id, outcome, source=source)
 
@@ -321,6 +334,8 @@ class PayoutProcessor:
         except Exception as error:  # noqa: BLE001 - any failure here is an unknown outcome
             reply, outcome = {"error": str(error)[:500]}, "unknown"
         latency_ms = int((time.monotonic() - started) * 1000)
+        log.info("payout %s: %s -> %s in %d ms", plan["reference"], plan["kind"], outcome,
+                 latency_ms)
         self.run(lambda db: self._record(db, plan, outcome, reply, latency_ms))
         return Step("progress")
 
@@ -328,6 +343,16 @@ class PayoutProcessor:
         """Under the lane: pick the user's current withdrawal and write down the
         attempt about to be made (before making it)."""
         now = self.clock()
+        # Renew the lease before each bank call; a worker that lost its lane stops.
+        renewed = db.execute(
+            update(PayoutLane)
+            .where(PayoutLane.user_id == user_id, PayoutLane.holder == holder,
+                   PayoutLane.expires_at >= now)
+            .values(expires_at=now + dt.timedelta(seconds=self.policy.lease_s))
+        ).rowcount
+        if not renewed:
+            log.warning("lost the payout lane of user %s; stopping", user_id)
+            return None
         current = db.scalar(select(Transaction).where(
             Transaction.kind == "withdrawal", Transaction.payer_user_id == user_id,
             Transaction.status == "sending"))
@@ -373,6 +398,10 @@ class PayoutProcessor:
             return
         if outcome == "no_record":
             return  # the next step sends it again, at once
+        tx = db.scalar(select(Transaction).where(Transaction.id == tx_id)
+                       .with_for_update(of=Transaction))
+        if tx.status != "sending":
+            return  # settled meanwhile (a webhook, an operator): nothing to retry
         self._back_off(db, tx_id)
 
     def _back_off(self, db: Session, tx_id: int) -> None:

@@ -14,6 +14,7 @@ def main(global_config, **settings):
         }
         config.include("webapp.models")
         config.include("webapp.health")
+        config.include("webapp.observability")
         config.include(".routes")
         config.scan(".views")
     return config.make_wsgi_app()

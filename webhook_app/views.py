@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import time
 
@@ -20,6 +21,7 @@ from webapp.wallet import utcnow
 
 from .signatures import SignatureError, verify
 
+log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 16 * 1024
 _EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}", re.ASCII)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{4,64}", re.ASCII)
@@ -55,8 +57,9 @@ def answer(request, status: int, verdict: str, detail: str = "", *, bank_code: s
         transaction_id=transaction_id,
         received_at=utcnow(),
     ))
-    response = Response(json=({"status": verdict, "detail": detail}), status=status)
-    return response
+    log.info("webhook %s %s from %s: %s %s", bank_code, event_id, request.remote_addr, status,
+             verdict)
+    return Response(json=({"status": verdict, "detail": detail}), status=status)
 
 
 @view_config(route_name="bank_webhook", request_method="POST")
@@ -114,8 +117,9 @@ def bank_webhook(request):
     banks = request.registry["banks"]
     if event["type"] in PAYOUT_OUTCOMES:
         outcome = WithdrawalService(db, banks).settle_by_reference(
-            event["reference"], PAYOUT_OUTCOMES[event["type"]],
-            amount_paise=event["amount_paise"], source=f"webhook {event_id}")
+            event["reference"], PAYOUT_OUTCOMES[event["type"]], bank_code=bank_code,
+            amount_paise=event["amount_paise"], currency=event["currency"],
+            source=f"webhook {event_id}")
         tx_id = int(event["reference"][3:]) if outcome != "unknown" else None
         verdict_key, detail = outcome, ""
     else:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledgerlib import format_paise
+from ledgerlib.verify import snapshot_session
 
 from ..bank_client import BankClient, BankUnavailable
 from ..banks import load_banks
@@ -160,7 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     banks = load_banks(args.settings)
     engine = get_engine(args.settings)
     try:
-        with Session(engine, expire_on_commit=False) as session:
+        # verify reads one snapshot; the other commands write in their own steps.
+        make_session = snapshot_session if args.command == "verify" else (
+            lambda e: Session(e, expire_on_commit=False))
+        with make_session(engine) as session:
             return args.run(session, args, banks)
     except WalletError as exc:
         print(f"refused: {exc}", file=sys.stderr)
