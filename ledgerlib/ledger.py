@@ -216,7 +216,8 @@ def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
         raise InvalidEntry(f"metadata must be JSON-serialisable: {exc}") from None
     if len(encoded) > MAX_METADATA_JSON_CHARS:
         raise InvalidEntry(f"metadata is larger than {MAX_METADATA_JSON_CHARS} characters")
-    return json.loads(encoded)
+    decoded: dict[str, Any] = json.loads(encoded)
+    return decoded
 
 
 def _check_key(key: str | None) -> str | None:

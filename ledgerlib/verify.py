@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from . import schema
@@ -142,7 +143,7 @@ def verify(session: Session) -> VerifyReport:
     return report
 
 
-def snapshot_session(engine) -> Session:
+def snapshot_session(engine: Engine) -> Session:
     """A session whose transaction sees one snapshot of the database, for verify()."""
     if engine.dialect.name == "postgresql":
         engine = engine.execution_options(isolation_level="REPEATABLE READ")

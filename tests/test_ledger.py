@@ -550,3 +550,13 @@ def test_postgres_refuses_an_unbalanced_entry_at_commit(ledger_engine):
                 "INSERT INTO ledger_entries (fingerprint, memo, metadata, created_at) "
                 "VALUES ('x', '', '{}', now())"
             )
+
+
+def test_ledgerlib_type_checks_strictly():
+    """The public API is typed (py.typed ships): mypy --strict finds nothing."""
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--ignore-missing-imports",
+                             str(root / "ledgerlib")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

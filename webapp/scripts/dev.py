@@ -13,7 +13,7 @@ import sys
 
 from honcho.manager import Manager
 
-from .initialize_db import main as initialize_db
+from .initialize_db import DEMO_PASSWORD, DEMO_USERS, main as initialize_db
 
 APPS = ("user", "webhook", "fake_bank")
 
@@ -41,7 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     print("Wallet is starting:")
     for name in APPS:
         print(f"  {name:<10} http://{listen_address(config_uri, name)}/")
-    print("  worker     huey consumer (2 workers)\nCtrl-C stops everything.", flush=True)
+    print("  worker     huey consumer (2 workers)")
+    print("Demo logins (user app):")
+    for phone, name, _ in DEMO_USERS:
+        print(f"  {phone}  password: {DEMO_PASSWORD}  ({name})")
+    print("Ctrl-C stops everything.", flush=True)
     manager.loop()
     return manager.returncode or 0
 
