@@ -10,7 +10,7 @@ from huey import crontab
 
 from webapp.bank_client import DEFAULT_TIMEOUT_S, BankClient
 from webapp.observability import new_request_id, request_id_var
-from webapp.withdrawals import PayoutPolicy, PayoutProcessor
+from webapp.withdrawals import Owner, PayoutPolicy, PayoutProcessor
 
 from .app import huey, worker
 
@@ -28,43 +28,44 @@ def processor() -> PayoutProcessor:
 
 
 @huey.task()
-def process_user_withdrawals(user_id: int, request_id: str | None = None) -> float | None:
-    """Drain one user's payouts, one at a time. If the current one must wait
-    (backoff), schedule this task again for then. ``request_id``: the web
-    request that asked for it, so its log lines can be followed into here."""
+def process_payouts(owner: str, request_id: str | None = None) -> float | None:
+    """Drain one wallet owner's payouts ("user:5" withdrawals, "merchant:3"
+    settlements), one at a time. If the current one must wait (backoff),
+    schedule this task again for then. ``request_id``: the web request that
+    asked for it, so its log lines can be followed into here."""
     token = request_id_var.set(request_id or new_request_id())
     try:
         holder = f"task-{secrets.token_hex(8)}"
-        log.info("draining payouts of user %s", user_id)
-        wait_s = processor().drain(user_id, holder)
+        log.info("draining payouts of %s", owner)
+        wait_s = processor().drain(owner, holder)
         if wait_s is not None:
-            process_user_withdrawals.schedule((user_id, request_id_var.get()),
-                                              delay=max(wait_s, 0.05))
+            process_payouts.schedule((owner, request_id_var.get()), delay=max(wait_s, 0.05))
         return wait_s
     finally:
         request_id_var.reset(token)
 
 
 @huey.periodic_task(crontab(minute="*"))
-def resume_stalled_withdrawals() -> list[int]:
-    """Huey does not redeliver a task whose worker died: find users whose
+def resume_stalled_withdrawals() -> list[str]:
+    """Huey does not redeliver a task whose worker died: find owners whose
     payouts nobody is driving and start a drain for each."""
     older_than = dt.timedelta(
         seconds=float(worker.settings.get("wallet.payout_resume_after_s", DEFAULT_RESUME_AFTER_S)))
-    users = processor().users_needing_work(older_than)
-    for user_id in users:
-        process_user_withdrawals(user_id)
-    return users
+    owners = [owner.key for owner in processor().owners_needing_work(older_than)]
+    for owner in owners:
+        process_payouts(owner)
+    return owners
 
 
-def enqueue_after_commit(transaction_manager, user_id: int) -> None:
-    """Queue a drain for ``user_id`` once the current transaction commits (and
-    only if it does): the worker must find the withdrawal in the database."""
-
+def enqueue_after_commit(transaction_manager, owner) -> None:
+    """Queue a drain for ``owner`` (a user id or "merchant:3") once the current
+    transaction commits, and only if it does: the worker must find the
+    withdrawal in the database."""
+    owner_key = Owner.of(owner).key
     request_id = request_id_var.get()
 
     def hook(committed: bool) -> None:
         if committed:
-            process_user_withdrawals(user_id, request_id)
+            process_payouts(owner_key, request_id)
 
     transaction_manager.get().addAfterCommitHook(hook)

@@ -14,7 +14,7 @@ import fake_bank
 import huey_tasks
 import ledgerlib
 from fake_bank.models import ApiCall, Payout
-from huey_tasks.withdrawals import process_user_withdrawals
+from huey_tasks.withdrawals import process_payouts
 from webapp.models import Transaction, User
 from webapp.wallet import WalletError
 from webapp.withdrawals import WithdrawalService
@@ -79,7 +79,7 @@ def request_withdrawal(db, user_id, amount_paise, key, account="50100012345678")
     with db() as session, session.begin():
         tx_id = WithdrawalService(session, TEST_BANKS).request(
             session.get(User, user_id), "hdfc", account, "HDFC0001234", amount_paise, key).id
-    process_user_withdrawals(user_id)
+    process_payouts(f"user:{user_id}")
     return tx_id
 
 

@@ -12,7 +12,7 @@ import huey_tasks
 import ledgerlib
 from webapp.bank_client import BankUnavailable
 from webapp.models import PayoutAttempt, Transaction, User
-from webapp.withdrawals import PayoutPolicy, PayoutProcessor, WithdrawalService
+from webapp.withdrawals import Owner, PayoutPolicy, PayoutProcessor, WithdrawalService
 
 from .wallet_helpers import TEST_BANKS, balance, login, make_user, state
 
@@ -93,7 +93,8 @@ def test_withdraw_form_holds_money_and_enqueues_after_commit(user_app, db, user_
     assert "₹400.00 on hold" in user_app.get("/dashboard").text
     pending = huey_tasks.huey.pending()
     # The worker's task carries the request id the user's response was given.
-    assert [task.args for task in pending] == [(user_id, response.headers["X-Request-Id"])]
+    assert [task.args for task in pending] == [(f"user:{user_id}",
+                                                response.headers["X-Request-Id"])]
     huey_tasks.huey.flush()
 
 
@@ -257,11 +258,11 @@ def test_stalled_withdrawals_are_found_for_resumption(db, runner, user_id):
     tx_id = withdraw(db, user_id, 100_00, "form-key-000000000001")
     later = PayoutProcessor(runner, TEST_BANKS, ScriptedBank(), FAST,
                             clock=lambda: dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
-    assert later.users_needing_work(dt.timedelta(minutes=2)) == [user_id]
-    assert processor(runner, ScriptedBank()).users_needing_work(dt.timedelta(minutes=2)) == []
+    assert later.owners_needing_work(dt.timedelta(minutes=2)) == [Owner("user", user_id)]
+    assert processor(runner, ScriptedBank()).owners_needing_work(dt.timedelta(minutes=2)) == []
     processor(runner, ScriptedBank()).drain(user_id, "w1")
     assert status(db, tx_id) == "completed"
-    assert later.users_needing_work(dt.timedelta(minutes=2)) == []
+    assert later.owners_needing_work(dt.timedelta(minutes=2)) == []
 
 
 def test_reversal_webhook_refunds_once_and_replays_change_nothing(web_settings, db, runner,

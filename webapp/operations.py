@@ -33,7 +33,7 @@ def cross_check(session: Session) -> list[str]:
     held_by_account = {row.code: row.held_paise for row in conn.execute(
         select(ls.accounts.c.code, ls.accounts.c.held_paise))}
     problems: list[str] = []
-    in_flight_by_user: dict[int, int] = defaultdict(int)
+    in_flight_by_wallet: dict[str, int] = defaultdict(int)
 
     rows = session.execute(
         select(Transaction, Withdrawal).outerjoin(
@@ -68,13 +68,13 @@ def cross_check(session: Session) -> list[str]:
             if has_refund != (tx.status == "reversed"):
                 problems.append(f"{name}: refund entry {'present' if has_refund else 'missing'}")
             if tx.status in IN_FLIGHT:
-                in_flight_by_user[tx.payer_user_id] += tx.amount_paise
+                wallet = (f"user:{tx.payer_user_id}:wallet" if tx.payer_user_id is not None
+                          else f"merchant:{tx.payer_merchant_id}:wallet")
+                in_flight_by_wallet[wallet] += tx.amount_paise
     for code, held in held_by_account.items():
-        if code.startswith("user:"):
-            user_id = int(code.split(":")[1])
-            if held != in_flight_by_user.get(user_id, 0):
-                problems.append(f"{code}: {held} held but withdrawals in flight total "
-                                f"{in_flight_by_user.get(user_id, 0)}")
+        if code.startswith(("user:", "merchant:")) and held != in_flight_by_wallet.get(code, 0):
+            problems.append(f"{code}: {held} held but withdrawals in flight total "
+                            f"{in_flight_by_wallet.get(code, 0)}")
     return problems
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from ledgerlib import InsufficientFunds, format_paise
 
 from .banks import BankConfig
-from .models import PayoutAttempt, PayoutLane, Transaction, User, Withdrawal
+from .models import Merchant, PayoutAttempt, PayoutLane, Transaction, User, Withdrawal
 from .wallet import InsufficientBalance, WalletError, WalletService, bank_settlement_code, utcnow
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,48 @@ MAX_WITHDRAWAL_PAISE = 1_00_000_00
 _ACCOUNT_NUMBER = re.compile(r"[0-9]{9,18}", re.ASCII)
 _IFSC = re.compile(r"[A-Z]{4}0[A-Z0-9]{6}", re.ASCII)
 FINAL_STATUSES = ("completed", "failed", "reversed", "needs_review")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose payouts: a user's withdrawals or a merchant's settlements."""
+
+    kind: str  # "user" or "merchant"
+    id: int
+
+    @classmethod
+    def of(cls, value: "Owner | int | str") -> "Owner":
+        """An Owner from itself, a user id, or a key such as "merchant:3"."""
+        if isinstance(value, Owner):
+            return value
+        if isinstance(value, int):
+            return cls("user", value)
+        kind, _, number = str(value).partition(":")
+        if kind not in ("user", "merchant") or not number.isdigit():
+            raise ValueError(f"not a payout owner: {value!r}")
+        return cls(kind, int(number))
+
+    @classmethod
+    def for_account(cls, account: User | Merchant) -> "Owner":
+        return cls("merchant" if isinstance(account, Merchant) else "user", account.id)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def wallet_code(self) -> str:
+        return f"{self.kind}:{self.id}:wallet"
+
+    @property
+    def payer_column(self):  # type: ignore[no-untyped-def]
+        return Transaction.payer_user_id if self.kind == "user" else Transaction.payer_merchant_id
+
+    def of_transaction(self, tx: Transaction) -> bool:
+        return (tx.payer_user_id if self.kind == "user" else tx.payer_merchant_id) == self.id
+
+    def __str__(self) -> str:
+        return self.key
 
 
 @dataclass(frozen=True)
@@ -74,8 +116,10 @@ class WithdrawalService:
         self.clock = clock
         self.wallet = WalletService(dbsession, clock=clock)
 
-    def request(self, user: User, bank_code: str, account_number: str, ifsc: str,
+    def request(self, user: User | Merchant, bank_code: str, account_number: str, ifsc: str,
                 amount_paise: int, request_key: str) -> Transaction:
+        """Record a withdrawal (a merchant's: a settlement) and hold its money."""
+        owner = Owner.for_account(user)
         account_number = re.sub(r"[\s-]", "", account_number or "")
         ifsc = (ifsc or "").strip().upper()
         if bank_code not in self.banks:
@@ -89,7 +133,8 @@ class WithdrawalService:
         if amount_paise > MAX_WITHDRAWAL_PAISE:
             raise WalletError(f"Withdraw at most {format_paise(MAX_WITHDRAWAL_PAISE)} at a time.",
                               "amount")
-        key = self.wallet.idempotency_key("withdrawal", user, request_key)
+        key = self.wallet.idempotency_key(
+            "withdrawal" if owner.kind == "user" else "settlement", user, request_key)
         existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
         if existing is not None:
             return existing
@@ -97,7 +142,9 @@ class WithdrawalService:
         self.wallet.ledger.open_account(settlement, "asset", allow_negative=True)
         now = self.clock()
         tx = Transaction(kind="withdrawal", status="queued", amount_paise=amount_paise,
-                         payer_user_id=user.id, bank_code=bank_code,
+                         payer_user_id=user.id if owner.kind == "user" else None,
+                         payer_merchant_id=user.id if owner.kind == "merchant" else None,
+                         bank_code=bank_code,
                          note=f"To {self.banks[bank_code].name} a/c ••{account_number[-4:]}",
                          idempotency_key=key, created_at=now, updated_at=now)
         try:
@@ -105,12 +152,13 @@ class WithdrawalService:
                 self.db.add(tx)
                 self.db.flush()
                 hold = self.wallet.ledger.hold(
-                    user.wallet_code, settlement, amount_paise,
+                    owner.wallet_code, settlement, amount_paise,
                     idempotency_key=f"withdrawal:{tx.id}:hold",
                     memo=tx.note, metadata={"kind": "withdrawal", "transaction_id": tx.id})
-                self.db.add(Withdrawal(transaction_id=tx.id, user_id=user.id,
-                                       account_number=account_number, ifsc=ifsc,
-                                       hold_id=hold.id))
+                self.db.add(Withdrawal(
+                    transaction_id=tx.id, account_number=account_number, ifsc=ifsc,
+                    hold_id=hold.id, user_id=user.id if owner.kind == "user" else None,
+                    merchant_id=user.id if owner.kind == "merchant" else None))
                 self.db.flush()
         except InsufficientFunds as exc:
             raise InsufficientBalance(
@@ -123,9 +171,11 @@ class WithdrawalService:
             return replay
         return tx
 
-    def for_user(self, user: User, transaction_id: int) -> tuple[Transaction, Withdrawal] | None:
+    def for_user(self, user: User | Merchant,
+                 transaction_id: int) -> tuple[Transaction, Withdrawal] | None:
+        """The withdrawal if it is ``user``'s (a user or a merchant); else None (a 404)."""
         tx = self.db.get(Transaction, transaction_id)
-        if tx is None or tx.kind != "withdrawal" or tx.payer_user_id != user.id:
+        if tx is None or tx.kind != "withdrawal" or not Owner.for_account(user).of_transaction(tx):
             return None
         return tx, self.db.get(Withdrawal, tx.id)
 
@@ -258,63 +308,68 @@ class PayoutProcessor:
 
     # --------------------------------------------------------------- the lane
 
-    def acquire_lane(self, user_id: int, holder: str) -> bool:
+    def acquire_lane(self, owner: Owner | int | str, holder: str) -> bool:
+        key = Owner.of(owner).key
+
         def acquire(db: Session) -> bool:
             now = self.clock()
             lease_until = now + dt.timedelta(seconds=self.policy.lease_s)
             taken = db.execute(
                 update(PayoutLane)
-                .where(PayoutLane.user_id == user_id,
+                .where(PayoutLane.owner == key,
                        or_(PayoutLane.holder.is_(None), PayoutLane.holder == holder,
                            PayoutLane.expires_at < now))
                 .values(holder=holder, expires_at=lease_until)
             ).rowcount
             if taken:
                 return True
-            if db.get(PayoutLane, user_id) is not None:
+            if db.get(PayoutLane, key) is not None:
                 return False  # someone else holds it, and it has not expired
             try:
                 with db.begin_nested():
-                    db.add(PayoutLane(user_id=user_id, holder=holder, expires_at=lease_until))
+                    db.add(PayoutLane(owner=key, holder=holder, expires_at=lease_until))
                     db.flush()
                 return True
             except IntegrityError:
                 return False  # created by another worker a moment ago
         return self.run(acquire)
 
-    def release_lane(self, user_id: int, holder: str) -> None:
+    def release_lane(self, owner: Owner | int | str, holder: str) -> None:
+        key = Owner.of(owner).key
         self.run(lambda db: db.execute(
-            update(PayoutLane).where(PayoutLane.user_id == user_id, PayoutLane.holder == holder)
+            update(PayoutLane).where(PayoutLane.owner == key, PayoutLane.holder == holder)
             .values(holder=None)))
 
-    def drain(self, user_id: int, holder: str) -> float | None:
-        """Work through the user's withdrawals until none is due. Returns the
+    def drain(self, owner: Owner | int | str, holder: str) -> float | None:
+        """Work through the owner's withdrawals until none is due. Returns the
         seconds until a retry is due (the caller schedules one), or None."""
+        owner = Owner.of(owner)
         while True:
-            if not self.acquire_lane(user_id, holder):
-                return None  # another worker is draining this user: it will see ours too
+            if not self.acquire_lane(owner, holder):
+                return None  # another worker is draining this owner: it will see ours too
             try:
                 step = Step("progress")
                 while step.kind == "progress":
-                    step = self.step(user_id, holder)
+                    step = self.step(owner, holder)
             finally:
-                self.release_lane(user_id, holder)
+                self.release_lane(owner, holder)
             if step.kind == "wait":
                 return step.wait_s
             # Work queued while we were releasing the lane must not be stranded.
-            if not self.run(lambda db: self._has_queued(db, user_id)):
+            if not self.run(lambda db: self._has_queued(db, owner)):
                 return None
 
     @staticmethod
-    def _has_queued(db: Session, user_id: int) -> bool:
+    def _has_queued(db: Session, owner: Owner) -> bool:
         return db.scalar(select(Transaction.id).where(
-            Transaction.kind == "withdrawal", Transaction.payer_user_id == user_id,
+            Transaction.kind == "withdrawal", owner.payer_column == owner.id,
             Transaction.status.in_(("queued", "sending"))).limit(1)) is not None
 
     # ---------------------------------------------------------------- a step
 
-    def step(self, user_id: int, holder: str) -> Step:
-        plan = self.run(lambda db: self._plan(db, user_id, holder))
+    def step(self, owner: Owner | int | str, holder: str) -> Step:
+        owner = Owner.of(owner)
+        plan = self.run(lambda db: self._plan(db, owner, holder))
         if plan is None:
             return Step("idle")
         if plan["wait_s"]:
@@ -339,26 +394,27 @@ class PayoutProcessor:
         self.run(lambda db: self._record(db, plan, outcome, reply, latency_ms))
         return Step("progress")
 
-    def _plan(self, db: Session, user_id: int, holder: str) -> dict | None:
+    def _plan(self, db: Session, owner: Owner | int | str, holder: str) -> dict | None:
         """Under the lane: pick the user's current withdrawal and write down the
         attempt about to be made (before making it)."""
+        owner = Owner.of(owner)
         now = self.clock()
         # Renew the lease before each bank call; a worker that lost its lane stops.
         renewed = db.execute(
             update(PayoutLane)
-            .where(PayoutLane.user_id == user_id, PayoutLane.holder == holder,
+            .where(PayoutLane.owner == owner.key, PayoutLane.holder == holder,
                    PayoutLane.expires_at >= now)
             .values(expires_at=now + dt.timedelta(seconds=self.policy.lease_s))
         ).rowcount
         if not renewed:
-            log.warning("lost the payout lane of user %s; stopping", user_id)
+            log.warning("lost the payout lane of %s; stopping", owner)
             return None
         current = db.scalar(select(Transaction).where(
-            Transaction.kind == "withdrawal", Transaction.payer_user_id == user_id,
+            Transaction.kind == "withdrawal", owner.payer_column == owner.id,
             Transaction.status == "sending"))
         if current is None:
             current = db.scalar(select(Transaction).where(
-                Transaction.kind == "withdrawal", Transaction.payer_user_id == user_id,
+                Transaction.kind == "withdrawal", owner.payer_column == owner.id,
                 Transaction.status == "queued").order_by(Transaction.id).limit(1))
             if current is None:
                 return None
@@ -425,23 +481,22 @@ class PayoutProcessor:
 
     # -------------------------------------------------------------- recovery
 
-    def users_needing_work(self, older_than: dt.timedelta) -> list[int]:
-        """Users with a withdrawal that nobody seems to be driving: queued or
+    def owners_needing_work(self, older_than: dt.timedelta) -> list[Owner]:
+        """Owners with a withdrawal that nobody seems to be driving: queued or
         sending, not touched for ``older_than``, retry due, and lane free."""
 
-        def find(db: Session) -> list[int]:
+        def find(db: Session) -> list[Owner]:
             now = self.clock()
             rows = db.execute(
-                select(Transaction.payer_user_id)
+                select(Transaction.payer_user_id, Transaction.payer_merchant_id)
                 .join(Withdrawal, Withdrawal.transaction_id == Transaction.id)
-                .outerjoin(PayoutLane, PayoutLane.user_id == Transaction.payer_user_id)
                 .where(Transaction.kind == "withdrawal",
                        Transaction.status.in_(("queued", "sending")),
                        Transaction.updated_at < now - older_than,
-                       or_(Withdrawal.next_attempt_at.is_(None), Withdrawal.next_attempt_at <= now),
-                       or_(PayoutLane.user_id.is_(None), PayoutLane.holder.is_(None),
-                           PayoutLane.expires_at < now))
-                .distinct()
-            )
-            return sorted(user_id for (user_id,) in rows)
+                       or_(Withdrawal.next_attempt_at.is_(None), Withdrawal.next_attempt_at <= now))
+            ).all()
+            owners = {Owner("user", u) if u is not None else Owner("merchant", m) for u, m in rows}
+            busy = {lane.owner for lane in db.scalars(select(PayoutLane).where(
+                PayoutLane.holder.is_not(None), PayoutLane.expires_at >= now))}
+            return sorted((o for o in owners if o.key not in busy), key=lambda o: o.key)
         return self.run(find)

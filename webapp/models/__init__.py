@@ -8,6 +8,7 @@ from sqlalchemy.orm import configure_mappers, sessionmaker
 
 import ledgerlib
 
+from .merchant import Merchant
 from .meta import Base
 from .transaction import Transaction
 from .user import LoginAttempt, User
@@ -20,7 +21,7 @@ configure_mappers()
 target_metadata = [Base.metadata, ledgerlib.metadata]
 
 __all__ = [
-    "Base", "LoginAttempt", "PayoutAttempt", "PayoutLane", "Transaction", "User",
+    "Base", "LoginAttempt", "Merchant", "PayoutAttempt", "PayoutLane", "Transaction", "User",
     "WebhookAttempt", "WebhookEvent", "Withdrawal",
     "target_metadata",
 ]

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ledgerlib import schema as ledger_schema
 
 from .meta import Base, UTCDateTime
+from .merchant import Merchant
 from .user import IdType, User
 
 
@@ -25,6 +26,9 @@ class Transaction(Base):
     amount_paise: Mapped[int] = mapped_column(BigInteger)
     payer_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     payee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Payments go to a merchant; a merchant's settlement is paid by it.
+    payee_merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"))
+    payer_merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"))
     note: Mapped[str] = mapped_column(String(140), default="")
     #: Deposits and withdrawals: which bank (a key of the bank registry).
     bank_code: Mapped[str | None] = mapped_column(String(32))
@@ -43,6 +47,8 @@ class Transaction(Base):
 
     payer: Mapped[User | None] = relationship(foreign_keys=[payer_user_id], lazy="joined")
     payee: Mapped[User | None] = relationship(foreign_keys=[payee_user_id], lazy="joined")
+    payee_merchant: Mapped[Merchant | None] = relationship(foreign_keys=[payee_merchant_id],
+                                                           lazy="joined")
 
     __table_args__ = (
         CheckConstraint("amount_paise > 0", name="amount_positive"),
@@ -52,8 +58,14 @@ class Transaction(Base):
         Index("ix_transactions_payer_user_id_id", "payer_user_id", "id"),
         Index("ix_transactions_payee_user_id_id", "payee_user_id", "id"),
         Index("ix_transactions_kind_status_created_at", "kind", "status", "created_at"),
-        # The database's own guard: at most one payout per user at the bank.
+        Index("ix_transactions_payee_merchant_id_id", "payee_merchant_id", "id"),
+        Index("ix_transactions_payer_merchant_id_id", "payer_merchant_id", "id"),
+        # The database's own guard: at most one payout per user (merchant) at the bank.
         Index("uq_transactions_one_sending_withdrawal_per_user", "payer_user_id", unique=True,
+              sqlite_where=text("kind = 'withdrawal' AND status = 'sending'"),
+              postgresql_where=text("kind = 'withdrawal' AND status = 'sending'")),
+        Index("uq_transactions_one_sending_withdrawal_per_merchant", "payer_merchant_id",
+              unique=True,
               sqlite_where=text("kind = 'withdrawal' AND status = 'sending'"),
               postgresql_where=text("kind = 'withdrawal' AND status = 'sending'")),
     )

@@ -15,7 +15,9 @@ class Withdrawal(Base):
     __tablename__ = "withdrawals"
 
     transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: Whose money: a user's withdrawal or a merchant's settlement.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True)
     account_number: Mapped[str] = mapped_column(String(18))
     ifsc: Mapped[str] = mapped_column(String(11))
     #: The ledger hold that keeps the money out of the available balance.
@@ -53,11 +55,12 @@ class PayoutAttempt(Base):
 
 
 class PayoutLane(Base):
-    """A per-user lease: the worker holding it is the only one sending that
-    user's payouts. It expires, so a crashed worker's lane heals by itself."""
+    """A lease per wallet owner ("user:5", "merchant:3"): the worker holding it is
+    the only one sending that owner's payouts. It expires, so a crashed worker's
+    lane heals by itself."""
 
     __tablename__ = "payout_lanes"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -60,10 +60,11 @@ def cmd_verify(session: Session, args, banks) -> int:
 def cmd_withdrawals(session: Session, args, banks) -> int:
     stmt = (select(Transaction, Withdrawal, User)
             .join(Withdrawal, Withdrawal.transaction_id == Transaction.id)
-            .join(User, User.id == Transaction.payer_user_id).order_by(Transaction.id))
+            .outerjoin(User, User.id == Transaction.payer_user_id).order_by(Transaction.id))
     if args.status:
         stmt = stmt.where(Transaction.status == args.status)
-    rows = [(tx.id, tx.status, u.phone, format_paise(tx.amount_paise), tx.bank_code,
+    rows = [(tx.id, tx.status, u.phone if u else f"merchant {tx.payer_merchant_id}",
+             format_paise(tx.amount_paise), tx.bank_code,
              wd.masked_account, when(tx.created_at), wd.failure_reason or tx.flag_reason or "")
             for tx, wd, u in session.execute(stmt).unique()]
     print(table(["id", "status", "user", "amount", "bank", "account", "requested", "note"], rows))
@@ -75,11 +76,13 @@ def cmd_retry(session: Session, args, banks) -> int:
     service = WithdrawalService(session, banks)
     with session.begin():
         service.operator_retry(args.id)
-        user_id = session.get(Transaction, args.id).payer_user_id
+        tx = session.get(Transaction, args.id)
+        owner = (f"user:{tx.payer_user_id}" if tx.payer_user_id is not None
+                 else f"merchant:{tx.payer_merchant_id}")
     import huey_tasks
 
     huey_tasks.configure(args.settings)
-    huey_tasks.withdrawals.process_user_withdrawals(user_id)
+    huey_tasks.withdrawals.process_payouts(owner)
     print(f"withdrawal {args.id} queued again; a worker will ask the bank before any resend")
     return OK
 
