@@ -25,9 +25,11 @@ BANK_ENV = {
 
 
 def production(monkeypatch, **env):
-    for name in ("WALLET_DATABASE_URL", "WALLET_SESSION_SECRET", "WALLET_REDIS_URL"):
+    for name in ("WALLET_DATABASE_URL", "WALLET_SESSION_SECRET", "WALLET_REDIS_URL",
+                 "WALLET_USER_APP_URL"):
         monkeypatch.delenv(name, raising=False)
-    env = {**BANK_ENV, "WALLET_REDIS_URL": "redis://127.0.0.1:6379/15", **env}
+    env = {**BANK_ENV, "WALLET_REDIS_URL": "redis://127.0.0.1:6379/15",
+           "WALLET_USER_APP_URL": "https://wallet.example", **env}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = get_appsettings(str(ROOT / "production.ini"), name="user")

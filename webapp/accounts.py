@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -10,10 +12,12 @@ import bcrypt
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from .models import LoginAttempt, User
+from .models import LoginAttempt, Merchant, User
 from .phone import InvalidPhone, normalize_phone
 from .wallet import WalletService, utcnow
 
+_HANDLE = re.compile(r"[a-z0-9](?:[a-z0-9-]{1,28})[a-z0-9]", re.ASCII)
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.ASCII)
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores anything longer: refuse it instead
 MAX_NAME_CHARS = 80
@@ -68,8 +72,44 @@ class AccountService:
         WalletService(self.dbsession, clock=self.clock).open_user_wallet(user)
         return user
 
-    def phone_taken(self, phone: str) -> bool:
-        return self.dbsession.scalar(select(User.id).where(User.phone == phone)) is not None
+    def signup_merchant(self, handle: str, name: str, email: str, password: str) -> Merchant:
+        handle = (handle or "").strip().lower()
+        email = (email or "").strip().lower()
+        name = unicodedata.normalize("NFC", (name or "").strip())
+        if not _HANDLE.fullmatch(handle):
+            raise AccountError("Use 3 to 30 lowercase letters, digits and dashes, like "
+                               "chai-point.", "handle")
+        if not name or len(name) > MAX_NAME_CHARS:
+            raise AccountError(f"Enter the shop's name (up to {MAX_NAME_CHARS} characters).",
+                               "name")
+        if len(email) > 254 or not _EMAIL.fullmatch(email):
+            raise AccountError("Enter an email address, like owner@shop.in.", "email")
+        self._check_password(password)
+        merchant = Merchant(handle=handle, name=name, email=email, is_active=True,
+                            password_hash=self.hash_password(password), created_at=self.clock())
+        try:
+            with self.dbsession.begin_nested():
+                self.dbsession.add(merchant)
+                self.dbsession.flush()
+        except IntegrityError:
+            raise AccountError("That handle or email is already taken.", "handle") from None
+        WalletService(self.dbsession, clock=self.clock).ledger.open_account(
+            merchant.wallet_code, "liability", owner_ref=f"merchant:{merchant.id}")
+        return merchant
+
+    def authenticate_merchant(self, email: str, password: str, ip: str) -> Merchant:
+        email = (email or "").strip().lower()[:254]
+        # Throttled like users, on a key of its own (fits the 32-character column).
+        key = "m:" + hashlib.sha256(email.encode()).hexdigest()[:24]
+        self._check_throttle(key, ip)
+        merchant = self.dbsession.scalar(select(Merchant).where(Merchant.email == email))
+        stored = merchant.password_hash.encode() if merchant else _dummy_hash(self.bcrypt_rounds)
+        matches = bcrypt.checkpw((password or "").encode()[:MAX_PASSWORD_BYTES], stored)
+        if merchant is None or not matches or not merchant.is_active:
+            self.dbsession.add(LoginAttempt(phone=key, ip=ip, created_at=self.clock()))
+            raise AccountError("That email and password do not match.")
+        self.dbsession.execute(delete(LoginAttempt).where(LoginAttempt.phone == key))
+        return merchant
 
     @staticmethod
     def _check_password(password: str) -> None:

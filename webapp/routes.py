@@ -8,6 +8,8 @@ def includeme(config):
     config.add_route("send", "/send")
     config.add_route("add_money", "/add-money")
     config.add_route("deposit", "/deposits/{token:[A-Za-z0-9_-]{16,64}}")
+    config.add_route("pay", "/pay")
+    config.add_route("pay_merchant", "/pay/{handle}")
     config.add_route("withdraw", "/withdraw")
     config.add_route("withdrawal", "/withdrawals/{id:\\d{1,18}}")
     config.add_route("transactions", "/transactions")

@@ -60,12 +60,14 @@ class SessionSecurityPolicy:
         return []
 
 
-def include_sessions(config, *, cookie_name: str, identity_loader, session_key: str):
+def include_sessions(config, *, cookie_name: str, identity_loader, session_key: str,
+                     salt: str = "wallet.user.session"):
     settings = config.get_settings()
     secret = require_secret(settings, "wallet.session_secret")
     config.set_session_factory(
         SignedCookieSessionFactory(
             secret,
+            salt=salt,  # per app: a user app cookie never verifies in the merchant app
             cookie_name=cookie_name,
             httponly=True,
             samesite="Lax",

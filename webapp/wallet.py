@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 import ledgerlib
 from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_paise
 
-from .models import Transaction, User
+from .models import Merchant, Transaction, User
 from .phone import InvalidPhone, normalize_phone
 
 #: The most one transfer may move (Rs 1,00,000), unless configured otherwise.
@@ -181,6 +181,45 @@ class WalletService:
             raise RecipientNotFound("No wallet is registered with that number.")
         return recipient
 
+    # ---------------------------------------------------------- pay a merchant
+
+    def merchant_by_handle(self, handle: str) -> Merchant | None:
+        merchant = self.db.scalar(select(Merchant).where(
+            Merchant.handle == (handle or "").strip().lower()[:30]))
+        return merchant if merchant is not None and merchant.is_active else None
+
+    def pay_merchant(self, payer: User, handle: str, amount_paise: int, request_key: str,
+                     note: str = "") -> Transaction:
+        """Pay a shop by its handle; the same form twice pays once."""
+        ledgerlib.money.check_paise(amount_paise)
+        if amount_paise > self.max_transfer_paise:
+            raise AmountTooLarge(
+                f"You can pay at most {format_paise(self.max_transfer_paise)} at a time.")
+        note = self._clean_note(note)
+        merchant = self.merchant_by_handle(handle)
+        if merchant is None:
+            raise RecipientNotFound("No shop has that payment handle.", "handle")
+        key = self.idempotency_key("payment", payer, request_key)
+        replay = self.replay(key, payee_merchant_id=merchant.id, amount_paise=amount_paise)
+        if replay is not None:
+            return replay
+        try:
+            entry = self.ledger.transfer(
+                payer.wallet_code, merchant.wallet_code, amount_paise, idempotency_key=key,
+                memo=note, metadata={"kind": "payment"})
+        except InsufficientFunds as exc:
+            raise InsufficientBalance(
+                f"Your available balance is {format_paise(exc.available_paise)}: "
+                f"not enough to pay {format_paise(amount_paise)}.") from None
+        except IdempotencyConflict:
+            raise self.duplicate() from None
+        replay = self.replay(key, payee_merchant_id=merchant.id, amount_paise=amount_paise)
+        if replay is not None:  # a twin request committed while we waited for the locks
+            return replay
+        return self._record(kind="payment", status="completed", amount_paise=amount_paise,
+                            payer_user_id=payer.id, payee_merchant_id=merchant.id, note=note,
+                            idempotency_key=key, ledger_entry_id=entry.id)
+
     # ---------------------------------------------------------------- history
 
     def activity(
@@ -219,6 +258,8 @@ class WalletService:
         other = tx.payer if incoming else tx.payee
         if other is not None:
             counterparty = f"{other.name} ({other.masked_phone})"
+        elif tx.payee_merchant is not None:
+            counterparty = f"{tx.payee_merchant.name} (@{tx.payee_merchant.handle})"
         elif tx.bank_code:
             counterparty = f"Your {tx.bank_code.upper()} bank account"
         else:

@@ -13,9 +13,9 @@ import sys
 
 from honcho.manager import Manager
 
-from .initialize_db import DEMO_PASSWORD, DEMO_USERS, main as initialize_db
+from .initialize_db import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_USERS, main as initialize_db
 
-APPS = ("user", "webhook", "fake_bank")
+APPS = ("user", "merchant", "webhook", "fake_bank")
 
 
 def listen_address(config_uri: str, name: str) -> str:
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     print("Demo logins (user app):")
     for phone, name, _ in DEMO_USERS:
         print(f"  {phone}  password: {DEMO_PASSWORD}  ({name})")
+    print("Demo login (merchant app):")
+    print(f"  {DEMO_MERCHANT['email']}  password: {DEMO_PASSWORD}  ({DEMO_MERCHANT['name']})")
     print("Ctrl-C stops everything.", flush=True)
     manager.loop()
     return manager.returncode or 0

@@ -1,0 +1,12 @@
+def includeme(config):
+    config.add_static_view("static", "webapp:static", cache_max_age=3600)
+    config.add_route("home", "/")
+    config.add_route("signup", "/signup")
+    config.add_route("login", "/login")
+    config.add_route("logout", "/logout")
+    config.add_route("dashboard", "/dashboard")
+    config.add_route("payments", "/payments")
+    config.add_route("payments_csv", "/payments.csv")
+    config.add_route("qr", "/qr.svg")
+    config.add_route("settle", "/settle")
+    config.add_route("settlement", "/settlements/{id:\\d{1,18}}")

@@ -1,0 +1,179 @@
+"""Merchant app pages: thin -- parse, call the domain, render."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import segno
+from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
+from pyramid.response import Response
+from pyramid.security import forget, remember
+from pyramid.view import view_config, view_defaults
+
+from ledgerlib import format_paise
+
+from ..accounts import AccountError, LoginThrottled
+from ..merchants import MerchantReports
+from ..operations import IST
+from ..views.auth import account_service, safe_next
+from ..views.forms import field, new_request_key, parse_rupees
+from ..views.withdrawals import STATUS_TEXT
+from ..wallet import WalletError, WalletService
+from ..withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
+
+CHART_HEIGHT = 140
+
+
+def today_ist() -> dt.date:
+    return dt.datetime.now(IST).date()
+
+
+def bar_chart(totals, label) -> dict:
+    """SVG geometry for a bar chart of credited amounts (drawn by the template)."""
+    peak = max((t.credited_paise for t in totals), default=0) or 1
+    width = 100 / len(totals)
+    bars = []
+    for i, total in enumerate(totals):
+        height = round(CHART_HEIGHT * total.credited_paise / peak, 1)
+        bars.append({"x": round(i * width, 2), "width": round(width * 0.8, 2),
+                     "y": CHART_HEIGHT - height, "height": height, "label": label(total),
+                     "amount": format_paise(total.credited_paise)})
+    return {"bars": bars, "height": CHART_HEIGHT, "peak": format_paise(peak if peak > 1 else 0)}
+
+
+def parse_day(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise HTTPBadRequest("Dates look like 2026-11-24.") from None
+
+
+@view_config(route_name="signup", renderer="merchant/signup.jinja2", request_method="GET")
+@view_config(route_name="login", renderer="merchant/login.jinja2", request_method="GET")
+def auth_form(request):
+    if request.identity is not None:
+        return HTTPSeeOther(request.route_url("dashboard"))
+    return {"errors": {}, "values": {}, "next": request.params.get("next", "")}
+
+
+@view_config(route_name="signup", renderer="merchant/signup.jinja2", request_method="POST")
+def signup(request):
+    values = {name: field(request, name) for name in ("handle", "name", "email")}
+    try:
+        merchant = account_service(request).signup_merchant(
+            values["handle"], values["name"], values["email"], field(request, "password"))
+    except AccountError as exc:
+        request.response.status = 400
+        return {"errors": {exc.field or "form": str(exc)}, "values": values, "next": ""}
+    return HTTPSeeOther(request.route_url("dashboard"), headers=remember(request, merchant.id))
+
+
+@view_config(route_name="login", renderer="merchant/login.jinja2", request_method="POST")
+def login(request):
+    values = {"email": field(request, "email")}
+    try:
+        merchant = account_service(request).authenticate_merchant(
+            values["email"], field(request, "password"), request.remote_addr or "unknown")
+    except AccountError as exc:
+        request.response.status = 429 if isinstance(exc, LoginThrottled) else 400
+        return {"errors": {"form": str(exc)}, "values": values,
+                "next": request.params.get("next", "")}
+    return HTTPSeeOther(safe_next(request), headers=remember(request, merchant.id))
+
+
+@view_config(route_name="logout", request_method="POST")
+def logout(request):
+    return HTTPSeeOther(request.route_url("login"), headers=forget(request))
+
+
+@view_defaults(permission="authenticated")
+class MerchantViews:
+    def __init__(self, request):
+        self.request = request
+        self.merchant = request.identity
+        self.reports = MerchantReports(request.dbsession)
+
+    @view_config(route_name="dashboard", renderer="merchant/dashboard.jinja2")
+    def dashboard(self):
+        board = self.reports.dashboard(self.merchant, today_ist())
+        return {
+            "board": board,
+            "daily": bar_chart(board.days, lambda t: t.period_start.strftime("%d %b")),
+            "monthly": bar_chart(board.months, lambda t: t.period_start.strftime("%b %Y")),
+            "balance": WalletService(self.request.dbsession).ledger.balance(
+                self.merchant.wallet_code),
+            "pay_url": self.pay_url(),
+        }
+
+    def pay_url(self) -> str:
+        base = self.request.registry.settings.get("wallet.user_app_url", "").rstrip("/")
+        return f"{base}/pay/{self.merchant.handle}"
+
+    @view_config(route_name="payments", renderer="merchant/payments.jinja2")
+    def payments(self):
+        start, end = parse_day(self.request.params.get("from")), parse_day(self.request.params.get("to"))
+        cursor = self.request.params.get("cursor") or None
+        if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) < 19):
+            raise HTTPNotFound()
+        page = self.reports.payments(self.merchant, start, end, cursor)
+        return {"page": page, "start": start, "end": end}
+
+    @view_config(route_name="payments_csv")
+    def payments_csv(self):
+        start, end = parse_day(self.request.params.get("from")), parse_day(self.request.params.get("to"))
+        # Built inside the request's transaction (a lazy app_iter would run after
+        # pyramid_tm closed it); MAX_CSV_ROWS bounds its size.
+        response = Response(content_type="text/csv", charset="utf-8")
+        response.text = "".join(self.reports.payments_csv(self.merchant, start, end))
+        name = f"payments-{self.merchant.handle}-{start or 'all'}-{end or 'all'}.csv"
+        response.content_disposition = f'attachment; filename="{name}"'
+        return response
+
+    @view_config(route_name="qr")
+    def qr(self):
+        buffer = io.BytesIO()
+        segno.make(self.pay_url(), error="m").save(buffer, kind="svg", scale=6, border=2)
+        return Response(buffer.getvalue(), content_type="image/svg+xml")
+
+    def _settle_form(self, errors=None, values=None, status=200):
+        self.request.response.status = status
+        return {"errors": errors or {}, "values": values or {},
+                "banks": self.request.registry["banks"], "request_key": new_request_key(),
+                "max_withdrawal_paise": MAX_WITHDRAWAL_PAISE,
+                "balance": WalletService(self.request.dbsession).ledger.balance(
+                    self.merchant.wallet_code)}
+
+    @view_config(route_name="settle", renderer="merchant/settle.jinja2", request_method="GET")
+    def settle_form(self):
+        return self._settle_form()
+
+    @view_config(route_name="settle", renderer="merchant/settle.jinja2", request_method="POST")
+    def settle(self):
+        names = ("bank", "account_number", "ifsc", "amount")
+        values = {name: field(self.request, name) for name in names}
+        errors: dict = {}
+        amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_WITHDRAWAL_PAISE)
+        if errors:
+            return self._settle_form(errors, values, status=400)
+        service = WithdrawalService(self.request.dbsession, self.request.registry["banks"])
+        try:
+            tx = service.request(self.merchant, values["bank"], values["account_number"],
+                                 values["ifsc"], amount_paise, field(self.request, "request_key"))
+        except WalletError as exc:
+            return self._settle_form({exc.field or "form": str(exc)}, values, status=400)
+        from huey_tasks.withdrawals import enqueue_after_commit
+
+        enqueue_after_commit(self.request.tm, f"merchant:{self.merchant.id}")
+        return HTTPSeeOther(self.request.route_url("settlement", id=tx.id))
+
+    @view_config(route_name="settlement", renderer="merchant/settlement.jinja2")
+    def settlement(self):
+        service = WithdrawalService(self.request.dbsession, self.request.registry["banks"])
+        found = service.for_user(self.merchant, int(self.request.matchdict["id"]))
+        if found is None:
+            raise HTTPNotFound()
+        tx, wd = found
+        return {"tx": tx, "wd": wd, "bank": self.request.registry["banks"].get(tx.bank_code),
+                "status_text": STATUS_TEXT.get(tx.status, tx.status)}

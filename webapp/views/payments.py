@@ -1,0 +1,58 @@
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.view import view_config, view_defaults
+
+from ..wallet import WalletError
+from .forms import field, new_request_key, parse_rupees
+from .wallet import wallet_service
+
+
+@view_defaults(permission="authenticated")
+class PaymentViews:
+    """Pay a shop: /pay asks for its handle, /pay/<handle> takes the payment."""
+
+    def __init__(self, request):
+        self.request = request
+        self.user = request.identity
+        self.wallet = wallet_service(request)
+
+    @view_config(route_name="pay", renderer="pay_handle.jinja2")
+    def choose(self):
+        handle = self.request.params.get("handle", "").strip().lower()[:30]
+        if handle:
+            if self.wallet.merchant_by_handle(handle) is not None:
+                return HTTPSeeOther(self.request.route_url("pay_merchant", handle=handle))
+            self.request.response.status = 404
+            return {"error": "No shop has that payment handle.", "handle": handle}
+        return {"error": "", "handle": ""}
+
+    def _form(self, merchant, errors=None, values=None, status=200):
+        self.request.response.status = status
+        return {"merchant": merchant, "errors": errors or {}, "values": values or {},
+                "request_key": new_request_key(), "balance": self.wallet.balance(self.user),
+                "max_transfer_paise": self.wallet.max_transfer_paise}
+
+    @view_config(route_name="pay_merchant", renderer="pay.jinja2", request_method="GET")
+    def form(self):
+        merchant = self.wallet.merchant_by_handle(self.request.matchdict["handle"])
+        if merchant is None:
+            raise HTTPNotFound()
+        return self._form(merchant)
+
+    @view_config(route_name="pay_merchant", renderer="pay.jinja2", request_method="POST")
+    def pay(self):
+        merchant = self.wallet.merchant_by_handle(self.request.matchdict["handle"])
+        if merchant is None:
+            raise HTTPNotFound()
+        values = {"amount": field(self.request, "amount"), "note": field(self.request, "note")}
+        errors: dict = {}
+        amount_paise = parse_rupees(values["amount"], errors,
+                                    max_paise=self.wallet.max_transfer_paise)
+        if errors:
+            return self._form(merchant, errors, values, status=400)
+        try:
+            tx = self.wallet.pay_merchant(self.user, merchant.handle, amount_paise,
+                                          field(self.request, "request_key"), values["note"])
+        except WalletError as exc:
+            return self._form(merchant, {exc.field or "form": str(exc)}, values, status=400)
+        return HTTPSeeOther(self.request.route_url("transaction", id=tx.id,
+                                                   _query={"sent": "1"}))
