@@ -259,3 +259,53 @@ def test_settlement_goes_through_the_payout_pipeline(merchant_app, db, runner, a
     merchant_app.get("/dashboard").forms["logout-form"].submit()
     merchant_login(merchant_app, "other@example.com")
     merchant_app.get(f"/settlements/{ids[0]}", status=404)
+
+
+# ---------------------------------------------------------------- browser
+
+@pytest.fixture(scope="module")
+def browser():
+    from .live_servers import BrowserThread
+
+    browser = BrowserThread()
+    yield browser
+    browser.close()
+
+
+@pytest.mark.browser
+def test_in_a_browser_a_user_pays_and_the_shop_sees_it(browser, user_wsgi, merchant_wsgi, db,
+                                                      asha, shop):
+    from playwright.sync_api import expect
+
+    from .live_servers import serving
+
+    with serving(user_wsgi) as user_url, serving(merchant_wsgi) as merchant_url:
+        def customer(page):
+            page.goto("/login")
+            page.fill("#phone", "98765 43210")
+            page.fill("#password", PASSWORD)
+            page.click("#login-form button")
+            page.goto("/pay")
+            page.fill("#handle", "chai-point")
+            page.click("#pay-handle-form button")
+            expect(page.locator("h1")).to_have_text("Pay Chai Point")
+            page.fill("#amount", "85.50")
+            page.fill("#note", "chai for the team")
+            page.click("#pay-form button")
+            expect(page.locator(".flash")).to_contain_text("Paid!")
+
+        def merchant(page):
+            page.goto("/login")
+            page.fill("#email", "chai@example.com")
+            page.fill("#password", PASSWORD)
+            page.click("#login-form button")
+            expect(page.locator("#today")).to_have_text("₹85.50")
+            page.click("text=Payments")
+            row = page.locator("#payments tbody tr").first
+            expect(row).to_contain_text("chai for the team")
+            expect(row).to_contain_text("₹85.50")
+            expect(row).to_contain_text("+91 ••••• 43210")
+
+        browser.run(user_url, customer)
+        browser.run(merchant_url, merchant)
+    assert balance(db, asha) == (914_50, 0)
