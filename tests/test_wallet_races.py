@@ -103,3 +103,26 @@ def test_same_withdrawal_form_submitted_concurrently_holds_once(db):
     assert all(isinstance(i, int) for i in ids), ids
     assert len(set(ids)) == 1
     assert balance(db, asha) == (700_00, 300_00)
+
+
+def test_parallel_password_guesses_cannot_exceed_the_limit(db):
+    from webapp.accounts import MAX_FAILURES_PER_PHONE, LoginThrottled
+    from webapp.models import LoginAttempt
+
+    make_user(db, "+919876543210", "Asha")
+
+    def guess(i):
+        with db() as session, session.begin():
+            try:
+                AccountService(session, bcrypt_rounds=4).authenticate(
+                    "9876543210", f"wrong-{i}", f"198.51.100.{i}")
+            except LoginThrottled:
+                return "throttled"
+            except AccountError:
+                return "checked"
+
+    results = run_together(20, guess)
+    assert results.count("checked") <= MAX_FAILURES_PER_PHONE
+    assert results.count("throttled") >= 20 - MAX_FAILURES_PER_PHONE
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(LoginAttempt)) <= 5

@@ -9,10 +9,10 @@ import unicodedata
 from dataclasses import dataclass
 
 import bcrypt
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from .models import LoginAttempt, Merchant, User
+from .models import LoginAttempt, LoginThrottle, Merchant, User
 from .phone import InvalidPhone, normalize_phone
 from .wallet import WalletService, utcnow
 
@@ -108,7 +108,7 @@ class AccountService:
         if merchant is None or not matches or not merchant.is_active:
             self.dbsession.add(LoginAttempt(phone=key, ip=ip, created_at=self.clock()))
             raise AccountError("That email and password do not match.")
-        self.dbsession.execute(delete(LoginAttempt).where(LoginAttempt.phone == key))
+        self._clear_throttle(key)
         return merchant
 
     @staticmethod
@@ -139,16 +139,41 @@ class AccountService:
         if user is None or not matches or not user.is_active:
             self.dbsession.add(LoginAttempt(phone=phone, ip=ip, created_at=self.clock()))
             raise AccountError("That phone number and password do not match.")
-        self.dbsession.execute(delete(LoginAttempt).where(LoginAttempt.phone == phone))
+        self._clear_throttle(phone)
         return user
+
+    def _clear_throttle(self, key: str) -> None:
+        """A successful log-in resets the account's count (not the address's)."""
+        self.dbsession.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+        self.dbsession.execute(delete(LoginAttempt).where(LoginAttempt.phone == key))
+
+    def _reserve_attempt(self, key: str) -> int:
+        """Count one more attempt for ``key`` in the current window, atomically;
+        returns the count including this one."""
+        now = self.clock()
+        table = LoginThrottle.__table__
+        dialect = self.dbsession.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        stale = table.c.window_start < bindparam("cutoff", now - THROTTLE_WINDOW,
+                                                 type_=table.c.window_start.type)
+        stmt = upsert(table).values(key=key, window_start=now, attempts=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={"attempts": case((stale, 1), else_=table.c.attempts + 1),
+                  "window_start": case((stale, stmt.excluded.window_start),
+                                       else_=table.c.window_start)},
+        ).returning(table.c.attempts)
+        return self.dbsession.execute(stmt).scalar_one()
 
     def _check_throttle(self, phone: str, ip: str) -> None:
         since = self.clock() - THROTTLE_WINDOW
-        recent = select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.created_at >= since
-        )
-        by_phone = self.dbsession.scalar(recent.where(LoginAttempt.phone == phone))
-        by_ip = self.dbsession.scalar(recent.where(LoginAttempt.ip == ip))
+        by_ip = self.dbsession.scalar(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.created_at >= since, LoginAttempt.ip == ip))
+        # Failed attempts before this one (this one is counted too, but may succeed).
+        by_phone = self._reserve_attempt(phone) - 1
         if by_phone >= MAX_FAILURES_PER_PHONE or by_ip >= MAX_FAILURES_PER_IP:
             minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
             raise LoginThrottled(

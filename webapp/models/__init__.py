@@ -11,7 +11,7 @@ import ledgerlib
 from .merchant import Merchant
 from .meta import Base
 from .transaction import Transaction
-from .user import LoginAttempt, User
+from .user import LoginAttempt, LoginThrottle, User
 from .webhook import WebhookAttempt, WebhookEvent
 from .withdrawal import PayoutAttempt, PayoutLane, Withdrawal
 
@@ -21,7 +21,7 @@ configure_mappers()
 target_metadata = [Base.metadata, ledgerlib.metadata]
 
 __all__ = [
-    "Base", "LoginAttempt", "Merchant", "PayoutAttempt", "PayoutLane", "Transaction", "User",
+    "Base", "LoginAttempt", "LoginThrottle", "Merchant", "PayoutAttempt", "PayoutLane", "Transaction", "User",
     "WebhookAttempt", "WebhookEvent", "Withdrawal",
     "target_metadata",
 ]

@@ -39,3 +39,15 @@ class LoginAttempt(Base):
     phone: Mapped[str] = mapped_column(String(32), index=True)
     ip: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LoginThrottle(Base):
+    """Log-in attempts per account key in the current window, counted atomically
+    (an upsert) *before* the password is checked, so parallel guesses cannot all
+    slip under the limit."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer)
