@@ -1,0 +1,140 @@
+"""Abuse, generated: hypothesis throws bodies, headers and amounts at the apps.
+Nothing forged is ever accepted, nothing changes, nothing answers 500."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+
+import pytest
+import webtest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+import webhook_app
+from ledgerlib import InvalidAmount, parse_amount, to_decimal_string
+from webapp.deposits import DepositService
+from webapp.models import User
+
+from .conftest import BANK_SETTINGS, dispose_app_engine
+from .wallet_helpers import TEST_BANKS, login, make_user, state
+
+FUZZ = settings(max_examples=120, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+HDFC_SECRET = BANK_SETTINGS["banks.hdfc.webhook_secrets"].split()[0]
+AXIS_SECRET = BANK_SETTINGS["banks.axis.webhook_secrets"]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-10**30, max_value=10**30)
+    | st.floats(allow_nan=True) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12),
+                                                                       children, max_size=4),
+    max_leaves=12)
+
+
+@pytest.fixture
+def webhook(web_settings):
+    app = webhook_app.main({}, **web_settings)
+    yield webtest.TestApp(app)
+    dispose_app_engine(app)
+
+
+@pytest.fixture
+def pending(db):
+    user_id = make_user(db, "+919876543210", "Asha")
+    with db() as session, session.begin():
+        return DepositService(session, TEST_BANKS).start(
+            session.get(User, user_id), "hdfc", 500_50, "form-key-abuse-00001").token
+
+
+def signature(secret: str, body: bytes, t: int) -> str:
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def forged_signatures(body: bytes):
+    """Every way a signature can be wrong for ``body``: never the real thing."""
+    now = int(time.time())
+    real = signature(HDFC_SECRET, body, now)
+    return st.one_of(
+        st.text(max_size=80),
+        st.just(real[:-1]), st.just(real[:-1] + ("0" if real[-1] != "0" else "1")),
+        st.just(signature(AXIS_SECRET, body, now)),
+        st.integers(301, 10**6).map(lambda skew: signature(HDFC_SECRET, body, now - skew)),
+        st.integers(301, 10**6).map(lambda skew: signature(HDFC_SECRET, body, now + skew)),
+        st.just(signature(HDFC_SECRET, body + b" ", now)),
+        st.just(f"v1={real.split('v1=')[1]}"),  # no timestamp
+    )
+
+
+@FUZZ
+@given(data=st.data(), body_value=json_values, raw=st.binary(max_size=300),
+       use_raw=st.booleans(), event_id=st.one_of(st.none(), st.text(max_size=120)))
+def test_forged_webhooks_are_never_accepted(webhook, db, pending, data, body_value, raw,
+                                            use_raw, event_id):
+    if use_raw:
+        body = raw
+    else:
+        if isinstance(body_value, dict) and data.draw(st.booleans()):
+            # Often the right shape, aimed at the real pending deposit, amount tampered.
+            body_value = {**body_value, "type": "deposit.succeeded", "reference": pending,
+                          "amount_paise": data.draw(st.integers(1, 10**12)), "currency": "INR"}
+        body = json.dumps(body_value).encode()
+    headers = {"Content-Type": "application/json",
+               "X-Bank-Signature": data.draw(forged_signatures(body))}
+    if event_id is not None and event_id.isascii() and "\n" not in event_id and "\r" not in event_id:
+        headers["X-Bank-Event-Id"] = event_id
+    ip = data.draw(st.sampled_from(["203.0.113.7", "192.0.2.1", "::1", "10.0.0.1"]))
+    before = state(db)
+    response = webhook.post("/webhooks/hdfc", body, headers=headers, status="*",
+                            extra_environ={"REMOTE_ADDR": ip})
+    assert 400 <= response.status_int < 500, (response.status_int, response.text)
+    event(f"{response.status_int} {response.json['status']}")
+    assert state(db) == before
+
+
+@FUZZ
+@given(text=st.text(max_size=40))
+def test_parse_amount_accepts_only_exact_rupee_amounts(text):
+    try:
+        paise = parse_amount(text)
+    except InvalidAmount as exc:
+        assert str(exc)  # always a message for the user
+        return
+    assert isinstance(paise, int) and 0 < paise <= 10**12
+    assert re.fullmatch(r"\s*[0-9]+(\.[0-9]{1,2})?\s*", text, re.ASCII)
+    assert parse_amount(to_decimal_string(paise)) == paise
+
+
+@FUZZ
+@given(amount=st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["0", "-5", "1e3", "10" + "0" * 30, "١٠٠", " 5 ", "5\u00a0", "0x10", "NaN",
+                     "inf", "1_000", "٫5", "5.", ".5", "+5", "5,00"])))
+def test_any_amount_typed_into_the_send_form_is_handled(user_app, db, amount):
+    if not getattr(user_app, "_logged_in", False):
+        make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
+        make_user(db, "+919812345678", "Ravi")
+        login(user_app, "+919876543210")
+        user_app._logged_in = True
+    before = state(db)
+    form = user_app.get("/send").forms["send-form"]
+    form["phone"] = "9812345678"
+    form["amount"].force_value(amount)
+    response = form.submit(status="*")
+    assert response.status_int in (303, 400), response.status_int
+    event(str(response.status_int))
+    if response.status_int == 400:
+        assert state(db) == before
+    else:
+        assert parse_amount(amount) <= 1_000_00
+
+
+def test_someone_elses_deposit_page_is_a_404(user_app, db, pending):
+    make_user(db, "+919812345678", "Ravi")
+    login(user_app, "+919812345678")
+    user_app.get(f"/deposits/{pending}", status=404)
+    user_app.get("/deposits/" + "x" * 32, status=404)
