@@ -94,5 +94,7 @@ class ApiCall(Base):
     reference: Mapped[str] = mapped_column(String(64), index=True)
     account_number: Mapped[str] = mapped_column(String(18), default="")
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: When the bank made its decision on the payout (the reply may come later).
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     result: Mapped[str] = mapped_column(String(32), default="")

@@ -76,6 +76,7 @@ def create_payout(request):
             return Response(json={"status": "rejected", "reason": "reference reused"}, status=409)
         answer = {"reference": reference, "status": payout.status, "reason": payout.reason,
                   "amount_paise": payout.amount_paise}
+        db.get(ApiCall, call_id).decided_at = utcnow()
 
     if behaviour.chance(knobs.timeout_rate):
         time.sleep(knobs.timeout_s)  # the payout is made; the caller gives up waiting

@@ -48,30 +48,30 @@ def post_webhook(url: str, secret: str, event_id: str, body: bytes) -> int:
 
 
 def deliver_due(session_factory, webhook_url: str, secrets: dict[str, str], behaviour) -> int:
-    """Send every webhook that is due; returns how many were attempted."""
+    """Send every webhook that is due; returns how many were attempted. No
+    database transaction is held while a webhook is on the wire."""
     now = utcnow()
     with session_factory() as session:
-        due = session.scalars(
+        due = [(d.id, d.bank_code, d.event_id, d.body, d.lost) for d in session.scalars(
             select(Delivery)
             .where(Delivery.delivered_at.is_(None), Delivery.next_attempt_at <= now)
             .order_by(Delivery.next_attempt_at, Delivery.id)
-            .limit(50)
-        ).all()
-        for delivery in due:
-            delivery.attempts += 1
-            if delivery.lost:  # the "webhook lost" knob: the bank thinks it sent it
-                delivery.delivered_at = now
-                delivery.last_error = "lost on purpose"
-                continue
+            .limit(50))]
+    for delivery_id, bank_code, event_id, body, lost in due:
+        status, error = None, ""
+        if lost:  # the "webhook lost" knob: the bank thinks it sent it
+            error = "lost on purpose"
+        else:
             try:
-                status = post_webhook(webhook_url.format(bank=delivery.bank_code),
-                                      secrets[delivery.bank_code], delivery.event_id,
-                                      delivery.body.encode())
-                delivery.last_status, delivery.last_error = status, ""
-            except OSError as error:
-                status = None
-                delivery.last_status, delivery.last_error = None, str(error)[:300]
-            if status is not None and 200 <= status < 300:
+                status = post_webhook(webhook_url.format(bank=bank_code), secrets[bank_code],
+                                      event_id, body.encode())
+            except OSError as exc:
+                error = str(exc)[:300]
+        with session_factory() as session, session.begin():
+            delivery = session.get(Delivery, delivery_id)
+            delivery.attempts += 1
+            delivery.last_status, delivery.last_error = status, error
+            if lost or (status is not None and 200 <= status < 300):
                 delivery.delivered_at = utcnow()
             elif delivery.attempts >= MAX_ATTEMPTS:
                 delivery.next_attempt_at = None  # give up, as banks eventually do
@@ -79,8 +79,7 @@ def deliver_due(session_factory, webhook_url: str, secrets: dict[str, str], beha
                 backoff_s = min(2 ** delivery.attempts, MAX_BACKOFF_S)
                 jitter = 0.5 + behaviour.random()
                 delivery.next_attempt_at = utcnow() + dt.timedelta(seconds=backoff_s * jitter)
-        session.commit()
-        return len(due)
+    return len(due)
 
 
 class SenderThread(threading.Thread):
