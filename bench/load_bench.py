@@ -1,0 +1,310 @@
+"""Load benchmarks that print figures (not timed tests).
+
+    python bench/load_bench.py p2p      [--clients 16] [--seconds 20]
+    python bench/load_bench.py hot-shop [--payers 100]
+    python bench/load_bench.py pipeline [--withdrawals 1000] [--users 100] [--workers 8] [--latency-ms 200]
+
+All run against PostgreSQL (``--db-url``, default the local ``test`` database in
+a schema of their own) with the apps served by waitress on loopback.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import http.cookiejar
+import re
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+import waitress  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+import fake_bank  # noqa: E402
+import huey_tasks  # noqa: E402
+import ledgerlib  # noqa: E402
+import webapp  # noqa: E402
+from fake_bank.models import ApiCall  # noqa: E402
+from webapp.accounts import AccountService  # noqa: E402
+from webapp.deposits import DepositService  # noqa: E402
+from webapp.models import Transaction, User, get_engine  # noqa: E402
+from webapp.withdrawals import WithdrawalService  # noqa: E402
+
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PASSWORD = "bench-pass-123"
+
+
+def fresh_database(base_url: str, schema: str) -> str:
+    engine = sa.create_engine(base_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    engine.dispose()
+    url = f"{base_url}?options=-csearch_path%3D{schema}"
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "webapp:alembic")
+    config.attributes["settings"] = {"sqlalchemy.url": url}
+    command.upgrade(config, "head")
+    return url
+
+
+def settings_for(url: str, workdir: Path, **extra) -> dict:
+    return {
+        "sqlalchemy.url": url, "sqlalchemy.pool_size": "20", "wallet.environment": "bench",
+        "wallet.session_secret": "bench-session-secret-" + "b" * 32, "wallet.bcrypt_rounds": "4",
+        "retry.attempts": "5", "banks.enabled": "hdfc", "banks.hdfc.name": "HDFC Bank",
+        "banks.hdfc.netbanking_url": "http://127.0.0.1:9/n", "banks.hdfc.api_url": "http://127.0.0.1:9/a",
+        "banks.hdfc.api_key": "bench-api-key-" + "k" * 20,
+        "banks.hdfc.webhook_secrets": "bench-webhook-secret-" + "s" * 20,
+        "banks.hdfc.allowed_networks": "127.0.0.0/8", "huey.backend": "memory",
+        "huey.immediate": "false", **extra}
+
+
+@contextlib.contextmanager
+def serving(app, threads: int):
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads,
+                                    asyncore_loop_timeout=0.1, connection_limit=1000)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.trigger.pull_trigger(server.close)
+        server.task_dispatcher.shutdown()
+        thread.join(timeout=5)
+
+
+def make_people(engine, banks, phones: list[str], deposit_paise: int, shop: bool = False):
+    with Session(engine) as session, session.begin():
+        accounts = AccountService(session, bcrypt_rounds=4)
+        for i, phone in enumerate(phones):
+            user = accounts.signup(phone, f"Bench {i}", PASSWORD)
+            DepositService(session, banks).record_completed(user, "hdfc", deposit_paise,
+                                                            f"bench-deposit-{i:010d}")
+        if shop:
+            accounts.signup_merchant("hot-shop", "Hot Shop", "hot@shop.in", PASSWORD)
+
+
+class Client:
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    def __init__(self, base: str, phone: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), self._NoRedirect())
+        page = self.opener.open(f"{base}/login").read().decode()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        self.post("/login", {"csrf_token": token, "phone": phone, "password": PASSWORD})
+        page = self.opener.open(f"{base}/send").read().decode()
+        self.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    def post(self, path: str, form: dict) -> int:
+        data = urllib.parse.urlencode(form).encode()
+        try:
+            with self.opener.open(f"{self.base}{path}", data=data, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+
+def report(name: str, latencies_s: list[float], statuses: collections.Counter, elapsed_s: float):
+    ok = statuses.get(303, 0)
+    ordered = sorted(latencies_s)
+    p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    print(f"{name}: {len(ordered)} requests in {elapsed_s:.1f} s = {len(ordered) / elapsed_s:.0f} req/s; "
+          f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms; moved money {ok}, "
+          f"other answers {dict((k, v) for k, v in statuses.items() if k != 303)}")
+
+
+def bench_p2p(args) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="load-"))
+    url = fresh_database(args.db_url, "load_p2p")
+    settings = settings_for(url, workdir)
+    engine = get_engine(settings)
+    from webapp.banks import load_banks
+
+    phones = [f"+9180000{i:05d}" for i in range(args.clients * 2)]
+    make_people(engine, load_banks(settings), phones, 50_000_00)
+    app = webapp.main({}, **settings)
+    latencies, statuses = [], collections.Counter()
+    lock = threading.Lock()
+    with serving(app, threads=args.threads) as base:
+        clients = [Client(base, phone) for phone in phones[:args.clients]]
+        deadline = time.monotonic() + args.seconds
+
+        def run(i: int) -> None:
+            client, k = clients[i], 0
+            while time.monotonic() < deadline:
+                friend = phones[(i + 1 + k) % len(phones)]
+                if friend == phones[i]:
+                    friend = phones[-1]
+                k += 1
+                started = time.perf_counter()
+                status = client.post("/send", {
+                    "csrf_token": client.csrf, "request_key": secrets.token_urlsafe(16),
+                    "phone": friend[3:], "amount": "1.00"})
+                with lock:
+                    latencies.append(time.perf_counter() - started)
+                    statuses[status] += 1
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(args.clients) as pool:
+            list(pool.map(run, range(args.clients)))
+        elapsed = time.monotonic() - started
+    report(f"p2p ({args.clients} clients, {args.threads} server threads)", latencies, statuses,
+           elapsed)
+    with Session(engine) as session:
+        print("verify:", ledgerlib.verify(session).summary().splitlines()[0])
+    engine.dispose()
+
+
+def bench_hot_shop(args) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="load-"))
+    url = fresh_database(args.db_url, "load_shop")
+    settings = settings_for(url, workdir)
+    engine = get_engine(settings)
+    from webapp.banks import load_banks
+
+    phones = [f"+9181000{i:05d}" for i in range(args.payers)]
+    make_people(engine, load_banks(settings), phones, 10_000_00, shop=True)
+    app = webapp.main({}, **settings)
+    latencies, statuses = [], collections.Counter()
+    with serving(app, threads=args.threads) as base:
+        clients = [Client(base, phone) for phone in phones]
+        barrier = threading.Barrier(len(clients))
+
+        def pay(client: Client) -> None:
+            barrier.wait()  # all at once
+            for _ in range(args.rounds):
+                started = time.perf_counter()
+                status = client.post("/pay/hot-shop", {
+                    "csrf_token": client.csrf, "request_key": secrets.token_urlsafe(16),
+                    "amount": "10.00"})
+                latencies.append(time.perf_counter() - started)
+                statuses[status] += 1
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(len(clients)) as pool:
+            list(pool.map(pay, clients))
+        elapsed = time.monotonic() - started
+    report(f"hot shop ({args.payers} payers x {args.rounds}, one merchant)", latencies, statuses,
+           elapsed)
+    with Session(engine) as session:
+        shop = ledgerlib.Ledger(session).balance("merchant:1:wallet").posted_paise
+        print(f"shop balance {shop} paise (expected {statuses.get(303, 0) * 1000});",
+              ledgerlib.verify(session).summary().splitlines()[0])
+    engine.dispose()
+
+
+def bench_pipeline(args) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="load-"))
+    url = fresh_database(args.db_url, "load_pipeline")
+    bank_settings = {"banks.enabled": "hdfc", "banks.hdfc.api_key": "bench-api-key-" + "k" * 20,
+                     "banks.hdfc.webhook_secrets": "bench-webhook-secret-" + "s" * 20,
+                     "fake_bank.sqlalchemy.url": f"sqlite:///{workdir / 'bank.sqlite'}",
+                     "fake_bank.sender": "off", "fake_bank.webhook_url": "http://127.0.0.1:9/{bank}",
+                     "fake_bank.latency_ms": str(args.latency_ms)}
+    bank = fake_bank.main({}, **bank_settings)
+    with serving(bank, threads=args.workers + 8) as bank_url:
+        settings = settings_for(url, workdir, **{
+            "banks.hdfc.api_url": f"{bank_url}/hdfc/api", "huey.backend": "redis",
+            "huey.url": args.redis_url, "wallet.bank_timeout_s": "10"})
+        engine = get_engine(settings)
+        from webapp.banks import load_banks
+
+        banks = load_banks(settings)
+        phones = [f"+9182000{i:05d}" for i in range(args.users)]
+        make_people(engine, banks, phones, 10_000_00)
+        huey_tasks.configure(settings)
+        huey_tasks.huey.flush()
+        per_user = args.withdrawals // args.users
+        ids = []
+        with Session(engine) as session, session.begin():
+            service = WithdrawalService(session, banks)
+            for user in session.scalars(sa.select(User)):
+                for k in range(per_user):
+                    ids.append(service.request(user, "hdfc", "50100012345678", "HDFC0001234",
+                                               1_00, f"bench-withdraw-{user.id}-{k:06d}").id)
+        consumer = huey_tasks.huey.create_consumer(workers=args.workers, worker_type="thread",
+                                                   periodic=False, check_worker_health=False)
+        started = time.monotonic()
+        for user_id in range(1, args.users + 1):
+            huey_tasks.withdrawals.process_payouts(f"user:{user_id}")
+        consumer.start()
+        while True:
+            with Session(engine) as session:
+                open_ = session.scalar(sa.select(sa.func.count()).select_from(Transaction).where(
+                    Transaction.kind == "withdrawal",
+                    Transaction.status.in_(("queued", "sending"))))
+            if open_ == 0:
+                break
+            time.sleep(0.05)
+        elapsed = time.monotonic() - started
+        consumer.stop(graceful=True)
+        with bank.registry["fb.session_factory"]() as bank_db:
+            calls = bank_db.scalars(sa.select(ApiCall).where(ApiCall.kind == "payout")).all()
+    owner_of = {f"wd_{i}": i for i in ids}
+    with Session(engine) as session:
+        owner_of = dict(session.execute(sa.select(Transaction.id, Transaction.payer_user_id)
+                                        .where(Transaction.id.in_(ids))).all())
+        completed = session.scalar(sa.select(sa.func.count()).select_from(Transaction).where(
+            Transaction.kind == "withdrawal", Transaction.status == "completed"))
+    by_user = collections.defaultdict(list)
+    for call in calls:
+        by_user[owner_of.get(int(call.reference[3:]))].append(call)
+    overlaps = sum(1 for cs in by_user.values()
+                   for a, b in zip(sorted(cs, key=lambda c: c.started_at),
+                                   sorted(cs, key=lambda c: c.started_at)[1:])
+                   if b.started_at < a.decided_at)
+    rate = len(ids) / elapsed
+    ideal = args.workers / (args.latency_ms / 1000)
+    print(f"pipeline: {len(ids)} withdrawals ({completed} completed) over {args.users} users, "
+          f"{args.workers} workers, bank latency {args.latency_ms} ms: {elapsed:.1f} s = "
+          f"{rate:.1f}/s = {rate / ideal:.0%} of the ideal {ideal:.0f}/s; "
+          f"overlapping payouts for one user: {overlaps}")
+    engine.dispose()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db-url", default=PG)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
+    sub = parser.add_subparsers(dest="bench", required=True)
+    p2p = sub.add_parser("p2p")
+    p2p.add_argument("--clients", type=int, default=16)
+    p2p.add_argument("--threads", type=int, default=8)
+    p2p.add_argument("--seconds", type=float, default=20)
+    shop = sub.add_parser("hot-shop")
+    shop.add_argument("--payers", type=int, default=100)
+    shop.add_argument("--rounds", type=int, default=3)
+    shop.add_argument("--threads", type=int, default=16)
+    pipeline = sub.add_parser("pipeline")
+    pipeline.add_argument("--withdrawals", type=int, default=1000)
+    pipeline.add_argument("--users", type=int, default=100)
+    pipeline.add_argument("--workers", type=int, default=8)
+    pipeline.add_argument("--latency-ms", type=int, default=200)
+    args = parser.parse_args(argv)
+    {"p2p": bench_p2p, "hot-shop": bench_hot_shop, "pipeline": bench_pipeline}[args.bench](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
