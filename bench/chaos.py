@@ -156,7 +156,9 @@ def run(args) -> list[str]:
         base.update({"huey.backend": "sqlite", "huey.path": str(workdir / "huey.sqlite")})
     bank_settings = {**base, "fake_bank.sqlalchemy.url": f"sqlite:///{workdir / 'bank.sqlite'}",
                      "fake_bank.sender": "thread", "fake_bank.seed": str(args.seed),
-                     "fake_bank.allow_overrides": "true", "fake_bank.webhook_url": "set below"}
+                     "fake_bank.allow_overrides": "true", "fake_bank.webhook_url": "set below",
+                     # Customers who never run out: every decline is the chaos's doing.
+                     "fake_bank.customer_balance_paise": str(10**13)}
     problems: list[str] = []
     with contextlib.ExitStack() as stack:
         # The webhook app first: the bank needs its URL.

@@ -36,7 +36,6 @@ from sqlalchemy.orm import Session  # noqa: E402
 import fake_bank  # noqa: E402
 import huey_tasks  # noqa: E402
 import ledgerlib  # noqa: E402
-import webapp  # noqa: E402
 from fake_bank.models import ApiCall  # noqa: E402
 from webapp.accounts import AccountService  # noqa: E402
 from webapp.deposits import DepositService  # noqa: E402
@@ -74,6 +73,45 @@ def settings_for(url: str, workdir: Path, **extra) -> dict:
         "banks.hdfc.webhook_secrets": "bench-webhook-secret-" + "s" * 20,
         "banks.hdfc.allowed_networks": "127.0.0.0/8", "huey.backend": "memory",
         "huey.immediate": "false", **extra}
+
+
+@contextlib.contextmanager
+def serving_process(settings: dict, workdir: Path, threads: int, app: str = "user"):
+    """An app in its own process (pserve + waitress): a client in the same
+    process would fight the server for the GIL and measure that instead."""
+    import os
+    import socket
+    import subprocess
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    lines = [f"[app:{app}]", f"use = egg:wallet#{app}"]
+    lines += [f"{k} = {str(v).replace('%', '%%')}" for k, v in settings.items()]
+    lines += ["", f"[server:{app}]", "use = egg:waitress#main", f"listen = 127.0.0.1:{port}",
+              f"threads = {threads}", "connection_limit = 1000"]
+    ini = workdir / f"bench-{app}.ini"
+    ini.write_text("\n".join(lines) + "\n")
+    log = (workdir / f"{app}.log").open("w")
+    server = subprocess.Popen([sys.executable, "-m", "pyramid.scripts.pserve", str(ini), "-n",
+                               app, "--server-name", app], stdout=log, stderr=log,
+                              env={**os.environ, "WALLET_INI": str(ini)})
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError((workdir / f"{app}.log").read_text()[-2000:])
+            time.sleep(0.1)
+    try:
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
 
 
 @contextlib.contextmanager
@@ -143,10 +181,9 @@ def bench_p2p(args) -> None:
 
     phones = [f"+9180000{i:05d}" for i in range(args.clients * 2)]
     make_people(engine, load_banks(settings), phones, 50_000_00)
-    app = webapp.main({}, **settings)
     latencies, statuses = [], collections.Counter()
     lock = threading.Lock()
-    with serving(app, threads=args.threads) as base:
+    with serving_process(settings, workdir, threads=args.threads) as base:
         clients = [Client(base, phone) for phone in phones[:args.clients]]
         deadline = time.monotonic() + args.seconds
 
@@ -185,9 +222,8 @@ def bench_hot_shop(args) -> None:
 
     phones = [f"+9181000{i:05d}" for i in range(args.payers)]
     make_people(engine, load_banks(settings), phones, 10_000_00, shop=True)
-    app = webapp.main({}, **settings)
     latencies, statuses = [], collections.Counter()
-    with serving(app, threads=args.threads) as base:
+    with serving_process(settings, workdir, threads=args.threads) as base:
         clients = [Client(base, phone) for phone in phones]
         barrier = threading.Barrier(len(clients))
 
@@ -222,8 +258,7 @@ def bench_pipeline(args) -> None:
                      "fake_bank.sqlalchemy.url": f"sqlite:///{workdir / 'bank.sqlite'}",
                      "fake_bank.sender": "off", "fake_bank.webhook_url": "http://127.0.0.1:9/{bank}",
                      "fake_bank.latency_ms": str(args.latency_ms)}
-    bank = fake_bank.main({}, **bank_settings)
-    with serving(bank, threads=args.workers + 8) as bank_url:
+    with serving_process(bank_settings, workdir, args.workers + 8, app="fake_bank") as bank_url:
         settings = settings_for(url, workdir, **{
             "banks.hdfc.api_url": f"{bank_url}/hdfc/api", "huey.backend": "redis",
             "huey.url": args.redis_url, "wallet.bank_timeout_s": "10"})
@@ -259,8 +294,10 @@ def bench_pipeline(args) -> None:
             time.sleep(0.05)
         elapsed = time.monotonic() - started
         consumer.stop(graceful=True)
-        with bank.registry["fb.session_factory"]() as bank_db:
-            calls = bank_db.scalars(sa.select(ApiCall).where(ApiCall.kind == "payout")).all()
+    bank_engine = sa.create_engine(bank_settings["fake_bank.sqlalchemy.url"])
+    with Session(bank_engine) as bank_db:
+        calls = bank_db.scalars(sa.select(ApiCall).where(ApiCall.kind == "payout")).all()
+    bank_engine.dispose()
     owner_of = {f"wd_{i}": i for i in ids}
     with Session(engine) as session:
         owner_of = dict(session.execute(sa.select(Transaction.id, Transaction.payer_user_id)

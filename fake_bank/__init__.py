@@ -21,14 +21,16 @@ def bank_codes(settings: dict) -> list[str]:
     return settings.get("banks.enabled", "").split()
 
 
-def seed_customers(session_factory, codes: list[str]) -> None:
+def seed_customers(session_factory, codes: list[str], balance_paise: int | None = None) -> None:
+    """Demo customers; ``balance_paise`` (fake_bank.customer_balance_paise) gives
+    them all that much, for long test runs."""
     with session_factory() as session, session.begin():
         if session.scalar(select(Customer.id).limit(1)) is not None:
             return
         for b, code in enumerate(codes):
-            for c, (name, balance_paise) in enumerate(DEMO_CUSTOMERS):
+            for c, (name, demo_balance_paise) in enumerate(DEMO_CUSTOMERS):
                 session.add(Customer(bank_code=code, account_number=f"5010{b:02d}{c:08d}",
-                                     name=name, balance_paise=balance_paise))
+                                     name=name, balance_paise=balance_paise or demo_balance_paise))
 
 
 def main(global_config, **settings):
@@ -39,7 +41,8 @@ def main(global_config, **settings):
     Base.metadata.create_all(engine)
     session_factory = sessionmaker(engine, expire_on_commit=False)
     codes = bank_codes(settings)
-    seed_customers(session_factory, codes)
+    balance = settings.get("fake_bank.customer_balance_paise")
+    seed_customers(session_factory, codes, int(balance) if balance else None)
     behaviour = Behaviour(settings)
 
     with Configurator(settings=settings) as config:
