@@ -52,7 +52,7 @@ from webapp.banks import load_banks  # noqa: E402
 from webapp.deposits import sweep_stuck_deposits  # noqa: E402
 from webapp.models import Transaction, Withdrawal, get_engine  # noqa: E402
 from webapp.operations import cross_check  # noqa: E402
-from webapp.withdrawals import Owner, WithdrawalService  # noqa: E402
+from webapp.withdrawals import WithdrawalService  # noqa: E402
 
 PASSWORD = "chaos-pass-123"
 USER_DEPOSIT_PAISE = 2_000_00

@@ -15,7 +15,6 @@ import contextlib
 import http.cookiejar
 import re
 import secrets
-import statistics
 import sys
 import tempfile
 import threading
@@ -33,7 +32,6 @@ import sqlalchemy as sa  # noqa: E402
 import waitress  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-import fake_bank  # noqa: E402
 import huey_tasks  # noqa: E402
 import ledgerlib  # noqa: E402
 from fake_bank.models import ApiCall  # noqa: E402

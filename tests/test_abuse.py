@@ -12,7 +12,6 @@ import pytest
 import webtest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 import webhook_app
 from ledgerlib import InvalidAmount, parse_amount, to_decimal_string
