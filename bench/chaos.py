@@ -52,10 +52,10 @@ from webapp.banks import load_banks  # noqa: E402
 from webapp.deposits import sweep_stuck_deposits  # noqa: E402
 from webapp.models import Transaction, Withdrawal, get_engine  # noqa: E402
 from webapp.operations import cross_check  # noqa: E402
+from webapp.scripts.initialize_db import upgrade_url  # noqa: E402
 from webapp.withdrawals import WithdrawalService  # noqa: E402
 
 PASSWORD = "chaos-pass-123"
-USER_DEPOSIT_PAISE = 2_000_00
 
 
 class Client:
@@ -119,22 +119,12 @@ def start_worker(ini: Path, log) -> subprocess.Popen:
         env={**os.environ, "WALLET_INI": str(ini)}, stdout=log, stderr=subprocess.STDOUT)
 
 
-def migrate(url: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", "webapp:alembic")
-    config.attributes["settings"] = {"sqlalchemy.url": url}
-    command.upgrade(config, "head")
-
-
 def run(args) -> list[str]:
     rng = random.Random(args.seed)
     stats: collections.Counter = collections.Counter()
     workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
     db_url = args.db_url or f"sqlite:///{workdir / 'wallet.sqlite'}"
-    migrate(db_url)
+    upgrade_url(db_url)
     base = {
         "sqlalchemy.url": db_url, "wallet.environment": "chaos",
         "wallet.session_secret": "chaos-session-secret-" + "c" * 32, "wallet.bcrypt_rounds": "4",

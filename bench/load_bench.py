@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-import waitress  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 import huey_tasks  # noqa: E402
@@ -38,6 +37,7 @@ from fake_bank.models import ApiCall  # noqa: E402
 from webapp.accounts import AccountService  # noqa: E402
 from webapp.deposits import DepositService  # noqa: E402
 from webapp.models import Transaction, User, get_engine  # noqa: E402
+from webapp.scripts.initialize_db import upgrade_url  # noqa: E402
 from webapp.withdrawals import WithdrawalService  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -51,13 +51,7 @@ def fresh_database(base_url: str, schema: str) -> str:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     engine.dispose()
     url = f"{base_url}?options=-csearch_path%3D{schema}"
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", "webapp:alembic")
-    config.attributes["settings"] = {"sqlalchemy.url": url}
-    command.upgrade(config, "head")
+    upgrade_url(url)
     return url
 
 
@@ -110,20 +104,6 @@ def serving_process(settings: dict, workdir: Path, threads: int, app: str = "use
         server.terminate()
         server.wait(timeout=10)
         log.close()
-
-
-@contextlib.contextmanager
-def serving(app, threads: int):
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads,
-                                    asyncore_loop_timeout=0.1, connection_limit=1000)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.trigger.pull_trigger(server.close)
-        server.task_dispatcher.shutdown()
-        thread.join(timeout=5)
 
 
 def make_people(engine, banks, phones: list[str], deposit_paise: int, shop: bool = False):

@@ -106,13 +106,9 @@ ALL_APP_TABLES = None  # filled from the metadata on first use
 
 
 def migrate(url: str) -> None:
-    from alembic import command
-    from alembic.config import Config
+    from webapp.scripts.initialize_db import upgrade_url
 
-    config = Config()
-    config.set_main_option("script_location", "webapp:alembic")
-    config.attributes["settings"] = {"sqlalchemy.url": url}
-    command.upgrade(config, "head")
+    upgrade_url(url)
 
 
 @pytest.fixture(scope="session")

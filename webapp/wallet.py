@@ -78,10 +78,6 @@ class ActivityItem:
     counterparty: str
     amount_paise: int
 
-    @property
-    def signed_amount_paise(self) -> int:
-        return self.amount_paise if self.direction == "in" else -self.amount_paise
-
 
 @dataclass(frozen=True)
 class ActivityPage:

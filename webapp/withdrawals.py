@@ -42,7 +42,6 @@ MIN_WITHDRAWAL_PAISE = 1_00
 MAX_WITHDRAWAL_PAISE = 1_00_000_00
 _ACCOUNT_NUMBER = re.compile(r"[0-9]{9,18}", re.ASCII)
 _IFSC = re.compile(r"[A-Z]{4}0[A-Z0-9]{6}", re.ASCII)
-FINAL_STATUSES = ("completed", "failed", "reversed", "needs_review")
 
 
 @dataclass(frozen=True)

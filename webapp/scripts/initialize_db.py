@@ -33,6 +33,14 @@ DEMO_USERS = [
 ]
 
 
+def upgrade_url(url: str) -> None:
+    """Migrate the database at ``url`` to the latest schema (tests, benchmarks)."""
+    config = Config()
+    config.set_main_option("script_location", "webapp:alembic")
+    config.attributes["settings"] = {"sqlalchemy.url": url}
+    command.upgrade(config, "head")
+
+
 def migrate(config_uri: str) -> None:
     settings = load_settings(config_uri)
     url = make_url(settings["sqlalchemy.url"])

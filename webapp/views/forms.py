@@ -18,10 +18,9 @@ def field(request, name: str) -> str:
     return value[:MAX_FIELD_CHARS] if isinstance(value, str) else ""
 
 
-def parse_rupees(text: str, errors: dict, name: str = "amount", max_paise: int | None = None):
+def parse_rupees(text: str, errors: dict, *, max_paise: int, name: str = "amount"):
+    """Paise, or None with ``errors[name]`` set to a message for the form."""
     try:
-        if max_paise is None:
-            return parse_amount(text)
         return parse_amount(text, max_paise=max_paise)
     except InvalidAmount as exc:
         errors[name] = str(exc)
