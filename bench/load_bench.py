@@ -256,7 +256,7 @@ def bench_pipeline(args) -> None:
                 for k in range(per_user):
                     ids.append(service.request(user, "hdfc", "50100012345678", "HDFC0001234",
                                                1_00, f"bench-withdraw-{user.id}-{k:06d}").id)
-        consumer = huey_tasks.huey.create_consumer(workers=args.workers, worker_type="thread",
+        consumer = huey_tasks.huey.create_consumer(workers=args.workers, worker_type=args.worker_type,
                                                    periodic=False, check_worker_health=False)
         started = time.monotonic()
         for user_id in range(1, args.users + 1):
@@ -316,6 +316,7 @@ def main(argv=None) -> int:
     pipeline.add_argument("--users", type=int, default=100)
     pipeline.add_argument("--workers", type=int, default=8)
     pipeline.add_argument("--latency-ms", type=int, default=200)
+    pipeline.add_argument("--worker-type", choices=("thread", "process"), default="thread")
     args = parser.parse_args(argv)
     {"p2p": bench_p2p, "hot-shop": bench_hot_shop, "pipeline": bench_pipeline}[args.bench](args)
     return 0

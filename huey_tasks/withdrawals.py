@@ -29,18 +29,23 @@ def processor() -> PayoutProcessor:
 
 @huey.task()
 def process_payouts(owner: str, request_id: str | None = None) -> float | None:
-    """Drain one wallet owner's payouts ("user:5" withdrawals, "merchant:3"
-    settlements), one at a time. If the current one must wait (backoff),
-    schedule this task again for then. ``request_id``: the web request that
-    asked for it, so its log lines can be followed into here."""
+    """Make one payout step for a wallet owner ("user:5" withdrawals,
+    "merchant:3" settlements), then queue the owner again at the back of the
+    queue if more is due: owners take turns, so one owner's backlog does not
+    hold up everybody else's payouts. If the current payout must wait
+    (backoff), schedule this task again for then. ``request_id``: the web
+    request that asked for it, so its log lines can be followed into here."""
     token = request_id_var.set(request_id or new_request_id())
     try:
         holder = f"task-{secrets.token_hex(8)}"
-        log.info("draining payouts of %s", owner)
-        wait_s = processor().drain(owner, holder)
-        if wait_s is not None:
-            process_payouts.schedule((owner, request_id_var.get()), delay=max(wait_s, 0.05))
-        return wait_s
+        step = processor().run_one(owner, holder)
+        log.info("payout step for %s: %s", owner, step.kind)
+        if step.kind == "wait":
+            process_payouts.schedule((owner, request_id_var.get()), delay=max(step.wait_s, 0.05))
+            return step.wait_s
+        if step.kind == "progress" and step.more:
+            process_payouts(owner, request_id_var.get())
+        return None
     finally:
         request_id_var.reset(token)
 

@@ -207,7 +207,7 @@ def test_a_worker_killed_after_the_bank_call_is_settled_by_the_next_run(db, runn
     dying = processor(runner, bank)
     # The worker writes its attempt, calls the bank (which pays) and dies before recording.
     assert dying.acquire_lane(user_id, "w1")
-    plan = runner(lambda s: dying._plan(s, user_id, "w1"))
+    plan = runner(lambda s: dying._plan(s, user_id))
     bank.send_payout(plan["request"])
     assert status(db, tx_id) == "sending"
     processor(runner, bank).drain(user_id, "w2")  # its lane lease is still held by w1...
@@ -331,7 +331,7 @@ def test_a_worker_that_lost_its_lane_stops_before_calling_the_bank(db, runner, u
     assert later.acquire_lane(user_id, "w2")  # w1's lease expired, w2 took the lane
     bank = ScriptedBank()
     stale = PayoutProcessor(runner, TEST_BANKS, bank, FAST)
-    assert stale.step(user_id, "w1").kind == "idle"  # w1 notices and stops
+    assert stale.run_one(user_id, "w1").kind == "busy"  # w1 notices and stops
     assert bank.calls == []
 
 
@@ -340,7 +340,7 @@ def test_a_late_unclear_answer_never_reopens_a_settled_payout(db, runner, user_i
     bank = ScriptedBank(sends=["timeout"])
     worker = processor(runner, bank)
     assert worker.acquire_lane(user_id, "w1")
-    plan = runner(lambda s: worker._plan(s, user_id, "w1"))
+    plan = runner(lambda s: worker._plan(s, user_id))
     with db() as session, session.begin():  # the bank's webhook wins the race
         WithdrawalService(session, TEST_BANKS).settle(tx_id, "rejected", source="webhook")
     runner(lambda s: worker._record(s, plan, "unknown", {"error": "timeout"}, 5000))

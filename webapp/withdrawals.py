@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,7 @@ from ledgerlib import InsufficientFunds, format_paise
 
 from .banks import BankConfig
 from .models import Merchant, PayoutAttempt, PayoutLane, Transaction, User, Withdrawal
+from .models.withdrawal import payout_reference
 from .wallet import InsufficientBalance, WalletError, WalletService, bank_settlement_code, utcnow
 
 log = logging.getLogger(__name__)
@@ -192,9 +193,9 @@ class WithdrawalService:
         ``outcome``: accepted | rejected | reversed. Returns what happened:
         completed, failed, reversed, already, or flagged (contradiction).
         """
-        tx = self.db.scalar(select(Transaction).where(Transaction.id == transaction_id)
-                            .with_for_update(of=Transaction))
-        wd = self.db.get(Withdrawal, transaction_id)
+        tx, wd = self.db.execute(
+            select(Transaction, Withdrawal).join(Withdrawal)
+            .where(Transaction.id == transaction_id).with_for_update(of=Transaction)).one()
         ledger = self.wallet.ledger
         now = self.clock()
         target = {"accepted": "completed", "rejected": "failed", "reversed": "reversed"}[outcome]
@@ -284,15 +285,26 @@ class WithdrawalService:
 
 @dataclass(frozen=True)
 class Step:
-    """What one step of the drain did: progress (go on), idle (nothing to do)
-    or wait (the user's current payout may be retried in ``wait_s``)."""
+    """What one payout step did: ``progress`` (a bank call was made; ``more``:
+    the owner has more payout work), ``idle`` (nothing to do), ``busy``
+    (another worker holds the owner's lane) or ``wait`` (the current payout may
+    be retried in ``wait_s``)."""
 
     kind: str
     wait_s: float = 0.0
+    more: bool = False
 
 
 class PayoutProcessor:
-    """Drives a user's withdrawals through the bank, one at a time, oldest first."""
+    """Drives an owner's payouts through the bank, one at a time, oldest first.
+
+    One step is two short transactions around one bank call: *claim* (take the
+    owner's lane lease, pick the payout, write down the attempt about to be
+    made) and *record* (write the answer, settle, free the lane, and see
+    whether more work is waiting). The task runs one step and queues the owner
+    again at the back of the queue, so one owner's backlog does not hold up
+    everybody else's payouts.
+    """
 
     def __init__(self, run_in_transaction: Callable[[Callable[[Session], Any]], Any],
                  banks: dict[str, BankConfig], client_for: Callable[[BankConfig], Any],
@@ -308,73 +320,100 @@ class PayoutProcessor:
     # --------------------------------------------------------------- the lane
 
     def acquire_lane(self, owner: Owner | int | str, holder: str) -> bool:
-        key = Owner.of(owner).key
-
-        def acquire(db: Session) -> bool:
-            now = self.clock()
-            lease_until = now + dt.timedelta(seconds=self.policy.lease_s)
-            taken = db.execute(
-                update(PayoutLane)
-                .where(PayoutLane.owner == key,
-                       or_(PayoutLane.holder.is_(None), PayoutLane.holder == holder,
-                           PayoutLane.expires_at < now))
-                .values(holder=holder, expires_at=lease_until)
-            ).rowcount
-            if taken:
-                return True
-            if db.get(PayoutLane, key) is not None:
-                return False  # someone else holds it, and it has not expired
-            try:
-                with db.begin_nested():
-                    db.add(PayoutLane(owner=key, holder=holder, expires_at=lease_until))
-                    db.flush()
-                return True
-            except IntegrityError:
-                return False  # created by another worker a moment ago
-        return self.run(acquire)
+        return self.run(lambda db: self._take_lane(db, Owner.of(owner), holder))
 
     def release_lane(self, owner: Owner | int | str, holder: str) -> None:
-        key = Owner.of(owner).key
-        self.run(lambda db: db.execute(
-            update(PayoutLane).where(PayoutLane.owner == key, PayoutLane.holder == holder)
-            .values(holder=None)))
+        self.run(lambda db: self._free_lane(db, Owner.of(owner), holder))
+
+    def _take_lane(self, db: Session, owner: Owner, holder: str) -> bool:
+        """Take (or renew) the owner's lane lease; False if someone else holds it."""
+        now = self.clock()
+        lease_until = now + dt.timedelta(seconds=self.policy.lease_s)
+        taken = db.execute(
+            update(PayoutLane)
+            .where(PayoutLane.owner == owner.key,
+                   or_(PayoutLane.holder.is_(None), PayoutLane.holder == holder,
+                       PayoutLane.expires_at < now))
+            .values(holder=holder, expires_at=lease_until)
+        ).rowcount
+        if taken:
+            return True
+        if db.get(PayoutLane, owner.key) is not None:
+            return False  # someone else holds it, and it has not expired
+        try:
+            with db.begin_nested():
+                db.add(PayoutLane(owner=owner.key, holder=holder, expires_at=lease_until))
+                db.flush()
+            return True
+        except IntegrityError:
+            return False  # created by another worker a moment ago
+
+    @staticmethod
+    def _free_lane(db: Session, owner: Owner, holder: str) -> None:
+        db.execute(update(PayoutLane).where(PayoutLane.owner == owner.key,
+                                            PayoutLane.holder == holder).values(holder=None))
 
     def drain(self, owner: Owner | int | str, holder: str) -> float | None:
-        """Work through the owner's withdrawals until none is due. Returns the
-        seconds until a retry is due (the caller schedules one), or None."""
-        owner = Owner.of(owner)
+        """Run steps until the owner has nothing due. Returns the seconds until
+        a retry is due (the caller schedules one), or None."""
         while True:
-            if not self.acquire_lane(owner, holder):
-                return None  # another worker is draining this owner: it will see ours too
-            try:
-                step = Step("progress")
-                while step.kind == "progress":
-                    step = self.step(owner, holder)
-            finally:
-                self.release_lane(owner, holder)
+            step = self.run_one(owner, holder)
             if step.kind == "wait":
                 return step.wait_s
-            # Work queued while we were releasing the lane must not be stranded.
-            if not self.run(lambda db: self._has_queued(db, owner)):
+            if step.kind != "progress" or not step.more:
                 return None
 
     @staticmethod
-    def _has_queued(db: Session, owner: Owner) -> bool:
-        return db.scalar(select(Transaction.id).where(
+    def _has_work(db: Session, owner: Owner, besides: int | None = None) -> bool:
+        query = select(Transaction.id).where(
             Transaction.kind == "withdrawal", owner.payer_column == owner.id,
-            Transaction.status.in_(("queued", "sending"))).limit(1)) is not None
+            Transaction.status.in_(("queued", "sending")))
+        if besides is not None:
+            query = query.where(Transaction.id != besides)
+        return db.scalar(query.limit(1)) is not None
 
     # ---------------------------------------------------------------- a step
 
-    def step(self, owner: Owner | int | str, holder: str) -> Step:
+    def run_one(self, owner: Owner | int | str, holder: str) -> Step:
+        """Claim the owner's lane and current payout, make one bank call,
+        record its answer and free the lane."""
         owner = Owner.of(owner)
-        plan = self.run(lambda db: self._plan(db, owner, holder))
+        plan = self.run(lambda db: self._claim(db, owner, holder))
+        if plan["kind"] in ("busy", "idle", "wait"):
+            return Step(plan["kind"], plan.get("wait_s", 0.0))
+        outcome, reply, latency_ms = self._call_bank(plan)
+        more = self.run(lambda db: self._record_and_free(db, plan, owner, holder, outcome, reply,
+                                                         latency_ms))
+        return Step("progress", more=more)
+
+    def _claim(self, db: Session, owner: Owner, holder: str) -> dict:
+        if not self._take_lane(db, owner, holder):
+            return {"kind": "busy"}
+        plan = self._plan(db, owner)
         if plan is None:
-            return Step("idle")
+            self._free_lane(db, owner, holder)
+            return {"kind": "idle"}
         if plan["wait_s"]:
-            return Step("wait", plan["wait_s"])
-        bank = self.banks[plan["bank_code"]]
-        client = self.client_for(bank)
+            self._free_lane(db, owner, holder)
+            return {"kind": "wait", "wait_s": plan["wait_s"]}
+        return plan
+
+    def _record_and_free(self, db: Session, plan: dict, owner: Owner, holder: str,
+                         outcome: str, reply: Any, latency_ms: int) -> bool:
+        """Write the bank's answer, free the lane; True if the owner has more
+        payout work (this payout still open, or others queued)."""
+        # Free the lane *before* looking for more work: a withdrawal whose own
+        # task found the lane taken is then either seen here, or its task's
+        # retry waits on this row until we commit and then takes the lane.
+        self._free_lane(db, owner, holder)
+        others = self._has_work(db, owner, besides=plan["transaction_id"])
+        # Last, as it locks the bank's settlement account, which every payout
+        # shares: the less of the transaction is left after it, the better.
+        still_open = self._record(db, plan, outcome, reply, latency_ms)
+        return others or still_open
+
+    def _call_bank(self, plan: dict) -> tuple[str, Any, int]:
+        client = self.client_for(self.banks[plan["bank_code"]])
         started = time.monotonic()
         try:
             if plan["kind"] == "send":
@@ -390,74 +429,71 @@ class PayoutProcessor:
         latency_ms = int((time.monotonic() - started) * 1000)
         log.info("payout %s: %s -> %s in %d ms", plan["reference"], plan["kind"], outcome,
                  latency_ms)
-        self.run(lambda db: self._record(db, plan, outcome, reply, latency_ms))
-        return Step("progress")
+        return outcome, reply, latency_ms
 
-    def _plan(self, db: Session, owner: Owner | int | str, holder: str) -> dict | None:
-        """Under the lane: pick the user's current withdrawal and write down the
-        attempt about to be made (before making it)."""
+    def _plan(self, db: Session, owner: Owner | int | str) -> dict | None:
+        """Under the lane: pick the owner's current withdrawal (the one being
+        sent, else the oldest queued) and write down the attempt about to be
+        made, before making it. (Core statements: this runs for every payout.)"""
         owner = Owner.of(owner)
         now = self.clock()
-        # Renew the lease before each bank call; a worker that lost its lane stops.
-        renewed = db.execute(
-            update(PayoutLane)
-            .where(PayoutLane.owner == owner.key, PayoutLane.holder == holder,
-                   PayoutLane.expires_at >= now)
-            .values(expires_at=now + dt.timedelta(seconds=self.policy.lease_s))
-        ).rowcount
-        if not renewed:
-            log.warning("lost the payout lane of %s; stopping", owner)
-            return None
-        current = db.scalar(select(Transaction).where(
-            Transaction.kind == "withdrawal", owner.payer_column == owner.id,
-            Transaction.status == "sending"))
+        tx, wd, attempts = Transaction.__table__, Withdrawal.__table__, PayoutAttempt.__table__
+        payer = tx.c.payer_user_id if owner.kind == "user" else tx.c.payer_merchant_id
+        current = db.execute(
+            select(tx.c.id, tx.c.status, tx.c.amount_paise, tx.c.bank_code,
+                   wd.c.account_number, wd.c.ifsc, wd.c.next_attempt_at)
+            .join(wd, wd.c.transaction_id == tx.c.id)
+            .where(tx.c.kind == "withdrawal", payer == owner.id,
+                   tx.c.status.in_(("sending", "queued")))
+            .order_by(case((tx.c.status == "sending", 0), else_=1), tx.c.id).limit(1)
+        ).first()
         if current is None:
-            current = db.scalar(select(Transaction).where(
-                Transaction.kind == "withdrawal", owner.payer_column == owner.id,
-                Transaction.status == "queued").order_by(Transaction.id).limit(1))
-            if current is None:
-                return None
-            current.status, current.updated_at = "sending", now
-            db.flush()  # the partial unique index guards "one sending per user" here
-        wd = db.get(Withdrawal, current.id)
-        if wd.next_attempt_at is not None and wd.next_attempt_at > now:
-            return {"wait_s": (wd.next_attempt_at - now).total_seconds()}
-        last = db.scalar(select(PayoutAttempt)
-                         .where(PayoutAttempt.transaction_id == current.id,
-                                PayoutAttempt.kind != "operator")
-                         .order_by(PayoutAttempt.id.desc()).limit(1))
+            return None
+        if current.status == "queued":
+            # The partial unique index guards "one sending per owner" here too.
+            db.execute(update(tx).where(tx.c.id == current.id)
+                       .values(status="sending", updated_at=now))
+        if current.next_attempt_at is not None and current.next_attempt_at > now:
+            return {"wait_s": (current.next_attempt_at - now).total_seconds()}
+        last = db.execute(select(attempts.c.kind, attempts.c.outcome)
+                          .where(attempts.c.transaction_id == current.id,
+                                 attempts.c.kind != "operator")
+                          .order_by(attempts.c.id.desc()).limit(1)).first()
         # Never resend blindly: after any send whose answer we did not get, ask first.
         kind = "send" if last is None or (last.kind == "status" and last.outcome == "no_record") \
             else "status"
-        payload = {"reference": wd.reference, "amount_paise": current.amount_paise,
-                   "currency": "INR", "account_number": wd.account_number, "ifsc": wd.ifsc}
-        attempt = PayoutAttempt(
+        reference = payout_reference(current.id)
+        payload = {"reference": reference, "amount_paise": current.amount_paise,
+                   "currency": "INR", "account_number": current.account_number,
+                   "ifsc": current.ifsc}
+        attempt_id = db.execute(insert(attempts).values(
             transaction_id=current.id, kind=kind, outcome="in_progress",
-            request=json.dumps(payload if kind == "send" else {"reference": wd.reference}),
-            started_at=now)
-        db.add(attempt)
-        db.flush()
-        return {"wait_s": 0, "kind": kind, "attempt_id": attempt.id, "transaction_id": current.id,
-                "bank_code": current.bank_code, "reference": wd.reference, "request": payload}
+            request=json.dumps(payload if kind == "send" else {"reference": reference}),
+            response="", started_at=now).returning(attempts.c.id)).scalar_one()
+        return {"wait_s": 0, "kind": kind, "attempt_id": attempt_id, "transaction_id": current.id,
+                "bank_code": current.bank_code, "reference": reference, "request": payload}
 
-    def _record(self, db: Session, plan: dict, outcome: str, reply: Any, latency_ms: int) -> None:
-        attempt = db.get(PayoutAttempt, plan["attempt_id"])
-        attempt.outcome = outcome
-        attempt.response = json.dumps(reply, default=str)[:2000]
-        attempt.finished_at, attempt.latency_ms = self.clock(), latency_ms
+    def _record(self, db: Session, plan: dict, outcome: str, reply: Any, latency_ms: int) -> bool:
+        """Write down the bank's answer and act on it; True if the payout is
+        still open (another call is due: now, or after a backoff)."""
+        attempts = PayoutAttempt.__table__
+        db.execute(update(attempts).where(attempts.c.id == plan["attempt_id"]).values(
+            outcome=outcome, response=json.dumps(reply, default=str)[:2000],
+            finished_at=self.clock(), latency_ms=latency_ms))
         service = WithdrawalService(db, self.banks, clock=self.clock)
         tx_id = plan["transaction_id"]
         if outcome in ("accepted", "rejected", "reversed"):
             reason = reply.get("reason", "") if isinstance(reply, dict) else ""
             service.settle(tx_id, outcome, reason=reason, source=f"bank ({plan['kind']})")
-            return
+            return False
         if outcome == "no_record":
-            return  # the next step sends it again, at once
+            return True  # the next step sends it again, at once
         tx = db.scalar(select(Transaction).where(Transaction.id == tx_id)
                        .with_for_update(of=Transaction))
         if tx.status != "sending":
-            return  # settled meanwhile (a webhook, an operator): nothing to retry
+            return False  # settled meanwhile (a webhook, an operator): nothing to retry
         self._back_off(db, tx_id)
+        return tx.status == "sending"
 
     def _back_off(self, db: Session, tx_id: int) -> None:
         unclear = 0  # unclear answers since the last operator retry

@@ -9,6 +9,11 @@ from .meta import Base, UTCDateTime
 from .user import IdType
 
 
+def payout_reference(transaction_id: int) -> str:
+    """A withdrawal's idempotency reference at the bank (settle_by_reference parses it)."""
+    return f"wd_{transaction_id}"
+
+
 class Withdrawal(Base):
     """Payout details of a withdrawal; its status is on its Transaction row."""
 
@@ -29,7 +34,7 @@ class Withdrawal(Base):
     @property
     def reference(self) -> str:
         """Our idempotency reference at the bank: the same for every retry."""
-        return f"wd_{self.transaction_id}"
+        return payout_reference(self.transaction_id)
 
     @property
     def masked_account(self) -> str:
