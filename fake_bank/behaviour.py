@@ -23,6 +23,8 @@ WEBHOOK_MODES = ("normal", "lost", "twice", "delayed")
 
 @dataclass
 class Knobs:
+    #: The bank answers about this long after the request arrived, its own
+    #: bookkeeping included (as a real bank's response time would).
     latency_ms: int = 0
     failure_rate: float = 0.0
     webhook_mode: str = "normal"
@@ -34,6 +36,7 @@ class Knobs:
     reply_lost_rate: float = 0.0  # make the payout, then answer 502 as if the reply was lost
     reverse_rate: float = 0.0  # accept, then reverse after reverse_after_s
     reverse_after_s: float = 2.0
+    arrived_s: float = 0.0  # time.monotonic() when the request arrived
 
 
 class Behaviour:
@@ -61,6 +64,7 @@ class Behaviour:
 
     def for_request(self, request) -> Knobs:
         knobs = Knobs(**vars(self.defaults))
+        knobs.arrived_s = time.monotonic()
         if self.allow_overrides:
             headers = request.headers
             if "X-Fake-Bank-Latency-Ms" in headers:
@@ -78,7 +82,7 @@ class Behaviour:
         """Change the defaults at run time (the test-only control endpoint)."""
         with self._lock:
             for key, value in changes.items():
-                if not hasattr(self.defaults, key) or key == "fail_now":
+                if not hasattr(self.defaults, key) or key in ("fail_now", "arrived_s"):
                     raise ValueError(f"unknown knob {key!r}")
                 setattr(self.defaults, key, type(getattr(self.defaults, key))(value))
             return self.defaults
@@ -88,5 +92,7 @@ class Behaviour:
 
     @staticmethod
     def wait(knobs: Knobs) -> None:
-        if knobs.latency_ms:
-            time.sleep(knobs.latency_ms / 1000)
+        """Sleep until ``latency_ms`` after the request arrived."""
+        remaining_s = knobs.latency_ms / 1000 - (time.monotonic() - knobs.arrived_s)
+        if remaining_s > 0:
+            time.sleep(remaining_s)

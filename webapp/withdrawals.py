@@ -439,9 +439,16 @@ class PayoutProcessor:
         now = self.clock()
         tx, wd, attempts = Transaction.__table__, Withdrawal.__table__, PayoutAttempt.__table__
         payer = tx.c.payer_user_id if owner.kind == "user" else tx.c.payer_merchant_id
+        # The last bank call about it (operator notes aside) decides the next one.
+        last_attempt = (select(attempts.c.kind, attempts.c.outcome)
+                        .where(attempts.c.transaction_id == tx.c.id, attempts.c.kind != "operator")
+                        .order_by(attempts.c.id.desc()).limit(1))
+        last_kind = last_attempt.with_only_columns(attempts.c.kind).scalar_subquery()
+        last_outcome = last_attempt.with_only_columns(attempts.c.outcome).scalar_subquery()
         current = db.execute(
             select(tx.c.id, tx.c.status, tx.c.amount_paise, tx.c.bank_code,
-                   wd.c.account_number, wd.c.ifsc, wd.c.next_attempt_at)
+                   wd.c.account_number, wd.c.ifsc, wd.c.next_attempt_at,
+                   last_kind.label("last_kind"), last_outcome.label("last_outcome"))
             .join(wd, wd.c.transaction_id == tx.c.id)
             .where(tx.c.kind == "withdrawal", payer == owner.id,
                    tx.c.status.in_(("sending", "queued")))
@@ -455,13 +462,9 @@ class PayoutProcessor:
                        .values(status="sending", updated_at=now))
         if current.next_attempt_at is not None and current.next_attempt_at > now:
             return {"wait_s": (current.next_attempt_at - now).total_seconds()}
-        last = db.execute(select(attempts.c.kind, attempts.c.outcome)
-                          .where(attempts.c.transaction_id == current.id,
-                                 attempts.c.kind != "operator")
-                          .order_by(attempts.c.id.desc()).limit(1)).first()
         # Never resend blindly: after any send whose answer we did not get, ask first.
-        kind = "send" if last is None or (last.kind == "status" and last.outcome == "no_record") \
-            else "status"
+        kind = "send" if current.last_kind is None or (
+            current.last_kind == "status" and current.last_outcome == "no_record") else "status"
         reference = payout_reference(current.id)
         payload = {"reference": reference, "amount_paise": current.amount_paise,
                    "currency": "INR", "account_number": current.account_number,
