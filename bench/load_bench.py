@@ -98,12 +98,25 @@ def serving_process(settings: dict, workdir: Path, threads: int, app: str = "use
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError((workdir / f"{app}.log").read_text()[-2000:])
             time.sleep(0.1)
+    SERVER_PIDS[base] = server.pid
     try:
         yield base
     finally:
         server.terminate()
         server.wait(timeout=10)
         log.close()
+
+
+SERVER_PIDS: dict[str, int] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): per-request CPU
+    is a figure that other load on the machine does not distort much."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def make_people(engine, banks, phones: list[str], deposit_paise: int, shop: bool = False):
@@ -123,9 +136,10 @@ class Client:
             return None
 
     def __init__(self, base: str, phone: str):
-        self.base = base
+        self.base, self.phone = base, phone
+        self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), self._NoRedirect())
+            urllib.request.HTTPCookieProcessor(self.cookies), self._NoRedirect())
         page = self.opener.open(f"{base}/login").read().decode()
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
         self.post("/login", {"csrf_token": token, "phone": phone, "password": PASSWORD})
@@ -150,6 +164,48 @@ def report(name: str, latencies_s: list[float], statuses: collections.Counter, e
           f"other answers {dict((k, v) for k, v in statuses.items() if k != 303)}")
 
 
+WRK_SCRIPT = """
+-- One wrk thread per user: its own session cookie and CSRF token; each request
+-- a fresh form key, to the next friend in turn.
+local users = { %s }
+local next_id = 0
+function setup(thread) thread:set("id", next_id); next_id = next_id + 1 end
+function init(args) me = users[(id %% #users) + 1]; n = 0 end
+function request()
+  n = n + 1
+  local friend = me.friends[(n %% #me.friends) + 1]
+  local body = "csrf_token=" .. me.csrf .. "&request_key=wrk" .. id .. "x" .. string.format("%%016d", n)
+    .. "&phone=" .. friend .. "&amount=1.00"
+  return wrk.format("POST", "/send", {["Cookie"] = me.cookie,
+    ["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+end
+"""
+
+
+def run_wrk(base: str, clients: list["Client"], phones: list[str], seconds: float,
+            workdir: Path) -> str:
+    """Drive /send with wrk (C, keep-alive connections): a Python load generator
+    on this 2-core machine would take the CPU the server needs."""
+    import json
+    import shutil
+    import subprocess
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: apt-get install wrk (or use --client python)")
+    users = []
+    for i, client in enumerate(clients):
+        cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies)
+        friends = [p[3:] for p in phones if p != client.phone][i % 7::7][:8]
+        users.append("{cookie=%s, csrf=%s, friends={%s}}" % (
+            json.dumps(cookie), json.dumps(client.csrf), ",".join(json.dumps(f) for f in friends)))
+    script = workdir / "p2p.lua"
+    script.write_text(WRK_SCRIPT % ", ".join(users))
+    n = len(clients)
+    return subprocess.run(
+        ["wrk", "-t", str(n), "-c", str(n), "-d", f"{seconds:.0f}s", "--latency", "-s",
+         str(script), base], check=True, capture_output=True, text=True).stdout
+
+
 def bench_p2p(args) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="load-"))
     url = fresh_database(args.db_url, "load_p2p")
@@ -163,31 +219,45 @@ def bench_p2p(args) -> None:
     lock = threading.Lock()
     with serving_process(settings, workdir, threads=args.threads) as base:
         clients = [Client(base, phone) for phone in phones[:args.clients]]
-        deadline = time.monotonic() + args.seconds
+        with Session(engine) as session:
+            before = session.scalar(sa.select(sa.func.count()).select_from(Transaction))
+        cpu_before = cpu_seconds(SERVER_PIDS[base])
+        if args.client == "wrk":
+            output = run_wrk(base, clients, phones, args.seconds, workdir)
+        else:
+            deadline = time.monotonic() + args.seconds
 
-        def run(i: int) -> None:
-            client, k = clients[i], 0
-            while time.monotonic() < deadline:
-                friend = phones[(i + 1 + k) % len(phones)]
-                if friend == phones[i]:
-                    friend = phones[-1]
-                k += 1
-                started = time.perf_counter()
-                status = client.post("/send", {
-                    "csrf_token": client.csrf, "request_key": secrets.token_urlsafe(16),
-                    "phone": friend[3:], "amount": "1.00"})
-                with lock:
-                    latencies.append(time.perf_counter() - started)
-                    statuses[status] += 1
+            def run(i: int) -> None:
+                client, k = clients[i], 0
+                while time.monotonic() < deadline:
+                    friend = phones[(i + 1 + k) % len(phones)]
+                    if friend == phones[i]:
+                        friend = phones[-1]
+                    k += 1
+                    started = time.perf_counter()
+                    status = client.post("/send", {
+                        "csrf_token": client.csrf, "request_key": secrets.token_urlsafe(16),
+                        "phone": friend[3:], "amount": "1.00"})
+                    with lock:
+                        latencies.append(time.perf_counter() - started)
+                        statuses[status] += 1
 
-        started = time.monotonic()
-        with ThreadPoolExecutor(args.clients) as pool:
-            list(pool.map(run, range(args.clients)))
-        elapsed = time.monotonic() - started
-    report(f"p2p ({args.clients} clients, {args.threads} server threads)", latencies, statuses,
-           elapsed)
+            started = time.monotonic()
+            with ThreadPoolExecutor(args.clients) as pool:
+                list(pool.map(run, range(args.clients)))
+            elapsed = time.monotonic() - started
+        server_cpu_s = cpu_seconds(SERVER_PIDS[base]) - cpu_before
+    name = f"p2p ({args.clients} clients via {args.client}, {args.threads} server threads)"
+    if args.client == "wrk":
+        print(f"{name}: wrk says")
+        print("\n".join("    " + line for line in output.strip().splitlines()))
+    else:
+        report(name, latencies, statuses, elapsed)
     with Session(engine) as session:
-        print("verify:", ledgerlib.verify(session).summary().splitlines()[0])
+        moved = session.scalar(sa.select(sa.func.count()).select_from(Transaction)) - before
+        print(f"transfers recorded: {moved}; server CPU {server_cpu_s * 1000 / max(moved, 1):.2f} ms "
+              "per transfer;",
+              ledgerlib.verify(session).summary().splitlines()[0])
     engine.dispose()
 
 
@@ -307,6 +377,7 @@ def main(argv=None) -> int:
     p2p.add_argument("--clients", type=int, default=16)
     p2p.add_argument("--threads", type=int, default=8)
     p2p.add_argument("--seconds", type=float, default=20)
+    p2p.add_argument("--client", choices=("wrk", "python"), default="wrk")
     shop = sub.add_parser("hot-shop")
     shop.add_argument("--payers", type=int, default=100)
     shop.add_argument("--rounds", type=int, default=3)

@@ -12,11 +12,12 @@ import pytest
 import webtest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 import webhook_app
 from ledgerlib import InvalidAmount, parse_amount, to_decimal_string
 from webapp.deposits import DepositService
-from webapp.models import User
+from webapp.models import User, WebhookAttempt
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
 from .wallet_helpers import TEST_BANKS, login, make_user, state
@@ -95,6 +96,20 @@ def test_forged_webhooks_are_never_accepted(webhook, db, pending, data, body_val
     assert state(db) == before
 
 
+def test_nul_characters_are_refused_and_audited_not_a_500(webhook, db, pending):
+    # Found by the test above on PostgreSQL, whose text columns refuse NUL.
+    before = state(db)
+    for body in (b"\x00", b'{"type": "deposit.succeeded\\u0000", "reference": "\x00"}'):
+        response = webhook.post("/webhooks/hdfc", body, status="*", headers={
+            "Content-Type": "application/json", "X-Bank-Signature": "t=1,v1=\x00"},
+            extra_environ={"REMOTE_ADDR": "203.0.113.7"})
+        assert 400 <= response.status_int < 500, response.text
+    assert state(db) == before
+    with db() as session:
+        bodies = session.scalars(select(WebhookAttempt.body).order_by(WebhookAttempt.id)).all()
+    assert bodies[-2:] == ["\ufffd", '{"type": "deposit.succeeded\\u0000", "reference": "\ufffd"}']
+
+
 @FUZZ
 @given(text=st.text(max_size=40))
 def test_parse_amount_accepts_only_exact_rupee_amounts(text):
@@ -130,6 +145,38 @@ def test_any_amount_typed_into_the_send_form_is_handled(user_app, db, amount):
         assert state(db) == before
     else:
         assert parse_amount(amount) <= 1_000_00
+
+
+@FUZZ
+@given(phone=st.one_of(st.just("9812345678"), st.text(max_size=20)), note=st.text(max_size=60))
+def test_any_text_typed_into_the_send_form_is_handled(user_app, db, phone, note):
+    if not getattr(user_app, "_logged_in", False):
+        make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
+        make_user(db, "+919812345678", "Ravi")
+        login(user_app, "+919876543210")
+        user_app._logged_in = True
+    before = state(db)
+    form = user_app.get("/send").forms["send-form"]
+    form["phone"], form["amount"], form["note"] = phone, "1.00", note
+    response = form.submit(status="*")
+    assert response.status_int in (303, 400), response.status_int
+    event(str(response.status_int))
+    if response.status_int == 400:
+        assert state(db) == before
+
+
+def test_nul_anywhere_in_a_page_request_is_a_400(user_app, db):
+    make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
+    login(user_app, "+919876543210")
+    before = state(db)
+    user_app.get("/pay/chai%00point", status=400)
+    user_app.get("/pay?handle=chai%00", status=400)
+    user_app.get("/transactions?cursor=%00", status=400)
+    form = user_app.get("/send").forms["send-form"]
+    form["phone"], form["amount"], form["note"] = "9812345678", "1.00", "tea\x00"
+    assert form.submit(status="*").status_int == 400
+    user_app.post("/login", {"phone": "98765\x0043210", "password": "x"}, status=400)
+    assert state(db) == before
 
 
 def test_someone_elses_deposit_page_is_a_404(user_app, db, pending):

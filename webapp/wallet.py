@@ -274,12 +274,16 @@ class WalletService:
     def replay(self, key: str, **expected: object) -> Transaction | None:
         """The transaction already made with this form key, if any; a key reused
         with other details (``expected`` column values) is refused."""
-        tx = self.db.scalar(select(Transaction).where(Transaction.idempotency_key == key))
-        if tx is None:
+        # Columns first (every request asks; few are replays), the record only if one.
+        names = list(expected)
+        row = self.db.execute(
+            select(Transaction.id, *(getattr(Transaction, name) for name in names))
+            .where(Transaction.idempotency_key == key)).first()
+        if row is None:
             return None
-        if any(getattr(tx, column) != value for column, value in expected.items()):
+        if any(row[i + 1] != expected[name] for i, name in enumerate(names)):
             raise self.duplicate()
-        return tx
+        return self.db.get(Transaction, row.id)
 
     @staticmethod
     def duplicate() -> DuplicateRequest:

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from sqlalchemy import case, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from ledgerlib import InsufficientFunds, format_paise
 
@@ -195,6 +195,7 @@ class WithdrawalService:
         """
         tx, wd = self.db.execute(
             select(Transaction, Withdrawal).join(Withdrawal)
+            .options(lazyload("*"))  # just the two rows: no joined payer/payee
             .where(Transaction.id == transaction_id).with_for_update(of=Transaction)).one()
         ledger = self.wallet.ledger
         now = self.clock()

@@ -43,17 +43,23 @@ SETTLE_ANSWERS = {
 }
 
 
+def storable(text: str | None, limit: int) -> str | None:
+    """Text as the audit table can keep it: PostgreSQL text refuses NUL
+    characters, which a stranger's request may well contain."""
+    return None if text is None else text[:limit].replace("\x00", "\ufffd")
+
+
 def answer(request, status: int, verdict: str, detail: str = "", *, bank_code: str,
            event_id: str | None, body: bytes, transaction_id: int | None = None) -> Response:
     request.dbsession.add(WebhookAttempt(
-        bank_code=bank_code[:32],
-        event_id=event_id[:100] if event_id else None,
-        source_ip=(request.remote_addr or "")[:64],
-        signature_header=(request.headers.get("X-Bank-Signature") or "")[:600] or None,
-        body=body[:MAX_BODY_BYTES].decode("utf-8", "replace"),
+        bank_code=storable(bank_code, 32),
+        event_id=storable(event_id or None, 100),
+        source_ip=storable(request.remote_addr or "", 64),
+        signature_header=storable(request.headers.get("X-Bank-Signature") or None, 600),
+        body=storable(body[:MAX_BODY_BYTES].decode("utf-8", "replace"), MAX_BODY_BYTES),
         http_status=status,
         verdict=verdict,
-        detail=detail[:300],
+        detail=storable(detail, 300),
         transaction_id=transaction_id,
         received_at=utcnow(),
     ))
