@@ -68,9 +68,12 @@ def settings_for(url: str, workdir: Path, **extra) -> dict:
 
 
 @contextlib.contextmanager
-def serving_process(settings: dict, workdir: Path, threads: int, app: str = "user"):
-    """An app in its own process (pserve + waitress): a client in the same
-    process would fight the server for the GIL and measure that instead."""
+def serving_process(settings: dict, workdir: Path, threads: int, app: str = "user",
+                    processes: int = 1):
+    """An app served by waitress in ``processes`` processes of its own sharing
+    one port (SO_REUSEPORT: the kernel spreads connections, as a load balancer
+    in front of several app processes would). A client in the server's process
+    would fight it for the GIL and measure that instead."""
     import os
     import socket
     import subprocess
@@ -80,14 +83,13 @@ def serving_process(settings: dict, workdir: Path, threads: int, app: str = "use
         port = sock.getsockname()[1]
     lines = [f"[app:{app}]", f"use = egg:wallet#{app}"]
     lines += [f"{k} = {str(v).replace('%', '%%')}" for k, v in settings.items()]
-    lines += ["", f"[server:{app}]", "use = egg:waitress#main", f"listen = 127.0.0.1:{port}",
-              f"threads = {threads}", "connection_limit = 1000"]
     ini = workdir / f"bench-{app}.ini"
     ini.write_text("\n".join(lines) + "\n")
     log = (workdir / f"{app}.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "pyramid.scripts.pserve", str(ini), "-n",
-                               app, "--server-name", app], stdout=log, stderr=log,
-                              env={**os.environ, "WALLET_INI": str(ini)})
+    servers = [subprocess.Popen(
+        [sys.executable, __file__, "serve", str(ini), app, str(port), str(threads)],
+        stdout=log, stderr=log, env={**os.environ, "WALLET_INI": str(ini)})
+        for _ in range(processes)]
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -95,28 +97,47 @@ def serving_process(settings: dict, workdir: Path, threads: int, app: str = "use
             urllib.request.urlopen(f"{base}/healthz", timeout=1).read()
             break
         except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
+            if time.monotonic() > deadline or any(s.poll() is not None for s in servers):
                 raise RuntimeError((workdir / f"{app}.log").read_text()[-2000:])
             time.sleep(0.1)
-    SERVER_PIDS[base] = server.pid
+    time.sleep(0.5 * (processes - 1))  # the others are a moment behind
+    SERVER_PIDS[base] = [server.pid for server in servers]
     try:
         yield base
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
         log.close()
 
 
-SERVER_PIDS: dict[str, int] = {}
+def serve(ini: str, app: str, port: int, threads: int) -> None:
+    """One server process (``load_bench.py serve``): waitress on a SO_REUSEPORT socket."""
+    import socket
+
+    import waitress
+    from pyramid.paster import get_app
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    waitress.serve(get_app(ini, app), sockets=[sock], threads=threads, connection_limit=1000,
+                   _quiet=True)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc): per-request CPU
+SERVER_PIDS: dict[str, list[int]] = {}
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes so far (Linux /proc): per-request CPU
     is a figure that other load on the machine does not distort much."""
     import os
 
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def make_people(engine, banks, phones: list[str], deposit_paise: int, shop: bool = False):
@@ -217,7 +238,8 @@ def bench_p2p(args) -> None:
     make_people(engine, load_banks(settings), phones, 50_000_00)
     latencies, statuses = [], collections.Counter()
     lock = threading.Lock()
-    with serving_process(settings, workdir, threads=args.threads) as base:
+    with serving_process(settings, workdir, threads=args.threads,
+                         processes=args.processes) as base:
         clients = [Client(base, phone) for phone in phones[:args.clients]]
         with Session(engine) as session:
             before = session.scalar(sa.select(sa.func.count()).select_from(Transaction))
@@ -247,7 +269,8 @@ def bench_p2p(args) -> None:
                 list(pool.map(run, range(args.clients)))
             elapsed = time.monotonic() - started
         server_cpu_s = cpu_seconds(SERVER_PIDS[base]) - cpu_before
-    name = f"p2p ({args.clients} clients via {args.client}, {args.threads} server threads)"
+    name = (f"p2p ({args.clients} clients via {args.client}, {args.processes} server process(es) "
+            f"x {args.threads} threads)")
     if args.client == "wrk":
         print(f"{name}: wrk says")
         print("\n".join("    " + line for line in output.strip().splitlines()))
@@ -378,6 +401,7 @@ def main(argv=None) -> int:
     p2p.add_argument("--threads", type=int, default=8)
     p2p.add_argument("--seconds", type=float, default=20)
     p2p.add_argument("--client", choices=("wrk", "python"), default="wrk")
+    p2p.add_argument("--processes", type=int, default=1)
     shop = sub.add_parser("hot-shop")
     shop.add_argument("--payers", type=int, default=100)
     shop.add_argument("--rounds", type=int, default=3)
@@ -388,7 +412,13 @@ def main(argv=None) -> int:
     pipeline.add_argument("--workers", type=int, default=8)
     pipeline.add_argument("--latency-ms", type=int, default=200)
     pipeline.add_argument("--worker-type", choices=("thread", "process"), default="thread")
+    serve_ = sub.add_parser("serve", help="(internal) one server process")
+    for name in ("ini", "app", "port", "threads"):
+        serve_.add_argument(name)
     args = parser.parse_args(argv)
+    if args.bench == "serve":
+        serve(args.ini, args.app, int(args.port), int(args.threads))
+        return 0
     {"p2p": bench_p2p, "hot-shop": bench_hot_shop, "pipeline": bench_pipeline}[args.bench](args)
     return 0
 

@@ -367,3 +367,25 @@ def test_a_bank_4xx_other_than_a_rejection_is_an_unknown_outcome():
         b'{"status": "rejected", "reason": "beneficiary account does not exist"}'))
     with mock.patch("urllib.request.urlopen", side_effect=error):
         assert client.send_payout({"reference": "wd_1"})["status"] == "rejected"
+
+
+def test_owners_take_turns_so_a_backlog_does_not_hold_up_others(db, runner, user_id,
+                                                                monkeypatch):
+    import huey_tasks.withdrawals as tasks
+
+    huey_tasks.configure({"huey.backend": "memory", "huey.immediate": "false"})
+    bank = ScriptedBank()
+    monkeypatch.setattr(tasks, "processor", lambda: processor(runner, bank))
+    backlog = [withdraw(db, user_id, 10_00, f"form-key-backlog-{i:05d}") for i in range(5)]
+    tasks.process_payouts(f"user:{user_id}")
+    ravi = make_user(db, "+919812345678", "Ravi", deposit_paise=100_00)
+    single = withdraw(db, ravi, 50_00, "form-key-ravi-000001")
+    tasks.process_payouts(f"user:{ravi}")
+    try:
+        while (task := huey_tasks.huey.dequeue()) is not None:  # one worker, in queue order
+            huey_tasks.huey.execute(task)
+    finally:
+        huey_tasks.configure({"huey.backend": "memory"})
+    assert [ref for _, ref in bank.calls] == [f"wd_{backlog[0]}", f"wd_{single}"] + [
+        f"wd_{i}" for i in backlog[1:]]
+    assert {status(db, i) for i in backlog + [single]} == {"completed"}
