@@ -27,7 +27,7 @@ from sqlalchemy import BigInteger, bindparam, case, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
-from . import schema
+from . import fastpath, schema
 from .errors import (
     AccountExists,
     AccountNotFound,
@@ -310,6 +310,10 @@ class Ledger:
     seeding pass their own).
     """
 
+    #: Try :mod:`ledgerlib.fastpath` (one statement) before the generic path on
+    #: PostgreSQL. Tests switch it off to compare both paths.
+    _fast_path = True
+
     def __init__(self, session: Session, *, clock: Callable[[], dt.datetime] = utcnow):
         self.session = session
         self.clock = clock
@@ -529,6 +533,11 @@ class Ledger:
         resolving_hold: Row[Any] | None = None,
     ) -> Entry:
         fingerprint = _fingerprint(kind, signed, str(reverses_entry_id or ""))
+        if reverses_entry_id is None and resolving_hold is None:
+            fast = self._fast_post(signed, idempotency_key, fingerprint, memo, metadata)
+            if fast is not None:
+                return fast
+        # The generic path: every dialect, every case, every error.
         locked = self._lock_accounts({code for code, _ in signed})
 
         # Per-currency balance: legs are checked as a whole above, but each
@@ -607,6 +616,45 @@ class Ledger:
             reverses_entry_id=reverses_entry_id,
             postings=tuple(
                 Posting(code, amount, locked[code].currency) for code, amount in signed
+            ),
+        )
+
+    def _fast_post(
+        self,
+        signed: list[tuple[str, int]],
+        idempotency_key: str | None,
+        fingerprint: str,
+        memo: str,
+        metadata: dict[str, Any],
+    ) -> Entry | None:
+        """The one-statement PostgreSQL path (:mod:`ledgerlib.fastpath`).
+
+        None -- having written nothing -- when it does not apply here or any
+        check fails; the generic path then decides, raises or replays.
+        """
+        if not self._fast_path:
+            return None
+        conn = self._conn
+        if not fastpath.usable(conn):
+            return None
+        now = self.clock()
+        posted = fastpath.try_post(
+            conn, signed, idempotency_key=idempotency_key, fingerprint=fingerprint,
+            memo=memo, metadata=metadata, created_at=now,
+        )
+        if posted is None:
+            return None
+        entry_id, currencies = posted
+        return Entry(
+            id=entry_id,
+            idempotency_key=idempotency_key,
+            memo=memo,
+            metadata=metadata,
+            created_at=now,
+            reverses_entry_id=None,
+            postings=tuple(
+                Posting(code, amount, currency)
+                for (code, amount), currency in zip(signed, currencies, strict=True)
             ),
         )
 
