@@ -1,7 +1,8 @@
 """PostgreSQL fast path for posting an entry: the whole happy path in ONE statement.
 
-:meth:`ledgerlib.Ledger.post` (and ``transfer``) first tries :func:`try_post`
-on PostgreSQL. One statement of data-modifying CTEs
+:meth:`ledgerlib.Ledger.post` (and ``transfer``) and
+:meth:`ledgerlib.Ledger.commit_hold` first try :func:`try_post` on
+PostgreSQL. One statement of data-modifying CTEs
 
 1. locks the touched accounts (``SELECT ... ORDER BY id FOR UPDATE``: the
    library's one global lock order, so no deadlock is possible),
@@ -9,7 +10,11 @@ on PostgreSQL. One statement of data-modifying CTEs
    exists, each currency balances, and no account that may not go negative
    falls below zero *available* (posted - held, on its normal side),
 3. only if all of that holds, inserts the entry (``ON CONFLICT
-   (idempotency_key) DO NOTHING``), its postings, and the new balances.
+   (idempotency_key) DO NOTHING``), its postings, and the new balances --
+   and, for a hold commit, releases the held amount and marks the hold
+   committed (the caller locked the hold row first, as the generic path does;
+   the statement re-checks that it is still pending, with that amount and
+   source).
 
 It returns the new entry's id, or nothing. "Nothing" means nothing was
 written -- a check failed, the key is taken, or anything else unusual -- and
@@ -64,21 +69,32 @@ WITH legs AS (
     ORDER BY id
     FOR UPDATE
 ), changes AS (
+    -- posted: change of the posted balance on the account's normal side;
+    -- released: the held amount a committed hold gives back (0 otherwise).
     SELECT a.id, a.allow_negative, a.posted_paise, a.held_paise,
            sum(CASE WHEN a.kind IN ({_DEBIT_NORMAL}) THEN leg.amount
-                    ELSE -leg.amount END) AS delta
+                    ELSE -leg.amount END) AS posted,
+           CASE WHEN a.code = CAST(%(hold_source)s AS text)
+                THEN CAST(%(hold_amount)s AS bigint) ELSE 0 END AS released
     FROM locked AS a JOIN legs AS leg ON leg.code = a.code
-    GROUP BY a.id, a.allow_negative, a.posted_paise, a.held_paise
+    GROUP BY a.id, a.code, a.allow_negative, a.posted_paise, a.held_paise
 ), checked AS (
     SELECT 1 AS ok
     WHERE (SELECT count(*) FROM locked) = cardinality(CAST(%(codes)s AS text[]))
       AND NOT EXISTS (
           SELECT FROM legs AS leg JOIN locked AS a ON a.code = leg.code
           GROUP BY a.currency HAVING sum(leg.amount) <> 0)
+      -- available = posted - held must not fall below zero where it may not.
       AND NOT EXISTS (
           SELECT FROM changes
-          WHERE NOT allow_negative AND delta < 0
-            AND posted_paise - held_paise + delta < 0)
+          WHERE NOT allow_negative AND posted + released < 0
+            AND posted_paise - held_paise + posted + released < 0)
+      AND (CAST(%(hold_id)s AS bigint) IS NULL OR EXISTS (
+          SELECT FROM ledger_holds AS h
+          WHERE h.id = CAST(%(hold_id)s AS bigint) AND h.status = 'pending'
+            AND h.amount_paise = CAST(%(hold_amount)s AS bigint)
+            AND h.source_account_id = (
+                SELECT id FROM locked WHERE code = CAST(%(hold_source)s AS text))))
 ), new_entry AS (
     INSERT INTO ledger_entries (idempotency_key, fingerprint, memo, metadata, created_at)
     SELECT %(key)s, %(fingerprint)s, %(memo)s, CAST(%(metadata)s AS json),
@@ -95,11 +111,17 @@ WITH legs AS (
     -- Every column the CHECK constraints read comes from the locked (latest)
     -- row, not from this statement's snapshot: see the module docstring.
     UPDATE ledger_accounts AS acc
-    SET posted_paise = c.posted_paise + c.delta,
-        held_paise = c.held_paise,
+    SET posted_paise = c.posted_paise + c.posted,
+        held_paise = c.held_paise - c.released,
         allow_negative = c.allow_negative
     FROM changes AS c, new_entry AS e
-    WHERE acc.id = c.id AND c.delta <> 0
+    WHERE acc.id = c.id AND (c.posted <> 0 OR c.released <> 0)
+), resolved_hold AS (
+    UPDATE ledger_holds AS h
+    SET status = 'committed', commit_entry_id = e.id,
+        resolved_at = CAST(%(created_at)s AS timestamptz)
+    FROM new_entry AS e
+    WHERE h.id = CAST(%(hold_id)s AS bigint)
 )
 SELECT e.id, array_agg(a.currency ORDER BY leg.ord) AS currencies
 FROM new_entry AS e CROSS JOIN legs AS leg JOIN locked AS a ON a.code = leg.code
@@ -126,8 +148,13 @@ def try_post(
     memo: str,
     metadata: dict[str, Any],
     created_at: dt.datetime,
+    hold: tuple[int, str, int] | None = None,
 ) -> tuple[int, list[str]] | None:
     """Post the entry in one statement; return (entry id, currency of each leg).
+
+    ``hold`` is (hold id, source code, amount) of the pending hold this entry
+    commits -- the caller has locked the hold row and seen it pending. The same
+    statement then releases the held amount and marks the hold committed.
 
     Returns None, having written nothing, when the generic path must decide.
     ``signed`` must already have passed ``Ledger._validate_legs``.
@@ -138,6 +165,7 @@ def try_post(
     for code in leg_codes:
         if not isinstance(code, str):
             return None  # the generic path raises InvalidEntry
+    hold_id, hold_source, hold_amount = hold if hold is not None else (None, None, None)
     row = conn.exec_driver_sql(
         POST_SQL,
         {
@@ -149,6 +177,9 @@ def try_post(
             "memo": memo,
             "metadata": json.dumps(metadata),
             "created_at": created_at,
+            "hold_id": hold_id,
+            "hold_source": hold_source,
+            "hold_amount": hold_amount,
         },
     ).first()
     if row is None:

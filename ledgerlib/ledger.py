@@ -537,6 +537,7 @@ class Ledger:
             fast = self._fast_post(signed, idempotency_key, fingerprint, memo, metadata)
             if fast is not None:
                 return fast
+        # (commit_hold tries the fast path itself, reversals never do.)
         # The generic path: every dialect, every case, every error.
         locked = self._lock_accounts({code for code, _ in signed})
 
@@ -626,11 +627,13 @@ class Ledger:
         fingerprint: str,
         memo: str,
         metadata: dict[str, Any],
+        hold: Hold | None = None,
     ) -> Entry | None:
         """The one-statement PostgreSQL path (:mod:`ledgerlib.fastpath`).
 
         None -- having written nothing -- when it does not apply here or any
-        check fails; the generic path then decides, raises or replays.
+        check fails; the generic path then decides, raises or replays. With
+        ``hold`` (locked, pending) the statement also commits that hold.
         """
         if not self._fast_path:
             return None
@@ -641,6 +644,7 @@ class Ledger:
         posted = fastpath.try_post(
             conn, signed, idempotency_key=idempotency_key, fingerprint=fingerprint,
             memo=memo, metadata=metadata, created_at=now,
+            hold=None if hold is None else (hold.id, hold.source_code, hold.amount_paise),
         )
         if posted is None:
             return None
@@ -805,13 +809,19 @@ class Ledger:
             return self.get_entry(hold.commit_entry_id)
         if hold.status != "pending":
             raise HoldAlreadyResolved(f"hold {hold_id} is {hold.status}")
+        signed = [(hold.source_code, hold.amount_paise),
+                  (hold.destination_code, -hold.amount_paise)]
+        key = f"hold:{hold_id}:commit"
+        memo = _check_text(memo if memo is not None else hold.memo, "memo",
+                           MAX_MEMO_CHARS, allow_empty=True)
+        metadata_ = _check_metadata(metadata if metadata is not None else hold.metadata)
+        fast = self._fast_post(
+            signed, key, _fingerprint("hold-commit", signed), memo, metadata_, hold=hold
+        )
+        if fast is not None:  # the same statement marked the hold committed
+            return fast
         entry = self._post(
-            [(hold.source_code, hold.amount_paise), (hold.destination_code, -hold.amount_paise)],
-            kind="hold-commit",
-            idempotency_key=f"hold:{hold_id}:commit",
-            memo=_check_text(memo if memo is not None else hold.memo, "memo",
-                             MAX_MEMO_CHARS, allow_empty=True),
-            metadata=_check_metadata(metadata if metadata is not None else hold.metadata),
+            signed, kind="hold-commit", idempotency_key=key, memo=memo, metadata=metadata_,
             resolving_hold=row,
         )
         self._conn.execute(
