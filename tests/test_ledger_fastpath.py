@@ -47,22 +47,6 @@ ACCOUNTS = [
 CODES = [code for code, *_ in ACCOUNTS] + ["ghost"]
 
 
-@pytest.fixture
-def fast_path_calls(monkeypatch):
-    """Counts fast-path attempts and how many of them applied."""
-    calls = {"tried": 0, "applied": 0}
-    real = fastpath.try_post
-
-    def counting(*args, **kwargs):
-        result = real(*args, **kwargs)
-        calls["tried"] += 1
-        calls["applied"] += result is not None
-        return result
-
-    monkeypatch.setattr(fastpath, "try_post", counting)
-    return calls
-
-
 class Ids:
     """Maps database ids (which differ between runs) to first-seen ordinals."""
 
