@@ -98,3 +98,70 @@ def test_concurrent_transfers_conserve_money_without_deadlocks(ledger_engine, fa
         assert balances[HOT].posted_paise > 0
         report = ledgerlib.verify(session)
         assert report.ok, report.summary()
+
+
+def _wait_until_blocked(engine, timeout_s: float = 10.0) -> None:
+    """Until some session of this database waits on a row lock in the fast path."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query LIKE '%%WITH legs AS%%'"
+            ).scalar()
+            conn.rollback()
+            if waiting:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the second transfer never waited for the lock")
+
+
+@pytest.mark.parametrize("first, second, expected", [
+    # The source is credited meanwhile: the second transfer may spend it all.
+    (("bank", "w0", 900), ("w0", "w1", 1_000), {"w0": 0, "w1": 1_000}),
+    # The source is debited meanwhile: what is left is too little.
+    (("w0", "w1", 60), ("w0", "w1", 50), InsufficientFunds),
+])
+def test_fast_path_sees_the_balance_a_concurrent_transaction_committed(
+    ledger_engine, fast_path_calls, first, second, expected
+):
+    """The second transfer's statement starts (and takes its snapshot) while the
+    first transaction holds the lock, so the row in its snapshot is stale: the
+    checks and the new balance must use the locked, latest row."""
+    with Session(ledger_engine) as session, session.begin():
+        ledger = Ledger(session)
+        ledger.open_account("bank", "asset", allow_negative=True)
+        ledger.open_account("w0", "liability")
+        ledger.open_account("w1", "liability")
+        ledger.transfer("bank", "w0", 100)
+
+    outcome: list = []
+
+    def second_transfer() -> None:
+        try:
+            with Session(ledger_engine) as session, session.begin():
+                outcome.append(Ledger(session).transfer(*second))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcome.append(exc)
+
+    with Session(ledger_engine) as session, session.begin():
+        Ledger(session).transfer(*first)  # holds the row locks until commit
+        thread = threading.Thread(target=second_transfer)
+        thread.start()
+        _wait_until_blocked(ledger_engine)
+    thread.join()
+
+    assert len(outcome) == 1
+    if expected is InsufficientFunds:
+        assert isinstance(outcome[0], InsufficientFunds), outcome
+        assert (outcome[0].available_paise, outcome[0].requested_paise) == (40, 50)
+    else:
+        assert isinstance(outcome[0], ledgerlib.Entry), outcome
+        with Session(ledger_engine) as session:
+            ledger = Ledger(session)
+            assert {code: ledger.balance(code).posted_paise for code in expected} == expected
+    assert fast_path_calls["applied"] == (2 if expected is InsufficientFunds else 3)
+    with Session(ledger_engine) as session:
+        assert ledgerlib.verify(session).ok
