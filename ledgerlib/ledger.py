@@ -11,6 +11,12 @@ begins write transactions with ``BEGIN IMMEDIATE``).
 
 Every check runs before the first write, so an operation that raises has
 written nothing: the caller may catch the error and still commit.
+
+On PostgreSQL, ``post``/``transfer`` and ``commit_hold`` first try
+:mod:`ledgerlib.fastpath`: the same locks (same order) and the same checks,
+then the writes, all in one statement. When it does not apply it has written
+nothing, and the generic code below -- the single source of truth for errors,
+replays and idempotency, and the only path on SQLite -- does the work.
 """
 from __future__ import annotations
 
