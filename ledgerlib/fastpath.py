@@ -89,6 +89,8 @@ WITH legs AS (
           SELECT FROM changes
           WHERE NOT allow_negative AND posted + released < 0
             AND posted_paise - held_paise + posted + released < 0)
+      -- Never true unless the books are corrupt; the generic path then asserts.
+      AND NOT EXISTS (SELECT FROM changes WHERE held_paise - released < 0)
       AND (CAST(%(hold_id)s AS bigint) IS NULL OR EXISTS (
           SELECT FROM ledger_holds AS h
           WHERE h.id = CAST(%(hold_id)s AS bigint) AND h.status = 'pending'

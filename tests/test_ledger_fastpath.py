@@ -278,3 +278,20 @@ def test_fast_path_is_skipped_where_it_cannot_run(ledger, session, fast_path_cal
         assert not fastpath.usable(other)
     ledger.transfer("bank", "w0", 1_000)
     assert fast_path_calls["applied"] == (1 if ON_POSTGRES else 0)
+
+
+def test_corrupt_held_balance_is_left_to_the_generic_assertion(ledger, session):
+    """The fast path declines (rather than tripping a CHECK, which on PostgreSQL
+    would abort the caller's transaction); the generic path's assertion refuses.
+    (That assertion fires after the entry's rows are inserted: only corrupt
+    books get there, and the caller is expected to roll back.)"""
+    ledger.open_account("bank", "asset", allow_negative=True)
+    ledger.open_account("w0", "liability")
+    ledger.transfer("bank", "w0", 1_000)
+    hold = ledger.hold("w0", "bank", 300)
+    session.connection().execute(
+        sa.update(accounts).where(accounts.c.code == "w0").values(held_paise=100)
+    )
+    with pytest.raises(AssertionError, match="held balance of w0 would go negative"):
+        ledger.commit_hold(hold.id)
+    assert ledger.balance("w0").held_paise == 100  # the transaction is still usable
