@@ -107,7 +107,7 @@ def run_ledgerlib(steps) -> float:
 
     reset_schema("ledger_vs_hordak")
     engine = ledgerlib.create_engine(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        f"postgresql+psycopg://{PG['USER']}@{PG['HOST']}:{PG['PORT']}/{PG['NAME']}",
         connect_args={"options": "-csearch_path=ledger_vs_hordak"}, pool_size=1)
     ledgerlib.create_all(engine)
     with Session(engine) as session, session.begin():
@@ -131,7 +131,10 @@ def run_ledgerlib(steps) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--transfers", type=int, default=2000)
+    parser.add_argument("--pg-db", default=PG["NAME"],
+                        help="PostgreSQL database to use (schemas are dropped and re-created)")
     args = parser.parse_args(argv)
+    PG["NAME"] = args.pg_db
     steps = plan(args.transfers)
     ours = run_ledgerlib(steps)
     theirs = run_hordak(steps)

@@ -11,6 +11,12 @@ begins write transactions with ``BEGIN IMMEDIATE``).
 
 Every check runs before the first write, so an operation that raises has
 written nothing: the caller may catch the error and still commit.
+
+On PostgreSQL, ``post``/``transfer`` and ``commit_hold`` first try
+:mod:`ledgerlib.fastpath`: the same locks (same order) and the same checks,
+then the writes, all in one statement. When it does not apply it has written
+nothing, and the generic code below -- the single source of truth for errors,
+replays and idempotency, and the only path on SQLite -- does the work.
 """
 from __future__ import annotations
 
@@ -27,7 +33,7 @@ from sqlalchemy import BigInteger, bindparam, case, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
-from . import schema
+from . import fastpath, schema
 from .errors import (
     AccountExists,
     AccountNotFound,
@@ -310,6 +316,10 @@ class Ledger:
     seeding pass their own).
     """
 
+    #: Try :mod:`ledgerlib.fastpath` (one statement) before the generic path on
+    #: PostgreSQL. Tests switch it off to compare both paths.
+    _fast_path = True
+
     def __init__(self, session: Session, *, clock: Callable[[], dt.datetime] = utcnow):
         self.session = session
         self.clock = clock
@@ -529,6 +539,12 @@ class Ledger:
         resolving_hold: Row[Any] | None = None,
     ) -> Entry:
         fingerprint = _fingerprint(kind, signed, str(reverses_entry_id or ""))
+        if reverses_entry_id is None and resolving_hold is None:
+            fast = self._fast_post(signed, idempotency_key, fingerprint, memo, metadata)
+            if fast is not None:
+                return fast
+        # (commit_hold tries the fast path itself, reversals never do.)
+        # The generic path: every dialect, every case, every error.
         locked = self._lock_accounts({code for code, _ in signed})
 
         # Per-currency balance: legs are checked as a whole above, but each
@@ -607,6 +623,48 @@ class Ledger:
             reverses_entry_id=reverses_entry_id,
             postings=tuple(
                 Posting(code, amount, locked[code].currency) for code, amount in signed
+            ),
+        )
+
+    def _fast_post(
+        self,
+        signed: list[tuple[str, int]],
+        idempotency_key: str | None,
+        fingerprint: str,
+        memo: str,
+        metadata: dict[str, Any],
+        hold: Hold | None = None,
+    ) -> Entry | None:
+        """The one-statement PostgreSQL path (:mod:`ledgerlib.fastpath`).
+
+        None -- having written nothing -- when it does not apply here or any
+        check fails; the generic path then decides, raises or replays. With
+        ``hold`` (locked, pending) the statement also commits that hold.
+        """
+        if not self._fast_path:
+            return None
+        conn = self._conn
+        if not fastpath.usable(conn):
+            return None
+        now = self.clock()
+        posted = fastpath.try_post(
+            conn, signed, idempotency_key=idempotency_key, fingerprint=fingerprint,
+            memo=memo, metadata=metadata, created_at=now,
+            hold=None if hold is None else (hold.id, hold.source_code, hold.amount_paise),
+        )
+        if posted is None:
+            return None
+        entry_id, currencies = posted
+        return Entry(
+            id=entry_id,
+            idempotency_key=idempotency_key,
+            memo=memo,
+            metadata=metadata,
+            created_at=now,
+            reverses_entry_id=None,
+            postings=tuple(
+                Posting(code, amount, currency)
+                for (code, amount), currency in zip(signed, currencies, strict=True)
             ),
         )
 
@@ -757,13 +815,19 @@ class Ledger:
             return self.get_entry(hold.commit_entry_id)
         if hold.status != "pending":
             raise HoldAlreadyResolved(f"hold {hold_id} is {hold.status}")
+        signed = [(hold.source_code, hold.amount_paise),
+                  (hold.destination_code, -hold.amount_paise)]
+        key = f"hold:{hold_id}:commit"
+        memo = _check_text(memo if memo is not None else hold.memo, "memo",
+                           MAX_MEMO_CHARS, allow_empty=True)
+        metadata_ = _check_metadata(metadata if metadata is not None else hold.metadata)
+        fast = self._fast_post(
+            signed, key, _fingerprint("hold-commit", signed), memo, metadata_, hold=hold
+        )
+        if fast is not None:  # the same statement marked the hold committed
+            return fast
         entry = self._post(
-            [(hold.source_code, hold.amount_paise), (hold.destination_code, -hold.amount_paise)],
-            kind="hold-commit",
-            idempotency_key=f"hold:{hold_id}:commit",
-            memo=_check_text(memo if memo is not None else hold.memo, "memo",
-                             MAX_MEMO_CHARS, allow_empty=True),
-            metadata=_check_metadata(metadata if metadata is not None else hold.metadata),
+            signed, kind="hold-commit", idempotency_key=key, memo=memo, metadata=metadata_,
             resolving_hold=row,
         )
         self._conn.execute(

@@ -98,6 +98,28 @@ def ledger(session):
     return ledgerlib.Ledger(session)
 
 
+@pytest.fixture
+def fast_path_calls(monkeypatch):
+    """Counts attempts of the PostgreSQL fast path and how many applied (thread-safe)."""
+    import threading
+
+    from ledgerlib import fastpath
+
+    calls = {"tried": 0, "applied": 0}
+    lock = threading.Lock()
+    real = fastpath.try_post
+
+    def counting(*args, **kwargs):
+        result = real(*args, **kwargs)
+        with lock:
+            calls["tried"] += 1
+            calls["applied"] += result is not None
+        return result
+
+    monkeypatch.setattr(fastpath, "try_post", counting)
+    return calls
+
+
 # ------------------------------------------------------------------ web apps
 
 WEB_SCHEMA = "webapp_tests"

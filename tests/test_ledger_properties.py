@@ -2,7 +2,9 @@
 
 Opens, transfers, holds, commits, releases, reversals and reused idempotency
 keys; afterwards every balance matches the model, money is conserved to the
-paisa, no non-negative account is below zero and ``verify()`` is clean.
+paisa, no non-negative account is below zero and ``verify()`` is clean. On
+PostgreSQL every transfer and hold commit that moves money must have been
+posted by the one-statement fast path (the rest fall back to the generic path).
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from ledgerlib import (
     InvalidEntry,
     Ledger,
 )
+
+from .conftest import ON_POSTGRES
 
 # (code, kind, allow_negative); all but the last are opened up front, the
 # last only by an "open" operation (so operations on a missing account occur).
@@ -66,6 +70,9 @@ class Model:
     entry_keys: dict[str, tuple] = field(default_factory=dict)
     holds: list[dict] = field(default_factory=list)
     hold_keys: dict[str, tuple] = field(default_factory=dict)
+    # Transfers and hold commits that moved money: on PostgreSQL each one must
+    # have been posted by the one-statement fast path.
+    fast_posts: int = 0
 
     def available(self, code: str) -> int:
         return self.posted[code] - self.held[code]
@@ -134,6 +141,7 @@ def run(ledger: Ledger, model: Model, op: tuple) -> None:
             if source != destination:  # self-transfer nets to nothing
                 model.apply(signed)
             model.entries.append((result.id, signed))
+            model.fast_posts += 1
         else:
             model.held[source] += amount_paise
             model.holds.append({"id": result.id, "status": "pending", "signed": signed})
@@ -160,6 +168,7 @@ def run(ledger: Ledger, model: Model, op: tuple) -> None:
             if kind == "commit":
                 model.apply(hold["signed"])
                 model.entries.append((result.id, hold["signed"]))
+                model.fast_posts += 1
             hold["status"] = done
         return
 
@@ -192,7 +201,8 @@ def run(ledger: Ledger, model: Model, op: tuple) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=st.lists(operation, max_size=40))
-def test_random_operations_conserve_money(ledger_engine, ops):
+def test_random_operations_conserve_money(ledger_engine, fast_path_calls, ops):
+    applied_before = fast_path_calls["applied"]
     with Session(ledger_engine) as session:
         session.begin()
         try:
@@ -213,5 +223,8 @@ def test_random_operations_conserve_money(ledger_engine, ops):
             assert sum(SIGN[c] * model.posted[c] for c in model.opened) == 0
             report = ledgerlib.verify(session)
             assert report.ok, report.summary()
+            fast = fast_path_calls["applied"] - applied_before
+            assert fast == (model.fast_posts if ON_POSTGRES else 0)
+            event(f"fast path posted {'some' if fast else 'no'} entries")
         finally:
             session.rollback()
