@@ -87,7 +87,8 @@ def serving_process(settings: dict, workdir: Path, threads: int, app: str = "use
     ini.write_text("\n".join(lines) + "\n")
     log = (workdir / f"{app}.log").open("w")
     servers = [subprocess.Popen(
-        [sys.executable, __file__, "serve", str(ini), app, str(port), str(threads)],
+        [sys.executable, str(Path(__file__).with_name("serve_app.py")), str(ini), app, str(port),
+         str(threads)],
         stdout=log, stderr=log, env={**os.environ, "WALLET_INI": str(ini)})
         for _ in range(processes)]
     base = f"http://127.0.0.1:{port}"
@@ -109,20 +110,6 @@ def serving_process(settings: dict, workdir: Path, threads: int, app: str = "use
             server.terminate()
             server.wait(timeout=10)
         log.close()
-
-
-def serve(ini: str, app: str, port: int, threads: int) -> None:
-    """One server process (``load_bench.py serve``): waitress on a SO_REUSEPORT socket."""
-    import socket
-
-    import waitress
-    from pyramid.paster import get_app
-
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(("127.0.0.1", port))
-    waitress.serve(get_app(ini, app), sockets=[sock], threads=threads, connection_limit=1000,
-                   _quiet=True)
 
 
 SERVER_PIDS: dict[str, list[int]] = {}
@@ -411,14 +398,8 @@ def main(argv=None) -> int:
     pipeline.add_argument("--users", type=int, default=100)
     pipeline.add_argument("--workers", type=int, default=8)
     pipeline.add_argument("--latency-ms", type=int, default=200)
-    pipeline.add_argument("--worker-type", choices=("thread", "process"), default="thread")
-    serve_ = sub.add_parser("serve", help="(internal) one server process")
-    for name in ("ini", "app", "port", "threads"):
-        serve_.add_argument(name)
+    pipeline.add_argument("--worker-type", choices=("thread", "process"), default="process")
     args = parser.parse_args(argv)
-    if args.bench == "serve":
-        serve(args.ini, args.app, int(args.port), int(args.threads))
-        return 0
     {"p2p": bench_p2p, "hot-shop": bench_hot_shop, "pipeline": bench_pipeline}[args.bench](args)
     return 0
 

@@ -2,8 +2,10 @@
 page, status API and signed webhooks, with knobs to make it misbehave."""
 from __future__ import annotations
 
+import threading
+
 from pyramid.config import Configurator
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 import ledgerlib
 from sqlalchemy.orm import sessionmaker
@@ -33,11 +35,38 @@ def seed_customers(session_factory, codes: list[str], balance_paise: int | None 
                                      name=name, balance_paise=balance_paise or demo_balance_paise))
 
 
+SQLITE_BUSY_TIMEOUT_S = ledgerlib.db.SQLITE_BUSY_TIMEOUT_MS / 1000
+
+
+def queue_transactions(engine) -> None:
+    """One transaction at a time in this process, waiting in line on a lock.
+
+    SQLite runs one write transaction at a time anyway; a thread that finds the
+    database busy sleeps in SQLite's busy handler in growing steps (1, 2, 5,
+    10 ms ...) and may wake long after the other has finished, which made the
+    bank's answers several milliseconds slower than its latency knob under load.
+    """
+    lock = threading.RLock()  # re-entrant: a nested session in one thread must not hang
+
+    @event.listens_for(engine, "begin", insert=True)  # before ledgerlib's BEGIN IMMEDIATE
+    def _queue(conn) -> None:
+        lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S)  # then SQLite's own wait decides
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _done(conn) -> None:
+        try:
+            lock.release()
+        except RuntimeError:
+            pass  # a rollback with no transaction begun (pool reset)
+
+
 def main(global_config, **settings):
     settings = resolve_settings(global_config, settings)
     # ledgerlib's engine: BEGIN IMMEDIATE on SQLite, so "is it still pending?"
     # and the decision are one atomic step even for a double-clicked Approve.
     engine = ledgerlib.create_engine(settings["fake_bank.sqlalchemy.url"])
+    queue_transactions(engine)
     Base.metadata.create_all(engine)
     session_factory = sessionmaker(engine, expire_on_commit=False)
     codes = bank_codes(settings)
