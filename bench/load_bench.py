@@ -1,11 +1,14 @@
 """Load benchmarks that print figures (not timed tests).
 
-    python bench/load_bench.py p2p      [--clients 16] [--seconds 20]
+    python bench/load_bench.py p2p      [--clients 6] [--processes 2] [--threads 3] [--seconds 20]
+                                        [--client wrk|python]
     python bench/load_bench.py hot-shop [--payers 100]
-    python bench/load_bench.py pipeline [--withdrawals 1000] [--users 100] [--workers 8] [--latency-ms 200]
+    python bench/load_bench.py pipeline [--withdrawals 1000] [--users 100] [--workers 8]
+                                        [--latency-ms 200] [--worker-type process|thread]
 
 All run against PostgreSQL (``--db-url``, default the local ``test`` database in
-a schema of their own) with the apps served by waitress on loopback.
+a schema of their own) with the apps served by waitress on loopback (p2p: from
+``--processes`` processes sharing one port, see bench/serve_app.py).
 """
 from __future__ import annotations
 
@@ -271,6 +274,12 @@ def bench_p2p(args) -> None:
     engine.dispose()
 
 
+def deadlock_count(engine) -> int:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT deadlocks FROM pg_stat_database "
+                                    "WHERE datname = current_database()").scalar()
+
+
 def bench_hot_shop(args) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="load-"))
     url = fresh_database(args.db_url, "load_shop")
@@ -281,6 +290,7 @@ def bench_hot_shop(args) -> None:
     phones = [f"+9181000{i:05d}" for i in range(args.payers)]
     make_people(engine, load_banks(settings), phones, 10_000_00, shop=True)
     latencies, statuses = [], collections.Counter()
+    deadlocks_before = deadlock_count(engine)
     with serving_process(settings, workdir, threads=args.threads) as base:
         clients = [Client(base, phone) for phone in phones]
         barrier = threading.Barrier(len(clients))
@@ -303,6 +313,7 @@ def bench_hot_shop(args) -> None:
            elapsed)
     with Session(engine) as session:
         shop = ledgerlib.Ledger(session).balance("merchant:1:wallet").posted_paise
+        print(f"deadlocks reported by PostgreSQL meanwhile: {deadlock_count(engine) - deadlocks_before}")
         print(f"shop balance {shop} paise (expected {statuses.get(303, 0) * 1000});",
               ledgerlib.verify(session).summary().splitlines()[0])
     engine.dispose()
@@ -384,11 +395,13 @@ def main(argv=None) -> int:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     sub = parser.add_subparsers(dest="bench", required=True)
     p2p = sub.add_parser("p2p")
-    p2p.add_argument("--clients", type=int, default=16)
-    p2p.add_argument("--threads", type=int, default=8)
+    # Defaults: the best of a sweep on a 2-core machine (see README); more
+    # threads per process mostly add GIL contention.
+    p2p.add_argument("--clients", type=int, default=6)
+    p2p.add_argument("--threads", type=int, default=3)
     p2p.add_argument("--seconds", type=float, default=20)
     p2p.add_argument("--client", choices=("wrk", "python"), default="wrk")
-    p2p.add_argument("--processes", type=int, default=1)
+    p2p.add_argument("--processes", type=int, default=2)
     shop = sub.add_parser("hot-shop")
     shop.add_argument("--payers", type=int, default=100)
     shop.add_argument("--rounds", type=int, default=3)

@@ -276,9 +276,10 @@ class WalletService:
         with other details (``expected`` column values) is refused."""
         # Columns first (every request asks; few are replays), the record only if one.
         names = list(expected)
-        row = self.db.execute(
-            select(Transaction.id, *(getattr(Transaction, name) for name in names))
-            .where(Transaction.idempotency_key == key)).first()
+        table = Transaction.__table__  # plain Core: this runs on every money request
+        row = self.db.connection().execute(
+            select(table.c.id, *(table.c[name] for name in names))
+            .where(table.c.idempotency_key == key)).first()
         if row is None:
             return None
         if any(row[i + 1] != expected[name] for i, name in enumerate(names)):
