@@ -360,7 +360,7 @@ def bench_pipeline(args) -> None:
                     Transaction.status.in_(("queued", "sending"))))
             if open_ == 0:
                 break
-            time.sleep(0.05)
+            time.sleep(0.01)
         elapsed = time.monotonic() - started
         consumer.stop(graceful=True)
     bank_engine = sa.create_engine(bank_settings["fake_bank.sqlalchemy.url"])

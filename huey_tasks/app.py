@@ -41,14 +41,18 @@ class Worker:
     def __init__(self) -> None:
         self.settings: dict = {}
         self._session_factory = None
+        self._banks = None
 
     def configure(self, settings: dict) -> None:
         self.settings = settings
         self._session_factory = None
+        self._banks = None
 
     @property
     def banks(self):
-        return load_banks(self.settings)
+        if self._banks is None:  # parsed once per configuration, not per task
+            self._banks = load_banks(self.settings)
+        return self._banks
 
     def session_factory(self):
         if self._session_factory is None:

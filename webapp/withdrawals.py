@@ -406,8 +406,11 @@ class PayoutProcessor:
         # Free the lane *before* looking for more work: a withdrawal whose own
         # task found the lane taken is then either seen here, or its task's
         # retry waits on this row until we commit and then takes the lane.
+        # (Queued ones seen at the claim are still queued: only the lane's
+        # holder takes them out of the queue, so no need to look again.)
         self._free_lane(db, owner, holder)
-        others = self._has_work(db, owner, besides=plan["transaction_id"])
+        others = plan["others_queued"] or self._has_work(db, owner,
+                                                          besides=plan["transaction_id"])
         # Last, as it locks the bank's settlement account, which every payout
         # shares: the less of the transaction is left after it, the better.
         still_open = self._record(db, plan, outcome, reply, latency_ms)
@@ -446,10 +449,16 @@ class PayoutProcessor:
                         .order_by(attempts.c.id.desc()).limit(1))
         last_kind = last_attempt.with_only_columns(attempts.c.kind).scalar_subquery()
         last_outcome = last_attempt.with_only_columns(attempts.c.outcome).scalar_subquery()
+        other = tx.alias("other")
+        others_queued = select(other.c.id).where(
+            other.c.kind == "withdrawal", other.c.status == "queued",
+            (other.c.payer_user_id if owner.kind == "user" else other.c.payer_merchant_id)
+            == owner.id, other.c.id != tx.c.id).exists()
         current = db.execute(
             select(tx.c.id, tx.c.status, tx.c.amount_paise, tx.c.bank_code,
                    wd.c.account_number, wd.c.ifsc, wd.c.next_attempt_at,
-                   last_kind.label("last_kind"), last_outcome.label("last_outcome"))
+                   last_kind.label("last_kind"), last_outcome.label("last_outcome"),
+                   others_queued.label("others_queued"))
             .join(wd, wd.c.transaction_id == tx.c.id)
             .where(tx.c.kind == "withdrawal", payer == owner.id,
                    tx.c.status.in_(("sending", "queued")))
@@ -475,7 +484,8 @@ class PayoutProcessor:
             request=json.dumps(payload if kind == "send" else {"reference": reference}),
             response="", started_at=now).returning(attempts.c.id)).scalar_one()
         return {"wait_s": 0, "kind": kind, "attempt_id": attempt_id, "transaction_id": current.id,
-                "bank_code": current.bank_code, "reference": reference, "request": payload}
+                "bank_code": current.bank_code, "reference": reference, "request": payload,
+                "others_queued": bool(current.others_queued)}
 
     def _record(self, db: Session, plan: dict, outcome: str, reply: Any, latency_ms: int) -> bool:
         """Write down the bank's answer and act on it; True if the payout is
