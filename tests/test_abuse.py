@@ -123,17 +123,22 @@ def test_parse_amount_accepts_only_exact_rupee_amounts(text):
     assert parse_amount(to_decimal_string(paise)) == paise
 
 
+def logged_in_once(user_app, db) -> None:
+    """Asha (with money) and Ravi, Asha logged in: once per hypothesis run."""
+    if not getattr(user_app, "_logged_in", False):
+        make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
+        make_user(db, "+919812345678", "Ravi")
+        login(user_app, "+919876543210")
+        user_app._logged_in = True
+
+
 @FUZZ
 @given(amount=st.one_of(
     st.text(max_size=30),
     st.sampled_from(["0", "-5", "1e3", "10" + "0" * 30, "١٠٠", " 5 ", "5\u00a0", "0x10", "NaN",
                      "inf", "1_000", "٫5", "5.", ".5", "+5", "5,00"])))
 def test_any_amount_typed_into_the_send_form_is_handled(user_app, db, amount):
-    if not getattr(user_app, "_logged_in", False):
-        make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
-        make_user(db, "+919812345678", "Ravi")
-        login(user_app, "+919876543210")
-        user_app._logged_in = True
+    logged_in_once(user_app, db)
     before = state(db)
     form = user_app.get("/send").forms["send-form"]
     form["phone"] = "9812345678"
@@ -150,11 +155,7 @@ def test_any_amount_typed_into_the_send_form_is_handled(user_app, db, amount):
 @FUZZ
 @given(phone=st.one_of(st.just("9812345678"), st.text(max_size=20)), note=st.text(max_size=60))
 def test_any_text_typed_into_the_send_form_is_handled(user_app, db, phone, note):
-    if not getattr(user_app, "_logged_in", False):
-        make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
-        make_user(db, "+919812345678", "Ravi")
-        login(user_app, "+919876543210")
-        user_app._logged_in = True
+    logged_in_once(user_app, db)
     before = state(db)
     form = user_app.get("/send").forms["send-form"]
     form["phone"], form["amount"], form["note"] = phone, "1.00", note
