@@ -26,7 +26,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from sqlalchemy import BigInteger, bindparam, case, insert, select, update
@@ -139,6 +139,9 @@ class Entry:
     created_at: dt.datetime
     reverses_entry_id: int | None
     postings: tuple[Posting, ...]
+    #: True when the call that returned this entry moved nothing: the entry was
+    #: posted before, with the same idempotency key (a replay).
+    replayed: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -680,7 +683,7 @@ class Ledger:
             raise IdempotencyConflict(
                 f"idempotency key {idempotency_key!r} was used for a different movement"
             )
-        return self._entry_from_row(row)
+        return replace(self._entry_from_row(row), replayed=True)
 
     # --------------------------------------------------------------------- holds
 
@@ -812,7 +815,7 @@ class Ledger:
         hold, row = self._hold(hold_id, for_update=True)
         if hold.status == "committed":
             assert hold.commit_entry_id is not None
-            return self.get_entry(hold.commit_entry_id)
+            return replace(self.get_entry(hold.commit_entry_id), replayed=True)
         if hold.status != "pending":
             raise HoldAlreadyResolved(f"hold {hold_id} is {hold.status}")
         signed = [(hold.source_code, hold.amount_paise),

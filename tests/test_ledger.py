@@ -215,6 +215,7 @@ def test_same_key_same_content_returns_the_original(funded, session):
     before = snapshot(session)
     again = funded.transfer(ALICE, BOB, 10_00, idempotency_key="transfer:k1", memo="other memo")
     assert again == first
+    assert (first.replayed, again.replayed) == (False, True)  # says which call moved money
     assert snapshot(session) == before
     assert available(funded, BOB) == 10_00
     assert funded.find_entry("transfer:k1") == first
@@ -224,7 +225,8 @@ def test_same_key_same_content_returns_the_original(funded, session):
 def test_same_key_replayed_after_the_money_was_spent_is_still_a_replay(funded):
     first = funded.transfer(ALICE, BOB, 100_00, idempotency_key="transfer:all")
     # Alice now has nothing: the replay must not be mistaken for an overdraft.
-    assert funded.transfer(ALICE, BOB, 100_00, idempotency_key="transfer:all") == first
+    again = funded.transfer(ALICE, BOB, 100_00, idempotency_key="transfer:all")
+    assert again == first and again.replayed
 
 
 @pytest.mark.parametrize(
@@ -345,6 +347,7 @@ def test_commit_twice_is_one_movement_and_release_after_commit_fails(funded, ses
     entry = funded.commit_hold(hold.id)
     before = snapshot(session)
     assert funded.commit_hold(hold.id) == entry
+    assert not entry.replayed and funded.commit_hold(hold.id).replayed
     with pytest.raises(HoldAlreadyResolved):
         funded.release_hold(hold.id)
     assert snapshot(session) == before

@@ -149,11 +149,12 @@ class WalletService:
             ) from None
         except IdempotencyConflict:
             raise self.duplicate() from None
-        # A twin request may have committed while this one waited for the
-        # account locks; the ledger then returned its entry: return its record.
-        replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
-        if replay is not None:
-            return replay
+        if entry.replayed:
+            # A twin request committed while this one waited for the account
+            # locks; the ledger returned its entry: return its record.
+            replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
+            if replay is not None:
+                return replay
         return self._record(
             kind="transfer",
             status="completed",
@@ -209,9 +210,10 @@ class WalletService:
                 f"not enough to pay {format_paise(amount_paise)}.") from None
         except IdempotencyConflict:
             raise self.duplicate() from None
-        replay = self.replay(key, payee_merchant_id=merchant.id, amount_paise=amount_paise)
-        if replay is not None:  # a twin request committed while we waited for the locks
-            return replay
+        if entry.replayed:  # a twin request committed while we waited for the locks
+            replay = self.replay(key, payee_merchant_id=merchant.id, amount_paise=amount_paise)
+            if replay is not None:
+                return replay
         return self._record(kind="payment", status="completed", amount_paise=amount_paise,
                             payer_user_id=payer.id, payee_merchant_id=merchant.id, note=note,
                             idempotency_key=key, ledger_entry_id=entry.id)
