@@ -26,12 +26,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
 from ledgerlib import InsufficientFunds, format_paise
 
+from . import payout_sql
 from .banks import BankConfig
 from .models import Merchant, PayoutAttempt, PayoutLane, Transaction, User, Withdrawal
 from .models.withdrawal import payout_reference
@@ -330,13 +331,9 @@ class PayoutProcessor:
         """Take (or renew) the owner's lane lease; False if someone else holds it."""
         now = self.clock()
         lease_until = now + dt.timedelta(seconds=self.policy.lease_s)
-        taken = db.execute(
-            update(PayoutLane)
-            .where(PayoutLane.owner == owner.key,
-                   or_(PayoutLane.holder.is_(None), PayoutLane.holder == holder,
-                       PayoutLane.expires_at < now))
-            .values(holder=holder, expires_at=lease_until)
-        ).rowcount
+        taken = db.connection().execute(payout_sql.TAKE_LANE, {
+            "lane_owner": owner.key, "lane_holder": holder, "now": now,
+            "lease_until": lease_until}).rowcount
         if taken:
             return True
         if db.get(PayoutLane, owner.key) is not None:
@@ -351,8 +348,8 @@ class PayoutProcessor:
 
     @staticmethod
     def _free_lane(db: Session, owner: Owner, holder: str) -> None:
-        db.execute(update(PayoutLane).where(PayoutLane.owner == owner.key,
-                                            PayoutLane.holder == holder).values(holder=None))
+        db.connection().execute(payout_sql.FREE_LANE,
+                                {"lane_owner": owner.key, "lane_holder": holder})
 
     def drain(self, owner: Owner | int | str, holder: str) -> float | None:
         """Run steps until the owner has nothing due. Returns the seconds until
@@ -365,13 +362,10 @@ class PayoutProcessor:
                 return None
 
     @staticmethod
-    def _has_work(db: Session, owner: Owner, besides: int | None = None) -> bool:
-        query = select(Transaction.id).where(
-            Transaction.kind == "withdrawal", owner.payer_column == owner.id,
-            Transaction.status.in_(("queued", "sending")))
-        if besides is not None:
-            query = query.where(Transaction.id != besides)
-        return db.scalar(query.limit(1)) is not None
+    def _has_other_work(db: Session, owner: Owner, transaction_id: int) -> bool:
+        """Any payout of the owner still open besides this one?"""
+        return db.connection().execute(payout_sql.for_owner(owner.kind).other_open, {
+            "owner_id": owner.id, "transaction_id": transaction_id}).first() is not None
 
     # ---------------------------------------------------------------- a step
 
@@ -409,8 +403,8 @@ class PayoutProcessor:
         # (Queued ones seen at the claim are still queued: only the lane's
         # holder takes them out of the queue, so no need to look again.)
         self._free_lane(db, owner, holder)
-        others = plan["others_queued"] or self._has_work(db, owner,
-                                                          besides=plan["transaction_id"])
+        others = plan["others_queued"] or self._has_other_work(db, owner,
+                                                                plan["transaction_id"])
         # Last, as it locks the bank's settlement account, which every payout
         # shares: the less of the transaction is left after it, the better.
         still_open = self._record(db, plan, outcome, reply, latency_ms)
@@ -441,35 +435,14 @@ class PayoutProcessor:
         made, before making it. (Core statements: this runs for every payout.)"""
         owner = Owner.of(owner)
         now = self.clock()
-        tx, wd, attempts = Transaction.__table__, Withdrawal.__table__, PayoutAttempt.__table__
-        payer = tx.c.payer_user_id if owner.kind == "user" else tx.c.payer_merchant_id
-        # The last bank call about it (operator notes aside) decides the next one.
-        last_attempt = (select(attempts.c.kind, attempts.c.outcome)
-                        .where(attempts.c.transaction_id == tx.c.id, attempts.c.kind != "operator")
-                        .order_by(attempts.c.id.desc()).limit(1))
-        last_kind = last_attempt.with_only_columns(attempts.c.kind).scalar_subquery()
-        last_outcome = last_attempt.with_only_columns(attempts.c.outcome).scalar_subquery()
-        other = tx.alias("other")
-        others_queued = select(other.c.id).where(
-            other.c.kind == "withdrawal", other.c.status == "queued",
-            (other.c.payer_user_id if owner.kind == "user" else other.c.payer_merchant_id)
-            == owner.id, other.c.id != tx.c.id).exists()
-        current = db.execute(
-            select(tx.c.id, tx.c.status, tx.c.amount_paise, tx.c.bank_code,
-                   wd.c.account_number, wd.c.ifsc, wd.c.next_attempt_at,
-                   last_kind.label("last_kind"), last_outcome.label("last_outcome"),
-                   others_queued.label("others_queued"))
-            .join(wd, wd.c.transaction_id == tx.c.id)
-            .where(tx.c.kind == "withdrawal", payer == owner.id,
-                   tx.c.status.in_(("sending", "queued")))
-            .order_by(case((tx.c.status == "sending", 0), else_=1), tx.c.id).limit(1)
-        ).first()
+        conn = db.connection()
+        current = conn.execute(payout_sql.for_owner(owner.kind).current,
+                               {"owner_id": owner.id}).first()
         if current is None:
             return None
         if current.status == "queued":
             # The partial unique index guards "one sending per owner" here too.
-            db.execute(update(tx).where(tx.c.id == current.id)
-                       .values(status="sending", updated_at=now))
+            conn.execute(payout_sql.START_SENDING, {"transaction_id": current.id, "now": now})
         if current.next_attempt_at is not None and current.next_attempt_at > now:
             return {"wait_s": (current.next_attempt_at - now).total_seconds()}
         # Never resend blindly: after any send whose answer we did not get, ask first.
@@ -479,10 +452,10 @@ class PayoutProcessor:
         payload = {"reference": reference, "amount_paise": current.amount_paise,
                    "currency": "INR", "account_number": current.account_number,
                    "ifsc": current.ifsc}
-        attempt_id = db.execute(insert(attempts).values(
-            transaction_id=current.id, kind=kind, outcome="in_progress",
-            request=json.dumps(payload if kind == "send" else {"reference": reference}),
-            response="", started_at=now).returning(attempts.c.id)).scalar_one()
+        attempt_id = conn.execute(payout_sql.RECORD_ATTEMPT, {
+            "transaction_id": current.id, "kind": kind, "outcome": "in_progress",
+            "request": json.dumps(payload if kind == "send" else {"reference": reference}),
+            "response": "", "started_at": now}).scalar_one()
         return {"wait_s": 0, "kind": kind, "attempt_id": attempt_id, "transaction_id": current.id,
                 "bank_code": current.bank_code, "reference": reference, "request": payload,
                 "others_queued": bool(current.others_queued)}
@@ -490,10 +463,10 @@ class PayoutProcessor:
     def _record(self, db: Session, plan: dict, outcome: str, reply: Any, latency_ms: int) -> bool:
         """Write down the bank's answer and act on it; True if the payout is
         still open (another call is due: now, or after a backoff)."""
-        attempts = PayoutAttempt.__table__
-        db.execute(update(attempts).where(attempts.c.id == plan["attempt_id"]).values(
-            outcome=outcome, response=json.dumps(reply, default=str)[:2000],
-            finished_at=self.clock(), latency_ms=latency_ms))
+        db.connection().execute(payout_sql.RECORD_ANSWER, {
+            "attempt_id": plan["attempt_id"], "outcome": outcome,
+            "response": json.dumps(reply, default=str)[:2000], "finished_at": self.clock(),
+            "latency_ms": latency_ms})
         service = WithdrawalService(db, self.banks, clock=self.clock)
         tx_id = plan["transaction_id"]
         if outcome in ("accepted", "rejected", "reversed"):
