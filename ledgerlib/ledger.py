@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, bindparam, case, insert, select, update
+from sqlalchemy import BigInteger, Select, bindparam, case, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
@@ -202,6 +202,21 @@ class _LockedAccount:
 def _fingerprint(kind: str, legs: Sequence[tuple[str, int]], extra: str = "") -> str:
     canonical = json.dumps([kind, sorted(legs), extra], separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _hold_query(for_update: bool) -> Select[Any]:
+    """A hold with its accounts' codes (built once: commit_hold runs it per payout)."""
+    source_acc = accounts.alias("source_acc")
+    dest_acc = accounts.alias("dest_acc")
+    stmt = (
+        select(holds, source_acc.c.code.label("source_code"),
+               dest_acc.c.code.label("destination_code"))
+        .join(source_acc, source_acc.c.id == holds.c.source_account_id)
+        .join(dest_acc, dest_acc.c.id == holds.c.destination_account_id)
+        .where(holds.c.id == bindparam("hold_id", type_=BigInteger))
+    )
+    return stmt.with_for_update(of=holds) if for_update else stmt
 
 
 def _check_text(value: str, name: str, max_chars: int, *, allow_empty: bool) -> str:
@@ -770,18 +785,7 @@ class Ledger:
         return self._hold(hold_id, for_update=False)[0]
 
     def _hold(self, hold_id: int, *, for_update: bool) -> tuple[Hold, Row[Any]]:
-        source_acc = accounts.alias("source_acc")
-        dest_acc = accounts.alias("dest_acc")
-        stmt = (
-            select(holds, source_acc.c.code.label("source_code"),
-                   dest_acc.c.code.label("destination_code"))
-            .join(source_acc, source_acc.c.id == holds.c.source_account_id)
-            .join(dest_acc, dest_acc.c.id == holds.c.destination_account_id)
-            .where(holds.c.id == hold_id)
-        )
-        if for_update:
-            stmt = stmt.with_for_update(of=holds)
-        row = self._conn.execute(stmt).first()
+        row = self._conn.execute(_hold_query(for_update), {"hold_id": hold_id}).first()
         if row is None:
             raise HoldNotFound(hold_id)
         hold = Hold(

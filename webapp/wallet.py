@@ -9,11 +9,12 @@ refused operation has written nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 import ledgerlib
@@ -83,6 +84,15 @@ class ActivityItem:
 class ActivityPage:
     items: tuple[ActivityItem, ...]
     next_cursor: str | None
+
+
+@functools.cache
+def _replay_query(names: tuple[str, ...]):
+    """id and ``names`` of the transaction with an idempotency key (built once:
+    plain Core on the table, as every money request runs it)."""
+    table = Transaction.__table__
+    return (select(table.c.id, *(table.c[name] for name in names))
+            .where(table.c.idempotency_key == bindparam("key")))
 
 
 class WalletService:
@@ -277,11 +287,8 @@ class WalletService:
         """The transaction already made with this form key, if any; a key reused
         with other details (``expected`` column values) is refused."""
         # Columns first (every request asks; few are replays), the record only if one.
-        names = list(expected)
-        table = Transaction.__table__  # plain Core: this runs on every money request
-        row = self.db.connection().execute(
-            select(table.c.id, *(table.c[name] for name in names))
-            .where(table.c.idempotency_key == key)).first()
+        names = tuple(expected)
+        row = self.db.connection().execute(_replay_query(names), {"key": key}).first()
         if row is None:
             return None
         if any(row[i + 1] != expected[name] for i, name in enumerate(names)):
