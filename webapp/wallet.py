@@ -139,10 +139,8 @@ class WalletService:
         note = self._clean_note(note)
         key = self.idempotency_key("transfer", sender, request_key)
         recipient = self._recipient(sender, recipient_phone)
-
-        replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
-        if replay is not None:
-            return replay
+        # No look for an earlier submission first: the ledger knows the key and
+        # says so (``replayed``), even after the money was spent since.
         try:
             entry = self.ledger.transfer(
                 sender.wallet_code,
@@ -160,8 +158,9 @@ class WalletService:
         except IdempotencyConflict:
             raise self.duplicate() from None
         if entry.replayed:
-            # A twin request committed while this one waited for the account
-            # locks; the ledger returned its entry: return its record.
+            # This form was submitted before (a double click, a retry, or a twin
+            # request that committed while this one waited for the account
+            # locks): nothing moved now; return the first submission's record.
             replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
             if replay is not None:
                 return replay
@@ -207,10 +206,7 @@ class WalletService:
         if merchant is None:
             raise RecipientNotFound("No shop has that payment handle.", "handle")
         key = self.idempotency_key("payment", payer, request_key)
-        replay = self.replay(key, payee_merchant_id=merchant.id, amount_paise=amount_paise)
-        if replay is not None:
-            return replay
-        try:
+        try:  # (an earlier submission of this form: the ledger says ``replayed``)
             entry = self.ledger.transfer(
                 payer.wallet_code, merchant.wallet_code, amount_paise, idempotency_key=key,
                 memo=note, metadata={"kind": "payment"})
@@ -220,7 +216,7 @@ class WalletService:
                 f"not enough to pay {format_paise(amount_paise)}.") from None
         except IdempotencyConflict:
             raise self.duplicate() from None
-        if entry.replayed:  # a twin request committed while we waited for the locks
+        if entry.replayed:  # submitted before: nothing moved now
             replay = self.replay(key, payee_merchant_id=merchant.id, amount_paise=amount_paise)
             if replay is not None:
                 return replay
