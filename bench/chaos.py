@@ -46,14 +46,14 @@ import ledgerlib  # noqa: E402
 import webapp  # noqa: E402
 import webhook_app  # noqa: E402
 from fake_bank.models import ApiCall, Payment, Payout  # noqa: E402
-from webapp.accounts import AccountService  # noqa: E402
-from webapp.bank_client import BankClient  # noqa: E402
-from webapp.banks import load_banks  # noqa: E402
-from webapp.deposits import sweep_stuck_deposits  # noqa: E402
-from webapp.models import Transaction, Withdrawal, get_engine  # noqa: E402
-from webapp.operations import cross_check  # noqa: E402
-from webapp.scripts.initialize_db import upgrade_url  # noqa: E402
-from webapp.withdrawals import WithdrawalService  # noqa: E402
+from wallet.accounts import AccountService  # noqa: E402
+from wallet.bank_client import BankClient  # noqa: E402
+from wallet.banks import load_banks  # noqa: E402
+from wallet.deposits import sweep_stuck_deposits  # noqa: E402
+from wallet.migrations import upgrade_url  # noqa: E402
+from wallet.models import Transaction, Withdrawal, get_engine  # noqa: E402
+from wallet.operations import cross_check  # noqa: E402
+from wallet.withdrawals import WithdrawalService  # noqa: E402
 
 PASSWORD = "chaos-pass-123"
 

@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import ledgerlib  # noqa: E402
-from ledgerlib.schema import UTCDateTime  # noqa: E402
+from ledgerlib import UTCDateTime  # noqa: E402
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_SCHEMA = "ledger_bench"

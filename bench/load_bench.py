@@ -37,11 +37,11 @@ from sqlalchemy.orm import Session  # noqa: E402
 import huey_tasks  # noqa: E402
 import ledgerlib  # noqa: E402
 from fake_bank.models import ApiCall  # noqa: E402
-from webapp.accounts import AccountService  # noqa: E402
-from webapp.deposits import DepositService  # noqa: E402
-from webapp.models import Transaction, User, get_engine  # noqa: E402
-from webapp.scripts.initialize_db import upgrade_url  # noqa: E402
-from webapp.withdrawals import WithdrawalService  # noqa: E402
+from wallet.accounts import AccountService  # noqa: E402
+from wallet.deposits import DepositService  # noqa: E402
+from wallet.migrations import upgrade_url  # noqa: E402
+from wallet.models import Transaction, User, get_engine  # noqa: E402
+from wallet.withdrawals import WithdrawalService  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench-pass-123"
@@ -222,7 +222,7 @@ def bench_p2p(args) -> None:
     url = fresh_database(args.db_url, "load_p2p")
     settings = settings_for(url, workdir)
     engine = get_engine(settings)
-    from webapp.banks import load_banks
+    from wallet.banks import load_banks
 
     phones = [f"+9180000{i:05d}" for i in range(args.clients * 2)]
     make_people(engine, load_banks(settings), phones, 50_000_00)
@@ -285,7 +285,7 @@ def bench_hot_shop(args) -> None:
     url = fresh_database(args.db_url, "load_shop")
     settings = settings_for(url, workdir)
     engine = get_engine(settings)
-    from webapp.banks import load_banks
+    from wallet.banks import load_banks
 
     phones = [f"+9181000{i:05d}" for i in range(args.payers)]
     make_people(engine, load_banks(settings), phones, 10_000_00, shop=True)
@@ -332,7 +332,7 @@ def bench_pipeline(args) -> None:
             "banks.hdfc.api_url": f"{bank_url}/hdfc/api", "huey.backend": "redis",
             "huey.url": args.redis_url, "wallet.bank_timeout_s": "10"})
         engine = get_engine(settings)
-        from webapp.banks import load_banks
+        from wallet.banks import load_banks
 
         banks = load_banks(settings)
         phones = [f"+9182000{i:05d}" for i in range(args.users)]

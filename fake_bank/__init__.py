@@ -3,27 +3,33 @@ page, status API and signed webhooks, with knobs to make it misbehave."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 from pyramid.config import Configurator
-from sqlalchemy import event, select
+from pyramid.router import Router
+from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session, sessionmaker
 
 import ledgerlib
-from sqlalchemy.orm import sessionmaker
-
-from webapp.settings import resolve_settings
 
 from .behaviour import Behaviour
 from .models import Base, Customer
 from .sender import SenderThread
+from .settings import resolve_settings
 
-DEMO_CUSTOMERS = [("Asha Verma", 2_00_000_00), ("Ravi Kumar", 50_000_00), ("Meera Iyer", 5_000_00)]
+DEMO_CUSTOMERS = [
+    ("Asha Verma", 2_00_000_00), ("Ravi Kumar", 50_000_00), ("Meera Iyer", 5_000_00),
+]
 
 
-def bank_codes(settings: dict) -> list[str]:
-    return settings.get("banks.enabled", "").split()
+def bank_codes(settings: Mapping[str, Any]) -> list[str]:
+    codes: list[str] = settings.get("banks.enabled", "").split()
+    return codes
 
 
-def seed_customers(session_factory, codes: list[str], balance_paise: int | None = None) -> None:
+def seed_customers(session_factory: sessionmaker[Session], codes: list[str],
+                   balance_paise: int | None = None) -> None:
     """Demo customers; ``balance_paise`` (fake_bank.customer_balance_paise) gives
     them all that much, for long test runs."""
     with session_factory() as session, session.begin():
@@ -35,10 +41,11 @@ def seed_customers(session_factory, codes: list[str], balance_paise: int | None 
                                      name=name, balance_paise=balance_paise or demo_balance_paise))
 
 
-SQLITE_BUSY_TIMEOUT_S = ledgerlib.db.SQLITE_BUSY_TIMEOUT_MS / 1000
+#: As long as the busy timeout SQLite is given by ``ledgerlib.create_engine`` (30 s).
+SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
-def queue_transactions(engine) -> None:
+def queue_transactions(engine: Engine) -> None:
     """One transaction at a time in this process, waiting in line on a lock.
 
     SQLite runs one write transaction at a time anyway; a thread that finds the
@@ -49,19 +56,19 @@ def queue_transactions(engine) -> None:
     lock = threading.RLock()  # re-entrant: a nested session in one thread must not hang
 
     @event.listens_for(engine, "begin", insert=True)  # before ledgerlib's BEGIN IMMEDIATE
-    def _queue(conn) -> None:
+    def _queue(conn: Any) -> None:
         lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S)  # then SQLite's own wait decides
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
-    def _done(conn) -> None:
+    def _done(conn: Any) -> None:
         try:
             lock.release()
         except RuntimeError:
             pass  # a rollback with no transaction begun (pool reset)
 
 
-def main(global_config, **settings):
+def main(global_config: Mapping[str, Any] | None, **settings: Any) -> Router:
     settings = resolve_settings(global_config, settings)
     # ledgerlib's engine: BEGIN IMMEDIATE on SQLite, so "is it still pending?"
     # and the decision are one atomic step even for a double-clicked Approve.

@@ -16,7 +16,11 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from pyramid.request import Request
 
 WEBHOOK_MODES = ("normal", "lost", "twice", "delayed")
 
@@ -40,7 +44,7 @@ class Knobs:
 
 
 class Behaviour:
-    def __init__(self, settings: dict):
+    def __init__(self, settings: Mapping[str, Any]):
         self.defaults = Knobs(
             latency_ms=int(settings.get("fake_bank.latency_ms", 0)),
             failure_rate=float(settings.get("fake_bank.failure_rate", 0)),
@@ -62,7 +66,7 @@ class Behaviour:
         with self._lock:
             return self._rng.random()
 
-    def for_request(self, request) -> Knobs:
+    def for_request(self, request: Request) -> Knobs:
         knobs = Knobs(**vars(self.defaults))
         knobs.arrived_s = time.monotonic()
         if self.allow_overrides:
@@ -78,7 +82,7 @@ class Behaviour:
             knobs.fail_now = self.random() < knobs.failure_rate
         return knobs
 
-    def update(self, changes: dict) -> Knobs:
+    def update(self, changes: Mapping[str, Any]) -> Knobs:
         """Change the defaults at run time (the test-only control endpoint)."""
         with self._lock:
             for key, value in changes.items():

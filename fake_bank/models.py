@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ledgerlib.schema import UTCDateTime
+from ledgerlib import UTCDateTime
 
 
 class Base(DeclarativeBase):

@@ -11,17 +11,32 @@ import json
 import re
 import secrets
 import time
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.view import view_config
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from .models import ApiCall, Delivery, Payout
+from .models import ApiCall, Delivery, Payment, Payout
 from .sender import utcnow
-from .views import authorised, bank_or_404, session, unauthorised
+from .views import (
+    JsonAnswer,
+    authorised,
+    bank_or_404,
+    behaviour_of,
+    session,
+    unauthorised,
+    view_config,
+)
+
+#: The statement's day is a day in India.
+STATEMENT_ZONE = ZoneInfo("Asia/Kolkata")
+StatementLine = tuple[str, str, int, dt.datetime | None]  # type, reference, amount, at
 
 
-def log_call(request, code, kind, reference, account="") -> int:
+def log_call(request: Request, code: str, kind: str, reference: str, account: str = "") -> int:
     with session(request) as db, db.begin():
         call = ApiCall(bank_code=code, kind=kind, reference=reference[:64],
                        account_number=account[:18], started_at=utcnow())
@@ -30,14 +45,14 @@ def log_call(request, code, kind, reference, account="") -> int:
         return call.id
 
 
-def finish_call(request, call_id: int, result: str) -> None:
+def finish_call(request: Request, call_id: int, result: str) -> None:
     with session(request) as db, db.begin():
-        call = db.get(ApiCall, call_id)
+        call = db.get_one(ApiCall, call_id)
         call.finished_at, call.result = utcnow(), result
 
 
 @view_config(route_name="payouts", request_method="POST", renderer="json")
-def create_payout(request):
+def create_payout(request: Request) -> JsonAnswer:
     code = bank_or_404(request)
     if not authorised(request, code):
         return unauthorised(request)
@@ -50,7 +65,7 @@ def create_payout(request):
     except (ValueError, KeyError, TypeError):
         request.response.status = 400
         return {"status": "rejected", "reason": "malformed request"}
-    behaviour = request.registry["fb.behaviour"]
+    behaviour = behaviour_of(request)
     knobs = behaviour.for_request(request)
     call_id = log_call(request, code, "payout", reference, account)
     behaviour.wait(knobs)
@@ -74,9 +89,9 @@ def create_payout(request):
         elif payout.amount_paise != amount_paise:
             finish_call(request, call_id, "409")
             return Response(json={"status": "rejected", "reason": "reference reused"}, status=409)
-        answer = {"reference": reference, "status": payout.status, "reason": payout.reason,
-                  "amount_paise": payout.amount_paise}
-        call = db.get(ApiCall, call_id)
+        answer: dict[str, Any] = {"reference": reference, "status": payout.status,
+                                  "reason": payout.reason, "amount_paise": payout.amount_paise}
+        call = db.get_one(ApiCall, call_id)
         call.decided_at = utcnow()
         slow, lost = behaviour.chance(knobs.timeout_rate), behaviour.chance(knobs.reply_lost_rate)
         if not (slow or lost):  # answered at once: one write for the decision and the reply
@@ -95,12 +110,12 @@ def create_payout(request):
 
 
 @view_config(route_name="payout_status", request_method="GET", renderer="json")
-def payout_status(request):
+def payout_status(request: Request) -> JsonAnswer:
     code = bank_or_404(request)
     if not authorised(request, code):
         return unauthorised(request)
-    reference = request.matchdict["reference"]
-    behaviour = request.registry["fb.behaviour"]
+    reference: str = request.matchdict["reference"]
+    behaviour = behaviour_of(request)
     knobs = behaviour.for_request(request)
     call_id = log_call(request, code, "payout_status", reference)
     behaviour.wait(knobs)
@@ -120,9 +135,9 @@ def payout_status(request):
 
 
 @view_config(route_name="control_knobs", request_method="POST", renderer="json")
-def control_knobs(request):
+def control_knobs(request: Request) -> dict[str, Any]:
     """Test-only: change the misbehaviour knobs of a running bank."""
-    behaviour = request.registry["fb.behaviour"]
+    behaviour = behaviour_of(request)
     if not behaviour.allow_overrides:
         request.response.status = 404
         return {"error": "not found"}
@@ -134,7 +149,7 @@ def control_knobs(request):
     return vars(knobs)
 
 
-def reverse_due(session_factory) -> int:
+def reverse_due(session_factory: sessionmaker[Session]) -> int:
     """Reverse accepted payouts whose time has come, and queue the webhook."""
     now = utcnow()
     with session_factory() as db, db.begin():
@@ -153,13 +168,9 @@ def reverse_due(session_factory) -> int:
 
 
 @view_config(route_name="statement", request_method="GET", renderer="json")
-def statement(request):
+def statement(request: Request) -> dict[str, Any]:
     """GET /<bank>/api/statement?date=YYYY-MM-DD: the wallet company's account
     movements on that day (India time), for reconciliation."""
-    from zoneinfo import ZoneInfo
-
-    from .models import Payment
-
     code = bank_or_404(request)
     if not authorised(request, code):
         return unauthorised(request)
@@ -168,22 +179,31 @@ def statement(request):
     except ValueError:
         request.response.status = 400
         return {"error": "date must be YYYY-MM-DD"}
-    start = dt.datetime.combine(day, dt.time(), ZoneInfo("Asia/Kolkata"))
-    end = start + dt.timedelta(days=1)
-    lines = []
+    start = dt.datetime.combine(day, dt.time(), STATEMENT_ZONE)
     with session(request) as db:
-        for p in db.scalars(select(Payment).where(
-                Payment.bank_code == code, Payment.status == "approved",
-                Payment.decided_at >= start, Payment.decided_at < end)):
-            lines.append(("payment", p.reference, p.amount_paise, p.decided_at))
-        for p in db.scalars(select(Payout).where(
-                Payout.bank_code == code, Payout.status.in_(("accepted", "reversed")),
-                Payout.created_at >= start, Payout.created_at < end)):
-            lines.append(("payout", p.reference, p.amount_paise, p.created_at))
-        for p in db.scalars(select(Payout).where(
-                Payout.bank_code == code, Payout.reversed_at >= start, Payout.reversed_at < end)):
-            lines.append(("payout_reversal", p.reference, p.amount_paise, p.reversed_at))
-    lines.sort(key=lambda line: line[3])
+        lines = statement_lines(db, code, start, start + dt.timedelta(days=1))
+    # (every line has its time: the queries select on it)
+    timed = [(t, r, a, at) for t, r, a, at in lines if at is not None]
+    timed.sort(key=lambda line: line[3])
     return {"date": day.isoformat(), "entries": [
         {"type": t, "reference": r, "amount_paise": a, "at": at.isoformat()}
-        for t, r, a, at in lines]}
+        for t, r, a, at in timed]}
+
+
+def statement_lines(db: Session, code: str, start: dt.datetime,
+                    end: dt.datetime) -> list[StatementLine]:
+    """The bank's account movements in [start, end), unsorted."""
+    lines: list[StatementLine] = []
+    for payment in db.scalars(select(Payment).where(
+            Payment.bank_code == code, Payment.status == "approved",
+            Payment.decided_at >= start, Payment.decided_at < end)):
+        lines.append(("payment", payment.reference, payment.amount_paise, payment.decided_at))
+    for payout in db.scalars(select(Payout).where(
+            Payout.bank_code == code, Payout.status.in_(("accepted", "reversed")),
+            Payout.created_at >= start, Payout.created_at < end)):
+        lines.append(("payout", payout.reference, payout.amount_paise, payout.created_at))
+    for payout in db.scalars(select(Payout).where(
+            Payout.bank_code == code, Payout.reversed_at >= start, Payout.reversed_at < end)):
+        lines.append(("payout_reversal", payout.reference, payout.amount_paise,
+                      payout.reversed_at))
+    return lines

@@ -13,9 +13,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from .behaviour import Behaviour
 from .models import Delivery
 
 log = logging.getLogger(__name__)
@@ -42,12 +45,14 @@ def post_webhook(url: str, secret: str, event_id: str, body: bytes) -> int:
     })
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            return response.status
+            status: int = response.status
+            return status
     except urllib.error.HTTPError as error:
         return error.code
 
 
-def deliver_due(session_factory, webhook_url: str, secrets: dict[str, str], behaviour) -> int:
+def deliver_due(session_factory: sessionmaker[Session], webhook_url: str,
+                secrets: dict[str, str], behaviour: Behaviour) -> int:
     """Send every webhook that is due; returns how many were attempted. No
     database transaction is held while a webhook is on the wire."""
     now = utcnow()
@@ -58,7 +63,8 @@ def deliver_due(session_factory, webhook_url: str, secrets: dict[str, str], beha
             .order_by(Delivery.next_attempt_at, Delivery.id)
             .limit(50))]
     for delivery_id, bank_code, event_id, body, lost in due:
-        status, error = None, ""
+        status: int | None = None
+        error = ""
         if lost:  # the "webhook lost" knob: the bank thinks it sent it
             error = "lost on purpose"
         else:
@@ -68,7 +74,7 @@ def deliver_due(session_factory, webhook_url: str, secrets: dict[str, str], beha
             except OSError as exc:
                 error = str(exc)[:300]
         with session_factory() as session, session.begin():
-            delivery = session.get(Delivery, delivery_id)
+            delivery = session.get_one(Delivery, delivery_id)
             delivery.attempts += 1
             delivery.last_status, delivery.last_error = status, error
             if lost or (status is not None and 200 <= status < 300):
@@ -85,7 +91,7 @@ def deliver_due(session_factory, webhook_url: str, secrets: dict[str, str], beha
 class SenderThread(threading.Thread):
     """Background loop of :func:`deliver_due` (started by the fake bank's app)."""
 
-    def __init__(self, interval_s: float = 0.2, **kwargs):
+    def __init__(self, interval_s: float = 0.2, **kwargs: Any):
         super().__init__(name="fake-bank-webhooks", daemon=True)
         self.interval_s = interval_s
         self.kwargs = kwargs

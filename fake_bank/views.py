@@ -1,55 +1,80 @@
+"""The fake bank's net-banking page and payment status API, and the helpers
+its views share."""
 from __future__ import annotations
 
 import datetime as dt
 import hmac
 import json
 import secrets
+from collections.abc import Callable
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPNotFound
+from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.view import view_config
+from pyramid.view import view_config as _untyped_view_config
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from .behaviour import Behaviour, Knobs
 from .models import Customer, Delivery, Payment
 from .sender import utcnow
 
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
+#: What a JSON view answers: the body, or a ready Response (for a status and body of its own).
+JsonAnswer: TypeAlias = "dict[str, Any] | Response"
 
-def bank_or_404(request) -> str:
-    code = request.matchdict["bank"]
+
+class ViewConfig(Protocol):
+    def __call__(self, **settings: Any) -> Callable[[ViewT], ViewT]: ...
+
+
+#: pyramid's ``@view_config`` itself, given a type (pyramid ships no type hints).
+view_config: ViewConfig = _untyped_view_config
+
+
+def bank_or_404(request: Request) -> str:
+    code: str = request.matchdict["bank"]
     if code not in request.registry["fb.api_keys"]:
         raise HTTPNotFound()
     return code
 
 
-def authorised(request, code: str) -> bool:
+def authorised(request: Request, code: str) -> bool:
     """The bank's API key, as ``Authorization: Bearer <key>`` (constant-time compare)."""
     expected = f"Bearer {request.registry['fb.api_keys'][code]}"
     return hmac.compare_digest(request.headers.get("Authorization", ""), expected)
 
 
-def unauthorised(request) -> dict:
+def unauthorised(request: Request) -> dict[str, Any]:
     request.response.status = 401
     return {"error": "unauthorised"}
 
 
-def session(request):
-    return request.registry["fb.session_factory"]()
+def session(request: Request) -> Session:
+    factory: sessionmaker[Session] = request.registry["fb.session_factory"]
+    return factory()
+
+
+def behaviour_of(request: Request) -> Behaviour:
+    behaviour: Behaviour = request.registry["fb.behaviour"]
+    return behaviour
 
 
 @view_config(route_name="healthz", renderer="json")
-def healthz(request):
+def healthz(request: Request) -> dict[str, Any]:
     return {"status": "ok"}
 
 
 @view_config(route_name="readyz", renderer="json")
-def readyz(request):
+def readyz(request: Request) -> dict[str, Any]:
     with session(request) as db:
         db.execute(select(Customer.id).limit(1))
     return {"status": "ready"}
 
 
 @view_config(route_name="netbanking", request_method="GET", renderer="netbanking.jinja2")
-def netbanking(request):
+def netbanking(request: Request) -> dict[str, Any]:
     code = bank_or_404(request)
     params = request.GET
     try:
@@ -77,11 +102,11 @@ def netbanking(request):
 
 
 @view_config(route_name="decide", request_method="POST")
-def decide(request):
+def decide(request: Request) -> Response:
     """The customer approves or declines; we tell the wallet (webhook) and send
     the customer back to the wallet's site."""
     code = bank_or_404(request)
-    behaviour = request.registry["fb.behaviour"]
+    behaviour = behaviour_of(request)
     knobs = behaviour.for_request(request)
     behaviour.wait(knobs)
     if knobs.fail_now:
@@ -94,15 +119,15 @@ def decide(request):
             raise HTTPNotFound()
         if payment.status == "pending":
             approve = request.POST.get("action") == "approve"
-            customer_id = request.POST.get("customer_id", "")
+            customer_id: str = request.POST.get("customer_id", "")
             customer = db.get(Customer, int(customer_id)) if customer_id.isdigit() else None
-            if approve and (customer is None or customer.bank_code != code):
-                approve, payment.reason = False, "no such account"
-            elif approve and customer.balance_paise < payment.amount_paise:
-                approve, payment.reason = False, "insufficient funds"
-            elif not approve:
+            if not approve:
                 payment.reason = "declined by customer"
-            if approve:
+            elif customer is None or customer.bank_code != code:
+                approve, payment.reason = False, "no such account"
+            elif customer.balance_paise < payment.amount_paise:
+                approve, payment.reason = False, "insufficient funds"
+            else:
                 customer.balance_paise -= payment.amount_paise
                 payment.customer_id = customer.id
             payment.status = "approved" if approve else "declined"
@@ -112,7 +137,7 @@ def decide(request):
     return HTTPFound(return_url)
 
 
-def queue_webhook(db, payment: Payment, knobs) -> None:
+def queue_webhook(db: Session, payment: Payment, knobs: Knobs) -> None:
     body = json.dumps({
         "type": "deposit.succeeded" if payment.status == "approved" else "deposit.failed",
         "reference": payment.reference,
@@ -123,7 +148,9 @@ def queue_webhook(db, payment: Payment, knobs) -> None:
     }, separators=(",", ":"))
     event_id = f"evt_{secrets.token_hex(8)}"
     now = utcnow()
-    due = now + dt.timedelta(seconds=knobs.webhook_delay_s) if knobs.webhook_mode == "delayed" else now
+    due = now
+    if knobs.webhook_mode == "delayed":
+        due = now + dt.timedelta(seconds=knobs.webhook_delay_s)
     copies = 2 if knobs.webhook_mode == "twice" else 1
     for _ in range(copies):
         db.add(Delivery(bank_code=payment.bank_code, event_id=event_id, body=body,
@@ -131,12 +158,12 @@ def queue_webhook(db, payment: Payment, knobs) -> None:
 
 
 @view_config(route_name="payment_status", request_method="GET", renderer="json")
-def payment_status(request):
+def payment_status(request: Request) -> dict[str, Any]:
     """Status API for reconciliation: GET /<bank>/api/payments/<reference>."""
     code = bank_or_404(request)
     if not authorised(request, code):
         return unauthorised(request)
-    behaviour = request.registry["fb.behaviour"]
+    behaviour = behaviour_of(request)
     knobs = behaviour.for_request(request)
     behaviour.wait(knobs)
     if knobs.fail_now:

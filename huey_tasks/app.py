@@ -9,19 +9,22 @@ Configured from the ini file named by ``WALLET_INI`` (default development.ini):
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
-from huey import MemoryHuey, RedisHuey, SqliteHuey
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from sqlalchemy.orm import Session, sessionmaker
 
 import ledgerlib
-from webapp.banks import load_banks
-from webapp.models import get_engine, get_session_factory
-from webapp.settings import load_settings
+from wallet.banks import BankConfig
+from wallet.models import get_engine, get_session_factory
+from wallet.settings import WalletSettings, load_settings
 
 HUEY_NAME = "wallet"
+T = TypeVar("T")
 
 
-def make_huey(settings: dict):
+def make_huey(settings: Mapping[str, Any]) -> Huey:
     backend = settings.get("huey.backend", "memory")
     if backend == "sqlite":
         path = settings["huey.path"]
@@ -30,39 +33,44 @@ def make_huey(settings: dict):
     if backend == "redis":
         return RedisHuey(HUEY_NAME, url=settings["huey.url"])
     if backend == "memory":  # tests: run at once, or just queue with huey.immediate = false
-        return MemoryHuey(HUEY_NAME, immediate=settings.get("huey.immediate", "true") == "true")
+        return MemoryHuey(HUEY_NAME,
+                          immediate=settings.get("huey.immediate", "true") == "true")
     raise ValueError(f"huey.backend must be sqlite, redis or memory, not {backend!r}")
 
 
 class Worker:
-    """What tasks need: settings, banks and a transaction runner, made lazily
-    (importing the tasks must not connect to anything)."""
+    """What tasks need: typed settings, banks and a transaction runner, made
+    lazily (importing the tasks must not connect to anything)."""
 
     def __init__(self) -> None:
-        self.settings: dict = {}
-        self._session_factory = None
-        self._banks = None
+        self.raw_settings: Mapping[str, Any] = {}
+        self._settings: WalletSettings | None = None
+        self._session_factory: sessionmaker[Session] | None = None
 
-    def configure(self, settings: dict) -> None:
-        self.settings = settings
+    def configure(self, settings: Mapping[str, Any]) -> None:
+        self.raw_settings = settings
+        self._settings = None
         self._session_factory = None
-        self._banks = None
 
     @property
-    def banks(self):
-        if self._banks is None:  # parsed once per configuration, not per task
-            self._banks = load_banks(self.settings)
-        return self._banks
+    def settings(self) -> WalletSettings:
+        if self._settings is None:  # parsed once per configuration, not per task
+            self._settings = WalletSettings.from_dict(self.raw_settings)
+        return self._settings
 
-    def session_factory(self):
+    @property
+    def banks(self) -> dict[str, BankConfig]:
+        return dict(self.settings.banks)
+
+    def session_factory(self) -> sessionmaker[Session]:
         if self._session_factory is None:
-            self._session_factory = get_session_factory(get_engine(self.settings))
+            self._session_factory = get_session_factory(get_engine(self.raw_settings))
         return self._session_factory
 
-    def run_in_transaction(self, fn: Callable[[Any], Any]) -> Any:
+    def run_in_transaction(self, fn: Callable[[Session], T]) -> T:
         """Run ``fn(session)`` in one committed transaction, re-run on retryable errors."""
 
-        def attempt():
+        def attempt() -> T:
             with self.session_factory()() as session, session.begin():
                 return fn(session)
 
@@ -73,10 +81,10 @@ worker = Worker()
 _ini = os.environ.get("WALLET_INI", "development.ini")
 if os.path.exists(_ini):
     worker.configure(load_settings(_ini))
-huey = make_huey(worker.settings)
+huey = make_huey(worker.raw_settings)
 
 
-def configure(settings: dict) -> None:
+def configure(settings: Mapping[str, Any]) -> None:
     """Point the workers' database *and* the task queue at ``settings`` (the web
     apps call this at start-up, so what they enqueue lands where workers look)."""
     worker.configure(settings)

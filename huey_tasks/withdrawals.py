@@ -1,4 +1,4 @@
-"""Payout tasks. State lives in the database (webapp/withdrawals.py); these
+"""Payout tasks. State lives in the database (wallet/payouts.py); these
 tasks only drive it, and can be lost, duplicated or re-run safely."""
 from __future__ import annotations
 
@@ -8,22 +8,23 @@ import secrets
 
 from huey import crontab
 
-from webapp.bank_client import DEFAULT_TIMEOUT_S, BankClient
-from webapp.observability import new_request_id, request_id_var
-from webapp.withdrawals import Owner, PayoutPolicy, PayoutProcessor
+from wallet.bank_client import BankClient
+from wallet.banks import BankConfig
+from wallet.observability import new_request_id, request_id_var
+from wallet.payouts import PayoutPolicy, PayoutProcessor
 
 from .app import huey, worker
 
 log = logging.getLogger(__name__)
 
-#: A withdrawal nobody touched for this long is picked up by the recovery task.
-DEFAULT_RESUME_AFTER_S = 120
-
 
 def processor() -> PayoutProcessor:
-    timeout_s = float(worker.settings.get("wallet.bank_timeout_s", DEFAULT_TIMEOUT_S))
-    return PayoutProcessor(worker.run_in_transaction, worker.banks,
-                           lambda bank: BankClient(bank, timeout_s),
+    timeout_s = worker.settings.bank_timeout_s
+
+    def client_for(bank: BankConfig) -> BankClient:
+        return BankClient(bank, timeout_s)
+
+    return PayoutProcessor(worker.run_in_transaction, worker.banks, client_for,
                            PayoutPolicy.from_settings(worker.settings))
 
 
@@ -54,23 +55,8 @@ def process_payouts(owner: str, request_id: str | None = None) -> float | None:
 def resume_stalled_withdrawals() -> list[str]:
     """Huey does not redeliver a task whose worker died: find owners whose
     payouts nobody is driving and start a drain for each."""
-    older_than = dt.timedelta(
-        seconds=float(worker.settings.get("wallet.payout_resume_after_s", DEFAULT_RESUME_AFTER_S)))
+    older_than = dt.timedelta(seconds=worker.settings.payout_resume_after_s)
     owners = [owner.key for owner in processor().owners_needing_work(older_than)]
     for owner in owners:
         process_payouts(owner)
     return owners
-
-
-def enqueue_after_commit(transaction_manager, owner) -> None:
-    """Queue a drain for ``owner`` (a user id or "merchant:3") once the current
-    transaction commits, and only if it does: the worker must find the
-    withdrawal in the database."""
-    owner_key = Owner.of(owner).key
-    request_id = request_id_var.get()
-
-    def hook(committed: bool) -> None:
-        if committed:
-            process_payouts(owner_key, request_id)
-
-    transaction_manager.get().addAfterCommitHook(hook)

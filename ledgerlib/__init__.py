@@ -13,11 +13,17 @@ Quick start::
         ledger.open_account("user:1:wallet", "liability")
         ledger.transfer("bank:hdfc:settlement", "user:1:wallet",
                         ledgerlib.parse_amount("100.50"), idempotency_key="onramp:abc")
-        assert ledger.balance("user:1:wallet").available_paise == 10050
+        print(ledger.balance("user:1:wallet").available_paise)  # 10050
 
 The caller owns the session and its transaction; the ledger never commits.
+
+Everything an application needs is importable from here (``__all__``); the
+ledger's tables are ``ledgerlib.tables.accounts``, ``.entries``, ``.postings``
+and ``.holds``. Errors derive from :class:`LedgerError` (the operation wrote
+nothing), except :class:`InvariantViolation` (corrupt books or a bug: roll back).
 """
-from .db import create_engine, is_retryable, retrying
+from . import tables
+from .db import configure_sqlite, create_engine, is_retryable, retrying
 from .errors import (
     AccountExists,
     AccountNotFound,
@@ -34,7 +40,12 @@ from .errors import (
     LedgerError,
     UnbalancedEntry,
 )
-from .ledger import (
+from .invariants import InvariantViolation
+from .ledger import Ledger
+from .money import MAX_AMOUNT_PAISE, check_paise, format_paise, parse_amount, to_decimal_string
+from .reports import PeriodTotal
+from .schema import NAMING_CONVENTION, UTCDateTime, create_all, guard_ddl, metadata
+from .types import (
     Account,
     Balance,
     Entry,
@@ -42,22 +53,24 @@ from .ledger import (
     HistoryPage,
     Hold,
     Leg,
-    Ledger,
     Posting,
     credit,
     debit,
 )
-from .money import MAX_AMOUNT_PAISE, format_paise, parse_amount, to_decimal_string
-from .reports import PeriodTotal
-from .schema import create_all, guard_ddl, metadata
-from .verify import VerifyReport, verify
+from .verification import VerifyReport, snapshot_session, verify
 
 __all__ = [
-    "Account", "AccountExists", "AccountNotFound", "AlreadyReversed", "Balance",
-    "CurrencyMismatch", "EmptyEntry", "Entry", "EntryNotFound", "HistoryItem",
-    "HistoryPage", "Hold", "HoldAlreadyResolved", "HoldNotFound", "IdempotencyConflict",
-    "InsufficientFunds", "InvalidAmount", "InvalidEntry", "Leg", "Ledger", "LedgerError",
-    "MAX_AMOUNT_PAISE", "PeriodTotal", "Posting", "UnbalancedEntry", "VerifyReport",
-    "create_all", "create_engine", "credit", "debit", "format_paise", "guard_ddl",
-    "is_retryable", "metadata", "parse_amount", "retrying", "to_decimal_string", "verify",
+    # the ledger and its values
+    "Ledger", "Account", "Balance", "Entry", "HistoryItem", "HistoryPage", "Hold", "Leg",
+    "PeriodTotal", "Posting", "VerifyReport", "credit", "debit", "verify",
+    # money
+    "MAX_AMOUNT_PAISE", "check_paise", "format_paise", "parse_amount", "to_decimal_string",
+    # errors
+    "AccountExists", "AccountNotFound", "AlreadyReversed", "CurrencyMismatch", "EmptyEntry",
+    "EntryNotFound", "HoldAlreadyResolved", "HoldNotFound", "IdempotencyConflict",
+    "InsufficientFunds", "InvalidAmount", "InvalidEntry", "InvariantViolation", "LedgerError",
+    "UnbalancedEntry",
+    # database set-up, schema and tables
+    "NAMING_CONVENTION", "UTCDateTime", "configure_sqlite", "create_all", "create_engine",
+    "guard_ddl", "is_retryable", "metadata", "retrying", "snapshot_session", "tables",
 ]

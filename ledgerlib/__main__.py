@@ -8,7 +8,7 @@ from .db import create_engine
 from .ledger import Ledger
 from .money import format_paise
 from .schema import create_all
-from .verify import snapshot_session, verify
+from .verification import snapshot_session, verify
 
 
 def main(argv: list[str] | None = None) -> int:

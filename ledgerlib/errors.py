@@ -1,7 +1,10 @@
-"""Every error the ledger raises. All derive from :class:`LedgerError`.
+"""Every error the ledger raises for a refused request; all derive from :class:`LedgerError`.
 
 Whenever one of these is raised by a ledger operation, that operation wrote
-nothing: checks run before the first write.
+nothing: checks run before the first write. (The one exception that is not a
+``LedgerError`` is :class:`ledgerlib.InvariantViolation`, from
+:mod:`ledgerlib.invariants`: corrupt books or a bug, after which the caller
+must roll back.)
 """
 from __future__ import annotations
 

@@ -89,7 +89,7 @@ WITH legs AS (
           SELECT FROM changes
           WHERE NOT allow_negative AND posted + released < 0
             AND posted_paise - held_paise + posted + released < 0)
-      -- Never true unless the books are corrupt; the generic path then asserts.
+      -- Never true unless the books are corrupt; the generic path's check then fires.
       AND NOT EXISTS (SELECT FROM changes WHERE held_paise - released < 0)
       AND (CAST(%(hold_id)s AS bigint) IS NULL OR EXISTS (
           SELECT FROM ledger_holds AS h
@@ -159,7 +159,7 @@ def try_post(
     statement then releases the held amount and marks the hold committed.
 
     Returns None, having written nothing, when the generic path must decide.
-    ``signed`` must already have passed ``Ledger._validate_legs``.
+    ``signed`` must already have passed :func:`ledgerlib.validation.validate_legs`.
     """
     if created_at.tzinfo is None:
         return None  # the generic path raises the usual "naive datetime" error

@@ -5,21 +5,23 @@ each local day or month is turned into its exact UTC interval here (zoneinfo
 knows every offset change), and the database sums postings into those
 intervals with one ``CASE`` bucket expression, the same SQL on SQLite and
 PostgreSQL.
+
+These functions take a SQLAlchemy ``Session`` or ``Connection`` and an account
+code; :meth:`ledgerlib.Ledger.daily_totals` and ``monthly_totals`` call them.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, bindparam, case, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from . import schema
-from .errors import InvalidEntry
-
-if TYPE_CHECKING:
-    from .ledger import Ledger
+from .errors import AccountNotFound, InvalidEntry
 
 #: A report covers at most this many periods (a little over a year of days).
 MAX_REPORT_PERIODS = 400
@@ -50,7 +52,7 @@ def _period_starts(start: dt.date, end: dt.date, period: str) -> list[dt.date]:
 
 
 def period_totals(
-    ledger: Ledger,
+    bind: Session | Connection,
     code: str,
     start: dt.date,
     end: dt.date,
@@ -72,7 +74,12 @@ def period_totals(
         dt.datetime.combine(day, dt.time(), zone).astimezone(dt.timezone.utc)
         for day in starts
     ]
-    account_id = ledger.get_account(code).id
+    conn = bind.connection() if isinstance(bind, Session) else bind
+    account_id = conn.execute(
+        select(schema.accounts.c.id).where(schema.accounts.c.code == code)
+    ).scalar()
+    if account_id is None:
+        raise AccountNotFound(code)
 
     p = schema.postings
     bucket = case(
@@ -101,9 +108,23 @@ def period_totals(
     )
     by_bucket = {
         row[0]: (int(row[1]), int(row[2]), int(row[3]))
-        for row in ledger.session.connection().execute(stmt)
+        for row in conn.execute(stmt)
     }
     return [
         PeriodTotal(day, *by_bucket.get(i, (0, 0, 0)))
         for i, day in enumerate(starts[:-1])
     ]
+
+
+def daily_totals(
+    bind: Session | Connection, code: str, start: dt.date, end: dt.date, tz: str
+) -> list[PeriodTotal]:
+    """Credited/debited totals per local day in ``tz``, ``start``..``end`` inclusive."""
+    return period_totals(bind, code, start, end, tz, period="day")
+
+
+def monthly_totals(
+    bind: Session | Connection, code: str, start: dt.date, end: dt.date, tz: str
+) -> list[PeriodTotal]:
+    """Credited/debited totals per local month in ``tz`` (months of start..end)."""
+    return period_totals(bind, code, start, end, tz, period="month")

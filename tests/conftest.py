@@ -128,7 +128,7 @@ ALL_APP_TABLES = None  # filled from the metadata on first use
 
 
 def migrate(url: str) -> None:
-    from webapp.scripts.initialize_db import upgrade_url
+    from wallet.migrations import upgrade_url
 
     upgrade_url(url)
 
@@ -153,7 +153,7 @@ def app_db_url(migrated_template, tmp_path):
     import shutil
 
     if ON_POSTGRES:
-        from webapp.models import target_metadata
+        from wallet.models import target_metadata
 
         tables = [t.name for md in target_metadata for t in md.sorted_tables]
         engine = sa.create_engine(migrated_template)
@@ -168,7 +168,7 @@ def app_db_url(migrated_template, tmp_path):
 
 @pytest.fixture
 def app_engine(app_db_url):
-    from webapp.models import get_engine
+    from wallet.models import get_engine
 
     engine = get_engine({"sqlalchemy.url": app_db_url})
     yield engine

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 import webhook_app
 from ledgerlib import InvalidAmount, parse_amount, to_decimal_string
-from webapp.deposits import DepositService
-from webapp.models import User, WebhookAttempt
+from wallet.deposits import DepositService
+from wallet.models import User, WebhookAttempt
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
 from .wallet_helpers import TEST_BANKS, login, make_user, state

@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 import fake_bank
 from fake_bank.models import Payment
-from webapp.deposits import DepositService
-from webapp.models import PayoutAttempt, Transaction, User
-from webapp.scripts.admin import main as admin
-from webapp.wallet import WalletService
-from webapp.withdrawals import PayoutPolicy, PayoutProcessor, WithdrawalService
+from wallet.deposits import DepositService
+from wallet.models import PayoutAttempt, Transaction, User
+from wallet.payouts import PayoutPolicy, PayoutProcessor
+from wallet.transfers import WalletService
+from wallet.withdrawals import WithdrawalService
+from wallet_cli.admin import main as admin
 
 from .live_servers import http, serving
 from .test_withdrawals import ScriptedBank

@@ -14,7 +14,7 @@ import waitress
 from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import select
 
-from webapp.models import User
+from wallet.models import User
 
 from .wallet_helpers import PASSWORD, balance, make_user
 

@@ -24,10 +24,10 @@ import ledgerlib
 import webapp
 import webhook_app
 from fake_bank.models import Customer, Delivery
-from webapp.bank_client import BankClient
-from webapp.banks import BankConfig, load_banks
-from webapp.deposits import DepositService, sweep_stuck_deposits
-from webapp.models import Transaction, User, WebhookAttempt
+from wallet.bank_client import BankClient
+from wallet.banks import BankConfig, load_banks
+from wallet.deposits import DepositService, sweep_stuck_deposits
+from wallet.models import Transaction, User, WebhookAttempt
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
 from .live_servers import BrowserThread, Reply, free_ports, http, serving, wait_until

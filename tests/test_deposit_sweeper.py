@@ -11,9 +11,9 @@ from sqlalchemy import select
 import huey_tasks
 import ledgerlib
 import webhook_app
-from webapp.bank_client import BankUnavailable
-from webapp.deposits import DepositService, sweep_stuck_deposits
-from webapp.models import Transaction, User
+from wallet.bank_client import BankUnavailable
+from wallet.deposits import DepositService, sweep_stuck_deposits
+from wallet.models import Transaction, User
 
 from .conftest import dispose_app_engine
 from .test_webhooks import BANK_IP, HDFC_SECRET, event, sign

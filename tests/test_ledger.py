@@ -27,7 +27,7 @@ from ledgerlib import (
     credit,
     debit,
 )
-from ledgerlib.schema import accounts, entries, holds, postings
+from ledgerlib.tables import accounts, entries, holds, postings
 
 from .conftest import LEDGER_SCHEMA
 
@@ -563,3 +563,86 @@ def test_ledgerlib_type_checks_strictly():
     result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--ignore-missing-imports",
                              str(root / "ledgerlib")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+# --------------------------------------------------------- invariants and API
+
+def test_invariant_check_refuses_corrupt_books(funded, session):
+    """A stored held balance below the hold's amount (corrupt books): releasing
+    the hold would take it negative, so the always-on check refuses before the UPDATE."""
+    hold = funded.hold(ALICE, BANK, 30_00)
+    session.connection().execute(
+        sa.update(accounts).where(accounts.c.code == ALICE).values(held_paise=10_00)
+    )
+    with pytest.raises(ledgerlib.InvariantViolation,
+                       match=f"held balance of {ALICE} would go negative"):
+        funded.release_hold(hold.id)
+    assert funded.balance(ALICE).held_paise == 10_00  # the transaction is still usable
+    # Not a LedgerError: those promise nothing was written, this one asks for a rollback.
+    assert not issubclass(ledgerlib.InvariantViolation, ledgerlib.LedgerError)
+
+
+_CORRUPT_BOOKS_UNDER_O = """
+import sys
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+import ledgerlib
+if not sys.flags.optimize:
+    sys.exit("not running under python -O")
+engine = ledgerlib.create_engine("sqlite://")
+ledgerlib.create_all(engine)
+with Session(engine) as session:
+    ledger = ledgerlib.Ledger(session)
+    ledger.open_account("bank", "asset", allow_negative=True)
+    ledger.open_account("w", "liability")
+    ledger.transfer("bank", "w", 1000)
+    hold = ledger.hold("w", "bank", 300)
+    accounts = ledgerlib.tables.accounts
+    session.execute(sa.update(accounts).where(accounts.c.code == "w").values(held_paise=100))
+    try:
+        ledger.release_hold(hold.id)
+    except ledgerlib.InvariantViolation as error:
+        print("refused:", error)
+    else:
+        sys.exit("the invariant check did not fire")
+"""
+
+
+def test_invariant_checks_stay_on_under_python_O():
+    result = subprocess.run([sys.executable, "-O", "-c", _CORRUPT_BOOKS_UNDER_O],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "refused: held balance of w would go negative" in result.stdout
+
+
+def test_ledgerlib_has_no_assert_statements_and_reports_do_not_import_the_ledger():
+    import ast
+    import pathlib
+
+    package = pathlib.Path(ledgerlib.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        asserts = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+        assert not asserts, f"{path.name} has assert statements on lines {asserts}"
+    for name in ("reports.py", "verification.py"):
+        tree = ast.parse((package / name).read_text(encoding="utf-8"))
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                imported.add(node.module or "")
+                imported.update(alias.name for alias in node.names if not node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+        assert not {"ledger", "ledgerlib.ledger", "_core", "_posting", "_holds"} & imported, name
+
+
+def test_applications_need_only_the_root_names():
+    for name in ("metadata", "guard_ddl", "create_all", "NAMING_CONVENTION", "UTCDateTime",
+                 "check_paise", "snapshot_session", "configure_sqlite", "tables",
+                 "InvariantViolation", "verify", "VerifyReport"):
+        assert name in ledgerlib.__all__ and hasattr(ledgerlib, name), name
+    assert callable(ledgerlib.verify)
+    tables = ledgerlib.tables
+    assert [t.name for t in (tables.accounts, tables.entries, tables.postings, tables.holds)] == [
+        "ledger_accounts", "ledger_entries", "ledger_postings", "ledger_holds"]
+    assert tables.accounts is ledgerlib.metadata.tables["ledger_accounts"]

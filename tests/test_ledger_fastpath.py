@@ -27,7 +27,7 @@ from ledgerlib import (
     debit,
     fastpath,
 )
-from ledgerlib.schema import accounts, entries, holds, postings
+from ledgerlib.tables import accounts, entries, holds, postings
 
 from .conftest import ON_POSTGRES
 

@@ -8,12 +8,13 @@ import pytest
 import webtest
 from sqlalchemy import select
 
-from webapp.accounts import AccountService
+from wallet.accounts import AccountService
+from wallet.models import Merchant, Transaction, User
+from wallet.payouts import PayoutPolicy, PayoutProcessor
+from wallet.reports import MerchantReports
+from wallet.transfers import WalletService
+from wallet.withdrawals import Owner
 from webapp.merchant import main as merchant_main
-from webapp.merchants import MerchantReports
-from webapp.models import Merchant, Transaction, User
-from webapp.wallet import WalletService
-from webapp.withdrawals import Owner, PayoutPolicy, PayoutProcessor
 
 from .conftest import dispose_app_engine
 from .test_withdrawals import ScriptedBank

@@ -1,9 +1,9 @@
 """Alembic migrations create exactly what the models describe, and go both ways."""
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-import sqlalchemy as sa
 
-from webapp.models import target_metadata
+from wallet.models import target_metadata
 
 from .conftest import migrate
 
@@ -19,7 +19,7 @@ def test_downgrade_and_upgrade_again(app_db_url):
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", "webapp:alembic")
+    config.set_main_option("script_location", "wallet:alembic")
     config.attributes["settings"] = {"sqlalchemy.url": app_db_url}
     command.downgrade(config, "base")
     engine = sa.create_engine(app_db_url)

@@ -1,7 +1,13 @@
 import pytest
 
-from ledgerlib import InvalidAmount, format_paise, parse_amount, to_decimal_string
-from ledgerlib.money import MAX_AMOUNT_PAISE, check_paise
+from ledgerlib import (
+    MAX_AMOUNT_PAISE,
+    InvalidAmount,
+    check_paise,
+    format_paise,
+    parse_amount,
+    to_decimal_string,
+)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 import json
 import logging
 
-from webapp.observability import JsonFormatter, request_id_var
+from wallet.observability import JsonFormatter, request_id_var
 
 
 def test_request_id_is_returned_and_sane_ones_are_kept(user_app):

@@ -15,9 +15,9 @@ import huey_tasks
 import ledgerlib
 from fake_bank.models import ApiCall, Payout
 from huey_tasks.withdrawals import process_payouts
-from webapp.models import Transaction, User
-from webapp.wallet import WalletError
-from webapp.withdrawals import WithdrawalService
+from wallet.models import Transaction, User
+from wallet.transfers import WalletError
+from wallet.withdrawals import WithdrawalService
 
 from .conftest import ON_POSTGRES
 from .live_servers import serving, wait_until

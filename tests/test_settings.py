@@ -5,7 +5,7 @@ import pytest
 from pyramid.paster import get_appsettings
 
 import webapp
-from webapp.settings import ConfigurationError, resolve_settings
+from wallet.settings import ConfigurationError, resolve_settings
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 GOOD_SECRET = "a-real-random-secret-" + "z" * 32

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from webapp.models import Transaction, User
+from wallet.models import Transaction, User
 
 from .wallet_helpers import PASSWORD, balance, count, csrf_token, login, make_user, state
 

@@ -113,7 +113,7 @@ def test_wallet_dev_runs_the_whole_wallet_and_stops_cleanly(tmp_path):
     with pytest.raises(ProcessLookupError):
         os.killpg(process.pid, 0)  # nothing of the group is left
 
-    admin = [sys.executable, "-m", "webapp.scripts.admin", "development.ini", "verify"]
+    admin = [sys.executable, "-m", "wallet_cli.admin", "development.ini", "verify"]
     clean = subprocess.run(admin, cwd=tmp_path, capture_output=True, text=True)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "ledger OK" in clean.stdout and "records vs ledger: OK" in clean.stdout

@@ -6,9 +6,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from webapp.accounts import AccountError, AccountService
-from webapp.models import Transaction, User
-from webapp.wallet import InsufficientBalance, WalletService
+from wallet.accounts import AccountError, AccountService
+from wallet.models import Transaction, User
+from wallet.transfers import InsufficientBalance, WalletService
 
 from .wallet_helpers import balance, make_user
 
@@ -87,7 +87,7 @@ def test_concurrent_signups_for_one_phone_make_one_account(db):
 
 
 def test_same_withdrawal_form_submitted_concurrently_holds_once(db):
-    from webapp.withdrawals import WithdrawalService
+    from wallet.withdrawals import WithdrawalService
 
     from .wallet_helpers import TEST_BANKS
 
@@ -106,8 +106,8 @@ def test_same_withdrawal_form_submitted_concurrently_holds_once(db):
 
 
 def test_parallel_password_guesses_cannot_exceed_the_limit(db):
-    from webapp.accounts import MAX_FAILURES_PER_PHONE, LoginThrottled
-    from webapp.models import LoginAttempt
+    from wallet.accounts import MAX_FAILURES_PER_PHONE, LoginThrottled
+    from wallet.models import LoginAttempt
 
     make_user(db, "+919876543210", "Asha")
 

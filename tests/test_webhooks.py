@@ -13,8 +13,8 @@ import webtest
 from sqlalchemy import func, select
 
 import webhook_app
-from webapp.deposits import DepositService
-from webapp.models import Transaction, User, WebhookAttempt, WebhookEvent
+from wallet.deposits import DepositService
+from wallet.models import Transaction, User, WebhookAttempt, WebhookEvent
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
 from .wallet_helpers import TEST_BANKS, balance, make_user, state

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 import huey_tasks
 import ledgerlib
-from webapp.bank_client import BankUnavailable
-from webapp.models import PayoutAttempt, Transaction, User
-from webapp.withdrawals import Owner, PayoutPolicy, PayoutProcessor, WithdrawalService
+from wallet.bank_client import BankUnavailable
+from wallet.models import PayoutAttempt, Transaction, User
+from wallet.payouts import PayoutPolicy, PayoutProcessor
+from wallet.withdrawals import Owner, WithdrawalService
 
 from .wallet_helpers import TEST_BANKS, balance, login, make_user, state
 
@@ -353,7 +354,7 @@ def test_a_bank_4xx_other_than_a_rejection_is_an_unknown_outcome():
     import urllib.error
     from unittest import mock
 
-    from webapp.bank_client import BankClient
+    from wallet.bank_client import BankClient
 
     client = BankClient(TEST_BANKS["hdfc"])
     for code, body in [(409, b'{"status": "rejected", "reason": "reference reused"}'),

@@ -6,10 +6,10 @@ import re
 from sqlalchemy import func, select
 
 import ledgerlib
-from webapp.accounts import AccountService
-from webapp.models import Transaction, User
-from webapp.banks import load_banks
-from webapp.deposits import DepositService
+from wallet.accounts import AccountService
+from wallet.banks import load_banks
+from wallet.deposits import DepositService
+from wallet.models import Transaction, User
 
 from .conftest import BANK_SETTINGS
 

@@ -1,32 +1,31 @@
-"""The user app: ``main`` is its WSGI factory ([app:user] in the ini files)."""
+"""The user app: ``main`` is its WSGI factory ([app:user] in the ini files).
+Views parse forms, call the domain (``wallet``) and render; they hold no rules."""
+from __future__ import annotations
+
+from typing import Any
+
 from pyramid.config import Configurator
+from pyramid.request import Request
+from pyramid.router import Router
 
-from .settings import resolve_settings
+from wallet.models import User
+from wallet.settings import resolve_settings
+from webcommon import use_task_queue
+from webcommon.security import include_sessions
 
 
-def load_user(request, user_id):
-    from .models import User
-
+def load_user(request: Request, user_id: int) -> User | None:
     return request.dbsession.get(User, user_id)
 
 
-def main(global_config, **settings):
+def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
     settings = resolve_settings(global_config, settings)
     with Configurator(settings=settings) as config:
-        from .banks import load_banks
-
-        config.registry["banks"] = load_banks(settings)
-        import huey_tasks  # what this app enqueues must land where the workers look
-
-        huey_tasks.configure(settings)
+        config.include("webcommon")
+        use_task_queue(config)
         config.include("pyramid_jinja2")
         config.include(".templating")
-        config.include(".models")
         config.include(".routes")
-        config.include(".health")
-        config.include(".observability")
-        from .security import include_sessions
-
         include_sessions(
             config,
             cookie_name=settings.get("wallet.session_cookie_name", "wallet_session"),

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from ledgerlib import format_paise
-
-IST = ZoneInfo("Asia/Kolkata")
+from wallet.codes import IST
 
 
 def rupees(amount_paise: int) -> str:

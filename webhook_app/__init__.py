@@ -1,20 +1,24 @@
 """The bank-facing webhook app ([app:webhook]): deployed on its own and kept up."""
+from __future__ import annotations
+
+from typing import Any
+
 from pyramid.config import Configurator
+from pyramid.request import Request
+from pyramid.router import Router
 
-from webapp.banks import load_banks
-from webapp.settings import resolve_settings
+from wallet.settings import resolve_settings
 
 
-def main(global_config, **settings):
+def banks_configured(request: Request) -> str:
+    return "ok" if request.registry["banks"] else "no bank configured"
+
+
+def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
     settings = resolve_settings(global_config, settings)
     with Configurator(settings=settings) as config:
-        config.registry["banks"] = load_banks(settings)
-        config.registry["readiness_checks"] = {
-            "banks": lambda request: "ok" if request.registry["banks"] else "no bank configured",
-        }
-        config.include("webapp.models")
-        config.include("webapp.health")
-        config.include("webapp.observability")
+        config.registry["readiness_checks"] = {"banks": banks_configured}
+        config.include("webcommon")
         config.include(".routes")
         config.scan(".views")
     return config.make_wsgi_app()

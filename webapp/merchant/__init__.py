@@ -1,33 +1,31 @@
 """The merchant app ([app:merchant]): its own WSGI app, sessions and cookie."""
+from __future__ import annotations
+
+from typing import Any
+
 from pyramid.config import Configurator
+from pyramid.request import Request
+from pyramid.router import Router
 
-from ..settings import resolve_settings
+from wallet.models import Merchant
+from wallet.settings import resolve_settings
+from webcommon import use_task_queue
+from webcommon.security import include_sessions
 
 
-def load_merchant(request, merchant_id):
-    from ..models import Merchant
-
+def load_merchant(request: Request, merchant_id: int) -> Merchant | None:
     return request.dbsession.get(Merchant, merchant_id)
 
 
-def main(global_config, **settings):
+def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
     settings = resolve_settings(global_config, settings)
     with Configurator(settings=settings) as config:
-        from ..banks import load_banks
-
-        config.registry["banks"] = load_banks(settings)
         config.registry["nav"] = "merchant"
-        import huey_tasks  # settlements are queued for the same workers
-
-        huey_tasks.configure(settings)
+        config.include("webcommon")
+        use_task_queue(config)
         config.include("pyramid_jinja2")
         config.include("webapp.templating")
-        config.include("webapp.models")
-        config.include("webapp.health")
-        config.include("webapp.observability")
         config.include(".routes")
-        from ..security import include_sessions
-
         include_sessions(
             config,
             cookie_name=settings.get("wallet.merchant_cookie_name", "wallet_merchant"),

@@ -11,15 +11,13 @@ from pyramid.security import forget, remember
 from pyramid.view import view_config, view_defaults
 
 from ledgerlib import format_paise
+from wallet.codes import IST
+from wallet.errors import AccountError, LoginThrottled, WalletError
+from wallet.withdrawals import MAX_WITHDRAWAL_PAISE
 
-from ..accounts import AccountError, LoginThrottled
-from ..merchants import MerchantReports
-from ..operations import IST
-from ..views.auth import account_service, safe_next
+from ..views.auth import safe_next
 from ..views.forms import field, new_request_key, parse_rupees
 from ..views.withdrawals import STATUS_TEXT
-from ..wallet import WalletError, WalletService
-from ..withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
 
 CHART_HEIGHT = 140
 
@@ -62,7 +60,7 @@ def auth_form(request):
 def signup(request):
     values = {name: field(request, name) for name in ("handle", "name", "email")}
     try:
-        merchant = account_service(request).signup_merchant(
+        merchant = request.wallet.accounts.signup_merchant(
             values["handle"], values["name"], values["email"], field(request, "password"))
     except AccountError as exc:
         request.response.status = 400
@@ -74,7 +72,7 @@ def signup(request):
 def login(request):
     values = {"email": field(request, "email")}
     try:
-        merchant = account_service(request).authenticate_merchant(
+        merchant = request.wallet.accounts.authenticate_merchant(
             values["email"], field(request, "password"), request.remote_addr or "unknown")
     except AccountError as exc:
         request.response.status = 429 if isinstance(exc, LoginThrottled) else 400
@@ -93,7 +91,7 @@ class MerchantViews:
     def __init__(self, request):
         self.request = request
         self.merchant = request.identity
-        self.reports = MerchantReports(request.dbsession)
+        self.reports = request.wallet.merchant_reports
 
     @view_config(route_name="dashboard", renderer="merchant/dashboard.jinja2")
     def dashboard(self):
@@ -102,13 +100,12 @@ class MerchantViews:
             "board": board,
             "daily": bar_chart(board.days, lambda t: t.period_start.strftime("%d %b")),
             "monthly": bar_chart(board.months, lambda t: t.period_start.strftime("%b %Y")),
-            "balance": WalletService(self.request.dbsession).ledger.balance(
-                self.merchant.wallet_code),
+            "balance": self.request.wallet.wallet.balance(self.merchant),
             "pay_url": self.pay_url(),
         }
 
     def pay_url(self) -> str:
-        base = self.request.registry.settings.get("wallet.user_app_url", "").rstrip("/")
+        base = self.request.wallet.settings.user_app_url
         return f"{base}/pay/{self.merchant.handle}"
 
     @view_config(route_name="payments", renderer="merchant/payments.jinja2")
@@ -140,10 +137,9 @@ class MerchantViews:
     def _settle_form(self, errors=None, values=None, status=200):
         self.request.response.status = status
         return {"errors": errors or {}, "values": values or {},
-                "banks": self.request.registry["banks"], "request_key": new_request_key(),
+                "banks": self.request.wallet.banks, "request_key": new_request_key(),
                 "max_withdrawal_paise": MAX_WITHDRAWAL_PAISE,
-                "balance": WalletService(self.request.dbsession).ledger.balance(
-                    self.merchant.wallet_code)}
+                "balance": self.request.wallet.wallet.balance(self.merchant)}
 
     @view_config(route_name="settle", renderer="merchant/settle.jinja2", request_method="GET")
     def settle_form(self):
@@ -157,23 +153,20 @@ class MerchantViews:
         amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_WITHDRAWAL_PAISE)
         if errors:
             return self._settle_form(errors, values, status=400)
-        service = WithdrawalService(self.request.dbsession, self.request.registry["banks"])
+        service = self.request.wallet.withdrawals
         try:
             tx = service.request(self.merchant, values["bank"], values["account_number"],
                                  values["ifsc"], amount_paise, field(self.request, "request_key"))
         except WalletError as exc:
             return self._settle_form({exc.field or "form": str(exc)}, values, status=400)
-        from huey_tasks.withdrawals import enqueue_after_commit
-
-        enqueue_after_commit(self.request.tm, f"merchant:{self.merchant.id}")
         return HTTPSeeOther(self.request.route_url("settlement", id=tx.id))
 
     @view_config(route_name="settlement", renderer="merchant/settlement.jinja2")
     def settlement(self):
-        service = WithdrawalService(self.request.dbsession, self.request.registry["banks"])
+        service = self.request.wallet.withdrawals
         found = service.for_user(self.merchant, int(self.request.matchdict["id"]))
         if found is None:
             raise HTTPNotFound()
         tx, wd = found
-        return {"tx": tx, "wd": wd, "bank": self.request.registry["banks"].get(tx.bank_code),
+        return {"tx": tx, "wd": wd, "bank": self.request.wallet.banks.get(tx.bank_code),
                 "status_text": STATUS_TEXT.get(tx.status, tx.status)}

@@ -2,13 +2,9 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import forget, remember
 from pyramid.view import view_config
 
-from ..accounts import AccountError, AccountService, LoginThrottled
+from wallet.errors import AccountError, LoginThrottled
+
 from .forms import field
-
-
-def account_service(request) -> AccountService:
-    rounds = int(request.registry.settings.get("wallet.bcrypt_rounds", 12))
-    return AccountService(request.dbsession, bcrypt_rounds=rounds)
 
 
 def safe_next(request) -> str:
@@ -31,7 +27,7 @@ def auth_form(request):
 def signup(request):
     values = {"phone": field(request, "phone"), "name": field(request, "name")}
     try:
-        user = account_service(request).signup(
+        user = request.wallet.accounts.signup(
             values["phone"], values["name"], field(request, "password")
         )
     except AccountError as exc:
@@ -46,7 +42,7 @@ def signup(request):
 def login(request):
     values = {"phone": field(request, "phone")}
     try:
-        user = account_service(request).authenticate(
+        user = request.wallet.accounts.authenticate(
             values["phone"], field(request, "password"), request.remote_addr or "unknown"
         )
     except AccountError as exc:

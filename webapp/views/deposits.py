@@ -1,8 +1,9 @@
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
-from ..deposits import MAX_DEPOSIT_PAISE, DepositService
-from ..wallet import WalletError, WalletService
+from wallet.deposits import MAX_DEPOSIT_PAISE
+from wallet.errors import WalletError
+
 from .forms import field, new_request_key, parse_rupees
 
 
@@ -11,8 +12,8 @@ class DepositViews:
     def __init__(self, request):
         self.request = request
         self.user = request.identity
-        self.banks = request.registry["banks"]
-        self.deposits = DepositService(request.dbsession, self.banks)
+        self.banks = request.wallet.banks
+        self.deposits = request.wallet.deposits
 
     def _form(self, errors=None, values=None, status=200):
         self.request.response.status = status
@@ -51,5 +52,5 @@ class DepositViews:
         return {
             "tx": tx,
             "bank": self.banks.get(tx.bank_code),
-            "balance": WalletService(self.request.dbsession).balance(self.user),
+            "balance": self.request.wallet.wallet.balance(self.user),
         }

@@ -1,9 +1,9 @@
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
-from ..wallet import WalletError
+from wallet.errors import WalletError
+
 from .forms import field, new_request_key, parse_rupees
-from .wallet import wallet_service
 
 
 @view_defaults(permission="authenticated")
@@ -13,7 +13,7 @@ class PaymentViews:
     def __init__(self, request):
         self.request = request
         self.user = request.identity
-        self.wallet = wallet_service(request)
+        self.wallet = request.wallet.wallet
 
     @view_config(route_name="pay", renderer="pay_handle.jinja2")
     def choose(self):

@@ -1,14 +1,9 @@
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
-from ..wallet import DEFAULT_MAX_TRANSFER_PAISE, WalletError, WalletService
+from wallet.errors import WalletError
+
 from .forms import field, new_request_key, parse_rupees
-
-
-def wallet_service(request) -> WalletService:
-    limit = int(request.registry.settings.get(
-        "wallet.max_transfer_paise", DEFAULT_MAX_TRANSFER_PAISE))
-    return WalletService(request.dbsession, max_transfer_paise=limit)
 
 
 @view_defaults(permission="authenticated")
@@ -16,7 +11,7 @@ class WalletViews:
     def __init__(self, request):
         self.request = request
         self.user = request.identity
-        self.wallet = wallet_service(request)
+        self.wallet = request.wallet.wallet
 
     @view_config(route_name="dashboard", renderer="dashboard.jinja2")
     def dashboard(self):

@@ -1,8 +1,9 @@
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
-from ..withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
-from ..wallet import WalletError, WalletService
+from wallet.errors import WalletError
+from wallet.withdrawals import MAX_WITHDRAWAL_PAISE
+
 from .forms import field, new_request_key, parse_rupees
 
 STATUS_TEXT = {
@@ -20,14 +21,14 @@ class WithdrawalViews:
     def __init__(self, request):
         self.request = request
         self.user = request.identity
-        self.banks = request.registry["banks"]
-        self.service = WithdrawalService(request.dbsession, self.banks)
+        self.banks = request.wallet.banks
+        self.service = request.wallet.withdrawals
 
     def _form(self, errors=None, values=None, status=200):
         self.request.response.status = status
         return {"errors": errors or {}, "values": values or {}, "banks": self.banks,
                 "request_key": new_request_key(), "max_withdrawal_paise": MAX_WITHDRAWAL_PAISE,
-                "balance": WalletService(self.request.dbsession).balance(self.user)}
+                "balance": self.request.wallet.wallet.balance(self.user)}
 
     @view_config(route_name="withdraw", renderer="withdraw.jinja2", request_method="GET")
     def form(self):
@@ -47,9 +48,6 @@ class WithdrawalViews:
                                       field(self.request, "request_key"))
         except WalletError as exc:
             return self._form({exc.field or "form": str(exc)}, values, status=400)
-        from huey_tasks.withdrawals import enqueue_after_commit
-
-        enqueue_after_commit(self.request.tm, self.user.id)
         return HTTPSeeOther(self.request.route_url("withdrawal", id=tx.id))
 
     @view_config(route_name="withdrawal", renderer="withdrawal.jinja2")

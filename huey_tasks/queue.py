@@ -1,0 +1,25 @@
+"""The workers' side of the domain's task interface (wallet.tasks.TaskQueue).
+
+Processes name it in their settings (``wallet.task_queue =
+huey_tasks.queue:HueyTaskQueue``, the default) and the domain makes it at
+start-up, so no app imports this package. The domain calls it after commit.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from wallet.observability import request_id_var
+
+from .app import configure
+from .withdrawals import process_payouts
+
+
+class HueyTaskQueue:
+    def __init__(self, settings: Mapping[str, Any]):
+        # What this process enqueues must land where the workers look.
+        configure(settings)
+
+    def payouts_due(self, owner_key: str) -> None:
+        # The task carries the request id, so its log lines can be followed.
+        process_payouts(owner_key, request_id_var.get())

@@ -1,0 +1,255 @@
+"""Posting a journal entry: the PostgreSQL fast path, then the generic path.
+
+The generic path (:meth:`PostingCore._post`) runs on every dialect and is the
+single source of truth for errors, replays and idempotency: it locks the
+accounts, checks per-currency balance, reversals and funds on the locked rows,
+and only then writes the entry, its postings and the balances. On PostgreSQL
+:meth:`PostingCore._fast_post` first tries :mod:`ledgerlib.fastpath`; when it
+does not apply it has written nothing and the generic path decides.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Row
+
+from . import _statements as sql
+from . import fastpath
+from ._core import LedgerCore, Locked
+from .errors import AlreadyReversed, EntryNotFound, IdempotencyConflict, UnbalancedEntry
+from .invariants import check_present
+from .schema import accounts, entries, postings
+from .types import Entry, Hold, Posting
+from .validation import SignedLegs, fingerprint_of
+
+Changes = dict[str, int]
+
+
+def _check_balanced_per_currency(signed: SignedLegs, locked: Locked) -> None:
+    """Legs are checked as a whole before; each currency must balance on its own."""
+    per_currency: dict[str, int] = defaultdict(int)
+    for code, amount in signed:
+        per_currency[locked[code].currency] += amount
+    unbalanced = {cur: total for cur, total in per_currency.items() if total}
+    if unbalanced:
+        raise UnbalancedEntry(f"entry does not balance per currency: {unbalanced}")
+
+
+class PostingCore(LedgerCore):
+    """Reading and posting entries (see :class:`ledgerlib.Ledger`)."""
+
+    #: Try :mod:`ledgerlib.fastpath` (one statement) before the generic path on
+    #: PostgreSQL. Tests switch it off to compare both paths.
+    _fast_path = True
+
+    def get_entry(self, entry_id: int) -> Entry:
+        row = self._conn.execute(select(entries).where(entries.c.id == entry_id)).first()
+        if row is None:
+            raise EntryNotFound(entry_id)
+        return self._entry_from_row(row)
+
+    def find_entry(self, idempotency_key: str) -> Entry | None:
+        """The entry posted with this idempotency key, if any."""
+        row = self._conn.execute(
+            select(entries).where(entries.c.idempotency_key == idempotency_key)
+        ).first()
+        return None if row is None else self._entry_from_row(row)
+
+    def _entry_from_row(self, row: Row[Any]) -> Entry:
+        posting_rows = self._conn.execute(
+            select(accounts.c.code, postings.c.amount_paise, postings.c.currency)
+            .join(accounts, accounts.c.id == postings.c.account_id)
+            .where(postings.c.entry_id == row.id)
+            .order_by(postings.c.id)
+        ).all()
+        return Entry(
+            id=row.id,
+            idempotency_key=row.idempotency_key,
+            memo=row.memo,
+            metadata=row.metadata,
+            created_at=row.created_at,
+            reverses_entry_id=row.reverses_entry_id,
+            postings=tuple(Posting(r.code, r.amount_paise, r.currency) for r in posting_rows),
+        )
+
+    def _post(
+        self,
+        signed: SignedLegs,
+        *,
+        kind: str,
+        idempotency_key: str | None,
+        memo: str,
+        metadata: dict[str, Any],
+        reverses_entry_id: int | None = None,
+        resolving_hold: Row[Any] | None = None,
+    ) -> Entry:
+        """Post ``signed`` (validated legs); every check runs before the first write.
+
+        ``resolving_hold`` (the locked, pending hold row this entry commits)
+        also releases its held amount from the source.
+        """
+        fingerprint = fingerprint_of(kind, signed, str(reverses_entry_id or ""))
+        if reverses_entry_id is None and resolving_hold is None:
+            fast = self._fast_post(signed, idempotency_key, fingerprint, memo, metadata)
+            if fast is not None:
+                return fast
+        # (commit_hold tries the fast path itself, reversals never do.)
+        # The generic path: every dialect, every case, every error.
+        locked = self._lock_accounts({code for code, _ in signed})
+        _check_balanced_per_currency(signed, locked)
+        posted_change, held_change = self._balance_changes(signed, locked, resolving_hold)
+        if reverses_entry_id is not None:
+            self._check_not_reversed(reverses_entry_id, idempotency_key)
+        shortfall = self._first_shortfall(locked, posted_change, held_change)
+        if shortfall is not None:
+            # A replay of a movement that already happened is not an overdraft.
+            replay = self._replayed_entry(idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+            raise shortfall
+
+        now = self.clock()
+        entry_id = self._insert_entry(
+            idempotency_key, fingerprint, memo, metadata, reverses_entry_id, now
+        )
+        if entry_id is None:  # the key was taken: nothing of ours was written
+            return check_present(self._replayed_entry(idempotency_key, fingerprint),
+                                 "conflicting insert but no entry found")
+        self._insert_postings(entry_id, signed, locked, now)
+        self._apply_balance_changes(locked, posted_change, held_change)
+        return Entry(
+            id=entry_id,
+            idempotency_key=idempotency_key,
+            memo=memo,
+            metadata=metadata,
+            created_at=now,
+            reverses_entry_id=reverses_entry_id,
+            postings=tuple(
+                Posting(code, amount, locked[code].currency) for code, amount in signed
+            ),
+        )
+
+    def _balance_changes(
+        self, signed: SignedLegs, locked: Locked, resolving_hold: Row[Any] | None
+    ) -> tuple[Changes, Changes]:
+        """(posted, held) change per account code, on each account's normal side."""
+        posted_change: Changes = defaultdict(int)
+        held_change: Changes = defaultdict(int)
+        for code, amount in signed:
+            posted_change[code] += locked[code].sign * amount
+        if resolving_hold is not None:
+            source = self._code_of(locked, resolving_hold.source_account_id)
+            held_change[source] -= resolving_hold.amount_paise
+        return posted_change, held_change
+
+    def _check_not_reversed(self, entry_id: int, idempotency_key: str | None) -> None:
+        """An entry is reversed once; the same reversal again is a replay, not an error."""
+        existing_reversal = self._conn.execute(
+            select(entries.c.idempotency_key).where(entries.c.reverses_entry_id == entry_id)
+        ).first()
+        if existing_reversal is not None and existing_reversal[0] != idempotency_key:
+            raise AlreadyReversed(f"entry {entry_id} is already reversed")
+
+    def _insert_entry(
+        self,
+        idempotency_key: str | None,
+        fingerprint: str,
+        memo: str,
+        metadata: dict[str, Any],
+        reverses_entry_id: int | None,
+        now: dt.datetime,
+    ) -> int | None:
+        """The new entry's id; None if ``idempotency_key`` is taken (nothing written)."""
+        entry_id: int | None = self._conn.execute(
+            sql.insert_returning_id(
+                "ledger_entries", self._dialect,
+                None if idempotency_key is None else "idempotency_key",
+            ),
+            {
+                "idempotency_key": idempotency_key,
+                "fingerprint": fingerprint,
+                "memo": memo,
+                "metadata": metadata,
+                "reverses_entry_id": reverses_entry_id,
+                "created_at": now,
+            },
+        ).scalar()
+        return entry_id
+
+    def _insert_postings(
+        self, entry_id: int, signed: SignedLegs, locked: Locked, now: dt.datetime
+    ) -> None:
+        rows: dict[str, Any] = {}
+        for i, (code, amount) in enumerate(signed):
+            rows.update({
+                f"entry_id_{i}": entry_id,
+                f"account_id_{i}": locked[code].id,
+                f"amount_paise_{i}": amount,
+                f"currency_{i}": locked[code].currency,
+                f"created_at_{i}": now,
+            })
+        self._conn.execute(sql.insert_postings(len(signed)), rows)
+
+    def _fast_post(
+        self,
+        signed: SignedLegs,
+        idempotency_key: str | None,
+        fingerprint: str,
+        memo: str,
+        metadata: dict[str, Any],
+        hold: Hold | None = None,
+    ) -> Entry | None:
+        """The one-statement PostgreSQL path (:mod:`ledgerlib.fastpath`).
+
+        None -- having written nothing -- when it does not apply here or any
+        check fails; the generic path then decides, raises or replays. With
+        ``hold`` (locked, pending) the statement also commits that hold.
+        """
+        if not self._fast_path:
+            return None
+        conn = self._conn
+        if not fastpath.usable(conn):
+            return None
+        now = self.clock()
+        posted = fastpath.try_post(
+            conn, signed, idempotency_key=idempotency_key, fingerprint=fingerprint,
+            memo=memo, metadata=metadata, created_at=now,
+            hold=None if hold is None else (hold.id, hold.source_code, hold.amount_paise),
+        )
+        if posted is None:
+            return None
+        entry_id, currencies = posted
+        return Entry(
+            id=entry_id,
+            idempotency_key=idempotency_key,
+            memo=memo,
+            metadata=metadata,
+            created_at=now,
+            reverses_entry_id=None,
+            postings=tuple(
+                Posting(code, amount, currency)
+                for (code, amount), currency in zip(signed, currencies, strict=True)
+            ),
+        )
+
+    def _replayed_entry(self, idempotency_key: str | None, fingerprint: str) -> Entry | None:
+        """The entry already posted with this key and movement (marked replayed), if any.
+
+        Raises :class:`IdempotencyConflict` if the key was used for another movement.
+        """
+        if idempotency_key is None:
+            return None
+        row = self._conn.execute(
+            select(entries).where(entries.c.idempotency_key == idempotency_key)
+        ).first()
+        if row is None:
+            return None
+        if row.fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                f"idempotency key {idempotency_key!r} was used for a different movement"
+            )
+        return replace(self._entry_from_row(row), replayed=True)

@@ -1,0 +1,112 @@
+"""SQL statements the ledger runs per operation, built once.
+
+Building a Core statement costs more than SQLAlchemy's compiled-cache lookup
+for it, so statements on the hot paths are built once (module constants or
+``lru_cache`` keyed by their shape) and take named bind parameters.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from sqlalchemy import BigInteger, Select, bindparam, case, insert, select, update
+
+from .schema import accounts, holds, metadata, postings
+
+#: The rows of the accounts named in ``codes``, locked in ascending id order
+#: (the library's one global lock order).
+LOCK_ACCOUNTS = (
+    select(
+        accounts.c.id,
+        accounts.c.code,
+        accounts.c.kind,
+        accounts.c.currency,
+        accounts.c.allow_negative,
+        accounts.c.posted_paise,
+        accounts.c.held_paise,
+    )
+    .where(accounts.c.code.in_(bindparam("codes", expanding=True)))
+    .order_by(accounts.c.id)
+    .with_for_update()
+)
+
+
+@functools.lru_cache(maxsize=None)
+def hold_query(for_update: bool) -> Select[Any]:
+    """A hold with its accounts' codes (built once: commit_hold runs it per payout)."""
+    source_acc = accounts.alias("source_acc")
+    dest_acc = accounts.alias("dest_acc")
+    stmt = (
+        select(holds, source_acc.c.code.label("source_code"),
+               dest_acc.c.code.label("destination_code"))
+        .join(source_acc, source_acc.c.id == holds.c.source_account_id)
+        .join(dest_acc, dest_acc.c.id == holds.c.destination_account_id)
+        .where(holds.c.id == bindparam("hold_id", type_=BigInteger))
+    )
+    return stmt.with_for_update(of=holds) if for_update else stmt
+
+
+@functools.lru_cache(maxsize=64)
+def update_balances(rows: int) -> Any:
+    """One UPDATE adding deltas to ``rows`` locked accounts (one round trip), built once.
+
+    Parameters: ``id_<i>``, ``posted_<i>``, ``held_<i>`` for i in 0..rows-1.
+    """
+
+    def delta(column: str) -> Any:
+        return case(
+            *[
+                (accounts.c.id == bindparam(f"id_{i}", type_=BigInteger),
+                 bindparam(f"{column}_{i}", type_=BigInteger))
+                for i in range(rows)
+            ],
+            else_=0,
+        )
+
+    return (
+        update(accounts)
+        .where(accounts.c.id.in_([bindparam(f"id_{i}", type_=BigInteger) for i in range(rows)]))
+        .values(
+            posted_paise=accounts.c.posted_paise + delta("posted"),
+            held_paise=accounts.c.held_paise + delta("held"),
+        )
+    )
+
+
+POSTING_COLUMNS = ("entry_id", "account_id", "amount_paise", "currency", "created_at")
+
+
+@functools.lru_cache(maxsize=64)
+def insert_postings(rows: int) -> Any:
+    """One multi-row INSERT for ``rows`` postings (one round trip), built once.
+
+    Parameters: ``<column>_<i>`` for each of :data:`POSTING_COLUMNS`, i in 0..rows-1.
+    """
+    return insert(postings).values(
+        [
+            {col: bindparam(f"{col}_{i}", type_=postings.c[col].type) for col in POSTING_COLUMNS}
+            for i in range(rows)
+        ]
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def insert_returning_id(table_name: str, dialect: str, conflict_column: str | None) -> Any:
+    """INSERT ... [ON CONFLICT (column) DO NOTHING] RETURNING id, built once.
+
+    With a conflict column, no row comes back when the key is already taken.
+    """
+    table = metadata.tables[table_name]
+    if conflict_column is None:
+        stmt = insert(table)
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
+    else:
+        raise NotImplementedError(f"ledgerlib supports PostgreSQL and SQLite, not {dialect}")
+    return stmt.returning(table.c.id)

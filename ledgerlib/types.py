@@ -1,0 +1,120 @@
+"""Value objects the ledger takes and returns: immutable snapshots, not live rows."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .schema import DEBIT_NORMAL_KINDS
+
+Side = Literal["debit", "credit"]
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One side of a movement: ``amount_paise`` (> 0) debited or credited."""
+
+    account_code: str
+    side: Side
+    amount_paise: int
+
+
+def debit(account_code: str, amount_paise: int) -> Leg:
+    return Leg(account_code, "debit", amount_paise)
+
+
+def credit(account_code: str, amount_paise: int) -> Leg:
+    return Leg(account_code, "credit", amount_paise)
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    code: str
+    kind: str
+    currency: str
+    owner_ref: str | None
+    allow_negative: bool
+    created_at: dt.datetime
+
+    @property
+    def normal_side(self) -> Side:
+        return "debit" if self.kind in DEBIT_NORMAL_KINDS else "credit"
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Balance on the account's normal side. ``available = posted - held``."""
+
+    account_code: str
+    currency: str
+    posted_paise: int
+    held_paise: int
+
+    @property
+    def available_paise(self) -> int:
+        return self.posted_paise - self.held_paise
+
+
+@dataclass(frozen=True)
+class Posting:
+    """A posted leg. ``amount_paise`` is signed: positive debit, negative credit."""
+
+    account_code: str
+    amount_paise: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    idempotency_key: str | None
+    memo: str
+    metadata: Mapping[str, Any]
+    created_at: dt.datetime
+    reverses_entry_id: int | None
+    postings: tuple[Posting, ...]
+    #: True when the call that returned this entry moved nothing: the entry was
+    #: posted before, with the same idempotency key (a replay).
+    replayed: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Hold:
+    id: int
+    idempotency_key: str | None
+    source_code: str
+    destination_code: str
+    amount_paise: int
+    currency: str
+    status: str
+    memo: str
+    metadata: Mapping[str, Any]
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+    commit_entry_id: int | None
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One posting on an account, as the account holder sees it.
+
+    ``change_paise`` is the effect on the balance: positive money in.
+    """
+
+    posting_id: int
+    entry_id: int
+    change_paise: int
+    created_at: dt.datetime
+    memo: str
+    metadata: Mapping[str, Any]
+    reverses_entry_id: int | None
+    counterparty_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    items: tuple[HistoryItem, ...]
+    #: Pass back as ``cursor`` for the next (older) page; None on the last page.
+    next_cursor: str | None

@@ -1,0 +1,157 @@
+"""Re-derive every maintained figure of the ledger and report what disagrees.
+
+Checks: every entry has two or more postings and sums to zero per currency;
+postings use their account's currency; each account's stored posted balance
+equals the sum of its postings and its held balance the sum of its pending
+holds; no account that may not go negative is below zero; the stored balances
+of all accounts form a balanced trial balance per currency; committed holds
+point at an entry.
+
+:func:`verify` is exported as ``ledgerlib.verify``; this module is
+``ledgerlib.verification`` so that the name means one thing. The command line
+``python -m ledgerlib verify --url URL`` runs it in a :func:`snapshot_session`.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from .schema import DEBIT_NORMAL_KINDS, accounts, entries, holds, postings
+
+
+@dataclass
+class VerifyReport:
+    accounts: int = 0
+    entries: int = 0
+    postings: int = 0
+    holds_pending: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        head = (
+            f"{self.accounts} accounts, {self.entries} entries, {self.postings} postings, "
+            f"{self.holds_pending} pending holds"
+        )
+        if self.ok:
+            return f"ledger OK: {head}"
+        return "\n".join([f"ledger BROKEN: {head}", *(f"  - {p}" for p in self.problems)])
+
+
+def verify(session: Session) -> VerifyReport:
+    """Scan the whole ledger. Read-only; O(postings).
+
+    On a database taking writes, run it in one snapshot -- a REPEATABLE READ
+    transaction on PostgreSQL (see :func:`snapshot_session`) -- or a movement
+    committed between two of its queries looks like a broken balance.
+    """
+    conn = session.connection()
+    report = VerifyReport()
+    report.entries = conn.execute(select(func.count()).select_from(entries)).scalar_one()
+    report.postings = conn.execute(select(func.count()).select_from(postings)).scalar_one()
+    _check_entries(conn, report)
+    _check_accounts(conn, report)
+    _check_holds(conn, report)
+    return report
+
+
+def _check_entries(conn: Connection, report: VerifyReport) -> None:
+    """Entries balance per currency, have two postings or more, in their accounts' currency."""
+    for entry_id, currency, total in conn.execute(
+        select(
+            postings.c.entry_id,
+            postings.c.currency,
+            func.sum(postings.c.amount_paise),
+        ).group_by(postings.c.entry_id, postings.c.currency)
+    ):
+        if total != 0:
+            report.problems.append(
+                f"entry {entry_id} does not balance in {currency}: off by {total} paise"
+            )
+    lonely = conn.execute(
+        select(entries.c.id)
+        .outerjoin(postings, postings.c.entry_id == entries.c.id)
+        .group_by(entries.c.id)
+        .having(func.count(postings.c.id) < 2)
+    ).scalars()
+    for entry_id in lonely:
+        report.problems.append(f"entry {entry_id} has fewer than two postings")
+
+    for posting_id, code in conn.execute(
+        select(postings.c.id, accounts.c.code)
+        .join(accounts, accounts.c.id == postings.c.account_id)
+        .where(postings.c.currency != accounts.c.currency)
+    ):
+        report.problems.append(f"posting {posting_id} is not in the currency of {code}")
+
+
+def _check_accounts(conn: Connection, report: VerifyReport) -> None:
+    """Stored balances equal the derived ones and form a trial balance per currency."""
+    posting_sums = dict(
+        conn.execute(
+            select(postings.c.account_id, func.sum(postings.c.amount_paise)).group_by(
+                postings.c.account_id
+            )
+        ).all()
+    )
+    held_sums = dict(
+        conn.execute(
+            select(holds.c.source_account_id, func.sum(holds.c.amount_paise))
+            .where(holds.c.status == "pending")
+            .group_by(holds.c.source_account_id)
+        ).all()
+    )
+    trial_balance: dict[str, int] = defaultdict(int)
+    for acc in conn.execute(select(accounts).order_by(accounts.c.id)):
+        report.accounts += 1
+        sign = 1 if acc.kind in DEBIT_NORMAL_KINDS else -1
+        derived_posted = sign * int(posting_sums.get(acc.id, 0))
+        derived_held = int(held_sums.get(acc.id, 0))
+        if acc.posted_paise != derived_posted:
+            report.problems.append(
+                f"account {acc.code}: stored posted balance {acc.posted_paise} "
+                f"but its postings sum to {derived_posted}"
+            )
+        if acc.held_paise != derived_held:
+            report.problems.append(
+                f"account {acc.code}: stored held balance {acc.held_paise} "
+                f"but its pending holds sum to {derived_held}"
+            )
+        if not acc.allow_negative and acc.posted_paise - acc.held_paise < 0:
+            report.problems.append(
+                f"account {acc.code} may not go negative but its available balance is "
+                f"{acc.posted_paise - acc.held_paise}"
+            )
+        trial_balance[acc.currency] += sign * acc.posted_paise
+    for currency, total in sorted(trial_balance.items()):
+        if total != 0:
+            report.problems.append(
+                f"stored balances in {currency} do not form a trial balance: off by {total}"
+            )
+
+
+def _check_holds(conn: Connection, report: VerifyReport) -> None:
+    """Counts pending holds; a committed hold points at an entry."""
+    report.holds_pending = conn.execute(
+        select(func.count()).select_from(holds).where(holds.c.status == "pending")
+    ).scalar_one()
+    for hold_id in conn.execute(
+        select(holds.c.id).where(
+            holds.c.status == "committed", holds.c.commit_entry_id.is_(None)
+        )
+    ).scalars():
+        report.problems.append(f"hold {hold_id} is committed without an entry")
+
+
+def snapshot_session(engine: Engine) -> Session:
+    """A session whose transaction sees one snapshot of the database, for verify()."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    return Session(engine)  # SQLite: BEGIN IMMEDIATE already excludes writers

@@ -1,0 +1,180 @@
+"""User accounts: sign-up and log-in with bcrypt and throttling of guesses."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import bcrypt
+from sqlalchemy import bindparam, case, delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from . import codes
+from .codes import utcnow
+from .errors import AccountError, LoginThrottled
+from .models import LoginAttempt, LoginThrottle, Merchant, User
+from .phone import InvalidPhone, normalize_phone
+from .transfers import WalletService
+
+__all__ = ["AccountError", "AccountService", "LoginThrottled", "MAX_FAILURES_PER_PHONE"]
+
+_HANDLE = re.compile(r"[a-z0-9](?:[a-z0-9-]{1,28})[a-z0-9]", re.ASCII)
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.ASCII)
+MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_BYTES = 72  # bcrypt ignores anything longer: refuse it instead
+MAX_NAME_CHARS = 80
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_PHONE = 5
+MAX_FAILURES_PER_IP = 20
+
+
+@dataclass
+class AccountService:
+    dbsession: object
+    bcrypt_rounds: int = 12
+    clock: object = utcnow
+
+    def signup(self, phone: str, name: str, password: str) -> User:
+        try:
+            phone = normalize_phone(phone)
+        except InvalidPhone as exc:
+            raise AccountError(str(exc), "phone") from None
+        name = unicodedata.normalize("NFC", (name or "").strip())
+        if not name:
+            raise AccountError("Enter your name.", "name")
+        if len(name) > MAX_NAME_CHARS or any(unicodedata.category(c)[0] == "C" for c in name):
+            raise AccountError(f"Use up to {MAX_NAME_CHARS} ordinary characters.", "name")
+        self._check_password(password)
+        user = User(
+            phone=phone,
+            name=name,
+            password_hash=self.hash_password(password),
+            is_active=True,
+            created_at=self.clock(),
+        )
+        try:
+            with self.dbsession.begin_nested():  # a concurrent sign-up may win the phone
+                self.dbsession.add(user)
+                self.dbsession.flush()
+        except IntegrityError:
+            raise AccountError("This number already has an account. Log in instead.",
+                               "phone") from None
+        WalletService(self.dbsession, clock=self.clock).open_user_wallet(user)
+        return user
+
+    def signup_merchant(self, handle: str, name: str, email: str, password: str) -> Merchant:
+        handle = (handle or "").strip().lower()
+        email = (email or "").strip().lower()
+        name = unicodedata.normalize("NFC", (name or "").strip())
+        if not _HANDLE.fullmatch(handle):
+            raise AccountError("Use 3 to 30 lowercase letters, digits and dashes, like "
+                               "chai-point.", "handle")
+        if not name or len(name) > MAX_NAME_CHARS:
+            raise AccountError(f"Enter the shop's name (up to {MAX_NAME_CHARS} characters).",
+                               "name")
+        if len(email) > 254 or not _EMAIL.fullmatch(email):
+            raise AccountError("Enter an email address, like owner@shop.in.", "email")
+        self._check_password(password)
+        merchant = Merchant(handle=handle, name=name, email=email, is_active=True,
+                            password_hash=self.hash_password(password), created_at=self.clock())
+        try:
+            with self.dbsession.begin_nested():
+                self.dbsession.add(merchant)
+                self.dbsession.flush()
+        except IntegrityError:
+            raise AccountError("That handle or email is already taken.", "handle") from None
+        WalletService(self.dbsession, clock=self.clock).ledger.open_account(
+            merchant.wallet_code, "liability", owner_ref=codes.owner_ref("merchant", merchant.id))
+        return merchant
+
+    def authenticate_merchant(self, email: str, password: str, ip: str) -> Merchant:
+        email = (email or "").strip().lower()[:254]
+        # Throttled like users, on a key of its own (fits the 32-character column).
+        key = "m:" + hashlib.sha256(email.encode()).hexdigest()[:24]
+        self._check_throttle(key, ip)
+        merchant = self.dbsession.scalar(select(Merchant).where(Merchant.email == email))
+        stored = merchant.password_hash.encode() if merchant else _dummy_hash(self.bcrypt_rounds)
+        matches = bcrypt.checkpw((password or "").encode()[:MAX_PASSWORD_BYTES], stored)
+        if merchant is None or not matches or not merchant.is_active:
+            self.dbsession.add(LoginAttempt(phone=key, ip=ip, created_at=self.clock()))
+            raise AccountError("That email and password do not match.")
+        self._clear_throttle(key)
+        return merchant
+
+    @staticmethod
+    def _check_password(password: str) -> None:
+        if len(password or "") < MIN_PASSWORD_CHARS:
+            raise AccountError(
+                f"Use at least {MIN_PASSWORD_CHARS} characters for your password.", "password"
+            )
+        if len(password.encode()) > MAX_PASSWORD_BYTES:
+            raise AccountError("That password is too long (72 bytes at most).", "password")
+
+    def hash_password(self, password: str) -> str:
+        return bcrypt.hashpw(password.encode(), bcrypt.gensalt(self.bcrypt_rounds)).decode()
+
+    def authenticate(self, phone_text: str, password: str, ip: str) -> User:
+        """The user for these credentials, or AccountError (LoginThrottled when
+        this phone or address failed too often lately)."""
+        try:
+            phone = normalize_phone(phone_text)
+        except InvalidPhone:
+            phone = (phone_text or "").strip()[:32]
+        self._check_throttle(phone, ip)
+        user = self.dbsession.scalar(select(User).where(User.phone == phone))
+        password_bytes = (password or "").encode()[:MAX_PASSWORD_BYTES]
+        # Hash even for unknown numbers, so timing does not reveal who has an account.
+        stored = user.password_hash.encode() if user else _dummy_hash(self.bcrypt_rounds)
+        matches = bcrypt.checkpw(password_bytes, stored)
+        if user is None or not matches or not user.is_active:
+            self.dbsession.add(LoginAttempt(phone=phone, ip=ip, created_at=self.clock()))
+            raise AccountError("That phone number and password do not match.")
+        self._clear_throttle(phone)
+        return user
+
+    def _clear_throttle(self, key: str) -> None:
+        """A successful log-in resets the account's count (not the address's)."""
+        self.dbsession.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+        self.dbsession.execute(delete(LoginAttempt).where(LoginAttempt.phone == key))
+
+    def _reserve_attempt(self, key: str) -> int:
+        """Count one more attempt for ``key`` in the current window, atomically;
+        returns the count including this one."""
+        now = self.clock()
+        table = LoginThrottle.__table__
+        dialect = self.dbsession.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        stale = table.c.window_start < bindparam("cutoff", now - THROTTLE_WINDOW,
+                                                 type_=table.c.window_start.type)
+        stmt = upsert(table).values(key=key, window_start=now, attempts=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={"attempts": case((stale, 1), else_=table.c.attempts + 1),
+                  "window_start": case((stale, stmt.excluded.window_start),
+                                       else_=table.c.window_start)},
+        ).returning(table.c.attempts)
+        return self.dbsession.execute(stmt).scalar_one()
+
+    def _check_throttle(self, phone: str, ip: str) -> None:
+        since = self.clock() - THROTTLE_WINDOW
+        by_ip = self.dbsession.scalar(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.created_at >= since, LoginAttempt.ip == ip))
+        # Failed attempts before this one (this one is counted too, but may succeed).
+        by_phone = self._reserve_attempt(phone) - 1
+        if by_phone >= MAX_FAILURES_PER_PHONE or by_ip >= MAX_FAILURES_PER_IP:
+            minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
+            raise LoginThrottled(
+                f"Too many failed attempts. Wait {minutes} minutes and try again."
+            )
+
+
+@functools.lru_cache(maxsize=4)
+def _dummy_hash(rounds: int) -> bytes:
+    """A hash of the same cost as real ones, checked when the phone is unknown."""
+    return bcrypt.hashpw(b"not a real password", bcrypt.gensalt(rounds))

@@ -1,0 +1,40 @@
+"""Alembic environment: the database URL comes from the same ini file as the apps."""
+import logging.config
+
+from alembic import context
+
+from wallet.models import get_engine, target_metadata
+from wallet.settings import load_settings
+
+config = context.config
+# Tests and scripts may hand in settings directly; otherwise read the ini file.
+settings = config.attributes.get("settings")
+if settings is None:
+    logging.config.fileConfig(config.config_file_name, disable_existing_loggers=False)
+    settings = load_settings(config.config_file_name, config.get_main_option("app_name", "user"))
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=settings["sqlalchemy.url"], target_metadata=target_metadata,
+                      literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = get_engine(settings)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTERs
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

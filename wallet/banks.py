@@ -1,0 +1,75 @@
+"""The registry of banks we take deposits from and pay out to, read from settings.
+
+    banks.enabled = hdfc axis
+    banks.hdfc.name = HDFC Bank
+    banks.hdfc.netbanking_url = http://127.0.0.1:6546/hdfc/netbanking
+    banks.hdfc.api_url = http://127.0.0.1:6546/hdfc/api
+    banks.hdfc.api_key = ...
+    banks.hdfc.webhook_secrets = current-secret previous-secret   (rotation: any may sign)
+    banks.hdfc.allowed_networks = 127.0.0.0/8 ::1/128             (webhook source CIDRs)
+
+Adding a bank is adding its lines: nothing else names banks.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from .ini import ConfigurationError, require_secret
+
+_BANK_CODE = re.compile(r"[a-z][a-z0-9_]{1,30}")
+
+
+@dataclass(frozen=True)
+class BankConfig:
+    code: str
+    name: str
+    netbanking_url: str
+    api_url: str
+    api_key: str
+    webhook_secrets: tuple[str, ...]
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+    def allows(self, address: str | None) -> bool:
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(ip in network for network in self.allowed_networks)
+
+
+def load_banks(settings: dict) -> dict[str, BankConfig]:
+    banks = {}
+    for code in settings.get("banks.enabled", "").split():
+        if not _BANK_CODE.fullmatch(code):
+            raise ConfigurationError(f"bad bank code {code!r} in banks.enabled")
+        prefix = f"banks.{code}."
+
+        def get(key: str) -> str:
+            value = settings.get(prefix + key, "").strip()
+            if not value:
+                raise ConfigurationError(f"setting {prefix}{key} is required")
+            return value
+
+        secrets_setting = prefix + "webhook_secrets"
+        require_secret(settings, secrets_setting)
+        secrets = tuple(settings[secrets_setting].split())
+        for i, secret in enumerate(secrets):
+            require_secret({**settings, "_secret": secret}, "_secret")
+        try:
+            networks = tuple(
+                ipaddress.ip_network(cidr, strict=False) for cidr in get("allowed_networks").split()
+            )
+        except ValueError as exc:
+            raise ConfigurationError(f"{prefix}allowed_networks: {exc}") from None
+        banks[code] = BankConfig(
+            code=code,
+            name=get("name"),
+            netbanking_url=get("netbanking_url"),
+            api_url=get("api_url").rstrip("/"),
+            api_key=require_secret(settings, prefix + "api_key"),
+            webhook_secrets=secrets,
+            allowed_networks=networks,
+        )
+    return banks

@@ -1,0 +1,271 @@
+"""Deposits (on-ramp): the one place their state machine lives.
+
+    pending --bank says success--> success   (wallet credited in the same DB transaction)
+    pending --bank says failed---> failed
+    success, failed: final. A later contradicting report is recorded and flagged,
+    never applied; a report whose amount or currency differs from ours is flagged
+    and never credited.
+
+The webhook app and the stuck-deposit sweeper both call :meth:`DepositService.settle`,
+which locks the deposit's row first, so the two settling one deposit at the same
+moment credit it exactly once. The amount credited is always our stored one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ledgerlib import format_paise
+
+from . import codes
+from .bank_client import BankUnavailable
+from .banks import BankConfig
+from .codes import CURRENCY, DepositAnswer, Kind, Status, utcnow
+from .errors import WalletError
+from .models import Transaction, User
+from .transfers import WalletService
+
+MIN_DEPOSIT_PAISE = 1_00
+MAX_DEPOSIT_PAISE = 1_00_000_00
+#: A deposit still pending after this long is checked with the bank's status API
+#: (and, while it stays pending, again every this long).
+DEFAULT_STUCK_AFTER = dt.timedelta(minutes=10)
+#: A deposit the bank has still never heard of after this long is marked failed.
+DEFAULT_EXPIRE_AFTER = dt.timedelta(hours=1)
+SWEEP_BATCH = 100
+
+
+@dataclass(frozen=True)
+class SettleResult:
+    #: credited | failed | already_settled | contradiction | mismatch | unknown
+    verdict: str
+    transaction: Transaction | None = None
+    detail: str = ""
+
+
+class DepositService:
+    def __init__(
+        self,
+        dbsession: Session,
+        banks: dict[str, BankConfig],
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ):
+        self.db = dbsession
+        self.banks = banks
+        self.clock = clock
+        self.wallet = WalletService(dbsession, clock=clock)
+
+    def start(self, user: User, bank_code: str, amount_paise: int, request_key: str) -> Transaction:
+        """Record a pending deposit; the same form submitted twice gives the same one."""
+        if bank_code not in self.banks:
+            raise WalletError("Choose one of the listed banks.", "bank")
+        if amount_paise < MIN_DEPOSIT_PAISE:
+            raise WalletError(f"Add at least {format_paise(MIN_DEPOSIT_PAISE)}.", "amount")
+        if amount_paise > MAX_DEPOSIT_PAISE:
+            raise WalletError(f"Add at most {format_paise(MAX_DEPOSIT_PAISE)} at a time.", "amount")
+        key = self.wallet.idempotency_key("deposit", user, request_key)
+        existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
+        if existing is not None:
+            return existing
+        now = self.clock()
+        tx = Transaction(
+            kind=Kind.DEPOSIT,
+            status=Status.PENDING,
+            amount_paise=amount_paise,
+            payee_user_id=user.id,
+            bank_code=bank_code,
+            token=secrets.token_urlsafe(24),  # unguessable: it is the bank's reference
+            note=f"Added from {self.banks[bank_code].name}",
+            idempotency_key=key,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with self.db.begin_nested():
+                self.db.add(tx)
+                self.db.flush()
+        except IntegrityError:  # the same form, submitted twice at once: the other won
+            replay = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
+            if replay is None:
+                raise
+            return replay
+        return tx
+
+    def netbanking_url(self, tx: Transaction, return_url: str) -> str:
+        bank = self.banks[tx.bank_code]
+        query = urlencode({"reference": tx.token, "amount_paise": tx.amount_paise,
+                           "currency": CURRENCY, "return_url": return_url})
+        return f"{bank.netbanking_url}?{query}"
+
+    def for_user(self, user: User, token: str) -> Transaction | None:
+        tx = self.db.scalar(select(Transaction).where(
+            Transaction.token == token, Transaction.kind == Kind.DEPOSIT))
+        return tx if tx is not None and tx.payee_user_id == user.id else None
+
+    def settle(
+        self,
+        token: str,
+        outcome: str,
+        *,
+        bank_code: str,
+        amount_paise: int,
+        currency: str,
+        source: str,
+        reason: str = "",
+    ) -> SettleResult:
+        """Apply the bank's word on a deposit: exactly once, and only from pending."""
+        if outcome not in DepositAnswer.ALL:
+            raise ValueError(f"a deposit outcome is one of {DepositAnswer.ALL}, not {outcome!r}")
+        tx = self.db.scalar(
+            select(Transaction)
+            .where(Transaction.token == token, Transaction.kind == Kind.DEPOSIT)
+            # Lock only this row: the eager-loaded payer/payee are outer joins.
+            .with_for_update(of=Transaction)
+        )
+        if tx is None or tx.bank_code != bank_code:
+            return SettleResult("unknown", None, "no deposit with that reference at this bank")
+        now = self.clock()
+        if (amount_paise, currency) != (tx.amount_paise, CURRENCY):
+            tx.flag_reason = (
+                f"{source} reported {amount_paise} {currency} for a deposit of "
+                f"{tx.amount_paise} {CURRENCY}"
+            )[:300]
+            tx.updated_at = now
+            return SettleResult("mismatch", tx, tx.flag_reason)
+        if tx.status != Status.PENDING:
+            if tx.status == outcome:
+                return SettleResult("already_settled", tx)
+            tx.flag_reason = f"{source} reported {outcome} after the deposit was {tx.status}"
+            tx.updated_at = now
+            return SettleResult("contradiction", tx, tx.flag_reason)
+
+        if outcome == DepositAnswer.SUCCESS:
+            if tx.payee_user_id is None or tx.token is None or tx.bank_code is None:
+                raise ValueError(f"deposit {tx.id} lacks its payee, reference or bank")
+            entry = self.wallet.ledger.transfer(
+                self._settlement_account(tx.bank_code),
+                codes.user_wallet(tx.payee_user_id),
+                tx.amount_paise,  # ours, never the reported one
+                idempotency_key=codes.onramp_key(tx.token),
+                memo=tx.note,
+                metadata={"kind": Kind.DEPOSIT, "transaction_id": tx.id},
+            )
+            tx.ledger_entry_id = entry.id
+        else:
+            tx.note = f"{tx.note} — declined" + (f": {reason[:80]}" if reason else "")
+        tx.status = outcome
+        tx.settled_at = tx.updated_at = now
+        return SettleResult("credited" if outcome == DepositAnswer.SUCCESS else "failed", tx)
+
+    def _settlement_account(self, bank_code: str) -> str:
+        code = codes.bank_settlement(bank_code)
+        self.wallet.ledger.open_account(code, "asset", allow_negative=True)
+        return code
+
+    def stuck_tokens(self, older_than: dt.timedelta = DEFAULT_STUCK_AFTER,
+                     batch: int = SWEEP_BATCH) -> list[str]:
+        """Deposits pending for longer than ``older_than``, not flagged for a human
+        and not checked within ``older_than``; least recently checked first, so
+        abandoned checkouts cannot starve the others."""
+        cutoff = self.clock() - older_than
+        return list(self.db.scalars(
+            select(Transaction.token)
+            .where(Transaction.kind == Kind.DEPOSIT, Transaction.status == Status.PENDING,
+                   Transaction.flag_reason.is_(None),
+                   Transaction.created_at < cutoff, Transaction.updated_at <= cutoff)
+            .order_by(Transaction.updated_at, Transaction.id)
+            .limit(batch)
+        ))
+
+    def mark_checked(self, token: str) -> None:
+        """The bank had nothing final to say: check the others before this one again."""
+        tx = self.db.scalar(select(Transaction).where(
+            Transaction.token == token, Transaction.status == Status.PENDING))
+        if tx is not None:
+            tx.updated_at = self.clock()
+
+    def record_completed(self, user: User, bank_code: str, amount_paise: int,
+                         request_key: str) -> Transaction:
+        """A deposit that starts and succeeds at once (demo data, tests)."""
+        tx = self.start(user, bank_code, amount_paise, request_key)
+        self.settle(tx.token, DepositAnswer.SUCCESS, bank_code=bank_code, amount_paise=amount_paise,
+                    currency=CURRENCY, source="seed")
+        return tx
+
+
+# Bank status -> our outcome; "pending" and anything else leave the deposit alone.
+BANK_STATUS_OUTCOMES = {"approved": DepositAnswer.SUCCESS, "declined": DepositAnswer.FAILED}
+
+
+def sweep_stuck_deposits(
+    run_in_transaction: Callable[[Callable[[Session], object]], object],
+    banks: dict[str, BankConfig],
+    client_for: Callable[[BankConfig], object],
+    older_than: dt.timedelta = DEFAULT_STUCK_AFTER,
+    expire_after: dt.timedelta = DEFAULT_EXPIRE_AFTER,
+    batch: int = SWEEP_BATCH,
+) -> dict[str, int]:
+    """Ask the bank about deposits pending too long and settle them.
+
+    ``run_in_transaction(fn)`` runs ``fn(session)`` in its own committed
+    transaction. No transaction is open while the bank is asked; each deposit is
+    then settled in a transaction of its own, by :meth:`DepositService.settle`,
+    which re-checks the state under a row lock (a webhook may have won meanwhile).
+    """
+    def stuck(session: Session) -> list[tuple[str, str, int, dt.datetime]]:
+        service = DepositService(session, banks)
+        return [
+            (tx.token, tx.bank_code, tx.amount_paise, tx.created_at)
+            for tx in (session.scalar(select(Transaction).where(Transaction.token == token))
+                       for token in service.stuck_tokens(older_than, batch))
+        ]
+
+    def checked(token: str) -> None:
+        run_in_transaction(lambda session: DepositService(session, banks).mark_checked(token))
+
+    counts = {"checked": 0, "settled": 0, "still_pending": 0, "bank_unavailable": 0}
+    now = utcnow()
+    for token, bank_code, amount_paise, created_at in run_in_transaction(stuck):
+        counts["checked"] += 1
+        bank = banks.get(bank_code)
+        if bank is None:
+            continue
+        try:
+            record = client_for(bank).payment_status(token)
+        except BankUnavailable:
+            counts["bank_unavailable"] += 1
+            checked(token)
+            continue
+        if record is None and created_at < now - expire_after:
+            # The bank never heard of it, long after the checkout: nothing was paid.
+            outcome, reported_amount, currency = DepositAnswer.FAILED, amount_paise, CURRENCY
+        elif record is None:
+            outcome = None  # the customer may still be on the way to the bank's page
+        else:
+            outcome = BANK_STATUS_OUTCOMES.get(record.get("status"))
+            reported_amount, currency = record.get("amount_paise"), record.get("currency")
+        if outcome is None:
+            counts["still_pending"] += 1
+            checked(token)
+            continue
+
+        def settle(session: Session, token=token, outcome=outcome,
+                   reported_amount=reported_amount, currency=currency, bank_code=bank_code):
+            return DepositService(session, banks).settle(
+                token, outcome, bank_code=bank_code, amount_paise=reported_amount,
+                currency=currency, source="sweeper (bank status API)",
+                reason=(record.get("reason") or "") if record else "no record at the bank",
+            )
+
+        result = run_in_transaction(settle)
+        if result.verdict in ("credited", "failed"):
+            counts["settled"] += 1
+    return counts

@@ -1,0 +1,40 @@
+"""The wallet's tables (ledgerlib keeps its own), and the engine and session
+factory every process makes once."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, engine_from_config
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
+
+import ledgerlib
+
+from .merchant import Merchant
+from .meta import Base
+from .transaction import Transaction
+from .user import LoginAttempt, LoginThrottle, User
+from .webhook import WebhookAttempt, WebhookEvent
+from .withdrawal import PayoutAttempt, PayoutLane, Withdrawal
+
+configure_mappers()
+
+#: Everything alembic migrates: the wallet's tables and ledgerlib's.
+target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
+
+__all__ = [
+    "Base", "LoginAttempt", "LoginThrottle", "Merchant", "PayoutAttempt", "PayoutLane",
+    "Transaction", "User", "WebhookAttempt", "WebhookEvent", "Withdrawal",
+    "get_engine", "get_session_factory", "target_metadata",
+]
+
+
+def get_engine(settings: Mapping[str, Any], prefix: str = "sqlalchemy.") -> Engine:
+    engine = engine_from_config(dict(settings), prefix)
+    if engine.dialect.name == "sqlite":
+        ledgerlib.configure_sqlite(engine)  # BEGIN IMMEDIATE, WAL, foreign keys
+    return engine
+
+
+def get_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)

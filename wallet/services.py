@@ -1,0 +1,59 @@
+"""The domain's services for one unit of work (a request, a task step, a CLI
+command), configured once from the typed settings: adapters ask this object
+for a service instead of each reading settings of their own."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from .accounts import AccountService
+from .bank_events import BankEvents
+from .banks import BankConfig
+from .codes import utcnow
+from .deposits import DepositService
+from .reports import MerchantReports
+from .settings import WalletSettings
+from .tasks import NoTaskQueue, TaskQueue
+from .transfers import WalletService
+from .withdrawals import WithdrawalService
+
+
+@dataclass(frozen=True)
+class Services:
+    db: Session
+    settings: WalletSettings
+    tasks: TaskQueue = field(default_factory=NoTaskQueue)
+    clock: Callable[[], dt.datetime] = utcnow
+
+    @property
+    def banks(self) -> dict[str, BankConfig]:
+        return dict(self.settings.banks)
+
+    @property
+    def wallet(self) -> WalletService:
+        return WalletService(self.db, clock=self.clock,
+                             max_transfer_paise=self.settings.max_transfer_paise)
+
+    @property
+    def accounts(self) -> AccountService:
+        return AccountService(self.db, bcrypt_rounds=self.settings.bcrypt_rounds,
+                              clock=self.clock)
+
+    @property
+    def deposits(self) -> DepositService:
+        return DepositService(self.db, self.banks, clock=self.clock)
+
+    @property
+    def withdrawals(self) -> WithdrawalService:
+        return WithdrawalService(self.db, self.banks, clock=self.clock, tasks=self.tasks)
+
+    @property
+    def bank_events(self) -> BankEvents:
+        return BankEvents(self.db, self.banks, clock=self.clock)
+
+    @property
+    def merchant_reports(self) -> MerchantReports:
+        return MerchantReports(self.db)

@@ -1,0 +1,116 @@
+"""The wallet's settings: read once from the ini, typed, with units in the names.
+
+:class:`WalletSettings` is the one object the domain reads. Each adapter reads
+its own keys (cookie names, queue backend) from :attr:`WalletSettings.raw`, in
+one place of its own.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .banks import BankConfig, load_banks
+from .ini import (
+    ConfigurationError,
+    as_bool,
+    check_secret,
+    is_production,
+    load_settings,
+    require_secret,
+    resolve_settings,
+)
+
+__all__ = ["ConfigurationError", "WalletSettings", "as_bool", "check_secret", "is_production",
+           "load_settings", "require_secret", "resolve_settings"]
+
+DEFAULT_TASK_QUEUE = "huey_tasks.queue:HueyTaskQueue"
+T = TypeVar("T")
+
+
+def _read(settings: Mapping[str, Any], key: str, default: T, parse: Callable[[str], T]) -> T:
+    value = settings.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    try:
+        return parse(str(value).strip())
+    except ValueError:
+        raise ConfigurationError(f"setting {key} = {value!r} is not a valid "
+                                 f"{getattr(parse, '__name__', 'value')}") from None
+
+
+def _positive(parse: Callable[[str], T]) -> Callable[[str], T]:
+    def positive(text: str) -> T:
+        value = parse(text)
+        if not value > 0:  # type: ignore[operator]
+            raise ValueError(text)
+        return value
+
+    positive.__name__ = f"positive {parse.__name__}"
+    return positive
+
+
+@dataclass(frozen=True)
+class WalletSettings:
+    """Everything the domain reads from the configuration, parsed once."""
+
+    raw: Mapping[str, Any] = field(repr=False)
+    #: The banks we take deposits from and pay out to (wallet.banks).
+    banks: Mapping[str, BankConfig] = field(default_factory=dict, repr=False)
+    environment: str = "development"
+    database_url: str = ""
+    #: The most one transfer or shop payment may move.
+    max_transfer_paise: int = 1_00_000_00
+    bcrypt_rounds: int = 12
+    #: Where customers pay (merchant QR codes point here).
+    user_app_url: str = ""
+    bank_timeout_s: float = 5.0
+    deposit_stuck_after_s: float = 600.0
+    deposit_expire_after_s: float = 3600.0
+    #: > the bank timeout, so a live worker never loses its lane.
+    payout_lease_s: float = 60.0
+    #: Unclear answers from the bank before a human looks at the payout.
+    payout_retry_budget: int = 6
+    payout_backoff_base_s: float = 2.0
+    payout_backoff_cap_s: float = 300.0
+    #: A payout nobody touched for this long is picked up by the recovery task.
+    payout_resume_after_s: float = 120.0
+    #: ``module:factory`` of the queue that runs work after commit (see wallet.tasks).
+    task_queue: str = DEFAULT_TASK_QUEUE
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def from_dict(cls, settings: Mapping[str, Any]) -> WalletSettings:
+        d = cls.__dataclass_fields__
+        pos_int, pos_float = _positive(int), _positive(float)
+
+        def get(name: str, key: str, parse: Callable[[str], Any]) -> Any:
+            return _read(settings, key, d[name].default, parse)
+
+        return cls(
+            raw=dict(settings),
+            banks=load_banks(settings),
+            environment=get("environment", "wallet.environment", str),
+            database_url=get("database_url", "sqlalchemy.url", str),
+            max_transfer_paise=get("max_transfer_paise", "wallet.max_transfer_paise", pos_int),
+            bcrypt_rounds=get("bcrypt_rounds", "wallet.bcrypt_rounds", pos_int),
+            user_app_url=get("user_app_url", "wallet.user_app_url", str).rstrip("/"),
+            bank_timeout_s=get("bank_timeout_s", "wallet.bank_timeout_s", pos_float),
+            deposit_stuck_after_s=get("deposit_stuck_after_s", "wallet.deposit_stuck_after_s",
+                                      float),
+            deposit_expire_after_s=get("deposit_expire_after_s",
+                                       "wallet.deposit_expire_after_s", pos_float),
+            payout_lease_s=get("payout_lease_s", "wallet.payout_lease_s", pos_float),
+            payout_retry_budget=get("payout_retry_budget", "wallet.payout_retry_budget",
+                                    pos_int),
+            payout_backoff_base_s=get("payout_backoff_base_s", "wallet.payout_backoff_base_s",
+                                      float),
+            payout_backoff_cap_s=get("payout_backoff_cap_s", "wallet.payout_backoff_cap_s",
+                                     float),
+            payout_resume_after_s=get("payout_resume_after_s", "wallet.payout_resume_after_s",
+                                      float),
+            task_queue=get("task_queue", "wallet.task_queue", str),
+        )

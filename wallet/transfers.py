@@ -1,0 +1,286 @@
+"""The wallet's money operations: the one place that holds their rules.
+
+Views, the webhook app and the workers parse their input and call this module;
+they never touch the ledger themselves. Each operation runs inside the
+caller's transaction (a request's, or a task step's) and raises a
+:class:`WalletError` with a message fit for the user when it refuses; a
+refused operation has written nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import Session
+
+import ledgerlib
+from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_paise
+
+from . import codes
+from .codes import Kind, Status, utcnow
+from .errors import (
+    AmountTooLarge,
+    DuplicateRequest,
+    InsufficientBalance,
+    RecipientNotFound,
+    SelfTransfer,
+    WalletError,
+)
+from .models import Merchant, Transaction, User
+from .phone import InvalidPhone, normalize_phone
+from .settings import WalletSettings
+
+__all__ = ["ActivityItem", "ActivityPage", "AmountTooLarge", "DuplicateRequest",
+           "InsufficientBalance", "RecipientNotFound", "SelfTransfer", "WalletError",
+           "WalletService"]
+
+#: The most one transfer may move (Rs 1,00,000), unless configured otherwise.
+DEFAULT_MAX_TRANSFER_PAISE = WalletSettings.max_transfer_paise
+MAX_NOTE_CHARS = 140
+ACTIVITY_PAGE_SIZE = 20
+MAX_ACTIVITY_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ActivityItem:
+    transaction: Transaction
+    direction: str  # "in" or "out"
+    counterparty: str
+    amount_paise: int
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    items: tuple[ActivityItem, ...]
+    next_cursor: str | None
+
+
+@functools.cache
+def _replay_query(names: tuple[str, ...]):
+    """id and ``names`` of the transaction with an idempotency key (built once:
+    plain Core on the table, as every money request runs it)."""
+    table = Transaction.__table__
+    return (select(table.c.id, *(table.c[name] for name in names))
+            .where(table.c.idempotency_key == bindparam("key")))
+
+
+class WalletService:
+    def __init__(
+        self,
+        dbsession: Session,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        max_transfer_paise: int = DEFAULT_MAX_TRANSFER_PAISE,
+    ):
+        self.db = dbsession
+        self.clock = clock
+        self.ledger = Ledger(dbsession, clock=clock)
+        self.max_transfer_paise = max_transfer_paise
+
+    # ---------------------------------------------------------------- wallets
+
+    def open_user_wallet(self, user: User) -> None:
+        self.ledger.open_account(user.wallet_code, "liability",
+                                 owner_ref=codes.owner_ref("user", user.id))
+
+    def balance(self, owner: User | Merchant) -> ledgerlib.Balance:
+        """A user's or a shop's balance: posted, held and available."""
+        return self.ledger.balance(owner.wallet_code)
+
+    # -------------------------------------------------------------- transfers
+
+    def send_money(
+        self,
+        sender: User,
+        recipient_phone: str,
+        amount_paise: int,
+        request_key: str,
+        note: str = "",
+    ) -> Transaction:
+        """Move money from ``sender`` to the user with ``recipient_phone``.
+
+        ``request_key`` is the form's one-time token: submitting the same form
+        twice (a double click, a retried request) returns the first transfer.
+        """
+        ledgerlib.check_paise(amount_paise)
+        if amount_paise > self.max_transfer_paise:
+            raise AmountTooLarge(
+                f"You can send at most {format_paise(self.max_transfer_paise)} at a time."
+            )
+        note = self._clean_note(note)
+        key = self.idempotency_key(Kind.TRANSFER, sender, request_key)
+        recipient = self._recipient(sender, recipient_phone)
+        # No look for an earlier submission first: the ledger knows the key and
+        # says so (``replayed``), even after the money was spent since.
+        try:
+            entry = self.ledger.transfer(
+                sender.wallet_code,
+                recipient.wallet_code,
+                amount_paise,
+                idempotency_key=key,
+                memo=note,
+                metadata={"kind": Kind.TRANSFER},
+            )
+        except InsufficientFunds as exc:
+            raise InsufficientBalance(
+                f"Your available balance is {format_paise(exc.available_paise)}: "
+                f"not enough to send {format_paise(amount_paise)}."
+            ) from None
+        except IdempotencyConflict:
+            raise self.duplicate() from None
+        if entry.replayed:
+            # This form was submitted before (a double click, a retry, or a twin
+            # request that committed while this one waited for the account
+            # locks): nothing moved now; return the first submission's record.
+            replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
+            if replay is not None:
+                return replay
+        return self._record(
+            kind=Kind.TRANSFER,
+            status=Status.COMPLETED,
+            amount_paise=amount_paise,
+            payer_user_id=sender.id,
+            payee_user_id=recipient.id,
+            note=note,
+            idempotency_key=key,
+            ledger_entry_id=entry.id,
+        )
+
+    def _recipient(self, sender: User, phone_text: str) -> User:
+        try:
+            phone = normalize_phone(phone_text)
+        except InvalidPhone as exc:
+            raise RecipientNotFound(str(exc)) from None
+        if phone == sender.phone:
+            raise SelfTransfer("You cannot send money to yourself.")
+        recipient = self.db.scalar(select(User).where(User.phone == phone))
+        if recipient is None or not recipient.is_active:
+            raise RecipientNotFound("No wallet is registered with that number.")
+        return recipient
+
+    # ---------------------------------------------------------- pay a merchant
+
+    def merchant_by_handle(self, handle: str) -> Merchant | None:
+        merchant = self.db.scalar(select(Merchant).where(
+            Merchant.handle == (handle or "").strip().lower()[:30]))
+        return merchant if merchant is not None and merchant.is_active else None
+
+    def pay_merchant(self, payer: User, handle: str, amount_paise: int, request_key: str,
+                     note: str = "") -> Transaction:
+        """Pay a shop by its handle; the same form twice pays once."""
+        ledgerlib.check_paise(amount_paise)
+        if amount_paise > self.max_transfer_paise:
+            raise AmountTooLarge(
+                f"You can pay at most {format_paise(self.max_transfer_paise)} at a time.")
+        note = self._clean_note(note)
+        merchant = self.merchant_by_handle(handle)
+        if merchant is None:
+            raise RecipientNotFound("No shop has that payment handle.", "handle")
+        key = self.idempotency_key(Kind.PAYMENT, payer, request_key)
+        try:  # (an earlier submission of this form: the ledger says ``replayed``)
+            entry = self.ledger.transfer(
+                payer.wallet_code, merchant.wallet_code, amount_paise, idempotency_key=key,
+                memo=note, metadata={"kind": Kind.PAYMENT})
+        except InsufficientFunds as exc:
+            raise InsufficientBalance(
+                f"Your available balance is {format_paise(exc.available_paise)}: "
+                f"not enough to pay {format_paise(amount_paise)}.") from None
+        except IdempotencyConflict:
+            raise self.duplicate() from None
+        if entry.replayed:  # submitted before: nothing moved now
+            replay = self.replay(key, payee_merchant_id=merchant.id, amount_paise=amount_paise)
+            if replay is not None:
+                return replay
+        return self._record(kind=Kind.PAYMENT, status=Status.COMPLETED, amount_paise=amount_paise,
+                            payer_user_id=payer.id, payee_merchant_id=merchant.id, note=note,
+                            idempotency_key=key, ledger_entry_id=entry.id)
+
+    # ---------------------------------------------------------------- history
+
+    def activity(
+        self, user: User, *, cursor: str | None = None, limit: int = ACTIVITY_PAGE_SIZE
+    ) -> ActivityPage:
+        """Everything that touched the user's wallet, newest first (keyset paging)."""
+        limit = max(1, min(limit, MAX_ACTIVITY_PAGE_SIZE))
+        stmt = (
+            select(Transaction)
+            .where(or_(Transaction.payer_user_id == user.id, Transaction.payee_user_id == user.id))
+            .order_by(Transaction.id.desc())
+            .limit(limit + 1)
+        )
+        if cursor is not None:
+            if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+                raise WalletError("That page link is not valid.")
+            stmt = stmt.where(Transaction.id < int(cursor))
+        rows = list(self.db.scalars(stmt).unique())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return ActivityPage(
+            tuple(self.describe(user, tx) for tx in rows),
+            str(rows[-1].id) if more else None,
+        )
+
+    def transaction_for(self, user: User, transaction_id: int) -> ActivityItem | None:
+        """The transaction if ``user`` is a party to it; otherwise None (a 404)."""
+        tx = self.db.get(Transaction, transaction_id)
+        if tx is None or user.id not in (tx.payer_user_id, tx.payee_user_id):
+            return None
+        return self.describe(user, tx)
+
+    @staticmethod
+    def describe(user: User, tx: Transaction) -> ActivityItem:
+        incoming = tx.payee_user_id == user.id
+        other = tx.payer if incoming else tx.payee
+        if other is not None:
+            counterparty = f"{other.name} ({other.masked_phone})"
+        elif tx.payee_merchant is not None:
+            counterparty = f"{tx.payee_merchant.name} (@{tx.payee_merchant.handle})"
+        elif tx.bank_code:
+            counterparty = f"Your {tx.bank_code.upper()} bank account"
+        else:
+            counterparty = "—"
+        return ActivityItem(tx, "in" if incoming else "out", counterparty, tx.amount_paise)
+
+    # -------------------------------------------------------------- internals
+
+    def _record(self, **values: object) -> Transaction:
+        now = self.clock()
+        tx = Transaction(created_at=now, updated_at=now, **values)
+        self.db.add(tx)
+        self.db.flush()
+        return tx
+
+    def replay(self, key: str, **expected: object) -> Transaction | None:
+        """The transaction already made with this form key, if any; a key reused
+        with other details (``expected`` column values) is refused."""
+        # Columns first (every request asks; few are replays), the record only if one.
+        names = tuple(expected)
+        row = self.db.connection().execute(_replay_query(names), {"key": key}).first()
+        if row is None:
+            return None
+        if any(row[i + 1] != expected[name] for i, name in enumerate(names)):
+            raise self.duplicate()
+        return self.db.get(Transaction, row.id)
+
+    @staticmethod
+    def duplicate() -> DuplicateRequest:
+        return DuplicateRequest(
+            "This form was already submitted with other details. "
+            "Check your recent transactions, then start again."
+        )
+
+    @staticmethod
+    def idempotency_key(kind: str, user: User, request_key: str) -> str:
+        if not codes.is_request_key(request_key):
+            raise WalletError("This form is out of date. Reload the page and try again.")
+        return codes.request_key(kind, user.id, request_key)
+
+    @staticmethod
+    def _clean_note(note: str) -> str:
+        note = " ".join((note or "").split())
+        if len(note) > MAX_NOTE_CHARS:
+            raise WalletError(f"Keep the note to {MAX_NOTE_CHARS} characters.", "note")
+        return note

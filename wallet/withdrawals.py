@@ -1,0 +1,296 @@
+"""Withdrawals (off-ramp) and merchants' settlements: the one place their
+state machine lives.
+
+    queued --a worker takes the user's lane--> sending --bank accepts--> completed --bank reverses--> reversed
+                                                  | --bank rejects--> failed (hold released)
+                                                  | --unclear answer--> ask the bank's status API, then
+                                                  |                     settle, or resend after backoff
+                                                  +--retry budget spent--> needs_review (hold kept)
+
+The request only records the withdrawal and holds the money (one DB
+transaction), then, after commit, tells the task queue that the owner has
+payout work; workers drive the rest (wallet.payouts). Every definite answer
+about a payout -- from the bank's payout or status API, a webhook, or an
+operator who asked the bank -- is applied here, by :meth:`WithdrawalService.settle`,
+under the withdrawal's row lock.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload
+
+from ledgerlib import InsufficientFunds, format_paise
+
+from . import codes
+from .banks import BankConfig
+from .codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, utcnow
+from .errors import InsufficientBalance, WalletError
+from .models import Merchant, PayoutAttempt, Transaction, User, Withdrawal
+from .tasks import NoTaskQueue, TaskQueue, after_commit
+from .transfers import WalletService
+
+MIN_WITHDRAWAL_PAISE = 1_00
+MAX_WITHDRAWAL_PAISE = 1_00_000_00
+_ACCOUNT_NUMBER = re.compile(r"[0-9]{9,18}", re.ASCII)
+_IFSC = re.compile(r"[A-Z]{4}0[A-Z0-9]{6}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose payouts: a user's withdrawals or a merchant's settlements."""
+
+    kind: str  # USER or MERCHANT
+    id: int
+
+    USER = "user"
+    MERCHANT = "merchant"
+
+    @classmethod
+    def of(cls, value: "Owner | int | str") -> "Owner":
+        """An Owner from itself, a user id, or a key such as "merchant:3"."""
+        if isinstance(value, Owner):
+            return value
+        if isinstance(value, int):
+            return cls(cls.USER, value)
+        kind, _, number = str(value).partition(":")
+        if kind not in (cls.USER, cls.MERCHANT) or not number.isdigit():
+            raise ValueError(f"not a payout owner: {value!r}")
+        return cls(kind, int(number))
+
+    @classmethod
+    def for_account(cls, account: User | Merchant) -> "Owner":
+        return cls(cls.MERCHANT if isinstance(account, Merchant) else cls.USER, account.id)
+
+    @property
+    def key(self) -> str:
+        return codes.owner_ref(self.kind, self.id)
+
+    @property
+    def wallet_code(self) -> str:
+        return (codes.user_wallet(self.id) if self.kind == self.USER
+                else codes.merchant_wallet(self.id))
+
+    @property
+    def payer_column(self) -> InstrumentedAttribute[int | None]:
+        return (Transaction.payer_user_id if self.kind == self.USER
+                else Transaction.payer_merchant_id)
+
+    def of_transaction(self, tx: Transaction) -> bool:
+        return (tx.payer_user_id if self.kind == self.USER
+                else tx.payer_merchant_id) == self.id
+
+    @classmethod
+    def payer_of(cls, tx: Transaction) -> Owner:
+        """Whose payout ``tx`` is."""
+        if tx.payer_user_id is not None:
+            return cls(cls.USER, tx.payer_user_id)
+        if tx.payer_merchant_id is None:
+            raise ValueError(f"transaction {tx.id} has no payer")
+        return cls(cls.MERCHANT, tx.payer_merchant_id)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class WithdrawalService:
+    """What a request does: record a withdrawal and hold its money."""
+
+    def __init__(self, dbsession: Session, banks: dict[str, BankConfig], *,
+                 clock: Callable[[], dt.datetime] = utcnow,
+                 tasks: TaskQueue | None = None):
+        self.db = dbsession
+        self.banks = banks
+        self.clock = clock
+        self.tasks: TaskQueue = tasks or NoTaskQueue()
+        self.wallet = WalletService(dbsession, clock=clock)
+
+    def _payouts_due_after_commit(self, owner: Owner) -> None:
+        after_commit(self.db, lambda: self.tasks.payouts_due(owner.key))
+
+    def request(self, user: User | Merchant, bank_code: str, account_number: str, ifsc: str,
+                amount_paise: int, request_key: str) -> Transaction:
+        """Record a withdrawal (a merchant's: a settlement) and hold its money;
+        after commit, the task queue hears that the owner has payout work. The
+        same form submitted twice gives the first withdrawal."""
+        tx = self._request(user, bank_code, account_number, ifsc, amount_paise, request_key)
+        self._payouts_due_after_commit(Owner.for_account(user))
+        return tx
+
+    def _request(self, user: User | Merchant, bank_code: str, account_number: str, ifsc: str,
+                 amount_paise: int, request_key: str) -> Transaction:
+        owner = Owner.for_account(user)
+        account_number = re.sub(r"[\s-]", "", account_number or "")
+        ifsc = (ifsc or "").strip().upper()
+        if bank_code not in self.banks:
+            raise WalletError("Choose one of the listed banks.", "bank")
+        if not _ACCOUNT_NUMBER.fullmatch(account_number):
+            raise WalletError("Enter the account number: 9 to 18 digits.", "account_number")
+        if not _IFSC.fullmatch(ifsc):
+            raise WalletError("Enter the 11-character IFSC, like HDFC0001234.", "ifsc")
+        if amount_paise < MIN_WITHDRAWAL_PAISE:
+            raise WalletError(f"Withdraw at least {format_paise(MIN_WITHDRAWAL_PAISE)}.", "amount")
+        if amount_paise > MAX_WITHDRAWAL_PAISE:
+            raise WalletError(f"Withdraw at most {format_paise(MAX_WITHDRAWAL_PAISE)} at a time.",
+                              "amount")
+        key = self.wallet.idempotency_key(
+            "withdrawal" if owner.kind == Owner.USER else "settlement", user, request_key)
+        existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
+        if existing is not None:
+            return existing
+        settlement = codes.bank_settlement(bank_code)
+        self.wallet.ledger.open_account(settlement, "asset", allow_negative=True)
+        now = self.clock()
+        tx = Transaction(kind=Kind.WITHDRAWAL, status=Status.QUEUED, amount_paise=amount_paise,
+                         payer_user_id=user.id if owner.kind == Owner.USER else None,
+                         payer_merchant_id=user.id if owner.kind == Owner.MERCHANT else None,
+                         bank_code=bank_code,
+                         note=f"To {self.banks[bank_code].name} a/c ••{account_number[-4:]}",
+                         idempotency_key=key, created_at=now, updated_at=now)
+        try:
+            with self.db.begin_nested():  # the hold may refuse: then no record either
+                self.db.add(tx)
+                self.db.flush()
+                hold = self.wallet.ledger.hold(
+                    owner.wallet_code, settlement, amount_paise,
+                    idempotency_key=codes.withdrawal_hold_key(tx.id),
+                    memo=tx.note, metadata={"kind": Kind.WITHDRAWAL, "transaction_id": tx.id})
+                self.db.add(Withdrawal(
+                    transaction_id=tx.id, account_number=account_number, ifsc=ifsc,
+                    hold_id=hold.id, user_id=user.id if owner.kind == Owner.USER else None,
+                    merchant_id=user.id if owner.kind == Owner.MERCHANT else None))
+                self.db.flush()
+        except InsufficientFunds as exc:
+            raise InsufficientBalance(
+                f"Your available balance is {format_paise(exc.available_paise)}: "
+                f"not enough to withdraw {format_paise(amount_paise)}.") from None
+        except IntegrityError:  # the same form, submitted twice at once: the other won
+            replay = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
+            if replay is None:
+                raise
+            return replay
+        return tx
+
+    def for_user(self, user: User | Merchant,
+                 transaction_id: int) -> tuple[Transaction, Withdrawal] | None:
+        """The withdrawal if it is ``user``'s (a user or a merchant); else None (a 404)."""
+        tx = self.db.get(Transaction, transaction_id)
+        if (tx is None or tx.kind != Kind.WITHDRAWAL
+                or not Owner.for_account(user).of_transaction(tx)):
+            return None
+        return tx, self.db.get(Withdrawal, tx.id)
+
+    def attempts(self, transaction_id: int) -> list[PayoutAttempt]:
+        return list(self.db.scalars(select(PayoutAttempt)
+                                    .where(PayoutAttempt.transaction_id == transaction_id)
+                                    .order_by(PayoutAttempt.id)))
+
+    # ----------------------------------------------------- settling (locked)
+
+    def settle(self, transaction_id: int, outcome: str, *, reason: str = "",
+               source: str = "") -> str:
+        """Apply a definite bank answer to a withdrawal, under its row lock.
+
+        ``outcome``: accepted | rejected | reversed. Returns what happened:
+        completed, failed, reversed, already, or flagged (contradiction).
+        """
+        tx, wd = self.db.execute(
+            select(Transaction, Withdrawal).join(Withdrawal)
+            .options(lazyload("*"))  # just the two rows: no joined payer/payee
+            .where(Transaction.id == transaction_id).with_for_update(of=Transaction)).one()
+        ledger = self.wallet.ledger
+        now = self.clock()
+        target = PayoutAnswer.STATUS[outcome]
+        if tx.status == target or (tx.status == Status.REVERSED
+                                   and outcome == PayoutAnswer.ACCEPTED):
+            return "already"  # (accepted is old news once the payout came back)
+        never_sent = tx.status == Status.QUEUED and self.db.scalar(
+            select(PayoutAttempt.id).where(PayoutAttempt.transaction_id == tx.id,
+                                           PayoutAttempt.kind == Attempt.SEND).limit(1)) is None
+        if tx.status in Status.PAYOUT_IN_FLIGHT and not never_sent:
+            if outcome == PayoutAnswer.REJECTED:
+                ledger.release_hold(wd.hold_id)
+                wd.failure_reason = (reason or "rejected by the bank")[:300]
+            else:
+                tx.ledger_entry_id = ledger.commit_hold(wd.hold_id).id
+                if outcome == PayoutAnswer.REVERSED:  # paid, then returned by the bank
+                    self._refund(tx)
+            tx.status, tx.settled_at, tx.updated_at = target, now, now
+            wd.next_attempt_at = None
+            return target
+        if tx.status == Status.COMPLETED and outcome == PayoutAnswer.REVERSED:
+            self._refund(tx)
+            tx.status, tx.updated_at = Status.REVERSED, now
+            return Status.REVERSED
+        tx.flag_reason = f"{source or 'bank'} reported {outcome} after {tx.status}"[:300]
+        tx.updated_at = now
+        return "flagged"
+
+    def _refund(self, tx: Transaction) -> None:
+        self.wallet.ledger.reverse(
+            tx.ledger_entry_id, idempotency_key=codes.withdrawal_reversal_key(tx.id),
+            memo=f"Returned by the bank: {tx.note}",
+            metadata={"kind": "withdrawal_reversal", "transaction_id": tx.id})
+
+    # ------------------------------------------------------ operator actions
+
+    def _needs_review(self, transaction_id: int) -> tuple[Transaction, Withdrawal]:
+        tx = self.db.scalar(select(Transaction).where(Transaction.id == transaction_id)
+                            .with_for_update(of=Transaction))
+        if tx is None or tx.kind != Kind.WITHDRAWAL:
+            raise WalletError(f"no withdrawal {transaction_id}")
+        if tx.status != Status.NEEDS_REVIEW:
+            raise WalletError(f"withdrawal {transaction_id} is {tx.status}, not needs_review")
+        return tx, self.db.get(Withdrawal, transaction_id)
+
+    def _operator_note(self, tx: Transaction, what: str, detail: dict) -> None:
+        now = self.clock()
+        self.db.add(PayoutAttempt(transaction_id=tx.id, kind=Attempt.OPERATOR, outcome=what,
+                                  request=json.dumps(detail), started_at=now, finished_at=now))
+
+    def operator_retry(self, transaction_id: int) -> None:
+        """Put a needs_review withdrawal back in its user's queue with a fresh
+        retry budget; the worker asks the bank's status before any resend.
+        After commit, the task queue hears that the owner has payout work."""
+        tx, wd = self._needs_review(transaction_id)
+        self._operator_note(tx, "retry", {})
+        tx.status, tx.updated_at = Status.QUEUED, self.clock()
+        wd.next_attempt_at, wd.failure_reason = None, ""
+        self._payouts_due_after_commit(Owner.payer_of(tx))
+
+    def operator_resolve(self, transaction_id: int, paid: bool, bank_record: dict | None) -> str:
+        """Settle a needs_review withdrawal by hand, but never against the bank's
+        word: ``bank_record`` is what its status API says right now."""
+        tx, _ = self._needs_review(transaction_id)
+        bank_status = None if bank_record is None else bank_record.get("status")
+        bank_paid = bank_status in (PayoutAnswer.ACCEPTED, PayoutAnswer.REVERSED)
+        if paid != bank_paid:
+            raise WalletError(
+                f"the bank says {bank_status or 'it has no such payout'}: refusing to mark "
+                f"withdrawal {transaction_id} as {'paid' if paid else 'not paid'}")
+        self._operator_note(tx, "resolved", {"paid": paid, "bank_status": bank_status})
+        outcome = str(bank_status) if paid else PayoutAnswer.REJECTED
+        return self.settle(transaction_id, outcome, reason="resolved by an operator",
+                           source="operator")
+
+    def settle_by_reference(self, reference: str, outcome: str, *, bank_code: str,
+                            amount_paise: int, currency: str, source: str) -> str:
+        """A bank report about a payout (webhook): unknown / mismatch / what settle
+        says. Only the bank that made the payout can report on it."""
+        transaction_id = codes.parse_payout_reference(reference)
+        tx = self.db.get(Transaction, transaction_id) if transaction_id is not None else None
+        if tx is None or tx.kind != Kind.WITHDRAWAL or tx.bank_code != bank_code:
+            return "unknown"
+        if tx.amount_paise != amount_paise or currency != CURRENCY:
+            tx.flag_reason = (f"{source} reported {amount_paise} {currency} for a payout of "
+                              f"{tx.amount_paise} {CURRENCY}")
+            return "mismatch"
+        return self.settle(tx.id, outcome, source=source)
+
+

@@ -1,0 +1,58 @@
+"""Run the whole wallet locally: wallet-dev [development.ini]
+
+Migrates the SQLite database (seeding demo users on the first run), then starts
+the user app, webhook app, fake bank and a Huey worker as separate processes
+with honcho (prefixed logs; Ctrl-C stops them all).
+"""
+from __future__ import annotations
+
+import configparser
+import os
+import shlex
+import sys
+
+from honcho.manager import Manager
+
+from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_USERS
+
+from .initialize_db import main as initialize_db
+
+APPS = ("user", "merchant", "webhook", "fake_bank")
+
+
+def listen_address(config_uri: str, name: str) -> str:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(config_uri)
+    return parser.get(f"server:{name}", "listen", fallback="?")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    config_uri = os.path.abspath(args[0] if args else "development.ini")
+    if initialize_db([config_uri]) != 0:
+        return 1
+    python = shlex.quote(sys.executable)
+    manager = Manager()
+    for name in APPS:
+        manager.add_process(
+            name, f"{python} -m pyramid.scripts.pserve {shlex.quote(config_uri)} "
+                  f"-n {name} --server-name {name}")
+    manager.add_process(
+        "worker", f"{python} -m huey.bin.huey_consumer huey_tasks.huey --workers 2",
+        env={**os.environ, "WALLET_INI": config_uri})
+    print("Wallet is starting:")
+    for name in APPS:
+        print(f"  {name:<10} http://{listen_address(config_uri, name)}/")
+    print("  worker     huey consumer (2 workers)")
+    print("Demo logins (user app):")
+    for phone, name, _ in DEMO_USERS:
+        print(f"  {phone}  password: {DEMO_PASSWORD}  ({name})")
+    print("Demo login (merchant app):")
+    print(f"  {DEMO_MERCHANT['email']}  password: {DEMO_PASSWORD}  ({DEMO_MERCHANT['name']})")
+    print("Ctrl-C stops everything.", flush=True)
+    manager.loop()
+    return manager.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

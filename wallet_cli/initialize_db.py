@@ -1,0 +1,44 @@
+"""Migrate the database to the latest schema and, on an empty one, seed demo data.
+
+Usage: wallet-init-db development.ini [--no-demo]
+"""
+from __future__ import annotations
+
+import argparse
+import logging.config
+import sys
+
+from sqlalchemy.orm import Session
+
+from wallet.migrations import migrate
+from wallet.models import get_engine
+from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_USERS, seed_demo
+from wallet.settings import WalletSettings, load_settings
+
+__all__ = ["DEMO_MERCHANT", "DEMO_PASSWORD", "DEMO_USERS", "main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("config_uri", help="ini file, e.g. development.ini")
+    parser.add_argument("--no-demo", action="store_true", help="do not seed demo users")
+    args = parser.parse_args(argv)
+    logging.config.fileConfig(args.config_uri, disable_existing_loggers=False)
+    migrate(args.config_uri)
+    if args.no_demo:
+        return 0
+    raw = load_settings(args.config_uri)
+    settings = WalletSettings.from_dict(raw)
+    engine = get_engine(raw)
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            logins = seed_demo(session, settings.bcrypt_rounds, settings.banks)
+    finally:
+        engine.dispose()
+    if logins:
+        print("Demo users (log in with these):", *logins, sep="\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

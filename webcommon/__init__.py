@@ -1,0 +1,59 @@
+"""What every web app of the wallet shares (user, merchant, webhook; later the
+API and admin apps): the domain's settings and banks in the registry, a
+database session per request committed by pyramid_tm, health endpoints and
+request ids. It holds no rules of the wallet: those are the domain's
+(``wallet``). Apps include it with ``config.include("webcommon")``.
+"""
+from __future__ import annotations
+
+from pyramid.config import Configurator
+from pyramid.request import Request
+
+from wallet.banks import BankConfig
+from wallet.services import Services
+from wallet.settings import WalletSettings
+from wallet.tasks import NoTaskQueue, TaskQueue, load_task_queue
+
+
+def includeme(config: Configurator) -> None:
+    """Registry: ``wallet_settings`` (typed) and ``banks``; the request's
+    ``dbsession`` and ``wallet`` (the domain's services on it); /healthz,
+    /readyz, and request ids."""
+    settings = WalletSettings.from_dict(config.get_settings())
+    config.registry["wallet_settings"] = settings
+    config.registry["banks"] = dict(settings.banks)
+    config.include(".db")
+    config.add_request_method(services, "wallet", reify=True)
+    config.include(".health")
+    config.include(".observability")
+
+
+def use_task_queue(config: Configurator) -> None:
+    """For apps whose requests hand work to the workers (a withdrawal, a
+    settlement): the queue named by ``wallet.task_queue``, made at start-up."""
+    settings: WalletSettings = config.registry["wallet_settings"]
+    config.registry["task_queue"] = load_task_queue(settings.task_queue, settings.raw)
+
+
+def banks(request: Request) -> dict[str, BankConfig]:
+    found: dict[str, BankConfig] = request.registry["banks"]
+    return found
+
+
+def wallet_settings(request: Request) -> WalletSettings:
+    found: WalletSettings = request.registry["wallet_settings"]
+    return found
+
+
+def task_queue(request: Request) -> TaskQueue:
+    found: TaskQueue = request.registry.get("task_queue") or NoTaskQueue()
+    return found
+
+
+def services(request: Request) -> Services:
+    """``request.wallet``: the domain's services on this request's session."""
+    return Services(request.dbsession, wallet_settings(request), task_queue(request))
+
+
+__all__ = ["banks", "includeme", "services", "task_queue", "use_task_queue",
+           "wallet_settings"]

@@ -1,0 +1,104 @@
+"""Sessions and identity: signed HttpOnly SameSite cookies, one policy class."""
+from __future__ import annotations
+
+import secrets
+
+from pyramid.csrf import SessionCSRFStoragePolicy
+from pyramid.security import Allowed, Denied
+from pyramid.session import SignedCookieSessionFactory
+
+from wallet.settings import as_bool, require_secret
+
+SESSION_MAX_AGE_S = 30 * 60  # idle timeout: a wallet should not stay open all day
+
+
+class SessionSecurityPolicy:
+    """Identity is the active account whose id is in the session.
+
+    ``identity_loader(request, id)`` returns the account or None; the account is
+    re-read on every request, so a disabled account loses access at once.
+    """
+
+    def __init__(self, identity_loader, session_key: str):
+        self.identity_loader = identity_loader
+        self.session_key = session_key
+
+    def identity(self, request):
+        cache = request.environ.setdefault("wallet.identity_cache", {})
+        if "identity" not in cache:
+            account_id = request.session.get(self.session_key)
+            account = None
+            if isinstance(account_id, int):
+                account = self.identity_loader(request, account_id)
+                if account is not None and not account.is_active:
+                    account = None
+            cache["identity"] = account
+        return cache["identity"]
+
+    def authenticated_userid(self, request):
+        identity = self.identity(request)
+        return None if identity is None else identity.id
+
+    def permits(self, request, context, permission):
+        if permission == "authenticated" and self.identity(request) is not None:
+            return Allowed("logged in")
+        return Denied("log in first")
+
+    def remember(self, request, userid, **kw):
+        # A fresh session at log-in: nothing from before survives (no session
+        # fixation), and the CSRF token changes too.
+        request.session.invalidate()
+        request.session[self.session_key] = userid
+        request.session["sid"] = secrets.token_urlsafe(16)
+        request.session.new_csrf_token()
+        request.environ.pop("wallet.identity_cache", None)
+        return []
+
+    def forget(self, request, **kw):
+        request.session.invalidate()
+        request.environ.pop("wallet.identity_cache", None)
+        return []
+
+
+def include_sessions(config, *, cookie_name: str, identity_loader, session_key: str,
+                     salt: str = "wallet.user.session"):
+    settings = config.get_settings()
+    secret = require_secret(settings, "wallet.session_secret")
+    config.set_session_factory(
+        SignedCookieSessionFactory(
+            secret,
+            salt=salt,  # per app: a user app cookie never verifies in the merchant app
+            cookie_name=cookie_name,
+            httponly=True,
+            samesite="Lax",
+            secure=as_bool(settings.get("wallet.secure_cookies", "false")),
+            max_age=None,  # a browser-session cookie...
+            timeout=SESSION_MAX_AGE_S,  # ...that also expires when idle
+            reissue_time=60,
+        )
+    )
+    config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
+    config.set_default_csrf_options(require_csrf=True)
+    config.set_security_policy(SessionSecurityPolicy(identity_loader, session_key))
+    config.add_tween("webcommon.security.refuse_nul_tween_factory")
+
+
+def refuse_nul_tween_factory(handler, registry):
+    """A NUL character in the path, query or form is never legitimate input,
+    and PostgreSQL refuses it in any text parameter (a 500 deep inside a
+    query): answer 400 before anything looks at the request."""
+    from pyramid.httpexceptions import HTTPBadRequest
+
+    def tween(request):
+        try:
+            params = request.params
+            dirty = "\x00" in request.path_info or any(
+                "\x00" in key or (isinstance(value, str) and "\x00" in value)
+                for key, value in params.items())
+        except UnicodeDecodeError:
+            dirty = True  # not even text
+        if dirty:
+            return HTTPBadRequest("NUL characters are not allowed in requests.")
+        return handler(request)
+
+    return tween
