@@ -13,7 +13,7 @@ import functools
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 import ledgerlib
@@ -33,7 +33,7 @@ from .models import Merchant, Transaction, User
 from .phone import InvalidPhone, normalize_phone
 from .settings import WalletSettings
 
-__all__ = ["ActivityItem", "ActivityPage", "AmountTooLarge", "DuplicateRequest",
+__all__ = ["ActivityFilter", "ActivityItem", "ActivityPage", "AmountTooLarge", "DuplicateRequest",
            "InsufficientBalance", "RecipientNotFound", "SelfTransfer", "WalletError",
            "WalletService"]
 
@@ -50,6 +50,28 @@ class ActivityItem:
     direction: str  # "in" or "out"
     counterparty: str
     amount_paise: int
+
+
+@dataclass(frozen=True)
+class ActivityFilter:
+    """Which of a user's transactions to list: a kind, a status, and India-time
+    days from ``first_day`` to ``last_day`` (both included); None: any."""
+
+    kind: str | None = None
+    status: str | None = None
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
+
+    def apply(self, stmt: Select[tuple[Transaction]]) -> Select[tuple[Transaction]]:
+        if self.kind is not None:
+            stmt = stmt.where(Transaction.kind == self.kind)
+        if self.status is not None:
+            stmt = stmt.where(Transaction.status == self.status)
+        if self.first_day is not None:
+            stmt = stmt.where(Transaction.created_at >= codes.ist_day_bounds(self.first_day)[0])
+        if self.last_day is not None:
+            stmt = stmt.where(Transaction.created_at < codes.ist_day_bounds(self.last_day)[1])
+        return stmt
 
 
 @dataclass(frozen=True)
@@ -201,9 +223,11 @@ class WalletService:
     # ---------------------------------------------------------------- history
 
     def activity(
-        self, user: User, *, cursor: str | None = None, limit: int = ACTIVITY_PAGE_SIZE
+        self, user: User, *, cursor: str | None = None, limit: int = ACTIVITY_PAGE_SIZE,
+        only: ActivityFilter | None = None,
     ) -> ActivityPage:
-        """Everything that touched the user's wallet, newest first (keyset paging)."""
+        """Everything that touched the user's wallet, newest first (keyset
+        paging), or only what ``only`` selects."""
         limit = max(1, min(limit, MAX_ACTIVITY_PAGE_SIZE))
         stmt = (
             select(Transaction)
@@ -211,6 +235,8 @@ class WalletService:
             .order_by(Transaction.id.desc())
             .limit(limit + 1)
         )
+        if only is not None:
+            stmt = only.apply(stmt)
         if cursor is not None:
             if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
                 raise WalletError("That page link is not valid.")

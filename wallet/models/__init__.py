@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 import ledgerlib
 
+from .api import ApiToken, IdempotencyRecord
 from .merchant import Merchant
 from .meta import Base
 from .transaction import Transaction
@@ -23,7 +24,7 @@ configure_mappers()
 target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
 
 __all__ = [
-    "Base", "LoginAttempt", "LoginThrottle", "Merchant", "PayoutAttempt", "PayoutLane",
+    "ApiToken", "Base", "IdempotencyRecord", "LoginAttempt", "LoginThrottle", "Merchant", "PayoutAttempt", "PayoutLane",
     "Transaction", "User", "WebhookAttempt", "WebhookEvent", "Withdrawal",
     "get_engine", "get_session_factory", "target_metadata",
 ]

@@ -1,0 +1,163 @@
+"""Every failure becomes a problem+json answer: the domain's refusals, the
+OpenAPI document's validation, unknown paths, missing sign-in, and -- logged as
+our bug -- anything unexpected."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from openapi_core.deserializing.exceptions import DeserializeError
+from openapi_core.validation.request.exceptions import (
+    ParameterValidationError,
+    RequestBodyValidationError,
+    SecurityValidationError,
+)
+from pyramid.config import Configurator
+from pyramid.httpexceptions import (
+    HTTPException,
+    HTTPForbidden,
+    HTTPMethodNotAllowed,
+    HTTPNotAcceptable,
+    HTTPNotFound,
+    HTTPUnsupportedMediaType,
+)
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
+
+from wallet.errors import (
+    AccountError,
+    AmountTooLarge,
+    DuplicateRequest,
+    InsufficientBalance,
+    LoginThrottled,
+    RecipientNotFound,
+    SelfTransfer,
+    WalletError,
+)
+from wallet.idempotency import BadIdempotencyKey, IdempotencyKeyReused
+
+from .problems import problem
+
+log = logging.getLogger(__name__)
+
+#: The domain's refusals, most specific first.
+WALLET_CODES: tuple[tuple[type[WalletError], str], ...] = (
+    (InsufficientBalance, "insufficient_funds"),
+    (RecipientNotFound, "recipient_not_found"),
+    (SelfTransfer, "self_transfer"),
+    (AmountTooLarge, "limit_exceeded"),
+    (DuplicateRequest, "duplicate_request"),
+    (IdempotencyKeyReused, "idempotency_key_reused"),
+    (BadIdempotencyKey, "idempotency_key_missing"),
+)
+#: API field names where they differ from the domain's form field names.
+FIELD_NAMES = {"phone": "to_phone", "handle": "merchant_handle", "amount": "amount_paise"}
+
+
+def wallet_refused(exc: WalletError, request: Request) -> Response:
+    field = FIELD_NAMES.get(exc.field or "", exc.field)
+    for kind, code in WALLET_CODES:
+        if isinstance(exc, kind):
+            errors = [{"field": field, "message": str(exc)}] if field else None
+            return problem(code, str(exc), errors=errors)
+    if field:
+        return problem("validation_error", str(exc),
+                       errors=[{"field": field, "message": str(exc)}])
+    return problem("validation_error", str(exc))
+
+
+def account_refused(exc: AccountError, request: Request) -> Response:
+    if isinstance(exc, LoginThrottled):
+        return problem("login_throttled", str(exc), headers={"Retry-After": "900"})
+    if exc.field:
+        return problem("validation_error", str(exc),
+                       errors=[{"field": exc.field, "message": str(exc)}])
+    return problem("invalid_credentials", str(exc))
+
+
+def _schema_errors(error: Exception) -> Iterator[dict[str, str]]:
+    cause = error.__cause__
+    for schema_error in getattr(cause, "schema_errors", None) or ():
+        path = "/".join(str(part) for part in getattr(schema_error, "path", ()))
+        if getattr(schema_error, "validator", None) == "required":
+            path = "/".join(filter(None, [path, str(schema_error.message).split("'")[1]]))
+        yield {"field": path or "body", "message": str(schema_error.message)}
+
+
+def request_invalid(exc: RequestValidationError, request: Request) -> Response:
+    """The OpenAPI document refused the request."""
+    errors: list[dict[str, str]] = []
+    for error in exc.errors:
+        if isinstance(error, SecurityValidationError):
+            return unauthorized(None, request)
+        if isinstance(error, ParameterValidationError):
+            if error.location == "path":  # /v1/transactions/0 names nothing
+                return problem("not_found", "There is nothing at this address.")
+            if error.name.lower() == "idempotency-key":
+                return problem("idempotency_key_missing",
+                               "Send an Idempotency-Key header: 16 to 64 letters, digits, "
+                               "- or _, a new one per request.")
+            errors.append({"field": error.name, "message": str(error.__cause__ or error)})
+        elif isinstance(error, RequestBodyValidationError):
+            if isinstance(error.__cause__, DeserializeError):
+                return problem("malformed_request", "The body is not valid JSON.")
+            found = list(_schema_errors(error)) or [{"field": "body", "message": str(error)}]
+            return problem("validation_error", "Some fields are not valid.", errors=found)
+        else:
+            errors.append({"field": "request", "message": str(error)})
+    return problem("validation_error", "Some parameters are not valid.", errors=errors,
+                   status=400)
+
+
+def response_invalid(exc: ResponseValidationError, request: Request) -> Response:
+    log.error("response does not match the OpenAPI document: %s", exc)
+    return problem("server_error", "Our answer did not match our own contract; we logged it.")
+
+
+def unauthorized(exc: Any, request: Request) -> Response:
+    return problem("unauthorized", "Send a valid token: Authorization: Bearer <token>.",
+                   headers={"WWW-Authenticate": 'Bearer realm="wallet"'})
+
+
+def not_found(exc: Any, request: Request) -> Response:
+    return problem("not_found", "There is nothing at this address.")
+
+
+def method_not_allowed(exc: Any, request: Request) -> Response:
+    return problem("method_not_allowed", f"{request.method} is not allowed here.")
+
+
+def unsupported(exc: Any, request: Request) -> Response:
+    return problem("unsupported_media_type", "Send the body as application/json.")
+
+
+def not_acceptable(exc: Any, request: Request) -> Response:
+    return problem("not_acceptable", "This API answers JSON.")
+
+
+def http_error(exc: HTTPException, request: Request) -> Response:
+    """Any other HTTP error raised by Pyramid or a library."""
+    if exc.code >= 500:
+        return unexpected(exc, request)
+    return problem("malformed_request", str(exc.detail or exc.explanation or exc.title),
+                   status=exc.code)
+
+
+def unexpected(exc: Exception, request: Request) -> Response:
+    log.exception("unexpected error in %s %s", request.method, request.path)
+    return problem("server_error", "Something went wrong on our side; nothing was changed.")
+
+
+def includeme(config: Configurator) -> None:
+    views = (
+        (WalletError, wallet_refused), (AccountError, account_refused),
+        (RequestValidationError, request_invalid), (ResponseValidationError, response_invalid),
+        (HTTPForbidden, unauthorized), (HTTPMethodNotAllowed, method_not_allowed),
+        (HTTPUnsupportedMediaType, unsupported), (HTTPNotAcceptable, not_acceptable),
+        (HTTPException, http_error), (Exception, unexpected),
+    )
+    for context, view in views:
+        config.add_exception_view(view, context=context)
+    config.add_notfound_view(not_found)

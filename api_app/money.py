@@ -1,0 +1,64 @@
+"""The steps every request that moves money goes through, in this order:
+a live token, the rate limits, an ``Idempotency-Key``, a replay of the first
+answer if the same request came with that key before, else the operation (the
+domain's, given the key as its own request key, so the ledger moves money at
+most once for it too) and the answer stored with the key, in the same
+database transaction as the money."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.response import Response
+
+from wallet.idempotency import IdempotencyKeys, ReplayInstead, StoredResponse, fingerprint
+
+from .problems import problem, validation_error
+from .security import current_token
+
+Json = dict[str, Any]
+Operation = Callable[[str, Json], tuple[int, Json]]
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def json_response(status: int, body: Json, *, replayed: bool = False) -> Response:
+    response = Response(json_body=body, status=status, charset="utf-8")
+    if replayed:
+        response.headers[REPLAYED_HEADER] = "true"
+    return response
+
+
+def strict_int(body: Json, name: str) -> int | Response:
+    """An integer field as JSON wrote it: 100.0, "100" and true are refused
+    (the JSON Schema type "integer" lets 100.0 through)."""
+    value = body.get(name)
+    if type(value) is not int:
+        return validation_error(name, f"{name} must be a whole number of paise, like 12050.")
+    return value
+
+
+def run_money_request(request: Request, operation: Operation) -> Response:
+    token = current_token(request)
+    user = request.identity
+    if token is None or user is None:  # (the view's permission already said so)
+        return problem("unauthorized", "Send a valid token.")
+    verdict = request.registry["api.rate_limiter"].money_request(
+        token.id, request.remote_addr or "unknown")
+    if not verdict.allowed:
+        return problem("rate_limited", "Too many money requests; wait and try again.",
+                       headers={"Retry-After": str(verdict.retry_after_s)})
+    keys = IdempotencyKeys(request.dbsession)
+    key = keys.check_key(request.headers.get("Idempotency-Key"))
+    body: Json = request.json_body
+    request_sha256 = fingerprint(request.method, request.path, body)
+    stored = keys.replay(user.id, key, request_sha256)
+    if stored is not None:
+        return json_response(stored.status, stored.body, replayed=True)
+    status, payload = operation(key, body)
+    try:
+        keys.store(user.id, key, request_sha256, StoredResponse(status, payload))
+    except ReplayInstead as twin:  # a twin request with this key committed first
+        request.tm.doom()
+        return json_response(twin.response.status, twin.response.body, replayed=True)
+    return json_response(status, payload)

@@ -1,0 +1,52 @@
+"""Errors as ``application/problem+json`` (RFC 9457): a stable machine-readable
+``code`` (and ``type``, the same as a URI reference), a title, the status, a
+detail for the person, and per-field ``errors`` for validation problems."""
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.response import Response
+
+MEDIA_TYPE = "application/problem+json"
+
+#: code -> (HTTP status, title). The codes are part of the API: never change one.
+PROBLEMS: dict[str, tuple[int, str]] = {
+    "malformed_request": (400, "The request could not be read"),
+    "validation_error": (422, "Some fields are not valid"),
+    "unauthorized": (401, "Sign in first"),
+    "invalid_credentials": (401, "That phone number and password do not match"),
+    "login_throttled": (429, "Too many failed sign-ins"),
+    "not_found": (404, "Not found"),
+    "method_not_allowed": (405, "Method not allowed"),
+    "not_acceptable": (406, "Not acceptable"),
+    "unsupported_media_type": (415, "Send JSON"),
+    "idempotency_key_missing": (400, "An Idempotency-Key header is required"),
+    "idempotency_key_reused": (409, "This Idempotency-Key was used for another request"),
+    "insufficient_funds": (422, "Not enough money in the wallet"),
+    "recipient_not_found": (422, "No such recipient"),
+    "self_transfer": (422, "You cannot send money to yourself"),
+    "limit_exceeded": (422, "Over the limit"),
+    "duplicate_request": (409, "This request key was used with other details"),
+    "rate_limited": (429, "Too many requests"),
+    "server_error": (500, "Something went wrong on our side"),
+}
+
+
+def problem(code: str, detail: str = "", *, errors: list[dict[str, str]] | None = None,
+            status: int | None = None, headers: dict[str, str] | None = None) -> Response:
+    default_status, title = PROBLEMS[code]
+    body: dict[str, Any] = {"type": f"/problems/{code.replace('_', '-')}", "title": title,
+                            "status": status or default_status, "code": code}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    response = Response(json_body=body, status=body["status"], content_type=MEDIA_TYPE,
+                        charset="utf-8")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def validation_error(field: str, message: str) -> Response:
+    return problem("validation_error", message, errors=[{"field": field, "message": message}])

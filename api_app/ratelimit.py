@@ -1,0 +1,74 @@
+"""Rate limits on money requests: a fixed one-minute window per token and per
+address, answered with 429 and ``Retry-After``. In production the counters
+live in Redis, shared by every API process; in development (one process) in
+memory."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+WINDOW_S = 60
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after_s: int = 0
+
+
+class Counter(Protocol):
+    def hit(self, key: str, window_s: int) -> tuple[int, int]:
+        """Count one hit in the current window: (hits so far, seconds left)."""
+
+
+class MemoryCounter:
+    def __init__(self, clock: Callable[[], float] = time.time):
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.counts: dict[tuple[str, int], int] = {}
+
+    def hit(self, key: str, window_s: int) -> tuple[int, int]:
+        now = self.clock()
+        window = int(now // window_s)
+        with self.lock:
+            if len(self.counts) > 100_000:  # old windows: forget them
+                self.counts = {k: v for k, v in self.counts.items() if k[1] == window}
+            hits = self.counts.get((key, window), 0) + 1
+            self.counts[(key, window)] = hits
+        return hits, int((window + 1) * window_s - now) + 1
+
+
+class RedisCounter:
+    def __init__(self, url: str, clock: Callable[[], float] = time.time):
+        import redis
+
+        self.redis: Any = redis.Redis.from_url(url)
+        self.clock = clock
+
+    def hit(self, key: str, window_s: int) -> tuple[int, int]:
+        now = self.clock()
+        window = int(now // window_s)
+        name = f"wallet:ratelimit:{key}:{window}"
+        pipe = self.redis.pipeline()
+        pipe.incr(name)
+        pipe.expire(name, window_s + 5)
+        hits, _ = pipe.execute()
+        return int(hits), int((window + 1) * window_s - now) + 1
+
+
+class RateLimiter:
+    def __init__(self, counter: Counter, per_token: int, per_ip: int):
+        self.counter = counter
+        self.per_token = per_token
+        self.per_ip = per_ip
+
+    def money_request(self, token_id: int, ip: str) -> Verdict:
+        """One more money request from this token and address."""
+        token_hits, left_s = self.counter.hit(f"token:{token_id}", WINDOW_S)
+        ip_hits, _ = self.counter.hit(f"ip:{ip}", WINDOW_S)
+        if token_hits > self.per_token or ip_hits > self.per_ip:
+            return Verdict(False, max(left_s, 1))
+        return Verdict(True)

@@ -1,0 +1,73 @@
+"""What the API says about the wallet's objects: JSON shapes of the OpenAPI
+document's schemas (api_app/openapi.yaml), amounts as integer paise plus a
+display string."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ledgerlib import Balance, format_paise
+from wallet.banks import BankConfig
+from wallet.models import ApiToken, PayoutAttempt, Transaction, User, Withdrawal
+from wallet.transfers import ActivityItem
+
+Json = dict[str, Any]
+
+
+def money(amount_paise: int) -> Json:
+    return {"amount_paise": amount_paise, "display": format_paise(amount_paise)}
+
+
+def moment(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.timezone.utc).isoformat()
+
+
+def token(record: ApiToken, *, current_id: int | None = None) -> Json:
+    shown: Json = {"id": record.id, "device_name": record.device_name, "prefix": record.prefix,
+                   "created_at": moment(record.created_at),
+                   "last_used_at": moment(record.last_used_at),
+                   "expires_at": moment(record.expires_at)}
+    if current_id is not None:
+        shown["current"] = record.id == current_id
+    return shown
+
+
+def balance(value: Balance) -> Json:
+    return {"posted": money(value.posted_paise), "held": money(value.held_paise),
+            "available": money(value.available_paise)}
+
+
+def me(user: User, value: Balance) -> Json:
+    return {"id": user.id, "name": user.name, "phone": user.phone, "balance": balance(value)}
+
+
+def bank(config: BankConfig) -> Json:
+    return {"code": config.code, "name": config.name}
+
+
+def activity(item: ActivityItem) -> Json:
+    tx = item.transaction
+    return {"id": tx.id, "kind": tx.kind, "status": tx.status, "direction": item.direction,
+            "amount": money(item.amount_paise), "counterparty": item.counterparty,
+            "note": tx.note, "created_at": moment(tx.created_at),
+            "settled_at": moment(tx.settled_at)}
+
+
+def deposit(tx: Transaction, netbanking_url: str | None = None) -> Json:
+    shown: Json = {"reference": tx.token, "status": tx.status, "amount": money(tx.amount_paise),
+                   "bank": tx.bank_code, "created_at": moment(tx.created_at),
+                   "settled_at": moment(tx.settled_at)}
+    if netbanking_url is not None:
+        shown["netbanking_url"] = netbanking_url
+    return shown
+
+
+def withdrawal(tx: Transaction, wd: Withdrawal, attempts: list[PayoutAttempt]) -> Json:
+    last = attempts[-1] if attempts else None
+    return {"id": tx.id, "status": tx.status, "amount": money(tx.amount_paise),
+            "bank": tx.bank_code, "account": wd.masked_account, "ifsc": wd.ifsc,
+            "failure_reason": wd.failure_reason or "", "created_at": moment(tx.created_at),
+            "settled_at": moment(tx.settled_at),
+            "attempts": {"count": len(attempts), "last_kind": last.kind if last else None,
+                         "last_outcome": last.outcome if last else None,
+                         "last_at": moment(last.started_at) if last else None}}

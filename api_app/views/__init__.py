@@ -1,0 +1,2 @@
+"""The API's views: parse the JSON, call the domain (``request.wallet``),
+answer JSON shaped as the OpenAPI document says (api_app/render.py)."""

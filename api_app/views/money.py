@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from .. import render
+from ..money import Json, run_money_request, strict_int
+
+# Where the bank sends a user back after paying, when the app gives no link.
+DEFAULT_RETURN_PATH = "/v1/deposits/{reference}"
+
+
+@view_config(route_name="transfers", request_method="POST", openapi=True, permission="user")
+def send_money(request: Request) -> Response:
+    def operation(key: str, body: Json) -> tuple[int, Json]:
+        wallet = request.wallet.wallet
+        tx = wallet.send_money(request.identity, body["to_phone"], amount, key,
+                               body.get("note", ""))
+        return 201, render.activity(wallet.describe(request.identity, tx))
+
+    amount = strict_int(request.json_body, "amount_paise")
+    if isinstance(amount, Response):
+        return amount
+    return run_money_request(request, operation)
+
+
+@view_config(route_name="payments", request_method="POST", openapi=True, permission="user")
+def pay_shop(request: Request) -> Response:
+    def operation(key: str, body: Json) -> tuple[int, Json]:
+        wallet = request.wallet.wallet
+        tx = wallet.pay_merchant(request.identity, body["merchant_handle"], amount, key,
+                                 body.get("note", ""))
+        return 201, render.activity(wallet.describe(request.identity, tx))
+
+    amount = strict_int(request.json_body, "amount_paise")
+    if isinstance(amount, Response):
+        return amount
+    return run_money_request(request, operation)
+
+
+@view_config(route_name="deposits", request_method="POST", openapi=True, permission="user")
+def start_deposit(request: Request) -> Response:
+    def operation(key: str, body: Json) -> tuple[int, Json]:
+        deposits = request.wallet.deposits
+        tx = deposits.start(request.identity, body["bank"], amount, key)
+        return_url = body.get("return_url") or request.application_url + \
+            DEFAULT_RETURN_PATH.format(reference=tx.token)
+        return 201, render.deposit(tx, deposits.netbanking_url(tx, return_url))
+
+    amount = strict_int(request.json_body, "amount_paise")
+    if isinstance(amount, Response):
+        return amount
+    return run_money_request(request, operation)
+
+
+@view_config(route_name="deposit", request_method="GET", openapi=True, renderer="json",
+             permission="user")
+def deposit(request: Request) -> Any:
+    tx = request.wallet.deposits.for_user(request.identity, request.matchdict["reference"])
+    if tx is None:
+        raise HTTPNotFound()
+    return render.deposit(tx)
+
+
+@view_config(route_name="withdrawals", request_method="POST", openapi=True, permission="user")
+def withdraw(request: Request) -> Response:
+    def operation(key: str, body: Json) -> tuple[int, Json]:
+        withdrawals = request.wallet.withdrawals
+        tx = withdrawals.request(request.identity, body["bank"], body["account_number"],
+                                 body["ifsc"], amount, key)
+        found = withdrawals.for_user(request.identity, tx.id)
+        assert found is not None  # noqa: S101 - just made by this user
+        return 202, render.withdrawal(*found, withdrawals.attempts(tx.id))
+
+    amount = strict_int(request.json_body, "amount_paise")
+    if isinstance(amount, Response):
+        return amount
+    return run_money_request(request, operation)
+
+
+@view_config(route_name="withdrawal", request_method="GET", openapi=True, renderer="json",
+             permission="user")
+def withdrawal(request: Request) -> Any:
+    withdrawals = request.wallet.withdrawals
+    found = withdrawals.for_user(request.identity, int(request.matchdict["withdrawal_id"]))
+    if found is None:
+        raise HTTPNotFound()
+    return render.withdrawal(*found, withdrawals.attempts(found[0].id))

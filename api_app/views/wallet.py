@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.request import Request
+from pyramid.view import view_config
+
+from wallet.transfers import ActivityFilter
+
+from .. import render
+from ..problems import problem
+
+
+@view_config(route_name="me", request_method="GET", openapi=True, renderer="json",
+             permission="user")
+def me(request: Request) -> Any:
+    user = request.identity
+    return render.me(user, request.wallet.wallet.balance(user))
+
+
+@view_config(route_name="banks", request_method="GET", openapi=True, renderer="json",
+             permission="user")
+def banks(request: Request) -> Any:
+    return {"items": [render.bank(bank) for bank in request.wallet.banks.values()]}
+
+
+def _day(request: Request, name: str) -> dt.date | None:
+    text = request.params.get(name)
+    return dt.date.fromisoformat(text) if text else None
+
+
+@view_config(route_name="transactions", request_method="GET", openapi=True, renderer="json",
+             permission="user")
+def transactions(request: Request) -> Any:
+    params = request.params
+    only = ActivityFilter(kind=params.get("kind"), status=params.get("status"),
+                          first_day=_day(request, "from"), last_day=_day(request, "to"))
+    if only.first_day and only.last_day and only.first_day > only.last_day:
+        return problem("validation_error", "from must not be after to.",
+                       errors=[{"field": "from", "message": "from must not be after to."}],
+                       status=400)
+    page = request.wallet.wallet.activity(
+        request.identity, cursor=params.get("cursor"), limit=int(params.get("limit", 20)),
+        only=only)
+    return {"items": [render.activity(item) for item in page.items],
+            "next_cursor": page.next_cursor}
+
+
+@view_config(route_name="transaction", request_method="GET", openapi=True, renderer="json",
+             permission="user")
+def transaction(request: Request) -> Any:
+    item = request.wallet.wallet.transaction_for(request.identity,
+                                                 int(request.matchdict["transaction_id"]))
+    if item is None:  # someone else's, or no such id: the same answer
+        raise HTTPNotFound()
+    return render.activity(item)

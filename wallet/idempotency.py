@@ -1,0 +1,116 @@
+"""Idempotency keys for money requests made through the API.
+
+A client sends an ``Idempotency-Key`` with every request that moves money.
+The first request with a key runs and its response is stored in the same
+database transaction as the money movement; the same key with the same
+request (method, path, body) replays that response and moves nothing; the
+same key with another request is refused. Two requests with one key at the
+same moment cannot both run: the second one's claim waits on the first one's
+row (PostgreSQL's unique index; SQLite runs one writer at a time) and then
+replays it. Only successful responses are stored: a refused request changed
+nothing, so running it again under its key is safe. Keys are scoped to a user
+and kept at least ``KEEP_FOR``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .codes import is_request_key, utcnow
+from .errors import WalletError
+from .models import IdempotencyRecord
+
+KEEP_FOR = dt.timedelta(hours=48)
+
+
+class IdempotencyKeyReused(WalletError):
+    """The key was used before for a different request."""
+
+    field = "Idempotency-Key"
+
+
+class BadIdempotencyKey(WalletError):
+    field = "Idempotency-Key"
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: Any
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps([method.upper(), path, body], sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class IdempotencyKeys:
+    def __init__(self, dbsession: Session, *, clock: Callable[[], dt.datetime] = utcnow):
+        self.db = dbsession
+        self.clock = clock
+
+    @staticmethod
+    def check_key(key: str | None) -> str:
+        if key is None:
+            raise BadIdempotencyKey("This request moves money: send an Idempotency-Key header "
+                                    "(16 to 64 letters, digits, - or _; a new one per request).")
+        if not is_request_key(key):
+            raise BadIdempotencyKey("An Idempotency-Key is 16 to 64 letters, digits, - or _.")
+        return key
+
+    def replay(self, user_id: int, key: str, request_sha256: str) -> StoredResponse | None:
+        """The stored response for this key, if the same request was made with it;
+        IdempotencyKeyReused if the key was used for another request."""
+        record = self.db.scalar(select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
+        if record is None:
+            return None
+        if record.request_sha256 != request_sha256:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a different request. Use a new key "
+                "for a new request; resend the same request to get its first answer.")
+        return StoredResponse(record.response_status, json.loads(record.response_body))
+
+    def store(self, user_id: int, key: str, request_sha256: str,
+              response: StoredResponse) -> StoredResponse:
+        """Keep the response of a request that ran; if a twin request with the
+        same key committed first, its response is the answer (and this
+        transaction must not commit its own movement: the caller rolls back)."""
+        record = IdempotencyRecord(user_id=user_id, key=key, request_sha256=request_sha256,
+                                   response_status=response.status,
+                                   response_body=json.dumps(response.body),
+                                   created_at=self.clock())
+        try:
+            with self.db.begin_nested():
+                self.db.add(record)
+                self.db.flush()
+        except IntegrityError:
+            twin = self.replay(user_id, key, request_sha256)
+            if twin is None:
+                raise
+            raise ReplayInstead(twin) from None
+        return response
+
+    def purge(self, older_than: dt.timedelta = KEEP_FOR) -> int:
+        """Forget keys older than ``older_than`` (never less than KEEP_FOR)."""
+        cutoff = self.clock() - max(older_than, KEEP_FOR)
+        return self.db.execute(delete(IdempotencyRecord).where(
+            IdempotencyRecord.created_at < cutoff)).rowcount
+
+
+class ReplayInstead(Exception):  # noqa: N818 - a signal, not an error
+    """A twin request with the same key committed first: answer its response,
+    and roll this transaction back."""
+
+    def __init__(self, response: StoredResponse):
+        super().__init__("a twin request committed first")
+        self.response = response
