@@ -111,8 +111,17 @@ def request_invalid(exc: RequestValidationError, request: Request) -> Response:
                    status=400)
 
 
+def _where(error: Exception) -> str:
+    """Which rule an answer broke, without its values (they may be secrets)."""
+    causes = getattr(error.__cause__, "schema_errors", None) or ()
+    rules = [f"{getattr(e, 'validator', '?')} at /{'/'.join(map(str, getattr(e, 'path', ())))}"
+             for e in causes]
+    return f"{type(error).__name__}: {', '.join(rules) or 'see the document'}"
+
+
 def response_invalid(exc: ResponseValidationError, request: Request) -> Response:
-    log.error("response does not match the OpenAPI document: %s", exc)
+    log.error("answer to %s %s does not match the OpenAPI document: %s", request.method,
+              request.path, "; ".join(_where(e) for e in exc.errors))
     return problem("server_error", "Our answer did not match our own contract; we logged it.")
 
 
@@ -153,7 +162,6 @@ def unexpected(exc: Exception, request: Request) -> Response:
 def includeme(config: Configurator) -> None:
     views = (
         (WalletError, wallet_refused), (AccountError, account_refused),
-        (RequestValidationError, request_invalid), (ResponseValidationError, response_invalid),
         (HTTPForbidden, unauthorized), (HTTPMethodNotAllowed, method_not_allowed),
         (HTTPUnsupportedMediaType, unsupported), (HTTPNotAcceptable, not_acceptable),
         (HTTPException, http_error), (Exception, unexpected),
@@ -161,3 +169,10 @@ def includeme(config: Configurator) -> None:
     for context, view in views:
         config.add_exception_view(view, context=context)
     config.add_notfound_view(not_found)
+
+
+def add_validation_views(config: Configurator) -> None:
+    """Problem answers for the OpenAPI document's refusals. Called by the app's
+    own configurator (not included), so they override pyramid_openapi3's own."""
+    config.add_exception_view(request_invalid, context=RequestValidationError)
+    config.add_exception_view(response_invalid, context=ResponseValidationError)

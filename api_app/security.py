@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyramid.authorization import Allowed, Denied
+from pyramid.security import Allowed, Denied
 from pyramid.request import Request
 
 from wallet.api_tokens import ApiTokens
@@ -44,6 +44,8 @@ class BearerTokenPolicy:
         return None if user is None else user.id
 
     def permits(self, request: Request, context: Any, permission: str) -> Allowed | Denied:
+        if permission == "public":
+            return Allowed("open to all")
         if permission == "user" and self.identity(request) is not None:
             return Allowed("a live token")
         return Denied("no live token")

@@ -254,3 +254,24 @@ def user_app(user_wsgi):
     import webtest
 
     return webtest.TestApp(user_wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.7"})
+
+
+@pytest.fixture
+def api_settings(web_settings):
+    return {**web_settings, "api.rate_limit_backend": "memory"}
+
+
+@pytest.fixture
+def api_wsgi(api_settings):
+    import api_app
+
+    app = api_app.main({}, **api_settings)
+    yield app
+    dispose_app_engine(app)
+
+
+@pytest.fixture
+def api(api_wsgi):
+    import webtest
+
+    return webtest.TestApp(api_wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.8"})

@@ -72,7 +72,7 @@ class ApiTokens:
             .where(ApiToken.token_sha256 == token_sha256(token))).first()
         if found is None:
             return None
-        record, user = found.tuple()
+        record, user = found
         now = self.clock()
         if (record.revoked_at is not None or record.expires_at <= now
                 or record.last_used_at + self.idle <= now or not user.is_active):

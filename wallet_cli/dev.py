@@ -17,7 +17,7 @@ from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_USERS
 
 from .initialize_db import main as initialize_db
 
-APPS = ("user", "merchant", "webhook", "fake_bank")
+APPS = ("user", "merchant", "webhook", "api", "fake_bank")
 
 
 def listen_address(config_uri: str, name: str) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -9,9 +10,13 @@ from pyramid.view import view_config
 
 from .. import render
 from ..money import Json, run_money_request, strict_int
+from ..problems import validation_error
 
-# Where the bank sends a user back after paying, when the app gives no link.
-DEFAULT_RETURN_PATH = "/v1/deposits/{reference}"
+# Where the bank sends a user back after paying, when the app gives no link of
+# its own: the deposit's page in the user app.
+DEFAULT_RETURN_PATH = "/deposits/{reference}"
+#: An app's link back: http(s) or the app's own scheme, no spaces or controls.
+_RETURN_URL = re.compile(r"[a-z][a-z0-9+.-]{1,30}://[!-~]{1,450}", re.ASCII)
 
 
 @view_config(route_name="transfers", request_method="POST", openapi=True, permission="user")
@@ -47,13 +52,18 @@ def start_deposit(request: Request) -> Response:
     def operation(key: str, body: Json) -> tuple[int, Json]:
         deposits = request.wallet.deposits
         tx = deposits.start(request.identity, body["bank"], amount, key)
-        return_url = body.get("return_url") or request.application_url + \
-            DEFAULT_RETURN_PATH.format(reference=tx.token)
+        return_url = body.get("return_url") or (
+            (request.wallet.settings.user_app_url or request.application_url)
+            + DEFAULT_RETURN_PATH.format(reference=tx.token))
         return 201, render.deposit(tx, deposits.netbanking_url(tx, return_url))
 
     amount = strict_int(request.json_body, "amount_paise")
     if isinstance(amount, Response):
         return amount
+    return_url = request.json_body.get("return_url")
+    if return_url is not None and not _RETURN_URL.fullmatch(return_url):
+        return validation_error("return_url", "return_url must be a link like "
+                                "https://app.example/paid or myapp://deposits.")
     return run_money_request(request, operation)
 
 

@@ -1,0 +1,34 @@
+"""Every route of the API app: the paths of its OpenAPI document, the
+document itself and its browsable docs."""
+from __future__ import annotations
+
+import swagger_ui_bundle
+from pyramid.config import Configurator
+
+#: Swagger UI's files, from a package (no CDN at run time).
+SWAGGER_UI_ASSETS = str(swagger_ui_bundle.swagger_ui_path)
+
+# route name -> path, exactly as api_app/openapi.yaml writes it.
+API_ROUTES = {
+    "tokens": "/v1/tokens",
+    "token": "/v1/tokens/{token_id}",
+    "me": "/v1/me",
+    "banks": "/v1/banks",
+    "deposits": "/v1/deposits",
+    "deposit": "/v1/deposits/{reference}",
+    "transfers": "/v1/transfers",
+    "payments": "/v1/payments",
+    "withdrawals": "/v1/withdrawals",
+    "withdrawal": "/v1/withdrawals/{withdrawal_id}",
+    "transactions": "/v1/transactions",
+    "transaction": "/v1/transactions/{transaction_id}",
+}
+
+
+def includeme(config: Configurator) -> None:
+    for name, path in API_ROUTES.items():
+        config.add_route(name, path)
+    config.add_route("openapi_json", "/v1/openapi.json")
+    config.add_route("docs", "/docs")
+    config.add_static_view("docs/assets", SWAGGER_UI_ASSETS)
+    config.add_static_view("docs/static", "api_app:static")

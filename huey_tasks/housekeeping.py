@@ -1,0 +1,14 @@
+"""Periodic housekeeping: forget API idempotency keys past their keeping time."""
+from __future__ import annotations
+
+from huey import crontab
+
+from wallet.idempotency import IdempotencyKeys
+
+from .app import huey, worker
+
+
+@huey.periodic_task(crontab(minute="7"))  # hourly
+def purge_idempotency_keys() -> int:
+    """Keys are kept at least wallet.idempotency.KEEP_FOR (48 h), then dropped."""
+    return worker.run_in_transaction(lambda session: IdempotencyKeys(session).purge())
