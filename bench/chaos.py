@@ -75,7 +75,8 @@ class Client:
         request = urllib.request.Request(url, data=data, headers=headers or {})
         try:
             with self.opener.open(request, timeout=30) as response:
-                status, location, body = response.status, response.headers.get("Location"), response.read()
+                status, location, body = (response.status, response.headers.get("Location"),
+                                          response.read())
         except urllib.error.HTTPError as error:
             status, location, body = error.code, error.headers.get("Location"), error.read()
         except OSError as error:
@@ -154,8 +155,8 @@ def run(args) -> list[str]:
         # The webhook app first: the bank needs its URL.
         webhook_wsgi = webhook_app.main({}, **base)
         webhook_url = stack.enter_context(serving(webhook_wsgi))
-        bank_wsgi = fake_bank.main({}, **{**bank_settings,
-                                          "fake_bank.webhook_url": f"{webhook_url}/webhooks/{{bank}}"})
+        bank_wsgi = fake_bank.main({}, **{
+            **bank_settings, "fake_bank.webhook_url": f"{webhook_url}/webhooks/{{bank}}"})
         stack.callback(bank_wsgi.registry["fb.sender"].stop)
         bank_url = stack.enter_context(serving(bank_wsgi, threads=16))
         settings = {**base, "banks.hdfc.netbanking_url": f"{bank_url}/hdfc/netbanking",
@@ -198,13 +199,18 @@ def run(args) -> list[str]:
                     deposit(client, r, knob)
                 elif pick < 0.55:
                     other = r.choice([u for u in users if u != phone])
-                    send(client, "/send", {"phone": other[3:], "amount": f"{r.randint(1, 300)}.{r.randint(0, 99):02d}", "note": "chaos"})
+                    send(client, "/send", {
+                        "phone": other[3:],
+                        "amount": f"{r.randint(1, 300)}.{r.randint(0, 99):02d}",
+                        "note": "chaos"})
                 elif pick < 0.8:
-                    send(client, f"/pay/{r.choice(shops)}", {"amount": f"{r.randint(1, 200)}", "note": "chai"})
+                    send(client, f"/pay/{r.choice(shops)}",
+                         {"amount": f"{r.randint(1, 200)}", "note": "chai"})
                 else:
                     account = r.choice(["50100012345678", "50100012349999", "00000012345678"])
                     send(client, "/withdraw", {"bank": "hdfc", "account_number": account,
-                                               "ifsc": "HDFC0001234", "amount": f"{r.randint(1, 400)}"})
+                                               "ifsc": "HDFC0001234",
+                                               "amount": f"{r.randint(1, 400)}"})
             stats["operations"] += 1
 
         def send(client, path, form):
@@ -222,7 +228,8 @@ def run(args) -> list[str]:
             action = re.search(r'action="([^"]+/netbanking/[^"]+)"', page)
             if action is None:
                 return
-            mode = "lost" if knob < 0.1 else "twice" if knob < 0.2 else "delayed" if knob < 0.3 else "normal"
+            mode = ("lost" if knob < 0.1 else "twice" if knob < 0.2
+                    else "delayed" if knob < 0.3 else "normal")
             verdict = "approve" if r.random() < 0.85 else "decline"
             for _ in range(10):  # "the bank is having trouble": a person clicks again
                 status, _, _ = client.request(
@@ -279,9 +286,9 @@ def run(args) -> list[str]:
             time.sleep(0.5)
         else:
             with Session(engine) as session:
+                open_statuses = ("pending", "queued", "sending", "needs_review")
                 still = session.execute(select(Transaction.kind, Transaction.status, Transaction.id)
-                                        .where(Transaction.status.in_(
-                                            ("pending", "queued", "sending", "needs_review")))).all()
+                                        .where(Transaction.status.in_(open_statuses))).all()
             problems.append(f"work still open after {args.settle_s} s of calm: {still[:5]}, "
                             f"{undelivered} webhooks undelivered, {unreversed} reversals due")
         worker.send_signal(signal.SIGINT)
@@ -310,7 +317,8 @@ def check(engine, bank_wsgi, stats) -> list[str]:
         ledger = ledgerlib.Ledger(session)
         accounts = ledgerlib.schema.accounts
         negative = session.scalar(select(func.count()).select_from(accounts).where(
-            accounts.c.allow_negative.is_(False), accounts.c.posted_paise - accounts.c.held_paise < 0))
+            accounts.c.allow_negative.is_(False),
+            accounts.c.posted_paise - accounts.c.held_paise < 0))
         if negative:
             problems.append(f"{negative} wallets below zero")
         deposits = {tx.token: tx for tx in session.scalars(select(Transaction).where(
@@ -337,7 +345,8 @@ def check(engine, bank_wsgi, stats) -> list[str]:
         bank = payouts.get(ref)
         paid = bank is not None and bank.status in ("accepted", "reversed")
         if tx.status == "completed" and not (paid and bank.status == "accepted"):
-            problems.append(f"{ref} completed but the bank says {bank.status if bank else 'nothing'}")
+            problems.append(
+                f"{ref} completed but the bank says {bank.status if bank else 'nothing'}")
         if tx.status == "failed" and paid:
             problems.append(f"{ref} refunded although the bank paid it")
         if tx.status == "reversed" and not (bank and bank.status == "reversed"):
@@ -362,7 +371,8 @@ def check(engine, bank_wsgi, stats) -> list[str]:
     overlaps = 0
     for owner_calls in by_owner.values():
         decided = [c for c in owner_calls if c.decided_at is not None]
-        overlaps += sum(1 for a, b in zip(decided, decided[1:]) if b.started_at < a.decided_at)
+        overlaps += sum(1 for a, b in zip(decided, decided[1:], strict=False)
+                        if b.started_at < a.decided_at)
     if overlaps:
         problems.append(f"{overlaps} overlapping payout calls for one owner")
     if stats.get("5xx samples") or stats.get("http errors"):

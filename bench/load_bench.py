@@ -100,9 +100,9 @@ def serving_process(settings: dict, workdir: Path, threads: int, app: str = "use
         try:
             urllib.request.urlopen(f"{base}/healthz", timeout=1).read()
             break
-        except OSError:
+        except OSError as exc:
             if time.monotonic() > deadline or any(s.poll() is not None for s in servers):
-                raise RuntimeError((workdir / f"{app}.log").read_text()[-2000:])
+                raise RuntimeError((workdir / f"{app}.log").read_text()[-2000:]) from exc
             time.sleep(0.1)
     time.sleep(0.5 * (processes - 1))  # the others are a moment behind
     SERVER_PIDS[base] = [server.pid for server in servers]
@@ -170,7 +170,8 @@ def report(name: str, latencies_s: list[float], statuses: collections.Counter, e
     ok = statuses.get(303, 0)
     ordered = sorted(latencies_s)
     p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
-    print(f"{name}: {len(ordered)} requests in {elapsed_s:.1f} s = {len(ordered) / elapsed_s:.0f} req/s; "
+    print(f"{name}: {len(ordered)} requests in {elapsed_s:.1f} s = "
+          f"{len(ordered) / elapsed_s:.0f} req/s; "
           f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms; moved money {ok}, "
           f"other answers {dict((k, v) for k, v in statuses.items() if k != 303)}")
 
@@ -185,8 +186,8 @@ function init(args) me = users[(id %% #users) + 1]; n = 0 end
 function request()
   n = n + 1
   local friend = me.friends[(n %% #me.friends) + 1]
-  local body = "csrf_token=" .. me.csrf .. "&request_key=wrk" .. id .. "x" .. string.format("%%016d", n)
-    .. "&phone=" .. friend .. "&amount=1.00"
+  local body = "csrf_token=" .. me.csrf .. "&request_key=wrk" .. id .. "x"
+    .. string.format("%%016d", n) .. "&phone=" .. friend .. "&amount=1.00"
   return wrk.format("POST", "/send", {["Cookie"] = me.cookie,
     ["Content-Type"] = "application/x-www-form-urlencoded"}, body)
 end
@@ -268,8 +269,8 @@ def bench_p2p(args) -> None:
         report(name, latencies, statuses, elapsed)
     with Session(engine) as session:
         moved = session.scalar(sa.select(sa.func.count()).select_from(Transaction)) - before
-        print(f"transfers recorded: {moved}; server CPU {server_cpu_s * 1000 / max(moved, 1):.2f} ms "
-              "per transfer;",
+        print(f"transfers recorded: {moved}; "
+              f"server CPU {server_cpu_s * 1000 / max(moved, 1):.2f} ms per transfer;",
               ledgerlib.verify(session).summary().splitlines()[0])
     engine.dispose()
 
@@ -313,7 +314,8 @@ def bench_hot_shop(args) -> None:
            elapsed)
     with Session(engine) as session:
         shop = ledgerlib.Ledger(session).balance("merchant:1:wallet").posted_paise
-        print(f"deadlocks reported by PostgreSQL meanwhile: {deadlock_count(engine) - deadlocks_before}")
+        deadlocks = deadlock_count(engine) - deadlocks_before
+        print(f"deadlocks reported by PostgreSQL meanwhile: {deadlocks}")
         print(f"shop balance {shop} paise (expected {statuses.get(303, 0) * 1000});",
               ledgerlib.verify(session).summary().splitlines()[0])
     engine.dispose()
@@ -347,8 +349,9 @@ def bench_pipeline(args) -> None:
                 for k in range(per_user):
                     ids.append(service.request(user, "hdfc", "50100012345678", "HDFC0001234",
                                                1_00, f"bench-withdraw-{user.id}-{k:06d}").id)
-        consumer = huey_tasks.huey.create_consumer(workers=args.workers, worker_type=args.worker_type,
-                                                   periodic=False, check_worker_health=False)
+        consumer = huey_tasks.huey.create_consumer(
+            workers=args.workers, worker_type=args.worker_type, periodic=False,
+            check_worker_health=False)
         started = time.monotonic()
         for user_id in range(1, args.users + 1):
             huey_tasks.withdrawals.process_payouts(f"user:{user_id}")
@@ -378,7 +381,7 @@ def bench_pipeline(args) -> None:
         by_user[owner_of.get(int(call.reference[3:]))].append(call)
     overlaps = sum(1 for cs in by_user.values()
                    for a, b in zip(sorted(cs, key=lambda c: c.started_at),
-                                   sorted(cs, key=lambda c: c.started_at)[1:])
+                                   sorted(cs, key=lambda c: c.started_at)[1:], strict=False)
                    if b.started_at < a.decided_at)
     rate = len(ids) / elapsed
     ideal = args.workers / (args.latency_ms / 1000)

@@ -11,7 +11,7 @@ from wallet.bank_client import BankClient
 from .app import huey, worker
 
 
-@huey.periodic_task(crontab(minute="*"))
+@huey.periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]  # huey: no types
 def sweep_stuck_deposits() -> dict[str, int]:
     settings = worker.settings
     return deposits.sweep_stuck_deposits(

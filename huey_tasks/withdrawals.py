@@ -28,7 +28,7 @@ def processor() -> PayoutProcessor:
                            PayoutPolicy.from_settings(worker.settings))
 
 
-@huey.task()
+@huey.task()  # type: ignore[untyped-decorator]  # huey ships no types
 def process_payouts(owner: str, request_id: str | None = None) -> float | None:
     """Make one payout step for a wallet owner ("user:5" withdrawals,
     "merchant:3" settlements), then queue the owner again at the back of the
@@ -51,7 +51,7 @@ def process_payouts(owner: str, request_id: str | None = None) -> float | None:
         request_id_var.reset(token)
 
 
-@huey.periodic_task(crontab(minute="*"))
+@huey.periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]  # huey: no types
 def resume_stalled_withdrawals() -> list[str]:
     """Huey does not redeliver a task whose worker died: find owners whose
     payouts nobody is driving and start a drain for each."""

@@ -85,7 +85,8 @@ def test_forged_webhooks_are_never_accepted(webhook, db, pending, data, body_val
         body = json.dumps(body_value).encode()
     headers = {"Content-Type": "application/json",
                "X-Bank-Signature": data.draw(forged_signatures(body))}
-    if event_id is not None and event_id.isascii() and "\n" not in event_id and "\r" not in event_id:
+    if (event_id is not None and event_id.isascii() and "\n" not in event_id
+            and "\r" not in event_id):
         headers["X-Bank-Event-Id"] = event_id
     ip = data.draw(st.sampled_from(["203.0.113.7", "192.0.2.1", "::1", "10.0.0.1"]))
     before = state(db)

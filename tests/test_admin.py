@@ -74,7 +74,8 @@ def test_verify_is_clean_then_reports_a_corrupted_balance_row(ini, activity, app
 def test_verify_cross_checks_records_against_the_ledger(ini, activity, app_engine, capsys):
     _, _, withdrawal_id = activity
     with app_engine.begin() as conn:  # a record that lies about what the ledger did
-        conn.exec_driver_sql(f"UPDATE transactions SET status = 'failed' WHERE id = {withdrawal_id}")
+        conn.exec_driver_sql(
+            f"UPDATE transactions SET status = 'failed' WHERE id = {withdrawal_id}")
     assert admin([ini, "verify"]) == 1
     out = capsys.readouterr().out
     assert "ledger OK" in out

@@ -104,14 +104,15 @@ def test_webhook_and_sweeper_settle_the_same_deposit_at_once(web_settings, db, r
         barrier = threading.Barrier(2)
         results = {}
 
-        def webhook():
+        # (defaults bind this round's values: both threads finish within the round)
+        def webhook(barrier=barrier, results=results, client=client, body=body, round_=round_):
             barrier.wait()
             results["webhook"] = client.post(
                 "/webhooks/hdfc", body, status="*", extra_environ={"REMOTE_ADDR": BANK_IP},
                 headers={"Content-Type": "application/json", "X-Bank-Event-Id": f"evt_{round_}",
                          "X-Bank-Signature": sign(HDFC_SECRET, body)}).status_int
 
-        def sweeper():
+        def sweeper(barrier=barrier, results=results, token=token):
             barrier.wait()
             results["sweeper"] = sweep_stuck_deposits(
                 runner, TEST_BANKS, StubBank({token: record("approved")}), older_than=NOW)

@@ -183,8 +183,8 @@ def run(ledger: Ledger, model: Model, op: tuple) -> None:
         except InsufficientFunds:
             assert not already and not model.can_apply(negated)
             return
-        except AlreadyReversed:  # pragma: no cover - default key always replays
-            raise AssertionError("default-key reversal must replay")
+        except AlreadyReversed as exc:  # pragma: no cover - default key always replays
+            raise AssertionError("default-key reversal must replay") from exc
         if already:
             return
         assert model.can_apply(negated)

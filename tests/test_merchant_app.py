@@ -203,7 +203,8 @@ def test_payments_filter_paging_and_csv(merchant_app, db, asha, shop):
     pay_at(db, asha, "chai-point", 99, dt.datetime(2026, 10, 5, 13, 0, tzinfo=IST),
            "form-key-list-formula")
     with db() as session, session.begin():  # a payer-typed note that looks like a formula
-        session.scalar(select(Transaction).where(Transaction.amount_paise == 99)).note = "=HYPERLINK()"
+        session.scalar(
+            select(Transaction).where(Transaction.amount_paise == 99)).note = "=HYPERLINK()"
     merchant_login(merchant_app)
     first = merchant_app.get("/payments")
     assert first.text.count("<tr><td>") == 25
@@ -243,7 +244,8 @@ def test_settlement_goes_through_the_payout_pipeline(merchant_app, db, runner, a
     ids = []
     for amount in ("250", "300"):
         form = merchant_app.get("/settle").forms["settle-form"]
-        form["account_number"], form["ifsc"], form["amount"] = "50100099887766", "HDFC0001234", amount
+        form["account_number"], form["ifsc"], form["amount"] = (
+            "50100099887766", "HDFC0001234", amount)
         ids.append(int(form.submit(status=303).location.rsplit("/", 1)[1]))
     assert _merchant_balance(db, shop) == 50_00  # held at once
     bank = ScriptedBank()
@@ -253,7 +255,8 @@ def test_settlement_goes_through_the_payout_pipeline(merchant_app, db, runner, a
     page = merchant_app.get(f"/settlements/{ids[0]}")
     assert 'data-status="completed"' in page.text
     too_much = merchant_app.get("/settle").forms["settle-form"]
-    too_much["account_number"], too_much["ifsc"], too_much["amount"] = "50100099887766", "HDFC0001234", "50.01"
+    too_much["account_number"], too_much["ifsc"], too_much["amount"] = (
+        "50100099887766", "HDFC0001234", "50.01")
     assert "not enough to withdraw" in too_much.submit(status=400).text
     make_merchant(db, "other-shop", "Other", "other@example.com")
     merchant_app.get("/dashboard").forms["logout-form"].submit()

@@ -101,7 +101,8 @@ def bank_intervals(app, references) -> list[tuple]:
 
 
 def overlapping(intervals) -> bool:
-    return any(b_start < a_end for (_, a_end), (b_start, _) in zip(intervals, intervals[1:]))
+    return any(b_start < a_end
+               for (_, a_end), (b_start, _) in zip(intervals, intervals[1:], strict=False))
 
 
 def test_twenty_quick_withdrawals_for_one_user_go_one_at_a_time(db, pipeline):

@@ -50,7 +50,8 @@ def test_production_refuses_a_missing_secret(monkeypatch, app_db_url):
         production(monkeypatch, WALLET_DATABASE_URL=app_db_url)
 
 
-@pytest.mark.parametrize("secret", ["short", "development-only-session-secret-never-use-in-production"])
+@pytest.mark.parametrize(
+    "secret", ["short", "development-only-session-secret-never-use-in-production"])
 def test_production_refuses_weak_or_development_secrets(monkeypatch, app_db_url, secret):
     settings = production(monkeypatch, WALLET_DATABASE_URL=app_db_url,
                           WALLET_SESSION_SECRET=secret)

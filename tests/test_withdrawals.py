@@ -213,8 +213,9 @@ def test_a_worker_killed_after_the_bank_call_is_settled_by_the_next_run(db, runn
     assert status(db, tx_id) == "sending"
     processor(runner, bank).drain(user_id, "w2")  # its lane lease is still held by w1...
     assert status(db, tx_id) == "sending"
-    expired = PayoutProcessor(runner, TEST_BANKS, bank, FAST, rng=random.Random(1),
-                              clock=lambda: dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5))
+    expired = PayoutProcessor(
+        runner, TEST_BANKS, bank, FAST, rng=random.Random(1),
+        clock=lambda: dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5))
     expired.drain(user_id, "w2")  # ...until it expires
     assert status(db, tx_id) == "completed"
     assert bank.calls == [("send", f"wd_{tx_id}"), ("status", f"wd_{tx_id}")]
@@ -327,8 +328,9 @@ def test_a_worker_that_lost_its_lane_stops_before_calling_the_bank(db, runner, u
     withdraw(db, user_id, 100_00, "form-key-000000000001")
     slow = processor(runner, ScriptedBank())
     assert slow.acquire_lane(user_id, "w1")
-    later = PayoutProcessor(runner, TEST_BANKS, ScriptedBank(), FAST,
-                            clock=lambda: dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5))
+    later = PayoutProcessor(
+        runner, TEST_BANKS, ScriptedBank(), FAST,
+        clock=lambda: dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5))
     assert later.acquire_lane(user_id, "w2")  # w1's lease expired, w2 took the lane
     bank = ScriptedBank()
     stale = PayoutProcessor(runner, TEST_BANKS, bank, FAST)

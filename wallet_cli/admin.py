@@ -9,7 +9,7 @@
 
 Exit status: 0 when all is well, 1 when something is wrong (problems found,
 action refused), 2 when the bank could not be asked. Safe to run from cron.
-"""
+"""  # noqa: E501 - --help prints this verbatim (RawDescriptionHelpFormatter): kept as is
 from __future__ import annotations
 
 import argparse

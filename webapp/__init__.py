@@ -7,6 +7,7 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.router import Router
+from sqlalchemy.orm import Session
 
 from wallet.models import User
 from wallet.settings import resolve_settings
@@ -15,7 +16,8 @@ from webcommon.security import include_sessions
 
 
 def load_user(request: Request, user_id: int) -> User | None:
-    return request.dbsession.get(User, user_id)
+    dbsession: Session = request.dbsession
+    return dbsession.get(User, user_id)
 
 
 def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:

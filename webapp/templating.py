@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pyramid.config import Configurator
+
 from ledgerlib import format_paise
 from wallet.codes import IST
 
@@ -15,10 +17,10 @@ def ist(moment: dt.datetime, fmt: str = "%d %b %Y, %I:%M %p") -> str:
     return moment.astimezone(IST).strftime(fmt) + " IST"
 
 
-def includeme(config):
+def includeme(config: Configurator) -> None:
     config.add_jinja2_search_path("webapp:templates", name=".jinja2")
 
-    def register_filters():
+    def register_filters() -> None:
         env = config.get_jinja2_environment()
         env.filters["rupees"] = rupees
         env.filters["ist"] = ist

@@ -55,5 +55,12 @@ def services(request: Request) -> Services:
     return Services(request.dbsession, wallet_settings(request), task_queue(request))
 
 
-__all__ = ["banks", "includeme", "services", "task_queue", "use_task_queue",
-           "wallet_settings"]
+def request_services(request: Request) -> Services:
+    """``request.wallet`` with its type (Pyramid's request is untyped): the
+    services :func:`services` made once for this request."""
+    found: Services = request.wallet
+    return found
+
+
+__all__ = ["banks", "includeme", "request_services", "services", "task_queue",
+           "use_task_queue", "wallet_settings"]

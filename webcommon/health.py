@@ -3,16 +3,20 @@
 adds, e.g. the webhook app's bank registry)."""
 from __future__ import annotations
 
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.request import Request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 
-def healthz(request):
+def healthz(request: Request) -> dict[str, str]:
     return {"status": "ok"}
 
 
-def readyz(request):
-    checks = {}
+def readyz(request: Request) -> dict[str, Any]:
+    checks: dict[str, str] = {}
     try:
         request.dbsession.execute(text("SELECT 1"))
         checks["database"] = "ok"
@@ -25,7 +29,7 @@ def readyz(request):
     return {"status": "ready" if ready else "not ready", "checks": checks}
 
 
-def includeme(config):
+def includeme(config: Configurator) -> None:
     """Adds GET /healthz and /readyz (no CSRF, no login)."""
     config.add_route("healthz", "/healthz")
     config.add_route("readyz", "/readyz")

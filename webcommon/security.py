@@ -2,14 +2,35 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from typing import Any, Protocol
 
+from pyramid.config import Configurator
 from pyramid.csrf import SessionCSRFStoragePolicy
+from pyramid.registry import Registry
+from pyramid.request import Request
+from pyramid.response import Response
 from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 
 from wallet.settings import as_bool, require_secret
 
+from .observability import Handler
+
 SESSION_MAX_AGE_S = 30 * 60  # idle timeout: a wallet should not stay open all day
+
+
+class Account(Protocol):
+    """What the policy needs of an identity (a user, a merchant)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def is_active(self) -> bool: ...
+
+
+IdentityLoader = Callable[[Request, int], Account | None]
 
 
 class SessionSecurityPolicy:
@@ -19,12 +40,13 @@ class SessionSecurityPolicy:
     re-read on every request, so a disabled account loses access at once.
     """
 
-    def __init__(self, identity_loader, session_key: str):
+    def __init__(self, identity_loader: IdentityLoader, session_key: str) -> None:
         self.identity_loader = identity_loader
         self.session_key = session_key
 
-    def identity(self, request):
-        cache = request.environ.setdefault("wallet.identity_cache", {})
+    def identity(self, request: Request) -> Account | None:
+        cache: dict[str, Account | None] = request.environ.setdefault(
+            "wallet.identity_cache", {})
         if "identity" not in cache:
             account_id = request.session.get(self.session_key)
             account = None
@@ -35,16 +57,16 @@ class SessionSecurityPolicy:
             cache["identity"] = account
         return cache["identity"]
 
-    def authenticated_userid(self, request):
+    def authenticated_userid(self, request: Request) -> int | None:
         identity = self.identity(request)
         return None if identity is None else identity.id
 
-    def permits(self, request, context, permission):
+    def permits(self, request: Request, context: Any, permission: str) -> Allowed | Denied:
         if permission == "authenticated" and self.identity(request) is not None:
             return Allowed("logged in")
         return Denied("log in first")
 
-    def remember(self, request, userid, **kw):
+    def remember(self, request: Request, userid: int, **kw: Any) -> list[tuple[str, str]]:
         # A fresh session at log-in: nothing from before survives (no session
         # fixation), and the CSRF token changes too.
         request.session.invalidate()
@@ -54,14 +76,15 @@ class SessionSecurityPolicy:
         request.environ.pop("wallet.identity_cache", None)
         return []
 
-    def forget(self, request, **kw):
+    def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
         request.session.invalidate()
         request.environ.pop("wallet.identity_cache", None)
         return []
 
 
-def include_sessions(config, *, cookie_name: str, identity_loader, session_key: str,
-                     salt: str = "wallet.user.session"):
+def include_sessions(config: Configurator, *, cookie_name: str,
+                     identity_loader: IdentityLoader, session_key: str,
+                     salt: str = "wallet.user.session") -> None:
     settings = config.get_settings()
     secret = require_secret(settings, "wallet.session_secret")
     config.set_session_factory(
@@ -83,13 +106,13 @@ def include_sessions(config, *, cookie_name: str, identity_loader, session_key: 
     config.add_tween("webcommon.security.refuse_nul_tween_factory")
 
 
-def refuse_nul_tween_factory(handler, registry):
+def refuse_nul_tween_factory(handler: Handler, registry: Registry) -> Handler:
     """A NUL character in the path, query or form is never legitimate input,
     and PostgreSQL refuses it in any text parameter (a 500 deep inside a
     query): answer 400 before anything looks at the request."""
     from pyramid.httpexceptions import HTTPBadRequest
 
-    def tween(request):
+    def tween(request: Request) -> Response:
         try:
             params = request.params
             dirty = "\x00" in request.path_info or any(

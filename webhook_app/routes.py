@@ -1,2 +1,5 @@
-def includeme(config):
+from pyramid.config import Configurator
+
+
+def includeme(config: Configurator) -> None:
     config.add_route("bank_webhook", "/webhooks/{bank}")

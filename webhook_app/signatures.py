@@ -39,12 +39,14 @@ def verify(header: str | None, body: bytes, secrets: tuple[str, ...], now_s: flo
             timestamp = value
         elif key == "v1" and _HEX64.fullmatch(value):
             candidates.append(value)
-    if timestamp is None or not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+    if (timestamp is None or not (timestamp.isascii() and timestamp.isdigit())
+            or len(timestamp) > 12):
         raise SignatureError("bad_signature", "signature has no valid t= timestamp")
     if not candidates:
         raise SignatureError("bad_signature", "signature has no valid v1= value")
     if abs(now_s - int(timestamp)) > TOLERANCE_S:
-        raise SignatureError("stale_timestamp", "signature timestamp is outside the 5-minute window")
+        raise SignatureError("stale_timestamp",
+                             "signature timestamp is outside the 5-minute window")
     expected = [expected_signature(secret, timestamp, body) for secret in secrets]
     # compare_digest on every pair: no early exit that would leak timing.
     matched = False

@@ -10,9 +10,9 @@ from typing import Any
 
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.view import notfound_view_config, view_config
 
 from wallet.bank_events import MAX_BODY_BYTES, BankEvents, Verdict, record_delivery
+from webcommon.views import notfound_view_config, view_config
 
 from .signatures import SignatureError, verify
 
@@ -31,7 +31,7 @@ HTTP_STATUS = {
 class Delivery:
     """One call to the endpoint: answers it, and stores every answer for audit."""
 
-    def __init__(self, request: Request):
+    def __init__(self, request: Request) -> None:
         self.request = request
         self.bank_code: str = request.matchdict["bank"]
         self.event_id: str | None = request.headers.get("X-Bank-Event-Id")

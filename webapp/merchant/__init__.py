@@ -6,6 +6,7 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.router import Router
+from sqlalchemy.orm import Session
 
 from wallet.models import Merchant
 from wallet.settings import resolve_settings
@@ -14,7 +15,8 @@ from webcommon.security import include_sessions
 
 
 def load_merchant(request: Request, merchant_id: int) -> Merchant | None:
-    return request.dbsession.get(Merchant, merchant_id)
+    dbsession: Session = request.dbsession
+    return dbsession.get(Merchant, merchant_id)
 
 
 def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:

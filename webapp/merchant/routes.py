@@ -1,4 +1,7 @@
-def includeme(config):
+from pyramid.config import Configurator
+
+
+def includeme(config: Configurator) -> None:
     config.add_static_view("static", "webapp:static", cache_max_age=3600)
     config.add_route("home", "/")
     config.add_route("signup", "/signup")

@@ -1,33 +1,41 @@
+from __future__ import annotations
+
+from typing import Any
+
 from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.request import Request
+from pyramid.response import Response
 from pyramid.security import forget, remember
-from pyramid.view import view_config
 
 from wallet.errors import AccountError, LoginThrottled
+from webcommon import request_services
+from webcommon.views import view_config
 
 from .forms import field
 
 
-def safe_next(request) -> str:
+def safe_next(request: Request) -> str:
     """Only same-site paths: never redirect to another host after log-in."""
-    target = request.params.get("next", "")
+    target: str = request.params.get("next", "")
     if target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return request.route_url("dashboard")
+    dashboard: str = request.route_url("dashboard")
+    return dashboard
 
 
 @view_config(route_name="signup", renderer="signup.jinja2", request_method="GET")
 @view_config(route_name="login", renderer="login.jinja2", request_method="GET")
-def auth_form(request):
+def auth_form(request: Request) -> dict[str, Any] | Response:
     if request.identity is not None:
         return HTTPSeeOther(request.route_url("dashboard"))
     return {"errors": {}, "values": {}, "next": request.params.get("next", "")}
 
 
 @view_config(route_name="signup", renderer="signup.jinja2", request_method="POST")
-def signup(request):
+def signup(request: Request) -> dict[str, Any] | Response:
     values = {"phone": field(request, "phone"), "name": field(request, "name")}
     try:
-        user = request.wallet.accounts.signup(
+        user = request_services(request).accounts.signup(
             values["phone"], values["name"], field(request, "password")
         )
     except AccountError as exc:
@@ -39,10 +47,10 @@ def signup(request):
 
 
 @view_config(route_name="login", renderer="login.jinja2", request_method="POST")
-def login(request):
+def login(request: Request) -> dict[str, Any] | Response:
     values = {"phone": field(request, "phone")}
     try:
-        user = request.wallet.accounts.authenticate(
+        user = request_services(request).accounts.authenticate(
             values["phone"], field(request, "password"), request.remote_addr or "unknown"
         )
     except AccountError as exc:
@@ -54,6 +62,6 @@ def login(request):
 
 
 @view_config(route_name="logout", request_method="POST")
-def logout(request):
+def logout(request: Request) -> Response:
     headers = forget(request)
     return HTTPSeeOther(request.route_url("login"), headers=headers)

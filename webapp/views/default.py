@@ -1,23 +1,30 @@
+from __future__ import annotations
+
+from typing import Any
+
 from pyramid.csrf import get_csrf_token
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPSeeOther
-from pyramid.view import forbidden_view_config, notfound_view_config, view_config
+from pyramid.request import Request
+from pyramid.response import Response
+
+from webcommon.views import forbidden_view_config, notfound_view_config, view_config
 
 
 @view_config(route_name="home")
-def home(request):
+def home(request: Request) -> Response:
     target = "dashboard" if request.identity is not None else "login"
     return HTTPSeeOther(request.route_url(target))
 
 
 @notfound_view_config(renderer="error.jinja2")
-def notfound(request):
+def notfound(request: Request) -> dict[str, str]:
     request.response.status = 404
     return {"title": "Page not found", "message": "There is nothing here."}
 
 
 @forbidden_view_config(renderer="error.jinja2")
-def forbidden(request):
+def forbidden(request: Request) -> dict[str, Any] | Response:
     if request.identity is None:
         if request.method == "GET":
             return HTTPSeeOther(request.route_url("login", _query={"next": request.path_qs}))
@@ -27,7 +34,7 @@ def forbidden(request):
 
 
 @view_config(context=BadCSRFToken, renderer="error.jinja2")
-def bad_csrf(request):
+def bad_csrf(request: Request) -> dict[str, str]:
     request.response.status = 400
     get_csrf_token(request)  # make sure the next form has a token
     return {

@@ -1,21 +1,31 @@
-from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
-from pyramid.view import view_config, view_defaults
+from __future__ import annotations
 
-from wallet.deposits import MAX_DEPOSIT_PAISE
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.request import Request
+from pyramid.response import Response
+
+from wallet.banks import BankConfig
+from wallet.deposits import MAX_DEPOSIT_PAISE, DepositService
 from wallet.errors import WalletError
+from wallet.models import User
+from webcommon import request_services
+from webcommon.views import view_config, view_defaults
 
 from .forms import field, new_request_key, parse_rupees
 
 
 @view_defaults(permission="authenticated")
 class DepositViews:
-    def __init__(self, request):
+    def __init__(self, request: Request) -> None:
         self.request = request
-        self.user = request.identity
-        self.banks = request.wallet.banks
-        self.deposits = request.wallet.deposits
+        self.user: User = request.identity
+        self.banks: dict[str, BankConfig] = request_services(request).banks
+        self.deposits: DepositService = request_services(request).deposits
 
-    def _form(self, errors=None, values=None, status=200):
+    def _form(self, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+              status: int = 200) -> dict[str, Any]:
         self.request.response.status = status
         return {
             "errors": errors or {},
@@ -26,15 +36,15 @@ class DepositViews:
         }
 
     @view_config(route_name="add_money", renderer="add_money.jinja2", request_method="GET")
-    def form(self):
+    def form(self) -> dict[str, Any]:
         return self._form()
 
     @view_config(route_name="add_money", renderer="add_money.jinja2", request_method="POST")
-    def start(self):
+    def start(self) -> dict[str, Any] | Response:
         values = {"bank": field(self.request, "bank"), "amount": field(self.request, "amount")}
-        errors: dict = {}
+        errors: dict[str, str] = {}
         amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_DEPOSIT_PAISE)
-        if errors:
+        if errors or amount_paise is None:  # (None comes with an error)
             return self._form(errors, values, status=400)
         try:
             tx = self.deposits.start(self.user, values["bank"], amount_paise,
@@ -45,12 +55,12 @@ class DepositViews:
         return HTTPSeeOther(self.deposits.netbanking_url(tx, return_url))
 
     @view_config(route_name="deposit", renderer="deposit.jinja2")
-    def status(self):
+    def status(self) -> dict[str, Any]:
         tx = self.deposits.for_user(self.user, self.request.matchdict["token"])
         if tx is None:
             raise HTTPNotFound()
         return {
             "tx": tx,
-            "bank": self.banks.get(tx.bank_code),
-            "balance": self.request.wallet.wallet.balance(self.user),
+            "bank": None if tx.bank_code is None else self.banks.get(tx.bank_code),
+            "balance": request_services(self.request).wallet.balance(self.user),
         }

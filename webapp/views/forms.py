@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import secrets
 
+from pyramid.request import Request
+
 from ledgerlib import InvalidAmount, parse_amount
 
 MAX_FIELD_CHARS = 200
@@ -13,12 +15,13 @@ def new_request_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def field(request, name: str) -> str:
+def field(request: Request, name: str) -> str:
     value = request.POST.get(name, "")
     return value[:MAX_FIELD_CHARS] if isinstance(value, str) else ""
 
 
-def parse_rupees(text: str, errors: dict, *, max_paise: int, name: str = "amount"):
+def parse_rupees(text: str, errors: dict[str, str], *, max_paise: int,
+                 name: str = "amount") -> int | None:
     """Paise, or None with ``errors[name]`` set to a message for the form."""
     try:
         return parse_amount(text, max_paise=max_paise)

@@ -1,26 +1,36 @@
+from __future__ import annotations
+
+from typing import Any
+
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
-from pyramid.view import view_config, view_defaults
+from pyramid.request import Request
+from pyramid.response import Response
 
 from wallet.errors import WalletError
+from wallet.models import User
+from wallet.transfers import WalletService
+from webcommon import request_services
+from webcommon.views import view_config, view_defaults
 
 from .forms import field, new_request_key, parse_rupees
 
 
 @view_defaults(permission="authenticated")
 class WalletViews:
-    def __init__(self, request):
+    def __init__(self, request: Request) -> None:
         self.request = request
-        self.user = request.identity
-        self.wallet = request.wallet.wallet
+        self.user: User = request.identity
+        self.wallet: WalletService = request_services(request).wallet
 
     @view_config(route_name="dashboard", renderer="dashboard.jinja2")
-    def dashboard(self):
+    def dashboard(self) -> dict[str, Any]:
         return {
             "balance": self.wallet.balance(self.user),
             "recent": self.wallet.activity(self.user, limit=5),
         }
 
-    def _send_form(self, errors=None, values=None, status=200):
+    def _send_form(self, errors: dict[str, str] | None = None,
+                   values: dict[str, str] | None = None, status: int = 200) -> dict[str, Any]:
         self.request.response.status = status
         return {
             "errors": errors or {},
@@ -31,19 +41,19 @@ class WalletViews:
         }
 
     @view_config(route_name="send", renderer="send.jinja2", request_method="GET")
-    def send_form(self):
+    def send_form(self) -> dict[str, Any]:
         return self._send_form()
 
     @view_config(route_name="send", renderer="send.jinja2", request_method="POST")
-    def send(self):
+    def send(self) -> dict[str, Any] | Response:
         values = {name: field(self.request, name) for name in ("phone", "amount", "note")}
-        errors: dict = {}
+        errors: dict[str, str] = {}
         amount_paise = parse_rupees(
             values["amount"], errors, max_paise=self.wallet.max_transfer_paise
         )
         if not values["phone"].strip():
             errors["phone"] = "Enter your friend's mobile number."
-        if errors:
+        if errors or amount_paise is None:  # (None comes with an error)
             return self._send_form(errors, values, status=400)
         try:
             tx = self.wallet.send_money(
@@ -56,7 +66,7 @@ class WalletViews:
                                                    _query={"sent": "1"}))
 
     @view_config(route_name="transactions", renderer="transactions.jinja2")
-    def transactions(self):
+    def transactions(self) -> dict[str, Any]:
         cursor = self.request.params.get("cursor") or None
         try:
             page = self.wallet.activity(self.user, cursor=cursor)
@@ -65,7 +75,7 @@ class WalletViews:
         return {"page": page}
 
     @view_config(route_name="transaction", renderer="transaction.jinja2")
-    def transaction(self):
+    def transaction(self) -> dict[str, Any]:
         item = self.wallet.transaction_for(self.user, int(self.request.matchdict["id"]))
         if item is None:  # someone else's, or no such id: the same answer
             raise HTTPNotFound()

@@ -1,8 +1,17 @@
-from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
-from pyramid.view import view_config, view_defaults
+from __future__ import annotations
 
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.request import Request
+from pyramid.response import Response
+
+from wallet.banks import BankConfig
 from wallet.errors import WalletError
-from wallet.withdrawals import MAX_WITHDRAWAL_PAISE
+from wallet.models import User
+from wallet.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
+from webcommon import request_services
+from webcommon.views import view_config, view_defaults
 
 from .forms import field, new_request_key, parse_rupees
 
@@ -18,29 +27,30 @@ STATUS_TEXT = {
 
 @view_defaults(permission="authenticated")
 class WithdrawalViews:
-    def __init__(self, request):
+    def __init__(self, request: Request) -> None:
         self.request = request
-        self.user = request.identity
-        self.banks = request.wallet.banks
-        self.service = request.wallet.withdrawals
+        self.user: User = request.identity
+        self.banks: dict[str, BankConfig] = request_services(request).banks
+        self.service: WithdrawalService = request_services(request).withdrawals
 
-    def _form(self, errors=None, values=None, status=200):
+    def _form(self, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+              status: int = 200) -> dict[str, Any]:
         self.request.response.status = status
         return {"errors": errors or {}, "values": values or {}, "banks": self.banks,
                 "request_key": new_request_key(), "max_withdrawal_paise": MAX_WITHDRAWAL_PAISE,
-                "balance": self.request.wallet.wallet.balance(self.user)}
+                "balance": request_services(self.request).wallet.balance(self.user)}
 
     @view_config(route_name="withdraw", renderer="withdraw.jinja2", request_method="GET")
-    def form(self):
+    def form(self) -> dict[str, Any]:
         return self._form()
 
     @view_config(route_name="withdraw", renderer="withdraw.jinja2", request_method="POST")
-    def submit(self):
+    def submit(self) -> dict[str, Any] | Response:
         names = ("bank", "account_number", "ifsc", "amount")
         values = {name: field(self.request, name) for name in names}
-        errors: dict = {}
+        errors: dict[str, str] = {}
         amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_WITHDRAWAL_PAISE)
-        if errors:
+        if errors or amount_paise is None:  # (None comes with an error)
             return self._form(errors, values, status=400)
         try:
             tx = self.service.request(self.user, values["bank"], values["account_number"],
@@ -51,11 +61,12 @@ class WithdrawalViews:
         return HTTPSeeOther(self.request.route_url("withdrawal", id=tx.id))
 
     @view_config(route_name="withdrawal", renderer="withdrawal.jinja2")
-    def status(self):
+    def status(self) -> dict[str, Any]:
         found = self.service.for_user(self.user, int(self.request.matchdict["id"]))
         if found is None:
             raise HTTPNotFound()
         tx, wd = found
-        return {"tx": tx, "wd": wd, "bank": self.banks.get(tx.bank_code),
+        bank = None if tx.bank_code is None else self.banks.get(tx.bank_code)
+        return {"tx": tx, "wd": wd, "bank": bank,
                 "status_text": STATUS_TEXT.get(tx.status, tx.status),
                 "attempts": self.service.attempts(tx.id)}
