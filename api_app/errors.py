@@ -19,7 +19,6 @@ from pyramid.httpexceptions import (
     HTTPForbidden,
     HTTPMethodNotAllowed,
     HTTPNotAcceptable,
-    HTTPNotFound,
     HTTPUnsupportedMediaType,
 )
 from pyramid.request import Request

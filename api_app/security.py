@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyramid.security import Allowed, Denied
 from pyramid.request import Request
+from pyramid.security import Allowed, Denied
 
 from wallet.api_tokens import ApiTokens
 from wallet.models import ApiToken, User

@@ -48,7 +48,8 @@ class ApiSettings:
             raise ConfigurationError("api.rate_limit_backend must be memory or redis")
         redis_url = str(settings.get("api.rate_limit_redis_url", ""))
         if backend == "redis" and not redis_url:
-            raise ConfigurationError("api.rate_limit_backend = redis needs api.rate_limit_redis_url")
+            raise ConfigurationError(
+                "api.rate_limit_backend = redis needs api.rate_limit_redis_url")
         return cls(
             token_ttl_s=number("token_ttl_s", defaults.token_ttl_s),
             token_idle_s=number("token_idle_s", defaults.token_idle_s),

@@ -11,8 +11,9 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from .codes import utcnow
@@ -94,8 +95,8 @@ class ApiTokens:
 
     def revoke(self, user: User, token_id: int) -> bool:
         """Revoke one of the user's tokens; False if it is not theirs (or gone)."""
-        revoked = self.db.execute(
+        result = self.db.execute(
             update(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id,
                                    ApiToken.revoked_at.is_(None))
-            .values(revoked_at=self.clock())).rowcount
-        return bool(revoked)
+            .values(revoked_at=self.clock()))
+        return bool(cast(CursorResult[Any], result).rowcount)

@@ -18,9 +18,9 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -103,8 +103,9 @@ class IdempotencyKeys:
     def purge(self, older_than: dt.timedelta = KEEP_FOR) -> int:
         """Forget keys older than ``older_than`` (never less than KEEP_FOR)."""
         cutoff = self.clock() - max(older_than, KEEP_FOR)
-        return self.db.execute(delete(IdempotencyRecord).where(
-            IdempotencyRecord.created_at < cutoff)).rowcount
+        result = self.db.execute(delete(IdempotencyRecord).where(
+            IdempotencyRecord.created_at < cutoff))
+        return int(cast(CursorResult[Any], result).rowcount)
 
 
 class ReplayInstead(Exception):  # noqa: N818 - a signal, not an error

@@ -6,7 +6,8 @@ from typing import Any
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.view import view_config
+
+from webcommon.views import view_config
 
 from .. import render
 from ..money import Json, run_money_request, strict_int
@@ -83,8 +84,9 @@ def withdraw(request: Request) -> Response:
         tx = withdrawals.request(request.identity, body["bank"], body["account_number"],
                                  body["ifsc"], amount, key)
         found = withdrawals.for_user(request.identity, tx.id)
-        assert found is not None  # noqa: S101 - just made by this user
-        return 202, render.withdrawal(*found, withdrawals.attempts(tx.id))
+        if found is None or found[1] is None:
+            raise LookupError(f"withdrawal {tx.id} just made is not found")
+        return 202, render.withdrawal(found[0], found[1], withdrawals.attempts(tx.id))
 
     amount = strict_int(request.json_body, "amount_paise")
     if isinstance(amount, Response):
@@ -97,6 +99,6 @@ def withdraw(request: Request) -> Response:
 def withdrawal(request: Request) -> Any:
     withdrawals = request.wallet.withdrawals
     found = withdrawals.for_user(request.identity, int(request.matchdict["withdrawal_id"]))
-    if found is None:
+    if found is None or found[1] is None:
         raise HTTPNotFound()
-    return render.withdrawal(*found, withdrawals.attempts(found[0].id))
+    return render.withdrawal(found[0], found[1], withdrawals.attempts(found[0].id))

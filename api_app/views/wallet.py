@@ -5,9 +5,9 @@ from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
-from pyramid.view import view_config
 
 from wallet.transfers import ActivityFilter
+from webcommon.views import view_config
 
 from .. import render
 from ..problems import problem
