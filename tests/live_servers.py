@@ -41,8 +41,8 @@ def free_ports(count: int) -> list[int]:
 def serving(app, port: int = 0, **waitress_options) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1:``port`` (0: any free port) from a background
     thread; yields its base URL once /healthz answers, stops it on exit."""
-    server = waitress.create_server(app, host="127.0.0.1", port=port, threads=4,
-                                    **waitress_options)
+    server = waitress.create_server(app, host="127.0.0.1", port=port,
+                                    **{"threads": 4, **waitress_options})
     base_url = f"http://127.0.0.1:{server.effective_port}"
     thread = threading.Thread(target=server.run, name=f"waitress-{server.effective_port}",
                               daemon=True)

@@ -4,6 +4,7 @@ fresh directory, driven over HTTP like a person would, then stopped with Ctrl-C.
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import os
 import re
 import shutil
@@ -52,10 +53,10 @@ class Browser:
 
 
 def test_wallet_dev_runs_the_whole_wallet_and_stops_cleanly(tmp_path):
-    user_port, merchant_port, webhook_port, bank_port = free_ports(4)
+    user_port, merchant_port, webhook_port, bank_port, api_port = free_ports(5)
     ini = (ROOT / "development.ini").read_text()
     for old, new in (("6543", user_port), ("6544", merchant_port), ("6545", webhook_port),
-                     ("6546", bank_port)):
+                     ("6546", bank_port), ("6547", api_port)):
         ini = ini.replace(f"127.0.0.1:{old}", f"127.0.0.1:{new}")
     (tmp_path / "development.ini").write_text(ini)
     wallet_dev = shutil.which("wallet-dev") or pytest.fail("wallet-dev is not installed")
@@ -64,7 +65,7 @@ def test_wallet_dev_runs_the_whole_wallet_and_stops_cleanly(tmp_path):
                                stderr=subprocess.STDOUT, start_new_session=True)
     user, bank = f"http://127.0.0.1:{user_port}", f"http://127.0.0.1:{bank_port}"
     try:
-        for port in (user_port, merchant_port, webhook_port, bank_port):
+        for port in (user_port, merchant_port, webhook_port, bank_port, api_port):
             wait_until(lambda port=port: ready(f"http://127.0.0.1:{port}/readyz"),
                        f"port {port} ready", timeout_s=60)
         browser = Browser()
@@ -105,6 +106,14 @@ def test_wallet_dev_runs_the_whole_wallet_and_stops_cleanly(tmp_path):
         _, _, dashboard = browser.request(f"{user}/dashboard")
         # 4,650.00 seeded + 750.25 - 100 - 200
         assert 'id="available">₹5,100.25<' in dashboard
+
+        # The phone app's API sees the same wallet.
+        api = f"http://127.0.0.1:{api_port}"
+        token = call_json(f"{api}/v1/tokens", {"phone": "+919876543210",
+                                               "password": "demo-pass-123",
+                                               "device_name": "wallet-dev test"})["token"]
+        me = call_json(f"{api}/v1/me", token=token)
+        assert me["balance"]["available"]["amount_paise"] == 5_100_25
     finally:
         stopped = stop(process)
         log.close()
@@ -123,6 +132,17 @@ def test_wallet_dev_runs_the_whole_wallet_and_stops_cleanly(tmp_path):
     broken = subprocess.run(admin, cwd=tmp_path, capture_output=True, text=True)
     assert broken.returncode == 1
     assert "user:1:wallet: stored posted balance" in broken.stdout
+
+
+def call_json(url: str, body: dict | None = None, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers),
+                                timeout=15) as response:
+        reply: dict = json.load(response)
+        return reply
 
 
 def ready(url: str) -> bool:
