@@ -59,7 +59,8 @@ def for_owner(kind: str) -> OwnerStatements:
     tx = transactions
     # The last bank call about it (operator notes aside) decides the next one.
     last_attempt = (select(attempts.c.kind, attempts.c.outcome)
-                    .where(attempts.c.transaction_id == tx.c.id, attempts.c.kind != Attempt.OPERATOR)
+                    .where(attempts.c.transaction_id == tx.c.id,
+                           attempts.c.kind != Attempt.OPERATOR)
                     .order_by(attempts.c.id.desc()).limit(1))
     other = tx.alias("other")
     others_queued = select(other.c.id).where(

@@ -1,11 +1,12 @@
 """Withdrawals (off-ramp) and merchants' settlements: the one place their
 state machine lives.
 
-    queued --a worker takes the user's lane--> sending --bank accepts--> completed --bank reverses--> reversed
-                                                  | --bank rejects--> failed (hold released)
-                                                  | --unclear answer--> ask the bank's status API, then
-                                                  |                     settle, or resend after backoff
-                                                  +--retry budget spent--> needs_review (hold kept)
+    queued --a worker takes the user's lane--> sending
+    sending --bank accepts--> completed --bank reverses--> reversed
+          | --bank rejects--> failed (hold released)
+          | --unclear answer--> ask the bank's status API, then
+          |                     settle, or resend after backoff
+          +--retry budget spent--> needs_review (hold kept)
 
 The request only records the withdrawal and holds the money (one DB
 transaction), then, after commit, tells the task queue that the owner has
