@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from sqlalchemy import Executable, bindparam, case, insert, or_, select, update
 
 from .codes import Attempt, Kind, Status
-from .models import PayoutAttempt, PayoutLane, Transaction, Withdrawal
+from .models import PayoutAttempt, PayoutLane, Transaction, Withdrawal, table_of
 
-lanes = PayoutLane.__table__
-transactions = Transaction.__table__
-withdrawals = Withdrawal.__table__
-attempts = PayoutAttempt.__table__
+lanes = table_of(PayoutLane)
+transactions = table_of(Transaction)
+withdrawals = table_of(Withdrawal)
+attempts = table_of(PayoutAttempt)
 
 # (Parameters that set a column are named after it; the others must not be.)
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 import ledgerlib
 
 from .merchant import Merchant
-from .meta import Base
+from .meta import Base, table_of
 from .transaction import Transaction
 from .user import LoginAttempt, LoginThrottle, User
 from .webhook import WebhookAttempt, WebhookEvent
@@ -25,7 +25,7 @@ target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
 __all__ = [
     "Base", "LoginAttempt", "LoginThrottle", "Merchant", "PayoutAttempt", "PayoutLane",
     "Transaction", "User", "WebhookAttempt", "WebhookEvent", "Withdrawal",
-    "get_engine", "get_session_factory", "target_metadata",
+    "get_engine", "get_session_factory", "table_of", "target_metadata",
 ]
 
 
