@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README line 2; .ci/run calls it too).
-# Installs what the tests need, then runs the pytest suite twice: on SQLite,
+# Installs what the tests need, runs the static checks (bin/lint.sh: layer
+# contracts, mypy --strict, ruff), then the pytest suite twice: on SQLite,
 # then on PostgreSQL + Redis. Locally a missing server only skips the second
 # run (loudly); under CI=true the servers are started, or the run fails.
 # Extra arguments go to pytest, e.g. bin/test.sh -k ledger -x
@@ -29,6 +30,9 @@ if [ "${CI:-}" = "true" ]; then
   postgres_up || { echo "PostgreSQL is required in CI and could not be started"; exit 1; }
   redis_up || { echo "Redis is required in CI and could not be started"; exit 1; }
 fi
+
+# Layers (import-linter), mypy --strict and ruff: a broken contract fails the run.
+bash bin/lint.sh
 
 echo "== pytest on SQLite"
 env -u WALLET_TEST_DATABASE_URL -u WALLET_TEST_REDIS_URL "$PYTHON" -m pytest "$@"

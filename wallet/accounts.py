@@ -6,18 +6,24 @@ import functools
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import bcrypt
 from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from . import codes
 from .codes import utcnow
 from .errors import AccountError, LoginThrottled
-from .models import LoginAttempt, LoginThrottle, Merchant, User
+from .models import LoginAttempt, LoginThrottle, Merchant, User, table_of
 from .phone import InvalidPhone, normalize_phone
 from .transfers import WalletService
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = ["AccountError", "AccountService", "LoginThrottled", "MAX_FAILURES_PER_PHONE"]
 
@@ -33,9 +39,9 @@ MAX_FAILURES_PER_IP = 20
 
 @dataclass
 class AccountService:
-    dbsession: object
+    dbsession: Session
     bcrypt_rounds: int = 12
-    clock: object = utcnow
+    clock: Callable[[], dt.datetime] = utcnow
 
     def signup(self, phone: str, name: str, password: str) -> User:
         try:
@@ -144,27 +150,31 @@ class AccountService:
         """Count one more attempt for ``key`` in the current window, atomically;
         returns the count including this one."""
         now = self.clock()
-        table = LoginThrottle.__table__
+        table = table_of(LoginThrottle)
         dialect = self.dbsession.get_bind().dialect.name
+        insert: postgresql.Insert | sqlite.Insert
         if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+            insert = pg_insert(table)
         else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+            insert = sqlite_insert(table)
         stale = table.c.window_start < bindparam("cutoff", now - THROTTLE_WINDOW,
                                                  type_=table.c.window_start.type)
-        stmt = upsert(table).values(key=key, window_start=now, attempts=1)
-        stmt = stmt.on_conflict_do_update(
+        stmt = insert.values(key=key, window_start=now, attempts=1)
+        upsert = stmt.on_conflict_do_update(
             index_elements=[table.c.key],
             set_={"attempts": case((stale, 1), else_=table.c.attempts + 1),
                   "window_start": case((stale, stmt.excluded.window_start),
                                        else_=table.c.window_start)},
         ).returning(table.c.attempts)
-        return self.dbsession.execute(stmt).scalar_one()
+        attempts: int = self.dbsession.execute(upsert).scalar_one()
+        return attempts
 
     def _check_throttle(self, phone: str, ip: str) -> None:
         since = self.clock() - THROTTLE_WINDOW
-        by_ip = self.dbsession.scalar(select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.created_at >= since, LoginAttempt.ip == ip))
+        by_ip = self.dbsession.execute(select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.created_at >= since, LoginAttempt.ip == ip)).scalar_one()
         # Failed attempts before this one (this one is counted too, but may succeed).
         by_phone = self._reserve_attempt(phone) - 1
         if by_phone >= MAX_FAILURES_PER_PHONE or by_ip >= MAX_FAILURES_PER_IP:

@@ -3,14 +3,21 @@ a timeout, and an unclear answer raises :class:`BankUnavailable` rather than
 being guessed at."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
+from typing import Any, TypeAlias
 
 from .banks import BankConfig
 
 DEFAULT_TIMEOUT_S = 5.0
+
+#: A JSON object as a bank sent it (a payment's or payout's record, a
+#: statement line): its fields are the bank's, read with care.
+BankRecord: TypeAlias = dict[str, Any]
 
 
 class BankUnavailable(Exception):
@@ -22,22 +29,23 @@ class BankClient:
         self.bank = bank
         self.timeout_s = timeout_s
 
-    def payment_status(self, reference: str) -> dict | None:
+    def payment_status(self, reference: str) -> BankRecord | None:
         """The bank's record of a deposit, or None if the bank has none."""
         return self._call(f"/payments/{urllib.parse.quote(reference, safe='')}")
 
-    def payout_status(self, reference: str) -> dict | None:
+    def payout_status(self, reference: str) -> BankRecord | None:
         """The bank's record of a payout, or None if it has never heard of it."""
         return self._call(f"/payouts/{urllib.parse.quote(reference, safe='')}")
 
-    def statement(self, day) -> list[dict]:
+    def statement(self, day: dt.date) -> list[BankRecord]:
         """The bank's statement of our account for one day (India time)."""
         reply = self._call(f"/statement?date={day.isoformat()}")
         if reply is None or not isinstance(reply.get("entries"), list):
             raise BankUnavailable(f"{self.bank.name} sent no statement for {day}")
-        return reply["entries"]
+        entries: list[BankRecord] = reply["entries"]
+        return entries
 
-    def send_payout(self, payload: dict) -> dict:
+    def send_payout(self, payload: Mapping[str, object]) -> BankRecord:
         """Ask the bank to pay out. Returns its answer (``status`` accepted or
         rejected); raises BankUnavailable when the outcome is unknown."""
         reply = self._call("/payouts", body=payload)
@@ -45,7 +53,7 @@ class BankClient:
             raise BankUnavailable(f"{self.bank.name} gave an unclear answer: {reply!r}")
         return reply
 
-    def _call(self, path: str, body: dict | None = None) -> dict | None:
+    def _call(self, path: str, body: Mapping[str, object] | None = None) -> BankRecord | None:
         request = urllib.request.Request(
             self.bank.api_url + path,
             data=None if body is None else json.dumps(body).encode(),
@@ -55,7 +63,8 @@ class BankClient:
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return json.load(response)
+                record: BankRecord | None = json.load(response)
+                return record
         except urllib.error.HTTPError as error:
             if error.code == 404 and body is None:
                 return None

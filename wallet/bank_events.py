@@ -145,7 +145,8 @@ class BankEvents:
             answer = WithdrawalService(self.db, self.banks, clock=self.clock).settle_by_reference(
                 event["reference"], PAYOUT_EVENTS[event["type"]], bank_code=bank_code,
                 amount_paise=event["amount_paise"], currency=event["currency"], source=source)
-            tx_id = codes.parse_payout_reference(event["reference"]) if answer != "unknown" else None
+            tx_id = (codes.parse_payout_reference(event["reference"]) if answer != "unknown"
+                     else None)
             return EventResult(_VERDICTS[answer], "", tx_id)
         result = DepositService(self.db, self.banks, clock=self.clock).settle(
             event["reference"], DEPOSIT_EVENTS[event["type"]], bank_code=bank_code,

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .ini import ConfigurationError, require_secret
 
@@ -39,23 +41,24 @@ class BankConfig:
         return any(ip in network for network in self.allowed_networks)
 
 
-def load_banks(settings: dict) -> dict[str, BankConfig]:
-    banks = {}
-    for code in settings.get("banks.enabled", "").split():
+def load_banks(settings: Mapping[str, Any]) -> dict[str, BankConfig]:
+    banks: dict[str, BankConfig] = {}
+    enabled: str = settings.get("banks.enabled", "")
+    for code in enabled.split():
         if not _BANK_CODE.fullmatch(code):
             raise ConfigurationError(f"bad bank code {code!r} in banks.enabled")
         prefix = f"banks.{code}."
 
-        def get(key: str) -> str:
-            value = settings.get(prefix + key, "").strip()
+        def get(key: str, prefix: str = prefix) -> str:
+            value: str = settings.get(prefix + key, "").strip()
             if not value:
                 raise ConfigurationError(f"setting {prefix}{key} is required")
             return value
 
         secrets_setting = prefix + "webhook_secrets"
         require_secret(settings, secrets_setting)
-        secrets = tuple(settings[secrets_setting].split())
-        for i, secret in enumerate(secrets):
+        secrets: tuple[str, ...] = tuple(settings[secrets_setting].split())
+        for secret in secrets:
             require_secret({**settings, "_secret": secret}, "_secret")
         try:
             networks = tuple(

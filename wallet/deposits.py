@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Protocol
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 from ledgerlib import format_paise
 
 from . import codes
-from .bank_client import BankUnavailable
+from .bank_client import BankRecord, BankUnavailable
 from .banks import BankConfig
 from .codes import CURRENCY, DepositAnswer, Kind, Status, utcnow
 from .errors import WalletError
-from .models import Transaction, User
+from .models import Transaction, TransactionRunner, User
 from .transfers import WalletService
 
 MIN_DEPOSIT_PAISE = 1_00
@@ -48,6 +48,12 @@ class SettleResult:
     verdict: str
     transaction: Transaction | None = None
     detail: str = ""
+
+
+class PaymentStatusSource(Protocol):
+    """A bank's status API for deposits (wallet.bank_client.BankClient)."""
+
+    def payment_status(self, reference: str, /) -> BankRecord | None: ...
 
 
 class DepositService:
@@ -100,6 +106,8 @@ class DepositService:
         return tx
 
     def netbanking_url(self, tx: Transaction, return_url: str) -> str:
+        if tx.bank_code is None:
+            raise ValueError(f"deposit {tx.id} has no bank")
         bank = self.banks[tx.bank_code]
         query = urlencode({"reference": tx.token, "amount_paise": tx.amount_paise,
                            "currency": CURRENCY, "return_url": return_url})
@@ -196,6 +204,8 @@ class DepositService:
                          request_key: str) -> Transaction:
         """A deposit that starts and succeeds at once (demo data, tests)."""
         tx = self.start(user, bank_code, amount_paise, request_key)
+        if tx.token is None:
+            raise ValueError(f"deposit {tx.id} has no reference")
         self.settle(tx.token, DepositAnswer.SUCCESS, bank_code=bank_code, amount_paise=amount_paise,
                     currency=CURRENCY, source="seed")
         return tx
@@ -205,10 +215,37 @@ class DepositService:
 BANK_STATUS_OUTCOMES = {"approved": DepositAnswer.SUCCESS, "declined": DepositAnswer.FAILED}
 
 
+@dataclass(frozen=True)
+class _FinalWord:
+    """What the bank's status API finally says of a stuck deposit."""
+
+    outcome: str
+    #: As the bank sent them (JSON): settle() flags any that differ from ours.
+    amount_paise: Any
+    currency: Any
+    reason: str
+
+
+def _final_word(record: BankRecord | None, created_at: dt.datetime, expire_before: dt.datetime,
+                amount_paise: int) -> _FinalWord | None:
+    """The bank's final word on a stuck deposit, or None while it is pending."""
+    if record is None and created_at < expire_before:
+        # The bank never heard of it, long after the checkout: nothing was paid.
+        return _FinalWord(DepositAnswer.FAILED, amount_paise, CURRENCY, "no record at the bank")
+    if record is None:
+        return None  # the customer may still be on the way to the bank's page
+    status: Any = record.get("status")  # any JSON value
+    outcome = BANK_STATUS_OUTCOMES.get(status)
+    if outcome is None:
+        return None
+    return _FinalWord(outcome, record.get("amount_paise"), record.get("currency"),
+                      record.get("reason") or "")
+
+
 def sweep_stuck_deposits(
-    run_in_transaction: Callable[[Callable[[Session], object]], object],
+    run_in_transaction: TransactionRunner,
     banks: dict[str, BankConfig],
-    client_for: Callable[[BankConfig], object],
+    client_for: Callable[[BankConfig], PaymentStatusSource],
     older_than: dt.timedelta = DEFAULT_STUCK_AFTER,
     expire_after: dt.timedelta = DEFAULT_EXPIRE_AFTER,
     batch: int = SWEEP_BATCH,
@@ -220,13 +257,14 @@ def sweep_stuck_deposits(
     then settled in a transaction of its own, by :meth:`DepositService.settle`,
     which re-checks the state under a row lock (a webhook may have won meanwhile).
     """
-    def stuck(session: Session) -> list[tuple[str, str, int, dt.datetime]]:
+    def stuck(session: Session) -> list[tuple[str, str | None, int, dt.datetime]]:
         service = DepositService(session, banks)
-        return [
-            (tx.token, tx.bank_code, tx.amount_paise, tx.created_at)
-            for tx in (session.scalar(select(Transaction).where(Transaction.token == token))
-                       for token in service.stuck_tokens(older_than, batch))
-        ]
+        found = []
+        for token in service.stuck_tokens(older_than, batch):
+            tx = session.execute(select(Transaction).where(Transaction.token == token)
+                                 ).scalar_one()
+            found.append((token, tx.bank_code, tx.amount_paise, tx.created_at))
+        return found
 
     def checked(token: str) -> None:
         run_in_transaction(lambda session: DepositService(session, banks).mark_checked(token))
@@ -235,34 +273,25 @@ def sweep_stuck_deposits(
     now = utcnow()
     for token, bank_code, amount_paise, created_at in run_in_transaction(stuck):
         counts["checked"] += 1
-        bank = banks.get(bank_code)
-        if bank is None:
+        if bank_code is None or bank_code not in banks:
             continue
         try:
-            record = client_for(bank).payment_status(token)
+            record = client_for(banks[bank_code]).payment_status(token)
         except BankUnavailable:
             counts["bank_unavailable"] += 1
             checked(token)
             continue
-        if record is None and created_at < now - expire_after:
-            # The bank never heard of it, long after the checkout: nothing was paid.
-            outcome, reported_amount, currency = DepositAnswer.FAILED, amount_paise, CURRENCY
-        elif record is None:
-            outcome = None  # the customer may still be on the way to the bank's page
-        else:
-            outcome = BANK_STATUS_OUTCOMES.get(record.get("status"))
-            reported_amount, currency = record.get("amount_paise"), record.get("currency")
-        if outcome is None:
+        word = _final_word(record, created_at, now - expire_after, amount_paise)
+        if word is None:
             counts["still_pending"] += 1
             checked(token)
             continue
 
-        def settle(session: Session, token=token, outcome=outcome,
-                   reported_amount=reported_amount, currency=currency, bank_code=bank_code):
+        def settle(session: Session, token: str = token, bank_code: str = bank_code,
+                   word: _FinalWord = word) -> SettleResult:
             return DepositService(session, banks).settle(
-                token, outcome, bank_code=bank_code, amount_paise=reported_amount,
-                currency=currency, source="sweeper (bank status API)",
-                reason=(record.get("reason") or "") if record else "no record at the bank",
+                token, word.outcome, bank_code=bank_code, amount_paise=word.amount_paise,
+                currency=word.currency, source="sweeper (bank status API)", reason=word.reason,
             )
 
         result = run_in_transaction(settle)

@@ -57,7 +57,8 @@ def as_bool(value: object) -> bool:
 
 
 def is_production(settings: Mapping[str, Any]) -> bool:
-    return settings.get("wallet.environment", "development") == "production"
+    environment: object = settings.get("wallet.environment", "development")
+    return environment == "production"
 
 
 def require_secret(settings: Mapping[str, Any], key: str) -> str:

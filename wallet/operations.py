@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ import ledgerlib
 from ledgerlib import tables as lt
 
 from . import codes
+from .bank_client import BankRecord
 from .codes import Kind, Status, ist_day_bounds
 from .models import Transaction, Withdrawal
 
@@ -137,10 +139,11 @@ def verify_all(session: Session) -> VerifyResult:
 # ------------------------------------------------------------ reconciliation
 
 
-def our_bank_movements(session: Session, bank_code: str, day: dt.date) -> dict[tuple, int]:
+def our_bank_movements(session: Session, bank_code: str,
+                       day: dt.date) -> dict[tuple[str, str], int]:
     """(type, reference) -> amount of what we recorded as settled with the bank on ``day``."""
     start, end = ist_day_bounds(day)
-    found: dict[tuple, int] = {}
+    found: dict[tuple[str, str], int] = {}
     for tx in session.scalars(select(Transaction).where(
             Transaction.bank_code == bank_code, Transaction.settled_at >= start,
             Transaction.settled_at < end)):
@@ -164,12 +167,12 @@ EXPECTED_STATUS = {"payment": (Status.SUCCESS,), "payout": (Status.COMPLETED, St
 
 
 def reconcile(session: Session, bank_code: str, day: dt.date,
-              statements: dict[dt.date, list[dict]]) -> list[tuple[str, str, str]]:
+              statements: Mapping[dt.date, Sequence[BankRecord]]) -> list[tuple[str, str, str]]:
     """Mismatches between the bank's statement for ``day`` and our records, as
     (reference, what, detail) rows. ``statements`` holds the bank's statements
     for day-1, day and day+1: a movement settled near midnight may be dated
     differently by the two sides, which is not a mismatch."""
-    mismatches = []
+    mismatches: list[tuple[str, str, str]] = []
     for line in statements.get(day, []):
         tx = our_record(session, line["type"], line["reference"])
         if tx is None:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from sqlalchemy import Executable, bindparam, case, insert, or_, select, update
 
 from .codes import Attempt, Kind, Status
-from .models import PayoutAttempt, PayoutLane, Transaction, Withdrawal
+from .models import PayoutAttempt, PayoutLane, Transaction, Withdrawal, table_of
 
-lanes = PayoutLane.__table__
-transactions = Transaction.__table__
-withdrawals = Withdrawal.__table__
-attempts = PayoutAttempt.__table__
+lanes = table_of(PayoutLane)
+transactions = table_of(Transaction)
+withdrawals = table_of(Withdrawal)
+attempts = table_of(PayoutAttempt)
 
 # (Parameters that set a column are named after it; the others must not be.)
 
@@ -59,7 +59,8 @@ def for_owner(kind: str) -> OwnerStatements:
     tx = transactions
     # The last bank call about it (operator notes aside) decides the next one.
     last_attempt = (select(attempts.c.kind, attempts.c.outcome)
-                    .where(attempts.c.transaction_id == tx.c.id, attempts.c.kind != Attempt.OPERATOR)
+                    .where(attempts.c.transaction_id == tx.c.id,
+                           attempts.c.kind != Attempt.OPERATOR)
                     .order_by(attempts.c.id.desc()).limit(1))
     other = tx.alias("other")
     others_queued = select(other.c.id).where(

@@ -17,18 +17,19 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable, Protocol, TypedDict
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import payout_sql
+from .bank_client import BankRecord
 from .banks import BankConfig
 from .codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, payout_reference, utcnow
-from .models import PayoutAttempt, PayoutLane, Transaction, Withdrawal
+from .models import PayoutAttempt, PayoutLane, Transaction, TransactionRunner, Withdrawal
 from .settings import WalletSettings
-from .withdrawals import Owner, WithdrawalService
+from .withdrawals import Owner, WithdrawalService, payout_details
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,37 @@ class PayoutPolicy:
         return cls(lease_s=settings.payout_lease_s, retry_budget=settings.payout_retry_budget,
                    backoff_base_s=settings.payout_backoff_base_s,
                    backoff_cap_s=settings.payout_backoff_cap_s)
+
+
+class PayoutRequest(TypedDict):
+    """What a bank's payout API is sent."""
+
+    reference: str
+    amount_paise: int
+    currency: str
+    account_number: str
+    ifsc: str
+
+
+class Plan(TypedDict):
+    """The bank call a step is about to make, written down first (as an
+    attempt ``in_progress``). A plain dict: one is made per bank call."""
+
+    kind: str  # Attempt.SEND or Attempt.STATUS
+    attempt_id: int
+    transaction_id: int
+    bank_code: str
+    reference: str
+    request: PayoutRequest
+    others_queued: bool
+
+
+class PayoutBank(Protocol):
+    """A bank's payout API as a step calls it (wallet.bank_client.BankClient)."""
+
+    def send_payout(self, payload: PayoutRequest, /) -> BankRecord: ...
+
+    def payout_status(self, reference: str, /) -> BankRecord | None: ...
 
 
 @dataclass(frozen=True)
@@ -72,8 +104,8 @@ class PayoutProcessor:
     everybody else's payouts.
     """
 
-    def __init__(self, run_in_transaction: Callable[[Callable[[Session], Any]], Any],
-                 banks: dict[str, BankConfig], client_for: Callable[[BankConfig], Any],
+    def __init__(self, run_in_transaction: TransactionRunner,
+                 banks: dict[str, BankConfig], client_for: Callable[[BankConfig], PayoutBank],
                  policy: PayoutPolicy = PayoutPolicy(), *,
                  clock: Callable[[], dt.datetime] = utcnow, rng: random.Random | None = None):
         self.run = run_in_transaction
@@ -138,27 +170,27 @@ class PayoutProcessor:
         record its answer and free the lane."""
         owner = Owner.of(owner)
         plan = self.run(lambda db: self._claim(db, owner, holder))
-        if plan["kind"] in ("busy", "idle", "wait"):
-            return Step(plan["kind"], plan.get("wait_s", 0.0))
+        if isinstance(plan, Step):  # busy, idle or wait: no bank call
+            return plan
         outcome, reply, latency_ms = self._call_bank(plan)
         more = self.run(lambda db: self._record_and_free(db, plan, owner, holder, outcome, reply,
                                                          latency_ms))
         return Step("progress", more=more)
 
-    def _claim(self, db: Session, owner: Owner, holder: str) -> dict:
+    def _claim(self, db: Session, owner: Owner, holder: str) -> Plan | Step:
         if not self._take_lane(db, owner, holder):
-            return {"kind": "busy"}
+            return Step("busy")
         plan = self._plan(db, owner)
         if plan is None:
             self._free_lane(db, owner, holder)
-            return {"kind": "idle"}
-        if plan["wait_s"]:
+            return Step("idle")
+        if isinstance(plan, float):
             self._free_lane(db, owner, holder)
-            return {"kind": "wait", "wait_s": plan["wait_s"]}
+            return Step("wait", plan)
         return plan
 
-    def _record_and_free(self, db: Session, plan: dict, owner: Owner, holder: str,
-                         outcome: str, reply: Any, latency_ms: int) -> bool:
+    def _record_and_free(self, db: Session, plan: Plan, owner: Owner, holder: str,
+                         outcome: str, reply: BankRecord | None, latency_ms: int) -> bool:
         """Write the bank's answer, free the lane; True if the owner has more
         payout work (this payout still open, or others queued)."""
         # Free the lane *before* looking for more work: a withdrawal whose own
@@ -174,9 +206,11 @@ class PayoutProcessor:
         still_open = self._record(db, plan, outcome, reply, latency_ms)
         return others or still_open
 
-    def _call_bank(self, plan: dict) -> tuple[str, Any, int]:
+    def _call_bank(self, plan: Plan) -> tuple[str, BankRecord | None, int]:
         client = self.client_for(self.banks[plan["bank_code"]])
         started = time.monotonic()
+        reply: BankRecord | None
+        outcome: str
         try:
             if plan["kind"] == Attempt.SEND:
                 reply = client.send_payout(plan["request"])
@@ -194,10 +228,12 @@ class PayoutProcessor:
                  latency_ms)
         return outcome, reply, latency_ms
 
-    def _plan(self, db: Session, owner: Owner | int | str) -> dict | None:
+    def _plan(self, db: Session, owner: Owner | int | str) -> Plan | float | None:
         """Under the lane: pick the owner's current withdrawal (the one being
         sent, else the oldest queued) and write down the attempt about to be
-        made, before making it. (Core statements: this runs for every payout.)"""
+        made, before making it; or the seconds until its retry is due; None if
+        the owner has no payout open. (Core statements: this runs for every
+        payout.)"""
         owner = Owner.of(owner)
         now = self.clock()
         conn = db.connection()
@@ -209,24 +245,26 @@ class PayoutProcessor:
             # The partial unique index guards "one sending per owner" here too.
             conn.execute(payout_sql.START_SENDING, {"transaction_id": current.id, "now": now})
         if current.next_attempt_at is not None and current.next_attempt_at > now:
-            return {"wait_s": (current.next_attempt_at - now).total_seconds()}
+            wait_s: float = (current.next_attempt_at - now).total_seconds()  # > 0
+            return wait_s
         # Never resend blindly: after any send whose answer we did not get, ask first.
         kind = Attempt.SEND if current.last_kind is None or (
             current.last_kind == Attempt.STATUS and current.last_outcome == Attempt.NO_RECORD
         ) else Attempt.STATUS
         reference = payout_reference(current.id)
-        payload = {"reference": reference, "amount_paise": current.amount_paise,
-                   "currency": CURRENCY, "account_number": current.account_number,
-                   "ifsc": current.ifsc}
+        payload: PayoutRequest = {
+            "reference": reference, "amount_paise": current.amount_paise, "currency": CURRENCY,
+            "account_number": current.account_number, "ifsc": current.ifsc}
         attempt_id = conn.execute(payout_sql.RECORD_ATTEMPT, {
             "transaction_id": current.id, "kind": kind, "outcome": Attempt.IN_PROGRESS,
             "request": json.dumps(payload if kind == Attempt.SEND else {"reference": reference}),
             "response": "", "started_at": now}).scalar_one()
-        return {"wait_s": 0, "kind": kind, "attempt_id": attempt_id, "transaction_id": current.id,
+        return {"kind": kind, "attempt_id": attempt_id, "transaction_id": current.id,
                 "bank_code": current.bank_code, "reference": reference, "request": payload,
                 "others_queued": bool(current.others_queued)}
 
-    def _record(self, db: Session, plan: dict, outcome: str, reply: Any, latency_ms: int) -> bool:
+    def _record(self, db: Session, plan: Plan, outcome: str, reply: BankRecord | None,
+                latency_ms: int) -> bool:
         """Write down the bank's answer and act on it; True if the payout is
         still open (another call is due: now, or after a backoff)."""
         db.connection().execute(payout_sql.RECORD_ANSWER, {
@@ -241,23 +279,22 @@ class PayoutProcessor:
             return False
         if outcome == Attempt.NO_RECORD:
             return True  # the next step sends it again, at once
-        tx = db.scalar(select(Transaction).where(Transaction.id == tx_id)
-                       .with_for_update(of=Transaction))
+        tx = db.execute(select(Transaction).where(Transaction.id == tx_id)
+                        .with_for_update(of=Transaction)).scalar_one()
         if tx.status != Status.SENDING:
             return False  # settled meanwhile (a webhook, an operator): nothing to retry
-        self._back_off(db, tx_id)
+        self._back_off(db, tx)
         return tx.status == Status.SENDING
 
-    def _back_off(self, db: Session, tx_id: int) -> None:
+    def _back_off(self, db: Session, tx: Transaction) -> None:
         unclear = 0  # unclear answers since the last operator retry
-        for a in db.scalars(select(PayoutAttempt).where(PayoutAttempt.transaction_id == tx_id)
+        for a in db.scalars(select(PayoutAttempt).where(PayoutAttempt.transaction_id == tx.id)
                             .order_by(PayoutAttempt.id)):
             if a.kind == Attempt.OPERATOR:
                 unclear = 0
             elif a.outcome in (Attempt.UNKNOWN, Attempt.IN_PROGRESS):
                 unclear += 1
-        wd = db.get(Withdrawal, tx_id)
-        tx = db.get(Transaction, tx_id)
+        wd = payout_details(db, tx.id)
         if unclear >= self.policy.retry_budget:
             # Money neither lost nor paid twice: the hold stays until a human decides.
             tx.status, tx.updated_at = Status.NEEDS_REVIEW, self.clock()
@@ -265,7 +302,8 @@ class PayoutProcessor:
             wd.failure_reason = f"no clear answer from the bank after {unclear} attempts"
             return
         delay_s = min(self.policy.backoff_cap_s, self.policy.backoff_base_s * 2 ** (unclear - 1))
-        wd.next_attempt_at = self.clock() + dt.timedelta(seconds=delay_s * (0.5 + self.rng.random()))
+        now = self.clock()
+        wd.next_attempt_at = now + dt.timedelta(seconds=delay_s * (0.5 + self.rng.random()))
 
     # -------------------------------------------------------------- recovery
 
@@ -283,8 +321,9 @@ class PayoutProcessor:
                        Transaction.updated_at < now - older_than,
                        or_(Withdrawal.next_attempt_at.is_(None), Withdrawal.next_attempt_at <= now))
             ).all()
-            owners = {Owner(Owner.USER, u) if u is not None else Owner(Owner.MERCHANT, m)
-                      for u, m in rows}
+            # (Every payout has a payer; a row without one names no owner.)
+            owners = ({Owner(Owner.USER, u) for u, _ in rows if u is not None}
+                      | {Owner(Owner.MERCHANT, m) for u, m in rows if u is None and m is not None})
             busy = {lane.owner for lane in db.scalars(select(PayoutLane).where(
                 PayoutLane.holder.is_not(None), PayoutLane.expires_at >= now))}
             return sorted((o for o in owners if o.key not in busy), key=lambda o: o.key)

@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass
 from typing import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import ScalarResult, select
 from sqlalchemy.orm import Session
 
 from ledgerlib import Ledger, PeriodTotal, to_decimal_string
@@ -60,23 +60,26 @@ class MerchantReports:
                                             IST_NAME)
         return Dashboard(days[-1].credited_paise, months[-1].credited_paise, days, months)
 
-    def _payments(self, merchant: Merchant, start: dt.date | None, end: dt.date | None):
+    def _payments(self, merchant: Merchant, start: dt.date | None, end: dt.date | None, *,
+                  limit: int, before_id: int | None = None) -> ScalarResult[Transaction]:
+        """The shop's payments in the range (and before ``before_id``), newest first."""
         stmt = (select(Transaction)
-                .where(Transaction.kind == Kind.PAYMENT, Transaction.payee_merchant_id == merchant.id)
+                .where(Transaction.kind == Kind.PAYMENT,
+                       Transaction.payee_merchant_id == merchant.id)
                 .order_by(Transaction.id.desc()))
         if start is not None:
             stmt = stmt.where(Transaction.created_at >= ist_day_bounds(start)[0])
         if end is not None:
             stmt = stmt.where(Transaction.created_at < ist_day_bounds(end)[1])
-        return stmt
+        if before_id is not None:
+            stmt = stmt.where(Transaction.id < before_id)
+        return self.db.scalars(stmt.limit(limit)).unique()
 
     def payments(self, merchant: Merchant, start: dt.date | None = None,
                  end: dt.date | None = None, cursor: str | None = None,
                  limit: int = PAGE_SIZE) -> PaymentsPage:
-        stmt = self._payments(merchant, start, end).limit(limit + 1)
-        if cursor is not None:
-            stmt = stmt.where(Transaction.id < int(cursor))
-        rows = list(self.db.scalars(stmt).unique())
+        rows = list(self._payments(merchant, start, end, limit=limit + 1,
+                                   before_id=None if cursor is None else int(cursor)))
         more = len(rows) > limit
         rows = rows[:limit]
         return PaymentsPage(rows, str(rows[-1].id) if more else None)
@@ -88,10 +91,11 @@ class MerchantReports:
         writer = csv.writer(buffer)
         writer.writerow(["reference", "time_ist", "payer", "note", "amount_inr"])
         yield buffer.getvalue()
-        for tx in self.db.scalars(self._payments(merchant, start, end).limit(MAX_CSV_ROWS)).unique():
+        for tx in self._payments(merchant, start, end, limit=MAX_CSV_ROWS):
             buffer.seek(0)
             buffer.truncate()
-            writer.writerow([f"TXN{tx.id:08d}", tx.created_at.astimezone(IST).strftime("%Y-%m-%d %H:%M:%S"),
+            writer.writerow([f"TXN{tx.id:08d}",
+                             tx.created_at.astimezone(IST).strftime("%Y-%m-%d %H:%M:%S"),
                              tx.payer.masked_phone if tx.payer else "", spreadsheet_safe(tx.note),
                              to_decimal_string(tx.amount_paise)])
             yield buffer.getvalue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -71,8 +71,11 @@ def seed_shop_history(dbsession: Session, accounts: AccountService,
         for n, moment in enumerate(moments):  # in time order, as real payments arrive
             if moment > now:
                 continue
-            WalletService(dbsession, clock=lambda moment=moment: moment).pay_merchant(
+            WalletService(dbsession, clock=_stopped_clock(moment)).pay_merchant(
                 rng.choice(regulars), merchant.handle, rng.randint(20, 450) * 100,
                 f"demo-pay-{day:04d}-{n:04d}-xyz", rng.choice(notes))
 
 
+def _stopped_clock(moment: dt.datetime) -> Callable[[], dt.datetime]:
+    """A clock that always reads ``moment``."""
+    return lambda: moment

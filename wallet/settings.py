@@ -26,6 +26,7 @@ __all__ = ["ConfigurationError", "WalletSettings", "as_bool", "check_secret", "i
 
 DEFAULT_TASK_QUEUE = "huey_tasks.queue:HueyTaskQueue"
 T = TypeVar("T")
+Number = TypeVar("Number", int, float)
 
 
 def _read(settings: Mapping[str, Any], key: str, default: T, parse: Callable[[str], T]) -> T:
@@ -39,10 +40,10 @@ def _read(settings: Mapping[str, Any], key: str, default: T, parse: Callable[[st
                                  f"{getattr(parse, '__name__', 'value')}") from None
 
 
-def _positive(parse: Callable[[str], T]) -> Callable[[str], T]:
-    def positive(text: str) -> T:
+def _positive(parse: Callable[[str], Number]) -> Callable[[str], Number]:
+    def positive(text: str) -> Number:
         value = parse(text)
-        if not value > 0:  # type: ignore[operator]
+        if not value > 0:
             raise ValueError(text)
         return value
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -81,7 +81,7 @@ class ActivityPage:
 
 
 @functools.cache
-def _replay_query(names: tuple[str, ...]):
+def _replay_query(names: tuple[str, ...]) -> Select[Any]:
     """id and ``names`` of the transaction with an idempotency key (built once:
     plain Core on the table, as every money request runs it)."""
     table = Transaction.__table__
@@ -299,7 +299,7 @@ class WalletService:
         )
 
     @staticmethod
-    def idempotency_key(kind: str, user: User, request_key: str) -> str:
+    def idempotency_key(kind: str, user: User | Merchant, request_key: str) -> str:
         if not codes.is_request_key(request_key):
             raise WalletError("This form is out of date. Reload the page and try again.")
         return codes.request_key(kind, user.id, request_key)

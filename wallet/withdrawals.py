@@ -1,11 +1,12 @@
 """Withdrawals (off-ramp) and merchants' settlements: the one place their
 state machine lives.
 
-    queued --a worker takes the user's lane--> sending --bank accepts--> completed --bank reverses--> reversed
-                                                  | --bank rejects--> failed (hold released)
-                                                  | --unclear answer--> ask the bank's status API, then
-                                                  |                     settle, or resend after backoff
-                                                  +--retry budget spent--> needs_review (hold kept)
+    queued --a worker takes the user's lane--> sending
+    sending --bank accepts--> completed --bank reverses--> reversed
+          | --bank rejects--> failed (hold released)
+          | --unclear answer--> ask the bank's status API, then
+          |                     settle, or resend after backoff
+          +--retry budget spent--> needs_review (hold kept)
 
 The request only records the withdrawal and holds the money (one DB
 transaction), then, after commit, tells the task queue that the owner has
@@ -29,6 +30,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload
 from ledgerlib import InsufficientFunds, format_paise
 
 from . import codes
+from .bank_client import BankRecord
 from .banks import BankConfig
 from .codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, utcnow
 from .errors import InsufficientBalance, WalletError
@@ -97,6 +99,14 @@ class Owner:
 
     def __str__(self) -> str:
         return self.key
+
+
+def payout_details(db: Session, transaction_id: int) -> Withdrawal:
+    """The payout details of a withdrawal (written with its transaction: always there)."""
+    wd = db.get(Withdrawal, transaction_id)
+    if wd is None:
+        raise LookupError(f"withdrawal {transaction_id} has no payout details")
+    return wd
 
 
 class WithdrawalService:
@@ -184,7 +194,7 @@ class WithdrawalService:
         if (tx is None or tx.kind != Kind.WITHDRAWAL
                 or not Owner.for_account(user).of_transaction(tx)):
             return None
-        return tx, self.db.get(Withdrawal, tx.id)
+        return tx, payout_details(self.db, tx.id)
 
     def attempts(self, transaction_id: int) -> list[PayoutAttempt]:
         return list(self.db.scalars(select(PayoutAttempt)
@@ -233,6 +243,8 @@ class WithdrawalService:
         return "flagged"
 
     def _refund(self, tx: Transaction) -> None:
+        if tx.ledger_entry_id is None:  # paid out means its entry was recorded
+            raise ValueError(f"withdrawal {tx.id} has no payout entry to reverse")
         self.wallet.ledger.reverse(
             tx.ledger_entry_id, idempotency_key=codes.withdrawal_reversal_key(tx.id),
             memo=f"Returned by the bank: {tx.note}",
@@ -247,9 +259,9 @@ class WithdrawalService:
             raise WalletError(f"no withdrawal {transaction_id}")
         if tx.status != Status.NEEDS_REVIEW:
             raise WalletError(f"withdrawal {transaction_id} is {tx.status}, not needs_review")
-        return tx, self.db.get(Withdrawal, transaction_id)
+        return tx, payout_details(self.db, transaction_id)
 
-    def _operator_note(self, tx: Transaction, what: str, detail: dict) -> None:
+    def _operator_note(self, tx: Transaction, what: str, detail: dict[str, object]) -> None:
         now = self.clock()
         self.db.add(PayoutAttempt(transaction_id=tx.id, kind=Attempt.OPERATOR, outcome=what,
                                   request=json.dumps(detail), started_at=now, finished_at=now))
@@ -264,7 +276,8 @@ class WithdrawalService:
         wd.next_attempt_at, wd.failure_reason = None, ""
         self._payouts_due_after_commit(Owner.payer_of(tx))
 
-    def operator_resolve(self, transaction_id: int, paid: bool, bank_record: dict | None) -> str:
+    def operator_resolve(self, transaction_id: int, paid: bool,
+                         bank_record: BankRecord | None) -> str:
         """Settle a needs_review withdrawal by hand, but never against the bank's
         word: ``bank_record`` is what its status API says right now."""
         tx, _ = self._needs_review(transaction_id)

@@ -1,5 +1,7 @@
 """Alembic environment: the database URL comes from the same ini file as the apps."""
 import logging.config
+from collections.abc import Mapping
+from typing import Any
 
 from alembic import context
 
@@ -7,11 +9,20 @@ from wallet.models import get_engine, target_metadata
 from wallet.settings import load_settings
 
 config = context.config
-# Tests and scripts may hand in settings directly; otherwise read the ini file.
-settings = config.attributes.get("settings")
-if settings is None:
+
+
+def _settings() -> Mapping[str, Any]:
+    # Tests and scripts may hand in settings directly; otherwise read the ini file.
+    given: Mapping[str, Any] | None = config.attributes.get("settings")
+    if given is not None:
+        return given
+    if config.config_file_name is None:
+        raise RuntimeError("alembic needs an ini file (-c) or settings in config.attributes")
     logging.config.fileConfig(config.config_file_name, disable_existing_loggers=False)
-    settings = load_settings(config.config_file_name, config.get_main_option("app_name", "user"))
+    return load_settings(config.config_file_name, config.get_main_option("app_name", "user"))
+
+
+settings = _settings()
 
 
 def run_migrations_offline() -> None:

@@ -2,8 +2,8 @@
 factory every process makes once."""
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, MetaData, engine_from_config
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
@@ -12,7 +12,7 @@ import ledgerlib
 
 from .api import ApiToken, IdempotencyRecord
 from .merchant import Merchant
-from .meta import Base
+from .meta import Base, table_of
 from .transaction import Transaction
 from .user import LoginAttempt, LoginThrottle, User
 from .webhook import WebhookAttempt, WebhookEvent
@@ -20,13 +20,16 @@ from .withdrawal import PayoutAttempt, PayoutLane, Withdrawal
 
 configure_mappers()
 
+T = TypeVar("T")
+
 #: Everything alembic migrates: the wallet's tables and ledgerlib's.
 target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
 
 __all__ = [
-    "ApiToken", "Base", "IdempotencyRecord", "LoginAttempt", "LoginThrottle", "Merchant", "PayoutAttempt", "PayoutLane",
-    "Transaction", "User", "WebhookAttempt", "WebhookEvent", "Withdrawal",
-    "get_engine", "get_session_factory", "target_metadata",
+    "ApiToken", "Base", "IdempotencyRecord", "LoginAttempt", "LoginThrottle", "Merchant",
+    "PayoutAttempt", "PayoutLane", "Transaction", "TransactionRunner", "User", "WebhookAttempt",
+    "WebhookEvent", "Withdrawal", "get_engine", "get_session_factory", "table_of",
+    "target_metadata",
 ]
 
 
@@ -39,3 +42,10 @@ def get_engine(settings: Mapping[str, Any], prefix: str = "sqlalchemy.") -> Engi
 
 def get_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+class TransactionRunner(Protocol):
+    """How a worker runs ``fn(session)`` in a committed transaction of its own
+    (re-run on retryable errors), returning what ``fn`` returns."""
+
+    def __call__(self, fn: Callable[[Session], T], /) -> T: ...

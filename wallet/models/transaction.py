@@ -19,8 +19,9 @@ def sql_list(values: tuple[str, ...]) -> str:
 
 class Transaction(Base):
     """One user-visible money movement (a transfer, a shop payment, a deposit, a
-    withdrawal or a merchant's settlement), with its status (wallet.codes). The money itself moves in the
-    ledger: ``ledger_entry_id`` points at the balanced entry once there is one.
+    withdrawal or a merchant's settlement), with its status (wallet.codes). The
+    money itself moves in the ledger: ``ledger_entry_id`` points at the balanced
+    entry once there is one.
     """
 
     __tablename__ = "transactions"
