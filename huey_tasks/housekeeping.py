@@ -8,7 +8,7 @@ from wallet.idempotency import IdempotencyKeys
 from .app import huey, worker
 
 
-@huey.periodic_task(crontab(minute="7"))  # hourly
+@huey.periodic_task(crontab(minute="7"))  # type: ignore[untyped-decorator]  # hourly; huey has no types
 def purge_idempotency_keys() -> int:
     """Keys are kept at least wallet.idempotency.KEEP_FOR (48 h), then dropped."""
     return worker.run_in_transaction(lambda session: IdempotencyKeys(session).purge())

@@ -62,7 +62,7 @@ class ActivityFilter:
     first_day: dt.date | None = None
     last_day: dt.date | None = None
 
-    def apply(self, stmt: Select[tuple[Transaction]]) -> Select[tuple[Transaction]]:
+    def apply(self, stmt: Select[Any]) -> Select[Any]:
         if self.kind is not None:
             stmt = stmt.where(Transaction.kind == self.kind)
         if self.status is not None:
