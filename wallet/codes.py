@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -27,8 +28,9 @@ class Kind:
     DEPOSIT: Final = "deposit"
     WITHDRAWAL: Final = "withdrawal"  # a user's withdrawal or a merchant's settlement
     PAYMENT: Final = "payment"
+    REFUND: Final = "refund"  # a shop gives (part of) a payment back
     ADJUSTMENT: Final = "adjustment"
-    ALL: Final = (TRANSFER, DEPOSIT, WITHDRAWAL, PAYMENT, ADJUSTMENT)
+    ALL: Final = (TRANSFER, DEPOSIT, WITHDRAWAL, PAYMENT, REFUND, ADJUSTMENT)
 
 
 class Status:
@@ -51,6 +53,35 @@ class Status:
     #: A payout whose money is still held (not yet paid nor given back).
     PAYOUT_IN_FLIGHT: Final = (QUEUED, SENDING, NEEDS_REVIEW)
     WITHDRAWAL: Final = (QUEUED, SENDING, COMPLETED, FAILED, REVERSED, NEEDS_REVIEW)
+
+
+class RequestStatus:
+    """``payment_requests.status``: created -> paid | expired | cancelled."""
+
+    CREATED: Final = "created"
+    PAID: Final = "paid"
+    EXPIRED: Final = "expired"
+    CANCELLED: Final = "cancelled"
+    ALL: Final = (CREATED, PAID, EXPIRED, CANCELLED)
+
+
+class Delivery:
+    """``merchant_deliveries.status``: a webhook to a shop's server."""
+
+    PENDING: Final = "pending"
+    DELIVERED: Final = "delivered"
+    RETRYING: Final = "retrying"
+    FAILED: Final = "failed"  # retries spent, or its endpoint disabled
+    ALL: Final = (PENDING, DELIVERED, RETRYING, FAILED)
+
+
+class Event:
+    """Events a shop's server can subscribe to."""
+
+    PAYMENT_REQUEST_PAID: Final = "payment_request.paid"
+    PAYMENT_REQUEST_EXPIRED: Final = "payment_request.expired"
+    REFUND_SUCCEEDED: Final = "refund.succeeded"
+    ALL: Final = (PAYMENT_REQUEST_PAID, PAYMENT_REQUEST_EXPIRED, REFUND_SUCCEEDED)
 
 
 class Attempt:
@@ -127,6 +158,24 @@ def request_key(purpose: str, account_id: int, key: str) -> str:
 def onramp_key(deposit_token: str) -> str:
     """The ledger entry that credits a deposit."""
     return f"onramp:{deposit_token}"
+
+
+def refund_key(merchant_id: int, key: str) -> str:
+    """A refund, by the shop's own Idempotency-Key (or form key)."""
+    return f"refund:{merchant_id}:{key}"
+
+
+def checkout_key(payment_request_id: int) -> str:
+    """The one payment a payment request may ever get."""
+    return f"checkout:{payment_request_id}"
+
+
+def public_id(prefix: str) -> str:
+    """An unguessable id shown outside: ``pr_…`` payment requests, ``rf_…``
+    refunds, ``msg_…`` webhook messages."""
+    import secrets
+
+    return f"{prefix}_{secrets.token_urlsafe(16)}"
 
 
 def withdrawal_hold_key(transaction_id: int) -> str:

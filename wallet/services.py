@@ -14,6 +14,8 @@ from .bank_events import BankEvents
 from .banks import BankConfig
 from .codes import utcnow
 from .deposits import DepositService
+from .payment_requests import PaymentRequests
+from .refunds import Refunds
 from .reports import MerchantReports
 from .settings import WalletSettings
 from .tasks import NoTaskQueue, TaskQueue
@@ -53,6 +55,14 @@ class Services:
     @property
     def bank_events(self) -> BankEvents:
         return BankEvents(self.db, self.banks, clock=self.clock)
+
+    @property
+    def payment_requests(self) -> PaymentRequests:
+        return PaymentRequests(self.db, wallet=self.wallet, tasks=self.tasks, clock=self.clock)
+
+    @property
+    def refunds(self) -> Refunds:
+        return Refunds(self.db, tasks=self.tasks, clock=self.clock)
 
     @property
     def merchant_reports(self) -> MerchantReports:

@@ -33,6 +33,10 @@ class TaskQueue(Protocol):
         """An owner ("user:5", "merchant:3") has payout work: drive it (one
         payout at a time per owner; the worker takes the owner's lane)."""
 
+    def webhooks_due(self, delivery_ids: list[int]) -> None:
+        """Webhooks to shops' servers are due: send them (each on its own, so
+        one slow server holds up nobody else's)."""
+
 
 class NoTaskQueue:
     """Queues nothing. For processes that never hand work on (seeding demo
@@ -42,6 +46,10 @@ class NoTaskQueue:
     def payouts_due(self, owner_key: str) -> None:
         log.info("no task queue configured: payouts of %s wait for the recovery sweep",
                  owner_key)
+
+    def webhooks_due(self, delivery_ids: list[int]) -> None:
+        log.info("no task queue configured: %d webhook(s) wait for the retry sweep",
+                 len(delivery_ids))
 
 
 def load_task_queue(name: str, settings: Any) -> TaskQueue:

@@ -193,15 +193,27 @@ class WalletService:
     def pay_merchant(self, payer: User, handle: str, amount_paise: int, request_key: str,
                      note: str = "") -> Transaction:
         """Pay a shop by its handle; the same form twice pays once."""
+        merchant = self.merchant_by_handle(handle)
+        if merchant is None:
+            self.check_payment_amount(amount_paise)
+            self._clean_note(note)
+            raise RecipientNotFound("No shop has that payment handle.", "handle")
+        key = self.idempotency_key(Kind.PAYMENT, payer, request_key)
+        return self.pay_shop(payer, merchant, amount_paise, key, note)
+
+    def check_payment_amount(self, amount_paise: int) -> None:
         ledgerlib.check_paise(amount_paise)
         if amount_paise > self.max_transfer_paise:
             raise AmountTooLarge(
                 f"You can pay at most {format_paise(self.max_transfer_paise)} at a time.")
+
+    def pay_shop(self, payer: User, merchant: Merchant, amount_paise: int, key: str,
+                 note: str = "") -> Transaction:
+        """The one rule of paying a shop, by handle or at a payment request's
+        checkout: ``key`` is the ledger's idempotency key, so the same key
+        pays once."""
+        self.check_payment_amount(amount_paise)
         note = self._clean_note(note)
-        merchant = self.merchant_by_handle(handle)
-        if merchant is None:
-            raise RecipientNotFound("No shop has that payment handle.", "handle")
-        key = self.idempotency_key(Kind.PAYMENT, payer, request_key)
         try:  # (an earlier submission of this form: the ledger says ``replayed``)
             entry = self.ledger.transfer(
                 payer.wallet_code, merchant.wallet_code, amount_paise, idempotency_key=key,
@@ -264,6 +276,8 @@ class WalletService:
             counterparty = f"{other.name} ({other.masked_phone})"
         elif tx.payee_merchant is not None:
             counterparty = f"{tx.payee_merchant.name} (@{tx.payee_merchant.handle})"
+        elif tx.payer_merchant is not None:  # a refund
+            counterparty = f"{tx.payer_merchant.name} (@{tx.payer_merchant.handle})"
         elif tx.bank_code:
             counterparty = f"Your {tx.bank_code.upper()} bank account"
         else:

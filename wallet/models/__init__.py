@@ -12,6 +12,15 @@ import ledgerlib
 
 from .api import ApiToken, IdempotencyRecord
 from .merchant import Merchant
+from .shop import (
+    MerchantApiKey,
+    MerchantDelivery,
+    MerchantDeliveryAttempt,
+    MerchantEndpoint,
+    MerchantEvent,
+    PaymentRequest,
+    Refund,
+)
 from .meta import Base, table_of
 from .transaction import Transaction
 from .user import LoginAttempt, LoginThrottle, User
@@ -27,6 +36,8 @@ target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
 
 __all__ = [
     "ApiToken", "Base", "IdempotencyRecord", "LoginAttempt", "LoginThrottle", "Merchant",
+    "MerchantApiKey", "MerchantDelivery", "MerchantDeliveryAttempt", "MerchantEndpoint",
+    "MerchantEvent", "PaymentRequest", "Refund",
     "PayoutAttempt", "PayoutLane", "Transaction", "TransactionRunner", "User", "WebhookAttempt",
     "WebhookEvent", "Withdrawal", "get_engine", "get_session_factory", "table_of",
     "target_metadata",

@@ -23,6 +23,9 @@ class Merchant(Base):
     password_hash: Mapped[str] = mapped_column(String(100))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: Space-separated origins (``https://shop.example``) a payment request's
+    #: return URL may point at.
+    return_origins: Mapped[str] = mapped_column(String(1000), default="", server_default="")
 
     @property
     def wallet_code(self) -> str:

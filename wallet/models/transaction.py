@@ -55,6 +55,9 @@ class Transaction(Base):
     payee: Mapped[User | None] = relationship(foreign_keys=[payee_user_id], lazy="joined")
     payee_merchant: Mapped[Merchant | None] = relationship(foreign_keys=[payee_merchant_id],
                                                            lazy="joined")
+    #: A refund is paid by a merchant (and a settlement too).
+    payer_merchant: Mapped[Merchant | None] = relationship(foreign_keys=[payer_merchant_id],
+                                                           lazy="joined")
 
     __table_args__ = (
         CheckConstraint("amount_paise > 0", name="amount_positive"),
