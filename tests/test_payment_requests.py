@@ -18,7 +18,7 @@ from wallet.payment_requests import (
     RequestNotFound,
     RequestNotPayable,
 )
-from wallet.refunds import PaymentNotFound, RefundTooLarge, Refunds
+from wallet.refunds import PaymentNotFound, Refunds, RefundTooLarge
 from wallet.transfers import WalletService
 
 from .wallet_helpers import balance, make_user, state

@@ -173,7 +173,6 @@ def checkout_key(payment_request_id: int) -> str:
 def public_id(prefix: str) -> str:
     """An unguessable id shown outside: ``pr_…`` payment requests, ``rf_…``
     refunds, ``msg_…`` webhook messages."""
-    import secrets
 
     return f"{prefix}_{secrets.token_urlsafe(16)}"
 

@@ -12,6 +12,7 @@ import ledgerlib
 
 from .api import ApiToken, IdempotencyRecord
 from .merchant import Merchant
+from .meta import Base, table_of
 from .shop import (
     MerchantApiKey,
     MerchantDelivery,
@@ -21,7 +22,6 @@ from .shop import (
     PaymentRequest,
     Refund,
 )
-from .meta import Base, table_of
 from .transaction import Transaction
 from .user import LoginAttempt, LoginThrottle, User
 from .webhook import WebhookAttempt, WebhookEvent
