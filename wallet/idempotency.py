@@ -8,8 +8,10 @@ same key with another request is refused. Two requests with one key at the
 same moment cannot both run: the second one's claim waits on the first one's
 row (PostgreSQL's unique index; SQLite runs one writer at a time) and then
 replays it. Only successful responses are stored: a refused request changed
-nothing, so running it again under its key is safe. Keys are scoped to a user
-and kept at least ``KEEP_FOR``.
+nothing, so running it again under its key is safe. Keys are scoped to who
+sent them -- a user (``KeyOwner.user``) or a shop's server
+(``KeyOwner.merchant``): the same key from two owners is two requests -- and
+kept at least ``KEEP_FOR``.
 """
 from __future__ import annotations
 
@@ -29,6 +31,31 @@ from .errors import WalletError
 from .models import IdempotencyRecord
 
 KEEP_FOR = dt.timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class KeyOwner:
+    """Whose keys: a user's or a shop's (exactly one id is set)."""
+
+    user_id: int | None = None
+    merchant_id: int | None = None
+
+    @classmethod
+    def user(cls, user_id: int) -> KeyOwner:
+        return cls(user_id=user_id)
+
+    @classmethod
+    def merchant(cls, merchant_id: int) -> KeyOwner:
+        return cls(merchant_id=merchant_id)
+
+    def __post_init__(self) -> None:
+        if (self.user_id is None) == (self.merchant_id is None):
+            raise ValueError("a key belongs to a user or to a merchant, not both or neither")
+
+
+def _owner(owner: int | KeyOwner) -> KeyOwner:
+    """A bare int is a user's id (how callers named owners before shops had keys)."""
+    return owner if isinstance(owner, KeyOwner) else KeyOwner.user(owner)
 
 
 class IdempotencyKeyReused(WalletError):
@@ -67,11 +94,16 @@ class IdempotencyKeys:
             raise BadIdempotencyKey("An Idempotency-Key is 16 to 64 letters, digits, - or _.")
         return key
 
-    def replay(self, user_id: int, key: str, request_sha256: str) -> StoredResponse | None:
-        """The stored response for this key, if the same request was made with it;
-        IdempotencyKeyReused if the key was used for another request."""
+    def replay(self, owner: int | KeyOwner, key: str,
+               request_sha256: str) -> StoredResponse | None:
+        """The stored response for this key of ``owner`` (a KeyOwner, or a
+        user's id), if the same request was made with it; IdempotencyKeyReused
+        if the key was used for another request."""
+        who = _owner(owner)
+        whose = (IdempotencyRecord.user_id == who.user_id if who.user_id is not None
+                 else IdempotencyRecord.merchant_id == who.merchant_id)
         record = self.db.scalar(select(IdempotencyRecord).where(
-            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
+            whose, IdempotencyRecord.key == key))
         if record is None:
             return None
         if record.request_sha256 != request_sha256:
@@ -80,12 +112,14 @@ class IdempotencyKeys:
                 "for a new request; resend the same request to get its first answer.")
         return StoredResponse(record.response_status, json.loads(record.response_body))
 
-    def store(self, user_id: int, key: str, request_sha256: str,
+    def store(self, owner: int | KeyOwner, key: str, request_sha256: str,
               response: StoredResponse) -> StoredResponse:
         """Keep the response of a request that ran; if a twin request with the
         same key committed first, its response is the answer (and this
         transaction must not commit its own movement: the caller rolls back)."""
-        record = IdempotencyRecord(user_id=user_id, key=key, request_sha256=request_sha256,
+        who = _owner(owner)
+        record = IdempotencyRecord(user_id=who.user_id, merchant_id=who.merchant_id, key=key,
+                                   request_sha256=request_sha256,
                                    response_status=response.status,
                                    response_body=json.dumps(response.body),
                                    created_at=self.clock())
@@ -94,7 +128,7 @@ class IdempotencyKeys:
                 self.db.add(record)
                 self.db.flush()
         except IntegrityError:
-            twin = self.replay(user_id, key, request_sha256)
+            twin = self.replay(who, key, request_sha256)
             if twin is None:
                 raise
             raise ReplayInstead(twin) from None
