@@ -32,7 +32,8 @@ def make_rate_limiter(settings: ApiSettings) -> RateLimiter:
     counter = (RedisCounter(settings.rate_limit_redis_url)
                if settings.rate_limit_backend == "redis" else MemoryCounter())
     return RateLimiter(counter, settings.money_requests_per_minute_per_token,
-                       settings.money_requests_per_minute_per_ip)
+                       settings.money_requests_per_minute_per_ip,
+                       settings.money_requests_per_minute_per_merchant)
 
 
 def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:

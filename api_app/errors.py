@@ -36,8 +36,11 @@ from wallet.errors import (
     WalletError,
 )
 from wallet.idempotency import BadIdempotencyKey, IdempotencyKeyReused
+from wallet.payment_requests import OrderReferenceReused, RequestNotFound, RequestNotPayable
+from wallet.refunds import PaymentNotFound, RefundTooLarge
 
 from .problems import problem
+from .security import MERCHANT, current_caller
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,11 @@ WALLET_CODES: tuple[tuple[type[WalletError], str], ...] = (
     (DuplicateRequest, "duplicate_request"),
     (IdempotencyKeyReused, "idempotency_key_reused"),
     (BadIdempotencyKey, "idempotency_key_missing"),
+    (OrderReferenceReused, "order_reference_reused"),
+    (RequestNotFound, "not_found"),
+    (PaymentNotFound, "not_found"),
+    (RequestNotPayable, "not_payable"),
+    (RefundTooLarge, "refund_too_large"),
 )
 #: API field names where they differ from the domain's form field names.
 FIELD_NAMES = {"phone": "to_phone", "handle": "merchant_handle", "amount": "amount_paise"}
@@ -125,6 +133,14 @@ def response_invalid(exc: ResponseValidationError, request: Request) -> Response
 
 
 def unauthorized(exc: Any, request: Request) -> Response:
+    caller = current_caller(request)
+    if caller is not None:  # a live credential, but of the other kind
+        detail = ("This endpoint takes a user's token (wlt_…); a shop's API key cannot be "
+                  "used here." if caller.kind == MERCHANT else
+                  "This endpoint takes a shop's API key (sk_live_…); a user's token cannot be "
+                  "used here.")
+        return problem("wrong_credential_type", detail,
+                       headers={"WWW-Authenticate": 'Bearer realm="wallet"'})
     return problem("unauthorized", "Send a valid token: Authorization: Bearer <token>.",
                    headers={"WWW-Authenticate": 'Bearer realm="wallet"'})
 

@@ -1,5 +1,6 @@
 """The steps every request that moves money goes through, in this order:
-a live token, the rate limits, an ``Idempotency-Key``, a replay of the first
+a live token (a user's, or a shop's key: their budgets and keys are apart),
+the rate limits, an ``Idempotency-Key``, a replay of the first
 answer if the same request came with that key before, else the operation (the
 domain's, given the key as its own request key, so the ledger moves money at
 most once for it too) and the answer stored with the key, in the same
@@ -12,10 +13,16 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.idempotency import IdempotencyKeys, ReplayInstead, StoredResponse, fingerprint
+from wallet.idempotency import (
+    IdempotencyKeys,
+    KeyOwner,
+    ReplayInstead,
+    StoredResponse,
+    fingerprint,
+)
 
 from .problems import problem, validation_error
-from .security import current_token
+from .security import MERCHANT, current_caller
 
 Json = dict[str, Any]
 Operation = Callable[[str, Json], tuple[int, Json]]
@@ -39,12 +46,20 @@ def strict_int(body: Json, name: str) -> int | Response:
 
 
 def run_money_request(request: Request, operation: Operation) -> Response:
-    token = current_token(request)
-    user = request.identity
-    if token is None or user is None:  # (the view's permission already said so)
+    caller = current_caller(request)
+    if caller is None:  # (the view's permission already said so)
         return problem("unauthorized", "Send a valid token.")
-    verdict = request.registry["api.rate_limiter"].money_request(
-        token.id, request.remote_addr or "unknown")
+    limiter = request.registry["api.rate_limiter"]
+    ip = request.remote_addr or "unknown"
+    if caller.kind == MERCHANT and caller.merchant is not None:
+        # A shop's keys share its budget and its Idempotency-Keys.
+        verdict = limiter.merchant_request(caller.merchant.id, ip)
+        owner = KeyOwner.merchant(caller.merchant.id)
+    elif caller.token is not None and caller.user is not None:
+        verdict = limiter.money_request(caller.token.id, ip)
+        owner = KeyOwner.user(caller.user.id)
+    else:
+        return problem("unauthorized", "Send a valid token.")
     if not verdict.allowed:
         return problem("rate_limited", "Too many money requests; wait and try again.",
                        headers={"Retry-After": str(verdict.retry_after_s)})
@@ -52,12 +67,12 @@ def run_money_request(request: Request, operation: Operation) -> Response:
     key = keys.check_key(request.headers.get("Idempotency-Key"))
     body: Json = request.json_body
     request_sha256 = fingerprint(request.method, request.path, body)
-    stored = keys.replay(user.id, key, request_sha256)
+    stored = keys.replay(owner, key, request_sha256)
     if stored is not None:
         return json_response(stored.status, stored.body, replayed=True)
     status, payload = operation(key, body)
     try:
-        keys.store(user.id, key, request_sha256, StoredResponse(status, payload))
+        keys.store(owner, key, request_sha256, StoredResponse(status, payload))
     except ReplayInstead as twin:  # a twin request with this key committed first
         request.tm.doom()
         return json_response(twin.response.status, twin.response.body, replayed=True)

@@ -29,6 +29,12 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "duplicate_request": (409, "This request key was used with other details"),
     "rate_limited": (429, "Too many requests"),
     "server_error": (500, "Something went wrong on our side"),
+    # Shops' servers (merchant keys): payment requests and refunds.
+    "wrong_credential_type": (401, "This endpoint takes the other kind of credential"),
+    "order_reference_reused": (409, "This order reference was used with other details"),
+    "not_payable": (409, "This payment request is no longer open"),
+    "not_refundable": (409, "Only a paid payment request can be refunded"),
+    "refund_too_large": (422, "More than is left to refund"),
 }
 
 

@@ -1,4 +1,5 @@
-"""Rate limits on money requests: a fixed one-minute window per token and per
+"""Rate limits on money requests: a fixed one-minute window per token (per
+shop, for shops' keys: rotating or adding keys does not add budget) and per
 address, answered with 429 and ``Retry-After``. In production the counters
 live in Redis, shared by every API process; in development (one process) in
 memory."""
@@ -60,15 +61,25 @@ class RedisCounter:
 
 
 class RateLimiter:
-    def __init__(self, counter: Counter, per_token: int, per_ip: int):
+    def __init__(self, counter: Counter, per_token: int, per_ip: int,
+                 per_merchant: int | None = None):
         self.counter = counter
         self.per_token = per_token
         self.per_ip = per_ip
+        self.per_merchant = per_token if per_merchant is None else per_merchant
 
     def money_request(self, token_id: int, ip: str) -> Verdict:
         """One more money request from this token and address."""
         token_hits, left_s = self.counter.hit(f"token:{token_id}", WINDOW_S)
         ip_hits, _ = self.counter.hit(f"ip:{ip}", WINDOW_S)
         if token_hits > self.per_token or ip_hits > self.per_ip:
+            return Verdict(False, max(left_s, 1))
+        return Verdict(True)
+
+    def merchant_request(self, merchant_id: int, ip: str) -> Verdict:
+        """One more money request from this shop (any of its keys) and address."""
+        shop_hits, left_s = self.counter.hit(f"merchant:{merchant_id}", WINDOW_S)
+        ip_hits, _ = self.counter.hit(f"ip:{ip}", WINDOW_S)
+        if shop_hits > self.per_merchant or ip_hits > self.per_ip:
             return Verdict(False, max(left_s, 1))
         return Verdict(True)

@@ -8,7 +8,15 @@ from typing import Any
 
 from ledgerlib import Balance, format_paise
 from wallet.banks import BankConfig
-from wallet.models import ApiToken, PayoutAttempt, Transaction, User, Withdrawal
+from wallet.models import (
+    ApiToken,
+    PaymentRequest,
+    PayoutAttempt,
+    Refund,
+    Transaction,
+    User,
+    Withdrawal,
+)
 from wallet.transfers import ActivityItem
 
 Json = dict[str, Any]
@@ -71,3 +79,19 @@ def withdrawal(tx: Transaction, wd: Withdrawal, attempts: list[PayoutAttempt]) -
             "attempts": {"count": len(attempts), "last_kind": last.kind if last else None,
                          "last_outcome": last.outcome if last else None,
                          "last_at": moment(last.started_at) if last else None}}
+
+
+def payment_request(request: PaymentRequest, *, checkout_url: str,
+                    refunded_paise: int) -> Json:
+    return {"id": request.public_id, "order_reference": request.order_reference,
+            "amount": money(request.amount_paise), "description": request.description,
+            "status": request.status, "checkout_url": checkout_url,
+            "return_url": request.return_url, "expires_at": moment(request.expires_at),
+            "created_at": moment(request.created_at), "paid_at": moment(request.paid_at),
+            "refunded_paise": refunded_paise}
+
+
+def refund(record: Refund, *, payment_request_id: str) -> Json:
+    return {"id": record.public_id, "payment_request_id": payment_request_id,
+            "amount": money(record.amount_paise), "reason": record.reason,
+            "created_at": moment(record.created_at)}

@@ -22,6 +22,11 @@ API_ROUTES = {
     "withdrawal": "/v1/withdrawals/{withdrawal_id}",
     "transactions": "/v1/transactions",
     "transaction": "/v1/transactions/{transaction_id}",
+    # Shops' servers (merchant keys).
+    "payment_requests": "/v1/payment_requests",
+    "payment_request": "/v1/payment_requests/{payment_request_id}",
+    "payment_request_cancel": "/v1/payment_requests/{payment_request_id}/cancel",
+    "payment_request_refunds": "/v1/payment_requests/{payment_request_id}/refunds",
 }
 
 

@@ -1,19 +1,31 @@
-"""Who is calling: a bearer token (``Authorization: Bearer wlt_…``) looked up
-in the database on every request (wallet.api_tokens), so a token revoked
-anywhere is refused everywhere at once."""
+"""Who is calling: a bearer credential (``Authorization: Bearer …``) looked up
+in the database on every request, so one revoked anywhere is refused
+everywhere at once. Two kinds, never interchangeable:
+
+- a user's token (``wlt_…``, wallet.api_tokens): the phone app's endpoints,
+  permission ``user``;
+- a shop's secret key (``sk_live_…``, wallet.merchant_keys): the merchant
+  endpoints (payment requests, refunds), permission ``merchant``.
+
+``request.identity`` is the User or the Merchant. A valid credential of the
+other kind is refused like a missing one (401), with its own problem code
+``wrong_credential_type`` (api_app.errors)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pyramid.request import Request
 from pyramid.security import Allowed, Denied
 
 from wallet.api_tokens import ApiTokens
-from wallet.models import ApiToken, User
+from wallet.merchant_keys import MerchantKeys, looks_like_key
+from wallet.models import ApiToken, Merchant, MerchantApiKey, User
 
 from .settings import api_settings
 
 _CACHE = "api.identity"
+USER, MERCHANT = "user", "merchant"
 
 
 def bearer_token(request: Request) -> str | None:
@@ -28,27 +40,66 @@ def tokens(request: Request) -> ApiTokens:
                      idle_s=settings.token_idle_s)
 
 
+def merchant_keys(request: Request) -> MerchantKeys:
+    return MerchantKeys(request.dbsession)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A request's live credential and whose it is: a user's token or a shop's key."""
+
+    kind: str  # USER or MERCHANT
+    user: User | None = None
+    token: ApiToken | None = None
+    merchant: Merchant | None = None
+    key: MerchantApiKey | None = None
+
+    @property
+    def identity(self) -> User | Merchant | None:
+        return self.user if self.kind == USER else self.merchant
+
+
 class BearerTokenPolicy:
-    def authenticated(self, request: Request) -> tuple[ApiToken, User] | None:
+    def caller(self, request: Request) -> Caller | None:
         if _CACHE not in request.environ:
-            request.environ[_CACHE] = tokens(request).authenticate(bearer_token(request))
-        found: tuple[ApiToken, User] | None = request.environ[_CACHE]
-        return found
+            credential = bearer_token(request)
+            found: Caller | None = None
+            if looks_like_key(credential):
+                shop = merchant_keys(request).authenticate(credential)
+                if shop is not None:
+                    found = Caller(MERCHANT, key=shop[0], merchant=shop[1])
+            else:
+                user = tokens(request).authenticate(credential)
+                if user is not None:
+                    found = Caller(USER, token=user[0], user=user[1])
+            request.environ[_CACHE] = found
+        caller: Caller | None = request.environ[_CACHE]
+        return caller
 
-    def identity(self, request: Request) -> User | None:
-        found = self.authenticated(request)
-        return None if found is None else found[1]
+    def authenticated(self, request: Request) -> tuple[ApiToken, User] | None:
+        """The user's live token and the user (None for a shop's key)."""
+        caller = self.caller(request)
+        if caller is None or caller.token is None or caller.user is None:
+            return None
+        return caller.token, caller.user
 
-    def authenticated_userid(self, request: Request) -> int | None:
-        user = self.identity(request)
-        return None if user is None else user.id
+    def identity(self, request: Request) -> User | Merchant | None:
+        caller = self.caller(request)
+        return None if caller is None else caller.identity
+
+    def authenticated_userid(self, request: Request) -> str | None:
+        """``user:5`` or ``merchant:3``: the two kinds never share an id."""
+        caller = self.caller(request)
+        identity = None if caller is None else caller.identity
+        return None if caller is None or identity is None else f"{caller.kind}:{identity.id}"
 
     def permits(self, request: Request, context: Any, permission: str) -> Allowed | Denied:
         if permission == "public":
             return Allowed("open to all")
-        if permission == "user" and self.identity(request) is not None:
-            return Allowed("a live token")
-        return Denied("no live token")
+        caller = self.caller(request)
+        if caller is not None and permission == caller.kind:
+            return Allowed(f"a live {caller.kind} credential")
+        return Denied(f"needs a live {permission} credential")
 
     def remember(self, request: Request, userid: Any, **kw: Any) -> list[Any]:
         return []
@@ -57,7 +108,15 @@ class BearerTokenPolicy:
         return []
 
 
+def policy(request: Request) -> BearerTokenPolicy:
+    found: BearerTokenPolicy = request.registry["api.security_policy"]
+    return found
+
+
+def current_caller(request: Request) -> Caller | None:
+    return policy(request).caller(request)
+
+
 def current_token(request: Request) -> ApiToken | None:
-    policy: BearerTokenPolicy = request.registry["api.security_policy"]
-    authenticated = policy.authenticated(request)
+    authenticated = policy(request).authenticated(request)
     return None if authenticated is None else authenticated[0]

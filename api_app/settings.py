@@ -21,6 +21,8 @@ class ApiSettings:
     #: Money requests (POSTs that move money) per minute, per token and per address.
     money_requests_per_minute_per_token: int = 60
     money_requests_per_minute_per_ip: int = 300
+    #: A shop's money requests (payment requests, refunds) per minute, all its keys together.
+    money_requests_per_minute_per_merchant: int = 300
     #: "memory" (one process: development, tests) or "redis" (shared by all processes).
     rate_limit_backend: str = "memory"
     rate_limit_redis_url: str = ""
@@ -58,6 +60,9 @@ class ApiSettings:
                 defaults.money_requests_per_minute_per_token)),
             money_requests_per_minute_per_ip=int(number(
                 "money_requests_per_minute_per_ip", defaults.money_requests_per_minute_per_ip)),
+            money_requests_per_minute_per_merchant=int(number(
+                "money_requests_per_minute_per_merchant",
+                defaults.money_requests_per_minute_per_merchant)),
             rate_limit_backend=backend,
             rate_limit_redis_url=redis_url,
             validate_responses=as_bool(settings.get("api.validate_responses", "true")),
