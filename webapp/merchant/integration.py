@@ -1,0 +1,90 @@
+"""Merchant app pages for integrating a shop's own server: API keys (made,
+listed, revoked; a secret is shown once, on the page that made it) and the
+checkout settings (the origins a payment request may send customers back
+to). Thin: parse, call the domain, render."""
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.request import Request
+from pyramid.response import Response
+
+from wallet.errors import WalletError
+from wallet.merchant_keys import MAX_LIVE_KEYS, MerchantKeys
+from wallet.models import Merchant
+from wallet.return_origins import set_return_origins
+from webcommon import request_services
+from webcommon.views import view_config, view_defaults
+
+from ..views.forms import field
+
+
+@view_defaults(permission="authenticated")
+class IntegrationViews:
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.merchant: Merchant = request.identity
+        self.keys: MerchantKeys = request_services(request).merchant_keys
+
+    # ------------------------------------------------------------- API keys
+
+    def _keys_page(self, *, errors: dict[str, str] | None = None, name: str = "",
+                   issued: str | None = None, status: int = 200) -> dict[str, Any]:
+        self.request.response.status = status
+        if issued is not None:  # the secret is on this page only: keep it out of caches
+            self.request.response.cache_control = "no-store"
+        return {"keys": self.keys.of_merchant(self.merchant), "errors": errors or {},
+                "name": name, "issued": issued, "max_keys": MAX_LIVE_KEYS}
+
+    @view_config(route_name="api_keys", renderer="merchant/api_keys.jinja2",
+                 request_method="GET")
+    def api_keys(self) -> dict[str, Any]:
+        return self._keys_page()
+
+    @view_config(route_name="api_keys", renderer="merchant/api_keys.jinja2",
+                 request_method="POST")
+    def create_api_key(self) -> dict[str, Any]:
+        name = field(self.request, "name")
+        try:
+            issued = self.keys.issue(self.merchant, name)
+        except WalletError as exc:
+            return self._keys_page(errors={exc.field or "form": str(exc)}, name=name,
+                                   status=400)
+        return self._keys_page(issued=issued.secret)
+
+    @view_config(route_name="api_key_revoke", request_method="POST")
+    def revoke_api_key(self) -> Response:
+        if not self.keys.revoke(self.merchant, int(self.request.matchdict["id"])):
+            raise HTTPNotFound()
+        self.request.session.flash("Key revoked: it no longer works.")
+        return HTTPSeeOther(self.request.route_url("api_keys"))
+
+    # ------------------------------------------------------ checkout settings
+
+    def _settings_page(self, *, errors: dict[str, str] | None = None,
+                       origins: str | None = None, status: int = 200) -> dict[str, Any]:
+        self.request.response.status = status
+        production = request_services(self.request).settings.production
+        shown = self.merchant.return_origins if origins is None else origins
+        return {"errors": errors or {}, "origins": "\n".join(shown.split()),
+                "https_only": production}
+
+    @view_config(route_name="checkout_settings", renderer="merchant/checkout_settings.jinja2",
+                 request_method="GET")
+    def checkout_settings(self) -> dict[str, Any]:
+        return self._settings_page()
+
+    @view_config(route_name="checkout_settings", renderer="merchant/checkout_settings.jinja2",
+                 request_method="POST")
+    def save_checkout_settings(self) -> dict[str, Any] | Response:
+        text = self.request.POST.get("return_origins", "")
+        text = text[:2000] if isinstance(text, str) else ""
+        production = request_services(self.request).settings.production
+        try:
+            set_return_origins(self.merchant, text, https_only=production)
+        except WalletError as exc:
+            return self._settings_page(errors={exc.field or "form": str(exc)}, origins=text,
+                                       status=400)
+        self.request.session.flash("Checkout settings saved.")
+        return HTTPSeeOther(self.request.route_url("checkout_settings"))
