@@ -13,3 +13,4 @@ def includeme(config: Configurator) -> None:
     config.add_route("qr", "/qr.svg")
     config.add_route("settle", "/settle")
     config.add_route("settlement", "/settlements/{id:\\d{1,18}}")
+    config.add_route("payment", "/payments/{id:\\d{1,18}}")
