@@ -234,3 +234,46 @@ def test_logged_out_confirmation_moves_nothing(user_app, db, shop, asha):
                                      {"csrf_token": token, "request_key": "k" * 22},
                                      status=303).location
     assert state(db) == before
+
+
+def test_concurrent_confirmations_over_http_pay_once(user_wsgi, db, shop, asha):
+    """Eight clicks at once by the payer, and a second payer racing her: the
+    request's row lock lets one payment through; her clicks all go back to
+    the shop, his is told it was paid."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import webtest
+
+    from .live_servers import http, serving
+
+    public_id = create(db, shop)
+    meera = make_user(db, "+919988776655", "Meera", deposit_paise=500_00)
+    sessions = []
+    for phone in (ASHA, "+919988776655"):
+        app = webtest.TestApp(user_wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.7"})
+        login(app, phone)
+        page = app.get(f"/checkout/{public_id}")
+        sessions.append({
+            "Cookie": f"wallet_user={app.cookies['wallet_user']}",
+            "form": {"csrf_token": page.forms["checkout-form"]["csrf_token"].value,
+                     "request_key": page.forms["checkout-form"]["request_key"].value}})
+    asha_session, meera_session = sessions
+    with serving(user_wsgi, threads=9) as base, ThreadPoolExecutor(9) as pool:
+        def confirm_as(session):
+            return http("POST", f"{base}/checkout/{public_id}", form=session["form"],
+                        headers={"Cookie": session["Cookie"]})
+        replies = list(pool.map(confirm_as, [asha_session] * 4 + [meera_session]
+                                + [asha_session] * 4))
+    meeras = replies.pop(4)
+    paid_by = request_row(db, public_id).payer_user_id
+    if paid_by == asha:
+        assert {r.status for r in replies} == {303}, [r.body[-300:] for r in replies]
+        assert len({r.headers["Location"] for r in replies}) == 1
+        assert meeras.status == 409 and b"already been paid" in meeras.body
+        assert balance(db, asha) == (750_00, 0) and balance(db, meera) == (500_00, 0)
+    else:  # Meera's click won the lock: Asha's all say it was paid
+        assert paid_by == meera and meeras.status == 303
+        assert {r.status for r in replies} == {409}
+        assert balance(db, asha) == (1_000_00, 0) and balance(db, meera) == (250_00, 0)
+    assert merchant_balance(db, shop) == 250_00
+    assert_books_clean(db)
