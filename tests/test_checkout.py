@@ -162,9 +162,10 @@ def test_expired_and_cancelled_requests_say_so_and_move_nothing(user_app, db, sh
     assert request_row(db, public_id).status == word  # a late checkout expires it
 
 
-def test_unknown_requests_are_404(user_app, db, asha):
+def test_unknown_requests_are_404(user_app, db, shop, asha):
+    real = create(db, shop)
     login(user_app, ASHA)
-    for public_id in ("pr_doesnotexist000000000", "x" * 300, "1"):
+    for public_id in ("pr_doesnotexist000000000", "x" * 300, "1", real + "x" * 40, real[:-1]):
         assert "No such payment request" in user_app.get(f"/checkout/{public_id}",
                                                          status=404).text
     token = re.search(r'name="csrf_token" value="([^"]+)"',

@@ -44,7 +44,8 @@ class CheckoutViews:
         services = request_services(request)
         self.wallet: WalletService = services.wallet
         self.requests: PaymentRequests = services.payment_requests
-        self.public_id: str = request.matchdict["id"][:MAX_ID_CHARS]
+        public_id: str = request.matchdict["id"]
+        self.public_id = public_id if len(public_id) <= MAX_ID_CHARS else ""  # (not found)
 
     def _page(self, checkout: Checkout, errors: dict[str, str] | None = None,
               status: int = 200, short: bool = False) -> dict[str, Any]:
