@@ -76,3 +76,28 @@ def test_a_payment_pointing_at_another_movements_entry_is_reported(db, app_engin
     assert problems[0].startswith(f"payment {payment_id} (completed): its ledger entry "
                                   f"{transfer_entry} is not the entry {payment_entry}")
     assert problems[1].startswith(f"transfer {transfer_id} (completed): its ledger entry")
+
+
+def test_a_refund_without_its_ledger_entry_is_reported(db, app_engine, shop_and_payers):
+    from wallet.models import Merchant
+    from wallet.refunds import Refunds
+
+    shop_id, payment_id, _, asha, _ = shop_and_payers
+    with db() as session, session.begin():
+        refund = Refunds(session).refund(session.get(Merchant, shop_id), payment_id, 20_00,
+                                         "form-key-cross-refund1", "cold chai")
+        refund_tx = refund.transaction_id
+    assert check(db) == []  # a refund with its entry is clean
+    with app_engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"UPDATE transactions SET ledger_entry_id = NULL WHERE id = {refund_tx}")
+    assert check(db) == [f"refund {refund_tx} (completed): completed without a ledger entry"]
+    with app_engine.begin() as conn:  # pointing at the payment's entry instead
+        conn.exec_driver_sql(
+            f"UPDATE transactions SET ledger_entry_id = NULL WHERE id = {payment_id}")
+        conn.exec_driver_sql(
+            f"UPDATE transactions SET ledger_entry_id = (SELECT id FROM ledger_entries WHERE "
+            f"idempotency_key = 'payment:{asha}:form-key-cross-000001') WHERE id = {refund_tx}")
+    problems = check(db)
+    assert problems[0] == f"payment {payment_id} (completed): completed without a ledger entry"
+    assert problems[1].startswith(f"refund {refund_tx} (completed): its ledger entry")

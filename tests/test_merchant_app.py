@@ -189,9 +189,9 @@ def test_totals_follow_the_india_day_and_month(db, asha, shop):
         board = MerchantReports(session).dashboard(session.get(Merchant, shop),
                                                    dt.date(2026, 11, 1))
     assert (board.today_paise, board.month_paise) == (25_00, 25_00)
-    assert [(d.period_start.day, d.credited_paise) for d in board.days[-2:]] == [
+    assert [(d.period_start.day, d.gross_paise) for d in board.days[-2:]] == [
         (31, 10_00), (1, 25_00)]
-    assert [(m.period_start, m.credited_paise) for m in board.months[-2:]] == [
+    assert [(m.period_start, m.gross_paise) for m in board.months[-2:]] == [
         (dt.date(2026, 10, 1), 10_00), (dt.date(2026, 11, 1), 25_00)]
     assert len(board.days) == 30 and len(board.months) == 12
 
@@ -215,7 +215,7 @@ def test_payments_filter_paging_and_csv(merchant_app, db, asha, shop):
     csv_response = merchant_app.get("/payments.csv?from=2026-10-01&to=2026-10-05")
     assert csv_response.content_type == "text/csv"
     lines = csv_response.text.strip().splitlines()
-    assert lines[0] == "reference,time_ist,payer,note,amount_inr" and len(lines) == 7
+    assert lines[0] == "reference,time_ist,payer,note,amount_inr,refunded_inr" and len(lines) == 7
     assert "'=HYPERLINK()" in csv_response.text and "1.04" in csv_response.text
     merchant_app.get("/payments?from=yesterday", status=400)
     merchant_app.get("/payments?cursor=abc", status=404)

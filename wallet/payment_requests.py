@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -54,6 +54,14 @@ class OrderReferenceReused(WalletError):
     """The shop's order reference was used for a request with other content."""
 
     field = "order_reference"
+
+
+@dataclass(frozen=True)
+class Checkout:
+    request: PaymentRequest
+    merchant: Merchant
+    #: The request's status now (see :meth:`PaymentRequests.checkout`).
+    status: str
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,16 @@ class PaymentRequests:
             raise RequestNotFound("No such payment request.")
         return request
 
+    def checkout(self, public_id: str) -> Checkout:
+        """What the checkout page shows: the request, its shop (never anything
+        from the URL but the id) and its status now. Reads only: a created
+        request whose time is up reads as expired (paying it marks it so)."""
+        request = self.for_checkout(public_id)
+        status = request.status
+        if status == RequestStatus.CREATED and request.expires_at <= self.clock():
+            status = RequestStatus.EXPIRED
+        return Checkout(request, self.db.get_one(Merchant, request.merchant_id), status)
+
     def pay(self, payer: User, public_id: str) -> PaymentRequest:
         """Pay the request from ``payer``'s wallet, at most once: a second
         confirmation by the same payer returns the paid request, anyone else's
@@ -258,3 +276,17 @@ class PaymentRequests:
 
 def payment_of(db: Session, request: PaymentRequest) -> Transaction | None:
     return None if request.transaction_id is None else db.get(Transaction, request.transaction_id)
+
+
+def return_target(request: PaymentRequest, merchant: Merchant) -> str | None:
+    """Where the customer goes back to: the request's return URL, if it has one
+    and it is still on one of the shop's return origins, with
+    ``payment_request_id`` and ``status`` added to its query (after what the
+    shop put there, which is kept as it was)."""
+    url = request.return_url
+    if not url or origin_of(url) not in allowed_origins(merchant):
+        return None
+    parts = urlsplit(url)
+    ours = urlencode({"payment_request_id": request.public_id, "status": request.status})
+    query = f"{parts.query.rstrip('&')}&{ours}" if parts.query.rstrip("&") else ours
+    return urlunsplit(parts._replace(query=query))

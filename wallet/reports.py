@@ -1,20 +1,21 @@
-"""What a shop sees: money received per day and month (from the ledger's own
-reports, in India time) and the payments behind it."""
+"""What a shop sees: per India-time day and month, payments in (gross),
+refunds out and what is left (net); the payments behind them, each with its
+refunds."""
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
-from sqlalchemy import ScalarResult, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from ledgerlib import Ledger, PeriodTotal, to_decimal_string
+from ledgerlib import to_decimal_string
 
-from .codes import IST, IST_NAME, Kind, ist_day_bounds
-from .models import Merchant, Transaction
+from .codes import IST, Kind, Status, ist_day_bounds
+from .models import Merchant, PaymentRequest, Refund, Transaction
 
 CHART_DAYS = 30
 CHART_MONTHS = 12
@@ -28,18 +29,72 @@ def months_back(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+def month_after(day: dt.date) -> dt.date:
+    """The first day of the month after ``day``'s."""
+    return months_back(day, -1)
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """A shop's money of one India-time day or month."""
+
+    period_start: dt.date
+    gross_paise: int  # payments received
+    refunds_paise: int  # given back, whichever day the payment was
+    payments: int
+    refunds: int
+
+    @property
+    def net_paise(self) -> int:
+        """What the shop kept: may be below zero on a day of refunds alone."""
+        return self.gross_paise - self.refunds_paise
+
+
 @dataclass(frozen=True)
 class Dashboard:
-    today_paise: int
-    month_paise: int
-    days: list[PeriodTotal]  # the last 30 days, oldest first
-    months: list[PeriodTotal]  # the last 12 months, oldest first
+    days: list[PeriodFigures]  # the last 30 days, oldest first
+    months: list[PeriodFigures]  # the last 12 months, oldest first
+
+    @property
+    def today(self) -> PeriodFigures:
+        return self.days[-1]
+
+    @property
+    def month(self) -> PeriodFigures:
+        return self.months[-1]
+
+    @property
+    def today_paise(self) -> int:
+        return self.today.gross_paise
+
+    @property
+    def month_paise(self) -> int:
+        return self.month.gross_paise
 
 
 @dataclass(frozen=True)
 class PaymentsPage:
     items: list[Transaction]
     next_cursor: str | None
+    #: Payment id -> how much of it was refunded (absent: nothing).
+    refunded: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PaymentDetail:
+    payment: Transaction
+    refunds: list[Refund]  # oldest first
+    #: The payment request it paid, if it came through checkout.
+    request: PaymentRequest | None
+
+    @property
+    def refunded_paise(self) -> int:
+        return sum(refund.amount_paise for refund in self.refunds)
+
+    @property
+    def left_paise(self) -> int:
+        """How much may still be refunded."""
+        return self.payment.amount_paise - self.refunded_paise
 
 
 def spreadsheet_safe(text: str) -> str:
@@ -50,20 +105,47 @@ def spreadsheet_safe(text: str) -> str:
 class MerchantReports:
     def __init__(self, dbsession: Session):
         self.db = dbsession
-        self.ledger = Ledger(dbsession)
 
     def dashboard(self, merchant: Merchant, today: dt.date) -> Dashboard:
-        code = merchant.wallet_code
-        days = self.ledger.daily_totals(code, today - dt.timedelta(days=CHART_DAYS - 1), today,
-                                        IST_NAME)
-        months = self.ledger.monthly_totals(code, months_back(today, CHART_MONTHS - 1), today,
-                                            IST_NAME)
-        return Dashboard(days[-1].credited_paise, months[-1].credited_paise, days, months)
+        first_day = today - dt.timedelta(days=CHART_DAYS - 1)
+        days = [first_day + dt.timedelta(days=i) for i in range(CHART_DAYS + 1)]
+        months = [months_back(today, CHART_MONTHS - 1 - i) for i in range(CHART_MONTHS)]
+        return Dashboard(self.figures(merchant, days),
+                         self.figures(merchant, [*months, month_after(today)]))
+
+    def figures(self, merchant: Merchant, starts: list[dt.date]) -> list[PeriodFigures]:
+        """Gross, refunds and net of each India-time period from ``starts[i]``
+        to ``starts[i + 1]`` (so one figure fewer than ``starts``), summed in
+        SQL from the shop's completed payments and refunds."""
+        bounds = [dt.datetime.combine(day, dt.time(), IST) for day in starts]
+        tx = Transaction
+        bucket = case(*[(tx.created_at < bound, i) for i, bound in enumerate(bounds[1:])],
+                      else_=-1).label("bucket")
+        stmt = (select(bucket, tx.kind, func.coalesce(func.sum(tx.amount_paise), 0),
+                       func.count())
+                .where(tx.status == Status.COMPLETED,
+                       or_(and_(tx.kind == Kind.PAYMENT, tx.payee_merchant_id == merchant.id),
+                           and_(tx.kind == Kind.REFUND, tx.payer_merchant_id == merchant.id)),
+                       tx.created_at >= bounds[0], tx.created_at < bounds[-1])
+                .group_by(bucket, tx.kind))
+        sums: dict[tuple[int, str], tuple[int, int]] = {
+            (row[0], row[1]): (int(row[2]), int(row[3])) for row in self.db.execute(stmt)}
+        figures = []
+        for i, day in enumerate(starts[:-1]):
+            gross, payments = sums.get((i, Kind.PAYMENT), (0, 0))
+            refunded, refunds = sums.get((i, Kind.REFUND), (0, 0))
+            figures.append(PeriodFigures(day, gross, refunded, payments, refunds))
+        return figures
 
     def _payments(self, merchant: Merchant, start: dt.date | None, end: dt.date | None, *,
-                  limit: int, before_id: int | None = None) -> ScalarResult[Transaction]:
-        """The shop's payments in the range (and before ``before_id``), newest first."""
-        stmt = (select(Transaction)
+                  limit: int,
+                  before_id: int | None = None) -> Iterator[tuple[Transaction, int]]:
+        """(payment, refunded paise) of the shop's payments in the range (and
+        before ``before_id``), newest first."""
+        refunded = (select(func.coalesce(func.sum(Refund.amount_paise), 0))
+                    .where(Refund.payment_transaction_id == Transaction.id)
+                    .scalar_subquery())
+        stmt = (select(Transaction, refunded)
                 .where(Transaction.kind == Kind.PAYMENT,
                        Transaction.payee_merchant_id == merchant.id)
                 .order_by(Transaction.id.desc()))
@@ -73,7 +155,8 @@ class MerchantReports:
             stmt = stmt.where(Transaction.created_at < ist_day_bounds(end)[1])
         if before_id is not None:
             stmt = stmt.where(Transaction.id < before_id)
-        return self.db.scalars(stmt.limit(limit)).unique()
+        for row in self.db.execute(stmt.limit(limit)).unique():
+            yield row[0], int(row[1])
 
     def payments(self, merchant: Merchant, start: dt.date | None = None,
                  end: dt.date | None = None, cursor: str | None = None,
@@ -82,20 +165,33 @@ class MerchantReports:
                                    before_id=None if cursor is None else int(cursor)))
         more = len(rows) > limit
         rows = rows[:limit]
-        return PaymentsPage(rows, str(rows[-1].id) if more else None)
+        return PaymentsPage([tx for tx, _ in rows], str(rows[-1][0].id) if more else None,
+                            {tx.id: refunded for tx, refunded in rows if refunded})
+
+    def payment(self, merchant: Merchant, payment_id: int) -> PaymentDetail | None:
+        """One of the shop's payments with its refunds; None if not the shop's."""
+        payment = self.db.get(Transaction, payment_id)
+        if (payment is None or payment.kind != Kind.PAYMENT
+                or payment.payee_merchant_id != merchant.id):
+            return None
+        refunds = list(self.db.scalars(select(Refund).where(
+            Refund.payment_transaction_id == payment.id).order_by(Refund.id)))
+        request = self.db.scalar(select(PaymentRequest).where(
+            PaymentRequest.transaction_id == payment.id))
+        return PaymentDetail(payment, refunds, request)
 
     def payments_csv(self, merchant: Merchant, start: dt.date | None,
                      end: dt.date | None) -> Iterator[str]:
         """CSV lines (header first) of the payments in the range, newest first."""
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["reference", "time_ist", "payer", "note", "amount_inr"])
+        writer.writerow(["reference", "time_ist", "payer", "note", "amount_inr", "refunded_inr"])
         yield buffer.getvalue()
-        for tx in self._payments(merchant, start, end, limit=MAX_CSV_ROWS):
+        for tx, refunded in self._payments(merchant, start, end, limit=MAX_CSV_ROWS):
             buffer.seek(0)
             buffer.truncate()
             writer.writerow([f"TXN{tx.id:08d}",
                              tx.created_at.astimezone(IST).strftime("%Y-%m-%d %H:%M:%S"),
                              tx.payer.masked_phone if tx.payer else "", spreadsheet_safe(tx.note),
-                             to_decimal_string(tx.amount_paise)])
+                             to_decimal_string(tx.amount_paise), to_decimal_string(refunded)])
             yield buffer.getvalue()

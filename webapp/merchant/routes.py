@@ -13,6 +13,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("qr", "/qr.svg")
     config.add_route("settle", "/settle")
     config.add_route("settlement", "/settlements/{id:\\d{1,18}}")
+    config.add_route("payment", "/payments/{id:\\d{1,18}}")
     # Integrating the shop's own server.
     config.add_route("api_keys", "/api-keys")
     config.add_route("api_key_revoke", "/api-keys/{id:\\d{1,18}}/revoke")

@@ -12,11 +12,12 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import forget, remember
 
-from ledgerlib import PeriodTotal, format_paise
+from ledgerlib import format_paise
 from wallet.codes import IST
 from wallet.errors import AccountError, LoginThrottled, WalletError
 from wallet.models import Merchant
-from wallet.reports import MerchantReports
+from wallet.refunds import PaymentNotFound
+from wallet.reports import MerchantReports, PaymentDetail, PeriodFigures
 from wallet.withdrawals import MAX_WITHDRAWAL_PAISE
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
@@ -32,18 +33,33 @@ def today_ist() -> dt.date:
     return dt.datetime.now(IST).date()
 
 
-def bar_chart(totals: Sequence[PeriodTotal],
-              label: Callable[[PeriodTotal], str]) -> dict[str, Any]:
-    """SVG geometry for a bar chart of credited amounts (drawn by the template)."""
-    peak = max((t.credited_paise for t in totals), default=0) or 1
-    width = 100 / len(totals)
+#: The chart's series: (attribute of PeriodFigures, its name).
+SERIES = (("gross_paise", "Payments in"), ("refunds_paise", "Refunds"), ("net_paise", "Net"))
+
+
+def figures_chart(figures: Sequence[PeriodFigures],
+                  label: Callable[[PeriodFigures], str]) -> dict[str, Any]:
+    """SVG geometry of a bar chart of gross, refunds and net per period, three
+    bars side by side (drawn by the template); net may go below the zero line."""
+    values = [[int(getattr(f, name)) for name, _ in SERIES] for f in figures]
+    top = max((v for row in values for v in row), default=0)
+    bottom = min(0, *(v for row in values for v in row))
+    span = (top - bottom) or 1
+    zero_y = round(CHART_HEIGHT * top / span, 1)
+    slot = 100 / len(figures)
+    width = slot * 0.84 / len(SERIES)
     bars: list[dict[str, Any]] = []
-    for i, total in enumerate(totals):
-        height = round(CHART_HEIGHT * total.credited_paise / peak, 1)
-        bars.append({"x": round(i * width, 2), "width": round(width * 0.8, 2),
-                     "y": CHART_HEIGHT - height, "height": height, "label": label(total),
-                     "amount": format_paise(total.credited_paise)})
-    return {"bars": bars, "height": CHART_HEIGHT, "peak": format_paise(peak if peak > 1 else 0)}
+    for i, (figure, row) in enumerate(zip(figures, values, strict=True)):
+        for j, ((name, title), value) in enumerate(zip(SERIES, row, strict=True)):
+            height = round(CHART_HEIGHT * abs(value) / span, 1)
+            bars.append({"x": round(i * slot + j * width, 2), "width": round(width * 0.9, 2),
+                         "y": zero_y - height if value >= 0 else zero_y, "height": height,
+                         "series": name.removesuffix("_paise"),
+                         "label": f"{label(figure)} · {title}", "amount": format_paise(value)})
+    return {"bars": bars, "height": CHART_HEIGHT, "zero_y": zero_y,
+            "first": label(figures[0]), "last": label(figures[-1]),
+            "series": [(name.removesuffix("_paise"), title) for name, title in SERIES],
+            "peak": format_paise(top)}
 
 
 def parse_day(text: str | None) -> dt.date | None:
@@ -105,8 +121,8 @@ class MerchantViews:
         board = self.reports.dashboard(self.merchant, today_ist())
         return {
             "board": board,
-            "daily": bar_chart(board.days, lambda t: t.period_start.strftime("%d %b")),
-            "monthly": bar_chart(board.months, lambda t: t.period_start.strftime("%b %Y")),
+            "daily": figures_chart(board.days, lambda t: t.period_start.strftime("%d %b")),
+            "monthly": figures_chart(board.months, lambda t: t.period_start.strftime("%b %Y")),
             "balance": request_services(self.request).wallet.balance(self.merchant),
             "pay_url": self.pay_url(),
         }
@@ -123,6 +139,47 @@ class MerchantViews:
             raise HTTPNotFound()
         page = self.reports.payments(self.merchant, start, end, cursor)
         return {"page": page, "start": start, "end": end}
+
+    def _payment(self) -> PaymentDetail:
+        detail = self.reports.payment(self.merchant, int(self.request.matchdict["id"]))
+        if detail is None:  # another shop's, or no such payment: the same answer
+            raise HTTPNotFound()
+        return detail
+
+    def _refund_form(self, detail: PaymentDetail, errors: dict[str, str] | None = None,
+                     values: dict[str, str] | None = None,
+                     status: int = 200) -> dict[str, Any]:
+        self.request.response.status = status
+        return {"detail": detail, "tx": detail.payment, "errors": errors or {},
+                "values": values or {}, "request_key": new_request_key(),
+                "balance": request_services(self.request).wallet.balance(self.merchant)}
+
+    @view_config(route_name="payment", renderer="merchant/payment.jinja2",
+                 request_method="GET")
+    def payment(self) -> dict[str, Any]:
+        return self._refund_form(self._payment())
+
+    @view_config(route_name="payment", renderer="merchant/payment.jinja2",
+                 request_method="POST")
+    def refund(self) -> dict[str, Any] | Response:
+        detail = self._payment()
+        values = {"amount": field(self.request, "amount"), "reason": field(self.request, "reason")}
+        errors: dict[str, str] = {}
+        services = request_services(self.request)
+        amount_paise = parse_rupees(values["amount"], errors,
+                                    max_paise=services.settings.max_transfer_paise)
+        if errors or amount_paise is None:  # (None comes with an error)
+            return self._refund_form(detail, errors, values, status=400)
+        try:
+            refund = services.refunds.refund(self.merchant, detail.payment.id, amount_paise,
+                                             field(self.request, "request_key"), values["reason"])
+        except PaymentNotFound:
+            raise HTTPNotFound() from None
+        except WalletError as exc:
+            return self._refund_form(detail, {exc.field or "form": str(exc)}, values,
+                                     status=400)
+        self.request.session.flash(f"Refunded {format_paise(refund.amount_paise)} to the payer.")
+        return HTTPSeeOther(self.request.route_url("payment", id=detail.payment.id))
 
     @view_config(route_name="payments_csv")
     def payments_csv(self) -> Response:

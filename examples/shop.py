@@ -1,0 +1,115 @@
+"""A tiny shop taking wallet payments: the standard library and
+``standardwebhooks`` (pip install standardwebhooks) only, none of the wallet's
+code, as any shop's server would be written.
+
+    WALLET_API_KEY=sk_live_… WALLET_WEBHOOK_SECRET=whsec_… python examples/shop.py [PORT]
+
+(WALLET_API defaults to http://127.0.0.1:6547, SHOP_URL to http://127.0.0.1:PORT;
+the merchant app lists SHOP_URL among the shop's return origins and
+SHOP_URL/webhooks as a webhook endpoint.)
+
+POST /buy       creates a payment request through the API and sends the customer to
+                its checkout_url; the same order retried reuses its Idempotency-Key
+GET  /return    where checkout sends the customer back (?payment_request_id=…&status=…):
+                a hint only, anyone can type that URL
+POST /webhooks  the wallet's signed events: only a verified one marks an order paid
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from standardwebhooks import Webhook
+
+API = os.environ.get("WALLET_API", "http://127.0.0.1:6547")
+ORDERS: dict[str, dict[str, str]] = {}  # order reference -> its status and keys
+
+
+def create_payment_request(api_key: str, order: str, return_url: str) -> dict[str, str]:
+    """POST /v1/payment_requests; the answer holds ``id`` and ``checkout_url``."""
+    body = {"order_reference": order, "amount_paise": 250_00, "description": "2 masala dosa",
+            "expires_in_s": 900, "return_url": return_url}
+    request = urllib.request.Request(
+        f"{API}/v1/payment_requests", data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json",
+                 "Idempotency-Key": ORDERS[order]["idempotency_key"]})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer: dict[str, str] = json.load(response)
+        return answer
+
+
+class Shop(BaseHTTPRequestHandler):
+    api_key = os.environ.get("WALLET_API_KEY", "")
+    webhook_secret = os.environ.get("WALLET_WEBHOOK_SECRET", "")
+    base_url = ""
+
+    def reply(self, status: int, text: str = "", location: str = "") -> None:
+        self.send_response(status)
+        if location:
+            self.send_header("Location", location)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        if status != 204:
+            self.wfile.write(f"<!doctype html><title>Dosa Corner</title>{text}".encode())
+
+    def do_GET(self) -> None:
+        url = urllib.parse.urlsplit(self.path)
+        if url.path == "/return":
+            query = dict(urllib.parse.parse_qsl(url.query))
+            self.reply(200, f"<h1>Thank you</h1><p>Payment request "
+                            f"{html.escape(query.get('payment_request_id', '?'))}: "
+                            f"{html.escape(query.get('status', '?'))}. We confirm your order "
+                            f"once the wallet tells our server.</p>")
+        else:
+            orders = "".join(f"<li>{html.escape(ref)}: {html.escape(o['status'])}</li>"
+                             for ref, o in ORDERS.items())
+            self.reply(200, f"<h1>Dosa Corner</h1><ul id='orders'>{orders}</ul><form method="
+                            "post action=/buy><button>Buy 2 masala dosa, ₹250.00</button></form>")
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path == "/buy":
+            order = f"order-{uuid.uuid4().hex[:12]}"
+            ORDERS[order] = {"status": "awaiting payment", "idempotency_key": uuid.uuid4().hex}
+            try:
+                created = create_payment_request(self.api_key, order, f"{self.base_url}/return")
+            except urllib.error.HTTPError as exc:  # a problem+json answer: show it
+                self.reply(502, f"<pre>{html.escape(exc.read().decode(errors='replace'))}</pre>")
+                return
+            ORDERS[order]["payment_request_id"] = created["id"]
+            self.reply(303, location=created["checkout_url"])
+        elif self.path == "/webhooks":
+            try:
+                event = Webhook(self.webhook_secret).verify(body, dict(self.headers.items()))
+            except Exception:  # a bad signature, an old or unreadable message
+                self.reply(400, "not verified")
+                return
+            data = event["data"]
+            order = data.get("order_reference") or next(  # a refund names the request
+                (ref for ref, o in ORDERS.items()
+                 if o.get("payment_request_id") == data.get("payment_request_id")), "")
+            status = {"payment_request.paid": "paid", "payment_request.expired": "expired",
+                      "refund.succeeded": f"refunded {data.get('refunded_paise', 0) / 100:.2f}"
+                      }.get(event["type"])
+            if order in ORDERS and status:
+                ORDERS[order]["status"] = status
+            self.reply(204)
+        else:
+            self.reply(404, "not found")
+
+
+def main(port: int = 8000) -> None:
+    Shop.base_url = os.environ.get("SHOP_URL", f"http://127.0.0.1:{port}")
+    print(f"Dosa Corner on {Shop.base_url}", flush=True)
+    ThreadingHTTPServer(("127.0.0.1", port), Shop).serve_forever()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 8000)

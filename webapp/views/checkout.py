@@ -1,0 +1,98 @@
+"""Checkout of a shop's payment request: /checkout/<pr_…>. The shop's name and
+the amount come from the request (wallet.payment_requests), never from the
+URL; paying is the domain's one rule (PaymentRequests.pay), at most once."""
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.request import Request
+from pyramid.response import Response
+
+from wallet import codes
+from wallet.codes import RequestStatus
+from wallet.errors import InsufficientBalance, WalletError
+from wallet.models import User
+from wallet.payment_requests import (
+    Checkout,
+    PaymentRequests,
+    RequestNotFound,
+    RequestNotPayable,
+    return_target,
+)
+from wallet.transfers import WalletService
+from webcommon import request_services
+from webcommon.views import view_config, view_defaults
+
+from .forms import field, new_request_key
+
+MAX_ID_CHARS = 40
+
+STATUS_TEXT = {
+    RequestStatus.PAID: "This payment request has already been paid.",
+    RequestStatus.EXPIRED: "This payment request has expired: nothing was paid. Ask the shop "
+                           "for a new one.",
+    RequestStatus.CANCELLED: "The shop cancelled this payment request: nothing was paid.",
+}
+
+
+@view_defaults(route_name="checkout", renderer="checkout.jinja2", permission="authenticated")
+class CheckoutViews:
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.user: User = request.identity
+        services = request_services(request)
+        self.wallet: WalletService = services.wallet
+        self.requests: PaymentRequests = services.payment_requests
+        public_id: str = request.matchdict["id"]
+        self.public_id = public_id if len(public_id) <= MAX_ID_CHARS else ""  # (not found)
+
+    def _page(self, checkout: Checkout, errors: dict[str, str] | None = None,
+              status: int = 200, short: bool = False) -> dict[str, Any]:
+        self.request.response.status = status
+        paid_by_you = (checkout.status == RequestStatus.PAID
+                       and checkout.request.payer_user_id == self.user.id)
+        return {
+            "checkout": checkout, "pr": checkout.request, "merchant": checkout.merchant,
+            "errors": errors or {}, "request_key": new_request_key(),
+            "balance": self.wallet.balance(self.user), "short": short,
+            "paid_by_you": paid_by_you,
+            "status_text": "" if paid_by_you else STATUS_TEXT.get(checkout.status, ""),
+            "return_url": return_target(checkout.request, checkout.merchant)
+            if paid_by_you else None,
+        }
+
+    def _not_found(self) -> dict[str, Any]:
+        self.request.override_renderer = "error.jinja2"
+        self.request.response.status = 404
+        return {"title": "No such payment request",
+                "message": "This payment link is not valid. Ask the shop for a new one."}
+
+    @view_config(request_method="GET")
+    def show(self) -> dict[str, Any]:
+        try:
+            return self._page(self.requests.checkout(self.public_id))
+        except RequestNotFound:
+            return self._not_found()
+
+    @view_config(request_method="POST")
+    def pay(self) -> dict[str, Any] | Response:
+        try:
+            checkout = self.requests.checkout(self.public_id)
+        except RequestNotFound:
+            return self._not_found()
+        if not codes.is_request_key(field(self.request, "request_key")):
+            return self._page(checkout, {"form": "This form is out of date. Reload the page "
+                                                 "and try again."}, status=400)
+        try:
+            paid = self.requests.pay(self.user, self.public_id)
+        except RequestNotPayable as exc:  # paid by someone else, expired, cancelled
+            return self._page(self.requests.checkout(self.public_id), {"form": str(exc)},
+                              status=409)
+        except InsufficientBalance as exc:
+            return self._page(checkout, {"form": str(exc)}, status=400, short=True)
+        except WalletError as exc:
+            return self._page(checkout, {"form": str(exc)}, status=400)
+        target = return_target(paid, checkout.merchant) or self.request.route_url(
+            "transaction", id=paid.transaction_id, _query={"sent": "1"})
+        return HTTPSeeOther(target)
