@@ -49,6 +49,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         config.registry["api.security_policy"] = policy
         config.set_security_policy(policy)
         config.include("pyramid_openapi3")
+        config.include(".readable")
         # Problems are JSON too (RFC 9457's media type): read them as such.
         config.pyramid_openapi3_add_deserializer(MEDIA_TYPE, json.loads)
         config.pyramid_openapi3_spec(str(SPEC_PATH), route="/v1/openapi.yaml",

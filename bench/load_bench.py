@@ -2,6 +2,8 @@
 
     python bench/load_bench.py p2p      [--clients 6] [--processes 2] [--threads 3] [--seconds 20]
                                         [--client wrk|python]
+    python bench/load_bench.py api-p2p  [--clients 6] [--processes 2] [--threads 3] [--seconds 20]
+                                        [--rate-limit-backend redis|memory]
     python bench/load_bench.py hot-shop [--payers 100]
     python bench/load_bench.py pipeline [--withdrawals 1000] [--users 100] [--workers 8]
                                         [--latency-ms 200] [--worker-type process|thread]
@@ -9,6 +11,13 @@
 All run against PostgreSQL (``--db-url``, default the local ``test`` database in
 a schema of their own) with the apps served by waitress on loopback (p2p: from
 ``--processes`` processes sharing one port, see bench/serve_app.py).
+
+``api-p2p`` drives the same transfers through the JSON API (``POST
+/v1/transfers``: a bearer token per connection, a fresh ``Idempotency-Key`` per
+request, made in wrk's Lua script) and then, in the same run and on the same
+database, through the HTML form (``p2p``'s measurement), and compares them.
+``p2p`` and ``api-p2p`` end with machine-readable lines (``name=value``), the
+last ``api_vs_form_req_per_s=<ratio>``.
 """
 from __future__ import annotations
 
@@ -16,6 +25,7 @@ import argparse
 import collections
 import contextlib
 import http.cookiejar
+import json
 import re
 import secrets
 import sys
@@ -26,6 +36,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +51,7 @@ from fake_bank.models import ApiCall  # noqa: E402
 from wallet.accounts import AccountService  # noqa: E402
 from wallet.deposits import DepositService  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
-from wallet.models import Transaction, User, get_engine  # noqa: E402
+from wallet.models import IdempotencyRecord, Transaction, User, get_engine  # noqa: E402
 from wallet.withdrawals import WithdrawalService  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -89,10 +100,14 @@ def serving_process(settings: dict, workdir: Path, threads: int, app: str = "use
     ini = workdir / f"bench-{app}.ini"
     ini.write_text("\n".join(lines) + "\n")
     log = (workdir / f"{app}.log").open("w")
+    # huey_tasks, when imported, reads [app:user] of WALLET_INI (else the working
+    # directory's development.ini); an app with a task queue then points it at
+    # its own settings. Other apps' ini files have no [app:user]: name none.
+    worker_ini = ini if app == "user" else workdir / "no-worker-settings.ini"
     servers = [subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("serve_app.py")), str(ini), app, str(port),
          str(threads)],
-        stdout=log, stderr=log, env={**os.environ, "WALLET_INI": str(ini)})
+        stdout=log, stderr=log, env={**os.environ, "WALLET_INI": str(worker_ini)})
         for _ in range(processes)]
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -177,8 +192,8 @@ def report(name: str, latencies_s: list[float], statuses: collections.Counter, e
 
 
 WRK_SCRIPT = """
--- One wrk thread per user: its own session cookie and CSRF token; each request
--- a fresh form key, to the next friend in turn.
+-- One wrk thread (one keep-alive connection) per user: its own session cookie
+-- and CSRF token; each request a fresh form key, to the next friend in turn.
 local users = { %s }
 local next_id = 0
 function setup(thread) thread:set("id", next_id); next_id = next_id + 1 end
@@ -194,85 +209,268 @@ end
 """
 
 
-def run_wrk(base: str, clients: list["Client"], phones: list[str], seconds: float,
-            workdir: Path) -> str:
-    """Drive /send with wrk (C, keep-alive connections): a Python load generator
-    on this 2-core machine would take the CPU the server needs."""
-    import json
-    import shutil
-    import subprocess
+API_WRK_SCRIPT = """
+-- One wrk thread (one keep-alive connection) per user: its own bearer token;
+-- each request a transfer of Rs 1 to the next friend in turn, under a fresh
+-- Idempotency-Key: a random prefix per thread and run, and a counter.
+local users = { %s }
+local next_id = 0
+function setup(thread) thread:set("id", next_id); next_id = next_id + 1 end
+function init(args)
+  me = users[(id %% #users) + 1]; n = 0
+  math.randomseed(os.time() + 7919 * id)
+  prefix = string.format("wrk%%d-%%08x%%08x-", id, math.random(0, 0x7fffffff),
+                         math.random(0, 0x7fffffff))
+end
+function request()
+  n = n + 1
+  local friend = me.friends[(n %% #me.friends) + 1]
+  local body = '{"to_phone":"' .. friend .. '","amount_paise":100}'
+  return wrk.format("POST", "/v1/transfers", {["Authorization"] = "Bearer " .. me.token,
+    ["Content-Type"] = "application/json", ["Idempotency-Key"] = prefix .. n}, body)
+end
+"""
 
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk not found: apt-get install wrk (or use --client python)")
+
+def friends_of(phones: list[str], phone: str, i: int) -> list[str]:
+    """Whom user ``i`` pays, in turn (the same in every mode)."""
+    return [p for p in phones if p != phone][i % 7::7][:8]
+
+
+def lua_list(values: list[str]) -> str:
+    return ",".join(json.dumps(v) for v in values)
+
+
+def form_wrk_script(clients: list["Client"], phones: list[str]) -> str:
     users = []
     for i, client in enumerate(clients):
         cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies)
-        friends = [p[3:] for p in phones if p != client.phone][i % 7::7][:8]
+        friends = [p[3:] for p in friends_of(phones, client.phone, i)]
         users.append("{cookie=%s, csrf=%s, friends={%s}}" % (
-            json.dumps(cookie), json.dumps(client.csrf), ",".join(json.dumps(f) for f in friends)))
-    script = workdir / "p2p.lua"
-    script.write_text(WRK_SCRIPT % ", ".join(users))
-    n = len(clients)
+            json.dumps(cookie), json.dumps(client.csrf), lua_list(friends)))
+    return WRK_SCRIPT % ", ".join(users)
+
+
+def api_wrk_script(tokens: dict[str, str], phones: list[str]) -> str:
+    users = ["{token=%s, friends={%s}}" % (json.dumps(token),
+                                           lua_list(friends_of(phones, phone, i)))
+             for i, (phone, token) in enumerate(tokens.items())]
+    return API_WRK_SCRIPT % ", ".join(users)
+
+
+def need_wrk(alternative: str = "") -> None:
+    import shutil
+
+    if shutil.which("wrk") is None:
+        raise SystemExit(f"wrk not found: apt-get install wrk{alternative}")
+
+
+def run_wrk(base: str, script_text: str, connections: int, seconds: float, workdir: Path,
+            name: str = "p2p") -> str:
+    """Drive the server with wrk (C, keep-alive connections, one per thread): a
+    Python load generator on this 2-core machine would take the CPU the server
+    needs."""
+    import subprocess
+
+    need_wrk(" (or use --client python)")
+    script = workdir / f"{name}.lua"
+    script.write_text(script_text)
+    n = connections
     return subprocess.run(
         ["wrk", "-t", str(n), "-c", str(n), "-d", f"{seconds:.0f}s", "--latency", "-s",
          str(script), base], check=True, capture_output=True, text=True).stdout
 
 
-def bench_p2p(args) -> None:
+_WRK_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+@dataclass(frozen=True)
+class LoadFigures:
+    """One path's figures from a wrk run and the server's side of it."""
+
+    name: str
+    requests: int
+    req_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # non-2xx/3xx answers and socket errors
+    transfers: int  # transactions recorded meanwhile
+    cpu_ms_per_transfer: float
+
+    @classmethod
+    def from_wrk(cls, name: str, output: str, transfers: int, server_cpu_s: float
+                 ) -> "LoadFigures":
+        def percentile(q: int) -> float:
+            found = re.search(rf"^\s*{q}(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.M)
+            return float(found.group(1)) * _WRK_UNITS_MS[found.group(2)] if found else float("nan")
+
+        requests = re.search(r"(\d+) requests in", output)
+        rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+        non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+        sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                            r"timeout (\d+)", output)
+        errors = (int(non_2xx.group(1)) if non_2xx else 0) + (
+            sum(int(n) for n in sockets.groups()) if sockets else 0)
+        return cls(name, int(requests.group(1)) if requests else 0,
+                   float(rate.group(1)) if rate else float("nan"), percentile(50),
+                   percentile(99), errors, transfers, server_cpu_s * 1000 / max(transfers, 1))
+
+    def summary(self) -> str:
+        return (f"{self.name}: {self.req_per_s:.0f} req/s, p50 {self.p50_ms:.1f} ms, "
+                f"p99 {self.p99_ms:.1f} ms, server CPU {self.cpu_ms_per_transfer:.2f} ms per "
+                f"transfer ({self.transfers} transfers, {self.errors} errors)")
+
+    def machine_lines(self, prefix: str) -> list[str]:
+        return [f"{prefix}_req_per_s={self.req_per_s:.1f}", f"{prefix}_p50_ms={self.p50_ms:.2f}",
+                f"{prefix}_p99_ms={self.p99_ms:.2f}",
+                f"{prefix}_cpu_ms_per_transfer={self.cpu_ms_per_transfer:.3f}",
+                f"{prefix}_errors={self.errors}"]
+
+
+def count_rows(engine, model) -> int:
+    with Session(engine) as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def measure_wrk(name: str, base: str, engine, script_text: str, connections: int,
+                seconds: float, workdir: Path) -> tuple[LoadFigures, str]:
+    """Run wrk against ``base``; the figures, and wrk's own output."""
+    before = count_rows(engine, Transaction)
+    cpu_before = cpu_seconds(SERVER_PIDS[base])
+    output = run_wrk(base, script_text, connections, seconds, workdir, name=name.split()[0])
+    server_cpu_s = cpu_seconds(SERVER_PIDS[base]) - cpu_before
+    moved = count_rows(engine, Transaction) - before
+    return LoadFigures.from_wrk(name, output, moved, server_cpu_s), output
+
+
+def print_wrk(name: str, output: str) -> None:
+    print(f"{name}: wrk says")
+    print("\n".join("    " + line for line in output.strip().splitlines()))
+
+
+def p2p_people(args, schema: str) -> tuple[Path, dict, sa.Engine, list[str]]:
+    """A fresh database with ``2 x --clients`` users with money (each client pays
+    others among them); its settings and an engine on it."""
     workdir = Path(tempfile.mkdtemp(prefix="load-"))
-    url = fresh_database(args.db_url, "load_p2p")
+    url = fresh_database(args.db_url, schema)
     settings = settings_for(url, workdir)
     engine = get_engine(settings)
     from wallet.banks import load_banks
 
     phones = [f"+9180000{i:05d}" for i in range(args.clients * 2)]
     make_people(engine, load_banks(settings), phones, 50_000_00)
+    return workdir, settings, engine, phones
+
+
+def p2p_name(args, path: str) -> str:
+    return (f"{path} ({args.clients} clients via {args.client}, {args.processes} server "
+            f"process(es) x {args.threads} threads)")
+
+
+def form_p2p(args, workdir: Path, settings: dict, engine, phones: list[str]
+             ) -> tuple[LoadFigures, str]:
+    """Transfers through the user app's HTML form (POST /send) driven by wrk."""
+    with serving_process(settings, workdir, threads=args.threads,
+                         processes=args.processes) as base:
+        clients = [Client(base, phone) for phone in phones[:args.clients]]
+        return measure_wrk(p2p_name(args, "p2p"), base, engine,
+                           form_wrk_script(clients, phones), len(clients), args.seconds,
+                           workdir)
+
+
+def bench_p2p(args) -> None:
+    workdir, settings, engine, phones = p2p_people(args, "load_p2p")
+    if args.client == "wrk":
+        form, output = form_p2p(args, workdir, settings, engine, phones)
+        print_wrk(form.name, output)
+        with Session(engine) as session:
+            print(f"transfers recorded: {form.transfers}; "
+                  f"server CPU {form.cpu_ms_per_transfer:.2f} ms per transfer;",
+                  ledgerlib.verify(session).summary().splitlines()[0])
+        engine.dispose()
+        print("\n".join(form.machine_lines("form_p2p")))
+        return
     latencies, statuses = [], collections.Counter()
     lock = threading.Lock()
     with serving_process(settings, workdir, threads=args.threads,
                          processes=args.processes) as base:
         clients = [Client(base, phone) for phone in phones[:args.clients]]
-        with Session(engine) as session:
-            before = session.scalar(sa.select(sa.func.count()).select_from(Transaction))
+        before = count_rows(engine, Transaction)
         cpu_before = cpu_seconds(SERVER_PIDS[base])
-        if args.client == "wrk":
-            output = run_wrk(base, clients, phones, args.seconds, workdir)
-        else:
-            deadline = time.monotonic() + args.seconds
+        # The python client: one thread per user, a fresh form key per request.
+        deadline = time.monotonic() + args.seconds
 
-            def run(i: int) -> None:
-                client, k = clients[i], 0
-                while time.monotonic() < deadline:
-                    friend = phones[(i + 1 + k) % len(phones)]
-                    if friend == phones[i]:
-                        friend = phones[-1]
-                    k += 1
-                    started = time.perf_counter()
-                    status = client.post("/send", {
-                        "csrf_token": client.csrf, "request_key": secrets.token_urlsafe(16),
-                        "phone": friend[3:], "amount": "1.00"})
-                    with lock:
-                        latencies.append(time.perf_counter() - started)
-                        statuses[status] += 1
+        def run(i: int) -> None:
+            client, k = clients[i], 0
+            while time.monotonic() < deadline:
+                friend = phones[(i + 1 + k) % len(phones)]
+                if friend == phones[i]:
+                    friend = phones[-1]
+                k += 1
+                started = time.perf_counter()
+                status = client.post("/send", {
+                    "csrf_token": client.csrf, "request_key": secrets.token_urlsafe(16),
+                    "phone": friend[3:], "amount": "1.00"})
+                with lock:
+                    latencies.append(time.perf_counter() - started)
+                    statuses[status] += 1
 
-            started = time.monotonic()
-            with ThreadPoolExecutor(args.clients) as pool:
-                list(pool.map(run, range(args.clients)))
-            elapsed = time.monotonic() - started
+        started = time.monotonic()
+        with ThreadPoolExecutor(args.clients) as pool:
+            list(pool.map(run, range(args.clients)))
+        elapsed = time.monotonic() - started
         server_cpu_s = cpu_seconds(SERVER_PIDS[base]) - cpu_before
-    name = (f"p2p ({args.clients} clients via {args.client}, {args.processes} server process(es) "
-            f"x {args.threads} threads)")
-    if args.client == "wrk":
-        print(f"{name}: wrk says")
-        print("\n".join("    " + line for line in output.strip().splitlines()))
-    else:
-        report(name, latencies, statuses, elapsed)
+    report(p2p_name(args, "p2p"), latencies, statuses, elapsed)
     with Session(engine) as session:
         moved = session.scalar(sa.select(sa.func.count()).select_from(Transaction)) - before
         print(f"transfers recorded: {moved}; "
               f"server CPU {server_cpu_s * 1000 / max(moved, 1):.2f} ms per transfer;",
               ledgerlib.verify(session).summary().splitlines()[0])
     engine.dispose()
+
+
+def sign_in(base: str, phone: str) -> str:
+    """A bearer token for ``phone`` from the API (POST /v1/tokens)."""
+    body = json.dumps({"phone": phone, "password": PASSWORD, "device_name": "load bench"})
+    request = urllib.request.Request(f"{base}/v1/tokens", data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["token"]
+
+
+def bench_api_p2p(args) -> None:
+    """The API's transfers, then the form's, on one database in one run."""
+    need_wrk()
+    args.client = "wrk"
+    workdir, settings, engine, phones = p2p_people(args, "load_api_p2p")
+    api_settings = {
+        **settings, "api.rate_limit_backend": args.rate_limit_backend,
+        "api.rate_limit_redis_url": args.redis_url,
+        # Counted as in production (a Redis round trip per request with redis),
+        # but never reached: the bench measures the transfers, not the limits.
+        "api.money_requests_per_minute_per_token": "1000000000",
+        "api.money_requests_per_minute_per_ip": "1000000000"}
+    keys_before = count_rows(engine, IdempotencyRecord)
+    with serving_process(api_settings, workdir, threads=args.threads, app="api",
+                         processes=args.processes) as base:
+        tokens = {phone: sign_in(base, phone) for phone in phones[:args.clients]}
+        api, api_output = measure_wrk(
+            p2p_name(args, f"api-p2p (rate limits: {args.rate_limit_backend})"), base, engine,
+            api_wrk_script(tokens, phones), len(tokens), args.seconds, workdir)
+    stored_keys = count_rows(engine, IdempotencyRecord) - keys_before
+    form, form_output = form_p2p(args, workdir, settings, engine, phones)
+    print_wrk(api.name, api_output)
+    print_wrk(form.name, form_output)
+    print(f"answers stored with their Idempotency-Key: {stored_keys} "
+          f"(API transfers: {api.transfers})")
+    print(api.summary())
+    print(form.summary())
+    with Session(engine) as session:
+        print(ledgerlib.verify(session).summary().splitlines()[0])
+    engine.dispose()
+    print("\n".join(api.machine_lines("api_p2p") + form.machine_lines("form_p2p")))
+    print(f"api_vs_form_cpu_per_transfer={api.cpu_ms_per_transfer / form.cpu_ms_per_transfer:.2f}")
+    print(f"api_vs_form_req_per_s={api.req_per_s / form.req_per_s:.2f}")
 
 
 def deadlock_count(engine) -> int:
@@ -405,6 +603,14 @@ def main(argv=None) -> int:
     p2p.add_argument("--seconds", type=float, default=20)
     p2p.add_argument("--client", choices=("wrk", "python"), default="wrk")
     p2p.add_argument("--processes", type=int, default=2)
+    api_p2p = sub.add_parser("api-p2p", help="p2p through the JSON API, then the form")
+    api_p2p.add_argument("--clients", type=int, default=6)
+    api_p2p.add_argument("--threads", type=int, default=3)
+    api_p2p.add_argument("--seconds", type=float, default=20)
+    api_p2p.add_argument("--processes", type=int, default=2)
+    api_p2p.add_argument("--rate-limit-backend", choices=("redis", "memory"), default="redis",
+                         help="where the API counts its rate limits (production: redis, "
+                              "at --redis-url)")
     shop = sub.add_parser("hot-shop")
     shop.add_argument("--payers", type=int, default=100)
     shop.add_argument("--rounds", type=int, default=3)
@@ -416,7 +622,8 @@ def main(argv=None) -> int:
     pipeline.add_argument("--latency-ms", type=int, default=200)
     pipeline.add_argument("--worker-type", choices=("thread", "process"), default="process")
     args = parser.parse_args(argv)
-    {"p2p": bench_p2p, "hot-shop": bench_hot_shop, "pipeline": bench_pipeline}[args.bench](args)
+    {"p2p": bench_p2p, "api-p2p": bench_api_p2p, "hot-shop": bench_hot_shop,
+     "pipeline": bench_pipeline}[args.bench](args)
     return 0
 
 

@@ -21,6 +21,9 @@ _AMOUNT_RE = re.compile(r"(\d+)(?:\.(\d{1,2}))?", re.ASCII)
 _MAX_INPUT_CHARS = 32
 
 
+_ASCII_WHITESPACE = " \t\n\r\x0b\x0c"
+
+
 def parse_amount(
     text: str,
     *,
@@ -29,14 +32,14 @@ def parse_amount(
 ) -> int:
     """Parse a rupee amount such as ``"250"`` or ``"250.50"`` into paise.
 
-    Surrounding whitespace is ignored; everything else must match
+    Surrounding ASCII whitespace is ignored; everything else must match
     ``digits[.d[d]]``. Raises :class:`InvalidAmount` with a message fit to show
     a user.
     """
     if not isinstance(text, str):
         # A float such as 0.1 + 0.2 has no exact paise value; refuse to guess.
         raise InvalidAmount(f"amount must be text, not {type(text).__name__}")
-    stripped = text.strip()
+    stripped = text.strip(_ASCII_WHITESPACE)  # not str.strip(): "\x1c1" is no amount
     if not stripped:
         raise InvalidAmount("Enter an amount.")
     if len(stripped) > _MAX_INPUT_CHARS:

@@ -98,3 +98,10 @@ def test_decimal_string_round_trips():
         assert parse_amount(to_decimal_string(paise)) == paise
     assert to_decimal_string(-5) == "-0.05"
     assert format_paise(150, "USD") == "USD 1.50"
+
+
+@pytest.mark.parametrize("text", ["\x1c1", "1\u2003", "\u00a010", "1\x1f"])
+def test_only_ascii_whitespace_surrounds_an_amount(text):
+    # str.strip() would take these for whitespace; an amount typed with them is refused.
+    with pytest.raises(InvalidAmount):
+        parse_amount(text)

@@ -28,7 +28,7 @@ from . import codes
 from .bank_client import BankRecord, BankUnavailable
 from .banks import BankConfig
 from .codes import CURRENCY, DepositAnswer, Kind, Status, utcnow
-from .errors import WalletError
+from .errors import AmountTooLarge, WalletError
 from .models import Transaction, TransactionRunner, User
 from .transfers import WalletService
 
@@ -76,7 +76,7 @@ class DepositService:
         if amount_paise < MIN_DEPOSIT_PAISE:
             raise WalletError(f"Add at least {format_paise(MIN_DEPOSIT_PAISE)}.", "amount")
         if amount_paise > MAX_DEPOSIT_PAISE:
-            raise WalletError(f"Add at most {format_paise(MAX_DEPOSIT_PAISE)} at a time.", "amount")
+            raise AmountTooLarge(f"Add at most {format_paise(MAX_DEPOSIT_PAISE)} at a time.")
         key = self.wallet.idempotency_key("deposit", user, request_key)
         existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
         if existing is not None:

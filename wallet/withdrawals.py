@@ -33,7 +33,7 @@ from . import codes
 from .bank_client import BankRecord
 from .banks import BankConfig
 from .codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, utcnow
-from .errors import InsufficientBalance, WalletError
+from .errors import AmountTooLarge, InsufficientBalance, WalletError
 from .models import Merchant, PayoutAttempt, Transaction, User, Withdrawal
 from .tasks import NoTaskQueue, TaskQueue, after_commit
 from .transfers import WalletService
@@ -147,8 +147,8 @@ class WithdrawalService:
         if amount_paise < MIN_WITHDRAWAL_PAISE:
             raise WalletError(f"Withdraw at least {format_paise(MIN_WITHDRAWAL_PAISE)}.", "amount")
         if amount_paise > MAX_WITHDRAWAL_PAISE:
-            raise WalletError(f"Withdraw at most {format_paise(MAX_WITHDRAWAL_PAISE)} at a time.",
-                              "amount")
+            raise AmountTooLarge(
+                f"Withdraw at most {format_paise(MAX_WITHDRAWAL_PAISE)} at a time.")
         key = self.wallet.idempotency_key(
             "withdrawal" if owner.kind == Owner.USER else "settlement", user, request_key)
         existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)

@@ -1,0 +1,61 @@
+"""What the API can read at all, checked before anything else looks at a
+request: a path, a query string and a POST body that are UTF-8, and JSON as
+RFC 8259 has it (no NaN or Infinity, no lone surrogates). Anything else is a
+problem answer (a path: 404 ``not_found``, else 400 ``malformed_request``);
+unchecked, it would be a 500 wherever a library, the Idempotency-Key
+fingerprint or the database first tripped over it."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.registry import Registry
+from pyramid.request import Request
+from pyramid.response import Response
+
+from .problems import problem
+
+Handler = Callable[[Request], Response]
+
+
+def refuse_unreadable_tween_factory(handler: Handler, registry: Registry) -> Handler:
+    def tween(request: Request) -> Response:
+        try:
+            request.path_info  # noqa: B018 (webob decodes it as UTF-8)
+        except UnicodeDecodeError:  # (as a path parameter the document refuses)
+            return problem("not_found", "There is nothing at this address.")
+        try:
+            request.GET  # noqa: B018 (and the query string)
+        except UnicodeDecodeError:
+            return problem("malformed_request", "The query string is not valid UTF-8.")
+        if request.method == "POST":
+            try:
+                # (the document's validator would fail quoting it in its refusal)
+                request.body.decode("utf-8")
+            except UnicodeDecodeError:
+                return problem("malformed_request", "The body is not valid JSON (not UTF-8).")
+        return handler(request)
+
+    return tween
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def json_loads(value: bytes | str, **parameters: str) -> Any:
+    """The document's reader of JSON bodies: a ValueError here is the
+    ``malformed_request`` problem (api_app.errors)."""
+    parsed = json.loads(value, parse_constant=_not_json)
+    # A lone surrogate ("\ud800") is no character: it cannot be encoded, stored
+    # or fingerprinted. (UnicodeEncodeError is a ValueError.)
+    json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    return parsed
+
+
+def includeme(config: Configurator) -> None:
+    config.add_tween("api_app.readable.refuse_unreadable_tween_factory",
+                     under="webcommon.observability.request_id_tween_factory")
+    config.pyramid_openapi3_add_deserializer("application/json", json_loads)
