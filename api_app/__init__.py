@@ -1,7 +1,8 @@
-"""The JSON API app ([app:api]): the phone app's versioned API (``/v1/``), over
-the same domain as the pages. The OpenAPI document (api_app/openapi.yaml)
-validates every request and, unless turned off, every answer, so it cannot
-drift from the code; it is served at /v1/openapi.json, browsable at /docs."""
+"""The JSON API app ([app:api]): the phone app's and shops' servers' versioned
+API (``/v1/``), over the same domain as the pages. The OpenAPI document
+(api_app/openapi.yaml) checks every request and, unless turned off, every
+answer (api_app/validation.py), so it cannot drift from the code; it is
+served at /v1/openapi.json, browsable at /docs."""
 from __future__ import annotations
 
 import importlib.resources
@@ -11,6 +12,7 @@ from typing import Any
 
 import yaml
 from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
 from pyramid.request import Request
 from pyramid.response import FileResponse, Response
 from pyramid.router import Router
@@ -18,11 +20,12 @@ from pyramid.router import Router
 from wallet.settings import resolve_settings
 from webcommon import use_task_queue
 
-from .errors import add_validation_views
-from .problems import MEDIA_TYPE
+from .contract import Contract
 from .ratelimit import MemoryCounter, RateLimiter, RedisCounter
+from .routes import API_ROUTES
 from .security import BearerTokenPolicy
 from .settings import ApiSettings
+from .validation import add_method_fallbacks
 
 SPEC_PATH = Path(str(importlib.resources.files("api_app") / "openapi.yaml"))
 DOCS_PAGE = Path(str(importlib.resources.files("api_app") / "static" / "docs.html"))
@@ -39,7 +42,6 @@ def make_rate_limiter(settings: ApiSettings) -> RateLimiter:
 def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
     settings = resolve_settings(global_config, settings)
     api = ApiSettings.from_dict(settings)
-    settings["pyramid_openapi3.enable_response_validation"] = api.validate_responses
     with Configurator(settings=settings) as config:
         config.include("webcommon")
         use_task_queue(config)
@@ -48,29 +50,34 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         policy = BearerTokenPolicy()
         config.registry["api.security_policy"] = policy
         config.set_security_policy(policy)
-        config.include("pyramid_openapi3")
+        config.registry["api.contract"] = load_contract()
         config.include(".readable")
-        # Problems are JSON too (RFC 9457's media type): read them as such.
-        config.pyramid_openapi3_add_deserializer(MEDIA_TYPE, json.loads)
-        config.pyramid_openapi3_spec(str(SPEC_PATH), route="/v1/openapi.yaml",
-                                     route_name="openapi_yaml")
+        config.include(".validation")
         config.include(".routes")
         config.include(".errors")
-        add_validation_views(config)
+        add_method_fallbacks(config, API_ROUTES)
         config.add_view(openapi_json, route_name="openapi_json", permission="public")
         config.add_view(docs, route_name="docs", permission="public")
         config.scan(".views")
     return config.make_wsgi_app()
 
 
-_SPEC_JSON: bytes | None = None
+def load_contract() -> Contract:
+    """The document, compiled; every documented path must be a route and every
+    route of ours a documented path."""
+    document = yaml.safe_load(SPEC_PATH.read_text())
+    documented, routed = set(document["paths"]), set(API_ROUTES.values())
+    if documented != routed:
+        raise ConfigurationError(f"routes and the OpenAPI document differ: only documented "
+                                 f"{sorted(documented - routed)}, only routed "
+                                 f"{sorted(routed - documented)}")
+    return Contract(document)
 
 
 def openapi_json(request: Request) -> Response:
-    global _SPEC_JSON
-    if _SPEC_JSON is None:  # the same document, as JSON
-        _SPEC_JSON = json.dumps(yaml.safe_load(SPEC_PATH.read_text())).encode()
-    return Response(body=_SPEC_JSON, content_type="application/json", charset="utf-8")
+    """The same document, as JSON."""
+    body = json.dumps(request.registry["api.contract"].document).encode()
+    return Response(body=body, content_type="application/json", charset="utf-8")
 
 
 def docs(request: Request) -> Response:

@@ -4,15 +4,8 @@ our bug -- anything unexpected."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
-from openapi_core.deserializing.exceptions import DeserializeError
-from openapi_core.validation.request.exceptions import (
-    ParameterValidationError,
-    RequestBodyValidationError,
-    SecurityValidationError,
-)
 from pyramid.config import Configurator
 from pyramid.httpexceptions import (
     HTTPException,
@@ -23,7 +16,6 @@ from pyramid.httpexceptions import (
 )
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid_openapi3.exceptions import RequestValidationError, ResponseValidationError
 
 from wallet.errors import (
     AccountError,
@@ -84,54 +76,6 @@ def account_refused(exc: AccountError, request: Request) -> Response:
     return problem("invalid_credentials", str(exc))
 
 
-def _schema_errors(error: Exception) -> Iterator[dict[str, str]]:
-    cause = error.__cause__
-    for schema_error in getattr(cause, "schema_errors", None) or ():
-        path = "/".join(str(part) for part in getattr(schema_error, "path", ()))
-        if getattr(schema_error, "validator", None) == "required":
-            path = "/".join(filter(None, [path, str(schema_error.message).split("'")[1]]))
-        yield {"field": path or "body", "message": str(schema_error.message)}
-
-
-def request_invalid(exc: RequestValidationError, request: Request) -> Response:
-    """The OpenAPI document refused the request."""
-    errors: list[dict[str, str]] = []
-    for error in exc.errors:
-        if isinstance(error, SecurityValidationError):
-            return unauthorized(None, request)
-        if isinstance(error, ParameterValidationError):
-            if error.location == "path":  # /v1/transactions/0 names nothing
-                return problem("not_found", "There is nothing at this address.")
-            if error.name.lower() == "idempotency-key":
-                return problem("idempotency_key_missing",
-                               "Send an Idempotency-Key header: 16 to 64 letters, digits, "
-                               "- or _, a new one per request.")
-            errors.append({"field": error.name, "message": str(error.__cause__ or error)})
-        elif isinstance(error, RequestBodyValidationError):
-            if isinstance(error.__cause__, DeserializeError):
-                return problem("malformed_request", "The body is not valid JSON.")
-            found = list(_schema_errors(error)) or [{"field": "body", "message": str(error)}]
-            return problem("validation_error", "Some fields are not valid.", errors=found)
-        else:
-            errors.append({"field": "request", "message": str(error)})
-    return problem("validation_error", "Some parameters are not valid.", errors=errors,
-                   status=400)
-
-
-def _where(error: Exception) -> str:
-    """Which rule an answer broke, without its values (they may be secrets)."""
-    causes = getattr(error.__cause__, "schema_errors", None) or ()
-    rules = [f"{getattr(e, 'validator', '?')} at /{'/'.join(map(str, getattr(e, 'path', ())))}"
-             for e in causes]
-    return f"{type(error).__name__}: {', '.join(rules) or 'see the document'}"
-
-
-def response_invalid(exc: ResponseValidationError, request: Request) -> Response:
-    log.error("answer to %s %s does not match the OpenAPI document: %s", request.method,
-              request.path, "; ".join(_where(e) for e in exc.errors))
-    return problem("server_error", "Our answer did not match our own contract; we logged it.")
-
-
 def unauthorized(exc: Any, request: Request) -> Response:
     caller = current_caller(request)
     if caller is not None:  # a live credential, but of the other kind
@@ -184,10 +128,3 @@ def includeme(config: Configurator) -> None:
     for context, view in views:
         config.add_exception_view(view, context=context)
     config.add_notfound_view(not_found)
-
-
-def add_validation_views(config: Configurator) -> None:
-    """Problem answers for the OpenAPI document's refusals. Called by the app's
-    own configurator (not included), so they override pyramid_openapi3's own."""
-    config.add_exception_view(request_invalid, context=RequestValidationError)
-    config.add_exception_view(response_invalid, context=ResponseValidationError)

@@ -6,9 +6,7 @@ unchecked, it would be a 500 wherever a library, the Idempotency-Key
 fingerprint or the database first tripped over it."""
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.registry import Registry
@@ -41,21 +39,6 @@ def refuse_unreadable_tween_factory(handler: Handler, registry: Registry) -> Han
     return tween
 
 
-def _not_json(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
-
-
-def json_loads(value: bytes | str, **parameters: str) -> Any:
-    """The document's reader of JSON bodies: a ValueError here is the
-    ``malformed_request`` problem (api_app.errors)."""
-    parsed = json.loads(value, parse_constant=_not_json)
-    # A lone surrogate ("\ud800") is no character: it cannot be encoded, stored
-    # or fingerprinted. (UnicodeEncodeError is a ValueError.)
-    json.dumps(parsed, ensure_ascii=False).encode("utf-8")
-    return parsed
-
-
 def includeme(config: Configurator) -> None:
     config.add_tween("api_app.readable.refuse_unreadable_tween_factory",
                      under="webcommon.observability.request_id_tween_factory")
-    config.pyramid_openapi3_add_deserializer("application/json", json_loads)

@@ -333,3 +333,22 @@ def test_unknown_paths_and_methods_are_problems(api, asha):
     assert api.get("/v1/nothing", headers=auth(token), status=404).content_type == PROBLEM
     reply = api.put_json("/v1/me", {}, headers=auth(token), expect_errors=True)
     assert reply.status_code in (404, 405) and reply.content_type == PROBLEM
+
+
+def test_the_document_is_valid_openapi_3_1():
+    import yaml
+    from openapi_spec_validator import validate
+
+    from api_app import SPEC_PATH
+
+    validate(yaml.safe_load(SPEC_PATH.read_text()))  # raises on any fault
+
+
+def test_every_other_method_on_a_documented_path_is_a_405(api, asha):
+    token = sign_in(api)
+    reply = api.put_json("/v1/me", {}, headers=auth(token), status=405)
+    assert reply.content_type == PROBLEM and reply.headers["Allow"] == "GET"
+    reply = api.post("/v1/transfers", "to_phone=1", status=415,
+                     headers={**auth(token, new_key()),
+                              "Content-Type": "application/x-www-form-urlencoded"})
+    assert reply.json["code"] == "unsupported_media_type"
