@@ -16,8 +16,9 @@ from ..problems import validation_error
 # Where the bank sends a user back after paying, when the app gives no link of
 # its own: the deposit's page in the user app.
 DEFAULT_RETURN_PATH = "/deposits/{reference}"
-#: An app's link back: http(s) or the app's own scheme, no spaces or controls.
-_RETURN_URL = re.compile(r"[a-z][a-z0-9+.-]{1,30}://[!-~]{1,450}", re.ASCII)
+#: An app's link back: http(s) only (banks refuse other schemes), no spaces or
+#: controls; use an https app link.
+_RETURN_URL = re.compile(r"https?://[!-~]{1,450}", re.ASCII)
 
 
 @view_config(route_name="transfers", request_method="POST", openapi=True, permission="user")
@@ -64,7 +65,7 @@ def start_deposit(request: Request) -> Response:
     return_url = request.json_body.get("return_url")
     if return_url is not None and not _RETURN_URL.fullmatch(return_url):
         return validation_error("return_url", "return_url must be a link like "
-                                "https://app.example/paid or myapp://deposits.")
+                                "https://app.example/paid.")
     return run_money_request(request, operation)
 
 
