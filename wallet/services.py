@@ -14,6 +14,7 @@ from .bank_events import BankEvents
 from .banks import BankConfig
 from .codes import utcnow
 from .deposits import DepositService
+from .merchant_webhooks import MerchantWebhooks, WebhookPolicy
 from .payment_requests import PaymentRequests
 from .refunds import Refunds
 from .reports import MerchantReports
@@ -67,3 +68,8 @@ class Services:
     @property
     def merchant_reports(self) -> MerchantReports:
         return MerchantReports(self.db)
+
+    @property
+    def merchant_webhooks(self) -> MerchantWebhooks:
+        return MerchantWebhooks(self.db, WebhookPolicy.from_settings(self.settings),
+                                tasks=self.tasks, clock=self.clock)
