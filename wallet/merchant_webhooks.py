@@ -312,7 +312,7 @@ class MerchantWebhooks:
                 .order_by(MerchantDelivery.id.desc()).limit(limit + 1))
         if cursor is not None:
             stmt = stmt.where(MerchantDelivery.id < cursor)
-        rows = [(delivery, event) for delivery, event in self.db.execute(stmt).tuples()]
+        rows = [(delivery, event) for delivery, event in self.db.execute(stmt)]
         page = rows[:limit]
         latencies: dict[int, int] = {}
         if page:
@@ -320,7 +320,7 @@ class MerchantWebhooks:
                     select(MerchantDeliveryAttempt.delivery_id,
                            MerchantDeliveryAttempt.latency_ms, MerchantDeliveryAttempt.error)
                     .where(MerchantDeliveryAttempt.delivery_id.in_([d.id for d, _ in page]))
-                    .order_by(MerchantDeliveryAttempt.id)).tuples():
+                    .order_by(MerchantDeliveryAttempt.id)):
                 if error != IN_FLIGHT:
                     latencies[delivery_id] = latency_ms
         return LogPage([LogLine(d, e, latencies.get(d.id)) for d, e in page],
@@ -332,7 +332,7 @@ class MerchantWebhooks:
             .join(MerchantEvent, MerchantEvent.id == MerchantDelivery.event_id)
             .join(MerchantEndpoint, MerchantEndpoint.id == MerchantDelivery.endpoint_id)
             .where(MerchantDelivery.id == delivery_id,
-                   MerchantEndpoint.merchant_id == merchant_id)).tuples().first()
+                   MerchantEndpoint.merchant_id == merchant_id)).first()
         if found is None:
             raise DeliveryNotFound("No such delivery.")
         delivery, event, endpoint = found
@@ -450,8 +450,8 @@ class WebhookDeliveries:
                 select(func.max(MerchantDeliveryAttempt.started_at))
                 .join(MerchantDelivery, MerchantDelivery.id == MerchantDeliveryAttempt.delivery_id)
                 .where(MerchantDelivery.endpoint_id == endpoint.id,
-                       MerchantDelivery.status.in_(OPEN)))
-            spacing = dt.timedelta(seconds=self.policy.backoff_base_s)
+                       MerchantDelivery.status.in_(OPEN), MerchantDelivery.id != delivery.id))
+            spacing = dt.timedelta(seconds=self.policy.backoff_base_s)  # its own: its backoff
             if last is not None and now < last + spacing:
                 until = last + spacing * (1 + self.rng.random())
                 delivery.next_attempt_at = until

@@ -127,9 +127,11 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, host: str, port: int, address: str, timeout: float):
         super().__init__(host, port, timeout=timeout)
         self.address = address
+        self.raw_sock: socket.socket | None = None
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.raw_sock = socket.create_connection((self.address, self.port),
+                                                             self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -140,17 +142,20 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         super().__init__(host, port, timeout=timeout, context=context)
         self.address = address
         self.tls = context
+        self.raw_sock: socket.socket | None = None
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = sock  # so the deadline can shut it during the handshake too
-        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+        # Kept apart: the deadline shuts it, during the handshake too, and after
+        # the response took the connection over (http.client drops .sock then).
+        self.raw_sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(self.raw_sock, server_hostname=self.host)
 
 
-def _shut(connection: http.client.HTTPConnection, fired: threading.Event) -> None:
+def _shut(connection: _PinnedHTTPConnection | _PinnedHTTPSConnection,
+          fired: threading.Event) -> None:
     """At the deadline: wake whatever read or write the call is blocked in."""
     fired.set()
-    sock = connection.sock
+    sock = connection.raw_sock
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)
@@ -229,7 +234,7 @@ class WebhookSender:
               timeout_s: float) -> tuple[int | None, str]:
         """(status, "") for an answer; (None, error) otherwise; (None,
         "connect") if no connection could be made (the next address is tried)."""
-        connection: http.client.HTTPConnection = (
+        connection: _PinnedHTTPConnection | _PinnedHTTPSConnection = (
             _PinnedHTTPSConnection(host, port, address, timeout_s, self.ssl_context) if https
             else _PinnedHTTPConnection(host, port, address, timeout_s))
         fired = threading.Event()
