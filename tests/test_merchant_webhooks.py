@@ -745,3 +745,32 @@ def test_message_bodies_are_the_standard_webhooks_envelope(db, shop, asha):
         payload = json.loads(session.scalar(select(MerchantEvent.payload)))
     assert set(payload) == {"type", "timestamp", "data"}
     assert dt.datetime.fromisoformat(payload["timestamp"]).tzinfo is not None
+
+
+def test_the_example_receiver_accepts_our_webhooks_once_and_nothing_forged(db, shop, asha,
+                                                                            worker):
+    import importlib.util
+    import pathlib
+
+    from .live_servers import http
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "webhook_receiver.py"
+    spec = importlib.util.spec_from_file_location("webhook_receiver", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    port = free_ports(1)[0]
+    endpoint_id, secret = add_endpoint(db, shop, f"http://127.0.0.1:{port}/")
+    got = []
+    with serving(example.make_app(secret, got.append), port=port) as url:
+        pay_request(db, shop, asha)
+        [delivery] = deliveries(db)
+        assert worker().run_one(delivery.id).recorded.status == Delivery.DELIVERED
+        with db() as session, session.begin():
+            again = MerchantWebhooks(session, POLICY).resend(shop, delivery.id).id
+        assert worker().run_one(again).recorded.status == Delivery.DELIVERED
+        assert [m["type"] for m in got] == ["payment_request.paid"]  # acted on once
+        assert [a.status_code for a in attempts(db, delivery.id)] == [204]
+        forged = http("POST", f"{url}/", body=b'{"type":"refund.succeeded"}', headers={
+            "webhook-id": "msg_x", "webhook-timestamp": str(int(time.time())),
+            "webhook-signature": "v1,AAAA"})
+        assert forged.status == 400 and len(got) == 1
