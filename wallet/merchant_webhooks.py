@@ -480,15 +480,17 @@ class WebhookDeliveries:
             return Recorded(delivery.id, delivery.status, delivery.next_attempt_at)
         attempt.status_code, attempt.latency_ms = result.status_code, result.latency_ms
         attempt.error = result.error[:300]
-        delivery.last_status_code = result.status_code
-        delivery.last_error = result.error[:300]
-        if result.ok:
-            delivery.status, delivery.delivered_at = Delivery.DELIVERED, now
+        if result.ok:  # (even if it was failed meanwhile by a disable: the shop has it)
+            if delivery.status != Delivery.DELIVERED:
+                delivery.status, delivery.delivered_at = Delivery.DELIVERED, now
+            delivery.last_status_code, delivery.last_error = result.status_code, ""
             delivery.next_attempt_at = None
             endpoint.failing_since = None
             return Recorded(delivery.id, delivery.status, None)
         if delivery.status not in OPEN:  # delivered meanwhile, or failed by a disable
             return Recorded(delivery.id, delivery.status, delivery.next_attempt_at)
+        delivery.last_status_code = result.status_code
+        delivery.last_error = result.error[:300]
         if endpoint.failing_since is None:
             endpoint.failing_since = attempt.started_at
         failing_for = (now - endpoint.failing_since).total_seconds()

@@ -219,7 +219,7 @@ class WebhookSender:
 
     def _addresses(self, host: str, port: int) -> list[str]:
         literal = ip_literal(host)
-        addresses = [str(literal)] if literal is not None else self.resolve(host, port)
+        addresses = [str(literal)] if literal is not None else self._resolve(host, port)
         if not addresses:
             raise OSError("no addresses")
         if not self.allow_private:
@@ -228,6 +228,27 @@ class WebhookSender:
                 raise UnsafeDestination(f"{host} resolves to a private or reserved address "
                                         f"({bad[0]})")
         return addresses
+
+    def _resolve(self, host: str, port: int) -> list[str]:
+        """``resolve(host, port)`` within the call's timeout (getaddrinfo has
+        none of its own: a lookup left running is abandoned to finish alone)."""
+        found: list[list[str]] = []
+        failed: list[BaseException] = []
+
+        def lookup() -> None:
+            try:
+                found.append(self.resolve(host, port))
+            except Exception as error:  # noqa: BLE001 - handed back to the caller
+                failed.append(error)
+
+        thread = threading.Thread(target=lookup, name="webhook-dns", daemon=True)
+        thread.start()
+        thread.join(self.timeout_s)
+        if failed:
+            raise OSError(str(failed[0]))
+        if not found:
+            raise OSError(f"no answer within {self.timeout_s:g} s")
+        return found[0]
 
     def _call(self, https: bool, host: str, port: int, address: str, path: str,
               headers: Mapping[str, str], body: bytes,
