@@ -12,6 +12,7 @@ from typing import Any
 from wallet.observability import request_id_var
 
 from .app import configure
+from .webhooks import enqueue_webhooks
 from .withdrawals import process_payouts
 
 
@@ -23,3 +24,7 @@ class HueyTaskQueue:
     def payouts_due(self, owner_key: str) -> None:
         # The task carries the request id, so its log lines can be followed.
         process_payouts(owner_key, request_id_var.get())
+
+    def webhooks_due(self, delivery_ids: list[int]) -> None:
+        # One task per delivery: a slow shop server holds up only its own.
+        enqueue_webhooks(delivery_ids)

@@ -15,6 +15,7 @@ from .banks import BankConfig
 from .codes import utcnow
 from .deposits import DepositService
 from .merchant_keys import MerchantKeys
+from .merchant_webhooks import MerchantWebhooks, WebhookPolicy
 from .payment_requests import PaymentRequests
 from .refunds import Refunds
 from .reports import MerchantReports
@@ -72,3 +73,8 @@ class Services:
     @property
     def merchant_keys(self) -> MerchantKeys:
         return MerchantKeys(self.db, clock=self.clock)
+
+    @property
+    def merchant_webhooks(self) -> MerchantWebhooks:
+        return MerchantWebhooks(self.db, WebhookPolicy.from_settings(self.settings),
+                                tasks=self.tasks, clock=self.clock)

@@ -78,6 +78,24 @@ class WalletSettings:
     payout_resume_after_s: float = 120.0
     #: ``module:factory`` of the queue that runs work after commit (see wallet.tasks).
     task_queue: str = DEFAULT_TASK_QUEUE
+    # Webhooks to shops' servers (wallet.merchant_webhooks): each call's time
+    # and answer size are bounded; retries back off exponentially with jitter
+    # from ``base`` up to ``cap`` between tries, for ``retry_window`` after the
+    # first try; an endpoint failing continuously for ``disable_after`` is
+    # disabled. A rotated secret keeps signing for ``secret_grace``. Due
+    # deliveries whose task was lost are re-sent by the sweeper after
+    # ``resume_after``.
+    webhook_timeout_s: float = 10.0
+    webhook_max_response_bytes: int = 64 * 1024
+    webhook_backoff_base_s: float = 30.0
+    webhook_backoff_cap_s: float = 3600.0
+    webhook_retry_window_s: float = 3 * 24 * 3600.0
+    webhook_disable_after_s: float = 5 * 24 * 3600.0
+    webhook_secret_grace_s: float = 24 * 3600.0
+    webhook_resume_after_s: float = 120.0
+    #: Endpoints on private, loopback, link-local... addresses, and plain http
+    #: (development only: production refuses to start with it).
+    webhook_allow_private_urls: bool = False
 
     @property
     def production(self) -> bool:
@@ -91,6 +109,11 @@ class WalletSettings:
         def get(name: str, key: str, parse: Callable[[str], Any]) -> Any:
             return _read(settings, key, d[name].default, parse)
 
+        allow_private = get("webhook_allow_private_urls", "wallet.webhook_allow_private_urls",
+                            as_bool)
+        if allow_private and is_production(settings):
+            raise ConfigurationError("wallet.webhook_allow_private_urls must be false in "
+                                     "production: shops' servers are outside our network")
         return cls(
             raw=dict(settings),
             banks=load_banks(settings),
@@ -114,4 +137,20 @@ class WalletSettings:
             payout_resume_after_s=get("payout_resume_after_s", "wallet.payout_resume_after_s",
                                       float),
             task_queue=get("task_queue", "wallet.task_queue", str),
+            webhook_timeout_s=get("webhook_timeout_s", "wallet.webhook_timeout_s", pos_float),
+            webhook_max_response_bytes=get("webhook_max_response_bytes",
+                                           "wallet.webhook_max_response_bytes", pos_int),
+            webhook_backoff_base_s=get("webhook_backoff_base_s",
+                                       "wallet.webhook_backoff_base_s", pos_float),
+            webhook_backoff_cap_s=get("webhook_backoff_cap_s", "wallet.webhook_backoff_cap_s",
+                                      pos_float),
+            webhook_retry_window_s=get("webhook_retry_window_s",
+                                       "wallet.webhook_retry_window_s", pos_float),
+            webhook_disable_after_s=get("webhook_disable_after_s",
+                                        "wallet.webhook_disable_after_s", pos_float),
+            webhook_secret_grace_s=get("webhook_secret_grace_s",
+                                       "wallet.webhook_secret_grace_s", float),
+            webhook_resume_after_s=get("webhook_resume_after_s",
+                                       "wallet.webhook_resume_after_s", pos_float),
+            webhook_allow_private_urls=allow_private,
         )

@@ -37,5 +37,6 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         )
         config.scan(".views")
         config.scan(".integration")
+        config.include(".webhook_views")  # its routes, views and the dashboard's notice
         config.scan("webapp.views.default")  # not-found, forbidden, bad CSRF pages
     return config.make_wsgi_app()
