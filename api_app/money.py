@@ -1,10 +1,15 @@
 """The steps every request that moves money goes through, in this order:
 a live token (a user's, or a shop's key: their budgets and keys are apart),
-the rate limits, an ``Idempotency-Key``, a replay of the first
-answer if the same request came with that key before, else the operation (the
-domain's, given the key as its own request key, so the ledger moves money at
-most once for it too) and the answer stored with the key, in the same
-database transaction as the money."""
+the rate limits, an ``Idempotency-Key``, the operation -- the domain's, given
+the key as its own request key, so a repeat moves no money and returns the
+first movement -- and the answer stored with the key, in the same database
+transaction as the money.
+
+The stored answer is looked up only when it matters, which saves a query on
+every first request: when storing finds the key taken (a repeat: answer what
+was stored, or 409 if the key came with another request, and the transaction
+is rolled back either way), or when the operation refused (a repeat of a
+request that succeeded then, e.g. after the money was spent since)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,6 +18,7 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.response import Response
 
+from wallet.errors import WalletError
 from wallet.idempotency import (
     IdempotencyKeys,
     KeyOwner,
@@ -67,13 +73,18 @@ def run_money_request(request: Request, operation: Operation) -> Response:
     key = keys.check_key(request.headers.get("Idempotency-Key"))
     body: Json = request.json_body
     request_sha256 = fingerprint(request.method, request.path, body)
-    stored = keys.replay(owner, key, request_sha256)
-    if stored is not None:
+    try:
+        status, payload = operation(key, body)
+    except WalletError:
+        # Refused now: was it a repeat of a request that succeeded then? (If the
+        # key came with another request, IdempotencyKeyReused says so.)
+        stored = keys.replay(owner, key, request_sha256)
+        if stored is None:
+            raise
         return json_response(stored.status, stored.body, replayed=True)
-    status, payload = operation(key, body)
     try:
         keys.store(owner, key, request_sha256, StoredResponse(status, payload))
-    except ReplayInstead as twin:  # a twin request with this key committed first
-        request.tm.doom()
-        return json_response(twin.response.status, twin.response.body, replayed=True)
+    except ReplayInstead as first:  # a repeat, or a twin that committed first
+        request.tm.doom()  # whatever this run did is rolled back
+        return json_response(first.response.status, first.response.body, replayed=True)
     return json_response(status, payload)

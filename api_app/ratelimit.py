@@ -21,8 +21,9 @@ class Verdict:
 
 
 class Counter(Protocol):
-    def hit(self, key: str, window_s: int) -> tuple[int, int]:
-        """Count one hit in the current window: (hits so far, seconds left)."""
+    def hit(self, keys: list[str], window_s: int) -> tuple[list[int], int]:
+        """Count one hit of each key in the current window: (hits so far per
+        key, seconds left in the window)."""
 
 
 class MemoryCounter:
@@ -31,15 +32,18 @@ class MemoryCounter:
         self.lock = threading.Lock()
         self.counts: dict[tuple[str, int], int] = {}
 
-    def hit(self, key: str, window_s: int) -> tuple[int, int]:
+    def hit(self, keys: list[str], window_s: int) -> tuple[list[int], int]:
         now = self.clock()
         window = int(now // window_s)
+        found = []
         with self.lock:
             if len(self.counts) > 100_000:  # old windows: forget them
                 self.counts = {k: v for k, v in self.counts.items() if k[1] == window}
-            hits = self.counts.get((key, window), 0) + 1
-            self.counts[(key, window)] = hits
-        return hits, int((window + 1) * window_s - now) + 1
+            for key in keys:
+                hits = self.counts.get((key, window), 0) + 1
+                self.counts[(key, window)] = hits
+                found.append(hits)
+        return found, int((window + 1) * window_s - now) + 1
 
 
 class RedisCounter:
@@ -49,15 +53,16 @@ class RedisCounter:
         self.redis: Any = redis.Redis.from_url(url)
         self.clock = clock
 
-    def hit(self, key: str, window_s: int) -> tuple[int, int]:
+    def hit(self, keys: list[str], window_s: int) -> tuple[list[int], int]:
         now = self.clock()
         window = int(now // window_s)
-        name = f"wallet:ratelimit:{key}:{window}"
-        pipe = self.redis.pipeline()
-        pipe.incr(name)
-        pipe.expire(name, window_s + 5)
-        hits, _ = pipe.execute()
-        return int(hits), int((window + 1) * window_s - now) + 1
+        pipe = self.redis.pipeline(transaction=False)  # one round trip for all keys
+        for key in keys:
+            name = f"wallet:ratelimit:{key}:{window}"
+            pipe.incr(name)
+            pipe.expire(name, window_s + 5)
+        replies = pipe.execute()
+        return [int(hits) for hits in replies[0::2]], int((window + 1) * window_s - now) + 1
 
 
 class RateLimiter:
@@ -70,16 +75,16 @@ class RateLimiter:
 
     def money_request(self, token_id: int, ip: str) -> Verdict:
         """One more money request from this token and address."""
-        token_hits, left_s = self.counter.hit(f"token:{token_id}", WINDOW_S)
-        ip_hits, _ = self.counter.hit(f"ip:{ip}", WINDOW_S)
+        (token_hits, ip_hits), left_s = self.counter.hit([f"token:{token_id}", f"ip:{ip}"],
+                                                         WINDOW_S)
         if token_hits > self.per_token or ip_hits > self.per_ip:
             return Verdict(False, max(left_s, 1))
         return Verdict(True)
 
     def merchant_request(self, merchant_id: int, ip: str) -> Verdict:
         """One more money request from this shop (any of its keys) and address."""
-        shop_hits, left_s = self.counter.hit(f"merchant:{merchant_id}", WINDOW_S)
-        ip_hits, _ = self.counter.hit(f"ip:{ip}", WINDOW_S)
+        (shop_hits, ip_hits), left_s = self.counter.hit(
+            [f"merchant:{merchant_id}", f"ip:{ip}"], WINDOW_S)
         if shop_hits > self.per_merchant or ip_hits > self.per_ip:
             return Verdict(False, max(left_s, 1))
         return Verdict(True)

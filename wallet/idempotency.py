@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .codes import is_request_key, utcnow
@@ -118,20 +117,18 @@ class IdempotencyKeys:
         same key committed first, its response is the answer (and this
         transaction must not commit its own movement: the caller rolls back)."""
         who = _owner(owner)
-        record = IdempotencyRecord(user_id=who.user_id, merchant_id=who.merchant_id, key=key,
-                                   request_sha256=request_sha256,
-                                   response_status=response.status,
-                                   response_body=json.dumps(response.body),
-                                   created_at=self.clock())
-        try:
-            with self.db.begin_nested():
-                self.db.add(record)
-                self.db.flush()
-        except IntegrityError:
+        # One statement, no savepoint: a row already there (a twin committed
+        # first) inserts nothing, and its answer is ours.
+        inserted = self.db.execute(_insert_if_new(self.db).values(
+            user_id=who.user_id, merchant_id=who.merchant_id, key=key,
+            request_sha256=request_sha256, response_status=response.status,
+            response_body=json.dumps(response.body), created_at=self.clock(),
+        ).returning(IdempotencyRecord.id)).first()
+        if inserted is None:
             twin = self.replay(who, key, request_sha256)
             if twin is None:
-                raise
-            raise ReplayInstead(twin) from None
+                raise RuntimeError(f"idempotency key {key!r}: neither inserted nor found")
+            raise ReplayInstead(twin)
         return response
 
     def purge(self, older_than: dt.timedelta = KEEP_FOR) -> int:
@@ -140,6 +137,15 @@ class IdempotencyKeys:
         result = self.db.execute(delete(IdempotencyRecord).where(
             IdempotencyRecord.created_at < cutoff))
         return int(cast(CursorResult[Any], result).rowcount)
+
+
+def _insert_if_new(db: Session) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING for this database (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if db.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(IdempotencyRecord).on_conflict_do_nothing()
+    return sqlite.insert(IdempotencyRecord).on_conflict_do_nothing()
 
 
 class ReplayInstead(Exception):  # noqa: N818 - a signal, not an error
