@@ -54,8 +54,14 @@ def serving(app, port: int = 0, **waitress_options) -> Iterator[str]:
     finally:
         # Stop listening, from the loop thread itself: close() from this thread can
         # close the socket under the loop's select() (EBADF in the loop thread).
-        # The loop ends with the last connection.
-        server.trigger.pull_trigger(server.close)
+        # The loop ends with the last connection. The thunk is queued and the
+        # trigger written under the trigger's lock: pull_trigger() appends first
+        # and writes after, so a wake-up in between (a worker finishing a
+        # response pulls it too) could run close(), which closes the trigger's
+        # pipe before our write (EBADF, or a write into a reused descriptor).
+        with server.trigger.lock:
+            server.trigger.thunks.append(server.close)
+            server.trigger.pull_trigger()
         server.task_dispatcher.shutdown()  # close() leaves the worker threads running
         thread.join(timeout=5)
         assert not thread.is_alive()

@@ -5,6 +5,7 @@ redirecting; the workers' steps driven directly with a clock the test moves
 Every delivery's signature is checked with the ``standardwebhooks`` package."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import random
@@ -60,12 +61,15 @@ class Call:
 @dataclass
 class Receiver:
     """A shop's server: records each POST; ``mode`` ok | fail | redirect |
-    drip (200, then a body a byte at a time); ``delay_s`` before answering."""
+    drip (200, then a body a byte at a time); ``delay_s`` before answering.
+    Serve it with :func:`receiving`, which lets no slow answer outlive the server."""
 
     mode: str = "ok"
     delay_s: float = 0.0
     calls: list[Call] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stop: threading.Event = field(default_factory=threading.Event)
+    active: int = 0
 
     def __call__(self, environ, start_response):
         if environ["PATH_INFO"] == "/healthz":
@@ -77,29 +81,56 @@ class Receiver:
         headers["content-type"] = environ.get("CONTENT_TYPE", "")
         with self.lock:
             self.calls.append(Call(environ["PATH_INFO"], headers, body))
-        if self.delay_s:
-            time.sleep(self.delay_s)
-        if self.mode == "fail":
-            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
-            return [b"boom"]
-        if self.mode == "redirect":
-            start_response("302 Found", [("Location", "/elsewhere")])
-            return [b""]
+            self.active += 1
         if self.mode == "drip":
             start_response("200 OK", [("Content-Type", "text/plain")])
             return self._drip()
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"thanks"]
+        try:
+            if self.delay_s:
+                self.stop.wait(self.delay_s)
+            if self.mode == "fail":
+                start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+                return [b"boom"]
+            if self.mode == "redirect":
+                start_response("302 Found", [("Location", "/elsewhere")])
+                return [b""]
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"thanks"]
+        finally:
+            self._done()
 
-    @staticmethod
-    def _drip():
-        for _ in range(30):
-            time.sleep(0.2)
-            yield b"x"
+    def _drip(self):
+        try:
+            for _ in range(30):
+                if self.stop.wait(0.2):
+                    return
+                yield b"x"
+        finally:
+            self._done()
+
+    def _done(self):
+        with self.lock:
+            self.active -= 1
 
     def posts(self, path="/hook") -> list[Call]:
         with self.lock:
             return [call for call in self.calls if call.path == path]
+
+
+@contextlib.contextmanager
+def receiving(receiver: Receiver, port: int = 0):
+    """``receiving(receiver)``; on the way out its slow answers are cut short and
+    finished first (a waitress worker answering after its server closed would
+    pull a closed trigger)."""
+    with serving(receiver, port=port) as url:
+        try:
+            yield url
+        finally:
+            receiver.stop.set()
+            wait_until(lambda: receiver.active == 0, "the receiver's answers", timeout_s=5,
+                       step_s=0.02)
+            time.sleep(0.05)  # the worker writes the answer out after the app returns
+            receiver.stop.clear()
 
 
 class Clock:
@@ -299,7 +330,7 @@ def test_the_ini_files_set_every_webhook_setting():
                                        ["::1"], ["93.184.216.34", "192.168.0.9"]])
 def test_the_sender_refuses_a_host_that_resolves_to_a_private_address(addresses):
     receiver = Receiver()
-    with serving(receiver) as url:
+    with receiving(receiver) as url:
         port = int(url.rsplit(":", 1)[1])
         looked_up = []
 
@@ -320,7 +351,7 @@ def test_the_sender_connects_to_the_address_it_checked(db):
     """With private destinations allowed (development), the resolved address is
     the one connected to, and the Host header still names the URL's host."""
     receiver = Receiver()
-    with serving(receiver) as url:
+    with receiving(receiver) as url:
         port = int(url.rsplit(":", 1)[1])
         sender = WebhookSender(timeout_s=1, max_response_bytes=1024, allow_private=True,
                                resolve=lambda host, port: ["127.0.0.1"])
@@ -360,7 +391,7 @@ def test_receiver_down_then_up_gets_the_webhook_once(db, shop, asha, clock, work
     assert worker().run_one(delivery.id).kind == "nothing"  # not due yet
 
     receiver = Receiver()
-    with serving(receiver, port=port):
+    with receiving(receiver, port=port):
         clock.to(step.retry_at)
         assert worker().run_one(delivery.id).recorded.status == Delivery.DELIVERED
         clock.advance(3600)
@@ -384,7 +415,7 @@ def test_receiver_down_then_up_gets_the_webhook_once(db, shop, asha, clock, work
 
 def test_a_slow_receiver_times_out_and_is_retried(db, shop, asha, clock, worker):
     receiver = Receiver(delay_s=1.5)
-    with serving(receiver) as url:
+    with receiving(receiver) as url:
         _, secret = add_endpoint(db, shop, f"{url}/hook")
         pay_request(db, shop, asha)
         [delivery] = deliveries(db)
@@ -406,7 +437,7 @@ def test_a_slow_receiver_times_out_and_is_retried(db, shop, asha, clock, worker)
 
 def test_a_dripping_answer_is_cut_at_the_deadline(db, shop, asha, worker):
     receiver = Receiver(mode="drip")
-    with serving(receiver) as url:
+    with receiving(receiver) as url:
         add_endpoint(db, shop, f"{url}/hook")
         pay_request(db, shop, asha)
         [delivery] = deliveries(db)
@@ -419,7 +450,7 @@ def test_a_dripping_answer_is_cut_at_the_deadline(db, shop, asha, worker):
 
 def test_redirects_are_not_followed(db, shop, asha, worker):
     receiver = Receiver(mode="redirect")
-    with serving(receiver) as url:
+    with receiving(receiver) as url:
         add_endpoint(db, shop, f"{url}/hook")
         pay_request(db, shop, asha)
         [delivery] = deliveries(db)
@@ -433,7 +464,7 @@ def test_redirects_are_not_followed(db, shop, asha, worker):
 def test_backoff_grows_with_jitter_until_the_retry_window_is_spent(db, shop, asha, clock,
                                                                     worker):
     receiver = Receiver(mode="fail")
-    with serving(receiver) as url:
+    with receiving(receiver) as url:
         add_endpoint(db, shop, f"{url}/hook")
         pay_request(db, shop, asha)
         [delivery] = deliveries(db)
@@ -463,7 +494,7 @@ def test_an_endpoint_answering_500_for_long_is_disabled(db, shop, asha, clock, w
     policy = replace(POLICY, retry_window_s=1000.0, disable_after_s=20.0)
     receiver, healthy = Receiver(mode="fail"), Receiver()
     other_shop = make_shop(db, "dosa-corner", "dosa@example.com")
-    with serving(receiver) as url, serving(healthy) as healthy_url:
+    with receiving(receiver) as url, receiving(healthy) as healthy_url:
         endpoint_id, _ = add_endpoint(db, shop, f"{url}/hook")
         other_id, other_secret = add_endpoint(db, other_shop, f"{healthy_url}/hook")
         pay_request(db, shop, asha, "order-1")
@@ -499,7 +530,7 @@ def test_an_endpoint_answering_500_for_long_is_disabled(db, shop, asha, clock, w
             endpoint_id]
     # Enabled again by the shop: a clean record, and a resend goes out.
     receiver.mode = "ok"
-    with serving(receiver, port=int(url.rsplit(":", 1)[1])):
+    with receiving(receiver, port=int(url.rsplit(":", 1)[1])):
         with db() as session, session.begin():
             webhooks = MerchantWebhooks(session, policy, tasks=Recorder())
             webhooks.enable(shop, endpoint_id)
@@ -510,7 +541,7 @@ def test_an_endpoint_answering_500_for_long_is_disabled(db, shop, asha, clock, w
 def test_secret_rotation_signs_with_both_secrets_during_the_grace_period(db, shop, asha, clock,
                                                                            worker):
     receiver = Receiver()
-    with serving(receiver) as url:
+    with receiving(receiver) as url:
         endpoint_id, old = add_endpoint(db, shop, f"{url}/hook")
         with db() as session, session.begin():
             new = MerchantWebhooks(session, POLICY, clock=clock).rotate_secret(
@@ -533,7 +564,7 @@ def test_secret_rotation_signs_with_both_secrets_during_the_grace_period(db, sho
 
 def test_resend_sends_the_same_event_again(db, shop, asha, worker):
     receiver = Receiver()
-    with serving(receiver) as url:
+    with receiving(receiver) as url:
         endpoint_id, secret = add_endpoint(db, shop, f"{url}/hook")
         pay_request(db, shop, asha)
         [delivery] = deliveries(db)
@@ -667,7 +698,7 @@ def test_the_workers_deliver_after_commit_and_never_hold_up_a_payment(db, shop, 
     dead_port = free_ports(1)[0]
     slow, fast = Receiver(delay_s=3.0), Receiver()
     fast_shop = make_shop(db, "dosa-corner", "dosa@example.com")
-    with serving(slow) as slow_url, serving(fast) as fast_url:
+    with receiving(slow) as slow_url, receiving(fast) as fast_url:
         dead_id, dead_secret = add_endpoint(db, shop, f"http://127.0.0.1:{dead_port}/hook")
         add_endpoint(db, shop, f"{slow_url}/hook")
         _, fast_secret = add_endpoint(db, fast_shop, f"{fast_url}/hook")
@@ -685,7 +716,7 @@ def test_the_workers_deliver_after_commit_and_never_hold_up_a_payment(db, shop, 
         dead = Receiver()
         wait_until(lambda: len(attempts(db, deliveries(db, dead_id)[0].id)) >= 2,
                    "two attempts at the dead server", timeout_s=10)
-        with serving(dead, port=dead_port):
+        with receiving(dead, port=dead_port):
             wait_until(lambda: deliveries(db, dead_id)[0].status == Delivery.DELIVERED,
                        "delivered to the revived server", timeout_s=15)
             time.sleep(0.3)
