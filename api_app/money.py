@@ -51,6 +51,18 @@ def strict_int(body: Json, name: str) -> int | Response:
     return value
 
 
+AmountOperation = Callable[[str, Json, int], tuple[int, Json]]
+
+
+def run_amount_request(request: Request, operation: AmountOperation) -> Response:
+    """A money request whose body has an ``amount_paise``: refused at once (422)
+    unless it is an integer as JSON wrote it; else run as run_money_request."""
+    amount = strict_int(request.json_body, "amount_paise")
+    if isinstance(amount, Response):
+        return amount
+    return run_money_request(request, lambda key, body: operation(key, body, amount))
+
+
 def run_money_request(request: Request, operation: Operation) -> Response:
     caller = current_caller(request)
     if caller is None:  # (the view's permission already said so)

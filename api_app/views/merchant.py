@@ -16,7 +16,7 @@ from webcommon import request_services
 from webcommon.views import view_config
 
 from .. import render
-from ..money import Json, run_money_request, strict_int
+from ..money import Json, run_amount_request
 from ..problems import problem, validation_error
 
 #: The checkout page of the user app, where the customer pays.
@@ -50,22 +50,18 @@ def _found(request: Request) -> PaymentRequest:
 @view_config(route_name="payment_requests", request_method="POST", openapi=True,
              permission="merchant")
 def create_payment_request(request: Request) -> Response:
-    def operation(key: str, body: Json) -> tuple[int, Json]:
+    def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
         new = NewRequest(order_reference=body["order_reference"], amount_paise=amount,
                          description=body.get("description", ""), expires_in_s=expires_in_s,
                          return_url=body.get("return_url"))
         made, created = request_services(request).payment_requests.create(_shop(request), new)
         return (201 if created else 200), shown(request, made)
 
-    body = request.json_body
-    amount = strict_int(body, "amount_paise")
-    if isinstance(amount, Response):
-        return amount
-    expires_in_s = body.get("expires_in_s", DEFAULT_EXPIRY_S)
+    expires_in_s = request.json_body.get("expires_in_s", DEFAULT_EXPIRY_S)
     if type(expires_in_s) is not int:
         return validation_error("expires_in_s", "expires_in_s must be a whole number of "
                                 "seconds, like 1800.")
-    return run_money_request(request, operation)
+    return run_amount_request(request, operation)
 
 
 @view_config(route_name="payment_requests", request_method="GET", openapi=True,
@@ -97,7 +93,7 @@ def cancel_payment_request(request: Request) -> Any:
 @view_config(route_name="payment_request_refunds", request_method="POST", openapi=True,
              permission="merchant")
 def create_refund(request: Request) -> Response:
-    def operation(key: str, body: Json) -> tuple[int, Json]:
+    def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
         refund = request_services(request).refunds.refund(
             _shop(request), payment_id, amount, key, body.get("reason", ""))
         return 201, render.refund(refund, payment_request_id=paid.public_id)
@@ -107,10 +103,7 @@ def create_refund(request: Request) -> Response:
         return problem("not_refundable", f"This payment request is {paid.status}: only a paid "
                        "one can be refunded.")
     payment_id = paid.transaction_id
-    amount = strict_int(request.json_body, "amount_paise")
-    if isinstance(amount, Response):
-        return amount
-    return run_money_request(request, operation)
+    return run_amount_request(request, operation)
 
 
 @view_config(route_name="payment_request_refunds", request_method="GET", openapi=True,

@@ -7,10 +7,11 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 
+from wallet.models import Transaction
 from webcommon.views import view_config
 
 from .. import render
-from ..money import Json, run_money_request, strict_int
+from ..money import Json, run_amount_request
 from ..problems import validation_error
 
 # Where the bank sends a user back after paying, when the app gives no link of
@@ -21,37 +22,31 @@ DEFAULT_RETURN_PATH = "/deposits/{reference}"
 _RETURN_URL = re.compile(r"https?://[!-~]{1,450}", re.ASCII)
 
 
+def _activity(request: Request, tx: Transaction) -> tuple[int, Json]:
+    return 201, render.activity(request.wallet.wallet.describe(request.identity, tx))
+
+
 @view_config(route_name="transfers", request_method="POST", openapi=True, permission="user")
 def send_money(request: Request) -> Response:
-    def operation(key: str, body: Json) -> tuple[int, Json]:
-        wallet = request.wallet.wallet
-        tx = wallet.send_money(request.identity, body["to_phone"], amount, key,
-                               body.get("note", ""))
-        return 201, render.activity(wallet.describe(request.identity, tx))
+    def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
+        return _activity(request, request.wallet.wallet.send_money(
+            request.identity, body["to_phone"], amount, key, body.get("note", "")))
 
-    amount = strict_int(request.json_body, "amount_paise")
-    if isinstance(amount, Response):
-        return amount
-    return run_money_request(request, operation)
+    return run_amount_request(request, operation)
 
 
 @view_config(route_name="payments", request_method="POST", openapi=True, permission="user")
 def pay_shop(request: Request) -> Response:
-    def operation(key: str, body: Json) -> tuple[int, Json]:
-        wallet = request.wallet.wallet
-        tx = wallet.pay_merchant(request.identity, body["merchant_handle"], amount, key,
-                                 body.get("note", ""))
-        return 201, render.activity(wallet.describe(request.identity, tx))
+    def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
+        return _activity(request, request.wallet.wallet.pay_merchant(
+            request.identity, body["merchant_handle"], amount, key, body.get("note", "")))
 
-    amount = strict_int(request.json_body, "amount_paise")
-    if isinstance(amount, Response):
-        return amount
-    return run_money_request(request, operation)
+    return run_amount_request(request, operation)
 
 
 @view_config(route_name="deposits", request_method="POST", openapi=True, permission="user")
 def start_deposit(request: Request) -> Response:
-    def operation(key: str, body: Json) -> tuple[int, Json]:
+    def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
         deposits = request.wallet.deposits
         tx = deposits.start(request.identity, body["bank"], amount, key)
         return_url = body.get("return_url") or (
@@ -59,14 +54,11 @@ def start_deposit(request: Request) -> Response:
             + DEFAULT_RETURN_PATH.format(reference=tx.token))
         return 201, render.deposit(tx, deposits.netbanking_url(tx, return_url))
 
-    amount = strict_int(request.json_body, "amount_paise")
-    if isinstance(amount, Response):
-        return amount
     return_url = request.json_body.get("return_url")
     if return_url is not None and not _RETURN_URL.fullmatch(return_url):
         return validation_error("return_url", "return_url must be a link like "
                                 "https://app.example/paid.")
-    return run_money_request(request, operation)
+    return run_amount_request(request, operation)
 
 
 @view_config(route_name="deposit", request_method="GET", openapi=True, renderer="json",
@@ -80,7 +72,7 @@ def deposit(request: Request) -> Any:
 
 @view_config(route_name="withdrawals", request_method="POST", openapi=True, permission="user")
 def withdraw(request: Request) -> Response:
-    def operation(key: str, body: Json) -> tuple[int, Json]:
+    def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
         withdrawals = request.wallet.withdrawals
         tx = withdrawals.request(request.identity, body["bank"], body["account_number"],
                                  body["ifsc"], amount, key)
@@ -89,10 +81,7 @@ def withdraw(request: Request) -> Response:
             raise LookupError(f"withdrawal {tx.id} just made is not found")
         return 202, render.withdrawal(found[0], found[1], withdrawals.attempts(tx.id))
 
-    amount = strict_int(request.json_body, "amount_paise")
-    if isinstance(amount, Response):
-        return amount
-    return run_money_request(request, operation)
+    return run_amount_request(request, operation)
 
 
 @view_config(route_name="withdrawal", request_method="GET", openapi=True, renderer="json",
