@@ -36,7 +36,8 @@ def make_rate_limiter(settings: ApiSettings) -> RateLimiter:
                if settings.rate_limit_backend == "redis" else MemoryCounter())
     return RateLimiter(counter, settings.money_requests_per_minute_per_token,
                        settings.money_requests_per_minute_per_ip,
-                       settings.money_requests_per_minute_per_merchant)
+                       settings.money_requests_per_minute_per_merchant,
+                       settings.money_requests_per_minute_per_user)
 
 
 def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:

@@ -34,6 +34,17 @@ def strict_json(body: bytes) -> Json:
     return document
 
 
+def _utf8_only(parameters: str) -> bool:
+    """JSON is UTF-8 (RFC 8259): a body declared in another charset is refused,
+    never read one way here and another way by a view."""
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in (
+                "utf-8", "utf8"):
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class FieldError:
     field: str
@@ -58,6 +69,21 @@ def _validator(schema: Json, components: Json) -> jsonschema_rs.Validator:
     return jsonschema_rs.Draft202012Validator(root, validate_formats=True)
 
 
+MAX_MESSAGE_CHARS = 200
+
+
+def _without_value(message: str, instance: Json) -> str:
+    """The rule broken, not what was sent: the submitted value may be a
+    password, or megabytes long."""
+    try:
+        shown = json.dumps(instance, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):
+        shown = ""
+    if shown and message.startswith(shown):
+        message = "the value" + message[len(shown):]
+    return message[:MAX_MESSAGE_CHARS]
+
+
 def _errors(validator: jsonschema_rs.Validator, value: Json, prefix: str) -> list[FieldError]:
     found = []
     for error in validator.iter_errors(value):
@@ -65,7 +91,10 @@ def _errors(validator: jsonschema_rs.Validator, value: Json, prefix: str) -> lis
         required = _REQUIRED.match(error.message)
         if required:
             path.append(required.group(1))
-        found.append(FieldError("/".join(path) or prefix, error.message))
+        found.append(FieldError("/".join(path) or prefix,
+                                _without_value(error.message, error.instance)))
+        if len(found) >= 20:  # enough to fix a request by
+            break
     return found
 
 
@@ -129,14 +158,19 @@ class Operation:
             return None
         if not body:
             raise ContractError("invalid_body", [FieldError("body", "A JSON body is required.")])
-        if content_type.split(";")[0].strip().lower() != "application/json":
+        media_type, _, parameters = content_type.partition(";")
+        if media_type.strip().lower() != "application/json" or not _utf8_only(parameters):
             raise ContractError("unsupported_media_type")
         try:
             document = strict_json(body)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise ContractError("malformed_request", detail="The body is not valid JSON.") \
                 from None
-        errors = _errors(self.body, document, "body")
+        try:
+            errors = _errors(self.body, document, "body")
+        except (ValueError, RecursionError):  # nested deeper than any request of ours
+            raise ContractError("malformed_request", detail="The body is nested too deeply.") \
+                from None
         if errors:
             raise ContractError("invalid_body", errors)
         return document

@@ -29,6 +29,7 @@ from wallet.idempotency import (
 
 from .problems import problem, validation_error
 from .security import MERCHANT, current_caller
+from .validation import json_body
 
 Json = dict[str, Any]
 Operation = Callable[[str, Json], tuple[int, Json]]
@@ -57,7 +58,7 @@ AmountOperation = Callable[[str, Json, int], tuple[int, Json]]
 def run_amount_request(request: Request, operation: AmountOperation) -> Response:
     """A money request whose body has an ``amount_paise``: refused at once (422)
     unless it is an integer as JSON wrote it; else run as run_money_request."""
-    amount = strict_int(request.json_body, "amount_paise")
+    amount = strict_int(json_body(request), "amount_paise")
     if isinstance(amount, Response):
         return amount
     return run_money_request(request, lambda key, body: operation(key, body, amount))
@@ -74,7 +75,7 @@ def run_money_request(request: Request, operation: Operation) -> Response:
         verdict = limiter.merchant_request(caller.merchant.id, ip)
         owner = KeyOwner.merchant(caller.merchant.id)
     elif caller.token is not None and caller.user is not None:
-        verdict = limiter.money_request(caller.token.id, ip)
+        verdict = limiter.money_request(caller.token.id, ip, caller.user.id)
         owner = KeyOwner.user(caller.user.id)
     else:
         return problem("unauthorized", "Send a valid token.")
@@ -83,7 +84,7 @@ def run_money_request(request: Request, operation: Operation) -> Response:
                        headers={"Retry-After": str(verdict.retry_after_s)})
     keys = IdempotencyKeys(request.dbsession)
     key = keys.check_key(request.headers.get("Idempotency-Key"))
-    body: Json = request.json_body
+    body: Json = json_body(request)
     request_sha256 = fingerprint(request.method, request.path, body)
     try:
         status, payload = operation(key, body)

@@ -20,6 +20,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "method_not_allowed": (405, "Method not allowed"),
     "not_acceptable": (406, "Not acceptable"),
     "unsupported_media_type": (415, "Send JSON"),
+    "payload_too_large": (413, "The body is too large"),
     "idempotency_key_missing": (400, "An Idempotency-Key header is required"),
     "idempotency_key_reused": (409, "This Idempotency-Key was used for another request"),
     "insufficient_funds": (422, "Not enough money in the wallet"),

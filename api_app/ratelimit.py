@@ -67,16 +67,21 @@ class RedisCounter:
 
 class RateLimiter:
     def __init__(self, counter: Counter, per_token: int, per_ip: int,
-                 per_merchant: int | None = None):
+                 per_merchant: int | None = None, per_user: int | None = None):
         self.counter = counter
         self.per_token = per_token
         self.per_ip = per_ip
         self.per_merchant = per_token if per_merchant is None else per_merchant
+        self.per_user = 2 * per_token if per_user is None else per_user
 
-    def money_request(self, token_id: int, ip: str) -> Verdict:
-        """One more money request from this token and address."""
-        (token_hits, ip_hits), left_s = self.counter.hit([f"token:{token_id}", f"ip:{ip}"],
-                                                         WINDOW_S)
+    def money_request(self, token_id: int, ip: str, user_id: int | None = None) -> Verdict:
+        """One more money request from this token (of this user) and address."""
+        keys = [f"token:{token_id}", f"ip:{ip}"] + ([] if user_id is None else
+                                                     [f"user:{user_id}"])
+        hits, left_s = self.counter.hit(keys, WINDOW_S)
+        token_hits, ip_hits = hits[0], hits[1]
+        if len(hits) > 2 and hits[2] > self.per_user:
+            return Verdict(False, max(left_s, 1))
         if token_hits > self.per_token or ip_hits > self.per_ip:
             return Verdict(False, max(left_s, 1))
         return Verdict(True)

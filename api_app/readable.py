@@ -16,6 +16,8 @@ from pyramid.response import Response
 from .problems import problem
 
 Handler = Callable[[Request], Response]
+#: No request of the API needs more; a bigger body is refused unread.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def refuse_unreadable_tween_factory(handler: Handler, registry: Registry) -> Handler:
@@ -28,6 +30,10 @@ def refuse_unreadable_tween_factory(handler: Handler, registry: Registry) -> Han
             request.GET  # noqa: B018 (and the query string)
         except UnicodeDecodeError:
             return problem("malformed_request", "The query string is not valid UTF-8.")
+        # (waitress gives every body a Content-Length, chunked ones too, and caps
+        # them first: max_request_body_size in [server:api])
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return problem("payload_too_large", f"Bodies are at most {MAX_BODY_BYTES} bytes.")
         if request.method == "POST":
             try:
                 # (the document's validator would fail quoting it in its refusal)

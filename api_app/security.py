@@ -21,6 +21,7 @@ from pyramid.security import Allowed, Denied
 from wallet.api_tokens import ApiTokens
 from wallet.merchant_keys import MerchantKeys, looks_like_key
 from wallet.models import ApiToken, Merchant, MerchantApiKey, User
+from webcommon.security import attempt_cache
 
 from .settings import api_settings
 
@@ -61,7 +62,8 @@ class Caller:
 
 class BearerTokenPolicy:
     def caller(self, request: Request) -> Caller | None:
-        if _CACHE not in request.environ:
+        cache = attempt_cache(request, _CACHE)
+        if "caller" not in cache:
             credential = bearer_token(request)
             found: Caller | None = None
             if looks_like_key(credential):
@@ -72,8 +74,8 @@ class BearerTokenPolicy:
                 user = tokens(request).authenticate(credential)
                 if user is not None:
                     found = Caller(USER, token=user[0], user=user[1])
-            request.environ[_CACHE] = found
-        caller: Caller | None = request.environ[_CACHE]
+            cache["caller"] = found
+        caller: Caller | None = cache["caller"]
         return caller
 
     def authenticated(self, request: Request) -> tuple[ApiToken, User] | None:

@@ -23,6 +23,8 @@ class ApiSettings:
     money_requests_per_minute_per_ip: int = 300
     #: A shop's money requests (payment requests, refunds) per minute, all its keys together.
     money_requests_per_minute_per_merchant: int = 300
+    #: All of a user's tokens together (a new sign-in is no new budget).
+    money_requests_per_minute_per_user: int = 120
     #: "memory" (one process: development, tests) or "redis" (shared by all processes).
     rate_limit_backend: str = "memory"
     rate_limit_redis_url: str = ""
@@ -63,6 +65,9 @@ class ApiSettings:
             money_requests_per_minute_per_merchant=int(number(
                 "money_requests_per_minute_per_merchant",
                 defaults.money_requests_per_minute_per_merchant)),
+            money_requests_per_minute_per_user=int(number(
+                "money_requests_per_minute_per_user",
+                defaults.money_requests_per_minute_per_user)),
             rate_limit_backend=backend,
             rate_limit_redis_url=redis_url,
             validate_responses=as_bool(settings.get("api.validate_responses", "true")),

@@ -33,8 +33,14 @@ def contract(request: Request) -> Contract:
 
 def operation_of(request: Request) -> Operation | None:
     route = request.matched_route
-    return None if route is None else contract(request).operation(route.pattern,
-                                                                   request.method)
+    method = "GET" if request.method == "HEAD" else request.method  # (Pyramid: HEAD is GET)
+    return None if route is None else contract(request).operation(route.pattern, method)
+
+
+def json_body(request: Request) -> Any:
+    """The body the contract checked, parsed once (views never re-read it: a
+    second reader could read other bytes, or the same bytes otherwise)."""
+    return request.environ[JSON_BODY]
 
 
 def contract_view(view: View, info: ViewDeriverInfo) -> View:
@@ -51,7 +57,7 @@ def contract_view(view: View, info: ViewDeriverInfo) -> View:
         request.environ[_OPERATION] = operation
         request.environ[JSON_BODY] = operation.check_request(
             path=request.matchdict, query=request.GET, headers=request.headers,
-            content_type=request.content_type or "", body=request.body,
+            content_type=request.headers.get("Content-Type", ""), body=request.body,
             authorized=bearer_token(request) is not None)
         return view(context, request)
 
@@ -65,7 +71,7 @@ def response_check_tween_factory(handler: Handler, registry: Registry) -> Handle
     def tween(request: Request) -> Response:
         response = handler(request)
         operation: Operation | None = request.environ.get(_OPERATION)
-        if operation is None:
+        if operation is None or request.method == "HEAD":  # (HEAD: a GET without its body)
             return response
         problems = operation.check_response(response.status_code,
                                             response.content_type or "", response.body)

@@ -112,4 +112,6 @@ def main(port: int = 8000) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and not sys.argv[1].isdigit()):
+        sys.exit(__doc__)  # --help, or anything but a port: how to run it
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 8000)

@@ -164,3 +164,12 @@ def test_the_dashboard_says_when_an_endpoint_was_disabled(logged_in, db, shop):
     assert "https://shop.example/other" not in notice
     dashboard.click(href=f"/webhooks/{first.id}").forms["enable-form"].submit(status=303)
     assert "webhooks-notice" not in logged_in.get("/dashboard").text
+
+
+def test_a_long_url_is_stored_whole_or_refused_never_cut(logged_in, db):
+    long_url = "https://shop.example/hooks?token=" + "k" * 250  # 283 characters
+    add(logged_in, long_url)
+    assert [endpoint.url for endpoint in endpoints(db)] == [long_url]
+    too_long = "https://shop.example/hooks?token=" + "k" * 480
+    assert "at most 500 characters" in add(logged_in, too_long, status=400).text
+    assert len(endpoints(db)) == 1

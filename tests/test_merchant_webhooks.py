@@ -43,7 +43,13 @@ from wallet.models import (
 from wallet.payment_requests import NewRequest, PaymentRequests
 from wallet.settings import ConfigurationError, WalletSettings
 from wallet.transfers import WalletService
-from wallet.webhook_sender import SendResult, WebhookSender, forbidden_address
+from wallet.webhook_sender import (
+    SendResult,
+    UnsafeDestination,
+    WebhookSender,
+    check_url,
+    forbidden_address,
+)
 
 from .live_servers import free_ports, serving, wait_until
 from .wallet_helpers import PASSWORD, make_user
@@ -805,3 +811,27 @@ def test_the_example_receiver_accepts_our_webhooks_once_and_nothing_forged(db, s
             "webhook-id": "msg_x", "webhook-timestamp": str(int(time.time())),
             "webhook-signature": "v1,AAAA"})
         assert forged.status == 400 and len(got) == 1
+
+
+@pytest.mark.parametrize("url", ["https://127.1/h", "https://2130706433/h",
+                                 "https://0x7f000001/h", "https://[2002:a9fe:a9fe::1]/h",
+                                 "https://shop.example/caf\u00e9"])
+def test_short_loopback_forms_tunnelled_private_addresses_and_non_ascii_are_refused(url):
+    with pytest.raises(UnsafeDestination):
+        check_url(url, require_https=True, allow_private=False)
+
+
+def test_a_sender_that_raises_is_a_failed_call_that_backs_off(db, shop, asha, clock, worker):
+    class Exploding:
+        def post(self, url, headers, body):
+            raise UnicodeEncodeError("ascii", "é", 0, 1, "cannot encode")
+
+    endpoint_id, _ = add_endpoint(db, shop, "https://shop.example/hooks")
+    pay_request(db, shop, asha)
+    [delivery] = deliveries(db, endpoint_id)
+    step = worker(sender=Exploding()).run_one(delivery.id)
+    assert step.kind == "sent"
+    [after] = deliveries(db, endpoint_id)
+    assert after.status == Delivery.RETRYING and after.next_attempt_at is not None
+    [attempt] = attempts(db, delivery.id)
+    assert "UnicodeEncodeError" in attempt.error

@@ -24,6 +24,9 @@ TOKEN_PREFIX = "wlt_"
 #: wlt_ + 43 characters of secrets.token_urlsafe(32).
 _TOKEN = re.compile(r"wlt_[A-Za-z0-9_-]{43}", re.ASCII)
 MAX_DEVICE_NAME_CHARS = 80
+#: A user's live tokens at most: signing in on one more device revokes the one
+#: used least recently.
+MAX_LIVE_TOKENS = 20
 #: last_used_at is written at most this often per token (not on every request).
 TOUCH_EVERY = dt.timedelta(seconds=60)
 
@@ -61,7 +64,13 @@ class ApiTokens:
                           expires_at=now + self.ttl)
         self.db.add(record)
         self.db.flush()
+        self._revoke_beyond_cap(user, now)
         return IssuedToken(token, record)
+
+    def _revoke_beyond_cap(self, user: User, now: dt.datetime) -> None:
+        live = self.of_user(user)
+        for stale in sorted(live, key=lambda t: (t.last_used_at, t.id))[:-MAX_LIVE_TOKENS]:
+            stale.revoked_at = now
 
     def authenticate(self, token: str | None) -> tuple[ApiToken, User] | None:
         """The live token and its active user, or None: unknown, revoked,

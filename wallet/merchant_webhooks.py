@@ -555,7 +555,10 @@ class WebhookWorker:
         if isinstance(claimed, Deferred):
             return Step("deferred", retry_at=claimed.until)
         outgoing = claimed
-        result = self.sender.post(outgoing.url, outgoing.headers, outgoing.body)
+        try:
+            result = self.sender.post(outgoing.url, outgoing.headers, outgoing.body)
+        except Exception as error:  # noqa: BLE001 - recorded as a failed call, so it backs off
+            result = SendResult(None, 0, f"{type(error).__name__}: {str(error)[:200]}")
         recorded = self.run(lambda session: self._deliveries(session).record(outgoing, result))
         return Step("sent", recorded, recorded.next_attempt_at)
 

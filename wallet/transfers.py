@@ -174,8 +174,8 @@ class WalletService:
     def _recipient(self, sender: User, phone_text: str) -> User:
         try:
             phone = normalize_phone(phone_text)
-        except InvalidPhone as exc:
-            raise RecipientNotFound(str(exc)) from None
+        except InvalidPhone as exc:  # not a phone number at all: the field is wrong
+            raise WalletError(str(exc), "phone") from None
         if phone == sender.phone:
             raise SelfTransfer("You cannot send money to yourself.")
         recipient = self.db.scalar(select(User).where(User.phone == phone))
@@ -287,8 +287,9 @@ class WalletService:
     # -------------------------------------------------------------- internals
 
     def _record(self, **values: object) -> Transaction:
+        """A movement completed at once (a transfer, a payment): settled now."""
         now = self.clock()
-        tx = Transaction(created_at=now, updated_at=now, **values)
+        tx = Transaction(created_at=now, updated_at=now, settled_at=now, **values)
         self.db.add(tx)
         self.db.flush()
         return tx

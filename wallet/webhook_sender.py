@@ -54,8 +54,12 @@ def forbidden_address(address: IPAddress) -> bool:
     loopback, link-local (cloud metadata at 169.254.169.254), multicast,
     reserved, unspecified, shared (100.64/10), documentation...; an
     IPv4-mapped IPv6 address is judged by its IPv4 address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv4 behind IPv6 (mapped, 6to4, Teredo) is judged by its IPv4 address.
+        inner = address.ipv4_mapped or address.sixtofour or (
+            address.teredo[1] if address.teredo else None)
+        if inner is not None and forbidden_address(inner):
+            return True
     return (address.is_private or address.is_loopback or address.is_link_local
             or address.is_multicast or address.is_reserved or address.is_unspecified
             or not address.is_global)
@@ -69,8 +73,10 @@ def check_url(url: str, *, require_https: bool, allow_private: bool,
     url = (url or "").strip()
     if not url or len(url) > max_chars:
         raise UnsafeDestination(f"Enter a URL of at most {max_chars} characters.")
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
-        raise UnsafeDestination("A URL has no spaces or control characters.")
+    if any(c.isspace() or ord(c) < 32 or ord(c) >= 127 for c in url):
+        # (non-ASCII too: HTTP cannot send it as it is; percent-encode it)
+        raise UnsafeDestination("A URL has no spaces, control or non-ASCII characters "
+                                "(percent-encode them).")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -101,10 +107,19 @@ def check_url(url: str, *, require_https: bool, allow_private: bool,
 
 
 def ip_literal(host: str) -> IPAddress | None:
+    """The address a host written as an address stands for, in any of the
+    forms a resolver takes: ``127.1``, ``2130706433`` and ``0x7f000001`` are
+    127.0.0.1 too (inet_aton's forms)."""
     try:
         return ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
-        return None
+        pass
+    if host and all(c in "0123456789abcdefxABCDEFX." for c in host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
 
 
 @dataclass(frozen=True)
@@ -283,10 +298,12 @@ class WebhookSender:
             return status, ""
         except (TimeoutError, socket.timeout):
             return None, f"timed out after {self.timeout_s:g} s"
-        except (OSError, http.client.HTTPException) as error:
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            # (ValueError: UnicodeError among others, e.g. a URL http.client
+            # cannot encode: a failed call like any other, never an escape)
             if fired.is_set():
                 return None, f"timed out after {self.timeout_s:g} s"
-            return None, f"{type(error).__name__}: {error}"
+            return None, f"{type(error).__name__}: {str(error)[:200]}"
         finally:
             deadline.cancel()
             connection.close()

@@ -33,6 +33,18 @@ class Account(Protocol):
 IdentityLoader = Callable[[Request, int], Account | None]
 
 
+def attempt_cache(request: Request, name: str) -> dict[str, Any]:
+    """A per-request cache that a retried request (pyramid_retry builds each
+    attempt from the same environ, WebOb keeps ad-hoc attributes there too)
+    starts afresh: who is calling is looked up again in the new attempt's
+    session, never reused from a rolled-back one."""
+    attempt = request.environ.get("retry.attempt", 0)
+    cache: dict[str, Any] = request.environ.get(name, {})
+    if cache.get("attempt") != attempt:
+        cache = request.environ[name] = {"attempt": attempt}
+    return cache
+
+
 class SessionSecurityPolicy:
     """Identity is the active account whose id is in the session.
 
@@ -45,8 +57,7 @@ class SessionSecurityPolicy:
         self.session_key = session_key
 
     def identity(self, request: Request) -> Account | None:
-        cache: dict[str, Account | None] = request.environ.setdefault(
-            "wallet.identity_cache", {})
+        cache = attempt_cache(request, "wallet.identity_cache")
         if "identity" not in cache:
             account_id = request.session.get(self.session_key)
             account = None
@@ -55,7 +66,8 @@ class SessionSecurityPolicy:
                 if account is not None and not account.is_active:
                     account = None
             cache["identity"] = account
-        return cache["identity"]
+        found: Account | None = cache["identity"]
+        return found
 
     def authenticated_userid(self, request: Request) -> int | None:
         identity = self.identity(request)
@@ -104,6 +116,7 @@ def include_sessions(config: Configurator, *, cookie_name: str,
     config.set_default_csrf_options(require_csrf=True)
     config.set_security_policy(SessionSecurityPolicy(identity_loader, session_key))
     config.add_tween("webcommon.security.refuse_nul_tween_factory")
+    config.add_tween("webcommon.security.no_store_tween_factory")
 
 
 def refuse_nul_tween_factory(handler: Handler, registry: Registry) -> Handler:
@@ -123,5 +136,19 @@ def refuse_nul_tween_factory(handler: Handler, registry: Registry) -> Handler:
         if dirty:
             return HTTPBadRequest("NUL characters are not allowed in requests.")
         return handler(request)
+
+    return tween
+
+
+def no_store_tween_factory(handler: Handler, registry: Registry) -> Handler:
+    """A signed-in page (balances, payments, a secret shown once) is kept by
+    no cache, shared or the browser's own; static files may be."""
+
+    def tween(request: Request) -> Response:
+        response = handler(request)
+        if (not request.path_info.startswith("/static/")
+                and "Cache-Control" not in response.headers):
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     return tween

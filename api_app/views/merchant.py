@@ -18,6 +18,7 @@ from webcommon.views import view_config
 from .. import render
 from ..money import Json, run_amount_request
 from ..problems import problem, validation_error
+from ..validation import json_body
 
 #: The checkout page of the user app, where the customer pays.
 CHECKOUT_PATH = "/checkout/{id}"
@@ -57,7 +58,7 @@ def create_payment_request(request: Request) -> Response:
         made, created = request_services(request).payment_requests.create(_shop(request), new)
         return (201 if created else 200), shown(request, made)
 
-    expires_in_s = request.json_body.get("expires_in_s", DEFAULT_EXPIRY_S)
+    expires_in_s = json_body(request).get("expires_in_s", DEFAULT_EXPIRY_S)
     if type(expires_in_s) is not int:
         return validation_error("expires_in_s", "expires_in_s must be a whole number of "
                                 "seconds, like 1800.")

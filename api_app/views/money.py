@@ -13,13 +13,14 @@ from webcommon.views import view_config
 from .. import render
 from ..money import Json, run_amount_request
 from ..problems import validation_error
+from ..validation import json_body
 
 # Where the bank sends a user back after paying, when the app gives no link of
 # its own: the deposit's page in the user app.
 DEFAULT_RETURN_PATH = "/deposits/{reference}"
 #: An app's link back: http(s) only (banks refuse other schemes), no spaces or
 #: controls; use an https app link.
-_RETURN_URL = re.compile(r"https?://[!-~]{1,450}", re.ASCII)
+_RETURN_URL = re.compile(r"https?://[!-~]{1,492}", re.ASCII)  # 500 characters in all
 
 
 def _activity(request: Request, tx: Transaction) -> tuple[int, Json]:
@@ -54,10 +55,10 @@ def start_deposit(request: Request) -> Response:
             + DEFAULT_RETURN_PATH.format(reference=tx.token))
         return 201, render.deposit(tx, deposits.netbanking_url(tx, return_url))
 
-    return_url = request.json_body.get("return_url")
+    return_url = json_body(request).get("return_url")
     if return_url is not None and not _RETURN_URL.fullmatch(return_url):
         return validation_error("return_url", "return_url must be a link like "
-                                "https://app.example/paid.")
+                                "https://app.example/paid (at most 500 characters).")
     return run_amount_request(request, operation)
 
 

@@ -12,12 +12,13 @@ from webcommon.views import view_config
 from .. import render
 from ..problems import problem, validation_error
 from ..security import current_token, tokens
+from ..validation import json_body
 
 
 @view_config(route_name="tokens", request_method="POST", openapi=True, renderer="json",
              permission="public")
 def create_token(request: Request) -> Any:
-    body = request.json_body
+    body = json_body(request)
     wallet = request.wallet
     try:
         # (a failed attempt is counted and committed: the answer is not an exception)

@@ -45,7 +45,9 @@ __all__ = [
 
 
 def get_engine(settings: Mapping[str, Any], prefix: str = "sqlalchemy.") -> Engine:
-    engine = engine_from_config(dict(settings), prefix)
+    # hide_parameters: a database error's log line names the statement, never
+    # its values (a webhook secret, a token's hash, a customer's details).
+    engine = engine_from_config(dict(settings), prefix, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         ledgerlib.configure_sqlite(engine)  # BEGIN IMMEDIATE, WAL, foreign keys
     return engine

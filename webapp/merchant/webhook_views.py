@@ -19,6 +19,7 @@ from pyramid.response import Response
 
 from wallet.codes import Delivery, Event
 from wallet.merchant_webhooks import (
+    MAX_URL_CHARS,
     DeliveryNotFound,
     EndpointNotFound,
     MerchantWebhooks,
@@ -99,7 +100,7 @@ class WebhookViews:
     @view_config(route_name="webhooks", renderer="merchant/webhooks.jinja2",
                  request_method="POST")
     def create(self) -> dict[str, Any] | Response:
-        url, events = field(self.request, "url"), self._events()
+        url, events = field(self.request, "url", max_chars=MAX_URL_CHARS + 1), self._events()
         try:
             endpoint = self.webhooks.create(self.merchant.id, url, events)
         except WebhookError as exc:

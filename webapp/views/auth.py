@@ -15,9 +15,11 @@ from .forms import field
 
 
 def safe_next(request: Request) -> str:
-    """Only same-site paths: never redirect to another host after log-in."""
+    """Only same-site paths: never redirect to another host after log-in, and
+    nothing a Location header cannot carry (control characters, U+2028...)."""
     target: str = request.params.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if (target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and len(target) <= 500 and target.isprintable() and target.isascii()):
         return target
     dashboard: str = request.route_url("dashboard")
     return dashboard

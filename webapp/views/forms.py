@@ -15,9 +15,12 @@ def new_request_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def field(request: Request, name: str) -> str:
+def field(request: Request, name: str, *, max_chars: int = MAX_FIELD_CHARS) -> str:
+    """A form field, cut at ``max_chars`` (a bound on what we read; fields
+    whose own limit is higher, like URLs, pass theirs plus one, so the domain
+    refuses an overlong value rather than storing it cut short)."""
     value = request.POST.get(name, "")
-    return value[:MAX_FIELD_CHARS] if isinstance(value, str) else ""
+    return value[:max_chars] if isinstance(value, str) else ""
 
 
 def parse_rupees(text: str, errors: dict[str, str], *, max_paise: int,
