@@ -139,3 +139,48 @@ def test_only_verified_webhooks_change_an_order(shop):
     assert http("POST", f"{shop_url}/webhooks", body=body, headers=headers).status == 204
     assert module.ORDERS[order]["status"] == "refunded 100.00"
     assert f"{order}: refunded 100.00".encode() in http("GET", f"{shop_url}/").body
+
+
+def test_the_example_shop_against_the_real_api_and_webhooks(web_settings, db):
+    """The same example, for real: our API app creates the request, the
+    customer pays, the worker's queued task delivers the signed webhook, and
+    the example shop (standardwebhooks) marks its order paid."""
+    import api_app
+    import huey_tasks
+    from wallet.accounts import AccountService
+    from wallet.merchant_keys import MerchantKeys
+    from wallet.merchant_webhooks import MerchantWebhooks, WebhookPolicy
+    from wallet.models import User
+    from wallet.payment_requests import PaymentRequests
+    from wallet.transfers import WalletService
+
+    from .wallet_helpers import PASSWORD, make_user
+
+    asha = make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
+    settings = {**web_settings, "wallet.user_app_url": "http://wallet.test",
+                "wallet.webhook_allow_private_urls": "true"}
+    wsgi = api_app.main({}, **settings)
+    huey_tasks.huey.flush()
+    with serving(wsgi) as api_url, example_shop(api_url) as (module, shop_url):
+        with db() as session, session.begin():
+            merchant = AccountService(session, bcrypt_rounds=4).signup_merchant(
+                "dosa-corner", "Dosa Corner", "dosa@example.com", PASSWORD)
+            merchant.return_origins = shop_url
+            module.Shop.api_key = MerchantKeys(session).issue(merchant, "example").secret
+            module.Shop.webhook_secret = MerchantWebhooks(
+                session, WebhookPolicy(allow_private_urls=True, require_https=False)).create(
+                merchant.id, f"{shop_url}/webhooks", ["payment_request.paid"]).secret
+        reply = http("POST", f"{shop_url}/buy", form={})
+        assert reply.status == 303, reply.body
+        public_id = reply.headers["Location"].rsplit("/", 1)[1]
+        assert reply.headers["Location"] == f"http://wallet.test/checkout/{public_id}"
+        [order] = module.ORDERS
+        assert module.ORDERS[order]["status"] == "awaiting payment"
+        with db() as session, session.begin():  # the customer pays at checkout
+            PaymentRequests(session, wallet=WalletService(session),
+                            tasks=wsgi.registry["task_queue"]).pay(
+                session.get(User, asha), public_id)
+        while (task := huey_tasks.huey.dequeue()) is not None:  # the worker
+            huey_tasks.huey.execute(task)
+        assert module.ORDERS[order]["status"] == "paid"
+    wsgi.registry["dbsession_factory"].kw["bind"].dispose()
