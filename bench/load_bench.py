@@ -449,7 +449,8 @@ def bench_api_p2p(args) -> None:
         # Counted as in production (a Redis round trip per request with redis),
         # but never reached: the bench measures the transfers, not the limits.
         "api.money_requests_per_minute_per_token": "1000000000",
-        "api.money_requests_per_minute_per_ip": "1000000000"}
+        "api.money_requests_per_minute_per_ip": "1000000000",
+        "api.money_requests_per_minute_per_user": "1000000000"}
     keys_before = count_rows(engine, IdempotencyRecord)
     with serving_process(api_settings, workdir, threads=args.threads, app="api",
                          processes=args.processes) as base:
