@@ -51,7 +51,8 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         policy = BearerTokenPolicy()
         config.registry["api.security_policy"] = policy
         config.set_security_policy(policy)
-        config.registry["api.contract"] = load_contract()
+        config.registry["api.contract"] = contract = load_contract()
+        config.registry["api.document_json"] = json.dumps(contract.document).encode()
         config.include(".readable")
         config.include(".validation")
         config.include(".routes")
@@ -76,9 +77,9 @@ def load_contract() -> Contract:
 
 
 def openapi_json(request: Request) -> Response:
-    """The same document, as JSON."""
-    body = json.dumps(request.registry["api.contract"].document).encode()
-    return Response(body=body, content_type="application/json", charset="utf-8")
+    """The same document, as JSON (serialised once, at start-up)."""
+    return Response(body=request.registry["api.document_json"],
+                    content_type="application/json", charset="utf-8")
 
 
 def docs(request: Request) -> Response:

@@ -20,6 +20,7 @@ from .codes import utcnow
 from .errors import AccountError, LoginThrottled
 from .models import LoginAttempt, LoginThrottle, Merchant, User, table_of
 from .phone import InvalidPhone, normalize_phone
+from .text import is_ordinary
 from .transfers import WalletService
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class AccountService:
         name = unicodedata.normalize("NFC", (name or "").strip())
         if not name:
             raise AccountError("Enter your name.", "name")
-        if len(name) > MAX_NAME_CHARS or any(unicodedata.category(c)[0] == "C" for c in name):
+        if len(name) > MAX_NAME_CHARS or not is_ordinary(name):
             raise AccountError(f"Use up to {MAX_NAME_CHARS} ordinary characters.", "name")
         self._check_password(password)
         user = User(

@@ -5,10 +5,7 @@ through one process is refused by every other at once."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
-import secrets
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -17,8 +14,10 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from .codes import utcnow
+from .credentials import due_for_touch, new_secret, secret_sha256
 from .errors import AccountError
 from .models import ApiToken, User
+from .text import is_ordinary, one_line
 
 TOKEN_PREFIX = "wlt_"
 #: wlt_ + 43 characters of secrets.token_urlsafe(32).
@@ -27,8 +26,6 @@ MAX_DEVICE_NAME_CHARS = 80
 #: A user's live tokens at most: signing in on one more device revokes the one
 #: used least recently.
 MAX_LIVE_TOKENS = 20
-#: last_used_at is written at most this often per token (not on every request).
-TOUCH_EVERY = dt.timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -37,8 +34,7 @@ class IssuedToken:
     record: ApiToken
 
 
-def token_sha256(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+token_sha256 = secret_sha256
 
 
 class ApiTokens:
@@ -50,14 +46,13 @@ class ApiTokens:
         self.clock = clock
 
     def issue(self, user: User, device_name: str) -> IssuedToken:
-        name = unicodedata.normalize("NFC", " ".join((device_name or "").split()))
+        name = one_line(device_name)
         if not name:
             raise AccountError("Name the device, like \"Asha's phone\".", "device_name")
-        if len(name) > MAX_DEVICE_NAME_CHARS or any(
-                unicodedata.category(c)[0] == "C" for c in name):
+        if len(name) > MAX_DEVICE_NAME_CHARS or not is_ordinary(name):
             raise AccountError(f"Use up to {MAX_DEVICE_NAME_CHARS} ordinary characters.",
                                "device_name")
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = new_secret(TOKEN_PREFIX)
         now = self.clock()
         record = ApiToken(user_id=user.id, device_name=name, prefix=token[:12],
                           token_sha256=token_sha256(token), created_at=now, last_used_at=now,
@@ -87,7 +82,7 @@ class ApiTokens:
         if (record.revoked_at is not None or record.expires_at <= now
                 or record.last_used_at + self.idle <= now or not user.is_active):
             return None
-        if now - record.last_used_at >= TOUCH_EVERY:
+        if due_for_touch(record.last_used_at, now):
             # Only when it moved on: one UPDATE a minute per token, not per request.
             self.db.execute(update(ApiToken).where(ApiToken.id == record.id)
                             .values(last_used_at=now))

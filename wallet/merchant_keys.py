@@ -7,10 +7,7 @@ database, so a revoked key is refused by every process at once."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
-import secrets
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -19,8 +16,11 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from .codes import utcnow
+from .credentials import TOUCH_EVERY as TOUCH_EVERY  # (re-exported: the tests read it)
+from .credentials import due_for_touch, new_secret, secret_sha256
 from .errors import WalletError
 from .models import Merchant, MerchantApiKey
+from .text import is_ordinary, one_line
 
 KEY_PREFIX = "sk_live_"
 #: sk_live_ + 43 characters of secrets.token_urlsafe(32).
@@ -30,8 +30,6 @@ PREFIX_CHARS = 16
 MAX_NAME_CHARS = 80
 #: Live (unrevoked) keys a shop may hold at once: enough to rotate, not a pile.
 MAX_LIVE_KEYS = 10
-#: last_used_at is written at most this often per key (not on every request).
-TOUCH_EVERY = dt.timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -40,8 +38,7 @@ class IssuedKey:
     record: MerchantApiKey
 
 
-def key_sha256(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+key_sha256 = secret_sha256
 
 
 def looks_like_key(value: str | None) -> bool:
@@ -56,17 +53,17 @@ class MerchantKeys:
 
     def issue(self, merchant: Merchant, name: str) -> IssuedKey:
         """A new live key for the shop; its secret is in the answer only."""
-        name = unicodedata.normalize("NFC", " ".join((name or "").split()))
+        name = one_line(name)
         if not name:
             raise WalletError("Name the key, like \"web shop server\".", "name")
-        if len(name) > MAX_NAME_CHARS or any(unicodedata.category(c)[0] == "C" for c in name):
+        if len(name) > MAX_NAME_CHARS or not is_ordinary(name):
             raise WalletError(f"Use up to {MAX_NAME_CHARS} ordinary characters.", "name")
         live = self.db.scalar(select(func.count()).select_from(MerchantApiKey).where(
             MerchantApiKey.merchant_id == merchant.id, MerchantApiKey.revoked_at.is_(None)))
         if (live or 0) >= MAX_LIVE_KEYS:
             raise WalletError(f"You have {MAX_LIVE_KEYS} live keys: revoke one you no longer "
                               "use first.", "name")
-        secret = KEY_PREFIX + secrets.token_urlsafe(32)
+        secret = new_secret(KEY_PREFIX)
         record = MerchantApiKey(merchant_id=merchant.id, name=name,
                                 prefix=secret[:PREFIX_CHARS], key_sha256=key_sha256(secret),
                                 created_at=self.clock(), last_used_at=None, revoked_at=None)
@@ -89,7 +86,7 @@ class MerchantKeys:
         if record.revoked_at is not None or not merchant.is_active:
             return None
         now = self.clock()
-        if record.last_used_at is None or now - record.last_used_at >= TOUCH_EVERY:
+        if due_for_touch(record.last_used_at, now):
             # One UPDATE a minute per key, not one per request.
             self.db.execute(update(MerchantApiKey).where(MerchantApiKey.id == record.id)
                             .values(last_used_at=now))

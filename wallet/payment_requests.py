@@ -32,6 +32,7 @@ from .errors import WalletError
 from .merchant_events import MerchantEvents
 from .models import Merchant, PaymentRequest, Transaction, User
 from .tasks import TaskQueue
+from .text import is_ordinary
 from .transfers import WalletService
 
 _ORDER_REFERENCE = re.compile(r"[A-Za-z0-9._:/#-]{1,64}", re.ASCII)
@@ -135,8 +136,7 @@ class PaymentRequests:
                               "order_reference")
         self.wallet.check_payment_amount(new.amount_paise)
         description = unicodedata.normalize("NFC", new.description or "")
-        if len(description) > MAX_DESCRIPTION_CHARS or any(
-                unicodedata.category(c)[0] == "C" for c in description):
+        if len(description) > MAX_DESCRIPTION_CHARS or not is_ordinary(description):
             raise WalletError(f"description: up to {MAX_DESCRIPTION_CHARS} ordinary characters",
                               "description")
         if not MIN_EXPIRY_S <= new.expires_in_s <= MAX_EXPIRY_S:

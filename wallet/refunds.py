@@ -7,7 +7,6 @@ and moves nothing. A refund tells the shop's server by webhook."""
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Callable
 
 from sqlalchemy import func, select
@@ -22,6 +21,7 @@ from .errors import DuplicateRequest, InsufficientBalance, WalletError
 from .merchant_events import MerchantEvents
 from .models import Merchant, PaymentRequest, Refund, Transaction
 from .tasks import TaskQueue
+from .text import is_ordinary, one_line
 
 MAX_REASON_CHARS = 140
 
@@ -133,9 +133,8 @@ class Refunds:
 
     @staticmethod
     def _clean_reason(reason: str) -> str:
-        reason = unicodedata.normalize("NFC", " ".join((reason or "").split()))
-        if len(reason) > MAX_REASON_CHARS or any(
-                unicodedata.category(c)[0] == "C" for c in reason):
+        reason = one_line(reason)
+        if len(reason) > MAX_REASON_CHARS or not is_ordinary(reason):
             raise WalletError(f"Keep the reason to {MAX_REASON_CHARS} ordinary characters.",
                               "reason")
         return reason

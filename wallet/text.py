@@ -1,0 +1,16 @@
+"""Short texts people type (names, notes, reasons, descriptions): one rule for
+what is ordinary text, so every field refuses the same characters."""
+from __future__ import annotations
+
+import unicodedata
+
+
+def one_line(text: str | None) -> str:
+    """NFC, with every run of white space (newlines too) a single space."""
+    return unicodedata.normalize("NFC", " ".join((text or "").split()))
+
+
+def is_ordinary(text: str) -> bool:
+    """No control, format (bidi overrides...), surrogate or unassigned
+    characters: Unicode's category C."""
+    return not any(unicodedata.category(c)[0] == "C" for c in text)
