@@ -239,3 +239,63 @@ def test_the_append_only_trigger_on_postgres(app_engine):
             "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass "
             "AND NOT tgisinternal").scalars().all()
     assert triggers == ["audit_log_append_only"]
+
+
+# ------------------------------------------------------------- wallet-admin
+
+
+def test_wallet_admin_records_its_actions_in_the_same_log(db, web_settings, tmp_path,
+                                                          monkeypatch, capsys, console):
+    from wallet_cli.admin import main as admin
+
+    from .wallet_helpers import write_ini
+
+    ini = write_ini(tmp_path / "admin.ini", web_settings)
+    asha = make_user(db, ASHA, "Asha")
+    assert admin([ini, "--as", "ci-bot", "freeze", "98765 43210", "--reason", "fraud alert"]) == 0
+    assert frozen(db, asha)
+    monkeypatch.setattr("getpass.getuser", lambda: "deploy")
+    assert admin([ini, "unfreeze", ASHA]) == 0
+    assert admin([ini, "retry", "999"]) == 1  # refused by the domain: audited too
+    monkeypatch.setattr("sys.stdin", io.StringIO(OP_PASSWORD + "\n"))
+    assert admin([ini, "operator", "add", "vera", "--role", "viewer", "--password-stdin"]) == 0
+    out = capsys.readouterr().out
+    secret = re.search(r"secret: ([A-Z2-7]+)", out).group(1)
+    assert "otpauth://totp/" in out
+    rows = audit_rows(db)
+    assert [(r.actor, r.source, r.action, r.reason, r.outcome) for r in rows] == [
+        ("ci-bot", "cli", "freeze", "fraud alert", "done"),
+        ("deploy", "cli", "unfreeze", "via wallet-admin unfreeze", "done"),
+        ("deploy", "cli", "retry", "via wallet-admin retry", "refused"),
+        ("deploy", "cli", "operator_add", "via wallet-admin operator", "done")]
+    # The new viewer signs in with the secret printed once.
+    assert sign_in(console, "vera", pyotp.TOTP(secret).now()).status_int == 303
+
+
+def test_production_ini_console_needs_its_own_real_secret(monkeypatch, app_db_url):
+    import admin_app
+    from pyramid.paster import get_appsettings
+
+    from wallet.settings import ConfigurationError, resolve_settings
+
+    from .test_settings import BANK_ENV, GOOD_SECRET, ROOT
+
+    def settings(**env):
+        for name, value in {**BANK_ENV, "WALLET_DATABASE_URL": app_db_url,
+                            "WALLET_SESSION_SECRET": GOOD_SECRET,
+                            "WALLET_USER_APP_URL": "https://wallet.example",
+                            "WALLET_REDIS_URL": "redis://127.0.0.1:6379/5",  # (never connected)
+                            "WALLET_ADMIN_ALLOWED_NETWORKS": "10.0.0.0/8", **env}.items():
+            monkeypatch.setenv(name, value)
+        found = get_appsettings(str(ROOT / "production.ini"), name="admin")
+        return resolve_settings(found.global_conf, dict(found))
+
+    monkeypatch.delenv("WALLET_ADMIN_SESSION_SECRET", raising=False)
+    with pytest.raises(ConfigurationError, match="WALLET_ADMIN_SESSION_SECRET"):
+        settings()
+    with pytest.raises(ConfigurationError, match="admin.session_secret"):
+        admin_app.main({}, **settings(WALLET_ADMIN_SESSION_SECRET="short"))
+    app = admin_app.main({}, **settings(WALLET_ADMIN_SESSION_SECRET=GOOD_SECRET[::-1]))
+    assert not app.registry["admin_settings"].allows("127.0.0.1")
+    assert app.registry["admin_settings"].allows("10.1.2.3")
+    dispose_app_engine(app)
