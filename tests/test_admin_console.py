@@ -17,10 +17,12 @@ from wallet.audit import Actor, AuditLog
 from wallet.models import AuditEntry, Transaction, User
 from wallet.operators import OperatorService
 
+from . import test_admin
 from .conftest import dispose_app_engine
-from .test_admin import FAST, bank, needs_review  # noqa: F401 - fixtures
+from .test_admin import needs_review
 from .wallet_helpers import count, make_user, state
 
+bank = test_admin.bank  # a live fake bank (fixture)
 OP_PASSWORD = "operator password 1"
 ADMIN_SECRET = "test-admin-session-secret-" + "a" * 32
 ASHA = "+919876543210"
@@ -273,9 +275,9 @@ def test_wallet_admin_records_its_actions_in_the_same_log(db, web_settings, tmp_
 
 
 def test_production_ini_console_needs_its_own_real_secret(monkeypatch, app_db_url):
-    import admin_app
     from pyramid.paster import get_appsettings
 
+    import admin_app
     from wallet.settings import ConfigurationError, resolve_settings
 
     from .test_settings import BANK_ENV, GOOD_SECRET, ROOT
@@ -299,3 +301,74 @@ def test_production_ini_console_needs_its_own_real_secret(monkeypatch, app_db_ur
     assert not app.registry["admin_settings"].allows("127.0.0.1")
     assert app.registry["admin_settings"].allows("10.1.2.3")
     dispose_app_engine(app)
+
+
+# ------------------------------------------------- with a live (fake) bank
+
+
+@pytest.fixture
+def banked_console(web_settings, bank, db):
+    import admin_app
+    import webtest
+
+    _, bank_url = bank
+    app = admin_app.main({}, **{**web_settings, "admin.session_secret": ADMIN_SECRET,
+                                "wallet.deposit_stuck_after_s": "0",
+                                "banks.hdfc.api_url": f"{bank_url}/hdfc/api"})
+    console = webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    totp = add_operator(db, "olga", "operator")
+    assert sign_in(console, "olga", totp.now()).status_int == 303
+    yield console
+    dispose_app_engine(app)
+
+
+def test_ask_the_bank_about_a_stuck_deposit_and_reconcile(banked_console, bank, db):
+    import datetime as dt
+
+    from wallet.codes import IST
+    from wallet.deposits import DepositService
+    from wallet.models import ReconciliationRun
+
+    from .live_servers import http
+    from .wallet_helpers import TEST_BANKS, balance
+
+    _, bank_url = bank
+    asha = make_user(db, ASHA, "Asha")
+    with db() as session, session.begin():
+        service = DepositService(session, TEST_BANKS)
+        paid = service.start(session.get(User, asha), "hdfc", 250_00, "form-key-console-0001")
+        unreachable = service.start(session.get(User, asha), "axis", 100_00,
+                                    "form-key-console-0002")
+    # The customer paid at the bank; its webhook never came.
+    http("GET", f"{bank_url}/hdfc/netbanking?reference={paid.token}&amount_paise=25000"
+                "&return_url=http://127.0.0.1/x")
+    http("POST", f"{bank_url}/hdfc/netbanking/{paid.token}",
+         form={"action": "approve", "customer_id": "1"})
+    page = banked_console.get("/deposits")
+    assert page.text.count("Ask the bank now") == 2
+    token = csrf(banked_console, "/deposits")
+
+    banked_console.post(f"/deposits/{paid.id}/ask-bank",
+                        {"csrf_token": token, "reason": "customer called"}, status=303)
+    assert balance(db, asha) == (250_00, 0)
+    # Axis cannot be reached: an error, audited; nothing changes.
+    banked_console.post(f"/deposits/{unreachable.id}/ask-bank",
+                        {"csrf_token": token, "reason": "customer called"}, status=503)
+    with db() as session:
+        assert session.get(Transaction, unreachable.id).status == "pending"
+    rows = audit_rows(db)
+    assert [(r.action, r.object_id, r.outcome) for r in rows] == [
+        ("ask_bank", str(paid.id), "done"), ("ask_bank", str(unreachable.id), "error")]
+    assert rows[0].detail.startswith("credited")
+
+    today = dt.datetime.now(IST).date().isoformat()
+    banked_console.post("/reconciliation", {"csrf_token": token, "bank": "hdfc",
+                                            "date": today, "reason": "daily check"},
+                        status=303)
+    with db() as session:
+        run = session.scalars(select(ReconciliationRun)).one()
+    assert (run.bank_code, run.statement_lines, run.mismatch_count) == ("hdfc", 1, 0)
+    assert "No mismatches" in banked_console.get(f"/reconciliation/{run.id}").text
+    exported = banked_console.get(f"/reconciliation/{run.id}.csv")
+    assert exported.text.splitlines() == ["bank,day,reference,problem,detail"]
+    assert audit_rows(db)[-1].action == "reconcile"

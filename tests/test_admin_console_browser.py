@@ -10,12 +10,16 @@ from sqlalchemy import select
 
 from wallet.models import AuditEntry, Transaction
 
+from . import test_admin, test_browser
 from .conftest import dispose_app_engine
 from .live_servers import http, serving
-from .test_admin import bank, needs_review  # noqa: F401 - fixtures
+from .test_admin import needs_review
 from .test_admin_console import ADMIN_SECRET, OP_PASSWORD, add_operator
-from .test_browser import chromium  # noqa: F401 - fixture
 from .wallet_helpers import TEST_BANKS, balance, make_user
+
+# Fixtures shared with those modules: a live fake bank, Chromium.
+bank = test_admin.bank
+chromium = test_browser.chromium
 
 pytestmark = pytest.mark.browser
 

@@ -119,5 +119,6 @@ def test_frozen_wallet_cannot_spend_through_the_api(api, db, asha, ravi, shop):
                   headers=auth(ravi_token, new_key()), status=201)
     set_frozen(db, asha, False)
     for path, body in MONEY_REQUESTS:
-        assert api.post_json(path, body, headers=auth(token, new_key())).status_int in (200, 201, 202)
+        reply = api.post_json(path, body, headers=auth(token, new_key()))
+        assert reply.status_int in (200, 201, 202)
     assert balance(db, asha) == (1_005_00 - 30_00, 10_00)
