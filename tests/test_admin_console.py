@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
+from wallet.accounts import AccountService
 from wallet.audit import Actor, AuditLog
 from wallet.models import AuditEntry, Transaction, User
 from wallet.operators import OperatorService
@@ -217,6 +218,13 @@ def test_pages_render(operator, db, runner):
     operator.get("/deposits")
     operator.get("/reconciliation")
     operator.get("/lookup", {"q": "nobody-here"}, status=404)
+    with db() as session, session.begin():
+        AccountService(session, bcrypt_rounds=4).signup_merchant(
+            "dosa-corner", "Dosa Corner", "dosa@example.com", "shop password 1")
+    shop = operator.get("/lookup", {"q": "@dosa-corner"})
+    assert "Dosa Corner" in shop.text and 'id="available">₹0.00<' in shop.text
+    user = operator.get("/lookup", {"q": "98765 43210"})
+    assert 'id="available">₹700.00<' in user.text and "Freeze the wallet" in user.text
     operator.get("/payouts/999999", status=404)
 
 
