@@ -380,3 +380,15 @@ def test_ask_the_bank_about_a_stuck_deposit_and_reconcile(banked_console, bank, 
     exported = banked_console.get(f"/reconciliation/{run.id}.csv")
     assert exported.text.splitlines() == ["bank,day,reference,problem,detail"]
     assert audit_rows(db)[-1].action == "reconcile"
+
+
+def test_an_idle_session_is_signed_out(operator, monkeypatch):
+    import time
+    import types
+
+    import pyramid.session
+
+    assert "Overview" in operator.get("/").text
+    later = time.time() + 15 * 60 + 5  # past the 15-minute idle timeout
+    monkeypatch.setattr(pyramid.session, "time", types.SimpleNamespace(time=lambda: later))
+    operator.get("/", status=303)
