@@ -316,8 +316,9 @@ def test_production_ini_console_needs_its_own_real_secret(monkeypatch, app_db_ur
 
 @pytest.fixture
 def banked_console(web_settings, bank, db):
-    import admin_app
     import webtest
+
+    import admin_app
 
     _, bank_url = bank
     app = admin_app.main({}, **{**web_settings, "admin.session_secret": ADMIN_SECRET,

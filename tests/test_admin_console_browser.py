@@ -10,16 +10,21 @@ from sqlalchemy import select
 
 from wallet.models import AuditEntry, Transaction
 
-from . import test_admin, test_browser
+from . import test_admin
 from .conftest import dispose_app_engine
-from .live_servers import http, serving
+from .live_servers import BrowserThread, http, serving
 from .test_admin import needs_review
 from .test_admin_console import ADMIN_SECRET, OP_PASSWORD, add_operator
 from .wallet_helpers import TEST_BANKS, balance, make_user
 
-# Fixtures shared with those modules: a live fake bank, Chromium.
-bank = test_admin.bank
-chromium = test_browser.chromium
+bank = test_admin.bank  # a live fake bank (fixture)
+
+
+@pytest.fixture
+def browser():
+    browser = BrowserThread()  # (test_browser.py keeps a sync Playwright in this thread)
+    yield browser
+    browser.close()
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +41,7 @@ def console_url(web_settings, bank):
     dispose_app_engine(app)
 
 
-def test_an_operator_resolves_a_stuck_withdrawal(db, runner, bank, console_url, chromium):
+def test_an_operator_resolves_a_stuck_withdrawal(db, runner, bank, console_url, browser):
     _, bank_url = bank
     asha = make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
     stuck = needs_review(db, runner, asha)
@@ -48,9 +53,7 @@ def test_an_operator_resolves_a_stuck_withdrawal(db, runner, bank, console_url, 
     assert reply.status == 200
     totp: pyotp.TOTP = add_operator(db, "olga", "operator")
 
-    context = chromium.new_context(base_url=console_url, locale="en-IN")
-    try:
-        page = context.new_page()
+    def operator(page):
         page.goto("/")
         expect(page.locator("h1")).to_have_text("Sign in")
         page.fill("input[name=name]", "olga")
@@ -84,8 +87,8 @@ def test_an_operator_resolves_a_stuck_withdrawal(db, runner, bank, console_url, 
         page.click("text=Audit log")
         expect(page.locator("#audit tr.outcome-done")).to_have_count(1)
         expect(page.locator("#audit tr.outcome-refused")).to_have_count(1)
-    finally:
-        context.close()
+
+    browser.run(console_url, operator)
 
     with db() as session:
         assert session.get(Transaction, stuck).status == "completed"
