@@ -27,6 +27,7 @@ from wallet.errors import (
     SelfTransfer,
     WalletError,
 )
+from wallet.freeze import WalletFrozen
 from wallet.idempotency import BadIdempotencyKey, IdempotencyKeyReused
 from wallet.payment_requests import OrderReferenceReused, RequestNotFound, RequestNotPayable
 from wallet.refunds import PaymentNotFound, RefundTooLarge
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 #: The domain's refusals, most specific first.
 WALLET_CODES: tuple[tuple[type[WalletError], str], ...] = (
+    (WalletFrozen, "wallet_frozen"),
     (InsufficientBalance, "insufficient_funds"),
     (RecipientNotFound, "recipient_not_found"),
     (SelfTransfer, "self_transfer"),

@@ -28,6 +28,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "self_transfer": (422, "You cannot send money to yourself"),
     "limit_exceeded": (422, "Over the limit"),
     "duplicate_request": (409, "This request key was used with other details"),
+    "wallet_frozen": (409, "This wallet is frozen: money cannot leave it"),
     "rate_limited": (429, "Too many requests"),
     "server_error": (500, "Something went wrong on our side"),
     # Shops' servers (merchant keys): payment requests and refunds.

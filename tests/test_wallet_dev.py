@@ -53,10 +53,10 @@ class Browser:
 
 
 def test_wallet_dev_runs_the_whole_wallet_and_stops_cleanly(tmp_path):
-    user_port, merchant_port, webhook_port, bank_port, api_port = free_ports(5)
+    user_port, merchant_port, webhook_port, bank_port, api_port, admin_port = free_ports(6)
     ini = (ROOT / "development.ini").read_text()
     for old, new in (("6543", user_port), ("6544", merchant_port), ("6545", webhook_port),
-                     ("6546", bank_port), ("6547", api_port)):
+                     ("6546", bank_port), ("6547", api_port), ("6548", admin_port)):
         ini = ini.replace(f"127.0.0.1:{old}", f"127.0.0.1:{new}")
     (tmp_path / "development.ini").write_text(ini)
     wallet_dev = shutil.which("wallet-dev") or pytest.fail("wallet-dev is not installed")
@@ -65,7 +65,7 @@ def test_wallet_dev_runs_the_whole_wallet_and_stops_cleanly(tmp_path):
                                stderr=subprocess.STDOUT, start_new_session=True)
     user, bank = f"http://127.0.0.1:{user_port}", f"http://127.0.0.1:{bank_port}"
     try:
-        for port in (user_port, merchant_port, webhook_port, bank_port, api_port):
+        for port in (user_port, merchant_port, webhook_port, bank_port, api_port, admin_port):
             wait_until(lambda port=port: ready(f"http://127.0.0.1:{port}/readyz"),
                        f"port {port} ready", timeout_s=180)
         browser = Browser()

@@ -142,6 +142,18 @@ class AccountService:
         self._clear_throttle(phone)
         return user
 
+    # The same throttling for other log-ins (the operators' console), each on
+    # a key of its own (at most 32 characters).
+    def check_throttle(self, key: str, ip: str) -> None:
+        """LoginThrottled when ``key`` or ``ip`` failed too often lately."""
+        self._check_throttle(key, ip)
+
+    def record_failure(self, key: str, ip: str) -> None:
+        self.dbsession.add(LoginAttempt(phone=key, ip=ip, created_at=self.clock()))
+
+    def clear_throttle(self, key: str) -> None:
+        self._clear_throttle(key)
+
     def _clear_throttle(self, key: str) -> None:
         """A successful log-in resets the account's count (not the address's)."""
         self.dbsession.execute(delete(LoginThrottle).where(LoginThrottle.key == key))

@@ -216,7 +216,7 @@ BANK_STATUS_OUTCOMES = {"approved": DepositAnswer.SUCCESS, "declined": DepositAn
 
 
 @dataclass(frozen=True)
-class _FinalWord:
+class FinalWord:
     """What the bank's status API finally says of a stuck deposit."""
 
     outcome: str
@@ -226,19 +226,19 @@ class _FinalWord:
     reason: str
 
 
-def _final_word(record: BankRecord | None, created_at: dt.datetime, expire_before: dt.datetime,
-                amount_paise: int) -> _FinalWord | None:
+def final_word(record: BankRecord | None, created_at: dt.datetime, expire_before: dt.datetime,
+                amount_paise: int) -> FinalWord | None:
     """The bank's final word on a stuck deposit, or None while it is pending."""
     if record is None and created_at < expire_before:
         # The bank never heard of it, long after the checkout: nothing was paid.
-        return _FinalWord(DepositAnswer.FAILED, amount_paise, CURRENCY, "no record at the bank")
+        return FinalWord(DepositAnswer.FAILED, amount_paise, CURRENCY, "no record at the bank")
     if record is None:
         return None  # the customer may still be on the way to the bank's page
     status: Any = record.get("status")  # any JSON value
     outcome = BANK_STATUS_OUTCOMES.get(status)
     if outcome is None:
         return None
-    return _FinalWord(outcome, record.get("amount_paise"), record.get("currency"),
+    return FinalWord(outcome, record.get("amount_paise"), record.get("currency"),
                       record.get("reason") or "")
 
 
@@ -281,14 +281,14 @@ def sweep_stuck_deposits(
             counts["bank_unavailable"] += 1
             checked(token)
             continue
-        word = _final_word(record, created_at, now - expire_after, amount_paise)
+        word = final_word(record, created_at, now - expire_after, amount_paise)
         if word is None:
             counts["still_pending"] += 1
             checked(token)
             continue
 
         def settle(session: Session, token: str = token, bank_code: str = bank_code,
-                   word: _FinalWord = word) -> SettleResult:
+                   word: FinalWord = word) -> SettleResult:
             return DepositService(session, banks).settle(
                 token, word.outcome, bank_code=bank_code, amount_paise=word.amount_paise,
                 currency=word.currency, source="sweeper (bank status API)", reason=word.reason,

@@ -29,6 +29,7 @@ from .errors import (
     SelfTransfer,
     WalletError,
 )
+from .freeze import ensure_can_spend
 from .models import Merchant, Transaction, User
 from .phone import InvalidPhone, normalize_phone
 from .settings import WalletSettings
@@ -127,6 +128,7 @@ class WalletService:
         ``request_key`` is the form's one-time token: submitting the same form
         twice (a double click, a retried request) returns the first transfer.
         """
+        ensure_can_spend(sender)
         ledgerlib.check_paise(amount_paise)
         if amount_paise > self.max_transfer_paise:
             raise AmountTooLarge(
@@ -212,6 +214,7 @@ class WalletService:
         """The one rule of paying a shop, by handle or at a payment request's
         checkout: ``key`` is the ledger's idempotency key, so the same key
         pays once."""
+        ensure_can_spend(payer)
         self.check_payment_amount(amount_paise)
         note = self._clean_note(note)
         try:  # (an earlier submission of this form: the ledger says ``replayed``)

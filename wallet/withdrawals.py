@@ -34,6 +34,7 @@ from .bank_client import BankRecord
 from .banks import BankConfig
 from .codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, utcnow
 from .errors import AmountTooLarge, InsufficientBalance, WalletError
+from .freeze import ensure_can_spend
 from .models import Merchant, PayoutAttempt, Transaction, User, Withdrawal
 from .tasks import NoTaskQueue, TaskQueue, after_commit
 from .transfers import WalletService
@@ -135,6 +136,7 @@ class WithdrawalService:
 
     def _request(self, user: User | Merchant, bank_code: str, account_number: str, ifsc: str,
                  amount_paise: int, request_key: str) -> Transaction:
+        ensure_can_spend(user)
         owner = Owner.for_account(user)
         account_number = re.sub(r"[\s-]", "", account_number or "")
         ifsc = (ifsc or "").strip().upper()

@@ -5,7 +5,15 @@
     retry ID                            put a needs_review withdrawal back in its queue
     resolve ID --paid | --not-paid      settle a needs_review withdrawal by hand (bank checked first)
     deposits --stuck [--minutes N]      deposits pending for longer than N minutes
-    reconcile --bank B --date D         the bank's statement for day D vs our records
+    reconcile --bank B --date D         the bank's statement for day D vs our records (stored)
+    freeze PHONE | unfreeze PHONE       stop (allow again) money leaving a user's wallet
+    operator add NAME --role R          an operator of the console (viewer or operator): prints
+                                        the TOTP secret once; the password is asked for
+                                        (or read from stdin with --password-stdin)
+
+Actions (retry, resolve, reconcile, freeze, unfreeze, operator add) are written to
+the audit log, with --reason (a default is used when none is given), as the OS
+user or --as NAME.
 
 Exit status: 0 when all is well, 1 when something is wrong (problems found,
 action refused), 2 when the bank could not be asked. Safe to run from cron.
@@ -14,6 +22,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
+import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 
@@ -21,15 +32,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledgerlib import format_paise, snapshot_session
-from wallet.bank_client import BankClient, BankUnavailable
+from wallet.audit import Actor, Outcome
+from wallet.bank_client import BankUnavailable
 from wallet.banks import BankConfig
-from wallet.codes import IST, Kind, Status, payout_reference
-from wallet.errors import WalletError
-from wallet.models import Transaction, User, Withdrawal, get_engine
-from wallet.operations import reconcile, verify_all
+from wallet.codes import IST, Kind, Status
+from wallet.errors import AccountError, WalletError
+from wallet.models import ReconciliationRun, Transaction, User, Withdrawal, get_engine
+from wallet.operations import verify_all
+from wallet.operator_actions import (
+    ActionResult,
+    OperatorActions,
+    ask_payout_status,
+    bank_statements,
+    payout_to_ask,
+)
+from wallet.operators import OperatorService, Role
+from wallet.phone import InvalidPhone, normalize_phone
 from wallet.settings import WalletSettings, load_settings
 from wallet.tasks import load_task_queue
-from wallet.withdrawals import WithdrawalService
 
 OK, PROBLEM, BANK_DOWN = 0, 1, 2
 Banks = dict[str, BankConfig]
@@ -76,26 +96,51 @@ def cmd_withdrawals(session: Session, args: argparse.Namespace, banks: Banks) ->
     return OK
 
 
-def cmd_retry(session: Session, args: argparse.Namespace, banks: Banks) -> int:
+def actions(session: Session, args: argparse.Namespace, banks: Banks) -> OperatorActions:
     settings: WalletSettings = args.settings
-    tasks = load_task_queue(settings.task_queue, settings.raw)
+    return OperatorActions(session, banks, Actor.cli(args.actor),
+                           tasks=load_task_queue(settings.task_queue, settings.raw),
+                           deposit_expire_after_s=settings.deposit_expire_after_s)
+
+
+def report(result: ActionResult) -> int:
+    if not result.ok:
+        raise WalletError(result.message)
+    return OK
+
+
+def cmd_retry(session: Session, args: argparse.Namespace, banks: Banks) -> int:
     with session.begin():  # the worker hears of it once this commits
-        WithdrawalService(session, banks, tasks=tasks).operator_retry(args.id)
+        result = actions(session, args, banks).retry_payout(args.id, args.reason)
+    report(result)
     print(f"withdrawal {args.id} queued again; a worker will ask the bank before any resend")
     return OK
 
 
 def cmd_resolve(session: Session, args: argparse.Namespace, banks: Banks) -> int:
-    tx = session.get(Transaction, args.id)
-    if tx is None or tx.kind != Kind.WITHDRAWAL or tx.bank_code is None:
-        raise WalletError(f"no withdrawal {args.id}")
-    bank_code, reference = tx.bank_code, payout_reference(tx.id)
-    session.rollback()  # no transaction is held open while the bank is asked
-    record = BankClient(banks[bank_code]).payout_status(reference)
+    action = "resolve_paid" if args.paid else "resolve_not_paid"
+    settings: WalletSettings = args.settings
     with session.begin():
-        outcome = WithdrawalService(session, banks).operator_resolve(args.id, args.paid, record)
-    said = record.get("status") if record else "no record"
-    print(f"withdrawal {args.id}: {outcome} (bank says {said})")
+        acts = actions(session, args, banks)
+        refused = acts.check(action, "withdrawal", args.id, args.reason)
+        if refused is None:
+            try:
+                bank, reference = payout_to_ask(session, banks, args.id)
+            except WalletError as exc:
+                refused = acts.refuse(action, "withdrawal", args.id, args.reason, str(exc))
+    report(refused or ActionResult(True, ""))
+    # No transaction is held open while the bank is asked.
+    try:
+        record = ask_payout_status(bank, reference, settings.bank_timeout_s)
+    except BankUnavailable as exc:
+        with session.begin():
+            acts.refuse(action, "withdrawal", args.id, args.reason,
+                        f"could not ask the bank: {exc}", outcome=Outcome.ERROR)
+        raise
+    with session.begin():
+        result = acts.resolve_payout(args.id, args.paid, record, args.reason)
+    report(result)
+    print(f"withdrawal {args.id}: {result.message}")
     return OK
 
 
@@ -112,13 +157,22 @@ def cmd_deposits(session: Session, args: argparse.Namespace, banks: Banks) -> in
 
 
 def cmd_reconcile(session: Session, args: argparse.Namespace, banks: Banks) -> int:
+    settings: WalletSettings = args.settings
+    object_id = f"{args.bank}:{args.date.isoformat()}"
     if args.bank not in banks:
+        with session.begin():
+            actions(session, args, banks).refuse("reconcile", "bank_day", object_id,
+                                                 args.reason, f"unknown bank {args.bank!r}")
         raise WalletError(f"unknown bank {args.bank!r}; known: {', '.join(banks)}")
-    client = BankClient(banks[args.bank])
-    days = [args.date + dt.timedelta(days=d) for d in (-1, 0, 1)]
-    statements = {day: client.statement(day) for day in days}
-    mismatches = reconcile(session, args.bank, args.date, statements)
-    print(f"{args.bank} statement for {args.date}: {len(statements[args.date])} line(s)")
+    statements = bank_statements(banks[args.bank], args.date, settings.bank_timeout_s)
+    with session.begin():
+        result = actions(session, args, banks).reconcile(args.bank, args.date, statements,
+                                                         args.reason)
+    report(result)  # (a refusal's audit row is committed first)
+    run = session.get_one(ReconciliationRun, result.made_id)
+    mismatches = json.loads(run.mismatches)
+    print(f"{args.bank} statement for {args.date}: {run.statement_lines} line(s) "
+          f"(stored as run {run.id})")
     if mismatches:
         print(table(["reference", "problem", "detail"], mismatches))
         print(f"{len(mismatches)} mismatch(es)")
@@ -127,23 +181,86 @@ def cmd_reconcile(session: Session, args: argparse.Namespace, banks: Banks) -> i
     return OK
 
 
+def cmd_freeze(session: Session, args: argparse.Namespace, banks: Banks) -> int:
+    try:
+        phone = normalize_phone(args.phone)
+    except InvalidPhone as exc:
+        raise WalletError(str(exc)) from None
+    with session.begin():
+        user = session.scalar(select(User).where(User.phone == phone))
+        if user is None:
+            raise WalletError(f"no user with phone {phone}")
+        acts = actions(session, args, banks)
+        result = (acts.freeze_wallet(user.id, args.reason) if args.command == "freeze"
+                  else acts.unfreeze_wallet(user.id, args.reason))
+    report(result)
+    print(f"{phone}: {result.message}")
+    return OK
+
+
+def cmd_operator_add(session: Session, args: argparse.Namespace, banks: Banks) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"Password for {args.name}: ")
+        if getpass.getpass("Again: ") != password:
+            raise WalletError("the two passwords differ")
+    settings: WalletSettings = args.settings
+    made = []
+
+    def add() -> str:
+        try:
+            made.append(OperatorService(session, bcrypt_rounds=settings.bcrypt_rounds)
+                        .add(args.name, args.role, password))
+        except AccountError as exc:
+            raise WalletError(str(exc)) from None
+        return f"{made[0].operator.name} ({args.role}) added"
+
+    with session.begin():
+        result = actions(session, args, banks).run("operator_add", "operator", args.name,
+                                                   args.reason, add)
+    report(result)
+    new = made[0]
+    print(f"operator {new.operator.name} ({new.operator.role}) added.")
+    print("Add this to an authenticator app now; it is not shown again:")
+    print(f"  secret: {new.totp_secret}")
+    print(f"  URI:    {new.provisioning_uri}")
+    return OK
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "") or "unknown"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wallet-admin", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", help="ini file: development.ini or production.ini")
+    p.add_argument("--as", dest="actor", default=None,
+                   help="who acts, in the audit log (default: the OS user)")
     sub = p.add_subparsers(dest="command", required=True)
+
+    def reason(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--reason", default=None,
+                             help="why (the audit log); default: 'via wallet-admin <command>'")
+
     sub.add_parser("verify").set_defaults(run=cmd_verify)
     w = sub.add_parser("withdrawals")
     w.add_argument("--status", choices=Status.WITHDRAWAL)
     w.set_defaults(run=cmd_withdrawals)
     r = sub.add_parser("retry")
     r.add_argument("id", type=int)
+    reason(r)
     r.set_defaults(run=cmd_retry)
     z = sub.add_parser("resolve")
     z.add_argument("id", type=int)
     paid = z.add_mutually_exclusive_group(required=True)
     paid.add_argument("--paid", dest="paid", action="store_true")
     paid.add_argument("--not-paid", dest="paid", action="store_false")
+    reason(z)
     z.set_defaults(run=cmd_resolve)
     d = sub.add_parser("deposits")
     d.add_argument("--stuck", action="store_true", help="only deposits still pending")
@@ -152,12 +269,29 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("reconcile")
     c.add_argument("--bank", required=True)
     c.add_argument("--date", required=True, type=dt.date.fromisoformat)
+    reason(c)
     c.set_defaults(run=cmd_reconcile)
+    for name in ("freeze", "unfreeze"):
+        f = sub.add_parser(name)
+        f.add_argument("phone")
+        reason(f)
+        f.set_defaults(run=cmd_freeze)
+    o = sub.add_parser("operator").add_subparsers(dest="operator_command", required=True)
+    a = o.add_parser("add")
+    a.add_argument("name")
+    a.add_argument("--role", required=True, choices=Role.ALL)
+    a.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of stdin")
+    reason(a)
+    a.set_defaults(run=cmd_operator_add)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.actor = (args.actor or "").strip() or os_user()
+    if hasattr(args, "reason") and not (args.reason or "").strip():
+        args.reason = f"via wallet-admin {args.command}"
     raw = load_settings(args.config)
     args.settings = WalletSettings.from_dict(raw)
     banks = dict(args.settings.banks)

@@ -1,7 +1,8 @@
 """Run the whole wallet locally: wallet-dev [development.ini]
 
 Migrates the SQLite database (seeding demo users on the first run), then starts
-the user app, webhook app, fake bank and a Huey worker as separate processes
+the user app, merchant app, webhook app, API app, operators' console, fake bank
+and a Huey worker as separate processes
 with honcho (prefixed logs; Ctrl-C stops them all).
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_USERS
 
 from .initialize_db import main as initialize_db
 
-APPS = ("user", "merchant", "webhook", "api", "fake_bank")
+APPS = ("user", "merchant", "webhook", "api", "admin", "fake_bank")
 
 
 def listen_address(config_uri: str, name: str) -> str:
@@ -49,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {phone}  password: {DEMO_PASSWORD}  ({name})")
     print("Demo login (merchant app):")
     print(f"  {DEMO_MERCHANT['email']}  password: {DEMO_PASSWORD}  ({DEMO_MERCHANT['name']})")
+    print("Operators' console: make an operator first (prints its TOTP secret once):")
+    print(f"  wallet-admin {config_uri} operator add NAME --role operator")
     print("Ctrl-C stops everything.", flush=True)
     manager.loop()
     return manager.returncode or 0

@@ -96,9 +96,11 @@ class SessionSecurityPolicy:
 
 def include_sessions(config: Configurator, *, cookie_name: str,
                      identity_loader: IdentityLoader, session_key: str,
-                     salt: str = "wallet.user.session") -> None:
+                     salt: str = "wallet.user.session",
+                     secret_setting: str = "wallet.session_secret",
+                     idle_timeout_s: int = SESSION_MAX_AGE_S) -> None:
     settings = config.get_settings()
-    secret = require_secret(settings, "wallet.session_secret")
+    secret = require_secret(settings, secret_setting)
     config.set_session_factory(
         SignedCookieSessionFactory(
             secret,
@@ -108,7 +110,7 @@ def include_sessions(config: Configurator, *, cookie_name: str,
             samesite="Lax",
             secure=as_bool(settings.get("wallet.secure_cookies", "false")),
             max_age=None,  # a browser-session cookie...
-            timeout=SESSION_MAX_AGE_S,  # ...that also expires when idle
+            timeout=idle_timeout_s,  # ...that also expires when idle
             reissue_time=60,
         )
     )

@@ -13,6 +13,7 @@ import ledgerlib
 from .api import ApiToken, IdempotencyRecord
 from .merchant import Merchant
 from .meta import Base, table_of
+from .operator import AuditEntry, Operator, ReconciliationRun
 from .shop import (
     MerchantApiKey,
     MerchantDelivery,
@@ -35,9 +36,10 @@ T = TypeVar("T")
 target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
 
 __all__ = [
-    "ApiToken", "Base", "IdempotencyRecord", "LoginAttempt", "LoginThrottle", "Merchant",
+    "ApiToken", "AuditEntry", "Base", "IdempotencyRecord", "LoginAttempt", "LoginThrottle",
+    "Merchant",
     "MerchantApiKey", "MerchantDelivery", "MerchantDeliveryAttempt", "MerchantEndpoint",
-    "MerchantEvent", "PaymentRequest", "Refund",
+    "MerchantEvent", "Operator", "PaymentRequest", "ReconciliationRun", "Refund",
     "PayoutAttempt", "PayoutLane", "Transaction", "TransactionRunner", "User", "WebhookAttempt",
     "WebhookEvent", "Withdrawal", "get_engine", "get_session_factory", "table_of",
     "target_metadata",

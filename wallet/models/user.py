@@ -21,6 +21,13 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(100))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: Set by an operator (wallet.freeze): the wallet can receive, not spend.
+    frozen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    frozen_reason: Mapped[str | None] = mapped_column(String(300))
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.frozen_at is not None
 
     @property
     def wallet_code(self) -> str:

@@ -1,0 +1,23 @@
+from pyramid.config import Configurator
+
+ID = "{id:\\d{1,18}}"
+
+
+def includeme(config: Configurator) -> None:
+    config.add_route("overview", "/")
+    config.add_route("login", "/login")
+    config.add_route("logout", "/logout")
+    config.add_route("payouts", "/payouts")
+    config.add_route("payout", f"/payouts/{ID}")
+    config.add_route("payout_retry", f"/payouts/{ID}/retry")
+    config.add_route("payout_resolve", f"/payouts/{ID}/resolve")
+    config.add_route("deposits", "/deposits")
+    config.add_route("deposit_ask", f"/deposits/{ID}/ask-bank")
+    config.add_route("reconciliation", "/reconciliation")
+    config.add_route("reconciliation_run", f"/reconciliation/{ID}")
+    config.add_route("reconciliation_csv", f"/reconciliation/{ID}.csv")
+    config.add_route("lookup", "/lookup")
+    config.add_route("freeze", f"/users/{ID}/freeze")
+    config.add_route("unfreeze", f"/users/{ID}/unfreeze")
+    config.add_route("audit", "/audit")
+    config.add_route("audit_csv", "/audit.csv")

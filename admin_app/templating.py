@@ -1,0 +1,40 @@
+"""Jinja2 set-up of the console: money in rupees, times in India and UTC."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pyramid.config import Configurator
+
+from ledgerlib import format_paise
+from wallet.codes import IST
+
+
+def rupees(amount_paise: int) -> str:
+    return format_paise(amount_paise)
+
+
+def ist(moment: dt.datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(IST).strftime("%Y-%m-%d %H:%M:%S IST")
+
+
+def age(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return ""
+    seconds = int((dt.datetime.now(dt.timezone.utc) - moment).total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def includeme(config: Configurator) -> None:
+    config.add_jinja2_search_path("admin_app:templates", name=".jinja2")
+
+    def register_filters() -> None:
+        env = config.get_jinja2_environment()
+        env.filters["rupees"] = rupees
+        env.filters["ist"] = ist
+        env.filters["age"] = age
+
+    config.action(None, register_filters, order=999)
