@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 import ledgerlib
 
 from .api import ApiToken, IdempotencyRecord
+from .checks import LedgerCheck
 from .merchant import Merchant
 from .meta import Base, table_of
 from .shop import (
@@ -35,7 +36,8 @@ T = TypeVar("T")
 target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
 
 __all__ = [
-    "ApiToken", "Base", "IdempotencyRecord", "LoginAttempt", "LoginThrottle", "Merchant",
+    "ApiToken", "Base", "IdempotencyRecord", "LedgerCheck", "LoginAttempt", "LoginThrottle",
+    "Merchant",
     "MerchantApiKey", "MerchantDelivery", "MerchantDeliveryAttempt", "MerchantEndpoint",
     "MerchantEvent", "PaymentRequest", "Refund",
     "PayoutAttempt", "PayoutLane", "Transaction", "TransactionRunner", "User", "WebhookAttempt",
