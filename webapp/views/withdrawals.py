@@ -7,10 +7,10 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.banks import BankConfig
+from wallet.codes import utcnow
 from wallet.errors import WalletError
 from wallet.models import User
 from wallet.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
-from wallet.codes import utcnow
 from webcommon import request_services
 from webcommon.delays import bank_delays
 from webcommon.views import view_config, view_defaults
