@@ -42,4 +42,8 @@ def start_metrics() -> None:
     install_observer()
     port = str(worker.raw_settings.get("huey.metrics_port", "")).strip()
     if port:
-        serve_metrics(int(port), str(worker.raw_settings.get("huey.metrics_host", "127.0.0.1")))
+        host = str(worker.raw_settings.get("huey.metrics_host", "127.0.0.1"))
+        try:
+            serve_metrics(int(port), host)
+        except OSError:  # the port is taken: the work goes on, unmeasured
+            log.exception("metrics: cannot listen on %s:%s", host, port)

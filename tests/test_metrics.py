@@ -273,3 +273,26 @@ def test_worker_metrics_server_starts_once_per_process():
     assert serve_metrics(port) is False
     if first:
         assert http("GET", f"http://127.0.0.1:{port}/metrics").status == 200
+
+
+def test_the_periodic_ledger_check_records_each_run(web_settings, db):
+    from sqlalchemy import text
+
+    from huey_tasks.housekeeping import verify_ledger
+    from wallet.ledger_checks import last_success_at, recent_checks
+
+    user = make_user(db, "+919876543210", deposit_paise=100_00)
+    huey_tasks.configure(web_settings)  # the workers on the test database
+    try:
+        assert verify_ledger.call_local() is True
+        with db() as session, session.begin():
+            session.execute(text("UPDATE ledger_accounts SET posted_paise = posted_paise + 1 "
+                                 "WHERE code = :code"), {"code": f"user:{user}:wallet"})
+        assert verify_ledger.call_local() is False
+    finally:
+        huey_tasks.configure({"huey.backend": "memory"})
+    with db() as session:
+        broken, clean = recent_checks(session)
+        assert clean.ok and clean.problems == 0 and clean.duration_ms >= 0
+        assert not broken.ok and broken.problems >= 1 and f"user:{user}:wallet" in broken.summary
+        assert last_success_at(session) == clean.finished_at
