@@ -81,7 +81,11 @@ def test_metrics_on_every_app_in_text_format_to_internal_addresses_only(factory,
 def test_requests_are_labelled_by_route_pattern_not_raw_path(user_app):
     for i in range(3):
         user_app.get(f"/withdrawals/{1000 + i}", status="*")
+        user_app.get(f"/no-such-page-{i}", status=404)
     body = user_app.get("/metrics", extra_environ=INTERNAL).text
+    assert value(scrape(body), "wallet_http_requests_total", app="webapp", route="(unmatched)",
+                 method="GET", status="404") >= 3
+    assert "no-such-page" not in body
     assert 'route="/withdrawals/{id:\\\\d{1,18}}"' in body  # (escaped in the text format)
     assert "/withdrawals/1001" not in body
 

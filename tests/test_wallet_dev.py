@@ -68,7 +68,7 @@ def test_wallet_dev_runs_the_whole_wallet_and_stops_cleanly(tmp_path):
     try:
         for port in (user_port, merchant_port, webhook_port, bank_port, api_port):
             wait_until(lambda port=port: ready(f"http://127.0.0.1:{port}/readyz"),
-                       f"port {port} ready", timeout_s=60)
+                       f"port {port} ready", timeout_s=180)
         browser = Browser()
         fields = browser.form_fields(f"{user}/login")
         status, _, _ = browser.request(f"{user}/login", {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,8 +20,14 @@ log = logging.getLogger(__name__)
 
 
 class DatabaseCollector:
-    def __init__(self, session_factory: Callable[[], Session]):
-        self.session_factory = session_factory
+    """``open_session()`` gives the session to read with, as a context manager:
+    a fresh one (workers: ``sessionmaker()``), or a web request's own
+    (``nullcontext(request.dbsession)``: on SQLite, where every transaction
+    takes the write lock, a second session in the same request could wait on
+    the first)."""
+
+    def __init__(self, open_session: Callable[[], AbstractContextManager[Session]]):
+        self.open_session = open_session
 
     def collect(self) -> Iterator[Metric]:
         depth = GaugeMetricFamily("wallet_queue_depth", "Items waiting, per queue and state",
@@ -35,10 +42,9 @@ class DatabaseCollector:
                                "1 when the database-backed gauges could be read")
         started = time.monotonic()
         try:
-            with self.session_factory() as session:
+            with self.open_session() as session:
                 states = queue_states(session)
                 last = last_success_at(session)
-                session.rollback()
         except SQLAlchemyError:
             log.exception("metrics: the database could not be read")
             up.add_metric([], 0)

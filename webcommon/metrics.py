@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 
 from pyramid.config import Configurator
 from pyramid.httpexceptions import HTTPNotFound
@@ -59,7 +60,11 @@ def metrics_view(request: Request) -> Response:
     access: MetricsAccess = request.registry["metrics.access"]
     if not access.allows(request.remote_addr):
         raise HTTPNotFound()
-    body = exposition(request.registry["metrics.collectors"])
+    collectors = []
+    if request.registry["metrics.database_gauges"]:
+        # Read in the request's own session (and transaction), never a second one.
+        collectors.append(DatabaseCollector(lambda: nullcontext(request.dbsession)))
+    body = exposition(collectors)
     response = Response(body=body)
     response.headers["Content-Type"] = CONTENT_TYPE
     response.headers["Cache-Control"] = "no-store"
@@ -72,10 +77,8 @@ def includeme(config: Configurator) -> None:
     config.registry["metrics.app"] = str(settings.get("metrics.app_name")
                                          or config.registry.__name__)
     config.registry["metrics.access"] = MetricsAccess.from_settings(settings)
-    collectors = []
-    if as_bool(str(settings.get("metrics.database_gauges", "true"))):
-        collectors.append(DatabaseCollector(config.registry["dbsession_factory"]))
-    config.registry["metrics.collectors"] = collectors
+    config.registry["metrics.database_gauges"] = as_bool(
+        str(settings.get("metrics.database_gauges", "true")))
     install_observer()
     config.add_tween("webcommon.metrics.metrics_tween_factory")
     config.add_route("metrics", "/metrics")
