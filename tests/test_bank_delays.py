@@ -188,3 +188,29 @@ def test_a_waiting_withdrawal_says_whether_its_wait_is_usual(db, delays_app):
     text = app.get(f"/withdrawals/{recent}").html.find(id="withdrawal-progress").text
     assert text.startswith("Yours is at 12 minutes, which is slower than usual")
     assert text.endswith("we're on it.")
+
+
+def test_the_forms_say_how_long_each_bank_takes(db, user_app, web_settings):
+    from webapp.merchant import main as merchant_main
+
+    from .test_merchant_app import make_merchant, merchant_login
+
+    user = make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
+    now = dt.datetime.now(dt.timezone.utc)
+    for i in range(3):
+        withdrawal(db, user, i, created=now - dt.timedelta(minutes=30), status="completed",
+                   took_s=240)
+    login(user_app, "+919876543210")
+    assert hdfc_note(user_app.get("/withdraw")) == (
+        "false", "HDFC Bank payouts are taking about 4 minutes right now.")
+    assert hdfc_note(user_app.get("/add-money")) == (
+        "false", "Not enough recent payments to say how long HDFC Bank takes right now.")
+    make_merchant(db)
+    wsgi = merchant_main({}, **web_settings)
+    try:
+        shop = webtest.TestApp(wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.9"})
+        merchant_login(shop)
+        assert hdfc_note(shop.get("/settle"))[1] == (
+            "HDFC Bank payouts are taking about 4 minutes right now.")
+    finally:
+        dispose_app_engine(wsgi)
