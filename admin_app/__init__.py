@@ -36,6 +36,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         # First of all: an address off the allow-list gets a 403 and nothing else.
         config.add_tween("admin_app.security.allow_list_tween_factory", under=INGRESS)
         config.include("webcommon")
+        config.include("webcommon.metrics")
         # (Shared security headers: include them here, next to webcommon.)
         use_task_queue(config)
         config.include("pyramid_jinja2")

@@ -45,6 +45,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
     api = ApiSettings.from_dict(settings)
     with Configurator(settings=settings) as config:
         config.include("webcommon")
+        config.include("webcommon.metrics")
         use_task_queue(config)
         config.registry["api_settings"] = api
         config.registry["api.rate_limiter"] = make_rate_limiter(api)

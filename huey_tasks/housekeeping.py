@@ -1,14 +1,31 @@
-"""Periodic housekeeping: forget API idempotency keys past their keeping time."""
+"""Periodic housekeeping: forget API idempotency keys past their keeping time;
+verify the ledger and record each run."""
 from __future__ import annotations
+
+import logging
 
 from huey import crontab
 
 from wallet.idempotency import IdempotencyKeys
+from wallet.ledger_checks import run_ledger_check
 
 from .app import huey, worker
+
+log = logging.getLogger(__name__)
 
 
 @huey.periodic_task(crontab(minute="7"))  # type: ignore[untyped-decorator]  # hourly; huey has no types
 def purge_idempotency_keys() -> int:
     """Keys are kept at least wallet.idempotency.KEEP_FOR (48 h), then dropped."""
     return worker.run_in_transaction(lambda session: IdempotencyKeys(session).purge())
+
+
+@huey.periodic_task(crontab(minute="*/15"))  # type: ignore[untyped-decorator]  # huey has no types
+def verify_ledger() -> bool:
+    """Verify the ledger and our records against it, and record the run
+    (wallet.ledger_checks): metrics alert when no clean run is recent."""
+    engine = worker.session_factory().kw["bind"]
+    check = run_ledger_check(engine)
+    if not check.ok:
+        log.error("ledger verification found problems: %s", check.summary)
+    return check.ok

@@ -53,8 +53,10 @@ class Browser:
 
 
 def test_wallet_dev_runs_the_whole_wallet_and_stops_cleanly(tmp_path):
-    user_port, merchant_port, webhook_port, bank_port, api_port, admin_port = free_ports(6)
+    (user_port, merchant_port, webhook_port, bank_port, api_port, admin_port,
+     metrics_port) = free_ports(7)
     ini = (ROOT / "development.ini").read_text()
+    ini = ini.replace("huey.metrics_port = 6550", f"huey.metrics_port = {metrics_port}")
     for old, new in (("6543", user_port), ("6544", merchant_port), ("6545", webhook_port),
                      ("6546", bank_port), ("6547", api_port), ("6548", admin_port)):
         ini = ini.replace(f"127.0.0.1:{old}", f"127.0.0.1:{new}")
@@ -114,6 +116,17 @@ def test_wallet_dev_runs_the_whole_wallet_and_stops_cleanly(tmp_path):
                                                "device_name": "wallet-dev test"})["token"]
         me = call_json(f"{api}/v1/me", token=token)
         assert me["balance"]["available"]["amount_paise"] == 5_100_25
+
+        # Prometheus: every app at /metrics, the worker on its own port; the
+        # worker paid the withdrawal out, and the queues are empty again.
+        for port in (user_port, merchant_port, webhook_port, api_port):
+            status, headers, text = browser.request(f"http://127.0.0.1:{port}/metrics")
+            assert status == 200 and "version=0.0.4" in headers["Content-Type"]
+            assert 'wallet_queue_depth{queue="payouts",state="queued"} 0.0' in text
+        status, _, text = browser.request(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert status == 200
+        assert 'wallet_payouts_total{bank="hdfc",outcome="completed"} 1.0' in text
+        assert 'wallet_bank_call_duration_seconds_count{bank="hdfc",call="send_payout"' in text
     finally:
         stopped = stop(process)
         log.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, TypeAlias
 
 from .banks import BankConfig
+from .observe import observer
 
 DEFAULT_TIMEOUT_S = 5.0
 
@@ -31,15 +33,17 @@ class BankClient:
 
     def payment_status(self, reference: str) -> BankRecord | None:
         """The bank's record of a deposit, or None if the bank has none."""
-        return self._call(f"/payments/{urllib.parse.quote(reference, safe='')}")
+        return self._call(f"/payments/{urllib.parse.quote(reference, safe='')}",
+                          call="payment_status")
 
     def payout_status(self, reference: str) -> BankRecord | None:
         """The bank's record of a payout, or None if it has never heard of it."""
-        return self._call(f"/payouts/{urllib.parse.quote(reference, safe='')}")
+        return self._call(f"/payouts/{urllib.parse.quote(reference, safe='')}",
+                          call="payout_status")
 
     def statement(self, day: dt.date) -> list[BankRecord]:
         """The bank's statement of our account for one day (India time)."""
-        reply = self._call(f"/statement?date={day.isoformat()}")
+        reply = self._call(f"/statement?date={day.isoformat()}", call="statement")
         if reply is None or not isinstance(reply.get("entries"), list):
             raise BankUnavailable(f"{self.bank.name} sent no statement for {day}")
         entries: list[BankRecord] = reply["entries"]
@@ -48,12 +52,25 @@ class BankClient:
     def send_payout(self, payload: Mapping[str, object]) -> BankRecord:
         """Ask the bank to pay out. Returns its answer (``status`` accepted or
         rejected); raises BankUnavailable when the outcome is unknown."""
-        reply = self._call("/payouts", body=payload)
+        reply = self._call("/payouts", body=payload, call="send_payout")
         if reply is None or reply.get("status") not in ("accepted", "rejected", "reversed"):
             raise BankUnavailable(f"{self.bank.name} gave an unclear answer: {reply!r}")
         return reply
 
-    def _call(self, path: str, body: Mapping[str, object] | None = None) -> BankRecord | None:
+    def _call(self, path: str, body: Mapping[str, object] | None = None, *,
+              call: str) -> BankRecord | None:
+        """One API call, its latency and outcome reported to the observer."""
+        started, outcome = time.monotonic(), "unavailable"
+        try:
+            reply = self._request(path, body)
+            outcome = ("not_found" if reply is None
+                       else "rejected" if isinstance(reply, dict)
+                       and reply.get("status") == "rejected" else "ok")
+            return reply
+        finally:
+            observer().bank_call(self.bank.code, call, outcome, time.monotonic() - started)
+
+    def _request(self, path: str, body: Mapping[str, object] | None) -> BankRecord | None:
         request = urllib.request.Request(
             self.bank.api_url + path,
             data=None if body is None else json.dumps(body).encode(),

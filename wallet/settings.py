@@ -96,6 +96,16 @@ class WalletSettings:
     #: Endpoints on private, loopback, link-local... addresses, and plain http
     #: (development only: production refuses to start with it).
     webhook_allow_private_urls: bool = False
+    # Measured bank delays shown to users (wallet.bank_delays): the latest
+    # ``samples`` settled payouts / deposits per bank within ``window``; a bank
+    # is degraded when their p90, or its oldest open payout, passes ``p90``, or
+    # when ``failure_ratio`` of its recent payout calls had no clear answer.
+    bank_delay_window_s: float = 6 * 3600.0
+    bank_delay_samples: int = 20
+    bank_delay_degraded_p90_s: float = 900.0
+    bank_delay_degraded_failure_ratio: float = 0.25
+    #: Pages reuse a measurement for this long (per process).
+    bank_delay_cache_s: float = 30.0
 
     @property
     def production(self) -> bool:
@@ -153,4 +163,13 @@ class WalletSettings:
             webhook_resume_after_s=get("webhook_resume_after_s",
                                        "wallet.webhook_resume_after_s", pos_float),
             webhook_allow_private_urls=allow_private,
+            bank_delay_window_s=get("bank_delay_window_s", "wallet.bank_delay_window_s",
+                                    pos_float),
+            bank_delay_samples=get("bank_delay_samples", "wallet.bank_delay_samples", pos_int),
+            bank_delay_degraded_p90_s=get("bank_delay_degraded_p90_s",
+                                          "wallet.bank_delay_degraded_p90_s", pos_float),
+            bank_delay_degraded_failure_ratio=get("bank_delay_degraded_failure_ratio",
+                                                  "wallet.bank_delay_degraded_failure_ratio",
+                                                  pos_float),
+            bank_delay_cache_s=get("bank_delay_cache_s", "wallet.bank_delay_cache_s", float),
         )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 import ledgerlib
 from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_paise
 
-from . import codes
+from . import codes, observe  # noqa: F401 - observe: its listeners see every money movement
 from .codes import Kind, Status, utcnow
 from .errors import (
     AmountTooLarge,

@@ -24,6 +24,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
     settings = resolve_settings(global_config, settings)
     with Configurator(settings=settings) as config:
         config.include("webcommon")
+        config.include("webcommon.metrics")
         use_task_queue(config)
         config.include("pyramid_jinja2")
         config.include(".templating")

@@ -19,6 +19,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
     with Configurator(settings=settings) as config:
         config.registry["readiness_checks"] = {"banks": banks_configured}
         config.include("webcommon")
+        config.include("webcommon.metrics")
         config.include(".routes")
         config.scan(".views")
     return config.make_wsgi_app()

@@ -12,6 +12,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.bank_events import MAX_BODY_BYTES, BankEvents, Verdict, record_delivery
+from wallet.observe import observer
 from webcommon.views import notfound_view_config, view_config
 
 from .signatures import SignatureError, verify
@@ -47,6 +48,9 @@ class Delivery:
             http_status=status, verdict=verdict, detail=detail, transaction_id=transaction_id)
         log.info("webhook %s %s from %s: %s %s", self.bank_code, self.event_id,
                  request.remote_addr, status, verdict)
+        # The bank label only ever names a configured bank (bounded cardinality).
+        bank = self.bank_code if self.bank_code in request.registry["banks"] else "unknown"
+        observer().webhook_delivery(bank, verdict, 200 <= status < 300)
         return Response(json={"status": verdict, "detail": detail}, status=status)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 import ledgerlib
 
 from .api import ApiToken, IdempotencyRecord
+from .checks import LedgerCheck
 from .merchant import Merchant
 from .meta import Base, table_of
 from .operator import AuditEntry, Operator, ReconciliationRun
@@ -36,7 +37,8 @@ T = TypeVar("T")
 target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Base", "IdempotencyRecord", "LoginAttempt", "LoginThrottle",
+    "ApiToken", "AuditEntry", "Base", "IdempotencyRecord", "LedgerCheck", "LoginAttempt",
+    "LoginThrottle",
     "Merchant",
     "MerchantApiKey", "MerchantDelivery", "MerchantDeliveryAttempt", "MerchantEndpoint",
     "MerchantEvent", "Operator", "PaymentRequest", "ReconciliationRun", "Refund",

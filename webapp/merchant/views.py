@@ -20,9 +20,11 @@ from wallet.refunds import PaymentNotFound
 from wallet.reports import MerchantReports, PaymentDetail, PeriodFigures
 from wallet.withdrawals import MAX_WITHDRAWAL_PAISE
 from webcommon import request_services
+from webcommon.delays import bank_delays
 from webcommon.views import view_config, view_defaults
 
 from ..views.auth import safe_next
+from ..views.delays import payout_notes
 from ..views.forms import field, new_request_key, parse_rupees
 from ..views.withdrawals import STATUS_TEXT
 
@@ -209,7 +211,8 @@ class MerchantViews:
         return {"errors": errors or {}, "values": values or {},
                 "banks": request_services(self.request).banks, "request_key": new_request_key(),
                 "max_withdrawal_paise": MAX_WITHDRAWAL_PAISE,
-                "balance": request_services(self.request).wallet.balance(self.merchant)}
+                "balance": request_services(self.request).wallet.balance(self.merchant),
+                "bank_notes": payout_notes(bank_delays(self.request))}
 
     @view_config(route_name="settle", renderer="merchant/settle.jinja2", request_method="GET")
     def settle_form(self) -> dict[str, Any]:

@@ -11,8 +11,10 @@ from wallet.deposits import MAX_DEPOSIT_PAISE, DepositService
 from wallet.errors import WalletError
 from wallet.models import User
 from webcommon import request_services
+from webcommon.delays import bank_delays
 from webcommon.views import view_config, view_defaults
 
+from .delays import deposit_notes
 from .forms import field, new_request_key, parse_rupees
 
 
@@ -33,6 +35,7 @@ class DepositViews:
             "banks": self.banks,
             "request_key": new_request_key(),
             "max_deposit_paise": MAX_DEPOSIT_PAISE,
+            "bank_notes": deposit_notes(bank_delays(self.request)),
         }
 
     @view_config(route_name="add_money", renderer="add_money.jinja2", request_method="GET")

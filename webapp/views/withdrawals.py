@@ -7,12 +7,15 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.banks import BankConfig
+from wallet.codes import utcnow
 from wallet.errors import WalletError
 from wallet.models import User
 from wallet.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
 from webcommon import request_services
+from webcommon.delays import bank_delays
 from webcommon.views import view_config, view_defaults
 
+from .delays import payout_notes, withdrawal_progress
 from .forms import field, new_request_key, parse_rupees
 
 STATUS_TEXT = {
@@ -38,7 +41,8 @@ class WithdrawalViews:
         self.request.response.status = status
         return {"errors": errors or {}, "values": values or {}, "banks": self.banks,
                 "request_key": new_request_key(), "max_withdrawal_paise": MAX_WITHDRAWAL_PAISE,
-                "balance": request_services(self.request).wallet.balance(self.user)}
+                "balance": request_services(self.request).wallet.balance(self.user),
+                "bank_notes": payout_notes(bank_delays(self.request))}
 
     @view_config(route_name="withdraw", renderer="withdraw.jinja2", request_method="GET")
     def form(self) -> dict[str, Any]:
@@ -67,6 +71,10 @@ class WithdrawalViews:
             raise HTTPNotFound()
         tx, wd = found
         bank = None if tx.bank_code is None else self.banks.get(tx.bank_code)
+        delays = bank_delays(self.request).get(tx.bank_code or "")
+        age_s = (utcnow() - tx.created_at).total_seconds()
+        took_s = None if tx.settled_at is None else (tx.settled_at - tx.created_at).total_seconds()
         return {"tx": tx, "wd": wd, "bank": bank,
+                "progress": withdrawal_progress(delays, tx.status, age_s, took_s),
                 "status_text": STATUS_TEXT.get(tx.status, tx.status),
                 "attempts": self.service.attempts(tx.id)}

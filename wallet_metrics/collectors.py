@@ -1,0 +1,61 @@
+"""Gauges read from the database at scrape time, so they are right whichever
+process did the work: queue depth and oldest item's age per queue and state
+(wallet.queue_stats), and when the ledger verification last succeeded
+(wallet.ledger_checks)."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from wallet.ledger_checks import last_success_at
+from wallet.queue_stats import queue_states
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseCollector:
+    """``open_session()`` gives the session to read with, as a context manager:
+    a fresh one (workers: ``sessionmaker()``), or a web request's own
+    (``nullcontext(request.dbsession)``: on SQLite, where every transaction
+    takes the write lock, a second session in the same request could wait on
+    the first)."""
+
+    def __init__(self, open_session: Callable[[], AbstractContextManager[Session]]):
+        self.open_session = open_session
+
+    def collect(self) -> Iterator[Metric]:
+        depth = GaugeMetricFamily("wallet_queue_depth", "Items waiting, per queue and state",
+                                  labels=["queue", "state"])
+        age = GaugeMetricFamily("wallet_queue_oldest_age_seconds",
+                                "Age of the oldest waiting item (0 when none)",
+                                labels=["queue", "state"])
+        verified = GaugeMetricFamily(
+            "wallet_ledger_verify_last_success_timestamp_seconds",
+            "Unix time the last clean ledger verification finished (0: never)")
+        up = GaugeMetricFamily("wallet_metrics_database_up",
+                               "1 when the database-backed gauges could be read")
+        started = time.monotonic()
+        try:
+            with self.open_session() as session:
+                states = queue_states(session)
+                last = last_success_at(session)
+        except SQLAlchemyError:
+            log.exception("metrics: the database could not be read")
+            up.add_metric([], 0)
+            yield up
+            return
+        for item in states:
+            depth.add_metric([item.queue, item.state], item.depth)
+            age.add_metric([item.queue, item.state], item.oldest_age_s)
+        verified.add_metric([], last.timestamp() if last is not None else 0)
+        up.add_metric([], 1)
+        took = GaugeMetricFamily("wallet_metrics_database_scrape_seconds",
+                                 "Time the database-backed gauges took to read")
+        took.add_metric([], time.monotonic() - started)
+        yield from (depth, age, verified, up, took)
