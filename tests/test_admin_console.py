@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from wallet.accounts import AccountService
 from wallet.audit import Actor, AuditLog
+from wallet.ledger_checks import run_ledger_check
 from wallet.models import AuditEntry, Transaction, User
 from wallet.operators import OperatorService
 
@@ -208,12 +209,15 @@ def test_csrf_is_required_on_every_form(operator, db):
     assert not frozen(db, asha) and count(db, AuditEntry) == 0
 
 
-def test_pages_render(operator, db, runner):
+def test_pages_render(operator, db, runner, app_engine):
     asha = make_user(db, ASHA, "Asha", deposit_paise=1_000_00)
     needs_review(db, runner, asha)
     overview = operator.get("/")
     assert "user wallets" in overview.text and "needs_review" in overview.text
-    assert 'id="ledger-verify"' in overview.text
+    assert "Not run yet" in overview.text
+    run_ledger_check(app_engine)
+    verified = operator.get("/").text
+    assert re.search(r'id="ledger-verify">Last run [^<]*<span class="ok">clean', verified)
     assert "needs_review" in operator.get("/payouts", {"status": "needs_review"}).text
     operator.get("/deposits")
     operator.get("/reconciliation")

@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 import ledgerlib
 from ledgerlib.tables import accounts
 
+from . import ledger_checks
 from .codes import Delivery, Kind, Status, utcnow
 from .models import (
+    LedgerCheck,
     Merchant,
     MerchantDelivery,
     PayoutAttempt,
@@ -51,6 +53,9 @@ class Overview:
     flagged: int
     #: Banks' webhook calls refused in the last hour, by verdict.
     webhook_rejections: dict[str, int]
+    #: The latest recorded ledger verification, and the latest clean one's end.
+    last_check: LedgerCheck | None
+    last_clean_at: dt.datetime | None
     at: dt.datetime
 
 
@@ -80,7 +85,9 @@ class Oversight:
                 *self._stuck_deposit())) or 0,
             flagged=self.db.scalar(select(func.count()).select_from(Transaction).where(
                 Transaction.flag_reason.is_not(None))) or 0,
-            webhook_rejections=self._rejections(now - dt.timedelta(hours=1)), at=now)
+            webhook_rejections=self._rejections(now - dt.timedelta(hours=1)),
+            last_check=next(iter(ledger_checks.recent_checks(self.db, limit=1)), None),
+            last_clean_at=ledger_checks.last_success_at(self.db), at=now)
 
     def _money(self) -> tuple[MoneyTotal, ...]:
         kind = case((accounts.c.code.like("user:%"), "user wallets"),
