@@ -22,6 +22,7 @@ from .shop import (
     PaymentRequest,
     Refund,
 )
+from .stepup import KycRecord, WalletPin
 from .transaction import Transaction
 from .user import LoginAttempt, LoginThrottle, User
 from .webhook import WebhookAttempt, WebhookEvent
@@ -35,11 +36,12 @@ T = TypeVar("T")
 target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
 
 __all__ = [
-    "ApiToken", "Base", "IdempotencyRecord", "LoginAttempt", "LoginThrottle", "Merchant",
+    "ApiToken", "Base", "IdempotencyRecord", "KycRecord", "LoginAttempt", "LoginThrottle",
+    "Merchant",
     "MerchantApiKey", "MerchantDelivery", "MerchantDeliveryAttempt", "MerchantEndpoint",
     "MerchantEvent", "PaymentRequest", "Refund",
     "PayoutAttempt", "PayoutLane", "Transaction", "TransactionRunner", "User", "WebhookAttempt",
-    "WebhookEvent", "Withdrawal", "get_engine", "get_session_factory", "table_of",
+    "WebhookEvent", "WalletPin", "Withdrawal", "get_engine", "get_session_factory", "table_of",
     "target_metadata",
 ]
 
