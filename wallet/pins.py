@@ -52,6 +52,8 @@ class WrongPin(PinRefused):
 
 class PinLocked(PinRefused):
     code = "pin_locked"
+    #: seconds until payments are unlocked (an API's Retry-After)
+    retry_after_s: int = 60
 
 
 class PinNotSet(PinRefused):
@@ -116,12 +118,10 @@ class Pins:
         self.approve(user, old_pin, field="old_pin")
         self._store(user, new_hash)
 
-    def reset(self, user: User, password_ok: bool, pin: str, repeat: str) -> None:
-        """A new PIN for a user who proved their password (checked by the
-        caller with AccountService, whose throttle counts the guesses). Clears
-        a lock: the password is the stronger secret."""
-        if not password_ok:
-            raise WalletError("That password is not right.", "password")
+    def reset(self, user: User, pin: str, repeat: str) -> None:
+        """A new PIN for a user who has just proved their password (checked by
+        the caller with AccountService.authenticate, whose throttle counts the
+        guesses). Clears a lock: the password is the stronger secret."""
         self._store(user, self._new_hash(pin, repeat))
 
     # ----------------------------------------------------------------- check
@@ -138,7 +138,8 @@ class Pins:
             raise PinNotSet("Set your wallet PIN first: it keeps your money safe.", field)
         tries, locked_until, pin_hash = row
         if locked_until is not None and locked_until > now:
-            raise PinLocked(self._locked_message(locked_until, now), field)
+            raise self._locked(self._locked_message(locked_until, now), locked_until, now,
+                               field)
         if tries > self.policy.max_tries:  # (a lock cleared by hand: stay safe)
             raise PinLocked(self._locked_message(now + dt.timedelta(seconds=60), now), field)
         typed = (pin or "").strip()
@@ -150,7 +151,8 @@ class Pins:
             self.db.execute(update(table_of(WalletPin))
                             .where(table_of(WalletPin).c.user_id == user.id)
                             .values(locked_until=until))
-            raise PinLocked("Wrong PIN. " + self._locked_message(until, now), field)
+            raise self._locked("Wrong PIN. " + self._locked_message(until, now), until, now,
+                               field)
         left = self.policy.max_tries - tries
         raise WrongPin(f"Wrong PIN: {left} {'try' if left == 1 else 'tries'} left before "
                        "payments are locked for a while.", field)
@@ -201,6 +203,12 @@ class Pins:
         if (repeat or "").strip() != pin:
             raise WalletError("The two PINs differ: type the same PIN twice.", "repeat")
         return bcrypt.hashpw(pin.encode(), bcrypt.gensalt(self.policy.bcrypt_rounds)).decode()
+
+    @staticmethod
+    def _locked(message: str, until: dt.datetime, now: dt.datetime, field: str) -> PinLocked:
+        error = PinLocked(message, field)
+        error.retry_after_s = max(1, int((until - now).total_seconds() + 0.999))
+        return error
 
     @staticmethod
     def _locked_message(until: dt.datetime, now: dt.datetime) -> str:

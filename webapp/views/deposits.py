@@ -33,6 +33,7 @@ class DepositViews:
             "banks": self.banks,
             "request_key": new_request_key(),
             "max_deposit_paise": MAX_DEPOSIT_PAISE,
+            "room": request_services(self.request).limits.headroom(self.user.id),
         }
 
     @view_config(route_name="add_money", renderer="add_money.jinja2", request_method="GET")
