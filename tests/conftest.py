@@ -270,8 +270,27 @@ def api_wsgi(api_settings):
     dispose_app_engine(app)
 
 
-@pytest.fixture
-def api(api_wsgi):
+#: Every test user's wallet PIN (wallet_helpers.make_user sets it).
+TEST_PIN = "1357"
+#: The API's requests that move money out of a wallet: they need the PIN.
+PIN_PATHS = ("/v1/transfers", "/v1/payments", "/v1/withdrawals")
+
+
+def pin_test_app(wsgi, **kwargs):
+    """A webtest app whose JSON money requests carry the test users' PIN,
+    unless the body names one itself (to test a missing or wrong PIN, send
+    ``"pin"`` or use a plain ``webtest.TestApp``)."""
     import webtest
 
-    return webtest.TestApp(api_wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.8"})
+    class PinTestApp(webtest.TestApp):
+        def post_json(self, url, params=webtest.utils.NoDefault, **kw):
+            if url in PIN_PATHS and isinstance(params, dict) and "pin" not in params:
+                params = {**params, "pin": TEST_PIN}
+            return super().post_json(url, params, **kw)
+
+    return PinTestApp(wsgi, **kwargs)
+
+
+@pytest.fixture
+def api(api_wsgi):
+    return pin_test_app(api_wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.8"})

@@ -18,7 +18,7 @@ from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine
 from .test_withdrawals import ScriptedBank
-from .wallet_helpers import PASSWORD, TEST_BANKS, balance, login, make_user, state
+from .wallet_helpers import PASSWORD, PIN, TEST_BANKS, PinForm, balance, login, make_user, state
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
@@ -48,7 +48,7 @@ def merchant_login(app, email="chai@example.com", password=PASSWORD):
 
 
 def pay(user_app, handle="chai-point", amount="120.50", note="2 chai"):
-    form = user_app.get(f"/pay/{handle}").forms["pay-form"]
+    form = PinForm(user_app.get(f"/pay/{handle}").forms["pay-form"])
     form["amount"], form["note"] = amount, note
     return form
 
@@ -173,7 +173,7 @@ def test_double_submitted_payment_pays_once(user_app, db, asha, shop):
 def pay_at(db, user_id, merchant_handle, amount_paise, when, key):
     with db() as session, session.begin():
         WalletService(session, clock=lambda: when).pay_merchant(
-            session.get(User, user_id), merchant_handle, amount_paise, key, "")
+            session.get(User, user_id), merchant_handle, amount_paise, key, "", pin=PIN)
 
 
 def test_totals_follow_the_india_day_and_month(db, asha, shop):
