@@ -43,8 +43,8 @@ def test_same_form_submitted_concurrently_moves_money_once(db):
         with db() as session, session.begin():
             sender = session.get(User, asha)
             return WalletService(session).send_money(
-                sender, "9812345678", 600_00, "same-form-key-123456"
-            , pin=PIN).id
+                sender, "9812345678", 600_00, "same-form-key-123456", pin=PIN
+            ).id
 
     ids = run_together(8, submit)
     assert all(isinstance(i, int) for i in ids), ids
@@ -63,8 +63,8 @@ def test_different_forms_concurrently_never_overdraw(db):
         with db() as session, session.begin():
             sender = session.get(User, asha)
             return WalletService(session).send_money(
-                sender, "9812345678", 300_00, f"form-key-{i:012d}"
-            , pin=PIN).id
+                sender, "9812345678", 300_00, f"form-key-{i:012d}", pin=PIN
+            ).id
 
     results = run_together(8, submit)
     assert sum(isinstance(r, int) for r in results) == 3

@@ -30,13 +30,16 @@ from sqlalchemy.orm import Session
 
 from .codes import utcnow
 from .errors import WalletError
-from .models import User, WalletPin, table_of
+from .models import User, WalletPin
 
 __all__ = ["DEFAULT_PIN_POLICY", "PinApproval", "PinLocked", "PinNotSet", "PinPolicy",
            "PinRefused", "Pins", "WrongPin"]
 
 _PIN = re.compile(r"[0-9]{4}|[0-9]{6}", re.ASCII)
 _APPROVER = object()
+# ORM-enabled statements (so that the request's transaction manager sees a
+# change to commit) on rows no session holds in memory.
+_NO_SYNC = {"synchronize_session": False}
 
 
 class PinRefused(WalletError):
@@ -148,9 +151,8 @@ class Pins:
             return PinApproval(user.id, _APPROVER)
         if tries >= self.policy.max_tries:
             until = now + dt.timedelta(seconds=self.policy.lock_s)
-            self.db.execute(update(table_of(WalletPin))
-                            .where(table_of(WalletPin).c.user_id == user.id)
-                            .values(locked_until=until))
+            self.db.execute(update(WalletPin).where(WalletPin.user_id == user.id)
+                            .values(locked_until=until), execution_options=_NO_SYNC)
             raise self._locked("Wrong PIN. " + self._locked_message(until, now), until, now,
                                field)
         left = self.policy.max_tries - tries
@@ -161,14 +163,13 @@ class Pins:
                      now: dt.datetime) -> tuple[int, dt.datetime | None, str] | None:
         """Count one more try, atomically; a lock that has run out starts the
         count afresh. (tries including this one, locked_until, hash) or None."""
-        table = table_of(WalletPin)
-        lapsed = (table.c.locked_until.is_not(None)) & (table.c.locked_until <= now)
-        stmt = (update(table).where(table.c.user_id == user_id)
-                .values(failed_tries=case((lapsed, 1), else_=table.c.failed_tries + 1),
-                        locked_until=case((lapsed, None), else_=table.c.locked_until),
+        lapsed = WalletPin.locked_until.is_not(None) & (WalletPin.locked_until <= now)
+        stmt = (update(WalletPin).where(WalletPin.user_id == user_id)
+                .values(failed_tries=case((lapsed, 1), else_=WalletPin.failed_tries + 1),
+                        locked_until=case((lapsed, None), else_=WalletPin.locked_until),
                         updated_at=now)
-                .returning(table.c.failed_tries, table.c.locked_until, table.c.pin_hash))
-        row = self.db.execute(stmt).first()
+                .returning(WalletPin.failed_tries, WalletPin.locked_until, WalletPin.pin_hash))
+        row = self.db.execute(stmt, execution_options=_NO_SYNC).first()
         if row is None:
             return None
         locked_until = row.locked_until
@@ -183,14 +184,14 @@ class Pins:
     # -------------------------------------------------------------- internals
 
     def _clear(self, user_id: int) -> None:
-        table = table_of(WalletPin)
-        self.db.execute(update(table).where(table.c.user_id == user_id)
-                        .values(failed_tries=0, locked_until=None))
+        self.db.execute(update(WalletPin).where(WalletPin.user_id == user_id)
+                        .values(failed_tries=0, locked_until=None), execution_options=_NO_SYNC)
 
     def _store(self, user: User, new_hash: str) -> None:
-        table = table_of(WalletPin)
-        done = self.db.execute(update(table).where(table.c.user_id == user.id).values(
-            pin_hash=new_hash, failed_tries=0, locked_until=None, updated_at=self.clock()))
+        done = self.db.execute(
+            update(WalletPin).where(WalletPin.user_id == user.id).values(
+                pin_hash=new_hash, failed_tries=0, locked_until=None, updated_at=self.clock()),
+            execution_options=_NO_SYNC)
         if not getattr(done, "rowcount", 0):
             raise PinNotSet("Set your wallet PIN first.", "pin")
 
