@@ -17,6 +17,7 @@ from wallet.withdrawals import Owner
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine
+from .live_servers import confirm_in_browser
 from .test_withdrawals import ScriptedBank
 from .wallet_helpers import PASSWORD, PIN, TEST_BANKS, PinForm, balance, login, make_user, state
 
@@ -295,6 +296,7 @@ def test_in_a_browser_a_user_pays_and_the_shop_sees_it(browser, user_wsgi, merch
             page.fill("#amount", "85.50")
             page.fill("#note", "chai for the team")
             page.click("#pay-form button")
+            confirm_in_browser(page, PIN, "Pay now")
             expect(page.locator(".flash")).to_contain_text("Paid!")
 
         def merchant(page):
