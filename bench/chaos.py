@@ -53,6 +53,7 @@ from wallet.deposits import sweep_stuck_deposits  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
 from wallet.models import Transaction, Withdrawal, get_engine  # noqa: E402
 from wallet.operations import cross_check  # noqa: E402
+from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
 from wallet.pins import PinPolicy, Pins  # noqa: E402
 from wallet.withdrawals import WithdrawalService  # noqa: E402
 
@@ -176,8 +177,10 @@ def run(args) -> list[str]:
         users = [f"+9170000{i:05d}" for i in range(args.users)]
         with Session(engine) as session, session.begin():
             accounts = AccountService(session, bcrypt_rounds=4)
-            for phone in users:  # each with a wallet PIN (asked before money leaves)
+            for phone in users:  # each full KYC, with a wallet PIN (asked before payments)
                 user = accounts.signup(phone, f"Chaos {phone[-4:]}", PASSWORD)
+                KycService(session, ApproveAllVerifier()).record(
+                    user, KycDetails(user.name, "CHAOS1234K", dt.date(1990, 1, 1)), "chaos")
                 Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, PIN, PIN)
             shops = [accounts.signup_merchant(f"shop-{i}", f"Shop {i}", f"shop{i}@chaos.in",
                                               PASSWORD).handle for i in range(args.shops)]
