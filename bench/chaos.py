@@ -50,10 +50,10 @@ from wallet.accounts import AccountService  # noqa: E402
 from wallet.bank_client import BankClient  # noqa: E402
 from wallet.banks import load_banks  # noqa: E402
 from wallet.deposits import sweep_stuck_deposits  # noqa: E402
+from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
 from wallet.models import Transaction, Withdrawal, get_engine  # noqa: E402
 from wallet.operations import cross_check  # noqa: E402
-from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
 from wallet.pins import PinPolicy, Pins  # noqa: E402
 from wallet.withdrawals import WithdrawalService  # noqa: E402
 
