@@ -210,7 +210,7 @@ function request()
   n = n + 1
   local friend = me.friends[(n %% #me.friends) + 1]
   local body = "csrf_token=" .. me.csrf .. "&request_key=wrk" .. id .. "x"
-    .. string.format("%%016d", n) .. "&phone=" .. friend .. "&amount=1.00"
+    .. string.format("%%016d", n) .. "&phone=" .. friend .. "&amount=1.00&pin=1357"
   return wrk.format("POST", "/send", {["Cookie"] = me.cookie,
     ["Content-Type"] = "application/x-www-form-urlencoded"}, body)
 end
@@ -418,7 +418,7 @@ def bench_p2p(args) -> None:
                 started = time.perf_counter()
                 status = client.post("/send", {
                     "csrf_token": client.csrf, "request_key": secrets.token_urlsafe(16),
-                    "phone": friend[3:], "amount": "1.00"})
+                    "phone": friend[3:], "amount": "1.00", "pin": PIN})
                 with lock:
                     latencies.append(time.perf_counter() - started)
                     statuses[status] += 1
@@ -509,7 +509,7 @@ def bench_hot_shop(args) -> None:
                 started = time.perf_counter()
                 status = client.post("/pay/hot-shop", {
                     "csrf_token": client.csrf, "request_key": secrets.token_urlsafe(16),
-                    "amount": "10.00"})
+                    "amount": "10.00", "pin": PIN})
                 latencies.append(time.perf_counter() - started)
                 statuses[status] += 1
 
