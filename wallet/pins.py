@@ -33,7 +33,7 @@ from .errors import WalletError
 from .models import User, WalletPin
 
 __all__ = ["DEFAULT_PIN_POLICY", "PinApproval", "PinLocked", "PinNotSet", "PinPolicy",
-           "PinRefused", "Pins", "WrongPin"]
+           "PinRefused", "Pins", "WrongPin", "hash_new_pin"]
 
 _PIN = re.compile(r"[0-9]{4}|[0-9]{6}", re.ASCII)
 _APPROVER = object()
@@ -91,6 +91,19 @@ class PinApproval:
 PinInput = str | PinApproval | None
 
 
+def hash_new_pin(pin: str, repeat: str, bcrypt_rounds: int) -> str:
+    """The bcrypt hash of a new PIN, checked first: 4 or 6 digits, not too
+    easy to guess, typed twice alike (else WalletError naming the field)."""
+    pin = (pin or "").strip()
+    if not _PIN.fullmatch(pin):
+        raise WalletError("Use 4 or 6 digits for your PIN.", "pin")
+    if len(set(pin)) == 1 or pin in ("1234", "123456", "0123", "654321", "4321"):
+        raise WalletError("That PIN is too easy to guess: choose another.", "pin")
+    if (repeat or "").strip() != pin:
+        raise WalletError("The two PINs differ: type the same PIN twice.", "repeat")
+    return bcrypt.hashpw(pin.encode(), bcrypt.gensalt(bcrypt_rounds)).decode()
+
+
 class Pins:
     def __init__(self, dbsession: Session, policy: PinPolicy = DEFAULT_PIN_POLICY, *,
                  clock: Callable[[], dt.datetime] = utcnow):
@@ -105,7 +118,11 @@ class Pins:
 
     def set_first(self, user: User, pin: str, repeat: str) -> None:
         """Set the PIN of a user who has none (a second one is a change)."""
-        new_hash = self._new_hash(pin, repeat)
+        self.set_first_hashed(user, self._new_hash(pin, repeat))
+
+    def set_first_hashed(self, user: User, new_hash: str) -> None:
+        """:meth:`set_first` with a hash from :func:`hash_new_pin` (demo data:
+        one hash for many users)."""
         try:
             with self.db.begin_nested():  # a twin request may set it first
                 self.db.add(WalletPin(user_id=user.id, pin_hash=new_hash, failed_tries=0,
@@ -196,14 +213,7 @@ class Pins:
             raise PinNotSet("Set your wallet PIN first.", "pin")
 
     def _new_hash(self, pin: str, repeat: str) -> str:
-        pin = (pin or "").strip()
-        if not _PIN.fullmatch(pin):
-            raise WalletError("Use 4 or 6 digits for your PIN.", "pin")
-        if len(set(pin)) == 1 or pin in ("1234", "123456", "0123", "654321", "4321"):
-            raise WalletError("That PIN is too easy to guess: choose another.", "pin")
-        if (repeat or "").strip() != pin:
-            raise WalletError("The two PINs differ: type the same PIN twice.", "repeat")
-        return bcrypt.hashpw(pin.encode(), bcrypt.gensalt(self.policy.bcrypt_rounds)).decode()
+        return hash_new_pin(pin, repeat, self.policy.bcrypt_rounds)
 
     @staticmethod
     def _locked(message: str, until: dt.datetime, now: dt.datetime, field: str) -> PinLocked:
