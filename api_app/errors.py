@@ -29,7 +29,9 @@ from wallet.errors import (
 )
 from wallet.freeze import WalletFrozen
 from wallet.idempotency import BadIdempotencyKey, IdempotencyKeyReused
+from wallet.limits import DepositLimit, RecipientLimit
 from wallet.payment_requests import OrderReferenceReused, RequestNotFound, RequestNotPayable
+from wallet.pins import PinLocked, PinNotSet, PinRefused
 from wallet.refunds import PaymentNotFound, RefundTooLarge
 
 from .problems import problem
@@ -40,6 +42,11 @@ log = logging.getLogger(__name__)
 #: The domain's refusals, most specific first.
 WALLET_CODES: tuple[tuple[type[WalletError], str], ...] = (
     (WalletFrozen, "wallet_frozen"),
+    (PinLocked, "pin_locked"),
+    (PinNotSet, "pin_not_set"),
+    (PinRefused, "wrong_pin"),
+    (DepositLimit, "wallet_limit"),
+    (RecipientLimit, "recipient_limit"),
     (InsufficientBalance, "insufficient_funds"),
     (RecipientNotFound, "recipient_not_found"),
     (SelfTransfer, "self_transfer"),
@@ -62,7 +69,9 @@ def wallet_refused(exc: WalletError, request: Request) -> Response:
     for kind, code in WALLET_CODES:
         if isinstance(exc, kind):
             errors = [{"field": field, "message": str(exc)}] if field else None
-            return problem(code, str(exc), errors=errors)
+            headers = ({"Retry-After": str(exc.retry_after_s)} if isinstance(exc, PinLocked)
+                       else None)
+            return problem(code, str(exc), errors=errors, headers=headers)
     if field:
         return problem("validation_error", str(exc),
                        errors=[{"field": field, "message": str(exc)}])

@@ -26,7 +26,9 @@ from wallet.idempotency import (
     StoredResponse,
     fingerprint,
 )
+from wallet.pins import PinRefused
 
+from .errors import wallet_refused
 from .problems import problem, validation_error
 from .security import MERCHANT, current_caller
 from .validation import json_body
@@ -85,16 +87,23 @@ def run_money_request(request: Request, operation: Operation) -> Response:
     keys = IdempotencyKeys(request.dbsession)
     key = keys.check_key(request.headers.get("Idempotency-Key"))
     body: Json = json_body(request)
-    request_sha256 = fingerprint(request.method, request.path, body)
+    # The PIN is no part of what the key remembers: never stored, even hashed
+    # (4 digits behind a plain hash are no secret), and a retry may correct it.
+    request_sha256 = fingerprint(request.method, request.path,
+                                 {name: value for name, value in body.items() if name != "pin"})
     try:
         status, payload = operation(key, body)
-    except WalletError:
+    except WalletError as exc:
         # Refused now: was it a repeat of a request that succeeded then? (If the
         # key came with another request, IdempotencyKeyReused says so.)
         stored = keys.replay(owner, key, request_sha256)
-        if stored is None:
-            raise
-        return json_response(stored.status, stored.body, replayed=True)
+        if stored is not None:
+            return json_response(stored.status, stored.body, replayed=True)
+        if isinstance(exc, PinRefused):
+            # Answered, not raised: the wrong try the domain counted is
+            # committed (a raised error rolls the request back).
+            return wallet_refused(exc, request)
+        raise
     try:
         keys.store(owner, key, request_sha256, StoredResponse(status, payload))
     except ReplayInstead as first:  # a repeat, or a twin that committed first

@@ -13,6 +13,7 @@ API_ROUTES = {
     "tokens": "/v1/tokens",
     "token": "/v1/tokens/{token_id}",
     "me": "/v1/me",
+    "pin": "/v1/pin",
     "banks": "/v1/banks",
     "deposits": "/v1/deposits",
     "deposit": "/v1/deposits/{reference}",

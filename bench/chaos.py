@@ -50,11 +50,14 @@ from wallet.accounts import AccountService  # noqa: E402
 from wallet.bank_client import BankClient  # noqa: E402
 from wallet.banks import load_banks  # noqa: E402
 from wallet.deposits import sweep_stuck_deposits  # noqa: E402
+from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
 from wallet.models import Transaction, Withdrawal, get_engine  # noqa: E402
 from wallet.operations import cross_check  # noqa: E402
+from wallet.pins import PinPolicy, Pins  # noqa: E402
 from wallet.withdrawals import WithdrawalService  # noqa: E402
 
+PIN = "1357"
 PASSWORD = "chaos-pass-123"
 
 
@@ -174,8 +177,11 @@ def run(args) -> list[str]:
         users = [f"+9170000{i:05d}" for i in range(args.users)]
         with Session(engine) as session, session.begin():
             accounts = AccountService(session, bcrypt_rounds=4)
-            for phone in users:
-                accounts.signup(phone, f"Chaos {phone[-4:]}", PASSWORD)
+            for phone in users:  # each full KYC, with a wallet PIN (asked before payments)
+                user = accounts.signup(phone, f"Chaos {phone[-4:]}", PASSWORD)
+                KycService(session, ApproveAllVerifier()).record(
+                    user, KycDetails(user.name, "CHAOS1234K", dt.date(1990, 1, 1)), "chaos")
+                Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, PIN, PIN)
             shops = [accounts.signup_merchant(f"shop-{i}", f"Shop {i}", f"shop{i}@chaos.in",
                                               PASSWORD).handle for i in range(args.shops)]
         clients = {phone: Client(stats) for phone in users}
@@ -213,9 +219,9 @@ def run(args) -> list[str]:
                                                "amount": f"{r.randint(1, 400)}"})
             stats["operations"] += 1
 
-        def send(client, path, form):
+        def send(client, path, form):  # the form and its confirm step's PIN at once
             fields = client.form(f"{user_url}{path}")
-            status, _, _ = client.request(f"{user_url}{path}", {**fields, **form})
+            status, _, _ = client.request(f"{user_url}{path}", {**fields, **form, "pin": PIN})
             stats[f"{path.split('/')[1]} {status}"] += 1
 
         def deposit(client, r, knob):

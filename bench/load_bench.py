@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import datetime as dt
 import http.cookiejar
 import json
 import re
@@ -50,12 +51,15 @@ import ledgerlib  # noqa: E402
 from fake_bank.models import ApiCall  # noqa: E402
 from wallet.accounts import AccountService  # noqa: E402
 from wallet.deposits import DepositService  # noqa: E402
+from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
 from wallet.models import IdempotencyRecord, Transaction, User, get_engine  # noqa: E402
+from wallet.pins import PinPolicy, Pins  # noqa: E402
 from wallet.withdrawals import WithdrawalService  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench-pass-123"
+PIN = "1357"  # every bench user's wallet PIN (also in the wrk script's body)
 
 
 def fresh_database(base_url: str, schema: str) -> str:
@@ -150,6 +154,10 @@ def make_people(engine, banks, phones: list[str], deposit_paise: int, shop: bool
         accounts = AccountService(session, bcrypt_rounds=4)
         for i, phone in enumerate(phones):
             user = accounts.signup(phone, f"Bench {i}", PASSWORD)
+            # Full KYC (bench wallets hold more than a minimum-KYC one may) and a PIN.
+            KycService(session, ApproveAllVerifier()).record(
+                user, KycDetails(user.name, "BENCH1234K", dt.date(1990, 1, 1)), "bench")
+            Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, PIN, PIN)
             DepositService(session, banks).record_completed(user, "hdfc", deposit_paise,
                                                             f"bench-deposit-{i:010d}")
         if shop:
@@ -202,7 +210,7 @@ function request()
   n = n + 1
   local friend = me.friends[(n %% #me.friends) + 1]
   local body = "csrf_token=" .. me.csrf .. "&request_key=wrk" .. id .. "x"
-    .. string.format("%%016d", n) .. "&phone=" .. friend .. "&amount=1.00"
+    .. string.format("%%016d", n) .. "&phone=" .. friend .. "&amount=1.00&pin=1357"
   return wrk.format("POST", "/send", {["Cookie"] = me.cookie,
     ["Content-Type"] = "application/x-www-form-urlencoded"}, body)
 end
@@ -225,7 +233,7 @@ end
 function request()
   n = n + 1
   local friend = me.friends[(n %% #me.friends) + 1]
-  local body = '{"to_phone":"' .. friend .. '","amount_paise":100}'
+  local body = '{"to_phone":"' .. friend .. '","amount_paise":100,"pin":"1357"}'
   return wrk.format("POST", "/v1/transfers", {["Authorization"] = "Bearer " .. me.token,
     ["Content-Type"] = "application/json", ["Idempotency-Key"] = prefix .. n}, body)
 end
@@ -410,7 +418,7 @@ def bench_p2p(args) -> None:
                 started = time.perf_counter()
                 status = client.post("/send", {
                     "csrf_token": client.csrf, "request_key": secrets.token_urlsafe(16),
-                    "phone": friend[3:], "amount": "1.00"})
+                    "phone": friend[3:], "amount": "1.00", "pin": PIN})
                 with lock:
                     latencies.append(time.perf_counter() - started)
                     statuses[status] += 1
@@ -501,7 +509,7 @@ def bench_hot_shop(args) -> None:
                 started = time.perf_counter()
                 status = client.post("/pay/hot-shop", {
                     "csrf_token": client.csrf, "request_key": secrets.token_urlsafe(16),
-                    "amount": "10.00"})
+                    "amount": "10.00", "pin": PIN})
                 latencies.append(time.perf_counter() - started)
                 statuses[status] += 1
 
@@ -547,7 +555,8 @@ def bench_pipeline(args) -> None:
             for user in session.scalars(sa.select(User)):
                 for k in range(per_user):
                     ids.append(service.request(user, "hdfc", "50100012345678", "HDFC0001234",
-                                               1_00, f"bench-withdraw-{user.id}-{k:06d}").id)
+                                               1_00, f"bench-withdraw-{user.id}-{k:06d}",
+                                               pin=PIN).id)
         consumer = huey_tasks.huey.create_consumer(
             workers=args.workers, worker_type=args.worker_type, periodic=False,
             check_worker_health=False)

@@ -5,7 +5,7 @@ money to a friend, withdraw to a bank account, list the transactions, sign out.
 Run it against ``wallet-dev development.ini`` (API on :6547, fake bank on :6546):
 
     python3 examples/api_client.py [--base-url http://127.0.0.1:6547]
-        [--phone +919876543210 --password demo-pass-123] [--to +919812345678]
+        [--phone +919876543210 --password demo-pass-123 --pin 1357] [--to +919812345678]
 
 Everything goes through the documented API except one step: approving the
 deposit on the bank's net-banking page, which a real user does in a browser
@@ -32,6 +32,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:6547"
 DEMO_PHONE, DEMO_PASSWORD, DEMO_FRIEND = "+919876543210", "demo-pass-123", "+919812345678"
 # An account the fake bank pays out to (ones starting 0000 do not exist there).
 DEMO_ACCOUNT, DEMO_IFSC = "50100012345678", "HDFC0001234"
+DEMO_PIN = "1357"  # the demo users' wallet PIN (wallet-dev prints it)
 
 DEPOSIT_FINAL = {"success", "failed"}
 WITHDRAWAL_FINAL = {"completed", "failed", "reversed", "needs_review"}
@@ -230,8 +231,9 @@ def run(args: argparse.Namespace) -> int:
 
         # 2. Send money to a friend. The same request with the same key again
         # (as after a timeout) replays the first answer and moves nothing.
+        # The wallet PIN goes with every request that moves money out.
         body = {"to_phone": args.to, "amount_paise": args.send_paise,
-                "note": "sent by examples/api_client.py"}
+                "note": "sent by examples/api_client.py", "pin": args.pin}
         key = new_idempotency_key()
         sent = api.move_money("/v1/transfers", body, key=key)
         transfer = sent.body
@@ -245,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
         # settled by the bank later -- poll it.
         made = api.move_money("/v1/withdrawals", {
             "bank": bank["code"], "account_number": args.account, "ifsc": args.ifsc,
-            "amount_paise": args.withdraw_paise})
+            "amount_paise": args.withdraw_paise, "pin": args.pin})
         withdrawal = made.body
         say(f"Withdrawing {show_money(withdrawal['amount'])} to {withdrawal['account']} "
             f"({withdrawal['ifsc']}): withdrawal {withdrawal['id']} is {withdrawal['status']}")
@@ -279,6 +281,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--base-url", default=DEFAULT_BASE_URL)
     parser.add_argument("--phone", default=DEMO_PHONE)
     parser.add_argument("--password", default=DEMO_PASSWORD)
+    parser.add_argument("--pin", default=DEMO_PIN,
+                        help="your wallet PIN, asked before money leaves the wallet")
     parser.add_argument("--to", default=DEMO_FRIEND, help="the friend's phone number")
     parser.add_argument("--device-name", default="examples/api_client.py")
     parser.add_argument("--bank", help="bank code (default: the first the API lists)")

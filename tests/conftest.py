@@ -270,8 +270,67 @@ def api_wsgi(api_settings):
     dispose_app_engine(app)
 
 
-@pytest.fixture
-def api(api_wsgi):
+#: Every test user's wallet PIN (wallet_helpers.make_user sets it).
+TEST_PIN = "1357"
+#: The API's requests that move money out of a wallet: they need the PIN.
+PIN_PATHS = ("/v1/transfers", "/v1/payments", "/v1/withdrawals")
+
+
+def pin_test_app(wsgi, **kwargs):
+    """A webtest app whose JSON money requests carry the test users' PIN,
+    unless the body names one itself (to test a missing or wrong PIN, send
+    ``"pin"`` or use a plain ``webtest.TestApp``)."""
     import webtest
 
-    return webtest.TestApp(api_wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.8"})
+    class PinTestApp(webtest.TestApp):
+        def post_json(self, url, params=webtest.utils.NoDefault, **kw):
+            if url in PIN_PATHS and isinstance(params, dict) and "pin" not in params:
+                params = {**params, "pin": TEST_PIN}
+            return super().post_json(url, params, **kw)
+
+    return PinTestApp(wsgi, **kwargs)
+
+
+@pytest.fixture
+def api(api_wsgi):
+    return pin_test_app(api_wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.8"})
+
+
+# -------------------------------------------------------------- browser tests
+
+
+@pytest.fixture
+def live_server(user_wsgi):
+    """The user app on a free port of 127.0.0.1, served from a background thread."""
+    import threading
+    import urllib.request
+
+    import waitress
+
+    server = waitress.create_server(user_wsgi, host="127.0.0.1", port=0, threads=4)
+    base_url = f"http://127.0.0.1:{server.effective_port}"
+    thread = threading.Thread(target=server.run, name="waitress-loop", daemon=True)
+    thread.start()
+    with urllib.request.urlopen(f"{base_url}/healthz", timeout=10) as response:
+        assert response.status == 200  # answered by the server thread: it is up
+    yield base_url
+    server.close()  # stops listening; the loop thread ends with the last connection
+    server.task_dispatcher.shutdown()  # close() leaves the 4 worker threads running
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, driven by Playwright's sync API, once per run (shared
+    by every browser test module: a second sync Playwright cannot start)."""
+    from playwright.sync_api import sync_playwright
+
+    from .live_servers import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()

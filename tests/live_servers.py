@@ -160,3 +160,10 @@ class BrowserThread:
             self._call(stop)
         finally:
             self._executor.shutdown()
+
+
+def confirm_in_browser(page, pin: str, button: str) -> None:
+    """On a money form's confirm page (or the checkout), type the wallet PIN
+    and press ``button`` ("Send now", "Pay now", "Confirm and pay ₹250.00")."""
+    page.locator("#pin").fill(pin)
+    page.get_by_role("button", name=button).click()

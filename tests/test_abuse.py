@@ -20,7 +20,7 @@ from wallet.deposits import DepositService
 from wallet.models import User, WebhookAttempt
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
-from .wallet_helpers import TEST_BANKS, login, make_user, state
+from .wallet_helpers import TEST_BANKS, PinForm, login, make_user, state
 
 FUZZ = settings(max_examples=120, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -142,7 +142,7 @@ def logged_in_once(user_app, db) -> None:
 def test_any_amount_typed_into_the_send_form_is_handled(user_app, db, amount):
     logged_in_once(user_app, db)
     before = state(db)
-    form = user_app.get("/send").forms["send-form"]
+    form = PinForm(user_app.get("/send").forms["send-form"])
     form["phone"] = "9812345678"
     form["amount"].force_value(amount)
     response = form.submit(status="*")
@@ -159,7 +159,7 @@ def test_any_amount_typed_into_the_send_form_is_handled(user_app, db, amount):
 def test_any_text_typed_into_the_send_form_is_handled(user_app, db, phone, note):
     logged_in_once(user_app, db)
     before = state(db)
-    form = user_app.get("/send").forms["send-form"]
+    form = PinForm(user_app.get("/send").forms["send-form"])
     form["phone"], form["amount"], form["note"] = phone, "1.00", note
     response = form.submit(status="*")
     assert response.status_int in (303, 400), response.status_int
@@ -175,7 +175,7 @@ def test_nul_anywhere_in_a_page_request_is_a_400(user_app, db):
     user_app.get("/pay/chai%00point", status=400)
     user_app.get("/pay?handle=chai%00", status=400)
     user_app.get("/transactions?cursor=%00", status=400)
-    form = user_app.get("/send").forms["send-form"]
+    form = PinForm(user_app.get("/send").forms["send-form"])
     form["phone"], form["amount"], form["note"] = "9812345678", "1.00", "tea\x00"
     assert form.submit(status="*").status_int == 400
     user_app.post("/login", {"phone": "98765\x0043210", "password": "x"}, status=400)

@@ -19,7 +19,7 @@ from wallet_cli.admin import main as admin
 
 from .live_servers import http, serving
 from .test_withdrawals import ScriptedBank
-from .wallet_helpers import TEST_BANKS, balance, make_user, write_ini
+from .wallet_helpers import PIN, TEST_BANKS, balance, make_user, write_ini
 
 FAST = PayoutPolicy(lease_s=30, retry_budget=2, backoff_base_s=0, backoff_cap_s=0)
 
@@ -50,10 +50,10 @@ def activity(db, runner):
     ravi = make_user(db, "+919812345678", "Ravi")
     with db() as session, session.begin():
         WalletService(session).send_money(session.get(User, asha), "9812345678", 100_00,
-                                          "form-key-admin-000001")
+                                          "form-key-admin-000001", pin=PIN)
         tx = WithdrawalService(session, TEST_BANKS).request(
             session.get(User, asha), "hdfc", "50100012345678", "HDFC0001234", 200_00,
-            "form-key-admin-000002")
+            "form-key-admin-000002", pin=PIN)
     PayoutProcessor(runner, TEST_BANKS, ScriptedBank(), FAST).drain(asha, "w")
     return asha, ravi, tx.id
 
@@ -85,7 +85,8 @@ def test_verify_cross_checks_records_against_the_ledger(ini, activity, app_engin
 def needs_review(db, runner, user_id, key="form-key-review-0001", sends=("timeout",)):
     with db() as session, session.begin():
         tx_id = WithdrawalService(session, TEST_BANKS).request(
-            session.get(User, user_id), "hdfc", "50100012345678", "HDFC0001234", 300_00, key).id
+            session.get(User, user_id), "hdfc", "50100012345678", "HDFC0001234", 300_00, key,
+            pin=PIN).id
     bank = ScriptedBank(sends=list(sends), statuses=["down"] * 5)
     PayoutProcessor(runner, TEST_BANKS, bank, FAST, rng=random.Random(0)).drain(user_id, "w")
     with db() as session:

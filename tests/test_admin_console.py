@@ -297,6 +297,7 @@ def test_production_ini_console_needs_its_own_real_secret(monkeypatch, app_db_ur
     def settings(**env):
         for name, value in {**BANK_ENV, "WALLET_DATABASE_URL": app_db_url,
                             "WALLET_SESSION_SECRET": GOOD_SECRET,
+                            "WALLET_KYC_VERIFIER": "wallet.kyc:ApproveAllVerifier",
                             "WALLET_USER_APP_URL": "https://wallet.example",
                             "WALLET_REDIS_URL": "redis://127.0.0.1:6379/5",  # (never connected)
                             "WALLET_ADMIN_ALLOWED_NETWORKS": "10.0.0.0/8", **env}.items():

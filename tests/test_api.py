@@ -11,6 +11,7 @@ from wallet.accounts import MAX_FAILURES_PER_PHONE
 from wallet.models import ApiToken
 
 from .api_helpers import auth, new_key, sign_in
+from .conftest import pin_test_app
 from .wallet_helpers import PASSWORD, balance, make_user, state
 
 PROBLEM = "application/problem+json"
@@ -300,12 +301,11 @@ def test_transactions_page_and_filter(api, db, asha, ravi):
 
 
 def test_money_requests_are_rate_limited_per_token(api_settings, db, asha, ravi):
-    import webtest
 
     import api_app
 
     wsgi = api_app.main({}, **{**api_settings, "api.money_requests_per_minute_per_token": "3"})
-    api = webtest.TestApp(wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.8"})
+    api = pin_test_app(wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.8"})
     token = sign_in(api)
     for _ in range(3):
         send(api, token, 1_00)

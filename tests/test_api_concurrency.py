@@ -12,8 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from .api_helpers import auth, new_key, sign_in
+from .conftest import pin_test_app
 from .live_servers import free_ports, http, serving, wait_until
-from .wallet_helpers import balance, count, make_user
+from .wallet_helpers import PIN, balance, count, make_user
 
 REDIS_URL = os.environ.get("WALLET_TEST_REDIS_URL", "")
 
@@ -35,7 +36,7 @@ def test_eight_concurrent_requests_with_one_key_move_money_once(api, api_wsgi, d
     asha, ravi = people
     token = sign_in(api)
     key = new_key()
-    body = {"to_phone": "9812345678", "amount_paise": 100_00}
+    body = {"to_phone": "9812345678", "amount_paise": 100_00, "pin": PIN}
     with serving(api_wsgi, threads=8) as base, ThreadPoolExecutor(8) as pool:
         replies = list(pool.map(
             lambda _: post_json(f"{base}/v1/transfers", body, auth(token, key)), range(8)))
@@ -84,7 +85,6 @@ def _up(base: str) -> bool:
 
 @pytest.mark.skipif(not REDIS_URL, reason="needs WALLET_TEST_REDIS_URL (the PostgreSQL pass)")
 def test_rate_limits_are_shared_through_redis(api_settings, db, people):
-    import webtest
 
     import api_app
     from api_app.ratelimit import RedisCounter
@@ -95,7 +95,7 @@ def test_rate_limits_are_shared_through_redis(api_settings, db, people):
     RedisCounter(REDIS_URL).redis.flushdb()
     first, second = api_app.main({}, **settings), api_app.main({}, **settings)
     try:
-        one, two = (webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "203.0.113.9"})
+        one, two = (pin_test_app(app, extra_environ={"REMOTE_ADDR": "203.0.113.9"})
                     for app in (first, second))
         token = sign_in(one)
         body = {"to_phone": "9812345678", "amount_paise": 1_00}

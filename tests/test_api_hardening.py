@@ -17,6 +17,7 @@ from wallet.models import ApiToken, Transaction
 from wallet.transfers import WalletService
 
 from .api_helpers import auth, new_key, sign_in
+from .conftest import pin_test_app
 from .wallet_helpers import PASSWORD, balance, make_user, state
 
 PROBLEM = "application/problem+json"
@@ -51,7 +52,8 @@ def test_a_body_in_another_charset_is_a_415_and_moves_nothing(api, db, people, c
     token = sign_in(api)
     before = state(db)
     # utf-7 would smuggle a NUL or a second amount past the check, read otherwise later.
-    body = b'{"to_phone": "9812345678", "amount_paise": 100, "note": "hi+AFw-u0000there"}'
+    body = (b'{"to_phone": "9812345678", "amount_paise": 100, "note": "hi+AFw-u0000there", '
+            b'"pin": "1357"}')
     reply = api.post("/v1/transfers", body, expect_errors=True, headers={
         **auth(token, new_key()), "Content-Type": f"application/json; charset={charset}"})
     assert reply.status_code == 415 and reply.json["code"] == "unsupported_media_type"
@@ -77,12 +79,11 @@ def test_head_is_a_get_without_its_body(api, people):
 
 def test_one_user_has_one_money_budget_whatever_the_number_of_tokens(api_settings, db,
                                                                      people):
-    import webtest
 
     import api_app
 
     wsgi = api_app.main({}, **{**api_settings, "api.money_requests_per_minute_per_user": "3"})
-    api = webtest.TestApp(wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.8"})
+    api = pin_test_app(wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.8"})
     body = {"to_phone": "9812345678", "amount_paise": 1_00}
     for _ in range(3):  # each from a token signed in for the occasion
         api.post_json("/v1/transfers", body, headers=auth(sign_in(api), new_key()), status=201)

@@ -32,7 +32,8 @@ from wallet.refunds import Refunds, RefundTooLarge
 from wallet.transfers import WalletService
 
 from .api_helpers import auth, new_key, sign_in
-from .wallet_helpers import PASSWORD, balance, count, make_user, state
+from .conftest import pin_test_app
+from .wallet_helpers import PASSWORD, PIN, balance, count, make_user, state
 
 PROBLEM = "application/problem+json"
 USER_APP = "http://wallet.test"
@@ -73,7 +74,7 @@ def create(api, secret, status=201, key=None, **fields):
 def pay(db, user_id, public_id):
     with db() as session, session.begin():
         paid = PaymentRequests(session, wallet=WalletService(session), tasks=None).pay(
-            session.get(User, user_id), public_id)
+            session.get(User, user_id), public_id, pin=PIN)
         return paid.status
 
 
@@ -449,7 +450,6 @@ def test_an_unpaid_request_cannot_be_refunded(api, db, shop):
 
 
 def test_shop_money_requests_are_rate_limited_per_shop(api_settings, db, shop):
-    import webtest
 
     import api_app
 
@@ -459,7 +459,7 @@ def test_shop_money_requests_are_rate_limited_per_shop(api_settings, db, shop):
     wsgi = api_app.main({}, **{**api_settings,
                                "api.money_requests_per_minute_per_merchant": "3"})
     try:
-        api = webtest.TestApp(wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.8"})
+        api = pin_test_app(wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.8"})
         for n, key in enumerate((secret, second, secret)):
             create(api, key, order_reference=f"o-{n}")
         reply = create(api, second, order_reference="o-9", status=429)  # all keys, one budget

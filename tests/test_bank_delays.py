@@ -22,7 +22,7 @@ from wallet.withdrawals import WithdrawalService
 
 from .conftest import dispose_app_engine
 from .live_servers import serving
-from .wallet_helpers import TEST_BANKS, login, make_user
+from .wallet_helpers import PIN, TEST_BANKS, login, make_user
 
 NOW = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.timezone.utc)
 
@@ -43,7 +43,7 @@ def withdrawal(db, user_id: int, key: int, *, created: dt.datetime, status: str,
     with db() as session, session.begin():
         tx_id = WithdrawalService(session, TEST_BANKS).request(
             session.get(User, user_id), bank, "50100012345678", "HDFC0001234", 1_00,
-            f"form-key-delay-{key:06d}").id
+            f"form-key-delay-{key:06d}", pin=PIN).id
         settled = None if took_s is None else created + dt.timedelta(seconds=took_s)
         session.execute(update(Transaction).where(Transaction.id == tx_id).values(
             status=status, created_at=created, settled_at=settled))
@@ -134,7 +134,7 @@ def pay_out(db, runner, banks, user_id: int, key: int) -> int:
     with db() as session, session.begin():
         tx_id = WithdrawalService(session, banks).request(
             session.get(User, user_id), "hdfc", "50100012345678", "HDFC0001234", 10_00,
-            f"form-key-slow-{key:06d}").id
+            f"form-key-slow-{key:06d}", pin=PIN).id
     PayoutProcessor(runner, banks, BankClient, PayoutPolicy(backoff_base_s=0.01)).drain(
         f"user:{user_id}", "test-worker")
     return tx_id

@@ -2,55 +2,24 @@
 Playwright, against the user app served over HTTP by waitress.
 
 Each browser context has its own cookies, so each is one person on one phone.
+The ``chromium`` and ``live_server`` fixtures are in conftest.py (shared).
 """
 from __future__ import annotations
 
 import re
-import threading
-import urllib.request
 
 import pytest
-import waitress
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from wallet.models import User
 
-from .wallet_helpers import PASSWORD, balance, make_user
+from .live_servers import confirm_in_browser
+from .wallet_helpers import PASSWORD, PIN, balance, make_user
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright's own browsers are not installed
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 ASHA, RAVI, MEERA = "+919876543210", "+919812345678", "+919988776655"
-
-
-@pytest.fixture
-def live_server(user_wsgi):
-    """The user app on a free port of 127.0.0.1, served from a background thread."""
-    server = waitress.create_server(user_wsgi, host="127.0.0.1", port=0, threads=4)
-    base_url = f"http://127.0.0.1:{server.effective_port}"
-    thread = threading.Thread(target=server.run, name="waitress-loop", daemon=True)
-    thread.start()
-    with urllib.request.urlopen(f"{base_url}/healthz", timeout=10) as response:
-        assert response.status == 200  # answered by the server thread: it is up
-    yield base_url
-    server.close()  # stops listening; the loop thread ends with the last connection
-    server.task_dispatcher.shutdown()  # close() leaves the 4 worker threads running
-    thread.join(timeout=5)
-    assert not thread.is_alive()
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -87,14 +56,27 @@ def log_in(page: Page, phone: str, password: str = PASSWORD) -> None:
     expect(page).to_have_url(re.compile(r"/dashboard$"))
 
 
-def send(page: Page, phone: str, amount: str, note: str = "") -> None:
-    """Fills in and submits the send form; the caller checks the outcome."""
+def set_pin_if_asked(page: Page, pin: str = PIN) -> None:
+    """A user without a wallet PIN is sent to set one first: set it."""
+    if "/pin" in page.url:
+        page.locator("#new_pin").fill(pin)
+        page.locator("#repeat").fill(pin)
+        page.get_by_role("button", name="Set PIN").click()
+
+
+def send(page: Page, phone: str, amount: str, note: str = "", pin: str = PIN) -> None:
+    """Fills in and submits the send form, then confirms with the PIN on the
+    confirm page if the form was accepted; the caller checks the outcome."""
     page.goto("/send")
+    set_pin_if_asked(page, pin)
     form = page.locator("#send-form")
     form.locator("#phone").fill(phone)
     form.locator("#amount").fill(amount)
     form.locator("#note").fill(note)
     form.get_by_role("button", name="Send").click()
+    page.locator("#confirm-form, .error").first.wait_for()
+    if page.locator("#confirm-form").count():
+        confirm_in_browser(page, pin, "Send now")
 
 
 def expect_sent(page: Page, amount: str, to: str) -> None:

@@ -16,7 +16,7 @@ from wallet.operations import verify_all
 from wallet.payment_requests import NewRequest, PaymentRequests
 from wallet.transfers import WalletService
 
-from .wallet_helpers import PASSWORD, balance, login, make_user, state
+from .wallet_helpers import PASSWORD, PIN, balance, login, make_user, pin_form, state
 
 ASHA, RAVI = "+919876543210", "+919812345678"
 RETURN_URL = "https://shop.example/orders/1001/done?lang=en"
@@ -63,7 +63,7 @@ def request_row(db, public_id) -> PaymentRequest:
 
 
 def confirm(app, public_id, **kwargs):
-    return app.get(f"/checkout/{public_id}").forms["checkout-form"].submit(**kwargs)
+    return pin_form(app.get(f"/checkout/{public_id}"), "checkout-form").submit(**kwargs)
 
 
 def assert_books_clean(db):
@@ -85,7 +85,7 @@ def test_log_in_confirm_and_go_back_to_the_shop(user_app, db, shop, asha):
     assert 'id="shop-name">Dosa Corner<' in page.text and "2 masala dosa" in page.text
     assert 'id="amount">₹250.00<' in page.text and 'id="available">₹1,000.00<' in page.text
     assert "Evil" not in page.text and "₹1.00" not in page.text  # never from the URL
-    done = page.forms["checkout-form"].submit(status=303)
+    done = pin_form(page, "checkout-form").submit(status=303)
     parts = urllib.parse.urlsplit(done.location)
     assert (parts.scheme, parts.netloc, parts.path) == ("https", "shop.example",
                                                           "/orders/1001/done")
@@ -104,7 +104,7 @@ def test_log_in_confirm_and_go_back_to_the_shop(user_app, db, shop, asha):
 def test_a_double_submit_pays_once(user_app, db, shop, asha):
     public_id = create(db, shop)
     login(user_app, ASHA)
-    form = user_app.get(f"/checkout/{public_id}").forms["checkout-form"]
+    form = pin_form(user_app.get(f"/checkout/{public_id}"), "checkout-form")
     first, second = form.submit(status=303), form.submit(status=303)
     assert first.location == second.location and "status=paid" in first.location
     assert form.submit(status=303).location == first.location  # a third, later
@@ -139,7 +139,7 @@ def test_someone_else_after_it_was_paid_is_told_so(user_app, db, shop, asha):
 def test_expired_and_cancelled_requests_say_so_and_move_nothing(user_app, db, shop, asha, how):
     public_id = create(db, shop)
     login(user_app, ASHA)
-    form = user_app.get(f"/checkout/{public_id}").forms["checkout-form"]
+    form = pin_form(user_app.get(f"/checkout/{public_id}"), "checkout-form")
     with db() as session, session.begin():
         requests = PaymentRequests(session, wallet=WalletService(session), tasks=None)
         if how == "cancelled":
@@ -182,7 +182,7 @@ def test_not_enough_money_shows_the_form_with_a_way_to_add_some(user_app, db, sh
     page = user_app.get(f"/checkout/{public_id}")
     assert 'id="available">₹0.00<' in page.text and 'href="http://localhost/add-money"' in page.text
     before = state(db)
-    refused = page.forms["checkout-form"].submit(status=400)
+    refused = pin_form(page, "checkout-form").submit(status=400)
     assert "Your available balance is ₹0.00: not enough to pay ₹250.00." in refused.text
     assert 'id="add-money"' in refused.text and "checkout-form" in refused.text
     assert state(db) == before
@@ -256,8 +256,9 @@ def test_concurrent_confirmations_over_http_pay_once(user_wsgi, db, shop, asha):
         page = app.get(f"/checkout/{public_id}")
         sessions.append({
             "Cookie": f"wallet_user={app.cookies['wallet_user']}",
-            "form": {"csrf_token": page.forms["checkout-form"]["csrf_token"].value,
-                     "request_key": page.forms["checkout-form"]["request_key"].value}})
+            "form": {"csrf_token": pin_form(page, "checkout-form")["csrf_token"].value,
+                     "request_key": pin_form(page, "checkout-form")["request_key"].value,
+                     "pin": PIN}})
     asha_session, meera_session = sessions
     with serving(user_wsgi, threads=9) as base, ThreadPoolExecutor(9) as pool:
         def confirm_as(session):

@@ -20,9 +20,9 @@ from wallet.transfers import WalletService
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine
-from .live_servers import BrowserThread, serving
+from .live_servers import BrowserThread, confirm_in_browser, serving
 from .test_checkout import merchant_balance
-from .wallet_helpers import PASSWORD, balance, make_user
+from .wallet_helpers import PASSWORD, PIN, balance, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -106,7 +106,7 @@ def test_checkout_return_to_the_shop_then_a_refund_in_the_history(browser, user_
             expect(page.locator("#amount")).to_have_text("₹250.00")
             expect(page.locator("#available")).to_have_text("₹1,000.00")
             page.screenshot(path=tmp_path / "checkout.png", full_page=True)
-            page.get_by_role("button", name="Confirm and pay ₹250.00").click()
+            confirm_in_browser(page, PIN, "Confirm and pay ₹250.00")
 
             expect(page).to_have_url(f"{shop_url}/orders/order-1001/done?lang=en&"
                                      f"payment_request_id={public_id}&status=paid")

@@ -9,7 +9,7 @@ from wallet.models import Transaction, User
 from wallet.operations import cross_check
 from wallet.transfers import WalletService
 
-from .wallet_helpers import make_user
+from .wallet_helpers import PIN, make_user
 
 
 @pytest.fixture
@@ -21,9 +21,9 @@ def shop_and_payers(db):
             "chai-point", "Chai Point", "chai@example.com", "correct horse battery")
         wallet = WalletService(session)
         payment = wallet.pay_merchant(session.get(User, asha), "chai-point", 120_00,
-                                      "form-key-cross-000001", "masala chai")
+                                      "form-key-cross-000001", "masala chai", pin=PIN)
         transfer = wallet.send_money(session.get(User, asha), "9812345678", 50_00,
-                                     "form-key-cross-000002")
+                                     "form-key-cross-000002", pin=PIN)
         return shop.id, payment.id, transfer.id, asha, ravi
 
 

@@ -20,6 +20,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from .live_servers import http, serving
+from .wallet_helpers import PIN
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop.py"
 SECRET = "whsec_" + base64.b64encode(b"s" * 24).decode()
@@ -179,7 +180,7 @@ def test_the_example_shop_against_the_real_api_and_webhooks(web_settings, db):
         with db() as session, session.begin():  # the customer pays at checkout
             PaymentRequests(session, wallet=WalletService(session),
                             tasks=wsgi.registry["task_queue"]).pay(
-                session.get(User, asha), public_id)
+                session.get(User, asha), public_id, pin=PIN)
         while (task := huey_tasks.huey.dequeue()) is not None:  # the worker
             huey_tasks.huey.execute(task)
         assert module.ORDERS[order]["status"] == "paid"

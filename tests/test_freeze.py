@@ -13,7 +13,7 @@ from wallet.payment_requests import NewRequest, PaymentRequests
 from wallet.transfers import WalletService
 
 from .api_helpers import auth, new_key, sign_in
-from .wallet_helpers import PASSWORD, TEST_BANKS, balance, login, make_user, state
+from .wallet_helpers import PASSWORD, PIN, TEST_BANKS, PinForm, balance, login, make_user, state
 
 ASHA, RAVI = "+919876543210", "+919812345678"
 REASON = "chargeback investigation 42"
@@ -65,7 +65,9 @@ def page_attempts(user_app, public_id):
     withdraw["account_number"], withdraw["ifsc"], withdraw["amount"] = (
         "50100012345678", "HDFC0001234", "10")
     checkout = user_app.get(f"/checkout/{public_id}").forms["checkout-form"]
-    return {"send": send, "pay": pay, "withdraw": withdraw, "checkout": checkout}
+    checkout["pin"] = PIN
+    return {"send": PinForm(send), "pay": PinForm(pay), "withdraw": PinForm(withdraw),
+            "checkout": checkout}
 
 
 def test_frozen_wallet_cannot_spend_from_the_pages(user_app, db, asha, ravi, shop):
@@ -84,7 +86,7 @@ def test_frozen_wallet_cannot_spend_from_the_pages(user_app, db, asha, ravi, sho
     # It still receives.
     with db() as session, session.begin():
         WalletService(session).send_money(session.get(User, ravi), ASHA, 25_00,
-                                          "form-key-freeze-0001")
+                                          "form-key-freeze-0001", pin=PIN)
     assert balance(db, asha) == (1_025_00, 0)
 
     set_frozen(db, asha, False)
@@ -96,10 +98,10 @@ def test_frozen_wallet_cannot_spend_from_the_pages(user_app, db, asha, ravi, sho
 
 
 MONEY_REQUESTS = [
-    ("/v1/transfers", {"to_phone": "98123 45678", "amount_paise": 10_00}),
-    ("/v1/payments", {"merchant_handle": "dosa-corner", "amount_paise": 10_00}),
+    ("/v1/transfers", {"to_phone": "98123 45678", "amount_paise": 10_00, "pin": PIN}),
+    ("/v1/payments", {"merchant_handle": "dosa-corner", "amount_paise": 10_00, "pin": PIN}),
     ("/v1/withdrawals", {"bank": "hdfc", "account_number": "50100012345678",
-                         "ifsc": "HDFC0001234", "amount_paise": 10_00}),
+                         "ifsc": "HDFC0001234", "amount_paise": 10_00, "pin": PIN}),
 ]
 
 
@@ -115,7 +117,7 @@ def test_frozen_wallet_cannot_spend_through_the_api(api, db, asha, ravi, shop):
     assert state(db) == before
     # Money in still arrives, and the balance is there to read.
     ravi_token = sign_in(api, RAVI, device="ravi's phone")
-    api.post_json("/v1/transfers", {"to_phone": "98765 43210", "amount_paise": 5_00},
+    api.post_json("/v1/transfers", {"to_phone": "98765 43210", "amount_paise": 5_00, "pin": PIN},
                   headers=auth(ravi_token, new_key()), status=201)
     set_frozen(db, asha, False)
     for path, body in MONEY_REQUESTS:

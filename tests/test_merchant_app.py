@@ -17,8 +17,9 @@ from wallet.withdrawals import Owner
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine
+from .live_servers import confirm_in_browser
 from .test_withdrawals import ScriptedBank
-from .wallet_helpers import PASSWORD, TEST_BANKS, balance, login, make_user, state
+from .wallet_helpers import PASSWORD, PIN, TEST_BANKS, PinForm, balance, login, make_user, state
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
@@ -48,7 +49,7 @@ def merchant_login(app, email="chai@example.com", password=PASSWORD):
 
 
 def pay(user_app, handle="chai-point", amount="120.50", note="2 chai"):
-    form = user_app.get(f"/pay/{handle}").forms["pay-form"]
+    form = PinForm(user_app.get(f"/pay/{handle}").forms["pay-form"])
     form["amount"], form["note"] = amount, note
     return form
 
@@ -173,7 +174,7 @@ def test_double_submitted_payment_pays_once(user_app, db, asha, shop):
 def pay_at(db, user_id, merchant_handle, amount_paise, when, key):
     with db() as session, session.begin():
         WalletService(session, clock=lambda: when).pay_merchant(
-            session.get(User, user_id), merchant_handle, amount_paise, key, "")
+            session.get(User, user_id), merchant_handle, amount_paise, key, "", pin=PIN)
 
 
 def test_totals_follow_the_india_day_and_month(db, asha, shop):
@@ -295,6 +296,7 @@ def test_in_a_browser_a_user_pays_and_the_shop_sees_it(browser, user_wsgi, merch
             page.fill("#amount", "85.50")
             page.fill("#note", "chai for the team")
             page.click("#pay-form button")
+            confirm_in_browser(page, PIN, "Pay now")
             expect(page.locator(".flash")).to_contain_text("Paid!")
 
         def merchant(page):

@@ -52,7 +52,7 @@ from wallet.webhook_sender import (
 )
 
 from .live_servers import free_ports, serving, wait_until
-from .wallet_helpers import PASSWORD, make_user
+from .wallet_helpers import PASSWORD, PIN, make_user
 
 # ------------------------------------------------------------------ helpers
 
@@ -201,7 +201,7 @@ def pay_request(db, shop, user_id, reference="order-1", tasks=None) -> str:
         public_id = request.public_id
     with db() as session, session.begin():
         paid = PaymentRequests(session, wallet=WalletService(session), tasks=tasks).pay(
-            session.get(User, user_id), public_id)
+            session.get(User, user_id), public_id, pin=PIN)
         assert paid.status == RequestStatus.PAID
     return public_id
 

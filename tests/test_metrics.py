@@ -31,7 +31,7 @@ from webapp import merchant
 
 from .conftest import BANK_SETTINGS, ON_POSTGRES, dispose_app_engine
 from .live_servers import free_ports, http, serving, wait_until
-from .wallet_helpers import make_user
+from .wallet_helpers import PIN, make_user
 
 REDIS_URL = os.environ.get("WALLET_TEST_REDIS_URL", "")
 FINAL = ("completed", "failed", "reversed", "needs_review")
@@ -214,7 +214,7 @@ def test_scraped_values_match_a_scripted_run(live, db):
     for i in range(3):
         with db() as session, session.begin():
             WalletService(session).send_money(session.get(User, asha), "+919876543211",
-                                              10_00, f"form-key-tr-{i:06d}")
+                                              10_00, f"form-key-tr-{i:06d}", pin=PIN)
 
     # Payouts while the bank fails every call, then recovers.
     live["bank_wsgi"].registry["fb.behaviour"].update({"failure_rate": 1.0})
@@ -223,7 +223,7 @@ def test_scraped_values_match_a_scripted_run(live, db):
         with db() as session, session.begin():
             ids.append(WithdrawalService(session, live["banks"]).request(
                 session.get(User, asha), "hdfc", account, "HDFC0001234", 50_00,
-                f"form-key-wd-{i:06d}").id)
+                f"form-key-wd-{i:06d}", pin=PIN).id)
         process_payouts(f"user:{asha}")
     wait_until(lambda: unavailable_calls(scrape_url(worker_url)) - unavailable_calls(before)
                >= 3, "the failing bank to be called", timeout_s=20)

@@ -21,7 +21,7 @@ from wallet.payment_requests import (
 from wallet.refunds import PaymentNotFound, Refunds, RefundTooLarge
 from wallet.transfers import WalletService
 
-from .wallet_helpers import balance, make_user, state
+from .wallet_helpers import PIN, balance, make_user, state
 
 
 class Recorder:
@@ -69,7 +69,7 @@ def create(db, shop, **fields):
 
 def pay(db, user_id, public_id, tasks=None):
     with db() as session, session.begin():
-        return requests(session, tasks).pay(session.get(User, user_id), public_id).status
+        return requests(session, tasks).pay(session.get(User, user_id), public_id, pin=PIN).status
 
 
 def test_a_request_is_paid_once_and_tells_the_shop(db, shop, asha):

@@ -21,7 +21,7 @@ from wallet.withdrawals import WithdrawalService
 
 from .conftest import ON_POSTGRES
 from .live_servers import serving, wait_until
-from .wallet_helpers import TEST_BANKS, balance, make_user, write_ini
+from .wallet_helpers import PIN, TEST_BANKS, balance, make_user, write_ini
 
 REDIS_URL = os.environ.get("WALLET_TEST_REDIS_URL", "")
 FINAL = ("completed", "failed", "reversed", "needs_review")
@@ -78,7 +78,8 @@ def request_withdrawal(db, user_id, amount_paise, key, account="50100012345678")
     """What the web request does: hold + record in one transaction, enqueue after commit."""
     with db() as session, session.begin():
         tx_id = WithdrawalService(session, TEST_BANKS).request(
-            session.get(User, user_id), "hdfc", account, "HDFC0001234", amount_paise, key).id
+            session.get(User, user_id), "hdfc", account, "HDFC0001234", amount_paise, key,
+            pin=PIN).id
     process_payouts(f"user:{user_id}")
     return tx_id
 

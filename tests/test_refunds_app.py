@@ -19,7 +19,7 @@ from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine
 from .test_checkout import create, merchant_balance
-from .wallet_helpers import PASSWORD, balance, login, make_user, state
+from .wallet_helpers import PASSWORD, PIN, PinForm, balance, login, make_user, pin_form, state
 
 ASHA = "+919876543210"
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
@@ -62,7 +62,7 @@ def paid(user_app, shop_app, db, shop, asha):
     """A checkout payment of ₹250.00 by Asha; the shop logged in. Its payment id."""
     public_id = create(db, shop)
     login(user_app, ASHA)
-    user_app.get(f"/checkout/{public_id}").forms["checkout-form"].submit(status=303)
+    pin_form(user_app.get(f"/checkout/{public_id}"), "checkout-form").submit(status=303)
     shop_login(shop_app)
     with db() as session:
         return session.scalar(select(Transaction.id).where(Transaction.kind == "payment"))
@@ -181,7 +181,7 @@ def test_a_shop_sees_and_refunds_only_its_own_payments(shop_app, db, paid):
 
 def test_a_pay_by_handle_payment_is_refunded_the_same_way(user_app, shop_app, db, shop, asha):
     login(user_app, ASHA)
-    form = user_app.get("/pay/dosa-corner").forms["pay-form"]
+    form = PinForm(user_app.get("/pay/dosa-corner").forms["pay-form"])
     form["amount"], form["note"] = "80", "filter coffee"
     form.submit(status=303)
     shop_login(shop_app)
@@ -199,7 +199,7 @@ def test_a_pay_by_handle_payment_is_refunded_the_same_way(user_app, shop_app, db
 def pay_at(db, user_id, amount_paise, when, key):
     with db() as session, session.begin():
         return WalletService(session, clock=lambda: when).pay_merchant(
-            session.get(User, user_id), "dosa-corner", amount_paise, key, "").id
+            session.get(User, user_id), "dosa-corner", amount_paise, key, "", pin=PIN).id
 
 
 def refund_at(db, shop, payment_id, amount_paise, when, key):

@@ -29,7 +29,8 @@ def production(monkeypatch, **env):
                  "WALLET_USER_APP_URL"):
         monkeypatch.delenv(name, raising=False)
     env = {**BANK_ENV, "WALLET_REDIS_URL": "redis://127.0.0.1:6379/15",
-           "WALLET_USER_APP_URL": "https://wallet.example", **env}
+           "WALLET_USER_APP_URL": "https://wallet.example",
+           "WALLET_KYC_VERIFIER": "wallet.kyc:ApproveAllVerifier", **env}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = get_appsettings(str(ROOT / "production.ini"), name="user")

@@ -20,9 +20,9 @@ from wallet.merchant_keys import MerchantKeys
 from wallet.merchant_webhooks import MerchantWebhooks, WebhookPolicy
 from wallet.operations import verify_all
 
-from .live_servers import BrowserThread, free_ports, http, serving
+from .live_servers import BrowserThread, confirm_in_browser, free_ports, http, serving
 from .test_checkout import merchant_balance
-from .wallet_helpers import PASSWORD, balance, make_user
+from .wallet_helpers import PASSWORD, PIN, balance, make_user
 
 pytestmark = pytest.mark.browser
 POLICY = WebhookPolicy(timeout_s=2.0, backoff_base_s=1.0, allow_private_urls=True,
@@ -134,7 +134,7 @@ def test_a_shop_is_paid_at_checkout_told_by_webhook_and_refunds(browser, web_set
             expect(page.locator("#shop-name")).to_have_text("Dosa Corner")
             expect(page.locator("#amount")).to_have_text("₹250.00")
             page.screenshot(path=tmp_path / "checkout.png", full_page=True)
-            page.get_by_role("button", name="Confirm and pay ₹250.00").click()
+            confirm_in_browser(page, PIN, "Confirm and pay ₹250.00")
             expect(page).to_have_url(re.compile(re.escape(f"{shop_url}/orders/order-1001/done")))
             expect(page.locator("h1")).to_have_text("Thank you")
 

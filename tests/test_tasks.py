@@ -12,7 +12,7 @@ from wallet.models import User
 from wallet.tasks import NoTaskQueue, after_commit, load_task_queue
 from wallet.withdrawals import WithdrawalService
 
-from .wallet_helpers import TEST_BANKS, make_user
+from .wallet_helpers import PIN, TEST_BANKS, make_user
 
 marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="none")
 
@@ -65,13 +65,13 @@ def test_a_withdrawal_is_announced_after_commit_and_a_refused_one_never(db):
     with db() as session, session.begin():
         service = WithdrawalService(session, TEST_BANKS, tasks=queue)
         service.request(session.get(User, asha), "hdfc", "50100012345678", "HDFC0001234",
-                        200_00, "form-key-tasks-000001")
+                        200_00, "form-key-tasks-000001", pin=PIN)
         assert queue.owners == []  # not before the commit
     assert queue.owners == [f"user:{asha}"]
     with db() as session, pytest.raises(InsufficientBalance), session.begin():
         WithdrawalService(session, TEST_BANKS, tasks=queue).request(
             session.get(User, asha), "hdfc", "50100012345678", "HDFC0001234", 900_00,
-            "form-key-tasks-000002")
+            "form-key-tasks-000002", pin=PIN)
     assert queue.owners == [f"user:{asha}"]
 
 

@@ -9,7 +9,16 @@ from sqlalchemy import select
 
 from wallet.models import Transaction, User
 
-from .wallet_helpers import PASSWORD, balance, count, csrf_token, login, make_user, state
+from .wallet_helpers import (
+    PASSWORD,
+    PinForm,
+    balance,
+    count,
+    csrf_token,
+    login,
+    make_user,
+    state,
+)
 
 ASHA = "+919876543210"
 RAVI = "+919812345678"
@@ -33,7 +42,7 @@ def asha_app(user_app, asha, ravi):
 
 def send_form(app, phone="98123 45678", amount="250.50", note=""):
     page = app.get("/send")
-    form = page.forms["send-form"]
+    form = PinForm(page.forms["send-form"])
     form["phone"], form["amount"], form["note"] = phone, amount, note
     return form
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from wallet.seed import DEMO_PIN
+
 from .conftest import ON_POSTGRES
 from .live_servers import free_ports, wait_until
 
@@ -93,14 +95,15 @@ def test_wallet_dev_runs_the_whole_wallet_and_stops_cleanly(tmp_path):
         # Send money to the other demo user.
         fields = browser.form_fields(f"{user}/send")
         status, _, _ = browser.request(f"{user}/send", {
-            **fields, "phone": "9812345678", "amount": "100", "note": "lunch"})
+            **fields, "phone": "9812345678", "amount": "100", "note": "lunch",
+            "pin": DEMO_PIN})  # (the confirm step's fields: the form's and the PIN)
         assert status == 303
 
         # Withdraw to a bank account: the worker pays it out in the background.
         fields = browser.form_fields(f"{user}/withdraw")
         status, headers, _ = browser.request(f"{user}/withdraw", {
             **fields, "bank": "hdfc", "account_number": "50100012345678", "ifsc": "HDFC0001234",
-            "amount": "200"})
+            "amount": "200", "pin": DEMO_PIN})
         assert status == 303
         withdrawal_page = headers["Location"]
         wait_until(lambda: 'data-status="completed"' in browser.request(withdrawal_page)[2],

@@ -10,7 +10,7 @@ from wallet.accounts import AccountError, AccountService
 from wallet.models import Transaction, User
 from wallet.transfers import InsufficientBalance, WalletService
 
-from .wallet_helpers import balance, make_user
+from .wallet_helpers import PIN, balance, make_user
 
 pytestmark = pytest.mark.postgres
 
@@ -43,7 +43,7 @@ def test_same_form_submitted_concurrently_moves_money_once(db):
         with db() as session, session.begin():
             sender = session.get(User, asha)
             return WalletService(session).send_money(
-                sender, "9812345678", 600_00, "same-form-key-123456"
+                sender, "9812345678", 600_00, "same-form-key-123456", pin=PIN
             ).id
 
     ids = run_together(8, submit)
@@ -63,7 +63,7 @@ def test_different_forms_concurrently_never_overdraw(db):
         with db() as session, session.begin():
             sender = session.get(User, asha)
             return WalletService(session).send_money(
-                sender, "9812345678", 300_00, f"form-key-{i:012d}"
+                sender, "9812345678", 300_00, f"form-key-{i:012d}", pin=PIN
             ).id
 
     results = run_together(8, submit)
@@ -97,7 +97,7 @@ def test_same_withdrawal_form_submitted_concurrently_holds_once(db):
         with db() as session, session.begin():
             return WithdrawalService(session, TEST_BANKS).request(
                 session.get(User, asha), "hdfc", "50100012345678", "HDFC0001234", 300_00,
-                "same-withdraw-key-0001").id
+                "same-withdraw-key-0001", pin=PIN).id
 
     ids = run_together(6, submit)
     assert all(isinstance(i, int) for i in ids), ids

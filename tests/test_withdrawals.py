@@ -15,7 +15,7 @@ from wallet.models import PayoutAttempt, Transaction, User
 from wallet.payouts import PayoutPolicy, PayoutProcessor
 from wallet.withdrawals import Owner, WithdrawalService
 
-from .wallet_helpers import TEST_BANKS, balance, login, make_user, state
+from .wallet_helpers import PIN, TEST_BANKS, PinForm, balance, login, make_user, state
 
 FAST = PayoutPolicy(lease_s=30, retry_budget=3, backoff_base_s=0.0, backoff_cap_s=0.0)
 
@@ -28,7 +28,7 @@ def user_id(db):
 def withdraw(db, user_id, amount_paise, key, account="50100012345678", ifsc="HDFC0001234"):
     with db() as session, session.begin():
         return WithdrawalService(session, TEST_BANKS).request(
-            session.get(User, user_id), "hdfc", account, ifsc, amount_paise, key).id
+            session.get(User, user_id), "hdfc", account, ifsc, amount_paise, key, pin=PIN).id
 
 
 def status(db, tx_id):
@@ -85,7 +85,7 @@ def processor(runner, bank, policy=FAST):
 def test_withdraw_form_holds_money_and_enqueues_after_commit(user_app, db, user_id):
     huey_tasks.huey.flush()
     login(user_app, "+919876543210")
-    form = user_app.get("/withdraw").forms["withdraw-form"]
+    form = PinForm(user_app.get("/withdraw").forms["withdraw-form"])
     form["account_number"], form["ifsc"], form["amount"] = "5010 0012 345678", "hdfc0001234", "400"
     response = form.submit(status=303)
     page = response.follow()
@@ -109,7 +109,7 @@ def test_withdraw_form_holds_money_and_enqueues_after_commit(user_app, db, user_
 def test_bad_withdrawals_write_and_enqueue_nothing(user_app, db, user_id, field, value, message):
     huey_tasks.huey.flush()
     login(user_app, "+919876543210")
-    form = user_app.get("/withdraw").forms["withdraw-form"]
+    form = PinForm(user_app.get("/withdraw").forms["withdraw-form"])
     form["account_number"], form["ifsc"], form["amount"] = "50100012345678", "HDFC0001234", "10"
     form[field] = value
     before = state(db)
@@ -120,7 +120,7 @@ def test_bad_withdrawals_write_and_enqueue_nothing(user_app, db, user_id, field,
 
 def test_double_submitted_withdrawal_holds_once(user_app, db, user_id):
     login(user_app, "+919876543210")
-    form = user_app.get("/withdraw").forms["withdraw-form"]
+    form = PinForm(user_app.get("/withdraw").forms["withdraw-form"])
     form["account_number"], form["ifsc"], form["amount"] = "50100012345678", "HDFC0001234", "100"
     first, second = form.submit(status=303), form.submit(status=303)
     assert first.location == second.location

@@ -1,6 +1,7 @@
 """Test data helpers: users with money, balances, row counts (real commits)."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from sqlalchemy import func, select
@@ -9,18 +10,29 @@ import ledgerlib
 from wallet.accounts import AccountService
 from wallet.banks import load_banks
 from wallet.deposits import DepositService
+from wallet.kyc import ApproveAllVerifier, KycDetails, KycService
 from wallet.models import Transaction, User
+from wallet.pins import PinPolicy, Pins
 
-from .conftest import BANK_SETTINGS
+from .conftest import BANK_SETTINGS, TEST_PIN
 
 TEST_BANKS = load_banks(BANK_SETTINGS)
 
 PASSWORD = "correct horse battery"
+#: Every test user's wallet PIN (the API document's example, as wallet-dev's demo users).
+PIN = TEST_PIN
 
 
-def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0) -> int:
+def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0, *,
+              full_kyc: bool = True, pin: str | None = PIN) -> int:
+    """A user (full KYC and the test PIN unless told otherwise), with money."""
     with db() as session, session.begin():
         user = AccountService(session, bcrypt_rounds=4).signup(phone, name, PASSWORD)
+        if full_kyc:
+            KycService(session, ApproveAllVerifier()).record(
+                user, KycDetails(name, "ABCDE1234F", dt.date(1990, 1, 1)), "test")
+        if pin is not None:
+            Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, pin, pin)
         if deposit_paise:
             DepositService(session, TEST_BANKS).record_completed(
                 user, "hdfc", deposit_paise, f"test-deposit-{user.id:06d}"
@@ -65,6 +77,49 @@ def login(app, phone: str, password: str = PASSWORD):
     form["phone"] = phone
     form["password"] = password
     return form.submit(expect_errors=True)
+
+
+def confirm(response, pin: str = PIN):
+    """Submit a money form's confirm page with the PIN: what was the form's
+    submit before the confirm step (``response``: the confirm page)."""
+    form = response.forms["confirm-form"]
+    form["pin"] = pin
+    return form.submit(expect_errors=True)
+
+
+def pin_form(page, name: str, pin: str = PIN):
+    """A page's form with the PIN typed in (the checkout form asks for it)."""
+    form = page.forms[name]
+    form["pin"] = pin
+    return form
+
+
+class PinForm:
+    """A money form (send, pay, withdraw) whose ``submit`` goes on through the
+    confirm step with the PIN, as a person would: what one submit did before
+    the confirm step. Fields are set on it as on the webtest form."""
+
+    def __init__(self, form, pin: str = PIN):
+        self.form, self.pin = form, pin
+
+    def __getattr__(self, name):  # fields, set(), ...: the webtest form's
+        return getattr(self.form, name)
+
+    def __getitem__(self, name):
+        return self.form[name]
+
+    def __setitem__(self, name, value):
+        self.form[name] = value
+
+    def submit(self, *args, status=None, **kwargs):
+        response = self.form.submit(*args, expect_errors=True, **kwargs)
+        if response.status_int == 200 and "confirm-form" in response.forms:
+            response = confirm(response, self.pin)
+        if status is None:
+            assert response.status_int < 400, response
+        elif status != "*":
+            assert response.status_int == status, response
+        return response
 
 
 def csrf_token(app, path: str = "/dashboard") -> str:

@@ -63,14 +63,17 @@ class DepositService:
         banks: dict[str, BankConfig],
         *,
         clock: Callable[[], dt.datetime] = utcnow,
+        wallet: WalletService | None = None,
     ):
         self.db = dbsession
         self.banks = banks
         self.clock = clock
-        self.wallet = WalletService(dbsession, clock=clock)
+        self.wallet = wallet or WalletService(dbsession, clock=clock)
 
     def start(self, user: User, bank_code: str, amount_paise: int, request_key: str) -> Transaction:
-        """Record a pending deposit; the same form submitted twice gives the same one."""
+        """Record a pending deposit, if the wallet's limits allow it (checked
+        here, before the user is sent to the bank); the same form submitted
+        twice gives the same one."""
         if bank_code not in self.banks:
             raise WalletError("Choose one of the listed banks.", "bank")
         if amount_paise < MIN_DEPOSIT_PAISE:
@@ -81,6 +84,9 @@ class DepositService:
         existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
         if existing is not None:
             return existing
+        # Under the user's row lock until commit: deposits started at once
+        # are counted one after the other.
+        self.wallet.limits.check_deposit(user, amount_paise)
         now = self.clock()
         tx = Transaction(
             kind=Kind.DEPOSIT,

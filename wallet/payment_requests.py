@@ -31,6 +31,7 @@ from .codes import Event, RequestStatus, utcnow
 from .errors import WalletError
 from .merchant_events import MerchantEvents
 from .models import Merchant, PaymentRequest, Transaction, User
+from .pins import PinInput
 from .tasks import TaskQueue
 from .text import is_ordinary
 from .transfers import WalletService
@@ -209,9 +210,9 @@ class PaymentRequests:
             status = RequestStatus.EXPIRED
         return Checkout(request, self.db.get_one(Merchant, request.merchant_id), status)
 
-    def pay(self, payer: User, public_id: str) -> PaymentRequest:
-        """Pay the request from ``payer``'s wallet, at most once: a second
-        confirmation by the same payer returns the paid request, anyone else's
+    def pay(self, payer: User, public_id: str, *, pin: PinInput) -> PaymentRequest:
+        """Pay the request from ``payer``'s wallet (approved by their PIN), at
+        most once: a second confirmation by the same payer returns the paid request, anyone else's
         is refused; nothing moves for an expired or cancelled one."""
         request = self._locked(public_id)
         if request.status == RequestStatus.PAID:
@@ -226,7 +227,8 @@ class PaymentRequests:
             raise RequestNotPayable("This shop does not take payments now.")
         tx = self.wallet.pay_shop(payer, merchant, request.amount_paise,
                                   codes.checkout_key(request.id),
-                                  request.description or f"Order {request.order_reference}")
+                                  request.description or f"Order {request.order_reference}",
+                                  pin=pin)
         now = self.clock()
         request.status, request.paid_at, request.updated_at = RequestStatus.PAID, now, now
         request.payer_user_id, request.transaction_id = payer.id, tx.id

@@ -18,6 +18,7 @@ from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_pai
 from . import codes
 from .codes import Event, Kind, Status, utcnow
 from .errors import DuplicateRequest, InsufficientBalance, WalletError
+from .limits import DEFAULT_LIMITS, LimitPolicy, WalletLimits
 from .merchant_events import MerchantEvents
 from .models import Merchant, PaymentRequest, Refund, Transaction
 from .tasks import TaskQueue
@@ -36,10 +37,12 @@ class RefundTooLarge(WalletError):
 
 class Refunds:
     def __init__(self, dbsession: Session, *, tasks: TaskQueue | None = None,
-                 clock: Callable[[], dt.datetime] = utcnow):
+                 clock: Callable[[], dt.datetime] = utcnow,
+                 limit_policy: LimitPolicy = DEFAULT_LIMITS):
         self.db = dbsession
         self.clock = clock
         self.ledger = Ledger(dbsession, clock=clock)
+        self.limits = WalletLimits(dbsession, limit_policy, clock=clock)
         self.events = MerchantEvents(dbsession, tasks=tasks, clock=clock)
 
     def payment_of_request(self, merchant: Merchant, public_id: str) -> int:
@@ -110,6 +113,10 @@ class Refunds:
         if payer_id is None:
             raise PaymentNotFound("This payment has no payer to refund.")
         note = f"Refund: {reason}" if reason else f"Refund of payment TXN{payment.id:08d}"
+        # After the payment's lock, under the customer's: refunds racing other
+        # credits to that wallet cannot take it over its limit.
+        self.limits.check_incoming(payer_id, amount_paise, what="refunded",
+                                   whose="The customer's")
         try:
             entry = self.ledger.transfer(
                 merchant.wallet_code, codes.user_wallet(payer_id), amount_paise,

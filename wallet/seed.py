@@ -4,6 +4,7 @@ through the domain's own services (so they obey every rule real ones do)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 from collections.abc import Callable, Mapping
 
@@ -13,10 +14,14 @@ from sqlalchemy.orm import Session
 from .accounts import AccountService
 from .banks import BankConfig
 from .deposits import DepositService
+from .kyc import ApproveAllVerifier, KycDetails, KycService
 from .models import Merchant, User
+from .pins import PinApproval, Pins, hash_new_pin
 from .transfers import WalletService
 
 DEMO_PASSWORD = "demo-pass-123"
+#: Every demo user's wallet PIN (asked before money leaves a wallet).
+DEMO_PIN = "1357"
 DEMO_MERCHANT = {"handle": "chai-point", "name": "Chai Point", "email": "chai@example.com"}
 DEMO_HISTORY_DAYS = 150
 DEMO_USERS = [
@@ -37,16 +42,32 @@ def seed_demo(dbsession: Session, bcrypt_rounds: int,
     bank_code = next(iter(banks))
     users: list[User] = []
     for phone, name, deposit_paise in DEMO_USERS:
-        user = accounts.signup(phone, name, DEMO_PASSWORD)
+        user = demo_user(dbsession, accounts, phone, name)
         deposits.record_completed(user, bank_code, deposit_paise, f"demo-deposit-{user.id:06d}")
         users.append(user)
     wallet.send_money(users[0], users[1].phone, 350_00, "demo-transfer-0001",
-                      note="Dinner at Saravana Bhavan")
+                      note="Dinner at Saravana Bhavan", pin=DEMO_PIN)
     merchant = accounts.signup_merchant(DEMO_MERCHANT["handle"], DEMO_MERCHANT["name"],
                                         DEMO_MERCHANT["email"], DEMO_PASSWORD)
     seed_shop_history(dbsession, accounts, banks, merchant)
-    return [f"  {user.phone}  password: {DEMO_PASSWORD}  ({user.name})" for user in users] + [
+    return [f"  {user.phone}  password: {DEMO_PASSWORD}  PIN: {DEMO_PIN}  ({user.name})"
+            for user in users] + [
         f"  merchant app: {merchant.email}  password: {DEMO_PASSWORD}  ({merchant.name})"]
+
+
+def demo_user(dbsession: Session, accounts: AccountService, phone: str, name: str) -> User:
+    """A demo user with full KYC (a made-up PAN) and the demo PIN."""
+    user = accounts.signup(phone, name, DEMO_PASSWORD)
+    KycService(dbsession, ApproveAllVerifier()).record(
+        user, KycDetails(name, f"DEMOP{user.id % 10000:04d}K", dt.date(1990, 1, 1)), "demo")
+    Pins(dbsession).set_first_hashed(user, _demo_pin_hash(accounts.bcrypt_rounds))
+    return user
+
+
+@functools.cache
+def _demo_pin_hash(bcrypt_rounds: int) -> str:
+    """One hash of the demo PIN for every demo user (each hash costs ~0.25 s)."""
+    return hash_new_pin(DEMO_PIN, DEMO_PIN, bcrypt_rounds)
 
 
 def seed_shop_history(dbsession: Session, accounts: AccountService,
@@ -56,12 +77,13 @@ def seed_shop_history(dbsession: Session, accounts: AccountService,
     rng = random.Random(42)
     now = dt.datetime.now(dt.timezone.utc)
     start = now - dt.timedelta(days=DEMO_HISTORY_DAYS)
-    regulars: list[User] = []
+    regulars: list[tuple[User, PinApproval]] = []
     for i in range(6):
-        user = accounts.signup(f"+9190000{i:05d}", f"Regular {i + 1}", DEMO_PASSWORD)
+        user = demo_user(dbsession, accounts, f"+9190000{i:05d}", f"Regular {i + 1}")
         DepositService(dbsession, dict(banks), clock=lambda: start).record_completed(
             user, next(iter(banks)), 1_00_000_00, f"demo-regular-deposit-{i:06d}")
-        regulars.append(user)
+        # One PIN check for the whole history (a bcrypt check per payment is slow).
+        regulars.append((user, Pins(dbsession).approve(user, DEMO_PIN)))
     notes = ["masala chai", "2 chai + samosa", "filter coffee", "ginger tea", "", "", "snacks"]
     for day in range(DEMO_HISTORY_DAYS, -1, -1):
         date = now - dt.timedelta(days=day)
@@ -71,9 +93,10 @@ def seed_shop_history(dbsession: Session, accounts: AccountService,
         for n, moment in enumerate(moments):  # in time order, as real payments arrive
             if moment > now:
                 continue
+            payer, approval = rng.choice(regulars)
             WalletService(dbsession, clock=_stopped_clock(moment)).pay_merchant(
-                rng.choice(regulars), merchant.handle, rng.randint(20, 450) * 100,
-                f"demo-pay-{day:04d}-{n:04d}-xyz", rng.choice(notes))
+                payer, merchant.handle, rng.randint(20, 450) * 100,
+                f"demo-pay-{day:04d}-{n:04d}-xyz", rng.choice(notes), pin=approval)
 
 
 def _stopped_clock(moment: dt.datetime) -> Callable[[], dt.datetime]:

@@ -14,9 +14,12 @@ from .bank_events import BankEvents
 from .banks import BankConfig
 from .codes import utcnow
 from .deposits import DepositService
+from .kyc import KycService, load_verifier
+from .limits import LimitPolicy, WalletLimits
 from .merchant_keys import MerchantKeys
 from .merchant_webhooks import MerchantWebhooks, WebhookPolicy
 from .payment_requests import PaymentRequests
+from .pins import PinPolicy, Pins
 from .refunds import Refunds
 from .reports import MerchantReports
 from .settings import WalletSettings
@@ -39,7 +42,34 @@ class Services:
     @property
     def wallet(self) -> WalletService:
         return WalletService(self.db, clock=self.clock,
-                             max_transfer_paise=self.settings.max_transfer_paise)
+                             max_transfer_paise=self.settings.max_transfer_paise,
+                             pin_policy=self.pin_policy, limit_policy=self.limit_policy)
+
+    @property
+    def pin_policy(self) -> PinPolicy:
+        s = self.settings
+        return PinPolicy(max_tries=s.pin_max_tries, lock_s=s.pin_lock_s,
+                         bcrypt_rounds=s.bcrypt_rounds)
+
+    @property
+    def limit_policy(self) -> LimitPolicy:
+        s = self.settings
+        return LimitPolicy(min_kyc_max_balance_paise=s.min_kyc_max_balance_paise,
+                           min_kyc_monthly_bank_paise=s.min_kyc_monthly_bank_paise,
+                           full_kyc_max_balance_paise=s.full_kyc_max_balance_paise)
+
+    @property
+    def pins(self) -> Pins:
+        return Pins(self.db, self.pin_policy, clock=self.clock)
+
+    @property
+    def limits(self) -> WalletLimits:
+        return WalletLimits(self.db, self.limit_policy, clock=self.clock)
+
+    @property
+    def kyc(self) -> KycService:
+        return KycService(self.db, load_verifier(self.settings.kyc_verifier, self.settings.raw),
+                          clock=self.clock)
 
     @property
     def accounts(self) -> AccountService:
@@ -48,11 +78,12 @@ class Services:
 
     @property
     def deposits(self) -> DepositService:
-        return DepositService(self.db, self.banks, clock=self.clock)
+        return DepositService(self.db, self.banks, clock=self.clock, wallet=self.wallet)
 
     @property
     def withdrawals(self) -> WithdrawalService:
-        return WithdrawalService(self.db, self.banks, clock=self.clock, tasks=self.tasks)
+        return WithdrawalService(self.db, self.banks, clock=self.clock, tasks=self.tasks,
+                                 wallet=self.wallet)
 
     @property
     def bank_events(self) -> BankEvents:
@@ -64,7 +95,8 @@ class Services:
 
     @property
     def refunds(self) -> Refunds:
-        return Refunds(self.db, tasks=self.tasks, clock=self.clock)
+        return Refunds(self.db, tasks=self.tasks, clock=self.clock,
+                       limit_policy=self.limit_policy)
 
     @property
     def merchant_reports(self) -> MerchantReports:

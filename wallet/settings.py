@@ -25,6 +25,7 @@ __all__ = ["ConfigurationError", "WalletSettings", "as_bool", "check_secret", "i
            "load_settings", "require_secret", "resolve_settings"]
 
 DEFAULT_TASK_QUEUE = "huey_tasks.queue:HueyTaskQueue"
+DEFAULT_KYC_VERIFIER = "wallet.kyc:ApproveAllVerifier"
 T = TypeVar("T")
 Number = TypeVar("Number", int, float)
 
@@ -106,6 +107,20 @@ class WalletSettings:
     bank_delay_degraded_failure_ratio: float = 0.25
     #: Pages reuse a measurement for this long (per process).
     bank_delay_cache_s: float = 30.0
+    # Step-up (wallet.pins): wrong PINs in a row before money movement is
+    # locked, and for how long.
+    pin_max_tries: int = 5
+    pin_lock_s: float = 900.0
+    # Wallet limits (wallet.limits), as Indian prepaid wallets have them: a
+    # minimum-KYC wallet holds at most ``min_kyc_max_balance`` and takes in at
+    # most ``min_kyc_monthly_bank`` a month from banks; a full-KYC wallet holds
+    # at most ``full_kyc_max_balance``.
+    min_kyc_max_balance_paise: int = 10_000_00
+    min_kyc_monthly_bank_paise: int = 10_000_00
+    full_kyc_max_balance_paise: int = 2_00_000_00
+    #: ``module:factory`` of the KYC verifier (wallet.kyc.KycVerifier); the
+    #: default approves everyone (development): production.ini names a real one.
+    kyc_verifier: str = DEFAULT_KYC_VERIFIER
 
     @property
     def production(self) -> bool:
@@ -124,6 +139,7 @@ class WalletSettings:
         if allow_private and is_production(settings):
             raise ConfigurationError("wallet.webhook_allow_private_urls must be false in "
                                      "production: shops' servers are outside our network")
+        kyc_verifier = get("kyc_verifier", "wallet.kyc_verifier", str)
         return cls(
             raw=dict(settings),
             banks=load_banks(settings),
@@ -172,4 +188,13 @@ class WalletSettings:
                                                   "wallet.bank_delay_degraded_failure_ratio",
                                                   pos_float),
             bank_delay_cache_s=get("bank_delay_cache_s", "wallet.bank_delay_cache_s", float),
+            pin_max_tries=get("pin_max_tries", "wallet.pin_max_tries", pos_int),
+            pin_lock_s=get("pin_lock_s", "wallet.pin_lock_s", pos_float),
+            min_kyc_max_balance_paise=get("min_kyc_max_balance_paise",
+                                          "wallet.min_kyc_max_balance_paise", pos_int),
+            min_kyc_monthly_bank_paise=get("min_kyc_monthly_bank_paise",
+                                           "wallet.min_kyc_monthly_bank_paise", pos_int),
+            full_kyc_max_balance_paise=get("full_kyc_max_balance_paise",
+                                           "wallet.full_kyc_max_balance_paise", pos_int),
+            kyc_verifier=kyc_verifier,
         )

@@ -30,8 +30,10 @@ from .errors import (
     WalletError,
 )
 from .freeze import ensure_can_spend
+from .limits import DEFAULT_LIMITS, LimitPolicy, RecipientLimit, WalletLimits
 from .models import Merchant, Transaction, User
 from .phone import InvalidPhone, normalize_phone
+from .pins import DEFAULT_PIN_POLICY, PinInput, PinPolicy, Pins
 from .settings import WalletSettings
 
 __all__ = ["ActivityFilter", "ActivityItem", "ActivityPage", "AmountTooLarge", "DuplicateRequest",
@@ -97,11 +99,17 @@ class WalletService:
         *,
         clock: Callable[[], dt.datetime] = utcnow,
         max_transfer_paise: int = DEFAULT_MAX_TRANSFER_PAISE,
+        pin_policy: PinPolicy = DEFAULT_PIN_POLICY,
+        limit_policy: LimitPolicy = DEFAULT_LIMITS,
     ):
         self.db = dbsession
         self.clock = clock
         self.ledger = Ledger(dbsession, clock=clock)
         self.max_transfer_paise = max_transfer_paise
+        #: Every payment out of a user's wallet is approved by the PIN first.
+        self.pins = Pins(dbsession, pin_policy, clock=clock)
+        #: Every credit to a user's wallet that may be refused is checked here.
+        self.limits = WalletLimits(dbsession, limit_policy, clock=clock)
 
     # ---------------------------------------------------------------- wallets
 
@@ -122,21 +130,27 @@ class WalletService:
         amount_paise: int,
         request_key: str,
         note: str = "",
+        *,
+        pin: PinInput,
     ) -> Transaction:
-        """Move money from ``sender`` to the user with ``recipient_phone``.
+        """Move money from ``sender`` to the user with ``recipient_phone``,
+        approved by the sender's wallet PIN, if the recipient's wallet can
+        take it (wallet.limits).
 
         ``request_key`` is the form's one-time token: submitting the same form
         twice (a double click, a retried request) returns the first transfer.
         """
-        ensure_can_spend(sender)
-        ledgerlib.check_paise(amount_paise)
-        if amount_paise > self.max_transfer_paise:
-            raise AmountTooLarge(
-                f"You can send at most {format_paise(self.max_transfer_paise)} at a time."
-            )
-        note = self._clean_note(note)
-        key = self.idempotency_key(Kind.TRANSFER, sender, request_key)
-        recipient = self._recipient(sender, recipient_phone)
+        recipient, note, key = self.preview_transfer(sender, recipient_phone, amount_paise,
+                                                     request_key, note)
+        self.pins.approve(sender, pin)
+        try:
+            self.limits.check_incoming(recipient.id, amount_paise, what="sent",
+                                       whose=f"{recipient.name}'s")
+        except RecipientLimit:  # a repeat of a transfer made then is no new credit
+            replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
+            if replay is not None:
+                return replay
+            raise
         # No look for an earlier submission first: the ledger knows the key and
         # says so (``replayed``), even after the money was spent since.
         try:
@@ -173,6 +187,20 @@ class WalletService:
             ledger_entry_id=entry.id,
         )
 
+    def preview_transfer(self, sender: User, recipient_phone: str, amount_paise: int,
+                         request_key: str, note: str = "") -> tuple[User, str, str]:
+        """Check a transfer without moving anything (the confirm step shows
+        the recipient's name): (recipient, cleaned note, idempotency key)."""
+        ensure_can_spend(sender)  # frozen: said at the first step, and costs no PIN try
+        ledgerlib.check_paise(amount_paise)
+        if amount_paise > self.max_transfer_paise:
+            raise AmountTooLarge(
+                f"You can send at most {format_paise(self.max_transfer_paise)} at a time."
+            )
+        note = self._clean_note(note)
+        key = self.idempotency_key(Kind.TRANSFER, sender, request_key)
+        return self._recipient(sender, recipient_phone), note, key
+
     def _recipient(self, sender: User, phone_text: str) -> User:
         try:
             phone = normalize_phone(phone_text)
@@ -193,7 +221,7 @@ class WalletService:
         return merchant if merchant is not None and merchant.is_active else None
 
     def pay_merchant(self, payer: User, handle: str, amount_paise: int, request_key: str,
-                     note: str = "") -> Transaction:
+                     note: str = "", *, pin: PinInput) -> Transaction:
         """Pay a shop by its handle; the same form twice pays once."""
         merchant = self.merchant_by_handle(handle)
         if merchant is None:
@@ -201,7 +229,7 @@ class WalletService:
             self._clean_note(note)
             raise RecipientNotFound("No shop has that payment handle.", "handle")
         key = self.idempotency_key(Kind.PAYMENT, payer, request_key)
-        return self.pay_shop(payer, merchant, amount_paise, key, note)
+        return self.pay_shop(payer, merchant, amount_paise, key, note, pin=pin)
 
     def check_payment_amount(self, amount_paise: int) -> None:
         ledgerlib.check_paise(amount_paise)
@@ -210,13 +238,14 @@ class WalletService:
                 f"You can pay at most {format_paise(self.max_transfer_paise)} at a time.")
 
     def pay_shop(self, payer: User, merchant: Merchant, amount_paise: int, key: str,
-                 note: str = "") -> Transaction:
+                 note: str = "", *, pin: PinInput) -> Transaction:
         """The one rule of paying a shop, by handle or at a payment request's
-        checkout: ``key`` is the ledger's idempotency key, so the same key
-        pays once."""
-        ensure_can_spend(payer)
+        checkout, approved by the payer's PIN: ``key`` is the ledger's
+        idempotency key, so the same key pays once."""
+        ensure_can_spend(payer)  # before the PIN: a frozen wallet costs no try
         self.check_payment_amount(amount_paise)
         note = self._clean_note(note)
+        self.pins.approve(payer, pin)
         try:  # (an earlier submission of this form: the ledger says ``replayed``)
             entry = self.ledger.transfer(
                 payer.wallet_code, merchant.wallet_code, amount_paise, idempotency_key=key,

@@ -36,6 +36,7 @@ from .codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, utcnow
 from .errors import AmountTooLarge, InsufficientBalance, WalletError
 from .freeze import ensure_can_spend
 from .models import Merchant, PayoutAttempt, Transaction, User, Withdrawal
+from .pins import PinInput
 from .tasks import NoTaskQueue, TaskQueue, after_commit
 from .transfers import WalletService
 
@@ -115,29 +116,32 @@ class WithdrawalService:
 
     def __init__(self, dbsession: Session, banks: dict[str, BankConfig], *,
                  clock: Callable[[], dt.datetime] = utcnow,
-                 tasks: TaskQueue | None = None):
+                 tasks: TaskQueue | None = None, wallet: WalletService | None = None):
         self.db = dbsession
         self.banks = banks
         self.clock = clock
         self.tasks: TaskQueue = tasks or NoTaskQueue()
-        self.wallet = WalletService(dbsession, clock=clock)
+        self.wallet = wallet or WalletService(dbsession, clock=clock)
 
     def _payouts_due_after_commit(self, owner: Owner) -> None:
         after_commit(self.db, lambda: self.tasks.payouts_due(owner.key))
 
     def request(self, user: User | Merchant, bank_code: str, account_number: str, ifsc: str,
-                amount_paise: int, request_key: str) -> Transaction:
+                amount_paise: int, request_key: str, *, pin: PinInput) -> Transaction:
         """Record a withdrawal (a merchant's: a settlement) and hold its money;
-        after commit, the task queue hears that the owner has payout work. The
-        same form submitted twice gives the first withdrawal."""
-        tx = self._request(user, bank_code, account_number, ifsc, amount_paise, request_key)
+        a user's is approved by their PIN (a shop's owner logged in with its
+        password: ``pin`` None). After commit, the task queue hears that the
+        owner has payout work. The same form submitted twice gives the first
+        withdrawal."""
+        tx = self._request(user, bank_code, account_number, ifsc, amount_paise, request_key,
+                           pin)
         self._payouts_due_after_commit(Owner.for_account(user))
         return tx
 
-    def _request(self, user: User | Merchant, bank_code: str, account_number: str, ifsc: str,
-                 amount_paise: int, request_key: str) -> Transaction:
-        ensure_can_spend(user)
-        owner = Owner.for_account(user)
+    def check(self, bank_code: str, account_number: str, ifsc: str,
+              amount_paise: int) -> tuple[str, str]:
+        """The payout details checked (the confirm step shows them): the
+        account number and IFSC as stored."""
         account_number = re.sub(r"[\s-]", "", account_number or "")
         ifsc = (ifsc or "").strip().upper()
         if bank_code not in self.banks:
@@ -151,6 +155,15 @@ class WithdrawalService:
         if amount_paise > MAX_WITHDRAWAL_PAISE:
             raise AmountTooLarge(
                 f"Withdraw at most {format_paise(MAX_WITHDRAWAL_PAISE)} at a time.")
+        return account_number, ifsc
+
+    def _request(self, user: User | Merchant, bank_code: str, account_number: str, ifsc: str,
+                 amount_paise: int, request_key: str, pin: PinInput) -> Transaction:
+        ensure_can_spend(user)  # before the PIN: a frozen wallet costs no try
+        owner = Owner.for_account(user)
+        account_number, ifsc = self.check(bank_code, account_number, ifsc, amount_paise)
+        if isinstance(user, User):
+            self.wallet.pins.approve(user, pin)
         key = self.wallet.idempotency_key(
             "withdrawal" if owner.kind == Owner.USER else "settlement", user, request_key)
         existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)

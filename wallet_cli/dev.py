@@ -14,7 +14,7 @@ import sys
 
 from honcho.manager import Manager
 
-from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_USERS
+from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_PIN, DEMO_USERS
 
 from .initialize_db import main as initialize_db
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     print("  worker     huey consumer (2 workers)")
     print("Demo logins (user app):")
     for phone, name, _ in DEMO_USERS:
-        print(f"  {phone}  password: {DEMO_PASSWORD}  ({name})")
+        print(f"  {phone}  password: {DEMO_PASSWORD}  PIN: {DEMO_PIN}  ({name})")
     print("Demo login (merchant app):")
     print(f"  {DEMO_MERCHANT['email']}  password: {DEMO_PASSWORD}  ({DEMO_MERCHANT['name']})")
     print("Operators' console: make an operator first (prints its TOTP secret once):")

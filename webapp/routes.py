@@ -18,3 +18,6 @@ def includeme(config: Configurator) -> None:
     config.add_route("transactions", "/transactions")
     config.add_route("transaction", "/transactions/{id:\\d{1,18}}")
     config.add_route("checkout", "/checkout/{id}")
+    config.add_route("pin", "/pin")
+    config.add_route("pin_reset", "/pin/reset")
+    config.add_route("kyc", "/kyc")

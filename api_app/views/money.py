@@ -31,7 +31,8 @@ def _activity(request: Request, tx: Transaction) -> tuple[int, Json]:
 def send_money(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
         return _activity(request, request.wallet.wallet.send_money(
-            request.identity, body["to_phone"], amount, key, body.get("note", "")))
+            request.identity, body["to_phone"], amount, key, body.get("note", ""),
+            pin=body["pin"]))
 
     return run_amount_request(request, operation)
 
@@ -40,7 +41,8 @@ def send_money(request: Request) -> Response:
 def pay_shop(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
         return _activity(request, request.wallet.wallet.pay_merchant(
-            request.identity, body["merchant_handle"], amount, key, body.get("note", "")))
+            request.identity, body["merchant_handle"], amount, key, body.get("note", ""),
+            pin=body["pin"]))
 
     return run_amount_request(request, operation)
 
@@ -76,7 +78,7 @@ def withdraw(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
         withdrawals = request.wallet.withdrawals
         tx = withdrawals.request(request.identity, body["bank"], body["account_number"],
-                                 body["ifsc"], amount, key)
+                                 body["ifsc"], amount, key, pin=body["pin"])
         found = withdrawals.for_user(request.identity, tx.id)
         if found is None or found[1] is None:
             raise LookupError(f"withdrawal {tx.id} just made is not found")

@@ -5,12 +5,16 @@ from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
+from pyramid.response import Response
 
+from wallet.pins import PinRefused
 from wallet.transfers import ActivityFilter
 from webcommon.views import view_config
 
 from .. import render
+from ..errors import wallet_refused
 from ..problems import problem
+from ..validation import json_body
 
 
 @view_config(route_name="me", request_method="GET", openapi=True, renderer="json",
@@ -18,6 +22,27 @@ from ..problems import problem
 def me(request: Request) -> Any:
     user = request.identity
     return render.me(user, request.wallet.wallet.balance(user))
+
+
+@view_config(route_name="pin", request_method="POST", openapi=True, permission="user")
+def set_pin(request: Request) -> Response:
+    """The first PIN (``pin``), or a new one given the old (``old_pin``). A
+    wrong old PIN is answered, not raised, so that its try counts."""
+    body = json_body(request)
+    pins = request.wallet.pins
+    user = request.identity
+    old = body.get("old_pin")
+    try:
+        if old is None:
+            if pins.has_pin(user):
+                return problem("pin_already_set", "You already have a PIN: send old_pin to "
+                               "change it.")
+            pins.set_first(user, body["pin"], body["pin"])
+        else:
+            pins.change(user, old, body["pin"], body["pin"])
+    except PinRefused as exc:
+        return wallet_refused(exc, request)
+    return Response(status=204)
 
 
 @view_config(route_name="banks", request_method="GET", openapi=True, renderer="json",

@@ -24,6 +24,7 @@ from .shop import (
     PaymentRequest,
     Refund,
 )
+from .stepup import KycRecord, WalletPin
 from .transaction import Transaction
 from .user import LoginAttempt, LoginThrottle, User
 from .webhook import WebhookAttempt, WebhookEvent
@@ -37,13 +38,13 @@ T = TypeVar("T")
 target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Base", "IdempotencyRecord", "LedgerCheck", "LoginAttempt",
-    "LoginThrottle",
+    "ApiToken", "AuditEntry", "Base", "IdempotencyRecord", "KycRecord", "LedgerCheck",
+    "LoginAttempt", "LoginThrottle",
     "Merchant",
     "MerchantApiKey", "MerchantDelivery", "MerchantDeliveryAttempt", "MerchantEndpoint",
     "MerchantEvent", "Operator", "PaymentRequest", "ReconciliationRun", "Refund",
     "PayoutAttempt", "PayoutLane", "Transaction", "TransactionRunner", "User", "WebhookAttempt",
-    "WebhookEvent", "Withdrawal", "get_engine", "get_session_factory", "table_of",
+    "WebhookEvent", "WalletPin", "Withdrawal", "get_engine", "get_session_factory", "table_of",
     "target_metadata",
 ]
 

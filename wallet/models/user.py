@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import codes
@@ -13,6 +13,7 @@ IdType = BigInteger().with_variant(Integer(), "sqlite")
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (CheckConstraint("kyc_level IN ('minimum', 'full')", name="kyc_level"),)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     #: E.164, e.g. +919876543210 (see webapp.phone).
@@ -28,6 +29,9 @@ class User(Base):
     @property
     def is_frozen(self) -> bool:
         return self.frozen_at is not None
+    #: "minimum" or "full" (wallet.kyc): decides the wallet's limits (wallet.limits).
+    kyc_level: Mapped[str] = mapped_column(String(8), default="minimum",
+                                           server_default="minimum")
 
     @property
     def wallet_code(self) -> str:

@@ -229,7 +229,8 @@ class MerchantViews:
         service = request_services(self.request).withdrawals
         try:
             tx = service.request(self.merchant, values["bank"], values["account_number"],
-                                 values["ifsc"], amount_paise, field(self.request, "request_key"))
+                                 values["ifsc"], amount_paise, field(self.request, "request_key"),
+                                 pin=None)  # (a shop's owner: signed in with the password)
         except WalletError as exc:
             return self._settle_form({exc.field or "form": str(exc)}, values, status=400)
         return HTTPSeeOther(self.request.route_url("settlement", id=tx.id))

@@ -20,11 +20,13 @@ from wallet.payment_requests import (
     RequestNotPayable,
     return_target,
 )
+from wallet.pins import PinRefused
 from wallet.transfers import WalletService
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
 from .forms import field, new_request_key
+from .stepup import pin_setup
 
 MAX_ID_CHARS = 40
 
@@ -69,11 +71,14 @@ class CheckoutViews:
                 "message": "This payment link is not valid. Ask the shop for a new one."}
 
     @view_config(request_method="GET")
-    def show(self) -> dict[str, Any]:
+    def show(self) -> dict[str, Any] | Response:
         try:
-            return self._page(self.requests.checkout(self.public_id))
+            checkout = self.requests.checkout(self.public_id)
         except RequestNotFound:
             return self._not_found()
+        if checkout.status == RequestStatus.CREATED and (gate := pin_setup(self.request)):
+            return gate
+        return self._page(checkout)
 
     @view_config(request_method="POST")
     def pay(self) -> dict[str, Any] | Response:
@@ -84,8 +89,12 @@ class CheckoutViews:
         if not codes.is_request_key(field(self.request, "request_key")):
             return self._page(checkout, {"form": "This form is out of date. Reload the page "
                                                  "and try again."}, status=400)
+        if (gate := pin_setup(self.request)) is not None:
+            return gate
         try:
-            paid = self.requests.pay(self.user, self.public_id)
+            paid = self.requests.pay(self.user, self.public_id, pin=field(self.request, "pin"))
+        except PinRefused as exc:  # (answered, not raised: the wrong try counts)
+            return self._page(checkout, {"pin": str(exc)}, status=400)
         except RequestNotPayable as exc:  # paid by someone else, expired, cancelled
             return self._page(self.requests.checkout(self.public_id), {"form": str(exc)},
                               status=409)

@@ -36,6 +36,7 @@ class DepositViews:
             "request_key": new_request_key(),
             "max_deposit_paise": MAX_DEPOSIT_PAISE,
             "bank_notes": deposit_notes(bank_delays(self.request)),
+            "room": request_services(self.request).limits.headroom(self.user.id),
         }
 
     @view_config(route_name="add_money", renderer="add_money.jinja2", request_method="GET")

@@ -6,13 +6,16 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
+from ledgerlib import format_paise
 from wallet.errors import WalletError
 from wallet.models import User
+from wallet.pins import PinRefused
 from wallet.transfers import WalletService
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
 from .forms import field, new_request_key, parse_rupees
+from .stepup import confirm_page, confirming, pin_setup
 
 
 @view_defaults(permission="authenticated")
@@ -35,35 +38,56 @@ class WalletViews:
         return {
             "errors": errors or {},
             "values": values or {"phone": self.request.params.get("to", "")[:20]},
-            "request_key": new_request_key(),
+            # (a form sent back to edit keeps its key: it is the same payment)
+            "request_key": (values or {}).get("request_key") or new_request_key(),
             "balance": self.wallet.balance(self.user),
             "max_transfer_paise": self.wallet.max_transfer_paise,
         }
 
     @view_config(route_name="send", renderer="send.jinja2", request_method="GET")
-    def send_form(self) -> dict[str, Any]:
-        return self._send_form()
+    def send_form(self) -> dict[str, Any] | Response:
+        return pin_setup(self.request) or self._send_form()
 
     @view_config(route_name="send", renderer="send.jinja2", request_method="POST")
     def send(self) -> dict[str, Any] | Response:
+        """Two steps: the form, then its confirm page (the recipient's name
+        from our records, and the PIN); the confirm page's submit sends."""
         values = {name: field(self.request, name) for name in ("phone", "amount", "note")}
+        values["request_key"] = field(self.request, "request_key")
         errors: dict[str, str] = {}
         amount_paise = parse_rupees(
             values["amount"], errors, max_paise=self.wallet.max_transfer_paise
         )
         if not values["phone"].strip():
             errors["phone"] = "Enter your friend's mobile number."
-        if errors or amount_paise is None:  # (None comes with an error)
-            return self._send_form(errors, values, status=400)
+        if errors or amount_paise is None or "edit" in self.request.POST:
+            return self._send_form(errors, values, status=400 if errors else 200)
+        if (gate := pin_setup(self.request)) is not None:
+            return gate
         try:
-            tx = self.wallet.send_money(
-                self.user, values["phone"], amount_paise,
-                field(self.request, "request_key"), values["note"],
-            )
+            recipient = self.wallet.preview_transfer(
+                self.user, values["phone"], amount_paise, values["request_key"],
+                values["note"])[0]
+            if confirming(self.request):
+                tx = self.wallet.send_money(
+                    self.user, values["phone"], amount_paise, values["request_key"],
+                    values["note"], pin=field(self.request, "pin"))
+                return HTTPSeeOther(self.request.route_url("transaction", id=tx.id,
+                                                           _query={"sent": "1"}))
+        except PinRefused as exc:
+            return self._confirm(recipient, amount_paise, values, {"pin": str(exc)})
         except WalletError as exc:
             return self._send_form({exc.field or "form": str(exc)}, values, status=400)
-        return HTTPSeeOther(self.request.route_url("transaction", id=tx.id,
-                                                   _query={"sent": "1"}))
+        return self._confirm(recipient, amount_paise, values)
+
+    def _confirm(self, recipient: User, amount_paise: int, values: dict[str, str],
+                 errors: dict[str, str] | None = None) -> dict[str, Any]:
+        return confirm_page(
+            self.request, question=f"Send {format_paise(amount_paise)} to {recipient.name} "
+                                   f"({recipient.masked_phone})?",
+            details=[f"Note: {values['note']}"] if values["note"] else [],
+            action=self.request.route_url("send"), values=values, button="Send now",
+            errors=errors, status=400 if errors else 200)
 
     @view_config(route_name="transactions", renderer="transactions.jinja2")
     def transactions(self) -> dict[str, Any]:

@@ -6,10 +6,12 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
+from ledgerlib import format_paise
 from wallet.banks import BankConfig
 from wallet.codes import utcnow
 from wallet.errors import WalletError
 from wallet.models import User
+from wallet.pins import PinRefused
 from wallet.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
 from webcommon import request_services
 from webcommon.delays import bank_delays
@@ -17,6 +19,7 @@ from webcommon.views import view_config, view_defaults
 
 from .delays import payout_notes, withdrawal_progress
 from .forms import field, new_request_key, parse_rupees
+from .stepup import confirm_page, confirming, pin_setup
 
 STATUS_TEXT = {
     "queued": "Queued: it goes to your bank in a moment",
@@ -40,29 +43,51 @@ class WithdrawalViews:
               status: int = 200) -> dict[str, Any]:
         self.request.response.status = status
         return {"errors": errors or {}, "values": values or {}, "banks": self.banks,
-                "request_key": new_request_key(), "max_withdrawal_paise": MAX_WITHDRAWAL_PAISE,
+                "request_key": (values or {}).get("request_key") or new_request_key(),
+                "max_withdrawal_paise": MAX_WITHDRAWAL_PAISE,
                 "balance": request_services(self.request).wallet.balance(self.user),
                 "bank_notes": payout_notes(bank_delays(self.request))}
 
     @view_config(route_name="withdraw", renderer="withdraw.jinja2", request_method="GET")
-    def form(self) -> dict[str, Any]:
-        return self._form()
+    def form(self) -> dict[str, Any] | Response:
+        return pin_setup(self.request) or self._form()
 
     @view_config(route_name="withdraw", renderer="withdraw.jinja2", request_method="POST")
     def submit(self) -> dict[str, Any] | Response:
-        names = ("bank", "account_number", "ifsc", "amount")
+        """The form, then its confirm page (bank, masked account, PIN)."""
+        names = ("bank", "account_number", "ifsc", "amount", "request_key")
         values = {name: field(self.request, name) for name in names}
         errors: dict[str, str] = {}
         amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_WITHDRAWAL_PAISE)
-        if errors or amount_paise is None:  # (None comes with an error)
-            return self._form(errors, values, status=400)
+        if errors or amount_paise is None or "edit" in self.request.POST:
+            return self._form(errors, values, status=400 if errors else 200)
+        if (gate := pin_setup(self.request)) is not None:
+            return gate
         try:
-            tx = self.service.request(self.user, values["bank"], values["account_number"],
-                                      values["ifsc"], amount_paise,
-                                      field(self.request, "request_key"))
+            account, ifsc = self.service.check(values["bank"], values["account_number"],
+                                               values["ifsc"], amount_paise)
+            if confirming(self.request):
+                tx = self.service.request(self.user, values["bank"], values["account_number"],
+                                          values["ifsc"], amount_paise, values["request_key"],
+                                          pin=field(self.request, "pin"))
+                return HTTPSeeOther(self.request.route_url("withdrawal", id=tx.id))
+        except PinRefused as exc:
+            return self._confirm(values, amount_paise, account, ifsc, {"pin": str(exc)})
         except WalletError as exc:
             return self._form({exc.field or "form": str(exc)}, values, status=400)
-        return HTTPSeeOther(self.request.route_url("withdrawal", id=tx.id))
+        return self._confirm(values, amount_paise, account, ifsc)
+
+    def _confirm(self, values: dict[str, str], amount_paise: int, account: str, ifsc: str,
+                 errors: dict[str, str] | None = None) -> dict[str, Any]:
+        bank = self.banks[values["bank"]]
+        return confirm_page(
+            self.request,
+            question=f"Withdraw {format_paise(amount_paise)} to {bank.name} "
+                     f"a/c {'•' * 6}{account[-4:]}?",
+            details=[f"IFSC {ifsc}", "The amount is held at once and sent to your bank in "
+                     "the background."],
+            action=self.request.route_url("withdraw"), values=values, button="Withdraw now",
+            errors=errors, status=400 if errors else 200)
 
     @view_config(route_name="withdrawal", renderer="withdrawal.jinja2")
     def status(self) -> dict[str, Any]:

@@ -1,0 +1,40 @@
+"""Step-up before money moves: a user's wallet PIN, and their KYC details."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .meta import Base, UTCDateTime
+
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class WalletPin(Base):
+    """A user's wallet PIN (bcrypt) and its wrong tries. ``failed_tries`` is
+    counted atomically (one UPDATE ... RETURNING) *before* the PIN is checked,
+    so parallel guesses cannot all slip under the limit; at the limit money
+    movement is locked until ``locked_until``."""
+
+    __tablename__ = "wallet_pins"
+
+    user_id: Mapped[int] = mapped_column(IdType, ForeignKey("users.id"), primary_key=True)
+    pin_hash: Mapped[str] = mapped_column(String(100))
+    failed_tries: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class KycRecord(Base):
+    """What a user gave for full KYC, and who verified it when."""
+
+    __tablename__ = "kyc_records"
+
+    user_id: Mapped[int] = mapped_column(IdType, ForeignKey("users.id"), primary_key=True)
+    name_on_pan: Mapped[str] = mapped_column(String(80))
+    pan: Mapped[str] = mapped_column(String(10))
+    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    verifier: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str] = mapped_column(String(80))
+    verified_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

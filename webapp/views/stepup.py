@@ -1,0 +1,126 @@
+"""Step-up on the pages: the confirm step every payment goes through (what
+moves, to whom by the name in our records, and the wallet PIN), the PIN's own
+pages (set, change, reset with the password) and the KYC page.
+
+The PIN is checked by the domain's money operations themselves (wallet.pins):
+these views only ask for it and show the domain's answer. A refused PIN is
+shown on the confirm page by a normal (committed) answer, so the wrong try
+counts.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.request import Request
+from pyramid.response import Response
+
+from wallet.errors import AccountError, WalletError
+from wallet.limits import KycLevel
+from wallet.models import User
+from webcommon import request_services
+from webcommon.views import view_config
+
+from .forms import field
+
+#: Where the PIN page may send the user back to: one of our paths, nothing else.
+_NEXT = re.compile(r"/[A-Za-z0-9/_-]{0,80}", re.ASCII)
+CONFIRM_TEMPLATE = "confirm.jinja2"
+
+
+def pin_setup(request: Request) -> Response | None:
+    """Users without a PIN are sent to set one before their first payment."""
+    user: User = request.identity
+    if request_services(request).pins.has_pin(user):
+        return None
+    return HTTPSeeOther(request.route_url("pin", _query={"next": request.path}))
+
+
+def confirm_page(request: Request, *, question: str, details: list[str], action: str,
+                 values: Mapping[str, str], button: str,
+                 errors: dict[str, str] | None = None, status: int = 200) -> dict[str, Any]:
+    """The confirm step: ``question`` ("Send ₹500.00 to Ravi Kumar (+91 ••••• 43210)?"),
+    the PIN, and the form's values carried along unchanged (``request_key``
+    too, so confirming twice moves money once)."""
+    request.override_renderer = CONFIRM_TEMPLATE
+    request.response.status = status
+    return {"question": question, "details": details, "action": action,
+            "values": dict(values), "button": button, "errors": errors or {},
+            "locked_until": request_services(request).pins.locked_until(request.identity)}
+
+
+def confirming(request: Request) -> bool:
+    """True on the confirm step's submit (it carries the PIN field)."""
+    return "pin" in request.POST and "edit" not in request.POST
+
+
+def _next_path(request: Request) -> str:
+    target = request.params.get("next", "")
+    return target if _NEXT.fullmatch(target) and not target.startswith("//") else ""
+
+
+@view_config(route_name="pin", renderer="pin.jinja2", permission="authenticated")
+def pin_page(request: Request) -> dict[str, Any] | Response:
+    """Set the first PIN, or change it with the old one."""
+    pins = request_services(request).pins
+    user: User = request.identity
+    has_pin = pins.has_pin(user)
+    page = {"has_pin": has_pin, "errors": {}, "next": _next_path(request),
+            "done": request.params.get("done") == "1"}
+    if request.method != "POST":
+        return page
+    try:
+        if has_pin:
+            pins.change(user, field(request, "old_pin"), field(request, "pin"),
+                        field(request, "repeat"))
+        else:
+            pins.set_first(user, field(request, "pin"), field(request, "repeat"))
+    except WalletError as exc:
+        request.response.status = 400
+        return {**page, "errors": {exc.field or "form": str(exc)}}
+    target = page["next"] or request.route_url("pin", _query={"done": "1"})
+    return HTTPSeeOther(target)
+
+
+@view_config(route_name="pin_reset", renderer="pin_reset.jinja2", permission="authenticated")
+def pin_reset(request: Request) -> dict[str, Any] | Response:
+    """A forgotten PIN: a new one, given the password (throttled as log-ins are)."""
+    page: dict[str, Any] = {"errors": {}}
+    if request.method != "POST":
+        return page
+    services = request_services(request)
+    user: User = request.identity
+    try:
+        services.accounts.authenticate(user.phone, field(request, "password"),
+                                       request.remote_addr or "unknown")
+    except AccountError as exc:
+        request.response.status = 400
+        return {"errors": {"password": str(exc)}}
+    try:
+        services.pins.reset(user, field(request, "pin"), field(request, "repeat"))
+    except WalletError as exc:
+        request.response.status = 400
+        return {"errors": {exc.field or "form": str(exc)}}
+    return HTTPSeeOther(request.route_url("pin", _query={"done": "1"}))
+
+
+@view_config(route_name="kyc", renderer="kyc.jinja2", permission="authenticated")
+def kyc_page(request: Request) -> dict[str, Any] | Response:
+    """The wallet's level and limits; the form that moves it to full KYC."""
+    services = request_services(request)
+    user: User = request.identity
+    values = {name: field(request, name) for name in ("name_on_pan", "pan", "date_of_birth")}
+    page = {"errors": {}, "values": values, "full": user.kyc_level == KycLevel.FULL,
+            "policy": services.limit_policy, "room": services.limits.headroom(user.id),
+            "done": request.params.get("done") == "1"}
+    if request.method != "POST":
+        return page
+    try:
+        services.kyc.upgrade(user, values["name_on_pan"], values["pan"],
+                             values["date_of_birth"])
+    except WalletError as exc:
+        request.response.status = 400
+        return {**page, "errors": {exc.field or "form": str(exc)}}
+    return HTTPSeeOther(request.route_url("kyc", _query={"done": "1"}))
