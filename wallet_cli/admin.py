@@ -6,6 +6,7 @@
     resolve ID --paid | --not-paid      settle a needs_review withdrawal by hand (bank checked first)
     deposits --stuck [--minutes N]      deposits pending for longer than N minutes
     reconcile --bank B --date D         the bank's statement for day D vs our records
+    positions                           each bank's position: its settlement shards, summed
 
 Exit status: 0 when all is well, 1 when something is wrong (problems found,
 action refused), 2 when the bank could not be asked. Safe to run from cron.
@@ -27,6 +28,7 @@ from wallet.codes import IST, Kind, Status, payout_reference
 from wallet.errors import WalletError
 from wallet.models import Transaction, User, Withdrawal, get_engine
 from wallet.operations import reconcile, verify_all
+from wallet.settlement import expected_positions, shard_balances
 from wallet.settings import WalletSettings, load_settings
 from wallet.tasks import load_task_queue
 from wallet.withdrawals import WithdrawalService
@@ -127,6 +129,19 @@ def cmd_reconcile(session: Session, args: argparse.Namespace, banks: Banks) -> i
     return OK
 
 
+def cmd_positions(session: Session, args: argparse.Namespace, banks: Banks) -> int:
+    """Each bank's position (the sum of its settlement shards) against our records."""
+    shards, expected = shard_balances(session), expected_positions(session)
+    rows = []
+    for bank in sorted(shards.keys() | expected.keys() | banks.keys()):
+        total = sum(shards.get(bank, {}).values())
+        wanted = expected.get(bank, 0)
+        rows.append((bank, len(shards.get(bank, {})), format_paise(total), format_paise(wanted),
+                     "OK" if total == wanted else "MISMATCH"))
+    print(table(["bank", "shards", "position", "by our records", "check"], rows))
+    return OK if all(row[-1] == "OK" for row in rows) else PROBLEM
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wallet-admin", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -153,6 +168,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--bank", required=True)
     c.add_argument("--date", required=True, type=dt.date.fromisoformat)
     c.set_defaults(run=cmd_reconcile)
+    sub.add_parser("positions").set_defaults(run=cmd_positions)
     return p
 
 
