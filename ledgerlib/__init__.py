@@ -72,5 +72,6 @@ __all__ = [
     "UnbalancedEntry",
     # database set-up, schema and tables
     "NAMING_CONVENTION", "UTCDateTime", "configure_engine", "configure_sqlite", "create_all",
-    "create_engine", "guard_ddl", "is_retryable", "metadata", "retrying", "snapshot_session", "tables",
+    "create_engine", "guard_ddl", "is_retryable", "metadata", "retrying", "snapshot_session",
+    "tables",
 ]

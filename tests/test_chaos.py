@@ -4,7 +4,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from .conftest import ON_POSTGRES, reset_postgres_schema, schema_url
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,8 +28,8 @@ from wallet.codes import IST, Kind, Status, payout_reference
 from wallet.errors import WalletError
 from wallet.models import Transaction, User, Withdrawal, get_engine
 from wallet.operations import reconcile, verify_all
-from wallet.settlement import expected_positions, shard_balances
 from wallet.settings import WalletSettings, load_settings
+from wallet.settlement import expected_positions, shard_balances
 from wallet.tasks import load_task_queue
 from wallet.withdrawals import WithdrawalService
 
