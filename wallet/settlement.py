@@ -39,9 +39,14 @@ from .models import Transaction
 #: the shard): one namespace per bank, kept apart from any other lock's.
 _LOCK_NAMESPACE = "wallet.settlement:"
 
+# The first shard from :start on that no other transaction marks busy, marked
+# busy for ours (LIMIT 1 stops the scan: later shards are not tried), and
+# whether its account is open yet.
 _FIRST_FREE_SHARD = text(
-    "SELECT k FROM (SELECT (:start + i) % :shards AS k"
-    " FROM generate_series(0, :shards - 1) AS i) AS candidates"
+    "SELECT k, EXISTS (SELECT 1 FROM ledger_accounts AS a WHERE a.code ="
+    "   CASE WHEN k = 0 THEN :base ELSE :base || ':' || k END) AS opened"
+    " FROM (SELECT (:start + i) % :shards AS k"
+    "       FROM generate_series(0, :shards - 1) AS i) AS candidates"
     " WHERE pg_try_advisory_xact_lock(:bank_key, k) LIMIT 1")
 
 
@@ -61,10 +66,14 @@ def account_for(ledger: Ledger, bank_code: str, shards: int, reference: str) -> 
     conn = ledger.session.connection()
     if shards > 1 and conn.dialect.name == "postgresql":
         bank_key = _int32(zlib.crc32((_LOCK_NAMESPACE + bank_code).encode()))
-        free = conn.execute(_FIRST_FREE_SHARD, {"start": shard, "shards": shards,
-                                                "bank_key": bank_key}).scalar()
-        if free is not None:  # (all busy: wait for the home shard's row lock)
-            shard = int(free)
+        free = conn.execute(_FIRST_FREE_SHARD, {
+            "start": shard, "shards": shards, "bank_key": bank_key,
+            "base": codes.bank_settlement(bank_code)}).first()
+        if free is not None:  # (else all are busy: wait for the home shard's row lock)
+            code = codes.bank_settlement(bank_code, int(free.k))
+            if not free.opened:
+                ledger.open_account(code, "asset", allow_negative=True)
+            return code
     code = codes.bank_settlement(bank_code, shard)
     ledger.open_account(code, "asset", allow_negative=True)
     return code
