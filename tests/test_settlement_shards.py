@@ -29,7 +29,6 @@ from .conftest import BANK_SETTINGS, ON_POSTGRES
 from .test_withdrawals import FAST, ScriptedBank
 from .wallet_helpers import TEST_BANKS, make_user, write_ini
 
-
 KEYS = itertools.count()
 
 
