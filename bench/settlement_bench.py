@@ -11,7 +11,9 @@ connection is a process of its own (no GIL between them) settling deposits
 that are already pending, each to a user of its own, through
 ``DepositService.settle`` in a transaction of its own, as the webhook app does.
 
-The database gets a schema ``settlement_bench`` (dropped and made afresh). The
+The database gets a schema ``settlement_bench`` (dropped and made afresh).
+1-connection and N-connection runs alternate ``--rounds`` times and their
+medians are compared, so a machine whose load drifts skews both alike. The
 last lines are machine-readable: ``settle_tps_1=``, ``settle_tps_4=`` (the
 rate from ``--connections`` connections, whatever their number) and
 ``settle_ratio=``. The machine matters: on 2 cores shared with other work the
@@ -23,7 +25,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import multiprocessing as mp
+import os
 import secrets
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -138,7 +142,7 @@ def measure(url: str, shards: int, connections: int, seconds: float, users: list
                for tokens in token_lists]
     for w in workers:
         w.start()
-    counts = [results.get(timeout=seconds + 120) for _ in workers]
+    counts: list[int] = [results.get(timeout=seconds + 120) for _ in workers]
     for w in workers:
         w.join()
         if w.exitcode != 0:
@@ -169,6 +173,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--shards", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="1-connection and N-connection runs alternate this many times; "
+                        "the medians are compared (a busy machine drifts between runs)")
     parser.add_argument("--per-connection", type=int, default=6000,
                         help="pending deposits made for each connection (more than it settles)")
     args = parser.parse_args()
@@ -177,16 +184,25 @@ def main() -> None:
     url = fresh_schema(args.db_url)
     users = make_users(url, USERS_PER_CONNECTION * max(args.connections, 1))
     started = dt.datetime.now(dt.timezone.utc)
-    one = measure(url, args.shards, 1, args.seconds, users, args.per_connection)
-    many = measure(url, args.shards, args.connections, args.seconds, users, args.per_connection)
+    load_before = os.getloadavg()[0]
+    ones, manys = [], []
+    for _ in range(args.rounds):
+        ones.append(measure(url, args.shards, 1, args.seconds, users, args.per_connection))
+        manys.append(measure(url, args.shards, args.connections, args.seconds, users,
+                             args.per_connection))
+    one, many = statistics.median(ones), statistics.median(manys)
     position, used, expected = check(url)
     if position != expected:
         raise SystemExit(f"the shards sum to {position}, our records say {expected}")
     ratio = many / one if one else 0.0
     print(f"settlement shards per bank: {args.shards} ({used} used); position "
-          f"{position} paise = credited deposits; verify clean; started {started:%H:%M:%S}Z")
-    print(f"1 connection:  {one:8.1f} deposits settled/s")
-    print(f"{args.connections} connections: {many:8.1f} deposits settled/s")
+          f"{position} paise = credited deposits; verify clean")
+    print(f"started {started:%H:%M:%S}Z, {os.cpu_count()} cores, load average "
+          f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after")
+    print(f"1 connection:  {one:8.1f} deposits settled/s (median of "
+          f"{', '.join(f'{r:.1f}' for r in ones)})")
+    print(f"{args.connections} connections: {many:8.1f} deposits settled/s (median of "
+          f"{', '.join(f'{r:.1f}' for r in manys)})")
     print(f"settle_tps_1={one:.1f}")
     print(f"settle_tps_4={many:.1f}")
     print(f"settle_ratio={ratio:.2f}")
