@@ -55,6 +55,7 @@ from wallet.migrations import upgrade_url  # noqa: E402
 from wallet.models import Transaction, Withdrawal, get_engine  # noqa: E402
 from wallet.operations import cross_check  # noqa: E402
 from wallet.pins import PinPolicy, Pins  # noqa: E402
+from wallet.settlement import position as settlement_position  # noqa: E402
 from wallet.withdrawals import WithdrawalService  # noqa: E402
 
 PIN = "1357"
@@ -320,7 +321,6 @@ def check(engine, bank_wsgi, stats) -> list[str]:
         records = cross_check(session)
         if records:
             problems.append("records vs ledger: " + "; ".join(records[:3]))
-        ledger = ledgerlib.Ledger(session)
         accounts = ledgerlib.schema.accounts
         negative = session.scalar(select(func.count()).select_from(accounts).where(
             accounts.c.allow_negative.is_(False),
@@ -335,8 +335,8 @@ def check(engine, bank_wsgi, stats) -> list[str]:
                     for wd in session.scalars(select(Withdrawal))}
         in_wallets = session.scalar(select(func.sum(accounts.c.posted_paise)).where(
             accounts.c.kind == "liability")) or 0
-        # The settlement account (an asset) holds what came in less what went out.
-        settlement = ledger.balance("bank:hdfc:settlement").posted_paise if deposits else 0
+        # The settlement shards (an asset) hold what came in less what went out.
+        settlement = settlement_position(session, "hdfc")
     with bank_wsgi.registry["fb.session_factory"]() as bank_db:
         payments = {p.reference: p for p in bank_db.scalars(select(Payment))}
         payouts = {p.reference: p for p in bank_db.scalars(select(Payout))}

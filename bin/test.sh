@@ -2,8 +2,13 @@
 # The test command (README line 2; .ci/run calls it too).
 # Installs what the tests need, runs the static checks (bin/lint.sh: layer
 # contracts, mypy --strict, ruff), then the pytest suite twice: on SQLite,
-# then on PostgreSQL + Redis. Locally a missing server only skips the second
-# run (loudly); under CI=true the servers are started, or the run fails.
+# then on PostgreSQL + Redis, the PostgreSQL connections going through a
+# PgBouncer in transaction mode that this script starts (tests/pgbouncer.py),
+# as production may run. Transaction pooling is the stricter of the two (what
+# passes through it passes directly), so that pass replaces the direct one
+# rather than adding a third. Locally a missing server only skips the second
+# run, and a missing pgbouncer makes it direct (both loudly); under CI=true
+# the servers are started and pgbouncer installed, or the run fails.
 # Extra arguments go to pytest, e.g. bin/test.sh -k ledger -x
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +22,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   echo "== installing Debian's chromium for the browser tests"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+fi
+if [ "${CI:-}" = "true" ] && ! command -v pgbouncer >/dev/null 2>&1; then
+  echo "== installing Debian's pgbouncer for the PostgreSQL pass"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq pgbouncer >/dev/null
 fi
 echo "== installing the project with its test extras"
 "$PYTHON" -m pip install -q --disable-pip-version-check -e '.[test]'
@@ -38,8 +48,20 @@ echo "== pytest on SQLite"
 env -u WALLET_TEST_DATABASE_URL -u WALLET_TEST_REDIS_URL "$PYTHON" -m pytest "$@"
 
 if postgres_up && redis_up; then
-  echo "== pytest on PostgreSQL ($PG_URL) and Redis ($REDIS_URL)"
-  WALLET_TEST_DATABASE_URL=$PG_URL WALLET_TEST_REDIS_URL=$REDIS_URL "$PYTHON" -m pytest "$@"
+  if command -v pgbouncer >/dev/null 2>&1; then
+    PGB_DIR=$(mktemp -d /tmp/wallet-test-pgbouncer.XXXXXX)
+    trap '"$PYTHON" -m tests.pgbouncer stop "$PGB_DIR"; rm -rf "$PGB_DIR"' EXIT
+    RUN_URL=$("$PYTHON" -m tests.pgbouncer start "$PGB_DIR" "$PG_URL")
+    echo "== pytest on PostgreSQL ($PG_URL) through PgBouncer in transaction mode ($RUN_URL) and Redis ($REDIS_URL)"
+    WALLET_TEST_PGBOUNCER=1 WALLET_TEST_DATABASE_URL=$RUN_URL WALLET_TEST_REDIS_URL=$REDIS_URL \
+      "$PYTHON" -m pytest "$@"
+  elif [ "${CI:-}" = "true" ]; then
+    echo "pgbouncer is required in CI and is not installed"; exit 1
+  else
+    echo "!! pgbouncer not installed: the PostgreSQL run goes direct, NOT through PgBouncer"
+    echo "== pytest on PostgreSQL ($PG_URL) and Redis ($REDIS_URL)"
+    WALLET_TEST_DATABASE_URL=$PG_URL WALLET_TEST_REDIS_URL=$REDIS_URL "$PYTHON" -m pytest "$@"
+  fi
 else
   echo "!! PostgreSQL or Redis not reachable: the PostgreSQL/Redis run was NOT done"
 fi

@@ -23,7 +23,7 @@ and ``.holds``. Errors derive from :class:`LedgerError` (the operation wrote
 nothing), except :class:`InvariantViolation` (corrupt books or a bug: roll back).
 """
 from . import tables
-from .db import configure_sqlite, create_engine, is_retryable, retrying
+from .db import configure_engine, configure_sqlite, create_engine, is_retryable, retrying
 from .errors import (
     AccountExists,
     AccountNotFound,
@@ -71,6 +71,7 @@ __all__ = [
     "InsufficientFunds", "InvalidAmount", "InvalidEntry", "InvariantViolation", "LedgerError",
     "UnbalancedEntry",
     # database set-up, schema and tables
-    "NAMING_CONVENTION", "UTCDateTime", "configure_sqlite", "create_all", "create_engine",
-    "guard_ddl", "is_retryable", "metadata", "retrying", "snapshot_session", "tables",
+    "NAMING_CONVENTION", "UTCDateTime", "configure_engine", "configure_sqlite", "create_all",
+    "create_engine", "guard_ddl", "is_retryable", "metadata", "retrying", "snapshot_session",
+    "tables",
 ]

@@ -4,6 +4,15 @@ Optional helpers: the ledger works with any SQLAlchemy session on PostgreSQL
 or SQLite, but on SQLite a write transaction should start with
 ``BEGIN IMMEDIATE`` -- otherwise two connections that both read and then both
 write fail with "database is locked" instead of waiting their turn.
+
+On PostgreSQL the engine must also work behind a pooler in transaction mode
+(PgBouncer ``pool_mode = transaction``), where each transaction may run on
+another server connection: nothing may outlive a transaction in the server
+session. psycopg 3 prepares a statement server-side after it ran 5 times on a
+connection (``_pg3_0``, ``_pg3_1``...), which then meets another client's
+statement of the same name ("prepared statement "_pg3_0" already exists") or
+is missing where the next transaction lands. :func:`configure_engine` turns
+that off, for every engine made here or by an application that calls it.
 """
 from __future__ import annotations
 
@@ -25,12 +34,29 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization, deadlock
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
-    """``sqlalchemy.create_engine`` plus the SQLite settings a ledger needs:
-    foreign keys on, WAL for files, a busy timeout and ``BEGIN IMMEDIATE``."""
+    """``sqlalchemy.create_engine`` plus :func:`configure_engine`."""
     engine = sqlalchemy.create_engine(url, **kwargs)
+    configure_engine(engine)
+    return engine
+
+
+def configure_engine(engine: Engine) -> None:
+    """What a ledger needs of an engine, decided here once for every process.
+
+    SQLite: foreign keys on, WAL for files, a busy timeout and ``BEGIN IMMEDIATE``.
+    PostgreSQL with psycopg 3: no server-side prepared statements, so that the
+    engine works through a transaction-mode pooler (see the module's doc). The
+    cost is a parse and plan per statement, which the ledger's short statements
+    barely notice.
+    """
     if engine.dialect.name == "sqlite":
         configure_sqlite(engine)
-    return engine
+    elif engine.dialect.driver == "psycopg":
+        event.listen(engine, "connect", _no_prepared_statements, insert=True)
+
+
+def _no_prepared_statements(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.prepare_threshold = None  # psycopg 3: never prepare server-side
 
 
 def configure_sqlite(engine: Engine) -> None:

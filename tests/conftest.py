@@ -4,6 +4,9 @@ The suite runs on SQLite by default. With ``WALLET_TEST_DATABASE_URL`` set to
 a PostgreSQL URL it runs the same tests there (each test file family in its own
 schema), plus the PostgreSQL-only concurrency tests (marked ``postgres``).
 A configured database that cannot be reached is an error, never a skip.
+With ``WALLET_TEST_PGBOUNCER=1`` that URL is a PgBouncer in transaction mode
+(bin/test.sh starts one, tests/pgbouncer.py), and each schema is reached
+through a database alias of its own (:func:`schema_url`).
 """
 from __future__ import annotations
 
@@ -16,10 +19,13 @@ import ledgerlib
 
 TEST_DATABASE_URL = os.environ.get("WALLET_TEST_DATABASE_URL", "").strip()
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+VIA_PGBOUNCER = ON_POSTGRES and os.environ.get("WALLET_TEST_PGBOUNCER") == "1"
 
 
 def pytest_report_header(config):
-    return f"wallet test database: {TEST_DATABASE_URL or 'SQLite (per-test temporary file)'}"
+    where = TEST_DATABASE_URL or "SQLite (per-test temporary file)"
+    return f"wallet test database: {where}" + (" (PgBouncer, transaction mode)"
+                                               if VIA_PGBOUNCER else "")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -31,11 +37,22 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def schema_url(schema: str) -> str:
+    """The URL of the test database whose connections live in ``schema``."""
+    url = sa.make_url(TEST_DATABASE_URL)
+    if VIA_PGBOUNCER:
+        from .pgbouncer import TEST_SCHEMAS, alias
+
+        assert schema in TEST_SCHEMAS, f"add {schema} to tests.pgbouncer.TEST_SCHEMAS"
+        return url.set(database=alias(url.database, schema)).render_as_string(
+            hide_password=False)
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+
+
 def postgres_engine(schema: str, **kwargs) -> sa.Engine:
     """An engine whose connections live in ``schema`` of the test database."""
-    return ledgerlib.create_engine(
-        TEST_DATABASE_URL, connect_args={"options": f"-csearch_path={schema}"}, **kwargs
-    )
+    return ledgerlib.create_engine(schema_url(schema), **kwargs)
 
 
 def reset_postgres_schema(schema: str) -> None:
@@ -139,7 +156,7 @@ def migrated_template(tmp_path_factory):
     copied for each test, on PostgreSQL a schema truncated for each test."""
     if ON_POSTGRES:
         reset_postgres_schema(WEB_SCHEMA)
-        url = f"{TEST_DATABASE_URL}?options=-csearch_path%3D{WEB_SCHEMA}"
+        url = schema_url(WEB_SCHEMA)
         migrate(url)
         return url
     path = tmp_path_factory.mktemp("template") / "wallet.sqlite"

@@ -4,9 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import sqlalchemy as sa
-
-from .conftest import ON_POSTGRES, TEST_DATABASE_URL, reset_postgres_schema
+from .conftest import ON_POSTGRES, reset_postgres_schema, schema_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,8 +14,7 @@ def test_short_chaos_run_conserves_money():
                "--users", "8", "--settle-s", "60"]
     if ON_POSTGRES:
         reset_postgres_schema("chaos_tests")
-        url = sa.engine.make_url(TEST_DATABASE_URL).render_as_string(hide_password=False)
-        command += ["--db-url", f"{url}?options=-csearch_path%3Dchaos_tests",
+        command += ["--db-url", schema_url("chaos_tests"),
                     "--redis-url", os.environ.get("WALLET_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     lines = result.stdout.strip().splitlines()

@@ -29,7 +29,7 @@ from ledgerlib import (
 )
 from ledgerlib.tables import accounts, entries, holds, postings
 
-from .conftest import LEDGER_SCHEMA
+from .conftest import LEDGER_SCHEMA, schema_url
 
 BANK = "bank:hdfc:settlement"
 ALICE = "user:1:wallet"
@@ -504,7 +504,7 @@ def test_verify_reports_corrupted_balances(funded, ledger_engine, session):
 def test_cli_verify_and_balance(ledger_engine):
     url = ledger_engine.url.render_as_string(hide_password=False)
     if ledger_engine.dialect.name == "postgresql":
-        url += f"?options=-csearch_path%3D{LEDGER_SCHEMA}"
+        url = schema_url(LEDGER_SCHEMA)
     with Session(ledger_engine) as s, s.begin():
         ledger = Ledger(s)
         ledger.open_account(BANK, "asset", allow_negative=True)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 import huey_tasks
 import ledgerlib
+from wallet import settlement
 from wallet.bank_client import BankUnavailable
 from wallet.models import PayoutAttempt, Transaction, User
 from wallet.payouts import PayoutPolicy, PayoutProcessor
@@ -157,7 +158,7 @@ def test_accepted_payout_completes_and_moves_the_money_to_the_bank(db, runner, u
     assert balance(db, user_id) == (600_00, 0)
     assert attempts(db, tx_id) == [("send", "accepted")]
     with db() as session:
-        assert ledgerlib.Ledger(session).balance("bank:hdfc:settlement").posted_paise == 600_00
+        assert settlement.position(session, "hdfc") == 600_00
         assert ledgerlib.verify(session).ok
 
 

@@ -7,6 +7,7 @@
     banks.hdfc.api_key = ...
     banks.hdfc.webhook_secrets = current-secret previous-secret   (rotation: any may sign)
     banks.hdfc.allowed_networks = 127.0.0.0/8 ::1/128             (webhook source CIDRs)
+    banks.hdfc.settlement_shards = 16      (optional; default banks.settlement_shards, else 8)
 
 Adding a bank is adding its lines: nothing else names banks.
 """
@@ -21,6 +22,10 @@ from typing import Any
 from .ini import ConfigurationError, require_secret
 
 _BANK_CODE = re.compile(r"[a-z][a-z0-9_]{1,30}")
+#: Settlement accounts per bank (wallet.settlement): enough that a bank's
+#: concurrent deposits and payouts rarely meet on one row.
+DEFAULT_SETTLEMENT_SHARDS = 8
+MAX_SETTLEMENT_SHARDS = 1000
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class BankConfig:
     api_key: str
     webhook_secrets: tuple[str, ...]
     allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    settlement_shards: int = DEFAULT_SETTLEMENT_SHARDS
 
     def allows(self, address: str | None) -> bool:
         try:
@@ -41,8 +47,19 @@ class BankConfig:
         return any(ip in network for network in self.allowed_networks)
 
 
+def _shards(settings: Mapping[str, Any], key: str, default: int) -> int:
+    text = str(settings.get(key) or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SETTLEMENT_SHARDS:
+        raise ConfigurationError(
+            f"setting {key} = {text!r}: a whole number from 1 to {MAX_SETTLEMENT_SHARDS}")
+    return int(text)
+
+
 def load_banks(settings: Mapping[str, Any]) -> dict[str, BankConfig]:
     banks: dict[str, BankConfig] = {}
+    shards = _shards(settings, "banks.settlement_shards", DEFAULT_SETTLEMENT_SHARDS)
     enabled: str = settings.get("banks.enabled", "")
     for code in enabled.split():
         if not _BANK_CODE.fullmatch(code):
@@ -74,5 +91,6 @@ def load_banks(settings: Mapping[str, Any]) -> dict[str, BankConfig]:
             api_key=require_secret(settings, prefix + "api_key"),
             webhook_secrets=secrets,
             allowed_networks=networks,
+            settlement_shards=_shards(settings, prefix + "settlement_shards", shards),
         )
     return banks

@@ -131,9 +131,24 @@ def owner_ref(kind: str, owner_id: int) -> str:
     return f"{kind}:{owner_id}"
 
 
-def bank_settlement(bank_code: str) -> str:
-    """Our money at a bank: where deposits come from and payouts go."""
-    return f"bank:{bank_code}:settlement"
+def bank_settlement(bank_code: str, shard: int = 0) -> str:
+    """Our money at a bank, where deposits come from and payouts go: one of
+    the bank's settlement shards (wallet.settlement). Shard 0 keeps the code of
+    the single account of old, so its balance needs no migration."""
+    base = f"bank:{bank_code}:settlement"
+    return base if shard == 0 else f"{base}:{shard}"
+
+
+_SETTLEMENT = re.compile(r"bank:([a-z][a-z0-9_]{1,30}):settlement(?::([1-9][0-9]{0,3}))?",
+                         re.ASCII)
+#: A LIKE pattern that finds every bank's settlement shards (parse with settlement_bank).
+SETTLEMENT_LIKE: Final = "bank:%:settlement%"
+
+
+def settlement_bank(code: str) -> str | None:
+    """The bank whose settlement shard ``code`` is, or None if it is none."""
+    match = _SETTLEMENT.fullmatch(code)
+    return match.group(1) if match else None
 
 
 WALLET_PREFIXES: Final = ("user:", "merchant:")

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from ledgerlib import format_paise
 
-from . import codes
+from . import codes, settlement
 from .bank_client import BankRecord, BankUnavailable
-from .banks import BankConfig
+from .banks import DEFAULT_SETTLEMENT_SHARDS, BankConfig
 from .codes import CURRENCY, DepositAnswer, Kind, Status, utcnow
 from .errors import AmountTooLarge, WalletError
 from .models import Transaction, TransactionRunner, User
@@ -165,7 +165,7 @@ class DepositService:
             if tx.payee_user_id is None or tx.token is None or tx.bank_code is None:
                 raise ValueError(f"deposit {tx.id} lacks its payee, reference or bank")
             entry = self.wallet.ledger.transfer(
-                self._settlement_account(tx.bank_code),
+                self._settlement_account(tx.bank_code, tx.token),
                 codes.user_wallet(tx.payee_user_id),
                 tx.amount_paise,  # ours, never the reported one
                 idempotency_key=codes.onramp_key(tx.token),
@@ -179,10 +179,11 @@ class DepositService:
         tx.settled_at = tx.updated_at = now
         return SettleResult("credited" if outcome == DepositAnswer.SUCCESS else "failed", tx)
 
-    def _settlement_account(self, bank_code: str) -> str:
-        code = codes.bank_settlement(bank_code)
-        self.wallet.ledger.open_account(code, "asset", allow_negative=True)
-        return code
+    def _settlement_account(self, bank_code: str, token: str) -> str:
+        """One of the bank's settlement shards (wallet.settlement), by the deposit's token."""
+        bank = self.banks.get(bank_code)
+        shards = bank.settlement_shards if bank is not None else DEFAULT_SETTLEMENT_SHARDS
+        return settlement.account_for(self.wallet.ledger, bank_code, shards, token)
 
     def stuck_tokens(self, older_than: dt.timedelta = DEFAULT_STUCK_AFTER,
                      batch: int = SWEEP_BATCH) -> list[str]:

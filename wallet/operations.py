@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 import ledgerlib
 from ledgerlib import tables as lt
 
-from . import codes
+from . import codes, settlement
 from .bank_client import BankRecord
 from .codes import Kind, Status, ist_day_bounds
 from .models import Transaction, Withdrawal
@@ -69,7 +69,17 @@ def cross_check(session: Session) -> list[str]:
         if code.startswith(codes.WALLET_PREFIXES) and held != in_flight_by_wallet.get(code, 0):
             problems.append(f"{code}: {held} held but withdrawals in flight total "
                             f"{in_flight_by_wallet.get(code, 0)}")
-    return problems
+    return problems + _check_bank_positions(session)
+
+
+def _check_bank_positions(session: Session) -> list[str]:
+    """Each bank's position (the sum of its settlement shards) is what our
+    records say came in from it, less what was paid out through it."""
+    actual, expected = settlement.positions(session), settlement.expected_positions(session)
+    return [f"bank {bank}: settlement shards sum to {actual.get(bank, 0)} but our records "
+            f"say {expected.get(bank, 0)}"
+            for bank in sorted(actual.keys() | expected.keys())
+            if actual.get(bank, 0) != expected.get(bank, 0)]
 
 
 def _payer_wallet(tx: Transaction) -> str:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload
 
 from ledgerlib import InsufficientFunds, format_paise
 
-from . import codes
+from . import codes, settlement
 from .bank_client import BankRecord
 from .banks import BankConfig
 from .codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, utcnow
@@ -169,8 +169,6 @@ class WithdrawalService:
         existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
         if existing is not None:
             return existing
-        settlement = codes.bank_settlement(bank_code)
-        self.wallet.ledger.open_account(settlement, "asset", allow_negative=True)
         now = self.clock()
         tx = Transaction(kind=Kind.WITHDRAWAL, status=Status.QUEUED, amount_paise=amount_paise,
                          payer_user_id=user.id if owner.kind == Owner.USER else None,
@@ -182,8 +180,12 @@ class WithdrawalService:
             with self.db.begin_nested():  # the hold may refuse: then no record either
                 self.db.add(tx)
                 self.db.flush()
+                # The shard its payout goes through, by its reference at the bank.
+                account = settlement.account_for(
+                    self.wallet.ledger, bank_code, self.banks[bank_code].settlement_shards,
+                    codes.payout_reference(tx.id))
                 hold = self.wallet.ledger.hold(
-                    owner.wallet_code, settlement, amount_paise,
+                    owner.wallet_code, account, amount_paise,
                     idempotency_key=codes.withdrawal_hold_key(tx.id),
                     memo=tx.note, metadata={"kind": Kind.WITHDRAWAL, "transaction_id": tx.id})
                 self.db.add(Withdrawal(

@@ -7,6 +7,7 @@
     deposits --stuck [--minutes N]      deposits pending for longer than N minutes
     reconcile --bank B --date D         the bank's statement for day D vs our records (stored)
     freeze PHONE | unfreeze PHONE       stop (allow again) money leaving a user's wallet
+    positions                           each bank's position: its settlement shards, summed
     operator add NAME --role R          an operator of the console (viewer or operator): prints
                                         the TOTP secret once; the password is asked for
                                         (or read from stdin with --password-stdin)
@@ -49,6 +50,7 @@ from wallet.operator_actions import (
 from wallet.operators import OperatorService, Role
 from wallet.phone import InvalidPhone, normalize_phone
 from wallet.settings import WalletSettings, load_settings
+from wallet.settlement import expected_positions, shard_balances
 from wallet.tasks import load_task_queue
 
 OK, PROBLEM, BANK_DOWN = 0, 1, 2
@@ -233,6 +235,17 @@ def os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return os.environ.get("USER", "") or "unknown"
+def cmd_positions(session: Session, args: argparse.Namespace, banks: Banks) -> int:
+    """Each bank's position (the sum of its settlement shards) against our records."""
+    shards, expected = shard_balances(session), expected_positions(session)
+    rows = []
+    for bank in sorted(shards.keys() | expected.keys() | banks.keys()):
+        total = sum(shards.get(bank, {}).values())
+        wanted = expected.get(bank, 0)
+        rows.append((bank, len(shards.get(bank, {})), format_paise(total), format_paise(wanted),
+                     "OK" if total == wanted else "MISMATCH"))
+    print(table(["bank", "shards", "position", "by our records", "check"], rows))
+    return OK if all(row[-1] == "OK" for row in rows) else PROBLEM
 
 
 def parser() -> argparse.ArgumentParser:
@@ -284,6 +297,7 @@ def parser() -> argparse.ArgumentParser:
                    help="read the password from the first line of stdin")
     reason(a)
     a.set_defaults(run=cmd_operator_add)
+    sub.add_parser("positions").set_defaults(run=cmd_positions)
     return p
 
 

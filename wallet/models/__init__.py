@@ -53,8 +53,9 @@ def get_engine(settings: Mapping[str, Any], prefix: str = "sqlalchemy.") -> Engi
     # hide_parameters: a database error's log line names the statement, never
     # its values (a webhook secret, a token's hash, a customer's details).
     engine = engine_from_config(dict(settings), prefix, hide_parameters=True)
-    if engine.dialect.name == "sqlite":
-        ledgerlib.configure_sqlite(engine)  # BEGIN IMMEDIATE, WAL, foreign keys
+    # SQLite: BEGIN IMMEDIATE, WAL, foreign keys. PostgreSQL: safe behind
+    # PgBouncer in transaction mode (no server-side prepared statements).
+    ledgerlib.configure_engine(engine)
     return engine
 
 
