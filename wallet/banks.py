@@ -7,6 +7,7 @@
     banks.hdfc.api_key = ...
     banks.hdfc.webhook_secrets = current-secret previous-secret   (rotation: any may sign)
     banks.hdfc.allowed_networks = 127.0.0.0/8 ::1/128             (webhook source CIDRs)
+    banks.hdfc.ifsc_prefixes = HDFC       (its branches' IFSCs; optional: any if unset)
 
 Adding a bank is adding its lines: nothing else names banks.
 """
@@ -21,6 +22,7 @@ from typing import Any
 from .ini import ConfigurationError, require_secret
 
 _BANK_CODE = re.compile(r"[a-z][a-z0-9_]{1,30}")
+_IFSC_PREFIX = re.compile(r"[A-Z]{4}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,12 @@ class BankConfig:
     api_key: str
     webhook_secrets: tuple[str, ...]
     allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    #: The first four letters of its branches' IFSCs (empty: not checked).
+    ifsc_prefixes: tuple[str, ...] = ()
+
+    def has_branch(self, ifsc: str) -> bool:
+        """Whether ``ifsc`` is one of this bank's branches (as far as we know)."""
+        return not self.ifsc_prefixes or ifsc[:4] in self.ifsc_prefixes
 
     def allows(self, address: str | None) -> bool:
         try:
@@ -66,6 +74,9 @@ def load_banks(settings: Mapping[str, Any]) -> dict[str, BankConfig]:
             )
         except ValueError as exc:
             raise ConfigurationError(f"{prefix}allowed_networks: {exc}") from None
+        prefixes = tuple(settings.get(prefix + "ifsc_prefixes", "").upper().split())
+        if any(not _IFSC_PREFIX.fullmatch(p) for p in prefixes):
+            raise ConfigurationError(f"{prefix}ifsc_prefixes: four letters each, like HDFC")
         banks[code] = BankConfig(
             code=code,
             name=get("name"),
@@ -74,5 +85,6 @@ def load_banks(settings: Mapping[str, Any]) -> dict[str, BankConfig]:
             api_key=require_secret(settings, prefix + "api_key"),
             webhook_secrets=secrets,
             allowed_networks=networks,
+            ifsc_prefixes=prefixes,
         )
     return banks

@@ -30,6 +30,7 @@ from .banks import BankConfig
 from .codes import CURRENCY, DepositAnswer, Kind, Status, utcnow
 from .errors import AmountTooLarge, WalletError
 from .models import Transaction, TransactionRunner, User
+from .notifications import Notice, notify
 from .transfers import WalletService
 
 MIN_DEPOSIT_PAISE = 1_00
@@ -38,7 +39,9 @@ MAX_DEPOSIT_PAISE = 1_00_000_00
 #: (and, while it stays pending, again every this long).
 DEFAULT_STUCK_AFTER = dt.timedelta(minutes=10)
 #: A deposit the bank has still never heard of after this long is marked failed.
-DEFAULT_EXPIRE_AFTER = dt.timedelta(hours=1)
+DEFAULT_EXPIRE_AFTER = dt.timedelta(minutes=30)
+#: ``status_reason`` of a deposit its user gave up on.
+CANCELLED_BY_USER = "cancelled by you"
 SWEEP_BATCH = 100
 
 
@@ -148,6 +151,12 @@ class DepositService:
             )[:300]
             tx.updated_at = now
             return SettleResult("mismatch", tx, tx.flag_reason)
+        bank_name = self.banks[tx.bank_code].name if tx.bank_code in self.banks else "your bank"
+        if (tx.status == Status.FAILED and tx.status_reason == CANCELLED_BY_USER
+                and outcome == DepositAnswer.SUCCESS):
+            # The user gave up on the checkout, yet paid at the bank after all:
+            # the bank has the money, so the wallet gets it.
+            tx.status, tx.status_reason = Status.PENDING, None
         if tx.status != Status.PENDING:
             if tx.status == outcome:
                 return SettleResult("already_settled", tx)
@@ -167,11 +176,35 @@ class DepositService:
                 metadata={"kind": Kind.DEPOSIT, "transaction_id": tx.id},
             )
             tx.ledger_entry_id = entry.id
+            notify(self.db, tx.payee_user_id, Notice.DEPOSIT_CONFIRMED,
+                   f"{format_paise(tx.amount_paise)} added from {bank_name}", tx, now=now)
         else:
-            tx.note = f"{tx.note} — declined" + (f": {reason[:80]}" if reason else "")
+            tx.status_reason = (reason or "declined by the bank")[:200]
+            notify(self.db, tx.payee_user_id, Notice.DEPOSIT_FAILED,
+                   f"Adding {format_paise(tx.amount_paise)} from {bank_name} did not go "
+                   f"through: nothing was taken", tx, now=now)
         tx.status = outcome
         tx.settled_at = tx.updated_at = now
         return SettleResult("credited" if outcome == DepositAnswer.SUCCESS else "failed", tx)
+
+    def cancel(self, user: User, token: str) -> Transaction | None:
+        """The user gives up on a deposit still waiting for the bank. Nothing
+        was paid as far as we know; should the bank still confirm a payment,
+        :meth:`settle` credits it after all."""
+        tx = self.db.scalar(select(Transaction).where(
+            Transaction.token == token, Transaction.kind == Kind.DEPOSIT,
+            Transaction.payee_user_id == user.id).with_for_update(of=Transaction))
+        if tx is None:
+            return None
+        if tx.status == Status.PENDING:
+            now = self.clock()
+            tx.status, tx.status_reason = Status.FAILED, CANCELLED_BY_USER
+            tx.settled_at = tx.updated_at = now
+        return tx
+
+    def expires_at(self, tx: Transaction, expire_after_s: float) -> dt.datetime:
+        """When a deposit still pending is given up (see sweep_stuck_deposits)."""
+        return tx.created_at + dt.timedelta(seconds=expire_after_s)
 
     def _settlement_account(self, bank_code: str) -> str:
         code = codes.bank_settlement(bank_code)

@@ -20,6 +20,7 @@ from .codes import Event, Kind, Status, utcnow
 from .errors import DuplicateRequest, InsufficientBalance, WalletError
 from .merchant_events import MerchantEvents
 from .models import Merchant, PaymentRequest, Refund, Transaction
+from .notifications import Notice, notify
 from .tasks import TaskQueue
 from .text import is_ordinary, one_line
 
@@ -129,6 +130,8 @@ class Refunds:
                          created_at=now, updated_at=now, settled_at=now)
         self.db.add(tx)
         self.db.flush()
+        notify(self.db, payer_id, Notice.REFUND_RECEIVED,
+               f"{merchant.name} refunded {format_paise(amount_paise)}", tx, now=now)
         return tx
 
     @staticmethod

@@ -30,6 +30,7 @@ from .errors import (
     WalletError,
 )
 from .models import Merchant, Transaction, User
+from .notifications import Notice, notify
 from .phone import InvalidPhone, normalize_phone
 from .settings import WalletSettings
 
@@ -160,7 +161,7 @@ class WalletService:
             replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
             if replay is not None:
                 return replay
-        return self._record(
+        tx = self._record(
             kind=Kind.TRANSFER,
             status=Status.COMPLETED,
             amount_paise=amount_paise,
@@ -170,6 +171,9 @@ class WalletService:
             idempotency_key=key,
             ledger_entry_id=entry.id,
         )
+        notify(self.db, recipient.id, Notice.MONEY_RECEIVED,
+               f"{sender.name} sent you {format_paise(amount_paise)}", tx, now=self.clock())
+        return tx
 
     def _recipient(self, sender: User, phone_text: str) -> User:
         try:

@@ -13,6 +13,7 @@ import ledgerlib
 from .api import ApiToken, IdempotencyRecord
 from .merchant import Merchant
 from .meta import Base, table_of
+from .notification import Notification
 from .shop import (
     MerchantApiKey,
     MerchantDelivery,
@@ -37,7 +38,7 @@ target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
 __all__ = [
     "ApiToken", "Base", "IdempotencyRecord", "LoginAttempt", "LoginThrottle", "Merchant",
     "MerchantApiKey", "MerchantDelivery", "MerchantDeliveryAttempt", "MerchantEndpoint",
-    "MerchantEvent", "PaymentRequest", "Refund",
+    "MerchantEvent", "Notification", "PaymentRequest", "Refund",
     "PayoutAttempt", "PayoutLane", "Transaction", "TransactionRunner", "User", "WebhookAttempt",
     "WebhookEvent", "Withdrawal", "get_engine", "get_session_factory", "table_of",
     "target_metadata",

@@ -87,7 +87,7 @@ def signup(request: Request) -> dict[str, Any] | Response:
             values["handle"], values["name"], values["email"], field(request, "password"))
     except AccountError as exc:
         request.response.status = 400
-        return {"errors": {exc.field or "form": str(exc)}, "values": values, "next": ""}
+        return {"errors": exc.errors, "values": values, "next": ""}
     return HTTPSeeOther(request.route_url("dashboard"), headers=remember(request, merchant.id))
 
 
@@ -176,7 +176,7 @@ class MerchantViews:
         except PaymentNotFound:
             raise HTTPNotFound() from None
         except WalletError as exc:
-            return self._refund_form(detail, {exc.field or "form": str(exc)}, values,
+            return self._refund_form(detail, exc.errors, values,
                                      status=400)
         self.request.session.flash(f"Refunded {format_paise(refund.amount_paise)} to the payer.")
         return HTTPSeeOther(self.request.route_url("payment", id=detail.payment.id))
@@ -221,6 +221,9 @@ class MerchantViews:
         values = {name: field(self.request, name) for name in names}
         errors: dict[str, str] = {}
         amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_WITHDRAWAL_PAISE)
+        # Every field's problem at once, not one per submit.
+        errors.update(request_services(self.request).withdrawals.check_details(
+            values["bank"], values["account_number"], values["ifsc"]))
         if errors or amount_paise is None:  # (None comes with an error)
             return self._settle_form(errors, values, status=400)
         service = request_services(self.request).withdrawals
@@ -228,7 +231,7 @@ class MerchantViews:
             tx = service.request(self.merchant, values["bank"], values["account_number"],
                                  values["ifsc"], amount_paise, field(self.request, "request_key"))
         except WalletError as exc:
-            return self._settle_form({exc.field or "form": str(exc)}, values, status=400)
+            return self._settle_form(exc.errors, values, status=400)
         return HTTPSeeOther(self.request.route_url("settlement", id=tx.id))
 
     @view_config(route_name="settlement", renderer="merchant/settlement.jinja2")
@@ -241,4 +244,5 @@ class MerchantViews:
         banks = request_services(self.request).banks
         bank = None if tx.bank_code is None else banks.get(tx.bank_code)
         return {"tx": tx, "wd": wd, "bank": bank,
-                "status_text": STATUS_TEXT.get(tx.status, tx.status)}
+                "status_text": STATUS_TEXT.get(tx.status, tx.status),
+                "attempts": service.attempts(tx.id)}

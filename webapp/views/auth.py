@@ -42,7 +42,7 @@ def signup(request: Request) -> dict[str, Any] | Response:
         )
     except AccountError as exc:
         request.response.status = 400
-        return {"errors": {exc.field or "form": str(exc)}, "values": values, "next": ""}
+        return {"errors": exc.errors, "values": values, "next": ""}
     headers = remember(request, user.id)
     request.session.flash(f"Welcome, {user.name}! Your wallet is ready.")
     return HTTPSeeOther(request.route_url("dashboard"), headers=headers)

@@ -50,7 +50,7 @@ class DepositViews:
             tx = self.deposits.start(self.user, values["bank"], amount_paise,
                                      field(self.request, "request_key"))
         except WalletError as exc:
-            return self._form({exc.field or "form": str(exc)}, values, status=400)
+            return self._form(exc.errors, values, status=400)
         return_url = self.request.route_url("deposit", token=tx.token)
         return HTTPSeeOther(self.deposits.netbanking_url(tx, return_url))
 

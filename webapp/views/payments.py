@@ -63,6 +63,6 @@ class PaymentViews:
             tx = self.wallet.pay_merchant(self.user, merchant.handle, amount_paise,
                                           field(self.request, "request_key"), values["note"])
         except WalletError as exc:
-            return self._form(merchant, {exc.field or "form": str(exc)}, values, status=400)
+            return self._form(merchant, exc.errors, values, status=400)
         return HTTPSeeOther(self.request.route_url("transaction", id=tx.id,
                                                    _query={"sent": "1"}))

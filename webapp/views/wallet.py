@@ -61,7 +61,7 @@ class WalletViews:
                 field(self.request, "request_key"), values["note"],
             )
         except WalletError as exc:
-            return self._send_form({exc.field or "form": str(exc)}, values, status=400)
+            return self._send_form(exc.errors, values, status=400)
         return HTTPSeeOther(self.request.route_url("transaction", id=tx.id,
                                                    _query={"sent": "1"}))
 

@@ -50,6 +50,9 @@ class WithdrawalViews:
         values = {name: field(self.request, name) for name in names}
         errors: dict[str, str] = {}
         amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_WITHDRAWAL_PAISE)
+        # Every field's problem at once, not one per submit.
+        errors.update(self.service.check_details(
+            values["bank"], values["account_number"], values["ifsc"]))
         if errors or amount_paise is None:  # (None comes with an error)
             return self._form(errors, values, status=400)
         try:
@@ -57,7 +60,7 @@ class WithdrawalViews:
                                       values["ifsc"], amount_paise,
                                       field(self.request, "request_key"))
         except WalletError as exc:
-            return self._form({exc.field or "form": str(exc)}, values, status=400)
+            return self._form(exc.errors, values, status=400)
         return HTTPSeeOther(self.request.route_url("withdrawal", id=tx.id))
 
     @view_config(route_name="withdrawal", renderer="withdrawal.jinja2")
