@@ -40,8 +40,11 @@ MAX_DEPOSIT_PAISE = 1_00_000_00
 DEFAULT_STUCK_AFTER = dt.timedelta(minutes=10)
 #: A deposit the bank has still never heard of after this long is marked failed.
 DEFAULT_EXPIRE_AFTER = dt.timedelta(minutes=30)
-#: ``status_reason`` of a deposit its user gave up on.
+#: ``status_reason`` of a deposit its user gave up on, or we did (not finished
+#: at the bank in time): should the bank confirm it after all, it is credited.
 CANCELLED_BY_USER = "cancelled by you"
+EXPIRED_UNFINISHED = "not completed at the bank in time"
+GIVEN_UP = (CANCELLED_BY_USER, EXPIRED_UNFINISHED)
 SWEEP_BATCH = 100
 
 
@@ -152,10 +155,10 @@ class DepositService:
             tx.updated_at = now
             return SettleResult("mismatch", tx, tx.flag_reason)
         bank_name = self.banks[tx.bank_code].name if tx.bank_code in self.banks else "your bank"
-        if (tx.status == Status.FAILED and tx.status_reason == CANCELLED_BY_USER
+        if (tx.status == Status.FAILED and tx.status_reason in GIVEN_UP
                 and outcome == DepositAnswer.SUCCESS):
-            # The user gave up on the checkout, yet paid at the bank after all:
-            # the bank has the money, so the wallet gets it.
+            # The checkout was given up (by the user, or by us after the
+            # expiry), yet paid at the bank after all: the wallet gets it.
             tx.status, tx.status_reason = Status.PENDING, None
         if tx.status != Status.PENDING:
             if tx.status == outcome:
@@ -269,6 +272,9 @@ def _final_word(record: BankRecord | None, created_at: dt.datetime, expire_befor
         return None  # the customer may still be on the way to the bank's page
     status: Any = record.get("status")  # any JSON value
     outcome = BANK_STATUS_OUTCOMES.get(status)
+    if outcome is None and status == "pending" and created_at < expire_before:
+        # Left unfinished on the bank's page: given up, as the page promised.
+        return _FinalWord(DepositAnswer.FAILED, amount_paise, CURRENCY, EXPIRED_UNFINISHED)
     if outcome is None:
         return None
     return _FinalWord(outcome, record.get("amount_paise"), record.get("currency"),

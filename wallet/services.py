@@ -16,6 +16,7 @@ from .codes import utcnow
 from .deposits import DepositService
 from .merchant_keys import MerchantKeys
 from .merchant_webhooks import MerchantWebhooks, WebhookPolicy
+from .notifications import NotificationService
 from .payment_requests import PaymentRequests
 from .refunds import Refunds
 from .reports import MerchantReports
@@ -78,3 +79,7 @@ class Services:
     def merchant_webhooks(self) -> MerchantWebhooks:
         return MerchantWebhooks(self.db, WebhookPolicy.from_settings(self.settings),
                                 tasks=self.tasks, clock=self.clock)
+
+    @property
+    def notifications(self) -> NotificationService:
+        return NotificationService(self.db)

@@ -102,6 +102,14 @@ class Owner:
         return self.key
 
 
+@dataclass(frozen=True)
+class PayoutProgress:
+    bank_calls: int
+    #: The last call to the bank had no clear answer (timeout, 5xx): an outage,
+    #: as far as the user is concerned, while we keep trying.
+    bank_not_answering: bool
+
+
 def payout_details(db: Session, transaction_id: int) -> Withdrawal:
     """The payout details of a withdrawal (written with its transaction: always there)."""
     wd = db.get(Withdrawal, transaction_id)
@@ -212,6 +220,15 @@ class WithdrawalService:
                 or not Owner.for_account(user).of_transaction(tx)):
             return None
         return tx, payout_details(self.db, tx.id)
+
+    def progress(self, tx: Transaction) -> PayoutProgress:
+        """What the user should be told beyond the status: how many calls we
+        made to the bank, and whether the bank is failing to answer."""
+        calls = [a for a in self.attempts(tx.id) if a.kind != Attempt.OPERATOR]
+        answered = [a for a in calls if a.finished_at is not None]
+        trouble = (tx.status in Status.PAYOUT_OPEN and bool(answered)
+                   and answered[-1].outcome == Attempt.UNKNOWN)
+        return PayoutProgress(bank_calls=len(calls), bank_not_answering=trouble)
 
     def attempts(self, transaction_id: int) -> list[PayoutAttempt]:
         return list(self.db.scalars(select(PayoutAttempt)

@@ -24,7 +24,7 @@ from webcommon.views import view_config, view_defaults
 
 from ..views.auth import safe_next
 from ..views.forms import field, new_request_key, parse_rupees
-from ..views.withdrawals import STATUS_TEXT
+from ..views.withdrawals import payout_page
 
 CHART_HEIGHT = 140
 
@@ -62,13 +62,15 @@ def figures_chart(figures: Sequence[PeriodFigures],
             "peak": format_paise(top)}
 
 
-def parse_day(text: str | None) -> dt.date | None:
+def parse_day(text: str | None, errors: dict[str, str], name: str) -> dt.date | None:
+    """A day of the filter, or None (absent; or refused: ``errors[name]`` says why)."""
     if not text:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        return dt.date.fromisoformat(text[:10]) if len(text) == 10 else dt.date.fromisoformat("x")
     except ValueError:
-        raise HTTPBadRequest("Dates look like 2026-11-24.") from None
+        errors[name] = "Enter a date like 2026-11-24."
+        return None
 
 
 @view_config(route_name="signup", renderer="merchant/signup.jinja2", request_method="GET")
@@ -133,12 +135,17 @@ class MerchantViews:
 
     @view_config(route_name="payments", renderer="merchant/payments.jinja2")
     def payments(self) -> dict[str, Any]:
-        start, end = self._date_range()
+        errors: dict[str, str] = {}
+        start, end = self._date_range(errors)
+        values = {name: str(self.request.params.get(name, ""))[:40] for name in ("from", "to")}
+        if errors:
+            self.request.response.status = 400
+            return {"page": None, "start": start, "end": end, "errors": errors, "values": values}
         cursor = self.request.params.get("cursor") or None
         if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) < 19):
             raise HTTPNotFound()
         page = self.reports.payments(self.merchant, start, end, cursor)
-        return {"page": page, "start": start, "end": end}
+        return {"page": page, "start": start, "end": end, "errors": {}, "values": values}
 
     def _payment(self) -> PaymentDetail:
         detail = self.reports.payment(self.merchant, int(self.request.matchdict["id"]))
@@ -183,19 +190,30 @@ class MerchantViews:
 
     @view_config(route_name="payments_csv")
     def payments_csv(self) -> Response:
-        start, end = self._date_range()
+        errors: dict[str, str] = {}
+        start, end = self._date_range(errors)
+        if errors:
+            raise HTTPBadRequest(" ".join(errors.values()))
         # Built inside the request's transaction (a lazy app_iter would run after
         # pyramid_tm closed it); MAX_CSV_ROWS bounds its size.
         response = Response(content_type="text/csv", charset="utf-8")
-        response.text = "".join(self.reports.payments_csv(self.merchant, start, end))
+        # A byte-order mark first: spreadsheets then read the file as UTF-8
+        # (₹ and ••••• in masked phones), not in the machine's code page.
+        response.text = "\ufeff" + "".join(self.reports.payments_csv(self.merchant, start, end))
         name = f"payments-{self.merchant.handle}-{start or 'all'}-{end or 'all'}.csv"
         response.content_disposition = f'attachment; filename="{name}"'
         return response
 
-    def _date_range(self) -> tuple[dt.date | None, dt.date | None]:
-        """The ``from`` and ``to`` days asked for (each may be absent)."""
+    def _date_range(self, errors: dict[str, str]) -> tuple[dt.date | None, dt.date | None]:
+        """The ``from`` and ``to`` days asked for (each may be absent); problems
+        in ``errors``, each field's at once."""
         params = self.request.params
-        return parse_day(params.get("from")), parse_day(params.get("to"))
+        start = parse_day(params.get("from"), errors, "from")
+        end = parse_day(params.get("to"), errors, "to")
+        if start is not None and end is not None and start > end:
+            errors["to"] = (f"“To” ({end:%d %b %Y}) is before “From” ({start:%d %b %Y}): "
+                            "swap them.")
+        return start, end
 
     @view_config(route_name="qr")
     def qr(self) -> Response:
@@ -240,9 +258,4 @@ class MerchantViews:
         found = service.for_user(self.merchant, int(self.request.matchdict["id"]))
         if found is None:
             raise HTTPNotFound()
-        tx, wd = found
-        banks = request_services(self.request).banks
-        bank = None if tx.bank_code is None else banks.get(tx.bank_code)
-        return {"tx": tx, "wd": wd, "bank": bank,
-                "status_text": STATUS_TEXT.get(tx.status, tx.status),
-                "attempts": service.attempts(tx.id)}
+        return payout_page(service, request_services(self.request).banks, *found)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
@@ -7,14 +8,17 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.banks import BankConfig
+from wallet.codes import Status, utcnow
 from wallet.errors import WalletError
-from wallet.models import User
+from wallet.models import Transaction, User, Withdrawal
 from wallet.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
 from .forms import field, new_request_key, parse_rupees
 
+#: How long a paid withdrawal's page keeps watching for the bank returning it.
+WATCH_FOR_RETURN = dt.timedelta(minutes=10)
 STATUS_TEXT = {
     "queued": "Queued: it goes to your bank in a moment",
     "sending": "On its way to your bank",
@@ -68,8 +72,26 @@ class WithdrawalViews:
         found = self.service.for_user(self.user, int(self.request.matchdict["id"]))
         if found is None:
             raise HTTPNotFound()
-        tx, wd = found
-        bank = None if tx.bank_code is None else self.banks.get(tx.bank_code)
-        return {"tx": tx, "wd": wd, "bank": bank,
-                "status_text": STATUS_TEXT.get(tx.status, tx.status),
-                "attempts": self.service.attempts(tx.id)}
+        return payout_page(self.service, self.banks, *found)
+
+
+def payout_page(service: WithdrawalService, banks: dict[str, BankConfig], tx: Transaction,
+                wd: Withdrawal) -> dict[str, Any]:
+    """What a withdrawal's (a settlement's) page shows; it reloads itself until
+    the payout is final, and a while after it was paid (a bank may still return it)."""
+    progress = service.progress(tx)
+    refresh_s: int | None = None
+    if tx.status in Status.PAYOUT_OPEN:
+        refresh_s = 3
+    elif tx.status == Status.NEEDS_REVIEW:
+        refresh_s = 15
+    elif (tx.status == Status.COMPLETED and tx.settled_at is not None
+          and utcnow() - tx.settled_at < WATCH_FOR_RETURN):
+        refresh_s = 5
+    bank = None if tx.bank_code is None else banks.get(tx.bank_code)
+    text = STATUS_TEXT.get(tx.status, tx.status)
+    if progress.bank_not_answering:
+        text = f"Waiting for {bank.name if bank else 'the bank'} to answer"
+    return {"tx": tx, "wd": wd, "bank": bank, "status_text": text,
+            "bank_calls": progress.bank_calls, "bank_trouble": progress.bank_not_answering,
+            "refresh_s": refresh_s}
