@@ -22,7 +22,7 @@ from wallet.withdrawals import MAX_WITHDRAWAL_PAISE
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
-from ..views.auth import safe_next
+from ..views.auth import safe_next, same_site_path
 from ..views.forms import field, new_request_key, parse_rupees
 from ..views.withdrawals import payout_page
 
@@ -67,7 +67,9 @@ def parse_day(text: str | None, errors: dict[str, str], name: str) -> dt.date | 
     if not text:
         return None
     try:
-        return dt.date.fromisoformat(text[:10]) if len(text) == 10 else dt.date.fromisoformat("x")
+        if len(text) != 10:  # (fromisoformat takes other shapes too, like 20261124)
+            raise ValueError(text)
+        return dt.date.fromisoformat(text)
     except ValueError:
         errors[name] = "Enter a date like 2026-11-24."
         return None
@@ -78,7 +80,7 @@ def parse_day(text: str | None, errors: dict[str, str], name: str) -> dt.date | 
 def auth_form(request: Request) -> dict[str, Any] | Response:
     if request.identity is not None:
         return HTTPSeeOther(request.route_url("dashboard"))
-    return {"errors": {}, "values": {}, "next": request.params.get("next", "")}
+    return {"errors": {}, "values": {}, "next": same_site_path(request)}
 
 
 @view_config(route_name="signup", renderer="merchant/signup.jinja2", request_method="POST")
@@ -102,7 +104,7 @@ def login(request: Request) -> dict[str, Any] | Response:
     except AccountError as exc:
         request.response.status = 429 if isinstance(exc, LoginThrottled) else 400
         return {"errors": {"form": str(exc)}, "values": values,
-                "next": request.params.get("next", "")}
+                "next": same_site_path(request)}
     return HTTPSeeOther(safe_next(request), headers=remember(request, merchant.id))
 
 
