@@ -277,21 +277,24 @@ def test_someone_elses_deposit_cannot_be_cancelled(user_app, db, asha):
     user_app.post(f"/deposits/{token}/cancel", {"csrf_token": csrf.group(1)}, status=404)
 
 
-def test_a_deposit_left_pending_at_the_bank_expires(db, runner, asha):
-    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=31)
-    token = pending_deposit(db, asha, when=old)
+def test_an_unfinished_deposit_expires_after_the_configured_time(db, runner, asha):
+    now = dt.datetime.now(dt.timezone.utc)
+    old = pending_deposit(db, asha, "form-key-pending-0001", now - dt.timedelta(minutes=31))
+    young = pending_deposit(db, asha, "form-key-pending-0002", now - dt.timedelta(minutes=29))
 
-    class PendingBank:
+    class NeverHeardOfIt:
         def payment_status(self, reference):
-            return {"status": "pending", "reference": reference}
+            return None
 
-    counts = sweep_stuck_deposits(runner, TEST_BANKS, lambda bank: PendingBank(),
+    counts = sweep_stuck_deposits(runner, TEST_BANKS, lambda bank: NeverHeardOfIt(),
                                   older_than=dt.timedelta(minutes=10),
                                   expire_after=dt.timedelta(minutes=30))
-    assert counts["settled"] == 1
+    assert counts["settled"] == 1 and counts["still_pending"] == 1
     with db() as session:
-        tx = session.scalar(select(Transaction).where(Transaction.token == token))
-        assert tx.status == "failed" and tx.status_reason == "not completed at the bank in time"
+        expired = session.scalar(select(Transaction).where(Transaction.token == old))
+        assert expired.status == "failed" and "not completed in time" in expired.status_reason
+        assert session.scalar(select(Transaction.status).where(
+            Transaction.token == young)) == "pending"
 
 
 def test_production_expires_deposits_in_half_an_hour():

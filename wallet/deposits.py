@@ -43,7 +43,7 @@ DEFAULT_EXPIRE_AFTER = dt.timedelta(minutes=30)
 #: ``status_reason`` of a deposit its user gave up on, or we did (not finished
 #: at the bank in time): should the bank confirm it after all, it is credited.
 CANCELLED_BY_USER = "cancelled by you"
-EXPIRED_UNFINISHED = "not completed at the bank in time"
+EXPIRED_UNFINISHED = "no record at the bank: not completed in time"
 GIVEN_UP = (CANCELLED_BY_USER, EXPIRED_UNFINISHED)
 SWEEP_BATCH = 100
 
@@ -267,14 +267,11 @@ def _final_word(record: BankRecord | None, created_at: dt.datetime, expire_befor
     """The bank's final word on a stuck deposit, or None while it is pending."""
     if record is None and created_at < expire_before:
         # The bank never heard of it, long after the checkout: nothing was paid.
-        return _FinalWord(DepositAnswer.FAILED, amount_paise, CURRENCY, "no record at the bank")
+        return _FinalWord(DepositAnswer.FAILED, amount_paise, CURRENCY, EXPIRED_UNFINISHED)
     if record is None:
         return None  # the customer may still be on the way to the bank's page
     status: Any = record.get("status")  # any JSON value
     outcome = BANK_STATUS_OUTCOMES.get(status)
-    if outcome is None and status == "pending" and created_at < expire_before:
-        # Left unfinished on the bank's page: given up, as the page promised.
-        return _FinalWord(DepositAnswer.FAILED, amount_paise, CURRENCY, EXPIRED_UNFINISHED)
     if outcome is None:
         return None
     return _FinalWord(outcome, record.get("amount_paise"), record.get("currency"),
