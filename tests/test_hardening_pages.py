@@ -26,6 +26,7 @@ from wallet_cli.dev import worker_max_delay_s
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine
+from .test_fake_bank import bank, bank_wsgi, make_bank, open_page  # noqa: F401 (fixtures)
 from .test_merchant_app import make_merchant, merchant_login, pay_at
 from .test_withdrawals import ScriptedBank, processor, withdraw
 from .wallet_helpers import PASSWORD, TEST_BANKS, balance, login, make_user, state
@@ -374,6 +375,14 @@ def test_payments_csv_starts_with_a_byte_order_mark(merchant_app, db, asha):
     merchant_login(merchant_app)
     body = merchant_app.get("/payments.csv").body
     assert body.startswith(b"\xef\xbb\xbf") and "•••••".encode() in body
+
+
+def test_the_fake_bank_groups_rupees_the_indian_way(bank):  # noqa: F811
+    page = open_page(bank, amount_paise=2_00_000_00)
+    assert page.html.select_one("#bank-amount").text == "₹2,00,000.00"
+    balances = [o.text for o in page.html.select("option")]
+    assert balances and all(re.search(r"balance ₹[\d,]+\.\d\d$", b) for b in balances)
+    assert any("," in b.rsplit("₹", 1)[1] for b in balances), balances
 
 
 def test_dev_worker_polls_often():
