@@ -163,6 +163,19 @@ def test_signup_shows_every_fields_error_at_once(user_app, db):
         assert page.html.select_one(f"#{name}-error") is not None, name
 
 
+def test_send_and_add_money_show_every_fields_error_at_once(asha_app, db):
+    form = asha_app.get("/send").forms["send-form"]
+    form["phone"], form["amount"], form["note"] = "", "1e3", "x" * 150
+    page = form.submit(status=400)
+    for name in ("phone", "amount", "note"):
+        assert page.html.select_one(f"#{name}-error") is not None, name
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    page = asha_app.post("/add-money", {"csrf_token": token, "bank": "nope", "amount": "abc",
+                                        "request_key": "k" * 22}, status=400)
+    for name in ("bank", "amount"):
+        assert page.html.select_one(f"#{name}-error") is not None, name
+
+
 # ------------------------------------------------------------------ shop names
 
 

@@ -323,6 +323,16 @@ class WalletService:
             raise WalletError("This form is out of date. Reload the page and try again.")
         return codes.request_key(kind, user.id, request_key)
 
+    @classmethod
+    def note_problem(cls, note: str) -> str | None:
+        """Why ``note`` is refused, or None (for forms that show every field's
+        problem at once)."""
+        try:
+            cls._clean_note(note)
+        except WalletError as exc:
+            return str(exc)
+        return None
+
     @staticmethod
     def _clean_note(note: str) -> str:
         note = " ".join((note or "").split())

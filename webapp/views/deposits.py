@@ -45,6 +45,8 @@ class DepositViews:
         values = {"bank": field(self.request, "bank"), "amount": field(self.request, "amount")}
         errors: dict[str, str] = {}
         amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_DEPOSIT_PAISE)
+        if values["bank"] not in self.banks:  # with the amount's problem, if any
+            errors["bank"] = "Choose one of the listed banks."
         if errors or amount_paise is None:  # (None comes with an error)
             return self._form(errors, values, status=400)
         try:

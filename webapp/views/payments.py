@@ -57,6 +57,9 @@ class PaymentViews:
         errors: dict[str, str] = {}
         amount_paise = parse_rupees(values["amount"], errors,
                                     max_paise=self.wallet.max_transfer_paise)
+        note_problem = self.wallet.note_problem(values["note"])
+        if note_problem:  # every field's problem at once
+            errors["note"] = note_problem
         if errors or amount_paise is None:  # (None comes with an error)
             return self._form(merchant, errors, values, status=400)
         try:

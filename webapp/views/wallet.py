@@ -51,6 +51,9 @@ class WalletViews:
         amount_paise = parse_rupees(
             values["amount"], errors, max_paise=self.wallet.max_transfer_paise
         )
+        note_problem = self.wallet.note_problem(values["note"])
+        if note_problem:  # every field's problem at once
+            errors["note"] = note_problem
         if not values["phone"].strip():
             errors["phone"] = "Enter your friend's mobile number."
         if errors or amount_paise is None:  # (None comes with an error)
