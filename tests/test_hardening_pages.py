@@ -300,7 +300,7 @@ def test_an_unfinished_deposit_expires_after_the_configured_time(db, runner, ash
         def payment_status(self, reference):
             return None
 
-    counts = sweep_stuck_deposits(runner, TEST_BANKS, lambda bank: NeverHeardOfIt(),
+    counts = sweep_stuck_deposits(runner, TEST_BANKS, lambda _bank: NeverHeardOfIt(),
                                   older_than=dt.timedelta(minutes=10),
                                   expire_after=dt.timedelta(minutes=30))
     assert counts["settled"] == 1 and counts["still_pending"] == 1
