@@ -4,6 +4,7 @@ ID = "{id:\\d{1,18}}"
 
 
 def includeme(config: Configurator) -> None:
+    config.add_static_view("static", "admin_app:static", cache_max_age=3600)
     config.add_route("overview", "/")
     config.add_route("login", "/login")
     config.add_route("logout", "/logout")

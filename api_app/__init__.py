@@ -19,6 +19,7 @@ from pyramid.router import Router
 
 from wallet.settings import resolve_settings
 from webcommon import use_task_queue
+from webcommon.headers import DOCS_CONTENT_SECURITY_POLICY
 
 from .contract import Contract
 from .ratelimit import MemoryCounter, RateLimiter, RedisCounter
@@ -84,4 +85,6 @@ def openapi_json(request: Request) -> Response:
 
 
 def docs(request: Request) -> Response:
-    return FileResponse(str(DOCS_PAGE), request=request, content_type="text/html")
+    response = FileResponse(str(DOCS_PAGE), request=request, content_type="text/html")
+    response.headers["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+    return response

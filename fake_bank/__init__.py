@@ -84,6 +84,7 @@ def main(global_config: Mapping[str, Any] | None, **settings: Any) -> Router:
     with Configurator(settings=settings) as config:
         config.include("pyramid_jinja2")
         config.add_jinja2_search_path("fake_bank:templates", name=".jinja2")
+        config.action(None, lambda: register_filters(config), order=999)
         config.registry["fb.session_factory"] = session_factory
         config.registry["fb.behaviour"] = behaviour
         config.registry["fb.api_keys"] = {c: settings[f"banks.{c}.api_key"] for c in codes}
@@ -110,3 +111,9 @@ def main(global_config: Mapping[str, Any] | None, **settings: Any) -> Router:
             session_factory=session_factory, webhook_url=settings["fake_bank.webhook_url"],
             secrets=secrets, behaviour=behaviour)
     return config.make_wsgi_app()
+
+
+def register_filters(config: Configurator) -> None:
+    """``rupees``: ₹2,00,000.00, grouped the Indian way as any Indian bank shows it."""
+    from ledgerlib import format_paise
+    config.get_jinja2_environment().filters["rupees"] = format_paise

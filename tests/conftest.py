@@ -217,6 +217,8 @@ BANK_SETTINGS = {
     "banks.hdfc.api_key": "test-hdfc-api-key-" + "k" * 20,
     "banks.hdfc.webhook_secrets": "test-hdfc-secret-new-" + "s" * 20
     + " test-hdfc-secret-old-" + "s" * 20,
+    "banks.hdfc.ifsc_prefixes": "HDFC",
+    "banks.axis.ifsc_prefixes": "UTIB",
     "banks.hdfc.allowed_networks": "127.0.0.0/8 ::1/128 203.0.113.0/24",
     "banks.axis.name": "Axis Bank",
     "banks.axis.netbanking_url": "http://127.0.0.1:9/axis/netbanking",

@@ -114,6 +114,15 @@ def test_sign_in_is_throttled(console, db):
     assert sign_in(console, "olga", totp.now()).status_int == 429  # even the right one
 
 
+def test_the_console_sends_the_security_headers_and_no_inline_style(console):
+    page = console.get("/login")
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "<style" not in page.text and 'style="' not in page.text
+    stylesheet = re.search(r'href="([^"]+console\.css)"', page.text).group(1)
+    assert "table" in console.get(stylesheet).text
+
+
 def test_addresses_off_the_allow_list_are_refused(admin_wsgi, db):
     import webtest
 

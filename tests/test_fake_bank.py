@@ -150,7 +150,7 @@ def test_netbanking_page_shows_the_amount_and_the_customers_accounts(bank, fb_db
     options = page.html.select("#customer option")
     asha, ravi, meera = customers(fb_db)
     assert [o["value"] for o in options] == [str(asha.id), str(ravi.id), str(meera.id)]
-    assert "Asha Verma" in options[0].text and "₹200000" in options[0].text
+    assert "Asha Verma" in options[0].text and "₹2,00,000.00" in options[0].text
     opened = payment(fb_db)
     assert (opened.status, opened.amount_paise, opened.currency, opened.return_url) == (
         "pending", 500_50, "INR", RETURN_URL)

@@ -96,7 +96,8 @@ def test_a_partial_refund_from_the_payment_page_reaches_the_payer(user_app, shop
     assert csv_lines[1].endswith(",250.00,100.00")
 
     history = user_app.get("/transactions")
-    row = re.search(r'<li class="activity in kind-refund">.*?</li>', history.text, re.S).group(0)
+    row = re.search(r'<li class="activity in kind-refund[^"]*">.*?</li>', history.text,
+                    re.S).group(0)
     assert "Dosa Corner (@dosa-corner)" in row and "Refund from shop" in row
     assert "+₹100.00" in row and "Refund: cold dosa" in row
     receipt = user_app.get(re.search(r'href="(http://localhost/transactions/\d+)"', row).group(1))

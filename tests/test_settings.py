@@ -60,6 +60,23 @@ def test_production_refuses_weak_or_development_secrets(monkeypatch, app_db_url,
         webapp.main({}, **settings)
 
 
+@pytest.mark.parametrize("secret", [" " * 40, "\t" * 40, " " * 31 + "x", "a" * 40])
+def test_production_refuses_blank_or_whitespace_secrets(monkeypatch, app_db_url, secret):
+    # Set in the environment, but blank (or long yet not random): refused at start-up.
+    with pytest.raises(ConfigurationError, match="WALLET_SESSION_SECRET|wallet.session_secret"):
+        settings = production(monkeypatch, WALLET_DATABASE_URL=app_db_url,
+                              WALLET_SESSION_SECRET=secret)
+        webapp.main({}, **settings)
+
+
+@pytest.mark.parametrize("key", ["wallet.session_secret", "banks.hdfc.api_key"])
+def test_blank_secrets_are_refused_in_the_ini_too(key):
+    from wallet.settings import check_secret
+    for production_ in (True, False):
+        with pytest.raises(ConfigurationError, match="blank"):
+            check_secret("   \t ", key, production=production_)
+
+
 def test_development_ini_shares_its_default_section():
     settings = get_appsettings(str(ROOT / "development.ini"), name="user")
     resolved = resolve_settings(settings.global_conf, dict(settings))

@@ -102,7 +102,7 @@ def test_failure_marks_the_deposit_failed_without_money(webhook, db, deposit, us
                        "currency": "INR", "reason": "insufficient funds"}).encode()
     assert post(webhook, body).status_int == 200
     tx = deposit_row(db, deposit)
-    assert tx.status == "failed" and "insufficient funds" in tx.note
+    assert tx.status == "failed" and tx.status_reason == "insufficient funds"
     assert balance(db, user_id) == (0, 0)
 
 

@@ -19,6 +19,7 @@ from . import codes
 from .codes import utcnow
 from .errors import AccountError, LoginThrottled
 from .models import LoginAttempt, LoginThrottle, Merchant, User, table_of
+from .passwords import MAX_PASSWORD_BYTES, password_problem
 from .phone import InvalidPhone, normalize_phone
 from .text import is_ordinary
 from .transfers import WalletService
@@ -30,8 +31,6 @@ __all__ = ["AccountError", "AccountService", "LoginThrottled", "MAX_FAILURES_PER
 
 _HANDLE = re.compile(r"[a-z0-9](?:[a-z0-9-]{1,28})[a-z0-9]", re.ASCII)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.ASCII)
-MIN_PASSWORD_CHARS = 8
-MAX_PASSWORD_BYTES = 72  # bcrypt ignores anything longer: refuse it instead
 MAX_NAME_CHARS = 80
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_PHONE = 5
@@ -45,16 +44,21 @@ class AccountService:
     clock: Callable[[], dt.datetime] = utcnow
 
     def signup(self, phone: str, name: str, password: str) -> User:
+        problems: dict[str, str] = {}
         try:
             phone = normalize_phone(phone)
         except InvalidPhone as exc:
-            raise AccountError(str(exc), "phone") from None
+            problems["phone"] = str(exc)
         name = unicodedata.normalize("NFC", (name or "").strip())
         if not name:
-            raise AccountError("Enter your name.", "name")
-        if len(name) > MAX_NAME_CHARS or not is_ordinary(name):
-            raise AccountError(f"Use up to {MAX_NAME_CHARS} ordinary characters.", "name")
-        self._check_password(password)
+            problems["name"] = "Enter your name."
+        elif len(name) > MAX_NAME_CHARS or not is_ordinary(name):
+            problems["name"] = f"Use up to {MAX_NAME_CHARS} ordinary characters."
+        weak = password_problem(password, (phone, name))
+        if weak:
+            problems["password"] = weak
+        if problems:
+            raise AccountError.of_fields(problems)
         user = User(
             phone=phone,
             name=name,
@@ -76,15 +80,22 @@ class AccountService:
         handle = (handle or "").strip().lower()
         email = (email or "").strip().lower()
         name = unicodedata.normalize("NFC", (name or "").strip())
+        problems: dict[str, str] = {}
         if not _HANDLE.fullmatch(handle):
-            raise AccountError("Use 3 to 30 lowercase letters, digits and dashes, like "
-                               "chai-point.", "handle")
-        if not name or len(name) > MAX_NAME_CHARS:
-            raise AccountError(f"Enter the shop's name (up to {MAX_NAME_CHARS} characters).",
-                               "name")
+            problems["handle"] = ("Use 3 to 30 lowercase letters, digits and dashes, like "
+                                  "chai-point.")
+        if not name or len(name) > MAX_NAME_CHARS or not is_ordinary(name):
+            # The same rule as people's names: no bidi overrides or control
+            # characters, which could make the name read differently to customers.
+            problems["name"] = (f"Enter the shop's name (up to {MAX_NAME_CHARS} ordinary "
+                                "characters).")
         if len(email) > 254 or not _EMAIL.fullmatch(email):
-            raise AccountError("Enter an email address, like owner@shop.in.", "email")
-        self._check_password(password)
+            problems["email"] = "Enter an email address, like owner@shop.in."
+        weak = password_problem(password, (handle, name, email, email.partition("@")[0]))
+        if weak:
+            problems["password"] = weak
+        if problems:
+            raise AccountError.of_fields(problems)
         merchant = Merchant(handle=handle, name=name, email=email, is_active=True,
                             password_hash=self.hash_password(password), created_at=self.clock())
         try:
@@ -110,15 +121,6 @@ class AccountService:
             raise AccountError("That email and password do not match.")
         self._clear_throttle(key)
         return merchant
-
-    @staticmethod
-    def _check_password(password: str) -> None:
-        if len(password or "") < MIN_PASSWORD_CHARS:
-            raise AccountError(
-                f"Use at least {MIN_PASSWORD_CHARS} characters for your password.", "password"
-            )
-        if len(password.encode()) > MAX_PASSWORD_BYTES:
-            raise AccountError("That password is too long (72 bytes at most).", "password")
 
     def hash_password(self, password: str) -> str:
         return bcrypt.hashpw(password.encode(), bcrypt.gensalt(self.bcrypt_rounds)).decode()

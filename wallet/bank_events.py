@@ -144,7 +144,8 @@ class BankEvents:
         if event["type"] in PAYOUT_EVENTS:
             answer = WithdrawalService(self.db, self.banks, clock=self.clock).settle_by_reference(
                 event["reference"], PAYOUT_EVENTS[event["type"]], bank_code=bank_code,
-                amount_paise=event["amount_paise"], currency=event["currency"], source=source)
+                amount_paise=event["amount_paise"], currency=event["currency"], source=source,
+                reason=str(event.get("reason") or "")[:200])
             tx_id = (codes.parse_payout_reference(event["reference"]) if answer != "unknown"
                      else None)
             return EventResult(_VERDICTS[answer], "", tx_id)

@@ -8,6 +8,7 @@
     banks.hdfc.webhook_secrets = current-secret previous-secret   (rotation: any may sign)
     banks.hdfc.allowed_networks = 127.0.0.0/8 ::1/128             (webhook source CIDRs)
     banks.hdfc.settlement_shards = 16      (optional; default banks.settlement_shards, else 8)
+    banks.hdfc.ifsc_prefixes = HDFC       (its branches' IFSCs; optional: any if unset)
 
 Adding a bank is adding its lines: nothing else names banks.
 """
@@ -26,6 +27,7 @@ _BANK_CODE = re.compile(r"[a-z][a-z0-9_]{1,30}")
 #: concurrent deposits and payouts rarely meet on one row.
 DEFAULT_SETTLEMENT_SHARDS = 8
 MAX_SETTLEMENT_SHARDS = 1000
+_IFSC_PREFIX = re.compile(r"[A-Z]{4}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,12 @@ class BankConfig:
     webhook_secrets: tuple[str, ...]
     allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     settlement_shards: int = DEFAULT_SETTLEMENT_SHARDS
+    #: The first four letters of its branches' IFSCs (empty: not checked).
+    ifsc_prefixes: tuple[str, ...] = ()
+
+    def has_branch(self, ifsc: str) -> bool:
+        """Whether ``ifsc`` is one of this bank's branches (as far as we know)."""
+        return not self.ifsc_prefixes or ifsc[:4] in self.ifsc_prefixes
 
     def allows(self, address: str | None) -> bool:
         try:
@@ -83,6 +91,9 @@ def load_banks(settings: Mapping[str, Any]) -> dict[str, BankConfig]:
             )
         except ValueError as exc:
             raise ConfigurationError(f"{prefix}allowed_networks: {exc}") from None
+        prefixes = tuple(settings.get(prefix + "ifsc_prefixes", "").upper().split())
+        if any(not _IFSC_PREFIX.fullmatch(p) for p in prefixes):
+            raise ConfigurationError(f"{prefix}ifsc_prefixes: four letters each, like HDFC")
         banks[code] = BankConfig(
             code=code,
             name=get("name"),
@@ -92,5 +103,6 @@ def load_banks(settings: Mapping[str, Any]) -> dict[str, BankConfig]:
             webhook_secrets=secrets,
             allowed_networks=networks,
             settlement_shards=_shards(settings, prefix + "settlement_shards", shards),
+            ifsc_prefixes=prefixes,
         )
     return banks

@@ -30,6 +30,7 @@ from .banks import DEFAULT_SETTLEMENT_SHARDS, BankConfig
 from .codes import CURRENCY, DepositAnswer, Kind, Status, utcnow
 from .errors import AmountTooLarge, WalletError
 from .models import Transaction, TransactionRunner, User
+from .notifications import Notice, notify
 from .transfers import WalletService
 
 MIN_DEPOSIT_PAISE = 1_00
@@ -38,7 +39,12 @@ MAX_DEPOSIT_PAISE = 1_00_000_00
 #: (and, while it stays pending, again every this long).
 DEFAULT_STUCK_AFTER = dt.timedelta(minutes=10)
 #: A deposit the bank has still never heard of after this long is marked failed.
-DEFAULT_EXPIRE_AFTER = dt.timedelta(hours=1)
+DEFAULT_EXPIRE_AFTER = dt.timedelta(minutes=30)
+#: ``status_reason`` of a deposit its user gave up on, or we did (not finished
+#: at the bank in time): should the bank confirm it after all, it is credited.
+CANCELLED_BY_USER = "cancelled by you"
+EXPIRED_UNFINISHED = "no record at the bank: not completed in time"
+GIVEN_UP = (CANCELLED_BY_USER, EXPIRED_UNFINISHED)
 SWEEP_BATCH = 100
 
 
@@ -154,6 +160,12 @@ class DepositService:
             )[:300]
             tx.updated_at = now
             return SettleResult("mismatch", tx, tx.flag_reason)
+        bank_name = self.banks[tx.bank_code].name if tx.bank_code in self.banks else "your bank"
+        if (tx.status == Status.FAILED and tx.status_reason in GIVEN_UP
+                and outcome == DepositAnswer.SUCCESS):
+            # The checkout was given up (by the user, or by us after the
+            # expiry), yet paid at the bank after all: the wallet gets it.
+            tx.status, tx.status_reason = Status.PENDING, None
         if tx.status != Status.PENDING:
             if tx.status == outcome:
                 return SettleResult("already_settled", tx)
@@ -173,11 +185,35 @@ class DepositService:
                 metadata={"kind": Kind.DEPOSIT, "transaction_id": tx.id},
             )
             tx.ledger_entry_id = entry.id
+            notify(self.db, tx.payee_user_id, Notice.DEPOSIT_CONFIRMED,
+                   f"{format_paise(tx.amount_paise)} added from {bank_name}", tx, now=now)
         else:
-            tx.note = f"{tx.note} — declined" + (f": {reason[:80]}" if reason else "")
+            tx.status_reason = (reason or "declined by the bank")[:200]
+            notify(self.db, tx.payee_user_id, Notice.DEPOSIT_FAILED,
+                   f"Adding {format_paise(tx.amount_paise)} from {bank_name} did not go "
+                   f"through: nothing was taken", tx, now=now)
         tx.status = outcome
         tx.settled_at = tx.updated_at = now
         return SettleResult("credited" if outcome == DepositAnswer.SUCCESS else "failed", tx)
+
+    def cancel(self, user: User, token: str) -> Transaction | None:
+        """The user gives up on a deposit still waiting for the bank. Nothing
+        was paid as far as we know; should the bank still confirm a payment,
+        :meth:`settle` credits it after all."""
+        tx = self.db.scalar(select(Transaction).where(
+            Transaction.token == token, Transaction.kind == Kind.DEPOSIT,
+            Transaction.payee_user_id == user.id).with_for_update(of=Transaction))
+        if tx is None:
+            return None
+        if tx.status == Status.PENDING:
+            now = self.clock()
+            tx.status, tx.status_reason = Status.FAILED, CANCELLED_BY_USER
+            tx.settled_at = tx.updated_at = now
+        return tx
+
+    def expires_at(self, tx: Transaction, expire_after_s: float) -> dt.datetime:
+        """When a deposit still pending is given up (see sweep_stuck_deposits)."""
+        return tx.created_at + dt.timedelta(seconds=expire_after_s)
 
     def _settlement_account(self, bank_code: str, token: str) -> str:
         """One of the bank's settlement shards (wallet.settlement), by the deposit's token."""
@@ -238,7 +274,7 @@ def final_word(record: BankRecord | None, created_at: dt.datetime, expire_before
     """The bank's final word on a stuck deposit, or None while it is pending."""
     if record is None and created_at < expire_before:
         # The bank never heard of it, long after the checkout: nothing was paid.
-        return FinalWord(DepositAnswer.FAILED, amount_paise, CURRENCY, "no record at the bank")
+        return FinalWord(DepositAnswer.FAILED, amount_paise, CURRENCY, EXPIRED_UNFINISHED)
     if record is None:
         return None  # the customer may still be on the way to the bank's page
     status: Any = record.get("status")  # any JSON value

@@ -5,14 +5,28 @@ from __future__ import annotations
 
 
 class WalletError(Exception):
-    """A refused money operation."""
+    """A refused money operation. ``errors`` has every field's problem when
+    more than one was found (a form shows them all at once)."""
 
     field: str | None = None
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None,
+                 errors: dict[str, str] | None = None):
         super().__init__(message)
         if field is not None:
             self.field = field
+        self._errors = dict(errors or {})
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Problems by field (``form`` for none in particular)."""
+        return dict(self._errors) or {self.field or "form": str(self)}
+
+    @classmethod
+    def of_fields(cls, errors: dict[str, str]) -> "WalletError":
+        """One error for all of ``errors`` (its message and field: the first)."""
+        field, message = next(iter(errors.items()))
+        return cls(message, field, errors)
 
 
 class RecipientNotFound(WalletError):
@@ -36,11 +50,23 @@ class DuplicateRequest(WalletError):
 
 
 class AccountError(Exception):
-    """A sign-up or log-in problem to show on the form, with the field it concerns."""
+    """A sign-up or log-in problem to show on the form, with the field it
+    concerns; ``errors`` has every field's problem when more than one was found."""
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None,
+                 errors: dict[str, str] | None = None):
         super().__init__(message)
         self.field = field
+        self._errors = dict(errors or {})
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return dict(self._errors) or {self.field or "form": str(self)}
+
+    @classmethod
+    def of_fields(cls, errors: dict[str, str]) -> "AccountError":
+        field, message = next(iter(errors.items()))
+        return cls(message, field, errors)
 
 
 class LoginThrottled(AccountError):

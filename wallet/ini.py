@@ -15,6 +15,8 @@ from typing import Any
 SHARED_PREFIXES = ("sqlalchemy.", "wallet.", "retry.", "huey.", "banks.")
 DEVELOPMENT_SECRET_MARKER = "development-only"
 MIN_SECRET_CHARS = 32
+#: "aaaa...": long but not random; real secrets use many different characters.
+MIN_DISTINCT_CHARS = 8
 
 
 class ConfigurationError(RuntimeError):
@@ -34,7 +36,7 @@ def resolve_settings(global_config: Mapping[str, Any] | None,
     for key, value in list(merged.items()):
         if isinstance(value, str) and value.startswith("env:"):
             name = value[4:]
-            if not os.environ.get(name):
+            if not os.environ.get(name, "").strip():  # blank is as good as unset
                 raise ConfigurationError(
                     f"setting {key} comes from the environment variable {name}, which is not set"
                 )
@@ -67,9 +69,13 @@ def require_secret(settings: Mapping[str, Any], key: str) -> str:
 
 
 def check_secret(secret: str, key: str, *, production: bool) -> str:
-    if not secret:
-        raise ConfigurationError(f"setting {key} is required")
-    if production and (DEVELOPMENT_SECRET_MARKER in secret or len(secret) < MIN_SECRET_CHARS):
+    if not (secret or "").strip():
+        # Blank or only white space (an ini line "key =   ", an env var set to
+        # " "): as good as no secret at all.
+        raise ConfigurationError(f"setting {key} is required (it is blank)")
+    if production and (DEVELOPMENT_SECRET_MARKER in secret
+                       or len(secret.strip()) < MIN_SECRET_CHARS
+                       or len(set(secret)) < MIN_DISTINCT_CHARS):
         raise ConfigurationError(
             f"setting {key} is a development value or shorter than {MIN_SECRET_CHARS} "
             "characters; set a real secret in production"

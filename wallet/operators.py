@@ -21,10 +21,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .accounts import MAX_PASSWORD_BYTES, AccountService, _dummy_hash
+from .accounts import AccountService, _dummy_hash
 from .codes import utcnow
 from .errors import AccountError
 from .models import Operator
+from .passwords import MAX_PASSWORD_BYTES
 
 __all__ = ["MIN_OPERATOR_PASSWORD_CHARS", "NewOperator", "OperatorService", "Role"]
 

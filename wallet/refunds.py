@@ -21,6 +21,7 @@ from .errors import DuplicateRequest, InsufficientBalance, WalletError
 from .limits import DEFAULT_LIMITS, LimitPolicy, WalletLimits
 from .merchant_events import MerchantEvents
 from .models import Merchant, PaymentRequest, Refund, Transaction
+from .notifications import Notice, notify
 from .tasks import TaskQueue
 from .text import is_ordinary, one_line
 
@@ -136,6 +137,8 @@ class Refunds:
                          created_at=now, updated_at=now, settled_at=now)
         self.db.add(tx)
         self.db.flush()
+        notify(self.db, payer_id, Notice.REFUND_RECEIVED,
+               f"{merchant.name} refunded {format_paise(amount_paise)}", tx, now=now)
         return tx
 
     @staticmethod

@@ -18,6 +18,7 @@ from .kyc import KycService, load_verifier
 from .limits import LimitPolicy, WalletLimits
 from .merchant_keys import MerchantKeys
 from .merchant_webhooks import MerchantWebhooks, WebhookPolicy
+from .notifications import NotificationService
 from .payment_requests import PaymentRequests
 from .pins import PinPolicy, Pins
 from .refunds import Refunds
@@ -110,3 +111,7 @@ class Services:
     def merchant_webhooks(self) -> MerchantWebhooks:
         return MerchantWebhooks(self.db, WebhookPolicy.from_settings(self.settings),
                                 tasks=self.tasks, clock=self.clock)
+
+    @property
+    def notifications(self) -> NotificationService:
+        return NotificationService(self.db)

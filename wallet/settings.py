@@ -68,7 +68,9 @@ class WalletSettings:
     user_app_url: str = ""
     bank_timeout_s: float = 5.0
     deposit_stuck_after_s: float = 600.0
-    deposit_expire_after_s: float = 3600.0
+    #: A deposit not finished at the bank by then is given up (and credited
+    #: after all should the bank still confirm it).
+    deposit_expire_after_s: float = 1800.0
     #: > the bank timeout, so a live worker never loses its lane.
     payout_lease_s: float = 60.0
     #: Unclear answers from the bank before a human looks at the payout.

@@ -32,6 +32,7 @@ from .errors import (
 from .freeze import ensure_can_spend
 from .limits import DEFAULT_LIMITS, LimitPolicy, RecipientLimit, WalletLimits
 from .models import Merchant, Transaction, User
+from .notifications import Notice, notify
 from .phone import InvalidPhone, normalize_phone
 from .pins import DEFAULT_PIN_POLICY, PinInput, PinPolicy, Pins
 from .settings import WalletSettings
@@ -176,7 +177,7 @@ class WalletService:
             replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
             if replay is not None:
                 return replay
-        return self._record(
+        tx = self._record(
             kind=Kind.TRANSFER,
             status=Status.COMPLETED,
             amount_paise=amount_paise,
@@ -186,6 +187,9 @@ class WalletService:
             idempotency_key=key,
             ledger_entry_id=entry.id,
         )
+        notify(self.db, recipient.id, Notice.MONEY_RECEIVED,
+               f"{sender.name} sent you {format_paise(amount_paise)}", tx, now=self.clock())
+        return tx
 
     def preview_transfer(self, sender: User, recipient_phone: str, amount_paise: int,
                          request_key: str, note: str = "") -> tuple[User, str, str]:
@@ -350,6 +354,16 @@ class WalletService:
         if not codes.is_request_key(request_key):
             raise WalletError("This form is out of date. Reload the page and try again.")
         return codes.request_key(kind, user.id, request_key)
+
+    @classmethod
+    def note_problem(cls, note: str) -> str | None:
+        """Why ``note`` is refused, or None (for forms that show every field's
+        problem at once)."""
+        try:
+            cls._clean_note(note)
+        except WalletError as exc:
+            return str(exc)
+        return None
 
     @staticmethod
     def _clean_note(note: str) -> str:

@@ -36,6 +36,7 @@ from .codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, utcnow
 from .errors import AmountTooLarge, InsufficientBalance, WalletError
 from .freeze import ensure_can_spend
 from .models import Merchant, PayoutAttempt, Transaction, User, Withdrawal
+from .notifications import Notice, notify
 from .pins import PinInput
 from .tasks import NoTaskQueue, TaskQueue, after_commit
 from .transfers import WalletService
@@ -103,6 +104,14 @@ class Owner:
         return self.key
 
 
+@dataclass(frozen=True)
+class PayoutProgress:
+    bank_calls: int
+    #: The last call to the bank had no clear answer (timeout, 5xx): an outage,
+    #: as far as the user is concerned, while we keep trying.
+    bank_not_answering: bool
+
+
 def payout_details(db: Session, transaction_id: int) -> Withdrawal:
     """The payout details of a withdrawal (written with its transaction: always there)."""
     wd = db.get(Withdrawal, transaction_id)
@@ -144,17 +153,16 @@ class WithdrawalService:
         account number and IFSC as stored."""
         account_number = re.sub(r"[\s-]", "", account_number or "")
         ifsc = (ifsc or "").strip().upper()
-        if bank_code not in self.banks:
-            raise WalletError("Choose one of the listed banks.", "bank")
-        if not _ACCOUNT_NUMBER.fullmatch(account_number):
-            raise WalletError("Enter the account number: 9 to 18 digits.", "account_number")
-        if not _IFSC.fullmatch(ifsc):
-            raise WalletError("Enter the 11-character IFSC, like HDFC0001234.", "ifsc")
+        problems = self.check_details(bank_code, account_number, ifsc)
         if amount_paise < MIN_WITHDRAWAL_PAISE:
-            raise WalletError(f"Withdraw at least {format_paise(MIN_WITHDRAWAL_PAISE)}.", "amount")
+            problems["amount"] = f"Withdraw at least {format_paise(MIN_WITHDRAWAL_PAISE)}."
         if amount_paise > MAX_WITHDRAWAL_PAISE:
-            raise AmountTooLarge(
-                f"Withdraw at most {format_paise(MAX_WITHDRAWAL_PAISE)} at a time.")
+            too_large = f"Withdraw at most {format_paise(MAX_WITHDRAWAL_PAISE)} at a time."
+            if not problems:
+                raise AmountTooLarge(too_large)
+            problems["amount"] = too_large
+        if problems:
+            raise WalletError.of_fields(problems)
         return account_number, ifsc
 
     def _request(self, user: User | Merchant, bank_code: str, account_number: str, ifsc: str,
@@ -204,6 +212,23 @@ class WithdrawalService:
             return replay
         return tx
 
+    def check_details(self, bank_code: str, account_number: str, ifsc: str) -> dict[str, str]:
+        """Every problem with where the money would go, by field (empty: none)."""
+        account_number = re.sub(r"[\s-]", "", account_number or "")
+        ifsc = (ifsc or "").strip().upper()
+        problems: dict[str, str] = {}
+        bank = self.banks.get(bank_code)
+        if bank is None:
+            problems["bank"] = "Choose one of the listed banks."
+        if not _ACCOUNT_NUMBER.fullmatch(account_number):
+            problems["account_number"] = "Enter the account number: 9 to 18 digits."
+        if not _IFSC.fullmatch(ifsc):
+            problems["ifsc"] = "Enter the 11-character IFSC, like HDFC0001234."
+        elif bank is not None and not bank.has_branch(ifsc):
+            problems["ifsc"] = (f"{ifsc} is not a {bank.name} branch: check the IFSC or "
+                                f"choose its bank (codes starting {ifsc[:4]}).")
+        return problems
+
     def for_user(self, user: User | Merchant,
                  transaction_id: int) -> tuple[Transaction, Withdrawal] | None:
         """The withdrawal if it is ``user``'s (a user or a merchant); else None (a 404)."""
@@ -212,6 +237,15 @@ class WithdrawalService:
                 or not Owner.for_account(user).of_transaction(tx)):
             return None
         return tx, payout_details(self.db, tx.id)
+
+    def progress(self, tx: Transaction) -> PayoutProgress:
+        """What the user should be told beyond the status: how many calls we
+        made to the bank, and whether the bank is failing to answer."""
+        calls = [a for a in self.attempts(tx.id) if a.kind != Attempt.OPERATOR]
+        answered = [a for a in calls if a.finished_at is not None]
+        trouble = (tx.status in Status.PAYOUT_OPEN and bool(answered)
+                   and answered[-1].outcome == Attempt.UNKNOWN)
+        return PayoutProgress(bank_calls=len(calls), bank_not_answering=trouble)
 
     def attempts(self, transaction_id: int) -> list[PayoutAttempt]:
         return list(self.db.scalars(select(PayoutAttempt)
@@ -248,16 +282,36 @@ class WithdrawalService:
                 tx.ledger_entry_id = ledger.commit_hold(wd.hold_id).id
                 if outcome == PayoutAnswer.REVERSED:  # paid, then returned by the bank
                     self._refund(tx)
+                    wd.failure_reason = (reason or "returned by the bank")[:300]
             tx.status, tx.settled_at, tx.updated_at = target, now, now
             wd.next_attempt_at = None
+            self._notify(tx, target)
             return target
         if tx.status == Status.COMPLETED and outcome == PayoutAnswer.REVERSED:
             self._refund(tx)
             tx.status, tx.updated_at = Status.REVERSED, now
+            wd.failure_reason = (reason or "returned by the bank")[:300]
+            self._notify(tx, Status.REVERSED)
             return Status.REVERSED
         tx.flag_reason = f"{source or 'bank'} reported {outcome} after {tx.status}"[:300]
         tx.updated_at = now
         return "flagged"
+
+    def _notify(self, tx: Transaction, status: str) -> None:
+        """Tell a user (a shop sees its settlements on their page) how it ended."""
+        amount, bank = format_paise(tx.amount_paise), self.banks.get(tx.bank_code or "")
+        bank_name = bank.name if bank else "your bank"
+        kind, text = {
+            Status.COMPLETED: (Notice.WITHDRAWAL_PAID,
+                               f"{amount} sent to your {bank_name} account"),
+            Status.FAILED: (Notice.WITHDRAWAL_FAILED,
+                            f"{bank_name} refused your withdrawal of {amount}: the money is "
+                            "back in your wallet"),
+            Status.REVERSED: (Notice.WITHDRAWAL_RETURNED,
+                              f"{bank_name} returned your withdrawal of {amount}: the money "
+                              "is back in your wallet"),
+        }[status]
+        notify(self.db, tx.payer_user_id, kind, text, tx, now=self.clock())
 
     def _refund(self, tx: Transaction) -> None:
         if tx.ledger_entry_id is None:  # paid out means its entry was recorded
@@ -310,7 +364,8 @@ class WithdrawalService:
                            source="operator")
 
     def settle_by_reference(self, reference: str, outcome: str, *, bank_code: str,
-                            amount_paise: int, currency: str, source: str) -> str:
+                            amount_paise: int, currency: str, source: str,
+                            reason: str = "") -> str:
         """A bank report about a payout (webhook): unknown / mismatch / what settle
         says. Only the bank that made the payout can report on it."""
         transaction_id = codes.parse_payout_reference(reference)
@@ -321,6 +376,6 @@ class WithdrawalService:
             tx.flag_reason = (f"{source} reported {amount_paise} {currency} for a payout of "
                               f"{tx.amount_paise} {CURRENCY}")
             return "mismatch"
-        return self.settle(tx.id, outcome, source=source)
+        return self.settle(tx.id, outcome, reason=reason, source=source)
 
 

@@ -27,6 +27,17 @@ def listen_address(config_uri: str, name: str) -> str:
     return parser.get(f"server:{name}", "listen", fallback="?")
 
 
+def worker_max_delay_s(config_uri: str) -> float:
+    """``huey.max_delay_s`` of the ini's [DEFAULT] (huey's own default: 10)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(config_uri)
+    try:
+        value = float(parser.get("DEFAULT", "huey.max_delay_s", fallback="10"))
+    except ValueError:
+        value = 10.0
+    return value if value > 0 else 10.0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     config_uri = os.path.abspath(args[0] if args else "development.ini")
@@ -38,8 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         manager.add_process(
             name, f"{python} -m pyramid.scripts.pserve {shlex.quote(config_uri)} "
                   f"-n {name} --server-name {name}")
+    # Huey's consumer backs off to ``-m`` seconds between polls of an idle
+    # queue (10 by default): in development a settlement should not sit
+    # "queued" for seconds, so poll at most this far apart.
+    max_delay_s = worker_max_delay_s(config_uri)
     manager.add_process(
-        "worker", f"{python} -m huey.bin.huey_consumer huey_tasks.huey --workers 2",
+        "worker", f"{python} -m huey.bin.huey_consumer huey_tasks.huey --workers 2 "
+                  f"--delay 0.1 --max-delay {max_delay_s}",
         env={**os.environ, "WALLET_INI": config_uri})
     print("Wallet is starting:")
     for name in APPS:

@@ -6,7 +6,9 @@ import datetime as dt
 from pyramid.config import Configurator
 
 from ledgerlib import format_paise
-from wallet.codes import IST, Kind
+from wallet.codes import IST, Kind, Status
+from wallet.deposits import CANCELLED_BY_USER
+from wallet.models import Transaction
 
 #: How a transaction's kind reads in a user's history (others: capitalised).
 KIND_LABELS = {Kind.REFUND: "Refund from shop"}
@@ -24,6 +26,29 @@ def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind.capitalize())
 
 
+#: How a status looks: settled, pending (money may still move) or failed/returned
+#: (nothing moved, or it came back): amounts of the last two are not money in hand.
+STATES = {Status.SUCCESS: "settled", Status.COMPLETED: "settled", Status.PENDING: "pending",
+          Status.QUEUED: "pending", Status.SENDING: "pending", Status.NEEDS_REVIEW: "pending",
+          Status.FAILED: "failed", Status.REVERSED: "returned"}
+STATUS_WORDS = {Status.SUCCESS: "Added", Status.NEEDS_REVIEW: "Being checked",
+                Status.REVERSED: "Returned", Status.SENDING: "On its way"}
+
+
+def state(status: str) -> str:
+    return STATES.get(status, "pending")
+
+
+def status_word(tx: Transaction) -> str:
+    """The label of a transaction's status, in words (a deposit the user gave
+    up on reads "Cancelled", not "Failed")."""
+    if tx.status == Status.FAILED and tx.status_reason == CANCELLED_BY_USER:
+        return "Cancelled"
+    if tx.status == Status.FAILED and tx.kind == Kind.DEPOSIT:
+        return "Declined"
+    return STATUS_WORDS.get(tx.status, tx.status.replace("_", " ").capitalize())
+
+
 def includeme(config: Configurator) -> None:
     config.add_jinja2_search_path("webapp:templates", name=".jinja2")
 
@@ -32,5 +57,7 @@ def includeme(config: Configurator) -> None:
         env.filters["rupees"] = rupees
         env.filters["ist"] = ist
         env.filters["kind_label"] = kind_label
+        env.filters["state"] = state
+        env.filters["status_word"] = status_word
 
     config.action(None, register_filters, order=999)

@@ -18,7 +18,7 @@ from wallet.tasks import NoTaskQueue, TaskQueue, load_task_queue
 def includeme(config: Configurator) -> None:
     """Registry: ``wallet_settings`` (typed) and ``banks``; the request's
     ``dbsession`` and ``wallet`` (the domain's services on it); /healthz,
-    /readyz, and request ids."""
+    /readyz, request ids and security headers."""
     settings = WalletSettings.from_dict(config.get_settings())
     config.registry["wallet_settings"] = settings
     config.registry["banks"] = dict(settings.banks)
@@ -26,6 +26,7 @@ def includeme(config: Configurator) -> None:
     config.add_request_method(services, "wallet", reify=True)
     config.include(".health")
     config.include(".observability")
+    config.include(".headers")  # CSP, X-Frame-Options, nosniff, Referrer-Policy, HSTS
 
 
 def use_task_queue(config: Configurator) -> None:

@@ -14,6 +14,7 @@ from .api import ApiToken, IdempotencyRecord
 from .checks import LedgerCheck
 from .merchant import Merchant
 from .meta import Base, table_of
+from .notification import Notification
 from .operator import AuditEntry, Operator, ReconciliationRun
 from .shop import (
     MerchantApiKey,
@@ -42,7 +43,8 @@ __all__ = [
     "LoginAttempt", "LoginThrottle",
     "Merchant",
     "MerchantApiKey", "MerchantDelivery", "MerchantDeliveryAttempt", "MerchantEndpoint",
-    "MerchantEvent", "Operator", "PaymentRequest", "ReconciliationRun", "Refund",
+    "MerchantEvent", "Notification", "Operator", "PaymentRequest", "ReconciliationRun",
+    "Refund",
     "PayoutAttempt", "PayoutLane", "Transaction", "TransactionRunner", "User", "WebhookAttempt",
     "WebhookEvent", "WalletPin", "Withdrawal", "get_engine", "get_session_factory", "table_of",
     "target_metadata",

@@ -42,6 +42,9 @@ class Transaction(Base):
     token: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: Why a bank report about this transaction needs a human look, if it does.
     flag_reason: Mapped[str | None] = mapped_column(String(300))
+    #: Why it failed, in the bank's words ("declined by customer"), or that the
+    #: user cancelled it: shown to the user (flag_reason is for our staff).
+    status_reason: Mapped[str | None] = mapped_column(String(200))
     settled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     # A Column, not a string: the ledger's tables live in ledgerlib's MetaData.

@@ -49,7 +49,7 @@ class IntegrationViews:
         try:
             issued = self.keys.issue(self.merchant, name)
         except WalletError as exc:
-            return self._keys_page(errors={exc.field or "form": str(exc)}, name=name,
+            return self._keys_page(errors=exc.errors, name=name,
                                    status=400)
         return self._keys_page(issued=issued.secret)
 
@@ -84,7 +84,7 @@ class IntegrationViews:
         try:
             set_return_origins(self.merchant, text, https_only=production)
         except WalletError as exc:
-            return self._settings_page(errors={exc.field or "form": str(exc)}, origins=text,
+            return self._settings_page(errors=exc.errors, origins=text,
                                        status=400)
         self.request.session.flash("Checkout settings saved.")
         return HTTPSeeOther(self.request.route_url("checkout_settings"))

@@ -8,6 +8,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("login", "/login")
     config.add_route("logout", "/logout")
     config.add_route("dashboard", "/dashboard")
+    config.add_route("favicon", "/favicon.ico")
     config.add_route("payments", "/payments")
     config.add_route("payments_csv", "/payments.csv")
     config.add_route("qr", "/qr.svg")

@@ -23,10 +23,10 @@ from webcommon import request_services
 from webcommon.delays import bank_delays
 from webcommon.views import view_config, view_defaults
 
-from ..views.auth import safe_next
+from ..views.auth import safe_next, same_site_path
 from ..views.delays import payout_notes
 from ..views.forms import field, new_request_key, parse_rupees
-from ..views.withdrawals import STATUS_TEXT
+from ..views.withdrawals import payout_page
 
 CHART_HEIGHT = 140
 
@@ -64,13 +64,17 @@ def figures_chart(figures: Sequence[PeriodFigures],
             "peak": format_paise(top)}
 
 
-def parse_day(text: str | None) -> dt.date | None:
+def parse_day(text: str | None, errors: dict[str, str], name: str) -> dt.date | None:
+    """A day of the filter, or None (absent; or refused: ``errors[name]`` says why)."""
     if not text:
         return None
     try:
+        if len(text) != 10:  # (fromisoformat takes other shapes too, like 20261124)
+            raise ValueError(text)
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise HTTPBadRequest("Dates look like 2026-11-24.") from None
+        errors[name] = "Enter a date like 2026-11-24."
+        return None
 
 
 @view_config(route_name="signup", renderer="merchant/signup.jinja2", request_method="GET")
@@ -78,7 +82,7 @@ def parse_day(text: str | None) -> dt.date | None:
 def auth_form(request: Request) -> dict[str, Any] | Response:
     if request.identity is not None:
         return HTTPSeeOther(request.route_url("dashboard"))
-    return {"errors": {}, "values": {}, "next": request.params.get("next", "")}
+    return {"errors": {}, "values": {}, "next": same_site_path(request)}
 
 
 @view_config(route_name="signup", renderer="merchant/signup.jinja2", request_method="POST")
@@ -89,7 +93,7 @@ def signup(request: Request) -> dict[str, Any] | Response:
             values["handle"], values["name"], values["email"], field(request, "password"))
     except AccountError as exc:
         request.response.status = 400
-        return {"errors": {exc.field or "form": str(exc)}, "values": values, "next": ""}
+        return {"errors": exc.errors, "values": values, "next": ""}
     return HTTPSeeOther(request.route_url("dashboard"), headers=remember(request, merchant.id))
 
 
@@ -102,7 +106,7 @@ def login(request: Request) -> dict[str, Any] | Response:
     except AccountError as exc:
         request.response.status = 429 if isinstance(exc, LoginThrottled) else 400
         return {"errors": {"form": str(exc)}, "values": values,
-                "next": request.params.get("next", "")}
+                "next": same_site_path(request)}
     return HTTPSeeOther(safe_next(request), headers=remember(request, merchant.id))
 
 
@@ -135,12 +139,17 @@ class MerchantViews:
 
     @view_config(route_name="payments", renderer="merchant/payments.jinja2")
     def payments(self) -> dict[str, Any]:
-        start, end = self._date_range()
+        errors: dict[str, str] = {}
+        start, end = self._date_range(errors)
+        values = {name: str(self.request.params.get(name, ""))[:40] for name in ("from", "to")}
+        if errors:
+            self.request.response.status = 400
+            return {"page": None, "start": start, "end": end, "errors": errors, "values": values}
         cursor = self.request.params.get("cursor") or None
         if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) < 19):
             raise HTTPNotFound()
         page = self.reports.payments(self.merchant, start, end, cursor)
-        return {"page": page, "start": start, "end": end}
+        return {"page": page, "start": start, "end": end, "errors": {}, "values": values}
 
     def _payment(self) -> PaymentDetail:
         detail = self.reports.payment(self.merchant, int(self.request.matchdict["id"]))
@@ -178,26 +187,37 @@ class MerchantViews:
         except PaymentNotFound:
             raise HTTPNotFound() from None
         except WalletError as exc:
-            return self._refund_form(detail, {exc.field or "form": str(exc)}, values,
+            return self._refund_form(detail, exc.errors, values,
                                      status=400)
         self.request.session.flash(f"Refunded {format_paise(refund.amount_paise)} to the payer.")
         return HTTPSeeOther(self.request.route_url("payment", id=detail.payment.id))
 
     @view_config(route_name="payments_csv")
     def payments_csv(self) -> Response:
-        start, end = self._date_range()
+        errors: dict[str, str] = {}
+        start, end = self._date_range(errors)
+        if errors:
+            raise HTTPBadRequest(" ".join(errors.values()))
         # Built inside the request's transaction (a lazy app_iter would run after
         # pyramid_tm closed it); MAX_CSV_ROWS bounds its size.
         response = Response(content_type="text/csv", charset="utf-8")
-        response.text = "".join(self.reports.payments_csv(self.merchant, start, end))
+        # A byte-order mark first: spreadsheets then read the file as UTF-8
+        # (₹ and ••••• in masked phones), not in the machine's code page.
+        response.text = "\ufeff" + "".join(self.reports.payments_csv(self.merchant, start, end))
         name = f"payments-{self.merchant.handle}-{start or 'all'}-{end or 'all'}.csv"
         response.content_disposition = f'attachment; filename="{name}"'
         return response
 
-    def _date_range(self) -> tuple[dt.date | None, dt.date | None]:
-        """The ``from`` and ``to`` days asked for (each may be absent)."""
+    def _date_range(self, errors: dict[str, str]) -> tuple[dt.date | None, dt.date | None]:
+        """The ``from`` and ``to`` days asked for (each may be absent); problems
+        in ``errors``, each field's at once."""
         params = self.request.params
-        return parse_day(params.get("from")), parse_day(params.get("to"))
+        start = parse_day(params.get("from"), errors, "from")
+        end = parse_day(params.get("to"), errors, "to")
+        if start is not None and end is not None and start > end:
+            errors["to"] = (f"“To” ({end:%d %b %Y}) is before “From” ({start:%d %b %Y}): "
+                            "swap them.")
+        return start, end
 
     @view_config(route_name="qr")
     def qr(self) -> Response:
@@ -224,6 +244,9 @@ class MerchantViews:
         values = {name: field(self.request, name) for name in names}
         errors: dict[str, str] = {}
         amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_WITHDRAWAL_PAISE)
+        # Every field's problem at once, not one per submit.
+        errors.update(request_services(self.request).withdrawals.check_details(
+            values["bank"], values["account_number"], values["ifsc"]))
         if errors or amount_paise is None:  # (None comes with an error)
             return self._settle_form(errors, values, status=400)
         service = request_services(self.request).withdrawals
@@ -232,7 +255,7 @@ class MerchantViews:
                                  values["ifsc"], amount_paise, field(self.request, "request_key"),
                                  pin=None)  # (a shop's owner: signed in with the password)
         except WalletError as exc:
-            return self._settle_form({exc.field or "form": str(exc)}, values, status=400)
+            return self._settle_form(exc.errors, values, status=400)
         return HTTPSeeOther(self.request.route_url("settlement", id=tx.id))
 
     @view_config(route_name="settlement", renderer="merchant/settlement.jinja2")
@@ -241,8 +264,5 @@ class MerchantViews:
         found = service.for_user(self.merchant, int(self.request.matchdict["id"]))
         if found is None:
             raise HTTPNotFound()
-        tx, wd = found
-        banks = request_services(self.request).banks
-        bank = None if tx.bank_code is None else banks.get(tx.bank_code)
-        return {"tx": tx, "wd": wd, "bank": bank,
-                "status_text": STATUS_TEXT.get(tx.status, tx.status)}
+        return payout_page(service, request_services(self.request).banks, *found,
+                           bank_delays(self.request))

@@ -104,7 +104,7 @@ class WebhookViews:
         try:
             endpoint = self.webhooks.create(self.merchant.id, url, events)
         except WebhookError as exc:
-            return self._list({exc.field or "form": str(exc)}, {"url": url, "events": events},
+            return self._list(exc.errors, {"url": url, "events": events},
                               status=400)
         self.request.session.flash("Endpoint added. Give its signing secret (below) to your "
                                    "server, so it can check that webhooks come from us.")
@@ -143,7 +143,7 @@ class WebhookViews:
         try:
             self.webhooks.update_events(self.merchant.id, endpoint.id, self._events())
         except WebhookError as exc:
-            return self._page(endpoint, {exc.field or "form": str(exc)}, status=400)
+            return self._page(endpoint, exc.errors, status=400)
         self.request.session.flash("Events saved.")
         return self._back(endpoint)
 

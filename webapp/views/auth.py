@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
@@ -14,15 +15,27 @@ from webcommon.views import view_config
 from .forms import field
 
 
+def same_site_path(request: Request) -> str:
+    """The ``next`` target if it is a path of this site, else "": never another
+    host or scheme, and nothing a Location header cannot carry (control
+    characters, U+2028...), so the redirect after log-in cannot fail."""
+    target = request.params.get("next", "")
+    if not isinstance(target, str) or len(target) > 500:
+        return ""
+    if not (target.isascii() and target.isprintable()):
+        return ""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return ""
+    return target
+
+
 def safe_next(request: Request) -> str:
-    """Only same-site paths: never redirect to another host after log-in, and
-    nothing a Location header cannot carry (control characters, U+2028...)."""
-    target: str = request.params.get("next", "")
-    if (target.startswith("/") and not target.startswith("//") and "\\" not in target
-            and len(target) <= 500 and target.isprintable() and target.isascii()):
-        return target
+    """Where to go after log-in: the asked-for page of this site, or the dashboard."""
     dashboard: str = request.route_url("dashboard")
-    return dashboard
+    return same_site_path(request) or dashboard
 
 
 @view_config(route_name="signup", renderer="signup.jinja2", request_method="GET")
@@ -30,7 +43,7 @@ def safe_next(request: Request) -> str:
 def auth_form(request: Request) -> dict[str, Any] | Response:
     if request.identity is not None:
         return HTTPSeeOther(request.route_url("dashboard"))
-    return {"errors": {}, "values": {}, "next": request.params.get("next", "")}
+    return {"errors": {}, "values": {}, "next": same_site_path(request)}
 
 
 @view_config(route_name="signup", renderer="signup.jinja2", request_method="POST")
@@ -42,7 +55,7 @@ def signup(request: Request) -> dict[str, Any] | Response:
         )
     except AccountError as exc:
         request.response.status = 400
-        return {"errors": {exc.field or "form": str(exc)}, "values": values, "next": ""}
+        return {"errors": exc.errors, "values": values, "next": ""}
     headers = remember(request, user.id)
     request.session.flash(f"Welcome, {user.name}! Your wallet is ready.")
     return HTTPSeeOther(request.route_url("dashboard"), headers=headers)
@@ -58,7 +71,7 @@ def login(request: Request) -> dict[str, Any] | Response:
     except AccountError as exc:
         request.response.status = 429 if isinstance(exc, LoginThrottled) else 400
         return {"errors": {"form": str(exc)}, "values": values,
-                "next": request.params.get("next", "")}
+                "next": same_site_path(request)}
     headers = remember(request, user.id)
     return HTTPSeeOther(safe_next(request), headers=headers)
 

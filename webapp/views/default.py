@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import importlib.resources
 from typing import Any
 
 from pyramid.csrf import get_csrf_token
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
-from pyramid.response import Response
+from pyramid.response import FileResponse, Response
 
 from webcommon.views import forbidden_view_config, notfound_view_config, view_config
 
@@ -15,6 +16,16 @@ from webcommon.views import forbidden_view_config, notfound_view_config, view_co
 def home(request: Request) -> Response:
     target = "dashboard" if request.identity is not None else "login"
     return HTTPSeeOther(request.route_url(target))
+
+
+FAVICON = str(importlib.resources.files("webapp") / "static" / "favicon.svg")
+
+
+@view_config(route_name="favicon")
+def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico whatever the page says: answer, not 404."""
+    return FileResponse(FAVICON, request=request, content_type="image/svg+xml",
+                        cache_max_age=86400)
 
 
 @notfound_view_config(renderer="error.jinja2")

@@ -7,7 +7,8 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.banks import BankConfig
-from wallet.deposits import MAX_DEPOSIT_PAISE, DepositService
+from wallet.codes import Status
+from wallet.deposits import CANCELLED_BY_USER, MAX_DEPOSIT_PAISE, DepositService
 from wallet.errors import WalletError
 from wallet.models import User
 from webcommon import request_services
@@ -48,13 +49,15 @@ class DepositViews:
         values = {"bank": field(self.request, "bank"), "amount": field(self.request, "amount")}
         errors: dict[str, str] = {}
         amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_DEPOSIT_PAISE)
+        if values["bank"] not in self.banks:  # with the amount's problem, if any
+            errors["bank"] = "Choose one of the listed banks."
         if errors or amount_paise is None:  # (None comes with an error)
             return self._form(errors, values, status=400)
         try:
             tx = self.deposits.start(self.user, values["bank"], amount_paise,
                                      field(self.request, "request_key"))
         except WalletError as exc:
-            return self._form({exc.field or "form": str(exc)}, values, status=400)
+            return self._form(exc.errors, values, status=400)
         return_url = self.request.route_url("deposit", token=tx.token)
         return HTTPSeeOther(self.deposits.netbanking_url(tx, return_url))
 
@@ -63,8 +66,22 @@ class DepositViews:
         tx = self.deposits.for_user(self.user, self.request.matchdict["token"])
         if tx is None:
             raise HTTPNotFound()
+        expire_after_s = request_services(self.request).settings.deposit_expire_after_s
+        return_url = self.request.route_url("deposit", token=tx.token)
         return {
             "tx": tx,
             "bank": None if tx.bank_code is None else self.banks.get(tx.bank_code),
             "balance": request_services(self.request).wallet.balance(self.user),
+            "cancelled": tx.status == Status.FAILED and tx.status_reason == CANCELLED_BY_USER,
+            "expires_at": self.deposits.expires_at(tx, expire_after_s),
+            "return_to_bank": (self.deposits.netbanking_url(tx, return_url)
+                               if tx.status == Status.PENDING and tx.bank_code in self.banks
+                               else None),
         }
+
+    @view_config(route_name="deposit_cancel", request_method="POST")
+    def cancel(self) -> Response:
+        tx = self.deposits.cancel(self.user, self.request.matchdict["token"])
+        if tx is None:
+            raise HTTPNotFound()
+        return HTTPSeeOther(self.request.route_url("deposit", token=tx.token))

@@ -63,6 +63,9 @@ class PaymentViews:
         errors: dict[str, str] = {}
         amount_paise = parse_rupees(values["amount"], errors,
                                     max_paise=self.wallet.max_transfer_paise)
+        note_problem = self.wallet.note_problem(values["note"])
+        if note_problem:  # every field's problem at once
+            errors["note"] = note_problem
         if errors or amount_paise is None or "edit" in self.request.POST:
             return self._form(merchant, errors, values, status=400 if errors else 200)
         if (gate := pin_setup(self.request)) is not None:
@@ -79,7 +82,7 @@ class PaymentViews:
         except PinRefused as exc:
             return self._confirm(merchant, amount_paise, values, {"pin": str(exc)})
         except WalletError as exc:
-            return self._form(merchant, {exc.field or "form": str(exc)}, values, status=400)
+            return self._form(merchant, exc.errors, values, status=400)
         return self._confirm(merchant, amount_paise, values)
 
     def _confirm(self, merchant: Merchant, amount_paise: int, values: dict[str, str],

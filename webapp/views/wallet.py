@@ -58,6 +58,9 @@ class WalletViews:
         amount_paise = parse_rupees(
             values["amount"], errors, max_paise=self.wallet.max_transfer_paise
         )
+        note_problem = self.wallet.note_problem(values["note"])
+        if note_problem:  # every field's problem at once
+            errors["note"] = note_problem
         if not values["phone"].strip():
             errors["phone"] = "Enter your friend's mobile number."
         if errors or amount_paise is None or "edit" in self.request.POST:
@@ -77,7 +80,7 @@ class WalletViews:
         except PinRefused as exc:
             return self._confirm(recipient, amount_paise, values, {"pin": str(exc)})
         except WalletError as exc:
-            return self._send_form({exc.field or "form": str(exc)}, values, status=400)
+            return self._send_form(exc.errors, values, status=400)
         return self._confirm(recipient, amount_paise, values)
 
     def _confirm(self, recipient: User, amount_paise: int, values: dict[str, str],

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
@@ -7,10 +8,11 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from ledgerlib import format_paise
+from wallet.bank_delays import BankDelays
 from wallet.banks import BankConfig
-from wallet.codes import utcnow
+from wallet.codes import Status, utcnow
 from wallet.errors import WalletError
-from wallet.models import User
+from wallet.models import Transaction, User, Withdrawal
 from wallet.pins import PinRefused
 from wallet.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
 from webcommon import request_services
@@ -21,6 +23,8 @@ from .delays import payout_notes, withdrawal_progress
 from .forms import field, new_request_key, parse_rupees
 from .stepup import confirm_page, confirming, pin_setup
 
+#: How long a paid withdrawal's page keeps watching for the bank returning it.
+WATCH_FOR_RETURN = dt.timedelta(minutes=10)
 STATUS_TEXT = {
     "queued": "Queued: it goes to your bank in a moment",
     "sending": "On its way to your bank",
@@ -59,6 +63,9 @@ class WithdrawalViews:
         values = {name: field(self.request, name) for name in names}
         errors: dict[str, str] = {}
         amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_WITHDRAWAL_PAISE)
+        # Every field's problem at once, not one per submit.
+        errors.update(self.service.check_details(
+            values["bank"], values["account_number"], values["ifsc"]))
         if errors or amount_paise is None or "edit" in self.request.POST:
             return self._form(errors, values, status=400 if errors else 200)
         if (gate := pin_setup(self.request)) is not None:
@@ -74,7 +81,7 @@ class WithdrawalViews:
         except PinRefused as exc:
             return self._confirm(values, amount_paise, account, ifsc, {"pin": str(exc)})
         except WalletError as exc:
-            return self._form({exc.field or "form": str(exc)}, values, status=400)
+            return self._form(exc.errors, values, status=400)
         return self._confirm(values, amount_paise, account, ifsc)
 
     def _confirm(self, values: dict[str, str], amount_paise: int, account: str, ifsc: str,
@@ -94,12 +101,29 @@ class WithdrawalViews:
         found = self.service.for_user(self.user, int(self.request.matchdict["id"]))
         if found is None:
             raise HTTPNotFound()
-        tx, wd = found
-        bank = None if tx.bank_code is None else self.banks.get(tx.bank_code)
-        delays = bank_delays(self.request).get(tx.bank_code or "")
-        age_s = (utcnow() - tx.created_at).total_seconds()
-        took_s = None if tx.settled_at is None else (tx.settled_at - tx.created_at).total_seconds()
-        return {"tx": tx, "wd": wd, "bank": bank,
-                "progress": withdrawal_progress(delays, tx.status, age_s, took_s),
-                "status_text": STATUS_TEXT.get(tx.status, tx.status),
-                "attempts": self.service.attempts(tx.id)}
+        return payout_page(self.service, self.banks, *found, bank_delays(self.request))
+
+
+def payout_page(service: WithdrawalService, banks: dict[str, BankConfig], tx: Transaction,
+                wd: Withdrawal, delays: dict[str, BankDelays]) -> dict[str, Any]:
+    """What a withdrawal's (a settlement's) page shows; it reloads itself until
+    the payout is final, and a while after it was paid (a bank may still return it)."""
+    progress = service.progress(tx)
+    refresh_s: int | None = None
+    if tx.status in Status.PAYOUT_OPEN:
+        refresh_s = 3
+    elif tx.status == Status.NEEDS_REVIEW:
+        refresh_s = 15
+    elif (tx.status == Status.COMPLETED and tx.settled_at is not None
+          and utcnow() - tx.settled_at < WATCH_FOR_RETURN):
+        refresh_s = 5
+    bank = None if tx.bank_code is None else banks.get(tx.bank_code)
+    text = STATUS_TEXT.get(tx.status, tx.status)
+    if progress.bank_not_answering:
+        text = f"Waiting for {bank.name if bank else 'the bank'} to answer"
+    took_s = None if tx.settled_at is None else (tx.settled_at - tx.created_at).total_seconds()
+    delay_note = withdrawal_progress(delays.get(tx.bank_code or ""), tx.status,
+                                     (utcnow() - tx.created_at).total_seconds(), took_s)
+    return {"tx": tx, "wd": wd, "bank": bank, "status_text": text, "delay_note": delay_note,
+            "bank_calls": progress.bank_calls, "bank_trouble": progress.bank_not_answering,
+            "refresh_s": refresh_s}

@@ -1,0 +1,62 @@
+"""In-app notifications: what a user should hear of (money received, a
+withdrawal paid or returned, a refund, a deposit confirmed or failed). The
+domain writes them where the event happens, in the same database transaction,
+so a notification exists exactly when its event does."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Final
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from .codes import utcnow
+from .models import Notification, Transaction
+
+MAX_LISTED = 30
+
+
+class Notice:
+    MONEY_RECEIVED: Final = "money_received"
+    WITHDRAWAL_PAID: Final = "withdrawal_paid"
+    WITHDRAWAL_FAILED: Final = "withdrawal_failed"
+    WITHDRAWAL_RETURNED: Final = "withdrawal_returned"
+    REFUND_RECEIVED: Final = "refund_received"
+    DEPOSIT_CONFIRMED: Final = "deposit_confirmed"
+    DEPOSIT_FAILED: Final = "deposit_failed"
+
+
+def notify(db: Session, user_id: int | None, kind: str, text: str,
+           tx: Transaction | None = None, *, now: dt.datetime | None = None) -> None:
+    """Add a notification for ``user_id`` (nothing for a shop: ``None``)."""
+    if user_id is None:
+        return
+    db.add(Notification(user_id=user_id, kind=kind, text=text[:300],
+                        transaction_id=None if tx is None else tx.id,
+                        created_at=now or utcnow(), read_at=None))
+
+
+class NotificationService:
+    def __init__(self, dbsession: Session, *, clock: Callable[[], dt.datetime] = utcnow):
+        self.db = dbsession
+        self.clock = clock
+
+    def unread_count(self, user_id: int) -> int:
+        count: int = self.db.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+        return count
+
+    def latest(self, user_id: int, limit: int = MAX_LISTED) -> list[Notification]:
+        return list(self.db.scalars(select(Notification).where(
+            Notification.user_id == user_id).order_by(Notification.id.desc()).limit(limit)))
+
+    def mark_read(self, user_id: int, up_to_id: int | None = None) -> int:
+        """Mark the user's unread notifications read (those up to ``up_to_id``:
+        one that arrived after the page was shown stays unread)."""
+        stmt = update(Notification).where(Notification.user_id == user_id,
+                                          Notification.read_at.is_(None))
+        if up_to_id is not None:
+            stmt = stmt.where(Notification.id <= up_to_id)
+        marked: int = self.db.execute(stmt.values(read_at=self.clock())).rowcount  # type: ignore[attr-defined]
+        return marked
