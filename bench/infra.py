@@ -1,0 +1,216 @@
+"""Throw-away infrastructure for the chaos and rehearsal runs: a PostgreSQL and
+a Redis of their own (never the machine's shared servers), which a run may
+stop, restart and abuse at will, and a WSGI server that can be taken down and
+brought back on the same port.
+
+Each server can run inside a network namespace (``wrap``: a command prefix such
+as ``["ip", "netns", "exec", "db"]``) and listen on that host's address.
+"""
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import random
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import waitress
+
+
+def postgres_bin() -> Path | None:
+    """Debian's PostgreSQL server binaries (the newest installed), or None."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(Path(p).parent.parent.name))
+    return Path(found[-1]).parent if found else None
+
+
+def redis_bin() -> str | None:
+    return shutil.which("redis-server")
+
+
+class LocalPostgres:
+    """A PostgreSQL cluster in ``workdir`` (trust authentication, no fsync: a
+    test server), on ``host``:``port``. As root, it runs as ``postgres``."""
+
+    def __init__(self, workdir: Path, port: int, host: str = "127.0.0.1",
+                 wrap: tuple[str, ...] = ()):
+        self.bin = postgres_bin()
+        if self.bin is None:
+            raise RuntimeError("PostgreSQL server binaries not found (/usr/lib/postgresql)")
+        self.data = workdir / "pgdata"
+        self.host, self.port, self.wrap = host, port, wrap
+        self.log = workdir / "postgres.log"
+        self.as_user: tuple[str, ...] = ()
+        if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+            self.as_user = ("runuser", "-u", "postgres", "--")
+            uid, gid = pwd.getpwnam("postgres")[2:4]
+            os.chown(workdir, uid, gid)
+        self.down_since: float | None = None
+
+    def _run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*self.wrap, *self.as_user, *command], check=check,
+                              capture_output=True, text=True, timeout=120)
+
+    def init(self) -> None:
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
+                  "-A", "trust", "-E", "UTF8", "--no-sync")
+        with (self.data / "pg_hba.conf").open("a") as hba:
+            hba.write("host all all 0.0.0.0/0 trust\n")  # the rehearsal's other hosts
+        options = (f"-c listen_addresses={self.host} -c port={self.port} "
+                   f"-c unix_socket_directories={self.data} -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off "
+                   "-c max_connections=300")
+        (self.data / "chaos.opts").write_text(options)
+
+    def start(self) -> None:
+        options = (self.data / "chaos.opts").read_text()
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
+                  "-o", options, "-w", "-t", "60", "start")
+        self.down_since = None
+
+    def stop(self, mode: str = "immediate") -> None:
+        """``immediate``: as a crash would (every backend killed at once, crash
+        recovery at the next start); ``fast`` for a clean shutdown."""
+        self.down_since = time.monotonic()
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop",
+                  check=False)
+
+    def url(self, database: str = "wallet") -> str:
+        return f"postgresql+psycopg://postgres@{self.host}:{self.port}/{database}"
+
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(host=self.host, port=self.port, user="postgres",
+                               dbname="postgres", autocommit=True, connect_timeout=5)
+
+    def create_database(self, name: str) -> None:
+        with self.admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+    def kill_in_transaction(self, rng: random.Random, database: str, seconds: float,
+                            chance: float = 0.3) -> int:
+        """For ``seconds``, keep killing (``pg_terminate_backend``) backends of
+        ``database`` caught inside a transaction, each with ``chance``; returns
+        how many were killed."""
+        killed = 0
+        deadline = time.monotonic() + seconds
+        with self.admin() as conn:
+            while time.monotonic() < deadline:
+                pids = [row[0] for row in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s"
+                    " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                    " AND backend_type = 'client backend'", (database,))]
+                for pid in pids:
+                    if rng.random() < chance:
+                        killed += bool(conn.execute("SELECT pg_terminate_backend(%s)",
+                                                    (pid,)).fetchone()[0])  # type: ignore[index]
+                time.sleep(0.01)
+        return killed
+
+    def destroy(self) -> None:
+        self.stop("immediate")
+
+
+class LocalRedis:
+    """A ``redis-server`` with no persistence: a restart comes back empty."""
+
+    def __init__(self, workdir: Path, port: int, host: str = "127.0.0.1",
+                 wrap: tuple[str, ...] = ()):
+        binary = redis_bin()
+        if binary is None:
+            raise RuntimeError("redis-server not found")
+        self.command = [*wrap, binary, "--port", str(port), "--bind", host, "--save", "",
+                        "--appendonly", "no", "--dir", str(workdir), "--protected-mode", "no"]
+        self.host, self.port = host, port
+        self.log = (workdir / "redis.log").open("a")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while not self.ping():
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+
+    def ping(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(host=self.host, port=self.port,
+                                    socket_connect_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        """SIGKILL: whatever was queued is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def url(self, index: int = 0) -> str:
+        return f"redis://{self.host}:{self.port}/{index}"
+
+    def destroy(self) -> None:
+        self.stop()
+        self.log.close()
+
+
+class RestartableServer:
+    """A WSGI app served by waitress from a thread on ``host``:``port`` (0: any
+    free one, then kept), which can be stopped and started again there."""
+
+    def __init__(self, app: object, host: str = "127.0.0.1", port: int = 0, threads: int = 8):
+        self.app, self.host, self.port, self.threads = app, host, port, threads
+        self.server: object | None = None
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        server = waitress.create_server(self.app, host=self.host, port=self.port,
+                                        threads=self.threads, asyncore_loop_timeout=0.1)
+        self.port = server.effective_port
+        self.server = server
+        self.thread = threading.Thread(target=server.run, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        server: object = self.server
+        if server is None:
+            return
+        with server.trigger.lock:  # type: ignore[attr-defined]  # see tests/live_servers.py
+            server.trigger.thunks.append(server.close)  # type: ignore[attr-defined]
+            server.trigger.pull_trigger()  # type: ignore[attr-defined]
+        server.task_dispatcher.shutdown()  # type: ignore[attr-defined]
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+        self.server = self.thread = None
+
+
+@contextlib.contextmanager
+def local_servers(workdir: Path, pg_port: int, redis_port: int):
+    """A fresh PostgreSQL (database ``wallet``) and Redis for one run."""
+    pg_dir, redis_dir = workdir / "pg", workdir / "redis"
+    pg_dir.mkdir()
+    redis_dir.mkdir()
+    postgres = LocalPostgres(pg_dir, pg_port)
+    redis = LocalRedis(redis_dir, redis_port)
+    try:
+        postgres.init()
+        postgres.start()
+        postgres.create_database("wallet")
+        redis.start()
+        yield postgres, redis
+    finally:
+        redis.destroy()
+        postgres.destroy()
