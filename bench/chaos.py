@@ -57,9 +57,8 @@ import fake_bank  # noqa: E402
 import huey_tasks  # noqa: E402
 import ledgerlib  # noqa: E402
 import webapp  # noqa: E402
-import webhook_app  # noqa: E402
 from bench.faults import Faults, HealthMonitor, Window  # noqa: E402
-from bench.infra import RestartableServer, local_servers  # noqa: E402
+from bench.infra import AppProcess, RestartableServer, local_servers, write_ini  # noqa: E402
 from fake_bank.models import ApiCall, Delivery, Payment, Payout  # noqa: E402
 from wallet.accounts import AccountService  # noqa: E402
 from wallet.bank_client import BankClient  # noqa: E402
@@ -159,8 +158,8 @@ def bank_settings(args, base: dict, bank_db: Path, webhook_url: str) -> dict:
 class WorkerProcess:
     """The Huey consumer, as a process that can be killed and started again."""
 
-    def __init__(self, settings: dict, workdir: Path, wrap: tuple[str, ...] = ()):
-        self.ini = write_ini(workdir / "worker.ini", settings)
+    def __init__(self, ini: Path, workdir: Path, wrap: tuple[str, ...] = ()):
+        self.ini = ini  # the worker reads its [app:user] section
         self.log = (workdir / "worker.log").open("a")
         self.wrap = wrap
         self.process = self._start()
@@ -184,13 +183,6 @@ class WorkerProcess:
         self.log.close()
 
 
-def write_ini(path: Path, settings: dict) -> Path:
-    lines = ["[app:user]", "use = egg:wallet#user"]
-    lines += [f"{k} = {str(v).replace('%', '%%')}" for k, v in settings.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -212,8 +204,10 @@ def local_stage(args, workdir: Path):
             redis_url = args.redis_url
         upgrade_url(db_url)
         base = base_settings(args, db_url, redis_url, workdir)
-        # The webhook app first: the bank needs its URL.
-        webhook = RestartableServer(webhook_app.main({}, **base))
+        # The webhook app first (a process of its own, so that it can crash):
+        # the bank needs its URL.
+        write_ini(workdir / "apps.ini", {"webhook": ("webhook", base)})
+        webhook = AppProcess(workdir / "apps.ini", "webhook", free_port())
         webhook.start()
         stack.callback(webhook.stop)
         bank_wsgi = fake_bank.main({}, **bank_settings(args, base, workdir / "bank.sqlite",
@@ -227,7 +221,9 @@ def local_stage(args, workdir: Path):
         user = RestartableServer(webapp.main({}, **settings), threads=16)
         user.start()
         stack.callback(user.stop)
-        worker = WorkerProcess(settings, workdir)
+        ini = write_ini(workdir / "apps.ini", {"user": ("user", settings),
+                                                "webhook": ("webhook", base)})
+        worker = WorkerProcess(ini, workdir)
         stack.callback(worker.stop)
         actions: dict[str, Callable[[Window], None]] = {"worker kill": worker.kill}
         if servers is not None:
@@ -257,7 +253,7 @@ def infra_fault_actions(rng: random.Random, postgres, redis, webhook) -> dict:
         redis.start()
 
     def webhook_down(window: Window) -> None:
-        webhook.stop()  # the bank's deliveries fail; it retries with backoff
+        webhook.kill()  # the bank's deliveries fail; it retries with backoff
         time.sleep(rng.uniform(3, 6))
         webhook.start()
 

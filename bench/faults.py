@@ -124,17 +124,21 @@ class HealthMonitor(threading.Thread):
 
     def report(self, windows: list[Window], stats: dict[str, object]) -> list[str]:
         """Per fault: what each app's /readyz said during it, and how long after
-        it ended each app said "ready" again. Problems: a database or Redis
+        it (and any fault overlapping its end) ended each app said "ready" again. Problems: a database or Redis
         outage an app's /readyz did not report, or an app not recovered."""
         problems = []
         expected = {"postgres restart": {"not ready"}, "redis restart": {"degraded"}}
         for number, window in enumerate(windows, 1):
+            # Faults overlap: recovery counts from the end of the last fault
+            # still going on when this one ended.
+            end = window.end
+            while any(w.start <= end < w.end for w in windows):
+                end = max(w.end for w in windows if w.start <= end < w.end)
             for app in self.apps:
                 during = {s for t, a, s in self.seen
                           if a == app and window.start <= t <= window.end + 0.3}
-                after = [t for t, a, s in self.seen
-                         if a == app and t > window.end and s == "ready"]
-                recovered = round(after[0] - window.end, 2) if after else None
+                after = [t for t, a, s in self.seen if a == app and t > end and s == "ready"]
+                recovered = round(after[0] - end, 2) if after else None
                 label = f"fault {number} {window.kind} [{app}]"
                 stats[label] = (f"{window.end - window.start:.1f} s, readyz said "
                                 f"{'/'.join(sorted(during)) or '-'}, ready again after "

@@ -16,12 +16,17 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import waitress
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def postgres_bin() -> Path | None:
@@ -36,8 +41,8 @@ def redis_bin() -> str | None:
 
 
 class LocalPostgres:
-    """A PostgreSQL cluster in ``workdir`` (trust authentication, no fsync: a
-    test server), on ``host``:``port``. As root, it runs as ``postgres``."""
+    """A PostgreSQL cluster in ``workdir`` (trust authentication: a test
+    server), on ``host``:``port``. As root, it runs as ``postgres``."""
 
     def __init__(self, workdir: Path, port: int, host: str = "127.0.0.1",
                  wrap: tuple[str, ...] = ()):
@@ -63,9 +68,11 @@ class LocalPostgres:
                   "-A", "trust", "-E", "UTF8", "--no-sync")
         with (self.data / "pg_hba.conf").open("a") as hba:
             hba.write("host all all 0.0.0.0/0 trust\n")  # the rehearsal's other hosts
+        # fsync off: the "crash" is the server's, never the machine's, so what
+        # was written reaches the disk anyway. Commits stay synchronous: a
+        # commit the server acknowledged must survive its crash.
         options = (f"-c listen_addresses={self.host} -c port={self.port} "
                    f"-c unix_socket_directories={self.data} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off "
                    "-c max_connections=300")
         (self.data / "chaos.opts").write_text(options)
 
@@ -164,20 +171,24 @@ class LocalRedis:
 
 
 class RestartableServer:
-    """A WSGI app served by waitress from a thread on ``host``:``port`` (0: any
-    free one, then kept), which can be stopped and started again there."""
+    """A WSGI app served by waitress from a thread of this process on loopback
+    (any free port). Stopped only at the end of a run: for an app taken down
+    mid-run use :class:`AppProcess` (closing a waitress server while its
+    workers still answer can write its wake-up byte into another server's
+    reused descriptor)."""
 
-    def __init__(self, app: object, host: str = "127.0.0.1", port: int = 0, threads: int = 8):
-        self.app, self.host, self.port, self.threads = app, host, port, threads
+    def __init__(self, app: object, threads: int = 8):
+        self.app, self.threads = app, threads
         self.server: object | None = None
         self.thread: threading.Thread | None = None
+        self.port = 0
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        server = waitress.create_server(self.app, host=self.host, port=self.port,
+        server = waitress.create_server(self.app, host="127.0.0.1", port=0,
                                         threads=self.threads, asyncore_loop_timeout=0.1)
         self.port = server.effective_port
         self.server = server
@@ -185,16 +196,64 @@ class RestartableServer:
         self.thread.start()
 
     def stop(self) -> None:
-        server: object = self.server
+        server: Any = self.server
         if server is None:
             return
-        with server.trigger.lock:  # type: ignore[attr-defined]  # see tests/live_servers.py
-            server.trigger.thunks.append(server.close)  # type: ignore[attr-defined]
-            server.trigger.pull_trigger()  # type: ignore[attr-defined]
-        server.task_dispatcher.shutdown()  # type: ignore[attr-defined]
+        with server.trigger.lock:  # see tests/live_servers.py
+            server.trigger.thunks.append(server.close)
+            server.trigger.pull_trigger()
+        server.task_dispatcher.shutdown()
         if self.thread is not None:
             self.thread.join(timeout=5)
         self.server = self.thread = None
+
+
+def write_ini(path: Path, apps: dict[str, tuple[str, dict[str, Any]]]) -> Path:
+    """An ini file of ``[app:NAME]`` sections: name -> (entry point, settings)."""
+    lines = []
+    for name, (use, settings) in apps.items():
+        lines += [f"[app:{name}]", f"use = egg:wallet#{use}"]
+        lines += [f"{k} = {str(v).replace('%', '%%')}" for k, v in settings.items()]
+        lines.append("")
+    path.write_text("\n".join(lines))
+    return path
+
+
+class AppProcess:
+    """``[app:NAME]`` of an ini file served by bench/serve_app.py in a process
+    of its own on ``host``:``port`` (in a network namespace with ``wrap``); it
+    can be killed (SIGKILL: as a crashed server) and started again."""
+
+    def __init__(self, ini: Path, name: str, port: int, host: str = "127.0.0.1",
+                 threads: int = 8, wrap: tuple[str, ...] = (), log: Path | None = None):
+        self.command = [*wrap, sys.executable, str(ROOT / "bench" / "serve_app.py"), str(ini),
+                        name, str(port), str(threads), host]
+        self.url = f"http://{host}:{port}"
+        self.log = (log or ini.with_name(f"{name}.log")).open("a")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 60) -> None:
+        self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2):
+                    return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.command} did not start") from None
+                time.sleep(0.1)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        self.kill()
+        self.log.close()
 
 
 @contextlib.contextmanager
