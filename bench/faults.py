@@ -124,8 +124,9 @@ class HealthMonitor(threading.Thread):
 
     def report(self, windows: list[Window], stats: dict[str, object]) -> list[str]:
         """Per fault: what each app's /readyz said during it, and how long after
-        it (and any fault overlapping its end) ended each app said "ready" again. Problems: a database or Redis
-        outage an app's /readyz did not report, or an app not recovered."""
+        it (and any fault overlapping its end) ended each app said "ready"
+        again. Problems: a database or Redis outage a user app's /readyz did
+        not report, or an app not ready again within RECOVERY_LIMIT_S."""
         problems = []
         expected = {"postgres restart": {"not ready"}, "redis restart": {"degraded"}}
         for number, window in enumerate(windows, 1):

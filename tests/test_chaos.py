@@ -45,6 +45,6 @@ def test_short_chaos_run_survives_infrastructure_faults():
     conserved, no 5xx while the database was up, /readyz told the truth and
     every app recovered by itself."""
     out = run_chaos("--seed", "11", "--ops", "150", "--users", "8", "--settle-s", "90",
-                    "--infra-faults", timeout_s=420)
+                    "--infra-faults", timeout_s=600)
     assert "faults injected                  9" in out
     assert "postgres restart [user app]" in out and "redis restart [user app]" in out

@@ -40,7 +40,7 @@ def is_connection_error(exc: BaseException) -> bool:
         return False
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    sqlstate = getattr(exc.orig, "sqlstate", None)
+    sqlstate: str | None = getattr(exc.orig, "sqlstate", None)
     if sqlstate:
         return sqlstate.startswith(CONNECTION_SQLSTATES)
     # psycopg gives no SQLSTATE when it cannot connect at all or the socket
