@@ -75,3 +75,38 @@ def test_only_connection_errors_count_as_the_database_being_unreachable():
     with pytest.raises(sa.exc.OperationalError) as bad_sql, sqlite.connect() as conn:
         conn.execute(sa.text("SELECT * FROM no_such_table"))
     assert not is_connection_error(bad_sql.value)
+
+
+def dropped_connection() -> sa.exc.OperationalError:
+    import psycopg
+
+    return sa.exc.OperationalError("SELECT", {}, psycopg.OperationalError(
+        "server closed the connection unexpectedly"), connection_invalidated=True)
+
+
+def test_a_dropped_connection_is_retried_transparently_then_answered_503(
+        api, db, monkeypatch):
+    from wallet.transfers import WalletService
+
+    from .api_helpers import auth, sign_in
+    from .wallet_helpers import make_user
+
+    make_user(db, "+919876543210")
+    token = sign_in(api)
+    real_balance = WalletService.balance
+    failures = {"left": 1}
+
+    def flaky_balance(self, user):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise dropped_connection()
+        return real_balance(self, user)
+
+    monkeypatch.setattr(WalletService, "balance", flaky_balance)
+    # Dropped once: pyramid_retry runs the request again, the caller sees nothing.
+    assert api.get("/v1/me", headers=auth(token), status=200).json["balance"]
+    # Dropped on every attempt (retry.attempts = 3): a clean, documented 503.
+    failures["left"] = 3
+    refused = api.get("/v1/me", headers=auth(token), status=503)
+    assert refused.json["code"] == "service_unavailable"
+    assert refused.headers["Retry-After"] == "5"
