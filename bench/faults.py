@@ -52,13 +52,21 @@ class Faults:
                 ("postgres restart", 0.4), ("worker kill", 0.5), ("redis restart", 0.6),
                 ("kill backends", 0.7), ("postgres restart", 0.8), ("kill backends", 0.9))
 
+    #: One round of SCHEDULE per this many operations (at least one round).
+    OPS_PER_ROUND = 400
+
     def __post_init__(self) -> None:
-        for kind, at in self.SCHEDULE:
-            if kind in self.actions:
-                index = int(self.ops * (at + self.rng.uniform(-0.04, 0.04)))
-                while index in self.plan:
-                    index += 1
-                self.plan[min(max(index, 1), self.ops - 1)] = kind
+        rounds = max(1, self.ops // self.OPS_PER_ROUND)
+        for round_ in range(rounds):
+            for kind, at in self.SCHEDULE:
+                if kind in self.actions:
+                    self._place(kind, (round_ + at + self.rng.uniform(-0.04, 0.04)) / rounds)
+
+    def _place(self, kind: str, fraction: float) -> None:
+        index = min(max(int(self.ops * fraction), 1), self.ops - 1)
+        while index in self.plan and index < self.ops - 1:
+            index += 1
+        self.plan[index] = kind
 
     def at(self, index: int) -> None:
         """After operation ``index``: inject the fault planned there (in a
