@@ -54,8 +54,8 @@ def html_unavailable(request: Request) -> Response:
     ask the database again)."""
     body = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<title>Back in a moment</title></head><body><h1>Back in a moment</h1>"
-            "<p>We cannot reach our records just now; nothing was changed. "
-            "Please try again in a few seconds.</p></body></html>")
+            "<p>We cannot reach our records just now. Please try again in a few "
+            "seconds: a form sent again is never applied twice.</p></body></html>")
     return Response(body, status=503, content_type="text/html", charset="utf-8")
 
 
@@ -64,7 +64,8 @@ def json_unavailable(request: Request) -> Response:
     body: dict[str, Any] = {
         "type": "/problems/service-unavailable", "title": "Temporarily unavailable",
         "status": 503, "code": "service_unavailable",
-        "detail": "We cannot reach our records just now; nothing was changed. Try again."}
+        "detail": "We cannot reach our records just now. Try again in a few seconds "
+                  "(money requests with the same Idempotency-Key: they are applied once)."}
     return Response(json_body=body, status=503, content_type="application/problem+json",
                     charset="utf-8")
 
