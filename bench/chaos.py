@@ -239,7 +239,8 @@ def infra_fault_actions(rng: random.Random, postgres, redis, webhook) -> dict:
     """What each infrastructure fault does (seeded lengths and victims)."""
 
     def kill_backends(window: Window) -> None:
-        window.detail = f"({postgres.kill_in_transaction(rng, 'wallet', 2.0)} backends killed)"
+        killed = postgres.kill_in_transaction(rng, "wallet", rng.randint(3, 8), 2.0)
+        window.detail = f"({killed} backends killed mid-transaction)"
 
     def restart_postgres(window: Window) -> None:
         postgres.stop("immediate")  # as a crash: every backend gone at once

@@ -90,7 +90,8 @@ def check(engine, bank_books, stats, faults: Faults) -> list[str]:
     excused = [(t0, t1, status, url) for t0, t1, status, url in stats.get("5xx", [])
                if status == 503 and faults.database_down(t0, t1)]
     stats["503 while the database was down"] = len(excused)
-    wrong = [f"{status} {url}" for t0, t1, status, url in stats.get("5xx", [])
+    wrong = [f"{status} {url} at {faults.nearest(t0)}"
+             for t0, t1, status, url in stats.get("5xx", [])
              if (t0, t1, status, url) not in excused]
     if wrong or stats.get("http errors"):
         problems.append(f"{len(wrong)} answers 5xx while the database was up ({wrong[:3]}), "

@@ -91,6 +91,15 @@ class Faults:
         for thread in self._threads:
             thread.join(timeout=120)
 
+    def nearest(self, moment: float) -> str:
+        """Which fault ``moment`` was closest to, for a problem's message."""
+        if not self.windows:
+            return "no fault"
+        window = min(self.windows, key=lambda w: min(abs(moment - w.start),
+                                                       abs(moment - (w.end or moment))))
+        return (f"{moment - window.start:+.1f} s from the start of {window.kind} "
+                f"({window.end - window.start:.1f} s long)")
+
     def database_down(self, start: float, end: float) -> bool:
         """Did [start, end] overlap a time the database was down (or just back)?"""
         return any(w.kind == "postgres restart" and start <= (w.end or time.monotonic()) + GRACE_S

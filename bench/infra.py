@@ -100,24 +100,28 @@ class LocalPostgres:
         with self.admin() as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
 
-    def kill_in_transaction(self, rng: random.Random, database: str, seconds: float,
-                            chance: float = 0.3) -> int:
-        """For ``seconds``, keep killing (``pg_terminate_backend``) backends of
-        ``database`` caught inside a transaction, each with ``chance``; returns
-        how many were killed."""
+    def kill_in_transaction(self, rng: random.Random, database: str, victims: int,
+                            seconds: float) -> int:
+        """Over about ``seconds``, kill (``pg_terminate_backend``) up to
+        ``victims`` backends of ``database``, each caught inside a transaction,
+        one at a time at random moments (as an operator or a failing node would,
+        not a storm that kills every retry too); returns how many were killed."""
         killed = 0
         deadline = time.monotonic() + seconds
-        with self.admin() as conn:
-            while time.monotonic() < deadline:
-                pids = [row[0] for row in conn.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = %s"
-                    " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
-                    " AND backend_type = 'client backend'", (database,))]
-                for pid in pids:
-                    if rng.random() < chance:
-                        killed += bool(conn.execute("SELECT pg_terminate_backend(%s)",
-                                                    (pid,)).fetchone()[0])  # type: ignore[index]
-                time.sleep(0.01)
+        while killed < victims and time.monotonic() < deadline:
+            time.sleep(rng.uniform(0, 2 * seconds / victims))
+            try:
+                with self.admin() as conn:
+                    pids = [row[0] for row in conn.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = %s"
+                        " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                        " AND backend_type = 'client backend'", (database,))]
+                    if pids:
+                        row = conn.execute("SELECT pg_terminate_backend(%s)",
+                                           (rng.choice(pids),)).fetchone()
+                        killed += bool(row and row[0])
+            except psycopg.OperationalError:
+                pass  # the server itself is down (another fault): nothing to kill
         return killed
 
     def destroy(self) -> None:
