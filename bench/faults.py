@@ -155,8 +155,12 @@ class HealthMonitor(threading.Thread):
             for app in self.apps:
                 during = {s for t, a, s in self.seen
                           if a == app and window.start <= t <= window.end + 0.3}
+                before = [s for t, a, s in self.seen if a == app and t <= end]
                 after = [t for t, a, s in self.seen if a == app and t > end and s == "ready"]
-                recovered = round(after[0] - end, 2) if after else None
+                if before and before[-1] == "ready":  # ready when the fault ended
+                    recovered: float | None = 0.0
+                else:
+                    recovered = round(after[0] - end, 2) if after else None
                 label = f"fault {number} {window.kind} [{app}]"
                 stats[label] = (f"{window.end - window.start:.1f} s, readyz said "
                                 f"{'/'.join(sorted(during)) or '-'}, ready again after "
