@@ -20,6 +20,7 @@ from pyramid.router import Router
 from wallet.settings import resolve_settings
 from webcommon import use_task_queue
 from webcommon.headers import DOCS_CONTENT_SECURITY_POLICY
+from webcommon.unavailable import json_unavailable
 
 from .contract import Contract
 from .ratelimit import MemoryCounter, RateLimiter, RedisCounter
@@ -47,6 +48,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
     with Configurator(settings=settings) as config:
         config.include("webcommon")
         config.include("webcommon.metrics")
+        config.registry["unavailable_response"] = json_unavailable
         use_task_queue(config)
         config.registry["api_settings"] = api
         config.registry["api.rate_limiter"] = make_rate_limiter(api)

@@ -5,11 +5,14 @@ live in Redis, shared by every API process; in development (one process) in
 memory."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 WINDOW_S = 60
 
@@ -50,7 +53,8 @@ class RedisCounter:
     def __init__(self, url: str, clock: Callable[[], float] = time.time):
         import redis
 
-        self.redis: Any = redis.Redis.from_url(url)
+        self.redis: Any = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        self.errors: tuple[type[Exception], ...] = (redis.RedisError,)
         self.clock = clock
 
     def hit(self, keys: list[str], window_s: int) -> tuple[list[int], int]:
@@ -61,7 +65,14 @@ class RedisCounter:
             name = f"wallet:ratelimit:{key}:{window}"
             pipe.incr(name)
             pipe.expire(name, window_s + 5)
-        replies = pipe.execute()
+        try:
+            replies = pipe.execute()
+        except self.errors as exc:
+            # Redis down (restarting, unreachable): the limits lapse for a moment
+            # rather than every money request failing; the domain's own limits hold.
+            log.warning("rate-limit counters unavailable (%s): not counting",
+                        type(exc).__name__)
+            return [0] * len(keys), window_s
         return [int(hits) for hits in replies[0::2]], int((window + 1) * window_s - now) + 1
 
 

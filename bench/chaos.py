@@ -1,12 +1,23 @@
 """A seeded chaos run of the whole wallet (in the spirit of Jepsen's bank test).
 
     python bench/chaos.py --seed 7 --ops 2000 [--clients 8] [--db-url URL] [--redis-url URL]
+    python bench/chaos.py --seed 7 --ops 2000 --infra-faults
 
 Serves the user app, webhook app and fake bank over HTTP (waitress, loopback)
 and runs Huey workers as a separate process. Many users drive deposits,
 transfers, shop payments and withdrawals concurrently while the fake bank
 misbehaves (latency, 503s, timeouts, lost replies, reversals; lost, duplicated
 and delayed webhooks) and the worker process is killed and restarted mid-run.
+
+With ``--infra-faults`` the run starts a PostgreSQL and a Redis of its own
+(bench/infra.py; never the machine's shared ones) and, while the clients keep
+going, crashes and restarts PostgreSQL, kills backends in the middle of their
+transactions, restarts Redis empty (queued tasks lost: the sweeps must find the
+work again in the database) and takes the webhook app down for a while (the bank
+retries). On top of the checks below: no request answered 5xx while the
+database was up (a 503 while it is down is right), /readyz of each app said
+"not ready" while the database was down and "degraded" while Redis was, and
+every app said "ready" again by itself soon after each fault (bench/faults.py).
 Then the bank calms down, the sweepers and an operator settle what is left, and
 the run checks that money is conserved across our ledger and the bank's books.
 Its last line is ``chaos: ok`` or ``chaos: FAILED <what>``; so is its exit status.
@@ -16,12 +27,14 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import dataclasses
 import datetime as dt
 import http.cookiejar
 import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,32 +43,31 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import waitress  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 import fake_bank  # noqa: E402
 import huey_tasks  # noqa: E402
-import ledgerlib  # noqa: E402
 import webapp  # noqa: E402
-import webhook_app  # noqa: E402
-from fake_bank.models import ApiCall, Payment, Payout  # noqa: E402
+from bench.chaos_checks import check  # noqa: E402
+from bench.faults import Faults, HealthMonitor, Window  # noqa: E402
+from bench.infra import AppProcess, RestartableServer, local_servers, write_ini  # noqa: E402
+from fake_bank.models import Delivery, Payout  # noqa: E402
 from wallet.accounts import AccountService  # noqa: E402
 from wallet.bank_client import BankClient  # noqa: E402
 from wallet.banks import load_banks  # noqa: E402
 from wallet.deposits import sweep_stuck_deposits  # noqa: E402
 from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
-from wallet.models import Transaction, Withdrawal, get_engine  # noqa: E402
-from wallet.operations import cross_check  # noqa: E402
+from wallet.models import Transaction, get_engine  # noqa: E402
 from wallet.pins import PinPolicy, Pins  # noqa: E402
-from wallet.settlement import position as settlement_position  # noqa: E402
 from wallet.withdrawals import WithdrawalService  # noqa: E402
 
 PIN = "1357"
@@ -77,6 +89,7 @@ class Client:
     def request(self, url, form=None, headers=None):
         data = None if form is None else urllib.parse.urlencode(form).encode()
         request = urllib.request.Request(url, data=data, headers=headers or {})
+        started = time.monotonic()
         try:
             with self.opener.open(request, timeout=30) as response:
                 status, location, body = (response.status, response.headers.get("Location"),
@@ -90,6 +103,7 @@ class Client:
         self.stats[f"http {status // 100}xx"] += 1
         if status >= 500 and "/netbanking/" not in url:  # the bank's 503s are on purpose
             self.stats.setdefault("5xx samples", []).append(f"{status} {url}")
+            self.stats.setdefault("5xx", []).append((started, time.monotonic(), status, url))
         return status, location, body.decode("utf-8", "replace")
 
     def form(self, url):
@@ -97,40 +111,22 @@ class Client:
         return dict(re.findall(r'name="(csrf_token|request_key)" value="([^"]+)"', page))
 
 
-@contextlib.contextmanager
-def serving(app, threads=8):
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads,
-                                    asyncore_loop_timeout=0.1)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.trigger.pull_trigger(server.close)
-        server.task_dispatcher.shutdown()
-        thread.join(timeout=5)
+@dataclasses.dataclass
+class Stage:
+    """Where a run's services are, as seen from the driver, and how to poke them:
+    in one process here (:func:`local_stage`), or on several hosts
+    (bench/netns_rehearsal.py)."""
+
+    settings: dict  # the wallet's settings (database, Redis, the bank's URLs)
+    user_urls: list[str]  # one or more user-app servers; people are spread over them
+    bank_books: Callable[[], Session]  # a session on the fake bank's own database
+    set_knobs: Callable[[dict], None]  # the bank's misbehaviour
+    fault_actions: dict[str, Callable[[Window], None]]  # at least "worker kill"
+    health: dict[str, str] = dataclasses.field(default_factory=dict)  # app -> base URL
 
 
-def write_ini(path: Path, settings: dict) -> Path:
-    lines = ["[app:user]", "use = egg:wallet#user"]
-    lines += [f"{k} = {str(v).replace('%', '%%')}" for k, v in settings.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def start_worker(ini: Path, log) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "huey.bin.huey_consumer", "huey_tasks.huey", "-w", "4", "-n"],
-        env={**os.environ, "WALLET_INI": str(ini)}, stdout=log, stderr=subprocess.STDOUT)
-
-
-def run(args) -> list[str]:
-    rng = random.Random(args.seed)
-    stats: collections.Counter = collections.Counter()
-    workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
-    db_url = args.db_url or f"sqlite:///{workdir / 'wallet.sqlite'}"
-    upgrade_url(db_url)
-    base = {
+def base_settings(args, db_url: str, redis_url: str, workdir: Path) -> dict:
+    settings = {
         "sqlalchemy.url": db_url, "wallet.environment": "chaos",
         "wallet.session_secret": "chaos-session-secret-" + "c" * 32, "wallet.bcrypt_rounds": "4",
         "retry.attempts": "5", "banks.enabled": "hdfc",
@@ -145,250 +141,290 @@ def run(args) -> list[str]:
         "wallet.payout_lease_s": "5", "wallet.payout_resume_after_s": "1",
         "wallet.user_app_url": "http://127.0.0.1",
     }
-    if args.redis_url:
-        base.update({"huey.backend": "redis", "huey.url": args.redis_url})
+    if redis_url:
+        settings.update({"huey.backend": "redis", "huey.url": redis_url})
     else:
-        base.update({"huey.backend": "sqlite", "huey.path": str(workdir / "huey.sqlite")})
-    bank_settings = {**base, "fake_bank.sqlalchemy.url": f"sqlite:///{workdir / 'bank.sqlite'}",
-                     "fake_bank.sender": "thread", "fake_bank.seed": str(args.seed),
-                     "fake_bank.allow_overrides": "true", "fake_bank.webhook_url": "set below",
-                     # Customers who never run out: every decline is the chaos's doing.
-                     "fake_bank.customer_balance_paise": str(10**13)}
-    problems: list[str] = []
+        settings.update({"huey.backend": "sqlite", "huey.path": str(workdir / "huey.sqlite")})
+    return settings
+
+
+def bank_settings(args, base: dict, bank_db: Path, webhook_url: str) -> dict:
+    return {**base, "fake_bank.sqlalchemy.url": f"sqlite:///{bank_db}",
+            "fake_bank.sender": "thread", "fake_bank.seed": str(args.seed),
+            "fake_bank.allow_overrides": "true",
+            "fake_bank.webhook_url": f"{webhook_url}/webhooks/{{bank}}",
+            # Customers who never run out: every decline is the chaos's doing.
+            "fake_bank.customer_balance_paise": str(10**13)}
+
+
+class WorkerProcess:
+    """The Huey consumer, as a process that can be killed and started again."""
+
+    def __init__(self, ini: Path, workdir: Path, wrap: tuple[str, ...] = ()):
+        self.ini = ini  # the worker reads its [app:user] section
+        self.log = (workdir / "worker.log").open("a")
+        self.wrap = wrap
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            [*self.wrap, sys.executable, "-m", "huey.bin.huey_consumer", "huey_tasks.huey",
+             "-w", "4", "-n"],
+            env={**os.environ, "WALLET_INI": str(self.ini), "PYTHONPATH": str(ROOT)},
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def kill(self, window: Window | None = None) -> None:
+        """Dies wherever it is (SIGKILL), and a fresh one starts."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self.process = self._start()
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def local_stage(args, workdir: Path):
+    """Every service in this process on loopback (the worker a process of its
+    own); with ``--infra-faults``, on a PostgreSQL and a Redis of the run's own,
+    which the faults crash and restart."""
     with contextlib.ExitStack() as stack:
-        # The webhook app first: the bank needs its URL.
-        webhook_wsgi = webhook_app.main({}, **base)
-        webhook_url = stack.enter_context(serving(webhook_wsgi))
-        bank_wsgi = fake_bank.main({}, **{
-            **bank_settings, "fake_bank.webhook_url": f"{webhook_url}/webhooks/{{bank}}"})
-        stack.callback(bank_wsgi.registry["fb.sender"].stop)
-        bank_url = stack.enter_context(serving(bank_wsgi, threads=16))
-        settings = {**base, "banks.hdfc.netbanking_url": f"{bank_url}/hdfc/netbanking",
-                    "banks.hdfc.api_url": f"{bank_url}/hdfc/api"}
-        user_wsgi = webapp.main({}, **settings)
-        user_url = stack.enter_context(serving(user_wsgi, threads=16))
-        huey_tasks.configure(settings)
-        ini = write_ini(workdir / "worker.ini", settings)
-        worker_log = (workdir / "worker.log").open("w")
-        worker = start_worker(ini, worker_log)
-        behaviour = bank_wsgi.registry["fb.behaviour"]
-        engine = get_engine(settings)
-
-        # People: users with money in the bank, and shops.
-        users = [f"+9170000{i:05d}" for i in range(args.users)]
-        with Session(engine) as session, session.begin():
-            accounts = AccountService(session, bcrypt_rounds=4)
-            for phone in users:  # each full KYC, with a wallet PIN (asked before payments)
-                user = accounts.signup(phone, f"Chaos {phone[-4:]}", PASSWORD)
-                KycService(session, ApproveAllVerifier()).record(
-                    user, KycDetails(user.name, "CHAOS1234K", dt.date(1990, 1, 1)), "chaos")
-                Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, PIN, PIN)
-            shops = [accounts.signup_merchant(f"shop-{i}", f"Shop {i}", f"shop{i}@chaos.in",
-                                              PASSWORD).handle for i in range(args.shops)]
-        clients = {phone: Client(stats) for phone in users}
-        for phone, client in clients.items():
-            fields = client.form(f"{user_url}/login")
-            client.request(f"{user_url}/login", {**fields, "phone": phone, "password": PASSWORD})
-
-        behaviour.update({"latency_ms": 20, "failure_rate": 0.1, "timeout_rate": 0.05,
-                          "timeout_s": 1.5, "reply_lost_rate": 0.1, "reverse_rate": 0.05,
-                          "reverse_after_s": 1.0})
-        # Per-user locks keep one person's clicks in order (a person has one phone).
-        locks = {phone: threading.Lock() for phone in users}
-        plan = [(rng.choice(users), rng.random(), rng.random(), rng.randint(1, 10**6))
-                for _ in range(args.ops)]
-
-        def operation(step):
-            phone, pick, knob, n = step
-            client, r = clients[phone], random.Random(n)
-            with locks[phone]:
-                if pick < 0.25:
-                    deposit(client, r, knob)
-                elif pick < 0.55:
-                    other = r.choice([u for u in users if u != phone])
-                    send(client, "/send", {
-                        "phone": other[3:],
-                        "amount": f"{r.randint(1, 300)}.{r.randint(0, 99):02d}",
-                        "note": "chaos"})
-                elif pick < 0.8:
-                    send(client, f"/pay/{r.choice(shops)}",
-                         {"amount": f"{r.randint(1, 200)}", "note": "chai"})
-                else:
-                    account = r.choice(["50100012345678", "50100012349999", "00000012345678"])
-                    send(client, "/withdraw", {"bank": "hdfc", "account_number": account,
-                                               "ifsc": "HDFC0001234",
-                                               "amount": f"{r.randint(1, 400)}"})
-            stats["operations"] += 1
-
-        def send(client, path, form):  # the form and its confirm step's PIN at once
-            fields = client.form(f"{user_url}{path}")
-            status, _, _ = client.request(f"{user_url}{path}", {**fields, **form, "pin": PIN})
-            stats[f"{path.split('/')[1]} {status}"] += 1
-
-        def deposit(client, r, knob):
-            fields = client.form(f"{user_url}/add-money")
-            status, location, _ = client.request(f"{user_url}/add-money", {
-                **fields, "bank": "hdfc", "amount": f"{r.randint(100, 3000)}"})
-            if status != 303 or not location:
-                return
-            _, _, page = client.request(location)
-            action = re.search(r'action="([^"]+/netbanking/[^"]+)"', page)
-            if action is None:
-                return
-            mode = ("lost" if knob < 0.1 else "twice" if knob < 0.2
-                    else "delayed" if knob < 0.3 else "normal")
-            verdict = "approve" if r.random() < 0.85 else "decline"
-            for _ in range(10):  # "the bank is having trouble": a person clicks again
-                status, _, _ = client.request(
-                    action.group(1), {"action": verdict, "customer_id": "1"},
-                    headers={"X-Fake-Bank-Webhook": mode, "X-Fake-Bank-Webhook-Delay-S": "2"})
-                if status != 503:
-                    break
-            stats[f"deposit {verdict} ({mode})"] += 1
-
-        started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=args.clients) as pool:
-            futures = [pool.submit(operation, step) for step in plan]
-            kill_at = len(futures) // 2
-            for i, future in enumerate(futures):
-                future.result()
-                if i == kill_at:  # a worker dies mid-run, wherever it is
-                    worker.send_signal(signal.SIGKILL)
-                    worker.wait()
-                    stats["worker kills"] += 1
-                    worker = start_worker(ini, worker_log)
-        stats["seconds driving"] = round(time.monotonic() - started)
-
-        # Calm: the bank behaves; sweepers and the recovery task finish the work.
-        behaviour.update({"latency_ms": 0, "failure_rate": 0, "timeout_rate": 0,
-                          "reply_lost_rate": 0, "reverse_rate": 0})
-        banks = load_banks(settings)
-
-        def run_in_transaction(fn):
-            with Session(engine, expire_on_commit=False) as session, session.begin():
-                return fn(session)
-
-        deadline = time.monotonic() + args.settle_s
-        while time.monotonic() < deadline:
-            sweep_stuck_deposits(run_in_transaction, banks, BankClient,
-                                 older_than=dt.timedelta(0), expire_after=dt.timedelta(0))
-            huey_tasks.withdrawals.resume_stalled_withdrawals.call_local()
-            with Session(engine) as session:
-                for tx_id in session.scalars(select(Transaction.id).where(
-                        Transaction.kind == "withdrawal", Transaction.status == "needs_review")):
-                    with Session(engine) as op, op.begin():  # what an operator would do
-                        WithdrawalService(op, banks).operator_retry(tx_id)
-                    stats["operator retries"] += 1
-                open_work = session.scalar(select(func.count()).select_from(Transaction).where(
-                    Transaction.status.in_(("pending", "queued", "sending", "needs_review"))))
-                delivering = bank_wsgi.registry["fb.session_factory"]
-            with delivering() as bank_db:
-                undelivered = bank_db.scalar(select(func.count()).select_from(
-                    fake_bank.models.Delivery).where(fake_bank.models.Delivery.delivered_at.is_(None),
-                                                     fake_bank.models.Delivery.next_attempt_at.is_not(None)))
-                unreversed = bank_db.scalar(select(func.count()).select_from(Payout).where(
-                    Payout.status == "accepted", Payout.reverse_at.is_not(None)))
-            if open_work == 0 and undelivered == 0 and unreversed == 0:
-                break
-            time.sleep(0.5)
+        servers = None
+        if args.infra_faults:
+            servers = stack.enter_context(local_servers(workdir, free_port(), free_port()))
+            db_url, redis_url = servers[0].url(), servers[1].url()
         else:
-            with Session(engine) as session:
-                open_statuses = ("pending", "queued", "sending", "needs_review")
-                still = session.execute(select(Transaction.kind, Transaction.status, Transaction.id)
-                                        .where(Transaction.status.in_(open_statuses))).all()
-            problems.append(f"work still open after {args.settle_s} s of calm: {still[:5]}, "
-                            f"{undelivered} webhooks undelivered, {unreversed} reversals due")
-        worker.send_signal(signal.SIGINT)
-        worker.wait(timeout=30)
-        worker_log.close()
-        problems += check(engine, bank_wsgi, stats)
-        engine.dispose()
+            db_url = args.db_url or f"sqlite:///{workdir / 'wallet.sqlite'}"
+            redis_url = args.redis_url
+        upgrade_url(db_url)
+        base = base_settings(args, db_url, redis_url, workdir)
+        # The webhook app first (a process of its own, so that it can crash):
+        # the bank needs its URL.
+        write_ini(workdir / "apps.ini", {"webhook": ("webhook", base)})
+        webhook = AppProcess(workdir / "apps.ini", "webhook", free_port())
+        webhook.start()
+        stack.callback(webhook.stop)
+        bank_wsgi = fake_bank.main({}, **bank_settings(args, base, workdir / "bank.sqlite",
+                                                       webhook.url))
+        stack.callback(bank_wsgi.registry["fb.sender"].stop)
+        bank = RestartableServer(bank_wsgi, threads=16)
+        bank.start()
+        stack.callback(bank.stop)
+        settings = {**base, "banks.hdfc.netbanking_url": f"{bank.url}/hdfc/netbanking",
+                    "banks.hdfc.api_url": f"{bank.url}/hdfc/api"}
+        user = RestartableServer(webapp.main({}, **settings), threads=16)
+        user.start()
+        stack.callback(user.stop)
+        ini = write_ini(workdir / "apps.ini", {"user": ("user", settings),
+                                                "webhook": ("webhook", base)})
+        worker = WorkerProcess(ini, workdir)
+        stack.callback(worker.stop)
+        actions: dict[str, Callable[[Window], None]] = {"worker kill": worker.kill}
+        if servers is not None:
+            actions.update(infra_fault_actions(random.Random(args.seed + 1), *servers, webhook))
+        yield Stage(settings=settings, user_urls=[user.url],
+                    bank_books=bank_wsgi.registry["fb.session_factory"],
+                    set_knobs=bank_wsgi.registry["fb.behaviour"].update,
+                    fault_actions=actions,
+                    health={"user app": user.url, "webhook app": webhook.url}
+                    if servers is not None else {})
+
+
+def infra_fault_actions(rng: random.Random, postgres, redis, webhook) -> dict:
+    """What each infrastructure fault does (seeded lengths and victims)."""
+
+    def kill_backends(window: Window) -> None:
+        killed = postgres.kill_in_transaction(rng, "wallet", rng.randint(3, 8), 2.0)
+        window.detail = f"({killed} backends killed mid-transaction)"
+
+    def restart_postgres(window: Window) -> None:
+        postgres.stop("immediate")  # as a crash: every backend gone at once
+        time.sleep(rng.uniform(2, 4))
+        postgres.start()
+
+    def restart_redis(window: Window) -> None:
+        redis.stop()  # SIGKILL, no persistence: every queued task is lost
+        time.sleep(rng.uniform(1, 2))
+        redis.start()
+
+    def webhook_down(window: Window) -> None:
+        webhook.kill()  # the bank's deliveries fail; it retries with backoff
+        time.sleep(rng.uniform(3, 6))
+        webhook.start()
+
+    return {"kill backends": kill_backends, "postgres restart": restart_postgres,
+            "redis restart": restart_redis, "webhook app down": webhook_down}
+
+
+def run(args) -> list[str]:
+    stats: collections.Counter = collections.Counter()
+    workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
+    workdir.chmod(0o755)  # PostgreSQL runs as its own user under here
+    with local_stage(args, workdir) as stage:
+        problems = exercise(stage, args, stats)
+    print_stats(stats)
+    return problems
+
+
+def exercise(stage: Stage, args, stats) -> list[str]:
+    """People sign up and drive the wallet through the stage while the bank
+    misbehaves and the faults strike; then calm, settling, and the checks."""
+    rng = random.Random(args.seed)
+    settings = stage.settings
+    huey_tasks.configure(settings)  # the sweeps below queue where the workers look
+    engine = get_engine(settings)
+    users = [f"+9170000{i:05d}" for i in range(args.users)]
+    with Session(engine) as session, session.begin():
+        accounts = AccountService(session, bcrypt_rounds=4)
+        for phone in users:  # each full KYC, with a wallet PIN (asked before payments)
+            user = accounts.signup(phone, f"Chaos {phone[-4:]}", PASSWORD)
+            KycService(session, ApproveAllVerifier()).record(
+                user, KycDetails(user.name, "CHAOS1234K", dt.date(1990, 1, 1)), "chaos")
+            Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, PIN, PIN)
+        shops = [accounts.signup_merchant(f"shop-{i}", f"Shop {i}", f"shop{i}@chaos.in",
+                                          PASSWORD).handle for i in range(args.shops)]
+    # Each person uses one of the user-app servers (as a load balancer would pin them).
+    home = {phone: stage.user_urls[i % len(stage.user_urls)] for i, phone in enumerate(users)}
+    clients = {phone: Client(stats) for phone in users}
+    for phone, client in clients.items():
+        fields = client.form(f"{home[phone]}/login")
+        client.request(f"{home[phone]}/login", {**fields, "phone": phone, "password": PASSWORD})
+
+    stage.set_knobs({"latency_ms": 20, "failure_rate": 0.1, "timeout_rate": 0.05,
+                     "timeout_s": 1.5, "reply_lost_rate": 0.1, "reverse_rate": 0.05,
+                     "reverse_after_s": 1.0})
+    locks = {phone: threading.Lock() for phone in users}  # a person has one phone
+    plan = [(rng.choice(users), rng.random(), rng.random(), rng.randint(1, 10**6))
+            for _ in range(args.ops)]
+    faults = Faults(rng, args.ops, stage.fault_actions)
+    monitor = HealthMonitor(stage.health)
+    monitor.start()
+
+    def operation(step):
+        phone, pick, knob, n = step
+        with locks[phone]:
+            one_operation(clients[phone], home[phone], phone, pick, knob, random.Random(n),
+                          users, shops, stats)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=args.clients) as pool:
+        futures = [pool.submit(operation, step) for step in plan]
+        for i, future in enumerate(futures):
+            future.result()
+            faults.at(i)
+    faults.wait()
+    stats["seconds driving"] = round(time.monotonic() - started)
+    problems = settle(stage, args, engine, stats)
+    monitor.stop()
+    problems += monitor.report(faults.windows, stats)
+    stats["faults injected"] = len(faults.windows)
+    problems += check(engine, stage.bank_books, stats, faults)
+    engine.dispose()
+    return problems
+
+
+def one_operation(client, user_url, phone, pick, knob, r, users, shops, stats) -> None:
+    if pick < 0.25:
+        deposit(client, user_url, r, knob, stats)
+    elif pick < 0.55:
+        other = r.choice([u for u in users if u != phone])
+        send(client, user_url, "/send", {
+            "phone": other[3:], "amount": f"{r.randint(1, 300)}.{r.randint(0, 99):02d}",
+            "note": "chaos"}, stats)
+    elif pick < 0.8:
+        send(client, user_url, f"/pay/{r.choice(shops)}",
+             {"amount": f"{r.randint(1, 200)}", "note": "chai"}, stats)
+    else:
+        account = r.choice(["50100012345678", "50100012349999", "00000012345678"])
+        send(client, user_url, "/withdraw", {"bank": "hdfc", "account_number": account,
+                                             "ifsc": "HDFC0001234",
+                                             "amount": f"{r.randint(1, 400)}"}, stats)
+    stats["operations"] += 1
+
+
+def send(client, user_url, path, form, stats):  # the form and its confirm step's PIN at once
+    fields = client.form(f"{user_url}{path}")
+    status, _, _ = client.request(f"{user_url}{path}", {**fields, **form, "pin": PIN})
+    stats[f"{path.split('/')[1]} {status}"] += 1
+
+
+def deposit(client, user_url, r, knob, stats):
+    fields = client.form(f"{user_url}/add-money")
+    status, location, _ = client.request(f"{user_url}/add-money", {
+        **fields, "bank": "hdfc", "amount": f"{r.randint(100, 3000)}"})
+    if status != 303 or not location:
+        return
+    _, _, page = client.request(urllib.parse.urljoin(user_url, location))
+    action = re.search(r'action="([^"]+/netbanking/[^"]+)"', page)
+    if action is None:
+        return
+    mode = ("lost" if knob < 0.1 else "twice" if knob < 0.2
+            else "delayed" if knob < 0.3 else "normal")
+    verdict = "approve" if r.random() < 0.85 else "decline"
+    for _ in range(10):  # "the bank is having trouble": a person clicks again
+        status, _, _ = client.request(
+            action.group(1), {"action": verdict, "customer_id": "1"},
+            headers={"X-Fake-Bank-Webhook": mode, "X-Fake-Bank-Webhook-Delay-S": "2"})
+        if status != 503:
+            break
+    stats[f"deposit {verdict} ({mode})"] += 1
+
+
+def settle(stage: Stage, args, engine, stats) -> list[str]:
+    """Calm: the bank behaves; sweepers, the recovery task and an operator
+    finish the work. A problem if work is still open after ``--settle-s``."""
+    stage.set_knobs({"latency_ms": 0, "failure_rate": 0, "timeout_rate": 0,
+                     "reply_lost_rate": 0, "reverse_rate": 0})
+    banks = load_banks(stage.settings)
+    open_statuses = ("pending", "queued", "sending", "needs_review")
+
+    def run_in_transaction(fn):
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            return fn(session)
+
+    deadline = time.monotonic() + args.settle_s
+    while time.monotonic() < deadline:
+        sweep_stuck_deposits(run_in_transaction, banks, BankClient,
+                             older_than=dt.timedelta(0), expire_after=dt.timedelta(0))
+        huey_tasks.withdrawals.resume_stalled_withdrawals.call_local()
+        with Session(engine) as session:
+            for tx_id in session.scalars(select(Transaction.id).where(
+                    Transaction.kind == "withdrawal", Transaction.status == "needs_review")):
+                with Session(engine) as op, op.begin():  # what an operator would do
+                    WithdrawalService(op, banks).operator_retry(tx_id)
+                stats["operator retries"] += 1
+            open_work = session.scalar(select(func.count()).select_from(Transaction).where(
+                Transaction.status.in_(open_statuses)))
+        with stage.bank_books() as bank_db:
+            undelivered = bank_db.scalar(select(func.count()).select_from(Delivery).where(
+                Delivery.delivered_at.is_(None), Delivery.next_attempt_at.is_not(None)))
+            unreversed = bank_db.scalar(select(func.count()).select_from(Payout).where(
+                Payout.status == "accepted", Payout.reverse_at.is_not(None)))
+        if open_work == 0 and undelivered == 0 and unreversed == 0:
+            return []
+        time.sleep(0.5)
+    with Session(engine) as session:
+        still = session.execute(select(Transaction.kind, Transaction.status, Transaction.id)
+                                .where(Transaction.status.in_(open_statuses))).all()
+    return [f"work still open after {args.settle_s} s of calm: {still[:5]}, "
+            f"{undelivered} webhooks undelivered, {unreversed} reversals due"]
+
+
+def print_stats(stats) -> None:
     for key in sorted(stats):
-        if not key.endswith("samples"):
+        if not key.endswith("samples") and key != "5xx":
             print(f"  {key:<32} {stats[key]}")
     for key in ("5xx samples", "http error samples"):
         for sample in stats.get(key, [])[:5]:
             print(f"  {key[:-8]}: {sample}")
-    return problems
-
-
-def check(engine, bank_wsgi, stats) -> list[str]:
-    problems = []
-    with Session(engine) as session:
-        report = ledgerlib.verify(session)
-        if not report.ok:
-            problems.append("ledger verify: " + "; ".join(report.problems[:3]))
-        records = cross_check(session)
-        if records:
-            problems.append("records vs ledger: " + "; ".join(records[:3]))
-        accounts = ledgerlib.schema.accounts
-        negative = session.scalar(select(func.count()).select_from(accounts).where(
-            accounts.c.allow_negative.is_(False),
-            accounts.c.posted_paise - accounts.c.held_paise < 0))
-        if negative:
-            problems.append(f"{negative} wallets below zero")
-        deposits = {tx.token: tx for tx in session.scalars(select(Transaction).where(
-            Transaction.kind == "deposit"))}
-        withdrawals = {f"wd_{tx.id}": tx for tx in session.scalars(select(Transaction).where(
-            Transaction.kind == "withdrawal"))}
-        owner_of = {f"wd_{wd.transaction_id}": wd.user_id or -wd.merchant_id
-                    for wd in session.scalars(select(Withdrawal))}
-        in_wallets = session.scalar(select(func.sum(accounts.c.posted_paise)).where(
-            accounts.c.kind == "liability")) or 0
-        # The settlement shards (an asset) hold what came in less what went out.
-        settlement = settlement_position(session, "hdfc")
-    with bank_wsgi.registry["fb.session_factory"]() as bank_db:
-        payments = {p.reference: p for p in bank_db.scalars(select(Payment))}
-        payouts = {p.reference: p for p in bank_db.scalars(select(Payout))}
-        calls = bank_db.scalars(select(ApiCall).where(ApiCall.kind == "payout")
-                                .order_by(ApiCall.started_at)).all()
-    approved = {ref for ref, p in payments.items() if p.status == "approved"}
-    credited = {token for token, tx in deposits.items() if tx.status == "success"}
-    if credited != approved & deposits.keys():
-        problems.append(f"deposits: {len(approved - credited)} approved but not credited, "
-                        f"{len(credited - approved)} credited but not approved")
-    for ref, tx in withdrawals.items():
-        bank = payouts.get(ref)
-        paid = bank is not None and bank.status in ("accepted", "reversed")
-        if tx.status == "completed" and not (paid and bank.status == "accepted"):
-            problems.append(
-                f"{ref} completed but the bank says {bank.status if bank else 'nothing'}")
-        if tx.status == "failed" and paid:
-            problems.append(f"{ref} refunded although the bank paid it")
-        if tx.status == "reversed" and not (bank and bank.status == "reversed"):
-            problems.append(f"{ref} reversed but the bank did not reverse it")
-        if tx.status not in ("completed", "failed", "reversed"):
-            problems.append(f"{ref} left {tx.status}")
-    # Money in == money out: what the bank took from customers, less what it paid out
-    # (and kept), is exactly what our wallets hold.
-    taken = sum(payments[r].amount_paise for r in approved)
-    paid_out = sum(p.amount_paise for p in payouts.values() if p.status == "accepted")
-    stats["money in wallets (paise)"] = in_wallets
-    if not taken - paid_out == in_wallets == settlement:
-        problems.append(f"conservation: bank took {taken}, paid out {paid_out}, "
-                        f"wallets hold {in_wallets}, settlement shows {settlement}")
-    # One payout at a time per owner, as the bank saw the calls.
-    by_owner = collections.defaultdict(list)
-    for call in calls:
-        by_owner[owner_of.get(call.reference)].append(call)
-    # A call "holds" the owner's lane at the bank from its start until the bank
-    # decided it (a slow reply after the decision is the network's, not a payout);
-    # calls that failed before deciding did nothing.
-    overlaps = 0
-    for owner_calls in by_owner.values():
-        decided = [c for c in owner_calls if c.decided_at is not None]
-        overlaps += sum(1 for a, b in zip(decided, decided[1:], strict=False)
-                        if b.started_at < a.decided_at)
-    if overlaps:
-        problems.append(f"{overlaps} overlapping payout calls for one owner")
-    if stats.get("5xx samples") or stats.get("http errors"):
-        problems.append(f"{len(stats.get('5xx samples', []))} answers 5xx, "
-                        f"{stats.get('http errors', 0)} requests unanswered")
-    stats["deposits credited"] = len(credited)
-    stats["withdrawals paid"] = sum(1 for tx in withdrawals.values() if tx.status == "completed")
-    stats["withdrawals refunded"] = sum(1 for tx in withdrawals.values()
-                                        if tx.status in ("failed", "reversed"))
-    return problems
 
 
 def main(argv=None) -> int:
@@ -401,9 +437,13 @@ def main(argv=None) -> int:
     parser.add_argument("--settle-s", type=float, default=120)
     parser.add_argument("--db-url", default=os.environ.get("WALLET_CHAOS_DATABASE_URL", ""))
     parser.add_argument("--redis-url", default=os.environ.get("WALLET_CHAOS_REDIS_URL", ""))
+    parser.add_argument("--infra-faults", action="store_true",
+                        help="on a PostgreSQL and Redis of the run's own, crash and restart "
+                             "them, kill backends mid-transaction, take the webhook app down")
     args = parser.parse_args(argv)
     print(f"chaos run: seed {args.seed}, {args.ops} operations, {args.users} users, "
-          f"{args.shops} shops, {args.clients} clients")
+          f"{args.shops} shops, {args.clients} clients"
+          + (", infrastructure faults" if args.infra_faults else ""))
     problems = run(args)
     if problems:
         for problem in problems[:20]:

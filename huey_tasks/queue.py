@@ -11,7 +11,7 @@ from typing import Any
 
 from wallet.observability import request_id_var
 
-from .app import configure
+from .app import configure, huey
 from .webhooks import enqueue_webhooks
 from .withdrawals import process_payouts
 
@@ -20,6 +20,16 @@ class HueyTaskQueue:
     def __init__(self, settings: Mapping[str, Any]):
         # What this process enqueues must land where the workers look.
         configure(settings)
+
+    def health(self) -> str:
+        """"ok" if the queue's store answers (Redis: a PING), else why not."""
+        ping = getattr(getattr(huey.storage, "conn", None), "ping", None)
+        try:
+            if ping is not None:
+                ping()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+            return f"unreachable: {type(exc).__name__}"
+        return "ok"
 
     def payouts_due(self, owner_key: str) -> None:
         # The task carries the request id, so its log lines can be followed.

@@ -229,7 +229,8 @@ def test_withdraw_form_shows_every_fields_error_at_once(asha_app, db):
 def test_the_domain_refuses_a_foreign_ifsc_too(db, asha):
     with db() as session, pytest.raises(WalletError) as refused:
         WithdrawalService(session, TEST_BANKS).request(
-            session.get(User, asha), "axis", "50100012345678", "HDFC0001234", 100_00, "k" * 20, pin=PIN)
+            session.get(User, asha), "axis", "50100012345678", "HDFC0001234", 100_00, "k" * 20,
+            pin=PIN)
     assert refused.value.field == "ifsc"
 
 

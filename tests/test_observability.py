@@ -28,4 +28,5 @@ def test_json_formatter_writes_one_object_per_line_with_the_request_id():
 
 
 def test_readyz_checks_the_database(user_app):
-    assert user_app.get("/readyz").json == {"status": "ready", "checks": {"database": "ok"}}
+    assert user_app.get("/readyz").json == {
+        "status": "ready", "checks": {"database": "ok", "task_queue": "ok"}}

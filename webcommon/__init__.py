@@ -33,7 +33,11 @@ def use_task_queue(config: Configurator) -> None:
     """For apps whose requests hand work to the workers (a withdrawal, a
     settlement): the queue named by ``wallet.task_queue``, made at start-up."""
     settings: WalletSettings = config.registry["wallet_settings"]
-    config.registry["task_queue"] = load_task_queue(settings.task_queue, settings.raw)
+    queue = load_task_queue(settings.task_queue, settings.raw)
+    config.registry["task_queue"] = queue
+    health = getattr(queue, "health", None)
+    if health is not None:  # e.g. Redis down: degraded, the sweeps catch up later
+        config.registry.setdefault("degraded_checks", {})["task_queue"] = lambda _: health()
 
 
 def banks(request: Request) -> dict[str, BankConfig]:

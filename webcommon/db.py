@@ -28,6 +28,7 @@ def includeme(config: Configurator) -> None:
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
     config.include("pyramid_tm")
     config.include("pyramid_retry")
+    config.include(".unavailable")  # the database out of reach: retry, then 503
 
     # Tests hand in their own session factory (and so their engine).
     session_factory = settings.get("dbsession_factory")

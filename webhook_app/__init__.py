@@ -8,6 +8,7 @@ from pyramid.request import Request
 from pyramid.router import Router
 
 from wallet.settings import resolve_settings
+from webcommon.unavailable import json_unavailable
 
 
 def banks_configured(request: Request) -> str:
@@ -20,6 +21,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         config.registry["readiness_checks"] = {"banks": banks_configured}
         config.include("webcommon")
         config.include("webcommon.metrics")
+        config.registry["unavailable_response"] = json_unavailable  # banks read JSON
         config.include(".routes")
         config.scan(".views")
     return config.make_wsgi_app()

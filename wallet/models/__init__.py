@@ -54,7 +54,10 @@ __all__ = [
 def get_engine(settings: Mapping[str, Any], prefix: str = "sqlalchemy.") -> Engine:
     # hide_parameters: a database error's log line names the statement, never
     # its values (a webhook secret, a token's hash, a customer's details).
-    engine = engine_from_config(dict(settings), prefix, hide_parameters=True)
+    # pool_pre_ping: a connection the server dropped while it sat in the pool
+    # (a restart, a killed backend) is replaced at checkout, not handed out.
+    engine = engine_from_config(dict(settings), prefix, hide_parameters=True,
+                                pool_pre_ping=True)
     # SQLite: BEGIN IMMEDIATE, WAL, foreign keys. PostgreSQL: safe behind
     # PgBouncer in transaction mode (no server-side prepared statements).
     ledgerlib.configure_engine(engine)
