@@ -53,9 +53,12 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from . import schema
+from . import chain, schema
 
 _DEBIT_NORMAL = ", ".join(f"'{kind}'" for kind in sorted(schema.DEBIT_NORMAL_KINDS))
+
+_HASH = chain.sql_hash("a.chain_hash", "e.id", "a.id", "leg.amount", "a.currency",
+                       "c.posted_paise + c.posted", "%(micros)s")
 
 POST_SQL = f"""
 WITH legs AS (
@@ -63,7 +66,8 @@ WITH legs AS (
     FROM unnest(CAST(%(leg_codes)s AS text[]), CAST(%(leg_amounts)s AS bigint[]))
          WITH ORDINALITY AS leg(code, amount, ord)
 ), locked AS (
-    SELECT id, code, kind, currency, allow_negative, posted_paise, held_paise
+    SELECT id, code, kind, currency, allow_negative, overdraft_limit_paise,
+           posted_paise, held_paise, chain_hash, last_posted_at
     FROM ledger_accounts
     WHERE code = ANY(CAST(%(codes)s AS text[]))
     ORDER BY id
@@ -71,26 +75,30 @@ WITH legs AS (
 ), changes AS (
     -- posted: change of the posted balance on the account's normal side;
     -- released: the held amount a committed hold gives back (0 otherwise).
-    SELECT a.id, a.allow_negative, a.posted_paise, a.held_paise,
+    SELECT a.id, a.allow_negative, a.overdraft_limit_paise, a.posted_paise, a.held_paise,
            sum(CASE WHEN a.kind IN ({_DEBIT_NORMAL}) THEN leg.amount
                     ELSE -leg.amount END) AS posted,
            CASE WHEN a.code = CAST(%(hold_source)s AS text)
                 THEN CAST(%(hold_amount)s AS bigint) ELSE 0 END AS released
     FROM locked AS a JOIN legs AS leg ON leg.code = a.code
-    GROUP BY a.id, a.code, a.allow_negative, a.posted_paise, a.held_paise
+    GROUP BY a.id, a.code, a.allow_negative, a.overdraft_limit_paise, a.posted_paise,
+             a.held_paise
 ), checked AS (
     SELECT 1 AS ok
     WHERE (SELECT count(*) FROM locked) = cardinality(CAST(%(codes)s AS text[]))
       AND NOT EXISTS (
           SELECT FROM legs AS leg JOIN locked AS a ON a.code = leg.code
           GROUP BY a.currency HAVING sum(leg.amount) <> 0)
-      -- available = posted - held must not fall below zero where it may not.
+      -- available = posted - held must not fall below minus the overdraft limit.
       AND NOT EXISTS (
           SELECT FROM changes
           WHERE NOT allow_negative AND posted + released < 0
-            AND posted_paise - held_paise + posted + released < 0)
+            AND posted_paise - held_paise + posted + released < -overdraft_limit_paise)
       -- Never true unless the books are corrupt; the generic path's check then fires.
       AND NOT EXISTS (SELECT FROM changes WHERE held_paise - released < 0)
+      -- A clock behind an account's latest posting: the generic path stamps it.
+      AND NOT EXISTS (SELECT FROM locked
+                      WHERE last_posted_at > CAST(%(created_at)s AS timestamptz))
       AND (CAST(%(hold_id)s AS bigint) IS NULL OR EXISTS (
           SELECT FROM ledger_holds AS h
           WHERE h.id = CAST(%(hold_id)s AS bigint) AND h.status = 'pending'
@@ -104,20 +112,30 @@ WITH legs AS (
     FROM checked
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id
-), new_postings AS (
-    INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at)
-    SELECT e.id, a.id, leg.amount, a.currency, CAST(%(created_at)s AS timestamptz)
+), rows AS (
+    -- One leg per account here (try_post sees to it): one link of each chain.
+    SELECT e.id AS entry_id, a.id AS account_id, leg.amount, a.currency, leg.ord,
+           c.posted_paise + c.posted AS balance_after, {_HASH} AS hash
     FROM new_entry AS e CROSS JOIN legs AS leg JOIN locked AS a ON a.code = leg.code
-    ORDER BY leg.ord
+         JOIN changes AS c ON c.id = a.id
+), new_postings AS (
+    INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at,
+                                 balance_after, hash)
+    SELECT entry_id, account_id, amount, currency, CAST(%(created_at)s AS timestamptz),
+           balance_after, hash
+    FROM rows ORDER BY ord
 ), new_balances AS (
     -- Every column the CHECK constraints read comes from the locked (latest)
     -- row, not from this statement's snapshot: see the module docstring.
     UPDATE ledger_accounts AS acc
     SET posted_paise = c.posted_paise + c.posted,
         held_paise = c.held_paise - c.released,
-        allow_negative = c.allow_negative
-    FROM changes AS c, new_entry AS e
-    WHERE acc.id = c.id AND (c.posted <> 0 OR c.released <> 0)
+        allow_negative = c.allow_negative,
+        overdraft_limit_paise = c.overdraft_limit_paise,
+        chain_hash = r.hash,
+        last_posted_at = CAST(%(created_at)s AS timestamptz)
+    FROM changes AS c JOIN rows AS r ON r.account_id = c.id
+    WHERE acc.id = c.id
 ), resolved_hold AS (
     UPDATE ledger_holds AS h
     SET status = 'committed', commit_entry_id = e.id,
@@ -125,9 +143,9 @@ WITH legs AS (
     FROM new_entry AS e
     WHERE h.id = CAST(%(hold_id)s AS bigint)
 )
-SELECT e.id, array_agg(a.currency ORDER BY leg.ord) AS currencies
-FROM new_entry AS e CROSS JOIN legs AS leg JOIN locked AS a ON a.code = leg.code
-GROUP BY e.id
+SELECT entry_id, array_agg(currency ORDER BY ord) AS currencies
+FROM rows
+GROUP BY entry_id
 """
 
 
@@ -167,18 +185,22 @@ def try_post(
     for code in leg_codes:
         if not isinstance(code, str):
             return None  # the generic path raises InvalidEntry
+    codes = sorted(set(leg_codes))
+    if len(codes) != len(leg_codes):
+        return None  # two legs on one account: two links of its chain (generic path)
     hold_id, hold_source, hold_amount = hold if hold is not None else (None, None, None)
     row = conn.exec_driver_sql(
         POST_SQL,
         {
             "leg_codes": leg_codes,
             "leg_amounts": [amount for _, amount in signed],
-            "codes": sorted(set(leg_codes)),
+            "codes": codes,
             "key": idempotency_key,
             "fingerprint": fingerprint,
             "memo": memo,
             "metadata": json.dumps(metadata),
             "created_at": created_at,
+            "micros": chain.micros(created_at),
             "hold_id": hold_id,
             "hold_source": hold_source,
             "hold_amount": hold_amount,

@@ -1,0 +1,336 @@
+"""Batches: many entries in one call and three database round trips.
+
+:meth:`BatchOperations.post_batch` posts its items as if each were posted by
+:meth:`ledgerlib.Ledger.post` in order -- the same checks, the same
+idempotency keys and fingerprints (a batch item replays a single post and the
+other way round), funds checked on locked rows, each item seeing the balances
+the earlier ones left -- but it talks to the database three times, whatever the
+number of items:
+
+1. lock every account of the batch (one ``SELECT ... ORDER BY id FOR UPDATE``:
+   the library's one global lock order, so concurrent batches, single posts
+   and holds never deadlock);
+2. look up the items' idempotency keys and reserve the entries' ids
+   (after the locks: an entry posted meanwhile by a transaction we waited on is
+   seen);
+3. write every entry, posting (running balance, chained hash) and account row
+   (on PostgreSQL one statement of ``unnest`` arrays; on SQLite ``executemany``).
+
+Every check runs in Python on the locked rows between 2 and 3, so a refused
+item writes nothing, and with ``atomic=True`` one refused item refuses the
+whole batch (:class:`~ledgerlib.BatchRefused`) before anything is written.
+
+One race is left to the database: another transaction taking one of the
+batch's idempotency keys for a *different* movement (on other accounts) between
+2 and 3. The INSERT then fails on the unique key and the transaction must be
+rolled back; retried, the item is refused with :class:`IdempotencyConflict`.
+"""
+from __future__ import annotations
+
+import json
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from sqlalchemy import bindparam, insert, select, text, update
+
+from ._core import Heads, Locked, LockedAccount
+from ._posting import PostingCore, check_balanced_per_currency, posting_rows
+from .errors import (
+    AccountNotFound,
+    BatchRefused,
+    IdempotencyConflict,
+    InvalidEntry,
+    LedgerError,
+)
+from .schema import accounts, entries, postings
+from .types import Entry, Leg, Posting, credit, debit
+from .validation import (
+    SignedLegs,
+    check_key,
+    check_memo,
+    check_metadata,
+    fingerprint_of,
+    validate_legs,
+)
+
+#: A batch holds at most this many items.
+MAX_BATCH_ITEMS = 10_000
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One entry of a batch: the arguments of :meth:`ledgerlib.Ledger.post`."""
+
+    legs: Sequence[Leg]
+    idempotency_key: str | None = None
+    memo: str = ""
+    metadata: Mapping[str, Any] | None = None
+
+
+def transfer_item(
+    source: str,
+    destination: str,
+    amount_paise: int,
+    *,
+    idempotency_key: str | None = None,
+    memo: str = "",
+    metadata: Mapping[str, Any] | None = None,
+) -> BatchItem:
+    """The batch item of :meth:`ledgerlib.Ledger.transfer`."""
+    return BatchItem((debit(source, amount_paise), credit(destination, amount_paise)),
+                     idempotency_key, memo, metadata)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What became of one item: ``posted``, ``replayed`` (its key was used
+    before for the same movement: ``entry`` is that one) or ``refused``
+    (``error`` says why; the item wrote nothing)."""
+
+    index: int
+    status: Literal["posted", "replayed", "refused"]
+    entry: Entry | None = None
+    error: LedgerError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "refused"
+
+
+@dataclass
+class _Item:
+    index: int
+    signed: SignedLegs
+    key: str | None
+    memo: str
+    metadata: dict[str, Any]
+    fingerprint: str
+
+
+def _prepare(index: int, item: object) -> _Item:
+    """Check an item's shape (no database): raises LedgerError to refuse it."""
+    if not isinstance(item, BatchItem):
+        raise InvalidEntry(f"not a BatchItem: {item!r}")
+    signed = validate_legs(item.legs)
+    return _Item(index, signed, check_key(item.idempotency_key), check_memo(item.memo),
+                 check_metadata(item.metadata), fingerprint_of("entry", signed))
+
+
+_PG_ALLOCATE_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('ledger_entries', 'id')) "
+    "FROM generate_series(1, :n)"
+)
+_SQLITE_LAST_ID = text("SELECT coalesce(max(id), 0) FROM ledger_entries")
+
+#: Every row of the batch in one statement. The UPDATE sets each column the
+#: CHECK constraints read from the locked rows (see ledgerlib.fastpath).
+_PG_WRITE = text("""
+WITH new_entries AS (
+    INSERT INTO ledger_entries (id, idempotency_key, fingerprint, memo, metadata, created_at)
+    SELECT * FROM unnest(CAST(:e_id AS bigint[]), CAST(:e_key AS text[]),
+                         CAST(:e_fp AS text[]), CAST(:e_memo AS text[]),
+                         CAST(:e_meta AS json[]), CAST(:e_at AS timestamptz[]))
+), new_postings AS (
+    INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at,
+                                 balance_after, hash)
+    SELECT p.entry_id, p.account_id, p.amount, p.currency, p.at, p.balance_after, p.hash
+    FROM unnest(CAST(:p_entry AS bigint[]), CAST(:p_account AS bigint[]),
+                CAST(:p_amount AS bigint[]), CAST(:p_currency AS text[]),
+                CAST(:p_at AS timestamptz[]), CAST(:p_balance AS bigint[]),
+                CAST(:p_hash AS text[]))
+         WITH ORDINALITY AS p(entry_id, account_id, amount, currency, at, balance_after,
+                              hash, ord)
+    ORDER BY p.ord
+)
+UPDATE ledger_accounts AS acc
+SET posted_paise = a.posted, held_paise = a.held, allow_negative = a.allow_negative,
+    overdraft_limit_paise = a.overdraft, chain_hash = a.hash, last_posted_at = a.at
+FROM unnest(CAST(:a_id AS bigint[]), CAST(:a_posted AS bigint[]), CAST(:a_held AS bigint[]),
+            CAST(:a_neg AS boolean[]), CAST(:a_overdraft AS bigint[]),
+            CAST(:a_hash AS text[]), CAST(:a_at AS timestamptz[]))
+     AS a(id, posted, held, allow_negative, overdraft, hash, at)
+WHERE acc.id = a.id
+""")
+
+_SQLITE_UPDATE_ACCOUNT = (
+    update(accounts)
+    .where(accounts.c.id == bindparam("acc_id"))
+    .values(posted_paise=bindparam("posted"), chain_hash=bindparam("hash"),
+            last_posted_at=bindparam("at"))
+)
+
+
+@dataclass
+class _Writes:
+    """The rows a batch will write, gathered while its items are checked."""
+
+    entries: list[dict[str, Any]]
+    postings: list[dict[str, Any]]
+    touched: set[str]
+
+
+class BatchOperations(PostingCore):
+    """Posting many entries at once (see :class:`ledgerlib.Ledger`)."""
+
+    def post_batch(
+        self, items: Iterable[BatchItem], *, atomic: bool = False
+    ) -> list[BatchResult]:
+        """Post ``items`` in order, in three round trips; one :class:`BatchResult` each.
+
+        Each item is checked as :meth:`post` would check it, seeing what the
+        items before it moved. A refused item writes nothing; with ``atomic``
+        the first refusal raises :class:`BatchRefused` and nothing is written.
+        """
+        items = list(items)
+        if len(items) > MAX_BATCH_ITEMS:
+            raise InvalidEntry(f"a batch holds at most {MAX_BATCH_ITEMS} items")
+        results: list[BatchResult | None] = [None] * len(items)
+        prepared: list[_Item] = []
+        for index, item in enumerate(items):
+            try:
+                prepared.append(_prepare(index, item))
+            except LedgerError as error:
+                results[index] = BatchResult(index, "refused", error=error)
+        if prepared:
+            self._post_prepared(prepared, results, atomic)
+        done = [r for r in results if r is not None]
+        if atomic:
+            refused = next((r for r in done if not r.ok), None)
+            if refused is not None and refused.error is not None:
+                raise BatchRefused(list(done), refused.index, refused.error) from refused.error
+        return done
+
+    def _post_prepared(
+        self, prepared: list[_Item], results: list[BatchResult | None], atomic: bool
+    ) -> None:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger; pass an aware one")
+        locked = self._lock_found({code for item in prepared for code, _ in item.signed})
+        keys = {item.key for item in prepared if item.key is not None}
+        existing = self._existing_keys(keys)
+        entry_ids = iter(self._allocate_entry_ids(len(prepared)))
+        writes = _Writes([], [], set())
+        in_batch: dict[str, tuple[str, Entry]] = {}  # key -> (fingerprint, entry)
+        for item in prepared:
+            try:
+                results[item.index] = self._step(
+                    item, locked, existing, in_batch, entry_ids, writes, now)
+            except LedgerError as error:
+                results[item.index] = BatchResult(item.index, "refused", error=error)
+        if atomic and any(r is not None and not r.ok for r in results):
+            return  # post_batch raises BatchRefused: nothing is written
+        if writes.entries:
+            self._write(writes, [locked[code] for code in writes.touched])
+
+    def _step(
+        self,
+        item: _Item,
+        locked: Locked,
+        existing: dict[str, tuple[int, str]],
+        in_batch: dict[str, tuple[str, Entry]],
+        entry_ids: Iterator[int],
+        writes: _Writes,
+        now: dt.datetime,
+    ) -> BatchResult:
+        """Check one item on the batch's locked rows and queue its writes."""
+        missing = {code for code, _ in item.signed} - locked.keys()
+        if missing:
+            raise AccountNotFound(", ".join(sorted(missing)))
+        check_balanced_per_currency(item.signed, locked)
+        key = item.key
+        if key is not None and key in in_batch:
+            fingerprint, entry = in_batch[key]
+            if fingerprint != item.fingerprint:
+                raise IdempotencyConflict(
+                    f"idempotency key {key!r} was used for a different movement")
+            return BatchResult(item.index, "replayed", replace(entry, replayed=True))
+        if key is not None and key in existing:
+            entry_id, fingerprint = existing[key]
+            if fingerprint != item.fingerprint:
+                raise IdempotencyConflict(
+                    f"idempotency key {key!r} was used for a different movement")
+            return BatchResult(item.index, "replayed",
+                               replace(self.get_entry(entry_id), replayed=True))
+        posted_change: dict[str, int] = {}
+        for code, amount in item.signed:
+            posted_change[code] = posted_change.get(code, 0) + locked[code].sign * amount
+        shortfall = self._first_shortfall(locked, posted_change, {})
+        if shortfall is not None:
+            raise shortfall
+        entry_id = next(entry_ids)
+        heads: Heads = {}
+        running: dict[str, int] = {}
+        writes.postings.extend(posting_rows(entry_id, item.signed, locked, now, heads, running))
+        for code, balance in running.items():
+            acc = locked[code]
+            acc.posted_paise = balance
+            acc.chain_hash, acc.last_posted_at = heads[code]
+            writes.touched.add(code)
+        writes.entries.append({
+            "id": entry_id, "idempotency_key": key, "fingerprint": item.fingerprint,
+            "memo": item.memo, "metadata": item.metadata, "created_at": now,
+        })
+        entry = Entry(
+            id=entry_id, idempotency_key=key, memo=item.memo, metadata=item.metadata,
+            created_at=now, reverses_entry_id=None,
+            postings=tuple(Posting(code, amount, locked[code].currency)
+                           for code, amount in item.signed),
+        )
+        if key is not None:
+            in_batch[key] = (item.fingerprint, entry)
+        return BatchResult(item.index, "posted", entry)
+
+    def _existing_keys(self, keys: set[str]) -> dict[str, tuple[int, str]]:
+        """Key -> (entry id, fingerprint) of the keys already used."""
+        if not keys:
+            return {}
+        rows = self._conn.execute(
+            select(entries.c.idempotency_key, entries.c.id, entries.c.fingerprint)
+            .where(entries.c.idempotency_key.in_(sorted(keys)))
+        )
+        return {key: (entry_id, fingerprint) for key, entry_id, fingerprint in rows}
+
+    def _allocate_entry_ids(self, n: int) -> list[int]:
+        """Ids for up to ``n`` new entries (unused ones are gaps, as rollbacks leave)."""
+        if self._dialect == "postgresql":
+            return [int(i) for i in self._conn.execute(_PG_ALLOCATE_IDS, {"n": n}).scalars()]
+        # SQLite: writers are serialised (BEGIN IMMEDIATE), so max + 1 is free.
+        last = int(self._conn.execute(_SQLITE_LAST_ID).scalar_one())
+        return list(range(last + 1, last + n + 1))
+
+    def _write(self, writes: _Writes, touched: list[LockedAccount]) -> None:
+        touched.sort(key=lambda acc: acc.id)
+        if self._dialect != "postgresql":
+            conn = self._conn
+            conn.execute(insert(entries), writes.entries)
+            conn.execute(insert(postings), writes.postings)
+            conn.execute(_SQLITE_UPDATE_ACCOUNT, [
+                {"acc_id": acc.id, "posted": acc.posted_paise, "hash": acc.chain_hash,
+                 "at": acc.last_posted_at} for acc in touched])
+            return
+        e, p = writes.entries, writes.postings
+        self._conn.execute(_PG_WRITE, {
+            "e_id": [r["id"] for r in e],
+            "e_key": [r["idempotency_key"] for r in e],
+            "e_fp": [r["fingerprint"] for r in e],
+            "e_memo": [r["memo"] for r in e],
+            "e_meta": [json.dumps(r["metadata"]) for r in e],
+            "e_at": [r["created_at"] for r in e],
+            "p_entry": [r["entry_id"] for r in p],
+            "p_account": [r["account_id"] for r in p],
+            "p_amount": [r["amount_paise"] for r in p],
+            "p_currency": [r["currency"] for r in p],
+            "p_at": [r["created_at"] for r in p],
+            "p_balance": [r["balance_after"] for r in p],
+            "p_hash": [r["hash"] for r in p],
+            "a_id": [acc.id for acc in touched],
+            "a_posted": [acc.posted_paise for acc in touched],
+            "a_held": [acc.held_paise for acc in touched],
+            "a_neg": [acc.allow_negative for acc in touched],
+            "a_overdraft": [acc.overdraft_limit_paise for acc in touched],
+            "a_hash": [acc.chain_hash for acc in touched],
+            "a_at": [acc.last_posted_at for acc in touched],
+        })
