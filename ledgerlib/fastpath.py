@@ -57,8 +57,12 @@ from . import chain, schema
 
 _DEBIT_NORMAL = ", ".join(f"'{kind}'" for kind in sorted(schema.DEBIT_NORMAL_KINDS))
 
+# The posting's time: the entry's, or the account's latest posting's if later
+# (a clock read before waiting for the lock may be behind it).
+_AT = "greatest(CAST(%(created_at)s AS timestamptz), a.last_posted_at)"
 _HASH = chain.sql_hash("a.chain_hash", "e.id", "a.id", "leg.amount", "a.currency",
-                       "c.posted_paise + c.posted", "%(micros)s")
+                       "c.posted_paise + c.posted",
+                       f"CAST(round(extract(epoch FROM {_AT}) * 1000000) AS bigint)")
 
 POST_SQL = f"""
 WITH legs AS (
@@ -96,9 +100,6 @@ WITH legs AS (
             AND posted_paise - held_paise + posted + released < -overdraft_limit_paise)
       -- Never true unless the books are corrupt; the generic path's check then fires.
       AND NOT EXISTS (SELECT FROM changes WHERE held_paise - released < 0)
-      -- A clock behind an account's latest posting: the generic path stamps it.
-      AND NOT EXISTS (SELECT FROM locked
-                      WHERE last_posted_at > CAST(%(created_at)s AS timestamptz))
       AND (CAST(%(hold_id)s AS bigint) IS NULL OR EXISTS (
           SELECT FROM ledger_holds AS h
           WHERE h.id = CAST(%(hold_id)s AS bigint) AND h.status = 'pending'
@@ -115,14 +116,13 @@ WITH legs AS (
 ), rows AS (
     -- One leg per account here (try_post sees to it): one link of each chain.
     SELECT e.id AS entry_id, a.id AS account_id, leg.amount, a.currency, leg.ord,
-           c.posted_paise + c.posted AS balance_after, {_HASH} AS hash
+           c.posted_paise + c.posted AS balance_after, {_AT} AS at, {_HASH} AS hash
     FROM new_entry AS e CROSS JOIN legs AS leg JOIN locked AS a ON a.code = leg.code
          JOIN changes AS c ON c.id = a.id
 ), new_postings AS (
     INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at,
                                  balance_after, hash)
-    SELECT entry_id, account_id, amount, currency, CAST(%(created_at)s AS timestamptz),
-           balance_after, hash
+    SELECT entry_id, account_id, amount, currency, at, balance_after, hash
     FROM rows ORDER BY ord
 ), new_balances AS (
     -- Every column the CHECK constraints read comes from the locked (latest)
@@ -133,7 +133,7 @@ WITH legs AS (
         allow_negative = c.allow_negative,
         overdraft_limit_paise = c.overdraft_limit_paise,
         chain_hash = r.hash,
-        last_posted_at = CAST(%(created_at)s AS timestamptz)
+        last_posted_at = r.at
     FROM changes AS c JOIN rows AS r ON r.account_id = c.id
     WHERE acc.id = c.id
 ), resolved_hold AS (
@@ -200,7 +200,6 @@ def try_post(
             "memo": memo,
             "metadata": json.dumps(metadata),
             "created_at": created_at,
-            "micros": chain.micros(created_at),
             "hold_id": hold_id,
             "hold_source": hold_source,
             "hold_amount": hold_amount,
