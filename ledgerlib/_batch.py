@@ -1,28 +1,28 @@
-"""Batches: many entries in one call and three database round trips.
+"""Batches: many entries in one call and four database round trips.
 
 :meth:`BatchOperations.post_batch` posts its items as if each were posted by
 :meth:`ledgerlib.Ledger.post` in order -- the same checks, the same
 idempotency keys and fingerprints (a batch item replays a single post and the
 other way round), funds checked on locked rows, each item seeing the balances
-the earlier ones left -- but it talks to the database three times, whatever the
+the earlier ones left -- but it talks to the database four times, whatever the
 number of items:
 
 1. lock every account of the batch (one ``SELECT ... ORDER BY id FOR UPDATE``:
    the library's one global lock order, so concurrent batches, single posts
    and holds never deadlock);
-2. look up the items' idempotency keys and reserve the entries' ids
-   (after the locks: an entry posted meanwhile by a transaction we waited on is
-   seen);
-3. write every entry, posting (running balance, chained hash) and account row
+2. look up the items' idempotency keys (after the locks: an entry posted
+   meanwhile by a transaction we waited on is seen);
+3. reserve the new entries' ids (PostgreSQL: ``nextval`` of their sequence);
+4. write every entry, posting (running balance, chained hash) and account row
    (on PostgreSQL one statement of ``unnest`` arrays; on SQLite ``executemany``).
 
-Every check runs in Python on the locked rows between 2 and 3, so a refused
+Every check runs in Python on the locked rows between 3 and 4, so a refused
 item writes nothing, and with ``atomic=True`` one refused item refuses the
 whole batch (:class:`~ledgerlib.BatchRefused`) before anything is written.
 
 One race is left to the database: another transaction taking one of the
 batch's idempotency keys for a *different* movement (on other accounts) between
-2 and 3. The INSERT then fails on the unique key and the transaction must be
+2 and 4. The INSERT then fails on the unique key and the transaction must be
 rolled back; retried, the item is refused with :class:`IdempotencyConflict`.
 """
 from __future__ import annotations
@@ -177,7 +177,7 @@ class BatchOperations(PostingCore):
     def post_batch(
         self, items: Iterable[BatchItem], *, atomic: bool = False
     ) -> list[BatchResult]:
-        """Post ``items`` in order, in three round trips; one :class:`BatchResult` each.
+        """Post ``items`` in order, in four round trips; one :class:`BatchResult` each.
 
         Each item is checked as :meth:`post` would check it, seeing what the
         items before it moved. A refused item writes nothing; with ``atomic``

@@ -167,11 +167,13 @@ def _check_chains(conn: Connection, report: VerifyReport) -> None:
     for acc in conn.execute(select(accounts).order_by(accounts.c.id)):
         sign = 1 if acc.kind in DEBIT_NORMAL_KINDS else -1
         heads[acc.id] = (acc.code, sign, acc.chain_hash, acc.last_posted_at)
-    stream = conn.execution_options(yield_per=10_000).execute(
+    # Streamed (a server-side cursor on PostgreSQL): the books may be large.
+    stream = conn.execute(
         select(postings.c.id, postings.c.entry_id, postings.c.account_id,
                postings.c.amount_paise, postings.c.currency, postings.c.created_at,
                postings.c.balance_after, postings.c.hash)
         .order_by(postings.c.account_id, postings.c.id)
+        .execution_options(yield_per=10_000)
     )
     state: dict[int, tuple[int, str, Any]] = {}  # account -> (balance, hash, time)
     broken: set[int] = set()
