@@ -124,33 +124,32 @@ _PG_ALLOCATE_IDS = text(
 )
 _SQLITE_LAST_ID = text("SELECT coalesce(max(id), 0) FROM ledger_entries")
 
-#: Every row of the batch in one statement. The UPDATE sets each column the
-#: CHECK constraints read from the locked rows (see ledgerlib.fastpath).
+#: Every row of the batch in one statement, its rows handed over as three JSON
+#: documents (json.dumps and the server's JSON parser are far quicker than
+#: binding long arrays of text). The UPDATE sets each column the CHECK
+#: constraints read from the locked rows (see ledgerlib.fastpath).
 _PG_WRITE = text("""
 WITH new_entries AS (
     INSERT INTO ledger_entries (id, idempotency_key, fingerprint, memo, metadata, created_at)
-    SELECT * FROM unnest(CAST(:e_id AS bigint[]), CAST(:e_key AS text[]),
-                         CAST(:e_fp AS text[]), CAST(:e_memo AS text[]),
-                         CAST(:e_meta AS json[]), CAST(:e_at AS timestamptz[]))
+    SELECT e.id, e.key, e.fp, e.memo, e.meta, CAST(:at AS timestamptz)
+    FROM json_to_recordset(CAST(:entries AS json))
+         AS e(id bigint, key text, fp text, memo text, meta json)
 ), new_postings AS (
     INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at,
                                  balance_after, hash)
-    SELECT p.entry_id, p.account_id, p.amount, p.currency, p.at, p.balance_after, p.hash
-    FROM unnest(CAST(:p_entry AS bigint[]), CAST(:p_account AS bigint[]),
-                CAST(:p_amount AS bigint[]), CAST(:p_currency AS text[]),
-                CAST(:p_at AS timestamptz[]), CAST(:p_balance AS bigint[]),
-                CAST(:p_hash AS text[]))
-         WITH ORDINALITY AS p(entry_id, account_id, amount, currency, at, balance_after,
-                              hash, ord)
-    ORDER BY p.ord
+    SELECT p.e, p.a, p.amount, p.cur, CAST(p.at AS timestamptz), p.bal, p.hash
+    FROM json_to_recordset(CAST(:postings AS json))
+         AS p(n int, e bigint, a bigint, amount bigint, cur text, at text, bal bigint,
+              hash text)
+    ORDER BY p.n  -- ids in chain order
 )
 UPDATE ledger_accounts AS acc
-SET posted_paise = a.posted, held_paise = a.held, allow_negative = a.allow_negative,
-    overdraft_limit_paise = a.overdraft, chain_hash = a.hash, last_posted_at = a.at
-FROM unnest(CAST(:a_id AS bigint[]), CAST(:a_posted AS bigint[]), CAST(:a_held AS bigint[]),
-            CAST(:a_neg AS boolean[]), CAST(:a_overdraft AS bigint[]),
-            CAST(:a_hash AS text[]), CAST(:a_at AS timestamptz[]))
-     AS a(id, posted, held, allow_negative, overdraft, hash, at)
+SET posted_paise = a.posted, held_paise = a.held, allow_negative = a.neg,
+    overdraft_limit_paise = a.overdraft, chain_hash = a.hash,
+    last_posted_at = CAST(a.at AS timestamptz)
+FROM json_to_recordset(CAST(:accounts AS json))
+     AS a(id bigint, posted bigint, held bigint, neg boolean, overdraft bigint, hash text,
+          at text)
 WHERE acc.id = a.id
 """)
 
@@ -311,26 +310,19 @@ class BatchOperations(PostingCore):
                 {"acc_id": acc.id, "posted": acc.posted_paise, "hash": acc.chain_hash,
                  "at": acc.last_posted_at} for acc in touched])
             return
-        e, p = writes.entries, writes.postings
+        at = {moment: moment.isoformat() for moment in {r["created_at"] for r in writes.postings}}
         self._conn.execute(_PG_WRITE, {
-            "e_id": [r["id"] for r in e],
-            "e_key": [r["idempotency_key"] for r in e],
-            "e_fp": [r["fingerprint"] for r in e],
-            "e_memo": [r["memo"] for r in e],
-            "e_meta": [json.dumps(r["metadata"]) for r in e],
-            "e_at": [r["created_at"] for r in e],
-            "p_entry": [r["entry_id"] for r in p],
-            "p_account": [r["account_id"] for r in p],
-            "p_amount": [r["amount_paise"] for r in p],
-            "p_currency": [r["currency"] for r in p],
-            "p_at": [r["created_at"] for r in p],
-            "p_balance": [r["balance_after"] for r in p],
-            "p_hash": [r["hash"] for r in p],
-            "a_id": [acc.id for acc in touched],
-            "a_posted": [acc.posted_paise for acc in touched],
-            "a_held": [acc.held_paise for acc in touched],
-            "a_neg": [acc.allow_negative for acc in touched],
-            "a_overdraft": [acc.overdraft_limit_paise for acc in touched],
-            "a_hash": [acc.chain_hash for acc in touched],
-            "a_at": [acc.last_posted_at for acc in touched],
+            "at": writes.entries[0]["created_at"],
+            "entries": json.dumps([
+                {"id": r["id"], "key": r["idempotency_key"], "fp": r["fingerprint"],
+                 "memo": r["memo"], "meta": r["metadata"]} for r in writes.entries]),
+            "postings": json.dumps([
+                {"n": n, "e": r["entry_id"], "a": r["account_id"], "amount": r["amount_paise"],
+                 "cur": r["currency"], "at": at[r["created_at"]], "bal": r["balance_after"],
+                 "hash": r["hash"]} for n, r in enumerate(writes.postings)]),
+            "accounts": json.dumps([
+                {"id": acc.id, "posted": acc.posted_paise, "held": acc.held_paise,
+                 "neg": acc.allow_negative, "overdraft": acc.overdraft_limit_paise,
+                 "hash": acc.chain_hash, "at": None if acc.last_posted_at is None
+                 else acc.last_posted_at.isoformat()} for acc in touched]),
         })

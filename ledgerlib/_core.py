@@ -134,7 +134,8 @@ class LedgerCore:
         An account may go down to minus its overdraft limit (no bound with
         ``allow_negative``); the error reports what could still be spent.
         """
-        for code in sorted(locked):
+        # Only the accounts that change (a batch locks many more than one entry touches).
+        for code in sorted(posted_change.keys() | held_change.keys()):
             acc = locked[code]
             available_change = posted_change.get(code, 0) - held_change.get(code, 0)
             floor = acc.floor_paise

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from .errors import AccountNotFound, InvalidEntry
@@ -20,21 +20,25 @@ from .schema import UTCDateTime, accounts, postings
 from .types import PeriodBalances
 
 
-def _latest_posting(inclusive: bool) -> Any:
-    at = bindparam("at", type_=UTCDateTime())
+def _balance_at(bound: str, inclusive: bool) -> Any:
+    """The balance_after of the account's latest posting at (or before) ``bound``."""
+    at = bindparam(bound, type_=UTCDateTime())
     return (
         select(postings.c.balance_after)
-        .where(postings.c.account_id == bindparam("account_id", type_=BigInteger),
+        .where(postings.c.account_id == accounts.c.id,
                postings.c.created_at <= at if inclusive else postings.c.created_at < at)
         .order_by(postings.c.created_at.desc(), postings.c.id.desc())
         .limit(1)
+        .scalar_subquery()
     )
 
 
-# Built once: they run per call on hot report pages.
-_AT_OR_BEFORE = _latest_posting(inclusive=True)
-_BEFORE = _latest_posting(inclusive=False)
-_ACCOUNT = select(accounts.c.id, accounts.c.currency).where(
+# Built once (they run per call on report pages); one round trip each: the
+# account row by its code and, in the same statement, the posting.
+_AS_OF = select(accounts.c.currency, _balance_at("at", inclusive=True)).where(
+    accounts.c.code == bindparam("code"))
+_BETWEEN = select(accounts.c.currency, _balance_at("start", inclusive=False),
+                  _balance_at("end", inclusive=False)).where(
     accounts.c.code == bindparam("code"))
 
 
@@ -43,24 +47,13 @@ def _check_moment(moment: dt.datetime, name: str) -> None:
         raise InvalidEntry(f"{name} must be an aware datetime")
 
 
-def _account(conn: Connection, code: str) -> tuple[int, str]:
-    row = conn.execute(_ACCOUNT, {"code": code}).first()
-    if row is None:
-        raise AccountNotFound(code)
-    return int(row.id), str(row.currency)
-
-
-def _balance(conn: Connection, account_id: int, at: dt.datetime, inclusive: bool) -> int:
-    value = conn.execute(_AT_OR_BEFORE if inclusive else _BEFORE,
-                         {"account_id": account_id, "at": at}).scalar()
-    return 0 if value is None else int(value)
-
-
 def balance_as_of(conn: Connection, code: str, at: dt.datetime) -> int:
     """Posted balance (normal side) after every posting stamped at or before ``at``."""
     _check_moment(at, "at")
-    account_id, _ = _account(conn, code)
-    return _balance(conn, account_id, at, inclusive=True)
+    row = conn.execute(_AS_OF, {"code": code, "at": at}).first()
+    if row is None:
+        raise AccountNotFound(code)
+    return int(row[1] or 0)
 
 
 def balances_between(
@@ -71,9 +64,7 @@ def balances_between(
     _check_moment(end, "end")
     if end < start:
         raise InvalidEntry("the period ends before it starts")
-    account_id, currency = _account(conn, code)
-    return PeriodBalances(
-        code, currency, start, end,
-        _balance(conn, account_id, start, inclusive=False),
-        _balance(conn, account_id, end, inclusive=False),
-    )
+    row = conn.execute(_BETWEEN, {"code": code, "start": start, "end": end}).first()
+    if row is None:
+        raise AccountNotFound(code)
+    return PeriodBalances(code, row[0], start, end, int(row[1] or 0), int(row[2] or 0))

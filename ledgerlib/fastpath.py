@@ -60,16 +60,32 @@ _DEBIT_NORMAL = ", ".join(f"'{kind}'" for kind in sorted(schema.DEBIT_NORMAL_KIN
 # The posting's time: the entry's, or the account's latest posting's if later
 # (a clock read before waiting for the lock may be behind it).
 _AT = "greatest(CAST(%(created_at)s AS timestamptz), a.last_posted_at)"
-_HASH = chain.sql_hash("a.chain_hash", "e.id", "a.id", "leg.amount", "a.currency",
-                       "c.posted_paise + c.posted",
+_HASH = chain.sql_hash("a.chain_hash", "e.id", "a.id", "a.amount", "a.currency",
+                       "a.posted_paise + a.change",
                        f"CAST(round(extract(epoch FROM {_AT}) * 1000000) AS bigint)")
 
-POST_SQL = f"""
-WITH legs AS (
-    SELECT leg.code, leg.amount, leg.ord
-    FROM unnest(CAST(%(leg_codes)s AS text[]), CAST(%(leg_amounts)s AS bigint[]))
-         WITH ORDINALITY AS leg(code, amount, ord)
-), locked AS (
+
+def _post_sql(with_hold: bool) -> str:
+    """The statement; without a hold to commit, its hold parts are left out
+    (less for the server to plan and run on every transfer)."""
+    released = "CASE WHEN a.code = CAST(%(hold_source)s AS text) " \
+               "THEN CAST(%(hold_amount)s AS bigint) ELSE 0 END" if with_hold else "0"
+    hold_check = """
+      AND EXISTS (
+          SELECT FROM ledger_holds AS h
+          WHERE h.id = CAST(%(hold_id)s AS bigint) AND h.status = 'pending'
+            AND h.amount_paise = CAST(%(hold_amount)s AS bigint)
+            AND h.source_account_id = (
+                SELECT id FROM changes WHERE code = CAST(%(hold_source)s AS text)))"""
+    resolve_hold = """, resolved_hold AS (
+    UPDATE ledger_holds AS h
+    SET status = 'committed', commit_entry_id = e.id,
+        resolved_at = CAST(%(created_at)s AS timestamptz)
+    FROM new_entry AS e
+    WHERE h.id = CAST(%(hold_id)s AS bigint)
+)"""
+    return f"""
+WITH locked AS (
     SELECT id, code, kind, currency, allow_negative, overdraft_limit_paise,
            posted_paise, held_paise, chain_hash, last_posted_at
     FROM ledger_accounts
@@ -77,35 +93,32 @@ WITH legs AS (
     ORDER BY id
     FOR UPDATE
 ), changes AS (
-    -- posted: change of the posted balance on the account's normal side;
-    -- released: the held amount a committed hold gives back (0 otherwise).
-    SELECT a.id, a.allow_negative, a.overdraft_limit_paise, a.posted_paise, a.held_paise,
-           sum(CASE WHEN a.kind IN ({_DEBIT_NORMAL}) THEN leg.amount
-                    ELSE -leg.amount END) AS posted,
-           CASE WHEN a.code = CAST(%(hold_source)s AS text)
-                THEN CAST(%(hold_amount)s AS bigint) ELSE 0 END AS released
-    FROM locked AS a JOIN legs AS leg ON leg.code = a.code
-    GROUP BY a.id, a.code, a.allow_negative, a.overdraft_limit_paise, a.posted_paise,
-             a.held_paise
+    -- One leg per account (try_post sees to it). change: of the posted balance
+    -- on the account's normal side; released: the held amount a committed hold
+    -- gives back (0 otherwise).
+    SELECT a.*, leg.amount, leg.ord,
+           CASE WHEN a.kind IN ({_DEBIT_NORMAL}) THEN leg.amount
+                ELSE -leg.amount END AS change,
+           {released} AS released
+    FROM unnest(CAST(%(leg_codes)s AS text[]), CAST(%(leg_amounts)s AS bigint[]))
+         WITH ORDINALITY AS leg(code, amount, ord)
+         JOIN locked AS a ON a.code = leg.code
 ), checked AS (
     SELECT 1 AS ok
-    WHERE (SELECT count(*) FROM locked) = cardinality(CAST(%(codes)s AS text[]))
-      AND NOT EXISTS (
-          SELECT FROM legs AS leg JOIN locked AS a ON a.code = leg.code
-          GROUP BY a.currency HAVING sum(leg.amount) <> 0)
+    FROM (SELECT count(*) AS n, count(DISTINCT currency) AS currencies
+          FROM changes) AS t
+    WHERE t.n = cardinality(CAST(%(codes)s AS text[]))
+      -- One currency (legs sum to zero, checked before), or each one balanced.
+      AND (t.currencies = 1 OR NOT EXISTS (
+          SELECT FROM changes GROUP BY currency HAVING sum(amount) <> 0))
       -- available = posted - held must not fall below minus the overdraft limit.
       AND NOT EXISTS (
           SELECT FROM changes
-          WHERE NOT allow_negative AND posted + released < 0
-            AND posted_paise - held_paise + posted + released < -overdraft_limit_paise)
+          WHERE NOT allow_negative AND change + released < 0
+            AND posted_paise - held_paise + change + released < -overdraft_limit_paise)
       -- Never true unless the books are corrupt; the generic path's check then fires.
-      AND NOT EXISTS (SELECT FROM changes WHERE held_paise - released < 0)
-      AND (CAST(%(hold_id)s AS bigint) IS NULL OR EXISTS (
-          SELECT FROM ledger_holds AS h
-          WHERE h.id = CAST(%(hold_id)s AS bigint) AND h.status = 'pending'
-            AND h.amount_paise = CAST(%(hold_amount)s AS bigint)
-            AND h.source_account_id = (
-                SELECT id FROM locked WHERE code = CAST(%(hold_source)s AS text))))
+      AND NOT EXISTS (SELECT FROM changes WHERE held_paise - released < 0){
+          hold_check if with_hold else ""}
 ), new_entry AS (
     INSERT INTO ledger_entries (idempotency_key, fingerprint, memo, metadata, created_at)
     SELECT %(key)s, %(fingerprint)s, %(memo)s, CAST(%(metadata)s AS json),
@@ -114,11 +127,10 @@ WITH legs AS (
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id
 ), rows AS (
-    -- One leg per account here (try_post sees to it): one link of each chain.
-    SELECT e.id AS entry_id, a.id AS account_id, leg.amount, a.currency, leg.ord,
-           c.posted_paise + c.posted AS balance_after, {_AT} AS at, {_HASH} AS hash
-    FROM new_entry AS e CROSS JOIN legs AS leg JOIN locked AS a ON a.code = leg.code
-         JOIN changes AS c ON c.id = a.id
+    SELECT e.id AS entry_id, a.id AS account_id, a.amount, a.currency, a.ord,
+           a.posted_paise + a.change AS balance_after, a.held_paise - a.released AS held,
+           a.allow_negative, a.overdraft_limit_paise, {_AT} AS at, {_HASH} AS hash
+    FROM new_entry AS e CROSS JOIN changes AS a
 ), new_postings AS (
     INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at,
                                  balance_after, hash)
@@ -128,25 +140,18 @@ WITH legs AS (
     -- Every column the CHECK constraints read comes from the locked (latest)
     -- row, not from this statement's snapshot: see the module docstring.
     UPDATE ledger_accounts AS acc
-    SET posted_paise = c.posted_paise + c.posted,
-        held_paise = c.held_paise - c.released,
-        allow_negative = c.allow_negative,
-        overdraft_limit_paise = c.overdraft_limit_paise,
-        chain_hash = r.hash,
-        last_posted_at = r.at
-    FROM changes AS c JOIN rows AS r ON r.account_id = c.id
-    WHERE acc.id = c.id
-), resolved_hold AS (
-    UPDATE ledger_holds AS h
-    SET status = 'committed', commit_entry_id = e.id,
-        resolved_at = CAST(%(created_at)s AS timestamptz)
-    FROM new_entry AS e
-    WHERE h.id = CAST(%(hold_id)s AS bigint)
-)
-SELECT entry_id, array_agg(currency ORDER BY ord) AS currencies
-FROM rows
-GROUP BY entry_id
+    SET posted_paise = r.balance_after, held_paise = r.held,
+        allow_negative = r.allow_negative, overdraft_limit_paise = r.overdraft_limit_paise,
+        chain_hash = r.hash, last_posted_at = r.at
+    FROM rows AS r
+    WHERE acc.id = r.account_id
+){resolve_hold if with_hold else ""}
+SELECT entry_id, currency FROM rows ORDER BY ord
 """
+
+
+POST_SQL = _post_sql(with_hold=False)
+COMMIT_HOLD_SQL = _post_sql(with_hold=True)
 
 
 def usable(conn: Connection) -> bool:
@@ -188,23 +193,21 @@ def try_post(
     codes = sorted(set(leg_codes))
     if len(codes) != len(leg_codes):
         return None  # two legs on one account: two links of its chain (generic path)
-    hold_id, hold_source, hold_amount = hold if hold is not None else (None, None, None)
-    row = conn.exec_driver_sql(
-        POST_SQL,
-        {
-            "leg_codes": leg_codes,
-            "leg_amounts": [amount for _, amount in signed],
-            "codes": codes,
-            "key": idempotency_key,
-            "fingerprint": fingerprint,
-            "memo": memo,
-            "metadata": json.dumps(metadata),
-            "created_at": created_at,
-            "hold_id": hold_id,
-            "hold_source": hold_source,
-            "hold_amount": hold_amount,
-        },
-    ).first()
-    if row is None:
+    params: dict[str, Any] = {
+        "leg_codes": leg_codes,
+        "leg_amounts": [amount for _, amount in signed],
+        "codes": codes,
+        "key": idempotency_key,
+        "fingerprint": fingerprint,
+        "memo": memo,
+        "metadata": json.dumps(metadata),
+        "created_at": created_at,
+    }
+    if hold is not None:
+        params.update(zip(("hold_id", "hold_source", "hold_amount"), hold, strict=True))
+    rows = conn.exec_driver_sql(
+        POST_SQL if hold is None else COMMIT_HOLD_SQL, params
+    ).all()
+    if not rows:
         return None
-    return row[0], row[1]
+    return rows[0][0], [row[1] for row in rows]
