@@ -10,6 +10,8 @@ books. :func:`ledgerlib.verify` checks every running balance.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -42,6 +44,17 @@ _BETWEEN = select(accounts.c.currency, _balance_at("start", inclusive=False),
     accounts.c.code == bindparam("code"))
 
 
+@functools.lru_cache(maxsize=32)
+def _before_each(n: int) -> Any:
+    """The balance before each of ``n`` instants (``at_0``..), in one statement."""
+    return select(*[_balance_at(f"at_{i}", inclusive=False) for i in range(n)]).where(
+        accounts.c.code == bindparam("code"))
+
+
+#: balances_before answers at most this many instants per call.
+MAX_INSTANTS = 400
+
+
 def _check_moment(moment: dt.datetime, name: str) -> None:
     if not isinstance(moment, dt.datetime) or moment.tzinfo is None:
         raise InvalidEntry(f"{name} must be an aware datetime")
@@ -68,3 +81,16 @@ def balances_between(
     if row is None:
         raise AccountNotFound(code)
     return PeriodBalances(code, row[0], start, end, int(row[1] or 0), int(row[2] or 0))
+
+
+def balances_before(conn: Connection, code: str, instants: Sequence[dt.datetime]) -> list[int]:
+    """The posted balance just before each instant (postings stamped earlier)."""
+    if not 1 <= len(instants) <= MAX_INSTANTS:
+        raise InvalidEntry(f"give 1 to {MAX_INSTANTS} instants")
+    for moment in instants:
+        _check_moment(moment, "instant")
+    params: dict[str, Any] = {f"at_{i}": moment for i, moment in enumerate(instants)}
+    row = conn.execute(_before_each(len(instants)), {"code": code, **params}).first()
+    if row is None:
+        raise AccountNotFound(code)
+    return [int(value or 0) for value in row]

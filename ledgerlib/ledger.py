@@ -152,6 +152,11 @@ class Ledger(HoldOperations, BatchOperations):
         """Opening and closing posted balances of ``[start, end)``: two index lookups."""
         return asof.balances_between(self._conn, code, start, end)
 
+    def balances_before(self, code: str, instants: Sequence[dt.datetime]) -> list[int]:
+        """The posted balance just before each instant, in one statement (a
+        report's closing balances per day or month)."""
+        return asof.balances_before(self._conn, code, instants)
+
     def chain_heads(self) -> dict[str, str]:
         """Each account's latest posting hash (see :mod:`ledgerlib.chain`).
 
