@@ -84,14 +84,14 @@ def raw_batches(conn: Connection, run: str, ids: list[int]
             entry_ids = list(conn.execute(_IDS, {"n": len(batch)}).scalars())
             p: dict[str, list[Any]] = {k: [] for k in ("entry", "account", "amount",
                                                        "balance", "hash")}
-            for entry_id, (s, d, amount) in zip(entry_ids, batch):
+            for entry_id, (s, d, amount) in zip(entry_ids, batch, strict=True):
                 # Wallets are credit-normal: a signed amount a moves the balance by -a.
                 for account_id, signed in ((ids[s], amount), (ids[d], -amount)):
                     head = heads[account_id]
                     head[0] -= signed
                     head[1] = chain.posting_hash(head[1], entry_id, account_id, signed, "INR",
                                                  head[0], now)
-                    for key, value in zip(p, (entry_id, account_id, signed, head[0], head[1])):
+                    for key, value in zip(p, (entry_id, account_id, signed, head[0], head[1]), strict=True):
                         p[key].append(value)
             conn.execute(_WRITE, {
                 "fp": "0" * 64, "now": now, "e_id": entry_ids,

@@ -27,8 +27,8 @@ rolled back; retried, the item is refused with :class:`IdempotencyConflict`.
 """
 from __future__ import annotations
 
-import json
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal

@@ -119,7 +119,7 @@ def test_overdraft_limits_hold(ledger_engine, limits, ops):
         session.begin()
         try:
             ledger = Ledger(session)
-            limit = dict(zip(WALLETS, limits))
+            limit = dict(zip(WALLETS, limits, strict=True))
             for code in WALLETS:
                 ledger.open_account(code, "liability", overdraft_limit_paise=limit[code])
             balance = {code: 0 for code in WALLETS}

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .accounts import AccountService
-from .bulk_payments import ShopPayment, pay_shop_batch
 from .banks import BankConfig
+from .bulk_payments import ShopPayment, pay_shop_batch
 from .codes import Kind
 from .deposits import DepositService
 from .models import Merchant, User

@@ -41,7 +41,10 @@ def run_migrations_online() -> None:
             # other rows refer to fails with foreign keys on, and SQLite ignores
             # the pragma inside a transaction, so it is set before BEGIN and the
             # keys are checked once the migrations are done.
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+            driver = connection.connection.driver_connection
+            if driver is None:
+                raise RuntimeError("no SQLite connection to migrate on")
+            driver.execute("PRAGMA foreign_keys = OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
