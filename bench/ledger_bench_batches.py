@@ -91,7 +91,8 @@ def raw_batches(conn: Connection, run: str, ids: list[int]
                     head[0] -= signed
                     head[1] = chain.posting_hash(head[1], entry_id, account_id, signed, "INR",
                                                  head[0], now)
-                    for key, value in zip(p, (entry_id, account_id, signed, head[0], head[1]), strict=True):
+                    row = (entry_id, account_id, signed, head[0], head[1])
+                    for key, value in zip(p, row, strict=True):
                         p[key].append(value)
             conn.execute(_WRITE, {
                 "fp": "0" * 64, "now": now, "e_id": entry_ids,
