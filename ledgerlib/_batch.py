@@ -48,6 +48,7 @@ from .schema import accounts, entries, postings
 from .types import Entry, Leg, Posting, credit, debit
 from .validation import (
     SignedLegs,
+    check_codes,
     check_key,
     check_memo,
     check_metadata,
@@ -114,6 +115,7 @@ def _prepare(index: int, item: object) -> _Item:
     if not isinstance(item, BatchItem):
         raise InvalidEntry(f"not a BatchItem: {item!r}")
     signed = validate_legs(item.legs)
+    check_codes({code for code, _ in signed})
     return _Item(index, signed, check_key(item.idempotency_key), check_memo(item.memo),
                  check_metadata(item.metadata), fingerprint_of("entry", signed))
 

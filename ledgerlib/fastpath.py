@@ -7,22 +7,26 @@ PostgreSQL. One statement of data-modifying CTEs
 1. locks the touched accounts (``SELECT ... ORDER BY id FOR UPDATE``: the
    library's one global lock order, so no deadlock is possible),
 2. checks on those locked rows what the generic path checks: every account
-   exists, each currency balances, and no account that may not go negative
-   falls below zero *available* (posted - held, on its normal side),
+   exists, each currency balances, and no account falls below minus its
+   overdraft limit *available* (posted - held, on its normal side),
 3. only if all of that holds, inserts the entry (``ON CONFLICT
-   (idempotency_key) DO NOTHING``), its postings, and the new balances --
-   and, for a hold commit, releases the held amount and marks the hold
-   committed (the caller locked the hold row first, as the generic path does;
-   the statement re-checks that it is still pending, with that amount and
-   source).
+   (idempotency_key) DO NOTHING``), its postings -- each with the account's
+   running balance and the next link of its hash chain (:mod:`ledgerlib.chain`,
+   computed here in SQL), stamped no earlier than the account's latest
+   posting -- and the new balances and chain heads; and, for a hold commit,
+   releases the held amount and marks the hold committed (the caller locked
+   the hold row first, as the generic path does; the statement re-checks that
+   it is still pending, with that amount and source).
 
-It returns the new entry's id, or nothing. "Nothing" means nothing was
-written -- a check failed, the key is taken, or anything else unusual -- and
-the caller runs the generic path, which stays the single source of truth for
-errors, replays and idempotency. (Re-locking rows this transaction already
-holds is free and keeps the lock order.) The database guards stay in force
-for both paths: the CHECK on available balance, the immutability triggers and
-the per-entry balance trigger at COMMIT.
+It applies to entries with one leg per account (an entry with two legs on one
+account -- two links of its chain -- takes the generic path). It returns the
+new entry's id, or nothing. "Nothing" means nothing was written -- a check
+failed, the key is taken, or anything else unusual -- and the caller runs
+the generic path, which stays the single source of truth for errors, replays
+and idempotency. (Re-locking rows this transaction already holds is free and
+keeps the lock order.) The database guards stay in force for both paths: the
+CHECK on available balance (down to the overdraft limit), the immutability
+triggers and the per-entry balance trigger at COMMIT.
 
 Why the balances are right under READ COMMITTED: all sub-statements share one
 snapshot, but ``FOR UPDATE`` waits for a concurrent writer and then returns
