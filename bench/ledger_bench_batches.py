@@ -134,7 +134,7 @@ def asof_median_ms(engine: Engine, postings: int, calls: int = 200) -> float:
             "INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, "
             "created_at, balance_after, hash) "
             "SELECT 1000000000 + g, acc.id, acc.sign * (g % 97 + 1), 'INR', "
-            "  :t0 + g * interval '1 second', -acc.sign * (g * (g + 1) / 2), 'bench' "
+            "  :t0 + g * interval '1 second', -acc.sign * CAST(g AS bigint), 'bench' "
             "FROM generate_series(1, :n) AS g, "
             "  (VALUES (CAST(:wallet AS bigint), 1), (CAST(:bank AS bigint), -1)) "
             "  AS acc(id, sign)"), {"t0": t0, "n": postings, "wallet": account_id,

@@ -1,28 +1,28 @@
-"""Batches: many entries in one call and four database round trips.
+"""Batches: many entries in one call and three database round trips.
 
 :meth:`BatchOperations.post_batch` posts its items as if each were posted by
 :meth:`ledgerlib.Ledger.post` in order -- the same checks, the same
 idempotency keys and fingerprints (a batch item replays a single post and the
 other way round), funds checked on locked rows, each item seeing the balances
-the earlier ones left -- but it talks to the database four times, whatever the
-number of items:
+the earlier ones left -- but it talks to the database three times on PostgreSQL,
+whatever the number of items:
 
 1. lock every account of the batch (one ``SELECT ... ORDER BY id FOR UPDATE``:
    the library's one global lock order, so concurrent batches, single posts
    and holds never deadlock);
 2. look up the items' idempotency keys (after the locks: an entry posted
-   meanwhile by a transaction we waited on is seen);
-3. reserve the new entries' ids (PostgreSQL: ``nextval`` of their sequence);
-4. write every entry, posting (running balance, chained hash) and account row
+   meanwhile by a transaction we waited on is seen) and, in the same
+   statement, reserve the new entries' ids (``nextval`` of their sequence);
+3. write every entry, posting (running balance, chained hash) and account row
    (on PostgreSQL one statement of ``unnest`` arrays; on SQLite ``executemany``).
 
-Every check runs in Python on the locked rows between 3 and 4, so a refused
+Every check runs in Python on the locked rows between 2 and 3, so a refused
 item writes nothing, and with ``atomic=True`` one refused item refuses the
 whole batch (:class:`~ledgerlib.BatchRefused`) before anything is written.
 
 One race is left to the database: another transaction taking one of the
 batch's idempotency keys for a *different* movement (on other accounts) between
-2 and 4. The INSERT then fails on the unique key and the transaction must be
+2 and 3. The INSERT then fails on the unique key and the transaction must be
 rolled back; retried, the item is refused with :class:`IdempotencyConflict`.
 """
 from __future__ import annotations
@@ -120,10 +120,16 @@ def _prepare(index: int, item: object) -> _Item:
                  check_metadata(item.metadata), fingerprint_of("entry", signed))
 
 
-_PG_ALLOCATE_IDS = text(
-    "SELECT nextval(pg_get_serial_sequence('ledger_entries', 'id')) "
-    "FROM generate_series(1, :n)"
-)
+#: The entries already holding the batch's keys and, in the same round trip,
+#: ids for the new entries (the rows without a key). The keys come as one
+#: JSON array: quicker to bind than a long list of parameters.
+_PG_KEYS_AND_IDS = text("""
+SELECT idempotency_key, id, fingerprint FROM ledger_entries
+WHERE idempotency_key IN (SELECT json_array_elements_text(CAST(:keys AS json)))
+UNION ALL
+SELECT NULL, nextval(pg_get_serial_sequence('ledger_entries', 'id')), NULL
+FROM generate_series(1, :n)
+""")
 _SQLITE_LAST_ID = text("SELECT coalesce(max(id), 0) FROM ledger_entries")
 
 #: Every row of the batch in one statement, its rows handed over as three JSON
@@ -178,7 +184,7 @@ class BatchOperations(PostingCore):
     def post_batch(
         self, items: Iterable[BatchItem], *, atomic: bool = False
     ) -> list[BatchResult]:
-        """Post ``items`` in order, in four round trips; one :class:`BatchResult` each.
+        """Post ``items`` in order, in three round trips; one :class:`BatchResult` each.
 
         Each item is checked as :meth:`post` would check it, seeing what the
         items before it moved. A refused item writes nothing; with ``atomic``
@@ -211,8 +217,8 @@ class BatchOperations(PostingCore):
             raise ValueError("naive datetime given to the ledger; pass an aware one")
         locked = self._lock_found({code for item in prepared for code, _ in item.signed})
         keys = {item.key for item in prepared if item.key is not None}
-        existing = self._existing_keys(keys)
-        entry_ids = iter(self._allocate_entry_ids(len(prepared)))
+        existing, new_ids = self._keys_and_ids(keys, len(prepared))
+        entry_ids = iter(new_ids)
         writes = _Writes([], [], set())
         in_batch: dict[str, tuple[str, Entry]] = {}  # key -> (fingerprint, entry)
         for item in prepared:
@@ -284,23 +290,31 @@ class BatchOperations(PostingCore):
             in_batch[key] = (item.fingerprint, entry)
         return BatchResult(item.index, "posted", entry)
 
-    def _existing_keys(self, keys: set[str]) -> dict[str, tuple[int, str]]:
-        """Key -> (entry id, fingerprint) of the keys already used."""
-        if not keys:
-            return {}
-        rows = self._conn.execute(
-            select(entries.c.idempotency_key, entries.c.id, entries.c.fingerprint)
-            .where(entries.c.idempotency_key.in_(sorted(keys)))
-        )
-        return {key: (entry_id, fingerprint) for key, entry_id, fingerprint in rows}
-
-    def _allocate_entry_ids(self, n: int) -> list[int]:
-        """Ids for up to ``n`` new entries (unused ones are gaps, as rollbacks leave)."""
+    def _keys_and_ids(
+        self, keys: set[str], n: int
+    ) -> tuple[dict[str, tuple[int, str]], list[int]]:
+        """Key -> (entry id, fingerprint) of the keys already used, and ids for
+        up to ``n`` new entries (unused ones are gaps, as rollbacks leave)."""
         if self._dialect == "postgresql":
-            return [int(i) for i in self._conn.execute(_PG_ALLOCATE_IDS, {"n": n}).scalars()]
+            existing, ids = {}, []
+            for key, entry_id, fingerprint in self._conn.execute(
+                    _PG_KEYS_AND_IDS, {"keys": json.dumps(sorted(keys)), "n": n}):
+                if key is None:
+                    ids.append(int(entry_id))
+                else:
+                    existing[key] = (int(entry_id), fingerprint)
+            return existing, ids
+        if keys:
+            existing = {key: (entry_id, fingerprint) for key, entry_id, fingerprint in
+                        self._conn.execute(
+                            select(entries.c.idempotency_key, entries.c.id,
+                                   entries.c.fingerprint)
+                            .where(entries.c.idempotency_key.in_(sorted(keys))))}
+        else:
+            existing = {}
         # SQLite: writers are serialised (BEGIN IMMEDIATE), so max + 1 is free.
         last = int(self._conn.execute(_SQLITE_LAST_ID).scalar_one())
-        return list(range(last + 1, last + n + 1))
+        return existing, list(range(last + 1, last + n + 1))
 
     def _write(self, writes: _Writes, touched: list[LockedAccount]) -> None:
         touched.sort(key=lambda acc: acc.id)
