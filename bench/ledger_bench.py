@@ -22,9 +22,15 @@ PostgreSQL fast path needs one statement per transfer, it can beat ``raw``
 price of the checks (accounts, currencies, funds on locked rows, idempotency
 key, the returned Entry) and of the ORM Session.
 
-The last lines are ``postgres_ratio_vs_raw1=<float>`` and then
-``postgres_ratio_vs_raw=<float>``: ledgerlib's single-connection PostgreSQL
-transfers/s divided by each floor's (``nan`` without PostgreSQL).
+On PostgreSQL it then times batches of 1,000 transfers (``batch``) against their
+own floor (``raw-batch``), and ``balance_as_of`` on an account with a million
+postings: see ``bench/ledger_bench_batches.py``.
+
+The last lines are machine-readable: ``postgres_ratio_vs_raw1=<float>`` (1
+connection), ``postgres_ratio_vs_raw1_4conns=<float>``, ``postgres_asof_ms=<float>``
+(median), ``postgres_batch_tps=<float>``, ``postgres_batch_ratio_vs_raw=<float>``
+and, last as before, ``postgres_ratio_vs_raw=<float>``: ledgerlib's transfers/s
+divided by each floor's (``nan`` without PostgreSQL).
 """
 from __future__ import annotations
 
@@ -48,8 +54,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import ledger_bench_batches as batches  # noqa: E402
+
 import ledgerlib  # noqa: E402
-from ledgerlib import UTCDateTime  # noqa: E402
+from ledgerlib import UTCDateTime, chain  # noqa: E402
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_SCHEMA = "ledger_bench"
@@ -64,26 +72,41 @@ _INSERT_ENTRY = sa.text(
     "INSERT INTO ledger_entries (idempotency_key, fingerprint, memo, metadata, created_at) "
     "VALUES (:key, :fp, '', '{}', :now) RETURNING id"
 ).bindparams(sa.bindparam("now", type_=UTCDateTime()))
-_INSERT_POSTINGS = sa.text(
-    "INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at) "
-    "VALUES (:e, :src, :amt, 'INR', :now), (:e, :dst, -:amt, 'INR', :now)"
-).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+# Wallets are credit-normal: a posting of signed amount a moves the balance by -a.
+# The hash is ledgerlib's (ledgerlib.chain): the rows written are the same rows.
+_AT = "greatest(CAST(:now AS timestamptz), last_posted_at)"
 _UPDATE_BALANCE = sa.text(
-    "UPDATE ledger_accounts SET posted_paise = posted_paise + :d WHERE id = :id"
-)
+    "UPDATE ledger_accounts SET posted_paise = posted_paise - :a, "
+    f"last_posted_at = {_AT}, chain_hash = "
+    + chain.sql_hash("chain_hash", ":e", "id", ":a", "'INR'", "posted_paise - :a",
+                     f"CAST(round(extract(epoch FROM {_AT}) * 1000000) AS bigint)")
+    + " WHERE id = :id RETURNING posted_paise, chain_hash, last_posted_at"
+).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+_INSERT_POSTINGS = sa.text(
+    "INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at, "
+    "balance_after, hash) VALUES (:e, :src, :amt, 'INR', :src_at, :src_bal, :src_hash), "
+    "(:e, :dst, -:amt, 'INR', :dst_at, :dst_bal, :dst_hash)"
+).bindparams(sa.bindparam("src_at", type_=UTCDateTime()),
+             sa.bindparam("dst_at", type_=UTCDateTime()))
 _TRANSFER_ONE_STATEMENT = sa.text(
-    "WITH locked AS (SELECT id FROM ledger_accounts WHERE id IN (:src, :dst) "
-    "  ORDER BY id FOR UPDATE), "
+    "WITH locked AS (SELECT id, posted_paise, chain_hash, "
+    f"  {_AT} AS at FROM ledger_accounts WHERE id IN (:src, :dst) ORDER BY id FOR UPDATE), "
     "entry AS (INSERT INTO ledger_entries (idempotency_key, fingerprint, memo, metadata, "
     "  created_at) VALUES (:key, :fp, '', '{}', :now) RETURNING id), "
-    "legs AS (INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, "
-    "  created_at) SELECT entry.id, leg.account_id, leg.amount, 'INR', :now "
-    "  FROM entry, (VALUES (1, CAST(:src AS bigint), CAST(:amt AS bigint)), "
+    "legs AS (SELECT entry.id AS entry_id, a.id AS account_id, leg.n, leg.amount, a.at, "
+    "  a.posted_paise - leg.amount AS balance_after, "
+    + chain.sql_hash("a.chain_hash", "entry.id", "a.id", "leg.amount", "'INR'",
+                     "a.posted_paise - leg.amount",
+                     "CAST(round(extract(epoch FROM a.at) * 1000000) AS bigint)")
+    + " AS hash FROM entry, (VALUES (1, CAST(:src AS bigint), CAST(:amt AS bigint)), "
     "                      (2, CAST(:dst AS bigint), -CAST(:amt AS bigint))) "
-    "  AS leg(n, account_id, amount) ORDER BY leg.n), "
-    "balances AS (UPDATE ledger_accounts AS a SET posted_paise = a.posted_paise + "
-    "  CASE WHEN a.id = :src THEN -CAST(:amt AS bigint) ELSE CAST(:amt AS bigint) END "
-    "  FROM locked WHERE a.id = locked.id) "
+    "  AS leg(n, account_id, amount) JOIN locked AS a ON a.id = leg.account_id), "
+    "postings AS (INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, "
+    "  created_at, balance_after, hash) SELECT entry_id, account_id, amount, 'INR', at, "
+    "  balance_after, hash FROM legs ORDER BY n), "
+    "balances AS (UPDATE ledger_accounts AS acc SET posted_paise = legs.balance_after, "
+    "  chain_hash = legs.hash, last_posted_at = legs.at FROM legs "
+    "  WHERE acc.id = legs.account_id) "
     "SELECT id FROM entry"
 ).bindparams(sa.bindparam("now", type_=UTCDateTime()))
 _FINGERPRINT = "0" * 64
@@ -177,12 +200,18 @@ def raw_worker(conn: Connection, run: str, ids: list[int]) -> Callable[[int, Tra
             entry_id = conn.execute(
                 _INSERT_ENTRY, {"key": f"bench:{run}:{i}", "fp": _FINGERPRINT, "now": now}
             ).scalar_one()
-            # Debit the source (+), credit the destination (-), as ledgerlib does.
-            conn.execute(_INSERT_POSTINGS, {"e": entry_id, "src": src, "dst": dst,
-                                            "amt": amount, "now": now})
-            # Wallets are credit-normal: source balance falls, destination rises.
-            for account_id, delta in sorted([(src, -amount), (dst, amount)]):
-                conn.execute(_UPDATE_BALANCE, {"d": delta, "id": account_id})
+            # Debit the source (+), credit the destination (-), as ledgerlib does;
+            # each UPDATE (ascending id: the row locks) moves balance and chain head.
+            after = {}
+            for account_id, signed in sorted([(src, amount), (dst, -amount)]):
+                after[account_id] = conn.execute(
+                    _UPDATE_BALANCE, {"a": signed, "e": entry_id, "id": account_id, "now": now}
+                ).one()
+            conn.execute(_INSERT_POSTINGS, {
+                "e": entry_id, "src": src, "dst": dst, "amt": amount,
+                "src_bal": after[src][0], "src_hash": after[src][1], "src_at": after[src][2],
+                "dst_bal": after[dst][0], "dst_hash": after[dst][1], "dst_at": after[dst][2],
+            })
     return do
 
 
@@ -269,6 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pg-url", default=os.environ.get("WALLET_BENCH_DATABASE_URL") or DEFAULT_PG_URL
     )
+    parser.add_argument("--batch-transfers", type=int, default=20_000,
+                        help="transfers per batch run (PostgreSQL), in batches of 1,000")
+    parser.add_argument("--asof-postings", type=int, default=1_000_000,
+                        help="postings on the account of the as-of benchmark (PostgreSQL)")
     args = parser.parse_args(argv)
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     plan = plan_transfers(args.transfers)
@@ -299,13 +332,55 @@ def main(argv: list[str] | None = None) -> int:
             vs_one = f"   vs raw1 {ratio(db, conns, 'raw1'):.3f}" if db == "postgres" else ""
             print(f"  {db:<9} {conns} conn{'s' if conns > 1 else ' '}  "
                   f"vs raw {ratio(db, conns):.3f}{vs_one}")
+    pg = "postgres" in dbs
+    batch_tps = batch_raw_tps = asof_ms = math.nan
+    if pg:
+        batch = Cell("postgres", "batch", 1)
+        raw_batch = Cell("postgres", "raw-batch", 1)
+        batch_plan = plan_transfers(args.batch_transfers)
+        print(f"\nbatches of {batches.BATCH} transfers, {args.batch_transfers} per run, "
+              "1 connection:")
+        for _ in range(args.repeat):
+            for cell in (batch, raw_batch):
+                run_batches(cell, batch_plan, args.pg_url)
+        for c in (batch, raw_batch):
+            cells[("postgres", c.impl, 1)] = c
+            spread = f"{min(c.rates):.0f}..{max(c.rates):.0f}"
+            print(f"{'postgres':<9}{c.impl:<11}{1:>6}{c.rate:>13.1f}{spread:>16}{0:>9}"
+                  f"  {'OK' if c.verify_ok else 'BROKEN'}", flush=True)
+        batch_tps, batch_raw_tps = batch.rate, raw_batch.rate
+        with fresh_engine("postgres", args.pg_url, 1) as engine:
+            asof_ms = batches.asof_median_ms(engine, args.asof_postings)
+        print(f"balance_as_of on an account with {args.asof_postings} postings: "
+              f"{asof_ms:.3f} ms (median)")
     all_ok = all(c.verify_ok for c in cells.values())
     if not all_ok:
         print("WARNING: ledger verification failed (details on stderr)")
-    pg = "postgres" in dbs
     print(f"postgres_ratio_vs_raw1={ratio('postgres', 1, 'raw1') if pg else math.nan:.3f}")
+    print(f"postgres_ratio_vs_raw1_4conns={ratio('postgres', 4, 'raw1') if pg else math.nan:.3f}")
+    print(f"postgres_asof_ms={asof_ms:.3f}")
+    print(f"postgres_batch_tps={batch_tps:.1f}")
+    print(f"postgres_batch_ratio_vs_raw={batch_tps / batch_raw_tps:.3f}")
     print(f"postgres_ratio_vs_raw={ratio('postgres', 1) if pg else math.nan:.3f}")
     return 0 if all_ok else 1
+
+
+def run_batches(cell: Cell, plan: list[Transfer], pg_url: str) -> None:
+    """Time ``plan`` in batches on a fresh ledger, verify it, add the outcome to ``cell``."""
+    run = f"{cell.impl}-{len(cell.rates)}"
+    with fresh_engine("postgres", pg_url, 1) as engine:
+        ids = set_up_accounts(engine, 1)
+        if cell.impl == "batch":
+            rate = batches.time_batches(batches.ledgerlib_batches(engine, run, wallet), plan)
+        else:
+            with engine.connect() as conn:
+                rate = batches.time_batches(batches.raw_batches(conn, run, ids), plan)
+        with Session(engine) as s:
+            report = ledgerlib.verify(s)
+        if not report.ok:
+            print(report.summary(), file=sys.stderr)
+        cell.rates.append(rate)
+        cell.verify_ok = cell.verify_ok and report.ok
 
 
 if __name__ == "__main__":

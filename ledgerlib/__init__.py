@@ -23,11 +23,13 @@ and ``.holds``. Errors derive from :class:`LedgerError` (the operation wrote
 nothing), except :class:`InvariantViolation` (corrupt books or a bug: roll back).
 """
 from . import tables
+from ._batch import MAX_BATCH_ITEMS, BatchItem, BatchResult, transfer_item
 from .db import configure_engine, configure_sqlite, create_engine, is_retryable, retrying
 from .errors import (
     AccountExists,
     AccountNotFound,
     AlreadyReversed,
+    BatchRefused,
     CurrencyMismatch,
     EmptyEntry,
     EntryNotFound,
@@ -53,6 +55,7 @@ from .types import (
     HistoryPage,
     Hold,
     Leg,
+    PeriodBalances,
     Posting,
     credit,
     debit,
@@ -62,11 +65,14 @@ from .verification import VerifyReport, snapshot_session, verify
 __all__ = [
     # the ledger and its values
     "Ledger", "Account", "Balance", "Entry", "HistoryItem", "HistoryPage", "Hold", "Leg",
-    "PeriodTotal", "Posting", "VerifyReport", "credit", "debit", "verify",
+    "PeriodBalances", "PeriodTotal", "Posting", "VerifyReport", "credit", "debit", "verify",
+    # batches
+    "BatchItem", "BatchResult", "MAX_BATCH_ITEMS", "transfer_item",
     # money
     "MAX_AMOUNT_PAISE", "check_paise", "format_paise", "parse_amount", "to_decimal_string",
     # errors
-    "AccountExists", "AccountNotFound", "AlreadyReversed", "CurrencyMismatch", "EmptyEntry",
+    "AccountExists", "AccountNotFound", "AlreadyReversed", "BatchRefused", "CurrencyMismatch",
+    "EmptyEntry",
     "EntryNotFound", "HoldAlreadyResolved", "HoldNotFound", "IdempotencyConflict",
     "InsufficientFunds", "InvalidAmount", "InvalidEntry", "InvariantViolation", "LedgerError",
     "UnbalancedEntry",

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 
 from . import _statements as sql
-from . import fastpath
-from ._core import LedgerCore, Locked
+from . import chain, fastpath
+from ._core import Heads, LedgerCore, Locked
 from .errors import AlreadyReversed, EntryNotFound, IdempotencyConflict, UnbalancedEntry
 from .invariants import check_present
 from .schema import accounts, entries, postings
@@ -29,7 +29,7 @@ from .validation import SignedLegs, fingerprint_of
 Changes = dict[str, int]
 
 
-def _check_balanced_per_currency(signed: SignedLegs, locked: Locked) -> None:
+def check_balanced_per_currency(signed: SignedLegs, locked: Locked) -> None:
     """Legs are checked as a whole before; each currency must balance on its own."""
     per_currency: dict[str, int] = defaultdict(int)
     for code, amount in signed:
@@ -37,6 +37,38 @@ def _check_balanced_per_currency(signed: SignedLegs, locked: Locked) -> None:
     unbalanced = {cur: total for cur, total in per_currency.items() if total}
     if unbalanced:
         raise UnbalancedEntry(f"entry does not balance per currency: {unbalanced}")
+
+
+def posting_rows(
+    entry_id: int,
+    signed: SignedLegs,
+    locked: Locked,
+    now: dt.datetime,
+    heads: Heads,
+    running: dict[str, int],
+) -> list[dict[str, Any]]:
+    """The posting rows of one entry, with running balances and chained hashes.
+
+    ``heads`` (new chain heads) and ``running`` (posted balances) start empty
+    for one entry, or carry what earlier entries of a batch moved; both are
+    updated. An account's missing values come from its locked row.
+    """
+    rows = []
+    for code, amount in signed:
+        acc = locked[code]
+        previous, last_at = heads.get(code, (acc.chain_hash, acc.last_posted_at))
+        at = now if last_at is None or last_at <= now else last_at
+        balance_after = running.get(code, acc.posted_paise) + acc.sign * amount
+        running[code] = balance_after
+        digest = chain.posting_hash(previous, entry_id, acc.id, amount, acc.currency,
+                                    balance_after, at)
+        heads[code] = (digest, at)
+        rows.append({
+            "entry_id": entry_id, "account_id": acc.id, "amount_paise": amount,
+            "currency": acc.currency, "created_at": at, "balance_after": balance_after,
+            "hash": digest,
+        })
+    return rows
 
 
 class PostingCore(LedgerCore):
@@ -60,7 +92,7 @@ class PostingCore(LedgerCore):
         return None if row is None else self._entry_from_row(row)
 
     def _entry_from_row(self, row: Row[Any]) -> Entry:
-        posting_rows = self._conn.execute(
+        leg_rows = self._conn.execute(
             select(accounts.c.code, postings.c.amount_paise, postings.c.currency)
             .join(accounts, accounts.c.id == postings.c.account_id)
             .where(postings.c.entry_id == row.id)
@@ -73,7 +105,7 @@ class PostingCore(LedgerCore):
             metadata=row.metadata,
             created_at=row.created_at,
             reverses_entry_id=row.reverses_entry_id,
-            postings=tuple(Posting(r.code, r.amount_paise, r.currency) for r in posting_rows),
+            postings=tuple(Posting(r.code, r.amount_paise, r.currency) for r in leg_rows),
         )
 
     def _post(
@@ -100,7 +132,7 @@ class PostingCore(LedgerCore):
         # (commit_hold tries the fast path itself, reversals never do.)
         # The generic path: every dialect, every case, every error.
         locked = self._lock_accounts({code for code, _ in signed})
-        _check_balanced_per_currency(signed, locked)
+        check_balanced_per_currency(signed, locked)
         posted_change, held_change = self._balance_changes(signed, locked, resolving_hold)
         if reverses_entry_id is not None:
             self._check_not_reversed(reverses_entry_id, idempotency_key)
@@ -119,8 +151,9 @@ class PostingCore(LedgerCore):
         if entry_id is None:  # the key was taken: nothing of ours was written
             return check_present(self._replayed_entry(idempotency_key, fingerprint),
                                  "conflicting insert but no entry found")
-        self._insert_postings(entry_id, signed, locked, now)
-        self._apply_balance_changes(locked, posted_change, held_change)
+        heads: Heads = {}
+        self._insert_postings(posting_rows(entry_id, signed, locked, now, heads, {}))
+        self._apply_balance_changes(locked, posted_change, held_change, heads)
         return Entry(
             id=entry_id,
             idempotency_key=idempotency_key,
@@ -180,19 +213,10 @@ class PostingCore(LedgerCore):
         ).scalar()
         return entry_id
 
-    def _insert_postings(
-        self, entry_id: int, signed: SignedLegs, locked: Locked, now: dt.datetime
-    ) -> None:
-        rows: dict[str, Any] = {}
-        for i, (code, amount) in enumerate(signed):
-            rows.update({
-                f"entry_id_{i}": entry_id,
-                f"account_id_{i}": locked[code].id,
-                f"amount_paise_{i}": amount,
-                f"currency_{i}": locked[code].currency,
-                f"created_at_{i}": now,
-            })
-        self._conn.execute(sql.insert_postings(len(signed)), rows)
+    def _insert_postings(self, rows: list[dict[str, Any]]) -> None:
+        params = {f"{column}_{i}": value
+                  for i, row in enumerate(rows) for column, value in row.items()}
+        self._conn.execute(sql.insert_postings(len(rows)), params)
 
     def _fast_post(
         self,

@@ -22,8 +22,11 @@ LOCK_ACCOUNTS = (
         accounts.c.kind,
         accounts.c.currency,
         accounts.c.allow_negative,
+        accounts.c.overdraft_limit_paise,
         accounts.c.posted_paise,
         accounts.c.held_paise,
+        accounts.c.chain_hash,
+        accounts.c.last_posted_at,
     )
     .where(accounts.c.code.in_(bindparam("codes", expanding=True)))
     .order_by(accounts.c.id)
@@ -46,34 +49,42 @@ def hold_query(for_update: bool) -> Select[Any]:
     return stmt.with_for_update(of=holds) if for_update else stmt
 
 
-@functools.lru_cache(maxsize=64)
-def update_balances(rows: int) -> Any:
+@functools.lru_cache(maxsize=128)
+def update_balances(rows: int, heads: bool = False) -> Any:
     """One UPDATE adding deltas to ``rows`` locked accounts (one round trip), built once.
 
-    Parameters: ``id_<i>``, ``posted_<i>``, ``held_<i>`` for i in 0..rows-1.
+    Parameters: ``id_<i>``, ``posted_<i>``, ``held_<i>`` for i in 0..rows-1, and
+    with ``heads`` also the new chain head ``hash_<i>`` and its time ``at_<i>``.
     """
 
-    def delta(column: str) -> Any:
+    def per_row(column: str, type_: Any, else_: Any) -> Any:
         return case(
             *[
                 (accounts.c.id == bindparam(f"id_{i}", type_=BigInteger),
-                 bindparam(f"{column}_{i}", type_=BigInteger))
+                 bindparam(f"{column}_{i}", type_=type_))
                 for i in range(rows)
             ],
-            else_=0,
+            else_=else_,
         )
 
+    values: dict[str, Any] = {
+        "posted_paise": accounts.c.posted_paise + per_row("posted", BigInteger(), 0),
+        "held_paise": accounts.c.held_paise + per_row("held", BigInteger(), 0),
+    }
+    if heads:
+        values["chain_hash"] = per_row("hash", accounts.c.chain_hash.type,
+                                       accounts.c.chain_hash)
+        values["last_posted_at"] = per_row("at", accounts.c.last_posted_at.type,
+                                           accounts.c.last_posted_at)
     return (
         update(accounts)
         .where(accounts.c.id.in_([bindparam(f"id_{i}", type_=BigInteger) for i in range(rows)]))
-        .values(
-            posted_paise=accounts.c.posted_paise + delta("posted"),
-            held_paise=accounts.c.held_paise + delta("held"),
-        )
+        .values(**values)
     )
 
 
-POSTING_COLUMNS = ("entry_id", "account_id", "amount_paise", "currency", "created_at")
+POSTING_COLUMNS = ("entry_id", "account_id", "amount_paise", "currency", "created_at",
+                   "balance_after", "hash")
 
 
 @functools.lru_cache(maxsize=64)

@@ -72,3 +72,16 @@ class HoldNotFound(LedgerError, LookupError):
 
 class HoldAlreadyResolved(LedgerError):
     """The hold was already resolved the other way (committed vs released)."""
+
+
+class BatchRefused(LedgerError):
+    """An all-or-nothing batch had an item refused; nothing of the batch was written.
+
+    ``results`` holds every item's outcome (see :class:`ledgerlib.BatchResult`);
+    ``error`` of the first refused one is also this exception's cause.
+    """
+
+    def __init__(self, results: list[object], first_refused: int, reason: LedgerError):
+        self.results = results
+        self.first_refused = first_refused
+        super().__init__(f"batch item {first_refused} refused: {reason}")

@@ -7,22 +7,26 @@ PostgreSQL. One statement of data-modifying CTEs
 1. locks the touched accounts (``SELECT ... ORDER BY id FOR UPDATE``: the
    library's one global lock order, so no deadlock is possible),
 2. checks on those locked rows what the generic path checks: every account
-   exists, each currency balances, and no account that may not go negative
-   falls below zero *available* (posted - held, on its normal side),
+   exists, each currency balances, and no account falls below minus its
+   overdraft limit *available* (posted - held, on its normal side),
 3. only if all of that holds, inserts the entry (``ON CONFLICT
-   (idempotency_key) DO NOTHING``), its postings, and the new balances --
-   and, for a hold commit, releases the held amount and marks the hold
-   committed (the caller locked the hold row first, as the generic path does;
-   the statement re-checks that it is still pending, with that amount and
-   source).
+   (idempotency_key) DO NOTHING``), its postings -- each with the account's
+   running balance and the next link of its hash chain (:mod:`ledgerlib.chain`,
+   computed here in SQL), stamped no earlier than the account's latest
+   posting -- and the new balances and chain heads; and, for a hold commit,
+   releases the held amount and marks the hold committed (the caller locked
+   the hold row first, as the generic path does; the statement re-checks that
+   it is still pending, with that amount and source).
 
-It returns the new entry's id, or nothing. "Nothing" means nothing was
-written -- a check failed, the key is taken, or anything else unusual -- and
-the caller runs the generic path, which stays the single source of truth for
-errors, replays and idempotency. (Re-locking rows this transaction already
-holds is free and keeps the lock order.) The database guards stay in force
-for both paths: the CHECK on available balance, the immutability triggers and
-the per-entry balance trigger at COMMIT.
+It applies to entries with one leg per account (an entry with two legs on one
+account -- two links of its chain -- takes the generic path). It returns the
+new entry's id, or nothing. "Nothing" means nothing was written -- a check
+failed, the key is taken, or anything else unusual -- and the caller runs
+the generic path, which stays the single source of truth for errors, replays
+and idempotency. (Re-locking rows this transaction already holds is free and
+keeps the lock order.) The database guards stay in force for both paths: the
+CHECK on available balance (down to the overdraft limit), the immutability
+triggers and the per-entry balance trigger at COMMIT.
 
 Why the balances are right under READ COMMITTED: all sub-statements share one
 snapshot, but ``FOR UPDATE`` waits for a concurrent writer and then returns
@@ -53,50 +57,72 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from . import schema
+from . import chain, schema
 
 _DEBIT_NORMAL = ", ".join(f"'{kind}'" for kind in sorted(schema.DEBIT_NORMAL_KINDS))
 
-POST_SQL = f"""
-WITH legs AS (
-    SELECT leg.code, leg.amount, leg.ord
-    FROM unnest(CAST(%(leg_codes)s AS text[]), CAST(%(leg_amounts)s AS bigint[]))
-         WITH ORDINALITY AS leg(code, amount, ord)
-), locked AS (
-    SELECT id, code, kind, currency, allow_negative, posted_paise, held_paise
+# The posting's time: the entry's, or the account's latest posting's if later
+# (a clock read before waiting for the lock may be behind it).
+_AT = "greatest(CAST(%(created_at)s AS timestamptz), a.last_posted_at)"
+_HASH = chain.sql_hash("a.chain_hash", "e.id", "a.id", "a.amount", "a.currency",
+                       "a.posted_paise + a.change",
+                       f"CAST(round(extract(epoch FROM {_AT}) * 1000000) AS bigint)")
+
+
+def _post_sql(with_hold: bool) -> str:
+    """The statement; without a hold to commit, its hold parts are left out
+    (less for the server to plan and run on every transfer)."""
+    released = "CASE WHEN a.code = CAST(%(hold_source)s AS text) " \
+               "THEN CAST(%(hold_amount)s AS bigint) ELSE 0 END" if with_hold else "0"
+    hold_check = """
+      AND EXISTS (
+          SELECT FROM ledger_holds AS h
+          WHERE h.id = CAST(%(hold_id)s AS bigint) AND h.status = 'pending'
+            AND h.amount_paise = CAST(%(hold_amount)s AS bigint)
+            AND h.source_account_id = (
+                SELECT id FROM changes WHERE code = CAST(%(hold_source)s AS text)))"""
+    resolve_hold = """, resolved_hold AS (
+    UPDATE ledger_holds AS h
+    SET status = 'committed', commit_entry_id = e.id,
+        resolved_at = CAST(%(created_at)s AS timestamptz)
+    FROM new_entry AS e
+    WHERE h.id = CAST(%(hold_id)s AS bigint)
+)"""
+    return f"""
+WITH locked AS (
+    SELECT id, code, kind, currency, allow_negative, overdraft_limit_paise,
+           posted_paise, held_paise, chain_hash, last_posted_at
     FROM ledger_accounts
     WHERE code = ANY(CAST(%(codes)s AS text[]))
     ORDER BY id
     FOR UPDATE
 ), changes AS (
-    -- posted: change of the posted balance on the account's normal side;
-    -- released: the held amount a committed hold gives back (0 otherwise).
-    SELECT a.id, a.allow_negative, a.posted_paise, a.held_paise,
-           sum(CASE WHEN a.kind IN ({_DEBIT_NORMAL}) THEN leg.amount
-                    ELSE -leg.amount END) AS posted,
-           CASE WHEN a.code = CAST(%(hold_source)s AS text)
-                THEN CAST(%(hold_amount)s AS bigint) ELSE 0 END AS released
-    FROM locked AS a JOIN legs AS leg ON leg.code = a.code
-    GROUP BY a.id, a.code, a.allow_negative, a.posted_paise, a.held_paise
+    -- One leg per account (try_post sees to it). change: of the posted balance
+    -- on the account's normal side; released: the held amount a committed hold
+    -- gives back (0 otherwise).
+    SELECT a.*, leg.amount, leg.ord,
+           CASE WHEN a.kind IN ({_DEBIT_NORMAL}) THEN leg.amount
+                ELSE -leg.amount END AS change,
+           {released} AS released
+    FROM unnest(CAST(%(leg_codes)s AS text[]), CAST(%(leg_amounts)s AS bigint[]))
+         WITH ORDINALITY AS leg(code, amount, ord)
+         JOIN locked AS a ON a.code = leg.code
 ), checked AS (
     SELECT 1 AS ok
-    WHERE (SELECT count(*) FROM locked) = cardinality(CAST(%(codes)s AS text[]))
-      AND NOT EXISTS (
-          SELECT FROM legs AS leg JOIN locked AS a ON a.code = leg.code
-          GROUP BY a.currency HAVING sum(leg.amount) <> 0)
-      -- available = posted - held must not fall below zero where it may not.
+    FROM (SELECT count(*) AS n, count(DISTINCT currency) AS currencies
+          FROM changes) AS t
+    WHERE t.n = cardinality(CAST(%(codes)s AS text[]))
+      -- One currency (legs sum to zero, checked before), or each one balanced.
+      AND (t.currencies = 1 OR NOT EXISTS (
+          SELECT FROM changes GROUP BY currency HAVING sum(amount) <> 0))
+      -- available = posted - held must not fall below minus the overdraft limit.
       AND NOT EXISTS (
           SELECT FROM changes
-          WHERE NOT allow_negative AND posted + released < 0
-            AND posted_paise - held_paise + posted + released < 0)
+          WHERE NOT allow_negative AND change + released < 0
+            AND posted_paise - held_paise + change + released < -overdraft_limit_paise)
       -- Never true unless the books are corrupt; the generic path's check then fires.
-      AND NOT EXISTS (SELECT FROM changes WHERE held_paise - released < 0)
-      AND (CAST(%(hold_id)s AS bigint) IS NULL OR EXISTS (
-          SELECT FROM ledger_holds AS h
-          WHERE h.id = CAST(%(hold_id)s AS bigint) AND h.status = 'pending'
-            AND h.amount_paise = CAST(%(hold_amount)s AS bigint)
-            AND h.source_account_id = (
-                SELECT id FROM locked WHERE code = CAST(%(hold_source)s AS text))))
+      AND NOT EXISTS (SELECT FROM changes WHERE held_paise - released < 0){
+          hold_check if with_hold else ""}
 ), new_entry AS (
     INSERT INTO ledger_entries (idempotency_key, fingerprint, memo, metadata, created_at)
     SELECT %(key)s, %(fingerprint)s, %(memo)s, CAST(%(metadata)s AS json),
@@ -104,31 +130,32 @@ WITH legs AS (
     FROM checked
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id
+), rows AS (
+    SELECT e.id AS entry_id, a.id AS account_id, a.amount, a.currency, a.ord,
+           a.posted_paise + a.change AS balance_after, a.held_paise - a.released AS held,
+           a.allow_negative, a.overdraft_limit_paise, {_AT} AS at, {_HASH} AS hash
+    FROM new_entry AS e CROSS JOIN changes AS a
 ), new_postings AS (
-    INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at)
-    SELECT e.id, a.id, leg.amount, a.currency, CAST(%(created_at)s AS timestamptz)
-    FROM new_entry AS e CROSS JOIN legs AS leg JOIN locked AS a ON a.code = leg.code
-    ORDER BY leg.ord
+    INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at,
+                                 balance_after, hash)
+    SELECT entry_id, account_id, amount, currency, at, balance_after, hash
+    FROM rows ORDER BY ord
 ), new_balances AS (
     -- Every column the CHECK constraints read comes from the locked (latest)
     -- row, not from this statement's snapshot: see the module docstring.
     UPDATE ledger_accounts AS acc
-    SET posted_paise = c.posted_paise + c.posted,
-        held_paise = c.held_paise - c.released,
-        allow_negative = c.allow_negative
-    FROM changes AS c, new_entry AS e
-    WHERE acc.id = c.id AND (c.posted <> 0 OR c.released <> 0)
-), resolved_hold AS (
-    UPDATE ledger_holds AS h
-    SET status = 'committed', commit_entry_id = e.id,
-        resolved_at = CAST(%(created_at)s AS timestamptz)
-    FROM new_entry AS e
-    WHERE h.id = CAST(%(hold_id)s AS bigint)
-)
-SELECT e.id, array_agg(a.currency ORDER BY leg.ord) AS currencies
-FROM new_entry AS e CROSS JOIN legs AS leg JOIN locked AS a ON a.code = leg.code
-GROUP BY e.id
+    SET posted_paise = r.balance_after, held_paise = r.held,
+        allow_negative = r.allow_negative, overdraft_limit_paise = r.overdraft_limit_paise,
+        chain_hash = r.hash, last_posted_at = r.at
+    FROM rows AS r
+    WHERE acc.id = r.account_id
+){resolve_hold if with_hold else ""}
+SELECT entry_id, currency FROM rows ORDER BY ord
 """
+
+
+POST_SQL = _post_sql(with_hold=False)
+COMMIT_HOLD_SQL = _post_sql(with_hold=True)
 
 
 def usable(conn: Connection) -> bool:
@@ -167,23 +194,24 @@ def try_post(
     for code in leg_codes:
         if not isinstance(code, str):
             return None  # the generic path raises InvalidEntry
-    hold_id, hold_source, hold_amount = hold if hold is not None else (None, None, None)
-    row = conn.exec_driver_sql(
-        POST_SQL,
-        {
-            "leg_codes": leg_codes,
-            "leg_amounts": [amount for _, amount in signed],
-            "codes": sorted(set(leg_codes)),
-            "key": idempotency_key,
-            "fingerprint": fingerprint,
-            "memo": memo,
-            "metadata": json.dumps(metadata),
-            "created_at": created_at,
-            "hold_id": hold_id,
-            "hold_source": hold_source,
-            "hold_amount": hold_amount,
-        },
-    ).first()
-    if row is None:
+    codes = sorted(set(leg_codes))
+    if len(codes) != len(leg_codes):
+        return None  # two legs on one account: two links of its chain (generic path)
+    params: dict[str, Any] = {
+        "leg_codes": leg_codes,
+        "leg_amounts": [amount for _, amount in signed],
+        "codes": codes,
+        "key": idempotency_key,
+        "fingerprint": fingerprint,
+        "memo": memo,
+        "metadata": json.dumps(metadata),
+        "created_at": created_at,
+    }
+    if hold is not None:
+        params.update(zip(("hold_id", "hold_source", "hold_amount"), hold, strict=True))
+    rows = conn.exec_driver_sql(
+        POST_SQL if hold is None else COMMIT_HOLD_SQL, params
+    ).all()
+    if not rows:
         return None
-    return row[0], row[1]
+    return rows[0][0], [row[1] for row in rows]

@@ -33,20 +33,32 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from . import _statements as sql
-from . import reports, verification
+from . import asof, reports, verification
+from ._batch import BatchOperations
 from ._holds import HoldOperations
-from .errors import AccountExists, AccountNotFound
+from .errors import AccountExists, AccountNotFound, InsufficientFunds
 from .reports import PeriodTotal
 from .schema import accounts, entries, postings
-from .types import Account, Balance, Entry, HistoryItem, HistoryPage, Leg, credit, debit
+from .types import (
+    Account,
+    Balance,
+    Entry,
+    HistoryItem,
+    HistoryPage,
+    Leg,
+    PeriodBalances,
+    credit,
+    debit,
+)
 from .validation import (
     check_key,
     check_memo,
     check_metadata,
     check_new_account,
+    check_overdraft_limit,
     check_page_size,
     decode_cursor,
     validate_legs,
@@ -54,18 +66,20 @@ from .validation import (
 from .verification import VerifyReport
 
 
-class Ledger(HoldOperations):
+class Ledger(HoldOperations, BatchOperations):
     """Double-entry ledger operations on a caller-owned SQLAlchemy session.
 
     ``Ledger(session, *, clock=utcnow)``. The ledger never commits or rolls
     back: the caller's transaction decides. ``clock`` returns the aware UTC
     time stamped on new rows (tests and data seeding pass their own).
 
-    Accounts: :meth:`open_account`, :meth:`get_account`, :meth:`balance`.
-    Entries: :meth:`transfer`, :meth:`post`, :meth:`reverse`, :meth:`get_entry`,
-    :meth:`find_entry`. Holds: :meth:`hold`, :meth:`commit_hold`,
-    :meth:`release_hold`, :meth:`get_hold`, :meth:`pending_holds`. Reading:
-    :meth:`history`, :meth:`daily_totals`, :meth:`monthly_totals`, :meth:`verify`.
+    Accounts: :meth:`open_account`, :meth:`get_account`, :meth:`balance`,
+    :meth:`set_overdraft_limit`. Entries: :meth:`transfer`, :meth:`post`,
+    :meth:`post_batch`, :meth:`reverse`, :meth:`get_entry`, :meth:`find_entry`.
+    Holds: :meth:`hold`, :meth:`commit_hold`, :meth:`release_hold`,
+    :meth:`get_hold`, :meth:`pending_holds`. Reading: :meth:`history`,
+    :meth:`balance_as_of`, :meth:`balances_between`, :meth:`daily_totals`,
+    :meth:`monthly_totals`, :meth:`chain_heads`, :meth:`verify`.
     """
 
     # ------------------------------------------------------------------ accounts
@@ -77,11 +91,16 @@ class Ledger(HoldOperations):
         *,
         currency: str = "INR",
         allow_negative: bool = False,
+        overdraft_limit_paise: int = 0,
         owner_ref: str | None = None,
     ) -> Account:
         """Create an account, or return the existing one with the same properties.
 
-        Raises :class:`AccountExists` if ``code`` exists with other properties.
+        The available balance (posted - held) of an account may go down to
+        ``-overdraft_limit_paise`` (default 0: never below zero); with
+        ``allow_negative`` it has no lower bound at all (e.g. a bank's
+        settlement asset). Raises :class:`AccountExists` if ``code`` exists
+        with other properties.
         """
         check_new_account(code, kind, currency)
         wanted = dict(
@@ -89,17 +108,64 @@ class Ledger(HoldOperations):
             kind=kind,
             currency=currency,
             allow_negative=bool(allow_negative),
+            overdraft_limit_paise=check_overdraft_limit(overdraft_limit_paise),
             owner_ref=owner_ref,
         )
         self._conn.execute(
             sql.insert_returning_id("ledger_accounts", self._dialect, "code"),
-            {**wanted, "posted_paise": 0, "held_paise": 0, "created_at": self.clock()},
+            {**wanted, "posted_paise": 0, "held_paise": 0, "chain_hash": "",
+             "last_posted_at": None, "created_at": self.clock()},
         )
         account = self.get_account(code)
         existing = {k: getattr(account, k) for k in wanted}
         if existing != wanted:
             raise AccountExists(f"account {code} exists with {existing}, not {wanted}")
         return account
+
+    def set_overdraft_limit(self, code: str, overdraft_limit_paise: int) -> Account:
+        """Change how far below zero the account's available balance may go.
+
+        Lowering it under what the account already uses raises
+        :class:`InsufficientFunds` (nothing changes).
+        """
+        limit = check_overdraft_limit(overdraft_limit_paise)
+        acc = self._lock_accounts({code})[code]
+        available = acc.posted_paise - acc.held_paise
+        if not acc.allow_negative and available < -limit:
+            raise InsufficientFunds(code, available + limit, 0)
+        self._conn.execute(
+            update(accounts).where(accounts.c.id == acc.id)
+            .values(overdraft_limit_paise=limit)
+        )
+        return self.get_account(code)
+
+    def balance_as_of(self, code: str, at: dt.datetime) -> int:
+        """Posted balance (normal side) after every posting stamped at or before ``at``.
+
+        One index lookup on the running balance kept per posting (holds are not
+        postings: they are not counted). See :mod:`ledgerlib.asof`.
+        """
+        return asof.balance_as_of(self._conn, code, at)
+
+    def balances_between(self, code: str, start: dt.datetime, end: dt.datetime
+                         ) -> PeriodBalances:
+        """Opening and closing posted balances of ``[start, end)``: two index lookups."""
+        return asof.balances_between(self._conn, code, start, end)
+
+    def balances_before(self, code: str, instants: Sequence[dt.datetime]) -> list[int]:
+        """The posted balance just before each instant, in one statement (a
+        report's closing balances per day or month)."""
+        return asof.balances_before(self._conn, code, instants)
+
+    def chain_heads(self) -> dict[str, str]:
+        """Each account's latest posting hash (see :mod:`ledgerlib.chain`).
+
+        Keep a copy elsewhere (a log, a published digest): a later
+        :meth:`verify` plus these heads shows that no earlier posting was
+        rewritten, even by someone who recomputed the chain.
+        """
+        return {code: head for code, head in self._conn.execute(
+            select(accounts.c.code, accounts.c.chain_hash).order_by(accounts.c.code))}
 
     def balance(self, code: str) -> Balance:
         """The maintained balance: one indexed row read, no scan of postings."""
@@ -186,8 +252,20 @@ class Ledger(HoldOperations):
 
     # ------------------------------------------------------------------ history
 
-    def history(self, code: str, *, limit: int = 20, cursor: str | None = None) -> HistoryPage:
-        """The account's postings, newest first, ``limit`` at a time (keyset paging)."""
+    def history(
+        self,
+        code: str,
+        *,
+        limit: int = 20,
+        cursor: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> HistoryPage:
+        """The account's postings, newest first, ``limit`` at a time (keyset paging).
+
+        With ``start``/``end``, only postings stamped in ``[start, end)``; each
+        item carries the balance right after it (``balance_after_paise``).
+        """
         check_page_size(limit)
         account = self.get_account(code)
         sign = 1 if account.normal_side == "debit" else -1
@@ -197,6 +275,7 @@ class Ledger(HoldOperations):
                 postings.c.entry_id,
                 postings.c.amount_paise,
                 postings.c.created_at,
+                postings.c.balance_after,
                 entries.c.memo,
                 entries.c.metadata,
                 entries.c.reverses_entry_id,
@@ -208,6 +287,10 @@ class Ledger(HoldOperations):
         )
         if cursor is not None:
             stmt = stmt.where(postings.c.id < decode_cursor(cursor))
+        if start is not None:
+            stmt = stmt.where(postings.c.created_at >= start)
+        if end is not None:
+            stmt = stmt.where(postings.c.created_at < end)
         rows = self._conn.execute(stmt).all()
         more = len(rows) > limit
         rows = rows[:limit]
@@ -222,6 +305,7 @@ class Ledger(HoldOperations):
                 metadata=r.metadata,
                 reverses_entry_id=r.reverses_entry_id,
                 counterparty_codes=tuple(counterparties[r.entry_id]),
+                balance_after_paise=r.balance_after,
             )
             for r in rows
         )

@@ -88,20 +88,29 @@ accounts = Table(
     Column("kind", String(16), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("owner_ref", String(128), nullable=True, index=True),
+    # allow_negative: no lower bound at all (banks' settlement accounts);
+    # otherwise available may go down to -overdraft_limit_paise (0: no overdraft).
     Column("allow_negative", Boolean, nullable=False),
+    Column("overdraft_limit_paise", BigInteger, nullable=False, server_default=text("0")),
     # Maintained balances, on the account's normal side. posted moves with
     # entries; held is the sum of this account's pending outgoing holds.
     Column("posted_paise", BigInteger, nullable=False, server_default=text("0")),
     Column("held_paise", BigInteger, nullable=False, server_default=text("0")),
+    # Head of the account's hash chain (the hash of its latest posting; '' before
+    # the first) and that posting's time: read and moved under the row lock.
+    Column("chain_hash", String(64), nullable=False, server_default=""),
+    Column("last_posted_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint(
         "kind IN ('asset', 'liability', 'equity', 'income', 'expense')", name="kind"
     ),
     CheckConstraint("held_paise >= 0", name="held_not_negative"),
+    CheckConstraint("overdraft_limit_paise >= 0", name="overdraft_limit_not_negative"),
     # The last line of defence for wallets: the database itself refuses a
-    # balance row whose available amount is below zero.
+    # balance row whose available amount is below its overdraft limit.
     CheckConstraint(
-        "allow_negative OR posted_paise - held_paise >= 0", name="available_not_negative"
+        "allow_negative OR posted_paise - held_paise >= -overdraft_limit_paise",
+        name="available_within_overdraft",
     ),
 )
 
@@ -127,11 +136,18 @@ postings = Table(
     Column("account_id", IdType, ForeignKey("ledger_accounts.id"), nullable=False),
     Column("amount_paise", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
-    # Copied from the entry so history and reports need no join to filter.
+    # The entry's time, or the account's previous posting's if that is later:
+    # each account's postings are in time order, so "balance as of" is the
+    # balance_after of one posting found by (account_id, created_at, id).
     Column("created_at", UTCDateTime, nullable=False),
+    # The account's posted balance (normal side) right after this posting.
+    Column("balance_after", BigInteger, nullable=False),
+    # sha256 of the previous posting's hash on the same account and this
+    # posting's fields (ledgerlib.chain): a per-account tamper-evident chain.
+    Column("hash", String(64), nullable=False),
     CheckConstraint("amount_paise <> 0", name="amount_not_zero"),
     Index("ix_ledger_postings_account_id_id", "account_id", "id"),
-    Index("ix_ledger_postings_account_id_created_at", "account_id", "created_at"),
+    Index("ix_ledger_postings_account_id_created_at_id", "account_id", "created_at", "id"),
 )
 
 holds = Table(

@@ -37,6 +37,8 @@ class Account:
     owner_ref: str | None
     allow_negative: bool
     created_at: dt.datetime
+    #: How far below zero the available balance may go (ignored with allow_negative).
+    overdraft_limit_paise: int = 0
 
     @property
     def normal_side(self) -> Side:
@@ -111,6 +113,8 @@ class HistoryItem:
     metadata: Mapping[str, Any]
     reverses_entry_id: int | None
     counterparty_codes: tuple[str, ...]
+    #: The account's posted balance right after this posting.
+    balance_after_paise: int | None = None
 
 
 @dataclass(frozen=True)
@@ -118,3 +122,23 @@ class HistoryPage:
     items: tuple[HistoryItem, ...]
     #: Pass back as ``cursor`` for the next (older) page; None on the last page.
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PeriodBalances:
+    """An account's posted balance at the start and at the end of ``[start, end)``.
+
+    ``opening_paise`` counts the postings before ``start``, ``closing_paise``
+    those before ``end`` (normal side, holds not included).
+    """
+
+    account_code: str
+    currency: str
+    start: dt.datetime
+    end: dt.datetime
+    opening_paise: int
+    closing_paise: int
+
+    @property
+    def change_paise(self) -> int:
+        return self.closing_paise - self.opening_paise

@@ -73,6 +73,13 @@ def check_new_account(code: str, kind: str, currency: str) -> None:
         raise InvalidEntry("currency must be a 3-letter ISO code such as INR")
 
 
+def check_overdraft_limit(limit: object) -> int:
+    """An overdraft limit: whole paise from 0 to MAX_AMOUNT_PAISE."""
+    if limit == 0 and isinstance(limit, int) and not isinstance(limit, bool):
+        return 0
+    return check_paise(limit)
+
+
 def check_codes(codes: set[str]) -> None:
     for code in codes:
         if not isinstance(code, str):

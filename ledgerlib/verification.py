@@ -5,7 +5,10 @@ postings use their account's currency; each account's stored posted balance
 equals the sum of its postings and its held balance the sum of its pending
 holds; no account that may not go negative is below zero; the stored balances
 of all accounts form a balanced trial balance per currency; committed holds
-point at an entry.
+point at an entry; and, walking each account's postings in order, every
+running balance (``balance_after``) and every link of the account's hash chain
+(:mod:`ledgerlib.chain`) is re-derived -- the first posting that does not match
+is named, even if the stored balances were edited to agree with it.
 
 :func:`verify` is exported as ``ledgerlib.verify``; this module is
 ``ledgerlib.verification`` so that the name means one thing. The command line
@@ -15,11 +18,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from . import chain
 from .schema import DEBIT_NORMAL_KINDS, accounts, entries, holds, postings
 
 
@@ -59,6 +64,7 @@ def verify(session: Session) -> VerifyReport:
     _check_entries(conn, report)
     _check_accounts(conn, report)
     _check_holds(conn, report)
+    _check_chains(conn, report)
     return report
 
 
@@ -124,10 +130,11 @@ def _check_accounts(conn: Connection, report: VerifyReport) -> None:
                 f"account {acc.code}: stored held balance {acc.held_paise} "
                 f"but its pending holds sum to {derived_held}"
             )
-        if not acc.allow_negative and acc.posted_paise - acc.held_paise < 0:
+        if (not acc.allow_negative
+                and acc.posted_paise - acc.held_paise < -acc.overdraft_limit_paise):
             report.problems.append(
-                f"account {acc.code} may not go negative but its available balance is "
-                f"{acc.posted_paise - acc.held_paise}"
+                f"account {acc.code} may go down to -{acc.overdraft_limit_paise} but its "
+                f"available balance is {acc.posted_paise - acc.held_paise}"
             )
         trial_balance[acc.currency] += sign * acc.posted_paise
     for currency, total in sorted(trial_balance.items()):
@@ -148,6 +155,55 @@ def _check_holds(conn: Connection, report: VerifyReport) -> None:
         )
     ).scalars():
         report.problems.append(f"hold {hold_id} is committed without an entry")
+
+
+def _check_chains(conn: Connection, report: VerifyReport) -> None:
+    """Each account's postings, in order: running balance, time order and hash chain.
+
+    Only the first broken posting of an account is reported (every later link
+    of its chain breaks with it).
+    """
+    heads = {}
+    for acc in conn.execute(select(accounts).order_by(accounts.c.id)):
+        sign = 1 if acc.kind in DEBIT_NORMAL_KINDS else -1
+        heads[acc.id] = (acc.code, sign, acc.chain_hash, acc.last_posted_at)
+    # Streamed (a server-side cursor on PostgreSQL): the books may be large.
+    stream = conn.execute(
+        select(postings.c.id, postings.c.entry_id, postings.c.account_id,
+               postings.c.amount_paise, postings.c.currency, postings.c.created_at,
+               postings.c.balance_after, postings.c.hash)
+        .order_by(postings.c.account_id, postings.c.id)
+        .execution_options(yield_per=10_000)
+    )
+    state: dict[int, tuple[int, str, Any]] = {}  # account -> (balance, hash, time)
+    broken: set[int] = set()
+    for p in stream:
+        if p.account_id in broken:
+            continue
+        code, sign, _, _ = heads[p.account_id]
+        balance, previous, last_at = state.get(p.account_id, (0, chain.GENESIS, None))
+        balance += sign * p.amount_paise
+        problem = None
+        if p.balance_after != balance:
+            problem = f"running balance {p.balance_after}, but its postings sum to {balance}"
+        elif last_at is not None and p.created_at < last_at:
+            problem = "stamped earlier than the posting before it"
+        elif p.hash != chain.posting_hash(previous, p.entry_id, p.account_id, p.amount_paise,
+                                          p.currency, p.balance_after, p.created_at):
+            problem = "hash does not match its contents or the chain before it (altered?)"
+        if problem is not None:
+            broken.add(p.account_id)
+            report.problems.append(
+                f"posting {p.id} (entry {p.entry_id}) on account {code}: {problem}")
+            continue
+        state[p.account_id] = (balance, p.hash, p.created_at)
+    for account_id, (code, _, head, last_at) in heads.items():
+        if account_id in broken:
+            continue
+        _, expected, expected_at = state.get(account_id, (0, chain.GENESIS, None))
+        if head != expected or last_at != expected_at:
+            report.problems.append(
+                f"account {code}: chain head does not match its latest posting")
 
 
 def snapshot_session(engine: Engine) -> Session:

@@ -545,7 +545,8 @@ def test_postgres_refuses_an_unbalanced_entry_at_commit(ledger_engine):
         with ledger_engine.begin() as conn:  # a third leg slipped into an old entry
             conn.exec_driver_sql(
                 "INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, "
-                f"created_at) VALUES ({entry.id}, 1, 5, 'INR', now())"
+                f"created_at, balance_after, hash) VALUES ({entry.id}, 1, 5, 'INR', now(), 0, "
+                "'x')"
             )
     with pytest.raises(sa.exc.DatabaseError, match="does not balance"):
         with ledger_engine.begin() as conn:  # an entry without postings

@@ -4,7 +4,8 @@ Opens, transfers, holds, commits, releases, reversals and reused idempotency
 keys; afterwards every balance matches the model, money is conserved to the
 paisa, no non-negative account is below zero and ``verify()`` is clean. On
 PostgreSQL every transfer and hold commit that moves money must have been
-posted by the one-statement fast path (the rest fall back to the generic path).
+posted by the one-statement fast path (the rest, and transfers from an account
+to itself, fall back to the generic path).
 """
 from __future__ import annotations
 
@@ -140,8 +141,8 @@ def run(ledger: Ledger, model: Model, op: tuple) -> None:
         if kind == "transfer":
             if source != destination:  # self-transfer nets to nothing
                 model.apply(signed)
+                model.fast_posts += 1  # (two links of one account's chain: generic path)
             model.entries.append((result.id, signed))
-            model.fast_posts += 1
         else:
             model.held[source] += amount_paise
             model.holds.append({"id": result.id, "status": "pending", "signed": signed})

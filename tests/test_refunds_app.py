@@ -246,9 +246,11 @@ def test_the_dashboard_shows_gross_refunds_and_net(shop_app, db, shop, asha, pai
     assert 'id="today-refunds">₹100.00<' in page.text and 'id="today-net">₹150.00<' in page.text
     assert 'id="month-refunds">₹100.00<' in page.text and 'id="month-net">₹150.00<' in page.text
     daily = re.search(r'<table id="daily-table">.*?</table>', page.text, re.S).group(0)
-    assert "<th>Gross</th><th>Refunds</th><th>Net</th>" in daily
+    assert "<th>Gross</th><th>Refunds</th><th>Net</th><th>Balance at end</th>" in daily
     first_row = re.search(r"<tbody>\s*<tr>(.*?)</tr>", daily).group(1)  # today, newest first
-    assert re.findall(r'class="amount">([^<]+)<', first_row) == ["₹250.00", "₹100.00", "₹150.00"]
+    # Gross, refunds, net, and the shop's balance at the day's end (ledger as-of).
+    assert re.findall(r'class="amount">([^<]+)<', first_row) == [
+        "₹250.00", "₹100.00", "₹150.00", "₹150.00"]
     chart = re.search(r'<figure class="chart" id="daily-chart">.*?</figure>', page.text,
                       re.S).group(0)
     assert chart.count('<rect class="gross"') == chart.count('<rect class="refunds"') == 30

@@ -12,7 +12,7 @@ from typing import Iterator
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from ledgerlib import to_decimal_string
+from ledgerlib import Ledger, to_decimal_string
 
 from .codes import IST, Kind, Status, ist_day_bounds
 from .models import Merchant, PaymentRequest, Refund, Transaction
@@ -43,6 +43,9 @@ class PeriodFigures:
     refunds_paise: int  # given back, whichever day the payment was
     payments: int
     refunds: int
+    #: The shop's wallet balance at the end of the period (from the ledger's
+    #: running balances; holds for settlements in progress not deducted).
+    closing_balance_paise: int | None = None
 
     @property
     def net_paise(self) -> int:
@@ -130,11 +133,14 @@ class MerchantReports:
                 .group_by(bucket, tx.kind))
         sums: dict[tuple[int, str], tuple[int, int]] = {
             (row[0], row[1]): (int(row[2]), int(row[3])) for row in self.db.execute(stmt)}
+        # Balances at each period's end: one statement of index lookups on the
+        # ledger's running balances, not a sum of the shop's whole history.
+        closing = Ledger(self.db).balances_before(merchant.wallet_code, bounds[1:])
         figures = []
         for i, day in enumerate(starts[:-1]):
             gross, payments = sums.get((i, Kind.PAYMENT), (0, 0))
             refunded, refunds = sums.get((i, Kind.REFUND), (0, 0))
-            figures.append(PeriodFigures(day, gross, refunded, payments, refunds))
+            figures.append(PeriodFigures(day, gross, refunded, payments, refunds, closing[i]))
         return figures
 
     def _payments(self, merchant: Merchant, start: dt.date | None, end: dt.date | None, *,

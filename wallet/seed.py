@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from .accounts import AccountService
 from .banks import BankConfig
+from .bulk_payments import ShopPayment, pay_shop_batch
+from .codes import Kind
 from .deposits import DepositService
 from .kyc import ApproveAllVerifier, KycDetails, KycService
 from .models import Merchant, User
@@ -73,10 +75,12 @@ def _demo_pin_hash(bcrypt_rounds: int) -> str:
 def seed_shop_history(dbsession: Session, accounts: AccountService,
                       banks: Mapping[str, BankConfig], merchant: Merchant) -> None:
     """A few months of a tea shop's takings, so its charts show something real:
-    regulars paying ₹20-₹450 through the day, busier on weekends (seeded, repeatable)."""
+    regulars paying ₹20-₹450 through the day, busier on weekends (seeded,
+    repeatable). Each day's payments go to the ledger as one batch, stamped at
+    the day's last payment."""
     rng = random.Random(42)
     now = dt.datetime.now(dt.timezone.utc)
-    start = now - dt.timedelta(days=DEMO_HISTORY_DAYS)
+    start = now - dt.timedelta(days=DEMO_HISTORY_DAYS + 1)  # before the first payment
     regulars: list[tuple[User, PinApproval]] = []
     for i in range(6):
         user = demo_user(dbsession, accounts, f"+9190000{i:05d}", f"Regular {i + 1}")
@@ -90,13 +94,20 @@ def seed_shop_history(dbsession: Session, accounts: AccountService,
         count = rng.randint(3, 8) + (4 if date.weekday() >= 5 else 0)
         moments = sorted(date.replace(hour=rng.randint(1, 16), minute=rng.randint(0, 59))
                          for _ in range(count))
-        for n, moment in enumerate(moments):  # in time order, as real payments arrive
+        payments = []
+        for n, moment in enumerate(moments):
             if moment > now:
                 continue
             payer, approval = rng.choice(regulars)
-            WalletService(dbsession, clock=_stopped_clock(moment)).pay_merchant(
-                payer, merchant.handle, rng.randint(20, 450) * 100,
-                f"demo-pay-{day:04d}-{n:04d}-xyz", rng.choice(notes), pin=approval)
+            payments.append(ShopPayment(
+                payer, rng.randint(20, 450) * 100,
+                WalletService.idempotency_key(Kind.PAYMENT, payer,
+                                              f"demo-pay-{day:04d}-{n:04d}-xyz"),
+                rng.choice(notes), pin=approval))
+        if payments:
+            closing = max(m for m in moments if m <= now)
+            pay_shop_batch(WalletService(dbsession, clock=_stopped_clock(closing)), merchant,
+                           payments)
 
 
 def _stopped_clock(moment: dt.datetime) -> Callable[[], dt.datetime]:

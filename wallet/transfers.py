@@ -122,6 +122,14 @@ class WalletService:
         """A user's or a shop's balance: posted, held and available."""
         return self.ledger.balance(owner.wallet_code)
 
+    def period_balances(self, owner: User | Merchant, start: dt.datetime,
+                        end: dt.datetime) -> ledgerlib.PeriodBalances:
+        """The wallet's opening (before ``start``) and closing (before ``end``)
+        balances, e.g. for a monthly statement: two index lookups on the
+        ledger's running balances, however long the history. Holds are not
+        counted (they are not postings)."""
+        return self.ledger.balances_between(owner.wallet_code, start, end)
+
     # -------------------------------------------------------------- transfers
 
     def send_money(
@@ -201,7 +209,7 @@ class WalletService:
             raise AmountTooLarge(
                 f"You can send at most {format_paise(self.max_transfer_paise)} at a time."
             )
-        note = self._clean_note(note)
+        note = self.clean_note(note)
         key = self.idempotency_key(Kind.TRANSFER, sender, request_key)
         return self._recipient(sender, recipient_phone), note, key
 
@@ -230,7 +238,7 @@ class WalletService:
         merchant = self.merchant_by_handle(handle)
         if merchant is None:
             self.check_payment_amount(amount_paise)
-            self._clean_note(note)
+            self.clean_note(note)
             raise RecipientNotFound("No shop has that payment handle.", "handle")
         key = self.idempotency_key(Kind.PAYMENT, payer, request_key)
         return self.pay_shop(payer, merchant, amount_paise, key, note, pin=pin)
@@ -248,7 +256,7 @@ class WalletService:
         idempotency key, so the same key pays once."""
         ensure_can_spend(payer)  # before the PIN: a frozen wallet costs no try
         self.check_payment_amount(amount_paise)
-        note = self._clean_note(note)
+        note = self.clean_note(note)
         self.pins.approve(payer, pin)
         try:  # (an earlier submission of this form: the ledger says ``replayed``)
             entry = self.ledger.transfer(
@@ -360,13 +368,13 @@ class WalletService:
         """Why ``note`` is refused, or None (for forms that show every field's
         problem at once)."""
         try:
-            cls._clean_note(note)
+            cls.clean_note(note)
         except WalletError as exc:
             return str(exc)
         return None
 
     @staticmethod
-    def _clean_note(note: str) -> str:
+    def clean_note(note: str) -> str:
         note = " ".join((note or "").split())
         if len(note) > MAX_NOTE_CHARS:
             raise WalletError(f"Keep the note to {MAX_NOTE_CHARS} characters.", "note")

@@ -35,13 +35,27 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = get_engine(settings)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch ALTERs rebuild a table (copy, drop, rename): dropping one that
+            # other rows refer to fails with foreign keys on, and SQLite ignores
+            # the pragma inside a transaction, so it is set before BEGIN and the
+            # keys are checked once the migrations are done.
+            driver = connection.connection.driver_connection
+            if driver is None:
+                raise RuntimeError("no SQLite connection to migrate on")
+            driver.execute("PRAGMA foreign_keys = OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTERs
+            render_as_batch=sqlite,  # SQLite ALTERs
         )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
     engine.dispose()
 
 

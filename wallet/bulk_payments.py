@@ -1,0 +1,84 @@
+"""Many payments into one shop in one ledger batch: imports, and the demo
+shop's history. Each payment is checked as :meth:`WalletService.pay_shop`
+checks it (a frozen wallet, amount, note, the payer's PIN or approval, the
+payer's available balance on locked rows, the idempotency key); the ledger
+posts them all in a few statements."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ledgerlib
+from ledgerlib import IdempotencyConflict, InsufficientFunds, format_paise
+
+from .codes import Kind, Status
+from .errors import InsufficientBalance, WalletError
+from .freeze import ensure_can_spend
+from .models import Merchant, Transaction, User
+from .pins import PinInput
+from .transfers import WalletService
+
+
+@dataclass(frozen=True)
+class ShopPayment:
+    payer: User
+    amount_paise: int
+    #: The ledger's idempotency key (e.g. ``WalletService.idempotency_key(...)``).
+    key: str
+    note: str = ""
+    #: The payer's PIN, or the approval of one (wallet.pins): as pay_shop asks.
+    pin: PinInput = None
+
+
+def pay_shop_batch(wallet: WalletService, merchant: Merchant,
+                   payments: Sequence[ShopPayment]) -> list[Transaction | WalletError]:
+    """Pay ``merchant`` each of ``payments``, in order; per payment its
+    Transaction (the first one's again for a repeated key) or the error that
+    refused it (nothing of that payment was written)."""
+    outcome: list[Transaction | WalletError | None] = [None] * len(payments)
+    items, positions, notes = [], [], {}
+    for i, payment in enumerate(payments):
+        try:
+            ensure_can_spend(payment.payer)
+            wallet.check_payment_amount(payment.amount_paise)
+            notes[i] = wallet.clean_note(payment.note)
+            wallet.pins.approve(payment.payer, payment.pin)
+        except (WalletError, ledgerlib.LedgerError) as error:
+            outcome[i] = error if isinstance(error, WalletError) else WalletError(str(error))
+            continue
+        items.append(ledgerlib.transfer_item(
+            payment.payer.wallet_code, merchant.wallet_code, payment.amount_paise,
+            idempotency_key=payment.key, memo=notes[i], metadata={"kind": Kind.PAYMENT}))
+        positions.append(i)
+    records = []
+    made_now: dict[str, Transaction] = {}
+    for i, result in zip(positions, wallet.ledger.post_batch(items), strict=True):
+        payment = payments[i]
+        if result.status == "refused":
+            outcome[i] = _refusal(result.error, payment.amount_paise)
+        elif result.status == "replayed":  # by an earlier call, or earlier in this one
+            made = made_now.get(payment.key) or wallet.replay(
+                payment.key, payee_merchant_id=merchant.id, amount_paise=payment.amount_paise)
+            outcome[i] = made or WalletError("This payment was already made.")
+        elif result.entry is not None:  # posted
+            now = wallet.clock()
+            tx = Transaction(created_at=now, updated_at=now, settled_at=now,
+                             kind=Kind.PAYMENT, status=Status.COMPLETED,
+                             amount_paise=payment.amount_paise, payer_user_id=payment.payer.id,
+                             payee_merchant_id=merchant.id, note=notes[i],
+                             idempotency_key=payment.key, ledger_entry_id=result.entry.id)
+            records.append(tx)
+            made_now[payment.key] = outcome[i] = tx
+    wallet.db.add_all(records)
+    wallet.db.flush()  # one flush for the lot
+    return [o for o in outcome if o is not None]
+
+
+def _refusal(error: ledgerlib.LedgerError | None, amount_paise: int) -> WalletError:
+    if isinstance(error, InsufficientFunds):
+        return InsufficientBalance(
+            f"Your available balance is {format_paise(error.available_paise)}: "
+            f"not enough to pay {format_paise(amount_paise)}.")
+    if isinstance(error, IdempotencyConflict):
+        return WalletService.duplicate()
+    return WalletError(str(error))
