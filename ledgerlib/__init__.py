@@ -32,6 +32,7 @@ from .errors import (
     EmptyEntry,
     EntryNotFound,
     HoldAlreadyResolved,
+    HoldExpired,
     HoldNotFound,
     IdempotencyConflict,
     InsufficientFunds,
@@ -67,7 +68,7 @@ __all__ = [
     "MAX_AMOUNT_PAISE", "check_paise", "format_paise", "parse_amount", "to_decimal_string",
     # errors
     "AccountExists", "AccountNotFound", "AlreadyReversed", "CurrencyMismatch", "EmptyEntry",
-    "EntryNotFound", "HoldAlreadyResolved", "HoldNotFound", "IdempotencyConflict",
+    "EntryNotFound", "HoldAlreadyResolved", "HoldExpired", "HoldNotFound", "IdempotencyConflict",
     "InsufficientFunds", "InvalidAmount", "InvalidEntry", "InvariantViolation", "LedgerError",
     "UnbalancedEntry",
     # database set-up, schema and tables

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Row
 
 from . import _statements as sql
 from . import fastpath
-from ._core import LedgerCore, Locked
+from ._core import Locked
+from ._expiry import ExpiryCore
 from .errors import AlreadyReversed, EntryNotFound, IdempotencyConflict, UnbalancedEntry
 from .invariants import check_present
 from .schema import accounts, entries, postings
@@ -39,7 +40,7 @@ def _check_balanced_per_currency(signed: SignedLegs, locked: Locked) -> None:
         raise UnbalancedEntry(f"entry does not balance per currency: {unbalanced}")
 
 
-class PostingCore(LedgerCore):
+class PostingCore(ExpiryCore):
     """Reading and posting entries (see :class:`ledgerlib.Ledger`)."""
 
     #: Try :mod:`ledgerlib.fastpath` (one statement) before the generic path on
@@ -104,7 +105,10 @@ class PostingCore(LedgerCore):
         posted_change, held_change = self._balance_changes(signed, locked, resolving_hold)
         if reverses_entry_id is not None:
             self._check_not_reversed(reverses_entry_id, idempotency_key)
-        shortfall = self._first_shortfall(locked, posted_change, held_change)
+        shortfall = self._shortfall_after_expiry(
+            locked, posted_change, held_change,
+            keep_hold_id=None if resolving_hold is None else resolving_hold.id,
+        )
         if shortfall is not None:
             # A replay of a movement that already happened is not an overdraft.
             replay = self._replayed_entry(idempotency_key, fingerprint)

@@ -72,3 +72,7 @@ class HoldNotFound(LedgerError, LookupError):
 
 class HoldAlreadyResolved(LedgerError):
     """The hold was already resolved the other way (committed vs released)."""
+
+
+class HoldExpired(HoldAlreadyResolved):
+    """The hold passed its ``expires_at``: it counts as released and cannot be committed."""

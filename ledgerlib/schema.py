@@ -46,7 +46,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 ACCOUNT_KINDS = ("asset", "liability", "equity", "income", "expense")
 DEBIT_NORMAL_KINDS = frozenset({"asset", "expense"})
-HOLD_STATUSES = ("pending", "committed", "released")
+HOLD_STATUSES = ("pending", "committed", "released", "expired")
 
 # BIGINT ids on PostgreSQL; plain INTEGER on SQLite, where only
 # "INTEGER PRIMARY KEY" is an auto-incrementing rowid.
@@ -151,12 +151,26 @@ holds = Table(
     Column("commit_entry_id", IdType, ForeignKey("ledger_entries.id"), unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("resolved_at", UTCDateTime, nullable=True),
+    # From this instant the hold counts as released: the funds check frees it
+    # when the money is needed and expire_holds() marks it 'expired'.
+    Column("expires_at", UTCDateTime, nullable=True),
+    # A partial commit's amount; NULL when the whole amount was committed.
+    Column("committed_paise", BigInteger, nullable=True),
     CheckConstraint("amount_paise > 0", name="amount_positive"),
-    CheckConstraint("status IN ('pending', 'committed', 'released')", name="status"),
+    CheckConstraint(
+        "status IN ('pending', 'committed', 'released', 'expired')", name="status"
+    ),
     CheckConstraint(
         "(status = 'committed') = (commit_entry_id IS NOT NULL)", name="commit_has_entry"
     ),
+    CheckConstraint(
+        "committed_paise IS NULL OR (status = 'committed' AND committed_paise > 0 "
+        "AND committed_paise < amount_paise)",
+        name="partial_commit",
+    ),
+    CheckConstraint("status <> 'expired' OR expires_at IS NOT NULL", name="expired_has_time"),
     Index("ix_ledger_holds_source_account_id_status", "source_account_id", "status"),
+    Index("ix_ledger_holds_status_expires_at", "status", "expires_at"),
 )
 
 
