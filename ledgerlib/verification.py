@@ -5,7 +5,9 @@ postings use their account's currency; each account's stored posted balance
 equals the sum of its postings and its held balance the sum of its pending
 holds; no account that may not go negative is below zero; the stored balances
 of all accounts form a balanced trial balance per currency; committed holds
-point at an entry.
+point at an entry that moved exactly the committed amount (all of the hold, or
+the part committed) from the hold's source to its destination; resolved holds
+have their resolution time and expired ones their expiry.
 
 :func:`verify` is exported as ``ledgerlib.verify``; this module is
 ``ledgerlib.verification`` so that the name means one thing. The command line
@@ -138,7 +140,9 @@ def _check_accounts(conn: Connection, report: VerifyReport) -> None:
 
 
 def _check_holds(conn: Connection, report: VerifyReport) -> None:
-    """Counts pending holds; a committed hold points at an entry."""
+    """Counts pending holds; a committed hold points at an entry that moved
+    exactly its committed amount from its source to its destination; a
+    resolved hold has its resolution time, an expired one its expiry."""
     report.holds_pending = conn.execute(
         select(func.count()).select_from(holds).where(holds.c.status == "pending")
     ).scalar_one()
@@ -148,6 +152,40 @@ def _check_holds(conn: Connection, report: VerifyReport) -> None:
         )
     ).scalars():
         report.problems.append(f"hold {hold_id} is committed without an entry")
+    _check_hold_commits(conn, report)
+    for hold_id, status in conn.execute(
+        select(holds.c.id, holds.c.status).where(
+            (holds.c.status != "pending") & holds.c.resolved_at.is_(None)
+            | (holds.c.status == "expired") & (holds.c.expires_at > holds.c.resolved_at)
+            | (holds.c.committed_paise.is_not(None))
+            & (holds.c.committed_paise >= holds.c.amount_paise)
+        )
+    ):
+        report.problems.append(f"hold {hold_id} ({status}) has inconsistent amounts or times")
+
+
+def _check_hold_commits(conn: Connection, report: VerifyReport) -> None:
+    """Each committed hold's entry moves its committed amount, source to destination."""
+    committed = func.coalesce(holds.c.committed_paise, holds.c.amount_paise)
+    moved: dict[int, dict[int, int]] = defaultdict(dict)
+    expected: dict[int, tuple[int, int, int]] = {}
+    for row in conn.execute(
+        select(holds.c.id, holds.c.source_account_id, holds.c.destination_account_id,
+               committed.label("committed"), postings.c.account_id,
+               func.sum(postings.c.amount_paise).label("amount"))
+        .join(postings, postings.c.entry_id == holds.c.commit_entry_id)
+        .where(holds.c.status == "committed")
+        .group_by(holds.c.id, holds.c.source_account_id, holds.c.destination_account_id,
+                  committed, postings.c.account_id)
+    ):
+        expected[row.id] = (row.source_account_id, row.destination_account_id, row.committed)
+        moved[row.id][row.account_id] = int(row.amount)
+    for hold_id, (source, destination, amount) in sorted(expected.items()):
+        if moved[hold_id] != {source: amount, destination: -amount}:
+            report.problems.append(
+                f"hold {hold_id}: its commit entry does not move its committed amount "
+                f"{amount} from its source to its destination"
+            )
 
 
 def snapshot_session(engine: Engine) -> Session:
