@@ -112,6 +112,11 @@ class WalletService:
         """A user's or a shop's balance: posted, held and available."""
         return self.ledger.balance(owner.wallet_code)
 
+    def expire_holds(self, *, limit: int = 1000) -> list[int]:
+        """Record the ledger holds past their expiry as expired (the periodic
+        sweep; the funds check already counts them as released). Their ids."""
+        return [hold.id for hold in self.ledger.expire_holds(limit=limit)]
+
     # -------------------------------------------------------------- transfers
 
     def send_money(
