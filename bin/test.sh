@@ -18,6 +18,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
 fi
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+  echo "== installing Debian's DejaVu fonts (statement PDFs print ₹ with them)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq fonts-dejavu-core >/dev/null
+fi
 echo "== installing the project with its test extras"
 "$PYTHON" -m pip install -q --disable-pip-version-check -e '.[test]'
 

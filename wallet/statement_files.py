@@ -73,7 +73,6 @@ class _StatementPDF(FPDF):
             self.add_font("DejaVu", "B", str(fonts[1]))
         self.family = "DejaVu" if self.unicode else "Helvetica"
         self.set_auto_page_break(True, margin=15)
-        self.set_creation_date(None)  # the same statement renders to the same bytes
 
     def text_of(self, text: str) -> str:
         """Built-in fonts know Latin-1 only: spell the rupee and the dots out."""
@@ -94,6 +93,7 @@ def statement_pdf(statement: Statement) -> bytes:
     """The statement as a PDF: the same figures as :func:`statement_csv`."""
     pdf = _StatementPDF()
     pdf.set_title(f"Wallet statement {statement.month.label}")
+    pdf.set_creation_date(statement.until)  # the same statement, the same bytes
     pdf.add_page()
     pdf.line_of_text(f"Wallet statement · {statement.month.title}", size=16, bold=True)
     pdf.line_of_text(f"{statement.holder_name} ({statement.holder_phone})")

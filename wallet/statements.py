@@ -32,7 +32,7 @@ from .errors import WalletError
 from .models import Transaction, User
 from .transfers import WalletService
 
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
 #: The first month a statement can be asked for (the wallet did not exist before).
 FIRST_YEAR = 2000
 
