@@ -18,7 +18,8 @@ def test_the_periodic_task_expires_due_holds_only(db, web_settings):
             ledger.open_account("test:bank", "asset", allow_negative=True)
             ledger.open_account("test:wallet", "liability")
             ledger.transfer("test:bank", "test:wallet", 500)
-            due = ledger.hold("test:wallet", "test:bank", 100, expires_at=now - dt.timedelta(minutes=1))
+            due = ledger.hold("test:wallet", "test:bank", 100,
+                              expires_at=now - dt.timedelta(minutes=1))
             later = ledger.hold("test:wallet", "test:bank", 200,
                                 expires_at=now + dt.timedelta(hours=1))
         assert expire_ledger_holds.call_local() == [due.id]

@@ -19,7 +19,7 @@ from wallet.models import Merchant, User
 from wallet.payouts import PayoutPolicy, PayoutProcessor
 from wallet.refunds import Refunds
 from wallet.statement_files import statement_csv, statement_pdf
-from wallet.statements import Month, Statements, StatementDoesNotReconcile
+from wallet.statements import Month, StatementDoesNotReconcile, Statements
 from wallet.transfers import WalletService
 from wallet.withdrawals import WithdrawalService
 
