@@ -137,6 +137,7 @@ class HoldOperations(PostingCore):
         return hold
 
     def get_hold(self, hold_id: int) -> Hold:
+        """The hold with this id; :class:`~ledgerlib.HoldNotFound` if none."""
         return self._hold(hold_id, for_update=False)[0]
 
     def _hold(self, hold_id: int, *, for_update: bool) -> tuple[Hold, Row[Any]]:
@@ -176,9 +177,9 @@ class HoldOperations(PostingCore):
         Whatever part of the hold is not committed is released in the same
         operation; the hold ends either way. Committing a committed hold
         (with no amount or the same amount) returns its entry again, no
-        second movement; any other amount raises :class:`HoldAlreadyResolved`,
+        second movement; any other amount raises :class:`~ledgerlib.HoldAlreadyResolved`,
         as does committing a released hold. A hold past its ``expires_at``
-        raises :class:`HoldExpired`.
+        raises :class:`~ledgerlib.HoldExpired`.
         """
         hold, row = self._hold(hold_id, for_update=True)
         amount = hold.amount_paise if amount_paise is None else check_paise(amount_paise)
@@ -233,7 +234,7 @@ class HoldOperations(PostingCore):
         """Give the held amount back to the source's available balance.
 
         Releasing a released or expired hold is a no-op; releasing a committed
-        hold raises :class:`HoldAlreadyResolved`. A pending hold past its
+        hold raises :class:`~ledgerlib.HoldAlreadyResolved`. A pending hold past its
         ``expires_at`` is recorded as ``expired`` (that is what ended it).
         """
         hold, _ = self._hold(hold_id, for_update=True)

@@ -48,6 +48,7 @@ class PostingCore(ExpiryCore):
     _fast_path = True
 
     def get_entry(self, entry_id: int) -> Entry:
+        """The entry with this id; :class:`~ledgerlib.EntryNotFound` if none."""
         row = self._conn.execute(select(entries).where(entries.c.id == entry_id)).first()
         if row is None:
             raise EntryNotFound(entry_id)
@@ -243,7 +244,7 @@ class PostingCore(ExpiryCore):
     def _replayed_entry(self, idempotency_key: str | None, fingerprint: str) -> Entry | None:
         """The entry already posted with this key and movement (marked replayed), if any.
 
-        Raises :class:`IdempotencyConflict` if the key was used for another movement.
+        Raises :class:`~ledgerlib.IdempotencyConflict` if the key was used for another movement.
         """
         if idempotency_key is None:
             return None

@@ -1,8 +1,8 @@
-"""Tables of the ledger, published as one SQLAlchemy :data:`metadata`.
+"""Tables of the ledger, published as one SQLAlchemy :data:`ledgerlib.metadata`.
 
-Applications include :data:`metadata` in their alembic ``target_metadata`` and
-call :func:`guard_ddl` from a migration to install the database-level guards
-(triggers). Standalone users call :func:`create_all`.
+Applications include :data:`ledgerlib.metadata` in their alembic ``target_metadata`` and
+call :func:`ledgerlib.guard_ddl` from a migration to install the database-level guards
+(triggers). Standalone users call :func:`ledgerlib.create_all`.
 
 Sign convention: a posting's ``amount_paise`` is positive for a debit and
 negative for a credit, so the postings of every entry sum to zero per currency.
@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import TypeDecorator
 
-# Stable constraint names so alembic migrations can refer to them.
+#: Stable constraint names, so alembic migrations can refer to them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -42,6 +42,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+#: The ledger's tables (``ledger_accounts``, ``ledger_entries``,
+#: ``ledger_postings``, ``ledger_holds``): add it to alembic's ``target_metadata``.
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 ACCOUNT_KINDS = ("asset", "liability", "equity", "income", "expense")

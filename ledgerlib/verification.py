@@ -9,9 +9,9 @@ point at an entry that moved exactly the committed amount (all of the hold, or
 the part committed) from the hold's source to its destination; resolved holds
 have their resolution time and expired ones their expiry.
 
-:func:`verify` is exported as ``ledgerlib.verify``; this module is
+:func:`ledgerlib.verify` is exported as ``ledgerlib.verify``; this module is
 ``ledgerlib.verification`` so that the name means one thing. The command line
-``python -m ledgerlib verify --url URL`` runs it in a :func:`snapshot_session`.
+``python -m ledgerlib verify --url URL`` runs it in a :func:`ledgerlib.snapshot_session`.
 """
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ from .schema import DEBIT_NORMAL_KINDS, accounts, entries, holds, postings
 
 @dataclass
 class VerifyReport:
+    """What :func:`ledgerlib.verify` scanned and every problem it found."""
+
     accounts: int = 0
     entries: int = 0
     postings: int = 0
@@ -35,9 +37,11 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
+        """True when no problem was found."""
         return not self.problems
 
     def summary(self) -> str:
+        """One line of counts, then one line per problem (for people, not parsers)."""
         head = (
             f"{self.accounts} accounts, {self.entries} entries, {self.postings} postings, "
             f"{self.holds_pending} pending holds"
@@ -51,7 +55,7 @@ def verify(session: Session) -> VerifyReport:
     """Scan the whole ledger. Read-only; O(postings).
 
     On a database taking writes, run it in one snapshot -- a REPEATABLE READ
-    transaction on PostgreSQL (see :func:`snapshot_session`) -- or a movement
+    transaction on PostgreSQL (see :func:`ledgerlib.snapshot_session`) -- or a movement
     committed between two of its queries looks like a broken balance.
     """
     conn = session.connection()
