@@ -49,7 +49,8 @@ class ExpiryCore(LedgerCore):
         *,
         keep_hold_id: int | None = None,
     ) -> InsufficientFunds | None:
-        """:meth:`~ledgerlib._core.LedgerCore._first_shortfall`, counting expired holds of short accounts as released.
+        """:meth:`~ledgerlib._core.LedgerCore._first_shortfall`, counting
+        expired holds of short accounts as released.
 
         Frees (writes) only when that makes the operation pass; ``keep_hold_id``
         (the hold being committed) is never freed.
