@@ -58,9 +58,9 @@ class ExpiryCore(LedgerCore):
         shortfall = self._first_shortfall(locked, posted_change, held_change)
         if shortfall is None:
             return None
-        paying = [
+        paying = [  # (an account holding nothing has nothing to free: no query)
             acc.id for code, acc in locked.items()
-            if not acc.allow_negative
+            if not acc.allow_negative and acc.held_paise > 0
             and posted_change.get(code, 0) - held_change.get(code, 0) < 0
         ]
         expired = self._expired_holds_of(paying, keep_hold_id)

@@ -86,6 +86,12 @@ __all__ = [
 ALL_CHECKS = frozenset({"conservation", "no_negative", "replay", "verify"})
 
 
+def _require(condition: bool, message: str) -> None:
+    """A failed check, as pytest reports it; unlike ``assert``, kept under ``python -O``."""
+    if not condition:
+        raise AssertionError(message)
+
+
 @dataclass(frozen=True)
 class LedgerSetup:
     """The accounts the random operations may use.
@@ -118,7 +124,7 @@ def assert_money_conserved(session: Session) -> None:
         sign = 1 if row.kind in DEBIT_NORMAL_KINDS else -1
         totals[row.currency] += sign * row.posted_paise
     unbalanced = {currency: total for currency, total in totals.items() if total}
-    assert not unbalanced, f"money is not conserved: off by {unbalanced}"
+    _require(not unbalanced, f"money is not conserved: off by {unbalanced}")
 
 
 def assert_no_negative(session: Session) -> None:
@@ -128,13 +134,13 @@ def assert_no_negative(session: Session) -> None:
             ~accounts.c.allow_negative,
             accounts.c.posted_paise - accounts.c.held_paise < 0)
     ).all()
-    assert not below, f"accounts below zero: {below}"
+    _require(not below, f"accounts below zero: {below}")
 
 
 def assert_verified(session: Session) -> None:
     """:func:`ledgerlib.verify` finds nothing wrong."""
     report = verify(session)
-    assert report.ok, report.summary()
+    _require(report.ok, report.summary())
 
 
 # ------------------------------------------------------- random operations
@@ -211,7 +217,7 @@ class _Run:
         try:
             result = operation()
         except LedgerError:
-            assert self.snapshot() == before, "a refused operation changed balances"
+            _require(self.snapshot() == before, "a refused operation changed balances")
             raise
         if getattr(result, "replayed", False):
             return
@@ -228,12 +234,12 @@ class _Run:
         except LedgerError:
             # A hold whose commit was replayed after a release, say: refused, and
             # still nothing may move.
-            assert self.snapshot() == before, "a refused replay changed balances"
+            _require(self.snapshot() == before, "a refused replay changed balances")
             return
         if "replay" in self.checks:
-            assert self.snapshot() == before, "a replay moved money"
+            _require(self.snapshot() == before, "a replay moved money")
             if hasattr(result, "postings"):
-                assert result.replayed, "a replay was not marked replayed"
+                _require(result.replayed, "a replay was not marked replayed")
 
     def check(self, session: Session) -> None:
         if "conservation" in self.checks:
