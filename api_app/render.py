@@ -17,6 +17,7 @@ from wallet.models import (
     User,
     Withdrawal,
 )
+from wallet.statements import Statement
 from wallet.transfers import ActivityItem
 
 Json = dict[str, Any]
@@ -95,3 +96,17 @@ def refund(record: Refund, *, payment_request_id: str) -> Json:
     return {"id": record.public_id, "payment_request_id": payment_request_id,
             "amount": money(record.amount_paise), "reason": record.reason,
             "created_at": moment(record.created_at)}
+
+
+def statement(value: Statement) -> Json:
+    return {
+        "month": value.month.label, "name": value.holder_name, "phone": value.holder_phone,
+        "from": moment(value.month.start), "until": moment(value.until),
+        "opening_balance": money(value.opening_paise),
+        "closing_balance": money(value.closing_paise),
+        "money_in": money(value.money_in_paise), "money_out": money(value.money_out_paise),
+        "lines": [{"posted_at": moment(line.posted_at), "reference": line.reference,
+                   "description": line.kind, "counterparty": line.counterparty,
+                   "note": line.note, "amount": money(line.change_paise),
+                   "balance": money(line.balance_paise)} for line in value.lines],
+    }

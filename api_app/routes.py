@@ -23,6 +23,7 @@ API_ROUTES = {
     "withdrawal": "/v1/withdrawals/{withdrawal_id}",
     "transactions": "/v1/transactions",
     "transaction": "/v1/transactions/{transaction_id}",
+    "statement": "/v1/statements/{month}",
     # Shops' servers (merchant keys).
     "payment_requests": "/v1/payment_requests",
     "payment_request": "/v1/payment_requests/{payment_request_id}",

@@ -28,6 +28,11 @@ if [ "${CI:-}" = "true" ] && ! command -v pgbouncer >/dev/null 2>&1; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq pgbouncer >/dev/null
 fi
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+  echo "== installing Debian's DejaVu fonts (statement PDFs print ₹ with them)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq fonts-dejavu-core >/dev/null
+fi
 echo "== installing the project with its test extras"
 "$PYTHON" -m pip install -q --disable-pip-version-check -e '.[test]'
 

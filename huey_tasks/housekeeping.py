@@ -1,5 +1,5 @@
 """Periodic housekeeping: forget API idempotency keys past their keeping time;
-verify the ledger and record each run."""
+verify the ledger and record each run; record expired ledger holds."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +8,7 @@ from huey import crontab
 
 from wallet.idempotency import IdempotencyKeys
 from wallet.ledger_checks import run_ledger_check
+from wallet.transfers import WalletService
 
 from .app import huey, worker
 
@@ -29,3 +30,9 @@ def verify_ledger() -> bool:
     if not check.ok:
         log.error("ledger verification found problems: %s", check.summary)
     return check.ok
+
+
+@huey.periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]  # huey has no types
+def expire_ledger_holds() -> list[int]:
+    """Holds with an expiry are released for good once it passes (ids of those released)."""
+    return worker.run_in_transaction(lambda session: WalletService(session).expire_holds())

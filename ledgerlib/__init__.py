@@ -34,6 +34,7 @@ from .errors import (
     EmptyEntry,
     EntryNotFound,
     HoldAlreadyResolved,
+    HoldExpired,
     HoldNotFound,
     IdempotencyConflict,
     InsufficientFunds,
@@ -72,8 +73,8 @@ __all__ = [
     "MAX_AMOUNT_PAISE", "check_paise", "format_paise", "parse_amount", "to_decimal_string",
     # errors
     "AccountExists", "AccountNotFound", "AlreadyReversed", "BatchRefused", "CurrencyMismatch",
-    "EmptyEntry",
-    "EntryNotFound", "HoldAlreadyResolved", "HoldNotFound", "IdempotencyConflict",
+    "EmptyEntry", "EntryNotFound", "HoldAlreadyResolved", "HoldExpired", "HoldNotFound",
+    "IdempotencyConflict",
     "InsufficientFunds", "InvalidAmount", "InvalidEntry", "InvariantViolation", "LedgerError",
     "UnbalancedEntry",
     # database set-up, schema and tables

@@ -23,7 +23,7 @@ whole batch (:class:`~ledgerlib.BatchRefused`) before anything is written.
 One race is left to the database: another transaction taking one of the
 batch's idempotency keys for a *different* movement (on other accounts) between
 2 and 3. The INSERT then fails on the unique key and the transaction must be
-rolled back; retried, the item is refused with :class:`IdempotencyConflict`.
+rolled back; retried, the item is refused with :class:`ledgerlib.IdempotencyConflict`.
 """
 from __future__ import annotations
 
@@ -184,11 +184,11 @@ class BatchOperations(PostingCore):
     def post_batch(
         self, items: Iterable[BatchItem], *, atomic: bool = False
     ) -> list[BatchResult]:
-        """Post ``items`` in order, in three round trips; one :class:`BatchResult` each.
+        """Post ``items`` in order, in three round trips; one :class:`ledgerlib.BatchResult` each.
 
-        Each item is checked as :meth:`post` would check it, seeing what the
+        Each item is checked as :meth:`ledgerlib.Ledger.post` would check it, seeing what the
         items before it moved. A refused item writes nothing; with ``atomic``
-        the first refusal raises :class:`BatchRefused` and nothing is written.
+        the first refusal raises :class:`ledgerlib.BatchRefused` and nothing is written.
         """
         items = list(items)
         if len(items) > MAX_BATCH_ITEMS:

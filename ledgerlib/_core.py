@@ -83,6 +83,7 @@ class LedgerCore:
         return self._conn.dialect.name
 
     def get_account(self, code: str) -> Account:
+        """The account with this code; :class:`~ledgerlib.AccountNotFound` if none."""
         row = self._conn.execute(
             select(accounts).where(accounts.c.code == code)
         ).first()

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Row
 
 from . import _statements as sql
 from . import chain, fastpath
-from ._core import Heads, LedgerCore, Locked
+from ._core import Heads, Locked
+from ._expiry import ExpiryCore
 from .errors import AlreadyReversed, EntryNotFound, IdempotencyConflict, UnbalancedEntry
 from .invariants import check_present
 from .schema import accounts, entries, postings
@@ -71,7 +72,7 @@ def posting_rows(
     return rows
 
 
-class PostingCore(LedgerCore):
+class PostingCore(ExpiryCore):
     """Reading and posting entries (see :class:`ledgerlib.Ledger`)."""
 
     #: Try :mod:`ledgerlib.fastpath` (one statement) before the generic path on
@@ -79,6 +80,7 @@ class PostingCore(LedgerCore):
     _fast_path = True
 
     def get_entry(self, entry_id: int) -> Entry:
+        """The entry with this id; :class:`~ledgerlib.EntryNotFound` if none."""
         row = self._conn.execute(select(entries).where(entries.c.id == entry_id)).first()
         if row is None:
             raise EntryNotFound(entry_id)
@@ -136,7 +138,10 @@ class PostingCore(LedgerCore):
         posted_change, held_change = self._balance_changes(signed, locked, resolving_hold)
         if reverses_entry_id is not None:
             self._check_not_reversed(reverses_entry_id, idempotency_key)
-        shortfall = self._first_shortfall(locked, posted_change, held_change)
+        shortfall = self._shortfall_after_expiry(
+            locked, posted_change, held_change,
+            keep_hold_id=None if resolving_hold is None else resolving_hold.id,
+        )
         if shortfall is not None:
             # A replay of a movement that already happened is not an overdraft.
             replay = self._replayed_entry(idempotency_key, fingerprint)
@@ -263,7 +268,7 @@ class PostingCore(LedgerCore):
     def _replayed_entry(self, idempotency_key: str | None, fingerprint: str) -> Entry | None:
         """The entry already posted with this key and movement (marked replayed), if any.
 
-        Raises :class:`IdempotencyConflict` if the key was used for another movement.
+        Raises :class:`~ledgerlib.IdempotencyConflict` if the key was used for another movement.
         """
         if idempotency_key is None:
             return None

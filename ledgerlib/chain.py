@@ -23,7 +23,7 @@ daily published digest) to catch that too. It does not cover an entry's memo,
 metadata or idempotency key, nor holds.
 
 The same text is hashed by PostgreSQL in :mod:`ledgerlib.fastpath`
-(:data:`SQL_HASH`); both must stay byte-for-byte equal.
+(``SQL_HASH``); both must stay byte-for-byte equal.
 """
 from __future__ import annotations
 
@@ -58,7 +58,8 @@ def posting_hash(
 
 def sql_hash(previous: str, entry_id: str, account_id: str, amount: str, currency: str,
              balance_after: str, micros_param: str) -> str:
-    """The PostgreSQL expression computing :func:`posting_hash` from SQL expressions."""
+    """The PostgreSQL expression computing :func:`ledgerlib.chain.posting_hash`
+    from SQL expressions."""
     parts = " || '|' || ".join(
         f"CAST({part} AS text)"
         for part in (previous, entry_id, account_id, amount, currency, balance_after,

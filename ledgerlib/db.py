@@ -11,7 +11,7 @@ another server connection: nothing may outlive a transaction in the server
 session. psycopg 3 prepares a statement server-side after it ran 5 times on a
 connection (``_pg3_0``, ``_pg3_1``...), which then meets another client's
 statement of the same name ("prepared statement "_pg3_0" already exists") or
-is missing where the next transaction lands. :func:`configure_engine` turns
+is missing where the next transaction lands. :func:`ledgerlib.configure_engine` turns
 that off, for every engine made here or by an application that calls it.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization, deadlock
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
-    """``sqlalchemy.create_engine`` plus :func:`configure_engine`."""
+    """``sqlalchemy.create_engine`` plus :func:`ledgerlib.configure_engine`."""
     engine = sqlalchemy.create_engine(url, **kwargs)
     configure_engine(engine)
     return engine

@@ -85,3 +85,7 @@ class BatchRefused(LedgerError):
         self.results = results
         self.first_refused = first_refused
         super().__init__(f"batch item {first_refused} refused: {reason}")
+
+
+class HoldExpired(HoldAlreadyResolved):
+    """The hold passed its ``expires_at``: it counts as released and cannot be committed."""

@@ -1,7 +1,7 @@
 """PostgreSQL fast path for posting an entry: the whole happy path in ONE statement.
 
 :meth:`ledgerlib.Ledger.post` (and ``transfer``) and
-:meth:`ledgerlib.Ledger.commit_hold` first try :func:`try_post` on
+:meth:`ledgerlib.Ledger.commit_hold` first try :func:`ledgerlib.fastpath.try_post` on
 PostgreSQL. One statement of data-modifying CTEs
 
 1. locks the touched accounts (``SELECT ... ORDER BY id FOR UPDATE``: the
@@ -186,7 +186,7 @@ def try_post(
     statement then releases the held amount and marks the hold committed.
 
     Returns None, having written nothing, when the generic path must decide.
-    ``signed`` must already have passed :func:`ledgerlib.validation.validate_legs`.
+    ``signed`` must already have passed ``ledgerlib.validation.validate_legs``.
     """
     if created_at.tzinfo is None:
         return None  # the generic path raises the usual "naive datetime" error

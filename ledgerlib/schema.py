@@ -1,8 +1,8 @@
-"""Tables of the ledger, published as one SQLAlchemy :data:`metadata`.
+"""Tables of the ledger, published as one SQLAlchemy :data:`ledgerlib.metadata`.
 
-Applications include :data:`metadata` in their alembic ``target_metadata`` and
-call :func:`guard_ddl` from a migration to install the database-level guards
-(triggers). Standalone users call :func:`create_all`.
+Applications include :data:`ledgerlib.metadata` in their alembic ``target_metadata`` and
+call :func:`ledgerlib.guard_ddl` from a migration to install the database-level guards
+(triggers). Standalone users call :func:`ledgerlib.create_all`.
 
 Sign convention: a posting's ``amount_paise`` is positive for a debit and
 negative for a credit, so the postings of every entry sum to zero per currency.
@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.types import TypeDecorator
 
-# Stable constraint names so alembic migrations can refer to them.
+#: Stable constraint names, so alembic migrations can refer to them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -42,11 +42,13 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+#: The ledger's tables (``ledger_accounts``, ``ledger_entries``,
+#: ``ledger_postings``, ``ledger_holds``): add it to alembic's ``target_metadata``.
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 ACCOUNT_KINDS = ("asset", "liability", "equity", "income", "expense")
 DEBIT_NORMAL_KINDS = frozenset({"asset", "expense"})
-HOLD_STATUSES = ("pending", "committed", "released")
+HOLD_STATUSES = ("pending", "committed", "released", "expired")
 
 # BIGINT ids on PostgreSQL; plain INTEGER on SQLite, where only
 # "INTEGER PRIMARY KEY" is an auto-incrementing rowid.
@@ -167,12 +169,26 @@ holds = Table(
     Column("commit_entry_id", IdType, ForeignKey("ledger_entries.id"), unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("resolved_at", UTCDateTime, nullable=True),
+    # From this instant the hold counts as released: the funds check frees it
+    # when the money is needed and expire_holds() marks it 'expired'.
+    Column("expires_at", UTCDateTime, nullable=True),
+    # A partial commit's amount; NULL when the whole amount was committed.
+    Column("committed_paise", BigInteger, nullable=True),
     CheckConstraint("amount_paise > 0", name="amount_positive"),
-    CheckConstraint("status IN ('pending', 'committed', 'released')", name="status"),
+    CheckConstraint(
+        "status IN ('pending', 'committed', 'released', 'expired')", name="status"
+    ),
     CheckConstraint(
         "(status = 'committed') = (commit_entry_id IS NOT NULL)", name="commit_has_entry"
     ),
+    CheckConstraint(
+        "committed_paise IS NULL OR (status = 'committed' AND committed_paise > 0 "
+        "AND committed_paise < amount_paise)",
+        name="partial_commit",
+    ),
+    CheckConstraint("status <> 'expired' OR expires_at IS NOT NULL", name="expired_has_time"),
     Index("ix_ledger_holds_source_account_id_status", "source_account_id", "status"),
+    Index("ix_ledger_holds_status_expires_at", "status", "expires_at"),
 )
 
 

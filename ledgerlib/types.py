@@ -84,6 +84,14 @@ class Entry:
 
 @dataclass(frozen=True)
 class Hold:
+    """A reservation of ``amount_paise`` from ``source_code`` for ``destination_code``.
+
+    ``status`` is ``pending`` until it is resolved, exactly once: ``committed``
+    (``committed_paise`` moved, the rest released), ``released``, or
+    ``expired`` (released because ``expires_at`` passed). A pending hold whose
+    ``expires_at`` has passed already counts as released for the funds check.
+    """
+
     id: int
     idempotency_key: str | None
     source_code: str
@@ -96,6 +104,9 @@ class Hold:
     created_at: dt.datetime
     resolved_at: dt.datetime | None
     commit_entry_id: int | None
+    expires_at: dt.datetime | None = None
+    #: The amount the commit moved (``amount_paise`` or less); None unless committed.
+    committed_paise: int | None = None
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,17 @@ postings use their account's currency; each account's stored posted balance
 equals the sum of its postings and its held balance the sum of its pending
 holds; no account that may not go negative is below zero; the stored balances
 of all accounts form a balanced trial balance per currency; committed holds
-point at an entry; and, walking each account's postings in order, every
-running balance (``balance_after``) and every link of the account's hash chain
-(:mod:`ledgerlib.chain`) is re-derived -- the first posting that does not match
-is named, even if the stored balances were edited to agree with it.
+point at an entry that moved exactly the committed amount (all of the hold, or
+the part committed) from the hold's source to its destination; resolved holds
+have their resolution time and expired ones their expiry; and, walking each
+account's postings in order, every running balance (``balance_after``) and
+every link of the account's hash chain (:mod:`ledgerlib.chain`) is re-derived
+-- the first posting that does not match is named, even if the stored
+balances were edited to agree with it.
 
-:func:`verify` is exported as ``ledgerlib.verify``; this module is
+:func:`ledgerlib.verify` is exported as ``ledgerlib.verify``; this module is
 ``ledgerlib.verification`` so that the name means one thing. The command line
-``python -m ledgerlib verify --url URL`` runs it in a :func:`snapshot_session`.
+``python -m ledgerlib verify --url URL`` runs it in a :func:`ledgerlib.snapshot_session`.
 """
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ from .schema import DEBIT_NORMAL_KINDS, accounts, entries, holds, postings
 
 @dataclass
 class VerifyReport:
+    """What :func:`ledgerlib.verify` scanned and every problem it found."""
+
     accounts: int = 0
     entries: int = 0
     postings: int = 0
@@ -38,9 +43,11 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
+        """True when no problem was found."""
         return not self.problems
 
     def summary(self) -> str:
+        """One line of counts, then one line per problem (for people, not parsers)."""
         head = (
             f"{self.accounts} accounts, {self.entries} entries, {self.postings} postings, "
             f"{self.holds_pending} pending holds"
@@ -54,7 +61,7 @@ def verify(session: Session) -> VerifyReport:
     """Scan the whole ledger. Read-only; O(postings).
 
     On a database taking writes, run it in one snapshot -- a REPEATABLE READ
-    transaction on PostgreSQL (see :func:`snapshot_session`) -- or a movement
+    transaction on PostgreSQL (see :func:`ledgerlib.snapshot_session`) -- or a movement
     committed between two of its queries looks like a broken balance.
     """
     conn = session.connection()
@@ -145,7 +152,9 @@ def _check_accounts(conn: Connection, report: VerifyReport) -> None:
 
 
 def _check_holds(conn: Connection, report: VerifyReport) -> None:
-    """Counts pending holds; a committed hold points at an entry."""
+    """Counts pending holds; a committed hold points at an entry that moved
+    exactly its committed amount from its source to its destination; a
+    resolved hold has its resolution time, an expired one its expiry."""
     report.holds_pending = conn.execute(
         select(func.count()).select_from(holds).where(holds.c.status == "pending")
     ).scalar_one()
@@ -155,6 +164,40 @@ def _check_holds(conn: Connection, report: VerifyReport) -> None:
         )
     ).scalars():
         report.problems.append(f"hold {hold_id} is committed without an entry")
+    _check_hold_commits(conn, report)
+    for hold_id, status in conn.execute(
+        select(holds.c.id, holds.c.status).where(
+            (holds.c.status != "pending") & holds.c.resolved_at.is_(None)
+            | (holds.c.status == "expired") & (holds.c.expires_at > holds.c.resolved_at)
+            | (holds.c.committed_paise.is_not(None))
+            & (holds.c.committed_paise >= holds.c.amount_paise)
+        )
+    ):
+        report.problems.append(f"hold {hold_id} ({status}) has inconsistent amounts or times")
+
+
+def _check_hold_commits(conn: Connection, report: VerifyReport) -> None:
+    """Each committed hold's entry moves its committed amount, source to destination."""
+    committed = func.coalesce(holds.c.committed_paise, holds.c.amount_paise)
+    moved: dict[int, dict[int, int]] = defaultdict(dict)
+    expected: dict[int, tuple[int, int, int]] = {}
+    for row in conn.execute(
+        select(holds.c.id, holds.c.source_account_id, holds.c.destination_account_id,
+               committed.label("committed"), postings.c.account_id,
+               func.sum(postings.c.amount_paise).label("amount"))
+        .join(postings, postings.c.entry_id == holds.c.commit_entry_id)
+        .where(holds.c.status == "committed")
+        .group_by(holds.c.id, holds.c.source_account_id, holds.c.destination_account_id,
+                  committed, postings.c.account_id)
+    ):
+        expected[row.id] = (row.source_account_id, row.destination_account_id, row.committed)
+        moved[row.id][row.account_id] = int(row.amount)
+    for hold_id, (source, destination, amount) in sorted(expected.items()):
+        if moved[hold_id] != {source: amount, destination: -amount}:
+            report.problems.append(
+                f"hold {hold_id}: its commit entry does not move its committed amount "
+                f"{amount} from its source to its destination"
+            )
 
 
 def _check_chains(conn: Connection, report: VerifyReport) -> None:

@@ -17,6 +17,9 @@ import sqlalchemy as sa
 
 import ledgerlib
 
+# ledgerlib's test kit (its fixtures; tests/test_ledger_kit.py runs its tests).
+pytest_plugins = ["ledgerlib.testing"]
+
 TEST_DATABASE_URL = os.environ.get("WALLET_TEST_DATABASE_URL", "").strip()
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 VIA_PGBOUNCER = ON_POSTGRES and os.environ.get("WALLET_TEST_PGBOUNCER") == "1"

@@ -24,6 +24,7 @@ from .pins import PinPolicy, Pins
 from .refunds import Refunds
 from .reports import MerchantReports
 from .settings import WalletSettings
+from .statements import Statements
 from .tasks import NoTaskQueue, TaskQueue
 from .transfers import WalletService
 from .withdrawals import WithdrawalService
@@ -102,6 +103,10 @@ class Services:
     @property
     def merchant_reports(self) -> MerchantReports:
         return MerchantReports(self.db)
+
+    @property
+    def statements(self) -> Statements:
+        return Statements(self.db, clock=self.clock)
 
     @property
     def merchant_keys(self) -> MerchantKeys:

@@ -130,6 +130,11 @@ class WalletService:
         counted (they are not postings)."""
         return self.ledger.balances_between(owner.wallet_code, start, end)
 
+    def expire_holds(self, *, limit: int = 1000) -> list[int]:
+        """Record the ledger holds past their expiry as expired (the periodic
+        sweep; the funds check already counts them as released). Their ids."""
+        return [hold.id for hold in self.ledger.expire_holds(limit=limit)]
+
     # -------------------------------------------------------------- transfers
 
     def send_money(

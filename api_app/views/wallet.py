@@ -7,7 +7,9 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 
+from wallet.errors import WalletError
 from wallet.pins import PinRefused
+from wallet.statement_files import statement_csv, statement_filename, statement_pdf
 from wallet.transfers import ActivityFilter
 from webcommon.views import view_config
 
@@ -81,3 +83,39 @@ def transaction(request: Request) -> Any:
     if item is None:  # someone else's, or no such id: the same answer
         raise HTTPNotFound()
     return render.activity(item)
+
+
+#: Media types of a statement, by the ``format`` parameter's value.
+STATEMENT_TYPES = {"json": "application/json", "csv": "text/csv", "pdf": "application/pdf"}
+
+
+def _statement_format(request: Request) -> str:
+    """``format`` if given, else what ``Accept`` prefers (JSON when it names none of ours)."""
+    chosen = request.params.get("format")
+    if chosen:
+        return str(chosen)
+    offers = request.accept.acceptable_offers(list(STATEMENT_TYPES.values()))
+    by_type = {media: name for name, media in STATEMENT_TYPES.items()}
+    return by_type[offers[0][0]] if offers else "json"
+
+
+@view_config(route_name="statement", request_method="GET", openapi=True, renderer="json",
+             permission="user")
+def statement(request: Request) -> Any:
+    statements = request.wallet.statements
+    try:
+        month = statements.parse_month(request.matchdict["month"])
+    except WalletError as exc:
+        return problem("validation_error", str(exc),
+                       errors=[{"field": "month", "message": str(exc)}], status=400)
+    value = statements.for_month(request.identity, month)
+    chosen = _statement_format(request)
+    if chosen == "json":
+        return render.statement(value)
+    body = statement_csv(value) if chosen == "csv" else statement_pdf(value)
+    response = Response(body=body, content_type=STATEMENT_TYPES[chosen])
+    if chosen == "csv":
+        response.charset = "utf-8"
+    response.content_disposition = (
+        f'attachment; filename="{statement_filename(value, chosen)}"')
+    return response

@@ -7,9 +7,11 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from ledgerlib import format_paise
+from wallet.codes import IST
 from wallet.errors import WalletError
 from wallet.models import User
 from wallet.pins import PinRefused
+from wallet.statement_files import statement_csv, statement_filename, statement_pdf
 from wallet.transfers import WalletService
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
@@ -93,13 +95,41 @@ class WalletViews:
             errors=errors, status=400 if errors else 200)
 
     @view_config(route_name="transactions", renderer="transactions.jinja2")
-    def transactions(self) -> dict[str, Any]:
+    def transactions(self, statement_error: str = "") -> dict[str, Any]:
         cursor = self.request.params.get("cursor") or None
         try:
             page = self.wallet.activity(self.user, cursor=cursor)
         except WalletError:
             raise HTTPNotFound() from None
-        return {"page": page}
+        statements = request_services(self.request).statements
+        last_month = statements.now().astimezone(IST).strftime("%Y-%m")
+        return {"page": page, "statement_error": statement_error,
+                "statement_month": self._query("month")[:7] or last_month,
+                "this_month": last_month}
+
+    def _query(self, name: str) -> str:
+        value = self.request.GET.get(name, "")
+        return value[:20] if isinstance(value, str) else ""
+
+    @view_config(route_name="statement", renderer="transactions.jinja2")
+    def statement(self) -> dict[str, Any] | Response:
+        """The month's statement as a download (PDF, or CSV with ``format=csv``)."""
+        statements = request_services(self.request).statements
+        try:
+            month = statements.parse_month(self._query("month"))
+        except WalletError as exc:
+            self.request.response.status = 400
+            return self.transactions(statement_error=str(exc))
+        value = statements.for_month(self.user, month)
+        chosen = "csv" if self._query("format") == "csv" else "pdf"
+        response = Response(
+            body=statement_csv(value) if chosen == "csv" else statement_pdf(value),
+            content_type="text/csv" if chosen == "csv" else "application/pdf")
+        if chosen == "csv":
+            response.charset = "utf-8"
+        response.content_disposition = (
+            f'attachment; filename="{statement_filename(value, chosen)}"')
+        return response
 
     @view_config(route_name="transaction", renderer="transaction.jinja2")
     def transaction(self) -> dict[str, Any]:
