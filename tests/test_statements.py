@@ -25,7 +25,7 @@ from wallet.withdrawals import WithdrawalService
 
 from .api_helpers import auth, sign_in
 from .test_withdrawals import ScriptedBank
-from .wallet_helpers import PASSWORD, TEST_BANKS, login, make_user
+from .wallet_helpers import PASSWORD, PIN, TEST_BANKS, login, make_user
 
 ASHA, RAVI = "+919876543210", "+919812345678"
 OCTOBER = Month(2026, 10)
@@ -63,7 +63,7 @@ def october(db, runner):
 
     def send(src: int, phone: str, amount: int, n: int, note: str = ""):
         return lambda s: WalletService(s, clock=clock).send_money(
-            s.get(User, src), phone, amount, key(n), note).id
+            s.get(User, src), phone, amount, key(n), note, pin=PIN).id
 
     def shop(s):
         merchant = AccountService(s, bcrypt_rounds=4).signup_merchant(
@@ -72,7 +72,8 @@ def october(db, runner):
 
     def withdraw(amount: int, n: int):
         return lambda s: WithdrawalService(s, TEST_BANKS, clock=clock).request(
-            s.get(User, asha), "hdfc", "50100012345678", "HDFC0001234", amount, key(n)).id
+            s.get(User, asha), "hdfc", "50100012345678", "HDFC0001234", amount, key(n),
+            pin=PIN).id
 
     def pay_out(when: dt.datetime) -> None:
         at["now"] = when
@@ -86,7 +87,7 @@ def october(db, runner):
     step(ist(3), send(ravi, ASHA, 200_00, 4, "for dinner"))
     step(ist(4), send(asha, RAVI, 100_00, 5, "=SUM(A1)"))
     payment = step(ist(5), lambda s: WalletService(s, clock=clock).pay_merchant(
-        s.get(User, asha), "dosa-corner", 250_00, key(6), "two dosas").id)
+        s.get(User, asha), "dosa-corner", 250_00, key(6), "two dosas", pin=PIN).id)
     step(ist(6), lambda s: Refunds(s, clock=clock).refund(
         s.get(Merchant, merchant_id), payment, 50_00, key(7), "cold"))
     returned = step(ist(7), withdraw(300_00, 8))

@@ -48,7 +48,7 @@ def test_a_shop_paid_in_one_batch(db):
         kinds = [type(o).__name__ for o in outcome]
         assert kinds == ["Transaction", "InsufficientBalance", "Transaction",
                          "DuplicateRequest", "WalletError", "WalletError", "Transaction",
-                         "PinRefused"]
+                         "WrongPin"]
         assert isinstance(outcome[1], InsufficientBalance)
         assert isinstance(outcome[3], DuplicateRequest)
         assert outcome[2] is outcome[0] or outcome[2].id == outcome[0].id

@@ -9,9 +9,9 @@ opposite sign, if the bank returned it; money only held (a withdrawal not yet
 paid) is not a movement. Each line is described as the history shows it (the
 counterparty, the kind, the note) from the wallet's transaction record.
 
-Opening and closing balances come from :func:`posted_balance_at` alone (one
-function, so that it can be switched to ``ledgerlib``'s as-of balance in one
-place); the lines are read by a separate query, and their sum must equal
+Opening and closing balances come from :func:`posted_balance_at` alone (the
+ledger's running balance just before each instant); the lines are read by a
+separate query from the postings themselves, and their sum must equal
 closing minus opening (:class:`StatementDoesNotReconcile` otherwise).
 """
 from __future__ import annotations
@@ -22,9 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import ledgerlib
 from ledgerlib.tables import accounts, entries, postings
 
 from .codes import IST, utcnow
@@ -114,22 +115,16 @@ class Statement:
 
 def posted_balance_at(session: Session, account_code: str, instant: dt.datetime) -> int:
     """The posted balance of an account just before ``instant``, on its normal
-    side (a wallet's money is positive): the sum of its earlier postings.
+    side (a wallet's money is positive): one index lookup on the ledger's
+    running balances (``ledgerlib.Ledger.balances_before``), however long the
+    history.
 
     The one source of statements' opening and closing balances.
     """
-    row = session.execute(
-        select(accounts.c.kind, func.coalesce(func.sum(postings.c.amount_paise), 0))
-        .select_from(accounts)
-        .outerjoin(postings, (postings.c.account_id == accounts.c.id)
-                   & (postings.c.created_at < instant))
-        .where(accounts.c.code == account_code)
-        .group_by(accounts.c.kind)
-    ).first()
-    if row is None:
+    try:
+        return ledgerlib.Ledger(session).balances_before(account_code, [instant])[0]
+    except ledgerlib.AccountNotFound:
         return 0  # no wallet yet: nothing in it
-    kind, total = row
-    return int(total) if kind in ("asset", "expense") else -int(total)
 
 
 class Statements:
