@@ -14,13 +14,13 @@ Adding a bank is adding its lines: nothing else names banks.
 """
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .ini import ConfigurationError, require_secret
+from .networks import Network, address_allowed, parse_networks
 
 _BANK_CODE = re.compile(r"[a-z][a-z0-9_]{1,30}")
 #: Settlement accounts per bank (wallet.settlement): enough that a bank's
@@ -38,7 +38,7 @@ class BankConfig:
     api_url: str
     api_key: str
     webhook_secrets: tuple[str, ...]
-    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    allowed_networks: tuple[Network, ...]
     settlement_shards: int = DEFAULT_SETTLEMENT_SHARDS
     #: The first four letters of its branches' IFSCs (empty: not checked).
     ifsc_prefixes: tuple[str, ...] = ()
@@ -48,11 +48,7 @@ class BankConfig:
         return not self.ifsc_prefixes or ifsc[:4] in self.ifsc_prefixes
 
     def allows(self, address: str | None) -> bool:
-        try:
-            ip = ipaddress.ip_address(address or "")
-        except ValueError:
-            return False
-        return any(ip in network for network in self.allowed_networks)
+        return address_allowed(self.allowed_networks, address)
 
 
 def _shards(settings: Mapping[str, Any], key: str, default: int) -> int:
@@ -85,12 +81,7 @@ def load_banks(settings: Mapping[str, Any]) -> dict[str, BankConfig]:
         secrets: tuple[str, ...] = tuple(settings[secrets_setting].split())
         for secret in secrets:
             require_secret({**settings, "_secret": secret}, "_secret")
-        try:
-            networks = tuple(
-                ipaddress.ip_network(cidr, strict=False) for cidr in get("allowed_networks").split()
-            )
-        except ValueError as exc:
-            raise ConfigurationError(f"{prefix}allowed_networks: {exc}") from None
+        networks = parse_networks(get("allowed_networks"), f"{prefix}allowed_networks")
         prefixes = tuple(settings.get(prefix + "ifsc_prefixes", "").upper().split())
         if any(not _IFSC_PREFIX.fullmatch(p) for p in prefixes):
             raise ConfigurationError(f"{prefix}ifsc_prefixes: four letters each, like HDFC")
