@@ -322,8 +322,14 @@ def ledgerlib_engine(ledgerlib_url: str) -> Iterator[sa.Engine]:
     admin = sa.create_engine(ledgerlib_url)
     with admin.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    engine = create_engine(ledgerlib_url,
-                           connect_args={"options": f"-csearch_path={schema}"})
+    engine = create_engine(ledgerlib_url)
+
+    # SET LOCAL in each transaction, not a connection option: that also works
+    # behind PgBouncer in transaction mode, which refuses startup options.
+    @sa.event.listens_for(engine, "begin")
+    def _use_schema(conn: sa.Connection) -> None:
+        conn.exec_driver_sql(f"SET LOCAL search_path TO {schema}")
+
     try:
         create_all(engine)
         yield engine

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 import ledgerlib
 
-from .conftest import ON_POSTGRES, TEST_DATABASE_URL, reset_postgres_schema
+from .conftest import ON_POSTGRES, reset_postgres_schema, schema_url
 
 PREVIOUS_HEAD = "6f0c2e4b8a17"
 SCHEMA = "ledger_migration_tests"
@@ -20,7 +20,7 @@ T0 = dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone.utc)
 def _url(tmp_path):
     if ON_POSTGRES:
         reset_postgres_schema(SCHEMA)
-        return f"{TEST_DATABASE_URL}?options=-csearch_path%3D{SCHEMA}"
+        return schema_url(SCHEMA)
     return f"sqlite:///{tmp_path / 'old.sqlite'}"
 
 
