@@ -444,13 +444,17 @@ def main(argv=None) -> int:
     print(f"chaos run: seed {args.seed}, {args.ops} operations, {args.users} users, "
           f"{args.shops} shops, {args.clients} clients"
           + (", infrastructure faults" if args.infra_faults else ""))
-    problems = run(args)
+    return verdict("chaos", run(args))
+
+
+def verdict(name: str, problems: list[str]) -> int:
+    """Print the run's problems and its last, machine-readable line; the exit status."""
     if problems:
         for problem in problems[:20]:
             print(f"  PROBLEM: {problem}")
-        print(f"chaos: FAILED {problems[0]}")
+        print(f"{name}: FAILED {problems[0]}")
         return 1
-    print("chaos: ok")
+    print(f"{name}: ok")
     return 0
 
 

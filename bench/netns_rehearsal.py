@@ -52,6 +52,7 @@ from bench.chaos import (  # noqa: E402
     exercise,
     infra_fault_actions,
     print_stats,
+    verdict,
 )
 from bench.infra import AppProcess, LocalPostgres, LocalRedis, write_ini  # noqa: E402
 from wallet.accounts import AccountService  # noqa: E402
@@ -241,13 +242,7 @@ def main(argv=None) -> int:
     stats: collections.Counter = collections.Counter()
     problems = rehearse(args, workdir, stats)
     print_stats(stats)
-    if problems:
-        for problem in problems[:20]:
-            print(f"  PROBLEM: {problem}")
-        print(f"rehearsal: FAILED {problems[0]}")
-        return 1
-    print("rehearsal: ok")
-    return 0
+    return verdict("rehearsal", problems)
 
 
 if __name__ == "__main__":
