@@ -134,8 +134,11 @@ postings = Table(
     "ledger_postings",
     metadata,
     Column("id", IdType, primary_key=True),
-    Column("entry_id", IdType, ForeignKey("ledger_entries.id"), nullable=False, index=True),
-    Column("account_id", IdType, ForeignKey("ledger_accounts.id"), nullable=False),
+    # References without FOREIGN KEYs: the guards check them once per statement
+    # for all its rows (PostgreSQL) or per row (SQLite), rather than a
+    # referential trigger per row -- the largest cost of a batch's INSERT.
+    Column("entry_id", IdType, nullable=False, index=True),
+    Column("account_id", IdType, nullable=False),
     Column("amount_paise", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     # The entry's time, or the account's previous posting's if that is later:
@@ -206,6 +209,14 @@ _SQLITE_GUARDS = [
     """CREATE TRIGGER ledger_holds_resolve_once BEFORE UPDATE ON ledger_holds
        WHEN OLD.status <> 'pending'
        BEGIN SELECT RAISE(ABORT, 'ledger hold already resolved'); END""",
+    # The postings' references (they have no FOREIGN KEYs; see ledger_postings).
+    """CREATE TRIGGER ledger_postings_references BEFORE INSERT ON ledger_postings
+       WHEN NOT EXISTS (SELECT 1 FROM ledger_entries WHERE id = NEW.entry_id)
+         OR NOT EXISTS (SELECT 1 FROM ledger_accounts WHERE id = NEW.account_id)
+       BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed'); END""",
+    """CREATE TRIGGER ledger_accounts_keep_if_posted BEFORE DELETE ON ledger_accounts
+       WHEN EXISTS (SELECT 1 FROM ledger_postings WHERE account_id = OLD.id)
+       BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed'); END""",
 ]
 
 _POSTGRES_GUARDS = [
@@ -225,45 +236,78 @@ _POSTGRES_GUARDS = [
        END $$ LANGUAGE plpgsql""",
     """CREATE TRIGGER ledger_holds_resolve_once BEFORE UPDATE ON ledger_holds
        FOR EACH ROW EXECUTE FUNCTION ledger_hold_resolve_once()""",
-    # Checked at COMMIT, once every posting of the entry is in: each entry has
-    # at least two postings and sums to zero in every currency.
-    """CREATE OR REPLACE FUNCTION ledger_check_entry_balanced() RETURNS trigger AS $$
+    # Every statement that inserts postings, once, for all its rows: each
+    # posting's entry and account exist (the postings have no FOREIGN KEYs:
+    # per-row referential triggers were the largest cost of a batch), and every
+    # entry it touched balances in each currency over ALL its postings (also
+    # one slipped into an old entry). ledgerlib writes an entry's postings in
+    # one statement; at its end they are all in.
+    """CREATE OR REPLACE FUNCTION ledger_check_new_postings() RETURNS trigger AS $$
        DECLARE
-         n_postings integer;
-         n_unbalanced integer;
+         missing bigint;
+         unbalanced bigint;
        BEGIN
-         SELECT count(*) INTO n_postings FROM ledger_postings WHERE entry_id = NEW.id;
-         SELECT count(*) INTO n_unbalanced FROM (
-           SELECT currency FROM ledger_postings WHERE entry_id = NEW.id
-           GROUP BY currency HAVING sum(amount_paise) <> 0) AS u;
-         IF n_postings < 2 OR n_unbalanced > 0 THEN
-           RAISE EXCEPTION 'ledger entry % does not balance', NEW.id;
+         SELECT n.account_id INTO missing FROM new_postings AS n
+         WHERE NOT EXISTS (SELECT FROM ledger_accounts AS a WHERE a.id = n.account_id)
+         LIMIT 1;
+         IF missing IS NOT NULL THEN
+           RAISE EXCEPTION 'ledger posting to account %, which does not exist', missing
+             USING ERRCODE = 'foreign_key_violation';
+         END IF;
+         SELECT n.entry_id INTO missing FROM new_postings AS n
+         WHERE NOT EXISTS (SELECT FROM ledger_entries AS e WHERE e.id = n.entry_id)
+         LIMIT 1;
+         IF missing IS NOT NULL THEN
+           RAISE EXCEPTION 'ledger posting of entry %, which does not exist', missing
+             USING ERRCODE = 'foreign_key_violation';
+         END IF;
+         SELECT p.entry_id INTO unbalanced FROM ledger_postings AS p
+         WHERE p.entry_id IN (SELECT DISTINCT entry_id FROM new_postings)
+         GROUP BY p.entry_id, p.currency HAVING sum(p.amount_paise) <> 0
+         LIMIT 1;
+         IF unbalanced IS NOT NULL THEN
+           RAISE EXCEPTION 'ledger entry % does not balance', unbalanced;
          END IF;
          RETURN NULL;
        END $$ LANGUAGE plpgsql""",
-    """CREATE CONSTRAINT TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries
-       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-       EXECUTE FUNCTION ledger_check_entry_balanced()""",
-    # The same check for a posting slipped into an existing entry later.
-    """CREATE OR REPLACE FUNCTION ledger_check_posting_balanced() RETURNS trigger AS $$
+    """CREATE TRIGGER ledger_postings_checked AFTER INSERT ON ledger_postings
+       REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT
+       EXECUTE FUNCTION ledger_check_new_postings()""",
+    # Checked at COMMIT, once the entry's postings are in: an entry has at
+    # least two (their balance is the statement check's). One index probe.
+    """CREATE OR REPLACE FUNCTION ledger_check_entry_has_postings() RETURNS trigger AS $$
        BEGIN
-         IF EXISTS (SELECT 1 FROM ledger_postings WHERE entry_id = NEW.entry_id
-                    GROUP BY currency HAVING sum(amount_paise) <> 0) THEN
-           RAISE EXCEPTION 'ledger entry % does not balance', NEW.entry_id;
+         IF (SELECT count(*) FROM (SELECT FROM ledger_postings WHERE entry_id = NEW.id
+                                   LIMIT 2) AS two) < 2 THEN
+           RAISE EXCEPTION 'ledger entry % does not balance: fewer than two postings',
+             NEW.id;
          END IF;
          RETURN NULL;
        END $$ LANGUAGE plpgsql""",
-    """CREATE CONSTRAINT TRIGGER ledger_postings_balanced AFTER INSERT ON ledger_postings
+    """CREATE CONSTRAINT TRIGGER ledger_entries_have_postings AFTER INSERT ON ledger_entries
        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-       EXECUTE FUNCTION ledger_check_posting_balanced()""",
+       EXECUTE FUNCTION ledger_check_entry_has_postings()""",
+    # What the postings' FOREIGN KEY on accounts forbade: deleting an account
+    # that has postings. (Posting writers hold the account's row lock.)
+    """CREATE OR REPLACE FUNCTION ledger_account_keep_if_posted() RETURNS trigger AS $$
+       BEGIN
+         IF EXISTS (SELECT FROM ledger_postings WHERE account_id = OLD.id) THEN
+           RAISE EXCEPTION 'ledger account % has postings and cannot be deleted', OLD.id
+             USING ERRCODE = 'foreign_key_violation';
+         END IF;
+         RETURN OLD;
+       END $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER ledger_accounts_keep_if_posted BEFORE DELETE ON ledger_accounts
+       FOR EACH ROW EXECUTE FUNCTION ledger_account_keep_if_posted()""",
 ]
 
 
 def guard_ddl(dialect_name: str) -> list[str]:
     """The SQL statements that install the database-level guards for a dialect.
 
-    On PostgreSQL the balance checks are deferred constraint triggers: they run
-    at COMMIT, when every posting of the entry is in.
+    On PostgreSQL the balance check runs once per statement that inserts
+    postings (an entry's postings are written in one statement), and a
+    deferred constraint trigger checks at COMMIT that each entry has postings.
     """
     if dialect_name == "postgresql":
         return list(_POSTGRES_GUARDS)

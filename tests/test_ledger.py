@@ -290,6 +290,32 @@ def test_entries_and_postings_cannot_be_edited_or_deleted(ledger_engine):
                 conn.exec_driver_sql(statement)
 
 
+def test_postings_must_name_an_existing_entry_and_account(ledger_engine):
+    """Postings have no FOREIGN KEYs (guards check their references instead,
+    once per statement on PostgreSQL): a posting of a missing entry or to a
+    missing account is refused, and an account with postings cannot go."""
+    with Session(ledger_engine) as s, s.begin():
+        ledger = Ledger(s)
+        a = ledger.open_account("a", "asset", allow_negative=True).id
+        b = ledger.open_account("b", "liability").id
+        entry = ledger.transfer("a", "b", 100)
+        unused = ledger.open_account("unused", "liability").id
+    legs = "({e}, {x}, 7, 'INR', '2026-01-01', 0, 'x'), ({e}, {y}, -7, 'INR', '2026-01-01', 0, 'x')"
+    for e, x, y in ((entry.id + 1000, a, b), (entry.id, a, 999_999)):
+        with pytest.raises(sa.exc.IntegrityError):
+            with ledger_engine.begin() as conn:
+                conn.exec_driver_sql(
+                    "INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, "
+                    "created_at, balance_after, hash) VALUES " + legs.format(e=e, x=x, y=y))
+    with pytest.raises(sa.exc.IntegrityError):
+        with ledger_engine.begin() as conn:
+            conn.exec_driver_sql(f"DELETE FROM ledger_accounts WHERE id = {a}")
+    with ledger_engine.begin() as conn:  # an account without postings may go
+        conn.exec_driver_sql(f"DELETE FROM ledger_accounts WHERE id = {unused}")
+    with Session(ledger_engine) as s:
+        assert Ledger(s).verify().ok
+
+
 def test_database_refuses_a_negative_wallet_row(ledger_engine):
     with Session(ledger_engine) as s, s.begin():
         Ledger(s).open_account("w", "liability")
