@@ -5,6 +5,10 @@ Run from the repository root::
     python bench/ledger_bench.py --db both --transfers 2000
 
 Every transfer is its own committed transaction between two of 100 wallets.
+On PostgreSQL every implementation runs on an engine of
+``ledgerlib.create_engine(..., prepared_statements=True)``, as a host that
+reaches the database directly; ``--pooler-mode`` measures them without
+(as behind PgBouncer in transaction mode).
 Each run starts from a fresh ledger; every (database, implementation, connections)
 cell is run ``--repeat`` times (the implementations alternating) and its median kept:
 
@@ -65,6 +69,9 @@ N_ACCOUNTS = 100
 FUNDING_PAISE = 10**10  # Rs 10 crore per wallet: transfers never fail for funds
 SEED = 20240601
 CONCURRENCY = (1, 4)
+#: A direct connection: psycopg prepares statements (``--pooler-mode``: not,
+#: as behind PgBouncer in transaction mode). The same for every implementation.
+PREPARED_STATEMENTS = True
 
 Transfer = tuple[int, int, int]  # (source index, destination index, amount in paise)
 
@@ -149,7 +156,8 @@ def fresh_engine(db: str, pg_url: str, conns: int) -> Iterator[Engine]:
         conn.exec_driver_sql(f"CREATE SCHEMA {PG_SCHEMA}")
     admin.dispose()
     engine = ledgerlib.create_engine(
-        pg_url, connect_args={"options": f"-csearch_path={PG_SCHEMA}"}, **pool
+        pg_url, connect_args={"options": f"-csearch_path={PG_SCHEMA}"},
+        prepared_statements=PREPARED_STATEMENTS, **pool
     )
     ledgerlib.create_all(engine)
     try:
@@ -302,11 +310,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="transfers per batch run (PostgreSQL), in batches of 1,000")
     parser.add_argument("--asof-postings", type=int, default=1_000_000,
                         help="postings on the account of the as-of benchmark (PostgreSQL)")
+    parser.add_argument("--pooler-mode", action="store_true",
+                        help="no server-side prepared statements, as an engine behind "
+                             "PgBouncer in transaction mode (ledgerlib.configure_engine)")
     args = parser.parse_args(argv)
+    global PREPARED_STATEMENTS
+    PREPARED_STATEMENTS = not args.pooler_mode
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     plan = plan_transfers(args.transfers)
 
-    print(f"{args.transfers} transfers per run, median of {args.repeat} run(s)\n")
+    print(f"{args.transfers} transfers per run, median of {args.repeat} run(s); PostgreSQL "
+          f"{'without' if args.pooler_mode else 'with'} prepared statements\n")
     print(f"{'db':<9}{'impl':<11}{'conns':>6}{'transfers/s':>13}{'min..max':>16}"
           f"{'retries':>9}  verify")
     cells: dict[tuple[str, str, int], Cell] = {}

@@ -52,6 +52,9 @@ AMOUNT_PAISE = 500_00
 #: Users per connection: each deposit of a connection goes to the next one, so
 #: no two connections ever share a wallet (only the bank's settlement account).
 USERS_PER_CONNECTION = 50
+#: A direct connection (``--pooler-mode``: no prepared statements, as behind
+#: PgBouncer in transaction mode).
+PREPARED_STATEMENTS = True
 
 
 def bank(shards: int) -> BankConfig:
@@ -106,7 +109,8 @@ def pending_deposits(url: str, users: list[int], count: int) -> list[str]:
 
 def settle_worker(url: str, shards: int, tokens: list[str], start_at: float, stop_at: float,
                   results: mp.Queue) -> None:  # type: ignore[type-arg]
-    engine = get_engine({"sqlalchemy.url": url, "sqlalchemy.pool_size": "1"})
+    engine = get_engine({"sqlalchemy.url": url, "sqlalchemy.pool_size": "1",
+                         "sqlalchemy.prepared_statements": str(PREPARED_STATEMENTS)})
     banks = {"hdfc": bank(shards)}
     with engine.connect():
         pass  # connect before the clock starts
@@ -178,7 +182,11 @@ def main() -> None:
                         "the medians are compared (a busy machine drifts between runs)")
     parser.add_argument("--per-connection", type=int, default=6000,
                         help="pending deposits made for each connection (more than it settles)")
+    parser.add_argument("--pooler-mode", action="store_true",
+                        help="no server-side prepared statements (as behind PgBouncer)")
     args = parser.parse_args()
+    global PREPARED_STATEMENTS
+    PREPARED_STATEMENTS = not args.pooler_mode
     if not args.db_url.startswith("postgresql"):
         raise SystemExit("--db-url must be a PostgreSQL URL")
     url = fresh_schema(args.db_url)

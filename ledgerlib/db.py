@@ -12,7 +12,12 @@ session. psycopg 3 prepares a statement server-side after it ran 5 times on a
 connection (``_pg3_0``, ``_pg3_1``...), which then meets another client's
 statement of the same name ("prepared statement "_pg3_0" already exists") or
 is missing where the next transaction lands. :func:`ledgerlib.configure_engine` turns
-that off, for every engine made here or by an application that calls it.
+that off, for every engine made here or by an application that calls it --
+unless told ``prepared_statements=True``: right for a direct connection (or a
+pooler that keeps prepared statements, such as PgBouncer 1.21+ with
+``max_prepared_statements``), where parsing and planning each statement once
+per connection makes a transfer much quicker (``bench/ledger_bench.py``
+measures both).
 """
 from __future__ import annotations
 
@@ -33,25 +38,26 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization, deadlock
 
 
-def create_engine(url: str, **kwargs: Any) -> Engine:
+def create_engine(url: str, *, prepared_statements: bool = False, **kwargs: Any) -> Engine:
     """``sqlalchemy.create_engine`` plus :func:`ledgerlib.configure_engine`."""
     engine = sqlalchemy.create_engine(url, **kwargs)
-    configure_engine(engine)
+    configure_engine(engine, prepared_statements=prepared_statements)
     return engine
 
 
-def configure_engine(engine: Engine) -> None:
+def configure_engine(engine: Engine, *, prepared_statements: bool = False) -> None:
     """What a ledger needs of an engine, decided here once for every process.
 
     SQLite: foreign keys on, WAL for files, a busy timeout and ``BEGIN IMMEDIATE``.
-    PostgreSQL with psycopg 3: no server-side prepared statements, so that the
-    engine works through a transaction-mode pooler (see the module's doc). The
-    cost is a parse and plan per statement, which the ledger's short statements
-    barely notice.
+    PostgreSQL with psycopg 3: by default no server-side prepared statements,
+    so that the engine works through a transaction-mode pooler (see the
+    module's doc); the cost is a parse and plan per statement. With
+    ``prepared_statements=True`` (a direct connection) psycopg prepares a
+    statement from its 5th run on a connection, as it does by default.
     """
     if engine.dialect.name == "sqlite":
         configure_sqlite(engine)
-    elif engine.dialect.driver == "psycopg":
+    elif engine.dialect.driver == "psycopg" and not prepared_statements:
         event.listen(engine, "connect", _no_prepared_statements, insert=True)
 
 

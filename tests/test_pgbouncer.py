@@ -98,6 +98,25 @@ def test_engines_never_prepare_statements_on_the_server(make, app_db_url):
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL-only")
+@pytest.mark.parametrize("make", [
+    lambda url: get_engine({"sqlalchemy.url": url, "sqlalchemy.prepared_statements": "true"}),
+    lambda url: ledgerlib.create_engine(url, prepared_statements=True),
+], ids=["wallet.get_engine", "ledgerlib.create_engine"])
+def test_a_direct_connection_may_keep_prepared_statements(make, app_db_url):
+    """Opted in (a host that reaches PostgreSQL directly), psycopg keeps its
+    default: a statement is prepared from its 5th run on a connection. (Only
+    the setting is checked: this pass may run through PgBouncer 1.18, where
+    prepared statements must stay off.)"""
+    engine = make(app_db_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.connection.dbapi_connection.prepare_threshold == 5
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL-only")
 def test_the_same_statement_from_many_connections_and_transactions(app_db_url):
     """What failed through PgBouncer ("prepared statement "_pg3_0" already
     exists"): each connection repeating the same statements, transaction after

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 import ledgerlib
 
+from ..ini import as_bool
 from .api import ApiToken, IdempotencyRecord
 from .checks import LedgerCheck
 from .merchant import Merchant
@@ -56,11 +57,13 @@ def get_engine(settings: Mapping[str, Any], prefix: str = "sqlalchemy.") -> Engi
     # its values (a webhook secret, a token's hash, a customer's details).
     # pool_pre_ping: a connection the server dropped while it sat in the pool
     # (a restart, a killed backend) is replaced at checkout, not handed out.
-    engine = engine_from_config(dict(settings), prefix, hide_parameters=True,
-                                pool_pre_ping=True)
+    options = dict(settings)
+    prepared = as_bool(options.pop(prefix + "prepared_statements", False))
+    engine = engine_from_config(options, prefix, hide_parameters=True, pool_pre_ping=True)
     # SQLite: BEGIN IMMEDIATE, WAL, foreign keys. PostgreSQL: safe behind
-    # PgBouncer in transaction mode (no server-side prepared statements).
-    ledgerlib.configure_engine(engine)
+    # PgBouncer in transaction mode (no server-side prepared statements) unless
+    # `sqlalchemy.prepared_statements = true` says the connection is direct.
+    ledgerlib.configure_engine(engine, prepared_statements=prepared)
     return engine
 
 
