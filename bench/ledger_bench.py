@@ -13,9 +13,10 @@ Each run starts from a fresh ledger; every (database, implementation, connection
 cell is run ``--repeat`` times (the implementations alternating) and its median kept:
 
 * ``ledgerlib``: ``Ledger(session).transfer(...)`` in ``Session(engine)`` + ``begin()``.
-* ``raw``: the bare minimum for the same rows on a plain connection -- insert the
-  entry, insert both postings, update the two balance rows (ascending id, which
-  takes the row locks), commit: four statements, as ledgerlib's generic path.
+* ``raw``: the bare minimum for the same rows on a plain connection -- draw the
+  entry's id, update the two balance rows (ascending id, which takes the row
+  locks), insert the entry with both postings, commit: four statements, as
+  ledgerlib's generic path.
 * ``raw1`` (PostgreSQL only): the same rows in ONE statement (lock both rows in
   id order, insert entry and postings, update balances), as ledgerlib's
   PostgreSQL fast path -- but without any of its checks, and with no Session.
@@ -75,10 +76,7 @@ PREPARED_STATEMENTS = True
 
 Transfer = tuple[int, int, int]  # (source index, destination index, amount in paise)
 
-_INSERT_ENTRY = sa.text(
-    "INSERT INTO ledger_entries (idempotency_key, fingerprint, memo, metadata, created_at) "
-    "VALUES (:key, :fp, '', '{}', :now) RETURNING id"
-).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+_NEXT_ENTRY_ID = sa.text("SELECT nextval(pg_get_serial_sequence('ledger_entries', 'id'))")
 # Wallets are credit-normal: a posting of signed amount a moves the balance by -a.
 # The hash is ledgerlib's (ledgerlib.chain): the rows written are the same rows.
 _AT = "greatest(CAST(:now AS timestamptz), last_posted_at)"
@@ -89,12 +87,16 @@ _UPDATE_BALANCE = sa.text(
                      f"CAST(round(extract(epoch FROM {_AT}) * 1000000) AS bigint)")
     + " WHERE id = :id RETURNING posted_paise, chain_hash, last_posted_at"
 ).bindparams(sa.bindparam("now", type_=UTCDateTime()))
-_INSERT_POSTINGS = sa.text(
+# The entry and its postings in one statement, as the ledger's guard wants them.
+_INSERT_ENTRY_AND_POSTINGS = sa.text(
+    "WITH entry AS (INSERT INTO ledger_entries (id, idempotency_key, fingerprint, memo, "
+    "  metadata, created_at) VALUES (:e, :key, :fp, '', '{}', :now)) "
     "INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at, "
     "balance_after, hash) VALUES (:e, :src, :amt, 'INR', :src_at, :src_bal, :src_hash), "
     "(:e, :dst, -:amt, 'INR', :dst_at, :dst_bal, :dst_hash)"
 ).bindparams(sa.bindparam("src_at", type_=UTCDateTime()),
-             sa.bindparam("dst_at", type_=UTCDateTime()))
+             sa.bindparam("dst_at", type_=UTCDateTime()),
+             sa.bindparam("now", type_=UTCDateTime()))
 _TRANSFER_ONE_STATEMENT = sa.text(
     "WITH locked AS (SELECT id, posted_paise, chain_hash, "
     f"  {_AT} AS at FROM ledger_accounts WHERE id IN (:src, :dst) ORDER BY id FOR UPDATE), "
@@ -205,9 +207,7 @@ def raw_worker(conn: Connection, run: str, ids: list[int]) -> Callable[[int, Tra
         src, dst, amount = ids[t[0]], ids[t[1]], t[2]
         now = dt.datetime.now(dt.timezone.utc)
         with conn.begin():
-            entry_id = conn.execute(
-                _INSERT_ENTRY, {"key": f"bench:{run}:{i}", "fp": _FINGERPRINT, "now": now}
-            ).scalar_one()
+            entry_id = conn.execute(_NEXT_ENTRY_ID).scalar_one()
             # Debit the source (+), credit the destination (-), as ledgerlib does;
             # each UPDATE (ascending id: the row locks) moves balance and chain head.
             after = {}
@@ -215,8 +215,9 @@ def raw_worker(conn: Connection, run: str, ids: list[int]) -> Callable[[int, Tra
                 after[account_id] = conn.execute(
                     _UPDATE_BALANCE, {"a": signed, "e": entry_id, "id": account_id, "now": now}
                 ).one()
-            conn.execute(_INSERT_POSTINGS, {
-                "e": entry_id, "src": src, "dst": dst, "amt": amount,
+            conn.execute(_INSERT_ENTRY_AND_POSTINGS, {
+                "e": entry_id, "key": f"bench:{run}:{i}", "fp": _FINGERPRINT, "now": now,
+                "src": src, "dst": dst, "amt": amount,
                 "src_bal": after[src][0], "src_hash": after[src][1], "src_at": after[src][2],
                 "dst_bal": after[dst][0], "dst_hash": after[dst][1], "dst_at": after[dst][2],
             })

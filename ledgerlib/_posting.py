@@ -10,6 +10,7 @@ does not apply it has written nothing and the generic path decides.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import replace
 from typing import Any
@@ -150,14 +151,14 @@ class PostingCore(ExpiryCore):
             raise shortfall
 
         now = self.clock()
+        heads: Heads = {}
         entry_id = self._insert_entry(
-            idempotency_key, fingerprint, memo, metadata, reverses_entry_id, now
+            idempotency_key, fingerprint, memo, metadata, reverses_entry_id, now,
+            signed, locked, heads,
         )
         if entry_id is None:  # the key was taken: nothing of ours was written
             return check_present(self._replayed_entry(idempotency_key, fingerprint),
                                  "conflicting insert but no entry found")
-        heads: Heads = {}
-        self._insert_postings(posting_rows(entry_id, signed, locked, now, heads, {}))
         self._apply_balance_changes(locked, posted_change, held_change, heads)
         return Entry(
             id=entry_id,
@@ -200,23 +201,43 @@ class PostingCore(ExpiryCore):
         metadata: dict[str, Any],
         reverses_entry_id: int | None,
         now: dt.datetime,
+        signed: SignedLegs,
+        locked: Locked,
+        heads: Heads,
     ) -> int | None:
-        """The new entry's id; None if ``idempotency_key`` is taken (nothing written)."""
-        entry_id: int | None = self._conn.execute(
+        """Insert the entry and its postings (filling ``heads``); the new
+        entry's id, or None if ``idempotency_key`` is taken (nothing written).
+
+        PostgreSQL: one statement (its guard wants an entry's postings in the
+        statement that inserts it), with an id drawn first for the hashes.
+        """
+        entry = {
+            "idempotency_key": idempotency_key, "fingerprint": fingerprint, "memo": memo,
+            "metadata": metadata, "reverses_entry_id": reverses_entry_id, "created_at": now,
+        }
+        if self._dialect == "postgresql":
+            if now.tzinfo is None:
+                raise ValueError("naive datetime given to the ledger; pass an aware one")
+            entry_id = int(self._conn.execute(sql.NEXT_ENTRY_ID).scalar_one())
+            rows = posting_rows(entry_id, signed, locked, now, heads, {})
+            written = self._conn.execute(sql.PG_ENTRY_WITH_POSTINGS, {
+                **entry, "id": entry_id, "metadata": json.dumps(metadata),
+                "postings": json.dumps([
+                    (r["account_id"], r["amount_paise"], r["currency"],
+                     r["created_at"].isoformat(), r["balance_after"], r["hash"])
+                    for r in rows]),
+            }).first()
+            return None if written is None else entry_id
+        new_id: int | None = self._conn.execute(
             sql.insert_returning_id(
                 "ledger_entries", self._dialect,
                 None if idempotency_key is None else "idempotency_key",
             ),
-            {
-                "idempotency_key": idempotency_key,
-                "fingerprint": fingerprint,
-                "memo": memo,
-                "metadata": metadata,
-                "reverses_entry_id": reverses_entry_id,
-                "created_at": now,
-            },
+            entry,
         ).scalar()
-        return entry_id
+        if new_id is not None:
+            self._insert_postings(posting_rows(new_id, signed, locked, now, heads, {}))
+        return new_id
 
     def _insert_postings(self, rows: list[dict[str, Any]]) -> None:
         params = {f"{column}_{i}": value

@@ -9,9 +9,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, bindparam, case, insert, select, update
+from sqlalchemy import BigInteger, Select, bindparam, case, insert, select, text, update
 
-from .schema import accounts, holds, metadata, postings
+from .schema import UTCDateTime, accounts, holds, metadata, postings
 
 #: The rows of the accounts named in ``codes``, locked in ascending id order
 #: (the library's one global lock order).
@@ -121,3 +121,33 @@ def insert_returning_id(table_name: str, dialect: str, conflict_column: str | No
     else:
         raise NotImplementedError(f"ledgerlib supports PostgreSQL and SQLite, not {dialect}")
     return stmt.returning(table.c.id)
+
+
+#: An id for a new entry (PostgreSQL), drawn before its postings are hashed.
+NEXT_ENTRY_ID = text("SELECT nextval(pg_get_serial_sequence('ledger_entries', 'id'))")
+
+#: An entry and its postings in ONE statement (PostgreSQL): the guard that
+#: every new entry has postings runs at the end of the statement that inserts
+#: it. No row back when the idempotency key is already taken (nothing written).
+#: The postings come as a JSON array of (account id, amount, currency, created
+#: at, balance after, hash) arrays, in chain order.
+PG_ENTRY_WITH_POSTINGS = text("""
+WITH new_entry AS (
+    INSERT INTO ledger_entries (id, idempotency_key, fingerprint, memo, metadata,
+                                reverses_entry_id, created_at)
+    VALUES (:id, :idempotency_key, :fingerprint, :memo, CAST(:metadata AS json),
+            :reverses_entry_id, :created_at)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id
+), new_postings AS (
+    INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at,
+                                 balance_after, hash)
+    SELECT e.id, CAST(r.p->>0 AS bigint), CAST(r.p->>1 AS bigint), r.p->>2,
+           CAST(r.p->>3 AS timestamptz), CAST(r.p->>4 AS bigint), r.p->>5
+    FROM new_entry AS e,
+         json_array_elements(CAST(:postings AS json)) WITH ORDINALITY AS r(p, n)
+    ORDER BY r.n
+)
+SELECT id FROM new_entry
+""").bindparams(bindparam("id", type_=BigInteger), bindparam("reverses_entry_id", type_=BigInteger),
+                bindparam("created_at", type_=UTCDateTime()))

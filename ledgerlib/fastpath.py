@@ -26,8 +26,7 @@ the generic path, which stays the single source of truth for errors, replays
 and idempotency. (Re-locking rows this transaction already holds is free and
 keeps the lock order.) The database guards stay in force for both paths: the
 CHECK on available balance (down to the overdraft limit), the immutability
-triggers, the balance and reference check of each INSERT of postings and
-the per-entry check at COMMIT.
+triggers and the balance, reference and has-postings checks of each INSERT.
 
 Why the balances are right under READ COMMITTED: all sub-statements share one
 snapshot, but ``FOR UPDATE`` waits for a concurrent writer and then returns

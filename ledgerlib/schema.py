@@ -240,8 +240,8 @@ _POSTGRES_GUARDS = [
     # posting's entry and account exist (the postings have no FOREIGN KEYs:
     # per-row referential triggers were the largest cost of a batch), and every
     # entry it touched balances in each currency over ALL its postings (also
-    # one slipped into an old entry). ledgerlib writes an entry's postings in
-    # one statement; at its end they are all in.
+    # one slipped into an old entry). ledgerlib writes an entry and its
+    # postings in one statement; at its end they are all in.
     """CREATE OR REPLACE FUNCTION ledger_check_new_postings() RETURNS trigger AS $$
        DECLARE
          missing bigint;
@@ -273,20 +273,25 @@ _POSTGRES_GUARDS = [
     """CREATE TRIGGER ledger_postings_checked AFTER INSERT ON ledger_postings
        REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT
        EXECUTE FUNCTION ledger_check_new_postings()""",
-    # Checked at COMMIT, once the entry's postings are in: an entry has at
-    # least two (their balance is the statement check's). One index probe.
-    """CREATE OR REPLACE FUNCTION ledger_check_entry_has_postings() RETURNS trigger AS $$
+    # Every statement that inserts entries, once, for all its rows: each new
+    # entry has postings (their balance is the check above). ledgerlib writes
+    # an entry and its postings in one statement, so they are in by its end.
+    """CREATE OR REPLACE FUNCTION ledger_check_new_entries() RETURNS trigger AS $$
+       DECLARE
+         bare bigint;
        BEGIN
-         IF (SELECT count(*) FROM (SELECT FROM ledger_postings WHERE entry_id = NEW.id
-                                   LIMIT 2) AS two) < 2 THEN
-           RAISE EXCEPTION 'ledger entry % does not balance: fewer than two postings',
-             NEW.id;
+         SELECT n.id INTO bare FROM new_entries AS n
+         WHERE (SELECT count(*) FROM (SELECT FROM ledger_postings AS p
+                                      WHERE p.entry_id = n.id LIMIT 2) AS two) < 2
+         LIMIT 1;
+         IF bare IS NOT NULL THEN
+           RAISE EXCEPTION 'ledger entry % does not balance: fewer than two postings', bare;
          END IF;
          RETURN NULL;
        END $$ LANGUAGE plpgsql""",
-    """CREATE CONSTRAINT TRIGGER ledger_entries_have_postings AFTER INSERT ON ledger_entries
-       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-       EXECUTE FUNCTION ledger_check_entry_has_postings()""",
+    """CREATE TRIGGER ledger_entries_checked AFTER INSERT ON ledger_entries
+       REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT
+       EXECUTE FUNCTION ledger_check_new_entries()""",
     # What the postings' FOREIGN KEY on accounts forbade: deleting an account
     # that has postings. (Posting writers hold the account's row lock.)
     """CREATE OR REPLACE FUNCTION ledger_account_keep_if_posted() RETURNS trigger AS $$
@@ -305,9 +310,8 @@ _POSTGRES_GUARDS = [
 def guard_ddl(dialect_name: str) -> list[str]:
     """The SQL statements that install the database-level guards for a dialect.
 
-    On PostgreSQL the balance check runs once per statement that inserts
-    postings (an entry's postings are written in one statement), and a
-    deferred constraint trigger checks at COMMIT that each entry has postings.
+    On PostgreSQL the checks run once per INSERT statement, for all its rows:
+    ledgerlib writes an entry and all its postings in one statement.
     """
     if dialect_name == "postgresql":
         return list(_POSTGRES_GUARDS)

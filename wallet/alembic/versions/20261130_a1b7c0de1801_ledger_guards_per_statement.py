@@ -4,14 +4,15 @@ Revision ID: a1b7c0de1801
 Revises: a1b7c0de1702
 Create Date: 2026-11-30 06:30:00
 
-The per-row deferred balance triggers (one per entry, one per posting) and the
-postings' two FOREIGN KEYs (a referential trigger per posting and key) made up
-most of the cost of writing a batch. In their place (PostgreSQL): one trigger
-per INSERT statement on ledger_postings that checks, for all its rows at once,
-that each posting's entry and account exist and that every entry it touched
-balances per currency; a deferred per-entry check that an entry has postings
-(one index probe); and a guard that refuses deleting an account that has
-postings, as the foreign key did. SQLite gets the references and the delete
+The per-row deferred balance triggers (one per entry, one per posting, run at
+COMMIT) and the postings' two FOREIGN KEYs (a referential trigger per posting
+and key) made up most of the cost of writing a batch. In their place
+(PostgreSQL): one trigger per INSERT statement on ledger_postings that checks,
+for all its rows at once, that each posting's entry and account exist and that
+every entry it touched balances per currency; one per INSERT statement on
+ledger_entries that checks each new entry has postings (ledgerlib writes an
+entry and its postings in one statement); and a guard that refuses deleting an
+account that has postings, as the foreign key did. SQLite gets the references and the delete
 guard as row triggers.
 """
 from typing import Sequence, Union
@@ -59,18 +60,22 @@ NEW_POSTGRES = (
     """CREATE TRIGGER ledger_postings_checked AFTER INSERT ON ledger_postings
        REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT
        EXECUTE FUNCTION ledger_check_new_postings()""",
-    """CREATE OR REPLACE FUNCTION ledger_check_entry_has_postings() RETURNS trigger AS $$
+    """CREATE OR REPLACE FUNCTION ledger_check_new_entries() RETURNS trigger AS $$
+       DECLARE
+         bare bigint;
        BEGIN
-         IF (SELECT count(*) FROM (SELECT FROM ledger_postings WHERE entry_id = NEW.id
-                                   LIMIT 2) AS two) < 2 THEN
-           RAISE EXCEPTION 'ledger entry % does not balance: fewer than two postings',
-             NEW.id;
+         SELECT n.id INTO bare FROM new_entries AS n
+         WHERE (SELECT count(*) FROM (SELECT FROM ledger_postings AS p
+                                      WHERE p.entry_id = n.id LIMIT 2) AS two) < 2
+         LIMIT 1;
+         IF bare IS NOT NULL THEN
+           RAISE EXCEPTION 'ledger entry % does not balance: fewer than two postings', bare;
          END IF;
          RETURN NULL;
        END $$ LANGUAGE plpgsql""",
-    """CREATE CONSTRAINT TRIGGER ledger_entries_have_postings AFTER INSERT ON ledger_entries
-       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-       EXECUTE FUNCTION ledger_check_entry_has_postings()""",
+    """CREATE TRIGGER ledger_entries_checked AFTER INSERT ON ledger_entries
+       REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT
+       EXECUTE FUNCTION ledger_check_new_entries()""",
     """CREATE OR REPLACE FUNCTION ledger_account_keep_if_posted() RETURNS trigger AS $$
        BEGIN
          IF EXISTS (SELECT FROM ledger_postings WHERE account_id = OLD.id) THEN
@@ -153,10 +158,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP TRIGGER ledger_postings_checked ON ledger_postings')
-        op.execute('DROP TRIGGER ledger_entries_have_postings ON ledger_entries')
+        op.execute('DROP TRIGGER ledger_entries_checked ON ledger_entries')
         op.execute('DROP TRIGGER ledger_accounts_keep_if_posted ON ledger_accounts')
         op.execute('DROP FUNCTION ledger_check_new_postings()')
-        op.execute('DROP FUNCTION ledger_check_entry_has_postings()')
+        op.execute('DROP FUNCTION ledger_check_new_entries()')
         op.execute('DROP FUNCTION ledger_account_keep_if_posted()')
         _create_foreign_keys()
         for statement in OLD_POSTGRES:
