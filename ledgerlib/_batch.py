@@ -19,6 +19,9 @@ whatever the number of items:
 Every check runs in Python on the locked rows between 2 and 3, so a refused
 item writes nothing, and with ``atomic=True`` one refused item refuses the
 whole batch (:class:`~ledgerlib.BatchRefused`) before anything is written.
+(One exception, as for a single post: an item that passes only because holds
+on its accounts have expired records those holds ``expired`` on the spot --
+they count as released from their expiry on, whatever becomes of the batch.)
 
 One race is left to the database: another transaction taking one of the
 batch's idempotency keys for a *different* movement (on other accounts) between
@@ -46,7 +49,6 @@ from .errors import (
     InvalidEntry,
     LedgerError,
 )
-from .invariants import check_present
 from .schema import accounts, entries, postings
 from .types import Entry, Leg, Posting, credit, debit
 from .validation import (
@@ -271,8 +273,12 @@ class BatchOperations(PostingCore):
             acc = locked[code]
             if (change < 0 and not acc.allow_negative and acc.posted_paise - acc.held_paise
                     + change < -acc.overdraft_limit_paise):
-                shortfall = self._first_shortfall(locked, posted_change, {})
-                raise check_present(shortfall, "a shortfall the funds check does not name")
+                # As a single post: expired holds of the short accounts count as
+                # released (recorded now, only if that makes the item pass).
+                shortfall = self._shortfall_after_expiry(locked, posted_change, {})
+                if shortfall is not None:
+                    raise shortfall
+                break
         entry_id = next(entry_ids)
         for acc, amount in legs:
             last = acc.last_posted_at

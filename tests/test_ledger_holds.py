@@ -104,6 +104,21 @@ def test_an_expired_hold_counts_as_released_for_the_funds_check(books, clock):
     assert books.verify().ok
 
 
+def test_a_batch_item_frees_expired_holds_as_a_single_post_does(books, clock):
+    hold = books.hold("w", "shop", 80_00, expires_at=T0 + dt.timedelta(minutes=10))
+    item = ledgerlib.transfer_item("w", "shop", 50_00, idempotency_key="b:1")
+    too_much = ledgerlib.transfer_item("w", "shop", 60_00, idempotency_key="b:2")
+    [refused] = books.post_batch([item])  # still held: only 20 available
+    assert refused.status == "refused" and isinstance(refused.error, InsufficientFunds)
+    clock.advance(10)
+    posted, short = books.post_batch([item, too_much])
+    assert (posted.status, short.status) == ("posted", "refused")
+    assert books.get_hold(hold.id).status == "expired"
+    w = books.balance("w")
+    assert (w.posted_paise, w.held_paise) == (50_00, 0)
+    assert books.verify().ok
+
+
 def test_a_refused_operation_frees_no_expired_hold(books, clock):
     hold = books.hold("w", "shop", 30_00, expires_at=T0 + dt.timedelta(minutes=1))
     clock.advance(5)
