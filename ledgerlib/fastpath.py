@@ -89,11 +89,15 @@ def _post_sql(with_hold: bool) -> str:
     WHERE h.id = CAST(%(hold_id)s AS bigint)
 )"""
     return f"""
-WITH locked AS (
+WITH legs AS (
+    -- The legs as one JSON array of [code, amount] (quicker to bind than arrays).
+    SELECT leg->>0 AS code, CAST(leg->>1 AS bigint) AS amount, ord
+    FROM json_array_elements(CAST(%(legs)s AS json)) WITH ORDINALITY AS l(leg, ord)
+), locked AS (
     SELECT id, code, kind, currency, allow_negative, overdraft_limit_paise,
            posted_paise, held_paise, chain_hash, last_posted_at
     FROM ledger_accounts
-    WHERE code = ANY(CAST(%(codes)s AS text[]))
+    WHERE code IN (SELECT code FROM legs)
     ORDER BY id
     FOR UPDATE
 ), changes AS (
@@ -104,14 +108,12 @@ WITH locked AS (
            CASE WHEN a.kind IN ({_DEBIT_NORMAL}) THEN leg.amount
                 ELSE -leg.amount END AS change,
            {released} AS released
-    FROM unnest(CAST(%(leg_codes)s AS text[]), CAST(%(leg_amounts)s AS bigint[]))
-         WITH ORDINALITY AS leg(code, amount, ord)
-         JOIN locked AS a ON a.code = leg.code
+    FROM legs AS leg JOIN locked AS a ON a.code = leg.code
 ), checked AS (
     SELECT 1 AS ok
     FROM (SELECT count(*) AS n, count(DISTINCT currency) AS currencies
           FROM changes) AS t
-    WHERE t.n = cardinality(CAST(%(codes)s AS text[]))
+    WHERE t.n = (SELECT count(*) FROM legs)
       -- One currency (legs sum to zero, checked before), or each one balanced.
       AND (t.currencies = 1 OR NOT EXISTS (
           SELECT FROM changes GROUP BY currency HAVING sum(amount) <> 0))
@@ -194,13 +196,10 @@ def try_post(
     for code in leg_codes:
         if not isinstance(code, str):
             return None  # the generic path raises InvalidEntry
-    codes = sorted(set(leg_codes))
-    if len(codes) != len(leg_codes):
+    if len(set(leg_codes)) != len(leg_codes):
         return None  # two legs on one account: two links of its chain (generic path)
     params: dict[str, Any] = {
-        "leg_codes": leg_codes,
-        "leg_amounts": [amount for _, amount in signed],
-        "codes": codes,
+        "legs": json.dumps(signed),
         "key": idempotency_key,
         "fingerprint": fingerprint,
         "memo": memo,

@@ -109,7 +109,7 @@ def _wait_until_blocked(engine, timeout_s: float = 10.0) -> None:
         while time.monotonic() < deadline:
             waiting = conn.exec_driver_sql(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND query LIKE '%%WITH locked AS%%'"
+                "AND wait_event_type = 'Lock' AND query LIKE '%%), locked AS%%'"
             ).scalar()
             conn.rollback()
             if waiting:
