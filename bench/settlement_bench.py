@@ -19,6 +19,10 @@ rate from ``--connections`` connections, whatever their number) and
 ``settle_ratio=``. The machine matters: on 2 cores shared with other work the
 4 processes and their 4 PostgreSQL backends compete for CPU, so the ratio says
 as much about the machine as about the rows; compare with ``--shards 1``.
+So each run also prints how busy the machine's CPUs were (/proc/stat) and the
+share of the settling backends' time spent waiting for a lock (pg_stat_activity
+sampled every 20 ms): with one shard the 4 connections queue for the
+settlement row; with shards they do not, and the rate is bounded by the cores.
 """
 from __future__ import annotations
 
@@ -29,7 +33,9 @@ import os
 import secrets
 import statistics
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,8 +137,45 @@ def settle_worker(url: str, shards: int, tokens: list[str], start_at: float, sto
     results.put(done)
 
 
+@dataclass
+class Run:
+    """One timed run: its rate, how busy the machine's CPUs were, and the share
+    of the settling connections' time spent waiting for a row lock."""
+
+    rate: float
+    cpu_busy: float
+    lock_waits: float
+
+
+def cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot (Linux /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def sample_lock_waits(url: str, start_at: float, stop_at: float, out: list[float]) -> None:
+    """Every 20 ms from start_at to stop_at: the share of active backends of
+    this database (the settling ones) that wait for a lock."""
+    engine = get_engine({"sqlalchemy.url": url, "sqlalchemy.pool_size": "1"})
+    waiting = active = 0
+    with engine.connect() as conn:
+        while time.time() < start_at:
+            time.sleep(0.005)
+        while time.time() < stop_at:
+            row = conn.exec_driver_sql(
+                "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) "
+                "FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state = 'active' AND pid <> pg_backend_pid()").one()
+            conn.rollback()
+            waiting, active = waiting + row[0], active + row[1]
+            time.sleep(0.02)
+    engine.dispose()
+    out.append(waiting / active if active else 0.0)
+
+
 def measure(url: str, shards: int, connections: int, seconds: float, users: list[int],
-            per_connection: int) -> float:
+            per_connection: int) -> Run:
     """Deposits settled per second by ``connections`` processes during ``seconds``."""
     token_lists = [
         pending_deposits(url, users[n * USERS_PER_CONNECTION:(n + 1) * USERS_PER_CONNECTION],
@@ -141,19 +184,30 @@ def measure(url: str, shards: int, connections: int, seconds: float, users: list
     ctx = mp.get_context("fork")
     results: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
     start_at = time.time() + 1.0 + 0.3 * connections  # all forked and connected by then
+    stop_at = start_at + seconds
     workers = [ctx.Process(target=settle_worker,
-                           args=(url, shards, tokens, start_at, start_at + seconds, results))
+                           args=(url, shards, tokens, start_at, stop_at, results))
                for tokens in token_lists]
     for w in workers:
         w.start()
+    lock_waits: list[float] = []
+    sampler = threading.Thread(target=sample_lock_waits,
+                               args=(url, start_at + 0.5, stop_at - 0.5, lock_waits))
+    sampler.start()
+    while time.time() < start_at:
+        time.sleep(0.001)
+    busy_before, total_before = cpu_times()
     counts: list[int] = [results.get(timeout=seconds + 120) for _ in workers]
+    busy, total = cpu_times()
+    sampler.join()
     for w in workers:
         w.join()
         if w.exitcode != 0:
             raise SystemExit(f"a worker failed (exit {w.exitcode})")
     if max(counts) >= per_connection:
         raise SystemExit("a connection ran out of pending deposits: raise --per-connection")
-    return sum(counts) / seconds
+    cpu_busy = (busy - busy_before) / max(total - total_before, 1)
+    return Run(sum(counts) / seconds, cpu_busy, lock_waits[0] if lock_waits else 0.0)
 
 
 def check(url: str) -> tuple[int, int, int]:
@@ -193,24 +247,31 @@ def main() -> None:
     users = make_users(url, USERS_PER_CONNECTION * max(args.connections, 1))
     started = dt.datetime.now(dt.timezone.utc)
     load_before = os.getloadavg()[0]
-    ones, manys = [], []
+    ones: list[Run] = []
+    manys: list[Run] = []
     for _ in range(args.rounds):
         ones.append(measure(url, args.shards, 1, args.seconds, users, args.per_connection))
         manys.append(measure(url, args.shards, args.connections, args.seconds, users,
                              args.per_connection))
-    one, many = statistics.median(ones), statistics.median(manys)
+    one, many = (statistics.median(r.rate for r in runs) for runs in (ones, manys))
     position, used, expected = check(url)
     if position != expected:
         raise SystemExit(f"the shards sum to {position}, our records say {expected}")
     ratio = many / one if one else 0.0
+    cores = os.cpu_count() or 1
     print(f"settlement shards per bank: {args.shards} ({used} used); position "
-          f"{position} paise = credited deposits; verify clean")
-    print(f"started {started:%H:%M:%S}Z, {os.cpu_count()} cores, load average "
+          f"{position} paise = credited deposits; verify clean; prepared statements "
+          f"{'off (--pooler-mode)' if args.pooler_mode else 'on'}")
+    print(f"started {started:%H:%M:%S}Z, {cores} cores, load average "
           f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after")
-    print(f"1 connection:  {one:8.1f} deposits settled/s (median of "
-          f"{', '.join(f'{r:.1f}' for r in ones)})")
-    print(f"{args.connections} connections: {many:8.1f} deposits settled/s (median of "
-          f"{', '.join(f'{r:.1f}' for r in manys)})")
+    for label, runs, rate in (("1 connection: ", ones, one),
+                              (f"{args.connections} connections:", manys, many)):
+        print(f"{label} {rate:8.1f} deposits settled/s (median of "
+              f"{', '.join(f'{r.rate:.1f}' for r in runs)}); CPUs "
+              f"{statistics.median(r.cpu_busy for r in runs):.0%} busy; waiting for a "
+              f"lock {statistics.median(r.lock_waits for r in runs):.0%} of the time")
+    print(f"with every CPU busy the rate cannot grow more than {cores}x (the cores) "
+          "over one connection's")
     print(f"settle_tps_1={one:.1f}")
     print(f"settle_tps_4={many:.1f}")
     print(f"settle_ratio={ratio:.2f}")
