@@ -139,6 +139,13 @@ class HealthMonitor(threading.Thread):
         self._halt.set()
         self.join(timeout=10)
 
+    @staticmethod
+    def _database_fault_at(moment: float, windows: list[Window]) -> bool:
+        """Was the database restarting, or were backends being killed, at ``moment``
+        (or just before: GRACE_S)?"""
+        return any(w.kind in ("postgres restart", "kill backends")
+                   and w.start <= moment <= w.end + GRACE_S for w in windows)
+
     def report(self, windows: list[Window], stats: dict[str, object]) -> list[str]:
         """Per fault: what each app's /readyz said during it, and how long after
         it (and any fault overlapping its end) ended each app said "ready"
@@ -167,6 +174,15 @@ class HealthMonitor(threading.Thread):
                                 f"{recovered if recovered is not None else 'never'} s "
                                 f"{window.detail}").rstrip()
                 wanted = expected.get(window.kind)
+                if window.kind == "redis restart":
+                    # While the database is out too (another fault overlapping
+                    # this one), "not ready" rightly masks "degraded": judge
+                    # only the answers given while the database was fine.
+                    during = {s for t, a, s in self.seen if a == app
+                              and window.start <= t <= window.end + 0.3
+                              and not self._database_fault_at(t, windows)}
+                    if not during:
+                        wanted = None
                 if wanted and app.startswith("user") and not during & wanted:
                     problems.append(f"{label}: /readyz never said {'/'.join(wanted)}")
                 if recovered is None or recovered > RECOVERY_LIMIT_S:
