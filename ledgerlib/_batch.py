@@ -14,14 +14,16 @@ whatever the number of items:
    meanwhile by a transaction we waited on is seen) and, in the same
    statement, reserve the new entries' ids (``nextval`` of their sequence);
 3. write every entry, posting (running balance, chained hash) and account row
-   (on PostgreSQL one statement of ``unnest`` arrays; on SQLite ``executemany``).
+   (on PostgreSQL one statement reading JSON arrays; on SQLite ``executemany``).
 
 Every check runs in Python on the locked rows between 2 and 3, so a refused
 item writes nothing, and with ``atomic=True`` one refused item refuses the
 whole batch (:class:`~ledgerlib.BatchRefused`) before anything is written.
-(One exception, as for a single post: an item that passes only because holds
-on its accounts have expired records those holds ``expired`` on the spot --
-they count as released from their expiry on, whatever becomes of the batch.)
+
+More round trips only where a single post would take them too: an item short
+of funds on an account that holds money looks up (and locks) that account's
+expired holds, which count as released -- once per account and batch; the
+holds that let an item pass are recorded ``expired`` with the batch's writes.
 
 One race is left to the database: another transaction taking one of the
 batch's idempotency keys for a *different* movement (on other accounts) between
@@ -33,13 +35,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, insert, select, text, update
 
 from . import chain
 from ._core import Locked, LockedAccount
+from ._expiry import MARK_EXPIRED
 from ._posting import PostingCore, check_balanced_per_currency
 from ._statements import POSTING_COLUMNS
 from .errors import (
@@ -49,6 +52,7 @@ from .errors import (
     InvalidEntry,
     LedgerError,
 )
+from .invariants import check_present
 from .schema import accounts, entries, postings
 from .types import Entry, Leg, Posting, credit, debit
 from .validation import (
@@ -166,8 +170,8 @@ WHERE acc.id = CAST(a->>0 AS bigint)
 _SQLITE_UPDATE_ACCOUNT = (
     update(accounts)
     .where(accounts.c.id == bindparam("acc_id"))
-    .values(posted_paise=bindparam("posted"), chain_hash=bindparam("hash"),
-            last_posted_at=bindparam("at"))
+    .values(posted_paise=bindparam("posted"), held_paise=bindparam("held"),
+            chain_hash=bindparam("hash"), last_posted_at=bindparam("at"))
 )
 
 
@@ -180,6 +184,10 @@ class _Writes:
     #: (entry id, account id, amount, currency, created at, balance after, hash)
     postings: list[tuple[int, int, int, str, dt.datetime, int, str]]
     touched: set[str]
+    #: Expired holds the batch records as such (their rows are locked).
+    expired_holds: list[int] = field(default_factory=list)
+    #: Accounts whose expired holds were looked up already (none left to free).
+    no_expired: set[int] = field(default_factory=set)
 
 
 class BatchOperations(PostingCore):
@@ -273,11 +281,7 @@ class BatchOperations(PostingCore):
             acc = locked[code]
             if (change < 0 and not acc.allow_negative and acc.posted_paise - acc.held_paise
                     + change < -acc.overdraft_limit_paise):
-                # As a single post: expired holds of the short accounts count as
-                # released (recorded now, only if that makes the item pass).
-                shortfall = self._shortfall_after_expiry(locked, posted_change, {})
-                if shortfall is not None:
-                    raise shortfall
+                self._free_expired_holds(locked, posted_change, writes)
                 break
         entry_id = next(entry_ids)
         for acc, amount in legs:
@@ -299,6 +303,26 @@ class BatchOperations(PostingCore):
         if key is not None:
             in_batch[key] = (item.fingerprint, entry)
         return BatchResult(item.index, "posted", entry)
+
+    def _free_expired_holds(
+        self, locked: Locked, posted_change: dict[str, int], writes: _Writes
+    ) -> None:
+        """As for a single post, expired holds of the short accounts count as
+        released -- if that makes the item pass (else its shortfall is raised).
+        Their rows stay locked and are recorded ``expired`` with the batch's
+        writes, so an atomic batch refused later writes nothing."""
+        plan = self._expiry_plan(locked, posted_change, {}, skip_accounts=writes.no_expired)
+        if plan is None:
+            writes.no_expired.update(  # (queried now: none left to free there)
+                locked[code].id for code, change in posted_change.items() if change < 0)
+            shortfall = self._first_shortfall(locked, posted_change, {})
+            raise check_present(shortfall, "a shortfall the funds check does not name")
+        hold_ids, freed = plan
+        writes.expired_holds.extend(hold_ids)
+        for code, amount in freed.items():
+            locked[code].held_paise += amount
+            writes.touched.add(code)
+            writes.no_expired.add(locked[code].id)
 
     def _replay(
         self,
@@ -350,6 +374,8 @@ class BatchOperations(PostingCore):
 
     def _write(self, writes: _Writes, touched: list[LockedAccount], now: dt.datetime) -> None:
         touched.sort(key=lambda acc: acc.id)
+        if writes.expired_holds:  # (their held amounts leave with the accounts' rows)
+            self._conn.execute(MARK_EXPIRED, {"ids": writes.expired_holds, "now": now})
         if self._dialect != "postgresql":
             conn = self._conn
             conn.execute(insert(entries), [
@@ -358,8 +384,8 @@ class BatchOperations(PostingCore):
             conn.execute(insert(postings), [
                 dict(zip(POSTING_COLUMNS, row, strict=True)) for row in writes.postings])
             conn.execute(_SQLITE_UPDATE_ACCOUNT, [
-                {"acc_id": acc.id, "posted": acc.posted_paise, "hash": acc.chain_hash,
-                 "at": acc.last_posted_at} for acc in touched])
+                {"acc_id": acc.id, "posted": acc.posted_paise, "held": acc.held_paise,
+                 "hash": acc.chain_hash, "at": acc.last_posted_at} for acc in touched])
             return
         iso: dict[dt.datetime | None, str | None] = {None: None}
         for moment in {row[4] for row in writes.postings}:

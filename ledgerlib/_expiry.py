@@ -26,7 +26,7 @@ from ._core import LedgerCore, Locked
 from .errors import InsufficientFunds
 from .schema import holds
 
-_MARK_EXPIRED = (
+MARK_EXPIRED = (
     update(holds)
     .where(holds.c.id.in_(bindparam("ids", expanding=True)), holds.c.status == "pending")
     .values(status="expired", resolved_at=bindparam("now", type_=holds.c.resolved_at.type))
@@ -58,23 +58,42 @@ class ExpiryCore(LedgerCore):
         shortfall = self._first_shortfall(locked, posted_change, held_change)
         if shortfall is None:
             return None
+        plan = self._expiry_plan(locked, posted_change, held_change, keep_hold_id=keep_hold_id)
+        if plan is None:
+            return shortfall
+        hold_ids, freed = plan
+        self._record_expired(hold_ids, locked, freed)
+        return None
+
+    def _expiry_plan(
+        self,
+        locked: Locked,
+        posted_change: Mapping[str, int],
+        held_change: Mapping[str, int],
+        *,
+        keep_hold_id: int | None = None,
+        skip_accounts: set[int] | frozenset[int] = frozenset(),
+    ) -> tuple[list[int], dict[str, int]] | None:
+        """The expired pending holds of the short accounts (locked, nothing
+        written) and the held amount freeing them gives back per account code
+        (negative), if that covers the operation; else None. Accounts in
+        ``skip_accounts`` are known to have no more expired holds: not queried."""
         paying = [  # (an account holding nothing has nothing to free: no query)
             acc.id for code, acc in locked.items()
-            if not acc.allow_negative and acc.held_paise > 0
+            if not acc.allow_negative and acc.held_paise > 0 and acc.id not in skip_accounts
             and posted_change.get(code, 0) - held_change.get(code, 0) < 0
         ]
         expired = self._expired_holds_of(paying, keep_hold_id)
         if not expired:
-            return shortfall
+            return None
         freed: dict[str, int] = defaultdict(int)
         for _, account_id, amount in expired:
             freed[self._code_of(locked, account_id)] -= amount
         with_freed = {code: held_change.get(code, 0) + freed.get(code, 0)
                       for code in held_change.keys() | freed.keys()}
         if self._first_shortfall(locked, posted_change, with_freed) is not None:
-            return shortfall
-        self._record_expired([hold_id for hold_id, _, _ in expired], locked, freed)
-        return None
+            return None
+        return [hold_id for hold_id, _, _ in expired], dict(freed)
 
     def _expired_holds_of(
         self, account_ids: Iterable[int], keep_hold_id: int | None
@@ -101,5 +120,5 @@ class ExpiryCore(LedgerCore):
         self, hold_ids: list[int], locked: Locked, freed: Mapping[str, int]
     ) -> None:
         """Mark the (locked, pending) holds expired and give back their held amounts."""
-        self._conn.execute(_MARK_EXPIRED, {"ids": hold_ids, "now": self.clock()})
+        self._conn.execute(MARK_EXPIRED, {"ids": hold_ids, "now": self.clock()})
         self._apply_balance_changes(locked, {}, freed)

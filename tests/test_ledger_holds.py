@@ -111,6 +111,10 @@ def test_a_batch_item_frees_expired_holds_as_a_single_post_does(books, clock):
     [refused] = books.post_batch([item])  # still held: only 20 available
     assert refused.status == "refused" and isinstance(refused.error, InsufficientFunds)
     clock.advance(10)
+    with pytest.raises(ledgerlib.BatchRefused):  # all or nothing: the hold stays as it was
+        books.post_batch([item, too_much], atomic=True)
+    assert books.get_hold(hold.id).status == "pending"
+    assert books.balance("w").held_paise == 80_00
     posted, short = books.post_batch([item, too_much])
     assert (posted.status, short.status) == ("posted", "refused")
     assert books.get_hold(hold.id).status == "expired"
