@@ -10,13 +10,12 @@ does not apply it has written nothing and the generic path decides.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 
 from . import _statements as sql
 from . import chain, fastpath
@@ -71,6 +70,13 @@ def posting_rows(
             "hash": digest,
         })
     return rows
+
+
+def _entries_table_name(conn: Connection) -> str:
+    """ledger_entries as this connection names it (a schema_translate_map moves it)."""
+    schema = (conn.get_execution_options().get("schema_translate_map") or {}).get(
+        entries.schema)
+    return entries.name if schema is None else f'"{schema}".{entries.name}'
 
 
 class PostingCore(ExpiryCore):
@@ -215,18 +221,17 @@ class PostingCore(ExpiryCore):
             "idempotency_key": idempotency_key, "fingerprint": fingerprint, "memo": memo,
             "metadata": metadata, "reverses_entry_id": reverses_entry_id, "created_at": now,
         }
+        if now.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger; pass an aware one")
         if self._dialect == "postgresql":
-            if now.tzinfo is None:
-                raise ValueError("naive datetime given to the ledger; pass an aware one")
-            entry_id = int(self._conn.execute(sql.NEXT_ENTRY_ID).scalar_one())
+            conn = self._conn
+            entry_id = int(conn.execute(
+                sql.NEXT_ENTRY_ID, {"table": _entries_table_name(conn)}).scalar_one())
             rows = posting_rows(entry_id, signed, locked, now, heads, {})
-            written = self._conn.execute(sql.PG_ENTRY_WITH_POSTINGS, {
-                **entry, "id": entry_id, "metadata": json.dumps(metadata),
-                "postings": json.dumps([
-                    (r["account_id"], r["amount_paise"], r["currency"],
-                     r["created_at"].isoformat(), r["balance_after"], r["hash"])
-                    for r in rows]),
-            }).first()
+            params = {f"{column}_{i}": value for i, row in enumerate(rows)
+                      for column, value in row.items() if column != "entry_id"}
+            written = conn.execute(sql.pg_entry_with_postings(len(rows)),
+                                   {**entry, **params, "id": entry_id}).first()
             return None if written is None else entry_id
         new_id: int | None = self._conn.execute(
             sql.insert_returning_id(

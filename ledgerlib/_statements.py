@@ -9,9 +9,22 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, bindparam, case, insert, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    column,
+    insert,
+    select,
+    text,
+    true,
+    update,
+    values,
+)
 
-from .schema import UTCDateTime, accounts, holds, metadata, postings
+from .schema import accounts, entries, holds, metadata, postings
 
 #: The rows of the accounts named in ``codes``, locked in ascending id order
 #: (the library's one global lock order).
@@ -123,31 +136,48 @@ def insert_returning_id(table_name: str, dialect: str, conflict_column: str | No
     return stmt.returning(table.c.id)
 
 
-#: An id for a new entry (PostgreSQL), drawn before its postings are hashed.
-NEXT_ENTRY_ID = text("SELECT nextval(pg_get_serial_sequence('ledger_entries', 'id'))")
+#: An id for a new entry (PostgreSQL), drawn before its postings are hashed;
+#: ``table`` is ledger_entries as the connection names it (schema translation).
+NEXT_ENTRY_ID = text("SELECT nextval(pg_get_serial_sequence(:table, 'id'))")
 
-#: An entry and its postings in ONE statement (PostgreSQL): the guard that
-#: every new entry has postings runs at the end of the statement that inserts
-#: it. No row back when the idempotency key is already taken (nothing written).
-#: The postings come as a JSON array of (account id, amount, currency, created
-#: at, balance after, hash) arrays, in chain order.
-PG_ENTRY_WITH_POSTINGS = text("""
-WITH new_entry AS (
-    INSERT INTO ledger_entries (id, idempotency_key, fingerprint, memo, metadata,
-                                reverses_entry_id, created_at)
-    VALUES (:id, :idempotency_key, :fingerprint, :memo, CAST(:metadata AS json),
-            :reverses_entry_id, :created_at)
-    ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING id
-), new_postings AS (
-    INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at,
-                                 balance_after, hash)
-    SELECT e.id, CAST(r.p->>0 AS bigint), CAST(r.p->>1 AS bigint), r.p->>2,
-           CAST(r.p->>3 AS timestamptz), CAST(r.p->>4 AS bigint), r.p->>5
-    FROM new_entry AS e,
-         json_array_elements(CAST(:postings AS json)) WITH ORDINALITY AS r(p, n)
-    ORDER BY r.n
-)
-SELECT id FROM new_entry
-""").bindparams(bindparam("id", type_=BigInteger), bindparam("reverses_entry_id", type_=BigInteger),
-                bindparam("created_at", type_=UTCDateTime()))
+_ENTRY_WRITTEN_COLUMNS = ("account_id", "amount_paise", "currency", "created_at",
+                          "balance_after", "hash")
+
+
+@functools.lru_cache(maxsize=16)
+def pg_entry_with_postings(rows: int) -> Any:
+    """An entry and its ``rows`` postings in ONE statement (PostgreSQL): the
+    guard that every new entry has postings runs at the end of the statement
+    that inserts it. Core, not text, so a ``schema_translate_map`` applies.
+
+    Parameters: the entry's columns (``id`` drawn by :data:`NEXT_ENTRY_ID`),
+    and ``<column>_<i>`` of each posting but its entry id. The postings'
+    entry ids come back, none when the idempotency key was already taken
+    (then nothing was written).
+    """
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    new_entry = (
+        pg_insert(entries)
+        .values({name: bindparam(name) for name in (
+            "id", "idempotency_key", "fingerprint", "memo", "metadata", "reverses_entry_id",
+            "created_at")})
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(entries.c.id)
+        .cte("new_entry")
+    )
+    legs = values(
+        column("n", Integer),
+        *(column(name, postings.c[name].type) for name in _ENTRY_WRITTEN_COLUMNS),
+        name="legs",
+    ).data([
+        (bindparam(f"n_{i}", i, type_=Integer),
+         *(bindparam(f"{name}_{i}", type_=postings.c[name].type)
+           for name in _ENTRY_WRITTEN_COLUMNS))
+        for i in range(rows)
+    ])
+    # Postings in chain order: their ids follow it.
+    written = (select(new_entry.c.id, *(legs.c[name] for name in _ENTRY_WRITTEN_COLUMNS))
+               .select_from(new_entry).join(legs, true()).order_by(legs.c.n))
+    return (insert(postings).from_select(["entry_id", *_ENTRY_WRITTEN_COLUMNS], written)
+            .add_cte(new_entry).returning(postings.c.entry_id))

@@ -210,12 +210,19 @@ _SQLITE_GUARDS = [
        WHEN OLD.status <> 'pending'
        BEGIN SELECT RAISE(ABORT, 'ledger hold already resolved'); END""",
     # The postings' references (they have no FOREIGN KEYs; see ledger_postings).
+    # These name other tables: a migration that rebuilds ledger_accounts,
+    # ledger_entries or ledger_postings (alembic's batch mode) drops them first
+    # and creates them again after, or SQLite refuses the rename.
     """CREATE TRIGGER ledger_postings_references BEFORE INSERT ON ledger_postings
        WHEN NOT EXISTS (SELECT 1 FROM ledger_entries WHERE id = NEW.entry_id)
          OR NOT EXISTS (SELECT 1 FROM ledger_accounts WHERE id = NEW.account_id)
        BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed'); END""",
     """CREATE TRIGGER ledger_accounts_keep_if_posted BEFORE DELETE ON ledger_accounts
        WHEN EXISTS (SELECT 1 FROM ledger_postings WHERE account_id = OLD.id)
+       BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed'); END""",
+    """CREATE TRIGGER ledger_accounts_keep_id_if_posted BEFORE UPDATE OF id ON ledger_accounts
+       WHEN NEW.id <> OLD.id
+         AND EXISTS (SELECT 1 FROM ledger_postings WHERE account_id = OLD.id)
        BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed'); END""",
 ]
 
@@ -293,17 +300,25 @@ _POSTGRES_GUARDS = [
        REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT
        EXECUTE FUNCTION ledger_check_new_entries()""",
     # What the postings' FOREIGN KEY on accounts forbade: deleting an account
-    # that has postings. (Posting writers hold the account's row lock.)
+    # that has postings, or changing its id. (ledgerlib's posting writers hold
+    # the account's row lock, so none can slip a posting in meanwhile; a writer
+    # of its own must lock the row too.)
     """CREATE OR REPLACE FUNCTION ledger_account_keep_if_posted() RETURNS trigger AS $$
        BEGIN
-         IF EXISTS (SELECT FROM ledger_postings WHERE account_id = OLD.id) THEN
-           RAISE EXCEPTION 'ledger account % has postings and cannot be deleted', OLD.id
-             USING ERRCODE = 'foreign_key_violation';
+         IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN
+           RETURN NEW;
          END IF;
-         RETURN OLD;
+         IF EXISTS (SELECT FROM ledger_postings WHERE account_id = OLD.id) THEN
+           RAISE EXCEPTION 'ledger account % has postings: it cannot be deleted or renumbered',
+             OLD.id USING ERRCODE = 'foreign_key_violation';
+         END IF;
+         IF TG_OP = 'DELETE' THEN
+           RETURN OLD;
+         END IF;
+         RETURN NEW;
        END $$ LANGUAGE plpgsql""",
-    """CREATE TRIGGER ledger_accounts_keep_if_posted BEFORE DELETE ON ledger_accounts
-       FOR EACH ROW EXECUTE FUNCTION ledger_account_keep_if_posted()""",
+    """CREATE TRIGGER ledger_accounts_keep_if_posted BEFORE DELETE OR UPDATE OF id
+       ON ledger_accounts FOR EACH ROW EXECUTE FUNCTION ledger_account_keep_if_posted()""",
 ]
 
 

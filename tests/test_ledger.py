@@ -293,7 +293,8 @@ def test_entries_and_postings_cannot_be_edited_or_deleted(ledger_engine):
 def test_postings_must_name_an_existing_entry_and_account(ledger_engine):
     """Postings have no FOREIGN KEYs (guards check their references instead,
     once per statement on PostgreSQL): a posting of a missing entry or to a
-    missing account is refused, and an account with postings cannot go."""
+    missing account is refused, and an account with postings cannot go or
+    change its id."""
     with Session(ledger_engine) as s, s.begin():
         ledger = Ledger(s)
         a = ledger.open_account("a", "asset", allow_negative=True).id
@@ -307,9 +308,11 @@ def test_postings_must_name_an_existing_entry_and_account(ledger_engine):
                 conn.exec_driver_sql(
                     "INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, "
                     "created_at, balance_after, hash) VALUES " + legs.format(e=e, x=x, y=y))
-    with pytest.raises(sa.exc.IntegrityError):
-        with ledger_engine.begin() as conn:
-            conn.exec_driver_sql(f"DELETE FROM ledger_accounts WHERE id = {a}")
+    for statement in (f"DELETE FROM ledger_accounts WHERE id = {a}",
+                      f"UPDATE ledger_accounts SET id = 99999 WHERE id = {a}"):
+        with pytest.raises(sa.exc.IntegrityError):
+            with ledger_engine.begin() as conn:
+                conn.exec_driver_sql(statement)
     with ledger_engine.begin() as conn:  # an account without postings may go
         conn.exec_driver_sql(f"DELETE FROM ledger_accounts WHERE id = {unused}")
     with Session(ledger_engine) as s:

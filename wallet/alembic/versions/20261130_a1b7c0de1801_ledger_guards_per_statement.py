@@ -12,8 +12,10 @@ for all its rows at once, that each posting's entry and account exist and that
 every entry it touched balances per currency; one per INSERT statement on
 ledger_entries that checks each new entry has postings (ledgerlib writes an
 entry and its postings in one statement); and a guard that refuses deleting an
-account that has postings, as the foreign key did. SQLite gets the references and the delete
-guard as row triggers.
+account that has postings, or changing its id, as the foreign key did. SQLite
+gets the references and those guards as row triggers -- which name other
+tables: a later migration that rebuilds ledger_accounts, ledger_entries or
+ledger_postings in batch mode must drop them first and create them again.
 """
 from typing import Sequence, Union
 
@@ -78,14 +80,20 @@ NEW_POSTGRES = (
        EXECUTE FUNCTION ledger_check_new_entries()""",
     """CREATE OR REPLACE FUNCTION ledger_account_keep_if_posted() RETURNS trigger AS $$
        BEGIN
-         IF EXISTS (SELECT FROM ledger_postings WHERE account_id = OLD.id) THEN
-           RAISE EXCEPTION 'ledger account % has postings and cannot be deleted', OLD.id
-             USING ERRCODE = 'foreign_key_violation';
+         IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN
+           RETURN NEW;
          END IF;
-         RETURN OLD;
+         IF EXISTS (SELECT FROM ledger_postings WHERE account_id = OLD.id) THEN
+           RAISE EXCEPTION 'ledger account % has postings: it cannot be deleted or renumbered',
+             OLD.id USING ERRCODE = 'foreign_key_violation';
+         END IF;
+         IF TG_OP = 'DELETE' THEN
+           RETURN OLD;
+         END IF;
+         RETURN NEW;
        END $$ LANGUAGE plpgsql""",
-    """CREATE TRIGGER ledger_accounts_keep_if_posted BEFORE DELETE ON ledger_accounts
-       FOR EACH ROW EXECUTE FUNCTION ledger_account_keep_if_posted()""",
+    """CREATE TRIGGER ledger_accounts_keep_if_posted BEFORE DELETE OR UPDATE OF id
+       ON ledger_accounts FOR EACH ROW EXECUTE FUNCTION ledger_account_keep_if_posted()""",
 )
 NEW_SQLITE = (
     """CREATE TRIGGER ledger_postings_references BEFORE INSERT ON ledger_postings
@@ -94,6 +102,10 @@ NEW_SQLITE = (
        BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed'); END""",
     """CREATE TRIGGER ledger_accounts_keep_if_posted BEFORE DELETE ON ledger_accounts
        WHEN EXISTS (SELECT 1 FROM ledger_postings WHERE account_id = OLD.id)
+       BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed'); END""",
+    """CREATE TRIGGER ledger_accounts_keep_id_if_posted BEFORE UPDATE OF id ON ledger_accounts
+       WHEN NEW.id <> OLD.id
+         AND EXISTS (SELECT 1 FROM ledger_postings WHERE account_id = OLD.id)
        BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed'); END""",
 )
 # The guards this replaces, frozen as the initial migration installed them.
@@ -169,6 +181,7 @@ def downgrade() -> None:
         return
     op.execute('DROP TRIGGER ledger_postings_references')
     op.execute('DROP TRIGGER ledger_accounts_keep_if_posted')
+    op.execute('DROP TRIGGER ledger_accounts_keep_id_if_posted')
     _drop_sqlite_posting_guards()
     with op.batch_alter_table('ledger_postings', schema=None) as batch_op:
         batch_op.create_foreign_key(FK_ENTRY, 'ledger_entries', ['entry_id'], ['id'])
