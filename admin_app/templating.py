@@ -5,12 +5,8 @@ import datetime as dt
 
 from pyramid.config import Configurator
 
-from ledgerlib import format_paise
 from wallet.codes import IST
-
-
-def rupees(amount_paise: int) -> str:
-    return format_paise(amount_paise)
+from webcommon.templates import use_templates
 
 
 def ist(moment: dt.datetime | None) -> str:
@@ -29,12 +25,4 @@ def age(moment: dt.datetime | None) -> str:
 
 
 def includeme(config: Configurator) -> None:
-    config.add_jinja2_search_path("admin_app:templates", name=".jinja2")
-
-    def register_filters() -> None:
-        env = config.get_jinja2_environment()
-        env.filters["rupees"] = rupees
-        env.filters["ist"] = ist
-        env.filters["age"] = age
-
-    config.action(None, register_filters, order=999)
+    use_templates(config, "admin_app:templates", {"ist": ist, "age": age})

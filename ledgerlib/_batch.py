@@ -277,16 +277,11 @@ class BatchOperations(PostingCore):
         posted_change: dict[str, int] = {}
         for acc, amount in legs:
             posted_change[acc.code] = posted_change.get(acc.code, 0) + acc.sign * amount
-        for code, change in posted_change.items():
-            acc = locked[code]
-            if (change < 0 and not acc.allow_negative and acc.posted_paise - acc.held_paise
-                    + change < -acc.overdraft_limit_paise):
-                self._free_expired_holds(locked, posted_change, writes)
-                break
+        if self._first_shortfall(locked, posted_change, {}) is not None:
+            self._free_expired_holds(locked, posted_change, writes)
         entry_id = next(entry_ids)
         for acc, amount in legs:
-            last = acc.last_posted_at
-            at = now if last is None or last <= now else last
+            at = acc.posting_time(now)
             acc.posted_paise += acc.sign * amount
             acc.chain_hash = chain.posting_hash(acc.chain_hash, entry_id, acc.id, amount,
                                                 acc.currency, acc.posted_paise, at)
@@ -387,9 +382,7 @@ class BatchOperations(PostingCore):
                 {"acc_id": acc.id, "posted": acc.posted_paise, "held": acc.held_paise,
                  "hash": acc.chain_hash, "at": acc.last_posted_at} for acc in touched])
             return
-        iso: dict[dt.datetime | None, str | None] = {None: None}
-        for moment in {row[4] for row in writes.postings}:
-            iso[moment] = moment.isoformat()
+        iso = {moment: moment.isoformat() for moment in {row[4] for row in writes.postings}}
         self._conn.execute(_PG_WRITE, {
             "at": now,
             "entries": json.dumps(writes.entries),
@@ -398,9 +391,6 @@ class BatchOperations(PostingCore):
             "accounts": json.dumps([
                 (acc.id, acc.posted_paise, acc.held_paise, acc.allow_negative,
                  acc.overdraft_limit_paise, acc.chain_hash,
-                 iso.get(acc.last_posted_at) or _iso(acc.last_posted_at)) for acc in touched]),
+                 None if acc.last_posted_at is None else acc.last_posted_at.isoformat())
+                for acc in touched]),
         })
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()

@@ -56,8 +56,12 @@ class LockedAccount:
 
     def posting_time(self, now: dt.datetime) -> dt.datetime:
         """``now``, or the latest posting's time if later: postings stay in time order."""
-        last = self.last_posted_at
-        return now if last is None or last <= now else last
+        return posting_time(self.last_posted_at, now)
+
+
+def posting_time(last_posted_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """A new posting's time: ``now``, or the account's latest posting's if later."""
+    return now if last_posted_at is None or last_posted_at <= now else last_posted_at
 
 
 #: New chain heads by account code: (hash of the latest posting, its time).

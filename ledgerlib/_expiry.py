@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 
 from sqlalchemy import bindparam, select, update
 
@@ -72,7 +73,7 @@ class ExpiryCore(LedgerCore):
         held_change: Mapping[str, int],
         *,
         keep_hold_id: int | None = None,
-        skip_accounts: set[int] | frozenset[int] = frozenset(),
+        skip_accounts: AbstractSet[int] = frozenset(),
     ) -> tuple[list[int], dict[str, int]] | None:
         """The expired pending holds of the short accounts (locked, nothing
         written) and the held amount freeing them gives back per account code

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Row
 
 from . import _statements as sql
 from . import chain, fastpath
-from ._core import Heads, Locked
+from ._core import Heads, Locked, posting_time
 from ._expiry import ExpiryCore
 from .errors import AlreadyReversed, EntryNotFound, IdempotencyConflict, UnbalancedEntry
 from .invariants import check_present
@@ -58,7 +58,7 @@ def posting_rows(
     for code, amount in signed:
         acc = locked[code]
         previous, last_at = heads.get(code, (acc.chain_hash, acc.last_posted_at))
-        at = now if last_at is None or last_at <= now else last_at
+        at = posting_time(last_at, now)
         balance_after = running.get(code, acc.posted_paise) + acc.sign * amount
         running[code] = balance_after
         digest = chain.posting_hash(previous, entry_id, acc.id, amount, acc.currency,

@@ -5,17 +5,13 @@ import datetime as dt
 
 from pyramid.config import Configurator
 
-from ledgerlib import format_paise
 from wallet.codes import IST, Kind, Status
 from wallet.deposits import CANCELLED_BY_USER
 from wallet.models import Transaction
+from webcommon.templates import use_templates
 
 #: How a transaction's kind reads in a user's history (others: capitalised).
 KIND_LABELS = {Kind.REFUND: "Refund from shop"}
-
-
-def rupees(amount_paise: int) -> str:
-    return format_paise(amount_paise)
 
 
 def ist(moment: dt.datetime, fmt: str = "%d %b %Y, %I:%M %p") -> str:
@@ -50,14 +46,5 @@ def status_word(tx: Transaction) -> str:
 
 
 def includeme(config: Configurator) -> None:
-    config.add_jinja2_search_path("webapp:templates", name=".jinja2")
-
-    def register_filters() -> None:
-        env = config.get_jinja2_environment()
-        env.filters["rupees"] = rupees
-        env.filters["ist"] = ist
-        env.filters["kind_label"] = kind_label
-        env.filters["state"] = state
-        env.filters["status_word"] = status_word
-
-    config.action(None, register_filters, order=999)
+    use_templates(config, "webapp:templates", {
+        "ist": ist, "kind_label": kind_label, "state": state, "status_word": status_word})
