@@ -8,6 +8,8 @@ def includeme(config: Configurator) -> None:
     config.add_route("overview", "/")
     config.add_route("login", "/login")
     config.add_route("logout", "/logout")
+    config.add_route("account", "/account")
+    config.add_route("account_sign_out_others", "/account/sign-out-others")
     config.add_route("payouts", "/payouts")
     config.add_route("payout", f"/payouts/{ID}")
     config.add_route("payout_retry", f"/payouts/{ID}/retry")

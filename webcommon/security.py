@@ -133,6 +133,20 @@ def end_other_sessions(request: Request) -> int:
                                             keep_session_id=current.id)
 
 
+def other_sessions_count(request: Request) -> int:
+    """How many other live sessions the signed-in account has (its page says)."""
+    settings: SessionSettings = request.registry["web_sessions"]
+    current = current_session(request)
+    if current is None:
+        return 0
+    return web_sessions(request).count_others(settings.kind, current.principal_id, current.id)
+
+
+def current_session_id(request: Request) -> int | None:
+    current = current_session(request)
+    return None if current is None else current.id
+
+
 def lifetime_setting(settings: Mapping[str, Any], key: str, default: int, idle_s: int) -> int:
     """A session's absolute lifetime in seconds from ``key``: longer than the
     idle timeout, at most a week."""

@@ -32,4 +32,5 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         config.scan(".integration")
         config.include(".webhook_views")  # its routes, views and the dashboard's notice
         config.scan("webapp.views.default")  # not-found, forbidden, bad CSRF pages
+        config.scan("webapp.views.account")  # password, sign out everywhere else
     return config.make_wsgi_app()
