@@ -124,7 +124,8 @@ class WebSessions:
                    WebSession.principal_kind == kind)).first()
         if found is None:
             return None
-        record, principal = found
+        record = found[0]
+        principal = cast(Principal, found[1])
         now = self.clock()
         if not self._alive(record, now) or not principal.is_active:
             return None

@@ -48,8 +48,8 @@ __all__ = [
     "MerchantEvent", "Notification", "Operator", "PaymentRequest", "ReconciliationRun",
     "Refund",
     "PayoutAttempt", "PayoutLane", "Transaction", "TransactionRunner", "User", "WebhookAttempt",
-    "WebhookEvent", "WalletPin", "WebSession", "Withdrawal", "get_engine", "get_session_factory", "table_of",
-    "target_metadata",
+    "WebhookEvent", "WalletPin", "WebSession", "Withdrawal", "get_engine", "get_session_factory",
+    "table_of", "target_metadata",
 ]
 
 
