@@ -22,5 +22,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("lookup", "/lookup")
     config.add_route("freeze", f"/users/{ID}/freeze")
     config.add_route("unfreeze", f"/users/{ID}/unfreeze")
+    config.add_route("sign_out_user", f"/users/{ID}/sign-out")
+    config.add_route("sign_out_shop", f"/shops/{ID}/sign-out")
     config.add_route("audit", "/audit")
     config.add_route("audit_csv", "/audit.csv")

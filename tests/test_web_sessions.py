@@ -17,7 +17,7 @@ import webtest
 from sqlalchemy import select
 
 from wallet.codes import utcnow
-from wallet.models import WebSession
+from wallet.models import AuditEntry, WebSession
 
 from .test_admin_console import OP_PASSWORD, add_operator, admin_settings, admin_wsgi  # noqa: F401 (fixtures)
 from .test_admin_console import sign_in as console_sign_in
@@ -294,3 +294,86 @@ def test_api_sign_out_revokes_the_token(api, user_site):
     token_id = api.get("/v1/tokens", headers=with_token).json["items"][0]["id"]
     api.delete(f"/v1/tokens/{token_id}", headers=with_token, status=204)
     assert not api_signed_in(api, token)
+
+
+# ------------------------------------------------------- the console's action
+
+
+def support_signs_out(console, query, reason="stolen phone, owner called", status=303):
+    form = console.get("/lookup", {"q": query}).forms["sign-out-form"]
+    form["reason"] = reason
+    return form.submit(status=status)
+
+
+def test_an_operator_signs_a_user_out_everywhere(user_site, console_site, api, db):
+    phone = api_token(api)
+    laptop = user_site.signed_in_browser()
+    console = console_site.signed_in_browser()
+    done = support_signs_out(console, ASHA_PHONE).follow()
+    assert "Done: 2 sessions ended" in done.text  # the browser's and the phone app's
+    assert not user_site.signed_in(laptop) and not api_signed_in(api, phone)
+    assert console_site.signed_in(console)
+    with db() as session:
+        row = session.scalars(select(AuditEntry)).one()
+    assert (row.actor, row.action, row.object_type, row.outcome, row.reason) == (
+        "olga", "sign_out", "user", "done", "stolen phone, owner called")
+
+
+def test_an_operator_signs_a_shop_out_everywhere(merchant_site, console_site):
+    till = merchant_site.signed_in_browser()
+    console = console_site.signed_in_browser()
+    assert "Done: 1 session ended" in support_signs_out(console, "@chai-point").follow().text
+    assert not merchant_site.signed_in(till)
+
+
+def test_a_viewer_cannot_sign_anyone_out(user_site, admin_wsgi, db):  # noqa: F811
+    laptop = user_site.signed_in_browser()
+    totp = add_operator(db, "vera", "viewer")
+    viewer = webtest.TestApp(admin_wsgi, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    assert console_sign_in(viewer, "vera", totp.now()).status_int == 303
+    support_signs_out(viewer, ASHA_PHONE, status=403)
+    assert user_site.signed_in(laptop)
+    with db() as session:
+        assert session.scalars(select(AuditEntry.outcome)).one() == "refused"
+
+
+# ----------------------------------------------------------------- settings
+
+
+@pytest.mark.parametrize("value", ["twelve hours", "1800", "0", str(8 * 24 * 3600)])
+def test_a_lifetime_out_of_range_is_refused_at_start_up(web_settings, value):
+    import webapp
+    from wallet.settings import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="wallet.session_lifetime_s"):
+        webapp.main({}, **{**web_settings, "wallet.session_lifetime_s": value})
+
+
+def test_the_console_lifetime_must_outlast_its_idle_timeout(admin_settings):  # noqa: F811
+    import admin_app
+    from wallet.settings import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="admin.session_lifetime_s"):
+        admin_app.main({}, **{**admin_settings, "admin.session_lifetime_s": "600"})
+
+
+def test_the_lifetime_setting_is_honoured(web_settings, db, clock):
+    import webapp
+
+    from .conftest import dispose_app_engine
+
+    wsgi = webapp.main({}, **{**web_settings, "wallet.session_lifetime_s": "7200"})
+    try:
+        wsgi.registry["clock"] = clock
+        make_user(db, "+919876543210", "Asha Verma")
+        site = Site("user", wsgi, "wallet_user", "203.0.113.7", "/dashboard",
+                    lambda browser: login(browser, ASHA_PHONE), dt.timedelta(hours=2),
+                    dt.timedelta(minutes=30))
+        browser = site.signed_in_browser()
+        for _ in range(11):
+            clock.advance(minutes=10)
+            assert site.signed_in(browser)
+        clock.advance(minutes=10)
+        assert not site.signed_in(browser)
+    finally:
+        dispose_app_engine(wsgi)

@@ -67,6 +67,7 @@ class EndReason:
     PASSWORD_CHANGED = "password_changed"
     PIN_RESET = "pin_reset"
     ACCOUNT_DISABLED = "account_disabled"  # e.g. a member of staff removed
+    BY_OPERATOR = "ended_by_operator"  # support, for a stolen device
 
 
 @dataclass(frozen=True)
