@@ -178,3 +178,17 @@ def test_the_workers_purge_old_sessions_every_hour(db, web_settings, asha):
         huey_tasks.configure({"huey.backend": "memory"})
     with db() as session:
         assert session.scalar(select(func.count()).select_from(WebSession)) == 1
+
+
+def test_a_refused_pin_reset_ends_no_session(db, clock):
+    from wallet.errors import WalletError
+    from wallet.pins import PinNotSet, PinPolicy, Pins
+
+    no_pin = make_user(db, "+919812345678", "Ravi", pin=None)
+    token = start(db, clock, no_pin)
+    for pin, refused in (("2468", PinNotSet), ("12", WalletError)):
+        with db() as session, session.begin():
+            with pytest.raises(refused):
+                Pins(session, PinPolicy(bcrypt_rounds=4), clock=clock).reset(
+                    session.get(User, no_pin), pin, pin)
+    assert check(db, clock, token) == no_pin

@@ -132,10 +132,13 @@ class AccountService:
         Returns how many ended."""
         self._check_new_password(new, repeat, (user.phone, user.name))
         _current_password(lambda: self.authenticate(user.phone, current, ip))
-        user.password_hash = self.hash_password(new)
-        return WebSessions(self.dbsession, clock=self.clock).end_others(
+        # The sessions first: a request of one of them locks its row before
+        # anything else (its check touches it), so they are taken in that order.
+        ended = WebSessions(self.dbsession, clock=self.clock).end_others(
             PrincipalKind.USER, user.id, EndReason.PASSWORD_CHANGED,
             keep_session_id=keep_session_id)
+        user.password_hash = self.hash_password(new)
+        return ended
 
     def change_merchant_password(self, merchant: Merchant, current: str, new: str, repeat: str,
                                  ip: str, *, keep_session_id: int | None = None) -> int:
@@ -144,10 +147,11 @@ class AccountService:
         self._check_new_password(new, repeat, (merchant.handle, merchant.name, merchant.email,
                                                merchant.email.partition("@")[0]))
         _current_password(lambda: self.authenticate_merchant(merchant.email, current, ip))
-        merchant.password_hash = self.hash_password(new)
-        return WebSessions(self.dbsession, clock=self.clock).end_others(
+        ended = WebSessions(self.dbsession, clock=self.clock).end_others(
             PrincipalKind.MERCHANT, merchant.id, EndReason.PASSWORD_CHANGED,
             keep_session_id=keep_session_id)
+        merchant.password_hash = self.hash_password(new)
+        return ended
 
     @staticmethod
     def _check_new_password(new: str, repeat: str, personal: tuple[str, ...]) -> None:

@@ -147,9 +147,14 @@ class Pins:
         other session of the user ends (other browsers, the phone app's
         tokens) but ``keep_session_id``: whoever reset it may be the only one
         who should still be signed in."""
-        self._store(user, self._new_hash(pin, repeat))
-        WebSessions(self.db, clock=self.clock).end_others(
-            PrincipalKind.USER, user.id, EndReason.PIN_RESET, keep_session_id=keep_session_id)
+        new_hash = self._new_hash(pin, repeat)
+        with self.db.begin_nested():  # (no PIN to reset: the sessions live on)
+            # The sessions before the PIN row: a payment of one of them holds
+            # its session row (its check touched it) before it locks the PIN.
+            WebSessions(self.db, clock=self.clock).end_others(
+                PrincipalKind.USER, user.id, EndReason.PIN_RESET,
+                keep_session_id=keep_session_id)
+            self._store(user, new_hash)
 
     # ----------------------------------------------------------------- check
 
