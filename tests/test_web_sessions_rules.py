@@ -192,3 +192,62 @@ def test_a_refused_pin_reset_ends_no_session(db, clock):
                 Pins(session, PinPolicy(bcrypt_rounds=4), clock=clock).reset(
                     session.get(User, no_pin), pin, pin)
     assert check(db, clock, token) == no_pin
+
+
+def wait_for_a_lock_wait(db, timeout_s: float = 30.0) -> None:
+    """Until some backend of the test database waits on a lock (bounded polling)."""
+    import time
+
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + timeout_s
+    with db() as session:
+        while session.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()")) == 0:
+            session.rollback()  # a fresh snapshot of pg_stat_activity
+            assert time.monotonic() < deadline, "nobody waited on a lock"
+            time.sleep(0.02)
+
+
+@pytest.mark.postgres
+def test_a_password_change_waits_for_a_busy_session_without_deadlock(db, clock, asha):
+    """A request of the other session has touched its session row and goes on
+    to lock the user's row (a deposit's limit check does); the password change
+    ends that session before it writes the user's row, so it waits instead of
+    deadlocking."""
+    import threading
+
+    from wallet.accounts import AccountService
+    from wallet.credentials import secret_sha256
+
+    from .wallet_helpers import PASSWORD
+
+    other, mine = start(db, clock, asha), start(db, clock, asha)
+    clock.advance(seconds=61)  # the other session's next check writes its row
+    busy = db()
+    busy.begin()
+    assert WebSessions(busy, POLICY, clock=clock).authenticate(PrincipalKind.USER, other)
+    outcome: dict[str, object] = {}
+
+    def change() -> None:
+        try:
+            with db() as session, session.begin():
+                keep = session.scalar(select(WebSession.id).where(
+                    WebSession.token_sha256 == secret_sha256(mine)))
+                outcome["ended"] = AccountService(session, bcrypt_rounds=4, clock=clock) \
+                    .change_password(session.get(User, asha), PASSWORD, "violet kettle 42 harbour",
+                                     "violet kettle 42 harbour", "203.0.113.7",
+                                     keep_session_id=keep)
+        except Exception as exc:  # (reported below)
+            outcome["error"] = exc
+
+    changer = threading.Thread(target=change)
+    changer.start()
+    wait_for_a_lock_wait(db)  # the change waits for the busy session's row
+    busy.execute(select(User).where(User.id == asha).with_for_update())
+    busy.commit()
+    busy.close()
+    changer.join(timeout=60)
+    assert outcome == {"ended": 1}
+    assert check(db, clock, other) is None and check(db, clock, mine) == asha
