@@ -8,24 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from pyramid.config import Configurator
-from pyramid.request import Request
 from pyramid.router import Router
 from pyramid.tweens import INGRESS
-from sqlalchemy.orm import Session
 
-from wallet.models import Operator
 from wallet.settings import resolve_settings
+from wallet.web_sessions import PrincipalKind
 from webcommon import use_task_queue
 from webcommon.security import include_sessions
 
 from .settings import AdminSettings
-
-SESSION_KEY = "operator_id"
-
-
-def load_operator(request: Request, operator_id: int) -> Operator | None:
-    dbsession: Session = request.dbsession
-    return dbsession.get(Operator, operator_id)
 
 
 def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
@@ -43,8 +34,8 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         config.include(".templating")
         config.include(".routes")
         include_sessions(
-            config, cookie_name=admin.cookie_name, identity_loader=load_operator,
-            session_key=SESSION_KEY, salt="wallet.admin.session",
-            secret_setting="admin.session_secret", idle_timeout_s=admin.idle_timeout_s)
+            config, cookie_name=admin.cookie_name, kind=PrincipalKind.OPERATOR,
+            salt="wallet.admin.session", secret_setting="admin.session_secret",
+            idle_timeout_s=admin.idle_timeout_s, lifetime_s=admin.lifetime_s)
         config.scan(".views")
     return config.make_wsgi_app()

@@ -7,9 +7,12 @@ from typing import Any
 
 from wallet.networks import Network, address_allowed, parse_networks
 from wallet.settings import ConfigurationError
+from webcommon.security import lifetime_setting
 
 DEFAULT_NETWORKS = "127.0.0.0/8 ::1/128"
 DEFAULT_IDLE_TIMEOUT_S = 15 * 60  # a console left open is signed out soon
+#: However busy, a console session ends after a working day's shift.
+DEFAULT_LIFETIME_S = 8 * 3600
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,7 @@ class AdminSettings:
     allowed_networks: tuple[Network, ...]
     idle_timeout_s: int
     cookie_name: str
+    lifetime_s: int = DEFAULT_LIFETIME_S
 
     def allows(self, address: str | None) -> bool:
         return address_allowed(self.allowed_networks, address)
@@ -33,5 +37,7 @@ class AdminSettings:
             raise ConfigurationError("admin.allowed_networks lists no network")
         if not 60 < idle <= 3600:
             raise ConfigurationError("admin.session_idle_timeout_s is between 61 and 3600")
+        lifetime = lifetime_setting(settings, "admin.session_lifetime_s", DEFAULT_LIFETIME_S,
+                                    idle)
         return cls(networks, idle,
-                   str(settings.get("admin.session_cookie_name") or "wallet_admin"))
+                   str(settings.get("admin.session_cookie_name") or "wallet_admin"), lifetime)

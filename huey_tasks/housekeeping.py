@@ -1,5 +1,6 @@
-"""Periodic housekeeping: forget API idempotency keys past their keeping time;
-verify the ledger and record each run; record expired ledger holds."""
+"""Periodic housekeeping: forget API idempotency keys and ended web sessions
+past their keeping time; verify the ledger and record each run; record
+expired ledger holds."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +10,7 @@ from huey import crontab
 from wallet.idempotency import IdempotencyKeys
 from wallet.ledger_checks import run_ledger_check
 from wallet.transfers import WalletService
+from wallet.web_sessions import WebSessions
 
 from .app import huey, worker
 
@@ -19,6 +21,13 @@ log = logging.getLogger(__name__)
 def purge_idempotency_keys() -> int:
     """Keys are kept at least wallet.idempotency.KEEP_FOR (48 h), then dropped."""
     return worker.run_in_transaction(lambda session: IdempotencyKeys(session).purge())
+
+
+@huey.periodic_task(crontab(minute="37"))  # type: ignore[untyped-decorator]  # hourly; huey has no types
+def purge_web_sessions() -> int:
+    """Page-app sessions are kept wallet.web_sessions.KEEP_FOR (30 days) past
+    their expiry, then dropped."""
+    return worker.run_in_transaction(lambda session: WebSessions(session).purge())
 
 
 @huey.periodic_task(crontab(minute="*/15"))  # type: ignore[untyped-decorator]  # huey has no types

@@ -23,6 +23,7 @@ from .passwords import MAX_PASSWORD_BYTES, password_problem
 from .phone import InvalidPhone, normalize_phone
 from .text import is_ordinary
 from .transfers import WalletService
+from .web_sessions import EndReason, PrincipalKind, WebSessions
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite
@@ -122,6 +123,47 @@ class AccountService:
         self._clear_throttle(key)
         return merchant
 
+    def change_password(self, user: User, current: str, new: str, repeat: str, ip: str, *,
+                        keep_session_id: int | None = None) -> int:
+        """A new password for a signed-in user who gave the current one
+        (wrong ones are throttled and counted as log-ins are: commit the
+        refusal). Every other session of theirs ends, other browsers and the
+        phone app's tokens alike, but ``keep_session_id`` (the one asking).
+        Returns how many ended."""
+        self._check_new_password(new, repeat, (user.phone, user.name))
+        _current_password(lambda: self.authenticate(user.phone, current, ip))
+        # The sessions first: a request of one of them locks its row before
+        # anything else (its check touches it), so they are taken in that order.
+        ended = WebSessions(self.dbsession, clock=self.clock).end_others(
+            PrincipalKind.USER, user.id, EndReason.PASSWORD_CHANGED,
+            keep_session_id=keep_session_id)
+        user.password_hash = self.hash_password(new)
+        return ended
+
+    def change_merchant_password(self, merchant: Merchant, current: str, new: str, repeat: str,
+                                 ip: str, *, keep_session_id: int | None = None) -> int:
+        """:meth:`change_password` for a shop: its other sessions end (its
+        secret API keys are the shop server's, not sessions: they stay)."""
+        self._check_new_password(new, repeat, (merchant.handle, merchant.name, merchant.email,
+                                               merchant.email.partition("@")[0]))
+        _current_password(lambda: self.authenticate_merchant(merchant.email, current, ip))
+        ended = WebSessions(self.dbsession, clock=self.clock).end_others(
+            PrincipalKind.MERCHANT, merchant.id, EndReason.PASSWORD_CHANGED,
+            keep_session_id=keep_session_id)
+        merchant.password_hash = self.hash_password(new)
+        return ended
+
+    @staticmethod
+    def _check_new_password(new: str, repeat: str, personal: tuple[str, ...]) -> None:
+        problems: dict[str, str] = {}
+        weak = password_problem(new, personal)
+        if weak:
+            problems["password"] = weak
+        elif (repeat or "") != new:
+            problems["repeat"] = "The two new passwords differ: type the same one twice."
+        if problems:
+            raise AccountError.of_fields(problems)
+
     def hash_password(self, password: str) -> str:
         return bcrypt.hashpw(password.encode(), bcrypt.gensalt(self.bcrypt_rounds)).decode()
 
@@ -197,6 +239,17 @@ class AccountService:
             raise LoginThrottled(
                 f"Too many failed attempts. Wait {minutes} minutes and try again."
             )
+
+
+def _current_password(check: Callable[[], object]) -> None:
+    """Run a log-in ``check`` of the current password; its refusal said as
+    such (a throttle's refusal as it is)."""
+    try:
+        check()
+    except LoginThrottled:
+        raise
+    except AccountError:
+        raise AccountError("That is not your current password.", "current_password") from None
 
 
 @functools.lru_cache(maxsize=4)

@@ -26,10 +26,11 @@ from .codes import Kind, Status, payout_reference, utcnow
 from .deposits import DepositService, final_word
 from .errors import WalletError
 from .freeze import freeze, unfreeze
-from .models import ReconciliationRun, Transaction, User
+from .models import Merchant, ReconciliationRun, Transaction, User
 from .operations import reconcile
 from .tasks import TaskQueue
 from .text import is_ordinary, one_line
+from .web_sessions import EndReason, PrincipalKind, WebSessions
 from .withdrawals import WithdrawalService
 
 __all__ = ["ActionResult", "OperatorActions", "ask_deposit_status", "ask_payout_status",
@@ -211,6 +212,19 @@ class OperatorActions:
     def unfreeze_wallet(self, user_id: int, reason: str) -> ActionResult:
         return self.run("unfreeze", "user", user_id, reason,
                         lambda: unfreeze(self._user(user_id)))
+
+    def sign_out_everywhere(self, kind: str, principal_id: int, reason: str) -> ActionResult:
+        """End every session of a user (their API tokens too) or a shop: a
+        stolen phone or laptop reported to support."""
+        def end() -> str:
+            model = User if kind == PrincipalKind.USER else Merchant
+            if kind not in (PrincipalKind.USER, PrincipalKind.MERCHANT) or (
+                    self.db.get(model, principal_id) is None):
+                raise WalletError(f"no {kind} {principal_id}")
+            ended = WebSessions(self.db, clock=self.clock).end_all(
+                kind, principal_id, EndReason.BY_OPERATOR)
+            return f"{ended} session{'s' if ended != 1 else ''} ended"
+        return self.run("sign_out", kind, principal_id, reason, end)
 
     # -- reconciliation
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from .codes import utcnow
 from .errors import WalletError
 from .models import User, WalletPin
+from .web_sessions import EndReason, PrincipalKind, WebSessions
 
 __all__ = ["DEFAULT_PIN_POLICY", "PinApproval", "PinLocked", "PinNotSet", "PinPolicy",
            "PinRefused", "Pins", "WrongPin", "hash_new_pin"]
@@ -138,11 +139,22 @@ class Pins:
         self.approve(user, old_pin, field="old_pin")
         self._store(user, new_hash)
 
-    def reset(self, user: User, pin: str, repeat: str) -> None:
+    def reset(self, user: User, pin: str, repeat: str, *,
+              keep_session_id: int | None = None) -> None:
         """A new PIN for a user who has just proved their password (checked by
         the caller with AccountService.authenticate, whose throttle counts the
-        guesses). Clears a lock: the password is the stronger secret."""
-        self._store(user, self._new_hash(pin, repeat))
+        guesses). Clears a lock: the password is the stronger secret. Every
+        other session of the user ends (other browsers, the phone app's
+        tokens) but ``keep_session_id``: whoever reset it may be the only one
+        who should still be signed in."""
+        new_hash = self._new_hash(pin, repeat)
+        with self.db.begin_nested():  # (no PIN to reset: the sessions live on)
+            # The sessions before the PIN row: a payment of one of them holds
+            # its session row (its check touched it) before it locks the PIN.
+            WebSessions(self.db, clock=self.clock).end_others(
+                PrincipalKind.USER, user.id, EndReason.PIN_RESET,
+                keep_session_id=keep_session_id)
+            self._store(user, new_hash)
 
     # ----------------------------------------------------------------- check
 

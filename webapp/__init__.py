@@ -5,19 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from pyramid.config import Configurator
-from pyramid.request import Request
 from pyramid.router import Router
-from sqlalchemy.orm import Session
 
-from wallet.models import User
 from wallet.settings import resolve_settings
+from wallet.web_sessions import PrincipalKind
 from webcommon import use_task_queue
 from webcommon.security import include_sessions
-
-
-def load_user(request: Request, user_id: int) -> User | None:
-    dbsession: Session = request.dbsession
-    return dbsession.get(User, user_id)
 
 
 def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
@@ -32,8 +25,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         include_sessions(
             config,
             cookie_name=settings.get("wallet.session_cookie_name", "wallet_session"),
-            identity_loader=load_user,
-            session_key="user_id",
+            kind=PrincipalKind.USER,
         )
         config.scan(".views")
     return config.make_wsgi_app()

@@ -6,10 +6,14 @@ request ids. It holds no rules of the wallet: those are the domain's
 """
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 from pyramid.config import Configurator
 from pyramid.request import Request
 
 from wallet.banks import BankConfig
+from wallet.codes import utcnow
 from wallet.services import Services
 from wallet.settings import WalletSettings
 from wallet.tasks import NoTaskQueue, TaskQueue, load_task_queue
@@ -55,9 +59,16 @@ def task_queue(request: Request) -> TaskQueue:
     return found
 
 
+def clock(request: Request) -> Callable[[], dt.datetime]:
+    """The app's clock: ``registry["clock"]`` if set (tests put theirs there), else UTC now."""
+    found: Callable[[], dt.datetime] = request.registry.get("clock") or utcnow
+    return found
+
+
 def services(request: Request) -> Services:
     """``request.wallet``: the domain's services on this request's session."""
-    return Services(request.dbsession, wallet_settings(request), task_queue(request))
+    return Services(request.dbsession, wallet_settings(request), task_queue(request),
+                    clock=clock(request))
 
 
 def request_services(request: Request) -> Services:
@@ -67,5 +78,5 @@ def request_services(request: Request) -> Services:
     return found
 
 
-__all__ = ["banks", "includeme", "request_services", "services", "task_queue",
+__all__ = ["banks", "clock", "includeme", "request_services", "services", "task_queue",
            "use_task_queue", "wallet_settings"]

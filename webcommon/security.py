@@ -1,9 +1,16 @@
-"""Sessions and identity: signed HttpOnly SameSite cookies, one policy class."""
+"""Sessions and identity: signed HttpOnly SameSite cookies carrying a token of
+a server-side session record (wallet.web_sessions), one policy class.
+
+The cookie alone proves nothing: every request looks its token up (one
+indexed read, joined with the account it belongs to), so a session ended on
+the server -- signed out, signed out from elsewhere, ended by a password
+change, past its absolute lifetime -- is refused whatever copy of the cookie
+is presented."""
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.csrf import SessionCSRFStoragePolicy
@@ -13,24 +20,20 @@ from pyramid.response import Response
 from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 
-from wallet.settings import as_bool, require_secret
+from wallet.models import WebSession
+from wallet.settings import ConfigurationError, as_bool, require_secret
+from wallet.web_sessions import EndReason, Principal, SessionPolicy, WebSessions
 
+from . import clock
 from .observability import Handler
 
 SESSION_MAX_AGE_S = 30 * 60  # idle timeout: a wallet should not stay open all day
-
-
-class Account(Protocol):
-    """What the policy needs of an identity (a user, a merchant)."""
-
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def is_active(self) -> bool: ...
-
-
-IdentityLoader = Callable[[Request, int], Account | None]
+#: The absolute lifetime of a user's or a shop's session, from sign-in.
+DEFAULT_LIFETIME_S = 12 * 3600
+MAX_LIFETIME_S = 7 * 24 * 3600
+#: The cookie session's key for the server session's token.
+TOKEN_KEY = "session_token"
+_IDENTITY_CACHE = "wallet.identity_cache"
 
 
 def attempt_cache(request: Request, name: str) -> dict[str, Any]:
@@ -45,28 +48,39 @@ def attempt_cache(request: Request, name: str) -> dict[str, Any]:
     return cache
 
 
+@dataclass(frozen=True)
+class SessionSettings:
+    kind: str  # wallet.web_sessions.PrincipalKind
+    policy: SessionPolicy
+
+
+def web_sessions(request: Request) -> WebSessions:
+    settings: SessionSettings = request.registry["web_sessions"]
+    return WebSessions(request.dbsession, settings.policy, clock=clock(request))
+
+
 class SessionSecurityPolicy:
-    """Identity is the active account whose id is in the session.
+    """Identity is the active account whose live server session the cookie
+    names (wallet.web_sessions); both are read again on every request, so a
+    disabled account or an ended session loses access at once."""
 
-    ``identity_loader(request, id)`` returns the account or None; the account is
-    re-read on every request, so a disabled account loses access at once.
-    """
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
 
-    def __init__(self, identity_loader: IdentityLoader, session_key: str) -> None:
-        self.identity_loader = identity_loader
-        self.session_key = session_key
-
-    def identity(self, request: Request) -> Account | None:
-        cache = attempt_cache(request, "wallet.identity_cache")
+    def _lookup(self, request: Request) -> dict[str, Any]:
+        cache = attempt_cache(request, _IDENTITY_CACHE)
         if "identity" not in cache:
-            account_id = request.session.get(self.session_key)
-            account = None
-            if isinstance(account_id, int):
-                account = self.identity_loader(request, account_id)
-                if account is not None and not account.is_active:
-                    account = None
-            cache["identity"] = account
-        found: Account | None = cache["identity"]
+            live = web_sessions(request).authenticate(self.kind, request.session.get(TOKEN_KEY))
+            cache["session"] = None if live is None else live.record
+            cache["identity"] = None if live is None else live.principal
+        return cache
+
+    def identity(self, request: Request) -> Principal | None:
+        found: Principal | None = self._lookup(request)["identity"]
+        return found
+
+    def session(self, request: Request) -> WebSession | None:
+        found: WebSession | None = self._lookup(request)["session"]
         return found
 
     def authenticated_userid(self, request: Request) -> int | None:
@@ -79,27 +93,86 @@ class SessionSecurityPolicy:
         return Denied("log in first")
 
     def remember(self, request: Request, userid: int, **kw: Any) -> list[tuple[str, str]]:
-        # A fresh session at log-in: nothing from before survives (no session
-        # fixation), and the CSRF token changes too.
+        # A fresh session at log-in: the browser's previous one ends on the
+        # server, nothing from before survives (no session fixation), and
+        # the CSRF token changes too.
+        sessions = web_sessions(request)
+        sessions.end(self.kind, request.session.get(TOKEN_KEY), EndReason.SIGNED_IN_AGAIN)
         request.session.invalidate()
-        request.session[self.session_key] = userid
-        request.session["sid"] = secrets.token_urlsafe(16)
+        started = sessions.start(self.kind, userid, user_agent=request.user_agent or "",
+                                 ip=request.remote_addr or "")
+        request.session[TOKEN_KEY] = started.token
         request.session.new_csrf_token()
-        request.environ.pop("wallet.identity_cache", None)
+        request.environ.pop(_IDENTITY_CACHE, None)
         return []
 
     def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
+        # Ended on the server: a copy of this cookie is refused from now on.
+        web_sessions(request).end(self.kind, request.session.get(TOKEN_KEY),
+                                  EndReason.SIGNED_OUT)
         request.session.invalidate()
-        request.environ.pop("wallet.identity_cache", None)
+        request.environ.pop(_IDENTITY_CACHE, None)
         return []
 
 
-def include_sessions(config: Configurator, *, cookie_name: str,
-                     identity_loader: IdentityLoader, session_key: str,
+def current_session(request: Request) -> WebSession | None:
+    """The server record of the request's live session (None: signed out)."""
+    policy: SessionSecurityPolicy = request.registry["web_session_policy"]
+    return policy.session(request)
+
+
+def end_other_sessions(request: Request) -> int:
+    """Sign out everywhere else: every other session of the signed-in account
+    ends (a user's API tokens too); this one lives on. How many ended."""
+    settings: SessionSettings = request.registry["web_sessions"]
+    current = current_session(request)
+    if current is None:
+        return 0
+    return web_sessions(request).end_others(settings.kind, current.principal_id,
+                                            EndReason.ENDED_ELSEWHERE,
+                                            keep_session_id=current.id)
+
+
+def other_sessions_count(request: Request) -> int:
+    """How many other live sessions the signed-in account has (its page says)."""
+    settings: SessionSettings = request.registry["web_sessions"]
+    current = current_session(request)
+    if current is None:
+        return 0
+    return web_sessions(request).count_others(settings.kind, current.principal_id, current.id)
+
+
+def current_session_id(request: Request) -> int | None:
+    current = current_session(request)
+    return None if current is None else current.id
+
+
+def lifetime_setting(settings: Mapping[str, Any], key: str, default: int, idle_s: int) -> int:
+    """A session's absolute lifetime in seconds from ``key``: longer than the
+    idle timeout, at most a week."""
+    text = str(settings.get(key) or "").strip()
+    try:
+        value = int(text) if text else default
+    except ValueError:
+        raise ConfigurationError(f"setting {key} = {text!r} is not a whole number") from None
+    if not idle_s < value <= MAX_LIFETIME_S:
+        raise ConfigurationError(f"setting {key} is between {idle_s + 1} (the idle timeout) "
+                                 f"and {MAX_LIFETIME_S} seconds")
+    return value
+
+
+def include_sessions(config: Configurator, *, cookie_name: str, kind: str,
                      salt: str = "wallet.user.session",
                      secret_setting: str = "wallet.session_secret",
-                     idle_timeout_s: int = SESSION_MAX_AGE_S) -> None:
+                     idle_timeout_s: int = SESSION_MAX_AGE_S,
+                     lifetime_s: int | None = None) -> None:
+    """Cookie sessions of principals of ``kind`` backed by server records,
+    CSRF on every unsafe request. ``lifetime_s``: the absolute lifetime (by
+    default ``wallet.session_lifetime_s``, 12 hours)."""
     settings = config.get_settings()
+    if lifetime_s is None:
+        lifetime_s = lifetime_setting(settings, "wallet.session_lifetime_s",
+                                      DEFAULT_LIFETIME_S, idle_timeout_s)
     secret = require_secret(settings, secret_setting)
     config.set_session_factory(
         SignedCookieSessionFactory(
@@ -114,9 +187,13 @@ def include_sessions(config: Configurator, *, cookie_name: str,
             reissue_time=60,
         )
     )
+    config.registry["web_sessions"] = SessionSettings(
+        kind, SessionPolicy(lifetime_s=lifetime_s, idle_s=idle_timeout_s))
+    policy = SessionSecurityPolicy(kind)
+    config.registry["web_session_policy"] = policy
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
     config.set_default_csrf_options(require_csrf=True)
-    config.set_security_policy(SessionSecurityPolicy(identity_loader, session_key))
+    config.set_security_policy(policy)
     config.add_tween("webcommon.security.refuse_nul_tween_factory")
     config.add_tween("webcommon.security.no_store_tween_factory")
 

@@ -23,6 +23,7 @@ from wallet.operator_actions import (
     deposit_to_ask,
     payout_to_ask,
 )
+from wallet.web_sessions import PrincipalKind
 from webcommon import wallet_settings
 from webcommon.views import view_config, view_defaults
 
@@ -135,6 +136,16 @@ class Actions:
     @view_config(route_name="unfreeze")
     def unfreeze(self) -> Response:
         return self.answer(self.actions.unfreeze_wallet(self.id, self.reason), self._lookup())
+
+    @view_config(route_name="sign_out_user")
+    def sign_out_user(self) -> Response:
+        return self.answer(self.actions.sign_out_everywhere(PrincipalKind.USER, self.id,
+                                                            self.reason), self._lookup())
+
+    @view_config(route_name="sign_out_shop")
+    def sign_out_shop(self) -> Response:
+        return self.answer(self.actions.sign_out_everywhere(PrincipalKind.MERCHANT, self.id,
+                                                            self.reason), self._lookup())
 
     # -- reconciliation
 

@@ -10,7 +10,8 @@ from pyramid.security import forget, remember
 
 from wallet.errors import AccountError, LoginThrottled
 from wallet.operators import OperatorService
-from webcommon import wallet_settings
+from webcommon import request_services
+from webcommon.security import end_other_sessions, other_sessions_count
 from webcommon.views import forbidden_view_config, notfound_view_config, view_config
 
 from . import field
@@ -26,8 +27,9 @@ def login_form(request: Request) -> dict[str, Any] | Response:
 @view_config(route_name="login", renderer="login.jinja2", request_method="POST")
 def login(request: Request) -> dict[str, Any] | Response:
     name = field(request, "name", 40)
-    service = OperatorService(request.dbsession,
-                              bcrypt_rounds=wallet_settings(request).bcrypt_rounds)
+    services = request_services(request)
+    service = OperatorService(request.dbsession, bcrypt_rounds=services.settings.bcrypt_rounds,
+                              clock=services.clock)
     try:
         operator = service.authenticate(name, field(request, "password", 200),
                                         field(request, "code", 10),
@@ -42,6 +44,22 @@ def login(request: Request) -> dict[str, Any] | Response:
 @view_config(route_name="logout", request_method="POST")
 def logout(request: Request) -> Response:
     return HTTPSeeOther(request.route_url("login"), headers=forget(request))
+
+
+@view_config(route_name="account", renderer="account.jinja2", request_method="GET",
+             permission="authenticated")
+def account(request: Request) -> dict[str, Any]:
+    return {"others": other_sessions_count(request)}
+
+
+@view_config(route_name="account_sign_out_others", request_method="POST",
+             permission="authenticated")
+def sign_out_others(request: Request) -> Response:
+    """End every other console session of this operator (a browser left
+    signed in elsewhere, a copied cookie); this one lives on."""
+    ended = end_other_sessions(request)
+    request.session.flash(f"Signed out of {ended} other session{'s' if ended != 1 else ''}.")
+    return HTTPSeeOther(request.route_url("account"))
 
 
 @forbidden_view_config()

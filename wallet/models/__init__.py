@@ -17,6 +17,7 @@ from .merchant import Merchant
 from .meta import Base, table_of
 from .notification import Notification
 from .operator import AuditEntry, Operator, ReconciliationRun
+from .session import WebSession
 from .shop import (
     MerchantApiKey,
     MerchantDelivery,
@@ -47,8 +48,8 @@ __all__ = [
     "MerchantEvent", "Notification", "Operator", "PaymentRequest", "ReconciliationRun",
     "Refund",
     "PayoutAttempt", "PayoutLane", "Transaction", "TransactionRunner", "User", "WebhookAttempt",
-    "WebhookEvent", "WalletPin", "Withdrawal", "get_engine", "get_session_factory", "table_of",
-    "target_metadata",
+    "WebhookEvent", "WalletPin", "WebSession", "Withdrawal", "get_engine", "get_session_factory",
+    "table_of", "target_metadata",
 ]
 
 

@@ -4,19 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from pyramid.config import Configurator
-from pyramid.request import Request
 from pyramid.router import Router
-from sqlalchemy.orm import Session
 
-from wallet.models import Merchant
 from wallet.settings import resolve_settings
+from wallet.web_sessions import PrincipalKind
 from webcommon import use_task_queue
 from webcommon.security import include_sessions
-
-
-def load_merchant(request: Request, merchant_id: int) -> Merchant | None:
-    dbsession: Session = request.dbsession
-    return dbsession.get(Merchant, merchant_id)
 
 
 def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
@@ -32,12 +25,12 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         include_sessions(
             config,
             cookie_name=settings.get("wallet.merchant_cookie_name", "wallet_merchant"),
-            identity_loader=load_merchant,
-            session_key="merchant_id",
+            kind=PrincipalKind.MERCHANT,
             salt="wallet.merchant.session",
         )
         config.scan(".views")
         config.scan(".integration")
         config.include(".webhook_views")  # its routes, views and the dashboard's notice
         config.scan("webapp.views.default")  # not-found, forbidden, bad CSRF pages
+        config.scan("webapp.views.account")  # password, sign out everywhere else
     return config.make_wsgi_app()

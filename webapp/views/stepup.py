@@ -21,6 +21,7 @@ from wallet.errors import AccountError, WalletError
 from wallet.limits import KycLevel
 from wallet.models import User
 from webcommon import request_services
+from webcommon.security import current_session_id
 from webcommon.views import view_config
 
 from .forms import field
@@ -99,10 +100,13 @@ def pin_reset(request: Request) -> dict[str, Any] | Response:
         request.response.status = 400
         return {"errors": {"password": str(exc)}}
     try:
-        services.pins.reset(user, field(request, "pin"), field(request, "repeat"))
+        services.pins.reset(user, field(request, "pin"), field(request, "repeat"),
+                            keep_session_id=current_session_id(request))
     except WalletError as exc:
         request.response.status = 400
         return {"errors": {exc.field or "form": str(exc)}}
+    request.session.flash("Your PIN was reset, and you were signed out everywhere else "
+                          "(other browsers and the phone app).")
     return HTTPSeeOther(request.route_url("pin", _query={"done": "1"}))
 
 
