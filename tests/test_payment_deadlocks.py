@@ -103,13 +103,14 @@ def flush_statistics_of_the_work(engine: sa.Engine) -> None:
     those a pooler keeps are terminated (the work's connections only: found
     by their application_name), and wait until all are gone."""
     tagged = ("FROM pg_stat_activity WHERE datname = current_database() "
-              f"AND application_name = '{TAG}' AND pid <> pg_backend_pid()")
+              "AND application_name = :tag AND pid <> pg_backend_pid()")
     with engine.connect() as conn:
-        conn.exec_driver_sql(f"SELECT pg_terminate_backend(pid) {tagged}")
+        conn.execute(sa.text(f"SELECT pg_terminate_backend(pid) {tagged}"), {"tag": TAG})
 
     def gone() -> bool:
         with engine.connect() as conn:
-            return conn.exec_driver_sql(f"SELECT count(*) {tagged}").scalar_one() == 0
+            return conn.execute(sa.text(f"SELECT count(*) {tagged}"),
+                                {"tag": TAG}).scalar_one() == 0
 
     wait_until(gone, "the work's backends to exit", timeout_s=30)
 
@@ -181,8 +182,8 @@ class World:
     run: Callable[[Callable[[Session], object]], object]
     tasks: QueuedWebhooks
     outcome: Outcome
-    api: object
-    user_app: object
+    api: Callable[[], webtest.TestApp]
+    user_app: Callable[[], webtest.TestApp]
 
     def wallet(self, who: int) -> str:
         return f"user:{who}:wallet"
@@ -311,7 +312,7 @@ def http_lanes(w: World) -> dict[str, Callable[[int], None]]:
 def webhook_lane(w: World) -> threading.Thread:
     """A webhook worker sending the domain lanes' deliveries as they come
     (claim and record lock the endpoint, which every emit references)."""
-    worker = WebhookWorker(w.run, WEBHOOKS, Accepting())  # type: ignore[arg-type]
+    worker = WebhookWorker(w.run, WEBHOOKS, Accepting())
 
     def run() -> None:
         while (delivery_id := w.tasks.deliveries.get(timeout=300)) is not None:
