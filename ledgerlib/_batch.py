@@ -7,7 +7,7 @@ other way round), funds checked on locked rows, each item seeing the balances
 the earlier ones left -- but it talks to the database three times on PostgreSQL,
 whatever the number of items:
 
-1. lock every account of the batch (one ``SELECT ... ORDER BY id FOR UPDATE``:
+1. lock every account of the batch (one ``SELECT ... ORDER BY id FOR NO KEY UPDATE``:
    the library's one global lock order, so concurrent batches, single posts
    and holds never deadlock);
 2. look up the items' idempotency keys (after the locks: an entry posted

@@ -31,7 +31,7 @@ def utcnow() -> dt.datetime:
 
 @dataclass
 class LockedAccount:
-    """An account row as read under ``FOR UPDATE``; balances track our own changes."""
+    """An account row as read under its row lock; balances track our own changes."""
 
     id: int
     code: str

@@ -111,7 +111,7 @@ class ExpiryCore(LedgerCore):
                 holds.c.expires_at <= self.clock(),
             )
             .order_by(holds.c.id)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, key_share=True)
         )
         if keep_hold_id is not None:
             stmt = stmt.where(holds.c.id != keep_hold_id)

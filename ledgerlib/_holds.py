@@ -269,7 +269,7 @@ class HoldOperations(PostingCore):
             .where(holds.c.status == "pending", holds.c.expires_at <= now)
             .order_by(holds.c.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, key_share=True)
         ).all()
         if not rows:
             return []

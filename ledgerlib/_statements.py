@@ -27,7 +27,10 @@ from sqlalchemy import (
 from .schema import accounts, entries, holds, metadata, postings
 
 #: The rows of the accounts named in ``codes``, locked in ascending id order
-#: (the library's one global lock order).
+#: (the library's one global lock order). ``FOR NO KEY UPDATE``: it excludes
+#: every other balance change, yet lets foreign-key checks on the rows pass
+#: (``FOR KEY SHARE``), so a table of the application that references
+#: accounts can never wait on, or deadlock with, a posting.
 LOCK_ACCOUNTS = (
     select(
         accounts.c.id,
@@ -43,7 +46,7 @@ LOCK_ACCOUNTS = (
     )
     .where(accounts.c.code.in_(bindparam("codes", expanding=True)))
     .order_by(accounts.c.id)
-    .with_for_update()
+    .with_for_update(key_share=True)
 )
 
 
@@ -59,7 +62,7 @@ def hold_query(for_update: bool) -> Select[Any]:
         .join(dest_acc, dest_acc.c.id == holds.c.destination_account_id)
         .where(holds.c.id == bindparam("hold_id", type_=BigInteger))
     )
-    return stmt.with_for_update(of=holds) if for_update else stmt
+    return stmt.with_for_update(of=holds, key_share=True) if for_update else stmt
 
 
 @functools.lru_cache(maxsize=128)

@@ -4,8 +4,9 @@
 :meth:`ledgerlib.Ledger.commit_hold` first try :func:`ledgerlib.fastpath.try_post` on
 PostgreSQL. One statement of data-modifying CTEs
 
-1. locks the touched accounts (``SELECT ... ORDER BY id FOR UPDATE``: the
-   library's one global lock order, so no deadlock is possible),
+1. locks the touched accounts (``SELECT ... ORDER BY id FOR NO KEY UPDATE``:
+   the library's one global lock order, so no deadlock is possible; and the
+   mode that lets foreign-key checks on the rows pass),
 2. checks on those locked rows what the generic path checks: every account
    exists, each currency balances, and no account falls below minus its
    overdraft limit *available* (posted - held, on its normal side),
@@ -29,7 +30,7 @@ CHECK on available balance (down to the overdraft limit), the immutability
 triggers and the balance, reference and has-postings checks of each INSERT.
 
 Why the balances are right under READ COMMITTED: all sub-statements share one
-snapshot, but ``FOR UPDATE`` waits for a concurrent writer and then returns
+snapshot, but ``FOR NO KEY UPDATE`` waits for a concurrent writer and then returns
 the row's *latest* version, so the checks see current balances. The UPDATE's
 own scan, though, still finds the snapshot's (possibly stale) version of a
 row that another transaction changed meanwhile: PostgreSQL builds the new row
@@ -99,7 +100,7 @@ WITH legs AS (
     FROM ledger_accounts
     WHERE code IN (SELECT code FROM legs)
     ORDER BY id
-    FOR UPDATE
+    FOR NO KEY UPDATE
 ), changes AS (
     -- One leg per account (try_post sees to it). change: of the posted balance
     -- on the account's normal side; released: the held amount a committed hold

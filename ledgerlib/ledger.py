@@ -1,8 +1,10 @@
 """The ledger: accounts, balanced journal entries, holds and reversals.
 
 Concurrency scheme: every operation that changes balances first locks the
-rows of all accounts it touches with ``SELECT ... FOR UPDATE`` in ascending
-account id order (holds: the hold row first, then its accounts). A single
+rows of all accounts it touches with ``SELECT ... FOR NO KEY UPDATE`` in
+ascending account id order (holds: the hold row first, then its accounts):
+the mode that excludes every other balance change but not the foreign-key
+checks of rows that reference the account (``FOR KEY SHARE``). A single
 global order means two transactions can never wait on each other in a cycle,
 so PostgreSQL raises no deadlock, and the funds check runs on locked, current
 balances, so no update is lost and no wallet goes negative. SQLite has no row

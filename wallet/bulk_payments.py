@@ -36,15 +36,10 @@ def pay_shop_batch(wallet: WalletService, merchant: Merchant,
     Transaction (the first one's again for a repeated key) or the error that
     refused it (nothing of that payment was written)."""
     outcome: list[Transaction | WalletError | None] = [None] * len(payments)
-    items, positions, notes = [], [], {}
+    notes = _checked_notes(wallet, payments, outcome)
+    items, positions = [], []
     for i, payment in enumerate(payments):
-        try:
-            ensure_can_spend(payment.payer)
-            wallet.check_payment_amount(payment.amount_paise)
-            notes[i] = wallet.clean_note(payment.note)
-            wallet.pins.approve(payment.payer, payment.pin)
-        except (WalletError, ledgerlib.LedgerError) as error:
-            outcome[i] = error if isinstance(error, WalletError) else WalletError(str(error))
+        if i not in notes:  # refused by its checks
             continue
         items.append(ledgerlib.transfer_item(
             payment.payer.wallet_code, merchant.wallet_code, payment.amount_paise,
@@ -72,6 +67,28 @@ def pay_shop_batch(wallet: WalletService, merchant: Merchant,
     wallet.db.add_all(records)
     wallet.db.flush()  # one flush for the lot
     return [o for o in outcome if o is not None]
+
+
+def _checked_notes(wallet: WalletService, payments: Sequence[ShopPayment],
+                   outcome: list[Transaction | WalletError | None]) -> dict[int, str]:
+    """Check each payment as pay_shop does; the cleaned note of each one that
+    passed, by position (a refused one's error goes to ``outcome``). The PINs
+    are checked in ascending payer id order, whatever the payments' order:
+    each check locks the payer's PIN row, and two batches locking the same
+    rows in different orders could deadlock (docs/architecture.md, "Lock order")."""
+    notes: dict[int, str] = {}
+    for i in sorted(range(len(payments)), key=lambda i: (payments[i].payer.id, i)):
+        payment = payments[i]
+        try:
+            ensure_can_spend(payment.payer)
+            wallet.check_payment_amount(payment.amount_paise)
+            note = wallet.clean_note(payment.note)
+            wallet.pins.approve(payment.payer, payment.pin)
+        except (WalletError, ledgerlib.LedgerError) as error:
+            outcome[i] = error if isinstance(error, WalletError) else WalletError(str(error))
+            continue
+        notes[i] = note
+    return notes
 
 
 def _refusal(error: ledgerlib.LedgerError | None, amount_paise: int) -> WalletError:

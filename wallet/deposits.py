@@ -148,7 +148,7 @@ class DepositService:
             select(Transaction)
             .where(Transaction.token == token, Transaction.kind == Kind.DEPOSIT)
             # Lock only this row: the eager-loaded payer/payee are outer joins.
-            .with_for_update(of=Transaction)
+            .with_for_update(of=Transaction, key_share=True)
         )
         if tx is None or tx.bank_code != bank_code:
             return SettleResult("unknown", None, "no deposit with that reference at this bank")
@@ -202,7 +202,8 @@ class DepositService:
         :meth:`settle` credits it after all."""
         tx = self.db.scalar(select(Transaction).where(
             Transaction.token == token, Transaction.kind == Kind.DEPOSIT,
-            Transaction.payee_user_id == user.id).with_for_update(of=Transaction))
+            Transaction.payee_user_id == user.id)
+            .with_for_update(of=Transaction, key_share=True))
         if tx is None:
             return None
         if tx.status == Status.PENDING:

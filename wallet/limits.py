@@ -5,14 +5,20 @@ full-KYC wallet holds at most ₹2,00,000 (the values are settings).
 Every credit that a user's choice or someone else's can refuse is checked here
 before it moves: a deposit before the user is sent to the bank, a transfer
 from another user, a shop's refund. The check locks the receiving user's row
-first (``SELECT ... FOR UPDATE``), so credits to one wallet are checked one
-after the other and concurrent ones cannot overshoot its cap; the balance it
+first (``SELECT ... FOR NO KEY UPDATE``), so credits to one wallet are checked
+one after the other and concurrent ones cannot overshoot its cap; the balance it
 reads is the ledger's, in the same statement as the deposits still pending
 (money the bank may still send: counted as already there, so a deposit the
 bank confirms later is always within the limit and is never refused).
 
-Lock order, the same everywhere: the payer's PIN row, then the receiving
-user's row, then the ledger's accounts (ledgerlib's own order).
+The lock is ``FOR NO KEY UPDATE``, never ``FOR UPDATE``: it guards against
+concurrent credits only, and must not block the ``FOR KEY SHARE`` lock that
+PostgreSQL takes on ``users`` for every row inserted that references the user
+(a transaction's payer, a notification). ``FOR UPDATE`` did: B->A waited for
+A->B's lock on B while A->B waited for B->A's on A -- a deadlock.
+
+Lock order (docs/architecture.md, "Lock order"): the payer's PIN row, then the
+receiving user's row, then the ledger's accounts (ledgerlib's own order).
 
 Not limited: a payout the bank returns (the money was ours to give back), and
 shops' wallets.
@@ -109,7 +115,8 @@ class WalletLimits:
         credit checked on it cannot race another)."""
         level_query = select(User.kyc_level).where(User.id == user_id)
         if lock:
-            level_query = level_query.with_for_update()
+            # NO KEY UPDATE: foreign-key checks on the user pass (see the module doc).
+            level_query = level_query.with_for_update(key_share=True)
         kyc_level = self.db.execute(level_query).scalar_one()
         accounts = ledgerlib.tables.accounts
         pending = (select(func.coalesce(func.sum(Transaction.amount_paise), 0))

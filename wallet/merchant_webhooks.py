@@ -235,7 +235,8 @@ class MerchantWebhooks:
         stmt = select(MerchantEndpoint).where(MerchantEndpoint.id == endpoint_id,
                                               MerchantEndpoint.merchant_id == merchant_id)
         if lock:
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+            stmt = (stmt.with_for_update(key_share=True)
+                    .execution_options(populate_existing=True))
         endpoint = self.db.scalar(stmt)
         if endpoint is None:
             raise EndpointNotFound("No such webhook endpoint.")
@@ -420,10 +421,10 @@ class WebhookDeliveries:
             return None
         endpoint = self.db.scalar(
             select(MerchantEndpoint).where(MerchantEndpoint.id == endpoint_id)
-            .with_for_update().execution_options(populate_existing=True))
+            .with_for_update(key_share=True).execution_options(populate_existing=True))
         delivery = self.db.scalar(
             select(MerchantDelivery).where(MerchantDelivery.id == delivery_id)
-            .with_for_update().execution_options(populate_existing=True))
+            .with_for_update(key_share=True).execution_options(populate_existing=True))
         if endpoint is None or delivery is None:
             return None
         return endpoint, delivery

@@ -263,7 +263,7 @@ class PaymentRequests:
             stmt = stmt.where(PaymentRequest.merchant_id == merchant_id)
         # populate_existing: what the lock's last holder committed, not what
         # this session may have read before it waited.
-        request = self.db.scalar(stmt.with_for_update()
+        request = self.db.scalar(stmt.with_for_update(key_share=True)
                                  .execution_options(populate_existing=True))
         if request is None:
             raise RequestNotFound("No such payment request.")

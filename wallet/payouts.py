@@ -280,7 +280,7 @@ class PayoutProcessor:
         if outcome == Attempt.NO_RECORD:
             return True  # the next step sends it again, at once
         tx = db.execute(select(Transaction).where(Transaction.id == tx_id)
-                        .with_for_update(of=Transaction)).scalar_one()
+                        .with_for_update(of=Transaction, key_share=True)).scalar_one()
         if tx.status != Status.SENDING:
             return False  # settled meanwhile (a webhook, an operator): nothing to retry
         self._back_off(db, tx)

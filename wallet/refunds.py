@@ -91,7 +91,8 @@ class Refunds:
     def _locked_payment(self, merchant: Merchant, payment_id: int) -> Transaction:
         payment = self.db.scalar(
             select(Transaction).where(Transaction.id == payment_id)
-            .with_for_update(of=Transaction).execution_options(populate_existing=True))
+            .with_for_update(of=Transaction, key_share=True)
+            .execution_options(populate_existing=True))
         if (payment is None or payment.kind != Kind.PAYMENT
                 or payment.payee_merchant_id != merchant.id
                 or payment.status != Status.COMPLETED or payment.payer_user_id is None):

@@ -264,7 +264,8 @@ class WithdrawalService:
         tx, wd = self.db.execute(
             select(Transaction, Withdrawal).join(Withdrawal)
             .options(lazyload("*"))  # just the two rows: no joined payer/payee
-            .where(Transaction.id == transaction_id).with_for_update(of=Transaction)).one()
+            .where(Transaction.id == transaction_id)
+            .with_for_update(of=Transaction, key_share=True)).one()
         ledger = self.wallet.ledger
         now = self.clock()
         target = PayoutAnswer.STATUS[outcome]
@@ -325,7 +326,7 @@ class WithdrawalService:
 
     def _needs_review(self, transaction_id: int) -> tuple[Transaction, Withdrawal]:
         tx = self.db.scalar(select(Transaction).where(Transaction.id == transaction_id)
-                            .with_for_update(of=Transaction))
+                            .with_for_update(of=Transaction, key_share=True))
         if tx is None or tx.kind != Kind.WITHDRAWAL:
             raise WalletError(f"no withdrawal {transaction_id}")
         if tx.status != Status.NEEDS_REVIEW:
