@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import webtest
 from sqlalchemy import select
 
 from wallet.accounts import AccountService
@@ -29,21 +30,16 @@ from wallet.models import (
 )
 from wallet.pins import PinLocked, PinNotSet, PinPolicy, PinRefused, Pins, WrongPin
 from wallet.withdrawals import WithdrawalService
+from webapp.merchant import main as merchant_main
 
-from .test_merchant_app import (  # noqa: F401  (fixtures)
-    make_merchant,
-    merchant_app,
-    merchant_login,
-    merchant_wsgi,
-    pay_at,
-)
+from .conftest import dispose_app_engine
+from .test_merchant_app import make_merchant, merchant_login, pay_at
 from .wallet_helpers import (
     PASSWORD,
     PIN,
     SHOP_ACCOUNT,
     SHOP_PIN,
     TEST_BANKS,
-    PinForm,
     count,
     make_user,
     ready_to_settle,
@@ -52,6 +48,13 @@ from .wallet_helpers import (
 
 POLICY = PinPolicy(max_tries=5, lock_s=900, bcrypt_rounds=4)
 OTHER_ACCOUNT = ("axis", "91702003456789", "UTIB0000123")
+
+
+@pytest.fixture
+def merchant_app(web_settings):
+    app = merchant_main({}, **web_settings)
+    yield webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "203.0.113.9"})
+    dispose_app_engine(app)
 
 
 @pytest.fixture
@@ -363,8 +366,7 @@ def test_adding_and_removing_an_account_on_the_pages(merchant_app, db, shop):
         "#notices-banner").text
 
 
-def test_a_new_account_is_listed_with_its_start_and_refused_before(merchant_app, db, shop,
-                                                                   merchant_wsgi):
+def test_a_new_account_is_listed_with_its_start_and_refused_before(merchant_app, db, shop):
     ready_to_settle(db, shop)
     merchant_login(merchant_app)
     form = merchant_app.get("/bank-accounts").forms["bank-account-form"]
