@@ -12,7 +12,9 @@ nowhere else (wallet.withdrawals refuses any other for a shop).
 
 Every check that costs no PIN try (the fields, the account being registered,
 its cooling-off) comes before the PIN's; a refused PIN has counted its try
-(the caller commits, as for the wallet PIN).
+(the caller commits, as for the wallet PIN). A settlement and a removal lock
+the account's row, then the PIN's: a removal and a settlement to the same
+account happen one after the other.
 """
 from __future__ import annotations
 
@@ -77,9 +79,12 @@ class MerchantBankAccounts:
         """The shop's live accounts, oldest first."""
         return list(self.db.scalars(self._live(merchant).order_by(MerchantBankAccount.id)))
 
-    def get(self, merchant: Merchant, account_id: int) -> MerchantBankAccount:
-        """One of the shop's live accounts (else AccountNotRegistered)."""
-        found = self.db.scalar(self._live(merchant).where(MerchantBankAccount.id == account_id))
+    def get(self, merchant: Merchant, account_id: int, *,
+            lock: bool = False) -> MerchantBankAccount:
+        """One of the shop's live accounts (else AccountNotRegistered); ``lock``:
+        its row locked until commit."""
+        stmt = self._live(merchant).where(MerchantBankAccount.id == account_id)
+        found = self.db.scalar(stmt.with_for_update() if lock else stmt)
         if found is None:
             raise AccountNotRegistered("Choose one of your registered bank accounts.")
         return found
@@ -129,7 +134,7 @@ class MerchantBankAccounts:
 
     def remove(self, merchant: Merchant, account_id: int, pin: PinInput) -> MerchantBankAccount:
         """Stop settlements to one of the shop's accounts, given the shop PIN; notified."""
-        account = self.get(merchant, account_id)
+        account = self.get(merchant, account_id, lock=True)
         self.pins.approve(merchant, pin)
         account.removed_at = self.clock()
         self._notify(merchant, MerchantNotice.BANK_ACCOUNT_REMOVED,
@@ -151,7 +156,7 @@ class MerchantBankAccounts:
         account = self.db.scalar(self._live(merchant).where(
             MerchantBankAccount.bank_code == bank_code,
             MerchantBankAccount.account_number == account_number,
-            MerchantBankAccount.ifsc == ifsc))
+            MerchantBankAccount.ifsc == ifsc).with_for_update())  # (a removal waits for us)
         if account is None:
             raise AccountNotRegistered(
                 "Settlements go only to your registered bank accounts: register this one "
