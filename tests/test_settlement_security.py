@@ -243,6 +243,18 @@ def test_an_account_is_typed_twice_with_an_ifsc_of_its_bank(db, shop, bank, numb
     assert written(db) == before and tries(db, shop) == (0, None)  # checked before the PIN
 
 
+def test_a_shop_has_at_most_max_accounts(db, shop):
+    ready_to_settle(db, shop)
+    before = written(db)
+    with db() as session, session.begin():
+        accounts = MerchantBankAccounts(session, TEST_BANKS, MerchantPins(session, POLICY),
+                                        BankAccountPolicy(max_accounts=1))
+        with pytest.raises(WalletError, match="the most a shop may have"):
+            accounts.add(session.get(Merchant, shop), *OTHER_ACCOUNT[:2], OTHER_ACCOUNT[1],
+                         OTHER_ACCOUNT[2], SHOP_PIN)
+    assert written(db) == before and tries(db, shop) == (0, None)
+
+
 def test_the_same_account_twice_is_refused(db, shop):
     ready_to_settle(db, shop)
     with db() as session, session.begin():

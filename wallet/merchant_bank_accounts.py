@@ -62,7 +62,8 @@ class BankAccountPolicy:
 
 def moment_text(moment: dt.datetime) -> str:
     """``2 Dec 2026, 10:30 IST``."""
-    return moment.astimezone(IST).strftime("%-d %b %Y, %H:%M IST")
+    local = moment.astimezone(IST)
+    return f"{local.day} {local:%b %Y, %H:%M} IST"
 
 
 class MerchantBankAccounts:
