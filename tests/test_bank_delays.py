@@ -22,7 +22,7 @@ from wallet.withdrawals import WithdrawalService
 
 from .conftest import dispose_app_engine
 from .live_servers import serving
-from .wallet_helpers import PIN, TEST_BANKS, login, make_user
+from .wallet_helpers import PIN, TEST_BANKS, login, make_user, ready_to_settle
 
 NOW = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.timezone.utc)
 
@@ -205,7 +205,7 @@ def test_the_forms_say_how_long_each_bank_takes(db, user_app, web_settings):
         "false", "HDFC Bank payouts are taking about 4 minutes right now.")
     assert hdfc_note(user_app.get("/add-money")) == (
         "false", "Not enough recent payments to say how long HDFC Bank takes right now.")
-    make_merchant(db)
+    ready_to_settle(db, make_merchant(db))  # (its account: at HDFC Bank)
     wsgi = merchant_main({}, **web_settings)
     try:
         shop = webtest.TestApp(wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.9"})

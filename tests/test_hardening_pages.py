@@ -29,7 +29,18 @@ from .conftest import dispose_app_engine
 from .test_fake_bank import bank, bank_wsgi, make_bank, open_page  # noqa: F401 (fixtures)
 from .test_merchant_app import make_merchant, merchant_login, pay_at
 from .test_withdrawals import ScriptedBank, processor, withdraw
-from .wallet_helpers import PASSWORD, PIN, TEST_BANKS, balance, login, make_user, state
+from .wallet_helpers import (
+    PASSWORD,
+    PIN,
+    SHOP_PIN,
+    TEST_BANKS,
+    PinForm,
+    balance,
+    login,
+    make_user,
+    ready_to_settle,
+    state,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FAST = PayoutPolicy(lease_s=30, retry_budget=3, backoff_base_s=0.0, backoff_cap_s=0.0)
@@ -351,10 +362,10 @@ def test_a_bank_outage_is_explained_while_we_keep_trying(asha_app, db, runner, a
 def test_settlement_page_counts_the_bank_calls(merchant_app, db, runner, asha):
     shop = make_merchant(db)
     pay_at(db, asha, "chai-point", 600_00, dt.datetime.now(dt.timezone.utc), "form-key-settle-1")
+    ready_to_settle(db, shop)
     merchant_login(merchant_app)
-    form = merchant_app.get("/settle").forms["settle-form"]
-    form["account_number"], form["ifsc"], form["amount"] = ("50100099887766", "HDFC0001234",
-                                                            "250")
+    form = PinForm(merchant_app.get("/settle").forms["settle-form"], SHOP_PIN)
+    form["amount"] = "250"
     settlement = int(form.submit(status=303).location.rsplit("/", 1)[1])
     PayoutProcessor(runner, TEST_BANKS, ScriptedBank(sends=["timeout", "accepted"]), FAST,
                     rng=random.Random(1)).drain(Owner("merchant", shop), "w1")

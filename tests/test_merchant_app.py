@@ -19,7 +19,18 @@ from webapp.merchant import main as merchant_main
 from .conftest import dispose_app_engine
 from .live_servers import confirm_in_browser
 from .test_withdrawals import ScriptedBank
-from .wallet_helpers import PASSWORD, PIN, TEST_BANKS, PinForm, balance, login, make_user, state
+from .wallet_helpers import (
+    PASSWORD,
+    PIN,
+    SHOP_PIN,
+    TEST_BANKS,
+    PinForm,
+    balance,
+    login,
+    make_user,
+    ready_to_settle,
+    state,
+)
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
@@ -243,12 +254,12 @@ def test_every_merchant_page_needs_a_merchant_login(merchant_app):
 
 def test_settlement_goes_through_the_payout_pipeline(merchant_app, db, runner, asha, shop):
     pay_at(db, asha, "chai-point", 600_00, dt.datetime.now(dt.timezone.utc), "form-key-settle-1")
+    ready_to_settle(db, shop)
     merchant_login(merchant_app)
     ids = []
     for amount in ("250", "300"):
-        form = merchant_app.get("/settle").forms["settle-form"]
-        form["account_number"], form["ifsc"], form["amount"] = (
-            "50100099887766", "HDFC0001234", amount)
+        form = PinForm(merchant_app.get("/settle").forms["settle-form"], SHOP_PIN)
+        form["amount"] = amount  # (to the registered account, the one listed)
         ids.append(int(form.submit(status=303).location.rsplit("/", 1)[1]))
     assert _merchant_balance(db, shop) == 50_00  # held at once
     bank = ScriptedBank()
@@ -258,9 +269,8 @@ def test_settlement_goes_through_the_payout_pipeline(merchant_app, db, runner, a
     page = merchant_app.get(f"/settlements/{ids[0]}")
     assert 'data-status="completed"' in page.text
     too_much = merchant_app.get("/settle").forms["settle-form"]
-    too_much["account_number"], too_much["ifsc"], too_much["amount"] = (
-        "50100099887766", "HDFC0001234", "50.01")
-    assert "not enough to withdraw" in too_much.submit(status=400).text
+    too_much["amount"] = "50.01"  # refused before the confirm step
+    assert "not enough to settle" in too_much.submit(status=400).text
     make_merchant(db, "other-shop", "Other", "other@example.com")
     merchant_app.get("/dashboard").forms["logout-form"].submit()
     merchant_login(merchant_app, "other@example.com")

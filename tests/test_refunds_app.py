@@ -19,7 +19,18 @@ from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine
 from .test_checkout import create, merchant_balance
-from .wallet_helpers import PASSWORD, PIN, PinForm, balance, login, make_user, pin_form, state
+from .wallet_helpers import (
+    PASSWORD,
+    PIN,
+    SHOP_PIN,
+    PinForm,
+    balance,
+    login,
+    make_user,
+    pin_form,
+    ready_to_settle,
+    state,
+)
 
 ASHA = "+919876543210"
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
@@ -139,8 +150,9 @@ def test_bad_refund_forms_write_nothing(shop_app, db, paid, amount, reason, mess
 
 
 def test_a_refund_needs_the_shops_available_money(shop_app, db, asha, shop, paid):
-    form = shop_app.get("/settle").forms["settle-form"]  # settling holds ₹200.00 at once
-    form["account_number"], form["ifsc"], form["amount"] = "50100099887766", "HDFC0001234", "200"
+    ready_to_settle(db, shop)
+    form = PinForm(shop_app.get("/settle").forms["settle-form"], SHOP_PIN)
+    form["amount"] = "200"  # settling holds ₹200.00 at once
     form.submit(status=303)
     before = state(db)
     refused = refund_form(shop_app, paid, "60").submit(status=400)

@@ -172,8 +172,8 @@ def test_every_page_works_under_the_content_security_policy(db, live_server, mer
     shop.locator("#login-form button[type=submit]").click()
     expect(shop).to_have_url(re.compile(r"/dashboard$"))
     expect(shop.locator(".qr-row img")).to_have_js_property("complete", True)
-    for path in ("/payments", "/payments?from=junk", "/settle", "/api-keys", "/webhooks",
-                 "/settings/checkout"):
+    for path in ("/payments", "/payments?from=junk", "/settle", "/bank-accounts", "/pin/reset",
+                 "/notices", "/api-keys", "/webhooks", "/settings/checkout"):
         shop.goto(path)
         expect(shop.locator("body")).to_have_css("background-color", "rgb(243, 246, 250)")
     api = api_app.main({}, **api_settings)

@@ -11,7 +11,9 @@ from wallet.accounts import AccountService
 from wallet.banks import load_banks
 from wallet.deposits import DepositService
 from wallet.kyc import ApproveAllVerifier, KycDetails, KycService
-from wallet.models import Transaction, User
+from wallet.merchant_bank_accounts import MerchantBankAccounts
+from wallet.merchant_pins import MerchantPins
+from wallet.models import Merchant, Transaction, User
 from wallet.pins import PinPolicy, Pins
 
 from .conftest import BANK_SETTINGS, TEST_PIN
@@ -21,6 +23,9 @@ TEST_BANKS = load_banks(BANK_SETTINGS)
 PASSWORD = "correct horse battery"
 #: Every test user's wallet PIN (the API document's example, as wallet-dev's demo users).
 PIN = TEST_PIN
+#: Every test shop's PIN, and the bank account it settles to.
+SHOP_PIN = "8642"
+SHOP_ACCOUNT = ("hdfc", "50100099887766", "HDFC0001234")
 
 
 def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0, *,
@@ -38,6 +43,21 @@ def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0, *
                 user, "hdfc", deposit_paise, f"test-deposit-{user.id:06d}"
             )
         return user.id
+
+
+def ready_to_settle(db, merchant_id: int, account: tuple[str, str, str] = SHOP_ACCOUNT, *,
+                    pin: str = SHOP_PIN) -> int:
+    """A shop's PIN (unless set already) and a registered bank account, added
+    two days before now (past the cooling-off): the account's id."""
+    with db() as session, session.begin():
+        merchant = session.get(Merchant, merchant_id)
+        pins = MerchantPins(session, PinPolicy(bcrypt_rounds=4))
+        if not pins.has_pin(merchant):
+            pins.set_first(merchant, pin, pin)
+        added = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)
+        bank, number, ifsc = account
+        return MerchantBankAccounts(session, TEST_BANKS, pins, clock=lambda: added).add(
+            merchant, bank, number, number, ifsc, pin=pin).id
 
 
 def balance(db, user_id: int) -> tuple[int, int]:

@@ -28,6 +28,8 @@ _BANK_CODE = re.compile(r"[a-z][a-z0-9_]{1,30}")
 DEFAULT_SETTLEMENT_SHARDS = 8
 MAX_SETTLEMENT_SHARDS = 1000
 _IFSC_PREFIX = re.compile(r"[A-Z]{4}", re.ASCII)
+_ACCOUNT_NUMBER = re.compile(r"[0-9]{9,18}", re.ASCII)
+_IFSC = re.compile(r"[A-Z]{4}0[A-Z0-9]{6}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,31 @@ class BankConfig:
 
     def allows(self, address: str | None) -> bool:
         return address_allowed(self.allowed_networks, address)
+
+
+def clean_payee(account_number: str, ifsc: str) -> tuple[str, str]:
+    """An account number and IFSC as typed, as stored: no spaces or dashes,
+    upper case."""
+    return re.sub(r"[\s-]", "", account_number or ""), (ifsc or "").strip().upper()
+
+
+def payee_problems(banks: Mapping[str, BankConfig], bank_code: str, account_number: str,
+                   ifsc: str) -> dict[str, str]:
+    """Every problem with a bank account money would be paid out to, by field
+    (empty: none): a listed bank, 9-18 digits, an IFSC of that bank."""
+    account_number, ifsc = clean_payee(account_number, ifsc)
+    problems: dict[str, str] = {}
+    bank = banks.get(bank_code)
+    if bank is None:
+        problems["bank"] = "Choose one of the listed banks."
+    if not _ACCOUNT_NUMBER.fullmatch(account_number):
+        problems["account_number"] = "Enter the account number: 9 to 18 digits."
+    if not _IFSC.fullmatch(ifsc):
+        problems["ifsc"] = "Enter the 11-character IFSC, like HDFC0001234."
+    elif bank is not None and not bank.has_branch(ifsc):
+        problems["ifsc"] = (f"{ifsc} is not a {bank.name} branch: check the IFSC or "
+                            f"choose its bank (codes starting {ifsc[:4]}).")
+    return problems
 
 
 def _shards(settings: Mapping[str, Any], key: str, default: int) -> int:

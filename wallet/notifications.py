@@ -1,5 +1,7 @@
 """In-app notifications: what a user should hear of (money received, a
-withdrawal paid or returned, a refund, a deposit confirmed or failed). The
+withdrawal paid or returned, a refund, a deposit confirmed or failed), and what
+a shop should (a change to where its settlements go, or to its shop PIN: kept
+like sent e-mails, for the owner to spot a change they did not make). The
 domain writes them where the event happens, in the same database transaction,
 so a notification exists exactly when its event does."""
 from __future__ import annotations
@@ -12,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .codes import utcnow
-from .models import Notification, Transaction
+from .models import MerchantNotification, Notification, Transaction
 
 MAX_LISTED = 30
 
@@ -27,6 +29,13 @@ class Notice:
     DEPOSIT_FAILED: Final = "deposit_failed"
 
 
+class MerchantNotice:
+    BANK_ACCOUNT_ADDED: Final = "bank_account_added"
+    BANK_ACCOUNT_REMOVED: Final = "bank_account_removed"
+    PIN_SET: Final = "shop_pin_set"
+    PIN_CHANGED: Final = "shop_pin_changed"
+
+
 def notify(db: Session, user_id: int | None, kind: str, text: str,
            tx: Transaction | None = None, *, now: dt.datetime | None = None) -> None:
     """Add a notification for ``user_id`` (nothing for a shop: ``None``)."""
@@ -35,6 +44,13 @@ def notify(db: Session, user_id: int | None, kind: str, text: str,
     db.add(Notification(user_id=user_id, kind=kind, text=text[:300],
                         transaction_id=None if tx is None else tx.id,
                         created_at=now or utcnow(), read_at=None))
+
+
+def notify_merchant(db: Session, merchant_id: int, kind: str, text: str, *,
+                    now: dt.datetime) -> None:
+    """Add a notification for the shop ``merchant_id``."""
+    db.add(MerchantNotification(merchant_id=merchant_id, kind=kind, text=text[:300],
+                                created_at=now, read_at=None))
 
 
 class NotificationService:
@@ -60,3 +76,23 @@ class NotificationService:
             stmt = stmt.where(Notification.id <= up_to_id)
         marked: int = self.db.execute(stmt.values(read_at=self.clock())).rowcount  # type: ignore[attr-defined]
         return marked
+
+    def of_merchant(self, merchant_id: int, limit: int = MAX_LISTED) -> list[MerchantNotification]:
+        """A shop's latest notifications, newest first."""
+        return list(self.db.scalars(
+            select(MerchantNotification).where(MerchantNotification.merchant_id == merchant_id)
+            .order_by(MerchantNotification.id.desc()).limit(limit)))
+
+    def merchant_unread_count(self, merchant_id: int) -> int:
+        count: int = self.db.scalar(select(func.count()).select_from(MerchantNotification).where(
+            MerchantNotification.merchant_id == merchant_id,
+            MerchantNotification.read_at.is_(None))) or 0
+        return count
+
+    def mark_merchant_read(self, merchant_id: int, up_to_id: int) -> None:
+        """Mark the shop's notifications up to ``up_to_id`` read (one that
+        arrived after the page was shown stays unread)."""
+        self.db.execute(update(MerchantNotification).where(
+            MerchantNotification.merchant_id == merchant_id,
+            MerchantNotification.read_at.is_(None), MerchantNotification.id <= up_to_id)
+            .values(read_at=self.clock()))

@@ -11,6 +11,10 @@ parallel guesses are counted one after the other (on PostgreSQL they queue on
 the row) and at most ``max_tries`` are ever compared. The last allowed wrong
 try locks money movement until ``locked_until``; a right PIN clears the count.
 
+Whose PIN is a parameter of the class (:attr:`Pins.table`, :attr:`Pins.owner`):
+a user's wallet PIN here, a shop's PIN in wallet.merchant_pins -- the same
+rules and code on a table of its own.
+
 A refused PIN raises :class:`PinRefused` *after* counting the try: the caller
 must commit (a page that shows the error, the API's problem answer) for the try
 to count -- an adapter that rolls back only loses its own attempt's record,
@@ -22,15 +26,16 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import bcrypt
-from sqlalchemy import case, select, update
+from sqlalchemy import Column, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .codes import utcnow
 from .errors import WalletError
-from .models import User, WalletPin
+from .models import Merchant, MerchantPin, User, WalletPin, table_of
 from .web_sessions import EndReason, PrincipalKind, WebSessions
 
 __all__ = ["DEFAULT_PIN_POLICY", "PinApproval", "PinLocked", "PinNotSet", "PinPolicy",
@@ -41,6 +46,8 @@ _APPROVER = object()
 # ORM-enabled statements (so that the request's transaction manager sees a
 # change to commit) on rows no session holds in memory.
 _NO_SYNC = {"synchronize_session": False}
+#: Who may have a PIN: a user (wallet PIN), a shop (wallet.merchant_pins).
+PinOwner = User | Merchant
 
 
 class PinRefused(WalletError):
@@ -82,6 +89,8 @@ class PinApproval:
 
     user_id: int
     _by: object
+    #: Whose: the PIN table that approved it (a shop's id is not a user's).
+    table: str = "wallet_pins"
 
     def __post_init__(self) -> None:
         if self._by is not _APPROVER:
@@ -106,6 +115,15 @@ def hash_new_pin(pin: str, repeat: str, bcrypt_rounds: int) -> str:
 
 
 class Pins:
+    #: Whose PINs: their table and its owner column (see wallet.merchant_pins).
+    table: ClassVar[type[WalletPin] | type[MerchantPin]] = WalletPin
+    owner: ClassVar[Column[int]] = table_of(WalletPin).c.user_id
+    #: What a lock stops, in messages.
+    locks: ClassVar[str] = "payments"
+    noun: ClassVar[str] = "wallet PIN"
+    #: Whose web sessions a reset ends (wallet.web_sessions).
+    principal: ClassVar[str] = PrincipalKind.USER
+
     def __init__(self, dbsession: Session, policy: PinPolicy = DEFAULT_PIN_POLICY, *,
                  clock: Callable[[], dt.datetime] = utcnow):
         self.db = dbsession
@@ -114,32 +132,32 @@ class Pins:
 
     # ---------------------------------------------------------------- set up
 
-    def has_pin(self, user: User) -> bool:
-        return self.db.get(WalletPin, user.id) is not None
+    def has_pin(self, user: PinOwner) -> bool:
+        return self.db.get(self.table, user.id) is not None
 
-    def set_first(self, user: User, pin: str, repeat: str) -> None:
+    def set_first(self, user: PinOwner, pin: str, repeat: str) -> None:
         """Set the PIN of a user who has none (a second one is a change)."""
         self.set_first_hashed(user, self._new_hash(pin, repeat))
 
-    def set_first_hashed(self, user: User, new_hash: str) -> None:
+    def set_first_hashed(self, user: PinOwner, new_hash: str) -> None:
         """:meth:`set_first` with a hash from :func:`hash_new_pin` (demo data:
         one hash for many users)."""
         try:
             with self.db.begin_nested():  # a twin request may set it first
-                self.db.add(WalletPin(user_id=user.id, pin_hash=new_hash, failed_tries=0,
-                                      updated_at=self.clock()))
+                self.db.add(self.table(**{self.owner.key: user.id}, pin_hash=new_hash,
+                                       failed_tries=0, updated_at=self.clock()))
                 self.db.flush()
         except IntegrityError:
             raise WalletError("You already have a PIN: change it with the old one.",
                               "pin") from None
 
-    def change(self, user: User, old_pin: str, pin: str, repeat: str) -> None:
+    def change(self, user: PinOwner, old_pin: str, pin: str, repeat: str) -> None:
         """A new PIN, given the old one (counted like any other try)."""
         new_hash = self._new_hash(pin, repeat)
         self.approve(user, old_pin, field="old_pin")
         self._store(user, new_hash)
 
-    def reset(self, user: User, pin: str, repeat: str, *,
+    def reset(self, user: PinOwner, pin: str, repeat: str, *,
               keep_session_id: int | None = None) -> None:
         """A new PIN for a user who has just proved their password (checked by
         the caller with AccountService.authenticate, whose throttle counts the
@@ -152,22 +170,22 @@ class Pins:
             # The sessions before the PIN row: a payment of one of them holds
             # its session row (its check touched it) before it locks the PIN.
             WebSessions(self.db, clock=self.clock).end_others(
-                PrincipalKind.USER, user.id, EndReason.PIN_RESET,
+                self.principal, user.id, EndReason.PIN_RESET,
                 keep_session_id=keep_session_id)
             self._store(user, new_hash)
 
     # ----------------------------------------------------------------- check
 
-    def approve(self, user: User, pin: PinInput, *, field: str = "pin") -> PinApproval:
+    def approve(self, user: PinOwner, pin: PinInput, *, field: str = "pin") -> PinApproval:
         """Check ``pin`` for ``user`` (counting the try first); raise PinRefused."""
         if isinstance(pin, PinApproval):
-            if pin.user_id != user.id:
+            if (pin.user_id, pin.table) != (user.id, self.table.__tablename__):
                 raise PinRefused("That approval is another user's.", field)
             return pin
         now = self.clock()
         row = self._reserve_try(user.id, now)
         if row is None:
-            raise PinNotSet("Set your wallet PIN first: it keeps your money safe.", field)
+            raise PinNotSet(f"Set your {self.noun} first: it keeps your money safe.", field)
         tries, locked_until, pin_hash = row
         if locked_until is not None and locked_until > now:
             raise self._locked(self._locked_message(locked_until, now), locked_until, now,
@@ -177,27 +195,28 @@ class Pins:
         typed = (pin or "").strip()
         if _PIN.fullmatch(typed) and bcrypt.checkpw(typed.encode(), pin_hash.encode()):
             self._clear(user.id)
-            return PinApproval(user.id, _APPROVER)
+            return PinApproval(user.id, _APPROVER, self.table.__tablename__)
         if tries >= self.policy.max_tries:
             until = now + dt.timedelta(seconds=self.policy.lock_s)
-            self.db.execute(update(WalletPin).where(WalletPin.user_id == user.id)
+            self.db.execute(update(self.table).where(self.owner == user.id)
                             .values(locked_until=until), execution_options=_NO_SYNC)
             raise self._locked("Wrong PIN. " + self._locked_message(until, now), until, now,
                                field)
         left = self.policy.max_tries - tries
         raise WrongPin(f"Wrong PIN: {left} {'try' if left == 1 else 'tries'} left before "
-                       "payments are locked for a while.", field)
+                       f"{self.locks} are locked for a while.", field)
 
     def _reserve_try(self, user_id: int,
                      now: dt.datetime) -> tuple[int, dt.datetime | None, str] | None:
         """Count one more try, atomically; a lock that has run out starts the
         count afresh. (tries including this one, locked_until, hash) or None."""
-        lapsed = WalletPin.locked_until.is_not(None) & (WalletPin.locked_until <= now)
-        stmt = (update(WalletPin).where(WalletPin.user_id == user_id)
-                .values(failed_tries=case((lapsed, 1), else_=WalletPin.failed_tries + 1),
-                        locked_until=case((lapsed, None), else_=WalletPin.locked_until),
+        pins = self.table
+        lapsed = pins.locked_until.is_not(None) & (pins.locked_until <= now)
+        stmt = (update(pins).where(self.owner == user_id)
+                .values(failed_tries=case((lapsed, 1), else_=pins.failed_tries + 1),
+                        locked_until=case((lapsed, None), else_=pins.locked_until),
                         updated_at=now)
-                .returning(WalletPin.failed_tries, WalletPin.locked_until, WalletPin.pin_hash))
+                .returning(pins.failed_tries, pins.locked_until, pins.pin_hash))
         row = self.db.execute(stmt, execution_options=_NO_SYNC).first()
         if row is None:
             return None
@@ -206,23 +225,23 @@ class Pins:
             locked_until = locked_until.replace(tzinfo=dt.timezone.utc)
         return int(row.failed_tries), locked_until, str(row.pin_hash)
 
-    def locked_until(self, user: User) -> dt.datetime | None:
-        found = self.db.scalar(select(WalletPin.locked_until).where(WalletPin.user_id == user.id))
+    def locked_until(self, user: PinOwner) -> dt.datetime | None:
+        found = self.db.scalar(select(self.table.locked_until).where(self.owner == user.id))
         return found if found is not None and found > self.clock() else None
 
     # -------------------------------------------------------------- internals
 
     def _clear(self, user_id: int) -> None:
-        self.db.execute(update(WalletPin).where(WalletPin.user_id == user_id)
+        self.db.execute(update(self.table).where(self.owner == user_id)
                         .values(failed_tries=0, locked_until=None), execution_options=_NO_SYNC)
 
-    def _store(self, user: User, new_hash: str) -> None:
+    def _store(self, user: PinOwner, new_hash: str) -> None:
         done = self.db.execute(
-            update(WalletPin).where(WalletPin.user_id == user.id).values(
+            update(self.table).where(self.owner == user.id).values(
                 pin_hash=new_hash, failed_tries=0, locked_until=None, updated_at=self.clock()),
             execution_options=_NO_SYNC)
         if not getattr(done, "rowcount", 0):
-            raise PinNotSet("Set your wallet PIN first.", "pin")
+            raise PinNotSet(f"Set your {self.noun} first.", "pin")
 
     def _new_hash(self, pin: str, repeat: str) -> str:
         return hash_new_pin(pin, repeat, self.policy.bcrypt_rounds)
@@ -233,8 +252,7 @@ class Pins:
         error.retry_after_s = max(1, int((until - now).total_seconds() + 0.999))
         return error
 
-    @staticmethod
-    def _locked_message(until: dt.datetime, now: dt.datetime) -> str:
+    def _locked_message(self, until: dt.datetime, now: dt.datetime) -> str:
         minutes = max(1, int((until - now).total_seconds() + 59) // 60)
-        return (f"Too many wrong PINs: payments are locked for {minutes} more "
+        return (f"Too many wrong PINs: {self.locks} are locked for {minutes} more "
                 f"minute{'s' if minutes != 1 else ''}. Forgot it? Reset it with your password.")

@@ -1,6 +1,7 @@
 """Demo data for a fresh development database: two users with money and a
-transfer between them, and a tea shop with five months of payments, all made
-through the domain's own services (so they obey every rule real ones do)."""
+transfer between them, and a tea shop with five months of payments, a shop PIN
+and a registered bank account to settle to, all made through the domain's own
+services (so they obey every rule real ones do)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,14 +18,20 @@ from .bulk_payments import ShopPayment, pay_shop_batch
 from .codes import Kind
 from .deposits import DepositService
 from .kyc import ApproveAllVerifier, KycDetails, KycService
+from .merchant_bank_accounts import MerchantBankAccounts
+from .merchant_pins import MerchantPins
 from .models import Merchant, User
-from .pins import PinApproval, Pins, hash_new_pin
+from .pins import PinApproval, PinPolicy, Pins, hash_new_pin
 from .transfers import WalletService
 
 DEMO_PASSWORD = "demo-pass-123"
 #: Every demo user's wallet PIN (asked before money leaves a wallet).
 DEMO_PIN = "1357"
 DEMO_MERCHANT = {"handle": "chai-point", "name": "Chai Point", "email": "chai@example.com"}
+#: The demo shop's PIN (asked before a settlement or a change of its bank accounts).
+DEMO_SHOP_PIN = "2468"
+#: The demo shop's registered bank account (at the first bank, one of its branches).
+DEMO_SHOP_ACCOUNT = "50100098765432"
 DEMO_HISTORY_DAYS = 150
 DEMO_USERS = [
     # phone, name, opening deposit in paise
@@ -54,7 +61,8 @@ def seed_demo(dbsession: Session, bcrypt_rounds: int,
     seed_shop_history(dbsession, accounts, banks, merchant)
     return [f"  {user.phone}  password: {DEMO_PASSWORD}  PIN: {DEMO_PIN}  ({user.name})"
             for user in users] + [
-        f"  merchant app: {merchant.email}  password: {DEMO_PASSWORD}  ({merchant.name})"]
+        f"  merchant app: {merchant.email}  password: {DEMO_PASSWORD}  "
+        f"shop PIN: {DEMO_SHOP_PIN}  ({merchant.name})"]
 
 
 def demo_user(dbsession: Session, accounts: AccountService, phone: str, name: str) -> User:
@@ -72,6 +80,20 @@ def _demo_pin_hash(bcrypt_rounds: int) -> str:
     return hash_new_pin(DEMO_PIN, DEMO_PIN, bcrypt_rounds)
 
 
+def demo_shop_bank_account(dbsession: Session, accounts: AccountService,
+                           banks: Mapping[str, BankConfig], merchant: Merchant, *,
+                           registered_at: dt.datetime) -> None:
+    """The demo shop's PIN, and its bank account registered long ago (so past
+    any cooling-off: the demo can settle at once)."""
+    pins = MerchantPins(dbsession, PinPolicy(bcrypt_rounds=accounts.bcrypt_rounds))
+    pins.set_first(merchant, DEMO_SHOP_PIN, DEMO_SHOP_PIN)
+    bank = next(iter(banks.values()))
+    prefix = bank.ifsc_prefixes[0] if bank.ifsc_prefixes else "HDFC"
+    MerchantBankAccounts(dbsession, banks, pins, clock=lambda: registered_at).add(
+        merchant, bank.code, DEMO_SHOP_ACCOUNT, DEMO_SHOP_ACCOUNT, f"{prefix}0001234",
+        pin=DEMO_SHOP_PIN)
+
+
 def seed_shop_history(dbsession: Session, accounts: AccountService,
                       banks: Mapping[str, BankConfig], merchant: Merchant) -> None:
     """A few months of a tea shop's takings, so its charts show something real:
@@ -81,6 +103,7 @@ def seed_shop_history(dbsession: Session, accounts: AccountService,
     rng = random.Random(42)
     now = dt.datetime.now(dt.timezone.utc)
     start = now - dt.timedelta(days=DEMO_HISTORY_DAYS + 1)  # before the first payment
+    demo_shop_bank_account(dbsession, accounts, banks, merchant, registered_at=start)
     regulars: list[tuple[User, PinApproval]] = []
     for i in range(6):
         user = demo_user(dbsession, accounts, f"+9190000{i:05d}", f"Regular {i + 1}")

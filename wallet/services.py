@@ -16,7 +16,9 @@ from .codes import utcnow
 from .deposits import DepositService
 from .kyc import KycService, load_verifier
 from .limits import LimitPolicy, WalletLimits
+from .merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
 from .merchant_keys import MerchantKeys
+from .merchant_pins import MerchantPins
 from .merchant_webhooks import MerchantWebhooks, WebhookPolicy
 from .notifications import NotificationService
 from .payment_requests import PaymentRequests
@@ -65,6 +67,18 @@ class Services:
         return Pins(self.db, self.pin_policy, clock=self.clock)
 
     @property
+    def merchant_pins(self) -> MerchantPins:
+        """Shops' PINs: the wallet PIN's rules (one policy for both)."""
+        return MerchantPins(self.db, self.pin_policy, clock=self.clock)
+
+    @property
+    def merchant_bank_accounts(self) -> MerchantBankAccounts:
+        return MerchantBankAccounts(
+            self.db, self.banks, self.merchant_pins,
+            BankAccountPolicy(cooling_off_s=self.settings.settlement_account_cooling_off_s),
+            clock=self.clock)
+
+    @property
     def limits(self) -> WalletLimits:
         return WalletLimits(self.db, self.limit_policy, clock=self.clock)
 
@@ -85,7 +99,7 @@ class Services:
     @property
     def withdrawals(self) -> WithdrawalService:
         return WithdrawalService(self.db, self.banks, clock=self.clock, tasks=self.tasks,
-                                 wallet=self.wallet)
+                                 wallet=self.wallet, bank_accounts=self.merchant_bank_accounts)
 
     @property
     def bank_events(self) -> BankEvents:
@@ -119,4 +133,4 @@ class Services:
 
     @property
     def notifications(self) -> NotificationService:
-        return NotificationService(self.db)
+        return NotificationService(self.db, clock=self.clock)

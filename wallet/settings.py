@@ -52,6 +52,17 @@ def _positive(parse: Callable[[str], Number]) -> Callable[[str], Number]:
     return positive
 
 
+def _not_negative(parse: Callable[[str], Number]) -> Callable[[str], Number]:
+    def not_negative(text: str) -> Number:
+        value = parse(text)
+        if not value >= 0:
+            raise ValueError(text)
+        return value
+
+    not_negative.__name__ = f"non-negative {parse.__name__}"
+    return not_negative
+
+
 @dataclass(frozen=True)
 class WalletSettings:
     """Everything the domain reads from the configuration, parsed once."""
@@ -113,6 +124,10 @@ class WalletSettings:
     # locked, and for how long.
     pin_max_tries: int = 5
     pin_lock_s: float = 900.0
+    #: A bank account a shop adds for its settlements takes them only this
+    #: long after (wallet.merchant_bank_accounts): time for the owner to see
+    #: the notification should it not be theirs. 0: at once.
+    settlement_account_cooling_off_s: float = 24 * 3600.0
     # Wallet limits (wallet.limits), as Indian prepaid wallets have them: a
     # minimum-KYC wallet holds at most ``min_kyc_max_balance`` and takes in at
     # most ``min_kyc_monthly_bank`` a month from banks; a full-KYC wallet holds
@@ -192,6 +207,9 @@ class WalletSettings:
             bank_delay_cache_s=get("bank_delay_cache_s", "wallet.bank_delay_cache_s", float),
             pin_max_tries=get("pin_max_tries", "wallet.pin_max_tries", pos_int),
             pin_lock_s=get("pin_lock_s", "wallet.pin_lock_s", pos_float),
+            settlement_account_cooling_off_s=get(
+                "settlement_account_cooling_off_s", "wallet.settlement_account_cooling_off_s",
+                _not_negative(float)),
             min_kyc_max_balance_paise=get("min_kyc_max_balance_paise",
                                           "wallet.min_kyc_max_balance_paise", pos_int),
             min_kyc_monthly_bank_paise=get("min_kyc_monthly_bank_paise",

@@ -1,5 +1,7 @@
 """Withdrawals (off-ramp) and merchants' settlements: the one place their
-state machine lives.
+state machine lives. A user's withdrawal needs their wallet PIN; a shop's
+settlement goes only to one of its registered bank accounts, with its shop
+PIN (wallet.merchant_bank_accounts), quoted first for the confirm step.
 
     queued --a worker takes the user's lane--> sending
     sending --bank accepts--> completed --bank reverses--> reversed
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -31,11 +32,13 @@ from ledgerlib import InsufficientFunds, format_paise
 
 from . import codes, settlement
 from .bank_client import BankRecord
-from .banks import BankConfig
+from .banks import BankConfig, clean_payee, payee_problems
 from .codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, utcnow
 from .errors import AmountTooLarge, InsufficientBalance, WalletError
 from .freeze import ensure_can_spend
-from .models import Merchant, PayoutAttempt, Transaction, User, Withdrawal
+from .merchant_bank_accounts import MerchantBankAccounts
+from .merchant_pins import MerchantPins
+from .models import Merchant, MerchantBankAccount, PayoutAttempt, Transaction, User, Withdrawal
 from .notifications import Notice, notify
 from .pins import PinInput
 from .tasks import NoTaskQueue, TaskQueue, after_commit
@@ -43,8 +46,6 @@ from .transfers import WalletService
 
 MIN_WITHDRAWAL_PAISE = 1_00
 MAX_WITHDRAWAL_PAISE = 1_00_000_00
-_ACCOUNT_NUMBER = re.compile(r"[0-9]{9,18}", re.ASCII)
-_IFSC = re.compile(r"[A-Z]{4}0[A-Z0-9]{6}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,16 @@ class PayoutProgress:
     bank_not_answering: bool
 
 
+@dataclass(frozen=True)
+class SettlementQuote:
+    """What a shop's confirm step shows: every check made but the PIN's."""
+
+    account: MerchantBankAccount
+    amount_paise: int
+    #: "Settle ₹2,500.00 to HDFC Bank ••••1234?"
+    question: str
+
+
 def payout_details(db: Session, transaction_id: int) -> Withdrawal:
     """The payout details of a withdrawal (written with its transaction: always there)."""
     wd = db.get(Withdrawal, transaction_id)
@@ -125,12 +136,17 @@ class WithdrawalService:
 
     def __init__(self, dbsession: Session, banks: dict[str, BankConfig], *,
                  clock: Callable[[], dt.datetime] = utcnow,
-                 tasks: TaskQueue | None = None, wallet: WalletService | None = None):
+                 tasks: TaskQueue | None = None, wallet: WalletService | None = None,
+                 bank_accounts: MerchantBankAccounts | None = None):
         self.db = dbsession
         self.banks = banks
         self.clock = clock
         self.tasks: TaskQueue = tasks or NoTaskQueue()
         self.wallet = wallet or WalletService(dbsession, clock=clock)
+        #: Where shops' settlements may go (with the shop PIN, whose rules are the wallet PIN's).
+        self.bank_accounts = bank_accounts or MerchantBankAccounts(
+            dbsession, banks, MerchantPins(dbsession, self.wallet.pins.policy, clock=clock),
+            clock=clock)
 
     def _payouts_due_after_commit(self, owner: Owner) -> None:
         after_commit(self.db, lambda: self.tasks.payouts_due(owner.key))
@@ -138,21 +154,44 @@ class WithdrawalService:
     def request(self, user: User | Merchant, bank_code: str, account_number: str, ifsc: str,
                 amount_paise: int, request_key: str, *, pin: PinInput) -> Transaction:
         """Record a withdrawal (a merchant's: a settlement) and hold its money;
-        a user's is approved by their PIN (a shop's owner logged in with its
-        password: ``pin`` None). After commit, the task queue hears that the
-        owner has payout work. The same form submitted twice gives the first
-        withdrawal."""
+        a user's is approved by their wallet PIN, a shop's goes only to one of
+        its registered accounts and is approved by its shop PIN. After commit,
+        the task queue hears that the owner has payout work. The same form
+        submitted twice gives the first withdrawal."""
         tx = self._request(user, bank_code, account_number, ifsc, amount_paise, request_key,
                            pin)
         self._payouts_due_after_commit(Owner.for_account(user))
         return tx
 
+    def quote_settlement(self, merchant: Merchant, account_id: int,
+                         amount_paise: int) -> SettlementQuote:
+        """A shop's settlement checked as far as it can be without the shop
+        PIN (so without counting a try): the account registered and past its
+        cooling-off, the amount, the balance."""
+        ensure_can_spend(merchant)
+        account = self.bank_accounts.payable(merchant, account_id)
+        self.check(account.bank_code, account.account_number, account.ifsc, amount_paise)
+        available = self.wallet.balance(merchant).available_paise
+        if amount_paise > available:
+            raise InsufficientBalance(
+                f"Your available balance is {format_paise(available)}: "
+                f"not enough to settle {format_paise(amount_paise)}.")
+        return SettlementQuote(account, amount_paise,
+                               f"Settle {format_paise(amount_paise)} to "
+                               f"{self.bank_accounts.name(account)}?")
+
+    def request_settlement(self, merchant: Merchant, account_id: int, amount_paise: int,
+                           request_key: str, *, pin: PinInput) -> Transaction:
+        """A shop's settlement to its registered account ``account_id``: see :meth:`request`."""
+        account = self.bank_accounts.get(merchant, account_id)
+        return self.request(merchant, account.bank_code, account.account_number, account.ifsc,
+                            amount_paise, request_key, pin=pin)
+
     def check(self, bank_code: str, account_number: str, ifsc: str,
               amount_paise: int) -> tuple[str, str]:
         """The payout details checked (the confirm step shows them): the
         account number and IFSC as stored."""
-        account_number = re.sub(r"[\s-]", "", account_number or "")
-        ifsc = (ifsc or "").strip().upper()
+        account_number, ifsc = clean_payee(account_number, ifsc)
         problems = self.check_details(bank_code, account_number, ifsc)
         if amount_paise < MIN_WITHDRAWAL_PAISE:
             problems["amount"] = f"Withdraw at least {format_paise(MIN_WITHDRAWAL_PAISE)}."
@@ -172,6 +211,8 @@ class WithdrawalService:
         account_number, ifsc = self.check(bank_code, account_number, ifsc, amount_paise)
         if isinstance(user, User):
             self.wallet.pins.approve(user, pin)
+        else:  # a shop: to a registered account only, with the shop PIN
+            self.bank_accounts.approve_payout(user, bank_code, account_number, ifsc, pin)
         key = self.wallet.idempotency_key(
             "withdrawal" if owner.kind == Owner.USER else "settlement", user, request_key)
         existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
@@ -214,20 +255,7 @@ class WithdrawalService:
 
     def check_details(self, bank_code: str, account_number: str, ifsc: str) -> dict[str, str]:
         """Every problem with where the money would go, by field (empty: none)."""
-        account_number = re.sub(r"[\s-]", "", account_number or "")
-        ifsc = (ifsc or "").strip().upper()
-        problems: dict[str, str] = {}
-        bank = self.banks.get(bank_code)
-        if bank is None:
-            problems["bank"] = "Choose one of the listed banks."
-        if not _ACCOUNT_NUMBER.fullmatch(account_number):
-            problems["account_number"] = "Enter the account number: 9 to 18 digits."
-        if not _IFSC.fullmatch(ifsc):
-            problems["ifsc"] = "Enter the 11-character IFSC, like HDFC0001234."
-        elif bank is not None and not bank.has_branch(ifsc):
-            problems["ifsc"] = (f"{ifsc} is not a {bank.name} branch: check the IFSC or "
-                                f"choose its bank (codes starting {ifsc[:4]}).")
-        return problems
+        return payee_problems(self.banks, bank_code, account_number, ifsc)
 
     def for_user(self, user: User | Merchant,
                  transaction_id: int) -> tuple[Transaction, Withdrawal] | None:

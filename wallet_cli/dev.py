@@ -14,7 +14,7 @@ import sys
 
 from honcho.manager import Manager
 
-from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_PIN, DEMO_USERS
+from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_PIN, DEMO_SHOP_PIN, DEMO_USERS
 
 from .initialize_db import main as initialize_db
 
@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     for phone, name, _ in DEMO_USERS:
         print(f"  {phone}  password: {DEMO_PASSWORD}  PIN: {DEMO_PIN}  ({name})")
     print("Demo login (merchant app):")
-    print(f"  {DEMO_MERCHANT['email']}  password: {DEMO_PASSWORD}  ({DEMO_MERCHANT['name']})")
+    print(f"  {DEMO_MERCHANT['email']}  password: {DEMO_PASSWORD}  shop PIN: {DEMO_SHOP_PIN}  "
+          f"({DEMO_MERCHANT['name']})")
     print("Operators' console: make an operator first (prints its TOTP secret once):")
     print(f"  wallet-admin {config_uri} operator add NAME --role operator")
     print("Ctrl-C stops everything.", flush=True)

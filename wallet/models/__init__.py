@@ -15,9 +15,10 @@ from .api import ApiToken, IdempotencyRecord
 from .checks import LedgerCheck
 from .merchant import Merchant
 from .meta import Base, table_of
-from .notification import Notification
+from .notification import MerchantNotification, Notification
 from .operator import AuditEntry, Operator, ReconciliationRun
 from .session import WebSession
+from .settling import MerchantBankAccount, MerchantPin
 from .shop import (
     MerchantApiKey,
     MerchantDelivery,
@@ -44,9 +45,9 @@ __all__ = [
     "ApiToken", "AuditEntry", "Base", "IdempotencyRecord", "KycRecord", "LedgerCheck",
     "LoginAttempt", "LoginThrottle",
     "Merchant",
-    "MerchantApiKey", "MerchantDelivery", "MerchantDeliveryAttempt", "MerchantEndpoint",
-    "MerchantEvent", "Notification", "Operator", "PaymentRequest", "ReconciliationRun",
-    "Refund",
+    "MerchantApiKey", "MerchantBankAccount", "MerchantDelivery", "MerchantDeliveryAttempt",
+    "MerchantEndpoint", "MerchantEvent", "MerchantNotification", "MerchantPin", "Notification",
+    "Operator", "PaymentRequest", "ReconciliationRun", "Refund",
     "PayoutAttempt", "PayoutLane", "Transaction", "TransactionRunner", "User", "WebhookAttempt",
     "WebhookEvent", "WalletPin", "WebSession", "Withdrawal", "get_engine", "get_session_factory",
     "table_of", "target_metadata",

@@ -15,8 +15,6 @@ def includeme(config: Configurator) -> None:
     config.add_route("payments", "/payments")
     config.add_route("payments_csv", "/payments.csv")
     config.add_route("qr", "/qr.svg")
-    config.add_route("settle", "/settle")
-    config.add_route("settlement", "/settlements/{id:\\d{1,18}}")
     config.add_route("payment", "/payments/{id:\\d{1,18}}")
     # Integrating the shop's own server.
     config.add_route("api_keys", "/api-keys")

@@ -18,15 +18,11 @@ from wallet.errors import AccountError, LoginThrottled, WalletError
 from wallet.models import Merchant
 from wallet.refunds import PaymentNotFound
 from wallet.reports import MerchantReports, PaymentDetail, PeriodFigures
-from wallet.withdrawals import MAX_WITHDRAWAL_PAISE
 from webcommon import request_services
-from webcommon.delays import bank_delays
 from webcommon.views import view_config, view_defaults
 
 from ..views.auth import safe_next, same_site_path
-from ..views.delays import payout_notes
 from ..views.forms import field, new_request_key, parse_rupees
-from ..views.withdrawals import payout_page
 
 CHART_HEIGHT = 140
 
@@ -131,6 +127,8 @@ class MerchantViews:
             "monthly": figures_chart(board.months, lambda t: t.period_start.strftime("%b %Y")),
             "balance": request_services(self.request).wallet.balance(self.merchant),
             "pay_url": self.pay_url(),
+            "unread_notices": request_services(self.request).notifications
+            .merchant_unread_count(self.merchant.id),
         }
 
     def pay_url(self) -> str:
@@ -224,45 +222,3 @@ class MerchantViews:
         buffer = io.BytesIO()
         segno.make(self.pay_url(), error="m").save(buffer, kind="svg", scale=6, border=2)
         return Response(buffer.getvalue(), content_type="image/svg+xml")
-
-    def _settle_form(self, errors: dict[str, str] | None = None,
-                     values: dict[str, str] | None = None, status: int = 200) -> dict[str, Any]:
-        self.request.response.status = status
-        return {"errors": errors or {}, "values": values or {},
-                "banks": request_services(self.request).banks, "request_key": new_request_key(),
-                "max_withdrawal_paise": MAX_WITHDRAWAL_PAISE,
-                "balance": request_services(self.request).wallet.balance(self.merchant),
-                "bank_notes": payout_notes(bank_delays(self.request))}
-
-    @view_config(route_name="settle", renderer="merchant/settle.jinja2", request_method="GET")
-    def settle_form(self) -> dict[str, Any]:
-        return self._settle_form()
-
-    @view_config(route_name="settle", renderer="merchant/settle.jinja2", request_method="POST")
-    def settle(self) -> dict[str, Any] | Response:
-        names = ("bank", "account_number", "ifsc", "amount")
-        values = {name: field(self.request, name) for name in names}
-        errors: dict[str, str] = {}
-        amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_WITHDRAWAL_PAISE)
-        # Every field's problem at once, not one per submit.
-        errors.update(request_services(self.request).withdrawals.check_details(
-            values["bank"], values["account_number"], values["ifsc"]))
-        if errors or amount_paise is None:  # (None comes with an error)
-            return self._settle_form(errors, values, status=400)
-        service = request_services(self.request).withdrawals
-        try:
-            tx = service.request(self.merchant, values["bank"], values["account_number"],
-                                 values["ifsc"], amount_paise, field(self.request, "request_key"),
-                                 pin=None)  # (a shop's owner: signed in with the password)
-        except WalletError as exc:
-            return self._settle_form(exc.errors, values, status=400)
-        return HTTPSeeOther(self.request.route_url("settlement", id=tx.id))
-
-    @view_config(route_name="settlement", renderer="merchant/settlement.jinja2")
-    def settlement(self) -> dict[str, Any]:
-        service = request_services(self.request).withdrawals
-        found = service.for_user(self.merchant, int(self.request.matchdict["id"]))
-        if found is None:
-            raise HTTPNotFound()
-        return payout_page(service, request_services(self.request).banks, *found,
-                           bank_delays(self.request))

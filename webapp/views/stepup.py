@@ -20,6 +20,7 @@ from pyramid.response import Response
 from wallet.errors import AccountError, WalletError
 from wallet.limits import KycLevel
 from wallet.models import User
+from wallet.pins import Pins
 from webcommon import request_services
 from webcommon.security import current_session_id
 from webcommon.views import view_config
@@ -41,15 +42,18 @@ def pin_setup(request: Request) -> Response | None:
 
 def confirm_page(request: Request, *, question: str, details: list[str], action: str,
                  values: Mapping[str, str], button: str,
-                 errors: dict[str, str] | None = None, status: int = 200) -> dict[str, Any]:
+                 errors: dict[str, str] | None = None, status: int = 200,
+                 pins: Pins | None = None, pin_label: str = "Wallet PIN") -> dict[str, Any]:
     """The confirm step: ``question`` ("Send ₹500.00 to Ravi Kumar (+91 ••••• 43210)?"),
-    the PIN, and the form's values carried along unchanged (``request_key``
-    too, so confirming twice moves money once)."""
+    the PIN (``pins``: the user's wallet PIN unless told, as the merchant app
+    tells its shop PIN), and the form's values carried along unchanged
+    (``request_key`` too, so confirming twice moves money once)."""
     request.override_renderer = CONFIRM_TEMPLATE
     request.response.status = status
+    pins = pins or request_services(request).pins
     return {"question": question, "details": details, "action": action,
             "values": dict(values), "button": button, "errors": errors or {},
-            "locked_until": request_services(request).pins.locked_until(request.identity)}
+            "pin_label": pin_label, "locked_until": pins.locked_until(request.identity)}
 
 
 def confirming(request: Request) -> bool:

@@ -1,0 +1,181 @@
+"""Merchant app: settling the shop's balance to its bank -- only to an account
+it registered, through a confirm step ("Settle ₹X to HDFC Bank ••••1234?")
+that asks for the shop PIN -- and the registered accounts themselves (added
+with the account number typed twice and the shop PIN, removed with the shop
+PIN). Thin: the rules are the domain's (wallet.withdrawals,
+wallet.merchant_bank_accounts, wallet.merchant_pins). A refused PIN is shown
+by a normal (committed) answer, so the wrong try counts."""
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.request import Request
+from pyramid.response import Response
+
+from wallet.banks import BankConfig
+from wallet.errors import WalletError
+from wallet.merchant_bank_accounts import MerchantBankAccounts, moment_text
+from wallet.merchant_pins import MerchantPins
+from wallet.merchant_webhooks import duration_text
+from wallet.models import Merchant, MerchantBankAccount
+from wallet.pins import PinRefused
+from wallet.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
+from webcommon import request_services
+from webcommon.delays import bank_delays
+from webcommon.views import view_config, view_defaults
+
+from ..views.delays import payout_notes
+from ..views.forms import field, new_request_key, parse_rupees
+from ..views.stepup import confirm_page, confirming
+from ..views.withdrawals import payout_page
+
+PIN_LABEL = "Shop PIN"
+
+
+def includeme(config: Configurator) -> None:
+    config.add_route("settle", "/settle")
+    config.add_route("settlement", "/settlements/{id:\\d{1,18}}")
+    config.add_route("bank_accounts", "/bank-accounts")
+    config.add_route("bank_account_remove", "/bank-accounts/{id:\\d{1,18}}/remove")
+    config.scan(__name__)
+
+
+def pin_setup(request: Request) -> Response | None:
+    """A shop without a PIN is sent to set one (with its password) first."""
+    if request_services(request).merchant_pins.has_pin(request.identity):
+        return None
+    return HTTPSeeOther(request.route_url("pin", _query={"next": request.path}))
+
+
+def _account_id(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+
+
+@view_defaults(permission="authenticated")
+class SettlementViews:
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.merchant: Merchant = request.identity
+        services = request_services(request)
+        self.banks: dict[str, BankConfig] = services.banks
+        self.accounts: MerchantBankAccounts = services.merchant_bank_accounts
+        self.pins: MerchantPins = services.merchant_pins
+        self.service: WithdrawalService = services.withdrawals
+
+    # ------------------------------------------------------------ settling
+
+    def _form(self, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+              status: int = 200) -> dict[str, Any]:
+        self.request.response.status = status
+        accounts = self.accounts.registered(self.merchant)
+        return {"errors": errors or {}, "values": values or {}, "accounts": accounts,
+                "names": {a.id: self.accounts.name(a) for a in accounts},
+                "waiting": {a.id: moment_text(a.usable_from) for a in accounts
+                            if not self.accounts.usable(a)},
+                "request_key": (values or {}).get("request_key") or new_request_key(),
+                "max_withdrawal_paise": MAX_WITHDRAWAL_PAISE,
+                "balance": request_services(self.request).wallet.balance(self.merchant),
+                "bank_notes": payout_notes(bank_delays(self.request))}
+
+    @view_config(route_name="settle", renderer="merchant/settle.jinja2", request_method="GET")
+    def settle_form(self) -> dict[str, Any] | Response:
+        return pin_setup(self.request) or self._form()
+
+    @view_config(route_name="settle", renderer="merchant/settle.jinja2", request_method="POST")
+    def settle(self) -> dict[str, Any] | Response:
+        """The form, then its confirm step (the account, the amount, the shop PIN)."""
+        if (gate := pin_setup(self.request)) is not None:
+            return gate
+        values = {name: field(self.request, name) for name in ("account", "amount",
+                                                              "request_key")}
+        errors: dict[str, str] = {}
+        amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_WITHDRAWAL_PAISE)
+        account_id = _account_id(values["account"])
+        if account_id is None:
+            errors["account"] = "Choose one of your registered bank accounts."
+        if errors or amount_paise is None or account_id is None or "edit" in self.request.POST:
+            return self._form(errors, values, status=400 if errors else 200)
+        try:
+            quote = self.service.quote_settlement(self.merchant, account_id, amount_paise)
+            if confirming(self.request):
+                tx = self.service.request_settlement(
+                    self.merchant, account_id, amount_paise, values["request_key"],
+                    pin=field(self.request, "pin"))
+                return HTTPSeeOther(self.request.route_url("settlement", id=tx.id))
+        except PinRefused as exc:
+            return self._confirm(values, quote.question, quote.account, {"pin": str(exc)})
+        except WalletError as exc:
+            return self._form(exc.errors, values, status=400)
+        return self._confirm(values, quote.question, quote.account)
+
+    def _confirm(self, values: dict[str, str], question: str, account: MerchantBankAccount,
+                 errors: dict[str, str] | None = None) -> dict[str, Any]:
+        return confirm_page(
+            self.request, question=question,
+            details=[f"IFSC {account.ifsc}", "The amount is held at once and sent to your "
+                     "bank in the background."],
+            action=self.request.route_url("settle"), values=values, button="Settle now",
+            errors=errors, status=400 if errors else 200, pins=self.pins, pin_label=PIN_LABEL)
+
+    @view_config(route_name="settlement", renderer="merchant/settlement.jinja2")
+    def settlement(self) -> dict[str, Any]:
+        found = self.service.for_user(self.merchant, int(self.request.matchdict["id"]))
+        if found is None:
+            raise HTTPNotFound()
+        return payout_page(self.service, self.banks, *found, bank_delays(self.request))
+
+    # ------------------------------------------------- registered accounts
+
+    def _accounts_page(self, errors: dict[str, str] | None = None,
+                       values: dict[str, str] | None = None,
+                       status: int = 200) -> dict[str, Any]:
+        self.request.response.status = status
+        accounts = self.accounts.registered(self.merchant)
+        return {"errors": errors or {}, "values": values or {}, "banks": self.banks,
+                "accounts": accounts, "names": {a.id: self.accounts.name(a) for a in accounts},
+                "waiting": {a.id: moment_text(a.usable_from) for a in accounts
+                            if not self.accounts.usable(a)},
+                "cooling_off": (duration_text(self.accounts.policy.cooling_off_s)
+                                if self.accounts.policy.cooling_off_s else "")}
+
+    @view_config(route_name="bank_accounts", renderer="merchant/bank_accounts.jinja2",
+                 request_method="GET")
+    def bank_accounts(self) -> dict[str, Any] | Response:
+        return pin_setup(self.request) or self._accounts_page()
+
+    @view_config(route_name="bank_accounts", renderer="merchant/bank_accounts.jinja2",
+                 request_method="POST")
+    def add_bank_account(self) -> dict[str, Any] | Response:
+        if (gate := pin_setup(self.request)) is not None:
+            return gate
+        values = {name: field(self.request, name)
+                  for name in ("bank", "account_number", "repeat_account_number", "ifsc")}
+        try:
+            account = self.accounts.add(self.merchant, values["bank"], values["account_number"],
+                                        values["repeat_account_number"], values["ifsc"],
+                                        field(self.request, "pin"))
+        except WalletError as exc:
+            return self._accounts_page(exc.errors, values, status=400)
+        self.request.session.flash(f"{self.accounts.name(account)} added.")
+        return HTTPSeeOther(self.request.route_url("bank_accounts"))
+
+    @view_config(route_name="bank_account_remove",
+                 renderer="merchant/bank_account_remove.jinja2")
+    def remove_bank_account(self) -> dict[str, Any] | Response:
+        """A confirm page with the shop PIN; its submit removes the account."""
+        try:
+            account = self.accounts.get(self.merchant, int(self.request.matchdict["id"]))
+        except WalletError:
+            raise HTTPNotFound() from None
+        page = {"account": account, "name": self.accounts.name(account), "errors": {}}
+        if self.request.method != "POST":
+            return page
+        try:
+            self.accounts.remove(self.merchant, account.id, field(self.request, "pin"))
+        except WalletError as exc:
+            self.request.response.status = 400
+            return {**page, "errors": exc.errors}
+        self.request.session.flash(f"{page['name']} removed: settlements no longer go there.")
+        return HTTPSeeOther(self.request.route_url("bank_accounts"))
