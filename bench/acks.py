@@ -80,8 +80,8 @@ class AckLog:
 
     def recovery_s(self, fault_at: float, until: float | None = None) -> float | None:
         """From the start of the first request refused (or unanswered) after
-        ``fault_at`` to the answer of the first one accepted after it; 0.0 if none was refused (before
-        ``until``), None if none was accepted after the refusal."""
+        ``fault_at`` to the answer of the first one accepted after it; 0.0 if
+        none was refused (before ``until``), None if none was accepted after."""
         with self.lock:
             seen = sorted((o for o in self.outcomes if o.started >= fault_at
                            and (until is None or o.started < until)), key=lambda o: o.started)
