@@ -78,9 +78,10 @@ class SentinelGroup:
         votes: dict[str, int] = {}
         for host in self.hosts:
             with contextlib.suppress(redis.RedisError):
-                address = redis.Redis(host=host.address, port=host.sentinel_port,
-                                      socket_timeout=0.5, socket_connect_timeout=0.5).execute_command(
-                    "SENTINEL", "get-master-addr-by-name", SERVICE)
+                sentinel = redis.Redis(host=host.address, port=host.sentinel_port,
+                                       socket_timeout=0.5, socket_connect_timeout=0.5)
+                address = sentinel.execute_command("SENTINEL", "get-master-addr-by-name",
+                                                   SERVICE)
                 if address:
                     found = (address[0].decode(), int(address[1]))
                     name = next((h.name for h in self.hosts

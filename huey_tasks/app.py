@@ -2,7 +2,8 @@
 
 Configured from the ini file named by ``WALLET_INI`` (default development.ini):
 ``huey.backend = sqlite`` (``huey.path``) in development, ``redis``
-(``huey.url``: ``redis://`` or ``redis+sentinel://``) in production, ``memory`` for tests. Start workers with
+(``huey.url``: ``redis://`` or ``redis+sentinel://``) in production, ``memory``
+for tests. Start workers with
 
     WALLET_INI=development.ini huey_consumer huey_tasks.huey --workers 2
 """
