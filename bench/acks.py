@@ -53,6 +53,11 @@ class Outcome:
         return 200 <= self.status < 400
 
     @property
+    def refused(self) -> bool:
+        """Not served: a 5xx or no answer (a 4xx is the form's own business)."""
+        return self.status == 0 or self.status >= 500
+
+    @property
     def allowed_refusal(self) -> bool:
         """The documented answer while no primary can be reached."""
         return self.status == 503 and self.retry_after
@@ -85,7 +90,7 @@ class AckLog:
         with self.lock:
             seen = sorted((o for o in self.outcomes if o.started >= fault_at
                            and (until is None or o.started < until)), key=lambda o: o.started)
-        refused = next((o for o in seen if not o.accepted), None)
+        refused = next((o for o in seen if o.refused), None)
         if refused is None:
             return 0.0
         back = [o.ended for o in seen if o.accepted and o.started >= refused.started]

@@ -350,9 +350,10 @@ class HAProxy:
                  and self._listening(), 10)
 
     def _listening(self) -> bool:
-        with psycopg.connect(host=self.address, port=self.primary_port, user="postgres",
-                             dbname="postgres", connect_timeout=2) as conn:
-            return bool(conn.execute("SELECT NOT pg_is_in_recovery()").fetchone())
+        """The primary answers through the front door (from the proxy's host)."""
+        return subprocess.run([*self.wrap, "pg_isready", "-q", "-h", self.address, "-p",
+                               str(self.primary_port), "-U", "postgres", "-t", "2"],
+                              check=False).returncode == 0
 
     def url(self, database: str = "wallet", replica: bool = False) -> str:
         port = self.replica_port if replica else self.primary_port

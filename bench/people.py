@@ -20,7 +20,7 @@ from bench.acks import Ack, AckLog, Outcome
 
 PIN = "1357"
 PASSWORD = "drill-pass-123"
-TX_PAGE = re.compile(r"/transactions/(\d+)")
+TX_PAGE = re.compile(r"/(?:transactions|withdrawals)/(\d+)")
 
 
 class Person:
