@@ -96,10 +96,39 @@ def get_json(url: str, timeout_s: float = 2) -> Any:
         return json.load(error)
 
 
-def _kill(pid: int | None) -> None:
-    if pid:
+def _processes() -> dict[int, tuple[int, bytes]]:
+    """pid -> (parent pid, command line) of every process."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, StopIteration, ValueError):
+                status = (entry / "status").read_text()
+                parent = int(next(line.split()[1] for line in status.splitlines()
+                                  if line.startswith("PPid:")))
+                found[int(entry.name)] = (parent, (entry / "cmdline").read_bytes())
+    return found
+
+
+def kill_tree(roots: list[int]) -> None:
+    """kill -9 ``roots`` and all their descendants (a postmaster's backends
+    outlive it, and keep its shared memory and its network namespace busy)."""
+    processes = _processes()
+    doomed, todo = set(), [pid for pid in roots if pid]
+    while todo:
+        pid = todo.pop()
+        if pid not in doomed:
+            doomed.add(pid)
+            todo += [child for child, (parent, _) in processes.items() if parent == pid]
+    for pid in doomed:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+def kill_mentioning(text: str) -> None:
+    """kill -9 every process whose command line names ``text`` (a run's work
+    directory), with its descendants."""
+    kill_tree([pid for pid, (_, cmdline) in _processes().items()
+               if text.encode() in cmdline and pid != os.getpid()])
 
 
 @dataclass
@@ -227,8 +256,11 @@ class PatroniCluster:
             return None
 
     def kill_postgres(self, name: str) -> None:
-        """kill -9 the node's postmaster (Patroni lives on and notices)."""
-        _kill(self.postmaster_pid(self.host(name)))
+        """kill -9 the node's PostgreSQL, postmaster and backends (Patroni lives
+        on and notices)."""
+        pid = self.postmaster_pid(self.host(name))
+        if pid:
+            kill_tree([pid])
 
     def kill_node(self, name: str) -> None:
         """The host dies: kill -9 its Patroni and its PostgreSQL (etcd lives on
@@ -310,6 +342,8 @@ class PatroniCluster:
             self.kill_node(name)
         for name in list(self.etcd):
             self.kill_etcd(name)
+        # A PostgreSQL that Patroni was starting as it died (no postmaster.pid yet).
+        kill_mentioning(str(self.workdir))
 
 
 class HAProxy:

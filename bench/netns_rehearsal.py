@@ -30,6 +30,7 @@ import contextlib
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -87,6 +88,12 @@ def network_down() -> None:
 
 def namespaces_down(bridge: str, prefix: str, hosts: dict[str, int]) -> None:
     for host in hosts:
+        # Whatever still runs there (it would keep the namespace and its veth alive).
+        pids = subprocess.run(["ip", "netns", "pids", f"{prefix}-{host}"],
+                              capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
         ip("netns", "del", f"{prefix}-{host}", check=False)
     ip("link", "del", bridge, check=False)
 
