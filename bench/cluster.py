@@ -303,6 +303,13 @@ class PatroniCluster:
             return None
         return roles
 
+    def metrics(self, name: str) -> dict[str, float]:
+        """Patroni's Prometheus metrics of ``name`` (labels dropped)."""
+        with urllib.request.urlopen(f"{self.host(name).rest_url}/metrics", timeout=2) as page:
+            lines = page.read().decode().splitlines()
+        return {line.split("{")[0].split()[0]: float(line.split()[-1])
+                for line in lines if line and not line.startswith("#")}
+
     def connect(self, name: str, database: str = "postgres",
                 timeout_s: int = 3) -> psycopg.Connection[Any]:
         host = self.host(name)

@@ -41,6 +41,7 @@ from bench.chaos import base_settings, verdict  # noqa: E402
 from bench.cluster import DbHost, HAProxy, PatroniCluster, wait_for  # noqa: E402
 from bench.infra import AppProcess, write_ini  # noqa: E402
 from bench.people import PASSWORD, PIN, Person, keep_sending  # noqa: E402
+from bench.read_drill import read_checks  # noqa: E402
 from wallet.accounts import AccountService  # noqa: E402
 from wallet.deposits import DepositService  # noqa: E402
 from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
@@ -131,6 +132,20 @@ def money_checks(engine, people: int) -> list[str]:
     return problems
 
 
+def metrics_checks(cluster: PatroniCluster, figures: dict) -> list[str]:
+    """What the alerts read (docs/operations.md): one primary, one synchronous
+    standby, and the timeline moved on by the failover."""
+    seen = [cluster.metrics(host.name) for host in cluster.hosts]
+    primaries = sum(m.get("patroni_primary", 0) for m in seen)
+    sync = sum(m.get("patroni_sync_standby", 0) for m in seen)
+    timeline = max(m.get("patroni_postgres_timeline", 0) for m in seen)
+    figures["patroni metrics: primaries, sync standbys, timeline"] = (primaries, sync, timeline)
+    if (primaries, sync) != (1, 1) or timeline < 2:
+        return [f"Patroni's metrics say {primaries} primaries, {sync} synchronous standbys, "
+                f"timeline {timeline}"]
+    return []
+
+
 def drill(args, workdir: Path, figures: dict) -> list[str]:
     hosts = [DbHost(f"db{i}", "127.0.0.1", free_port(), free_port(), free_port(), free_port())
              for i in (1, 2, 3)]
@@ -149,7 +164,9 @@ def drill(args, workdir: Path, figures: dict) -> list[str]:
             conn.execute("CREATE DATABASE wallet")
         upgrade_url(haproxy.url())
         settings = {**base_settings(args, bouncer.url(), "", workdir),
-                    "retry.attempts": "3"}
+                    "retry.attempts": "3",
+                    # history pages from a standby (webcommon.reads)
+                    "sqlalchemy.read_url": haproxy.url(replica=True) + "?connect_timeout=2"}
         engine = get_engine({**settings, "sqlalchemy.url": haproxy.url()})
         people = make_people(engine, settings, args.people)
         ini = write_ini(workdir / "apps.ini", {"user": ("user", settings)})
@@ -187,12 +204,13 @@ def drill(args, workdir: Path, figures: dict) -> list[str]:
         stop.set()
         for thread in threads:
             thread.join(timeout=60)
+        problems = read_checks(cluster, persons[0], persons[1], figures)
+        problems += metrics_checks(cluster, figures)
         figures["primary"] = f"{victim} -> {new_leader}"
         recovery = log.recovery_s(fault_at)
         figures["recovery s (first refused -> first accepted)"] = recovery
         figures["answers"] = dict(log.counts())
         figures["acknowledged transfers checked"] = len(log.acks)
-        problems: list[str] = []
         with Session(engine) as session:
             problems += check_acks(session, log.acks)
         problems += money_checks(engine, len(people))

@@ -33,6 +33,7 @@ class Person:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), self._NoRedirect())
         self.csrf = ""
+        self.read_from = ""  # which database served the last page (webcommon.reads)
 
     def request(self, path: str, form: dict[str, str] | None = None,
                 timeout_s: float = 30) -> tuple[int, str, str, bool]:
@@ -41,6 +42,7 @@ class Person:
         request = urllib.request.Request(self.base_url + path, data=data)
         try:
             with self.opener.open(request, timeout=timeout_s) as response:
+                self.read_from = response.headers.get("X-Read-From", "")
                 return (response.status, response.headers.get("Location") or "",
                         response.read().decode("utf-8", "replace"),
                         "Retry-After" in response.headers)
