@@ -91,8 +91,10 @@ def remember_writes_tween_factory(handler: Callable[[Request], Response],
                                   registry: Any) -> Callable[[Request], Response]:
     """Over pyramid_tm (so after the commit): a person's request that wrote
     leaves the primary's WAL position in their session."""
-    if registry.get("read_dbsession_factory") is None:
-        return handler
+    primary = registry["dbsession_factory"].kw.get("bind")
+    if registry.get("read_dbsession_factory") is None or (
+            primary is not None and primary.dialect.name != "postgresql"):
+        return handler  # no standbys (SQLite has no WAL position to remember)
 
     def tween(request: Request) -> Response:
         response = handler(request)
