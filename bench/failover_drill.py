@@ -17,10 +17,12 @@ the last line is ``failover-drill: ok ...`` or ``failover-drill: FAILED ...``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -38,7 +40,8 @@ from sqlalchemy.orm import Session  # noqa: E402
 import ledgerlib  # noqa: E402
 from bench.acks import AckLog, check_acks  # noqa: E402
 from bench.chaos import base_settings, verdict  # noqa: E402
-from bench.cluster import DbHost, HAProxy, PatroniCluster, wait_for  # noqa: E402
+from bench.cluster import DbHost, HAProxy, PatroniCluster, Settings, wait_for  # noqa: E402
+from bench.failover_faults import walreceivers  # noqa: E402
 from bench.infra import AppProcess, write_ini  # noqa: E402
 from bench.people import PASSWORD, PIN, Person, keep_sending  # noqa: E402
 from bench.read_drill import read_checks  # noqa: E402
@@ -132,6 +135,20 @@ def money_checks(engine, people: int) -> list[str]:
     return problems
 
 
+def stall_standbys_then_kill(cluster: PatroniCluster, victim: str, stall_s: float) -> None:
+    stalled = [pid for host in cluster.hosts if host.name != victim
+               for pid in walreceivers(cluster, host.name)]
+    for pid in stalled:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        time.sleep(stall_s)  # the primary acknowledges commits no standby has
+        cluster.kill_node(victim)
+    finally:
+        for pid in stalled:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
 def metrics_checks(cluster: PatroniCluster, figures: dict) -> list[str]:
     """What the alerts read (docs/operations.md): one primary, one synchronous
     standby, and the timeline moved on by the failover."""
@@ -149,7 +166,8 @@ def metrics_checks(cluster: PatroniCluster, figures: dict) -> list[str]:
 def drill(args, workdir: Path, figures: dict) -> list[str]:
     hosts = [DbHost(f"db{i}", "127.0.0.1", free_port(), free_port(), free_port(), free_port())
              for i in (1, 2, 3)]
-    cluster = PatroniCluster(workdir / "cluster", hosts)
+    cluster = PatroniCluster(workdir / "cluster", hosts, Settings(
+        synchronous=False, maximum_lag_on_failover=1 << 40) if args.mutation else Settings())
     haproxy = HAProxy(workdir, hosts, "127.0.0.1", free_port(), free_port())
     bouncer = PgBouncer(workdir, haproxy.primary_port)
     app: AppProcess | None = None
@@ -188,7 +206,10 @@ def drill(args, workdir: Path, figures: dict) -> list[str]:
         time.sleep(args.warm_s)
         victim = str(cluster.leader())
         fault_at = time.monotonic()
-        cluster.kill_node(victim)
+        if args.mutation:  # the WAL receivers stall a while, then the primary dies
+            stall_standbys_then_kill(cluster, victim, args.stall_s)
+        else:
+            cluster.kill_node(victim)
         new_leader = wait_for("a new primary", lambda: (n := cluster.leader()) != victim and n,
                               60)
         figures["new primary after s"] = round(time.monotonic() - fault_at, 1)
@@ -245,6 +266,10 @@ def main(argv=None) -> int:
     parser.add_argument("--limit-s", type=float, default=30)
     parser.add_argument("--min-acks", type=int, default=50)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--mutation", action="store_true",
+                        help="asynchronous replication, any lag promoted, the standbys' WAL "
+                             "receivers stalled before the primary dies: must FAIL")
+    parser.add_argument("--stall-s", type=float, default=3)
     args = parser.parse_args(argv)
     missing = [name for name in NEEDS if shutil.which(name) is None]
     if os.geteuid() != 0 or missing:

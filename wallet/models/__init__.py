@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Engine, MetaData, engine_from_config
+from sqlalchemy import Engine, MetaData, engine_from_config, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 import ledgerlib
@@ -64,7 +65,17 @@ def get_engine(settings: Mapping[str, Any], prefix: str = "sqlalchemy.") -> Engi
     # PgBouncer in transaction mode (no server-side prepared statements) unless
     # `sqlalchemy.prepared_statements = true` says the connection is direct.
     ledgerlib.configure_engine(engine, prepared_statements=prepared)
+    event.listen(engine, "handle_error", _drop_connection_to_a_standby)
     return engine
+
+
+def _drop_connection_to_a_standby(context: ExceptionContext) -> None:
+    """A write refused as read-only (SQLSTATE 25006) means the connection
+    reached a server that is not (or not yet, or no longer) the primary during
+    a failover: treat it as a lost connection, so the pool drops it and the
+    caller may run the transaction again on a fresh one."""
+    if getattr(context.original_exception, "sqlstate", None) == "25006":
+        context.is_disconnect = True
 
 
 def get_session_factory(engine: Engine) -> sessionmaker[Session]:
