@@ -6,8 +6,6 @@ rolled-back payment never shown) is checked by the failover drill
 (bench/read_drill.py, tests/test_failover_cluster.py)."""
 import pytest
 
-from wallet.models import get_session_factory
-
 from .conftest import dispose_app_engine
 from .wallet_helpers import PinForm, login, make_user
 
@@ -15,15 +13,17 @@ ASHA, RAVI = "+919876543210", "+919812345678"
 
 
 @pytest.fixture
-def app_with_reads(web_settings, app_engine):
+def app_with_reads(web_settings):
     import webtest
 
     import webapp
 
-    wsgi = webapp.main({}, **web_settings,
-                       read_dbsession_factory=get_session_factory(app_engine))
+    # The "standby" is the test database itself (not in recovery: never fresh).
+    wsgi = webapp.main({}, **web_settings, **{"sqlalchemy.read_url": web_settings[
+        "sqlalchemy.url"]})
     yield webtest.TestApp(wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.7"})
     dispose_app_engine(wsgi)
+    wsgi.registry["read_dbsession_factory"].kw["bind"].dispose()
 
 
 def send(app, phone: str, amount: str):

@@ -60,6 +60,7 @@ def get_engine(settings: Mapping[str, Any], prefix: str = "sqlalchemy.") -> Engi
     # (a restart, a killed backend) is replaced at checkout, not handed out.
     options = dict(settings)
     prepared = as_bool(options.pop(prefix + "prepared_statements", False))
+    options.pop(prefix + "read_url", None)  # the standbys' URL (webcommon.reads), not an option
     engine = engine_from_config(options, prefix, hide_parameters=True, pool_pre_ping=True)
     # SQLite: BEGIN IMMEDIATE, WAL, foreign keys. PostgreSQL: safe behind
     # PgBouncer in transaction mode (no server-side prepared statements) unless
