@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import ledgerlib
@@ -103,43 +103,38 @@ class AckLog:
 
 
 def check_acks(session: Session, acks: list[Ack]) -> list[str]:
-    """Every acknowledged operation is in the database exactly once, as told."""
-    problems: list[str] = []
-    by_id = {ack.tx_id: ack for ack in acks}
-    if len(by_id) != len(acks):
-        problems.append(f"{len(acks) - len(by_id)} acknowledgements named an id twice")
-    found: dict[int, Transaction] = {}
-    ids = sorted(by_id)
-    for start in range(0, len(ids), 500):
-        found.update((tx.id, tx) for tx in session.scalars(
-            select(Transaction).where(Transaction.id.in_(ids[start:start + 500]))))
-    entries = ledgerlib.tables.entries
+    """Every acknowledged operation is in the database exactly once, as told:
+    its idempotency key found, with the id and amount the person was shown,
+    and (money moved at once) its ledger entry."""
     keys = [ack.idempotency_key for ack in acks]
-    copies: Counter[str] = Counter()
+    found: dict[str, list[Transaction]] = {}
     for start in range(0, len(keys), 500):
-        copies.update(dict(session.execute(
-            select(Transaction.idempotency_key, func.count())
-            .where(Transaction.idempotency_key.in_(keys[start:start + 500]))
-            .group_by(Transaction.idempotency_key)).tuples().all()))
-    entry_ids = {tx.ledger_entry_id for tx in found.values() if tx.ledger_entry_id}
+        for tx in session.scalars(select(Transaction).where(
+                Transaction.idempotency_key.in_(keys[start:start + 500]))):
+            found.setdefault(tx.idempotency_key, []).append(tx)
+    entries = ledgerlib.tables.entries
+    entry_ids = sorted({tx.ledger_entry_id for txs in found.values() for tx in txs
+                        if tx.ledger_entry_id})
     present: set[int] = set()
-    listed = sorted(entry_ids)
-    for start in range(0, len(listed), 500):
+    for start in range(0, len(entry_ids), 500):
         present.update(session.scalars(select(entries.c.id).where(
-            entries.c.id.in_(listed[start:start + 500]))))
-    lost = [ack for ack in acks if ack.tx_id not in found]
+            entries.c.id.in_(entry_ids[start:start + 500]))))
+    lost = [ack for ack in acks if ack.idempotency_key not in found]
+    problems = []
     if lost:
-        problems.append(f"{len(lost)} acknowledged operations lost, e.g. {lost[:3]}")
+        problems.append(f"{len(lost)} of {len(acks)} acknowledged operations lost, "
+                        f"e.g. {lost[:2]}")
     for ack in acks:
-        tx = found.get(ack.tx_id)
-        if tx is None:
-            continue
-        if tx.idempotency_key != ack.idempotency_key or tx.amount_paise != ack.amount_paise:
-            problems.append(f"tx {ack.tx_id} is not what was acknowledged: {ack}")
-        elif copies[ack.idempotency_key] != 1:
-            problems.append(f"{ack.idempotency_key} recorded {copies[ack.idempotency_key]} times")
-        elif ack.form != "withdraw" and tx.ledger_entry_id not in present:
+        txs = found.get(ack.idempotency_key, [])
+        if len(txs) > 1:
+            problems.append(f"{ack.idempotency_key} recorded {len(txs)} times")
+        elif txs and (txs[0].id, txs[0].amount_paise) != (ack.tx_id, ack.amount_paise):
+            problems.append(f"{ack} is now tx {txs[0].id} of {txs[0].amount_paise} paise")
+        elif txs and ack.form != "withdraw" and txs[0].ledger_entry_id not in present:
             problems.append(f"tx {ack.tx_id} acknowledged but its ledger entry is missing")
+    reused = len(acks) - len({ack.tx_id for ack in acks})
+    if reused:  # a lost transaction's id given again after the failover
+        problems.append(f"{reused} acknowledged ids were given to two operations")
     return problems
 
 

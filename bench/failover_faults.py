@@ -22,8 +22,8 @@ from bench.redis_ha import SentinelGroup
 HEAL_S = 120
 
 
-def walreceivers(cluster: PatroniCluster, name: str) -> list[int]:
-    """The WAL receiver processes of ``name``'s PostgreSQL."""
+def walsenders(cluster: PatroniCluster, name: str) -> list[int]:
+    """The WAL sender processes of ``name``'s PostgreSQL (one per standby)."""
     postmaster = cluster.postmaster_pid(cluster.host(name))
     found = []
     for entry in Path("/proc").iterdir():
@@ -33,7 +33,7 @@ def walreceivers(cluster: PatroniCluster, name: str) -> list[int]:
             status = (entry / "status").read_text()
             parent = next(int(line.split()[1]) for line in status.splitlines()
                           if line.startswith("PPid:"))
-            if parent == postmaster and b"walreceiver" in (entry / "cmdline").read_bytes():
+            if parent == postmaster and b"walsender" in (entry / "cmdline").read_bytes():
                 found.append(int(entry.name))
     return found
 
@@ -127,17 +127,16 @@ class FailoverFaults:
             time.sleep(1)
             self.redis.restart(old)
 
-    def stall_standbys_then_kill_primary(self, window: Window) -> None:
-        """The mutation: the standbys' WAL receivers stop (SIGSTOP, as a
-        congested link would stall them) for a few seconds, then the primary's
-        host dies. With synchronous replication no commit could be
+    def stall_replication_then_kill_primary(self, window: Window) -> None:
+        """The mutation: the primary's WAL senders stop (SIGSTOP, as a
+        congested link would stall replication) for a few seconds, then the
+        primary's host dies. With synchronous replication no commit could be
         acknowledged meanwhile; with asynchronous replication and any lag
         allowed at failover, the commits acknowledged meanwhile are lost."""
         with self.lock:
             self._begin(window)
             old = str(self.cluster.leader())
-            stalled = [pid for host in self.cluster.hosts if host.name != old
-                       for pid in walreceivers(self.cluster, host.name)]
+            stalled = walsenders(self.cluster, old)
             for pid in stalled:
                 os.kill(pid, signal.SIGSTOP)
             try:
@@ -148,7 +147,7 @@ class FailoverFaults:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGCONT)
             self._new_leader(window, old)
-            window.detail += f", {len(stalled)} WAL receivers stalled"
+            window.detail += f", {len(stalled)} WAL senders stalled"
             self.cluster.start_node(old)
             self._whole_again(window, old)
             window.detail += ")"
@@ -159,4 +158,4 @@ class FailoverFaults:
                 "etcd member kill": self.kill_etcd_member,
                 "redis master kill": self.kill_redis_master,
                 "switchover": self.switchover,
-                "standbys stalled, primary killed": self.stall_standbys_then_kill_primary}
+                "replication stalled, primary killed": self.stall_replication_then_kill_primary}

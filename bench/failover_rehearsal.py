@@ -29,7 +29,7 @@ last line is ``failover: ok ...`` or ``failover: FAILED ...``.
 
 ``--mutation`` runs the cluster with asynchronous replication and an
 aggressive failover (any lag may be promoted), and the fault that loses
-acknowledged commits in that set-up (standbys stalled, then the primary
+acknowledged commits in that set-up (replication stalled, then the primary
 killed): the checker must then say FAILED.
 """
 from __future__ import annotations
@@ -73,7 +73,7 @@ APP_HOSTS = ("user1", "user2", "api", "hook", "worker")
 APP_PORT = 8000
 SCHEDULE = (("primary kill -9", 0.12), ("etcd member kill", 0.27), ("redis master kill", 0.4),
             ("primary partition", 0.53), ("worker kill", 0.62), ("switchover", 0.75))
-MUTATION = (("standbys stalled, primary killed", 0.3), ("standbys stalled, primary killed",
+MUTATION = (("replication stalled, primary killed", 0.3), ("replication stalled, primary killed",
                                                          0.7))
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 GRACE_S = 1.5
 #: Faults during which no primary may be reachable for a while (503s are right).
 DATABASE_FAULTS = frozenset({"postgres restart", "primary kill -9", "primary partition",
-                             "switchover", "standbys stalled, primary killed"})
+                             "switchover", "replication stalled, primary killed"})
 #: How long an app may take to say "ready" again after a fault ended.
 RECOVERY_LIMIT_S = 20.0
 
