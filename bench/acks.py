@@ -96,6 +96,14 @@ class AckLog:
         back = [o.ended for o in seen if o.accepted and o.started >= refused.started]
         return round(min(back) - refused.started, 2) if back else None
 
+    def slowest_s(self, start: float, until: float | None = None) -> float:
+        """The longest wait for an answer among requests started in the window
+        (a failover the app's own retries hid shows here, not as a refusal)."""
+        with self.lock:
+            waits = [o.ended - o.started for o in self.outcomes if o.started >= start
+                     and (until is None or o.started < until)]
+        return round(max(waits, default=0.0), 2)
+
     def unexpected_answers(self) -> list[Outcome]:
         """5xx other than 503 with Retry-After (a 4xx is the form's business)."""
         with self.lock:

@@ -180,7 +180,8 @@ def final_checks(cluster: PatroniCluster, stage: Stage, acks: AckLog, windows: l
         until = ordered[number + 1].start if number + 1 < len(ordered) else None
         recovery = acks.recovery_s(window.start, until)
         stats[f"recovery {number + 1} {window.kind}"] = (
-            f"{recovery} s (fault {window.end - window.start:.1f} s) {window.detail}")
+            f"{recovery} s, slowest answer {acks.slowest_s(window.start, until)} s "
+            f"(fault {window.end - window.start:.1f} s) {window.detail}")
         if recovery is None or recovery > 30:
             problems.append(f"{window.kind}: recovery {recovery} s (limit 30 s)")
         worst = max(worst, recovery or 0.0)
