@@ -59,7 +59,6 @@ def measure(url: str, transfers: int, conns: int, seed: int) -> tuple[float, flo
     """(transfers/s, p50 ms, p99 ms) of ``transfers`` over ``conns`` threads."""
     engine = ledgerlib.create_engine(url, pool_size=conns, max_overflow=0,
                                      prepared_statements=True)
-    ledgerlib.create_all(engine)
     run = f"{seed}-{conns}-{time.monotonic_ns()}"
     with Session(engine) as session, session.begin():
         ledger = ledgerlib.Ledger(session)
@@ -147,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 server, url = cluster(workdir, synchronous=setup == "sync")
             try:
+                schema = ledgerlib.create_engine(url)
+                ledgerlib.create_all(schema)  # the ledger's tables, once per set-up
+                schema.dispose()
                 for conns in args.conns:
                     results[(setup, conns)] = measure(url, args.transfers, conns, args.seed)
                     tps, p50, p99 = results[(setup, conns)]
