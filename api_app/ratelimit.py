@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from wallet import redis_urls
+
 log = logging.getLogger(__name__)
 
 WINDOW_S = 60
@@ -53,7 +55,8 @@ class RedisCounter:
     def __init__(self, url: str, clock: Callable[[], float] = time.time):
         import redis
 
-        self.redis: Any = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        # redis:// or redis+sentinel:// (follows the master after a failover).
+        self.redis: Any = redis_urls.client(url, socket_timeout_s=1, connect_timeout_s=1)
         self.errors: tuple[type[Exception], ...] = (redis.RedisError,)
         self.clock = clock
 

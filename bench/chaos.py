@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 import fake_bank  # noqa: E402
 import huey_tasks  # noqa: E402
 import webapp  # noqa: E402
+from bench.acks import Ack, AckLog, Outcome  # noqa: E402
 from bench.chaos_checks import check  # noqa: E402
 from bench.faults import Faults, HealthMonitor, Window  # noqa: E402
 from bench.infra import AppProcess, RestartableServer, local_servers, write_ini  # noqa: E402
@@ -71,6 +72,7 @@ from wallet.pins import PinPolicy, Pins  # noqa: E402
 from wallet.withdrawals import WithdrawalService  # noqa: E402
 
 PIN = "1357"
+TX_PAGE = re.compile(r"/(?:transactions|withdrawals)/(\d+)")
 PASSWORD = "chaos-pass-123"
 
 
@@ -81,8 +83,10 @@ class Client:
         def redirect_request(self, *args, **kwargs):
             return None
 
-    def __init__(self, stats):
+    def __init__(self, stats, acks: AckLog | None = None, user_id: int = 0):
         self.stats = stats
+        # A failover run keeps every answer and acknowledgement (bench/acks.py).
+        self.acks, self.user_id = acks, user_id
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), self._NoRedirect())
 
@@ -94,20 +98,33 @@ class Client:
             with self.opener.open(request, timeout=30) as response:
                 status, location, body = (response.status, response.headers.get("Location"),
                                           response.read())
+                retry_after = "Retry-After" in response.headers
         except urllib.error.HTTPError as error:
             status, location, body = error.code, error.headers.get("Location"), error.read()
+            retry_after = "Retry-After" in error.headers
         except OSError as error:
             self.stats["http errors"] += 1
             self.stats.setdefault("http error samples", []).append(f"{url}: {error}")
+            self.stats.setdefault("unanswered", []).append((started, time.monotonic(), url))
+            self._keep(url, Outcome(started, time.monotonic(), 0))
             return 0, None, ""
+        self._keep(url, Outcome(started, time.monotonic(), status, retry_after))
         self.stats[f"http {status // 100}xx"] += 1
         if status >= 500 and "/netbanking/" not in url:  # the bank's 503s are on purpose
             self.stats.setdefault("5xx samples", []).append(f"{status} {url}")
             self.stats.setdefault("5xx", []).append((started, time.monotonic(), status, url))
         return status, location, body.decode("utf-8", "replace")
 
+    def _keep(self, url: str, outcome: Outcome) -> None:
+        if self.acks is not None and "/netbanking/" not in url:  # the bank's are its own
+            self.acks.outcome(outcome)
+
     def form(self, url):
-        _, _, page = self.request(url)
+        for _ in range(20 if self.acks is not None else 1):
+            status, _, page = self.request(url)
+            if status not in (0, 503):
+                break
+            time.sleep(0.5)  # "back in a moment": a person reloads
         return dict(re.findall(r'name="(csrf_token|request_key)" value="([^"]+)"', page))
 
 
@@ -123,6 +140,8 @@ class Stage:
     set_knobs: Callable[[dict], None]  # the bank's misbehaviour
     fault_actions: dict[str, Callable[[Window], None]]  # at least "worker kill"
     health: dict[str, str] = dataclasses.field(default_factory=dict)  # app -> base URL
+    acks: AckLog | None = None  # a failover run: every answer and acknowledgement kept
+    fault_schedule: tuple[tuple[str, float], ...] | None = None  # (kind, fraction of the run)
 
 
 def base_settings(args, db_url: str, redis_url: str, workdir: Path) -> dict:
@@ -274,7 +293,7 @@ def run(args) -> list[str]:
     return problems
 
 
-def exercise(stage: Stage, args, stats) -> list[str]:
+def exercise(stage: Stage, args, stats, windows_out: list | None = None) -> list[str]:
     """People sign up and drive the wallet through the stage while the bank
     misbehaves and the faults strike; then calm, settling, and the checks."""
     rng = random.Random(args.seed)
@@ -282,10 +301,13 @@ def exercise(stage: Stage, args, stats) -> list[str]:
     huey_tasks.configure(settings)  # the sweeps below queue where the workers look
     engine = get_engine(settings)
     users = [f"+9170000{i:05d}" for i in range(args.users)]
+    ids = {}
     with Session(engine) as session, session.begin():
         accounts = AccountService(session, bcrypt_rounds=4)
         for phone in users:  # each full KYC, with a wallet PIN (asked before payments)
             user = accounts.signup(phone, f"Chaos {phone[-4:]}", PASSWORD)
+            session.flush()
+            ids[phone] = user.id
             KycService(session, ApproveAllVerifier()).record(
                 user, KycDetails(user.name, "CHAOS1234K", dt.date(1990, 1, 1)), "chaos")
             Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, PIN, PIN)
@@ -293,7 +315,7 @@ def exercise(stage: Stage, args, stats) -> list[str]:
                                           PASSWORD).handle for i in range(args.shops)]
     # Each person uses one of the user-app servers (as a load balancer would pin them).
     home = {phone: stage.user_urls[i % len(stage.user_urls)] for i, phone in enumerate(users)}
-    clients = {phone: Client(stats) for phone in users}
+    clients = {phone: Client(stats, stage.acks, ids[phone]) for phone in users}
     for phone, client in clients.items():
         fields = client.form(f"{home[phone]}/login")
         client.request(f"{home[phone]}/login", {**fields, "phone": phone, "password": PASSWORD})
@@ -304,7 +326,7 @@ def exercise(stage: Stage, args, stats) -> list[str]:
     locks = {phone: threading.Lock() for phone in users}  # a person has one phone
     plan = [(rng.choice(users), rng.random(), rng.random(), rng.randint(1, 10**6))
             for _ in range(args.ops)]
-    faults = Faults(rng, args.ops, stage.fault_actions)
+    faults = Faults(rng, args.ops, stage.fault_actions, schedule=stage.fault_schedule)
     monitor = HealthMonitor(stage.health)
     monitor.start()
 
@@ -326,6 +348,8 @@ def exercise(stage: Stage, args, stats) -> list[str]:
     monitor.stop()
     problems += monitor.report(faults.windows, stats)
     stats["faults injected"] = len(faults.windows)
+    if windows_out is not None:
+        windows_out.extend(faults.windows)
     problems += check(engine, stage.bank_books, stats, faults)
     engine.dispose()
     return problems
@@ -352,8 +376,24 @@ def one_operation(client, user_url, phone, pick, knob, r, users, shops, stats) -
 
 def send(client, user_url, path, form, stats):  # the form and its confirm step's PIN at once
     fields = client.form(f"{user_url}{path}")
-    status, _, _ = client.request(f"{user_url}{path}", {**fields, **form, "pin": PIN})
+    for _ in range(20 if client.acks is not None and fields else 1):
+        # 503 or no answer: not known whether it happened; the same form again
+        # (its request key) is applied at most once, as the 503 page says.
+        status, location, _ = client.request(f"{user_url}{path}",
+                                             {**fields, **form, "pin": PIN})
+        if status not in (0, 503):
+            break
+        time.sleep(0.5)
     stats[f"{path.split('/')[1]} {status}"] += 1
+    page = TX_PAGE.search(location or "") if status == 303 else None
+    if client.acks is not None and page and "request_key" in fields:
+        client.acks.ack(Ack(path.split("/")[1], client.user_id, fields["request_key"],
+                            int(page.group(1)), paise(form["amount"])))
+
+
+def paise(rupees: str) -> int:
+    whole, _, fraction = rupees.partition(".")
+    return int(whole) * 100 + int((fraction + "00")[:2])
 
 
 def deposit(client, user_url, r, knob, stats):
@@ -420,7 +460,7 @@ def settle(stage: Stage, args, engine, stats) -> list[str]:
 
 def print_stats(stats) -> None:
     for key in sorted(stats):
-        if not key.endswith("samples") and key != "5xx":
+        if not key.endswith("samples") and key not in ("5xx", "unanswered"):
             print(f"  {key:<32} {stats[key]}")
     for key in ("5xx samples", "http error samples"):
         for sample in stats.get(key, [])[:5]:

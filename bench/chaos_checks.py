@@ -93,9 +93,12 @@ def check(engine, bank_books, stats, faults: Faults) -> list[str]:
     wrong = [f"{status} {url} at {faults.nearest(t0)}"
              for t0, t1, status, url in stats.get("5xx", [])
              if (t0, t1, status, url) not in excused]
-    if wrong or stats.get("http errors"):
+    # No answer at all is wrong too, unless the database was failing over then.
+    unanswered = [url for t0, t1, url in stats.get("unanswered", [])
+                  if not faults.database_down(t0, t1)]
+    if wrong or unanswered:
         problems.append(f"{len(wrong)} answers 5xx while the database was up ({wrong[:3]}), "
-                        f"{stats.get('http errors', 0)} requests unanswered")
+                        f"{len(unanswered)} requests unanswered ({unanswered[:3]})")
     stats["deposits credited"] = len(credited)
     stats["withdrawals paid"] = sum(1 for tx in withdrawals.values() if tx.status == "completed")
     stats["withdrawals refunded"] = sum(1 for tx in withdrawals.values()

@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 
 #: 503s are right while the database is down, and a moment after (pools reconnect).
 GRACE_S = 1.5
+#: Faults during which no primary may be reachable for a while (503s are right).
+DATABASE_FAULTS = frozenset({"postgres restart", "primary kill -9", "primary partition",
+                             "switchover", "replication stalled, primary killed"})
 #: How long an app may take to say "ready" again after a fault ended.
 RECOVERY_LIMIT_S = 20.0
 
@@ -43,6 +46,8 @@ class Faults:
     rng: random.Random
     ops: int
     actions: dict[str, Callable[[Window], None]]
+    #: (kind, fraction of the run) once, instead of rounds of SCHEDULE
+    schedule: tuple[tuple[str, float], ...] | None = None
     windows: list[Window] = field(default_factory=list)
     plan: dict[int, str] = field(default_factory=dict)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -56,9 +61,9 @@ class Faults:
     OPS_PER_ROUND = 400
 
     def __post_init__(self) -> None:
-        rounds = max(1, self.ops // self.OPS_PER_ROUND)
+        rounds = 1 if self.schedule else max(1, self.ops // self.OPS_PER_ROUND)
         for round_ in range(rounds):
-            for kind, at in self.SCHEDULE:
+            for kind, at in self.schedule or self.SCHEDULE:
                 if kind in self.actions:
                     self._place(kind, (round_ + at + self.rng.uniform(-0.04, 0.04)) / rounds)
 
@@ -102,7 +107,7 @@ class Faults:
 
     def database_down(self, start: float, end: float) -> bool:
         """Did [start, end] overlap a time the database was down (or just back)?"""
-        return any(w.kind == "postgres restart" and start <= (w.end or time.monotonic()) + GRACE_S
+        return any(w.kind in DATABASE_FAULTS and start <= (w.end or time.monotonic()) + GRACE_S
                    and end >= w.start for w in self.windows)
 
 
@@ -143,7 +148,7 @@ class HealthMonitor(threading.Thread):
     def _database_fault_at(moment: float, windows: list[Window]) -> bool:
         """Was the database restarting, or were backends being killed, at ``moment``
         (or just before: GRACE_S)?"""
-        return any(w.kind in ("postgres restart", "kill backends")
+        return any(w.kind in DATABASE_FAULTS | {"kill backends"}
                    and w.start <= moment <= w.end + GRACE_S for w in windows)
 
     def report(self, windows: list[Window], stats: dict[str, object]) -> list[str]:

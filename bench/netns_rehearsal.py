@@ -30,6 +30,7 @@ import contextlib
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -82,30 +83,47 @@ def ip(*args: str, check: bool = True) -> None:
 
 
 def network_down() -> None:
-    for host in HOSTS:
-        ip("netns", "del", f"wr-{host}", check=False)
-    ip("link", "del", BRIDGE, check=False)
+    namespaces_down(BRIDGE, "wr", HOSTS)
+
+
+def namespaces_down(bridge: str, prefix: str, hosts: dict[str, int]) -> None:
+    for host in hosts:
+        # Whatever still runs there (it would keep the namespace and its veth alive).
+        pids = subprocess.run(["ip", "netns", "pids", f"{prefix}-{host}"],
+                              capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+        ip("netns", "del", f"{prefix}-{host}", check=False)
+    ip("link", "del", bridge, check=False)
 
 
 @contextlib.contextmanager
-def network():
-    """The hosts and the bridge between them; removed on the way out."""
-    network_down()  # leftovers of an interrupted run
+def namespaces(subnet: str, bridge: str, prefix: str, hosts: dict[str, int]):
+    """A network namespace ``<prefix>-<host>`` per host at ``<subnet>.<n>``, each
+    with a veth pair into one bridge (this namespace is ``<subnet>.1``);
+    removed on the way out (and leftovers of an interrupted run first)."""
+    namespaces_down(bridge, prefix, hosts)
     try:
-        ip("link", "add", BRIDGE, "type", "bridge")
-        ip("addr", "add", f"{SUBNET}.1/24", "dev", BRIDGE)
-        ip("link", "set", BRIDGE, "up")
-        for host in HOSTS:
-            ns, veth = f"wr-{host}", f"wr-{host}-h"
+        ip("link", "add", bridge, "type", "bridge")
+        ip("addr", "add", f"{subnet}.1/24", "dev", bridge)
+        ip("link", "set", bridge, "up")
+        for host, number in hosts.items():
+            ns, veth = f"{prefix}-{host}", f"{prefix}-{host}-h"
             ip("netns", "add", ns)
             ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
-            ip("link", "set", veth, "master", BRIDGE, "up")
-            ip("-n", ns, "addr", "add", f"{address(host)}/24", "dev", "eth0")
+            ip("link", "set", veth, "master", bridge, "up")
+            ip("-n", ns, "addr", "add", f"{subnet}.{number}/24", "dev", "eth0")
             ip("-n", ns, "link", "set", "eth0", "up")
             ip("-n", ns, "link", "set", "lo", "up")
         yield
     finally:
-        network_down()
+        namespaces_down(bridge, prefix, hosts)
+
+
+def network():
+    """The hosts and the bridge between them; removed on the way out."""
+    return namespaces(SUBNET, BRIDGE, "wr", HOSTS)
 
 
 def send_signed_webhook(host: str, url: str, secret: str, event_id: str, body: str) -> int:

@@ -28,6 +28,15 @@ if [ "${CI:-}" = "true" ] && ! command -v pgbouncer >/dev/null 2>&1; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq pgbouncer >/dev/null
 fi
+if [ "${CI:-}" = "true" ] && ! { command -v patroni && command -v etcd && command -v haproxy \
+    && command -v redis-sentinel; } >/dev/null 2>&1; then
+  # The failover drill (tests/test_failover_cluster.py): Patroni, etcd, HAProxy, Sentinel.
+  # Debian starts none of them (no init here; the drill runs its own).
+  echo "== installing Debian's patroni, etcd-server, haproxy and redis-sentinel for the failover drill"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq patroni etcd-server etcd-client \
+    haproxy redis-sentinel >/dev/null
+fi
 if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
   echo "== installing Debian's DejaVu fonts (statement PDFs print ₹ with them)"
   as_root apt-get update -qq

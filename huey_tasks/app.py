@@ -2,7 +2,8 @@
 
 Configured from the ini file named by ``WALLET_INI`` (default development.ini):
 ``huey.backend = sqlite`` (``huey.path``) in development, ``redis``
-(``huey.url``) in production, ``memory`` for tests. Start workers with
+(``huey.url``: ``redis://`` or ``redis+sentinel://``) in production, ``memory``
+for tests. Start workers with
 
     WALLET_INI=development.ini huey_consumer huey_tasks.huey --workers 2
 """
@@ -16,6 +17,7 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from sqlalchemy.orm import Session, sessionmaker
 
 import ledgerlib
+from wallet import redis_urls
 from wallet.banks import BankConfig
 from wallet.models import get_engine, get_session_factory
 from wallet.settings import WalletSettings, load_settings
@@ -31,7 +33,12 @@ def make_huey(settings: Mapping[str, Any]) -> Huey:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         return SqliteHuey(HUEY_NAME, filename=path)
     if backend == "redis":
-        return RedisHuey(HUEY_NAME, url=settings["huey.url"])
+        # redis:// or redis+sentinel:// (wallet.redis_urls): with Sentinel the
+        # pool finds the master again after a failover. The socket timeout
+        # outlasts the consumer's 1 s blocking pop, and ends a read from a
+        # master cut off by the network.
+        pool = redis_urls.connection_pool(settings["huey.url"], socket_timeout_s=5)
+        return RedisHuey(HUEY_NAME, connection_pool=pool)
     if backend == "memory":  # tests: run at once, or just queue with huey.immediate = false
         return MemoryHuey(HUEY_NAME,
                           immediate=settings.get("huey.immediate", "true") == "true")

@@ -110,3 +110,29 @@ def test_a_dropped_connection_is_retried_transparently_then_answered_503(
     refused = api.get("/v1/me", headers=auth(token), status=503)
     assert refused.json["code"] == "service_unavailable"
     assert refused.headers["Retry-After"] == "5"
+
+
+def test_a_write_refused_as_read_only_is_a_lost_primary_not_a_bug():
+    """SQLSTATE 25006 during a failover: the connection reached a standby being
+    promoted (or a demoted primary): re-run, then 503 -- never a 500."""
+    import psycopg
+
+    refused = sa.exc.InternalError("UPDATE ...", {}, psycopg.errors.ReadOnlySqlTransaction())
+    assert is_connection_error(refused)
+    other = sa.exc.InternalError("UPDATE ...", {}, psycopg.errors.InFailedSqlTransaction())
+    assert not is_connection_error(other)
+
+
+def test_the_engine_drops_a_connection_whose_writes_are_refused_as_read_only(app_engine):
+    from wallet.models import get_engine
+
+    if app_engine.dialect.name != "postgresql":
+        pytest.skip("read-only transactions are PostgreSQL's")
+    engine = get_engine({"sqlalchemy.url": app_engine.url.render_as_string(hide_password=False)})
+    try:
+        with pytest.raises(sa.exc.InternalError) as refused, engine.connect() as conn:
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            conn.exec_driver_sql("CREATE TEMPORARY TABLE t (x int)")  # refused: 25006
+        assert refused.value.connection_invalidated
+    finally:
+        engine.dispose()

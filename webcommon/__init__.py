@@ -27,7 +27,9 @@ def includeme(config: Configurator) -> None:
     config.registry["wallet_settings"] = settings
     config.registry["banks"] = dict(settings.banks)
     config.include(".db")
+    config.include(".reads")  # request.read_dbsession: a standby, when fresh enough
     config.add_request_method(services, "wallet", reify=True)
+    config.add_request_method(read_services, "read_wallet", reify=True)
     config.include(".health")
     config.include(".observability")
     config.include(".headers")  # CSP, X-Frame-Options, nosniff, Referrer-Policy, HSTS
@@ -71,6 +73,19 @@ def services(request: Request) -> Services:
                     clock=clock(request))
 
 
+def read_services(request: Request) -> Services:
+    """``request.read_wallet``: the domain's services on ``request.read_dbsession``
+    (a standby when fresh enough: webcommon.reads), for pages that only read."""
+    return Services(request.read_dbsession, wallet_settings(request), task_queue(request),
+                    clock=clock(request))
+
+
+def request_read_services(request: Request) -> Services:
+    """``request.read_wallet`` with its type."""
+    found: Services = request.read_wallet
+    return found
+
+
 def request_services(request: Request) -> Services:
     """``request.wallet`` with its type (Pyramid's request is untyped): the
     services :func:`services` made once for this request."""
@@ -78,5 +93,5 @@ def request_services(request: Request) -> Services:
     return found
 
 
-__all__ = ["banks", "clock", "includeme", "request_services", "services", "task_queue",
-           "use_task_queue", "wallet_settings"]
+__all__ = ["banks", "clock", "includeme", "read_services", "request_read_services",
+           "request_services", "services", "task_queue", "use_task_queue", "wallet_settings"]

@@ -20,7 +20,7 @@ from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid_retry import mark_error_retryable
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,12 @@ RETRY_AFTER_S = 5
 #: SQLSTATE classes and codes that mean "the connection is gone", not "the
 #: statement was wrong": 08 connection exceptions, 57P01-57P03 the server
 #: shutting down (or killing this backend) or not yet accepting connections.
-CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03", "25006")
+# 25006 (read_only_sql_transaction): the server reached is not a primary -- a
+# standby being promoted (Patroni answers /primary as soon as it holds the
+# leader key, a moment before PostgreSQL accepts writes) or a primary that just
+# demoted itself. wallet.models.get_engine drops such a connection; the request
+# is re-run on a fresh one, which HAProxy sends to the primary.
 
 UnavailableResponse = Callable[[Request], Response]
 
@@ -36,7 +41,7 @@ UnavailableResponse = Callable[[Request], Response]
 def is_connection_error(exc: BaseException) -> bool:
     """True if ``exc`` says the database could not be reached or dropped the
     connection (not a constraint, a deadlock or a bad statement)."""
-    if not isinstance(exc, (OperationalError, InterfaceError)):
+    if not isinstance(exc, (OperationalError, InterfaceError, InternalError)):
         return False
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
@@ -45,8 +50,9 @@ def is_connection_error(exc: BaseException) -> bool:
         return sqlstate.startswith(CONNECTION_SQLSTATES)
     # psycopg gives no SQLSTATE when it cannot connect at all or the socket
     # closed under it; SQLite's OperationalErrors ("database is locked") are
-    # not about connections and pass through.
-    return type(exc.orig).__module__.startswith("psycopg")
+    # not about connections and pass through, and so do InternalErrors.
+    return isinstance(exc, (OperationalError, InterfaceError)) and \
+        type(exc.orig).__module__.startswith("psycopg")
 
 
 def html_unavailable(request: Request) -> Response:
@@ -107,7 +113,7 @@ def unavailable_tween_factory(handler: Callable[[Request], Response],
     def tween(request: Request) -> Response:
         try:
             return handler(request)
-        except (OperationalError, InterfaceError) as exc:
+        except (OperationalError, InterfaceError, InternalError) as exc:
             if not is_connection_error(exc):
                 raise
             response: Response = request.invoke_exception_view(sys.exc_info())
@@ -118,7 +124,7 @@ def unavailable_tween_factory(handler: Callable[[Request], Response],
 
 def includeme(config: Configurator) -> None:
     config.add_view_predicate("database_unreachable", DatabaseUnreachablePredicate)
-    for context in (OperationalError, InterfaceError):
+    for context in (OperationalError, InterfaceError, InternalError):
         config.add_exception_view(unavailable_view, context=context,
                                   database_unreachable=True)
     config.add_tween("webcommon.unavailable.unavailable_tween_factory",

@@ -18,7 +18,7 @@ from wallet.errors import AccountError, LoginThrottled, WalletError
 from wallet.models import Merchant
 from wallet.refunds import PaymentNotFound
 from wallet.reports import MerchantReports, PaymentDetail, PeriodFigures
-from webcommon import request_services
+from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults
 
 from ..views.auth import safe_next, same_site_path
@@ -116,7 +116,8 @@ class MerchantViews:
     def __init__(self, request: Request) -> None:
         self.request = request
         self.merchant: Merchant = request.identity
-        self.reports: MerchantReports = request_services(request).merchant_reports
+        # Dashboard, reports and lists only read: a standby may serve them.
+        self.reports: MerchantReports = request_read_services(request).merchant_reports
 
     @view_config(route_name="dashboard", renderer="merchant/dashboard.jinja2")
     def dashboard(self) -> dict[str, Any]:
@@ -149,8 +150,9 @@ class MerchantViews:
         page = self.reports.payments(self.merchant, start, end, cursor)
         return {"page": page, "start": start, "end": end, "errors": {}, "values": values}
 
-    def _payment(self) -> PaymentDetail:
-        detail = self.reports.payment(self.merchant, int(self.request.matchdict["id"]))
+    def _payment(self, reports: MerchantReports | None = None) -> PaymentDetail:
+        detail = (reports or self.reports).payment(self.merchant,
+                                                   int(self.request.matchdict["id"]))
         if detail is None:  # another shop's, or no such payment: the same answer
             raise HTTPNotFound()
         return detail
@@ -171,7 +173,7 @@ class MerchantViews:
     @view_config(route_name="payment", renderer="merchant/payment.jinja2",
                  request_method="POST")
     def refund(self) -> dict[str, Any] | Response:
-        detail = self._payment()
+        detail = self._payment(request_services(self.request).merchant_reports)  # the primary
         values = {"amount": field(self.request, "amount"), "reason": field(self.request, "reason")}
         errors: dict[str, str] = {}
         services = request_services(self.request)

@@ -13,7 +13,7 @@ from wallet.models import User
 from wallet.pins import PinRefused
 from wallet.statement_files import statement_csv, statement_filename, statement_pdf
 from wallet.transfers import WalletService
-from webcommon import request_services
+from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults
 
 from .forms import field, new_request_key, parse_rupees
@@ -97,8 +97,9 @@ class WalletViews:
     @view_config(route_name="transactions", renderer="transactions.jinja2")
     def transactions(self, statement_error: str = "") -> dict[str, Any]:
         cursor = self.request.params.get("cursor") or None
-        try:
-            page = self.wallet.activity(self.user, cursor=cursor)
+        try:  # history: a standby may serve it (webcommon.reads)
+            page = request_read_services(self.request).wallet.activity(self.user,
+                                                                       cursor=cursor)
         except WalletError:
             raise HTTPNotFound() from None
         statements = request_services(self.request).statements
