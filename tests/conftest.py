@@ -232,6 +232,15 @@ BANK_SETTINGS = {
 }
 
 
+#: The tests' PAN keys (wallet.pan_vault): two encryption keys, t2 current.
+TEST_PAN_SETTINGS = {
+    "wallet.pan_keys": "t1:test-pan-key-one-" + "p" * 20 + "0123456789"
+                       + " t2:test-pan-key-two-" + "q" * 20 + "9876543210",
+    "wallet.pan_key_id": "t2",
+    "wallet.pan_hmac_key": "test-pan-fingerprint-key-" + "h" * 20 + "abcdefgh",
+}
+
+
 @pytest.fixture
 def runner(db):
     """``run_in_transaction(fn)``: fn(session) in one committed transaction, as workers do."""
@@ -245,6 +254,7 @@ def runner(db):
 def web_settings(app_db_url):
     return {
         **BANK_SETTINGS,
+        **TEST_PAN_SETTINGS,
         "sqlalchemy.url": app_db_url,
         "wallet.environment": "test",
         "wallet.session_secret": TEST_SESSION_SECRET,

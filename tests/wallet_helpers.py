@@ -12,15 +12,24 @@ from wallet.banks import load_banks
 from wallet.deposits import DepositService
 from wallet.kyc import ApproveAllVerifier, KycDetails, KycService
 from wallet.models import Transaction, User
+from wallet.pan_vault import PanKeys, PanVault
 from wallet.pins import PinPolicy, Pins
+from wallet.seed import demo_pan
 
-from .conftest import BANK_SETTINGS, TEST_PIN
+from .conftest import BANK_SETTINGS, TEST_PAN_SETTINGS, TEST_PIN
 
 TEST_BANKS = load_banks(BANK_SETTINGS)
+#: The vault the test apps have (the same keys: a PAN given here is theirs too).
+TEST_PAN_VAULT = PanVault(PanKeys.from_settings(TEST_PAN_SETTINGS))
 
 PASSWORD = "correct horse battery"
 #: Every test user's wallet PIN (the API document's example, as wallet-dev's demo users).
 PIN = TEST_PIN
+
+
+def pan_of(phone: str) -> str:
+    """A test user's own PAN (one per phone number, as one per wallet)."""
+    return demo_pan(int(re.sub(r"\D", "", phone)[-10:]))
 
 
 def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0, *,
@@ -29,8 +38,8 @@ def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0, *
     with db() as session, session.begin():
         user = AccountService(session, bcrypt_rounds=4).signup(phone, name, PASSWORD)
         if full_kyc:
-            KycService(session, ApproveAllVerifier()).record(
-                user, KycDetails(name, "ABCDE1234F", dt.date(1990, 1, 1)), "test")
+            KycService(session, ApproveAllVerifier(), TEST_PAN_VAULT).record(
+                user, KycDetails(name, pan_of(phone), dt.date(1990, 1, 1)), "test")
         if pin is not None:
             Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, pin, pin)
         if deposit_paise:
