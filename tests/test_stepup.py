@@ -379,8 +379,8 @@ def test_a_verifier_that_refuses_keeps_the_minimum_level(db):
 
     with db() as session, session.begin():
         with pytest.raises(WalletError, match="another name"):
-            KycService(session, Refusing(), TEST_PAN_VAULT).upgrade(session.get(User, meera), "Meera",
-                                                    "ABCDE1234F", "1990-01-01")
+            KycService(session, Refusing(), TEST_PAN_VAULT).upgrade(
+                session.get(User, meera), "Meera", "ABCDE1234F", "1990-01-01")
     with db() as session:
         assert session.get(User, meera).kyc_level == "minimum"
 

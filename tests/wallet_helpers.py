@@ -10,7 +10,7 @@ import ledgerlib
 from wallet.accounts import AccountService
 from wallet.banks import load_banks
 from wallet.deposits import DepositService
-from wallet.kyc import ApproveAllVerifier, KycDetails, KycService
+from wallet.kyc import ApproveAllVerifier, KycDetails, KycService, KycVerdict
 from wallet.models import Transaction, User
 from wallet.pan_vault import PanKeys, PanVault
 from wallet.pins import PinPolicy, Pins
@@ -25,6 +25,24 @@ TEST_PAN_VAULT = PanVault(PanKeys.from_settings(TEST_PAN_SETTINGS))
 PASSWORD = "correct horse battery"
 #: Every test user's wallet PIN (the API document's example, as wallet-dev's demo users).
 PIN = TEST_PIN
+
+
+class RegistryStub:
+    """A KYC verifier as production has one (not development-only): it knows
+    the PANs in ``REGISTRY`` (PAN -> name) and answers with their names."""
+
+    name = "registry stub (tests)"
+    REGISTRY: dict[str, str] = {}
+
+    def __init__(self, settings=None) -> None:
+        self.settings = settings
+
+    def verify(self, details: KycDetails, /) -> KycVerdict:
+        registered = self.REGISTRY.get(details.pan)
+        if registered is None:
+            return KycVerdict(False, reason="The PAN registry has no such PAN.")
+        return KycVerdict(True, reference=f"stub-{len(self.REGISTRY)}",
+                          registered_name=registered)
 
 
 def pan_of(phone: str) -> str:

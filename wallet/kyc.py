@@ -39,7 +39,8 @@ from .pan_vault import PanVault, mask_pan
 from .text import is_ordinary
 
 __all__ = ["ApproveAllVerifier", "KycDetails", "KycRefused", "KycService", "KycVerdict",
-           "KycVerifier", "load_verifier", "reseal_pans", "same_name", "verifier_factory"]
+           "KycVerifier", "load_verifier", "reseal_pans", "same_name", "verified_record",
+           "verifier_factory"]
 
 _PAN = re.compile(r"[A-Z]{5}[0-9]{4}[A-Z]", re.ASCII)
 #: A person's name: letters (and their accents), spaces, dots, apostrophes and
@@ -208,6 +209,11 @@ class KycService:
             KycRecord.pan_fingerprint == fingerprint))
         if owner is not None and owner != user.id:
             raise KycRefused(PAN_TAKEN, "pan")
+
+
+def verified_record(db: Session, user_id: int) -> KycRecord | None:
+    """A full-KYC user's verified details (the PAN shown only as ``pan_masked``)."""
+    return db.get(KycRecord, user_id)
 
 
 def reseal_pans(db: Session, vault: PanVault, *, limit: int = 500) -> int:
