@@ -140,6 +140,9 @@ def test_an_unreadable_address_is_a_404_and_the_rest_a_400(apps):
     assert refused.status_int == 400
     assert refused.headers["X-Request-Id"]  # answered under the request id,
     assert refused.headers["X-Frame-Options"] == "DENY"  # with the security headers
+    webhook, _ = apps["webhook"]  # banks read JSON
+    assert send(webhook, "POST", "/webhooks/%ff", b"{}").json == {
+        "status": "not_found", "detail": "There is nothing at this address."}
 
 
 # ------------------------------------------------------------------ fuzzing

@@ -10,7 +10,8 @@ any text parameter (a 500 deep inside a query). Other control characters are
 left to the forms and the domain, whose rules refuse them where they matter.
 
 An app answering in another format sets ``registry["unreadable_response"]``
-(the API: problem+json); the default is a short plain-text answer.
+(the API: problem+json; the webhook app: :func:`json_unreadable`); the
+default is a short plain-text answer.
 """
 from __future__ import annotations
 
@@ -76,6 +77,12 @@ def plain_text_unreadable(request: Request, status: int, why: str) -> Response:
     response = Response(why, status=status, content_type="text/plain", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def json_unreadable(request: Request, status: int, why: str) -> Response:
+    """For callers that read JSON (the banks, at the webhook app)."""
+    return Response(json={"status": "not_found" if status == 404 else "unreadable",
+                          "detail": why}, status=status)
 
 
 def refuse_unreadable_tween_factory(handler: Handler, registry: Registry) -> Handler:
