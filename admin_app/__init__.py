@@ -25,7 +25,8 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
     with Configurator(settings=settings) as config:
         config.registry["admin_settings"] = admin
         # First of all: an address off the allow-list gets a 403 and nothing else.
-        config.add_tween("admin_app.security.allow_list_tween_factory", under=INGRESS)
+        config.add_tween("admin_app.security.allow_list_tween_factory", under=INGRESS,
+                         over="webcommon.readable.refuse_unreadable_tween_factory")
         config.include("webcommon")
         config.include("webcommon.metrics")
         # (Shared security headers: include them here, next to webcommon.)

@@ -1,8 +1,9 @@
 """What the API can read at all, checked before anything else looks at a
-request: a path, a query string and a POST body that are UTF-8, and JSON as
-RFC 8259 has it (no NaN or Infinity, no lone surrogates). Anything else is a
-problem answer (a path: 404 ``not_found``, else 400 ``malformed_request``);
-unchecked, it would be a 500 wherever a library, the Idempotency-Key
+request. The path and the query string are every app's (webcommon.readable,
+answered here as problems: a path 404 ``not_found``, else 400
+``malformed_request``); the API adds a POST body that is UTF-8 and not too
+large, and JSON as RFC 8259 has it (no NaN or Infinity, no lone surrogates).
+Unchecked, it would be a 500 wherever a library, the Idempotency-Key
 fingerprint or the database first tripped over it."""
 from __future__ import annotations
 
@@ -22,14 +23,6 @@ MAX_BODY_BYTES = 64 * 1024
 
 def refuse_unreadable_tween_factory(handler: Handler, registry: Registry) -> Handler:
     def tween(request: Request) -> Response:
-        try:
-            request.path_info  # noqa: B018 (webob decodes it as UTF-8)
-        except UnicodeDecodeError:  # (as a path parameter the document refuses)
-            return problem("not_found", "There is nothing at this address.")
-        try:
-            request.GET  # noqa: B018 (and the query string)
-        except UnicodeDecodeError:
-            return problem("malformed_request", "The query string is not valid UTF-8.")
         # (waitress gives every body a Content-Length, chunked ones too, and caps
         # them first: max_request_body_size in [server:api])
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
@@ -45,6 +38,14 @@ def refuse_unreadable_tween_factory(handler: Handler, registry: Registry) -> Han
     return tween
 
 
+def problem_unreadable(request: Request, status: int, why: str) -> Response:
+    """webcommon.readable's refusals as problems."""
+    return problem("not_found" if status == 404 else "malformed_request", why)
+
+
 def includeme(config: Configurator) -> None:
+    config.registry["unreadable_response"] = problem_unreadable
+    # Over webcommon's (a body too large is refused before a form parser reads it).
     config.add_tween("api_app.readable.refuse_unreadable_tween_factory",
-                     under="webcommon.observability.request_id_tween_factory")
+                     under="webcommon.observability.request_id_tween_factory",
+                     over="webcommon.readable.refuse_unreadable_tween_factory")

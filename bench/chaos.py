@@ -68,7 +68,9 @@ from wallet.deposits import sweep_stuck_deposits  # noqa: E402
 from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
 from wallet.models import Transaction, get_engine  # noqa: E402
+from wallet.pan_vault import PanKeys, PanVault  # noqa: E402
 from wallet.pins import PinPolicy, Pins  # noqa: E402
+from wallet.seed import demo_pan  # noqa: E402
 from wallet.withdrawals import WithdrawalService  # noqa: E402
 
 PIN = "1357"
@@ -144,6 +146,12 @@ class Stage:
     fault_schedule: tuple[tuple[str, float], ...] | None = None  # (kind, fraction of the run)
 
 
+#: PAN keys for the chaos run's full-KYC wallets (wallet.pan_vault).
+CHAOS_PAN_SETTINGS = {"wallet.pan_keys": "c1:chaos-pan-key-" + "p" * 24 + "0123456789",
+                      "wallet.pan_key_id": "c1",
+                      "wallet.pan_hmac_key": "chaos-pan-fingerprint-" + "f" * 20 + "abcdefgh"}
+
+
 def base_settings(args, db_url: str, redis_url: str, workdir: Path) -> dict:
     settings = {
         "sqlalchemy.url": db_url, "wallet.environment": "chaos",
@@ -158,7 +166,7 @@ def base_settings(args, db_url: str, redis_url: str, workdir: Path) -> dict:
         "wallet.bank_timeout_s": "1.0", "wallet.payout_backoff_base_s": "0.2",
         "wallet.payout_backoff_cap_s": "2", "wallet.payout_retry_budget": "8",
         "wallet.payout_lease_s": "5", "wallet.payout_resume_after_s": "1",
-        "wallet.user_app_url": "http://127.0.0.1",
+        "wallet.user_app_url": "http://127.0.0.1", **CHAOS_PAN_SETTINGS,
     }
     if redis_url:
         settings.update({"huey.backend": "redis", "huey.url": redis_url})
@@ -308,8 +316,10 @@ def exercise(stage: Stage, args, stats, windows_out: list | None = None) -> list
             user = accounts.signup(phone, f"Chaos {phone[-4:]}", PASSWORD)
             session.flush()
             ids[phone] = user.id
-            KycService(session, ApproveAllVerifier()).record(
-                user, KycDetails(user.name, "CHAOS1234K", dt.date(1990, 1, 1)), "chaos")
+            KycService(session, ApproveAllVerifier(),
+                       PanVault(PanKeys.from_settings(CHAOS_PAN_SETTINGS))).record(
+                user, KycDetails(user.name, demo_pan(int(phone[-10:])), dt.date(1990, 1, 1)),
+                "chaos")
             Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, PIN, PIN)
         shops = [accounts.signup_merchant(f"shop-{i}", f"Shop {i}", f"shop{i}@chaos.in",
                                           PASSWORD).handle for i in range(args.shops)]

@@ -54,7 +54,9 @@ from wallet.deposits import DepositService  # noqa: E402
 from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
 from wallet.models import IdempotencyRecord, Transaction, User, get_engine  # noqa: E402
+from wallet.pan_vault import PanKeys, PanVault  # noqa: E402
 from wallet.pins import PinPolicy, Pins  # noqa: E402
+from wallet.seed import demo_pan  # noqa: E402
 from wallet.withdrawals import WithdrawalService  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -73,6 +75,14 @@ def fresh_database(base_url: str, schema: str) -> str:
     return url
 
 
+#: PAN keys for the bench's full-KYC wallets (wallet.pan_vault).
+BENCH_PAN_SETTINGS = {"wallet.pan_keys": "b1:bench-pan-key-" + "p" * 24 + "0123456789",
+                      "wallet.pan_key_id": "b1",
+                      "wallet.pan_hmac_key": "bench-pan-fingerprint-" + "f" * 20 + "abcdefgh"}
+
+BENCH_PAN_VAULT = PanVault(PanKeys.from_settings(BENCH_PAN_SETTINGS))
+
+
 def settings_for(url: str, workdir: Path, **extra) -> dict:
     return {
         "sqlalchemy.url": url, "sqlalchemy.pool_size": "20", "wallet.environment": "bench",
@@ -82,7 +92,7 @@ def settings_for(url: str, workdir: Path, **extra) -> dict:
         "banks.hdfc.api_key": "bench-api-key-" + "k" * 20,
         "banks.hdfc.webhook_secrets": "bench-webhook-secret-" + "s" * 20,
         "banks.hdfc.allowed_networks": "127.0.0.0/8", "huey.backend": "memory",
-        "huey.immediate": "false", **extra}
+        "huey.immediate": "false", **BENCH_PAN_SETTINGS, **extra}
 
 
 @contextlib.contextmanager
@@ -155,8 +165,9 @@ def make_people(engine, banks, phones: list[str], deposit_paise: int, shop: bool
         for i, phone in enumerate(phones):
             user = accounts.signup(phone, f"Bench {i}", PASSWORD)
             # Full KYC (bench wallets hold more than a minimum-KYC one may) and a PIN.
-            KycService(session, ApproveAllVerifier()).record(
-                user, KycDetails(user.name, "BENCH1234K", dt.date(1990, 1, 1)), "bench")
+            KycService(session, ApproveAllVerifier(), BENCH_PAN_VAULT).record(
+                user, KycDetails(user.name, demo_pan(int(phone[-10:])), dt.date(1990, 1, 1)),
+                "bench")
             Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, PIN, PIN)
             DepositService(session, banks).record_completed(user, "hdfc", deposit_paise,
                                                             f"bench-deposit-{i:010d}")

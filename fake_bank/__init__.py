@@ -83,6 +83,7 @@ def main(global_config: Mapping[str, Any] | None, **settings: Any) -> Router:
 
     with Configurator(settings=settings) as config:
         config.include("pyramid_jinja2")
+        config.add_tween("fake_bank.readable.refuse_unreadable_tween_factory")
         config.add_jinja2_search_path("fake_bank:templates", name=".jinja2")
         config.action(None, lambda: register_filters(config), order=999)
         config.registry["fb.session_factory"] = session_factory

@@ -232,6 +232,31 @@ BANK_SETTINGS = {
 }
 
 
+#: The tests' PAN keys (wallet.pan_vault): two encryption keys, t2 current.
+TEST_PAN_SETTINGS = {
+    "wallet.pan_keys": "t1:test-pan-key-one-" + "p" * 20 + "0123456789"
+                       + " t2:test-pan-key-two-" + "q" * 20 + "9876543210",
+    "wallet.pan_key_id": "t2",
+    "wallet.pan_hmac_key": "test-pan-fingerprint-key-" + "h" * 20 + "abcdefgh",
+}
+
+#: What production needs for KYC: a verifier that is not the approve-all one
+#: (tests.wallet_helpers.RegistryStub) and strong PAN keys of its own.
+PRODUCTION_KYC_SETTINGS = {
+    "wallet.kyc_verifier": "tests.wallet_helpers:RegistryStub",
+    "wallet.pan_keys": "2026a:Zq8vN3xR7tLw2pKc9YhB4mFs6Dj1GaUe",
+    "wallet.pan_key_id": "2026a",
+    "wallet.pan_hmac_key": "Hn5Wc2Qx8Ls4Rb7Tz1Vm3Ky6Pd9Fg0Ja",
+}
+#: The same, as production.ini reads it from the environment.
+PRODUCTION_KYC_ENV = {
+    "WALLET_KYC_VERIFIER": PRODUCTION_KYC_SETTINGS["wallet.kyc_verifier"],
+    "WALLET_PAN_KEYS": PRODUCTION_KYC_SETTINGS["wallet.pan_keys"],
+    "WALLET_PAN_KEY_ID": PRODUCTION_KYC_SETTINGS["wallet.pan_key_id"],
+    "WALLET_PAN_HMAC_KEY": PRODUCTION_KYC_SETTINGS["wallet.pan_hmac_key"],
+}
+
+
 @pytest.fixture
 def runner(db):
     """``run_in_transaction(fn)``: fn(session) in one committed transaction, as workers do."""
@@ -245,6 +270,7 @@ def runner(db):
 def web_settings(app_db_url):
     return {
         **BANK_SETTINGS,
+        **TEST_PAN_SETTINGS,
         "sqlalchemy.url": app_db_url,
         "wallet.environment": "test",
         "wallet.session_secret": TEST_SESSION_SECRET,

@@ -27,7 +27,8 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 
 #: Every schema the suite uses (conftest refuses others under PgBouncer).
-TEST_SCHEMAS = ("ledgerlib_tests", "webapp_tests", "chaos_tests", "ledger_migration_tests")
+TEST_SCHEMAS = ("ledgerlib_tests", "webapp_tests", "chaos_tests", "ledger_migration_tests",
+                "pan_migration_tests")
 
 
 def alias(database: str, schema: str) -> str:

@@ -20,7 +20,7 @@ from wallet.models import AuditEntry, Transaction, User
 from wallet.operators import OperatorService
 
 from . import test_admin
-from .conftest import dispose_app_engine
+from .conftest import PRODUCTION_KYC_SETTINGS, dispose_app_engine
 from .test_admin import needs_review
 from .wallet_helpers import count, make_user, state
 
@@ -135,7 +135,7 @@ def test_production_refuses_a_weak_or_missing_secret(admin_settings):
     import admin_app
     from wallet.settings import ConfigurationError
 
-    production = {**admin_settings, "wallet.environment": "production"}
+    production = {**admin_settings, **PRODUCTION_KYC_SETTINGS, "wallet.environment": "production"}
     for secret in ("", "short", "development-only-" + "x" * 40):
         with pytest.raises(ConfigurationError, match="admin.session_secret"):
             admin_app.main({}, **{**production, "admin.session_secret": secret})
@@ -301,12 +301,12 @@ def test_production_ini_console_needs_its_own_real_secret(monkeypatch, app_db_ur
     import admin_app
     from wallet.settings import ConfigurationError, resolve_settings
 
+    from .conftest import PRODUCTION_KYC_ENV
     from .test_settings import BANK_ENV, GOOD_SECRET, ROOT
 
     def settings(**env):
-        for name, value in {**BANK_ENV, "WALLET_DATABASE_URL": app_db_url,
+        for name, value in {**BANK_ENV, **PRODUCTION_KYC_ENV, "WALLET_DATABASE_URL": app_db_url,
                             "WALLET_SESSION_SECRET": GOOD_SECRET,
-                            "WALLET_KYC_VERIFIER": "wallet.kyc:ApproveAllVerifier",
                             "WALLET_USER_APP_URL": "https://wallet.example",
                             "WALLET_REDIS_URL": "redis://127.0.0.1:6379/5",  # (never connected)
                             "WALLET_ADMIN_ALLOWED_NETWORKS": "10.0.0.0/8", **env}.items():

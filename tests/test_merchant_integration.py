@@ -17,7 +17,7 @@ from wallet.return_origins import parse_origins
 from webapp.merchant import main as merchant_main
 
 from .api_helpers import auth
-from .conftest import dispose_app_engine
+from .conftest import PRODUCTION_KYC_SETTINGS, dispose_app_engine
 from .wallet_helpers import PASSWORD
 
 
@@ -166,7 +166,8 @@ def test_bad_origins_are_refused_and_nothing_changes(merchant_app, db, shop, tex
 
 
 def test_production_takes_https_origins_only(web_settings, db, shop):
-    wsgi, app = merchant_app_for({**web_settings, "wallet.environment": "production"})
+    wsgi, app = merchant_app_for({**web_settings, **PRODUCTION_KYC_SETTINGS,
+                                  "wallet.environment": "production"})
     try:
         log_in(app)
         page = save_origins(app, "https://shop.example http://shop.example", status=400)

@@ -70,8 +70,9 @@ def test_add_an_endpoint_and_see_its_secret(logged_in, db):
 
 
 @pytest.mark.parametrize("url, events, message", [
-    ("http://127.0.0.1:8080/hook", Event.ALL, "private, loopback or link-local"),
+    ("http://127.0.0.1:8080/hook", Event.ALL, "not a public one"),
     ("https://169.254.169.254/latest/meta-data", Event.ALL, "private, loopback"),
+    ("http://[fec0::1]/h", Event.ALL, "not a public one"),  # site-local (issue 23.7)
     ("https://localhost/hook", Event.ALL, "not localhost"),
     ("ftp://shop.example/hook", Event.ALL, "must start with"),
     ("https://shop.example/hook", (), "at least one event"),

@@ -51,6 +51,7 @@ from wallet.webhook_sender import (
     forbidden_address,
 )
 
+from .conftest import PRODUCTION_KYC_SETTINGS
 from .live_servers import free_ports, serving, wait_until
 from .wallet_helpers import PASSWORD, PIN, make_user
 
@@ -294,7 +295,8 @@ def test_new_endpoints_get_a_fresh_whsec_secret_and_only_known_events(db, shop):
     "https://shop.example/hook#frag", "https://shop.example/ho ok", "",
 ])
 def test_production_refuses_private_loopback_and_link_local_urls(db, shop, url):
-    settings = WalletSettings.from_dict({"wallet.environment": "production"})
+    settings = WalletSettings.from_dict({"wallet.environment": "production",
+                                         **PRODUCTION_KYC_SETTINGS})
     policy = WebhookPolicy.from_settings(settings)
     assert policy.require_https and not policy.allow_private_urls
     with db() as session, pytest.raises(WebhookError) as refused:
@@ -322,9 +324,10 @@ def test_the_ini_files_set_every_webhook_setting():
         ini.read(root / name)
         values = ini["DEFAULT"]
         assert values["wallet.webhook_allow_private_urls"] == allow
-        settings = WalletSettings.from_dict({k: v for k, v in values.items()
-                                             if k.startswith(("wallet.webhook_",
-                                                              "wallet.environment"))})
+        settings = WalletSettings.from_dict({**{k: v for k, v in values.items()
+                                                if k.startswith(("wallet.webhook_",
+                                                                 "wallet.environment"))},
+                                             **PRODUCTION_KYC_SETTINGS})
         assert settings.webhook_backoff_base_s < settings.webhook_backoff_cap_s
         assert settings.webhook_retry_window_s <= settings.webhook_disable_after_s
     assert settings.production

@@ -7,6 +7,8 @@ from pyramid.paster import get_appsettings
 import webapp
 from wallet.settings import ConfigurationError, resolve_settings
 
+from .conftest import PRODUCTION_KYC_ENV
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 GOOD_SECRET = "a-real-random-secret-" + "z" * 32
 
@@ -28,9 +30,8 @@ def production(monkeypatch, **env):
     for name in ("WALLET_DATABASE_URL", "WALLET_SESSION_SECRET", "WALLET_REDIS_URL",
                  "WALLET_USER_APP_URL"):
         monkeypatch.delenv(name, raising=False)
-    env = {**BANK_ENV, "WALLET_REDIS_URL": "redis://127.0.0.1:6379/15",
-           "WALLET_USER_APP_URL": "https://wallet.example",
-           "WALLET_KYC_VERIFIER": "wallet.kyc:ApproveAllVerifier", **env}
+    env = {**BANK_ENV, **PRODUCTION_KYC_ENV, "WALLET_REDIS_URL": "redis://127.0.0.1:6379/15",
+           "WALLET_USER_APP_URL": "https://wallet.example", **env}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = get_appsettings(str(ROOT / "production.ini"), name="user")

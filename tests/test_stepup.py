@@ -25,6 +25,7 @@ from .test_merchant_app import make_merchant
 from .wallet_helpers import (
     PIN,
     TEST_BANKS,
+    TEST_PAN_VAULT,
     PinForm,
     balance,
     login,
@@ -378,8 +379,8 @@ def test_a_verifier_that_refuses_keeps_the_minimum_level(db):
 
     with db() as session, session.begin():
         with pytest.raises(WalletError, match="another name"):
-            KycService(session, Refusing()).upgrade(session.get(User, meera), "Meera",
-                                                    "ABCDE1234F", "1990-01-01")
+            KycService(session, Refusing(), TEST_PAN_VAULT).upgrade(
+                session.get(User, meera), "Meera", "ABCDE1234F", "1990-01-01")
     with db() as session:
         assert session.get(User, meera).kyc_level == "minimum"
 
@@ -401,7 +402,7 @@ def test_kyc_details_are_parsed_strictly():
 def test_demo_users_are_full_kyc_with_the_demo_pin(db):
     from wallet.seed import DEMO_PIN, seed_demo
     with db() as session, session.begin():
-        seed_demo(session, 4, TEST_BANKS)
+        seed_demo(session, 4, TEST_BANKS, TEST_PAN_VAULT)
     with db() as session:
         asha = session.scalar(select(User).where(User.phone == ASHA))
         assert asha.kyc_level == "full"

@@ -16,7 +16,7 @@ from wallet.reports import MerchantReports
 from wallet.seed import seed_demo
 from wallet.transfers import WalletService
 
-from .wallet_helpers import PIN, TEST_BANKS, make_user
+from .wallet_helpers import PIN, TEST_BANKS, TEST_PAN_VAULT, make_user
 
 
 def _shop(session) -> Merchant:
@@ -61,7 +61,7 @@ def test_a_shop_paid_in_one_batch(db):
 
 def test_the_demo_seed_posts_its_history_in_batches_and_verifies(db):
     with db() as session, session.begin():
-        logins = seed_demo(session, 4, TEST_BANKS)
+        logins = seed_demo(session, 4, TEST_BANKS, TEST_PAN_VAULT)
         assert logins
     with db() as session:
         shop = session.scalar(select(Merchant).where(Merchant.handle == "chai-point"))
@@ -92,4 +92,4 @@ def test_the_demo_seed_posts_its_history_in_batches_and_verifies(db):
                 Transaction.payee_merchant_id == shop.id,
                 Transaction.created_at < end_of_first))
     with db() as session, session.begin():
-        assert seed_demo(session, 4, TEST_BANKS) == []  # once only
+        assert seed_demo(session, 4, TEST_BANKS, TEST_PAN_VAULT) == []  # once only

@@ -10,15 +10,19 @@ import ledgerlib
 from wallet.accounts import AccountService
 from wallet.banks import load_banks
 from wallet.deposits import DepositService
-from wallet.kyc import ApproveAllVerifier, KycDetails, KycService
+from wallet.kyc import ApproveAllVerifier, KycDetails, KycService, KycVerdict
 from wallet.merchant_bank_accounts import MerchantBankAccounts
 from wallet.merchant_pins import MerchantPins
 from wallet.models import Merchant, Transaction, User
+from wallet.pan_vault import PanKeys, PanVault
 from wallet.pins import PinPolicy, Pins
+from wallet.seed import demo_pan
 
-from .conftest import BANK_SETTINGS, TEST_PIN
+from .conftest import BANK_SETTINGS, TEST_PAN_SETTINGS, TEST_PIN
 
 TEST_BANKS = load_banks(BANK_SETTINGS)
+#: The vault the test apps have (the same keys: a PAN given here is theirs too).
+TEST_PAN_VAULT = PanVault(PanKeys.from_settings(TEST_PAN_SETTINGS))
 
 PASSWORD = "correct horse battery"
 #: Every test user's wallet PIN (the API document's example, as wallet-dev's demo users).
@@ -28,14 +32,37 @@ SHOP_PIN = "8642"
 SHOP_ACCOUNT = ("hdfc", "50100099887766", "HDFC0001234")
 
 
+class RegistryStub:
+    """A KYC verifier as production has one (not development-only): it knows
+    the PANs in ``REGISTRY`` (PAN -> name) and answers with their names."""
+
+    name = "registry stub (tests)"
+    REGISTRY: dict[str, str] = {}
+
+    def __init__(self, settings=None) -> None:
+        self.settings = settings
+
+    def verify(self, details: KycDetails, /) -> KycVerdict:
+        registered = self.REGISTRY.get(details.pan)
+        if registered is None:
+            return KycVerdict(False, reason="The PAN registry has no such PAN.")
+        return KycVerdict(True, reference=f"stub-{len(self.REGISTRY)}",
+                          registered_name=registered)
+
+
+def pan_of(phone: str) -> str:
+    """A test user's own PAN (one per phone number, as one per wallet)."""
+    return demo_pan(int(re.sub(r"\D", "", phone)[-10:]))
+
+
 def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0, *,
               full_kyc: bool = True, pin: str | None = PIN) -> int:
     """A user (full KYC and the test PIN unless told otherwise), with money."""
     with db() as session, session.begin():
         user = AccountService(session, bcrypt_rounds=4).signup(phone, name, PASSWORD)
         if full_kyc:
-            KycService(session, ApproveAllVerifier()).record(
-                user, KycDetails(name, "ABCDE1234F", dt.date(1990, 1, 1)), "test")
+            KycService(session, ApproveAllVerifier(), TEST_PAN_VAULT).record(
+                user, KycDetails(name, pan_of(phone), dt.date(1990, 1, 1)), "test")
         if pin is not None:
             Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, pin, pin)
         if deposit_paise:

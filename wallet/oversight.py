@@ -17,6 +17,7 @@ from ledgerlib.tables import accounts
 from . import ledger_checks
 from .codes import Delivery, Kind, Status, utcnow
 from .models import (
+    KycRecord,
     LedgerCheck,
     Merchant,
     MerchantDelivery,
@@ -67,6 +68,8 @@ class Found:
     merchant: Merchant | None
     balance: ledgerlib.Balance
     movements: tuple[Transaction, ...]
+    #: A full-KYC user's verified details (the PAN only masked: ``pan_masked``).
+    kyc: KycRecord | None = None
 
 
 class Oversight:
@@ -195,4 +198,5 @@ class Oversight:
                         Transaction.payee_merchant_id == merchant.id)
         movements = tuple(self.db.scalars(select(Transaction).where(party)
                                           .order_by(Transaction.id.desc()).limit(25)).unique())
-        return Found(user, merchant, balance, movements)
+        kyc = self.db.get(KycRecord, user.id) if user is not None else None
+        return Found(user, merchant, balance, movements, kyc)

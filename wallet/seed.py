@@ -21,6 +21,7 @@ from .kyc import ApproveAllVerifier, KycDetails, KycService
 from .merchant_bank_accounts import MerchantBankAccounts
 from .merchant_pins import MerchantPins
 from .models import Merchant, User
+from .pan_vault import PanVault
 from .pins import PinApproval, PinPolicy, Pins, hash_new_pin
 from .transfers import WalletService
 
@@ -40,36 +41,48 @@ DEMO_USERS = [
 ]
 
 
-def seed_demo(dbsession: Session, bcrypt_rounds: int,
-              banks: Mapping[str, BankConfig]) -> list[str]:
+def seed_demo(dbsession: Session, bcrypt_rounds: int, banks: Mapping[str, BankConfig],
+              pan_vault: PanVault) -> list[str]:
     """Two users with money and one transfer between them. Returns log-in lines."""
     if dbsession.scalar(select(User.id).limit(1)) is not None:
         return []
     accounts = AccountService(dbsession, bcrypt_rounds=bcrypt_rounds)
+    kyc = KycService(dbsession, ApproveAllVerifier(), pan_vault)
     wallet = WalletService(dbsession)
     deposits = DepositService(dbsession, dict(banks))
     bank_code = next(iter(banks))
     users: list[User] = []
     for phone, name, deposit_paise in DEMO_USERS:
-        user = demo_user(dbsession, accounts, phone, name)
+        user = demo_user(dbsession, accounts, kyc, phone, name)
         deposits.record_completed(user, bank_code, deposit_paise, f"demo-deposit-{user.id:06d}")
         users.append(user)
     wallet.send_money(users[0], users[1].phone, 350_00, "demo-transfer-0001",
                       note="Dinner at Saravana Bhavan", pin=DEMO_PIN)
     merchant = accounts.signup_merchant(DEMO_MERCHANT["handle"], DEMO_MERCHANT["name"],
                                         DEMO_MERCHANT["email"], DEMO_PASSWORD)
-    seed_shop_history(dbsession, accounts, banks, merchant)
+    seed_shop_history(dbsession, accounts, kyc, banks, merchant)
     return [f"  {user.phone}  password: {DEMO_PASSWORD}  PIN: {DEMO_PIN}  ({user.name})"
             for user in users] + [
         f"  merchant app: {merchant.email}  password: {DEMO_PASSWORD}  "
         f"shop PIN: {DEMO_SHOP_PIN}  ({merchant.name})"]
 
 
-def demo_user(dbsession: Session, accounts: AccountService, phone: str, name: str) -> User:
-    """A demo user with full KYC (a made-up PAN) and the demo PIN."""
+def demo_pan(number: int) -> str:
+    """A made-up PAN of the right shape, one per ``number`` (below 26**5 * 10**4):
+    five letters and four digits counting, then K."""
+    letters, digits = divmod(number, 10_000)
+    head = ""
+    for _ in range(5):
+        letters, letter = divmod(letters, 26)
+        head = chr(ord("A") + letter) + head
+    return f"{head}{digits:04d}K"
+
+
+def demo_user(dbsession: Session, accounts: AccountService, kyc: KycService, phone: str,
+              name: str) -> User:
+    """A demo user with full KYC (a made-up PAN of their own) and the demo PIN."""
     user = accounts.signup(phone, name, DEMO_PASSWORD)
-    KycService(dbsession, ApproveAllVerifier()).record(
-        user, KycDetails(name, f"DEMOP{user.id % 10000:04d}K", dt.date(1990, 1, 1)), "demo")
+    kyc.record(user, KycDetails(name, demo_pan(int(phone[-10:])), dt.date(1990, 1, 1)), "demo")
     Pins(dbsession).set_first_hashed(user, _demo_pin_hash(accounts.bcrypt_rounds))
     return user
 
@@ -94,7 +107,7 @@ def demo_shop_bank_account(dbsession: Session, accounts: AccountService,
         pin=DEMO_SHOP_PIN)
 
 
-def seed_shop_history(dbsession: Session, accounts: AccountService,
+def seed_shop_history(dbsession: Session, accounts: AccountService, kyc: KycService,
                       banks: Mapping[str, BankConfig], merchant: Merchant) -> None:
     """A few months of a tea shop's takings, so its charts show something real:
     regulars paying ₹20-₹450 through the day, busier on weekends (seeded,
@@ -106,7 +119,7 @@ def seed_shop_history(dbsession: Session, accounts: AccountService,
     demo_shop_bank_account(dbsession, accounts, banks, merchant, registered_at=start)
     regulars: list[tuple[User, PinApproval]] = []
     for i in range(6):
-        user = demo_user(dbsession, accounts, f"+9190000{i:05d}", f"Regular {i + 1}")
+        user = demo_user(dbsession, accounts, kyc, f"+9190000{i:05d}", f"Regular {i + 1}")
         DepositService(dbsession, dict(banks), clock=lambda: start).record_completed(
             user, next(iter(banks)), 1_00_000_00, f"demo-regular-deposit-{i:06d}")
         # One PIN check for the whole history (a bcrypt check per payment is slow).

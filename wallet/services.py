@@ -21,11 +21,12 @@ from .merchant_keys import MerchantKeys
 from .merchant_pins import MerchantPins
 from .merchant_webhooks import MerchantWebhooks, WebhookPolicy
 from .notifications import NotificationService
+from .pan_vault import PanVault
 from .payment_requests import PaymentRequests
 from .pins import PinPolicy, Pins
 from .refunds import Refunds
 from .reports import MerchantReports
-from .settings import WalletSettings
+from .settings import ConfigurationError, WalletSettings
 from .statements import Statements
 from .tasks import NoTaskQueue, TaskQueue
 from .transfers import WalletService
@@ -83,9 +84,17 @@ class Services:
         return WalletLimits(self.db, self.limit_policy, clock=self.clock)
 
     @property
+    def pan_vault(self) -> PanVault:
+        keys = self.settings.pan_keys
+        if keys is None:
+            raise ConfigurationError("KYC needs the PAN keys: set wallet.pan_keys, "
+                                     "wallet.pan_key_id and wallet.pan_hmac_key")
+        return PanVault(keys)
+
+    @property
     def kyc(self) -> KycService:
         return KycService(self.db, load_verifier(self.settings.kyc_verifier, self.settings.raw),
-                          clock=self.clock)
+                          self.pan_vault, clock=self.clock)
 
     @property
     def accounts(self) -> AccountService:

@@ -20,6 +20,7 @@ from .ini import (
     require_secret,
     resolve_settings,
 )
+from .pan_vault import PanKeys
 
 __all__ = ["ConfigurationError", "WalletSettings", "as_bool", "check_secret", "is_production",
            "load_settings", "require_secret", "resolve_settings"]
@@ -136,8 +137,11 @@ class WalletSettings:
     min_kyc_monthly_bank_paise: int = 10_000_00
     full_kyc_max_balance_paise: int = 2_00_000_00
     #: ``module:factory`` of the KYC verifier (wallet.kyc.KycVerifier); the
-    #: default approves everyone (development): production.ini names a real one.
+    #: default approves everyone (development): production refuses it.
     kyc_verifier: str = DEFAULT_KYC_VERIFIER
+    #: The keys PANs are sealed and fingerprinted with (wallet.pan_vault); None
+    #: when not configured (outside production only: KYC cannot be used then).
+    pan_keys: PanKeys | None = field(default=None, repr=False)
 
     @property
     def production(self) -> bool:
@@ -157,6 +161,8 @@ class WalletSettings:
             raise ConfigurationError("wallet.webhook_allow_private_urls must be false in "
                                      "production: shops' servers are outside our network")
         kyc_verifier = get("kyc_verifier", "wallet.kyc_verifier", str)
+        if is_production(settings):
+            refuse_development_verifier(kyc_verifier)
         return cls(
             raw=dict(settings),
             banks=load_banks(settings),
@@ -217,4 +223,21 @@ class WalletSettings:
             full_kyc_max_balance_paise=get("full_kyc_max_balance_paise",
                                            "wallet.full_kyc_max_balance_paise", pos_int),
             kyc_verifier=kyc_verifier,
+            pan_keys=PanKeys.from_settings(settings),
         )
+
+
+def refuse_development_verifier(spec: str) -> None:
+    """Production checks with a real registry: a verifier factory marked
+    ``development_only`` (the approve-all one) stops the start-up, whatever
+    name it is given under."""
+    from .kyc import verifier_factory  # (kyc reads the models; settings are read first)
+
+    try:
+        factory = verifier_factory(spec)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigurationError(f"wallet.kyc_verifier = {spec!r} cannot be loaded: "
+                                 f"{exc}") from None
+    if getattr(factory, "development_only", False):
+        raise ConfigurationError(f"wallet.kyc_verifier = {spec!r} approves everyone: "
+                                 "production needs a real verifier (wallet.kyc.KycVerifier)")

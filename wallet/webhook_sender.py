@@ -4,8 +4,10 @@ checked.
 A shop's webhook URL is outside our control, so the sender
 
 - resolves the host itself and, unless private destinations are allowed
-  (development), refuses it if *any* of its addresses is private, loopback,
-  link-local, multicast, reserved, unspecified or otherwise not global; then
+  (development), refuses it if *any* of its addresses is in one of IANA's
+  special-purpose ranges or otherwise not global (wallet.networks.
+  forbidden_address: private, loopback, link-local, multicast, reserved,
+  site-local, translation prefixes judged by their IPv4 address...); then
   connects to an address it checked (a second DNS answer cannot swap in an
   internal one), while TLS still verifies the certificate of the host name;
 - follows no redirect (a 3xx is a failed attempt) and uses no proxy;
@@ -28,7 +30,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from .networks import IPAddress, forbidden_address
+
 #: ``resolve(host, port)``: the host's addresses, as strings (socket.getaddrinfo).
 Resolver = Callable[[str, int], list[str]]
 MAX_ERROR_CHARS = 300
@@ -47,22 +50,6 @@ def system_resolver(host: str, port: int) -> list[str]:
         if address not in addresses:
             addresses.append(address)
     return addresses
-
-
-def forbidden_address(address: IPAddress) -> bool:
-    """True for any address that is not a public unicast one: private,
-    loopback, link-local (cloud metadata at 169.254.169.254), multicast,
-    reserved, unspecified, shared (100.64/10), documentation...; an
-    IPv4-mapped IPv6 address is judged by its IPv4 address."""
-    if isinstance(address, ipaddress.IPv6Address):
-        # IPv4 behind IPv6 (mapped, 6to4, Teredo) is judged by its IPv4 address.
-        inner = address.ipv4_mapped or address.sixtofour or (
-            address.teredo[1] if address.teredo else None)
-        if inner is not None and forbidden_address(inner):
-            return True
-    return (address.is_private or address.is_loopback or address.is_link_local
-            or address.is_multicast or address.is_reserved or address.is_unspecified
-            or not address.is_global)
 
 
 def check_url(url: str, *, require_https: bool, allow_private: bool,
@@ -98,8 +85,9 @@ def check_url(url: str, *, require_https: bool, allow_private: bool,
     if not allow_private:
         literal = ip_literal(host)
         if literal is not None and forbidden_address(literal):
-            raise UnsafeDestination("That address is private, loopback or link-local: "
-                                    "webhooks go to public servers only.")
+            raise UnsafeDestination("That address is not a public one (private, loopback, "
+                                    "link-local or reserved): webhooks go to public "
+                                    "servers only.")
         if host.rstrip(".").lower() == "localhost" or host.rstrip(".").lower().endswith(
                 ".localhost"):
             raise UnsafeDestination("Webhooks go to public servers only, not localhost.")

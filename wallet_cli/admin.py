@@ -8,6 +8,8 @@
     reconcile --bank B --date D         the bank's statement for day D vs our records (stored)
     freeze PHONE | unfreeze PHONE       stop (allow again) money leaving a user's wallet
     positions                           each bank's position: its settlement shards, summed
+    reseal-pans                         after a PAN key rotation: re-encrypt every PAN under
+                                        wallet.pan_key_id (then the old key can be dropped)
     operator add NAME --role R          an operator of the console (viewer or operator): prints
                                         the TOTP secret once; the password is asked for
                                         (or read from stdin with --password-stdin)
@@ -38,6 +40,7 @@ from wallet.bank_client import BankUnavailable
 from wallet.banks import BankConfig
 from wallet.codes import IST, Kind, Status
 from wallet.errors import AccountError, WalletError
+from wallet.kyc import reseal_pans
 from wallet.models import ReconciliationRun, Transaction, User, Withdrawal, get_engine
 from wallet.operations import verify_all
 from wallet.operator_actions import (
@@ -48,6 +51,7 @@ from wallet.operator_actions import (
     payout_to_ask,
 )
 from wallet.operators import OperatorService, Role
+from wallet.pan_vault import PanVault
 from wallet.phone import InvalidPhone, normalize_phone
 from wallet.settings import WalletSettings, load_settings
 from wallet.settlement import expected_positions, shard_balances
@@ -248,6 +252,24 @@ def cmd_positions(session: Session, args: argparse.Namespace, banks: Banks) -> i
     return OK if all(row[-1] == "OK" for row in rows) else PROBLEM
 
 
+def cmd_reseal_pans(session: Session, args: argparse.Namespace, banks: Banks) -> int:
+    """Re-encrypt the PANs sealed under older keys, a batch per transaction."""
+    keys = args.settings.pan_keys
+    if keys is None:
+        print("set wallet.pan_keys, wallet.pan_key_id and wallet.pan_hmac_key first",
+              file=sys.stderr)
+        return PROBLEM
+    vault, total = PanVault(keys), 0
+    while True:
+        with session.begin():
+            done = reseal_pans(session, vault)
+        total += done
+        if not done:
+            break
+    print(f"{total} PAN(s) re-encrypted under key {keys.current_id}")
+    return OK
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wallet-admin", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -298,6 +320,7 @@ def parser() -> argparse.ArgumentParser:
     reason(a)
     a.set_defaults(run=cmd_operator_add)
     sub.add_parser("positions").set_defaults(run=cmd_positions)
+    sub.add_parser("reseal-pans").set_defaults(run=cmd_reseal_pans)
     return p
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from wallet.migrations import migrate
 from wallet.models import get_engine
+from wallet.pan_vault import PanVault
 from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_USERS, seed_demo
 from wallet.settings import WalletSettings, load_settings
 
@@ -29,10 +30,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     raw = load_settings(args.config_uri)
     settings = WalletSettings.from_dict(raw)
+    if settings.pan_keys is None:
+        raise SystemExit("The demo users have full KYC: set wallet.pan_keys, wallet.pan_key_id "
+                         "and wallet.pan_hmac_key (development.ini has development keys), or "
+                         "pass --no-demo")
     engine = get_engine(raw)
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
-            logins = seed_demo(session, settings.bcrypt_rounds, settings.banks)
+            logins = seed_demo(session, settings.bcrypt_rounds, settings.banks,
+                               PanVault(settings.pan_keys))
     finally:
         engine.dispose()
     if logins:

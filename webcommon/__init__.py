@@ -22,7 +22,7 @@ from wallet.tasks import NoTaskQueue, TaskQueue, load_task_queue
 def includeme(config: Configurator) -> None:
     """Registry: ``wallet_settings`` (typed) and ``banks``; the request's
     ``dbsession`` and ``wallet`` (the domain's services on it); /healthz,
-    /readyz, request ids and security headers."""
+    /readyz, request ids, the refusal of unreadable requests and security headers."""
     settings = WalletSettings.from_dict(config.get_settings())
     config.registry["wallet_settings"] = settings
     config.registry["banks"] = dict(settings.banks)
@@ -32,6 +32,7 @@ def includeme(config: Configurator) -> None:
     config.add_request_method(read_services, "read_wallet", reify=True)
     config.include(".health")
     config.include(".observability")
+    config.include(".readable")  # unreadable paths, queries and forms: 404/400, never a 500
     config.include(".headers")  # CSP, X-Frame-Options, nosniff, Referrer-Policy, HSTS
 
 

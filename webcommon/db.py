@@ -26,6 +26,11 @@ def get_tm_session(session_factory: sessionmaker[Session],
 def includeme(config: Configurator) -> None:
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    # pyramid_tm would write the signed-in account's id into the transaction's
+    # note (read by nothing here), loading the account before every view: on
+    # SQLite that BEGIN IMMEDIATE held the write lock /readyz's own session then
+    # waited 30 s for (a signed-in /readyz was a 503).
+    settings.setdefault("tm.annotate_user", "false")
     config.include("pyramid_tm")
     config.include("pyramid_retry")
     config.include(".unavailable")  # the database out of reach: retry, then 503

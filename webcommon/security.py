@@ -194,29 +194,9 @@ def include_sessions(config: Configurator, *, cookie_name: str, kind: str,
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
     config.set_default_csrf_options(require_csrf=True)
     config.set_security_policy(policy)
-    config.add_tween("webcommon.security.refuse_nul_tween_factory")
-    config.add_tween("webcommon.security.no_store_tween_factory")
-
-
-def refuse_nul_tween_factory(handler: Handler, registry: Registry) -> Handler:
-    """A NUL character in the path, query or form is never legitimate input,
-    and PostgreSQL refuses it in any text parameter (a 500 deep inside a
-    query): answer 400 before anything looks at the request."""
-    from pyramid.httpexceptions import HTTPBadRequest
-
-    def tween(request: Request) -> Response:
-        try:
-            params = request.params
-            dirty = "\x00" in request.path_info or any(
-                "\x00" in key or (isinstance(value, str) and "\x00" in value)
-                for key, value in params.items())
-        except UnicodeDecodeError:
-            dirty = True  # not even text
-        if dirty:
-            return HTTPBadRequest("NUL characters are not allowed in requests.")
-        return handler(request)
-
-    return tween
+    # (Under webcommon.readable: it reads the path of requests that can be read.)
+    config.add_tween("webcommon.security.no_store_tween_factory",
+                     under="webcommon.readable.refuse_unreadable_tween_factory")
 
 
 def no_store_tween_factory(handler: Handler, registry: Registry) -> Handler:

@@ -8,6 +8,7 @@ from pyramid.request import Request
 from pyramid.router import Router
 
 from wallet.settings import resolve_settings
+from webcommon.readable import json_unreadable
 from webcommon.unavailable import json_unavailable
 
 
@@ -22,6 +23,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         config.include("webcommon")
         config.include("webcommon.metrics")
         config.registry["unavailable_response"] = json_unavailable  # banks read JSON
+        config.registry["unreadable_response"] = json_unreadable
         config.include(".routes")
         config.scan(".views")
     return config.make_wsgi_app()

@@ -23,6 +23,10 @@ def _settings() -> Mapping[str, Any]:
 
 
 settings = _settings()
+# Migrations that need more than the URL read the same settings (a1b7c0de2307
+# seals stored PANs with wallet.pan_keys: from the ini, or production.ini's
+# environment variables).
+config.attributes["settings"] = settings
 
 
 def run_migrations_offline() -> None:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..pan_vault import mask_pan
 from .meta import Base, UTCDateTime
 
 IdType = BigInteger().with_variant(Integer(), "sqlite")
@@ -27,14 +28,24 @@ class WalletPin(Base):
 
 
 class KycRecord(Base):
-    """What a user gave for full KYC, and who verified it when."""
+    """What a user gave for full KYC, and who verified it when. The PAN is kept
+    sealed (wallet.pan_vault): encrypted under the key ``pan_key_id``, its
+    keyed fingerprint unique (one PAN, one full-KYC wallet), and its last four
+    characters for showing it masked."""
 
     __tablename__ = "kyc_records"
 
     user_id: Mapped[int] = mapped_column(IdType, ForeignKey("users.id"), primary_key=True)
     name_on_pan: Mapped[str] = mapped_column(String(80))
-    pan: Mapped[str] = mapped_column(String(10))
+    pan_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    pan_key_id: Mapped[str] = mapped_column(String(32))
+    pan_fingerprint: Mapped[str] = mapped_column(String(64), index=True, unique=True)
+    pan_last4: Mapped[str] = mapped_column(String(4))
     date_of_birth: Mapped[dt.date] = mapped_column(Date)
     verifier: Mapped[str] = mapped_column(String(40))
     reference: Mapped[str] = mapped_column(String(80))
     verified_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def pan_masked(self) -> str:
+        return mask_pan(self.pan_last4)

@@ -18,6 +18,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.errors import AccountError, WalletError
+from wallet.kyc import verified_record
 from wallet.limits import KycLevel
 from wallet.models import User
 from wallet.pins import Pins
@@ -120,9 +121,12 @@ def kyc_page(request: Request) -> dict[str, Any] | Response:
     services = request_services(request)
     user: User = request.identity
     values = {name: field(request, name) for name in ("name_on_pan", "pan", "date_of_birth")}
-    page = {"errors": {}, "values": values, "full": user.kyc_level == KycLevel.FULL,
+    full = user.kyc_level == KycLevel.FULL
+    page = {"errors": {}, "full": full, "record": verified_record(request.dbsession, user.id),
             "policy": services.limit_policy, "room": services.limits.headroom(user.id),
-            "done": request.params.get("done") == "1"}
+            "done": request.params.get("done") == "1",
+            # The PAN is never written back into a page: on a refusal it is typed again.
+            "values": {name: value for name, value in values.items() if name != "pan"}}
     if request.method != "POST":
         return page
     try:
