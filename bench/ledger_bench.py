@@ -50,7 +50,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +60,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import ledger_bench_batches as batches  # noqa: E402
+import pgledger_bench as pgledger  # noqa: E402
 
 import ledgerlib  # noqa: E402
 from ledgerlib import UTCDateTime, chain  # noqa: E402
@@ -70,6 +71,8 @@ N_ACCOUNTS = 100
 FUNDING_PAISE = 10**10  # Rs 10 crore per wallet: transfers never fail for funds
 SEED = 20240601
 CONCURRENCY = (1, 4)
+PG_IMPLS = ("ledgerlib", "ledgerlib-ac", "raw", "raw1", "raw1-ac", "pgledger")
+SQLITE_IMPLS = ("ledgerlib", "ledgerlib-ac")
 #: A direct connection: psycopg prepares statements (``--pooler-mode``: not,
 #: as behind PgBouncer in transaction mode). The same for every implementation.
 PREPARED_STATEMENTS = True
@@ -202,6 +205,15 @@ def ledgerlib_worker(engine: Engine, run: str) -> Callable[[int, Transfer], None
     return do
 
 
+def autocommit_worker(engine: Engine, run: str) -> Callable[[int, Transfer], None]:
+    ledger = ledgerlib.AutocommitLedger(engine)
+
+    def do(i: int, t: Transfer) -> None:
+        src, dst, amount = t
+        ledger.transfer(wallet(src), wallet(dst), amount, idempotency_key=f"bench:{run}:{i}")
+    return do
+
+
 def raw_worker(conn: Connection, run: str, ids: list[int]) -> Callable[[int, Transfer], None]:
     def do(i: int, t: Transfer) -> None:
         src, dst, amount = ids[t[0]], ids[t[1]], t[2]
@@ -224,11 +236,16 @@ def raw_worker(conn: Connection, run: str, ids: list[int]) -> Callable[[int, Tra
     return do
 
 
-def raw1_worker(conn: Connection, run: str, ids: list[int]) -> Callable[[int, Transfer], None]:
+def raw1_worker(conn: Connection, run: str, ids: list[int], *, autocommit: bool = False
+                ) -> Callable[[int, Transfer], None]:
+    """``raw1``: the statement in BEGIN ... COMMIT; ``raw1-ac``: alone, in autocommit."""
+    if autocommit:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+
     def do(i: int, t: Transfer) -> None:
         src, dst, amount = ids[t[0]], ids[t[1]], t[2]
         now = dt.datetime.now(dt.timezone.utc)
-        with conn.begin():
+        with nullcontext() if autocommit else conn.begin():
             conn.execute(_TRANSFER_ONE_STATEMENT, {
                 "key": f"bench:{run}:{i}", "fp": _FINGERPRINT, "now": now,
                 "src": src, "dst": dst, "amt": amount,
@@ -249,52 +266,80 @@ def with_retries(do: Callable[[int, Transfer], None], i: int, t: Transfer) -> in
     return attempts - 1
 
 
-def run_once(cell: Cell, plan: list[Transfer], pg_url: str) -> None:
+OpenWorker = Callable[[ExitStack], Callable[[int, Transfer], None]]
+
+
+def ledger_worker(impl: str, engine: Engine, run: str, ids: list[int]) -> OpenWorker:
+    """How each thread of ``impl`` gets its transfer function (raw floors hold one
+    connection; ledgerlib checks one out per transfer)."""
+    def open_worker(stack: ExitStack) -> Callable[[int, Transfer], None]:
+        if impl == "ledgerlib":
+            return ledgerlib_worker(engine, run)
+        if impl == "ledgerlib-ac":
+            return autocommit_worker(engine, run)
+        conn = stack.enter_context(engine.connect())
+        if impl == "raw":
+            return raw_worker(conn, run, ids)
+        return raw1_worker(conn, run, ids, autocommit=impl == "raw1-ac")
+    return open_worker
+
+
+def time_threads(conns: int, open_worker: OpenWorker, plan: list[Transfer]
+                 ) -> tuple[float, int]:
+    """Run ``plan`` on ``conns`` threads (transfer i on thread i % conns); (seconds, retries)."""
+    retries = [0] * conns
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(conns + 1)
+
+    def thread_main(k: int) -> None:
+        try:
+            with ExitStack() as stack:
+                do = open_worker(stack)
+                barrier.wait()
+                for i in range(k, len(plan), conns):
+                    retries[k] += with_retries(do, i, plan[i])
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=thread_main, args=(k,)) for k in range(conns)]
+    for t in threads:
+        t.start()
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        pass
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return seconds, sum(retries)
+
+
+def run_once(cell: Cell, plan: list[Transfer], args: argparse.Namespace) -> None:
     """Time ``plan`` on a fresh ledger, verify it, and add the outcome to ``cell``."""
     db, impl, conns, run = cell.db, cell.impl, cell.conns, f"{cell.db}-{cell.impl}-{cell.conns}"
-    with fresh_engine(db, pg_url, conns) as engine:
-        ids = set_up_accounts(engine, conns)
-        retries = [0] * conns
-        errors: list[BaseException] = []
-        barrier = threading.Barrier(conns + 1)
-
-        def thread_main(k: int) -> None:
-            try:
-                # raw holds one connection; ledgerlib's sessions check one out each time.
-                with engine.connect() if impl != "ledgerlib" else nullcontext() as conn:
-                    if conn is None:
-                        do = ledgerlib_worker(engine, run)
-                    elif impl == "raw1":
-                        do = raw1_worker(conn, run, ids)
-                    else:
-                        do = raw_worker(conn, run, ids)
-                    barrier.wait()
-                    for i in range(k, len(plan), conns):
-                        retries[k] += with_retries(do, i, plan[i])
-            except BaseException as exc:  # reported by the main thread
-                errors.append(exc)
-                barrier.abort()
-
-        threads = [threading.Thread(target=thread_main, args=(k,)) for k in range(conns)]
-        for t in threads:
-            t.start()
-        try:
-            barrier.wait()
-        except threading.BrokenBarrierError:
-            pass
-        start = time.perf_counter()
-        for t in threads:
-            t.join()
-        seconds = time.perf_counter() - start
-        if errors:
-            raise errors[0]
-        with Session(engine) as s:
-            report = ledgerlib.verify(s)
-        if not report.ok:
-            print(report.summary(), file=sys.stderr)
-        cell.rates.append(len(plan) / seconds)
-        cell.retries += sum(retries)
-        cell.verify_ok = cell.verify_ok and report.ok
+    if impl == "pgledger":
+        url = args.pgledger_url or args.pg_url
+        with pgledger.fresh_ledger(args.pgledger, url, N_ACCOUNTS, FUNDING_PAISE) as wallets:
+            seconds, retries = time_threads(conns, lambda stack: pgledger.worker(
+                stack.enter_context(pgledger.connect(url, prepared=PREPARED_STATEMENTS)),
+                wallets), plan)
+            ok = pgledger.verify(url, len(plan))
+    else:
+        with fresh_engine(db, args.pg_url, conns) as engine:
+            ids = set_up_accounts(engine, conns)
+            seconds, retries = time_threads(conns, ledger_worker(impl, engine, run, ids), plan)
+            with Session(engine) as s:
+                report = ledgerlib.verify(s)
+            if not report.ok:
+                print(report.summary(), file=sys.stderr)
+            ok = report.ok
+    cell.rates.append(len(plan) / seconds)
+    cell.retries += retries
+    cell.verify_ok = cell.verify_ok and ok
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,7 +359,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pooler-mode", action="store_true",
                         help="no server-side prepared statements, as an engine behind "
                              "PgBouncer in transaction mode (ledgerlib.configure_engine)")
+    parser.add_argument("--pgledger", type=Path, metavar="PATH",
+                        help="a checkout of pgledger (github: pgr0ss/pgledger): also time "
+                             "it, in the same run (see bench/pgledger_bench.py)")
+    parser.add_argument("--pgledger-url", help="database to load pgledger into, in a "
+                        "fresh schema per run (default: --pg-url's)")
+    parser.add_argument("--impls", type=lambda v: v.split(","),
+                        default=list(PG_IMPLS) + ["batch"],
+                        help="comma-separated subset of: " + ", ".join(PG_IMPLS)
+                             + ", batch (the batches and as-of part)")
     args = parser.parse_args(argv)
+    if args.pgledger:
+        pgledger.check_checkout(args.pgledger)
     global PREPARED_STATEMENTS
     PREPARED_STATEMENTS = not args.pooler_mode
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
@@ -328,27 +384,35 @@ def main(argv: list[str] | None = None) -> int:
     for db in dbs:
         for conns in CONCURRENCY:
             # The floors are PostgreSQL SQL (the chain's hash is computed by the server).
-            impls = ("ledgerlib", "raw", "raw1") if db == "postgres" else ("ledgerlib",)
+            impls = [impl for impl in (PG_IMPLS if db == "postgres" else SQLITE_IMPLS)
+                     if impl in args.impls and (impl != "pgledger" or args.pgledger)]
             group = [Cell(db, impl, conns) for impl in impls]
             for _ in range(args.repeat):
                 for cell in group:
-                    run_once(cell, plan, args.pg_url)
+                    run_once(cell, plan, args)
             for c in group:
                 cells[(db, c.impl, conns)] = c
                 spread = f"{min(c.rates):.0f}..{max(c.rates):.0f}"
                 print(f"{db:<9}{c.impl:<11}{conns:>6}{c.rate:>13.1f}{spread:>16}{c.retries:>9}"
                       f"  {'OK' if c.verify_ok else 'BROKEN'}", flush=True)
 
-    def ratio(db: str, conns: int, floor: str = "raw") -> float:
-        return cells[(db, "ledgerlib", conns)].rate / cells[(db, floor, conns)].rate
+    def ratio(db: str, conns: int, floor: str = "raw", impl: str = "ledgerlib") -> float:
+        """impl's transfers/s over floor's, measured in the same run (nan if not run)."""
+        if (db, impl, conns) not in cells or (db, floor, conns) not in cells:
+            return math.nan
+        return cells[(db, impl, conns)].rate / cells[(db, floor, conns)].rate
 
-    print("\nledgerlib / raw floors (ratio of transfers/s):")
+    print("\nratios of transfers/s, same run:")
     for conns in CONCURRENCY if "postgres" in dbs else ():
-        print(f"  postgres  {conns} conn{'s' if conns > 1 else ' '}  vs raw "
-              f"{ratio('postgres', conns):.3f}   vs raw1 {ratio('postgres', conns, 'raw1'):.3f}")
+        print(f"  postgres  {conns} conn{'s' if conns > 1 else ' '}  ledgerlib vs raw "
+              f"{ratio('postgres', conns):.3f}, vs raw1 {ratio('postgres', conns, 'raw1'):.3f},"
+              f" vs pgledger {ratio('postgres', conns, 'pgledger'):.3f};  ledgerlib-ac vs "
+              f"raw1-ac {ratio('postgres', conns, 'raw1-ac', 'ledgerlib-ac'):.3f}, vs raw1 "
+              f"{ratio('postgres', conns, 'raw1', 'ledgerlib-ac'):.3f}, vs pgledger "
+              f"{ratio('postgres', conns, 'pgledger', 'ledgerlib-ac'):.3f}")
     pg = "postgres" in dbs
     batch_tps = batch_raw_tps = asof_ms = math.nan
-    if pg:
+    if pg and "batch" in args.impls:
         batch = Cell("postgres", "batch", 1)
         raw_batch = Cell("postgres", "raw-batch", 1)
         batch_plan = plan_transfers(args.batch_transfers)
@@ -370,12 +434,18 @@ def main(argv: list[str] | None = None) -> int:
     all_ok = all(c.verify_ok for c in cells.values())
     if not all_ok:
         print("WARNING: ledger verification failed (details on stderr)")
-    print(f"postgres_ratio_vs_raw1={ratio('postgres', 1, 'raw1') if pg else math.nan:.3f}")
-    print(f"postgres_ratio_vs_raw1_4conns={ratio('postgres', 4, 'raw1') if pg else math.nan:.3f}")
+    for conns in CONCURRENCY:
+        tail = "" if conns == 1 else f"_{conns}conns"
+        print(f"postgres_ac_ratio_vs_raw1ac{tail}="
+              f"{ratio('postgres', conns, 'raw1-ac', 'ledgerlib-ac'):.3f}")
+        print(f"postgres_ac_vs_pgledger{tail}="
+              f"{ratio('postgres', conns, 'pgledger', 'ledgerlib-ac'):.3f}")
+    print(f"postgres_ratio_vs_raw1={ratio('postgres', 1, 'raw1'):.3f}")
+    print(f"postgres_ratio_vs_raw1_4conns={ratio('postgres', 4, 'raw1'):.3f}")
     print(f"postgres_asof_ms={asof_ms:.3f}")
     print(f"postgres_batch_tps={batch_tps:.1f}")
     print(f"postgres_batch_ratio_vs_raw={batch_tps / batch_raw_tps:.3f}")
-    print(f"postgres_ratio_vs_raw={ratio('postgres', 1) if pg else math.nan:.3f}")
+    print(f"postgres_ratio_vs_raw={ratio('postgres', 1):.3f}")
     return 0 if all_ok else 1
 
 

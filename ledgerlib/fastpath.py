@@ -58,6 +58,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from . import chain, schema
+from .types import Entry, Posting
 
 _DEBIT_NORMAL = ", ".join(f"'{kind}'" for kind in sorted(schema.DEBIT_NORMAL_KINDS))
 
@@ -214,3 +215,28 @@ def try_post(
     if not rows:
         return None
     return rows[0][0], [row[1] for row in rows]
+
+
+def posted_entry(
+    signed: Sequence[tuple[str, int]],
+    posted: tuple[int, list[str]],
+    *,
+    idempotency_key: str | None,
+    memo: str,
+    metadata: dict[str, Any],
+    created_at: dt.datetime,
+) -> Entry:
+    """The :class:`~ledgerlib.Entry` that :func:`try_post` wrote (``posted`` is its answer)."""
+    entry_id, currencies = posted
+    return Entry(
+        id=entry_id,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        metadata=metadata,
+        created_at=created_at,
+        reverses_entry_id=None,
+        postings=tuple(
+            Posting(code, amount, currency)
+            for (code, amount), currency in zip(signed, currencies, strict=True)
+        ),
+    )
