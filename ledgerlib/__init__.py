@@ -66,7 +66,8 @@ from .verification import VerifyReport, snapshot_session, verify
 
 __all__ = [
     # the ledger and its values
-    "Ledger", "AutocommitLedger", "Account", "Balance", "Entry", "HistoryItem", "HistoryPage", "Hold", "Leg",
+    "Ledger", "AutocommitLedger", "Account", "Balance", "Entry", "HistoryItem", "HistoryPage",
+    "Hold", "Leg",
     "PeriodBalances", "PeriodTotal", "Posting", "VerifyReport", "credit", "debit", "verify",
     # batches
     "BatchItem", "BatchResult", "MAX_BATCH_ITEMS", "transfer_item",

@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from . import fastpath
@@ -66,6 +67,13 @@ class AutocommitLedger:
     def __init__(self, engine: Engine, *, clock: Callable[[], dt.datetime] = utcnow):
         self.engine = engine
         self.clock = clock
+        #: The fast path's statement runs on this engine (PostgreSQL, a driver
+        #: taking ``%(name)s`` parameters, no ``schema_translate_map``).
+        self._one_statement = (
+            engine.dialect.name == "postgresql"
+            and engine.dialect.paramstyle == "pyformat"
+            and not engine.get_execution_options().get("schema_translate_map")
+        )
 
     def transfer(
         self,
@@ -100,21 +108,57 @@ class AutocommitLedger:
         extra = check_metadata(metadata)
         fingerprint = fingerprint_of("entry", signed, "")
         now = self.clock()
-        if self.engine.dialect.name == "postgresql":
-            with self.engine.connect() as conn:
-                if fastpath.usable(conn):
-                    # The statement is its own transaction: one round trip.
-                    posted = fastpath.try_post(
-                        conn.execution_options(isolation_level="AUTOCOMMIT"), signed,
-                        idempotency_key=key, fingerprint=fingerprint, memo=memo,
-                        metadata=extra, created_at=now)
-                    if posted is not None:
-                        return fastpath.posted_entry(
-                            signed, posted, idempotency_key=key, memo=memo,
-                            metadata=extra, created_at=now)
-        # The generic path decides (on PostgreSQL the fast path already said no).
+        if self._one_statement:
+            built = fastpath.statement(signed, idempotency_key=key, fingerprint=fingerprint,
+                                       memo=memo, metadata=extra, created_at=now)
+            posted = None if built is None else fastpath.outcome(
+                _autocommitted(self.engine, *built))
+            if posted is not None:
+                return fastpath.posted_entry(signed, posted, idempotency_key=key, memo=memo,
+                                             metadata=extra, created_at=now)
+        # The generic path decides (where the statement ran, it said no).
         with Session(self.engine) as session, session.begin():
             ledger = Ledger(session, clock=self.clock)
             ledger._fast_path = False
             return ledger._post(signed, kind="entry", idempotency_key=key, memo=memo,
                                 metadata=extra)
+
+
+def _autocommitted(engine: Engine, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Run ``sql`` alone on a pooled DBAPI connection in autocommit mode: one
+    round trip, its own transaction.
+
+    The DBAPI cursor is used directly: an SQLAlchemy ``Connection`` would cost
+    about as much client time again as the call itself (engine events such as
+    ``before_cursor_execute`` do not see this statement). Errors are raised as
+    SQLAlchemy's :class:`~sqlalchemy.exc.DBAPIError` subclasses, as from a
+    ``Connection``, and a lost connection leaves the pool. The connection goes
+    back to the pool out of autocommit.
+    """
+    dialect = engine.dialect
+    fairy = engine.raw_connection()
+    dbapi_conn = fairy.dbapi_connection
+    assert dbapi_conn is not None
+    try:
+        dbapi_conn.autocommit = True
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+        except dialect.loaded_dbapi.Error as error:
+            invalidated = dialect.is_disconnect(error, dbapi_conn, cursor)
+            if invalidated:
+                fairy.invalidate(error)
+            raise DBAPIError.instance(
+                sql, params, error, dialect.loaded_dbapi.Error,
+                connection_invalidated=invalidated, dialect=dialect) from error
+        finally:
+            if fairy.is_valid:
+                cursor.close()
+    finally:
+        if fairy.is_valid:
+            try:
+                dbapi_conn.autocommit = False
+            except Exception as exc:  # noqa: BLE001 - left mid-statement: not reusable
+                fairy.invalidate(exc)
+        fairy.close()

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 import ledgerlib
+import ledgerlib.autocommit
 from ledgerlib import (
     AccountNotFound,
     AutocommitLedger,
@@ -62,17 +63,44 @@ def verified(engine) -> bool:
 
 
 @pytest.fixture
-def statements(books):
-    """Every statement the engine sends: (SQL, was the connection in autocommit)."""
-    seen: list[tuple[str, bool]] = []
+def wire(books, tmp_path):
+    """What goes over the wire on each checked-out connection (libpq's trace):
+    per checkout, a list of its messages' (direction, type, arguments)."""
+    from psycopg import pq
 
-    def record(conn, _cursor, statement, *_args):
-        seen.append((statement, bool(getattr(conn.connection.dbapi_connection,
-                                             "autocommit", False))))
+    traces: list = []
 
-    event.listen(books, "before_cursor_execute", record)
-    yield seen
-    event.remove(books, "before_cursor_execute", record)
+    def on_checkout(dbapi_connection, _record, _proxy):
+        trace = (tmp_path / f"trace{len(traces)}").open("w+")
+        traces.append(trace)
+        dbapi_connection.pgconn.trace(trace.fileno())
+        dbapi_connection.pgconn.set_trace_flags(
+            pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+
+    def on_checkin(dbapi_connection, _record):
+        if dbapi_connection is not None:
+            dbapi_connection.pgconn.untrace()
+
+    event.listen(books, "checkout", on_checkout)
+    event.listen(books, "checkin", on_checkin)
+
+    def messages():
+        out = []
+        for trace in traces:
+            trace.flush()
+            trace.seek(0)
+            # A message: direction (F: frontend, B: backend), length, type,
+            # arguments (a statement's text may go on over further lines).
+            lines = [(line + "\t\t\t").split("\t") for line in trace.read().splitlines()]
+            out.append([(parts[0], parts[2], parts[3].strip()) for parts in lines
+                        if parts[0] in ("F", "B") and parts[1].isdigit()])
+        return out
+
+    yield messages
+    event.remove(books, "checkout", on_checkout)
+    event.remove(books, "checkin", on_checkin)
+    for trace in traces:
+        trace.close()
 
 
 def test_a_transfer_is_committed_when_the_call_returns(books):
@@ -91,12 +119,17 @@ def test_a_transfer_is_committed_when_the_call_returns(books):
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="the one-statement path is PostgreSQL's")
-def test_on_postgres_a_transfer_is_one_statement_sent_in_autocommit(books, statements):
+def test_on_postgres_a_transfer_is_one_round_trip_in_autocommit(books, wire):
     AutocommitLedger(books, clock=fixed()).transfer("w0", "w1", 300, idempotency_key="t1")
-    assert len(statements) == 1, [sql[:60] for sql, _ in statements]
-    sql, autocommit = statements[0]
-    assert "FOR UPDATE" in sql and "INSERT INTO ledger_postings" in sql
-    assert autocommit  # its own transaction: no BEGIN, no COMMIT round trips
+    [sent] = wire()  # one connection checked out
+    frontend = [kind for direction, kind, _ in sent if direction == "F"]
+    ready = [arg for direction, kind, arg in sent if kind == "ReadyForQuery"]
+    # One batch of messages ending in Sync, one answer: one round trip. No
+    # "Query" message (BEGIN or COMMIT): the statement was its own transaction,
+    # committed when it ended (the server is idle, "I", not in a transaction).
+    assert frontend[-1] == "Sync" and frontend.count("Sync") == 1, frontend
+    assert "Query" not in frontend
+    assert ready == ["I"]
     # The pooled connection went back to transactions for the next user.
     with Session(books) as session, session.begin():
         assert not session.connection().connection.dbapi_connection.autocommit
@@ -207,7 +240,7 @@ def test_the_guards_run_before_an_autocommitted_statement_commits(books):
 
 @pytest.mark.postgres
 def test_opposite_transfers_from_four_threads_conserve_money_without_deadlock(
-        books, fast_path_calls):
+        books, monkeypatch):
     """Four threads move money both ways between the same accounts at once:
     no deadlock (nothing retries here), nothing lost, every posting chained,
     and every transfer took the one statement (funds never run short here)."""
@@ -215,6 +248,15 @@ def test_opposite_transfers_from_four_threads_conserve_money_without_deadlock(
         ledger = Ledger(session)
         for code, amount in (("w0", 99_000), ("w1", 100_000), ("w2", 100_000)):
             ledger.transfer("bank", code, amount)
+    one_statement: list[int] = []  # rows each autocommitted statement gave back
+    real = ledgerlib.autocommit._autocommitted
+
+    def counted(*args):
+        rows = real(*args)
+        one_statement.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(ledgerlib.autocommit, "_autocommitted", counted)
     ledger = AutocommitLedger(books)
     routes = [("w0", "w1"), ("w1", "w0"), ("w1", "w2"), ("w2", "w0")]
     errors: list[BaseException] = []
@@ -235,10 +277,50 @@ def test_opposite_transfers_from_four_threads_conserve_money_without_deadlock(
     for thread in threads:
         thread.join()
     assert errors == []
-    assert fast_path_calls == {"tried": 3 + 4 * 150, "applied": 3 + 4 * 150}
+    assert one_statement == [2] * (4 * 150)  # each posted by its one statement
     moved = sum(7 + i % 13 for i in range(150))
     # w0: -w0>w1 +w1>w0 +w2>w0; w1: +w0>w1 -w1>w0 -w1>w2; w2: +w1>w2 -w2>w0.
     assert balances(books, "w0", "w1", "w2") == {
         "w0": 100_000 + moved, "w1": 100_000 - moved, "w2": 100_000}
     assert count(books, entries) == 4 + 4 * 150
+    assert verified(books)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the one-statement path is PostgreSQL's")
+def test_database_errors_come_as_sqlalchemys_and_the_connection_is_reusable(
+        books, monkeypatch):
+    from ledgerlib import fastpath
+
+    monkeypatch.setattr(fastpath, "statement", lambda *_a, **_k: ("SELECT 1 / 0", {}))
+    ledger = AutocommitLedger(books, clock=fixed())
+    with pytest.raises(sa.exc.DataError) as failed:
+        ledger.transfer("w0", "w1", 300)
+    assert not failed.value.connection_invalidated
+    monkeypatch.undo()
+    ledger.transfer("w0", "w1", 300)
+    with Session(books) as session, session.begin():
+        assert not session.connection().connection.dbapi_connection.autocommit
+    assert balances(books, "w0", "w1") == {"w0": 700, "w1": 300}
+
+
+@pytest.mark.postgres
+def test_a_lost_connection_leaves_the_pool_and_the_next_call_works(books):
+    from .conftest import LEDGER_SCHEMA, postgres_engine
+
+    engine = postgres_engine(LEDGER_SCHEMA, pool_size=1, max_overflow=0)
+    try:
+        ledger = AutocommitLedger(engine, clock=fixed())
+        ledger.transfer("w0", "w1", 100, idempotency_key="before")
+        with engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with books.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        with pytest.raises(sa.exc.OperationalError) as lost:
+            ledger.transfer("w0", "w1", 100, idempotency_key="lost")
+        assert lost.value.connection_invalidated
+        # A fresh connection: the same call again posts it (it never arrived).
+        assert not ledger.transfer("w0", "w1", 100, idempotency_key="lost").replayed
+    finally:
+        engine.dispose()
+    assert balances(books, "w0", "w1") == {"w0": 800, "w1": 200}
     assert verified(books)
