@@ -33,8 +33,10 @@ rolled back; retried, the item is refused with :class:`ledgerlib.IdempotencyConf
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -69,7 +71,7 @@ from .validation import (
 MAX_BATCH_ITEMS = 10_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BatchItem:
     """One entry of a batch: the arguments of :meth:`ledgerlib.Ledger.post`."""
 
@@ -93,7 +95,7 @@ def transfer_item(
                      idempotency_key, memo, metadata)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BatchResult:
     """What became of one item: ``posted``, ``replayed`` (its key was used
     before for the same movement: ``entry`` is that one) or ``refused``
@@ -109,7 +111,7 @@ class BatchResult:
         return self.status != "refused"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
     index: int
     signed: SignedLegs
@@ -117,6 +119,8 @@ class _Item:
     memo: str
     metadata: dict[str, Any]
     fingerprint: str
+    #: Each leg on another account (the funds check may then go leg by leg).
+    distinct: bool
 
 
 def _prepare(index: int, item: object) -> _Item:
@@ -124,45 +128,73 @@ def _prepare(index: int, item: object) -> _Item:
     if not isinstance(item, BatchItem):
         raise InvalidEntry(f"not a BatchItem: {item!r}")
     signed = validate_legs(item.legs)
-    check_codes({code for code, _ in signed})
+    codes = {code for code, _ in signed}
+    check_codes(codes)
     return _Item(index, signed, check_key(item.idempotency_key), check_memo(item.memo),
-                 check_metadata(item.metadata), fingerprint_of("entry", signed))
+                 check_metadata(item.metadata), fingerprint_of("entry", signed),
+                 len(codes) == len(signed))
 
 
 #: The entries already holding the batch's keys and, in the same round trip,
 #: ids for the new entries (the rows without a key). The keys come as one
-#: JSON array: quicker to bind than a long list of parameters. The sequence
-#: is looked up once (MATERIALIZED), not per id: that lookup costs 50 times
-#: the nextval.
+#: JSON array: quicker to bind than a long list of parameters; each is looked
+#: up in the unique index (LATERAL: never a scan of all entries). The
+#: sequence is looked up once (MATERIALIZED), not per id: that lookup costs
+#: 50 times the nextval.
 _PG_KEYS_AND_IDS = text("""
 WITH sequence AS MATERIALIZED (
     SELECT CAST(pg_get_serial_sequence('ledger_entries', 'id') AS regclass) AS name
 )
-SELECT idempotency_key, id, fingerprint FROM ledger_entries
-WHERE idempotency_key IN (SELECT json_array_elements_text(CAST(:keys AS json)))
+SELECT e.idempotency_key, e.id, e.fingerprint
+FROM json_array_elements_text(CAST(:keys AS json)) AS k(key)
+CROSS JOIN LATERAL (SELECT idempotency_key, id, fingerprint FROM ledger_entries
+                    WHERE idempotency_key = k.key) AS e
 UNION ALL
 SELECT NULL, nextval(sequence.name), NULL
 FROM sequence, generate_series(1, :n)
 """)
 _SQLITE_LAST_ID = text("SELECT coalesce(max(id), 0) FROM ledger_entries")
 
-#: Every row of the batch in one statement, its rows handed over as three JSON
-#: documents of arrays (json.dumps and the server's JSON parser are far quicker
-#: than binding long arrays of text; arrays, not objects: half the text). The
-#: UPDATE sets each column the CHECK constraints read from the locked rows
-#: (see ledgerlib.fastpath).
-_PG_WRITE = text("""
+
+def _column(type_: str, name: str) -> str:
+    """A column of the batch's rows, sent as ONE text of comma-separated values
+    (``''`` for NULL): the server splits and casts it in one go, several times
+    quicker than reading JSON and far quicker for the client than binding an
+    array. Only for values that never hold a comma (numbers, currency codes,
+    hex hashes, ISO times), and for at least two rows (``''`` alone would be
+    no row rather than one NULL): an entry has two postings or more."""
+    return f"CAST(string_to_array(:{name}, ',', '') AS {type_}[])"
+
+
+#: Every row of the batch in one statement. Entries' keys, memos and metadata
+#: (any text) come as JSON arrays of one column each (each value parsed once);
+#: the postings' columns and the entries' ids and fingerprints as
+#: comma-separated texts (:func:`_column`); the accounts' rows (a few) as one
+#: JSON array of arrays. A posting's time is NULL when it is the batch's own
+#: (most are): one cast per batch. The UPDATE sets each column the CHECK
+#: constraints read from the locked rows (see ledgerlib.fastpath).
+_PG_WRITE = text(f"""
 WITH new_entries AS (
     INSERT INTO ledger_entries (id, idempotency_key, fingerprint, memo, metadata, created_at)
-    SELECT CAST(e->>0 AS bigint), e->>1, e->>2, e->>3, e->4, CAST(:at AS timestamptz)
-    FROM json_array_elements(CAST(:entries AS json)) AS e
+    SELECT e.id, e.key, e.fingerprint, e.memo, e.metadata, CAST(:at AS timestamptz)
+    FROM ROWS FROM (unnest({_column("bigint", "e_id")}),
+                    json_array_elements_text(CAST(:e_key AS json)),
+                    unnest({_column("text", "e_fingerprint")}),
+                    json_array_elements_text(CAST(:e_memo AS json)),
+                    json_array_elements(CAST(:e_metadata AS json)))
+         AS e(id, key, fingerprint, memo, metadata)
 ), new_postings AS (
     INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at,
                                  balance_after, hash)
-    SELECT CAST(p->>0 AS bigint), CAST(p->>1 AS bigint), CAST(p->>2 AS bigint), p->>3,
-           CAST(p->>4 AS timestamptz), CAST(p->>5 AS bigint), p->>6
-    FROM json_array_elements(CAST(:postings AS json)) WITH ORDINALITY AS r(p, n)
-    ORDER BY r.n  -- ids in chain order
+    SELECT p.entry_id, p.account_id, p.amount, p.currency,
+           coalesce(p.at, CAST(:at AS timestamptz)), p.balance_after, p.hash
+    FROM unnest({_column("bigint", "p_entry")}, {_column("bigint", "p_account")},
+                {_column("bigint", "p_amount")}, {_column("text", "p_currency")},
+                {_column("timestamptz", "p_at")}, {_column("bigint", "p_balance")},
+                {_column("text", "p_hash")})
+         WITH ORDINALITY AS p(entry_id, account_id, amount, currency, at, balance_after,
+                              hash, n)
+    ORDER BY p.n  -- ids in chain order
 )
 UPDATE ledger_accounts AS acc
 SET posted_paise = CAST(a->>1 AS bigint), held_paise = CAST(a->>2 AS bigint),
@@ -195,6 +227,39 @@ class _Writes:
     no_expired: set[int] = field(default_factory=set)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for one of a batch's loops.
+
+    Each item leaves a dozen objects that live until the batch returns (its
+    Entry, postings, rows to write), so the collector ran dozens of times per
+    batch, full collections of the whole process included: a third of a
+    batch's client time, for nothing -- these objects form no cycles.
+    Reference counting still frees memory meanwhile, and the collector runs
+    as usual after the loop. Left alone when the application turned it off.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _covered(legs: list[tuple[LockedAccount, int]]) -> bool:
+    """True if no leg takes its account below its floor (legs on distinct
+    accounts). False sends the item to the full funds check, which also
+    frees expired holds and names the shortfall."""
+    for acc, amount in legs:
+        change = acc.sign * amount
+        if (change < 0 and not acc.allow_negative
+                and acc.posted_paise - acc.held_paise + change < -acc.overdraft_limit_paise):
+            return False
+    return True
+
+
 class BatchOperations(PostingCore):
     """Posting many entries at once (see :class:`ledgerlib.Ledger`)."""
 
@@ -212,11 +277,12 @@ class BatchOperations(PostingCore):
             raise InvalidEntry(f"a batch holds at most {MAX_BATCH_ITEMS} items")
         results: list[BatchResult | None] = [None] * len(items)
         prepared: list[_Item] = []
-        for index, item in enumerate(items):
-            try:
-                prepared.append(_prepare(index, item))
-            except LedgerError as error:
-                results[index] = BatchResult(index, "refused", error=error)
+        with _gc_paused():
+            for index, item in enumerate(items):
+                try:
+                    prepared.append(_prepare(index, item))
+                except LedgerError as error:
+                    results[index] = BatchResult(index, "refused", error=error)
         if prepared:
             self._post_prepared(prepared, results, atomic)
         done = [r for r in results if r is not None]
@@ -238,12 +304,14 @@ class BatchOperations(PostingCore):
         entry_ids = iter(new_ids)
         writes = _Writes([], [], set())
         in_batch: dict[str, tuple[str, Entry]] = {}  # key -> (fingerprint, entry)
-        for item in prepared:
-            try:
-                results[item.index] = self._step(
-                    item, locked, existing, in_batch, entry_ids, writes, now)
-            except LedgerError as error:
-                results[item.index] = BatchResult(item.index, "refused", error=error)
+        clock = (now, chain.micros(now))
+        with _gc_paused():
+            for item in prepared:
+                try:
+                    results[item.index] = self._step(
+                        item, locked, existing, in_batch, entry_ids, writes, clock)
+                except LedgerError as error:
+                    results[item.index] = BatchResult(item.index, "refused", error=error)
         if atomic and any(r is not None and not r.ok for r in results):
             return  # post_batch raises BatchRefused: nothing is written
         if writes.entries:
@@ -257,12 +325,13 @@ class BatchOperations(PostingCore):
         in_batch: dict[str, tuple[str, Entry]],
         entry_ids: Iterator[int],
         writes: _Writes,
-        now: dt.datetime,
+        clock: tuple[dt.datetime, int],
     ) -> BatchResult:
         """Check one item on the batch's locked rows and queue its writes.
 
         The batch's hot loop: the checks of :meth:`ledgerlib.Ledger.post`, written
-        out for a batch (the locked rows carry what earlier items moved)."""
+        out for a batch (the locked rows carry what earlier items moved).
+        ``clock`` is the batch's time and the same in microseconds."""
         signed = item.signed
         legs: list[tuple[LockedAccount, int]] = []
         for code, amount in signed:
@@ -272,24 +341,32 @@ class BatchOperations(PostingCore):
                 raise AccountNotFound(", ".join(sorted(missing)))
             legs.append((acc, amount))
         currency = legs[0][0].currency
-        if any(acc.currency != currency for acc, _ in legs):
-            check_balanced_per_currency(signed, locked)
+        for acc, _ in legs:
+            if acc.currency != currency:
+                check_balanced_per_currency(signed, locked)
+                break
         key = item.key
         if key is not None:
             replayed = self._replay(item, key, existing, in_batch)
             if replayed is not None:
                 return replayed
-        posted_change: dict[str, int] = {}
-        for acc, amount in legs:
-            posted_change[acc.code] = posted_change.get(acc.code, 0) + acc.sign * amount
-        if self._first_shortfall(locked, posted_change, {}) is not None:
-            self._free_expired_holds(locked, posted_change, writes)
+        if not (item.distinct and _covered(legs)):
+            posted_change: dict[str, int] = {}
+            for acc, amount in legs:
+                posted_change[acc.code] = posted_change.get(acc.code, 0) + acc.sign * amount
+            if self._first_shortfall(locked, posted_change, {}) is not None:
+                self._free_expired_holds(locked, posted_change, writes)
         entry_id = next(entry_ids)
+        now, now_micros = clock
         for acc, amount in legs:
-            at = acc.posting_time(now)
+            last = acc.last_posted_at
+            if last is now or last is None or last <= now:  # (is: this batch posted it)
+                at, at_micros = now, now_micros
+            else:  # the account's latest posting is later than our clock
+                at, at_micros = last, chain.micros(last)
             acc.posted_paise += acc.sign * amount
-            acc.chain_hash = chain.posting_hash(acc.chain_hash, entry_id, acc.id, amount,
-                                                acc.currency, acc.posted_paise, at)
+            acc.chain_hash = chain.posting_hash_at(acc.chain_hash, entry_id, acc.id, amount,
+                                                   acc.currency, acc.posted_paise, at_micros)
             acc.last_posted_at = at
             writes.postings.append((entry_id, acc.id, amount, acc.currency, at,
                                     acc.posted_paise, acc.chain_hash))
@@ -298,7 +375,7 @@ class BatchOperations(PostingCore):
         entry = Entry(
             id=entry_id, idempotency_key=key, memo=item.memo, metadata=item.metadata,
             created_at=now, reverses_entry_id=None,
-            postings=tuple(Posting(acc.code, amount, acc.currency) for acc, amount in legs),
+            postings=tuple([Posting(acc.code, amount, acc.currency) for acc, amount in legs]),
         )
         if key is not None:
             in_batch[key] = (item.fingerprint, entry)
@@ -387,15 +464,37 @@ class BatchOperations(PostingCore):
                 {"acc_id": acc.id, "posted": acc.posted_paise, "held": acc.held_paise,
                  "hash": acc.chain_hash, "at": acc.last_posted_at} for acc in touched])
             return
-        iso = {moment: moment.isoformat() for moment in {row[4] for row in writes.postings}}
-        self._conn.execute(_PG_WRITE, {
-            "at": now,
-            "entries": json.dumps(writes.entries),
-            "postings": json.dumps([(e, a, amount, cur, iso[at], bal, digest)
-                                    for e, a, amount, cur, at, bal, digest in writes.postings]),
-            "accounts": json.dumps([
-                (acc.id, acc.posted_paise, acc.held_paise, acc.allow_negative,
-                 acc.overdraft_limit_paise, acc.chain_hash,
-                 None if acc.last_posted_at is None else acc.last_posted_at.isoformat())
-                for acc in touched]),
-        })
+        with _gc_paused():
+            params = _pg_write_params(writes, touched, now)
+        self._conn.execute(_PG_WRITE, params)
+
+
+def _joined(values: Iterable[object]) -> str:
+    """A :func:`_column`'s text: values joined by commas, None as ''."""
+    return ",".join(["" if value is None else str(value) for value in values])
+
+
+def _pg_write_params(writes: _Writes, touched: list[LockedAccount], now: dt.datetime
+                     ) -> dict[str, Any]:
+    """The parameters of :data:`_PG_WRITE` (see there)."""
+    e_id, e_key, e_fingerprint, e_memo, e_metadata = zip(*writes.entries, strict=True)
+    p_entry, p_account, p_amount, p_currency, p_at, p_balance, p_hash = zip(
+        *writes.postings, strict=True)
+    iso: dict[dt.datetime, str | None] = {now: None}  # NULL: the batch's own time
+    return {
+        "at": now,
+        "e_id": _joined(e_id), "e_key": json.dumps(e_key),
+        "e_fingerprint": ",".join(e_fingerprint), "e_memo": json.dumps(e_memo),
+        "e_metadata": json.dumps(e_metadata),
+        "p_entry": _joined(p_entry), "p_account": _joined(p_account),
+        "p_amount": _joined(p_amount), "p_currency": ",".join(p_currency),
+        "p_at": _joined([iso[at] if at in iso else iso.setdefault(at, at.isoformat())
+                         for at in p_at]),
+        "p_balance": _joined(p_balance), "p_hash": ",".join(p_hash),
+        # (a row per account: a few, where the postings are thousands)
+        "accounts": json.dumps([
+            (acc.id, acc.posted_paise, acc.held_paise, acc.allow_negative,
+             acc.overdraft_limit_paise, acc.chain_hash,
+             None if acc.last_posted_at is None else acc.last_posted_at.isoformat())
+            for acc in touched]),
+    }

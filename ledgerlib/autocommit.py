@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from . import fastpath
 from ._core import utcnow
+from .invariants import check_present
 from .ledger import Ledger
 from .types import Entry, Leg, credit, debit
 from .validation import check_key, check_memo, check_metadata, fingerprint_of, validate_legs
@@ -137,8 +138,7 @@ def _autocommitted(engine: Engine, sql: str, params: dict[str, Any]) -> list[Any
     """
     dialect = engine.dialect
     fairy = engine.raw_connection()
-    dbapi_conn = fairy.dbapi_connection
-    assert dbapi_conn is not None
+    dbapi_conn = check_present(fairy.dbapi_connection, "a checked-out connection is open")
     try:
         dbapi_conn.autocommit = True
         cursor = dbapi_conn.cursor()
