@@ -1,8 +1,9 @@
-"""Transfers per second of ledgerlib against raw-SQL floors (PostgreSQL; SQLite: ledgerlib alone).
+"""Transfers per second of ledgerlib against raw-SQL floors and pgledger (SQLite: ledgerlib).
 
 Run from the repository root::
 
     python bench/ledger_bench.py --db both --transfers 2000
+    python bench/ledger_bench.py --db postgres --pgledger /path/to/pgledger-checkout
 
 Every transfer is its own committed transaction between two of 100 wallets.
 On PostgreSQL every implementation runs on an engine of
@@ -12,30 +13,41 @@ reaches the database directly; ``--pooler-mode`` measures them without
 Each run starts from a fresh ledger; every (database, implementation, connections)
 cell is run ``--repeat`` times (the implementations alternating) and its median kept:
 
-* ``ledgerlib``: ``Ledger(session).transfer(...)`` in ``Session(engine)`` + ``begin()``.
+* ``ledgerlib``: ``Ledger(session).transfer(...)`` in ``Session(engine)`` + ``begin()``
+  (BEGIN, the fast path's one statement, COMMIT: three round trips).
+* ``ledgerlib-ac``: ``AutocommitLedger(engine).transfer(...)``: the same
+  statement alone in autocommit, one round trip.
 * ``raw``: the bare minimum for the same rows on a plain connection -- draw the
   entry's id, update the two balance rows (ascending id, which takes the row
   locks), insert the entry with both postings, commit: four statements, as
   ledgerlib's generic path.
 * ``raw1`` (PostgreSQL only): the same rows in ONE statement (lock both rows in
-  id order, insert entry and postings, update balances), as ledgerlib's
-  PostgreSQL fast path -- but without any of its checks, and with no Session.
+  id order, insert entry and postings, update balances) in BEGIN ... COMMIT, as
+  ledgerlib's PostgreSQL fast path -- but without any of its checks, and with
+  no Session. ``raw1-ac``: that statement alone in autocommit, the floor of
+  ``ledgerlib-ac``.
+* ``pgledger`` (with ``--pgledger PATH``, a checkout of github: pgr0ss/pgledger):
+  its ``pgledger_create_transfer`` in autocommit on a bare psycopg connection,
+  in a schema of ``--pgledger-url``'s database; see ``bench/pgledger_bench.py``.
+  ``--impls`` runs a subset.
 
 The ledger's DB triggers stay installed for all of them. Since ledgerlib's
 PostgreSQL fast path needs one statement per transfer, it can beat ``raw``
-(ratio above 1); ``raw1`` is the floor for its shape: the gap to it is the
-price of the checks (accounts, currencies, funds on locked rows, idempotency
-key, the returned Entry) and of the ORM Session.
+(ratio above 1); ``raw1`` and ``raw1-ac`` are the floors for its shape: the
+gap to them is the price of the checks (accounts, currencies, funds on locked
+rows, idempotency key, the returned Entry) and of the client library.
 
 On PostgreSQL it then times batches of 1,000 transfers (``batch``) against their
 own floor (``raw-batch``), and ``balance_as_of`` on an account with a million
 postings: see ``bench/ledger_bench_batches.py``.
 
-The last lines are machine-readable: ``postgres_ratio_vs_raw1=<float>`` (1
-connection), ``postgres_ratio_vs_raw1_4conns=<float>``, ``postgres_asof_ms=<float>``
+The last lines are machine-readable: ``postgres_ac_ratio_vs_raw1ac`` and
+``postgres_ac_vs_pgledger`` (and ``_4conns``: ``ledgerlib-ac`` over its floor and
+over pgledger), ``postgres_ratio_vs_raw1=<float>`` (1 connection),
+``postgres_ratio_vs_raw1_4conns=<float>``, ``postgres_asof_ms=<float>``
 (median), ``postgres_batch_tps=<float>``, ``postgres_batch_ratio_vs_raw=<float>``
 and, last as before, ``postgres_ratio_vs_raw=<float>``: ledgerlib's transfers/s
-divided by each floor's (``nan`` without PostgreSQL).
+divided by each floor's (``nan`` for what did not run).
 """
 from __future__ import annotations
 

@@ -33,15 +33,14 @@ rolled back; retried, the item is refused with :class:`ledgerlib.IdempotencyConf
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import insert, select
 
+from . import _batch_sql as sql
 from . import chain
 from ._core import Locked, LockedAccount
 from ._expiry import MARK_EXPIRED
@@ -55,7 +54,7 @@ from .errors import (
     LedgerError,
 )
 from .invariants import check_present
-from .schema import accounts, entries, postings
+from .schema import entries, postings
 from .types import Entry, Leg, Posting, credit, debit
 from .validation import (
     SignedLegs,
@@ -135,119 +134,6 @@ def _prepare(index: int, item: object) -> _Item:
                  len(codes) == len(signed))
 
 
-#: The entries already holding the batch's keys and, in the same round trip,
-#: ids for the new entries (the rows without a key). The keys come as one
-#: JSON array: quicker to bind than a long list of parameters; each is looked
-#: up in the unique index (LATERAL: never a scan of all entries). The
-#: sequence is looked up once (MATERIALIZED), not per id: that lookup costs
-#: 50 times the nextval.
-_PG_KEYS_AND_IDS = text("""
-WITH sequence AS MATERIALIZED (
-    SELECT CAST(pg_get_serial_sequence('ledger_entries', 'id') AS regclass) AS name
-)
-SELECT e.idempotency_key, e.id, e.fingerprint
-FROM json_array_elements_text(CAST(:keys AS json)) AS k(key)
-CROSS JOIN LATERAL (SELECT idempotency_key, id, fingerprint FROM ledger_entries
-                    WHERE idempotency_key = k.key) AS e
-UNION ALL
-SELECT NULL, nextval(sequence.name), NULL
-FROM sequence, generate_series(1, :n)
-""")
-_SQLITE_LAST_ID = text("SELECT coalesce(max(id), 0) FROM ledger_entries")
-
-
-def _column(type_: str, name: str) -> str:
-    """A column of the batch's rows, sent as ONE text of comma-separated values
-    (``''`` for NULL): the server splits and casts it in one go, several times
-    quicker than reading JSON and far quicker for the client than binding an
-    array. Only for values that never hold a comma (numbers, currency codes,
-    hex hashes, ISO times), and for at least two rows (``''`` alone would be
-    no row rather than one NULL): an entry has two postings or more."""
-    return f"CAST(string_to_array(:{name}, ',', '') AS {type_}[])"
-
-
-#: Every row of the batch in one statement. Entries' keys, memos and metadata
-#: (any text) come as JSON arrays of one column each (each value parsed once);
-#: the postings' columns and the entries' ids and fingerprints as
-#: comma-separated texts (:func:`_column`); the accounts' rows (a few) as one
-#: JSON array of arrays. A posting's time is NULL when it is the batch's own
-#: (most are): one cast per batch. The UPDATE sets each column the CHECK
-#: constraints read from the locked rows (see ledgerlib.fastpath).
-_PG_WRITE = text(f"""
-WITH new_entries AS (
-    INSERT INTO ledger_entries (id, idempotency_key, fingerprint, memo, metadata, created_at)
-    SELECT e.id, e.key, e.fingerprint, e.memo, e.metadata, CAST(:at AS timestamptz)
-    FROM ROWS FROM (unnest({_column("bigint", "e_id")}),
-                    json_array_elements_text(CAST(:e_key AS json)),
-                    unnest({_column("text", "e_fingerprint")}),
-                    json_array_elements_text(CAST(:e_memo AS json)),
-                    json_array_elements(CAST(:e_metadata AS json)))
-         AS e(id, key, fingerprint, memo, metadata)
-), new_postings AS (
-    INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at,
-                                 balance_after, hash)
-    SELECT p.entry_id, p.account_id, p.amount, p.currency,
-           coalesce(p.at, CAST(:at AS timestamptz)), p.balance_after, p.hash
-    FROM unnest({_column("bigint", "p_entry")}, {_column("bigint", "p_account")},
-                {_column("bigint", "p_amount")}, {_column("text", "p_currency")},
-                {_column("timestamptz", "p_at")}, {_column("bigint", "p_balance")},
-                {_column("text", "p_hash")})
-         WITH ORDINALITY AS p(entry_id, account_id, amount, currency, at, balance_after,
-                              hash, n)
-    ORDER BY p.n  -- ids in chain order
-)
-UPDATE ledger_accounts AS acc
-SET posted_paise = CAST(a->>1 AS bigint), held_paise = CAST(a->>2 AS bigint),
-    allow_negative = CAST(a->>3 AS boolean), overdraft_limit_paise = CAST(a->>4 AS bigint),
-    chain_hash = a->>5, last_posted_at = CAST(a->>6 AS timestamptz)
-FROM json_array_elements(CAST(:accounts AS json)) AS a
-WHERE acc.id = CAST(a->>0 AS bigint)
-""")
-
-_SQLITE_UPDATE_ACCOUNT = (
-    update(accounts)
-    .where(accounts.c.id == bindparam("acc_id"))
-    .values(posted_paise=bindparam("posted"), held_paise=bindparam("held"),
-            chain_hash=bindparam("hash"), last_posted_at=bindparam("at"))
-)
-
-
-@dataclass
-class _Writes:
-    """The rows a batch will write, gathered while its items are checked."""
-
-    #: (id, idempotency key, fingerprint, memo, metadata)
-    entries: list[tuple[int, str | None, str, str, dict[str, Any]]]
-    #: (entry id, account id, amount, currency, created at, balance after, hash)
-    postings: list[tuple[int, int, int, str, dt.datetime, int, str]]
-    touched: set[str]
-    #: Expired holds the batch records as such (their rows are locked).
-    expired_holds: list[int] = field(default_factory=list)
-    #: Accounts whose expired holds were looked up already (none left to free).
-    no_expired: set[int] = field(default_factory=set)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused for one of a batch's loops.
-
-    Each item leaves a dozen objects that live until the batch returns (its
-    Entry, postings, rows to write), so the collector ran dozens of times per
-    batch, full collections of the whole process included: a third of a
-    batch's client time, for nothing -- these objects form no cycles.
-    Reference counting still frees memory meanwhile, and the collector runs
-    as usual after the loop. Left alone when the application turned it off.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def _covered(legs: list[tuple[LockedAccount, int]]) -> bool:
     """True if no leg takes its account below its floor (legs on distinct
     accounts). False sends the item to the full funds check, which also
@@ -277,7 +163,7 @@ class BatchOperations(PostingCore):
             raise InvalidEntry(f"a batch holds at most {MAX_BATCH_ITEMS} items")
         results: list[BatchResult | None] = [None] * len(items)
         prepared: list[_Item] = []
-        with _gc_paused():
+        with sql.gc_paused():
             for index, item in enumerate(items):
                 try:
                     prepared.append(_prepare(index, item))
@@ -302,10 +188,10 @@ class BatchOperations(PostingCore):
         keys = {item.key for item in prepared if item.key is not None}
         existing, new_ids = self._keys_and_ids(keys, len(prepared))
         entry_ids = iter(new_ids)
-        writes = _Writes([], [], set())
+        writes = sql.Writes([], [], set())
         in_batch: dict[str, tuple[str, Entry]] = {}  # key -> (fingerprint, entry)
         clock = (now, chain.micros(now))
-        with _gc_paused():
+        with sql.gc_paused():
             for item in prepared:
                 try:
                     results[item.index] = self._step(
@@ -324,7 +210,7 @@ class BatchOperations(PostingCore):
         existing: dict[str, tuple[int, str]],
         in_batch: dict[str, tuple[str, Entry]],
         entry_ids: Iterator[int],
-        writes: _Writes,
+        writes: sql.Writes,
         clock: tuple[dt.datetime, int],
     ) -> BatchResult:
         """Check one item on the batch's locked rows and queue its writes.
@@ -382,7 +268,7 @@ class BatchOperations(PostingCore):
         return BatchResult(item.index, "posted", entry)
 
     def _free_expired_holds(
-        self, locked: Locked, posted_change: dict[str, int], writes: _Writes
+        self, locked: Locked, posted_change: dict[str, int], writes: sql.Writes
     ) -> None:
         """As for a single post, expired holds of the short accounts count as
         released -- if that makes the item pass (else its shortfall is raised).
@@ -431,7 +317,7 @@ class BatchOperations(PostingCore):
         if self._dialect == "postgresql":
             existing, ids = {}, []
             for key, entry_id, fingerprint in self._conn.execute(
-                    _PG_KEYS_AND_IDS, {"keys": json.dumps(sorted(keys)), "n": n}):
+                    sql.PG_KEYS_AND_IDS, {"keys": json.dumps(sorted(keys)), "n": n}):
                 if key is None:
                     ids.append(int(entry_id))
                 else:
@@ -446,10 +332,10 @@ class BatchOperations(PostingCore):
         else:
             existing = {}
         # SQLite: writers are serialised (BEGIN IMMEDIATE), so max + 1 is free.
-        last = int(self._conn.execute(_SQLITE_LAST_ID).scalar_one())
+        last = int(self._conn.execute(sql.SQLITE_LAST_ID).scalar_one())
         return existing, list(range(last + 1, last + n + 1))
 
-    def _write(self, writes: _Writes, touched: list[LockedAccount], now: dt.datetime) -> None:
+    def _write(self, writes: sql.Writes, touched: list[LockedAccount], now: dt.datetime) -> None:
         touched.sort(key=lambda acc: acc.id)
         if writes.expired_holds:  # (their held amounts leave with the accounts' rows)
             self._conn.execute(MARK_EXPIRED, {"ids": writes.expired_holds, "now": now})
@@ -460,41 +346,10 @@ class BatchOperations(PostingCore):
                  "metadata": e[4], "created_at": now} for e in writes.entries])
             conn.execute(insert(postings), [
                 dict(zip(POSTING_COLUMNS, row, strict=True)) for row in writes.postings])
-            conn.execute(_SQLITE_UPDATE_ACCOUNT, [
+            conn.execute(sql.SQLITE_UPDATE_ACCOUNT, [
                 {"acc_id": acc.id, "posted": acc.posted_paise, "held": acc.held_paise,
                  "hash": acc.chain_hash, "at": acc.last_posted_at} for acc in touched])
             return
-        with _gc_paused():
-            params = _pg_write_params(writes, touched, now)
-        self._conn.execute(_PG_WRITE, params)
-
-
-def _joined(values: Iterable[object]) -> str:
-    """A :func:`_column`'s text: values joined by commas, None as ''."""
-    return ",".join(["" if value is None else str(value) for value in values])
-
-
-def _pg_write_params(writes: _Writes, touched: list[LockedAccount], now: dt.datetime
-                     ) -> dict[str, Any]:
-    """The parameters of :data:`_PG_WRITE` (see there)."""
-    e_id, e_key, e_fingerprint, e_memo, e_metadata = zip(*writes.entries, strict=True)
-    p_entry, p_account, p_amount, p_currency, p_at, p_balance, p_hash = zip(
-        *writes.postings, strict=True)
-    iso: dict[dt.datetime, str | None] = {now: None}  # NULL: the batch's own time
-    return {
-        "at": now,
-        "e_id": _joined(e_id), "e_key": json.dumps(e_key),
-        "e_fingerprint": ",".join(e_fingerprint), "e_memo": json.dumps(e_memo),
-        "e_metadata": json.dumps(e_metadata),
-        "p_entry": _joined(p_entry), "p_account": _joined(p_account),
-        "p_amount": _joined(p_amount), "p_currency": ",".join(p_currency),
-        "p_at": _joined([iso[at] if at in iso else iso.setdefault(at, at.isoformat())
-                         for at in p_at]),
-        "p_balance": _joined(p_balance), "p_hash": ",".join(p_hash),
-        # (a row per account: a few, where the postings are thousands)
-        "accounts": json.dumps([
-            (acc.id, acc.posted_paise, acc.held_paise, acc.allow_negative,
-             acc.overdraft_limit_paise, acc.chain_hash,
-             None if acc.last_posted_at is None else acc.last_posted_at.isoformat())
-            for acc in touched]),
-    }
+        with sql.gc_paused():
+            params = sql.pg_write_params(writes, touched, now)
+        self._conn.execute(sql.PG_WRITE, params)
