@@ -88,6 +88,10 @@ SQLITE_IMPLS = ("ledgerlib", "ledgerlib-ac")
 #: A direct connection: psycopg prepares statements (``--pooler-mode``: not,
 #: as behind PgBouncer in transaction mode). The same for every implementation.
 PREPARED_STATEMENTS = True
+#: Server options of every benchmark connection (``--no-fsync-wait`` adds
+#: ``synchronous_commit=off``: commits stop waiting for the disk, for every
+#: implementation alike, so that a busy disk does not drown the CPU costs).
+SESSION_OPTIONS = ""
 
 Transfer = tuple[int, int, int]  # (source index, destination index, amount in paise)
 
@@ -173,7 +177,7 @@ def fresh_engine(db: str, pg_url: str, conns: int) -> Iterator[Engine]:
         conn.exec_driver_sql(f"CREATE SCHEMA {PG_SCHEMA}")
     admin.dispose()
     engine = ledgerlib.create_engine(
-        pg_url, connect_args={"options": f"-csearch_path={PG_SCHEMA}"},
+        pg_url, connect_args={"options": f"-csearch_path={PG_SCHEMA}{SESSION_OPTIONS}"},
         prepared_statements=PREPARED_STATEMENTS, **pool
     )
     ledgerlib.create_all(engine)
@@ -337,7 +341,8 @@ def run_once(cell: Cell, plan: list[Transfer], args: argparse.Namespace) -> None
         url = args.pgledger_url or args.pg_url
         with pgledger.fresh_ledger(args.pgledger, url, N_ACCOUNTS, FUNDING_PAISE) as wallets:
             seconds, retries = time_threads(conns, lambda stack: pgledger.worker(
-                stack.enter_context(pgledger.connect(url, prepared=PREPARED_STATEMENTS)),
+                stack.enter_context(pgledger.connect(url, prepared=PREPARED_STATEMENTS,
+                                                    options=SESSION_OPTIONS)),
                 wallets), plan)
             ok = pgledger.verify(url, len(plan))
     else:
@@ -380,7 +385,12 @@ def main(argv: list[str] | None = None) -> int:
                         default=list(PG_IMPLS) + ["batch"],
                         help="comma-separated subset of: " + ", ".join(PG_IMPLS)
                              + ", batch (the batches and as-of part)")
+    parser.add_argument("--no-fsync-wait", action="store_true",
+                        help="synchronous_commit=off on every benchmark connection (all "
+                             "implementations): measure CPU and round trips, not the disk")
     args = parser.parse_args(argv)
+    global SESSION_OPTIONS
+    SESSION_OPTIONS = " -csynchronous_commit=off" if args.no_fsync_wait else ""
     if args.pgledger:
         pgledger.check_checkout(args.pgledger)
     global PREPARED_STATEMENTS
@@ -389,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = plan_transfers(args.transfers)
 
     print(f"{args.transfers} transfers per run, median of {args.repeat} run(s); PostgreSQL "
-          f"{'without' if args.pooler_mode else 'with'} prepared statements\n")
+          f"{'without' if args.pooler_mode else 'with'} prepared statements"
+          f"{', synchronous_commit=off' if args.no_fsync_wait else ''}\n")
     print(f"{'db':<9}{'impl':<11}{'conns':>6}{'transfers/s':>13}{'min..max':>16}"
           f"{'retries':>9}  verify")
     cells: dict[tuple[str, str, int], Cell] = {}

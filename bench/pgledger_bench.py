@@ -50,9 +50,9 @@ def check_checkout(path: Path) -> None:
         raise SystemExit(f"--pgledger {path}: not a pgledger checkout (missing {missing})")
 
 
-def connect(url: str, *, prepared: bool) -> psycopg.Connection[Any]:
+def connect(url: str, *, prepared: bool, options: str = "") -> psycopg.Connection[Any]:
     conn = psycopg.connect(conninfo(url), autocommit=True,
-                           options=f"-csearch_path={SCHEMA}")
+                           options=f"-csearch_path={SCHEMA}{options}")
     if not prepared:
         conn.prepare_threshold = None
     return conn
