@@ -43,8 +43,16 @@ from . import fastpath
 from ._core import utcnow
 from .invariants import check_present
 from .ledger import Ledger
-from .types import Entry, Leg, credit, debit
-from .validation import check_key, check_memo, check_metadata, fingerprint_of, validate_legs
+from .types import Entry, Leg
+from .validation import (
+    SignedLegs,
+    check_key,
+    check_memo,
+    check_metadata,
+    fingerprint_of,
+    transfer_legs,
+    validate_legs,
+)
 
 
 class AutocommitLedger:
@@ -87,12 +95,8 @@ class AutocommitLedger:
         metadata: Mapping[str, Any] | None = None,
     ) -> Entry:
         """:meth:`ledgerlib.Ledger.transfer`, committed on its own."""
-        return self.post(
-            [debit(source, amount_paise), credit(destination, amount_paise)],
-            idempotency_key=idempotency_key,
-            memo=memo,
-            metadata=metadata,
-        )
+        return self._post(transfer_legs(source, destination, amount_paise),
+                          idempotency_key, memo, metadata)
 
     def post(
         self,
@@ -103,7 +107,10 @@ class AutocommitLedger:
         metadata: Mapping[str, Any] | None = None,
     ) -> Entry:
         """:meth:`ledgerlib.Ledger.post`, committed on its own."""
-        signed = validate_legs(legs)
+        return self._post(validate_legs(legs), idempotency_key, memo, metadata)
+
+    def _post(self, signed: SignedLegs, idempotency_key: str | None, memo: str,
+              metadata: Mapping[str, Any] | None) -> Entry:
         key = check_key(idempotency_key)
         memo = check_memo(memo)
         extra = check_metadata(metadata)

@@ -59,6 +59,7 @@ from sqlalchemy.engine import Connection
 
 from . import chain, schema
 from .types import Entry, Posting
+from .validation import legs_json
 
 _DEBIT_NORMAL = ", ".join(f"'{kind}'" for kind in sorted(schema.DEBIT_NORMAL_KINDS))
 
@@ -192,11 +193,11 @@ def statement(
     if len(set(leg_codes)) != len(leg_codes):
         return None  # two legs on one account: two links of its chain (generic path)
     params: dict[str, Any] = {
-        "legs": json.dumps(signed),
+        "legs": legs_json(list(signed)),
         "key": idempotency_key,
         "fingerprint": fingerprint,
         "memo": memo,
-        "metadata": json.dumps(metadata),
+        "metadata": json.dumps(metadata) if metadata else "{}",
         "created_at": created_at,
     }
     if hold is None:

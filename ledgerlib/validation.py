@@ -109,6 +109,21 @@ def validate_legs(legs: Sequence[Leg]) -> SignedLegs:
     return signed
 
 
+def transfer_legs(source: str, destination: str, amount_paise: int) -> SignedLegs:
+    """``validate_legs([debit(source, amount), credit(destination, amount)])``,
+    without building the legs first."""
+    check_paise(amount_paise)
+    return [(source, amount_paise), (destination, -amount_paise)]
+
+
+def legs_json(signed: SignedLegs) -> str:
+    """``json.dumps(signed)``, written out directly for plain codes (see
+    :func:`fingerprint_of`)."""
+    if all(_plain(code) for code, _ in signed):
+        return "[" + ", ".join([f'["{code}", {int(amount)}]' for code, amount in signed]) + "]"
+    return json.dumps(signed)
+
+
 def fingerprint_of(kind: str, legs: Sequence[tuple[str, int]], extra: str = "") -> str:
     """sha256 of a movement: a reused idempotency key must carry the same one.
 

@@ -1,7 +1,8 @@
-"""An entry's fingerprint is sha256 of one exact JSON text: stored
-fingerprints are compared with new ones (idempotency replays), so the quick
-way of writing that text must give the same bytes as json.dumps for every
-input."""
+"""Texts the ledger writes quickly instead of through json.dumps must equal
+it: an entry's fingerprint is sha256 of one exact JSON text (stored
+fingerprints are compared with new ones on idempotency replays), and the fast
+path's legs are read back as JSON. Also: a transfer's legs built directly are
+validate_legs' legs."""
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +11,9 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledgerlib.validation import fingerprint_of
+import ledgerlib
+from ledgerlib import credit, debit
+from ledgerlib.validation import fingerprint_of, legs_json, transfer_legs, validate_legs
 
 
 def by_json(kind: str, legs, extra: str) -> str:
@@ -35,3 +38,20 @@ def test_a_known_fingerprint_stays_the_same():
     assert fingerprint_of("entry", legs) == by_json("entry", legs, "")
     assert fingerprint_of("entry", legs) == hashlib.sha256(
         b'["entry",[["bank",-500],["user:1:wallet",500]],""]').hexdigest()
+
+
+@given(st.lists(st.tuples(codes, amounts), min_size=1, max_size=6))
+def test_the_legs_json_of_the_fast_path_reads_back_as_json_dumps(legs):
+    assert json.loads(legs_json(legs)) == json.loads(json.dumps(legs))
+
+
+@given(codes, codes, st.one_of(amounts, st.just(0), st.floats(), st.booleans()))
+def test_transfer_legs_are_the_validated_legs_of_a_transfer(source, destination, amount):
+    def outcome(make):
+        try:
+            return make()
+        except ledgerlib.LedgerError as error:
+            return type(error)
+
+    assert outcome(lambda: transfer_legs(source, destination, amount)) == outcome(
+        lambda: validate_legs([debit(source, amount), credit(destination, amount)]))
