@@ -24,7 +24,7 @@ from ledgerlib import (
 )
 from ledgerlib.tables import entries, holds, postings
 
-from .conftest import ON_POSTGRES
+from .conftest import ON_POSTGRES, VIA_PGBOUNCER
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -304,6 +304,7 @@ def test_database_errors_come_as_sqlalchemys_and_the_connection_is_reusable(
 
 
 @pytest.mark.postgres
+@pytest.mark.skipif(VIA_PGBOUNCER, reason="a killed server backend is PgBouncer's to replace")
 def test_a_lost_connection_leaves_the_pool_and_the_next_call_works(books):
     from .conftest import LEDGER_SCHEMA, postgres_engine
 
