@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.transfers} transfers per run, median of {args.repeat} run(s); PostgreSQL "
           f"{'without' if args.pooler_mode else 'with'} prepared statements"
           f"{', synchronous_commit=off' if args.no_fsync_wait else ''}\n")
-    print(f"{'db':<9}{'impl':<11}{'conns':>6}{'transfers/s':>13}{'min..max':>16}"
+    print(f"{'db':<9}{'impl':<14}{'conns':>6}{'transfers/s':>13}{'min..max':>16}"
           f"{'retries':>9}  verify")
     cells: dict[tuple[str, str, int], Cell] = {}
     for db in dbs:
@@ -416,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             for c in group:
                 cells[(db, c.impl, conns)] = c
                 spread = f"{min(c.rates):.0f}..{max(c.rates):.0f}"
-                print(f"{db:<9}{c.impl:<11}{conns:>6}{c.rate:>13.1f}{spread:>16}{c.retries:>9}"
+                print(f"{db:<9}{c.impl:<14}{conns:>6}{c.rate:>13.1f}{spread:>16}{c.retries:>9}"
                       f"  {'OK' if c.verify_ok else 'BROKEN'}", flush=True)
 
     def ratio(db: str, conns: int, floor: str = "raw", impl: str = "ledgerlib") -> float:
@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         for c in (batch, raw_batch):
             cells[("postgres", c.impl, 1)] = c
             spread = f"{min(c.rates):.0f}..{max(c.rates):.0f}"
-            print(f"{'postgres':<9}{c.impl:<11}{1:>6}{c.rate:>13.1f}{spread:>16}{0:>9}"
+            print(f"{'postgres':<9}{c.impl:<14}{1:>6}{c.rate:>13.1f}{spread:>16}{0:>9}"
                   f"  {'OK' if c.verify_ok else 'BROKEN'}", flush=True)
         batch_tps, batch_raw_tps = batch.rate, raw_batch.rate
         with fresh_engine("postgres", args.pg_url, 1) as engine:
