@@ -116,7 +116,9 @@ def gc_paused() -> Iterator[None]:
     batch, full collections of the whole process included: a third of a
     batch's client time, for nothing -- these objects form no cycles.
     Reference counting still frees memory meanwhile, and the collector runs
-    as usual after the loop. Left alone when the application turned it off.
+    as usual after the loop. Left alone when the application turned it off
+    (but an application thread that turns it off *during* the loop finds it
+    on again afterwards: the collector's switch is the process's).
     """
     if not gc.isenabled():
         yield
