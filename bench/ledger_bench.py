@@ -1,8 +1,9 @@
-"""Transfers per second of ledgerlib against raw-SQL floors (PostgreSQL; SQLite: ledgerlib alone).
+"""Transfers per second of ledgerlib against raw-SQL floors and pgledger (SQLite: ledgerlib).
 
 Run from the repository root::
 
     python bench/ledger_bench.py --db both --transfers 2000
+    python bench/ledger_bench.py --db postgres --pgledger /path/to/pgledger-checkout
 
 Every transfer is its own committed transaction between two of 100 wallets.
 On PostgreSQL every implementation runs on an engine of
@@ -12,30 +13,41 @@ reaches the database directly; ``--pooler-mode`` measures them without
 Each run starts from a fresh ledger; every (database, implementation, connections)
 cell is run ``--repeat`` times (the implementations alternating) and its median kept:
 
-* ``ledgerlib``: ``Ledger(session).transfer(...)`` in ``Session(engine)`` + ``begin()``.
+* ``ledgerlib``: ``Ledger(session).transfer(...)`` in ``Session(engine)`` + ``begin()``
+  (BEGIN, the fast path's one statement, COMMIT: three round trips).
+* ``ledgerlib-ac``: ``AutocommitLedger(engine).transfer(...)``: the same
+  statement alone in autocommit, one round trip.
 * ``raw``: the bare minimum for the same rows on a plain connection -- draw the
   entry's id, update the two balance rows (ascending id, which takes the row
   locks), insert the entry with both postings, commit: four statements, as
   ledgerlib's generic path.
 * ``raw1`` (PostgreSQL only): the same rows in ONE statement (lock both rows in
-  id order, insert entry and postings, update balances), as ledgerlib's
-  PostgreSQL fast path -- but without any of its checks, and with no Session.
+  id order, insert entry and postings, update balances) in BEGIN ... COMMIT, as
+  ledgerlib's PostgreSQL fast path -- but without any of its checks, and with
+  no Session. ``raw1-ac``: that statement alone in autocommit, the floor of
+  ``ledgerlib-ac``.
+* ``pgledger`` (with ``--pgledger PATH``, a checkout of github: pgr0ss/pgledger):
+  its ``pgledger_create_transfer`` in autocommit on a bare psycopg connection,
+  in a schema of ``--pgledger-url``'s database; see ``bench/pgledger_bench.py``.
+  ``--impls`` runs a subset.
 
 The ledger's DB triggers stay installed for all of them. Since ledgerlib's
 PostgreSQL fast path needs one statement per transfer, it can beat ``raw``
-(ratio above 1); ``raw1`` is the floor for its shape: the gap to it is the
-price of the checks (accounts, currencies, funds on locked rows, idempotency
-key, the returned Entry) and of the ORM Session.
+(ratio above 1); ``raw1`` and ``raw1-ac`` are the floors for its shape: the
+gap to them is the price of the checks (accounts, currencies, funds on locked
+rows, idempotency key, the returned Entry) and of the client library.
 
 On PostgreSQL it then times batches of 1,000 transfers (``batch``) against their
 own floor (``raw-batch``), and ``balance_as_of`` on an account with a million
 postings: see ``bench/ledger_bench_batches.py``.
 
-The last lines are machine-readable: ``postgres_ratio_vs_raw1=<float>`` (1
-connection), ``postgres_ratio_vs_raw1_4conns=<float>``, ``postgres_asof_ms=<float>``
+The last lines are machine-readable: ``postgres_ac_ratio_vs_raw1ac`` and
+``postgres_ac_vs_pgledger`` (and ``_4conns``: ``ledgerlib-ac`` over its floor and
+over pgledger), ``postgres_ratio_vs_raw1=<float>`` (1 connection),
+``postgres_ratio_vs_raw1_4conns=<float>``, ``postgres_asof_ms=<float>``
 (median), ``postgres_batch_tps=<float>``, ``postgres_batch_ratio_vs_raw=<float>``
 and, last as before, ``postgres_ratio_vs_raw=<float>``: ledgerlib's transfers/s
-divided by each floor's (``nan`` without PostgreSQL).
+divided by each floor's (``nan`` for what did not run).
 """
 from __future__ import annotations
 
@@ -50,7 +62,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +72,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import ledger_bench_batches as batches  # noqa: E402
+import pgledger_bench as pgledger  # noqa: E402
 
 import ledgerlib  # noqa: E402
 from ledgerlib import UTCDateTime, chain  # noqa: E402
@@ -70,9 +83,15 @@ N_ACCOUNTS = 100
 FUNDING_PAISE = 10**10  # Rs 10 crore per wallet: transfers never fail for funds
 SEED = 20240601
 CONCURRENCY = (1, 4)
+PG_IMPLS = ("ledgerlib", "ledgerlib-ac", "raw", "raw1", "raw1-ac", "pgledger")
+SQLITE_IMPLS = ("ledgerlib", "ledgerlib-ac")
 #: A direct connection: psycopg prepares statements (``--pooler-mode``: not,
 #: as behind PgBouncer in transaction mode). The same for every implementation.
 PREPARED_STATEMENTS = True
+#: Server options of every benchmark connection (``--no-fsync-wait`` adds
+#: ``synchronous_commit=off``: commits stop waiting for the disk, for every
+#: implementation alike, so that a busy disk does not drown the CPU costs).
+SESSION_OPTIONS = ""
 
 Transfer = tuple[int, int, int]  # (source index, destination index, amount in paise)
 
@@ -158,7 +177,7 @@ def fresh_engine(db: str, pg_url: str, conns: int) -> Iterator[Engine]:
         conn.exec_driver_sql(f"CREATE SCHEMA {PG_SCHEMA}")
     admin.dispose()
     engine = ledgerlib.create_engine(
-        pg_url, connect_args={"options": f"-csearch_path={PG_SCHEMA}"},
+        pg_url, connect_args={"options": f"-csearch_path={PG_SCHEMA}{SESSION_OPTIONS}"},
         prepared_statements=PREPARED_STATEMENTS, **pool
     )
     ledgerlib.create_all(engine)
@@ -202,6 +221,15 @@ def ledgerlib_worker(engine: Engine, run: str) -> Callable[[int, Transfer], None
     return do
 
 
+def autocommit_worker(engine: Engine, run: str) -> Callable[[int, Transfer], None]:
+    ledger = ledgerlib.AutocommitLedger(engine)
+
+    def do(i: int, t: Transfer) -> None:
+        src, dst, amount = t
+        ledger.transfer(wallet(src), wallet(dst), amount, idempotency_key=f"bench:{run}:{i}")
+    return do
+
+
 def raw_worker(conn: Connection, run: str, ids: list[int]) -> Callable[[int, Transfer], None]:
     def do(i: int, t: Transfer) -> None:
         src, dst, amount = ids[t[0]], ids[t[1]], t[2]
@@ -224,11 +252,16 @@ def raw_worker(conn: Connection, run: str, ids: list[int]) -> Callable[[int, Tra
     return do
 
 
-def raw1_worker(conn: Connection, run: str, ids: list[int]) -> Callable[[int, Transfer], None]:
+def raw1_worker(conn: Connection, run: str, ids: list[int], *, autocommit: bool = False
+                ) -> Callable[[int, Transfer], None]:
+    """``raw1``: the statement in BEGIN ... COMMIT; ``raw1-ac``: alone, in autocommit."""
+    if autocommit:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+
     def do(i: int, t: Transfer) -> None:
         src, dst, amount = ids[t[0]], ids[t[1]], t[2]
         now = dt.datetime.now(dt.timezone.utc)
-        with conn.begin():
+        with nullcontext() if autocommit else conn.begin():
             conn.execute(_TRANSFER_ONE_STATEMENT, {
                 "key": f"bench:{run}:{i}", "fp": _FINGERPRINT, "now": now,
                 "src": src, "dst": dst, "amt": amount,
@@ -249,52 +282,81 @@ def with_retries(do: Callable[[int, Transfer], None], i: int, t: Transfer) -> in
     return attempts - 1
 
 
-def run_once(cell: Cell, plan: list[Transfer], pg_url: str) -> None:
+OpenWorker = Callable[[ExitStack], Callable[[int, Transfer], None]]
+
+
+def ledger_worker(impl: str, engine: Engine, run: str, ids: list[int]) -> OpenWorker:
+    """How each thread of ``impl`` gets its transfer function (raw floors hold one
+    connection; ledgerlib checks one out per transfer)."""
+    def open_worker(stack: ExitStack) -> Callable[[int, Transfer], None]:
+        if impl == "ledgerlib":
+            return ledgerlib_worker(engine, run)
+        if impl == "ledgerlib-ac":
+            return autocommit_worker(engine, run)
+        conn = stack.enter_context(engine.connect())
+        if impl == "raw":
+            return raw_worker(conn, run, ids)
+        return raw1_worker(conn, run, ids, autocommit=impl == "raw1-ac")
+    return open_worker
+
+
+def time_threads(conns: int, open_worker: OpenWorker, plan: list[Transfer]
+                 ) -> tuple[float, int]:
+    """Run ``plan`` on ``conns`` threads (transfer i on thread i % conns); (seconds, retries)."""
+    retries = [0] * conns
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(conns + 1)
+
+    def thread_main(k: int) -> None:
+        try:
+            with ExitStack() as stack:
+                do = open_worker(stack)
+                barrier.wait()
+                for i in range(k, len(plan), conns):
+                    retries[k] += with_retries(do, i, plan[i])
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=thread_main, args=(k,)) for k in range(conns)]
+    for t in threads:
+        t.start()
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        pass
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return seconds, sum(retries)
+
+
+def run_once(cell: Cell, plan: list[Transfer], args: argparse.Namespace) -> None:
     """Time ``plan`` on a fresh ledger, verify it, and add the outcome to ``cell``."""
     db, impl, conns, run = cell.db, cell.impl, cell.conns, f"{cell.db}-{cell.impl}-{cell.conns}"
-    with fresh_engine(db, pg_url, conns) as engine:
-        ids = set_up_accounts(engine, conns)
-        retries = [0] * conns
-        errors: list[BaseException] = []
-        barrier = threading.Barrier(conns + 1)
-
-        def thread_main(k: int) -> None:
-            try:
-                # raw holds one connection; ledgerlib's sessions check one out each time.
-                with engine.connect() if impl != "ledgerlib" else nullcontext() as conn:
-                    if conn is None:
-                        do = ledgerlib_worker(engine, run)
-                    elif impl == "raw1":
-                        do = raw1_worker(conn, run, ids)
-                    else:
-                        do = raw_worker(conn, run, ids)
-                    barrier.wait()
-                    for i in range(k, len(plan), conns):
-                        retries[k] += with_retries(do, i, plan[i])
-            except BaseException as exc:  # reported by the main thread
-                errors.append(exc)
-                barrier.abort()
-
-        threads = [threading.Thread(target=thread_main, args=(k,)) for k in range(conns)]
-        for t in threads:
-            t.start()
-        try:
-            barrier.wait()
-        except threading.BrokenBarrierError:
-            pass
-        start = time.perf_counter()
-        for t in threads:
-            t.join()
-        seconds = time.perf_counter() - start
-        if errors:
-            raise errors[0]
-        with Session(engine) as s:
-            report = ledgerlib.verify(s)
-        if not report.ok:
-            print(report.summary(), file=sys.stderr)
-        cell.rates.append(len(plan) / seconds)
-        cell.retries += sum(retries)
-        cell.verify_ok = cell.verify_ok and report.ok
+    if impl == "pgledger":
+        url = args.pgledger_url or args.pg_url
+        with pgledger.fresh_ledger(args.pgledger, url, N_ACCOUNTS, FUNDING_PAISE) as wallets:
+            seconds, retries = time_threads(conns, lambda stack: pgledger.worker(
+                stack.enter_context(pgledger.connect(url, prepared=PREPARED_STATEMENTS,
+                                                    options=SESSION_OPTIONS)),
+                wallets), plan)
+            ok = pgledger.verify(url, len(plan))
+    else:
+        with fresh_engine(db, args.pg_url, conns) as engine:
+            ids = set_up_accounts(engine, conns)
+            seconds, retries = time_threads(conns, ledger_worker(impl, engine, run, ids), plan)
+            with Session(engine) as s:
+                report = ledgerlib.verify(s)
+            if not report.ok:
+                print(report.summary(), file=sys.stderr)
+            ok = report.ok
+    cell.rates.append(len(plan) / seconds)
+    cell.retries += retries
+    cell.verify_ok = cell.verify_ok and ok
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,41 +376,66 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pooler-mode", action="store_true",
                         help="no server-side prepared statements, as an engine behind "
                              "PgBouncer in transaction mode (ledgerlib.configure_engine)")
+    parser.add_argument("--pgledger", type=Path, metavar="PATH",
+                        help="a checkout of pgledger (github: pgr0ss/pgledger): also time "
+                             "it, in the same run (see bench/pgledger_bench.py)")
+    parser.add_argument("--pgledger-url", help="database to load pgledger into, in a "
+                        "fresh schema per run (default: --pg-url's)")
+    parser.add_argument("--impls", type=lambda v: v.split(","),
+                        default=list(PG_IMPLS) + ["batch"],
+                        help="comma-separated subset of: " + ", ".join(PG_IMPLS)
+                             + ", batch (the batches and as-of part)")
+    parser.add_argument("--no-fsync-wait", action="store_true",
+                        help="synchronous_commit=off on every benchmark connection (all "
+                             "implementations): measure CPU and round trips, not the disk")
     args = parser.parse_args(argv)
+    global SESSION_OPTIONS
+    SESSION_OPTIONS = " -csynchronous_commit=off" if args.no_fsync_wait else ""
+    if args.pgledger:
+        pgledger.check_checkout(args.pgledger)
     global PREPARED_STATEMENTS
     PREPARED_STATEMENTS = not args.pooler_mode
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     plan = plan_transfers(args.transfers)
 
     print(f"{args.transfers} transfers per run, median of {args.repeat} run(s); PostgreSQL "
-          f"{'without' if args.pooler_mode else 'with'} prepared statements\n")
-    print(f"{'db':<9}{'impl':<11}{'conns':>6}{'transfers/s':>13}{'min..max':>16}"
+          f"{'without' if args.pooler_mode else 'with'} prepared statements"
+          f"{', synchronous_commit=off' if args.no_fsync_wait else ''}\n")
+    print(f"{'db':<9}{'impl':<14}{'conns':>6}{'transfers/s':>13}{'min..max':>16}"
           f"{'retries':>9}  verify")
     cells: dict[tuple[str, str, int], Cell] = {}
     for db in dbs:
         for conns in CONCURRENCY:
             # The floors are PostgreSQL SQL (the chain's hash is computed by the server).
-            impls = ("ledgerlib", "raw", "raw1") if db == "postgres" else ("ledgerlib",)
+            impls = [impl for impl in (PG_IMPLS if db == "postgres" else SQLITE_IMPLS)
+                     if impl in args.impls and (impl != "pgledger" or args.pgledger)]
             group = [Cell(db, impl, conns) for impl in impls]
             for _ in range(args.repeat):
                 for cell in group:
-                    run_once(cell, plan, args.pg_url)
+                    run_once(cell, plan, args)
             for c in group:
                 cells[(db, c.impl, conns)] = c
                 spread = f"{min(c.rates):.0f}..{max(c.rates):.0f}"
-                print(f"{db:<9}{c.impl:<11}{conns:>6}{c.rate:>13.1f}{spread:>16}{c.retries:>9}"
+                print(f"{db:<9}{c.impl:<14}{conns:>6}{c.rate:>13.1f}{spread:>16}{c.retries:>9}"
                       f"  {'OK' if c.verify_ok else 'BROKEN'}", flush=True)
 
-    def ratio(db: str, conns: int, floor: str = "raw") -> float:
-        return cells[(db, "ledgerlib", conns)].rate / cells[(db, floor, conns)].rate
+    def ratio(db: str, conns: int, floor: str = "raw", impl: str = "ledgerlib") -> float:
+        """impl's transfers/s over floor's, measured in the same run (nan if not run)."""
+        if (db, impl, conns) not in cells or (db, floor, conns) not in cells:
+            return math.nan
+        return cells[(db, impl, conns)].rate / cells[(db, floor, conns)].rate
 
-    print("\nledgerlib / raw floors (ratio of transfers/s):")
+    print("\nratios of transfers/s, same run:")
     for conns in CONCURRENCY if "postgres" in dbs else ():
-        print(f"  postgres  {conns} conn{'s' if conns > 1 else ' '}  vs raw "
-              f"{ratio('postgres', conns):.3f}   vs raw1 {ratio('postgres', conns, 'raw1'):.3f}")
+        print(f"  postgres  {conns} conn{'s' if conns > 1 else ' '}  ledgerlib vs raw "
+              f"{ratio('postgres', conns):.3f}, vs raw1 {ratio('postgres', conns, 'raw1'):.3f},"
+              f" vs pgledger {ratio('postgres', conns, 'pgledger'):.3f};  ledgerlib-ac vs "
+              f"raw1-ac {ratio('postgres', conns, 'raw1-ac', 'ledgerlib-ac'):.3f}, vs raw1 "
+              f"{ratio('postgres', conns, 'raw1', 'ledgerlib-ac'):.3f}, vs pgledger "
+              f"{ratio('postgres', conns, 'pgledger', 'ledgerlib-ac'):.3f}")
     pg = "postgres" in dbs
     batch_tps = batch_raw_tps = asof_ms = math.nan
-    if pg:
+    if pg and "batch" in args.impls:
         batch = Cell("postgres", "batch", 1)
         raw_batch = Cell("postgres", "raw-batch", 1)
         batch_plan = plan_transfers(args.batch_transfers)
@@ -360,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         for c in (batch, raw_batch):
             cells[("postgres", c.impl, 1)] = c
             spread = f"{min(c.rates):.0f}..{max(c.rates):.0f}"
-            print(f"{'postgres':<9}{c.impl:<11}{1:>6}{c.rate:>13.1f}{spread:>16}{0:>9}"
+            print(f"{'postgres':<9}{c.impl:<14}{1:>6}{c.rate:>13.1f}{spread:>16}{0:>9}"
                   f"  {'OK' if c.verify_ok else 'BROKEN'}", flush=True)
         batch_tps, batch_raw_tps = batch.rate, raw_batch.rate
         with fresh_engine("postgres", args.pg_url, 1) as engine:
@@ -370,12 +457,18 @@ def main(argv: list[str] | None = None) -> int:
     all_ok = all(c.verify_ok for c in cells.values())
     if not all_ok:
         print("WARNING: ledger verification failed (details on stderr)")
-    print(f"postgres_ratio_vs_raw1={ratio('postgres', 1, 'raw1') if pg else math.nan:.3f}")
-    print(f"postgres_ratio_vs_raw1_4conns={ratio('postgres', 4, 'raw1') if pg else math.nan:.3f}")
+    for conns in CONCURRENCY:
+        tail = "" if conns == 1 else f"_{conns}conns"
+        print(f"postgres_ac_ratio_vs_raw1ac{tail}="
+              f"{ratio('postgres', conns, 'raw1-ac', 'ledgerlib-ac'):.3f}")
+        print(f"postgres_ac_vs_pgledger{tail}="
+              f"{ratio('postgres', conns, 'pgledger', 'ledgerlib-ac'):.3f}")
+    print(f"postgres_ratio_vs_raw1={ratio('postgres', 1, 'raw1'):.3f}")
+    print(f"postgres_ratio_vs_raw1_4conns={ratio('postgres', 4, 'raw1'):.3f}")
     print(f"postgres_asof_ms={asof_ms:.3f}")
     print(f"postgres_batch_tps={batch_tps:.1f}")
     print(f"postgres_batch_ratio_vs_raw={batch_tps / batch_raw_tps:.3f}")
-    print(f"postgres_ratio_vs_raw={ratio('postgres', 1) if pg else math.nan:.3f}")
+    print(f"postgres_ratio_vs_raw={ratio('postgres', 1):.3f}")
     return 0 if all_ok else 1
 
 

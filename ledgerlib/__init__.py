@@ -24,6 +24,7 @@ nothing), except :class:`InvariantViolation` (corrupt books or a bug: roll back)
 """
 from . import tables
 from ._batch import MAX_BATCH_ITEMS, BatchItem, BatchResult, transfer_item
+from .autocommit import AutocommitLedger
 from .db import configure_engine, configure_sqlite, create_engine, is_retryable, retrying
 from .errors import (
     AccountExists,
@@ -65,7 +66,8 @@ from .verification import VerifyReport, snapshot_session, verify
 
 __all__ = [
     # the ledger and its values
-    "Ledger", "Account", "Balance", "Entry", "HistoryItem", "HistoryPage", "Hold", "Leg",
+    "Ledger", "AutocommitLedger", "Account", "Balance", "Entry", "HistoryItem", "HistoryPage",
+    "Hold", "Leg",
     "PeriodBalances", "PeriodTotal", "Posting", "VerifyReport", "credit", "debit", "verify",
     # batches
     "BatchItem", "BatchResult", "MAX_BATCH_ITEMS", "transfer_item",

@@ -35,11 +35,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import insert, select
 
+from . import _batch_sql as sql
 from . import chain
 from ._core import Locked, LockedAccount
 from ._expiry import MARK_EXPIRED
@@ -53,7 +54,7 @@ from .errors import (
     LedgerError,
 )
 from .invariants import check_present
-from .schema import accounts, entries, postings
+from .schema import entries, postings
 from .types import Entry, Leg, Posting, credit, debit
 from .validation import (
     SignedLegs,
@@ -69,7 +70,7 @@ from .validation import (
 MAX_BATCH_ITEMS = 10_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BatchItem:
     """One entry of a batch: the arguments of :meth:`ledgerlib.Ledger.post`."""
 
@@ -93,7 +94,7 @@ def transfer_item(
                      idempotency_key, memo, metadata)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BatchResult:
     """What became of one item: ``posted``, ``replayed`` (its key was used
     before for the same movement: ``entry`` is that one) or ``refused``
@@ -109,7 +110,7 @@ class BatchResult:
         return self.status != "refused"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
     index: int
     signed: SignedLegs
@@ -117,6 +118,8 @@ class _Item:
     memo: str
     metadata: dict[str, Any]
     fingerprint: str
+    #: Each leg on another account (the funds check may then go leg by leg).
+    distinct: bool
 
 
 def _prepare(index: int, item: object) -> _Item:
@@ -124,70 +127,23 @@ def _prepare(index: int, item: object) -> _Item:
     if not isinstance(item, BatchItem):
         raise InvalidEntry(f"not a BatchItem: {item!r}")
     signed = validate_legs(item.legs)
-    check_codes({code for code, _ in signed})
+    codes = {code for code, _ in signed}
+    check_codes(codes)
     return _Item(index, signed, check_key(item.idempotency_key), check_memo(item.memo),
-                 check_metadata(item.metadata), fingerprint_of("entry", signed))
+                 check_metadata(item.metadata), fingerprint_of("entry", signed),
+                 len(codes) == len(signed))
 
 
-#: The entries already holding the batch's keys and, in the same round trip,
-#: ids for the new entries (the rows without a key). The keys come as one
-#: JSON array: quicker to bind than a long list of parameters.
-_PG_KEYS_AND_IDS = text("""
-SELECT idempotency_key, id, fingerprint FROM ledger_entries
-WHERE idempotency_key IN (SELECT json_array_elements_text(CAST(:keys AS json)))
-UNION ALL
-SELECT NULL, nextval(pg_get_serial_sequence('ledger_entries', 'id')), NULL
-FROM generate_series(1, :n)
-""")
-_SQLITE_LAST_ID = text("SELECT coalesce(max(id), 0) FROM ledger_entries")
-
-#: Every row of the batch in one statement, its rows handed over as three JSON
-#: documents of arrays (json.dumps and the server's JSON parser are far quicker
-#: than binding long arrays of text; arrays, not objects: half the text). The
-#: UPDATE sets each column the CHECK constraints read from the locked rows
-#: (see ledgerlib.fastpath).
-_PG_WRITE = text("""
-WITH new_entries AS (
-    INSERT INTO ledger_entries (id, idempotency_key, fingerprint, memo, metadata, created_at)
-    SELECT CAST(e->>0 AS bigint), e->>1, e->>2, e->>3, e->4, CAST(:at AS timestamptz)
-    FROM json_array_elements(CAST(:entries AS json)) AS e
-), new_postings AS (
-    INSERT INTO ledger_postings (entry_id, account_id, amount_paise, currency, created_at,
-                                 balance_after, hash)
-    SELECT CAST(p->>0 AS bigint), CAST(p->>1 AS bigint), CAST(p->>2 AS bigint), p->>3,
-           CAST(p->>4 AS timestamptz), CAST(p->>5 AS bigint), p->>6
-    FROM json_array_elements(CAST(:postings AS json)) WITH ORDINALITY AS r(p, n)
-    ORDER BY r.n  -- ids in chain order
-)
-UPDATE ledger_accounts AS acc
-SET posted_paise = CAST(a->>1 AS bigint), held_paise = CAST(a->>2 AS bigint),
-    allow_negative = CAST(a->>3 AS boolean), overdraft_limit_paise = CAST(a->>4 AS bigint),
-    chain_hash = a->>5, last_posted_at = CAST(a->>6 AS timestamptz)
-FROM json_array_elements(CAST(:accounts AS json)) AS a
-WHERE acc.id = CAST(a->>0 AS bigint)
-""")
-
-_SQLITE_UPDATE_ACCOUNT = (
-    update(accounts)
-    .where(accounts.c.id == bindparam("acc_id"))
-    .values(posted_paise=bindparam("posted"), held_paise=bindparam("held"),
-            chain_hash=bindparam("hash"), last_posted_at=bindparam("at"))
-)
-
-
-@dataclass
-class _Writes:
-    """The rows a batch will write, gathered while its items are checked."""
-
-    #: (id, idempotency key, fingerprint, memo, metadata)
-    entries: list[tuple[int, str | None, str, str, dict[str, Any]]]
-    #: (entry id, account id, amount, currency, created at, balance after, hash)
-    postings: list[tuple[int, int, int, str, dt.datetime, int, str]]
-    touched: set[str]
-    #: Expired holds the batch records as such (their rows are locked).
-    expired_holds: list[int] = field(default_factory=list)
-    #: Accounts whose expired holds were looked up already (none left to free).
-    no_expired: set[int] = field(default_factory=set)
+def _covered(legs: list[tuple[LockedAccount, int]]) -> bool:
+    """True if no leg takes its account below its floor (legs on distinct
+    accounts). False sends the item to the full funds check, which also
+    frees expired holds and names the shortfall."""
+    for acc, amount in legs:
+        change = acc.sign * amount
+        if (change < 0 and not acc.allow_negative
+                and acc.posted_paise - acc.held_paise + change < -acc.overdraft_limit_paise):
+            return False
+    return True
 
 
 class BatchOperations(PostingCore):
@@ -207,11 +163,12 @@ class BatchOperations(PostingCore):
             raise InvalidEntry(f"a batch holds at most {MAX_BATCH_ITEMS} items")
         results: list[BatchResult | None] = [None] * len(items)
         prepared: list[_Item] = []
-        for index, item in enumerate(items):
-            try:
-                prepared.append(_prepare(index, item))
-            except LedgerError as error:
-                results[index] = BatchResult(index, "refused", error=error)
+        with sql.gc_paused():
+            for index, item in enumerate(items):
+                try:
+                    prepared.append(_prepare(index, item))
+                except LedgerError as error:
+                    results[index] = BatchResult(index, "refused", error=error)
         if prepared:
             self._post_prepared(prepared, results, atomic)
         done = [r for r in results if r is not None]
@@ -231,14 +188,16 @@ class BatchOperations(PostingCore):
         keys = {item.key for item in prepared if item.key is not None}
         existing, new_ids = self._keys_and_ids(keys, len(prepared))
         entry_ids = iter(new_ids)
-        writes = _Writes([], [], set())
+        writes = sql.Writes([], [], set())
         in_batch: dict[str, tuple[str, Entry]] = {}  # key -> (fingerprint, entry)
-        for item in prepared:
-            try:
-                results[item.index] = self._step(
-                    item, locked, existing, in_batch, entry_ids, writes, now)
-            except LedgerError as error:
-                results[item.index] = BatchResult(item.index, "refused", error=error)
+        clock = (now, chain.micros(now))
+        with sql.gc_paused():
+            for item in prepared:
+                try:
+                    results[item.index] = self._step(
+                        item, locked, existing, in_batch, entry_ids, writes, clock)
+                except LedgerError as error:
+                    results[item.index] = BatchResult(item.index, "refused", error=error)
         if atomic and any(r is not None and not r.ok for r in results):
             return  # post_batch raises BatchRefused: nothing is written
         if writes.entries:
@@ -251,13 +210,14 @@ class BatchOperations(PostingCore):
         existing: dict[str, tuple[int, str]],
         in_batch: dict[str, tuple[str, Entry]],
         entry_ids: Iterator[int],
-        writes: _Writes,
-        now: dt.datetime,
+        writes: sql.Writes,
+        clock: tuple[dt.datetime, int],
     ) -> BatchResult:
         """Check one item on the batch's locked rows and queue its writes.
 
         The batch's hot loop: the checks of :meth:`ledgerlib.Ledger.post`, written
-        out for a batch (the locked rows carry what earlier items moved)."""
+        out for a batch (the locked rows carry what earlier items moved).
+        ``clock`` is the batch's time and the same in microseconds."""
         signed = item.signed
         legs: list[tuple[LockedAccount, int]] = []
         for code, amount in signed:
@@ -267,24 +227,32 @@ class BatchOperations(PostingCore):
                 raise AccountNotFound(", ".join(sorted(missing)))
             legs.append((acc, amount))
         currency = legs[0][0].currency
-        if any(acc.currency != currency for acc, _ in legs):
-            check_balanced_per_currency(signed, locked)
+        for acc, _ in legs:
+            if acc.currency != currency:
+                check_balanced_per_currency(signed, locked)
+                break
         key = item.key
         if key is not None:
             replayed = self._replay(item, key, existing, in_batch)
             if replayed is not None:
                 return replayed
-        posted_change: dict[str, int] = {}
-        for acc, amount in legs:
-            posted_change[acc.code] = posted_change.get(acc.code, 0) + acc.sign * amount
-        if self._first_shortfall(locked, posted_change, {}) is not None:
-            self._free_expired_holds(locked, posted_change, writes)
+        if not (item.distinct and _covered(legs)):
+            posted_change: dict[str, int] = {}
+            for acc, amount in legs:
+                posted_change[acc.code] = posted_change.get(acc.code, 0) + acc.sign * amount
+            if self._first_shortfall(locked, posted_change, {}) is not None:
+                self._free_expired_holds(locked, posted_change, writes)
         entry_id = next(entry_ids)
+        now, now_micros = clock
         for acc, amount in legs:
-            at = acc.posting_time(now)
+            last = acc.last_posted_at
+            if last is now or last is None or last <= now:  # (is: this batch posted it)
+                at, at_micros = now, now_micros
+            else:  # the account's latest posting is later than our clock
+                at, at_micros = last, chain.micros(last)
             acc.posted_paise += acc.sign * amount
-            acc.chain_hash = chain.posting_hash(acc.chain_hash, entry_id, acc.id, amount,
-                                                acc.currency, acc.posted_paise, at)
+            acc.chain_hash = chain.posting_hash_at(acc.chain_hash, entry_id, acc.id, amount,
+                                                   acc.currency, acc.posted_paise, at_micros)
             acc.last_posted_at = at
             writes.postings.append((entry_id, acc.id, amount, acc.currency, at,
                                     acc.posted_paise, acc.chain_hash))
@@ -293,14 +261,14 @@ class BatchOperations(PostingCore):
         entry = Entry(
             id=entry_id, idempotency_key=key, memo=item.memo, metadata=item.metadata,
             created_at=now, reverses_entry_id=None,
-            postings=tuple(Posting(acc.code, amount, acc.currency) for acc, amount in legs),
+            postings=tuple([Posting(acc.code, amount, acc.currency) for acc, amount in legs]),
         )
         if key is not None:
             in_batch[key] = (item.fingerprint, entry)
         return BatchResult(item.index, "posted", entry)
 
     def _free_expired_holds(
-        self, locked: Locked, posted_change: dict[str, int], writes: _Writes
+        self, locked: Locked, posted_change: dict[str, int], writes: sql.Writes
     ) -> None:
         """As for a single post, expired holds of the short accounts count as
         released -- if that makes the item pass (else its shortfall is raised).
@@ -349,7 +317,7 @@ class BatchOperations(PostingCore):
         if self._dialect == "postgresql":
             existing, ids = {}, []
             for key, entry_id, fingerprint in self._conn.execute(
-                    _PG_KEYS_AND_IDS, {"keys": json.dumps(sorted(keys)), "n": n}):
+                    sql.PG_KEYS_AND_IDS, {"keys": json.dumps(sorted(keys)), "n": n}):
                 if key is None:
                     ids.append(int(entry_id))
                 else:
@@ -364,10 +332,10 @@ class BatchOperations(PostingCore):
         else:
             existing = {}
         # SQLite: writers are serialised (BEGIN IMMEDIATE), so max + 1 is free.
-        last = int(self._conn.execute(_SQLITE_LAST_ID).scalar_one())
+        last = int(self._conn.execute(sql.SQLITE_LAST_ID).scalar_one())
         return existing, list(range(last + 1, last + n + 1))
 
-    def _write(self, writes: _Writes, touched: list[LockedAccount], now: dt.datetime) -> None:
+    def _write(self, writes: sql.Writes, touched: list[LockedAccount], now: dt.datetime) -> None:
         touched.sort(key=lambda acc: acc.id)
         if writes.expired_holds:  # (their held amounts leave with the accounts' rows)
             self._conn.execute(MARK_EXPIRED, {"ids": writes.expired_holds, "now": now})
@@ -378,19 +346,10 @@ class BatchOperations(PostingCore):
                  "metadata": e[4], "created_at": now} for e in writes.entries])
             conn.execute(insert(postings), [
                 dict(zip(POSTING_COLUMNS, row, strict=True)) for row in writes.postings])
-            conn.execute(_SQLITE_UPDATE_ACCOUNT, [
+            conn.execute(sql.SQLITE_UPDATE_ACCOUNT, [
                 {"acc_id": acc.id, "posted": acc.posted_paise, "held": acc.held_paise,
                  "hash": acc.chain_hash, "at": acc.last_posted_at} for acc in touched])
             return
-        iso = {moment: moment.isoformat() for moment in {row[4] for row in writes.postings}}
-        self._conn.execute(_PG_WRITE, {
-            "at": now,
-            "entries": json.dumps(writes.entries),
-            "postings": json.dumps([(e, a, amount, cur, iso[at], bal, digest)
-                                    for e, a, amount, cur, at, bal, digest in writes.postings]),
-            "accounts": json.dumps([
-                (acc.id, acc.posted_paise, acc.held_paise, acc.allow_negative,
-                 acc.overdraft_limit_paise, acc.chain_hash,
-                 None if acc.last_posted_at is None else acc.last_posted_at.isoformat())
-                for acc in touched]),
-        })
+        with sql.gc_paused():
+            params = sql.pg_write_params(writes, touched, now)
+        self._conn.execute(sql.PG_WRITE, params)

@@ -277,19 +277,8 @@ class PostingCore(ExpiryCore):
         )
         if posted is None:
             return None
-        entry_id, currencies = posted
-        return Entry(
-            id=entry_id,
-            idempotency_key=idempotency_key,
-            memo=memo,
-            metadata=metadata,
-            created_at=now,
-            reverses_entry_id=None,
-            postings=tuple(
-                Posting(code, amount, currency)
-                for (code, amount), currency in zip(signed, currencies, strict=True)
-            ),
-        )
+        return fastpath.posted_entry(signed, posted, idempotency_key=idempotency_key,
+                                     memo=memo, metadata=metadata, created_at=now)
 
     def _replayed_entry(self, idempotency_key: str | None, fingerprint: str) -> Entry | None:
         """The entry already posted with this key and movement (marked replayed), if any.

@@ -59,6 +59,8 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from . import chain, schema
+from .types import Entry, Posting
+from .validation import legs_json
 
 _DEBIT_NORMAL = ", ".join(f"'{kind}'" for kind in sorted(schema.DEBIT_NORMAL_KINDS))
 
@@ -171,6 +173,47 @@ def usable(conn: Connection) -> bool:
     )
 
 
+def statement(
+    signed: Sequence[tuple[str, int]],
+    *,
+    idempotency_key: str | None,
+    fingerprint: str,
+    memo: str,
+    metadata: dict[str, Any],
+    created_at: dt.datetime,
+    hold: tuple[int, str, int] | None = None,
+) -> tuple[str, dict[str, Any]] | None:
+    """The fast path's statement and its parameters for this entry (see
+    :func:`try_post`); None when the generic path must decide without it."""
+    if created_at.tzinfo is None:
+        return None  # the generic path raises the usual "naive datetime" error
+    leg_codes = [code for code, _ in signed]
+    for code in leg_codes:
+        if not isinstance(code, str):
+            return None  # the generic path raises InvalidEntry
+    if len(set(leg_codes)) != len(leg_codes):
+        return None  # two legs on one account: two links of its chain (generic path)
+    params: dict[str, Any] = {
+        "legs": legs_json(list(signed)),
+        "key": idempotency_key,
+        "fingerprint": fingerprint,
+        "memo": memo,
+        "metadata": json.dumps(metadata) if metadata else "{}",
+        "created_at": created_at,
+    }
+    if hold is None:
+        return POST_SQL, params
+    params.update(zip(("hold_id", "hold_source", "hold_amount"), hold, strict=True))
+    return COMMIT_HOLD_SQL, params
+
+
+def outcome(rows: Sequence[Sequence[Any]]) -> tuple[int, list[str]] | None:
+    """(entry id, currency of each leg) from the statement's rows; None if it wrote nothing."""
+    if not rows:
+        return None
+    return rows[0][0], [row[1] for row in rows]
+
+
 def try_post(
     conn: Connection,
     signed: Sequence[tuple[str, int]],
@@ -191,27 +234,33 @@ def try_post(
     Returns None, having written nothing, when the generic path must decide.
     ``signed`` must already have passed ``ledgerlib.validation.validate_legs``.
     """
-    if created_at.tzinfo is None:
-        return None  # the generic path raises the usual "naive datetime" error
-    leg_codes = [code for code, _ in signed]
-    for code in leg_codes:
-        if not isinstance(code, str):
-            return None  # the generic path raises InvalidEntry
-    if len(set(leg_codes)) != len(leg_codes):
-        return None  # two legs on one account: two links of its chain (generic path)
-    params: dict[str, Any] = {
-        "legs": json.dumps(signed),
-        "key": idempotency_key,
-        "fingerprint": fingerprint,
-        "memo": memo,
-        "metadata": json.dumps(metadata),
-        "created_at": created_at,
-    }
-    if hold is not None:
-        params.update(zip(("hold_id", "hold_source", "hold_amount"), hold, strict=True))
-    rows = conn.exec_driver_sql(
-        POST_SQL if hold is None else COMMIT_HOLD_SQL, params
-    ).all()
-    if not rows:
+    built = statement(signed, idempotency_key=idempotency_key, fingerprint=fingerprint,
+                      memo=memo, metadata=metadata, created_at=created_at, hold=hold)
+    if built is None:
         return None
-    return rows[0][0], [row[1] for row in rows]
+    return outcome(conn.exec_driver_sql(*built).all())
+
+
+def posted_entry(
+    signed: Sequence[tuple[str, int]],
+    posted: tuple[int, list[str]],
+    *,
+    idempotency_key: str | None,
+    memo: str,
+    metadata: dict[str, Any],
+    created_at: dt.datetime,
+) -> Entry:
+    """The :class:`~ledgerlib.Entry` that :func:`try_post` wrote (``posted`` is its answer)."""
+    entry_id, currencies = posted
+    return Entry(
+        id=entry_id,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        metadata=metadata,
+        created_at=created_at,
+        reverses_entry_id=None,
+        postings=tuple(
+            Posting(code, amount, currency)
+            for (code, amount), currency in zip(signed, currencies, strict=True)
+        ),
+    )

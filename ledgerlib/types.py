@@ -11,7 +11,7 @@ from .schema import DEBIT_NORMAL_KINDS
 Side = Literal["debit", "credit"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Leg:
     """One side of a movement: ``amount_paise`` (> 0) debited or credited."""
 
@@ -59,7 +59,7 @@ class Balance:
         return self.posted_paise - self.held_paise
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Posting:
     """A posted leg. ``amount_paise`` is signed: positive debit, negative credit."""
 
@@ -68,7 +68,7 @@ class Posting:
     currency: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     id: int
     idempotency_key: str | None

@@ -109,10 +109,42 @@ def validate_legs(legs: Sequence[Leg]) -> SignedLegs:
     return signed
 
 
+def transfer_legs(source: str, destination: str, amount_paise: int) -> SignedLegs:
+    """``validate_legs([debit(source, amount), credit(destination, amount)])``,
+    without building the legs first."""
+    check_paise(amount_paise)
+    return [(source, amount_paise), (destination, -amount_paise)]
+
+
+def legs_json(signed: SignedLegs) -> str:
+    """``json.dumps(signed)``, written out directly for plain codes (see
+    :func:`fingerprint_of`)."""
+    if all(_plain(code) for code, _ in signed):
+        return "[" + ", ".join([f'["{code}", {int(amount)}]' for code, amount in signed]) + "]"
+    return json.dumps(signed)
+
+
 def fingerprint_of(kind: str, legs: Sequence[tuple[str, int]], extra: str = "") -> str:
-    """sha256 of a movement: a reused idempotency key must carry the same one."""
-    canonical = json.dumps([kind, sorted(legs), extra], separators=(",", ":"))
+    """sha256 of a movement: a reused idempotency key must carry the same one.
+
+    The hashed text is ``json.dumps([kind, sorted(legs), extra],
+    separators=(",", ":"))`` -- stored fingerprints depend on it byte for
+    byte. Codes of printable ASCII without quotes or backslashes (all that
+    JSON leaves unescaped) are written out directly: a batch of 1,000 items
+    spent a tenth of its client time in ``json.dumps`` here.
+    """
+    ordered = sorted(legs)
+    if all(_plain(code) for code, _ in ordered) and _plain(kind) and _plain(extra):
+        written = ",".join([f'["{code}",{int(amount)}]' for code, amount in ordered])
+        canonical = f'["{kind}",[{written}],"{extra}"]'
+    else:
+        canonical = json.dumps([kind, ordered, extra], separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _plain(text: str) -> bool:
+    """True if JSON writes ``text`` as it is, between quotes."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def check_page_size(limit: int) -> int:

@@ -1,6 +1,8 @@
 """Batches: the same books as posting each item alone, in a few statements."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -168,3 +170,32 @@ def test_a_batch_takes_three_statements_whatever_its_size(ledger_engine):
     assert used == (6 if on_sqlite else 3)  # SQLite: one executemany per table
     with Session(ledger_engine) as session:
         assert ledgerlib.verify(session).ok
+
+
+def test_a_batch_writes_any_text_and_times_exactly(session):
+    """Keys, memos and metadata of any text (commas, quotes, newlines, other
+    scripts) come back as given; a posting stamped later than the batch's
+    clock (the account's latest posting is later) keeps its own time."""
+    at = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+    early = Ledger(session, clock=lambda: at)
+    open_books(early)
+    late = Ledger(session, clock=lambda: at + dt.timedelta(hours=1))
+    late.transfer("bank", "w1", 700, idempotency_key="later")
+    texts = ['a,b', 'say "hi", then go', "line\nbreak", "₹ 5,00,000", "\\back,slash", "", "'"]
+    items = [transfer_item("w0", "w2" if i % 2 else "w1", 10 + i, idempotency_key=f"k,{t}",
+                           memo=t, metadata={"note": t, "n": [i, {"x": t}]})
+             for i, t in enumerate(texts)]
+    items.append(transfer_item("w1", "w2", 3))  # w1's last posting is an hour ahead
+    results = early.post_batch(items)
+    assert [r.status for r in results] == ["posted"] * len(items)
+    for item, result in zip(items, results, strict=True):
+        stored = early.get_entry(result.entry.id)
+        assert (stored.idempotency_key, stored.memo, dict(stored.metadata)) == (
+            item.idempotency_key, item.memo, dict(item.metadata or {}))
+    times = dict(session.execute(
+        sa.select(ledgerlib.tables.postings.c.amount_paise,
+                  ledgerlib.tables.postings.c.created_at)
+        .where(ledgerlib.tables.postings.c.entry_id == results[-1].entry.id)).all())
+    # w1 (debited 3) keeps its later time; w2 (credited) takes the batch's.
+    assert times == {3: at + dt.timedelta(hours=1), -3: at}
+    assert early.verify().ok
