@@ -222,7 +222,8 @@ def reseal_pans(db: Session, vault: PanVault, *, limit: int = 500) -> int:
     Returns how many; run until 0, then the old key can leave ``wallet.pan_keys``."""
     current = vault.keys.current_id
     rows = list(db.scalars(select(KycRecord).where(KycRecord.pan_key_id != current)
-                           .order_by(KycRecord.user_id).limit(limit).with_for_update()))
+                           .order_by(KycRecord.user_id).limit(limit)
+                           .with_for_update(key_share=True)))
     for row in rows:
         sealed = vault.reseal(row.pan_key_id, row.pan_ciphertext, user_id=row.user_id)
         row.pan_ciphertext, row.pan_key_id = sealed.ciphertext, sealed.key_id

@@ -85,7 +85,7 @@ class MerchantBankAccounts:
         """One of the shop's live accounts (else AccountNotRegistered); ``lock``:
         its row locked until commit."""
         stmt = self._live(merchant).where(MerchantBankAccount.id == account_id)
-        found = self.db.scalar(stmt.with_for_update() if lock else stmt)
+        found = self.db.scalar(stmt.with_for_update(key_share=True) if lock else stmt)
         if found is None:
             raise AccountNotRegistered("Choose one of your registered bank accounts.")
         return found
@@ -157,7 +157,7 @@ class MerchantBankAccounts:
         account = self.db.scalar(self._live(merchant).where(
             MerchantBankAccount.bank_code == bank_code,
             MerchantBankAccount.account_number == account_number,
-            MerchantBankAccount.ifsc == ifsc).with_for_update())  # (a removal waits for us)
+            MerchantBankAccount.ifsc == ifsc).with_for_update(key_share=True))  # (a removal waits)
         if account is None:
             raise AccountNotRegistered(
                 "Settlements go only to your registered bank accounts: register this one "
