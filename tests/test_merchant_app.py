@@ -12,14 +12,23 @@ from wallet.accounts import AccountService
 from wallet.models import Merchant, Transaction, User
 from wallet.payouts import PayoutPolicy, PayoutProcessor
 from wallet.reports import MerchantReports
-from wallet.transfers import WalletService
 from wallet.withdrawals import Owner
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine
 from .live_servers import confirm_in_browser
 from .test_withdrawals import ScriptedBank
-from .wallet_helpers import PASSWORD, PIN, TEST_BANKS, PinForm, balance, login, make_user, state
+from .wallet_helpers import (
+    PASSWORD,
+    PIN,
+    TEST_BANKS,
+    PinForm,
+    balance,
+    login,
+    make_user,
+    state,
+    wallet_service,
+)
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
@@ -173,7 +182,7 @@ def test_double_submitted_payment_pays_once(user_app, db, asha, shop):
 
 def pay_at(db, user_id, merchant_handle, amount_paise, when, key):
     with db() as session, session.begin():
-        WalletService(session, clock=lambda: when).pay_merchant(
+        wallet_service(session, clock=lambda: when).pay_merchant(
             session.get(User, user_id), merchant_handle, amount_paise, key, "", pin=PIN)
 
 

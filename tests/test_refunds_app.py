@@ -14,12 +14,21 @@ from wallet.models import Merchant, Refund, Transaction, User
 from wallet.operations import verify_all
 from wallet.refunds import Refunds
 from wallet.reports import MerchantReports
-from wallet.transfers import WalletService
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine
 from .test_checkout import create, merchant_balance
-from .wallet_helpers import PASSWORD, PIN, PinForm, balance, login, make_user, pin_form, state
+from .wallet_helpers import (
+    PASSWORD,
+    PIN,
+    PinForm,
+    balance,
+    login,
+    make_user,
+    pin_form,
+    state,
+    wallet_service,
+)
 
 ASHA = "+919876543210"
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
@@ -199,7 +208,7 @@ def test_a_pay_by_handle_payment_is_refunded_the_same_way(user_app, shop_app, db
 
 def pay_at(db, user_id, amount_paise, when, key):
     with db() as session, session.begin():
-        return WalletService(session, clock=lambda: when).pay_merchant(
+        return wallet_service(session, clock=lambda: when).pay_merchant(
             session.get(User, user_id), "dosa-corner", amount_paise, key, "", pin=PIN).id
 
 

@@ -9,18 +9,36 @@ from sqlalchemy import func, select
 import ledgerlib
 from wallet.accounts import AccountService
 from wallet.banks import load_banks
+from wallet.codes import utcnow
 from wallet.deposits import DepositService
 from wallet.kyc import ApproveAllVerifier, KycDetails, KycService
 from wallet.models import Transaction, User
+from wallet.pin_hashes import parse_pin_keys
 from wallet.pins import PinPolicy, Pins
+from wallet.transfers import WalletService
+from wallet.withdrawals import WithdrawalService
 
-from .conftest import BANK_SETTINGS, TEST_PIN
+from .conftest import BANK_SETTINGS, TEST_PIN, TEST_PIN_KEY_ID, TEST_PIN_KEYS
 
 TEST_BANKS = load_banks(BANK_SETTINGS)
 
 PASSWORD = "correct horse battery"
 #: Every test user's wallet PIN (the API document's example, as wallet-dev's demo users).
 PIN = TEST_PIN
+#: The PIN policy of the test apps (web_settings): their key, the default tries and lock.
+TEST_PIN_POLICY = PinPolicy(keys=parse_pin_keys(TEST_PIN_KEYS, TEST_PIN_KEY_ID,
+                                                production=False))
+
+
+def wallet_service(session, **kwargs) -> WalletService:
+    """The domain's WalletService as the test apps make it (their PIN key)."""
+    return WalletService(session, **{"pin_policy": TEST_PIN_POLICY, **kwargs})
+
+
+def withdrawal_service(session, banks=TEST_BANKS, **kwargs) -> WithdrawalService:
+    """WithdrawalService on :func:`wallet_service` (on the same clock)."""
+    wallet = wallet_service(session, clock=kwargs.get("clock", utcnow))
+    return WithdrawalService(session, banks, wallet=wallet, **kwargs)
 
 
 def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0, *,
@@ -32,7 +50,7 @@ def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0, *
             KycService(session, ApproveAllVerifier()).record(
                 user, KycDetails(name, "ABCDE1234F", dt.date(1990, 1, 1)), "test")
         if pin is not None:
-            Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, pin, pin)
+            Pins(session, TEST_PIN_POLICY).set_first(user, pin, pin)
         if deposit_paise:
             DepositService(session, TEST_BANKS).record_completed(
                 user, "hdfc", deposit_paise, f"test-deposit-{user.id:06d}"

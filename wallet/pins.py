@@ -2,38 +2,39 @@
 send, a shop payment, a checkout, a withdrawal), on the pages and in the API.
 
 The money operations (wallet.transfers, wallet.withdrawals) take the PIN as a
-required argument and check it here first, so no adapter can move money
-without it. A PIN is 4 or 6 digits, stored as a bcrypt hash.
+required argument and check it here, after everything else that could refuse
+the request, so no adapter can move money without it. A PIN is 4 or 6 digits,
+stored as a keyed hash (wallet.pin_hashes).
 
-Wrong tries are counted the way log-ins are throttled: one atomic
-``UPDATE ... RETURNING`` reserves the try *before* the PIN is compared, so
-parallel guesses are counted one after the other (on PostgreSQL they queue on
-the row) and at most ``max_tries`` are ever compared. The last allowed wrong
-try locks money movement until ``locked_until``; a right PIN clears the count.
-
-A refused PIN raises :class:`PinRefused` *after* counting the try: the caller
-must commit (a page that shows the error, the API's problem answer) for the try
-to count -- an adapter that rolls back only loses its own attempt's record,
-never lets more than ``max_tries`` be compared at once.
+Every try is counted *before* the PIN is compared, durably and whatever the
+request does next (wallet.pin_tries: on PostgreSQL in a transaction of its
+own): parallel guesses are counted one after the other and at most
+``max_tries`` are ever compared. The last allowed wrong try locks money
+movement until ``locked_until``; a right PIN clears the count.
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import bcrypt
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .codes import utcnow
 from .errors import WalletError
+from .ini import ConfigurationError
 from .models import User, WalletPin
+from .pin_hashes import PinKeys, UnknownPinKey, Verdict, hash_pin, verify_pin
+from .pin_tries import Outcome, TryCounter
 
-__all__ = ["DEFAULT_PIN_POLICY", "PinApproval", "PinLocked", "PinNotSet", "PinPolicy",
-           "PinRefused", "Pins", "WrongPin", "hash_new_pin"]
+__all__ = ["DEFAULT_PIN_POLICY", "PinApproval", "PinKeys", "PinLocked", "PinNotSet",
+           "PinPolicy", "PinRefused", "Pins", "WrongPin", "hash_new_pin"]
+
+log = logging.getLogger(__name__)
 
 _PIN = re.compile(r"[0-9]{4}|[0-9]{6}", re.ASCII)
 _APPROVER = object()
@@ -67,7 +68,9 @@ class PinNotSet(PinRefused):
 class PinPolicy:
     max_tries: int = 5
     lock_s: float = 900.0
-    bcrypt_rounds: int = 12
+    #: The server-side keys of PIN hashes (wallet.pin_hashes); from the
+    #: settings (``wallet.pin_keys``). None: PINs can be neither set nor checked.
+    keys: PinKeys | None = None
 
 
 DEFAULT_PIN_POLICY = PinPolicy()
@@ -91,8 +94,8 @@ class PinApproval:
 PinInput = str | PinApproval | None
 
 
-def hash_new_pin(pin: str, repeat: str, bcrypt_rounds: int) -> str:
-    """The bcrypt hash of a new PIN, checked first: 4 or 6 digits, not too
+def hash_new_pin(pin: str, repeat: str, keys: PinKeys | None) -> str:
+    """The stored hash of a new PIN, checked first: 4 or 6 digits, not too
     easy to guess, typed twice alike (else WalletError naming the field)."""
     pin = (pin or "").strip()
     if not _PIN.fullmatch(pin):
@@ -101,7 +104,13 @@ def hash_new_pin(pin: str, repeat: str, bcrypt_rounds: int) -> str:
         raise WalletError("That PIN is too easy to guess: choose another.", "pin")
     if (repeat or "").strip() != pin:
         raise WalletError("The two PINs differ: type the same PIN twice.", "repeat")
-    return bcrypt.hashpw(pin.encode(), bcrypt.gensalt(bcrypt_rounds)).decode()
+    return hash_pin(pin, _configured(keys))
+
+
+def _configured(keys: PinKeys | None) -> PinKeys:
+    if keys is None:
+        raise ConfigurationError("no PIN keys: set wallet.pin_keys (see docs/deploy.md)")
+    return keys
 
 
 class Pins:
@@ -110,6 +119,7 @@ class Pins:
         self.db = dbsession
         self.policy = policy
         self.clock = clock
+        self.tries = TryCounter(dbsession)
 
     # ---------------------------------------------------------------- set up
 
@@ -124,6 +134,7 @@ class Pins:
         """:meth:`set_first` with a hash from :func:`hash_new_pin` (demo data:
         one hash for many users)."""
         try:
+            self.tries.wrote(user.id)
             with self.db.begin_nested():  # a twin request may set it first
                 self.db.add(WalletPin(user_id=user.id, pin_hash=new_hash, failed_tries=0,
                                       updated_at=self.clock()))
@@ -147,52 +158,52 @@ class Pins:
     # ----------------------------------------------------------------- check
 
     def approve(self, user: User, pin: PinInput, *, field: str = "pin") -> PinApproval:
-        """Check ``pin`` for ``user`` (counting the try first); raise PinRefused."""
+        """Check ``pin`` for ``user``, its try counted first (durably: see
+        wallet.pin_tries); raise PinRefused."""
         if isinstance(pin, PinApproval):
             if pin.user_id != user.id:
                 raise PinRefused("That approval is another user's.", field)
             return pin
         now = self.clock()
-        row = self._reserve_try(user.id, now)
-        if row is None:
-            raise PinNotSet("Set your wallet PIN first: it keeps your money safe.", field)
-        tries, locked_until, pin_hash = row
-        if locked_until is not None and locked_until > now:
-            raise self._locked(self._locked_message(locked_until, now), locked_until, now,
-                               field)
-        if tries > self.policy.max_tries:  # (a lock cleared by hand: stay safe)
-            raise PinLocked(self._locked_message(now + dt.timedelta(seconds=60), now), field)
         typed = (pin or "").strip()
-        if _PIN.fullmatch(typed) and bcrypt.checkpw(typed.encode(), pin_hash.encode()):
-            self._clear(user.id)
-            return PinApproval(user.id, _APPROVER)
-        if tries >= self.policy.max_tries:
-            until = now + dt.timedelta(seconds=self.policy.lock_s)
-            self.db.execute(update(WalletPin).where(WalletPin.user_id == user.id)
-                            .values(locked_until=until), execution_options=_NO_SYNC)
+        with self.tries.tally(user.id) as tally:
+            found = tally.reserve(user.id, now)
+            if found is None:
+                raise PinNotSet("Set your wallet PIN first: it keeps your money safe.", field)
+            if found.locked_until is not None and found.locked_until > now:
+                raise self._locked(self._locked_message(found.locked_until, now),
+                                   found.locked_until, now, field)
+            if found.tries > self.policy.max_tries:  # (a lock cleared by hand: stay safe)
+                raise PinLocked(self._locked_message(now + dt.timedelta(seconds=60), now),
+                                field)
+            verdict = self._compare(user, typed, found.pin_hash, field)
+            if verdict.matches:  # (a stale hash is re-made under the current key)
+                tally.settle(Outcome(user.id, now, right=True, old_hash=found.pin_hash,
+                                     new_hash=hash_pin(typed, _configured(self.policy.keys))
+                                     if verdict.stale else None))
+                return PinApproval(user.id, _APPROVER)
+            last = found.tries >= self.policy.max_tries
+            until = now + dt.timedelta(seconds=self.policy.lock_s) if last else None
+            tally.settle(Outcome(user.id, now, right=False, lock_until=until))
+        if until is not None:
             raise self._locked("Wrong PIN. " + self._locked_message(until, now), until, now,
                                field)
-        left = self.policy.max_tries - tries
+        left = self.policy.max_tries - found.tries
         raise WrongPin(f"Wrong PIN: {left} {'try' if left == 1 else 'tries'} left before "
                        "payments are locked for a while.", field)
 
-    def _reserve_try(self, user_id: int,
-                     now: dt.datetime) -> tuple[int, dt.datetime | None, str] | None:
-        """Count one more try, atomically; a lock that has run out starts the
-        count afresh. (tries including this one, locked_until, hash) or None."""
-        lapsed = WalletPin.locked_until.is_not(None) & (WalletPin.locked_until <= now)
-        stmt = (update(WalletPin).where(WalletPin.user_id == user_id)
-                .values(failed_tries=case((lapsed, 1), else_=WalletPin.failed_tries + 1),
-                        locked_until=case((lapsed, None), else_=WalletPin.locked_until),
-                        updated_at=now)
-                .returning(WalletPin.failed_tries, WalletPin.locked_until, WalletPin.pin_hash))
-        row = self.db.execute(stmt, execution_options=_NO_SYNC).first()
-        if row is None:
-            return None
-        locked_until = row.locked_until
-        if locked_until is not None and locked_until.tzinfo is None:  # (SQLite)
-            locked_until = locked_until.replace(tzinfo=dt.timezone.utc)
-        return int(row.failed_tries), locked_until, str(row.pin_hash)
+    def _compare(self, user: User, typed: str, stored: str, field: str) -> Verdict:
+        """Compare the typed PIN with the stored hash (its try is counted already)."""
+        if not _PIN.fullmatch(typed):
+            return Verdict(False)
+        try:
+            return verify_pin(typed, stored, self.policy.keys)
+        except UnknownPinKey as exc:
+            if self.policy.keys is None:
+                raise ConfigurationError("no PIN keys: set wallet.pin_keys") from None
+            log.error("user %s: PIN not checkable (%s); they must reset it", user.id, exc)
+            raise PinNotSet("Your PIN must be set again: reset it with your password.",
+                            field) from None
 
     def locked_until(self, user: User) -> dt.datetime | None:
         found = self.db.scalar(select(WalletPin.locked_until).where(WalletPin.user_id == user.id))
@@ -200,11 +211,8 @@ class Pins:
 
     # -------------------------------------------------------------- internals
 
-    def _clear(self, user_id: int) -> None:
-        self.db.execute(update(WalletPin).where(WalletPin.user_id == user_id)
-                        .values(failed_tries=0, locked_until=None), execution_options=_NO_SYNC)
-
     def _store(self, user: User, new_hash: str) -> None:
+        self.tries.wrote(user.id)
         done = self.db.execute(
             update(WalletPin).where(WalletPin.user_id == user.id).values(
                 pin_hash=new_hash, failed_tries=0, locked_until=None, updated_at=self.clock()),
@@ -213,7 +221,7 @@ class Pins:
             raise PinNotSet("Set your wallet PIN first.", "pin")
 
     def _new_hash(self, pin: str, repeat: str) -> str:
-        return hash_new_pin(pin, repeat, self.policy.bcrypt_rounds)
+        return hash_new_pin(pin, repeat, self.policy.keys)
 
     @staticmethod
     def _locked(message: str, until: dt.datetime, now: dt.datetime, field: str) -> PinLocked:

@@ -20,6 +20,7 @@ from .ini import (
     require_secret,
     resolve_settings,
 )
+from .pin_hashes import PinKeys, parse_pin_keys
 
 __all__ = ["ConfigurationError", "WalletSettings", "as_bool", "check_secret", "is_production",
            "load_settings", "require_secret", "resolve_settings"]
@@ -110,9 +111,12 @@ class WalletSettings:
     #: Pages reuse a measurement for this long (per process).
     bank_delay_cache_s: float = 30.0
     # Step-up (wallet.pins): wrong PINs in a row before money movement is
-    # locked, and for how long.
+    # locked, and for how long; the server-side keys of PIN hashes
+    # (wallet.pin_hashes: ``wallet.pin_keys`` "id:secret ...", the current one
+    # ``wallet.pin_key_id``), required in production.
     pin_max_tries: int = 5
     pin_lock_s: float = 900.0
+    pin_keys: PinKeys | None = field(default=None, repr=False)
     # Wallet limits (wallet.limits), as Indian prepaid wallets have them: a
     # minimum-KYC wallet holds at most ``min_kyc_max_balance`` and takes in at
     # most ``min_kyc_monthly_bank`` a month from banks; a full-KYC wallet holds
@@ -192,6 +196,7 @@ class WalletSettings:
             bank_delay_cache_s=get("bank_delay_cache_s", "wallet.bank_delay_cache_s", float),
             pin_max_tries=get("pin_max_tries", "wallet.pin_max_tries", pos_int),
             pin_lock_s=get("pin_lock_s", "wallet.pin_lock_s", pos_float),
+            pin_keys=_pin_keys(settings),
             min_kyc_max_balance_paise=get("min_kyc_max_balance_paise",
                                           "wallet.min_kyc_max_balance_paise", pos_int),
             min_kyc_monthly_bank_paise=get("min_kyc_monthly_bank_paise",
@@ -200,3 +205,13 @@ class WalletSettings:
                                            "wallet.full_kyc_max_balance_paise", pos_int),
             kyc_verifier=kyc_verifier,
         )
+
+
+def _pin_keys(settings: Mapping[str, Any]) -> PinKeys | None:
+    """The PIN keys, checked as secrets are; production refuses to start without."""
+    text = str(settings.get("wallet.pin_keys") or "")
+    production = is_production(settings)
+    if not text.strip() and not production:
+        return None  # (an app or worker that never sets nor checks a PIN)
+    return parse_pin_keys(text, str(settings.get("wallet.pin_key_id") or ""),
+                          production=production)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from wallet.migrations import migrate
 from wallet.models import get_engine
 from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_USERS, seed_demo
+from wallet.services import Services
 from wallet.settings import WalletSettings, load_settings
 
 __all__ = ["DEMO_MERCHANT", "DEMO_PASSWORD", "DEMO_USERS", "main"]
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     engine = get_engine(raw)
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
-            logins = seed_demo(session, settings.bcrypt_rounds, settings.banks)
+            logins = seed_demo(session, settings.bcrypt_rounds, settings.banks,
+                              Services(session, settings).pin_policy)
     finally:
         engine.dispose()
     if logins:
