@@ -1,12 +1,16 @@
 """Many payments into one shop in one ledger batch: imports, and the demo
 shop's history. Each payment is checked as :meth:`WalletService.pay_shop`
-checks it (a frozen wallet, amount, note, the payer's PIN or approval, the
-payer's available balance on locked rows, the idempotency key); the ledger
-posts them all in a few statements."""
+checks it (a frozen wallet, amount, note, the idempotency key, the payer's PIN
+or approval, the payer's available balance on locked rows); the ledger posts
+them all in a few statements. The keys are looked up first, in one query: a
+payment made before is answered, and a key reused with other details refused,
+before any PIN is compared."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from sqlalchemy import select
 
 import ledgerlib
 from ledgerlib import IdempotencyConflict, InsufficientFunds, format_paise
@@ -37,11 +41,22 @@ def pay_shop_batch(wallet: WalletService, merchant: Merchant,
     refused it (nothing of that payment was written)."""
     outcome: list[Transaction | WalletError | None] = [None] * len(payments)
     items, positions, notes = [], [], {}
+    made_before = _made_before(wallet, payments)
+    first_details: dict[str, tuple[int, int]] = {}
     for i, payment in enumerate(payments):
+        details = (merchant.id, payment.amount_paise)
         try:
             ensure_can_spend(payment.payer)
             wallet.check_payment_amount(payment.amount_paise)
             notes[i] = wallet.clean_note(payment.note)
+            made = made_before.get(payment.key)
+            if made is not None:  # paid before: that payment, no PIN compared
+                if (made.payee_merchant_id, made.amount_paise) != details:
+                    raise WalletService.duplicate()
+                outcome[i] = made
+                continue
+            if first_details.setdefault(payment.key, details) != details:
+                raise WalletService.duplicate()  # (earlier in this batch)
             wallet.pins.approve(payment.payer, payment.pin)
         except (WalletError, ledgerlib.LedgerError) as error:
             outcome[i] = error if isinstance(error, WalletError) else WalletError(str(error))
@@ -72,6 +87,13 @@ def pay_shop_batch(wallet: WalletService, merchant: Merchant,
     wallet.db.add_all(records)
     wallet.db.flush()  # one flush for the lot
     return [o for o in outcome if o is not None]
+
+
+def _made_before(wallet: WalletService,
+                 payments: Sequence[ShopPayment]) -> dict[str, Transaction]:
+    keys = {payment.key for payment in payments}
+    return {tx.idempotency_key or "": tx for tx in wallet.db.scalars(
+        select(Transaction).where(Transaction.idempotency_key.in_(keys)))}
 
 
 def _refusal(error: ledgerlib.LedgerError | None, amount_paise: int) -> WalletError:
