@@ -113,7 +113,7 @@ class WalletSettings:
     # Step-up (wallet.pins): wrong PINs in a row before money movement is
     # locked, and for how long; the server-side keys of PIN hashes
     # (wallet.pin_hashes: ``wallet.pin_keys`` "id:secret ...", the current one
-    # ``wallet.pin_key_id``), required in production.
+    # ``wallet.pin_key_id``), required by the user app and the API.
     pin_max_tries: int = 5
     pin_lock_s: float = 900.0
     pin_keys: PinKeys | None = field(default=None, repr=False)
@@ -208,10 +208,11 @@ class WalletSettings:
 
 
 def _pin_keys(settings: Mapping[str, Any]) -> PinKeys | None:
-    """The PIN keys, checked as secrets are; production refuses to start without."""
+    """The PIN keys, checked as secrets are (production: long and random).
+    None when not set: the apps that set or check PINs refuse to start then
+    (webcommon.use_pins); the others never need them."""
     text = str(settings.get("wallet.pin_keys") or "")
-    production = is_production(settings)
-    if not text.strip() and not production:
-        return None  # (an app or worker that never sets nor checks a PIN)
+    if not text.strip():
+        return None
     return parse_pin_keys(text, str(settings.get("wallet.pin_key_id") or ""),
-                          production=production)
+                          production=is_production(settings))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from wallet.models import User
 from wallet.settings import resolve_settings
-from webcommon import use_task_queue
+from webcommon import use_pins, use_task_queue
 from webcommon.security import include_sessions
 
 
@@ -25,6 +25,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
     with Configurator(settings=settings) as config:
         config.include("webcommon")
         config.include("webcommon.metrics")
+        use_pins(config)
         use_task_queue(config)
         config.include("pyramid_jinja2")
         config.include(".templating")
