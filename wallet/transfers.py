@@ -45,9 +45,9 @@ __all__ = ["ActivityFilter", "ActivityItem", "ActivityPage", "AmountTooLarge", "
 DEFAULT_MAX_TRANSFER_PAISE = WalletSettings.max_transfer_paise
 MAX_NOTE_CHARS = 140
 ACTIVITY_PAGE_SIZE = 20
+MAX_ACTIVITY_PAGE_SIZE = 100
 #: A transaction made earlier with a form's key: its id, then the columns asked for.
 Earlier = tuple[Any, ...]
-MAX_ACTIVITY_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ class WalletService:
         recipient, note, key, earlier = self._preview(sender, recipient_phone, amount_paise,
                                                       request_key, note)
         if earlier is not None:  # submitted before: its transfer, and no PIN compared
-            return self._earlier(earlier, key, payee_user_id=recipient.id,
+            return self._earlier(earlier, payee_user_id=recipient.id,
                                  amount_paise=amount_paise)
         self.pins.approve(sender, pin)
         try:
@@ -257,7 +257,7 @@ class WalletService:
             return None, None
         return row[0], (None if row[1] is None else tuple(row[1:]))
 
-    def _earlier(self, earlier: Earlier, key: str, **expected: object) -> Transaction:
+    def _earlier(self, earlier: Earlier, **expected: object) -> Transaction:
         """The transaction ``earlier`` (from :meth:`_with_earlier`) if it was made
         with the same details; a key reused with other details is refused."""
         if any(earlier[i + 1] != value for i, value in enumerate(expected.values())):
@@ -285,7 +285,7 @@ class WalletService:
             raise RecipientNotFound("No shop has that payment handle.", "handle")
         if earlier is not None:
             ensure_can_spend(payer)
-            return self._earlier(earlier, key, payee_merchant_id=merchant.id,
+            return self._earlier(earlier, payee_merchant_id=merchant.id,
                                  amount_paise=amount_paise)
         return self.pay_shop(payer, merchant, amount_paise, key, note, pin=pin)
 

@@ -175,7 +175,7 @@ class WithdrawalService:
         existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
         if existing is not None:  # the same form again (no PIN compared), or refused
             return existing
-        if isinstance(user, User):  # last: nothing else refuses it before its PIN
+        if isinstance(user, User):  # after every check of the request itself
             self.wallet.pins.approve(user, pin)
         now = self.clock()
         tx = Transaction(kind=Kind.WITHDRAWAL, status=Status.QUEUED, amount_paise=amount_paise,
