@@ -138,7 +138,7 @@ def serving_process(settings: dict, workdir: Path, threads: int, app: str = "use
         stdout=log, stderr=log, env={**os.environ, "WALLET_INI": str(worker_ini)})
         for _ in range(processes)]
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # (a busy shared machine starts them slowly)
     while True:
         try:
             urllib.request.urlopen(f"{base}/healthz", timeout=1).read()
