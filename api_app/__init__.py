@@ -18,7 +18,7 @@ from pyramid.response import FileResponse, Response
 from pyramid.router import Router
 
 from wallet.settings import resolve_settings
-from webcommon import use_task_queue
+from webcommon import use_pins, use_task_queue
 from webcommon.headers import DOCS_CONTENT_SECURITY_POLICY
 from webcommon.unavailable import json_unavailable
 
@@ -48,6 +48,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
     with Configurator(settings=settings) as config:
         config.include("webcommon")
         config.include("webcommon.metrics")
+        use_pins(config)
         config.registry["unavailable_response"] = json_unavailable
         use_task_queue(config)
         config.registry["api_settings"] = api

@@ -5,11 +5,16 @@ the key as its own request key, so a repeat moves no money and returns the
 first movement -- and the answer stored with the key, in the same database
 transaction as the money.
 
-The stored answer is looked up only when it matters, which saves a query on
-every first request: when storing finds the key taken (a repeat: answer what
-was stored, or 409 if the key came with another request, and the transaction
-is rolled back either way), or when the operation refused (a repeat of a
-request that succeeded then, e.g. after the money was spent since)."""
+A request that carries a wallet PIN looks its key up *first*: a repeat gets
+its stored answer and a key used for another request its 409 before any PIN is
+compared (a PIN is only ever compared for a request that can run; its try is
+counted durably even if the request fails later: wallet.pin_tries). Otherwise
+the stored answer is looked up only when it matters, which saves a query on
+every first request without a PIN: when storing finds the key taken (a
+repeat: answer what was stored, or 409 if the key came with another request,
+and the transaction is rolled back either way), or when the operation refused
+(a repeat of a request that succeeded then, e.g. after the money was spent
+since)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -91,17 +96,21 @@ def run_money_request(request: Request, operation: Operation) -> Response:
     # (4 digits behind a plain hash are no secret), and a retry may correct it.
     request_sha256 = fingerprint(request.method, request.path,
                                  {name: value for name, value in body.items() if name != "pin"})
+    if "pin" in body:
+        stored = _stored_before_pin(keys, owner, key, request_sha256)
+        if stored is not None:
+            return json_response(stored.status, stored.body, replayed=True)
     try:
         status, payload = operation(key, body)
     except WalletError as exc:
-        # Refused now: was it a repeat of a request that succeeded then? (If the
-        # key came with another request, IdempotencyKeyReused says so.)
+        # Refused now: was it a repeat of a request that succeeded then (or a
+        # twin's, stored meanwhile)? (If the key came with another request,
+        # IdempotencyKeyReused says so.)
         stored = keys.replay(owner, key, request_sha256)
         if stored is not None:
             return json_response(stored.status, stored.body, replayed=True)
         if isinstance(exc, PinRefused):
-            # Answered, not raised: the wrong try the domain counted is
-            # committed (a raised error rolls the request back).
+            # Answered, not raised (the try is counted either way).
             return wallet_refused(exc, request)
         raise
     try:
@@ -110,3 +119,11 @@ def run_money_request(request: Request, operation: Operation) -> Response:
         request.tm.doom()  # whatever this run did is rolled back
         return json_response(first.response.status, first.response.body, replayed=True)
     return json_response(status, payload)
+
+
+def _stored_before_pin(keys: IdempotencyKeys, owner: KeyOwner, key: str,
+                       request_sha256: str) -> StoredResponse | None:
+    """A PIN request's key, looked up before its PIN is compared: the stored
+    answer of a repeat, or IdempotencyKeyReused (a 409) for a key that came
+    with another request. One query more for these requests only."""
+    return keys.replay(owner, key, request_sha256)

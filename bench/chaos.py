@@ -33,6 +33,7 @@ import http.cookiejar
 import os
 import random
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -69,6 +70,7 @@ from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
 from wallet.models import Transaction, get_engine  # noqa: E402
 from wallet.pan_vault import PanKeys, PanVault  # noqa: E402
+from wallet.pin_hashes import parse_pin_keys  # noqa: E402
 from wallet.pins import PinPolicy, Pins  # noqa: E402
 from wallet.seed import demo_pan  # noqa: E402
 from wallet.withdrawals import WithdrawalService  # noqa: E402
@@ -76,6 +78,12 @@ from wallet.withdrawals import WithdrawalService  # noqa: E402
 PIN = "1357"
 TX_PAGE = re.compile(r"/(?:transactions|withdrawals)/(\d+)")
 PASSWORD = "chaos-pass-123"
+#: Hashing: PINs as production (keyed HMAC, a key made per run); passwords
+#: cheaper than production's bcrypt cost 12 (checked once per person, at log-in).
+PIN_KEYS = "chaos:" + secrets.token_urlsafe(32)
+PASSWORD_BCRYPT_ROUNDS = 4
+HASHING = ("hashing: PINs keyed HMAC-SHA-256 as in production; passwords bcrypt cost "
+           f"{PASSWORD_BCRYPT_ROUNDS}, not production's 12 (checked once per person, at log-in)")
 
 
 class Client:
@@ -155,7 +163,12 @@ CHAOS_PAN_SETTINGS = {"wallet.pan_keys": "c1:chaos-pan-key-" + "p" * 24 + "01234
 def base_settings(args, db_url: str, redis_url: str, workdir: Path) -> dict:
     settings = {
         "sqlalchemy.url": db_url, "wallet.environment": "chaos",
-        "wallet.session_secret": "chaos-session-secret-" + "c" * 32, "wallet.bcrypt_rounds": "4",
+        "wallet.session_secret": "chaos-session-secret-" + "c" * 32,
+        # PINs as production hashes them (keyed HMAC); passwords at bcrypt cost 4,
+        # not production's 12: each is checked once per person, at log-in (said
+        # in the run's output).
+        "wallet.bcrypt_rounds": str(PASSWORD_BCRYPT_ROUNDS), "wallet.pin_keys": PIN_KEYS,
+        "wallet.pin_key_id": "chaos",
         "retry.attempts": "5", "banks.enabled": "hdfc",
         "banks.hdfc.name": "HDFC Bank", "banks.hdfc.api_key": "chaos-api-key-" + "k" * 20,
         "banks.hdfc.webhook_secrets": "chaos-webhook-secret-" + "s" * 20,
@@ -311,7 +324,7 @@ def exercise(stage: Stage, args, stats, windows_out: list | None = None) -> list
     users = [f"+9170000{i:05d}" for i in range(args.users)]
     ids = {}
     with Session(engine) as session, session.begin():
-        accounts = AccountService(session, bcrypt_rounds=4)
+        accounts = AccountService(session, bcrypt_rounds=PASSWORD_BCRYPT_ROUNDS)
         for phone in users:  # each full KYC, with a wallet PIN (asked before payments)
             user = accounts.signup(phone, f"Chaos {phone[-4:]}", PASSWORD)
             session.flush()
@@ -320,7 +333,8 @@ def exercise(stage: Stage, args, stats, windows_out: list | None = None) -> list
                        PanVault(PanKeys.from_settings(CHAOS_PAN_SETTINGS))).record(
                 user, KycDetails(user.name, demo_pan(int(phone[-10:])), dt.date(1990, 1, 1)),
                 "chaos")
-            Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, PIN, PIN)
+            Pins(session, PinPolicy(keys=parse_pin_keys(PIN_KEYS, "chaos", production=False))
+                 ).set_first(user, PIN, PIN)
         shops = [accounts.signup_merchant(f"shop-{i}", f"Shop {i}", f"shop{i}@chaos.in",
                                           PASSWORD).handle for i in range(args.shops)]
     # Each person uses one of the user-app servers (as a load balancer would pin them).
@@ -494,6 +508,7 @@ def main(argv=None) -> int:
     print(f"chaos run: seed {args.seed}, {args.ops} operations, {args.users} users, "
           f"{args.shops} shops, {args.clients} clients"
           + (", infrastructure faults" if args.infra_faults else ""))
+    print(HASHING)
     return verdict("chaos", run(args))
 
 

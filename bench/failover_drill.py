@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 import ledgerlib  # noqa: E402
 from bench.acks import AckLog, check_acks  # noqa: E402
-from bench.chaos import base_settings, verdict  # noqa: E402
+from bench.chaos import CHAOS_PAN_SETTINGS, PIN_KEYS, base_settings, verdict  # noqa: E402
 from bench.cluster import DbHost, HAProxy, PatroniCluster, Settings, wait_for  # noqa: E402
 from bench.failover_faults import walsenders  # noqa: E402
 from bench.infra import AppProcess, write_ini  # noqa: E402
@@ -50,7 +50,10 @@ from wallet.deposits import DepositService  # noqa: E402
 from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
 from wallet.models import get_engine  # noqa: E402
+from wallet.pan_vault import PanKeys, PanVault  # noqa: E402
+from wallet.pin_hashes import parse_pin_keys  # noqa: E402
 from wallet.pins import PinPolicy, Pins  # noqa: E402
+from wallet.seed import demo_pan  # noqa: E402
 from wallet.settings import WalletSettings  # noqa: E402
 
 NEEDS = ("patroni", "etcd", "haproxy", "pgbouncer", "setpriv")
@@ -110,11 +113,14 @@ def make_people(engine, settings: dict, count: int) -> list[tuple[str, int]]:
     made = []
     with Session(engine) as session, session.begin():
         accounts = AccountService(session, bcrypt_rounds=4)
+        vault = PanVault(PanKeys.from_settings(CHAOS_PAN_SETTINGS))
+        pins = PinPolicy(keys=parse_pin_keys(PIN_KEYS, "chaos", production=False))
         for i in range(count):
             user = accounts.signup(f"+9171{i:08d}", f"Drill {i}", PASSWORD)
-            KycService(session, ApproveAllVerifier()).record(
-                user, KycDetails(user.name, "DRILL1234K", dt.date(1990, 1, 1)), "drill")
-            Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, PIN, PIN)
+            KycService(session, ApproveAllVerifier(), vault).record(
+                user, KycDetails(user.name, demo_pan(9_100_000 + i), dt.date(1990, 1, 1)),
+                "drill")
+            Pins(session, pins).set_first(user, PIN, PIN)
             DepositService(session, dict(banks)).record_completed(
                 user, "hdfc", OPENING_PAISE, f"drill-deposit-{i:08d}")
             made.append((user.phone, user.id))

@@ -276,6 +276,8 @@ def web_settings(app_db_url):
         "wallet.session_secret": TEST_SESSION_SECRET,
         "wallet.session_cookie_name": "wallet_user",
         "wallet.bcrypt_rounds": "4",
+        "wallet.pin_keys": TEST_PIN_KEYS,
+        "wallet.pin_key_id": TEST_PIN_KEY_ID,
         "retry.attempts": "3",
         # Tasks are queued in memory and run by the tests that want them.
         "huey.backend": "memory",
@@ -320,6 +322,9 @@ def api_wsgi(api_settings):
 
 #: Every test user's wallet PIN (wallet_helpers.make_user sets it).
 TEST_PIN = "1357"
+#: The tests' key of PIN hashes (wallet.pin_hashes), as the ini gives it.
+TEST_PIN_KEY_ID = "t1"
+TEST_PIN_KEYS = f"{TEST_PIN_KEY_ID}:test-pin-key-" + "p" * 24
 #: The API's requests that move money out of a wallet: they need the PIN.
 PIN_PATHS = ("/v1/transfers", "/v1/payments", "/v1/withdrawals")
 

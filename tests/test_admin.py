@@ -13,13 +13,19 @@ from fake_bank.models import Payment
 from wallet.deposits import DepositService
 from wallet.models import PayoutAttempt, Transaction, User
 from wallet.payouts import PayoutPolicy, PayoutProcessor
-from wallet.transfers import WalletService
-from wallet.withdrawals import WithdrawalService
 from wallet_cli.admin import main as admin
 
 from .live_servers import http, serving
 from .test_withdrawals import ScriptedBank
-from .wallet_helpers import PIN, TEST_BANKS, balance, make_user, write_ini
+from .wallet_helpers import (
+    PIN,
+    TEST_BANKS,
+    balance,
+    make_user,
+    wallet_service,
+    withdrawal_service,
+    write_ini,
+)
 
 FAST = PayoutPolicy(lease_s=30, retry_budget=2, backoff_base_s=0, backoff_cap_s=0)
 
@@ -49,9 +55,9 @@ def activity(db, runner):
     asha = make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
     ravi = make_user(db, "+919812345678", "Ravi")
     with db() as session, session.begin():
-        WalletService(session).send_money(session.get(User, asha), "9812345678", 100_00,
+        wallet_service(session).send_money(session.get(User, asha), "9812345678", 100_00,
                                           "form-key-admin-000001", pin=PIN)
-        tx = WithdrawalService(session, TEST_BANKS).request(
+        tx = withdrawal_service(session, TEST_BANKS).request(
             session.get(User, asha), "hdfc", "50100012345678", "HDFC0001234", 200_00,
             "form-key-admin-000002", pin=PIN)
     PayoutProcessor(runner, TEST_BANKS, ScriptedBank(), FAST).drain(asha, "w")
@@ -84,7 +90,7 @@ def test_verify_cross_checks_records_against_the_ledger(ini, activity, app_engin
 
 def needs_review(db, runner, user_id, key="form-key-review-0001", sends=("timeout",)):
     with db() as session, session.begin():
-        tx_id = WithdrawalService(session, TEST_BANKS).request(
+        tx_id = withdrawal_service(session, TEST_BANKS).request(
             session.get(User, user_id), "hdfc", "50100012345678", "HDFC0001234", 300_00, key,
             pin=PIN).id
     bank = ScriptedBank(sends=list(sends), statuses=["down"] * 5)

@@ -29,11 +29,10 @@ from wallet.models import (
 )
 from wallet.payment_requests import NewRequest, PaymentRequests, RequestNotPayable
 from wallet.refunds import Refunds, RefundTooLarge
-from wallet.transfers import WalletService
 
 from .api_helpers import auth, new_key, sign_in
 from .conftest import pin_test_app
-from .wallet_helpers import PASSWORD, PIN, balance, count, make_user, state
+from .wallet_helpers import PASSWORD, PIN, balance, count, make_user, state, wallet_service
 
 PROBLEM = "application/problem+json"
 USER_APP = "http://wallet.test"
@@ -73,7 +72,7 @@ def create(api, secret, status=201, key=None, **fields):
 
 def pay(db, user_id, public_id):
     with db() as session, session.begin():
-        paid = PaymentRequests(session, wallet=WalletService(session), tasks=None).pay(
+        paid = PaymentRequests(session, wallet=wallet_service(session), tasks=None).pay(
             session.get(User, user_id), public_id, pin=PIN)
         return paid.status
 
@@ -350,7 +349,7 @@ def test_an_expired_request_cannot_be_cancelled(api, db, shop):
     made = create(api, secret, expires_in_s=60).json["id"]
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=2)
     with db() as session, session.begin():
-        PaymentRequests(session, wallet=WalletService(session), tasks=None,
+        PaymentRequests(session, wallet=wallet_service(session), tasks=None,
                         clock=lambda: later).expire_due()
     reply = api.post(f"/v1/payment_requests/{made}/cancel", headers=auth(secret), status=409)
     assert reply.json["code"] == "not_payable"
@@ -414,7 +413,7 @@ def test_a_refund_replays_by_its_key_and_moves_money_once(api, db, shop, asha, p
 def test_a_refund_needs_the_shops_money(api, db, shop, asha, paid_request):
     merchant_id, secret = shop
     with db() as session, session.begin():  # the shop has settled most of it since
-        WalletService(session).ledger.transfer(f"merchant:{merchant_id}:wallet",
+        wallet_service(session).ledger.transfer(f"merchant:{merchant_id}:wallet",
                                                f"user:{asha}:wallet", 200_00)
     before = written(db)
     reply = refund(api, secret, paid_request, 100_00, status=422)
@@ -504,13 +503,13 @@ def _shop_holds_more(db, merchant_id) -> None:
     (never above what was paid) can stop a refund, not the shop's balance."""
     rich = make_user(db, "+919899999999", "Other customer", deposit_paise=1_000_00)
     with db() as session, session.begin():
-        WalletService(session).ledger.transfer(f"user:{rich}:wallet",
+        wallet_service(session).ledger.transfer(f"user:{rich}:wallet",
                                                f"merchant:{merchant_id}:wallet", 1_000_00)
 
 
 def _public_id(db, merchant_id, amount_paise=500_00) -> str:
     with db() as session, session.begin():
-        made, _ = PaymentRequests(session, wallet=WalletService(session), tasks=None).create(
+        made, _ = PaymentRequests(session, wallet=wallet_service(session), tasks=None).create(
             session.get(Merchant, merchant_id),
             NewRequest(order_reference="race-1", amount_paise=amount_paise))
         return made.public_id

@@ -18,11 +18,10 @@ from wallet.banks import load_banks
 from wallet.codes import Attempt
 from wallet.models import PayoutAttempt, Transaction, User
 from wallet.payouts import PayoutPolicy, PayoutProcessor
-from wallet.withdrawals import WithdrawalService
 
 from .conftest import dispose_app_engine
 from .live_servers import serving
-from .wallet_helpers import PIN, TEST_BANKS, login, make_user, ready_to_settle
+from .wallet_helpers import PIN, TEST_BANKS, login, make_user, ready_to_settle, withdrawal_service
 
 NOW = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.timezone.utc)
 
@@ -41,7 +40,7 @@ def withdrawal(db, user_id: int, key: int, *, created: dt.datetime, status: str,
                took_s: float | None = None, bank: str = "hdfc") -> int:
     """A withdrawal of ``status`` requested at ``created`` (settled ``took_s`` later)."""
     with db() as session, session.begin():
-        tx_id = WithdrawalService(session, TEST_BANKS).request(
+        tx_id = withdrawal_service(session, TEST_BANKS).request(
             session.get(User, user_id), bank, "50100012345678", "HDFC0001234", 1_00,
             f"form-key-delay-{key:06d}", pin=PIN).id
         settled = None if took_s is None else created + dt.timedelta(seconds=took_s)
@@ -132,7 +131,7 @@ def hdfc_note(page) -> tuple[str, str]:
 def pay_out(db, runner, banks, user_id: int, key: int) -> int:
     """A withdrawal, driven through the live fake bank by the payout steps."""
     with db() as session, session.begin():
-        tx_id = WithdrawalService(session, banks).request(
+        tx_id = withdrawal_service(session, banks).request(
             session.get(User, user_id), "hdfc", "50100012345678", "HDFC0001234", 10_00,
             f"form-key-slow-{key:06d}", pin=PIN).id
     PayoutProcessor(runner, banks, BankClient, PayoutPolicy(backoff_base_s=0.01)).drain(

@@ -14,9 +14,17 @@ from wallet.codes import RequestStatus
 from wallet.models import Merchant, PaymentRequest, Transaction
 from wallet.operations import verify_all
 from wallet.payment_requests import NewRequest, PaymentRequests
-from wallet.transfers import WalletService
 
-from .wallet_helpers import PASSWORD, PIN, balance, login, make_user, pin_form, state
+from .wallet_helpers import (
+    PASSWORD,
+    PIN,
+    balance,
+    login,
+    make_user,
+    pin_form,
+    state,
+    wallet_service,
+)
 
 ASHA, RAVI = "+919876543210", "+919812345678"
 RETURN_URL = "https://shop.example/orders/1001/done?lang=en"
@@ -45,7 +53,7 @@ def create(db, shop, **fields) -> str:
     new = NewRequest(**{"order_reference": "order-1001", "amount_paise": 250_00,
                         "description": "2 masala dosa", "return_url": RETURN_URL, **fields})
     with db() as session, session.begin():
-        request, _ = PaymentRequests(session, wallet=WalletService(session), tasks=None).create(
+        request, _ = PaymentRequests(session, wallet=wallet_service(session), tasks=None).create(
             session.get(Merchant, shop), new)
         return request.public_id
 
@@ -141,7 +149,7 @@ def test_expired_and_cancelled_requests_say_so_and_move_nothing(user_app, db, sh
     login(user_app, ASHA)
     form = pin_form(user_app.get(f"/checkout/{public_id}"), "checkout-form")
     with db() as session, session.begin():
-        requests = PaymentRequests(session, wallet=WalletService(session), tasks=None)
+        requests = PaymentRequests(session, wallet=wallet_service(session), tasks=None)
         if how == "cancelled":
             requests.cancel(session.get(Merchant, shop), public_id)
         else:

@@ -16,13 +16,12 @@ from wallet.accounts import AccountService
 from wallet.models import Merchant, PaymentRequest
 from wallet.operations import verify_all
 from wallet.payment_requests import NewRequest, PaymentRequests
-from wallet.transfers import WalletService
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine
 from .live_servers import BrowserThread, confirm_in_browser, serving
 from .test_checkout import merchant_balance
-from .wallet_helpers import PASSWORD, PIN, balance, make_user
+from .wallet_helpers import PASSWORD, PIN, balance, make_user, wallet_service
 
 pytestmark = pytest.mark.browser
 
@@ -75,7 +74,7 @@ def test_checkout_return_to_the_shop_then_a_refund_in_the_history(browser, user_
             merchant = AccountService(session, bcrypt_rounds=4).signup_merchant(
                 "dosa-corner", "Dosa Corner", "dosa@example.com", PASSWORD)
             merchant.return_origins = shop_url
-            request, _ = PaymentRequests(session, wallet=WalletService(session),
+            request, _ = PaymentRequests(session, wallet=wallet_service(session),
                                          tasks=None).create(merchant, NewRequest(
                 order_reference="order-1001", amount_paise=250_00,
                 description="2 masala dosa", expires_in_s=900,

@@ -7,9 +7,8 @@ import pytest
 from wallet.accounts import AccountService
 from wallet.models import Transaction, User
 from wallet.operations import cross_check
-from wallet.transfers import WalletService
 
-from .wallet_helpers import PIN, make_user
+from .wallet_helpers import PIN, make_user, wallet_service
 
 
 @pytest.fixture
@@ -19,7 +18,7 @@ def shop_and_payers(db):
     with db() as session, session.begin():
         shop = AccountService(session, bcrypt_rounds=4).signup_merchant(
             "chai-point", "Chai Point", "chai@example.com", "correct horse battery")
-        wallet = WalletService(session)
+        wallet = wallet_service(session)
         payment = wallet.pay_merchant(session.get(User, asha), "chai-point", 120_00,
                                       "form-key-cross-000001", "masala chai", pin=PIN)
         transfer = wallet.send_money(session.get(User, asha), "9812345678", 50_00,

@@ -20,7 +20,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from .live_servers import http, serving
-from .wallet_helpers import PIN
+from .wallet_helpers import PIN, wallet_service
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop.py"
 SECRET = "whsec_" + base64.b64encode(b"s" * 24).decode()
@@ -153,7 +153,6 @@ def test_the_example_shop_against_the_real_api_and_webhooks(web_settings, db):
     from wallet.merchant_webhooks import MerchantWebhooks, WebhookPolicy
     from wallet.models import User
     from wallet.payment_requests import PaymentRequests
-    from wallet.transfers import WalletService
 
     from .wallet_helpers import PASSWORD, make_user
 
@@ -178,7 +177,7 @@ def test_the_example_shop_against_the_real_api_and_webhooks(web_settings, db):
         [order] = module.ORDERS
         assert module.ORDERS[order]["status"] == "awaiting payment"
         with db() as session, session.begin():  # the customer pays at checkout
-            PaymentRequests(session, wallet=WalletService(session),
+            PaymentRequests(session, wallet=wallet_service(session),
                             tasks=wsgi.registry["task_queue"]).pay(
                 session.get(User, asha), public_id, pin=PIN)
         while (task := huey_tasks.huey.dequeue()) is not None:  # the worker

@@ -10,10 +10,19 @@ from wallet.audit import Actor
 from wallet.models import Merchant, User
 from wallet.operator_actions import OperatorActions
 from wallet.payment_requests import NewRequest, PaymentRequests
-from wallet.transfers import WalletService
 
 from .api_helpers import auth, new_key, sign_in
-from .wallet_helpers import PASSWORD, PIN, TEST_BANKS, PinForm, balance, login, make_user, state
+from .wallet_helpers import (
+    PASSWORD,
+    PIN,
+    TEST_BANKS,
+    PinForm,
+    balance,
+    login,
+    make_user,
+    state,
+    wallet_service,
+)
 
 ASHA, RAVI = "+919876543210", "+919812345678"
 REASON = "chargeback investigation 42"
@@ -50,7 +59,7 @@ def checkout_request(db, shop) -> str:
     new = NewRequest(order_reference="order-1", amount_paise=50_00, description="dosa",
                      return_url="https://shop.example/done")
     with db() as session, session.begin():
-        request, _ = PaymentRequests(session, wallet=WalletService(session), tasks=None).create(
+        request, _ = PaymentRequests(session, wallet=wallet_service(session), tasks=None).create(
             session.get(Merchant, shop), new)
         return request.public_id
 
@@ -85,7 +94,7 @@ def test_frozen_wallet_cannot_spend_from_the_pages(user_app, db, asha, ravi, sho
 
     # It still receives.
     with db() as session, session.begin():
-        WalletService(session).send_money(session.get(User, ravi), ASHA, 25_00,
+        wallet_service(session).send_money(session.get(User, ravi), ASHA, 25_00,
                                           "form-key-freeze-0001", pin=PIN)
     assert balance(db, asha) == (1_025_00, 0)
 

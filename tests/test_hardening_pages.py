@@ -40,6 +40,8 @@ from .wallet_helpers import (
     make_user,
     ready_to_settle,
     state,
+    wallet_service,
+    withdrawal_service,
 )
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -206,8 +208,7 @@ def test_shop_names_refuse_bidi_overrides_and_control_characters(merchant_app, d
 def test_notes_are_isolated_so_they_cannot_reorder_a_merchants_page(merchant_app, db, asha):
     shop = make_merchant(db)
     with db() as session, session.begin():
-        from wallet.transfers import WalletService
-        tx = WalletService(session).pay_merchant(session.get(User, asha), "chai-point", 10_00,
+        tx = wallet_service(session).pay_merchant(session.get(User, asha), "chai-point", 10_00,
                                                  "form-key-bidi-00001", "abc\u202edef", pin=PIN)
         tx_id = tx.id
     merchant_login(merchant_app)
@@ -239,7 +240,7 @@ def test_withdraw_form_shows_every_fields_error_at_once(asha_app, db):
 
 def test_the_domain_refuses_a_foreign_ifsc_too(db, asha):
     with db() as session, pytest.raises(WalletError) as refused:
-        WithdrawalService(session, TEST_BANKS).request(
+        withdrawal_service(session, TEST_BANKS).request(
             session.get(User, asha), "axis", "50100012345678", "HDFC0001234", 100_00, "k" * 20,
             pin=PIN)
     assert refused.value.field == "ifsc"
@@ -426,8 +427,7 @@ def notes(db, user_id):
 def test_the_domain_writes_notifications_with_the_events(db, runner, asha):
     ravi = make_user(db, RAVI, "Ravi")
     with db() as session, session.begin():
-        from wallet.transfers import WalletService
-        WalletService(session).send_money(session.get(User, asha), "98123 45678", 250_00,
+        wallet_service(session).send_money(session.get(User, asha), "98123 45678", 250_00,
                                           "form-key-notify-001", "", pin=PIN)
     assert notes(db, ravi) == [("money_received", "Asha sent you ₹250.00")]
     tx_id = withdraw(db, ravi, 100_00, "form-key-notify-002")
@@ -462,8 +462,7 @@ def test_a_refund_notifies_the_payer(db, asha):
 def test_a_refused_transfer_writes_no_notification(db, asha):
     ravi = make_user(db, RAVI, "Ravi")
     with db() as session, session.begin(), pytest.raises(WalletError):
-        from wallet.transfers import WalletService
-        WalletService(session).send_money(session.get(User, asha), "98123 45678", 5_000_00,
+        wallet_service(session).send_money(session.get(User, asha), "98123 45678", 5_000_00,
                                           "form-key-notify-004", "", pin=PIN)
     assert notes(db, ravi) == []
 
@@ -471,8 +470,7 @@ def test_a_refused_transfer_writes_no_notification(db, asha):
 def test_the_bell_counts_unread_and_marks_them_read(asha_app, db, asha):
     ravi = make_user(db, RAVI, "Ravi", deposit_paise=100_00)
     with db() as session, session.begin():
-        from wallet.transfers import WalletService
-        WalletService(session).send_money(session.get(User, ravi), "98765 43210", 10_00,
+        wallet_service(session).send_money(session.get(User, ravi), "98765 43210", 10_00,
                                           "form-key-notify-005", "", pin=PIN)
     dashboard = asha_app.get("/dashboard")
     assert dashboard.html.select_one("#unread-count").text == "2"  # deposit + money

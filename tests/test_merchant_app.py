@@ -12,7 +12,6 @@ from wallet.accounts import AccountService
 from wallet.models import Merchant, Transaction, User
 from wallet.payouts import PayoutPolicy, PayoutProcessor
 from wallet.reports import MerchantReports
-from wallet.transfers import WalletService
 from wallet.withdrawals import Owner
 from webapp.merchant import main as merchant_main
 
@@ -30,6 +29,7 @@ from .wallet_helpers import (
     make_user,
     ready_to_settle,
     state,
+    wallet_service,
 )
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
@@ -184,7 +184,7 @@ def test_double_submitted_payment_pays_once(user_app, db, asha, shop):
 
 def pay_at(db, user_id, merchant_handle, amount_paise, when, key):
     with db() as session, session.begin():
-        WalletService(session, clock=lambda: when).pay_merchant(
+        wallet_service(session, clock=lambda: when).pay_merchant(
             session.get(User, user_id), merchant_handle, amount_paise, key, "", pin=PIN)
 
 

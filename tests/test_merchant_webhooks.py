@@ -42,7 +42,6 @@ from wallet.models import (
 )
 from wallet.payment_requests import NewRequest, PaymentRequests
 from wallet.settings import ConfigurationError, WalletSettings
-from wallet.transfers import WalletService
 from wallet.webhook_sender import (
     SendResult,
     UnsafeDestination,
@@ -53,7 +52,7 @@ from wallet.webhook_sender import (
 
 from .conftest import PRODUCTION_KYC_SETTINGS
 from .live_servers import free_ports, serving, wait_until
-from .wallet_helpers import PASSWORD, PIN, make_user
+from .wallet_helpers import PASSWORD, PIN, make_user, wallet_service
 
 # ------------------------------------------------------------------ helpers
 
@@ -196,12 +195,12 @@ def add_endpoint(db, shop, url, events=Event.ALL, policy=POLICY) -> tuple[int, s
 def pay_request(db, shop, user_id, reference="order-1", tasks=None) -> str:
     """A payment request of the shop, paid by the user (one committed transaction each)."""
     with db() as session, session.begin():
-        wallet = WalletService(session)
+        wallet = wallet_service(session)
         request, _ = PaymentRequests(session, wallet=wallet, tasks=tasks).create(
             session.get(Merchant, shop), NewRequest(reference, 120_00, "2 chai"))
         public_id = request.public_id
     with db() as session, session.begin():
-        paid = PaymentRequests(session, wallet=WalletService(session), tasks=tasks).pay(
+        paid = PaymentRequests(session, wallet=wallet_service(session), tasks=tasks).pay(
             session.get(User, user_id), public_id, pin=PIN)
         assert paid.status == RequestStatus.PAID
     return public_id
@@ -744,8 +743,9 @@ def test_the_periodic_tasks_expire_requests_and_queue_their_webhooks(db, shop, w
     try:
         add_endpoint(db, shop, "http://127.0.0.1:9/hook")
         with db() as session, session.begin():
-            request, _ = PaymentRequests(session, wallet=WalletService(session), tasks=None).create(
-                session.get(Merchant, shop), NewRequest("late-1", 50_00, expires_in_s=60))
+            requests = PaymentRequests(session, wallet=wallet_service(session), tasks=None)
+            request, _ = requests.create(session.get(Merchant, shop),
+                                         NewRequest("late-1", 50_00, expires_in_s=60))
             request.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
         huey_tasks.huey.flush()
         assert expire_payment_requests.call_local() == 1

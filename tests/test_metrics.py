@@ -25,13 +25,11 @@ from wallet.banks import load_banks
 from wallet.deposits import DepositService
 from wallet.ledger_checks import run_ledger_check
 from wallet.models import Transaction, User
-from wallet.transfers import WalletService
-from wallet.withdrawals import WithdrawalService
 from webapp import merchant
 
 from .conftest import BANK_SETTINGS, ON_POSTGRES, dispose_app_engine
 from .live_servers import free_ports, http, serving, wait_until
-from .wallet_helpers import PIN, make_user
+from .wallet_helpers import PIN, make_user, wallet_service, withdrawal_service
 
 REDIS_URL = os.environ.get("WALLET_TEST_REDIS_URL", "")
 FINAL = ("completed", "failed", "reversed", "needs_review")
@@ -213,7 +211,7 @@ def test_scraped_values_match_a_scripted_run(live, db):
     # Transfers: three, all completed.
     for i in range(3):
         with db() as session, session.begin():
-            WalletService(session).send_money(session.get(User, asha), "+919876543211",
+            wallet_service(session).send_money(session.get(User, asha), "+919876543211",
                                               10_00, f"form-key-tr-{i:06d}", pin=PIN)
 
     # Payouts while the bank fails every call, then recovers.
@@ -221,7 +219,7 @@ def test_scraped_values_match_a_scripted_run(live, db):
     ids = []
     for i, account in enumerate(("50100012345678", "50100012345679", "00000000012345")):
         with db() as session, session.begin():
-            ids.append(WithdrawalService(session, live["banks"]).request(
+            ids.append(withdrawal_service(session, live["banks"]).request(
                 session.get(User, asha), "hdfc", account, "HDFC0001234", 50_00,
                 f"form-key-wd-{i:06d}", pin=PIN).id)
         process_payouts(f"user:{asha}")

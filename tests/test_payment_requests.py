@@ -19,9 +19,8 @@ from wallet.payment_requests import (
     RequestNotPayable,
 )
 from wallet.refunds import PaymentNotFound, Refunds, RefundTooLarge
-from wallet.transfers import WalletService
 
-from .wallet_helpers import PIN, balance, make_user, state
+from .wallet_helpers import PIN, balance, make_user, state, wallet_service
 
 
 class Recorder:
@@ -55,7 +54,7 @@ def asha(db):
 
 def requests(session, tasks=None, clock=None):
     kwargs = {"clock": clock} if clock else {}
-    return PaymentRequests(session, wallet=WalletService(session, **kwargs), tasks=tasks,
+    return PaymentRequests(session, wallet=wallet_service(session, **kwargs), tasks=tasks,
                            **kwargs)
 
 
@@ -150,7 +149,7 @@ def test_partial_refunds_up_to_what_was_paid(db, shop, asha):
         refund(db, shop, payment_id, 99_00, "refund-key-000000001")
     assert balance(db, asha)[0] == 1_000_00
     with db() as session:
-        history = WalletService(session).activity(session.get(User, asha)).items
+        history = wallet_service(session).activity(session.get(User, asha)).items
         assert [(i.transaction.kind, i.direction) for i in history[:2]] == [
             ("refund", "in"), ("refund", "in")]
         assert "Chai Point" in history[0].counterparty
@@ -162,7 +161,7 @@ def test_a_refund_needs_the_shops_money_and_its_own_payment(db, shop, asha):
     with db() as session:
         payment_id = Refunds(session).payment_of_request(session.get(Merchant, shop), public_id)
     with db() as session, session.begin():  # the shop settles everything first
-        WalletService(session).ledger.transfer("merchant:1:wallet", "user:1:wallet", 200_00)
+        wallet_service(session).ledger.transfer("merchant:1:wallet", "user:1:wallet", 200_00)
     before = state(db)
     with pytest.raises(InsufficientBalance, match="shop's available balance"):
         refund(db, shop, payment_id, 100_00)

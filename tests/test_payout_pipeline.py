@@ -17,11 +17,10 @@ from fake_bank.models import ApiCall, Payout
 from huey_tasks.withdrawals import process_payouts
 from wallet.models import Transaction, User
 from wallet.transfers import WalletError
-from wallet.withdrawals import WithdrawalService
 
 from .conftest import ON_POSTGRES
 from .live_servers import serving, wait_until
-from .wallet_helpers import PIN, TEST_BANKS, balance, make_user, write_ini
+from .wallet_helpers import PIN, TEST_BANKS, balance, make_user, withdrawal_service, write_ini
 
 REDIS_URL = os.environ.get("WALLET_TEST_REDIS_URL", "")
 FINAL = ("completed", "failed", "reversed", "needs_review")
@@ -77,7 +76,7 @@ def bank_session(app) -> Session:
 def request_withdrawal(db, user_id, amount_paise, key, account="50100012345678"):
     """What the web request does: hold + record in one transaction, enqueue after commit."""
     with db() as session, session.begin():
-        tx_id = WithdrawalService(session, TEST_BANKS).request(
+        tx_id = withdrawal_service(session, TEST_BANKS).request(
             session.get(User, user_id), "hdfc", account, "HDFC0001234", amount_paise, key,
             pin=PIN).id
     process_payouts(f"user:{user_id}")

@@ -14,7 +14,6 @@ from wallet.models import Merchant, Refund, Transaction, User
 from wallet.operations import verify_all
 from wallet.refunds import Refunds
 from wallet.reports import MerchantReports
-from wallet.transfers import WalletService
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine
@@ -30,6 +29,7 @@ from .wallet_helpers import (
     pin_form,
     ready_to_settle,
     state,
+    wallet_service,
 )
 
 ASHA = "+919876543210"
@@ -211,7 +211,7 @@ def test_a_pay_by_handle_payment_is_refunded_the_same_way(user_app, shop_app, db
 
 def pay_at(db, user_id, amount_paise, when, key):
     with db() as session, session.begin():
-        return WalletService(session, clock=lambda: when).pay_merchant(
+        return wallet_service(session, clock=lambda: when).pay_merchant(
             session.get(User, user_id), "dosa-corner", amount_paise, key, "", pin=PIN).id
 
 

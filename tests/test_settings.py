@@ -11,6 +11,9 @@ from .conftest import PRODUCTION_KYC_ENV
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 GOOD_SECRET = "a-real-random-secret-" + "z" * 32
+#: Production's PIN keys (WALLET_PIN_KEYS, WALLET_PIN_KEY_ID): one real-looking key.
+GOOD_PIN_KEYS = {"WALLET_PIN_KEYS": "1:a-real-random-pin-key-0123456789abcdef",
+                 "WALLET_PIN_KEY_ID": "1"}
 
 
 BANK_ENV = {
@@ -28,9 +31,10 @@ BANK_ENV = {
 
 def production(monkeypatch, **env):
     for name in ("WALLET_DATABASE_URL", "WALLET_SESSION_SECRET", "WALLET_REDIS_URL",
-                 "WALLET_USER_APP_URL"):
+                 "WALLET_USER_APP_URL", "WALLET_PIN_KEYS", "WALLET_PIN_KEY_ID"):
         monkeypatch.delenv(name, raising=False)
-    env = {**BANK_ENV, **PRODUCTION_KYC_ENV, "WALLET_REDIS_URL": "redis://127.0.0.1:6379/15",
+    env = {**BANK_ENV, **PRODUCTION_KYC_ENV, **GOOD_PIN_KEYS,
+           "WALLET_REDIS_URL": "redis://127.0.0.1:6379/15",
            "WALLET_USER_APP_URL": "https://wallet.example", **env}
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -40,13 +40,14 @@ from .wallet_helpers import (
     SHOP_ACCOUNT,
     SHOP_PIN,
     TEST_BANKS,
+    TEST_PIN_POLICY,
     count,
     make_user,
     ready_to_settle,
     state,
 )
 
-POLICY = PinPolicy(max_tries=5, lock_s=900, bcrypt_rounds=4)
+POLICY = PinPolicy(max_tries=5, lock_s=900, keys=TEST_PIN_POLICY.keys)
 OTHER_ACCOUNT = ("axis", "91702003456789", "UTIB0000123")
 
 

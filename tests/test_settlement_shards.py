@@ -22,12 +22,11 @@ from wallet.models import User
 from wallet.operations import cross_check, verify_all
 from wallet.payouts import PayoutProcessor
 from wallet.settings import ConfigurationError
-from wallet.withdrawals import WithdrawalService
 from wallet_cli import admin
 
 from .conftest import BANK_SETTINGS, ON_POSTGRES
 from .test_withdrawals import FAST, ScriptedBank
-from .wallet_helpers import PIN, TEST_BANKS, make_user, write_ini
+from .wallet_helpers import PIN, TEST_BANKS, make_user, withdrawal_service, write_ini
 
 KEYS = itertools.count()
 
@@ -105,7 +104,7 @@ def test_an_old_single_account_stays_counted_as_shard_zero(db):
     for n in range(10):
         deposit(db, user_id, 10_00, 8, f"new-deposit-{n:06d}")
     with db() as session, session.begin():
-        WithdrawalService(session, banks_with(8)).request(
+        withdrawal_service(session, banks_with(8)).request(
             session.get(User, user_id), "hdfc", "50100012345678", "HDFC0001234", 50_00,
             "withdraw-key-0000001", pin=PIN)
 
@@ -169,7 +168,7 @@ def test_shard_sums_equal_the_bank_position_after_random_deposits_and_payouts(
             continue
         try:
             with db() as session, session.begin():
-                WithdrawalService(session, banks).request(
+                withdrawal_service(session, banks).request(
                     session.get(User, user_id), "hdfc", "50100012345678", "HDFC0001234",
                     amount, key, pin=PIN)
         except InsufficientBalance:

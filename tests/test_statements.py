@@ -20,12 +20,19 @@ from wallet.payouts import PayoutPolicy, PayoutProcessor
 from wallet.refunds import Refunds
 from wallet.statement_files import statement_csv, statement_pdf
 from wallet.statements import Month, StatementDoesNotReconcile, Statements
-from wallet.transfers import WalletService
 from wallet.withdrawals import WithdrawalService
 
 from .api_helpers import auth, sign_in
 from .test_withdrawals import ScriptedBank
-from .wallet_helpers import PASSWORD, PIN, TEST_BANKS, login, make_user
+from .wallet_helpers import (
+    PASSWORD,
+    PIN,
+    TEST_BANKS,
+    login,
+    make_user,
+    wallet_service,
+    withdrawal_service,
+)
 
 ASHA, RAVI = "+919876543210", "+919812345678"
 OCTOBER = Month(2026, 10)
@@ -62,7 +69,7 @@ def october(db, runner):
             s.get(User, user_id), "hdfc", amount, key(n)).id
 
     def send(src: int, phone: str, amount: int, n: int, note: str = ""):
-        return lambda s: WalletService(s, clock=clock).send_money(
+        return lambda s: wallet_service(s, clock=clock).send_money(
             s.get(User, src), phone, amount, key(n), note, pin=PIN).id
 
     def shop(s):
@@ -71,7 +78,7 @@ def october(db, runner):
         return merchant.id
 
     def withdraw(amount: int, n: int):
-        return lambda s: WithdrawalService(s, TEST_BANKS, clock=clock).request(
+        return lambda s: withdrawal_service(s, TEST_BANKS, clock=clock).request(
             s.get(User, asha), "hdfc", "50100012345678", "HDFC0001234", amount, key(n),
             pin=PIN).id
 
@@ -86,7 +93,7 @@ def october(db, runner):
     step(ist(1, hour=0), deposit(asha, 500_00, 3))  # 00:00 IST: the month's first instant
     step(ist(3), send(ravi, ASHA, 200_00, 4, "for dinner"))
     step(ist(4), send(asha, RAVI, 100_00, 5, "=SUM(A1)"))
-    payment = step(ist(5), lambda s: WalletService(s, clock=clock).pay_merchant(
+    payment = step(ist(5), lambda s: wallet_service(s, clock=clock).pay_merchant(
         s.get(User, asha), "dosa-corner", 250_00, key(6), "two dosas", pin=PIN).id)
     step(ist(6), lambda s: Refunds(s, clock=clock).refund(
         s.get(Merchant, merchant_id), payment, 50_00, key(7), "cold"))

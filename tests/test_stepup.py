@@ -17,7 +17,6 @@ from wallet.limits import DepositLimit, RecipientLimit
 from wallet.models import Merchant, Transaction, User, WalletPin
 from wallet.pins import PinLocked, PinNotSet, PinPolicy, Pins, WrongPin
 from wallet.refunds import Refunds
-from wallet.transfers import WalletService
 
 from .api_helpers import auth, new_key, sign_in
 from .test_checkout import create
@@ -26,11 +25,13 @@ from .wallet_helpers import (
     PIN,
     TEST_BANKS,
     TEST_PAN_VAULT,
+    TEST_PIN_POLICY,
     PinForm,
     balance,
     login,
     make_user,
     state,
+    wallet_service,
 )
 
 ASHA, RAVI = "+919876543210", "+919812345678"
@@ -43,7 +44,7 @@ def send(db, sender_id: int, amount_paise: int, pin: str, key: str = "form-key-0
     is returned after commit (as a page or the API answer commits it)."""
     with db() as session, session.begin():
         try:
-            return WalletService(session).send_money(session.get(User, sender_id), phone,
+            return wallet_service(session).send_money(session.get(User, sender_id), phone,
                                                      amount_paise, key, pin=pin)
         except WalletError as exc:
             return exc
@@ -76,7 +77,7 @@ def test_five_wrong_pins_lock_payments_until_the_lock_ends(db):
     # One clock: the lock starts at the real now, because send() below runs
     # on the real clock (a fixed instant here made the test pass on one day only).
     now = dt.datetime.now(dt.timezone.utc)
-    policy = PinPolicy(max_tries=5, lock_s=900, bcrypt_rounds=4)
+    policy = PinPolicy(max_tries=5, lock_s=900, keys=TEST_PIN_POLICY.keys)
 
     def try_pin(pin: str, at: dt.datetime):
         with db() as session, session.begin():
@@ -102,7 +103,7 @@ def test_a_user_without_a_pin_cannot_pay_and_a_pin_is_stored_hashed(db):
     make_user(db, RAVI, "Ravi Kumar")
     assert isinstance(send(db, asha, 100_00, PIN), PinNotSet)
     with db() as session, session.begin():
-        pins = Pins(session, PinPolicy(bcrypt_rounds=4))
+        pins = Pins(session, TEST_PIN_POLICY)
         user = session.get(User, asha)
         for bad, field in (("12a4", "pin"), ("12345", "pin"), ("1111", "pin"), ("2468", "repeat")):
             with pytest.raises(WalletError) as refused:
@@ -111,7 +112,7 @@ def test_a_user_without_a_pin_cannot_pay_and_a_pin_is_stored_hashed(db):
         pins.set_first(user, "246810", "246810")
     with db() as session:
         stored = session.get(WalletPin, asha).pin_hash
-        assert stored.startswith("$2b$") and "246810" not in stored
+        assert stored.startswith("hmac-sha256$vt1$") and "246810" not in stored
     assert not isinstance(send(db, asha, 100_00, "246810"), WalletError)
 
 
@@ -334,7 +335,7 @@ def test_a_refund_the_customer_cannot_take_is_refused(db):
     merchant = make_merchant(db)
     asha = make_user(db, ASHA, "Asha", deposit_paise=2_000_00, full_kyc=False)
     with db() as session, session.begin():
-        payment_id = WalletService(session).pay_merchant(
+        payment_id = wallet_service(session).pay_merchant(
             session.get(User, asha), "chai-point", 1_000_00, "pay-key-0000000001", pin=PIN).id
     # A friend fills Asha's minimum-KYC wallet to its ₹10,000 cap.
     friend = make_user(db, RAVI, "Ravi Kumar", deposit_paise=9_000_00)
@@ -402,9 +403,9 @@ def test_kyc_details_are_parsed_strictly():
 def test_demo_users_are_full_kyc_with_the_demo_pin(db):
     from wallet.seed import DEMO_PIN, seed_demo
     with db() as session, session.begin():
-        seed_demo(session, 4, TEST_BANKS, TEST_PAN_VAULT)
+        seed_demo(session, 4, TEST_BANKS, TEST_PAN_VAULT, TEST_PIN_POLICY)
     with db() as session:
         asha = session.scalar(select(User).where(User.phone == ASHA))
         assert asha.kyc_level == "full"
-        Pins(session).approve(asha, DEMO_PIN)
+        Pins(session, TEST_PIN_POLICY).approve(asha, DEMO_PIN)
         assert session.scalar(select(Transaction).where(Transaction.kind == "transfer"))

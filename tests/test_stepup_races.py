@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import threading
 
-import bcrypt
 import pytest
 
+from wallet import pins
 from wallet.deposits import DepositService
 from wallet.errors import WalletError
 from wallet.limits import DepositLimit, RecipientLimit
 from wallet.models import User
 from wallet.pins import PinLocked, Pins, WrongPin
-from wallet.transfers import WalletService
 
 from .test_wallet_races import run_together
-from .wallet_helpers import PIN, TEST_BANKS, balance, make_user
+from .wallet_helpers import PIN, TEST_BANKS, TEST_PIN_POLICY, balance, make_user, wallet_service
 
 pytestmark = pytest.mark.postgres
 
@@ -35,22 +34,22 @@ def test_concurrent_pin_guesses_are_counted_and_at_most_five_compared(db, monkey
     asha = make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
     compared = []
     lock = threading.Lock()
-    real = bcrypt.checkpw
+    real = pins.verify_pin
 
-    def counting(password, hashed):
+    def counting(pin, stored, keys):
         with lock:
-            compared.append(password)
-        return real(password, hashed)
+            compared.append(pin)
+        return real(pin, stored, keys)
 
-    monkeypatch.setattr(bcrypt, "checkpw", counting)
-    results = run_together(12, lambda i: committed(
-        db, lambda session: Pins(session).approve(session.get(User, asha), f"{i:04d}")))
+    monkeypatch.setattr(pins, "verify_pin", counting)
+    results = run_together(12, lambda i: committed(db, lambda session: Pins(
+        session, TEST_PIN_POLICY).approve(session.get(User, asha), f"{i:04d}")))
     assert all(isinstance(r, (WrongPin, PinLocked)) for r in results), results
     assert len(compared) <= 5
     assert sum(isinstance(r, WrongPin) for r in results) == 4
     # Locked now: even the right PIN is refused, and nothing is compared.
     compared.clear()
-    assert isinstance(committed(db, lambda session: Pins(session).approve(
+    assert isinstance(committed(db, lambda session: Pins(session, TEST_PIN_POLICY).approve(
         session.get(User, asha), PIN)), PinLocked)
     assert compared == []
 
@@ -61,7 +60,7 @@ def test_concurrent_transfers_never_push_a_wallet_past_its_cap(db):
                for i in range(8)]
 
     def send(i):
-        return committed(db, lambda session: WalletService(session).send_money(
+        return committed(db, lambda session: wallet_service(session).send_money(
             session.get(User, senders[i]), "9988776655", 3_000_00, f"form-key-{i:012d}",
             pin=PIN).id)
 

@@ -10,9 +10,8 @@ from sqlalchemy import text
 from wallet.errors import InsufficientBalance
 from wallet.models import User
 from wallet.tasks import NoTaskQueue, after_commit, load_task_queue
-from wallet.withdrawals import WithdrawalService
 
-from .wallet_helpers import PIN, TEST_BANKS, make_user
+from .wallet_helpers import PIN, TEST_BANKS, make_user, withdrawal_service
 
 marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="none")
 
@@ -63,13 +62,13 @@ def test_a_withdrawal_is_announced_after_commit_and_a_refused_one_never(db):
     asha = make_user(db, "+919876543210", "Asha", deposit_paise=500_00)
     queue = RecordingQueue()
     with db() as session, session.begin():
-        service = WithdrawalService(session, TEST_BANKS, tasks=queue)
+        service = withdrawal_service(session, TEST_BANKS, tasks=queue)
         service.request(session.get(User, asha), "hdfc", "50100012345678", "HDFC0001234",
                         200_00, "form-key-tasks-000001", pin=PIN)
         assert queue.owners == []  # not before the commit
     assert queue.owners == [f"user:{asha}"]
     with db() as session, pytest.raises(InsufficientBalance), session.begin():
-        WithdrawalService(session, TEST_BANKS, tasks=queue).request(
+        withdrawal_service(session, TEST_BANKS, tasks=queue).request(
             session.get(User, asha), "hdfc", "50100012345678", "HDFC0001234", 900_00,
             "form-key-tasks-000002", pin=PIN)
     assert queue.owners == [f"user:{asha}"]

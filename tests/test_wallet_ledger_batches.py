@@ -16,7 +16,14 @@ from wallet.reports import MerchantReports
 from wallet.seed import seed_demo
 from wallet.transfers import WalletService
 
-from .wallet_helpers import PIN, TEST_BANKS, TEST_PAN_VAULT, make_user
+from .wallet_helpers import (
+    PIN,
+    TEST_BANKS,
+    TEST_PAN_VAULT,
+    TEST_PIN_POLICY,
+    make_user,
+    wallet_service,
+)
 
 
 def _shop(session) -> Merchant:
@@ -32,7 +39,7 @@ def test_a_shop_paid_in_one_batch(db):
     with db() as session, session.begin():
         shop = _shop(session)
         asha, ravi = session.get(User, asha_id), session.get(User, ravi_id)
-        wallet = WalletService(session)
+        wallet = wallet_service(session)
         key = lambda user, n: WalletService.idempotency_key(  # noqa: E731
             Kind.PAYMENT, user, f"bulk-pay-{n:04d}-xyz")
         outcome = pay_shop_batch(wallet, shop, [
@@ -61,14 +68,14 @@ def test_a_shop_paid_in_one_batch(db):
 
 def test_the_demo_seed_posts_its_history_in_batches_and_verifies(db):
     with db() as session, session.begin():
-        logins = seed_demo(session, 4, TEST_BANKS, TEST_PAN_VAULT)
+        logins = seed_demo(session, 4, TEST_BANKS, TEST_PAN_VAULT, TEST_PIN_POLICY)
         assert logins
     with db() as session:
         shop = session.scalar(select(Merchant).where(Merchant.handle == "chai-point"))
         paid = session.scalar(select(func.coalesce(func.sum(Transaction.amount_paise), 0))
                               .where(Transaction.payee_merchant_id == shop.id))
         assert paid > 0
-        wallet = WalletService(session)
+        wallet = wallet_service(session)
         assert wallet.balance(shop).posted_paise == paid
         report = ledgerlib.verify(session)
         assert report.ok, report.summary()
@@ -92,4 +99,4 @@ def test_the_demo_seed_posts_its_history_in_batches_and_verifies(db):
                 Transaction.payee_merchant_id == shop.id,
                 Transaction.created_at < end_of_first))
     with db() as session, session.begin():
-        assert seed_demo(session, 4, TEST_BANKS, TEST_PAN_VAULT) == []  # once only
+        assert seed_demo(session, 4, TEST_BANKS, TEST_PAN_VAULT, TEST_PIN_POLICY) == []  # once only

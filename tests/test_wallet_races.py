@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from wallet.accounts import AccountError, AccountService
 from wallet.models import Transaction, User
-from wallet.transfers import InsufficientBalance, WalletService
+from wallet.transfers import InsufficientBalance
 
-from .wallet_helpers import PIN, balance, make_user
+from .wallet_helpers import PIN, balance, make_user, wallet_service, withdrawal_service
 
 pytestmark = pytest.mark.postgres
 
@@ -42,7 +42,7 @@ def test_same_form_submitted_concurrently_moves_money_once(db):
     def submit(_):
         with db() as session, session.begin():
             sender = session.get(User, asha)
-            return WalletService(session).send_money(
+            return wallet_service(session).send_money(
                 sender, "9812345678", 600_00, "same-form-key-123456", pin=PIN
             ).id
 
@@ -62,7 +62,7 @@ def test_different_forms_concurrently_never_overdraw(db):
     def submit(i):
         with db() as session, session.begin():
             sender = session.get(User, asha)
-            return WalletService(session).send_money(
+            return wallet_service(session).send_money(
                 sender, "9812345678", 300_00, f"form-key-{i:012d}", pin=PIN
             ).id
 
@@ -87,7 +87,6 @@ def test_concurrent_signups_for_one_phone_make_one_account(db):
 
 
 def test_same_withdrawal_form_submitted_concurrently_holds_once(db):
-    from wallet.withdrawals import WithdrawalService
 
     from .wallet_helpers import TEST_BANKS
 
@@ -95,7 +94,7 @@ def test_same_withdrawal_form_submitted_concurrently_holds_once(db):
 
     def submit(_):
         with db() as session, session.begin():
-            return WithdrawalService(session, TEST_BANKS).request(
+            return withdrawal_service(session, TEST_BANKS).request(
                 session.get(User, asha), "hdfc", "50100012345678", "HDFC0001234", 300_00,
                 "same-withdraw-key-0001", pin=PIN).id
 

@@ -19,7 +19,7 @@ from wallet.web_sessions import (
 )
 
 from .test_merchant_app import make_merchant
-from .wallet_helpers import make_user
+from .wallet_helpers import TEST_PIN_POLICY, make_user
 
 POLICY = SessionPolicy(lifetime_s=3600, idle_s=600)
 
@@ -182,14 +182,14 @@ def test_the_workers_purge_old_sessions_every_hour(db, web_settings, asha):
 
 def test_a_refused_pin_reset_ends_no_session(db, clock):
     from wallet.errors import WalletError
-    from wallet.pins import PinNotSet, PinPolicy, Pins
+    from wallet.pins import PinNotSet, Pins
 
     no_pin = make_user(db, "+919812345678", "Ravi", pin=None)
     token = start(db, clock, no_pin)
     for pin, refused in (("2468", PinNotSet), ("12", WalletError)):
         with db() as session, session.begin():
             with pytest.raises(refused):
-                Pins(session, PinPolicy(bcrypt_rounds=4), clock=clock).reset(
+                Pins(session, TEST_PIN_POLICY, clock=clock).reset(
                     session.get(User, no_pin), pin, pin)
     assert check(db, clock, token) == no_pin
 

@@ -16,7 +16,16 @@ from wallet.models import PayoutAttempt, Transaction, User
 from wallet.payouts import PayoutPolicy, PayoutProcessor
 from wallet.withdrawals import Owner, WithdrawalService
 
-from .wallet_helpers import PIN, TEST_BANKS, PinForm, balance, login, make_user, state
+from .wallet_helpers import (
+    PIN,
+    TEST_BANKS,
+    PinForm,
+    balance,
+    login,
+    make_user,
+    state,
+    withdrawal_service,
+)
 
 FAST = PayoutPolicy(lease_s=30, retry_budget=3, backoff_base_s=0.0, backoff_cap_s=0.0)
 
@@ -28,7 +37,7 @@ def user_id(db):
 
 def withdraw(db, user_id, amount_paise, key, account="50100012345678", ifsc="HDFC0001234"):
     with db() as session, session.begin():
-        return WithdrawalService(session, TEST_BANKS).request(
+        return withdrawal_service(session, TEST_BANKS).request(
             session.get(User, user_id), "hdfc", account, ifsc, amount_paise, key, pin=PIN).id
 
 

@@ -9,16 +9,20 @@ from sqlalchemy import func, select
 import ledgerlib
 from wallet.accounts import AccountService
 from wallet.banks import load_banks
+from wallet.codes import utcnow
 from wallet.deposits import DepositService
 from wallet.kyc import ApproveAllVerifier, KycDetails, KycService, KycVerdict
 from wallet.merchant_bank_accounts import MerchantBankAccounts
 from wallet.merchant_pins import MerchantPins
 from wallet.models import Merchant, Transaction, User
 from wallet.pan_vault import PanKeys, PanVault
+from wallet.pin_hashes import parse_pin_keys
 from wallet.pins import PinPolicy, Pins
 from wallet.seed import demo_pan
+from wallet.transfers import WalletService
+from wallet.withdrawals import WithdrawalService
 
-from .conftest import BANK_SETTINGS, TEST_PAN_SETTINGS, TEST_PIN
+from .conftest import BANK_SETTINGS, TEST_PAN_SETTINGS, TEST_PIN, TEST_PIN_KEY_ID, TEST_PIN_KEYS
 
 TEST_BANKS = load_banks(BANK_SETTINGS)
 #: The vault the test apps have (the same keys: a PAN given here is theirs too).
@@ -55,6 +59,22 @@ def pan_of(phone: str) -> str:
     return demo_pan(int(re.sub(r"\D", "", phone)[-10:]))
 
 
+#: The PIN policy of the test apps (web_settings): their key, the default tries and lock.
+TEST_PIN_POLICY = PinPolicy(keys=parse_pin_keys(TEST_PIN_KEYS, TEST_PIN_KEY_ID,
+                                                production=False))
+
+
+def wallet_service(session, **kwargs) -> WalletService:
+    """The domain's WalletService as the test apps make it (their PIN key)."""
+    return WalletService(session, **{"pin_policy": TEST_PIN_POLICY, **kwargs})
+
+
+def withdrawal_service(session, banks=TEST_BANKS, **kwargs) -> WithdrawalService:
+    """WithdrawalService on :func:`wallet_service` (on the same clock)."""
+    wallet = wallet_service(session, clock=kwargs.get("clock", utcnow))
+    return WithdrawalService(session, banks, wallet=wallet, **kwargs)
+
+
 def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0, *,
               full_kyc: bool = True, pin: str | None = PIN) -> int:
     """A user (full KYC and the test PIN unless told otherwise), with money."""
@@ -64,7 +84,7 @@ def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0, *
             KycService(session, ApproveAllVerifier(), TEST_PAN_VAULT).record(
                 user, KycDetails(name, pan_of(phone), dt.date(1990, 1, 1)), "test")
         if pin is not None:
-            Pins(session, PinPolicy(bcrypt_rounds=4)).set_first(user, pin, pin)
+            Pins(session, TEST_PIN_POLICY).set_first(user, pin, pin)
         if deposit_paise:
             DepositService(session, TEST_BANKS).record_completed(
                 user, "hdfc", deposit_paise, f"test-deposit-{user.id:06d}"
@@ -78,7 +98,7 @@ def ready_to_settle(db, merchant_id: int, account: tuple[str, str, str] = SHOP_A
     two days before now (past the cooling-off): the account's id."""
     with db() as session, session.begin():
         merchant = session.get(Merchant, merchant_id)
-        pins = MerchantPins(session, PinPolicy(bcrypt_rounds=4))
+        pins = MerchantPins(session, TEST_PIN_POLICY)
         if not pins.has_pin(merchant):
             pins.set_first(merchant, pin, pin)
         added = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)

@@ -1,12 +1,16 @@
 """Many payments into one shop in one ledger batch: imports, and the demo
 shop's history. Each payment is checked as :meth:`WalletService.pay_shop`
-checks it (a frozen wallet, amount, note, the payer's PIN or approval, the
-payer's available balance on locked rows, the idempotency key); the ledger
-posts them all in a few statements."""
+checks it (a frozen wallet, amount, note, the idempotency key, the payer's PIN
+or approval, the payer's available balance on locked rows); the ledger posts
+them all in a few statements. The keys are looked up first, in one query: a
+payment made before is answered, and a key reused with other details refused,
+before any PIN is compared."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from sqlalchemy import select
 
 import ledgerlib
 from ledgerlib import IdempotencyConflict, InsufficientFunds, format_paise
@@ -36,10 +40,10 @@ def pay_shop_batch(wallet: WalletService, merchant: Merchant,
     Transaction (the first one's again for a repeated key) or the error that
     refused it (nothing of that payment was written)."""
     outcome: list[Transaction | WalletError | None] = [None] * len(payments)
-    notes = _checked_notes(wallet, payments, outcome)
+    notes = _checked_notes(wallet, merchant, payments, outcome)
     items, positions = [], []
     for i, payment in enumerate(payments):
-        if i not in notes:  # refused by its checks
+        if i not in notes:  # refused by its checks, or made before
             continue
         items.append(ledgerlib.transfer_item(
             payment.payer.wallet_code, merchant.wallet_code, payment.amount_paise,
@@ -69,26 +73,46 @@ def pay_shop_batch(wallet: WalletService, merchant: Merchant,
     return [o for o in outcome if o is not None]
 
 
-def _checked_notes(wallet: WalletService, payments: Sequence[ShopPayment],
+def _checked_notes(wallet: WalletService, merchant: Merchant, payments: Sequence[ShopPayment],
                    outcome: list[Transaction | WalletError | None]) -> dict[int, str]:
-    """Check each payment as pay_shop does; the cleaned note of each one that
-    passed, by position (a refused one's error goes to ``outcome``). The PINs
-    are checked in ascending payer id order, whatever the payments' order:
-    each check locks the payer's PIN row, and two batches locking the same
-    rows in different orders could deadlock (docs/architecture.md, "Lock order")."""
+    """Check each payment as pay_shop does; the cleaned note of each one to
+    post, by position (a refused one's error, or the payment made before
+    under its key, goes to ``outcome``). Whatever refuses a payment for
+    another reason does so before its PIN is compared. The PINs are checked in
+    ascending payer id order, whatever the payments' order: each check counts
+    a try on the payer's PIN row, and two batches taking the same rows in
+    different orders could deadlock (docs/architecture.md, "Lock order")."""
     notes: dict[int, str] = {}
+    made_before = _made_before(wallet, payments)
+    first_details: dict[str, tuple[int, int]] = {}
     for i in sorted(range(len(payments)), key=lambda i: (payments[i].payer.id, i)):
         payment = payments[i]
+        details = (merchant.id, payment.amount_paise)
         try:
             ensure_can_spend(payment.payer)
             wallet.check_payment_amount(payment.amount_paise)
             note = wallet.clean_note(payment.note)
+            made = made_before.get(payment.key)
+            if made is not None:  # paid before: that payment, no PIN compared
+                if (made.payee_merchant_id, made.amount_paise) != details:
+                    raise WalletService.duplicate()
+                outcome[i] = made
+                continue
+            if first_details.setdefault(payment.key, details) != details:
+                raise WalletService.duplicate()  # (earlier in this batch)
             wallet.pins.approve(payment.payer, payment.pin)
         except (WalletError, ledgerlib.LedgerError) as error:
             outcome[i] = error if isinstance(error, WalletError) else WalletError(str(error))
             continue
         notes[i] = note
     return notes
+
+
+def _made_before(wallet: WalletService,
+                 payments: Sequence[ShopPayment]) -> dict[str, Transaction]:
+    keys = {payment.key for payment in payments}
+    return {tx.idempotency_key or "": tx for tx in wallet.db.scalars(
+        select(Transaction).where(Transaction.idempotency_key.in_(keys)))}
 
 
 def _refusal(error: ledgerlib.LedgerError | None, amount_paise: int) -> WalletError:

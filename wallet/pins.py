@@ -2,44 +2,45 @@
 send, a shop payment, a checkout, a withdrawal), on the pages and in the API.
 
 The money operations (wallet.transfers, wallet.withdrawals) take the PIN as a
-required argument and check it here first, so no adapter can move money
-without it. A PIN is 4 or 6 digits, stored as a bcrypt hash.
+required argument and check it here, after everything else that could refuse
+the request, so no adapter can move money without it. A PIN is 4 or 6 digits,
+stored as a keyed hash (wallet.pin_hashes).
 
-Wrong tries are counted the way log-ins are throttled: one atomic
-``UPDATE ... RETURNING`` reserves the try *before* the PIN is compared, so
-parallel guesses are counted one after the other (on PostgreSQL they queue on
-the row) and at most ``max_tries`` are ever compared. The last allowed wrong
-try locks money movement until ``locked_until``; a right PIN clears the count.
+Every try is counted *before* the PIN is compared, durably and whatever the
+request does next (wallet.pin_tries: on PostgreSQL in a transaction of its
+own): parallel guesses are counted one after the other and at most
+``max_tries`` are ever compared. The last allowed wrong try locks money
+movement until ``locked_until``; a right PIN clears the count.
 
 Whose PIN is a parameter of the class (:attr:`Pins.table`, :attr:`Pins.owner`):
 a user's wallet PIN here, a shop's PIN in wallet.merchant_pins -- the same
 rules and code on a table of its own.
-
-A refused PIN raises :class:`PinRefused` *after* counting the try: the caller
-must commit (a page that shows the error, the API's problem answer) for the try
-to count -- an adapter that rolls back only loses its own attempt's record,
-never lets more than ``max_tries`` be compared at once.
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-import bcrypt
-from sqlalchemy import Column, case, select, update
+from sqlalchemy import Column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .codes import utcnow
 from .errors import WalletError
+from .ini import ConfigurationError
 from .models import Merchant, MerchantPin, User, WalletPin, table_of
+from .pin_hashes import PinKeys, UnknownPinKey, Verdict, hash_pin, verify_pin
+from .pin_tries import Outcome, PinRows, TryCounter
 from .web_sessions import EndReason, PrincipalKind, WebSessions
 
-__all__ = ["DEFAULT_PIN_POLICY", "PinApproval", "PinLocked", "PinNotSet", "PinPolicy",
-           "PinRefused", "Pins", "WrongPin", "hash_new_pin"]
+__all__ = ["DEFAULT_PIN_POLICY", "PinApproval", "PinKeys", "PinLocked", "PinNotSet",
+           "PinPolicy", "PinRefused", "Pins", "WrongPin", "hash_new_pin"]
+
+log = logging.getLogger(__name__)
 
 _PIN = re.compile(r"[0-9]{4}|[0-9]{6}", re.ASCII)
 _APPROVER = object()
@@ -75,7 +76,9 @@ class PinNotSet(PinRefused):
 class PinPolicy:
     max_tries: int = 5
     lock_s: float = 900.0
-    bcrypt_rounds: int = 12
+    #: The server-side keys of PIN hashes (wallet.pin_hashes); from the
+    #: settings (``wallet.pin_keys``). None: PINs can be neither set nor checked.
+    keys: PinKeys | None = None
 
 
 DEFAULT_PIN_POLICY = PinPolicy()
@@ -101,8 +104,8 @@ class PinApproval:
 PinInput = str | PinApproval | None
 
 
-def hash_new_pin(pin: str, repeat: str, bcrypt_rounds: int) -> str:
-    """The bcrypt hash of a new PIN, checked first: 4 or 6 digits, not too
+def hash_new_pin(pin: str, repeat: str, keys: PinKeys | None) -> str:
+    """The stored hash of a new PIN, checked first: 4 or 6 digits, not too
     easy to guess, typed twice alike (else WalletError naming the field)."""
     pin = (pin or "").strip()
     if not _PIN.fullmatch(pin):
@@ -111,7 +114,13 @@ def hash_new_pin(pin: str, repeat: str, bcrypt_rounds: int) -> str:
         raise WalletError("That PIN is too easy to guess: choose another.", "pin")
     if (repeat or "").strip() != pin:
         raise WalletError("The two PINs differ: type the same PIN twice.", "repeat")
-    return bcrypt.hashpw(pin.encode(), bcrypt.gensalt(bcrypt_rounds)).decode()
+    return hash_pin(pin, _configured(keys))
+
+
+def _configured(keys: PinKeys | None) -> PinKeys:
+    if keys is None:
+        raise ConfigurationError("no PIN keys: set wallet.pin_keys (see docs/deploy.md)")
+    return keys
 
 
 class Pins:
@@ -129,6 +138,7 @@ class Pins:
         self.db = dbsession
         self.policy = policy
         self.clock = clock
+        self.tries = TryCounter(dbsession, PinRows(self.table, self.owner))
 
     # ---------------------------------------------------------------- set up
 
@@ -143,6 +153,7 @@ class Pins:
         """:meth:`set_first` with a hash from :func:`hash_new_pin` (demo data:
         one hash for many users)."""
         try:
+            self.tries.wrote(user.id)
             with self.db.begin_nested():  # a twin request may set it first
                 self.db.add(self.table(**{self.owner.key: user.id}, pin_hash=new_hash,
                                        failed_tries=0, updated_at=self.clock()))
@@ -177,53 +188,56 @@ class Pins:
     # ----------------------------------------------------------------- check
 
     def approve(self, user: PinOwner, pin: PinInput, *, field: str = "pin") -> PinApproval:
-        """Check ``pin`` for ``user`` (counting the try first); raise PinRefused."""
+        """Check ``pin`` for ``user``, its try counted first (durably: see
+        wallet.pin_tries); raise PinRefused."""
         if isinstance(pin, PinApproval):
             if (pin.user_id, pin.table) != (user.id, self.table.__tablename__):
                 raise PinRefused("That approval is another user's.", field)
             return pin
         now = self.clock()
-        row = self._reserve_try(user.id, now)
-        if row is None:
-            raise PinNotSet(f"Set your {self.noun} first: it keeps your money safe.", field)
-        tries, locked_until, pin_hash = row
-        if locked_until is not None and locked_until > now:
-            raise self._locked(self._locked_message(locked_until, now), locked_until, now,
-                               field)
-        if tries > self.policy.max_tries:  # (a lock cleared by hand: stay safe)
-            raise PinLocked(self._locked_message(now + dt.timedelta(seconds=60), now), field)
         typed = (pin or "").strip()
-        if _PIN.fullmatch(typed) and bcrypt.checkpw(typed.encode(), pin_hash.encode()):
-            self._clear(user.id)
-            return PinApproval(user.id, _APPROVER, self.table.__tablename__)
-        if tries >= self.policy.max_tries:
-            until = now + dt.timedelta(seconds=self.policy.lock_s)
-            self.db.execute(update(self.table).where(self.owner == user.id)
-                            .values(locked_until=until), execution_options=_NO_SYNC)
+        with self.tries.tally(user.id) as tally:
+            found = tally.reserve(user.id, now)
+            if found is None:
+                raise PinNotSet(f"Set your {self.noun} first: it keeps your money safe.",
+                                field)
+            if found.locked_until is not None and found.locked_until > now:
+                raise self._locked(self._locked_message(found.locked_until, now),
+                                   found.locked_until, now, field)
+            if found.tries > self.policy.max_tries:  # (a lock cleared by hand: stay safe)
+                raise PinLocked(self._locked_message(now + dt.timedelta(seconds=60), now),
+                                field)
+            verdict = self._compare(user, typed, found.pin_hash, field)
+            if verdict.matches:  # (a stale hash is re-made under the current key)
+                new_hash = (hash_pin(typed, _configured(self.policy.keys))
+                            if verdict.stale else None)
+                tally.settle(Outcome(tally.rows, user.id, now, right=True,
+                                     old_hash=found.pin_hash, new_hash=new_hash))
+                return PinApproval(user.id, _APPROVER, self.table.__tablename__)
+            last = found.tries >= self.policy.max_tries
+            until = now + dt.timedelta(seconds=self.policy.lock_s) if last else None
+            tally.settle(Outcome(tally.rows, user.id, now, right=False,
+                                 lock_until=until))
+        if until is not None:
             raise self._locked("Wrong PIN. " + self._locked_message(until, now), until, now,
                                field)
-        left = self.policy.max_tries - tries
+        left = self.policy.max_tries - found.tries
         raise WrongPin(f"Wrong PIN: {left} {'try' if left == 1 else 'tries'} left before "
                        f"{self.locks} are locked for a while.", field)
 
-    def _reserve_try(self, user_id: int,
-                     now: dt.datetime) -> tuple[int, dt.datetime | None, str] | None:
-        """Count one more try, atomically; a lock that has run out starts the
-        count afresh. (tries including this one, locked_until, hash) or None."""
-        pins = self.table
-        lapsed = pins.locked_until.is_not(None) & (pins.locked_until <= now)
-        stmt = (update(pins).where(self.owner == user_id)
-                .values(failed_tries=case((lapsed, 1), else_=pins.failed_tries + 1),
-                        locked_until=case((lapsed, None), else_=pins.locked_until),
-                        updated_at=now)
-                .returning(pins.failed_tries, pins.locked_until, pins.pin_hash))
-        row = self.db.execute(stmt, execution_options=_NO_SYNC).first()
-        if row is None:
-            return None
-        locked_until = row.locked_until
-        if locked_until is not None and locked_until.tzinfo is None:  # (SQLite)
-            locked_until = locked_until.replace(tzinfo=dt.timezone.utc)
-        return int(row.failed_tries), locked_until, str(row.pin_hash)
+    def _compare(self, user: PinOwner, typed: str, stored: str, field: str) -> Verdict:
+        """Compare the typed PIN with the stored hash (its try is counted already)."""
+        if not _PIN.fullmatch(typed):
+            return Verdict(False)
+        try:
+            return verify_pin(typed, stored, self.policy.keys)
+        except UnknownPinKey as exc:
+            if self.policy.keys is None:
+                raise ConfigurationError("no PIN keys: set wallet.pin_keys") from None
+            log.error("%s %s: PIN not checkable (%s); they must reset it", self.principal,
+                      user.id, exc)
+            raise PinNotSet("Your PIN must be set again: reset it with your password.",
+                            field) from None
 
     def locked_until(self, user: PinOwner) -> dt.datetime | None:
         found = self.db.scalar(select(self.table.locked_until).where(self.owner == user.id))
@@ -231,11 +245,8 @@ class Pins:
 
     # -------------------------------------------------------------- internals
 
-    def _clear(self, user_id: int) -> None:
-        self.db.execute(update(self.table).where(self.owner == user_id)
-                        .values(failed_tries=0, locked_until=None), execution_options=_NO_SYNC)
-
     def _store(self, user: PinOwner, new_hash: str) -> None:
+        self.tries.wrote(user.id)
         done = self.db.execute(
             update(self.table).where(self.owner == user.id).values(
                 pin_hash=new_hash, failed_tries=0, locked_until=None, updated_at=self.clock()),
@@ -244,7 +255,7 @@ class Pins:
             raise PinNotSet(f"Set your {self.noun} first.", "pin")
 
     def _new_hash(self, pin: str, repeat: str) -> str:
-        return hash_new_pin(pin, repeat, self.policy.bcrypt_rounds)
+        return hash_new_pin(pin, repeat, self.policy.keys)
 
     @staticmethod
     def _locked(message: str, until: dt.datetime, now: dt.datetime, field: str) -> PinLocked:

@@ -5,7 +5,6 @@ services (so they obey every rule real ones do)."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import random
 from collections.abc import Callable, Mapping
 
@@ -22,7 +21,7 @@ from .merchant_bank_accounts import MerchantBankAccounts
 from .merchant_pins import MerchantPins
 from .models import Merchant, User
 from .pan_vault import PanVault
-from .pins import PinApproval, PinPolicy, Pins, hash_new_pin
+from .pins import PinApproval, PinPolicy, Pins
 from .transfers import WalletService
 
 DEMO_PASSWORD = "demo-pass-123"
@@ -42,25 +41,25 @@ DEMO_USERS = [
 
 
 def seed_demo(dbsession: Session, bcrypt_rounds: int, banks: Mapping[str, BankConfig],
-              pan_vault: PanVault) -> list[str]:
+              pan_vault: PanVault, pin_policy: PinPolicy) -> list[str]:
     """Two users with money and one transfer between them. Returns log-in lines."""
     if dbsession.scalar(select(User.id).limit(1)) is not None:
         return []
     accounts = AccountService(dbsession, bcrypt_rounds=bcrypt_rounds)
     kyc = KycService(dbsession, ApproveAllVerifier(), pan_vault)
-    wallet = WalletService(dbsession)
+    wallet = WalletService(dbsession, pin_policy=pin_policy)
     deposits = DepositService(dbsession, dict(banks))
     bank_code = next(iter(banks))
     users: list[User] = []
     for phone, name, deposit_paise in DEMO_USERS:
-        user = demo_user(dbsession, accounts, kyc, phone, name)
+        user = demo_user(dbsession, accounts, kyc, pin_policy, phone, name)
         deposits.record_completed(user, bank_code, deposit_paise, f"demo-deposit-{user.id:06d}")
         users.append(user)
     wallet.send_money(users[0], users[1].phone, 350_00, "demo-transfer-0001",
                       note="Dinner at Saravana Bhavan", pin=DEMO_PIN)
     merchant = accounts.signup_merchant(DEMO_MERCHANT["handle"], DEMO_MERCHANT["name"],
                                         DEMO_MERCHANT["email"], DEMO_PASSWORD)
-    seed_shop_history(dbsession, accounts, kyc, banks, merchant)
+    seed_shop_history(dbsession, accounts, kyc, pin_policy, banks, merchant)
     return [f"  {user.phone}  password: {DEMO_PASSWORD}  PIN: {DEMO_PIN}  ({user.name})"
             for user in users] + [
         f"  merchant app: {merchant.email}  password: {DEMO_PASSWORD}  "
@@ -78,27 +77,21 @@ def demo_pan(number: int) -> str:
     return f"{head}{digits:04d}K"
 
 
-def demo_user(dbsession: Session, accounts: AccountService, kyc: KycService, phone: str,
-              name: str) -> User:
+def demo_user(dbsession: Session, accounts: AccountService, kyc: KycService,
+              pin_policy: PinPolicy, phone: str, name: str) -> User:
     """A demo user with full KYC (a made-up PAN of their own) and the demo PIN."""
     user = accounts.signup(phone, name, DEMO_PASSWORD)
     kyc.record(user, KycDetails(name, demo_pan(int(phone[-10:])), dt.date(1990, 1, 1)), "demo")
-    Pins(dbsession).set_first_hashed(user, _demo_pin_hash(accounts.bcrypt_rounds))
+    Pins(dbsession, pin_policy).set_first(user, DEMO_PIN, DEMO_PIN)
     return user
 
 
-@functools.cache
-def _demo_pin_hash(bcrypt_rounds: int) -> str:
-    """One hash of the demo PIN for every demo user (each hash costs ~0.25 s)."""
-    return hash_new_pin(DEMO_PIN, DEMO_PIN, bcrypt_rounds)
-
-
-def demo_shop_bank_account(dbsession: Session, accounts: AccountService,
+def demo_shop_bank_account(dbsession: Session, pin_policy: PinPolicy,
                            banks: Mapping[str, BankConfig], merchant: Merchant, *,
                            registered_at: dt.datetime) -> None:
     """The demo shop's PIN, and its bank account registered long ago (so past
     any cooling-off: the demo can settle at once)."""
-    pins = MerchantPins(dbsession, PinPolicy(bcrypt_rounds=accounts.bcrypt_rounds))
+    pins = MerchantPins(dbsession, pin_policy)
     pins.set_first(merchant, DEMO_SHOP_PIN, DEMO_SHOP_PIN)
     bank = next(iter(banks.values()))
     prefix = bank.ifsc_prefixes[0] if bank.ifsc_prefixes else "HDFC"
@@ -108,6 +101,7 @@ def demo_shop_bank_account(dbsession: Session, accounts: AccountService,
 
 
 def seed_shop_history(dbsession: Session, accounts: AccountService, kyc: KycService,
+                      pin_policy: PinPolicy,
                       banks: Mapping[str, BankConfig], merchant: Merchant) -> None:
     """A few months of a tea shop's takings, so its charts show something real:
     regulars paying ₹20-₹450 through the day, busier on weekends (seeded,
@@ -116,14 +110,15 @@ def seed_shop_history(dbsession: Session, accounts: AccountService, kyc: KycServ
     rng = random.Random(42)
     now = dt.datetime.now(dt.timezone.utc)
     start = now - dt.timedelta(days=DEMO_HISTORY_DAYS + 1)  # before the first payment
-    demo_shop_bank_account(dbsession, accounts, banks, merchant, registered_at=start)
+    demo_shop_bank_account(dbsession, pin_policy, banks, merchant, registered_at=start)
     regulars: list[tuple[User, PinApproval]] = []
     for i in range(6):
-        user = demo_user(dbsession, accounts, kyc, f"+9190000{i:05d}", f"Regular {i + 1}")
+        user = demo_user(dbsession, accounts, kyc, pin_policy, f"+9190000{i:05d}",
+                         f"Regular {i + 1}")
         DepositService(dbsession, dict(banks), clock=lambda: start).record_completed(
             user, next(iter(banks)), 1_00_000_00, f"demo-regular-deposit-{i:06d}")
-        # One PIN check for the whole history (a bcrypt check per payment is slow).
-        regulars.append((user, Pins(dbsession).approve(user, DEMO_PIN)))
+        # One PIN check for the whole history (its tries counted once).
+        regulars.append((user, Pins(dbsession, pin_policy).approve(user, DEMO_PIN)))
     notes = ["masala chai", "2 chai + samosa", "filter coffee", "ginger tea", "", "", "snacks"]
     for day in range(DEMO_HISTORY_DAYS, -1, -1):
         date = now - dt.timedelta(days=day)

@@ -53,8 +53,7 @@ class Services:
     @property
     def pin_policy(self) -> PinPolicy:
         s = self.settings
-        return PinPolicy(max_tries=s.pin_max_tries, lock_s=s.pin_lock_s,
-                         bcrypt_rounds=s.bcrypt_rounds)
+        return PinPolicy(max_tries=s.pin_max_tries, lock_s=s.pin_lock_s, keys=s.pin_keys)
 
     @property
     def limit_policy(self) -> LimitPolicy:

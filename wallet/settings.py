@@ -21,6 +21,7 @@ from .ini import (
     resolve_settings,
 )
 from .pan_vault import PanKeys
+from .pin_hashes import PinKeys, parse_pin_keys
 
 __all__ = ["ConfigurationError", "WalletSettings", "as_bool", "check_secret", "is_production",
            "load_settings", "require_secret", "resolve_settings"]
@@ -122,9 +123,12 @@ class WalletSettings:
     #: Pages reuse a measurement for this long (per process).
     bank_delay_cache_s: float = 30.0
     # Step-up (wallet.pins): wrong PINs in a row before money movement is
-    # locked, and for how long.
+    # locked, and for how long; the server-side keys of PIN hashes
+    # (wallet.pin_hashes: ``wallet.pin_keys`` "id:secret ...", the current one
+    # ``wallet.pin_key_id``), required by the user app and the API.
     pin_max_tries: int = 5
     pin_lock_s: float = 900.0
+    pin_keys: PinKeys | None = field(default=None, repr=False)
     #: A bank account a shop adds for its settlements takes them only this
     #: long after (wallet.merchant_bank_accounts): time for the owner to see
     #: the notification should it not be theirs. 0: at once.
@@ -216,6 +220,7 @@ class WalletSettings:
             settlement_account_cooling_off_s=get(
                 "settlement_account_cooling_off_s", "wallet.settlement_account_cooling_off_s",
                 _not_negative(float)),
+            pin_keys=_pin_keys(settings),
             min_kyc_max_balance_paise=get("min_kyc_max_balance_paise",
                                           "wallet.min_kyc_max_balance_paise", pos_int),
             min_kyc_monthly_bank_paise=get("min_kyc_monthly_bank_paise",
@@ -241,3 +246,14 @@ def refuse_development_verifier(spec: str) -> None:
     if getattr(factory, "development_only", False):
         raise ConfigurationError(f"wallet.kyc_verifier = {spec!r} approves everyone: "
                                  "production needs a real verifier (wallet.kyc.KycVerifier)")
+
+
+def _pin_keys(settings: Mapping[str, Any]) -> PinKeys | None:
+    """The PIN keys, checked as secrets are (production: long and random).
+    None when not set: the apps that set or check PINs refuse to start then
+    (webcommon.use_pins); the others never need them."""
+    text = str(settings.get("wallet.pin_keys") or "")
+    if not text.strip():
+        return None
+    return parse_pin_keys(text, str(settings.get("wallet.pin_key_id") or ""),
+                          production=is_production(settings))

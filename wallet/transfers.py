@@ -13,7 +13,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import Select, bindparam, or_, select, true
 from sqlalchemy.orm import Session
 
 import ledgerlib
@@ -46,6 +46,8 @@ DEFAULT_MAX_TRANSFER_PAISE = WalletSettings.max_transfer_paise
 MAX_NOTE_CHARS = 140
 ACTIVITY_PAGE_SIZE = 20
 MAX_ACTIVITY_PAGE_SIZE = 100
+#: A transaction made earlier with a form's key: its id, then the columns asked for.
+Earlier = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,11 @@ class WalletService:
         ``request_key`` is the form's one-time token: submitting the same form
         twice (a double click, a retried request) returns the first transfer.
         """
-        recipient, note, key = self.preview_transfer(sender, recipient_phone, amount_paise,
-                                                     request_key, note)
+        recipient, note, key, earlier = self._preview(sender, recipient_phone, amount_paise,
+                                                      request_key, note)
+        if earlier is not None:  # submitted before: its transfer, and no PIN compared
+            return self._earlier(earlier, payee_user_id=recipient.id,
+                                 amount_paise=amount_paise)
         self.pins.approve(sender, pin)
         try:
             self.limits.check_incoming(recipient.id, amount_paise, what="sent",
@@ -208,6 +213,12 @@ class WalletService:
                          request_key: str, note: str = "") -> tuple[User, str, str]:
         """Check a transfer without moving anything (the confirm step shows
         the recipient's name): (recipient, cleaned note, idempotency key)."""
+        return self._preview(sender, recipient_phone, amount_paise, request_key, note)[:3]
+
+    def _preview(self, sender: User, recipient_phone: str, amount_paise: int,
+                 request_key: str, note: str) -> tuple[User, str, str, Earlier | None]:
+        """:meth:`preview_transfer`, and the transfer made earlier with the
+        form's key if there is one (looked up in the recipient's query)."""
         ensure_can_spend(sender)  # frozen: said at the first step, and costs no PIN try
         ledgerlib.check_paise(amount_paise)
         if amount_paise > self.max_transfer_paise:
@@ -216,19 +227,42 @@ class WalletService:
             )
         note = self.clean_note(note)
         key = self.idempotency_key(Kind.TRANSFER, sender, request_key)
-        return self._recipient(sender, recipient_phone), note, key
+        recipient, earlier = self._recipient(sender, recipient_phone, key)
+        return recipient, note, key, earlier
 
-    def _recipient(self, sender: User, phone_text: str) -> User:
+    def _recipient(self, sender: User, phone_text: str,
+                   key: str) -> tuple[User, Earlier | None]:
         try:
             phone = normalize_phone(phone_text)
         except InvalidPhone as exc:  # not a phone number at all: the field is wrong
             raise WalletError(str(exc), "phone") from None
         if phone == sender.phone:
             raise SelfTransfer("You cannot send money to yourself.")
-        recipient = self.db.scalar(select(User).where(User.phone == phone))
+        recipient, earlier = self._with_earlier(
+            select(User).where(User.phone == phone), key, ("payee_user_id", "amount_paise"))
         if recipient is None or not recipient.is_active:
             raise RecipientNotFound("No wallet is registered with that number.")
-        return recipient
+        return recipient, earlier
+
+    def _with_earlier(self, stmt: Select[Any], key: str,
+                      names: tuple[str, ...]) -> tuple[Any, Earlier | None]:
+        """The one entity ``stmt`` selects (or None) and, in the same query, the
+        transaction already made with ``key`` (its id and ``names``), if any:
+        a form submitted again is answered before its PIN is compared, at no
+        extra round trip."""
+        earlier = _replay_query(names).subquery()
+        row = self.db.execute(stmt.add_columns(earlier).outerjoin(earlier, true()),
+                              {"key": key}).first()
+        if row is None:
+            return None, None
+        return row[0], (None if row[1] is None else tuple(row[1:]))
+
+    def _earlier(self, earlier: Earlier, **expected: object) -> Transaction:
+        """The transaction ``earlier`` (from :meth:`_with_earlier`) if it was made
+        with the same details; a key reused with other details is refused."""
+        if any(earlier[i + 1] != value for i, value in enumerate(expected.values())):
+            raise self.duplicate()
+        return self.db.get_one(Transaction, earlier[0])
 
     # ---------------------------------------------------------- pay a merchant
 
@@ -239,13 +273,20 @@ class WalletService:
 
     def pay_merchant(self, payer: User, handle: str, amount_paise: int, request_key: str,
                      note: str = "", *, pin: PinInput) -> Transaction:
-        """Pay a shop by its handle; the same form twice pays once."""
-        merchant = self.merchant_by_handle(handle)
-        if merchant is None:
+        """Pay a shop by its handle; the same form twice pays once (and the
+        second time compares no PIN)."""
+        key = self.idempotency_key(Kind.PAYMENT, payer, request_key)
+        merchant, earlier = self._with_earlier(
+            select(Merchant).where(Merchant.handle == (handle or "").strip().lower()[:30]),
+            key, ("payee_merchant_id", "amount_paise"))
+        if merchant is None or not merchant.is_active:
             self.check_payment_amount(amount_paise)
             self.clean_note(note)
             raise RecipientNotFound("No shop has that payment handle.", "handle")
-        key = self.idempotency_key(Kind.PAYMENT, payer, request_key)
+        if earlier is not None:
+            ensure_can_spend(payer)
+            return self._earlier(earlier, payee_merchant_id=merchant.id,
+                                 amount_paise=amount_paise)
         return self.pay_shop(payer, merchant, amount_paise, key, note, pin=pin)
 
     def check_payment_amount(self, amount_paise: int) -> None:

@@ -209,15 +209,15 @@ class WithdrawalService:
         ensure_can_spend(user)  # before the PIN: a frozen wallet costs no try
         owner = Owner.for_account(user)
         account_number, ifsc = self.check(bank_code, account_number, ifsc, amount_paise)
-        if isinstance(user, User):
-            self.wallet.pins.approve(user, pin)
-        else:  # a shop: to a registered account only, with the shop PIN
-            self.bank_accounts.approve_payout(user, bank_code, account_number, ifsc, pin)
         key = self.wallet.idempotency_key(
             "withdrawal" if owner.kind == Owner.USER else "settlement", user, request_key)
         existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
-        if existing is not None:
+        if existing is not None:  # the same form again (no PIN compared), or refused
             return existing
+        if isinstance(user, User):  # after every check of the request itself
+            self.wallet.pins.approve(user, pin)
+        else:  # a shop: to a registered account only, with the shop PIN
+            self.bank_accounts.approve_payout(user, bank_code, account_number, ifsc, pin)
         now = self.clock()
         tx = Transaction(kind=Kind.WITHDRAWAL, status=Status.QUEUED, amount_paise=amount_paise,
                          payer_user_id=user.id if owner.kind == Owner.USER else None,

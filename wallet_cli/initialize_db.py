@@ -14,6 +14,7 @@ from wallet.migrations import migrate
 from wallet.models import get_engine
 from wallet.pan_vault import PanVault
 from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_USERS, seed_demo
+from wallet.services import Services
 from wallet.settings import WalletSettings, load_settings
 
 __all__ = ["DEMO_MERCHANT", "DEMO_PASSWORD", "DEMO_USERS", "main"]
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
             logins = seed_demo(session, settings.bcrypt_rounds, settings.banks,
-                               PanVault(settings.pan_keys))
+                               PanVault(settings.pan_keys), Services(session, settings).pin_policy)
     finally:
         engine.dispose()
     if logins:

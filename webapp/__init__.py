@@ -9,7 +9,7 @@ from pyramid.router import Router
 
 from wallet.settings import resolve_settings
 from wallet.web_sessions import PrincipalKind
-from webcommon import use_task_queue
+from webcommon import use_pins, use_task_queue
 from webcommon.security import include_sessions
 
 
@@ -18,6 +18,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
     with Configurator(settings=settings) as config:
         config.include("webcommon")
         config.include("webcommon.metrics")
+        use_pins(config)
         use_task_queue(config)
         config.include("pyramid_jinja2")
         config.include(".templating")

@@ -15,7 +15,7 @@ from pyramid.request import Request
 from wallet.banks import BankConfig
 from wallet.codes import utcnow
 from wallet.services import Services
-from wallet.settings import WalletSettings
+from wallet.settings import ConfigurationError, WalletSettings
 from wallet.tasks import NoTaskQueue, TaskQueue, load_task_queue
 
 
@@ -45,6 +45,15 @@ def use_task_queue(config: Configurator) -> None:
     health = getattr(queue, "health", None)
     if health is not None:  # e.g. Redis down: degraded, the sweeps catch up later
         config.registry.setdefault("degraded_checks", {})["task_queue"] = lambda _: health()
+
+
+def use_pins(config: Configurator) -> None:
+    """For apps where users set and check their wallet PINs (the user app,
+    the API): they refuse to start without the keys of PIN hashes."""
+    settings: WalletSettings = config.registry["wallet_settings"]
+    if settings.pin_keys is None:
+        raise ConfigurationError("setting wallet.pin_keys is required: the keys of wallet PIN "
+                                 "hashes (docs/deploy.md)")
 
 
 def banks(request: Request) -> dict[str, BankConfig]:
@@ -95,4 +104,5 @@ def request_services(request: Request) -> Services:
 
 
 __all__ = ["banks", "clock", "includeme", "read_services", "request_read_services",
-           "request_services", "services", "task_queue", "use_task_queue", "wallet_settings"]
+           "request_services", "services", "task_queue", "use_pins", "use_task_queue",
+           "wallet_settings"]

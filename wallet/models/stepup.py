@@ -13,10 +13,12 @@ IdType = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class WalletPin(Base):
-    """A user's wallet PIN (bcrypt) and its wrong tries. ``failed_tries`` is
-    counted atomically (one UPDATE ... RETURNING) *before* the PIN is checked,
-    so parallel guesses cannot all slip under the limit; at the limit money
-    movement is locked until ``locked_until``."""
+    """A user's wallet PIN (a keyed hash, wallet.pin_hashes; bcrypt from
+    before until its next right entry) and its wrong tries. ``failed_tries`` is
+    counted atomically (one UPDATE ... RETURNING, committed on its own:
+    wallet.pin_tries) *before* the PIN is checked, so parallel guesses cannot
+    all slip under the limit; at the limit money movement is locked until
+    ``locked_until``."""
 
     __tablename__ = "wallet_pins"
 
