@@ -17,10 +17,9 @@ from sqlalchemy import text
 from wallet.accounts import AccountService
 from wallet.bulk_payments import ShopPayment, pay_shop_batch
 from wallet.models import Merchant, User
-from wallet.transfers import WalletService
 
 from .live_servers import wait_until
-from .wallet_helpers import PASSWORD, PIN, balance, make_user
+from .wallet_helpers import PASSWORD, PIN, balance, make_user, wallet_service
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Every package whose code runs against the wallet's database (the fake bank
@@ -122,7 +121,7 @@ def test_batches_with_their_payers_in_opposite_orders_do_not_deadlock(db, monkey
         try:
             with db() as session, session.begin():
                 backends[name] = session.scalar(text("SELECT pg_backend_pid()"))
-                made = pay_shop_batch(WalletService(session), session.get_one(Merchant, shop), [
+                made = pay_shop_batch(wallet_service(session), session.get_one(Merchant, shop), [
                     ShopPayment(session.get_one(User, payer), 10_00,
                                 f"payment:{payer}:batch-{name}-{payer:08d}", pin=PIN)
                     for payer in payers])

@@ -29,7 +29,6 @@ from wallet.models import (
     User,
 )
 from wallet.pins import PinLocked, PinNotSet, PinPolicy, PinRefused, Pins, WrongPin
-from wallet.withdrawals import WithdrawalService
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine
@@ -45,6 +44,7 @@ from .wallet_helpers import (
     make_user,
     ready_to_settle,
     state,
+    withdrawal_service,
 )
 
 POLICY = PinPolicy(max_tries=5, lock_s=900, keys=TEST_PIN_POLICY.keys)
@@ -72,7 +72,7 @@ def settle(db, shop_id, account, amount_paise, pin, key="settle-key-000000001", 
     """A settlement in a committed transaction; the refusal, if any, returned
     after commit (as the page's answer commits it)."""
     with db() as session, session.begin():
-        service = WithdrawalService(session, TEST_BANKS, **({"clock": clock} if clock else {}))
+        service = withdrawal_service(session, **({"clock": clock} if clock else {}))
         bank, number, ifsc = account
         try:
             return service.request(session.get(Merchant, shop_id), bank, number, ifsc,
