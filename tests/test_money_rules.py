@@ -184,7 +184,8 @@ def test_a_deposit_locks_the_users_row_before_checking_its_room(db, app_engine):
         deposit(db, clock, asha, 500_00, "form-key-lock-00002", complete=False)
     locked_at = first_lock_of_user(seen, asha)
     assert locked_at is not None, "the user's row was not locked for the deposit check"
-    insert = next(i for i, (sql, _) in enumerate(seen) if sql.startswith("INSERT INTO transactions"))
+    insert = next(i for i, (sql, _) in enumerate(seen)
+                  if sql.startswith("INSERT INTO transactions"))
     assert locked_at < insert
 
 
