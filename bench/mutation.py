@@ -39,21 +39,20 @@ LEDGER_TESTS = ["tests/test_ledger.py", "tests/test_ledger_holds.py",
 
 #: group -> (modules to mutate, test files run against them)
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
+    "limits-pins-freeze": (
+        ["wallet/limits.py", "wallet/pins.py", "wallet/freeze.py"],
+        ["tests/test_money_rules.py", "tests/test_stepup.py", "tests/test_freeze.py"]),
     "ledger-core": (["ledgerlib/_core.py", "ledgerlib/_posting.py", "ledgerlib/chain.py",
                      "ledgerlib/money.py", "ledgerlib/validation.py"], LEDGER_TESTS),
     "ledger-holds": (["ledgerlib/_holds.py", "ledgerlib/_expiry.py"], LEDGER_TESTS),
-    "ledger-batch": (["ledgerlib/_batch.py"], LEDGER_TESTS),
-    "ledger-verify": (["ledgerlib/verification.py", "ledgerlib/asof.py"], LEDGER_TESTS),
-    "limits-pins-freeze": (
-        ["wallet/limits.py", "wallet/pins.py", "wallet/freeze.py"],
-        ["tests/test_stepup.py", "tests/test_freeze.py", "tests/test_money_rules.py"]),
     "transfers": (
         ["wallet/transfers.py", "wallet/bulk_payments.py"],
         ["tests/test_money_rules.py", "tests/test_stepup.py", "tests/test_freeze.py",
          "tests/test_wallet_ledger_batches.py"]),
+    "ledger-batch": (["ledgerlib/_batch.py"], LEDGER_TESTS),
     "deposits": (["wallet/deposits.py"],
-                 ["tests/test_deposit_flow.py", "tests/test_deposit_sweeper.py",
-                  "tests/test_webhooks.py", "tests/test_money_rules.py"]),
+                 ["tests/test_money_rules.py", "tests/test_deposit_flow.py",
+                  "tests/test_deposit_sweeper.py", "tests/test_webhooks.py"]),
     "withdrawals-payouts": (
         ["wallet/withdrawals.py", "wallet/payouts.py", "wallet/settlement.py"],
         ["tests/test_withdrawals.py", "tests/test_payout_pipeline.py",
@@ -62,6 +61,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["wallet/payment_requests.py", "wallet/refunds.py"],
         ["tests/test_payment_requests.py", "tests/test_refunds_app.py",
          "tests/test_checkout.py"]),
+    "ledger-verify": (["ledgerlib/verification.py", "ledgerlib/asof.py"], LEDGER_TESTS),
 }
 
 #: Everything the tests import or read besides the mutated packages.
