@@ -37,32 +37,46 @@ LEDGER_TESTS = ["tests/test_ledger.py", "tests/test_ledger_holds.py",
                 "tests/test_ledger_properties.py", "tests/test_ledger_kit.py",
                 "tests/test_money_rules.py"]
 
-#: group -> (modules to mutate, test files run against them)
-GROUPS: dict[str, tuple[list[str], list[str]]] = {
-    "limits-pins-freeze": (
-        ["wallet/limits.py", "wallet/pins.py", "wallet/freeze.py"],
-        ["tests/test_money_rules.py", "tests/test_stepup.py", "tests/test_freeze.py"]),
-    "ledger-core": (["ledgerlib/_core.py", "ledgerlib/_posting.py", "ledgerlib/chain.py",
-                     "ledgerlib/money.py", "ledgerlib/validation.py"], LEDGER_TESTS),
-    "ledger-holds": (["ledgerlib/_holds.py", "ledgerlib/_expiry.py"], LEDGER_TESTS),
-    "transfers": (
-        ["wallet/transfers.py", "wallet/bulk_payments.py"],
-        ["tests/test_money_rules.py", "tests/test_stepup.py", "tests/test_freeze.py",
-         "tests/test_wallet_ledger_batches.py"]),
-    "ledger-batch": (["ledgerlib/_batch.py"], LEDGER_TESTS),
+#: group -> (modules to mutate, test files run against them, mutant-name
+#: globs to try, or () for every mutant of the modules). The first four are
+#: the money rules that matter most and were measured (docs/mutation-testing.md);
+#: the rest complete the money modules when a few more hours are available.
+GROUPS: dict[str, tuple[list[str], list[str], tuple[str, ...]]] = {
+    "limits-freeze": (["wallet/limits.py", "wallet/freeze.py"],
+                      ["tests/test_money_rules.py", "tests/test_stepup.py",
+                       "tests/test_freeze.py"], ()),
+    "chain-expiry": (["ledgerlib/chain.py", "ledgerlib/_expiry.py"],
+                     ["tests/test_money_rules.py", "tests/test_ledger.py",
+                      "tests/test_ledger_holds.py"], ()),
+    "bulk-payments": (["wallet/bulk_payments.py"],
+                      ["tests/test_money_rules.py", "tests/test_wallet_ledger_batches.py"], ()),
+    "pin-checks": (["wallet/pins.py"], ["tests/test_money_rules.py", "tests/test_stepup.py"],
+                   ("wallet.pins.xǁPinsǁapprove*", "wallet.pins.xǁPinsǁ_reserve_try*",
+                    "wallet.pins.xǁPinsǁ_clear*", "wallet.pins.xǁPinsǁlocked_until*")),
+    # -- not measured yet (hours each on this 2-core machine)
+    "ledger-core": (["ledgerlib/_core.py", "ledgerlib/_posting.py", "ledgerlib/money.py",
+                     "ledgerlib/validation.py"], LEDGER_TESTS, ()),
+    "ledger-holds": (["ledgerlib/_holds.py"], LEDGER_TESTS, ()),
+    "ledger-batch": (["ledgerlib/_batch.py"], LEDGER_TESTS, ()),
+    "transfers": (["wallet/transfers.py"],
+                  ["tests/test_money_rules.py", "tests/test_stepup.py", "tests/test_freeze.py",
+                   "tests/test_wallet_ledger_batches.py"], ()),
     "deposits": (["wallet/deposits.py"],
                  ["tests/test_money_rules.py", "tests/test_deposit_flow.py",
-                  "tests/test_deposit_sweeper.py", "tests/test_webhooks.py"]),
+                  "tests/test_deposit_sweeper.py", "tests/test_webhooks.py"], ()),
     "withdrawals-payouts": (
         ["wallet/withdrawals.py", "wallet/payouts.py", "wallet/settlement.py"],
         ["tests/test_withdrawals.py", "tests/test_payout_pipeline.py",
-         "tests/test_settlement_shards.py", "tests/test_bank_delays.py"]),
+         "tests/test_settlement_shards.py", "tests/test_bank_delays.py"], ()),
     "requests-refunds": (
         ["wallet/payment_requests.py", "wallet/refunds.py"],
         ["tests/test_payment_requests.py", "tests/test_refunds_app.py",
-         "tests/test_checkout.py"]),
-    "ledger-verify": (["ledgerlib/verification.py", "ledgerlib/asof.py"], LEDGER_TESTS),
+         "tests/test_checkout.py"], ()),
+    "pins-rest": (["wallet/pins.py"], ["tests/test_money_rules.py", "tests/test_stepup.py"], ()),
+    "ledger-verify": (["ledgerlib/verification.py", "ledgerlib/asof.py"], LEDGER_TESTS, ()),
 }
+MEASURED = ("limits-freeze", "chain-expiry", "bulk-payments", "pin-checks")
+
 
 #: Everything the tests import or read besides the mutated packages.
 ALSO_COPY = ["admin_app", "api_app", "bench", "examples", "fake_bank", "huey_tasks",
@@ -96,7 +110,7 @@ cli()
 
 def prepare(group: str, jobs: int) -> Path:
     """The group's copy of the tree, with its mutmut configuration."""
-    modules, tests = GROUPS[group]
+    modules, tests, _ = GROUPS[group]
     tests = [name for name in tests if (ROOT / name).exists()]
     where = WORK / group
     where.mkdir(parents=True, exist_ok=True)
@@ -131,8 +145,8 @@ def run(group: str, jobs: int) -> dict[str, int]:
            if k not in ("WALLET_TEST_DATABASE_URL", "WALLET_TEST_REDIS_URL", "PYTHONPATH")}
     started = time.monotonic()
     print(f"== {group}: mutmut run in {where}", flush=True)
-    subprocess.run([sys.executable, "-c", MUTMUT, "run", "--max-children", str(jobs)],
-                   cwd=where, env=env, check=False)
+    subprocess.run([sys.executable, "-c", MUTMUT, "run", "--max-children", str(jobs),
+                    *GROUPS[group][2]], cwd=where, env=env, check=False)
     figures = results(group)
     figures["seconds"] = round(time.monotonic() - started)
     print(f"== {group}: {figures}", flush=True)
@@ -165,7 +179,8 @@ def survivors(group: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("groups", nargs="*", help=f"default: all of {', '.join(GROUPS)}")
+    parser.add_argument("groups", nargs="*",
+                        help=f"of {', '.join(GROUPS)}; default: {', '.join(MEASURED)}")
     parser.add_argument("--jobs", type=int, default=1, help="mutants tried at once")
     parser.add_argument("--report", action="store_true", help="only print the figures")
     parser.add_argument("--survivors", action="store_true", help="list the survivors too")
@@ -173,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.groups) - set(GROUPS)
     if unknown:
         parser.error(f"unknown groups {sorted(unknown)}")
-    for group in args.groups or list(GROUPS):
+    for group in args.groups or list(MEASURED):
         if args.report:
             print(group, results(group) if (WORK / group).exists() else "not run")
         else:
