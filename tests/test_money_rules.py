@@ -253,6 +253,26 @@ def test_the_batch_payment_path_refuses_a_frozen_wallet(db):
     assert tries(db, asha) == 0  # refused before the PIN: it cost no try
 
 
+def test_freeze_and_unfreeze_say_what_they_did_and_keep_the_first_freeze():
+    from wallet.freeze import MAX_REASON_CHARS, ensure_can_spend, unfreeze
+    from wallet.models import Merchant
+
+    first, later = ist(2026, 12, 15, 11, 0), ist(2026, 12, 16, 11, 0)
+    user = User(frozen_at=None, frozen_reason=None)
+    ensure_can_spend(user)
+    assert freeze(user, "r" * (MAX_REASON_CHARS + 50), first) == "frozen"
+    assert user.frozen_at == first and user.frozen_reason == "r" * MAX_REASON_CHARS
+    assert freeze(user, "another look", later) == "already_frozen"
+    assert user.frozen_at == first and user.frozen_reason == "r" * MAX_REASON_CHARS
+    with pytest.raises(WalletFrozen, match="r" * MAX_REASON_CHARS):
+        ensure_can_spend(user)
+    assert unfreeze(user) == "unfrozen"
+    assert user.frozen_at is None and user.frozen_reason is None
+    assert unfreeze(user) == "not_frozen"
+    ensure_can_spend(user)
+    ensure_can_spend(Merchant())  # a shop's wallet is never frozen this way
+
+
 # ---------------------------------------------------------- the hash chain
 
 
