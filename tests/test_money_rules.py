@@ -121,6 +121,16 @@ def test_the_monthly_bank_limit_starts_afresh_at_midnight_in_india(db, later, ba
     assert room(db, clock, asha).bank_left_paise == bank_left
 
 
+def test_a_deposit_at_the_first_instant_of_an_india_month_counts_for_that_month(db):
+    clock = Clock(ist(2026, 12, 1, 0, 0))  # 18:30 UTC on 30 November
+    asha = make_user(db, ASHA, "Asha", full_kyc=False)
+    make_user(db, RAVI, "Ravi Kumar")
+    deposit(db, clock, asha, 6_000_00, "form-key-month-0001", complete=True)
+    spend(db, clock, asha, 6_000_00, "form-key-month-0002")
+    clock.set(ist(2026, 12, 31, 23, 59))
+    assert room(db, clock, asha).bank_left_paise == 4_000_00
+
+
 # --------------------------------------------- the credit checks' row lock
 
 
