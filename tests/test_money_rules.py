@@ -131,6 +131,41 @@ def test_a_deposit_at_the_first_instant_of_an_india_month_counts_for_that_month(
     assert room(db, clock, asha).bank_left_paise == 4_000_00
 
 
+def test_only_the_wallets_own_live_deposits_use_up_its_room(db):
+    """Someone else's pending deposit, and a deposit given up this month, take
+    nothing from the wallet's room."""
+    clock = Clock(ist(2026, 12, 15, 11, 0))
+    asha = make_user(db, ASHA, "Asha", full_kyc=False)
+    ravi = make_user(db, RAVI, "Ravi Kumar", full_kyc=False)
+    deposit(db, clock, ravi, 8_000_00, "form-key-month-0001", complete=False)
+    deposit_id = deposit(db, clock, asha, 9_000_00, "form-key-month-0002", complete=False)
+    with db() as session, session.begin():
+        from wallet.models import Transaction
+
+        token = session.get(Transaction, deposit_id).token
+        assert DepositService(session, TEST_BANKS, clock=clock).cancel(
+            session.get(User, asha), token).status == "failed"
+    left = room(db, clock, asha)
+    assert (left.balance_left_paise, left.bank_left_paise) == (10_000_00, 10_000_00)
+
+
+def test_a_refused_deposit_says_why_and_what_is_left(db):
+    clock = Clock(ist(2026, 12, 15, 11, 0))
+    asha = make_user(db, ASHA, "Asha", full_kyc=False)
+    ravi = make_user(db, RAVI, "Ravi Kumar")  # full KYC
+    deposit(db, clock, asha, 10_000_00, "form-key-month-0001", complete=False)
+    with pytest.raises(DepositLimit) as refused:
+        deposit(db, clock, asha, 100_00, "form-key-month-0002", complete=False)
+    assert str(refused.value).startswith("You cannot add money now: your wallet holds at most")
+    assert "Complete your KYC to raise the limit to" in str(refused.value)
+    deposit(db, clock, ravi, 1_00_000_00, "form-key-month-0003", complete=False)
+    deposit(db, clock, ravi, 99_000_00, "form-key-month-0005", complete=False)
+    with pytest.raises(DepositLimit) as refused:
+        deposit(db, clock, ravi, 2_000_00, "form-key-month-0004", complete=False)
+    assert str(refused.value).startswith("You can add at most")
+    assert "KYC" not in str(refused.value)  # a full-KYC wallet is told nothing of KYC
+
+
 # --------------------------------------------- the credit checks' row lock
 
 
@@ -185,6 +220,16 @@ def test_a_transfer_locks_the_recipients_row_before_checking_its_room(db, app_en
     assert locked_at is not None, "the recipient's users row was not locked"
     assert locked_at < first_ledger_write(seen)
     assert balance(db, ravi) == (100_00, 0)
+
+
+def test_reading_the_room_for_a_page_locks_nothing(db, app_engine):
+    """Only a credit check locks: a page showing the room must not queue
+    behind (or hold up) a payment to that wallet."""
+    clock = Clock(ist(2026, 12, 15, 11, 0))
+    asha = make_user(db, ASHA, "Asha", full_kyc=False)
+    with statements(app_engine) as seen:
+        room(db, clock, asha)
+    assert seen and not any(LOCKING.search(sql) for sql, _ in seen)
 
 
 def test_a_deposit_locks_the_users_row_before_checking_its_room(db, app_engine):
