@@ -130,8 +130,9 @@ def prepare(group: str, jobs: int) -> Path:
         f"only_mutate = {json.dumps(modules)}",
         f"also_copy = {json.dumps(ALSO_COPY)}",
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
-        # -p no:randomly etc. are not installed; keep pytest quiet and cacheless
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]',
+        # (mypy over ledgerlib fails on mutmut's rewritten copy: not a verdict)
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "--deselect", '
+        '"tests/test_ledger.py::test_ledgerlib_type_checks_strictly"]',
         "use_git_change_detection = false",
         "",
     ])
