@@ -308,6 +308,53 @@ def test_the_batch_payment_path_refuses_a_frozen_wallet(db):
     assert tries(db, asha) == 0  # refused before the PIN: it cost no try
 
 
+def test_the_batch_payment_path_records_what_pay_shop_records(db):
+    """Each payment's record and ledger entry (memo, kind, settled time), its
+    refusals' messages, and a key paid before (by a batch, or straight on the
+    ledger) answered without paying again."""
+    from wallet.accounts import AccountService
+    from wallet.errors import InsufficientBalance, WalletError
+
+    clock = Clock(ist(2026, 12, 15, 11, 0))
+    asha = make_user(db, ASHA, "Asha", deposit_paise=1_000_00)
+    ravi = make_user(db, RAVI, "Ravi Kumar", deposit_paise=50_00)
+    with db() as session, session.begin():
+        AccountService(session, bcrypt_rounds=4).signup_merchant(
+            "tea-stall", "Tea Stall", "tea@example.com", "correct horse battery")
+
+    def key(user, n):
+        return WalletService.idempotency_key(Kind.PAYMENT, user, f"bulk-rules-{n:06d}")
+
+    with db() as session, session.begin():
+        wallet = WalletService(session, clock=clock)
+        shop = wallet.merchant_by_handle("tea-stall")
+        a, r = session.get(User, asha), session.get(User, ravi)
+        wallet.ledger.transfer(a.wallet_code, shop.wallet_code, 1_00,
+                               idempotency_key=key(a, 9))  # on the ledger, no record
+        paid, poor, zero, unrecorded = pay_shop_batch(wallet, shop, [
+            ShopPayment(a, 100_00, key(a, 1), " 2  chai ", pin=PIN),
+            ShopPayment(r, 60_00, key(r, 2), pin=PIN),
+            ShopPayment(a, 0, key(a, 3), pin=PIN),
+            ShopPayment(a, 1_00, key(a, 9), pin=PIN)])
+        assert (paid.settled_at, paid.note, paid.amount_paise) == (clock(), "2 chai", 100_00)
+        entry = wallet.ledger.get_entry(paid.ledger_entry_id)
+        assert entry.memo == "2 chai" and entry.metadata == {"kind": "payment"}
+        assert isinstance(poor, InsufficientBalance)
+        assert str(poor) == "Your available balance is ₹50.00: not enough to pay ₹60.00."
+        assert type(zero) is WalletError and "amount" in str(zero).lower()
+        assert type(unrecorded) is WalletError
+        assert str(unrecorded) == "This payment was already made."
+        paid_id = paid.id
+    with db() as session, session.begin():  # the same key again, in a later batch
+        wallet = WalletService(session, clock=clock)
+        shop = wallet.merchant_by_handle("tea-stall")
+        [again] = pay_shop_batch(wallet, shop, [
+            ShopPayment(session.get(User, asha), 100_00, key(session.get(User, asha), 1),
+                        pin=PIN)])
+        assert again.id == paid_id
+        assert wallet.balance(shop).posted_paise == 101_00
+
+
 def test_freeze_and_unfreeze_say_what_they_did_and_keep_the_first_freeze():
     from wallet.freeze import MAX_REASON_CHARS, ensure_can_spend, unfreeze
     from wallet.models import Merchant
