@@ -280,6 +280,40 @@ def test_a_lapsed_pin_lock_starts_the_count_afresh_at_its_exact_end(db):
     assert tries(db, asha) == 0
 
 
+def test_an_approval_is_good_for_its_own_user_only(db):
+    from wallet.pins import PinRefused
+
+    asha, ravi = make_user(db, ASHA, "Asha"), make_user(db, RAVI, "Ravi Kumar")
+    with db() as session, session.begin():
+        pins = WalletService(session, pin_policy=PinPolicy(bcrypt_rounds=4)).pins
+        approval = pins.approve(session.get(User, asha), PIN)
+        assert pins.approve(session.get(User, asha), approval) is approval  # no PIN asked
+        with pytest.raises(PinRefused, match="That approval is another user's."):
+            pins.approve(session.get(User, ravi), approval)
+    assert tries(db, ravi) == 0  # refused before any try was counted
+
+
+def test_locked_until_tells_the_lock_end_until_that_instant(db):
+    clock = Clock(ist(2026, 12, 15, 11, 0))
+    policy = PinPolicy(max_tries=2, lock_s=600, bcrypt_rounds=4)
+    asha, ravi = make_user(db, ASHA, "Asha"), make_user(db, RAVI, "Ravi Kumar")
+    for _ in range(2):
+        try_pin(db, clock, policy, asha, "2468")
+    try_pin(db, clock, policy, ravi, "2468")  # one wrong try: not locked
+    lock_ends = ist(2026, 12, 15, 11, 10)
+
+    def locked_until(user_id):
+        with db() as session:
+            pins = WalletService(session, clock=clock, pin_policy=policy).pins
+            return pins.locked_until(session.get(User, user_id))
+
+    assert (locked_until(asha), locked_until(ravi)) == (lock_ends, None)
+    clock.set(lock_ends - dt.timedelta(microseconds=1))
+    assert locked_until(asha) == lock_ends
+    clock.set(lock_ends)
+    assert locked_until(asha) is None
+
+
 # -------------------------------------------------- a frozen wallet, in bulk
 
 
