@@ -288,9 +288,23 @@ def test_an_approval_is_good_for_its_own_user_only(db):
         pins = WalletService(session, pin_policy=PinPolicy(bcrypt_rounds=4)).pins
         approval = pins.approve(session.get(User, asha), PIN)
         assert pins.approve(session.get(User, asha), approval) is approval  # no PIN asked
-        with pytest.raises(PinRefused, match="That approval is another user's."):
-            pins.approve(session.get(User, ravi), approval)
+        with pytest.raises(PinRefused, match="That approval is another user's.") as refused:
+            pins.approve(session.get(User, ravi), approval, field="old_pin")
+        assert refused.value.field == "old_pin"  # the form field that shows it
     assert tries(db, ravi) == 0  # refused before any try was counted
+
+
+def test_a_user_without_a_pin_is_told_to_set_one_on_the_pin_field(db):
+    from wallet.pins import PinNotSet
+
+    asha = make_user(db, ASHA, "Asha", pin=None)
+    with db() as session, session.begin():
+        pins = WalletService(session).pins
+        for field in ("pin", "old_pin"):
+            with pytest.raises(PinNotSet) as refused:
+                pins.approve(session.get(User, asha), PIN, field=field)
+            assert refused.value.field == field
+            assert str(refused.value) == "Set your wallet PIN first: it keeps your money safe."
 
 
 def test_locked_until_tells_the_lock_end_until_that_instant(db):
