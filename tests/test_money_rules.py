@@ -271,7 +271,9 @@ def test_a_lapsed_pin_lock_starts_the_count_afresh_at_its_exact_end(db):
     assert [type(r) for r in results] == [WrongPin, WrongPin, PinLocked]
     lock_ends = ist(2026, 12, 15, 11, 10)
     clock.set(lock_ends - dt.timedelta(microseconds=1))
-    assert isinstance(try_pin(db, clock, policy, asha, PIN), PinLocked)  # even the right one
+    locked = try_pin(db, clock, policy, asha, PIN)  # even the right one
+    assert isinstance(locked, PinLocked) and locked.retry_after_s == 1
+    assert str(locked).startswith("Too many wrong PINs: payments are locked for 1 more minute.")
     clock.set(lock_ends)  # the lock ends at this instant: a fresh count starts
     again = try_pin(db, clock, policy, asha, "2468")
     assert isinstance(again, WrongPin) and "2 tries left" in str(again)
