@@ -567,3 +567,39 @@ def test_a_hold_must_expire_after_now(books, clock):
         books.hold("w", "shop", 10_00, expires_at=clock())
     assert books.hold("w", "shop", 10_00,
                       expires_at=clock() + dt.timedelta(microseconds=1)).status == "pending"
+
+
+def test_the_funds_check_frees_only_the_short_accounts_expired_holds(books, clock):
+    books.transfer("bank", "shop", 100_00)
+    theirs = books.hold("shop", "w", 10_00, expires_at=EXPIRES)  # the payee's own
+    mine = books.hold("w", "shop", 60_00, expires_at=EXPIRES)
+    clock.set(EXPIRES)
+    books.transfer("w", "shop", 50_00)  # needs w's expired hold freed
+    assert books.get_hold(mine.id).status == "expired"
+    assert books.get_hold(theirs.id).status == "pending"  # not needed: left to the sweep
+
+
+@pytest.mark.parametrize("operation", ["transfer", "hold"])
+def test_one_paisa_is_enough_to_free_an_expired_hold(books, clock, operation):
+    """A one-paisa hold that expired is freed for an operation that needs it,
+    and a one-paisa operation frees an expired hold it needs."""
+    if operation == "transfer":
+        books.hold("w", "shop", 1, expires_at=EXPIRES)
+        clock.set(EXPIRES)
+        books.transfer("w", "shop", 100_00)  # all of it: the paisa held too
+    else:
+        books.hold("w", "shop", 100_00, expires_at=EXPIRES)
+        clock.set(EXPIRES)
+        books.hold("w", "bank", 1)
+    left = 0 if operation == "transfer" else 100_00 - 1
+    assert books.balance("w").available_paise == left
+
+
+def test_the_postgresql_chain_hash_hashes_the_same_text():
+    """ledgerlib.fastpath hashes in SQL what posting_hash hashes in Python:
+    the same fields, in the same order, joined by '|' (the PostgreSQL tests
+    compare the two on real rows; this pins the text where SQLite runs)."""
+    from ledgerlib.chain import sql_hash
+
+    parts = " || '|' || ".join(f"CAST({p} AS text)" for p in "abcdefg")
+    assert sql_hash(*"abcdefg") == f"encode(sha256(convert_to({parts}, 'UTF8')), 'hex')"
