@@ -569,12 +569,13 @@ def test_a_hold_must_expire_after_now(books, clock):
                       expires_at=clock() + dt.timedelta(microseconds=1)).status == "pending"
 
 
-def test_the_funds_check_frees_only_the_short_accounts_expired_holds(books, clock):
+@pytest.mark.parametrize("operation", ["transfer", "hold"])
+def test_the_funds_check_frees_only_the_short_accounts_expired_holds(books, clock, operation):
     books.transfer("bank", "shop", 100_00)
     theirs = books.hold("shop", "w", 10_00, expires_at=EXPIRES)  # the payee's own
     mine = books.hold("w", "shop", 60_00, expires_at=EXPIRES)
     clock.set(EXPIRES)
-    books.transfer("w", "shop", 50_00)  # needs w's expired hold freed
+    getattr(books, operation)("w", "shop", 50_00)  # needs w's expired hold freed
     assert books.get_hold(mine.id).status == "expired"
     assert books.get_hold(theirs.id).status == "pending"  # not needed: left to the sweep
 
@@ -603,3 +604,21 @@ def test_the_postgresql_chain_hash_hashes_the_same_text():
 
     parts = " || '|' || ".join(f"CAST({p} AS text)" for p in "abcdefg")
     assert sql_hash(*"abcdefg") == f"encode(sha256(convert_to({parts}, 'UTF8')), 'hex')"
+
+
+def test_freeing_counts_only_pending_holds_and_never_lets_too_much_through(books, clock):
+    released = books.hold("w", "shop", 30_00, expires_at=EXPIRES)
+    clock.set(JUST_BEFORE)
+    books.release_hold(released.id)  # released: past its expiry soon, but not held
+    clock.set(EXPIRES - dt.timedelta(minutes=30))
+    expired = books.hold("w", "shop", 10_00, expires_at=EXPIRES)
+    clock.set(EXPIRES)
+    before = books.balance("w")
+    with pytest.raises(InsufficientFunds):
+        books.hold("w", "shop", 150_00)  # freeing 10 does not make 150 fit
+    assert books.get_hold(expired.id).status == "pending"  # refused: nothing written
+    assert books.balance("w") == before
+    books.transfer("w", "shop", 100_00)  # needs the 10 freed, and only the 10
+    assert (books.balance("w").posted_paise, books.balance("w").held_paise) == (0, 0)
+    assert books.get_hold(released.id).status == "released"
+    assert ledgerlib.verify(books.session).ok
