@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+import hypothesis
 import pytest
 import sqlalchemy as sa
 
@@ -19,6 +20,15 @@ import ledgerlib
 
 # ledgerlib's test kit (its fixtures; tests/test_ledger_kit.py runs its tests).
 pytest_plugins = ["ledgerlib.testing"]
+
+# Hypothesis: in CI the examples are derived from each test itself
+# (derandomize), so a run is repeatable and a red CI is red again on a re-run;
+# no deadline (a loaded 2-core machine makes timings meaningless). Locally the
+# default profile keeps exploring new examples. HYPOTHESIS_PROFILE=ci picks it.
+hypothesis.settings.register_profile("ci", derandomize=True, deadline=None,
+                                     print_blob=True)
+hypothesis.settings.load_profile(os.environ.get(
+    "HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") == "true" else "default"))
 
 TEST_DATABASE_URL = os.environ.get("WALLET_TEST_DATABASE_URL", "").strip()
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
