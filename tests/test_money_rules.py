@@ -39,7 +39,15 @@ from wallet.pins import PinLocked, PinPolicy, WrongPin
 from wallet.transfers import WalletService
 
 from .test_ledger_asof import _unguard as unguard
-from .wallet_helpers import PIN, TEST_BANKS, balance, make_user, state
+from .wallet_helpers import (
+    PIN,
+    TEST_BANKS,
+    TEST_PIN_POLICY,
+    balance,
+    make_user,
+    state,
+    wallet_service,
+)
 
 UTC = dt.timezone.utc
 ASHA, RAVI = "+919876543210", "+919812345678"
@@ -77,7 +85,7 @@ def deposit(db, clock, user_id: int, amount_paise: int, key: str, *, complete: b
 
 def spend(db, clock, user_id: int, amount_paise: int, key: str, phone: str = "9812345678"):
     with db() as session, session.begin():
-        WalletService(session, clock=clock).send_money(
+        wallet_service(session, clock=clock).send_money(
             session.get(User, user_id), phone, amount_paise, key, pin=PIN)
 
 
@@ -250,7 +258,7 @@ def test_a_deposit_locks_the_users_row_before_checking_its_room(db, app_engine):
 def try_pin(db, clock, policy, user_id: int, pin: str):
     with db() as session, session.begin():
         try:
-            return WalletService(session, clock=clock, pin_policy=policy).pins.approve(
+            return wallet_service(session, clock=clock, pin_policy=policy).pins.approve(
                 session.get(User, user_id), pin)
         except WrongPin as exc:
             return exc
@@ -265,7 +273,7 @@ def tries(db, user_id: int) -> int:
 
 def test_a_lapsed_pin_lock_starts_the_count_afresh_at_its_exact_end(db):
     clock = Clock(ist(2026, 12, 15, 11, 0))
-    policy = PinPolicy(max_tries=3, lock_s=600, bcrypt_rounds=4)
+    policy = PinPolicy(max_tries=3, lock_s=600, keys=TEST_PIN_POLICY.keys)
     asha = make_user(db, ASHA, "Asha")
     results = [try_pin(db, clock, policy, asha, "2468") for _ in range(3)]
     assert [type(r) for r in results] == [WrongPin, WrongPin, PinLocked]
@@ -287,7 +295,7 @@ def test_an_approval_is_good_for_its_own_user_only(db):
 
     asha, ravi = make_user(db, ASHA, "Asha"), make_user(db, RAVI, "Ravi Kumar")
     with db() as session, session.begin():
-        pins = WalletService(session, pin_policy=PinPolicy(bcrypt_rounds=4)).pins
+        pins = wallet_service(session, pin_policy=PinPolicy(keys=TEST_PIN_POLICY.keys)).pins
         approval = pins.approve(session.get(User, asha), PIN)
         assert pins.approve(session.get(User, asha), approval) is approval  # no PIN asked
         with pytest.raises(PinRefused, match="That approval is another user's.") as refused:
@@ -301,7 +309,7 @@ def test_a_user_without_a_pin_is_told_to_set_one_on_the_pin_field(db):
 
     asha = make_user(db, ASHA, "Asha", pin=None)
     with db() as session, session.begin():
-        pins = WalletService(session).pins
+        pins = wallet_service(session).pins
         for field in ("pin", "old_pin"):
             with pytest.raises(PinNotSet) as refused:
                 pins.approve(session.get(User, asha), PIN, field=field)
@@ -311,7 +319,7 @@ def test_a_user_without_a_pin_is_told_to_set_one_on_the_pin_field(db):
 
 def test_locked_until_tells_the_lock_end_until_that_instant(db):
     clock = Clock(ist(2026, 12, 15, 11, 0))
-    policy = PinPolicy(max_tries=2, lock_s=600, bcrypt_rounds=4)
+    policy = PinPolicy(max_tries=2, lock_s=600, keys=TEST_PIN_POLICY.keys)
     asha, ravi = make_user(db, ASHA, "Asha"), make_user(db, RAVI, "Ravi Kumar")
     for _ in range(2):
         try_pin(db, clock, policy, asha, "2468")
@@ -320,7 +328,7 @@ def test_locked_until_tells_the_lock_end_until_that_instant(db):
 
     def locked_until(user_id):
         with db() as session:
-            pins = WalletService(session, clock=clock, pin_policy=policy).pins
+            pins = wallet_service(session, clock=clock, pin_policy=policy).pins
             return pins.locked_until(session.get(User, user_id))
 
     assert (locked_until(asha), locked_until(ravi)) == (lock_ends, None)
@@ -344,7 +352,7 @@ def test_the_batch_payment_path_refuses_a_frozen_wallet(db):
             "tea-stall", "Tea Stall", "tea@example.com", "correct horse battery")
         freeze(session.get(User, asha), "under review", clock())
     with db() as session, session.begin():
-        wallet = WalletService(session, clock=clock)
+        wallet = wallet_service(session, clock=clock)
         shop = wallet.merchant_by_handle("tea-stall")
         payers = session.get(User, asha), session.get(User, ravi)
         outcome = pay_shop_batch(wallet, shop, [
@@ -376,7 +384,7 @@ def test_the_batch_payment_path_records_what_pay_shop_records(db):
         return WalletService.idempotency_key(Kind.PAYMENT, user, f"bulk-rules-{n:06d}")
 
     with db() as session, session.begin():
-        wallet = WalletService(session, clock=clock)
+        wallet = wallet_service(session, clock=clock)
         shop = wallet.merchant_by_handle("tea-stall")
         a, r = session.get(User, asha), session.get(User, ravi)
         wallet.ledger.transfer(a.wallet_code, shop.wallet_code, 1_00,
@@ -396,7 +404,7 @@ def test_the_batch_payment_path_records_what_pay_shop_records(db):
         assert str(unrecorded) == "This payment was already made."
         paid_id = paid.id
     with db() as session, session.begin():  # the same key again, in a later batch
-        wallet = WalletService(session, clock=clock)
+        wallet = wallet_service(session, clock=clock)
         shop = wallet.merchant_by_handle("tea-stall")
         [again] = pay_shop_batch(wallet, shop, [
             ShopPayment(session.get(User, asha), 100_00, key(session.get(User, asha), 1),
