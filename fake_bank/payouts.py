@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ from pyramid.response import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from .behaviour import Knobs
 from .dialects import STANDARD, payout_event
-from .models import ApiCall, Delivery, Payment, Payout
+from .models import ApiCall, Payment, Payout
 from .sender import utcnow
 from .views import (
     JsonAnswer,
@@ -31,6 +31,7 @@ from .views import (
     bank_or_404,
     behaviour_of,
     dialect_of,
+    queue_delivery,
     session,
     unauthorised,
     view_config,
@@ -117,7 +118,7 @@ def pay_out(request: Request, code: str, asked: PayoutAsked) -> Payout | Failure
                                 knobs.reverse_after_s)
             db.add(payout)
             db.flush()
-            queue_payout_event(db, payout, dialect_of(request, code))
+            queue_payout_event(db, payout, dialect_of(request, code), knobs)
         elif payout.amount_paise != asked.amount_paise:
             finish_call(request, call_id, "409")
             return Failure(409, "DUPLICATE_REFERENCE", "reference reused")
@@ -154,12 +155,12 @@ def new_payout(code: str, asked: PayoutAsked, reverse: Callable[[], bool],
     return payout
 
 
-def queue_payout_event(db: Session, payout: Payout, dialect: str) -> None:
+def queue_payout_event(db: Session, payout: Payout, dialect: str,
+                       knobs: Knobs | None = None) -> None:
     """The webhook telling the wallet what became of a payout, if the dialect tells."""
     body = payout_event(dialect, payout)
     if body is not None:
-        db.add(Delivery(bank_code=payout.bank_code, event_id=f"evt_{secrets.token_hex(8)}",
-                        next_attempt_at=utcnow(), body=body))
+        queue_delivery(db, payout.bank_code, body, knobs)
 
 
 @view_config(route_name="payout_status", request_method="GET", renderer="json")

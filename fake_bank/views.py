@@ -150,16 +150,21 @@ def decide(request: Request) -> Response:
 
 
 def queue_webhook(db: Session, payment: Payment, knobs: Knobs, dialect: str) -> None:
-    body = deposit_event(dialect, payment)
+    queue_delivery(db, payment.bank_code, deposit_event(dialect, payment), knobs)
+
+
+def queue_delivery(db: Session, bank_code: str, body: str, knobs: Knobs | None) -> None:
+    """A webhook to send, as the knobs' ``webhook_mode`` has it (None: normal)."""
+    mode = knobs.webhook_mode if knobs is not None else "normal"
     event_id = f"evt_{secrets.token_hex(8)}"
     now = utcnow()
     due = now
-    if knobs.webhook_mode == "delayed":
+    if knobs is not None and mode == "delayed":
         due = now + dt.timedelta(seconds=knobs.webhook_delay_s)
-    copies = 2 if knobs.webhook_mode == "twice" else 1
+    copies = 2 if mode == "twice" else 1
     for _ in range(copies):
-        db.add(Delivery(bank_code=payment.bank_code, event_id=event_id, body=body,
-                        next_attempt_at=due, lost=int(knobs.webhook_mode == "lost")))
+        db.add(Delivery(bank_code=bank_code, event_id=event_id, body=body,
+                        next_attempt_at=due, lost=int(mode == "lost")))
 
 
 @view_config(route_name="payment_status", request_method="GET", renderer="json")
