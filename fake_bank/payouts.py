@@ -120,7 +120,9 @@ def pay_out(request: Request, code: str, asked: PayoutAsked) -> Payout | Failure
             db.flush()
             queue_payout_event(db, payout, dialect_of(request, code), knobs)
         elif payout.amount_paise != asked.amount_paise:
-            finish_call(request, call_id, "409")
+            # In this transaction: another one (finish_call) would wait on it.
+            call = db.get_one(ApiCall, call_id)
+            call.finished_at, call.result = utcnow(), "409"
             return Failure(409, "DUPLICATE_REFERENCE", "reference reused")
         call = db.get_one(ApiCall, call_id)
         call.decided_at = utcnow()

@@ -99,7 +99,8 @@ def check_event(event: object) -> str:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+    """A bank's free text (a reason, a status word) as a string; "" for none."""
+    return str(value) if value else ""
 
 
 def _int_or_none(value: Any) -> int | None:
