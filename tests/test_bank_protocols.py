@@ -4,6 +4,7 @@ networks, the 5-minute window, each event id once). Every refused call is
 stored and changes nothing else."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import time
@@ -408,3 +409,46 @@ def test_a_collections_404_is_no_record_and_its_amount_is_read_strictly():
     # Settled with no amount we can read, a deposit is flagged for a human.
     assert (sloppy.outcome, sloppy.amount_paise) == ("success", None)
     assert LEDGERLINE.deposit_status({**credited, "status": "INITIATED"}).outcome is None
+
+
+# ------------------------------------------ the sweeper reads each dialect
+
+
+class Collections:
+    """A Ledgerline bank's status API, answering from a dict (used as client_for)."""
+
+    def __init__(self, records: dict):
+        self.records = records
+
+    def __call__(self, bank):
+        return self
+
+    def payment_status(self, reference):
+        return self.records.get(reference)
+
+
+def collection(token: str, status: str, value: str = "500.50") -> dict:
+    return {"clientReference": token, "status": status, "statusReason": None,
+            "amount": {"value": value, "currency": "INR"}}
+
+
+def test_the_sweeper_reads_a_ledgerline_banks_answers_in_its_words(db, runner, user_id):
+    from wallet.deposits import sweep_stuck_deposits
+
+    tokens = []
+    for i in range(4):
+        with db() as session, session.begin():
+            tokens.append(DepositService(session, BANKS).start(
+                session.get(User, user_id), "icici", 500_50, f"form-key-ll-sweep-{i:02d}").token)
+    credited, rejected, initiated, unreadable = tokens
+    bank = Collections({credited: collection(credited, "CREDITED"),
+                        rejected: collection(rejected, "REJECTED"),
+                        initiated: collection(initiated, "INITIATED"),
+                        unreadable: collection(unreadable, "CREDITED", "500.5")})
+    counts = sweep_stuck_deposits(runner, BANKS, bank, older_than=dt.timedelta(0))
+    assert counts == {"checked": 4, "settled": 2, "still_pending": 1, "bank_unavailable": 0}
+    assert [deposit_row(db, t).status for t in tokens] == [
+        "success", "failed", "pending", "pending"]
+    # Credited at the bank, but with an amount we cannot read: a human decides.
+    assert "reported no amount we can read" in deposit_row(db, unreadable).flag_reason
+    assert balance(db, user_id) == (500_50, 0)

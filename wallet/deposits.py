@@ -159,9 +159,10 @@ class DepositService:
             return SettleResult("unknown", None, "no deposit with that reference at this bank")
         now = self.clock()
         if (amount_paise, currency) != (tx.amount_paise, CURRENCY):
+            reported = (f"{amount_paise} {currency}" if amount_paise is not None
+                        else "no amount we can read")
             tx.flag_reason = (
-                f"{source} reported {amount_paise} {currency} for a deposit of "
-                f"{tx.amount_paise} {CURRENCY}"
+                f"{source} reported {reported} for a deposit of {tx.amount_paise} {CURRENCY}"
             )[:300]
             tx.updated_at = now
             return SettleResult("mismatch", tx, tx.flag_reason)
