@@ -1,5 +1,7 @@
 """A stand-in bank we run ourselves ([app:fake_bank]): net-banking approval
-page, status API and signed webhooks, with knobs to make it misbehave."""
+page, payout and status API and signed webhooks, with knobs to make it
+misbehave. Each bank code speaks the dialect its ``banks.<code>.protocol``
+names (fake_bank.dialects): the standard contract, or Ledgerline's."""
 from __future__ import annotations
 
 import threading
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import ledgerlib
 
 from .behaviour import Behaviour
+from .dialects import dialects_of
 from .models import Base, Customer
 from .sender import SenderThread
 from .settings import resolve_settings
@@ -89,6 +92,8 @@ def main(global_config: Mapping[str, Any] | None, **settings: Any) -> Router:
         config.registry["fb.session_factory"] = session_factory
         config.registry["fb.behaviour"] = behaviour
         config.registry["fb.api_keys"] = {c: settings[f"banks.{c}.api_key"] for c in codes}
+        dialects = dialects_of(settings, codes)
+        config.registry["fb.dialects"] = dialects
         # The bank signs with the first (current) secret of each bank.
         secrets = {c: settings[f"banks.{c}.webhook_secrets"].split()[0] for c in codes}
         config.add_route("healthz", "/healthz")
@@ -99,18 +104,22 @@ def main(global_config: Mapping[str, Any] | None, **settings: Any) -> Router:
         config.add_route("payouts", "/{bank}/api/payouts")
         config.add_route("payout_status", "/{bank}/api/payouts/{reference}")
         config.add_route("statement", "/{bank}/api/statement")
+        config.add_route("ll_transfers", "/{bank}/api/v2/transfers")
+        config.add_route("ll_collection", "/{bank}/api/v2/collections/{reference}")
+        config.add_route("ll_statement", "/{bank}/api/v2/statements/{date}")
         config.add_route("control_knobs", "/_control/knobs")
         config.scan(".views")
         config.scan(".payouts")
+        config.scan(".ledgerline_api")
         if settings.get("fake_bank.sender", "thread") == "thread":
             sender = SenderThread(session_factory=session_factory,
                                   webhook_url=settings["fake_bank.webhook_url"],
-                                  secrets=secrets, behaviour=behaviour)
+                                  secrets=secrets, behaviour=behaviour, dialects=dialects)
             sender.start()
             config.registry["fb.sender"] = sender
         config.registry["fb.sender_args"] = dict(
             session_factory=session_factory, webhook_url=settings["fake_bank.webhook_url"],
-            secrets=secrets, behaviour=behaviour)
+            secrets=secrets, behaviour=behaviour, dialects=dialects)
     return config.make_wsgi_app()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import secrets
 from collections.abc import Callable
 from typing import Any, Protocol, TypeAlias, TypeVar
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .behaviour import Behaviour, Knobs
+from .dialects import LEDGERLINE, STANDARD, deposit_event
 from .models import Customer, Delivery, Payment
 from .sender import utcnow
 
@@ -33,17 +33,29 @@ class ViewConfig(Protocol):
 view_config: ViewConfig = _untyped_view_config
 
 
-def bank_or_404(request: Request) -> str:
+def dialect_of(request: Request, code: str) -> str:
+    dialect: str = request.registry["fb.dialects"][code]
+    return dialect
+
+
+def bank_or_404(request: Request, speaking: str | None = None) -> str:
+    """The bank of the URL; 404 if there is none, or (``speaking``) if its API
+    is in another dialect."""
     code: str = request.matchdict["bank"]
-    if code not in request.registry["fb.api_keys"]:
+    if code not in request.registry["fb.api_keys"] or (
+            speaking is not None and dialect_of(request, code) != speaking):
         raise HTTPNotFound()
     return code
 
 
 def authorised(request: Request, code: str) -> bool:
-    """The bank's API key, as ``Authorization: Bearer <key>`` (constant-time compare)."""
-    expected = f"Bearer {request.registry['fb.api_keys'][code]}"
-    return hmac.compare_digest(request.headers.get("Authorization", ""), expected)
+    """The bank's API key, as ``Authorization: Bearer <key>`` (the standard
+    dialect) or ``X-Api-Key: <key>`` (Ledgerline), compared in constant time."""
+    key = request.registry["fb.api_keys"][code]
+    if dialect_of(request, code) == LEDGERLINE:
+        return hmac.compare_digest(request.headers.get("X-Api-Key", "").encode(), key.encode())
+    return hmac.compare_digest(request.headers.get("Authorization", "").encode(),
+                               f"Bearer {key}".encode())
 
 
 def unauthorised(request: Request) -> dict[str, Any]:
@@ -132,35 +144,33 @@ def decide(request: Request) -> Response:
                 payment.customer_id = customer.id
             payment.status = "approved" if approve else "declined"
             payment.decided_at = utcnow()
-            queue_webhook(db, payment, knobs)
+            queue_webhook(db, payment, knobs, dialect_of(request, code))
         return_url = payment.return_url
     return HTTPFound(return_url)
 
 
-def queue_webhook(db: Session, payment: Payment, knobs: Knobs) -> None:
-    body = json.dumps({
-        "type": "deposit.succeeded" if payment.status == "approved" else "deposit.failed",
-        "reference": payment.reference,
-        "amount_paise": payment.amount_paise,
-        "currency": payment.currency,
-        "bank_txn_id": f"{payment.bank_code.upper()}{payment.id:010d}",
-        "reason": payment.reason,
-    }, separators=(",", ":"))
+def queue_webhook(db: Session, payment: Payment, knobs: Knobs, dialect: str) -> None:
+    queue_delivery(db, payment.bank_code, deposit_event(dialect, payment), knobs)
+
+
+def queue_delivery(db: Session, bank_code: str, body: str, knobs: Knobs | None) -> None:
+    """A webhook to send, as the knobs' ``webhook_mode`` has it (None: normal)."""
+    mode = knobs.webhook_mode if knobs is not None else "normal"
     event_id = f"evt_{secrets.token_hex(8)}"
     now = utcnow()
     due = now
-    if knobs.webhook_mode == "delayed":
+    if knobs is not None and mode == "delayed":
         due = now + dt.timedelta(seconds=knobs.webhook_delay_s)
-    copies = 2 if knobs.webhook_mode == "twice" else 1
+    copies = 2 if mode == "twice" else 1
     for _ in range(copies):
-        db.add(Delivery(bank_code=payment.bank_code, event_id=event_id, body=body,
-                        next_attempt_at=due, lost=int(knobs.webhook_mode == "lost")))
+        db.add(Delivery(bank_code=bank_code, event_id=event_id, body=body,
+                        next_attempt_at=due, lost=int(mode == "lost")))
 
 
 @view_config(route_name="payment_status", request_method="GET", renderer="json")
 def payment_status(request: Request) -> dict[str, Any]:
     """Status API for reconciliation: GET /<bank>/api/payments/<reference>."""
-    code = bank_or_404(request)
+    code = bank_or_404(request, STANDARD)
     if not authorised(request, code):
         return unauthorised(request)
     behaviour = behaviour_of(request)

@@ -1,45 +1,47 @@
 """What a bank's event means, applied once.
 
-A bank tells us about deposits and payouts by webhook (docs/webhooks.md). The
-webhook app authenticates the delivery (source address, signature, event id)
-and hands the raw body here; this module reads the event, claims its id so a
-re-delivery or a concurrent twin changes nothing, and applies it through the
-one state machine it concerns (:mod:`wallet.deposits`, :mod:`wallet.withdrawals`).
+A bank tells us about deposits and payouts by webhook (docs/webhooks.md).
+:mod:`wallet.bank_webhooks` authenticates the delivery (source address,
+signature, event id) and has the bank's protocol read the event; this module
+claims its id so a re-delivery or a concurrent twin changes nothing, and
+applies it through the one state machine it concerns (:mod:`wallet.deposits`,
+:mod:`wallet.withdrawals`).
 Every delivery, accepted or refused, is kept for audit (:func:`record_delivery`).
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import codes
+from .bank_protocols.base import BankEvent, EventRefused, PayoutEvent
 from .banks import BankConfig
-from .codes import DepositAnswer, PayoutAnswer, utcnow
+from .codes import utcnow
 from .deposits import DepositService
 from .models import WebhookAttempt, WebhookEvent
 from .withdrawals import WithdrawalService
 
 MAX_BODY_BYTES = 16 * 1024
-_REFERENCE = re.compile(r"[A-Za-z0-9_-]{4,64}", re.ASCII)
-#: Event type -> our outcome, for each kind of event.
-DEPOSIT_EVENTS = {"deposit.succeeded": DepositAnswer.SUCCESS,
-                  "deposit.failed": DepositAnswer.FAILED}
-PAYOUT_EVENTS = {"payout.reversed": PayoutAnswer.REVERSED}
-EVENT_TYPES = sorted([*DEPOSIT_EVENTS, *PAYOUT_EVENTS])
 
 
 class Verdict:
     """What became of a delivery (stored with it, and answered to the bank)."""
 
+    # refused before the event is read (wallet.bank_webhooks)
+    UNKNOWN_BANK = "unknown_bank"
+    IP_NOT_ALLOWED = "ip_not_allowed"
+    BODY_TOO_LARGE = "body_too_large"
+    MISSING_SIGNATURE = "missing_signature"
+    BAD_SIGNATURE = "bad_signature"
+    STALE_TIMESTAMP = "stale_timestamp"
+    BAD_EVENT_ID = "bad_event_id"
+    # the event read, and what became of it
     APPLIED = "applied"
     ALREADY_SETTLED = "already_settled"
     FLAGGED_CONTRADICTION = "flagged_contradiction"  # stored, flagged, never applied
@@ -47,8 +49,8 @@ class Verdict:
     UNKNOWN_REFERENCE = "unknown_reference"  # not processed: judged afresh next time
     DUPLICATE_EVENT = "duplicate_event"  # this event was processed before
     REPLAYED_EVENT_ID = "replayed_event_id"  # the id was used for another event
-    MALFORMED_JSON = "malformed_json"
-    MISSING_FIELDS = "missing_fields"
+    MALFORMED_JSON = EventRefused.MALFORMED_JSON
+    MISSING_FIELDS = EventRefused.MISSING_FIELDS
 
 
 # A state machine's answer -> the verdict of the delivery.
@@ -75,23 +77,6 @@ class EventResult:
     transaction_id: int | None = None
 
 
-def check_event(event: object) -> str:
-    """What is wrong with an event's fields, or '' if nothing."""
-    if not isinstance(event, dict):
-        return "the body must be a JSON object"
-    if event.get("type") not in EVENT_TYPES:
-        return f"type must be one of {EVENT_TYPES}"
-    reference = event.get("reference")
-    if not isinstance(reference, str) or not _REFERENCE.fullmatch(reference):
-        return "reference is missing or malformed"
-    amount = event.get("amount_paise")
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount < 10**15:
-        return "amount_paise must be a positive integer"
-    if not isinstance(event.get("currency"), str) or len(event["currency"]) != 3:
-        return "currency must be a 3-letter code"
-    return ""
-
-
 class BankEvents:
     """Applies authenticated bank events, each event id once per bank."""
 
@@ -101,15 +86,9 @@ class BankEvents:
         self.banks = dict(banks)
         self.clock = clock
 
-    def apply(self, bank_code: str, event_id: str, body: bytes) -> EventResult:
-        """Read and apply one delivery from ``bank_code`` (already authenticated)."""
-        try:
-            event = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return EventResult(Verdict.MALFORMED_JSON, "the body is not JSON")
-        problem = check_event(event)
-        if problem:
-            return EventResult(Verdict.MISSING_FIELDS, problem)
+    def apply(self, bank_code: str, event_id: str, body: bytes, event: BankEvent) -> EventResult:
+        """Apply one delivery from ``bank_code`` (already authenticated), whose
+        ``body`` its protocol read as ``event``."""
         body_sha256 = hashlib.sha256(body).hexdigest()
         # Claim the event id first: a concurrent twin delivery waits here and
         # then takes the duplicate path instead of processing the event again.
@@ -139,20 +118,20 @@ class BankEvents:
         return EventResult(Verdict.DUPLICATE_EVENT, f"already processed: {seen.outcome}",
                            seen.transaction_id)
 
-    def _settle(self, bank_code: str, event_id: str, event: dict[str, Any]) -> EventResult:
+    def _settle(self, bank_code: str, event_id: str, event: BankEvent) -> EventResult:
         source = f"webhook {event_id}"
-        if event["type"] in PAYOUT_EVENTS:
+        if isinstance(event, PayoutEvent):
             answer = WithdrawalService(self.db, self.banks, clock=self.clock).settle_by_reference(
-                event["reference"], PAYOUT_EVENTS[event["type"]], bank_code=bank_code,
-                amount_paise=event["amount_paise"], currency=event["currency"], source=source,
-                reason=str(event.get("reason") or "")[:200])
-            tx_id = (codes.parse_payout_reference(event["reference"]) if answer != "unknown"
+                event.reference, event.outcome, bank_code=bank_code,
+                amount_paise=event.amount_paise, currency=event.currency, source=source,
+                reason=event.reason[:200])
+            tx_id = (codes.parse_payout_reference(event.reference) if answer != "unknown"
                      else None)
             return EventResult(_VERDICTS[answer], "", tx_id)
         result = DepositService(self.db, self.banks, clock=self.clock).settle(
-            event["reference"], DEPOSIT_EVENTS[event["type"]], bank_code=bank_code,
-            amount_paise=event["amount_paise"], currency=event["currency"], source=source,
-            reason=str(event.get("reason") or ""))
+            event.reference, event.outcome, bank_code=bank_code,
+            amount_paise=event.amount_paise, currency=event.currency, source=source,
+            reason=event.reason)
         tx_id = result.transaction.id if result.transaction is not None else None
         return EventResult(_VERDICTS[result.verdict], result.detail, tx_id)
 

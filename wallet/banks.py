@@ -9,6 +9,8 @@
     banks.hdfc.allowed_networks = 127.0.0.0/8 ::1/128             (webhook source CIDRs)
     banks.hdfc.settlement_shards = 16      (optional; default banks.settlement_shards, else 8)
     banks.hdfc.ifsc_prefixes = HDFC       (its branches' IFSCs; optional: any if unset)
+    banks.hdfc.protocol = standard        (the dialect it speaks: wallet.bank_protocols;
+                                           optional, default standard)
 
 Adding a bank is adding its lines: nothing else names banks.
 """
@@ -19,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .bank_protocols import DEFAULT_PROTOCOL, PROTOCOLS
 from .ini import ConfigurationError, require_secret
 from .networks import Network, address_allowed, parse_networks
 
@@ -44,6 +47,8 @@ class BankConfig:
     settlement_shards: int = DEFAULT_SETTLEMENT_SHARDS
     #: The first four letters of its branches' IFSCs (empty: not checked).
     ifsc_prefixes: tuple[str, ...] = ()
+    #: The dialect of its webhooks and API (a name in wallet.bank_protocols.PROTOCOLS).
+    protocol: str = DEFAULT_PROTOCOL
 
     def has_branch(self, ifsc: str) -> bool:
         """Whether ``ifsc`` is one of this bank's branches (as far as we know)."""
@@ -88,6 +93,13 @@ def _shards(settings: Mapping[str, Any], key: str, default: int) -> int:
     return int(text)
 
 
+def _protocol(settings: Mapping[str, Any], key: str) -> str:
+    name = str(settings.get(key) or "").strip() or DEFAULT_PROTOCOL
+    if name not in PROTOCOLS:
+        raise ConfigurationError(f"setting {key} = {name!r}: one of {', '.join(PROTOCOLS)}")
+    return name
+
+
 def load_banks(settings: Mapping[str, Any]) -> dict[str, BankConfig]:
     banks: dict[str, BankConfig] = {}
     shards = _shards(settings, "banks.settlement_shards", DEFAULT_SETTLEMENT_SHARDS)
@@ -122,5 +134,6 @@ def load_banks(settings: Mapping[str, Any]) -> dict[str, BankConfig]:
             allowed_networks=networks,
             settlement_shards=_shards(settings, prefix + "settlement_shards", shards),
             ifsc_prefixes=prefixes,
+            protocol=_protocol(settings, prefix + "protocol"),
         )
     return banks

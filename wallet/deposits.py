@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -26,6 +26,8 @@ from ledgerlib import format_paise
 
 from . import codes, settlement
 from .bank_client import BankRecord, BankUnavailable
+from .bank_protocols import protocol_for
+from .bank_protocols.base import DepositStatus
 from .banks import DEFAULT_SETTLEMENT_SHARDS, BankConfig
 from .codes import CURRENCY, DepositAnswer, Kind, Status, utcnow
 from .errors import AmountTooLarge, WalletError
@@ -57,7 +59,8 @@ class SettleResult:
 
 
 class PaymentStatusSource(Protocol):
-    """A bank's status API for deposits (wallet.bank_client.BankClient)."""
+    """A bank's status API for deposits (wallet.bank_client.BankClient): the
+    bank's record as it sent it, read by the bank's protocol."""
 
     def payment_status(self, reference: str, /) -> BankRecord | None: ...
 
@@ -136,12 +139,14 @@ class DepositService:
         outcome: str,
         *,
         bank_code: str,
-        amount_paise: int,
-        currency: str,
+        amount_paise: int | None,
+        currency: str | None,
         source: str,
         reason: str = "",
     ) -> SettleResult:
-        """Apply the bank's word on a deposit: exactly once, and only from pending."""
+        """Apply the bank's word on a deposit: exactly once, and only from
+        pending. ``amount_paise`` and ``currency`` are what the bank reported
+        (None: nothing we could read), flagged unless they are ours."""
         if outcome not in DepositAnswer.ALL:
             raise ValueError(f"a deposit outcome is one of {DepositAnswer.ALL}, not {outcome!r}")
         tx = self.db.scalar(
@@ -154,9 +159,10 @@ class DepositService:
             return SettleResult("unknown", None, "no deposit with that reference at this bank")
         now = self.clock()
         if (amount_paise, currency) != (tx.amount_paise, CURRENCY):
+            reported = (f"{amount_paise} {currency}" if amount_paise is not None
+                        else "no amount we can read")
             tx.flag_reason = (
-                f"{source} reported {amount_paise} {currency} for a deposit of "
-                f"{tx.amount_paise} {CURRENCY}"
+                f"{source} reported {reported} for a deposit of {tx.amount_paise} {CURRENCY}"
             )[:300]
             tx.updated_at = now
             return SettleResult("mismatch", tx, tx.flag_reason)
@@ -255,35 +261,33 @@ class DepositService:
         return tx
 
 
-# Bank status -> our outcome; "pending" and anything else leave the deposit alone.
-BANK_STATUS_OUTCOMES = {"approved": DepositAnswer.SUCCESS, "declined": DepositAnswer.FAILED}
-
-
 @dataclass(frozen=True)
 class FinalWord:
     """What the bank's status API finally says of a stuck deposit."""
 
     outcome: str
-    #: As the bank sent them (JSON): settle() flags any that differ from ours.
-    amount_paise: Any
-    currency: Any
+    #: As the bank reported them (None: none we could read): settle() flags
+    #: any that differ from ours.
+    amount_paise: int | None
+    currency: str | None
     reason: str
 
 
-def final_word(record: BankRecord | None, created_at: dt.datetime, expire_before: dt.datetime,
-                amount_paise: int) -> FinalWord | None:
-    """The bank's final word on a stuck deposit, or None while it is pending."""
-    if record is None and created_at < expire_before:
+def final_word(status: DepositStatus | None, created_at: dt.datetime,
+               expire_before: dt.datetime, amount_paise: int) -> FinalWord | None:
+    """The bank's final word on a stuck deposit (``status``: what its status
+    API says, None if it has no record), or None while it is pending."""
+    if status is None and created_at < expire_before:
         # The bank never heard of it, long after the checkout: nothing was paid.
         return FinalWord(DepositAnswer.FAILED, amount_paise, CURRENCY, EXPIRED_UNFINISHED)
-    if record is None:
+    if status is None or status.outcome is None:
         return None  # the customer may still be on the way to the bank's page
-    status: Any = record.get("status")  # any JSON value
-    outcome = BANK_STATUS_OUTCOMES.get(status)
-    if outcome is None:
-        return None
-    return FinalWord(outcome, record.get("amount_paise"), record.get("currency"),
-                      record.get("reason") or "")
+    return FinalWord(status.outcome, status.amount_paise, status.currency, status.reason)
+
+
+def read_deposit_status(bank: BankConfig, record: BankRecord | None) -> DepositStatus | None:
+    """What ``bank``'s status API record of a deposit means (None: it has none)."""
+    return None if record is None else protocol_for(bank).deposit_status(record)
 
 
 def sweep_stuck_deposits(
@@ -325,7 +329,8 @@ def sweep_stuck_deposits(
             counts["bank_unavailable"] += 1
             checked(token)
             continue
-        word = final_word(record, created_at, now - expire_after, amount_paise)
+        word = final_word(read_deposit_status(banks[bank_code], record), created_at,
+                          now - expire_after, amount_paise)
         if word is None:
             counts["still_pending"] += 1
             checked(token)

@@ -16,7 +16,7 @@ import ledgerlib
 from ledgerlib import tables as lt
 
 from . import codes, settlement
-from .bank_client import BankRecord
+from .bank_protocols.base import StatementLine
 from .codes import Kind, Status, ist_day_bounds
 from .models import Transaction, Withdrawal
 
@@ -177,24 +177,24 @@ EXPECTED_STATUS = {"payment": (Status.SUCCESS,), "payout": (Status.COMPLETED, St
 
 
 def reconcile(session: Session, bank_code: str, day: dt.date,
-              statements: Mapping[dt.date, Sequence[BankRecord]]) -> list[tuple[str, str, str]]:
+              statements: Mapping[dt.date, Sequence[StatementLine]]) -> list[tuple[str, str, str]]:
     """Mismatches between the bank's statement for ``day`` and our records, as
     (reference, what, detail) rows. ``statements`` holds the bank's statements
     for day-1, day and day+1: a movement settled near midnight may be dated
     differently by the two sides, which is not a mismatch."""
     mismatches: list[tuple[str, str, str]] = []
     for line in statements.get(day, []):
-        tx = our_record(session, line["type"], line["reference"])
+        tx = our_record(session, line.kind, line.reference)
         if tx is None:
-            mismatches.append((line["reference"], "missing in our books",
-                               f"bank has a {line['type']} of {line['amount_paise']}"))
-        elif tx.amount_paise != line["amount_paise"]:
-            mismatches.append((line["reference"], "amount differs",
-                               f"bank {line['amount_paise']}, ours {tx.amount_paise}"))
-        elif tx.status not in EXPECTED_STATUS[line["type"]]:
-            mismatches.append((line["reference"], "status differs",
-                               f"bank reports a {line['type']}, ours is {tx.status}"))
-    nearby = {(line["type"], line["reference"])
+            mismatches.append((line.reference, "missing in our books",
+                               f"bank has a {line.kind} of {line.amount_paise}"))
+        elif tx.amount_paise != line.amount_paise:
+            mismatches.append((line.reference, "amount differs",
+                               f"bank {line.amount_paise}, ours {tx.amount_paise}"))
+        elif tx.status not in EXPECTED_STATUS[line.kind]:
+            mismatches.append((line.reference, "status differs",
+                               f"bank reports a {line.kind}, ours is {tx.status}"))
+    nearby = {(line.kind, line.reference)
               for lines in statements.values() for line in lines}
     for (kind, reference), amount in our_bank_movements(session, bank_code, day).items():
         if (kind, reference) not in nearby:

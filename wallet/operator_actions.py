@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from .audit import Actor, AuditLog, Outcome
-from .bank_client import BankClient, BankRecord
+from .bank_client import BankClient
+from .bank_protocols import protocol_for
+from .bank_protocols.base import DepositStatus, PayoutWord, StatementLine
 from .banks import BankConfig
 from .codes import Kind, Status, payout_reference, utcnow
-from .deposits import DepositService, final_word
+from .deposits import DepositService, final_word, read_deposit_status
 from .errors import WalletError
 from .freeze import freeze, unfreeze
 from .models import Merchant, ReconciliationRun, Transaction, User
@@ -74,22 +76,25 @@ def deposit_to_ask(db: Session, banks: Banks, transaction_id: int) -> tuple[Bank
     return banks[tx.bank_code or ""], tx.token
 
 
-def ask_payout_status(bank: BankConfig, reference: str, timeout_s: float) -> BankRecord | None:
-    """Raises BankUnavailable when the bank cannot say."""
-    return BankClient(bank, timeout_s).payout_status(reference)
+def ask_payout_status(bank: BankConfig, reference: str, timeout_s: float) -> PayoutWord | None:
+    """What the bank says of a payout now (None: it has no such payout), in
+    its protocol's reading. Raises BankUnavailable when the bank cannot say."""
+    record = BankClient(bank, timeout_s).payout_status(reference)
+    return None if record is None else protocol_for(bank).payout_word(record)
 
 
-def ask_deposit_status(bank: BankConfig, reference: str, timeout_s: float) -> BankRecord | None:
-    return BankClient(bank, timeout_s).payment_status(reference)
+def ask_deposit_status(bank: BankConfig, reference: str,
+                       timeout_s: float) -> DepositStatus | None:
+    return read_deposit_status(bank, BankClient(bank, timeout_s).payment_status(reference))
 
 
 def bank_statements(bank: BankConfig, day: dt.date,
-                    timeout_s: float) -> dict[dt.date, list[BankRecord]]:
+                    timeout_s: float) -> dict[dt.date, list[StatementLine]]:
     """The bank's statements for the day before, the day and the day after
     (what :func:`wallet.operations.reconcile` compares against)."""
-    client = BankClient(bank, timeout_s)
-    return {d: client.statement(d) for d in (day - dt.timedelta(days=1), day,
-                                              day + dt.timedelta(days=1))}
+    client, protocol = BankClient(bank, timeout_s), protocol_for(bank)
+    return {d: protocol.statement_lines(client.statement(d))
+            for d in (day - dt.timedelta(days=1), day, day + dt.timedelta(days=1))}
 
 
 # ------------------------------------------------------------- the actions
@@ -162,20 +167,20 @@ class OperatorActions:
             return "queued again"
         return self.run("retry", "withdrawal", transaction_id, reason, retry)
 
-    def resolve_payout(self, transaction_id: int, paid: bool, bank_record: BankRecord | None,
+    def resolve_payout(self, transaction_id: int, paid: bool, bank_word: PayoutWord | None,
                        reason: str) -> ActionResult:
         """Settle a needs_review payout by hand; refused if the bank says otherwise."""
-        said = (bank_record or {}).get("status") or "no record"
+        said = bank_word.said if bank_word is not None else "no record"
 
         def resolve() -> str:
-            outcome = self._withdrawals().operator_resolve(transaction_id, paid, bank_record)
+            outcome = self._withdrawals().operator_resolve(transaction_id, paid, bank_word)
             return f"{outcome} (bank says {said})"
         return self.run("resolve_paid" if paid else "resolve_not_paid", "withdrawal",
                         transaction_id, reason, resolve)
 
     # -- deposits
 
-    def check_deposit(self, transaction_id: int, bank_record: BankRecord | None,
+    def check_deposit(self, transaction_id: int, bank_status: DepositStatus | None,
                       reason: str) -> ActionResult:
         """Apply what the bank says now of a pending deposit, as the sweeper would."""
         def apply() -> str:
@@ -185,8 +190,8 @@ class OperatorActions:
             if tx.status != Status.PENDING:
                 raise WalletError(f"deposit {transaction_id} is already {tx.status}")
             deposits = DepositService(self.db, self.banks, clock=self.clock)
-            word = final_word(bank_record, tx.created_at, self.clock() - self.deposit_expire_after,
-                              tx.amount_paise)
+            word = final_word(bank_status, tx.created_at,
+                              self.clock() - self.deposit_expire_after, tx.amount_paise)
             if word is None:
                 deposits.mark_checked(tx.token)
                 return "still pending at the bank"
@@ -229,7 +234,7 @@ class OperatorActions:
     # -- reconciliation
 
     def reconcile(self, bank_code: str, day: dt.date,
-                  statements: Mapping[dt.date, Sequence[BankRecord]],
+                  statements: Mapping[dt.date, Sequence[StatementLine]],
                   reason: str) -> ActionResult:
         """Compare the bank's statement with our records and store the result."""
         made: list[int] = []

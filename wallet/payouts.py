@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from . import payout_sql
 from .bank_client import BankRecord
+from .bank_protocols import protocol_for
+from .bank_protocols.base import PayoutRequest
 from .banks import BankConfig
 from .codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, payout_reference, utcnow
 from .models import PayoutAttempt, PayoutLane, Transaction, TransactionRunner, Withdrawal
@@ -50,16 +52,6 @@ class PayoutPolicy:
                    backoff_cap_s=settings.payout_backoff_cap_s)
 
 
-class PayoutRequest(TypedDict):
-    """What a bank's payout API is sent."""
-
-    reference: str
-    amount_paise: int
-    currency: str
-    account_number: str
-    ifsc: str
-
-
 class Plan(TypedDict):
     """The bank call a step is about to make, written down first (as an
     attempt ``in_progress``). A plain dict: one is made per bank call."""
@@ -74,7 +66,8 @@ class Plan(TypedDict):
 
 
 class PayoutBank(Protocol):
-    """A bank's payout API as a step calls it (wallet.bank_client.BankClient)."""
+    """A bank's payout API as a step calls it (wallet.bank_client.BankClient):
+    the bank's records as it sent them, read by the bank's protocol."""
 
     def send_payout(self, payload: PayoutRequest, /) -> BankRecord: ...
 
@@ -172,9 +165,9 @@ class PayoutProcessor:
         plan = self.run(lambda db: self._claim(db, owner, holder))
         if isinstance(plan, Step):  # busy, idle or wait: no bank call
             return plan
-        outcome, reply, latency_ms = self._call_bank(plan)
+        outcome, reason, reply, latency_ms = self._call_bank(plan)
         more = self.run(lambda db: self._record_and_free(db, plan, owner, holder, outcome, reply,
-                                                         latency_ms))
+                                                         latency_ms, reason))
         return Step("progress", more=more)
 
     def _claim(self, db: Session, owner: Owner, holder: str) -> Plan | Step:
@@ -190,7 +183,8 @@ class PayoutProcessor:
         return plan
 
     def _record_and_free(self, db: Session, plan: Plan, owner: Owner, holder: str,
-                         outcome: str, reply: BankRecord | None, latency_ms: int) -> bool:
+                         outcome: str, reply: BankRecord | None, latency_ms: int,
+                         reason: str = "") -> bool:
         """Write the bank's answer, free the lane; True if the owner has more
         payout work (this payout still open, or others queued)."""
         # Free the lane *before* looking for more work: a withdrawal whose own
@@ -203,30 +197,33 @@ class PayoutProcessor:
                                                                 plan["transaction_id"])
         # Last, as it locks the bank's settlement account, which every payout
         # shares: the less of the transaction is left after it, the better.
-        still_open = self._record(db, plan, outcome, reply, latency_ms)
+        still_open = self._record(db, plan, outcome, reply, latency_ms, reason)
         return others or still_open
 
-    def _call_bank(self, plan: Plan) -> tuple[str, BankRecord | None, int]:
-        client = self.client_for(self.banks[plan["bank_code"]])
+    def _call_bank(self, plan: Plan) -> tuple[str, str, BankRecord | None, int]:
+        """One call to the bank: our outcome, the bank's reason, its reply
+        (as sent: kept in the attempt log) and the latency."""
+        bank = self.banks[plan["bank_code"]]
+        client, protocol = self.client_for(bank), protocol_for(bank)
         started = time.monotonic()
         reply: BankRecord | None
-        outcome: str
+        outcome, reason = Attempt.UNKNOWN, ""
         try:
             if plan["kind"] == Attempt.SEND:
                 reply = client.send_payout(plan["request"])
-                outcome = reply["status"]
             else:
                 reply = client.payout_status(plan["reference"])
-                outcome = (Attempt.NO_RECORD if reply is None
-                           else reply.get("status", Attempt.UNKNOWN))
-                if outcome not in (*PayoutAnswer.ALL, Attempt.NO_RECORD):
-                    outcome = Attempt.UNKNOWN
+            if reply is None:
+                outcome = Attempt.NO_RECORD
+            else:
+                word = protocol.payout_word(reply)
+                outcome, reason = word.outcome or Attempt.UNKNOWN, word.reason
         except Exception as error:  # noqa: BLE001 - any failure here is an unknown outcome
             reply, outcome = {"error": str(error)[:500]}, Attempt.UNKNOWN
         latency_ms = int((time.monotonic() - started) * 1000)
         log.info("payout %s: %s -> %s in %d ms", plan["reference"], plan["kind"], outcome,
                  latency_ms)
-        return outcome, reply, latency_ms
+        return outcome, reason, reply, latency_ms
 
     def _plan(self, db: Session, owner: Owner | int | str) -> Plan | float | None:
         """Under the lane: pick the owner's current withdrawal (the one being
@@ -264,9 +261,10 @@ class PayoutProcessor:
                 "others_queued": bool(current.others_queued)}
 
     def _record(self, db: Session, plan: Plan, outcome: str, reply: BankRecord | None,
-                latency_ms: int) -> bool:
-        """Write down the bank's answer and act on it; True if the payout is
-        still open (another call is due: now, or after a backoff)."""
+                latency_ms: int, reason: str = "") -> bool:
+        """Write down the bank's answer (``reply`` as sent; ``outcome`` and
+        ``reason`` as its protocol reads it) and act on it; True if the payout
+        is still open (another call is due: now, or after a backoff)."""
         db.connection().execute(payout_sql.RECORD_ANSWER, {
             "attempt_id": plan["attempt_id"], "outcome": outcome,
             "response": json.dumps(reply, default=str)[:2000], "finished_at": self.clock(),
@@ -274,7 +272,6 @@ class PayoutProcessor:
         service = WithdrawalService(db, self.banks, clock=self.clock)
         tx_id = plan["transaction_id"]
         if outcome in PayoutAnswer.ALL:
-            reason = reply.get("reason", "") if isinstance(reply, dict) else ""
             service.settle(tx_id, outcome, reason=reason, source=f"bank ({plan['kind']})")
             return False
         if outcome == Attempt.NO_RECORD:

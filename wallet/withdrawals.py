@@ -31,7 +31,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload
 from ledgerlib import InsufficientFunds, format_paise
 
 from . import codes, settlement
-from .bank_client import BankRecord
+from .bank_protocols.base import PayoutWord
 from .banks import BankConfig, clean_payee, payee_problems
 from .codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, utcnow
 from .errors import AmountTooLarge, InsufficientBalance, WalletError
@@ -377,18 +377,20 @@ class WithdrawalService:
         self._payouts_due_after_commit(Owner.payer_of(tx))
 
     def operator_resolve(self, transaction_id: int, paid: bool,
-                         bank_record: BankRecord | None) -> str:
+                         bank_word: PayoutWord | None) -> str:
         """Settle a needs_review withdrawal by hand, but never against the bank's
-        word: ``bank_record`` is what its status API says right now."""
+        word: ``bank_word`` is what its status API says right now (None: it
+        has no such payout)."""
         tx, _ = self._needs_review(transaction_id)
-        bank_status = None if bank_record is None else bank_record.get("status")
-        bank_paid = bank_status in (PayoutAnswer.ACCEPTED, PayoutAnswer.REVERSED)
+        bank_status = None if bank_word is None else bank_word.said
+        bank_outcome = None if bank_word is None else bank_word.outcome
+        bank_paid = bank_outcome in (PayoutAnswer.ACCEPTED, PayoutAnswer.REVERSED)
         if paid != bank_paid:
             raise WalletError(
                 f"the bank says {bank_status or 'it has no such payout'}: refusing to mark "
                 f"withdrawal {transaction_id} as {'paid' if paid else 'not paid'}")
         self._operator_note(tx, "resolved", {"paid": paid, "bank_status": bank_status})
-        outcome = str(bank_status) if paid else PayoutAnswer.REJECTED
+        outcome = str(bank_outcome) if paid else PayoutAnswer.REJECTED
         return self.settle(transaction_id, outcome, reason="resolved by an operator",
                            source="operator")
 
