@@ -34,12 +34,12 @@ from wallet.operator_actions import (
     bank_statements,
 )
 from wallet.payouts import PayoutPolicy, PayoutProcessor
-from wallet.withdrawals import WithdrawalService, payout_details
+from wallet.withdrawals import payout_details
 
 from .conftest import dispose_app_engine
 from .ledgerline_helpers import LEDGERLINE_BANK, SETTINGS
 from .live_servers import free_ports, http, serving, wait_until
-from .wallet_helpers import PIN, balance, make_user
+from .wallet_helpers import PIN, balance, make_user, withdrawal_service
 
 FAST = PayoutPolicy(backoff_base_s=0.01, backoff_cap_s=0.05)
 OPERATOR = Actor.cli("test-operator")
@@ -126,7 +126,7 @@ def withdraw(db, stack: Stack, user_id: int, bank: str, account: str, amount_pai
              key: str) -> int:
     ifsc = {"icici": "ICIC0001234", "hdfc": "HDFC0001234"}[bank]
     with db() as session, session.begin():
-        return WithdrawalService(session, stack.banks).request(
+        return withdrawal_service(session, stack.banks).request(
             session.get(User, user_id), bank, account, ifsc, amount_paise,
             f"form-key-{key:0>12}", pin=PIN).id
 
