@@ -37,6 +37,10 @@ def read_checks(cluster: PatroniCluster, writer: Person, reader: Person,
     for name in standbys:
         with cluster.connect(name) as conn:
             conn.execute("SELECT pg_wal_replay_pause()")
+            # Only requested so far: the startup process pauses at its next
+            # record, and a busy machine may replay the transfer first.
+            wait_for(f"{name}'s replay paused", lambda conn=conn: conn.execute(
+                "SELECT pg_get_wal_replay_pause_state()").fetchone()[0] == "paused", 20)
     try:
         before = len(writer.log.acks)
         if not writer.send("send", "/send", {"phone": reader.phone[3:], "amount": "1.23",
