@@ -1,7 +1,7 @@
 """The operators' console ([app:admin], port 6548 in development): an
 internal app for people who run the wallet. Operators sign in with a password
 and a TOTP code; viewers read, operators act; every action goes through the
-domain (wallet.operator_actions) and lands in the append-only audit log.
+domain (wallet.operations.operator_actions) and lands in the append-only audit log.
 Only addresses on the allow-list (``admin.allowed_networks``) are served."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pyramid.config import Configurator
 from pyramid.router import Router
 from pyramid.tweens import INGRESS
 
+from wallet.identity.web_sessions import PrincipalKind
 from wallet.settings import resolve_settings
-from wallet.web_sessions import PrincipalKind
 from webcommon import use_task_queue
 from webcommon.security import include_sessions
 

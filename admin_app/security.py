@@ -5,9 +5,9 @@ from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.audit import Actor
-from wallet.models import Operator
-from wallet.operator_actions import OperatorActions
+from wallet.core.models import Operator
+from wallet.operations.audit import Actor
+from wallet.operations.operator_actions import OperatorActions
 from webcommon import request_services
 from webcommon.observability import Handler
 

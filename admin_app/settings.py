@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wallet.networks import Network, address_allowed, parse_networks
+from wallet.core.networks import Network, address_allowed, parse_networks
 from wallet.settings import ConfigurationError
 from webcommon.security import lifetime_setting
 

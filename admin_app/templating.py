@@ -5,7 +5,7 @@ import datetime as dt
 
 from pyramid.config import Configurator
 
-from wallet.codes import IST
+from wallet.core.codes import IST
 from webcommon.templates import use_templates
 
 

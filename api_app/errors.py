@@ -17,7 +17,7 @@ from pyramid.httpexceptions import (
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.errors import (
+from wallet.core.errors import (
     AccountError,
     AmountTooLarge,
     DuplicateRequest,
@@ -27,12 +27,16 @@ from wallet.errors import (
     SelfTransfer,
     WalletError,
 )
-from wallet.freeze import WalletFrozen
-from wallet.idempotency import BadIdempotencyKey, IdempotencyKeyReused
-from wallet.limits import DepositLimit, RecipientLimit
-from wallet.payment_requests import OrderReferenceReused, RequestNotFound, RequestNotPayable
-from wallet.pins import PinLocked, PinNotSet, PinRefused
-from wallet.refunds import PaymentNotFound, RefundTooLarge
+from wallet.core.idempotency import BadIdempotencyKey, IdempotencyKeyReused
+from wallet.identity.pins import PinLocked, PinNotSet, PinRefused
+from wallet.merchants.payment_requests import (
+    OrderReferenceReused,
+    RequestNotFound,
+    RequestNotPayable,
+)
+from wallet.merchants.refunds import PaymentNotFound, RefundTooLarge
+from wallet.money.freeze import WalletFrozen
+from wallet.money.limits import DepositLimit, RecipientLimit
 
 from .problems import problem
 from .security import MERCHANT, current_caller

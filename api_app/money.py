@@ -8,7 +8,7 @@ transaction as the money.
 A request that carries a wallet PIN looks its key up *first*: a repeat gets
 its stored answer and a key used for another request its 409 before any PIN is
 compared (a PIN is only ever compared for a request that can run; its try is
-counted durably even if the request fails later: wallet.pin_tries). Otherwise
+counted durably even if the request fails later: wallet.identity.pin_tries). Otherwise
 the stored answer is looked up only when it matters, which saves a query on
 every first request without a PIN: when storing finds the key taken (a
 repeat: answer what was stored, or 409 if the key came with another request,
@@ -23,15 +23,15 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.errors import WalletError
-from wallet.idempotency import (
+from wallet.core.errors import WalletError
+from wallet.core.idempotency import (
     IdempotencyKeys,
     KeyOwner,
     ReplayInstead,
     StoredResponse,
     fingerprint,
 )
-from wallet.pins import PinRefused
+from wallet.identity.pins import PinRefused
 
 from .errors import wallet_refused
 from .problems import problem, validation_error

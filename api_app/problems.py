@@ -37,7 +37,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "not_payable": (409, "This payment request is no longer open"),
     "not_refundable": (409, "Only a paid payment request can be refunded"),
     "refund_too_large": (422, "More than is left to refund"),
-    # Step-up and limits (wallet.pins, wallet.limits).
+    # Step-up and limits (wallet.identity.pins, wallet.money.limits).
     "wrong_pin": (403, "Wrong wallet PIN"),
     "pin_not_set": (403, "Set your wallet PIN first"),
     "pin_locked": (423, "Payments are locked after too many wrong PINs"),

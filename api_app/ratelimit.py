@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from wallet import redis_urls
+from wallet.core import redis_urls
 
 log = logging.getLogger(__name__)
 

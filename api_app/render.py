@@ -7,18 +7,13 @@ import datetime as dt
 from typing import Any
 
 from ledgerlib import Balance, format_paise
-from wallet.banks import BankConfig
-from wallet.models import (
-    ApiToken,
-    PaymentRequest,
-    PayoutAttempt,
-    Refund,
-    Transaction,
-    User,
-    Withdrawal,
-)
-from wallet.statements import Statement
-from wallet.transfers import ActivityItem
+from wallet.banking.banks import BankConfig
+from wallet.banking.models import PayoutAttempt, Withdrawal
+from wallet.core.models import Transaction, User
+from wallet.identity.models import ApiToken
+from wallet.merchants.models import PaymentRequest, Refund
+from wallet.money.statements import Statement
+from wallet.money.transfers import ActivityItem
 
 Json = dict[str, Any]
 

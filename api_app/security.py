@@ -2,9 +2,9 @@
 in the database on every request, so one revoked anywhere is refused
 everywhere at once. Two kinds, never interchangeable:
 
-- a user's token (``wlt_…``, wallet.api_tokens): the phone app's endpoints,
+- a user's token (``wlt_…``, wallet.identity.api_tokens): the phone app's endpoints,
   permission ``user``;
-- a shop's secret key (``sk_live_…``, wallet.merchant_keys): the merchant
+- a shop's secret key (``sk_live_…``, wallet.merchants.keys): the merchant
   endpoints (payment requests, refunds), permission ``merchant``.
 
 ``request.identity`` is the User or the Merchant. A valid credential of the
@@ -18,9 +18,11 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.security import Allowed, Denied
 
-from wallet.api_tokens import ApiTokens
-from wallet.merchant_keys import MerchantKeys, looks_like_key
-from wallet.models import ApiToken, Merchant, MerchantApiKey, User
+from wallet.core.models import Merchant, User
+from wallet.identity.api_tokens import ApiTokens
+from wallet.identity.models import ApiToken
+from wallet.merchants.keys import MerchantKeys, looks_like_key
+from wallet.merchants.models import MerchantApiKey
 from webcommon.security import attempt_cache
 
 from .settings import api_settings

@@ -22,9 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import ledgerlib
-from wallet.models import Transaction
+from wallet.core.models import Transaction
 
-#: The form kinds and their idempotency-key prefix (wallet.codes.request_key).
+#: The form kinds and their idempotency-key prefix (wallet.core.codes.request_key).
 KEY_PURPOSE = {"send": "transfer", "pay": "payment", "withdraw": "withdrawal"}
 
 

@@ -62,18 +62,19 @@ from bench.chaos_checks import check  # noqa: E402
 from bench.faults import Faults, HealthMonitor, Window  # noqa: E402
 from bench.infra import AppProcess, RestartableServer, local_servers, write_ini  # noqa: E402
 from fake_bank.models import Delivery, Payout  # noqa: E402
-from wallet.accounts import AccountService  # noqa: E402
-from wallet.bank_client import BankClient  # noqa: E402
-from wallet.banks import load_banks  # noqa: E402
-from wallet.deposits import sweep_stuck_deposits  # noqa: E402
-from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
+from wallet.banking.bank_client import BankClient  # noqa: E402
+from wallet.banking.banks import load_banks  # noqa: E402
+from wallet.banking.deposits import sweep_stuck_deposits  # noqa: E402
+from wallet.banking.withdrawals import WithdrawalService  # noqa: E402
+from wallet.core.models import Transaction  # noqa: E402
+from wallet.db import get_engine  # noqa: E402
+from wallet.identity.accounts import AccountService  # noqa: E402
+from wallet.identity.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
+from wallet.identity.pan_vault import PanKeys, PanVault  # noqa: E402
+from wallet.identity.pin_hashes import parse_pin_keys  # noqa: E402
+from wallet.identity.pins import PinPolicy, Pins  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
-from wallet.models import Transaction, get_engine  # noqa: E402
-from wallet.pan_vault import PanKeys, PanVault  # noqa: E402
-from wallet.pin_hashes import parse_pin_keys  # noqa: E402
-from wallet.pins import PinPolicy, Pins  # noqa: E402
 from wallet.seed import demo_pan  # noqa: E402
-from wallet.withdrawals import WithdrawalService  # noqa: E402
 
 PIN = "1357"
 TX_PAGE = re.compile(r"/(?:transactions|withdrawals)/(\d+)")
@@ -154,7 +155,7 @@ class Stage:
     fault_schedule: tuple[tuple[str, float], ...] | None = None  # (kind, fraction of the run)
 
 
-#: PAN keys for the chaos run's full-KYC wallets (wallet.pan_vault).
+#: PAN keys for the chaos run's full-KYC wallets (wallet.identity.pan_vault).
 CHAOS_PAN_SETTINGS = {"wallet.pan_keys": "c1:chaos-pan-key-" + "p" * 24 + "0123456789",
                       "wallet.pan_key_id": "c1",
                       "wallet.pan_hmac_key": "chaos-pan-fingerprint-" + "f" * 20 + "abcdefgh"}

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 import ledgerlib
 from bench.faults import Faults
 from fake_bank.models import ApiCall, Payment, Payout
-from wallet.models import Transaction, Withdrawal
-from wallet.operations import cross_check
-from wallet.settlement import position as settlement_position
+from wallet.banking.models import Withdrawal
+from wallet.banking.settlement import position as settlement_position
+from wallet.core.models import Transaction
+from wallet.operations.bank_calls import cross_check
 
 
 def check(engine, bank_books, stats, faults: Faults) -> list[str]:

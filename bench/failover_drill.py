@@ -45,14 +45,14 @@ from bench.failover_faults import walsenders  # noqa: E402
 from bench.infra import AppProcess, write_ini  # noqa: E402
 from bench.people import PASSWORD, PIN, Person, keep_sending  # noqa: E402
 from bench.read_drill import read_checks  # noqa: E402
-from wallet.accounts import AccountService  # noqa: E402
-from wallet.deposits import DepositService  # noqa: E402
-from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
+from wallet.banking.deposits import DepositService  # noqa: E402
+from wallet.db import get_engine  # noqa: E402
+from wallet.identity.accounts import AccountService  # noqa: E402
+from wallet.identity.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
+from wallet.identity.pan_vault import PanKeys, PanVault  # noqa: E402
+from wallet.identity.pin_hashes import parse_pin_keys  # noqa: E402
+from wallet.identity.pins import PinPolicy, Pins  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
-from wallet.models import get_engine  # noqa: E402
-from wallet.pan_vault import PanKeys, PanVault  # noqa: E402
-from wallet.pin_hashes import parse_pin_keys  # noqa: E402
-from wallet.pins import PinPolicy, Pins  # noqa: E402
 from wallet.seed import demo_pan  # noqa: E402
 from wallet.settings import WalletSettings  # noqa: E402
 

@@ -161,7 +161,7 @@ def rehearse(args, workdir: Path, stats) -> list[str]:
 
 def final_checks(cluster: PatroniCluster, stage: Stage, acks: AckLog, windows: list,
                  stats) -> list[str]:
-    from wallet.models import get_engine
+    from wallet.db import get_engine
 
     problems = []
     engine = get_engine(stage.settings)

@@ -20,7 +20,7 @@ database, through the HTML form (``p2p``'s measurement), and compares them.
 last ``api_vs_form_req_per_s=<ratio>``.
 
 Hashing is production's (printed at the start of each run): PINs keyed HMAC
-(wallet.pin_hashes) under a random bench key, passwords bcrypt at
+(wallet.identity.pin_hashes) under a random bench key, passwords bcrypt at
 production.ini's ``wallet.bcrypt_rounds`` (checked once per client, at sign-in).
 """
 from __future__ import annotations
@@ -54,16 +54,17 @@ from sqlalchemy.orm import Session  # noqa: E402
 import huey_tasks  # noqa: E402
 import ledgerlib  # noqa: E402
 from fake_bank.models import ApiCall  # noqa: E402
-from wallet.accounts import AccountService  # noqa: E402
-from wallet.deposits import DepositService  # noqa: E402
-from wallet.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
+from wallet.banking.deposits import DepositService  # noqa: E402
+from wallet.banking.withdrawals import WithdrawalService  # noqa: E402
+from wallet.core.models import IdempotencyRecord, Transaction, User  # noqa: E402
+from wallet.db import get_engine  # noqa: E402
+from wallet.identity.accounts import AccountService  # noqa: E402
+from wallet.identity.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
+from wallet.identity.pan_vault import PanKeys, PanVault  # noqa: E402
+from wallet.identity.pin_hashes import parse_pin_keys  # noqa: E402
+from wallet.identity.pins import PinPolicy, Pins  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
-from wallet.models import IdempotencyRecord, Transaction, User, get_engine  # noqa: E402
-from wallet.pan_vault import PanKeys, PanVault  # noqa: E402
-from wallet.pin_hashes import parse_pin_keys  # noqa: E402
-from wallet.pins import PinPolicy, Pins  # noqa: E402
 from wallet.seed import demo_pan  # noqa: E402
-from wallet.withdrawals import WithdrawalService  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench-pass-123"
@@ -79,7 +80,7 @@ def production_bcrypt_rounds() -> int:
 
 BCRYPT_ROUNDS = production_bcrypt_rounds()
 #: The bench's PIN key (random per run, as production's is secret): PINs are
-#: hashed and checked as production does (keyed HMAC, wallet.pin_hashes).
+#: hashed and checked as production does (keyed HMAC, wallet.identity.pin_hashes).
 PIN_KEYS = f"bench:{secrets.token_urlsafe(32)}"
 PIN_POLICY = PinPolicy(keys=parse_pin_keys(PIN_KEYS, "bench", production=True))
 HASHING = (f"hashing as production: PINs keyed HMAC-SHA-256, passwords bcrypt cost "
@@ -97,7 +98,7 @@ def fresh_database(base_url: str, schema: str) -> str:
     return url
 
 
-#: PAN keys for the bench's full-KYC wallets (wallet.pan_vault).
+#: PAN keys for the bench's full-KYC wallets (wallet.identity.pan_vault).
 BENCH_PAN_SETTINGS = {"wallet.pan_keys": "b1:bench-pan-key-" + "p" * 24 + "0123456789",
                       "wallet.pan_key_id": "b1",
                       "wallet.pan_hmac_key": "bench-pan-fingerprint-" + "f" * 20 + "abcdefgh"}
@@ -407,7 +408,7 @@ def p2p_people(args, schema: str) -> tuple[Path, dict, sa.Engine, list[str]]:
     url = fresh_database(args.db_url, schema)
     settings = settings_for(url, workdir)
     engine = get_engine(settings)
-    from wallet.banks import load_banks
+    from wallet.banking.banks import load_banks
 
     phones = [f"+9180000{i:05d}" for i in range(args.clients * 2)]
     make_people(engine, load_banks(settings), phones, 50_000_00)
@@ -536,7 +537,7 @@ def bench_hot_shop(args) -> None:
     url = fresh_database(args.db_url, "load_shop")
     settings = settings_for(url, workdir)
     engine = get_engine(settings)
-    from wallet.banks import load_banks
+    from wallet.banking.banks import load_banks
 
     phones = [f"+9181000{i:05d}" for i in range(args.payers)]
     make_people(engine, load_banks(settings), phones, 10_000_00, shop=True)
@@ -584,7 +585,7 @@ def bench_pipeline(args) -> None:
             "banks.hdfc.api_url": f"{bank_url}/hdfc/api", "huey.backend": "redis",
             "huey.url": args.redis_url, "wallet.bank_timeout_s": "10"})
         engine = get_engine(settings)
-        from wallet.banks import load_banks
+        from wallet.banking.banks import load_banks
 
         banks = load_banks(settings)
         phones = [f"+9182000{i:05d}" for i in range(args.users)]

@@ -56,11 +56,12 @@ from bench.chaos import (  # noqa: E402
     verdict,
 )
 from bench.infra import AppProcess, LocalPostgres, LocalRedis, write_ini  # noqa: E402
-from wallet.accounts import AccountService  # noqa: E402
-from wallet.deposits import DepositService  # noqa: E402
+from wallet.banking.deposits import DepositService  # noqa: E402
+from wallet.banking.models.webhook import WebhookAttempt as Heard  # noqa: E402
+from wallet.core.models import Transaction  # noqa: E402
+from wallet.db import get_engine  # noqa: E402
+from wallet.identity.accounts import AccountService  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
-from wallet.models import Transaction, get_engine  # noqa: E402
-from wallet.models.webhook import WebhookAttempt as Heard  # noqa: E402
 from wallet.settings import WalletSettings  # noqa: E402
 
 SUBNET = "10.77.0"

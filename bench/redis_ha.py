@@ -3,7 +3,7 @@
 ports or on the rehearsal's hosts (``wrap``: a network namespace's prefix).
 Sentinel fails over once a quorum of 2 sentinels has not heard from the master
 for ``down_after_ms``; clients find the master through ``url()``
-(``redis+sentinel://``, wallet.redis_urls)."""
+(``redis+sentinel://``, wallet.core.redis_urls)."""
 from __future__ import annotations
 
 import contextlib

@@ -6,7 +6,7 @@
 Every deposit of a bank moves money out of that bank's settlement account,
 so with one such account per bank (``--shards 1``: the old layout) a bank's
 deposits queue for one row lock however many connections settle them. With
-the account split into shards (wallet.settlement) they rarely meet. Each
+the account split into shards (wallet.banking.settlement) they rarely meet. Each
 connection is a process of its own (no GIL between them) settling deposits
 that are already pending, each to a user of its own, through
 ``DepositService.settle`` in a transaction of its own, as the webhook app does.
@@ -44,14 +44,16 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from wallet import codes, settlement  # noqa: E402
-from wallet.banks import BankConfig  # noqa: E402
-from wallet.codes import CURRENCY, DepositAnswer, Kind, Status  # noqa: E402
-from wallet.deposits import DepositService  # noqa: E402
+from wallet.banking import settlement  # noqa: E402
+from wallet.banking.banks import BankConfig  # noqa: E402
+from wallet.banking.deposits import DepositService  # noqa: E402
+from wallet.core import codes  # noqa: E402
+from wallet.core.codes import CURRENCY, DepositAnswer, Kind, Status  # noqa: E402
+from wallet.core.models import Transaction, User  # noqa: E402
+from wallet.db import get_engine  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
-from wallet.models import Transaction, User, get_engine  # noqa: E402
-from wallet.operations import verify_all  # noqa: E402
-from wallet.transfers import WalletService  # noqa: E402
+from wallet.money.transfers import WalletService  # noqa: E402
+from wallet.operations.bank_calls import verify_all  # noqa: E402
 
 SCHEMA = "settlement_bench"
 AMOUNT_PAISE = 500_00

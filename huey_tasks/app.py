@@ -17,9 +17,9 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from sqlalchemy.orm import Session, sessionmaker
 
 import ledgerlib
-from wallet import redis_urls
-from wallet.banks import BankConfig
-from wallet.models import get_engine, get_session_factory
+from wallet.banking.banks import BankConfig
+from wallet.core import redis_urls
+from wallet.db import get_engine, get_session_factory
 from wallet.settings import WalletSettings, load_settings
 
 HUEY_NAME = "wallet"
@@ -33,7 +33,7 @@ def make_huey(settings: Mapping[str, Any]) -> Huey:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         return SqliteHuey(HUEY_NAME, filename=path)
     if backend == "redis":
-        # redis:// or redis+sentinel:// (wallet.redis_urls): with Sentinel the
+        # redis:// or redis+sentinel:// (wallet.core.redis_urls): with Sentinel the
         # pool finds the master again after a failover. The socket timeout
         # outlasts the consumer's 1 s blocking pop, and ends a read from a
         # master cut off by the network.

@@ -5,8 +5,8 @@ import datetime as dt
 
 from huey import crontab
 
-from wallet import deposits
-from wallet.bank_client import BankClient
+from wallet.banking import deposits
+from wallet.banking.bank_client import BankClient
 
 from .app import huey, worker
 

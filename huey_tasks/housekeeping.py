@@ -7,10 +7,10 @@ import logging
 
 from huey import crontab
 
-from wallet.idempotency import IdempotencyKeys
-from wallet.ledger_checks import run_ledger_check
-from wallet.transfers import WalletService
-from wallet.web_sessions import WebSessions
+from wallet.core.idempotency import IdempotencyKeys
+from wallet.identity.web_sessions import WebSessions
+from wallet.money.transfers import WalletService
+from wallet.operations.ledger_checks import run_ledger_check
 
 from .app import huey, worker
 
@@ -19,13 +19,13 @@ log = logging.getLogger(__name__)
 
 @huey.periodic_task(crontab(minute="7"))  # type: ignore[untyped-decorator]  # hourly; huey has no types
 def purge_idempotency_keys() -> int:
-    """Keys are kept at least wallet.idempotency.KEEP_FOR (48 h), then dropped."""
+    """Keys are kept at least wallet.core.idempotency.KEEP_FOR (48 h), then dropped."""
     return worker.run_in_transaction(lambda session: IdempotencyKeys(session).purge())
 
 
 @huey.periodic_task(crontab(minute="37"))  # type: ignore[untyped-decorator]  # hourly; huey has no types
 def purge_web_sessions() -> int:
-    """Page-app sessions are kept wallet.web_sessions.KEEP_FOR (30 days) past
+    """Page-app sessions are kept wallet.identity.web_sessions.KEEP_FOR (30 days) past
     their expiry, then dropped."""
     return worker.run_in_transaction(lambda session: WebSessions(session).purge())
 
@@ -33,7 +33,7 @@ def purge_web_sessions() -> int:
 @huey.periodic_task(crontab(minute="*/15"))  # type: ignore[untyped-decorator]  # huey has no types
 def verify_ledger() -> bool:
     """Verify the ledger and our records against it, and record the run
-    (wallet.ledger_checks): metrics alert when no clean run is recent."""
+    (wallet.operations.ledger_checks): metrics alert when no clean run is recent."""
     engine = worker.session_factory().kw["bind"]
     check = run_ledger_check(engine)
     if not check.ok:

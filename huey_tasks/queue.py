@@ -1,4 +1,4 @@
-"""The workers' side of the domain's task interface (wallet.tasks.TaskQueue).
+"""The workers' side of the domain's task interface (wallet.core.tasks.TaskQueue).
 
 Processes name it in their settings (``wallet.task_queue =
 huey_tasks.queue:HueyTaskQueue``, the default) and the domain makes it at
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wallet.observability import request_id_var
+from wallet.core.observability import request_id_var
 
 from .app import configure, huey
 from .webhooks import enqueue_webhooks

@@ -1,7 +1,7 @@
 """Webhook tasks: each delivery to a shop's server is its own task, so a slow
 or dead server occupies one worker for at most the call's timeout and holds up
 nobody else's deliveries. State lives in the database
-(wallet/merchant_webhooks.py); these tasks only drive it, and can be lost,
+(wallet/merchants/webhooks.py); these tasks only drive it, and can be lost,
 duplicated or re-run safely (a delivery is claimed under its row lock)."""
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import logging
 
 from huey import crontab
 
-from wallet.codes import utcnow
-from wallet.merchant_webhooks import WebhookPolicy, WebhookWorker
-from wallet.observability import new_request_id, request_id_var
-from wallet.payment_requests import EXPIRE_BATCH
+from wallet.core.codes import utcnow
+from wallet.core.observability import new_request_id, request_id_var
+from wallet.merchants.payment_requests import EXPIRE_BATCH
+from wallet.merchants.webhooks import WebhookPolicy, WebhookWorker
 from wallet.services import Services
 
 from .app import huey, worker

@@ -1,4 +1,4 @@
-"""Payout tasks. State lives in the database (wallet/payouts.py); these
+"""Payout tasks. State lives in the database (wallet/banking/payouts.py); these
 tasks only drive it, and can be lost, duplicated or re-run safely."""
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import secrets
 
 from huey import crontab
 
-from wallet.bank_client import BankClient
-from wallet.banks import BankConfig
-from wallet.observability import new_request_id, request_id_var
-from wallet.payouts import PayoutPolicy, PayoutProcessor
+from wallet.banking.bank_client import BankClient
+from wallet.banking.banks import BankConfig
+from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
+from wallet.core.observability import new_request_id, request_id_var
 
 from .app import huey, worker
 

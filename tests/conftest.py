@@ -183,7 +183,7 @@ def app_db_url(migrated_template, tmp_path):
     import shutil
 
     if ON_POSTGRES:
-        from wallet.models import target_metadata
+        from wallet.db import target_metadata
 
         tables = [t.name for md in target_metadata for t in md.sorted_tables]
         engine = sa.create_engine(migrated_template)
@@ -198,7 +198,7 @@ def app_db_url(migrated_template, tmp_path):
 
 @pytest.fixture
 def app_engine(app_db_url):
-    from wallet.models import get_engine
+    from wallet.db import get_engine
 
     engine = get_engine({"sqlalchemy.url": app_db_url})
     yield engine
@@ -242,7 +242,7 @@ BANK_SETTINGS = {
 }
 
 
-#: The tests' PAN keys (wallet.pan_vault): two encryption keys, t2 current.
+#: The tests' PAN keys (wallet.identity.pan_vault): two encryption keys, t2 current.
 TEST_PAN_SETTINGS = {
     "wallet.pan_keys": "t1:test-pan-key-one-" + "p" * 20 + "0123456789"
                        + " t2:test-pan-key-two-" + "q" * 20 + "9876543210",
@@ -332,7 +332,7 @@ def api_wsgi(api_settings):
 
 #: Every test user's wallet PIN (wallet_helpers.make_user sets it).
 TEST_PIN = "1357"
-#: The tests' key of PIN hashes (wallet.pin_hashes), as the ini gives it.
+#: The tests' key of PIN hashes (wallet.identity.pin_hashes), as the ini gives it.
 TEST_PIN_KEY_ID = "t1"
 TEST_PIN_KEYS = f"{TEST_PIN_KEY_ID}:test-pin-key-" + "p" * 24
 #: The API's requests that move money out of a wallet: they need the PIN.

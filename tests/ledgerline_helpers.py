@@ -9,7 +9,7 @@ import hmac
 import json
 import time
 
-from wallet.banks import load_banks
+from wallet.banking.banks import load_banks
 
 from .conftest import BANK_SETTINGS
 

@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 import webhook_app
 from ledgerlib import InvalidAmount, parse_amount, to_decimal_string
-from wallet.deposits import DepositService
-from wallet.models import User, WebhookAttempt
+from wallet.banking.deposits import DepositService
+from wallet.banking.models import WebhookAttempt
+from wallet.core.models import User
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
 from .wallet_helpers import TEST_BANKS, PinForm, login, make_user, state

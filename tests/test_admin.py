@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 import fake_bank
 from fake_bank.models import Payment
-from wallet.deposits import DepositService
-from wallet.models import PayoutAttempt, Transaction, User
-from wallet.payouts import PayoutPolicy, PayoutProcessor
+from wallet.banking.deposits import DepositService
+from wallet.banking.models import PayoutAttempt
+from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
+from wallet.core.models import Transaction, User
 from wallet_cli.admin import main as admin
 
 from .live_servers import http, serving

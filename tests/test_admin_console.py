@@ -13,11 +13,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from wallet.accounts import AccountService
-from wallet.audit import Actor, AuditLog
-from wallet.ledger_checks import run_ledger_check
-from wallet.models import AuditEntry, Transaction, User
-from wallet.operators import OperatorService
+from wallet.core.models import Transaction, User
+from wallet.identity.accounts import AccountService
+from wallet.operations.audit import Actor, AuditLog
+from wallet.operations.ledger_checks import run_ledger_check
+from wallet.operations.models import AuditEntry
+from wallet.operations.operators import OperatorService
 
 from . import test_admin
 from .conftest import PRODUCTION_KYC_SETTINGS, dispose_app_engine
@@ -348,9 +349,9 @@ def banked_console(web_settings, bank, db):
 def test_ask_the_bank_about_a_stuck_deposit_and_reconcile(banked_console, bank, db):
     import datetime as dt
 
-    from wallet.codes import IST
-    from wallet.deposits import DepositService
-    from wallet.models import ReconciliationRun
+    from wallet.banking.deposits import DepositService
+    from wallet.core.codes import IST
+    from wallet.operations.models import ReconciliationRun
 
     from .live_servers import http
     from .wallet_helpers import TEST_BANKS, balance

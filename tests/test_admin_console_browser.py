@@ -8,7 +8,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from wallet.models import AuditEntry, Transaction
+from wallet.core.models import Transaction
+from wallet.operations.models import AuditEntry
 
 from . import test_admin
 from .conftest import dispose_app_engine

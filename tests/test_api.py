@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
-from wallet.accounts import MAX_FAILURES_PER_PHONE
-from wallet.models import ApiToken
+from wallet.identity.accounts import MAX_FAILURES_PER_PHONE
+from wallet.identity.models import ApiToken
 
 from .api_helpers import auth, new_key, sign_in
 from .conftest import pin_test_app

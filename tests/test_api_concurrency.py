@@ -31,7 +31,7 @@ def post_json(url: str, body: dict, headers: dict[str, str]):
 
 
 def test_eight_concurrent_requests_with_one_key_move_money_once(api, api_wsgi, db, people):
-    from wallet.models import Transaction
+    from wallet.core.models import Transaction
 
     asha, ravi = people
     token = sign_in(api)

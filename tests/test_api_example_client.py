@@ -17,7 +17,8 @@ import fake_bank
 import huey_tasks
 import ledgerlib
 import webhook_app
-from wallet.models import ApiToken, Transaction
+from wallet.core.models import Transaction
+from wallet.identity.models import ApiToken
 
 from .conftest import dispose_app_engine
 from .live_servers import free_ports, serving

@@ -12,9 +12,10 @@ import pyramid_retry
 import pytest
 from sqlalchemy import select
 
-from wallet.api_tokens import MAX_LIVE_TOKENS
-from wallet.models import ApiToken, Transaction
-from wallet.transfers import WalletService
+from wallet.core.models import Transaction
+from wallet.identity.api_tokens import MAX_LIVE_TOKENS
+from wallet.identity.models import ApiToken
+from wallet.money.transfers import WalletService
 
 from .api_helpers import auth, new_key, sign_in
 from .conftest import pin_test_app
@@ -106,7 +107,7 @@ def test_a_retried_request_checks_its_token_again(api, db, people, monkeypatch):
     """pyramid_retry re-runs a request after a serialization failure, from the
     same environ: who is calling is looked up again in the new attempt (a token
     revoked meanwhile is refused), never taken from the first attempt's cache."""
-    from wallet.api_tokens import ApiTokens
+    from wallet.identity.api_tokens import ApiTokens
 
     asha, ravi = people
     token = sign_in(api)

@@ -14,21 +14,14 @@ import pytest
 from sqlalchemy import func, select
 
 import ledgerlib
-from wallet.accounts import AccountService
-from wallet.codes import RequestStatus
-from wallet.idempotency import IdempotencyKeys, KeyOwner
-from wallet.merchant_keys import TOUCH_EVERY, MerchantKeys, key_sha256
-from wallet.models import (
-    IdempotencyRecord,
-    Merchant,
-    MerchantApiKey,
-    PaymentRequest,
-    Refund,
-    Transaction,
-    User,
-)
-from wallet.payment_requests import NewRequest, PaymentRequests, RequestNotPayable
-from wallet.refunds import Refunds, RefundTooLarge
+from wallet.core.codes import RequestStatus
+from wallet.core.idempotency import IdempotencyKeys, KeyOwner
+from wallet.core.models import IdempotencyRecord, Merchant, Transaction, User
+from wallet.identity.accounts import AccountService
+from wallet.merchants.keys import TOUCH_EVERY, MerchantKeys, key_sha256
+from wallet.merchants.models import MerchantApiKey, PaymentRequest, Refund
+from wallet.merchants.payment_requests import NewRequest, PaymentRequests, RequestNotPayable
+from wallet.merchants.refunds import Refunds, RefundTooLarge
 
 from .api_helpers import auth, new_key, sign_in
 from .conftest import pin_test_app

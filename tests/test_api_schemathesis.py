@@ -25,8 +25,8 @@ from sqlalchemy import select
 
 import api_app
 from ledgerlib import MAX_AMOUNT_PAISE
-from wallet.api_tokens import ApiTokens
-from wallet.models import User
+from wallet.core.models import User
+from wallet.identity.api_tokens import ApiTokens
 
 from .api_helpers import auth, new_key, sign_in
 from .conftest import dispose_app_engine

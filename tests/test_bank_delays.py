@@ -1,4 +1,4 @@
-"""Measured bank delays (wallet.bank_delays) and what users see of them: the
+"""Measured bank delays (wallet.banking.bank_delays) and what users see of them: the
 add-money and withdraw forms say how long each bank is taking and mark a
 degraded one; a withdrawal's page says whether its wait is usual."""
 from __future__ import annotations
@@ -12,12 +12,13 @@ from sqlalchemy import update
 
 import fake_bank
 import webapp
-from wallet.bank_client import BankClient
-from wallet.bank_delays import BankDelayMeter, DelayPolicy, describe_duration, percentile
-from wallet.banks import load_banks
-from wallet.codes import Attempt
-from wallet.models import PayoutAttempt, Transaction, User
-from wallet.payouts import PayoutPolicy, PayoutProcessor
+from wallet.banking.bank_client import BankClient
+from wallet.banking.bank_delays import BankDelayMeter, DelayPolicy, describe_duration, percentile
+from wallet.banking.banks import load_banks
+from wallet.banking.models import PayoutAttempt
+from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
+from wallet.core.codes import Attempt
+from wallet.core.models import Transaction, User
 
 from .conftest import dispose_app_engine
 from .live_servers import serving

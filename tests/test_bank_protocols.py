@@ -17,14 +17,15 @@ from sqlalchemy import func, select
 
 import webhook_app
 from fake_bank.sender import ledgerline_headers
-from wallet.bank_client import BankClient, BankUnavailable
-from wallet.bank_protocols import PROTOCOLS, protocol_for
-from wallet.bank_protocols.amounts import AmountError, money_from_paise, paise_from_money
-from wallet.bank_protocols.rules import SignatureError, check_signature
-from wallet.banks import load_banks
-from wallet.deposits import DepositService
-from wallet.ini import ConfigurationError
-from wallet.models import Transaction, User, WebhookAttempt, WebhookEvent
+from wallet.banking.bank_client import BankClient, BankUnavailable
+from wallet.banking.banks import load_banks
+from wallet.banking.deposits import DepositService
+from wallet.banking.models import WebhookAttempt, WebhookEvent
+from wallet.banking.protocols import PROTOCOLS, protocol_for
+from wallet.banking.protocols.amounts import AmountError, money_from_paise, paise_from_money
+from wallet.banking.protocols.rules import SignatureError, check_signature
+from wallet.core.ini import ConfigurationError
+from wallet.core.models import Transaction, User
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
 from .ledgerline_helpers import (
@@ -433,7 +434,7 @@ def collection(token: str, status: str, value: str = "500.50") -> dict:
 
 
 def test_the_sweeper_reads_a_ledgerline_banks_answers_in_its_words(db, runner, user_id):
-    from wallet.deposits import sweep_stuck_deposits
+    from wallet.banking.deposits import sweep_stuck_deposits
 
     tokens = []
     for i in range(4):

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from wallet.models import User
+from wallet.core.models import User
 
 from .live_servers import confirm_in_browser
 from .wallet_helpers import PASSWORD, PIN, balance, make_user

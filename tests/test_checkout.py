@@ -9,11 +9,12 @@ import urllib.parse
 import pytest
 from sqlalchemy import select
 
-from wallet.accounts import AccountService
-from wallet.codes import RequestStatus
-from wallet.models import Merchant, PaymentRequest, Transaction
-from wallet.operations import verify_all
-from wallet.payment_requests import NewRequest, PaymentRequests
+from wallet.core.codes import RequestStatus
+from wallet.core.models import Merchant, Transaction
+from wallet.identity.accounts import AccountService
+from wallet.merchants.models import PaymentRequest
+from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.operations.bank_calls import verify_all
 
 from .wallet_helpers import (
     PASSWORD,

@@ -12,10 +12,11 @@ import pytest
 import webtest
 from sqlalchemy import select
 
-from wallet.accounts import AccountService
-from wallet.models import Merchant, PaymentRequest
-from wallet.operations import verify_all
-from wallet.payment_requests import NewRequest, PaymentRequests
+from wallet.core.models import Merchant
+from wallet.identity.accounts import AccountService
+from wallet.merchants.models import PaymentRequest
+from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.operations.bank_calls import verify_all
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine

@@ -1,12 +1,12 @@
-"""Operators' cross-check of our records against the ledger (wallet.operations):
+"""Operators' cross-check of our records against the ledger (wallet.operations.bank_calls):
 every kind of record that moves money must have its ledger entry."""
 from __future__ import annotations
 
 import pytest
 
-from wallet.accounts import AccountService
-from wallet.models import Transaction, User
-from wallet.operations import cross_check
+from wallet.core.models import Transaction, User
+from wallet.identity.accounts import AccountService
+from wallet.operations.bank_calls import cross_check
 
 from .wallet_helpers import PIN, make_user, wallet_service
 
@@ -78,8 +78,8 @@ def test_a_payment_pointing_at_another_movements_entry_is_reported(db, app_engin
 
 
 def test_a_refund_without_its_ledger_entry_is_reported(db, app_engine, shop_and_payers):
-    from wallet.models import Merchant
-    from wallet.refunds import Refunds
+    from wallet.core.models import Merchant
+    from wallet.merchants.refunds import Refunds
 
     shop_id, payment_id, _, asha, _ = shop_and_payers
     with db() as session, session.begin():

@@ -86,7 +86,7 @@ def dropped_connection() -> sa.exc.OperationalError:
 
 def test_a_dropped_connection_is_retried_transparently_then_answered_503(
         api, db, monkeypatch):
-    from wallet.transfers import WalletService
+    from wallet.money.transfers import WalletService
 
     from .api_helpers import auth, sign_in
     from .wallet_helpers import make_user
@@ -124,7 +124,7 @@ def test_a_write_refused_as_read_only_is_a_lost_primary_not_a_bug():
 
 
 def test_the_engine_drops_a_connection_whose_writes_are_refused_as_read_only(app_engine):
-    from wallet.models import get_engine
+    from wallet.db import get_engine
 
     if app_engine.dialect.name != "postgresql":
         pytest.skip("read-only transactions are PostgreSQL's")

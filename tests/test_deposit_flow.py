@@ -24,10 +24,11 @@ import ledgerlib
 import webapp
 import webhook_app
 from fake_bank.models import Customer, Delivery
-from wallet.bank_client import BankClient
-from wallet.banks import BankConfig, load_banks
-from wallet.deposits import DepositService, sweep_stuck_deposits
-from wallet.models import Transaction, User, WebhookAttempt
+from wallet.banking.bank_client import BankClient
+from wallet.banking.banks import BankConfig, load_banks
+from wallet.banking.deposits import DepositService, sweep_stuck_deposits
+from wallet.banking.models import WebhookAttempt
+from wallet.core.models import Transaction, User
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
 from .live_servers import BrowserThread, Reply, free_ports, http, serving, wait_until

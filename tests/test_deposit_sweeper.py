@@ -11,9 +11,9 @@ from sqlalchemy import select
 import huey_tasks
 import ledgerlib
 import webhook_app
-from wallet.bank_client import BankUnavailable
-from wallet.deposits import DepositService, sweep_stuck_deposits
-from wallet.models import Transaction, User
+from wallet.banking.bank_client import BankUnavailable
+from wallet.banking.deposits import DepositService, sweep_stuck_deposits
+from wallet.core.models import Transaction, User
 
 from .conftest import dispose_app_engine
 from .test_webhooks import BANK_IP, HDFC_SECRET, event, sign

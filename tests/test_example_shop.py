@@ -148,11 +148,11 @@ def test_the_example_shop_against_the_real_api_and_webhooks(web_settings, db):
     the example shop (standardwebhooks) marks its order paid."""
     import api_app
     import huey_tasks
-    from wallet.accounts import AccountService
-    from wallet.merchant_keys import MerchantKeys
-    from wallet.merchant_webhooks import MerchantWebhooks, WebhookPolicy
-    from wallet.models import User
-    from wallet.payment_requests import PaymentRequests
+    from wallet.core.models import User
+    from wallet.identity.accounts import AccountService
+    from wallet.merchants.keys import MerchantKeys
+    from wallet.merchants.payment_requests import PaymentRequests
+    from wallet.merchants.webhooks import MerchantWebhooks, WebhookPolicy
 
     from .wallet_helpers import PASSWORD, make_user
 

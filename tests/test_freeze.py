@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from wallet.accounts import AccountService
-from wallet.audit import Actor
-from wallet.models import Merchant, User
-from wallet.operator_actions import OperatorActions
-from wallet.payment_requests import NewRequest, PaymentRequests
+from wallet.core.models import Merchant, User
+from wallet.identity.accounts import AccountService
+from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.operations.audit import Actor
+from wallet.operations.operator_actions import OperatorActions
 
 from .api_helpers import auth, new_key, sign_in
 from .wallet_helpers import (

@@ -14,14 +14,14 @@ from sqlalchemy import select
 
 import api_app
 import webhook_app
-from wallet.accounts import AccountService
-from wallet.deposits import DepositService, sweep_stuck_deposits
-from wallet.errors import AccountError, WalletError
-from wallet.models import Notification, Transaction, User
-from wallet.notifications import NotificationService
-from wallet.payouts import PayoutPolicy, PayoutProcessor
-from wallet.refunds import Refunds
-from wallet.withdrawals import Owner, WithdrawalService
+from wallet.banking.deposits import DepositService, sweep_stuck_deposits
+from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
+from wallet.banking.withdrawals import Owner, WithdrawalService
+from wallet.core.errors import AccountError, WalletError
+from wallet.core.models import Notification, Transaction, User
+from wallet.core.notifications import NotificationService
+from wallet.identity.accounts import AccountService
+from wallet.merchants.refunds import Refunds
 from wallet_cli.dev import worker_max_delay_s
 from webapp.merchant import main as merchant_main
 
@@ -201,7 +201,7 @@ def test_shop_names_refuse_bidi_overrides_and_control_characters(merchant_app, d
     page = form.submit(status=400)
     assert page.html.select_one("#name-error") is not None
     with db() as session:  # nothing of the shop written
-        from wallet.models import Merchant
+        from wallet.core.models import Merchant
         assert session.scalar(select(Merchant)) is None
 
 
@@ -452,7 +452,7 @@ def test_a_refund_notifies_the_payer(db, asha):
     shop = make_merchant(db)
     pay_at(db, asha, "chai-point", 100_00, dt.datetime.now(dt.timezone.utc), "form-key-refund-01")
     with db() as session, session.begin():
-        from wallet.models import Merchant
+        from wallet.core.models import Merchant
         payment = session.scalar(select(Transaction).where(Transaction.kind == "payment"))
         Refunds(session).refund(session.get(Merchant, shop), payment.id, 40_00,
                                 "refund-key-0000001", "cold tea")

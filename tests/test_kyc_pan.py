@@ -14,9 +14,10 @@ import sqlalchemy as sa
 import webtest
 from sqlalchemy import select
 
-from wallet.kyc import ApproveAllVerifier, KycDetails, KycRefused, KycService, reseal_pans
-from wallet.models import KycRecord, User
-from wallet.pan_vault import PanKeys, PanVault, mask_pan
+from wallet.core.models import User
+from wallet.identity.kyc import ApproveAllVerifier, KycDetails, KycRefused, KycService, reseal_pans
+from wallet.identity.models import KycRecord
+from wallet.identity.pan_vault import PanKeys, PanVault, mask_pan
 from wallet.services import Services
 from wallet.settings import ConfigurationError, WalletSettings
 
@@ -129,7 +130,7 @@ def test_the_name_must_be_the_registrys_and_becomes_the_wallets(db, monkeypatch)
 
 
 def test_an_approval_without_the_registrys_name_is_not_enough(db):
-    from wallet.kyc import KycVerdict
+    from wallet.identity.kyc import KycVerdict
 
     class Nameless:
         name = "nameless"
@@ -233,7 +234,7 @@ def production(**changes) -> dict:
     return {key: value for key, value in settings.items() if value is not None}
 
 
-@pytest.mark.parametrize("spec", ["wallet.kyc:ApproveAllVerifier",
+@pytest.mark.parametrize("spec", ["wallet.identity.kyc:ApproveAllVerifier",
                                   "wallet.seed:ApproveAllVerifier",  # the same, by another name
                                   None])  # (the default)
 def test_production_refuses_the_approve_all_verifier(spec):

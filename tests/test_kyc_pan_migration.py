@@ -1,5 +1,5 @@
 """Migration a1b7c0de2307 on a database with PANs in clear: each is sealed with
-the settings' keys (as wallet.pan_vault reads them), the clear column goes,
+the settings' keys (as wallet.identity.pan_vault reads them), the clear column goes,
 and two wallets with one PAN stop it; downgrading opens them again."""
 from __future__ import annotations
 

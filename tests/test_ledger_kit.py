@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ledgerlib import Ledger
 from ledgerlib.tables import accounts
 from ledgerlib.testing import LedgerPropertyTests, LedgerSetup, check_ledger_properties
-from wallet import codes
+from wallet.core import codes
 
 from .conftest import TEST_DATABASE_URL
 

@@ -21,20 +21,21 @@ import huey_tasks
 import ledgerlib
 import webhook_app
 from fake_bank.models import Customer, Delivery
-from wallet.audit import Actor
-from wallet.bank_client import BankClient
-from wallet.banks import BankConfig, load_banks
-from wallet.codes import IST
-from wallet.deposits import DepositService
-from wallet.models import PayoutAttempt, Transaction, User, WebhookAttempt
-from wallet.operator_actions import (
+from wallet.banking.bank_client import BankClient
+from wallet.banking.banks import BankConfig, load_banks
+from wallet.banking.deposits import DepositService
+from wallet.banking.models import PayoutAttempt, WebhookAttempt
+from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
+from wallet.banking.withdrawals import payout_details
+from wallet.core.codes import IST
+from wallet.core.models import Transaction, User
+from wallet.operations.audit import Actor
+from wallet.operations.operator_actions import (
     OperatorActions,
     ask_deposit_status,
     ask_payout_status,
     bank_statements,
 )
-from wallet.payouts import PayoutPolicy, PayoutProcessor
-from wallet.withdrawals import payout_details
 
 from .conftest import dispose_app_engine
 from .ledgerline_helpers import LEDGERLINE_BANK, SETTINGS

@@ -14,9 +14,9 @@ import bcrypt
 import pytest
 from sqlalchemy import text
 
-from wallet.accounts import AccountService
-from wallet.bulk_payments import ShopPayment, pay_shop_batch
-from wallet.models import Merchant, User
+from wallet.core.models import Merchant, User
+from wallet.identity.accounts import AccountService
+from wallet.money.bulk_payments import ShopPayment, pay_shop_batch
 
 from .live_servers import wait_until
 from .wallet_helpers import PASSWORD, PIN, balance, make_user, wallet_service

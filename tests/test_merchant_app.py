@@ -8,11 +8,11 @@ import pytest
 import webtest
 from sqlalchemy import select
 
-from wallet.accounts import AccountService
-from wallet.models import Merchant, Transaction, User
-from wallet.payouts import PayoutPolicy, PayoutProcessor
-from wallet.reports import MerchantReports
-from wallet.withdrawals import Owner
+from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
+from wallet.banking.withdrawals import Owner
+from wallet.core.models import Merchant, Transaction, User
+from wallet.identity.accounts import AccountService
+from wallet.merchants.reports import MerchantReports
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine

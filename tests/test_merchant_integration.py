@@ -9,11 +9,12 @@ import pytest
 import webtest
 from sqlalchemy import select
 
-from wallet.accounts import AccountService
-from wallet.errors import WalletError
-from wallet.merchant_keys import MAX_LIVE_KEYS, MerchantKeys
-from wallet.models import Merchant, MerchantApiKey
-from wallet.return_origins import parse_origins
+from wallet.core.errors import WalletError
+from wallet.core.models import Merchant
+from wallet.identity.accounts import AccountService
+from wallet.merchants.keys import MAX_LIVE_KEYS, MerchantKeys
+from wallet.merchants.models import MerchantApiKey
+from wallet.merchants.return_origins import parse_origins
 from webapp.merchant import main as merchant_main
 
 from .api_helpers import auth

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from wallet.codes import Delivery, Event
-from wallet.merchant_webhooks import (
+from wallet.core.codes import Delivery, Event
+from wallet.merchants.models import MerchantDelivery, MerchantEndpoint
+from wallet.merchants.webhook_sender import SendResult
+from wallet.merchants.webhooks import (
     MerchantWebhooks,
     WebhookDeliveries,
     WebhookPolicy,
     disable_endpoint,
 )
-from wallet.models import MerchantDelivery, MerchantEndpoint
-from wallet.webhook_sender import SendResult
 
 from .test_merchant_app import make_merchant, merchant_app, merchant_login, merchant_wsgi  # noqa: F401
 from .test_merchant_webhooks import Recorder, deliveries, endpoint_row, pay_request

@@ -18,9 +18,24 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 import huey_tasks
-from wallet.accounts import AccountService
-from wallet.codes import Delivery, Event, RequestStatus
-from wallet.merchant_webhooks import (
+from wallet.core.codes import Delivery, Event, RequestStatus
+from wallet.core.models import Merchant, User
+from wallet.identity.accounts import AccountService
+from wallet.merchants.models import (
+    MerchantDelivery,
+    MerchantDeliveryAttempt,
+    MerchantEndpoint,
+    MerchantEvent,
+)
+from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.webhook_sender import (
+    SendResult,
+    UnsafeDestination,
+    WebhookSender,
+    check_url,
+    forbidden_address,
+)
+from wallet.merchants.webhooks import (
     DISABLED_BY_SHOP,
     IN_FLIGHT,
     Deferred,
@@ -32,23 +47,7 @@ from wallet.merchant_webhooks import (
     WebhookWorker,
     sign,
 )
-from wallet.models import (
-    Merchant,
-    MerchantDelivery,
-    MerchantDeliveryAttempt,
-    MerchantEndpoint,
-    MerchantEvent,
-    User,
-)
-from wallet.payment_requests import NewRequest, PaymentRequests
 from wallet.settings import ConfigurationError, WalletSettings
-from wallet.webhook_sender import (
-    SendResult,
-    UnsafeDestination,
-    WebhookSender,
-    check_url,
-    forbidden_address,
-)
 
 from .conftest import PRODUCTION_KYC_SETTINGS
 from .live_servers import free_ports, serving, wait_until
@@ -801,7 +800,7 @@ def test_the_periodic_tasks_expire_requests_and_queue_their_webhooks(db, shop, w
 
 def test_the_queue_sends_each_delivery_as_its_own_task(web_settings):
     from huey_tasks.queue import HueyTaskQueue
-    from wallet.tasks import NoTaskQueue
+    from wallet.core.tasks import NoTaskQueue
 
     queue = HueyTaskQueue({**web_settings, "huey.backend": "memory", "huey.immediate": "false"})
     try:

@@ -21,10 +21,10 @@ import webhook_app
 from fake_bank.models import Customer
 from huey_tasks.metrics import serve_metrics
 from huey_tasks.withdrawals import process_payouts
-from wallet.banks import load_banks
-from wallet.deposits import DepositService
-from wallet.ledger_checks import run_ledger_check
-from wallet.models import Transaction, User
+from wallet.banking.banks import load_banks
+from wallet.banking.deposits import DepositService
+from wallet.core.models import Transaction, User
+from wallet.operations.ledger_checks import run_ledger_check
 from webapp import merchant
 
 from .conftest import BANK_SETTINGS, ON_POSTGRES, dispose_app_engine
@@ -281,7 +281,7 @@ def test_the_periodic_ledger_check_records_each_run(web_settings, db):
     from sqlalchemy import text
 
     from huey_tasks.housekeeping import verify_ledger
-    from wallet.ledger_checks import last_success_at, recent_checks
+    from wallet.operations.ledger_checks import last_success_at, recent_checks
 
     user = make_user(db, "+919876543210", deposit_paise=100_00)
     huey_tasks.configure(web_settings)  # the workers on the test database

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from wallet.models import target_metadata
+from wallet.db import target_metadata
 
 from .conftest import migrate
 

@@ -29,14 +29,15 @@ import ledgerlib
 from ledgerlib import HoldExpired, InsufficientFunds, Ledger
 from ledgerlib.chain import GENESIS, posting_hash
 from ledgerlib.tables import accounts, postings
-from wallet.bulk_payments import ShopPayment, pay_shop_batch
-from wallet.codes import IST, Kind
-from wallet.deposits import DepositService
-from wallet.freeze import WalletFrozen, freeze
-from wallet.limits import DepositLimit, WalletLimits
-from wallet.models import User, WalletPin
-from wallet.pins import PinLocked, PinPolicy, WrongPin
-from wallet.transfers import WalletService
+from wallet.banking.deposits import DepositService
+from wallet.core.codes import IST, Kind
+from wallet.core.models import User
+from wallet.identity.models import WalletPin
+from wallet.identity.pins import PinLocked, PinPolicy, WrongPin
+from wallet.money.bulk_payments import ShopPayment, pay_shop_batch
+from wallet.money.freeze import WalletFrozen, freeze
+from wallet.money.limits import DepositLimit, WalletLimits
+from wallet.money.transfers import WalletService
 
 from .test_ledger_asof import _unguard as unguard
 from .wallet_helpers import (
@@ -148,7 +149,7 @@ def test_only_the_wallets_own_live_deposits_use_up_its_room(db):
     deposit(db, clock, ravi, 8_000_00, "form-key-month-0001", complete=False)
     deposit_id = deposit(db, clock, asha, 9_000_00, "form-key-month-0002", complete=False)
     with db() as session, session.begin():
-        from wallet.models import Transaction
+        from wallet.core.models import Transaction
 
         token = session.get(Transaction, deposit_id).token
         assert DepositService(session, TEST_BANKS, clock=clock).cancel(
@@ -291,7 +292,7 @@ def test_a_lapsed_pin_lock_starts_the_count_afresh_at_its_exact_end(db):
 
 
 def test_an_approval_is_good_for_its_own_user_only(db):
-    from wallet.pins import PinRefused
+    from wallet.identity.pins import PinRefused
 
     asha, ravi = make_user(db, ASHA, "Asha"), make_user(db, RAVI, "Ravi Kumar")
     with db() as session, session.begin():
@@ -305,7 +306,7 @@ def test_an_approval_is_good_for_its_own_user_only(db):
 
 
 def test_a_user_without_a_pin_is_told_to_set_one_on_the_pin_field(db):
-    from wallet.pins import PinNotSet
+    from wallet.identity.pins import PinNotSet
 
     asha = make_user(db, ASHA, "Asha", pin=None)
     with db() as session, session.begin():
@@ -342,7 +343,7 @@ def test_locked_until_tells_the_lock_end_until_that_instant(db):
 
 
 def test_the_batch_payment_path_refuses_a_frozen_wallet(db):
-    from wallet.accounts import AccountService
+    from wallet.identity.accounts import AccountService
 
     clock = Clock(ist(2026, 12, 15, 11, 0))
     asha = make_user(db, ASHA, "Asha", deposit_paise=1_000_00)
@@ -370,8 +371,8 @@ def test_the_batch_payment_path_records_what_pay_shop_records(db):
     """Each payment's record and ledger entry (memo, kind, settled time), its
     refusals' messages, and a key paid before (by a batch, or straight on the
     ledger) answered without paying again."""
-    from wallet.accounts import AccountService
-    from wallet.errors import InsufficientBalance, WalletError
+    from wallet.core.errors import InsufficientBalance, WalletError
+    from wallet.identity.accounts import AccountService
 
     clock = Clock(ist(2026, 12, 15, 11, 0))
     asha = make_user(db, ASHA, "Asha", deposit_paise=1_000_00)
@@ -414,8 +415,8 @@ def test_the_batch_payment_path_records_what_pay_shop_records(db):
 
 
 def test_freeze_and_unfreeze_say_what_they_did_and_keep_the_first_freeze():
-    from wallet.freeze import MAX_REASON_CHARS, ensure_can_spend, unfreeze
-    from wallet.models import Merchant
+    from wallet.core.models import Merchant
+    from wallet.money.freeze import MAX_REASON_CHARS, ensure_can_spend, unfreeze
 
     first, later = ist(2026, 12, 15, 11, 0), ist(2026, 12, 16, 11, 0)
     user = User(frozen_at=None, frozen_reason=None)

@@ -2,7 +2,7 @@
 import json
 import logging
 
-from wallet.observability import JsonFormatter, request_id_var
+from wallet.core.observability import JsonFormatter, request_id_var
 
 from .wallet_helpers import login, make_user
 

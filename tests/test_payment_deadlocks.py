@@ -28,16 +28,17 @@ import webtest
 from sqlalchemy.orm import Session
 
 import ledgerlib
-from wallet.accounts import AccountService
-from wallet.codes import Event
-from wallet.merchant_keys import MerchantKeys
-from wallet.merchant_webhooks import MerchantWebhooks, WebhookPolicy, WebhookWorker
-from wallet.models import Merchant, User, get_engine
-from wallet.operations import verify_all
-from wallet.payment_requests import NewRequest, PaymentRequests
-from wallet.refunds import Refunds
-from wallet.transfers import WalletService
-from wallet.webhook_sender import SendResult
+from wallet.core.codes import Event
+from wallet.core.models import Merchant, User
+from wallet.db import get_engine
+from wallet.identity.accounts import AccountService
+from wallet.merchants.keys import MerchantKeys
+from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.refunds import Refunds
+from wallet.merchants.webhook_sender import SendResult
+from wallet.merchants.webhooks import MerchantWebhooks, WebhookPolicy, WebhookWorker
+from wallet.money.transfers import WalletService
+from wallet.operations.bank_calls import verify_all
 
 from .api_helpers import auth, new_key, sign_in
 from .conftest import TEST_DATABASE_URL, dispose_app_engine, pin_test_app

@@ -7,18 +7,19 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from wallet.accounts import AccountService
-from wallet.codes import Delivery, RequestStatus
-from wallet.errors import DuplicateRequest, InsufficientBalance, WalletError
-from wallet.models import Merchant, MerchantDelivery, MerchantEndpoint, MerchantEvent, User
-from wallet.payment_requests import (
+from wallet.core.codes import Delivery, RequestStatus
+from wallet.core.errors import DuplicateRequest, InsufficientBalance, WalletError
+from wallet.core.models import Merchant, User
+from wallet.identity.accounts import AccountService
+from wallet.merchants.models import MerchantDelivery, MerchantEndpoint, MerchantEvent
+from wallet.merchants.payment_requests import (
     NewRequest,
     OrderReferenceReused,
     PaymentRequests,
     RequestNotFound,
     RequestNotPayable,
 )
-from wallet.refunds import PaymentNotFound, Refunds, RefundTooLarge
+from wallet.merchants.refunds import PaymentNotFound, Refunds, RefundTooLarge
 
 from .wallet_helpers import PIN, balance, make_user, state, wallet_service
 

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 import ledgerlib
-from wallet.models import get_engine
+from wallet.db import get_engine
 
 from .conftest import ON_POSTGRES
 from .pgbouncer import TEST_SCHEMAS, alias, config

@@ -10,10 +10,11 @@ import bcrypt
 import pytest
 
 import webapp
-from wallet.errors import WalletError
-from wallet.models import User, WalletPin
-from wallet.pin_hashes import hash_pin, parse_pin_keys, verify_pin
-from wallet.pins import PinNotSet, PinPolicy, Pins, WrongPin
+from wallet.core.errors import WalletError
+from wallet.core.models import User
+from wallet.identity.models import WalletPin
+from wallet.identity.pin_hashes import hash_pin, parse_pin_keys, verify_pin
+from wallet.identity.pins import PinNotSet, PinPolicy, Pins, WrongPin
 from wallet.settings import ConfigurationError, WalletSettings
 
 from .test_settings import GOOD_SECRET, ROOT, production
@@ -95,7 +96,7 @@ def test_rotating_the_pin_key(db):
 
 def test_hashing_needs_a_key():
     with pytest.raises(ConfigurationError, match="wallet.pin_keys"):
-        from wallet.pins import hash_new_pin
+        from wallet.identity.pins import hash_new_pin
         hash_new_pin("2580", "2580", None)
     keys = parse_pin_keys(KEY_1, "", production=True)  # the one key is the current one
     assert STORED.fullmatch(hash_pin("2580", keys)).group(1) == "1"

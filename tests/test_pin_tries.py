@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from api_app import money
-from wallet import pins
-from wallet.errors import DuplicateRequest, WalletError
-from wallet.models import IdempotencyRecord, User, WalletPin
-from wallet.pins import PinLocked, Pins, WrongPin
-from wallet.transfers import WalletService
+from wallet.core.errors import DuplicateRequest, WalletError
+from wallet.core.models import IdempotencyRecord, User
+from wallet.identity import pins
+from wallet.identity.models import WalletPin
+from wallet.identity.pins import PinLocked, Pins, WrongPin
+from wallet.money.transfers import WalletService
 
 from .api_helpers import auth, new_key, sign_in
 from .wallet_helpers import PIN, TEST_PIN_POLICY, login, make_user, wallet_service
@@ -232,8 +233,8 @@ def test_the_pages_refuse_a_reused_form_key_before_the_pin(user_app, db, compare
 
 
 def test_a_shop_batch_answers_known_keys_before_pins(db, compared):
-    from wallet.accounts import AccountService
-    from wallet.bulk_payments import ShopPayment, pay_shop_batch
+    from wallet.identity.accounts import AccountService
+    from wallet.money.bulk_payments import ShopPayment, pay_shop_batch
 
     asha = make_user(db, ASHA, "Asha", deposit_paise=1_000_00)
     with db() as session, session.begin():

@@ -1,4 +1,4 @@
-"""Redis behind Sentinel (wallet.redis_urls): the task queue and the API's
+"""Redis behind Sentinel (wallet.core.redis_urls): the task queue and the API's
 rate-limit counters take a ``redis+sentinel://`` URL and follow the master
 when Sentinel fails over, with no restart. The failover test runs a master,
 two replicas and three sentinels of its own (Debian's redis-server and
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wallet.redis_urls import RedisUrlError, SentinelUrl, parse_sentinel_url
+from wallet.core.redis_urls import RedisUrlError, SentinelUrl, parse_sentinel_url
 
 from .conftest import ON_POSTGRES
 

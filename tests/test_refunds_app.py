@@ -9,11 +9,12 @@ import pytest
 import webtest
 from sqlalchemy import select
 
-from wallet.accounts import AccountService
-from wallet.models import Merchant, Refund, Transaction, User
-from wallet.operations import verify_all
-from wallet.refunds import Refunds
-from wallet.reports import MerchantReports
+from wallet.core.models import Merchant, Transaction, User
+from wallet.identity.accounts import AccountService
+from wallet.merchants.models import Refund
+from wallet.merchants.refunds import Refunds
+from wallet.merchants.reports import MerchantReports
+from wallet.operations.bank_calls import verify_all
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine

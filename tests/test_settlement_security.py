@@ -2,7 +2,7 @@
 to a bank account the shop registered (number typed twice, an IFSC of that
 bank, the shop PIN; notified; usable after a cooling-off), through a confirm
 step that asks for the shop PIN -- the wallet PIN's rules and code
-(wallet.pins): each try counted before the comparison, a lock after N wrong."""
+(wallet.identity.pins): each try counted before the comparison, a lock after N wrong."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,24 +11,19 @@ import pytest
 import webtest
 from sqlalchemy import select
 
-from wallet.accounts import AccountService
-from wallet.errors import WalletError
-from wallet.merchant_bank_accounts import (
+from wallet.banking.merchant_bank_accounts import (
     AccountCoolingOff,
     AccountNotRegistered,
     BankAccountPolicy,
     MerchantBankAccounts,
 )
-from wallet.merchant_pins import MerchantPins
-from wallet.models import (
-    Merchant,
-    MerchantBankAccount,
-    MerchantNotification,
-    MerchantPin,
-    Transaction,
-    User,
-)
-from wallet.pins import PinLocked, PinNotSet, PinPolicy, PinRefused, Pins, WrongPin
+from wallet.banking.models import MerchantBankAccount
+from wallet.core.errors import WalletError
+from wallet.core.models import Merchant, MerchantNotification, Transaction, User
+from wallet.identity.accounts import AccountService
+from wallet.identity.merchant_pins import MerchantPins
+from wallet.identity.models import MerchantPin
+from wallet.identity.pins import PinLocked, PinNotSet, PinPolicy, PinRefused, Pins, WrongPin
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine

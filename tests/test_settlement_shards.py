@@ -1,4 +1,4 @@
-"""Each bank's settlement account split into shards (wallet.settlement): where
+"""Each bank's settlement account split into shards (wallet.banking.settlement): where
 money goes, that the shards sum to the bank's position, that an old database's
 single account stays counted, and that concurrent deposits take different rows."""
 from __future__ import annotations
@@ -14,13 +14,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import ledgerlib
-from wallet import codes, settlement
-from wallet.banks import load_banks
-from wallet.deposits import DepositService
-from wallet.errors import InsufficientBalance
-from wallet.models import User
-from wallet.operations import cross_check, verify_all
-from wallet.payouts import PayoutProcessor
+from wallet.banking import settlement
+from wallet.banking.banks import load_banks
+from wallet.banking.deposits import DepositService
+from wallet.banking.payouts import PayoutProcessor
+from wallet.core import codes
+from wallet.core.errors import InsufficientBalance
+from wallet.core.models import User
+from wallet.operations.bank_calls import cross_check, verify_all
 from wallet.settings import ConfigurationError
 from wallet_cli import admin
 

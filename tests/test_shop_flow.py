@@ -15,10 +15,10 @@ import urllib.parse
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from wallet.accounts import AccountService
-from wallet.merchant_keys import MerchantKeys
-from wallet.merchant_webhooks import MerchantWebhooks, WebhookPolicy
-from wallet.operations import verify_all
+from wallet.identity.accounts import AccountService
+from wallet.merchants.keys import MerchantKeys
+from wallet.merchants.webhooks import MerchantWebhooks, WebhookPolicy
+from wallet.operations.bank_calls import verify_all
 
 from .live_servers import BrowserThread, confirm_in_browser, free_ports, http, serving
 from .test_checkout import merchant_balance

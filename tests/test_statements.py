@@ -11,16 +11,16 @@ import pytest
 from pypdf import PdfReader
 
 from ledgerlib import format_paise, parse_amount, to_decimal_string
-from wallet.accounts import AccountService
-from wallet.codes import IST
-from wallet.deposits import DepositService
-from wallet.errors import WalletError
-from wallet.models import Merchant, User
-from wallet.payouts import PayoutPolicy, PayoutProcessor
-from wallet.refunds import Refunds
-from wallet.statement_files import statement_csv, statement_pdf
-from wallet.statements import Month, StatementDoesNotReconcile, Statements
-from wallet.withdrawals import WithdrawalService
+from wallet.banking.deposits import DepositService
+from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
+from wallet.banking.withdrawals import WithdrawalService
+from wallet.core.codes import IST
+from wallet.core.errors import WalletError
+from wallet.core.models import Merchant, User
+from wallet.identity.accounts import AccountService
+from wallet.merchants.refunds import Refunds
+from wallet.money.statement_files import statement_csv, statement_pdf
+from wallet.money.statements import Month, StatementDoesNotReconcile, Statements
 
 from .api_helpers import auth, sign_in
 from .test_withdrawals import ScriptedBank
@@ -137,7 +137,7 @@ def test_a_month_with_every_kind_of_movement_reconciles(db, october):
 
 
 def test_a_statement_that_does_not_reconcile_is_refused(db, october, monkeypatch):
-    import wallet.statements as statements
+    import wallet.money.statements as statements
 
     real = statements.posted_balance_at
     monkeypatch.setattr(statements, "posted_balance_at",

@@ -10,9 +10,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from wallet.deposits import DepositService
-from wallet.models import User
-from wallet.withdrawals import WithdrawalService
+from wallet.banking.deposits import DepositService
+from wallet.banking.withdrawals import WithdrawalService
+from wallet.core.models import User
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine

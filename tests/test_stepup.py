@@ -10,13 +10,14 @@ import pytest
 import webtest
 from sqlalchemy import select
 
-from wallet.deposits import DepositService
-from wallet.errors import WalletError
-from wallet.kyc import KycService, KycVerdict, parse_details
-from wallet.limits import DepositLimit, RecipientLimit
-from wallet.models import Merchant, Transaction, User, WalletPin
-from wallet.pins import PinLocked, PinNotSet, PinPolicy, Pins, WrongPin
-from wallet.refunds import Refunds
+from wallet.banking.deposits import DepositService
+from wallet.core.errors import WalletError
+from wallet.core.models import Merchant, Transaction, User
+from wallet.identity.kyc import KycService, KycVerdict, parse_details
+from wallet.identity.models import WalletPin
+from wallet.identity.pins import PinLocked, PinNotSet, PinPolicy, Pins, WrongPin
+from wallet.merchants.refunds import Refunds
+from wallet.money.limits import DepositLimit, RecipientLimit
 
 from .api_helpers import auth, new_key, sign_in
 from .test_checkout import create

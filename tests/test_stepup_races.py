@@ -7,12 +7,12 @@ import threading
 
 import pytest
 
-from wallet import pins
-from wallet.deposits import DepositService
-from wallet.errors import WalletError
-from wallet.limits import DepositLimit, RecipientLimit
-from wallet.models import User
-from wallet.pins import PinLocked, Pins, WrongPin
+from wallet.banking.deposits import DepositService
+from wallet.core.errors import WalletError
+from wallet.core.models import User
+from wallet.identity import pins
+from wallet.identity.pins import PinLocked, Pins, WrongPin
+from wallet.money.limits import DepositLimit, RecipientLimit
 
 from .test_wallet_races import run_together
 from .wallet_helpers import PIN, TEST_BANKS, TEST_PIN_POLICY, balance, make_user, wallet_service

@@ -1,4 +1,4 @@
-"""wallet.tasks: work handed on only after the outermost commit, and never
+"""wallet.core.tasks: work handed on only after the outermost commit, and never
 after a rollback; the queue is found by name, so no app imports the workers."""
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import contextvars
 import pytest
 from sqlalchemy import text
 
-from wallet.errors import InsufficientBalance
-from wallet.models import User
-from wallet.tasks import NoTaskQueue, after_commit, load_task_queue
+from wallet.core.errors import InsufficientBalance
+from wallet.core.models import User
+from wallet.core.tasks import NoTaskQueue, after_commit, load_task_queue
 
 from .wallet_helpers import PIN, TEST_BANKS, make_user, withdrawal_service
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from wallet.models import Transaction, User
+from wallet.core.models import Transaction, User
 
 from .wallet_helpers import (
     PASSWORD,

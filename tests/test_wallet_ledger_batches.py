@@ -8,13 +8,13 @@ import datetime as dt
 from sqlalchemy import func, select
 
 import ledgerlib
-from wallet.bulk_payments import ShopPayment, pay_shop_batch
-from wallet.codes import IST, Kind
-from wallet.errors import DuplicateRequest, InsufficientBalance, WalletError
-from wallet.models import Merchant, Transaction, User
-from wallet.reports import MerchantReports
+from wallet.core.codes import IST, Kind
+from wallet.core.errors import DuplicateRequest, InsufficientBalance, WalletError
+from wallet.core.models import Merchant, Transaction, User
+from wallet.merchants.reports import MerchantReports
+from wallet.money.bulk_payments import ShopPayment, pay_shop_batch
+from wallet.money.transfers import WalletService
 from wallet.seed import seed_demo
-from wallet.transfers import WalletService
 
 from .wallet_helpers import (
     PIN,
@@ -27,7 +27,7 @@ from .wallet_helpers import (
 
 
 def _shop(session) -> Merchant:
-    from wallet.accounts import AccountService
+    from wallet.identity.accounts import AccountService
 
     return AccountService(session, bcrypt_rounds=4).signup_merchant(
         "tea-stall", "Tea Stall", "tea@example.com", "correct horse battery")

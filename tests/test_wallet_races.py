@@ -6,9 +6,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from wallet.accounts import AccountError, AccountService
-from wallet.models import Transaction, User
-from wallet.transfers import InsufficientBalance
+from wallet.core.models import Transaction, User
+from wallet.identity.accounts import AccountError, AccountService
+from wallet.money.transfers import InsufficientBalance
 
 from .wallet_helpers import PIN, balance, make_user, wallet_service, withdrawal_service
 
@@ -105,8 +105,8 @@ def test_same_withdrawal_form_submitted_concurrently_holds_once(db):
 
 
 def test_parallel_password_guesses_cannot_exceed_the_limit(db):
-    from wallet.accounts import MAX_FAILURES_PER_PHONE, LoginThrottled
-    from wallet.models import LoginAttempt
+    from wallet.core.models import LoginAttempt
+    from wallet.identity.accounts import MAX_FAILURES_PER_PHONE, LoginThrottled
 
     make_user(db, "+919876543210", "Asha")
 

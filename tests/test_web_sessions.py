@@ -1,5 +1,5 @@
 """Sessions of the three page apps (user, merchant, console) are records on
-the server (wallet.web_sessions): a copy of a cookie taken before its owner
+the server (wallet.identity.web_sessions): a copy of a cookie taken before its owner
 signed out is refused after; "sign out everywhere else" leaves only the
 session that asked; a password change or a PIN reset ends the others (a
 user's API tokens too); a session ends at its absolute lifetime however busy
@@ -16,8 +16,9 @@ import pytest
 import webtest
 from sqlalchemy import select
 
-from wallet.codes import utcnow
-from wallet.models import AuditEntry, WebSession
+from wallet.core.codes import utcnow
+from wallet.identity.models import WebSession
+from wallet.operations.models import AuditEntry
 
 from .test_admin_console import OP_PASSWORD, add_operator, admin_settings, admin_wsgi  # noqa: F401 (fixtures)
 from .test_admin_console import sign_in as console_sign_in
@@ -266,8 +267,8 @@ def test_sign_out_everywhere_else_signs_the_phone_app_out_too(user_site, api):
 
 
 def test_a_shops_api_keys_outlive_its_password_change(merchant_site, db):
-    from wallet.merchant_keys import MerchantKeys
-    from wallet.models import Merchant
+    from wallet.core.models import Merchant
+    from wallet.merchants.keys import MerchantKeys
 
     with db() as session, session.begin():
         shop = session.scalars(select(Merchant)).one()

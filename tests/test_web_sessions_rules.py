@@ -1,4 +1,4 @@
-"""wallet.web_sessions on its own: what a session check costs (one indexed
+"""wallet.identity.web_sessions on its own: what a session check costs (one indexed
 read; a last-seen write at most once a minute), what it refuses, and the
 housekeeping of old records."""
 from __future__ import annotations
@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import event, func, select
 
-from wallet.codes import utcnow
-from wallet.models import User, WebSession
-from wallet.web_sessions import (
+from wallet.core.codes import utcnow
+from wallet.core.models import User
+from wallet.identity.models import WebSession
+from wallet.identity.web_sessions import (
     KEEP_FOR,
     EndReason,
     PrincipalKind,
@@ -181,8 +182,8 @@ def test_the_workers_purge_old_sessions_every_hour(db, web_settings, asha):
 
 
 def test_a_refused_pin_reset_ends_no_session(db, clock):
-    from wallet.errors import WalletError
-    from wallet.pins import PinNotSet, Pins
+    from wallet.core.errors import WalletError
+    from wallet.identity.pins import PinNotSet, Pins
 
     no_pin = make_user(db, "+919812345678", "Ravi", pin=None)
     token = start(db, clock, no_pin)
@@ -218,8 +219,8 @@ def test_a_password_change_waits_for_a_busy_session_without_deadlock(db, clock, 
     deadlocking."""
     import threading
 
-    from wallet.accounts import AccountService
-    from wallet.credentials import secret_sha256
+    from wallet.core.credentials import secret_sha256
+    from wallet.identity.accounts import AccountService
 
     from .wallet_helpers import PASSWORD
 

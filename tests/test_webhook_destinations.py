@@ -9,9 +9,9 @@ import socket
 
 import pytest
 
-from wallet.merchant_webhooks import MerchantWebhooks, WebhookError, WebhookPolicy
-from wallet.networks import address_allowed, forbidden_address, parse_networks
-from wallet.webhook_sender import UnsafeDestination, WebhookSender, check_url
+from wallet.core.networks import address_allowed, forbidden_address, parse_networks
+from wallet.merchants.webhook_sender import UnsafeDestination, WebhookSender, check_url
+from wallet.merchants.webhooks import MerchantWebhooks, WebhookError, WebhookPolicy
 
 from .test_merchant_webhooks import make_shop
 

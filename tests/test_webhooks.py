@@ -13,8 +13,9 @@ import webtest
 from sqlalchemy import func, select
 
 import webhook_app
-from wallet.deposits import DepositService
-from wallet.models import Transaction, User, WebhookAttempt, WebhookEvent
+from wallet.banking.deposits import DepositService
+from wallet.banking.models import WebhookAttempt, WebhookEvent
+from wallet.core.models import Transaction, User
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
 from .wallet_helpers import TEST_BANKS, balance, make_user, state

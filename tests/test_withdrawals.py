@@ -13,11 +13,12 @@ from sqlalchemy.exc import IntegrityError
 
 import huey_tasks
 import ledgerlib
-from wallet import settlement
-from wallet.bank_client import BankUnavailable
-from wallet.models import PayoutAttempt, Transaction, User
-from wallet.payouts import PayoutPolicy, PayoutProcessor
-from wallet.withdrawals import Owner, WithdrawalService
+from wallet.banking import settlement
+from wallet.banking.bank_client import BankUnavailable
+from wallet.banking.models import PayoutAttempt
+from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
+from wallet.banking.withdrawals import Owner, WithdrawalService
+from wallet.core.models import Transaction, User
 
 from .wallet_helpers import (
     PIN,
@@ -392,7 +393,7 @@ def test_a_bank_4xx_other_than_a_rejection_is_an_unknown_outcome():
     import urllib.error
     from unittest import mock
 
-    from wallet.bank_client import BankClient
+    from wallet.banking.bank_client import BankClient
 
     client = BankClient(TEST_BANKS["hdfc"])
     for code, body in [(409, b'{"status": "rejected", "reason": "reference reused"}'),

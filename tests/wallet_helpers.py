@@ -7,20 +7,20 @@ import re
 from sqlalchemy import func, select
 
 import ledgerlib
-from wallet.accounts import AccountService
-from wallet.banks import load_banks
-from wallet.codes import utcnow
-from wallet.deposits import DepositService
-from wallet.kyc import ApproveAllVerifier, KycDetails, KycService, KycVerdict
-from wallet.merchant_bank_accounts import MerchantBankAccounts
-from wallet.merchant_pins import MerchantPins
-from wallet.models import Merchant, Transaction, User
-from wallet.pan_vault import PanKeys, PanVault
-from wallet.pin_hashes import parse_pin_keys
-from wallet.pins import PinPolicy, Pins
+from wallet.banking.banks import load_banks
+from wallet.banking.deposits import DepositService
+from wallet.banking.merchant_bank_accounts import MerchantBankAccounts
+from wallet.banking.withdrawals import WithdrawalService
+from wallet.core.codes import utcnow
+from wallet.core.models import Merchant, Transaction, User
+from wallet.identity.accounts import AccountService
+from wallet.identity.kyc import ApproveAllVerifier, KycDetails, KycService, KycVerdict
+from wallet.identity.merchant_pins import MerchantPins
+from wallet.identity.pan_vault import PanKeys, PanVault
+from wallet.identity.pin_hashes import parse_pin_keys
+from wallet.identity.pins import PinPolicy, Pins
+from wallet.money.transfers import WalletService
 from wallet.seed import demo_pan
-from wallet.transfers import WalletService
-from wallet.withdrawals import WithdrawalService
 
 from .conftest import BANK_SETTINGS, TEST_PAN_SETTINGS, TEST_PIN, TEST_PIN_KEY_ID, TEST_PIN_KEYS
 

@@ -6,5 +6,5 @@ Transfers and shop payments (``transfers``), sign-up and log-in
 and operators' checks, over the double-entry ledger of ``ledgerlib``. It
 imports no web framework, queue or app: the apps, the webhook app, the
 workers and the CLIs call it (see docs/architecture.md).
-Work for after a commit goes through ``wallet.tasks.TaskQueue``.
+Work for after a commit goes through ``wallet.core.tasks.TaskQueue``.
 """

@@ -11,18 +11,18 @@ from collections.abc import Callable, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .accounts import AccountService
-from .banks import BankConfig
-from .bulk_payments import ShopPayment, pay_shop_batch
-from .codes import Kind
-from .deposits import DepositService
-from .kyc import ApproveAllVerifier, KycDetails, KycService
-from .merchant_bank_accounts import MerchantBankAccounts
-from .merchant_pins import MerchantPins
-from .models import Merchant, User
-from .pan_vault import PanVault
-from .pins import PinApproval, PinPolicy, Pins
-from .transfers import WalletService
+from .banking.banks import BankConfig
+from .banking.deposits import DepositService
+from .banking.merchant_bank_accounts import MerchantBankAccounts
+from .core.codes import Kind
+from .core.models import Merchant, User
+from .identity.accounts import AccountService
+from .identity.kyc import ApproveAllVerifier, KycDetails, KycService
+from .identity.merchant_pins import MerchantPins
+from .identity.pan_vault import PanVault
+from .identity.pins import PinApproval, PinPolicy, Pins
+from .money.bulk_payments import ShopPayment, pay_shop_batch
+from .money.transfers import WalletService
 
 DEMO_PASSWORD = "demo-pass-123"
 #: Every demo user's wallet PIN (asked before money leaves a wallet).

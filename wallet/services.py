@@ -9,28 +9,28 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from .accounts import AccountService
-from .bank_events import BankEvents
-from .banks import BankConfig
-from .codes import utcnow
-from .deposits import DepositService
-from .kyc import KycService, load_verifier
-from .limits import LimitPolicy, WalletLimits
-from .merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
-from .merchant_keys import MerchantKeys
-from .merchant_pins import MerchantPins
-from .merchant_webhooks import MerchantWebhooks, WebhookPolicy
-from .notifications import NotificationService
-from .pan_vault import PanVault
-from .payment_requests import PaymentRequests
-from .pins import PinPolicy, Pins
-from .refunds import Refunds
-from .reports import MerchantReports
+from .banking.bank_events import BankEvents
+from .banking.banks import BankConfig
+from .banking.deposits import DepositService
+from .banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
+from .banking.withdrawals import WithdrawalService
+from .core.codes import utcnow
+from .core.notifications import NotificationService
+from .core.tasks import NoTaskQueue, TaskQueue
+from .identity.accounts import AccountService
+from .identity.kyc import KycService, load_verifier
+from .identity.merchant_pins import MerchantPins
+from .identity.pan_vault import PanVault
+from .identity.pins import PinPolicy, Pins
+from .merchants.keys import MerchantKeys
+from .merchants.payment_requests import PaymentRequests
+from .merchants.refunds import Refunds
+from .merchants.reports import MerchantReports
+from .merchants.webhooks import MerchantWebhooks, WebhookPolicy
+from .money.limits import LimitPolicy, WalletLimits
+from .money.statements import Statements
+from .money.transfers import WalletService
 from .settings import ConfigurationError, WalletSettings
-from .statements import Statements
-from .tasks import NoTaskQueue, TaskQueue
-from .transfers import WalletService
-from .withdrawals import WithdrawalService
 
 
 @dataclass(frozen=True)

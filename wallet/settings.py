@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .banks import BankConfig, load_banks
-from .ini import (
+from .banking.banks import BankConfig, load_banks
+from .core.ini import (
     ConfigurationError,
     as_bool,
     check_secret,
@@ -20,14 +20,14 @@ from .ini import (
     require_secret,
     resolve_settings,
 )
-from .pan_vault import PanKeys
-from .pin_hashes import PinKeys, parse_pin_keys
+from .identity.pan_vault import PanKeys
+from .identity.pin_hashes import PinKeys, parse_pin_keys
 
 __all__ = ["ConfigurationError", "WalletSettings", "as_bool", "check_secret", "is_production",
            "load_settings", "require_secret", "resolve_settings"]
 
 DEFAULT_TASK_QUEUE = "huey_tasks.queue:HueyTaskQueue"
-DEFAULT_KYC_VERIFIER = "wallet.kyc:ApproveAllVerifier"
+DEFAULT_KYC_VERIFIER = "wallet.identity.kyc:ApproveAllVerifier"
 T = TypeVar("T")
 Number = TypeVar("Number", int, float)
 
@@ -70,7 +70,7 @@ class WalletSettings:
     """Everything the domain reads from the configuration, parsed once."""
 
     raw: Mapping[str, Any] = field(repr=False)
-    #: The banks we take deposits from and pay out to (wallet.banks).
+    #: The banks we take deposits from and pay out to (wallet.banking.banks).
     banks: Mapping[str, BankConfig] = field(default_factory=dict, repr=False)
     environment: str = "development"
     database_url: str = ""
@@ -92,9 +92,9 @@ class WalletSettings:
     payout_backoff_cap_s: float = 300.0
     #: A payout nobody touched for this long is picked up by the recovery task.
     payout_resume_after_s: float = 120.0
-    #: ``module:factory`` of the queue that runs work after commit (see wallet.tasks).
+    #: ``module:factory`` of the queue that runs work after commit (see wallet.core.tasks).
     task_queue: str = DEFAULT_TASK_QUEUE
-    # Webhooks to shops' servers (wallet.merchant_webhooks): each call's time
+    # Webhooks to shops' servers (wallet.merchants.webhooks): each call's time
     # and answer size are bounded; retries back off exponentially with jitter
     # from ``base`` up to ``cap`` between tries, for ``retry_window`` after the
     # first try; an endpoint failing continuously for ``disable_after`` is
@@ -112,7 +112,7 @@ class WalletSettings:
     #: Endpoints on private, loopback, link-local... addresses, and plain http
     #: (development only: production refuses to start with it).
     webhook_allow_private_urls: bool = False
-    # Measured bank delays shown to users (wallet.bank_delays): the latest
+    # Measured bank delays shown to users (wallet.banking.bank_delays): the latest
     # ``samples`` settled payouts / deposits per bank within ``window``; a bank
     # is degraded when their p90, or its oldest open payout, passes ``p90``, or
     # when ``failure_ratio`` of its recent payout calls had no clear answer.
@@ -122,28 +122,28 @@ class WalletSettings:
     bank_delay_degraded_failure_ratio: float = 0.25
     #: Pages reuse a measurement for this long (per process).
     bank_delay_cache_s: float = 30.0
-    # Step-up (wallet.pins): wrong PINs in a row before money movement is
+    # Step-up (wallet.identity.pins): wrong PINs in a row before money movement is
     # locked, and for how long; the server-side keys of PIN hashes
-    # (wallet.pin_hashes: ``wallet.pin_keys`` "id:secret ...", the current one
+    # (wallet.identity.pin_hashes: ``wallet.pin_keys`` "id:secret ...", the current one
     # ``wallet.pin_key_id``), required by the user app and the API.
     pin_max_tries: int = 5
     pin_lock_s: float = 900.0
     pin_keys: PinKeys | None = field(default=None, repr=False)
     #: A bank account a shop adds for its settlements takes them only this
-    #: long after (wallet.merchant_bank_accounts): time for the owner to see
+    #: long after (wallet.banking.merchant_bank_accounts): time for the owner to see
     #: the notification should it not be theirs. 0: at once.
     settlement_account_cooling_off_s: float = 24 * 3600.0
-    # Wallet limits (wallet.limits), as Indian prepaid wallets have them: a
+    # Wallet limits (wallet.money.limits), as Indian prepaid wallets have them: a
     # minimum-KYC wallet holds at most ``min_kyc_max_balance`` and takes in at
     # most ``min_kyc_monthly_bank`` a month from banks; a full-KYC wallet holds
     # at most ``full_kyc_max_balance``.
     min_kyc_max_balance_paise: int = 10_000_00
     min_kyc_monthly_bank_paise: int = 10_000_00
     full_kyc_max_balance_paise: int = 2_00_000_00
-    #: ``module:factory`` of the KYC verifier (wallet.kyc.KycVerifier); the
+    #: ``module:factory`` of the KYC verifier (wallet.identity.kyc.KycVerifier); the
     #: default approves everyone (development): production refuses it.
     kyc_verifier: str = DEFAULT_KYC_VERIFIER
-    #: The keys PANs are sealed and fingerprinted with (wallet.pan_vault); None
+    #: The keys PANs are sealed and fingerprinted with (wallet.identity.pan_vault); None
     #: when not configured (outside production only: KYC cannot be used then).
     pan_keys: PanKeys | None = field(default=None, repr=False)
 
@@ -236,7 +236,7 @@ def refuse_development_verifier(spec: str) -> None:
     """Production checks with a real registry: a verifier factory marked
     ``development_only`` (the approve-all one) stops the start-up, whatever
     name it is given under."""
-    from .kyc import verifier_factory  # (kyc reads the models; settings are read first)
+    from .identity.kyc import verifier_factory  # (kyc reads the models; settings are read first)
 
     try:
         factory = verifier_factory(spec)
@@ -245,7 +245,7 @@ def refuse_development_verifier(spec: str) -> None:
                                  f"{exc}") from None
     if getattr(factory, "development_only", False):
         raise ConfigurationError(f"wallet.kyc_verifier = {spec!r} approves everyone: "
-                                 "production needs a real verifier (wallet.kyc.KycVerifier)")
+                                 "production needs a real verifier (wallet.identity.kyc.KycVerifier)")
 
 
 def _pin_keys(settings: Mapping[str, Any]) -> PinKeys | None:

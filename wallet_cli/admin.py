@@ -35,27 +35,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledgerlib import format_paise, snapshot_session
-from wallet.audit import Actor, Outcome
-from wallet.bank_client import BankUnavailable
-from wallet.banks import BankConfig
-from wallet.codes import IST, Kind, Status
-from wallet.errors import AccountError, WalletError
-from wallet.kyc import reseal_pans
-from wallet.models import ReconciliationRun, Transaction, User, Withdrawal, get_engine
-from wallet.operations import verify_all
-from wallet.operator_actions import (
+from wallet.banking.bank_client import BankUnavailable
+from wallet.banking.banks import BankConfig
+from wallet.banking.models import Withdrawal
+from wallet.banking.settlement import expected_positions, shard_balances
+from wallet.core.codes import IST, Kind, Status
+from wallet.core.errors import AccountError, WalletError
+from wallet.core.models import Transaction, User
+from wallet.core.phone import InvalidPhone, normalize_phone
+from wallet.core.tasks import load_task_queue
+from wallet.db import get_engine
+from wallet.identity.kyc import reseal_pans
+from wallet.identity.pan_vault import PanVault
+from wallet.operations.audit import Actor, Outcome
+from wallet.operations.bank_calls import verify_all
+from wallet.operations.models import ReconciliationRun
+from wallet.operations.operator_actions import (
     ActionResult,
     OperatorActions,
     ask_payout_status,
     bank_statements,
     payout_to_ask,
 )
-from wallet.operators import OperatorService, Role
-from wallet.pan_vault import PanVault
-from wallet.phone import InvalidPhone, normalize_phone
+from wallet.operations.operators import OperatorService, Role
 from wallet.settings import WalletSettings, load_settings
-from wallet.settlement import expected_positions, shard_balances
-from wallet.tasks import load_task_queue
 
 OK, PROBLEM, BANK_DOWN = 0, 1, 2
 Banks = dict[str, BankConfig]

@@ -10,9 +10,9 @@ import sys
 
 from sqlalchemy.orm import Session
 
+from wallet.db import get_engine
+from wallet.identity.pan_vault import PanVault
 from wallet.migrations import migrate
-from wallet.models import get_engine
-from wallet.pan_vault import PanVault
 from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_USERS, seed_demo
 from wallet.services import Services
 from wallet.settings import WalletSettings, load_settings

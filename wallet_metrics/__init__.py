@@ -1,8 +1,8 @@
 """Prometheus metrics of the wallet, shared by the web apps (webcommon.metrics)
 and the workers (huey_tasks.metrics). It sits between the adapters and the
 domain: it feeds ``prometheus_client`` from the domain's observer hooks
-(wallet.observe) and reads the database-backed gauges through the domain
-(wallet.queue_stats, wallet.ledger_checks). No web framework, no queue.
+(wallet.core.observe) and reads the database-backed gauges through the domain
+(wallet.operations.queue_stats, wallet.operations.ledger_checks). No web framework, no queue.
 
 Counters and histograms live in the process's default registry; the
 database-backed gauges are a collector each process adds to its own export

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wallet.networks import Network, address_allowed, parse_networks
+from wallet.core.networks import Network, address_allowed, parse_networks
 
 DEFAULT_NETWORKS = "127.0.0.0/8 ::1/128 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7"
 

@@ -1,7 +1,7 @@
 """Gauges read from the database at scrape time, so they are right whichever
 process did the work: queue depth and oldest item's age per queue and state
-(wallet.queue_stats), and when the ledger verification last succeeded
-(wallet.ledger_checks)."""
+(wallet.operations.queue_stats), and when the ledger verification last succeeded
+(wallet.operations.ledger_checks)."""
 from __future__ import annotations
 
 import logging
@@ -13,8 +13,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from wallet.ledger_checks import last_success_at
-from wallet.queue_stats import queue_states
+from wallet.operations.ledger_checks import last_success_at
+from wallet.operations.queue_stats import queue_states
 
 log = logging.getLogger(__name__)
 

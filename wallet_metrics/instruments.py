@@ -1,11 +1,11 @@
 """The process's counters and histograms, and the observer that feeds them
-from the domain's hooks (wallet.observe). Label values are bounded: bank codes
+from the domain's hooks (wallet.core.observe). Label values are bounded: bank codes
 from the registry, the domain's kinds, statuses and verdicts, route patterns."""
 from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-from wallet.observe import Observer, observer, set_observer
+from wallet.core.observe import Observer, observer, set_observer
 
 #: Seconds: web requests (fast) ...
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

@@ -5,9 +5,9 @@ import datetime as dt
 
 from pyramid.config import Configurator
 
-from wallet.codes import IST, Kind, Status
-from wallet.deposits import CANCELLED_BY_USER
-from wallet.models import Transaction
+from wallet.banking.deposits import CANCELLED_BY_USER
+from wallet.core.codes import IST, Kind, Status
+from wallet.core.models import Transaction
 from webcommon.templates import use_templates
 
 #: How a transaction's kind reads in a user's history (others: capitalised).

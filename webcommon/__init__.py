@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pyramid.config import Configurator
 from pyramid.request import Request
 
-from wallet.banks import BankConfig
-from wallet.codes import utcnow
+from wallet.banking.banks import BankConfig
+from wallet.core.codes import utcnow
+from wallet.core.tasks import NoTaskQueue, TaskQueue, load_task_queue
 from wallet.services import Services
 from wallet.settings import ConfigurationError, WalletSettings
-from wallet.tasks import NoTaskQueue, TaskQueue, load_task_queue
 
 
 def includeme(config: Configurator) -> None:

@@ -11,7 +11,7 @@ from pyramid.config import Configurator
 from pyramid.request import Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from wallet.models import get_engine, get_session_factory
+from wallet.db import get_engine, get_session_factory
 
 
 def get_tm_session(session_factory: sessionmaker[Session],

@@ -1,4 +1,4 @@
-"""Measured bank delays for pages (wallet.bank_delays), reused for
+"""Measured bank delays for pages (wallet.banking.bank_delays), reused for
 ``wallet.bank_delay_cache_s`` seconds per app process: a form shown a thousand
 times a minute measures at most twice a minute."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import time
 
 from pyramid.request import Request
 
-from wallet.bank_delays import BankDelayMeter, BankDelays, DelayPolicy
+from wallet.banking.bank_delays import BankDelayMeter, BankDelays, DelayPolicy
 
 from . import request_services
 

@@ -5,7 +5,7 @@
   ``metrics.allowed_networks`` only (internal networks by default), 404 to others;
 - a tween counting every request by app, route *pattern* (never the raw path:
   bounded cardinality), method and status, with a latency histogram;
-- the domain's hooks (wallet.observe) feeding this process's counters;
+- the domain's hooks (wallet.core.observe) feeding this process's counters;
 - gauges read from the database at scrape time (queues, ledger verification),
   unless ``metrics.database_gauges = false``.
 

@@ -1,6 +1,6 @@
 """Every request gets an id (the caller's ``X-Request-Id`` when it is sane,
 else a new one), returned in the response header and put on every log line
-written while handling it (wallet.observability)."""
+written while handling it (wallet.core.observability)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -10,7 +10,7 @@ from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.observability import new_request_id, request_id_var
+from wallet.core.observability import new_request_id, request_id_var
 
 Handler = Callable[[Request], Response]
 

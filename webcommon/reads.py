@@ -34,7 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from wallet.models import get_engine, get_session_factory
+from wallet.db import get_engine, get_session_factory
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Sessions and identity: signed HttpOnly SameSite cookies carrying a token of
-a server-side session record (wallet.web_sessions), one policy class.
+a server-side session record (wallet.identity.web_sessions), one policy class.
 
 The cookie alone proves nothing: every request looks its token up (one
 indexed read, joined with the account it belongs to), so a session ended on
@@ -20,9 +20,9 @@ from pyramid.response import Response
 from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 
-from wallet.models import WebSession
+from wallet.identity.models import WebSession
+from wallet.identity.web_sessions import EndReason, Principal, SessionPolicy, WebSessions
 from wallet.settings import ConfigurationError, as_bool, require_secret
-from wallet.web_sessions import EndReason, Principal, SessionPolicy, WebSessions
 
 from . import clock
 from .observability import Handler
@@ -50,7 +50,7 @@ def attempt_cache(request: Request, name: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SessionSettings:
-    kind: str  # wallet.web_sessions.PrincipalKind
+    kind: str  # wallet.identity.web_sessions.PrincipalKind
     policy: SessionPolicy
 
 
@@ -61,7 +61,7 @@ def web_sessions(request: Request) -> WebSessions:
 
 class SessionSecurityPolicy:
     """Identity is the active account whose live server session the cookie
-    names (wallet.web_sessions); both are read again on every request, so a
+    names (wallet.identity.web_sessions); both are read again on every request, so a
     disabled account or an ended session loses access at once."""
 
     def __init__(self, kind: str) -> None:

@@ -1,5 +1,5 @@
 """POST /webhooks/<bank>: the raw body, headers and source address go to the
-domain (wallet.bank_webhooks), which authenticates the delivery in the bank's
+domain (wallet.banking.bank_webhooks), which authenticates the delivery in the bank's
 own protocol, says what its event means and applies it once. Every attempt is
 stored with its verdict; a refused one changes nothing else."""
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.bank_events import MAX_BODY_BYTES, Verdict, record_delivery
-from wallet.bank_webhooks import BankWebhooks
-from wallet.observe import observer
+from wallet.banking.bank_events import MAX_BODY_BYTES, Verdict, record_delivery
+from wallet.banking.bank_webhooks import BankWebhooks
+from wallet.core.observe import observer
 from webcommon.views import notfound_view_config, view_config
 
 log = logging.getLogger(__name__)

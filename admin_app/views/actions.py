@@ -1,5 +1,5 @@
 """Operators' actions: each asks for a reason and is run by the domain
-(wallet.operator_actions), which checks the role, applies the rules and
+(wallet.operations.operator_actions), which checks the role, applies the rules and
 writes the one audit row. The bank is asked with no transaction open."""
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.audit import Outcome
-from wallet.bank_client import BankUnavailable
-from wallet.errors import WalletError
-from wallet.operator_actions import (
+from wallet.banking.bank_client import BankUnavailable
+from wallet.core.errors import WalletError
+from wallet.identity.web_sessions import PrincipalKind
+from wallet.operations.audit import Outcome
+from wallet.operations.operator_actions import (
     ActionResult,
     ask_deposit_status,
     ask_payout_status,
@@ -23,7 +24,6 @@ from wallet.operator_actions import (
     deposit_to_ask,
     payout_to_ask,
 )
-from wallet.web_sessions import PrincipalKind
 from webcommon import wallet_settings
 from webcommon.views import view_config, view_defaults
 

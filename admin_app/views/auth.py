@@ -8,8 +8,8 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import forget, remember
 
-from wallet.errors import AccountError, LoginThrottled
-from wallet.operators import OperatorService
+from wallet.core.errors import AccountError, LoginThrottled
+from wallet.operations.operators import OperatorService
 from webcommon import request_services
 from webcommon.security import end_other_sessions, other_sessions_count
 from webcommon.views import forbidden_view_config, notfound_view_config, view_config

@@ -10,9 +10,9 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.audit import AuditLog, csv_text
-from wallet.codes import Status
-from wallet.oversight import Oversight
+from wallet.core.codes import Status
+from wallet.operations.audit import AuditLog, csv_text
+from wallet.operations.oversight import Oversight
 from webcommon import request_services, wallet_settings
 from webcommon.views import view_config, view_defaults
 

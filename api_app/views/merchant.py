@@ -9,9 +9,10 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.codes import RequestStatus
-from wallet.models import Merchant, PaymentRequest
-from wallet.payment_requests import DEFAULT_EXPIRY_S, NewRequest
+from wallet.core.codes import RequestStatus
+from wallet.core.models import Merchant
+from wallet.merchants.models import PaymentRequest
+from wallet.merchants.payment_requests import DEFAULT_EXPIRY_S, NewRequest
 from webcommon import request_services
 from webcommon.views import view_config
 

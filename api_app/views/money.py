@@ -7,7 +7,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.models import Transaction
+from wallet.core.models import Transaction
 from webcommon.views import view_config
 
 from .. import render

@@ -7,10 +7,10 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.errors import WalletError
-from wallet.pins import PinRefused
-from wallet.statement_files import statement_csv, statement_filename, statement_pdf
-from wallet.transfers import ActivityFilter
+from wallet.core.errors import WalletError
+from wallet.identity.pins import PinRefused
+from wallet.money.statement_files import statement_csv, statement_filename, statement_pdf
+from wallet.money.transfers import ActivityFilter
 from webcommon.views import view_config
 
 from .. import render

@@ -5,7 +5,7 @@ from typing import Any
 
 from alembic import context
 
-from wallet.models import get_engine, target_metadata
+from wallet.db import get_engine, target_metadata
 from wallet.settings import load_settings
 
 config = context.config

@@ -6,8 +6,8 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.router import Router
 
+from wallet.identity.web_sessions import PrincipalKind
 from wallet.settings import resolve_settings
-from wallet.web_sessions import PrincipalKind
 from webcommon import use_task_queue
 from webcommon.security import include_sessions
 

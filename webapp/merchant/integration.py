@@ -10,10 +10,10 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.errors import WalletError
-from wallet.merchant_keys import MAX_LIVE_KEYS, MerchantKeys
-from wallet.models import Merchant
-from wallet.return_origins import set_return_origins
+from wallet.core.errors import WalletError
+from wallet.core.models import Merchant
+from wallet.merchants.keys import MAX_LIVE_KEYS, MerchantKeys
+from wallet.merchants.return_origins import set_return_origins
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 

@@ -1,7 +1,7 @@
 """Merchant app: the shop PIN's pages (set with the password on first use,
 change with the old PIN, reset with the password) and the shop's notices
 (each such change, and each change of its bank accounts). Thin: the rules
-are wallet.merchant_pins'."""
+are wallet.identity.merchant_pins'."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,8 +11,8 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.errors import WalletError
-from wallet.models import Merchant
+from wallet.core.errors import WalletError
+from wallet.core.models import Merchant
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 

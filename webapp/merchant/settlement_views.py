@@ -2,8 +2,8 @@
 it registered, through a confirm step ("Settle ₹X to HDFC Bank ••••1234?")
 that asks for the shop PIN -- and the registered accounts themselves (added
 with the account number typed twice and the shop PIN, removed with the shop
-PIN). Thin: the rules are the domain's (wallet.withdrawals,
-wallet.merchant_bank_accounts, wallet.merchant_pins). A refused PIN is shown
+PIN). Thin: the rules are the domain's (wallet.banking.withdrawals,
+wallet.banking.merchant_bank_accounts, wallet.identity.merchant_pins). A refused PIN is shown
 by a normal (committed) answer, so the wrong try counts."""
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.banks import BankConfig
-from wallet.errors import WalletError
-from wallet.merchant_bank_accounts import MerchantBankAccounts, moment_text
-from wallet.merchant_pins import MerchantPins
-from wallet.merchant_webhooks import duration_text
-from wallet.models import Merchant, MerchantBankAccount
-from wallet.pins import PinRefused
-from wallet.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
+from wallet.banking.banks import BankConfig
+from wallet.banking.merchant_bank_accounts import MerchantBankAccounts, moment_text
+from wallet.banking.models import MerchantBankAccount
+from wallet.banking.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
+from wallet.core.errors import WalletError
+from wallet.core.models import Merchant
+from wallet.identity.merchant_pins import MerchantPins
+from wallet.identity.pins import PinRefused
+from wallet.merchants.webhooks import duration_text
 from webcommon import request_services
 from webcommon.delays import bank_delays
 from webcommon.views import view_config, view_defaults

@@ -13,11 +13,11 @@ from pyramid.response import Response
 from pyramid.security import forget, remember
 
 from ledgerlib import format_paise
-from wallet.codes import IST
-from wallet.errors import AccountError, LoginThrottled, WalletError
-from wallet.models import Merchant
-from wallet.refunds import PaymentNotFound
-from wallet.reports import MerchantReports, PaymentDetail, PeriodFigures
+from wallet.core.codes import IST
+from wallet.core.errors import AccountError, LoginThrottled, WalletError
+from wallet.core.models import Merchant
+from wallet.merchants.refunds import PaymentNotFound
+from wallet.merchants.reports import MerchantReports, PaymentDetail, PeriodFigures
 from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults
 

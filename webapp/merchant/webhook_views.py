@@ -4,7 +4,7 @@ to verify our signatures; rotating keeps the old one valid for a grace
 period), enable/disable, the delivery log with each delivery's attempts and a
 resend button; and the dashboard's notice of an endpoint we disabled.
 
-Thin, like the other merchant views: parse, call wallet.merchant_webhooks,
+Thin, like the other merchant views: parse, call wallet.merchants.webhooks,
 render. Included by webapp.merchant (its routes and views live here)."""
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.codes import Delivery, Event
-from wallet.merchant_webhooks import (
+from wallet.core.codes import Delivery, Event
+from wallet.core.models import Merchant
+from wallet.merchants.models import MerchantEndpoint
+from wallet.merchants.webhooks import (
     MAX_URL_CHARS,
     DeliveryNotFound,
     EndpointNotFound,
@@ -26,7 +28,6 @@ from wallet.merchant_webhooks import (
     WebhookError,
     duration_text,
 )
-from wallet.models import Merchant, MerchantEndpoint
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 

@@ -1,7 +1,7 @@
 """The account page of the user app and the merchant app (both scan this
 module): change the password, sign out everywhere else. The rules -- which
 sessions end, and that a password change ends them -- are the domain's
-(wallet.accounts, wallet.web_sessions)."""
+(wallet.identity.accounts, wallet.identity.web_sessions)."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,8 +10,8 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.errors import AccountError, LoginThrottled
-from wallet.models import Merchant
+from wallet.core.errors import AccountError, LoginThrottled
+from wallet.core.models import Merchant
 from webcommon import request_services
 from webcommon.security import current_session_id, end_other_sessions, other_sessions_count
 from webcommon.views import view_config

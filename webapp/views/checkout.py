@@ -1,5 +1,5 @@
 """Checkout of a shop's payment request: /checkout/<pr_…>. The shop's name and
-the amount come from the request (wallet.payment_requests), never from the
+the amount come from the request (wallet.merchants.payment_requests), never from the
 URL; paying is the domain's one rule (PaymentRequests.pay), at most once."""
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet import codes
-from wallet.codes import RequestStatus
-from wallet.errors import InsufficientBalance, WalletError
-from wallet.models import User
-from wallet.payment_requests import (
+from wallet.core import codes
+from wallet.core.codes import RequestStatus
+from wallet.core.errors import InsufficientBalance, WalletError
+from wallet.core.models import User
+from wallet.identity.pins import PinRefused
+from wallet.merchants.payment_requests import (
     Checkout,
     PaymentRequests,
     RequestNotFound,
     RequestNotPayable,
     return_target,
 )
-from wallet.pins import PinRefused
-from wallet.transfers import WalletService
+from wallet.money.transfers import WalletService
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 

@@ -1,10 +1,10 @@
-"""Sentences about the banks' measured delays (wallet.bank_delays), for the
+"""Sentences about the banks' measured delays (wallet.banking.bank_delays), for the
 add-money and withdraw forms and a withdrawal's page."""
 from __future__ import annotations
 
 from typing import Any
 
-from wallet.bank_delays import BankDelays, describe_duration
+from wallet.banking.bank_delays import BankDelays, describe_duration
 
 
 def payout_notes(delays: dict[str, BankDelays]) -> dict[str, dict[str, Any]]:

@@ -6,11 +6,11 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.banks import BankConfig
-from wallet.codes import Status
-from wallet.deposits import CANCELLED_BY_USER, MAX_DEPOSIT_PAISE, DepositService
-from wallet.errors import WalletError
-from wallet.models import User
+from wallet.banking.banks import BankConfig
+from wallet.banking.deposits import CANCELLED_BY_USER, MAX_DEPOSIT_PAISE, DepositService
+from wallet.core.codes import Status
+from wallet.core.errors import WalletError
+from wallet.core.models import User
 from webcommon import request_services
 from webcommon.delays import bank_delays
 from webcommon.views import view_config, view_defaults

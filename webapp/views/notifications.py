@@ -7,7 +7,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.models import User
+from wallet.core.models import User
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 

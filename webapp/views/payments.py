@@ -7,10 +7,10 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from ledgerlib import format_paise
-from wallet.errors import WalletError
-from wallet.models import Merchant, User
-from wallet.pins import PinRefused
-from wallet.transfers import WalletService
+from wallet.core.errors import WalletError
+from wallet.core.models import Merchant, User
+from wallet.identity.pins import PinRefused
+from wallet.money.transfers import WalletService
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 

@@ -2,7 +2,7 @@
 moves, to whom by the name in our records, and the wallet PIN), the PIN's own
 pages (set, change, reset with the password) and the KYC page.
 
-The PIN is checked by the domain's money operations themselves (wallet.pins):
+The PIN is checked by the domain's money operations themselves (wallet.identity.pins):
 these views only ask for it and show the domain's answer. A refused PIN is
 shown on the confirm page by a normal (committed) answer, so the wrong try
 counts.
@@ -17,11 +17,11 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.errors import AccountError, WalletError
-from wallet.kyc import verified_record
-from wallet.limits import KycLevel
-from wallet.models import User
-from wallet.pins import Pins
+from wallet.core.errors import AccountError, WalletError
+from wallet.core.models import User
+from wallet.identity.kyc import verified_record
+from wallet.identity.pins import Pins
+from wallet.money.limits import KycLevel
 from webcommon import request_services
 from webcommon.security import current_session_id
 from webcommon.views import view_config

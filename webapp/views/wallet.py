@@ -7,12 +7,12 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from ledgerlib import format_paise
-from wallet.codes import IST
-from wallet.errors import WalletError
-from wallet.models import User
-from wallet.pins import PinRefused
-from wallet.statement_files import statement_csv, statement_filename, statement_pdf
-from wallet.transfers import WalletService
+from wallet.core.codes import IST
+from wallet.core.errors import WalletError
+from wallet.core.models import User
+from wallet.identity.pins import PinRefused
+from wallet.money.statement_files import statement_csv, statement_filename, statement_pdf
+from wallet.money.transfers import WalletService
 from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults
 

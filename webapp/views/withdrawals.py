@@ -8,13 +8,14 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from ledgerlib import format_paise
-from wallet.bank_delays import BankDelays
-from wallet.banks import BankConfig
-from wallet.codes import Status, utcnow
-from wallet.errors import WalletError
-from wallet.models import Transaction, User, Withdrawal
-from wallet.pins import PinRefused
-from wallet.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
+from wallet.banking.bank_delays import BankDelays
+from wallet.banking.banks import BankConfig
+from wallet.banking.models import Withdrawal
+from wallet.banking.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
+from wallet.core.codes import Status, utcnow
+from wallet.core.errors import WalletError
+from wallet.core.models import Transaction, User
+from wallet.identity.pins import PinRefused
 from webcommon import request_services
 from webcommon.delays import bank_delays
 from webcommon.views import view_config, view_defaults

@@ -1,0 +1,9 @@
+"""The banking tables."""
+from __future__ import annotations
+
+from .settling import MerchantBankAccount
+from .webhook import WebhookAttempt, WebhookEvent
+from .withdrawal import PayoutAttempt, PayoutLane, Withdrawal
+
+__all__ = ["MerchantBankAccount", "PayoutAttempt", "PayoutLane", "WebhookAttempt",
+           "WebhookEvent", "Withdrawal"]

@@ -1,0 +1,14 @@
+"""The core tables."""
+from __future__ import annotations
+
+from .idempotency import IdempotencyRecord
+from .merchant import Merchant
+from .meta import Base, table_of
+from .notification import MerchantNotification, Notification
+from .operator import Operator
+from .transaction import Transaction
+from .user import LoginAttempt, LoginThrottle, User
+
+__all__ = ["Base", "IdempotencyRecord", "LoginAttempt", "LoginThrottle", "Merchant",
+           "MerchantNotification", "Notification", "Operator", "Transaction", "User",
+           "table_of"]

@@ -1,0 +1,118 @@
+"""What the domain tells the outside world it did, for metrics: an observer
+with no-op defaults. The domain calls :func:`observer`; an adapter (the web
+apps, the workers) installs one that feeds Prometheus with :func:`set_observer`.
+The domain itself imports no metrics library.
+
+Money operations are seen in one place, not at each call site: every
+``transactions`` row written or moved to another status is noted at flush and
+reported once its transaction commits (so a rolled-back request counts
+nothing), with its kind and the status it reached.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session, SessionTransaction
+
+from .codes import Kind, Status
+from .models import Transaction
+
+log = logging.getLogger(__name__)
+_NOTED = "wallet.core.observe.noted"
+
+
+class Observer:
+    """The hooks, each a no-op here; an adapter overrides what it records.
+    Labels are bounded: bank codes come from the settings' registry, kinds,
+    outcomes and verdicts are the domain's constants."""
+
+    def bank_call(self, bank: str, call: str, outcome: str, seconds: float) -> None:
+        """A call to a bank's API (``call``: send_payout, payout_status,
+        payment_status, statement) answered ``outcome`` (ok, not_found,
+        rejected, unavailable) after ``seconds``."""
+
+    def money_operation(self, kind: str, outcome: str) -> None:
+        """A money movement of ``kind`` (wallet.core.codes.Kind) reached status ``outcome``."""
+
+    def payout_settled(self, bank: str, outcome: str) -> None:
+        """A payout reached a final status (completed, failed, reversed, needs_review)."""
+
+    def deposit_settled(self, bank: str, outcome: str, seconds: float) -> None:
+        """A deposit was settled (success or failed), ``seconds`` after it was started."""
+
+    def webhook_delivery(self, bank: str, verdict: str, accepted: bool) -> None:
+        """A bank's webhook delivery was judged (the webhook app's verdict)."""
+
+
+_observer = Observer()
+
+
+def observer() -> Observer:
+    return _observer
+
+
+def set_observer(new: Observer) -> Observer:
+    """Install ``new`` for this process; returns the one it replaces."""
+    global _observer
+    previous, _observer = _observer, new
+    return previous
+
+
+@dataclass(frozen=True)
+class _Moved:
+    kind: str
+    status: str
+    bank: str
+    seconds: float | None  # creation to settlement, when settled
+
+
+PAYOUT_FINAL = (Status.COMPLETED, Status.FAILED, Status.REVERSED, Status.NEEDS_REVIEW)
+
+
+def _report(moved: _Moved) -> None:
+    seen = observer()
+    seen.money_operation(moved.kind, moved.status)
+    if moved.kind == Kind.WITHDRAWAL and moved.status in PAYOUT_FINAL:
+        seen.payout_settled(moved.bank, moved.status)
+    if moved.kind == Kind.DEPOSIT and moved.status in (Status.SUCCESS, Status.FAILED):
+        seen.deposit_settled(moved.bank, moved.status, moved.seconds or 0.0)
+
+
+def _seconds(created: dt.datetime | None, settled: dt.datetime | None) -> float | None:
+    if created is None or settled is None:
+        return None
+    if (created.tzinfo is None) != (settled.tzinfo is None):  # SQLite hands back naive times
+        created, settled = created.replace(tzinfo=None), settled.replace(tzinfo=None)
+    return max(0.0, (settled - created).total_seconds())
+
+
+@event.listens_for(Session, "after_flush")
+def _note_moves(session: Session, _context: object) -> None:
+    for obj in (*session.new, *session.dirty):
+        if not isinstance(obj, Transaction):
+            continue
+        if obj not in session.new and not inspect(obj).attrs.status.history.has_changes():
+            continue
+        session.info.setdefault(_NOTED, []).append(_Moved(
+            obj.kind, obj.status, obj.bank_code or "none",
+            _seconds(obj.created_at, obj.settled_at)))
+
+
+@event.listens_for(Session, "after_commit")
+def _report_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    for moved in session.info.pop(_NOTED, ()):
+        try:
+            _report(moved)
+        except Exception:  # noqa: BLE001 - metrics never break a committed operation
+            log.exception("an observer failed")
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_rollback(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_NOTED, None)

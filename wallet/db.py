@@ -1,0 +1,65 @@
+"""The wallet's tables (ledgerlib keeps its own), and the engine and session
+factory every process makes once."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Engine, MetaData, engine_from_config, event
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
+
+import ledgerlib
+
+from .banking import models as _banking_models  # noqa: F401
+from .core.ini import as_bool
+from .core.models import Base
+from .identity import models as _identity_models  # noqa: F401
+from .merchants import models as _merchants_models  # noqa: F401
+from .operations import models as _operations_models  # noqa: F401
+
+configure_mappers()
+
+T = TypeVar("T")
+
+#: Everything alembic migrates: the wallet's tables and ledgerlib's.
+target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
+
+__all__ = ["TransactionRunner", "get_engine", "get_session_factory", "target_metadata"]
+
+
+def get_engine(settings: Mapping[str, Any], prefix: str = "sqlalchemy.") -> Engine:
+    # hide_parameters: a database error's log line names the statement, never
+    # its values (a webhook secret, a token's hash, a customer's details).
+    # pool_pre_ping: a connection the server dropped while it sat in the pool
+    # (a restart, a killed backend) is replaced at checkout, not handed out.
+    options = dict(settings)
+    prepared = as_bool(options.pop(prefix + "prepared_statements", False))
+    options.pop(prefix + "read_url", None)  # the standbys' URL (webcommon.reads), not an option
+    engine = engine_from_config(options, prefix, hide_parameters=True, pool_pre_ping=True)
+    # SQLite: BEGIN IMMEDIATE, WAL, foreign keys. PostgreSQL: safe behind
+    # PgBouncer in transaction mode (no server-side prepared statements) unless
+    # `sqlalchemy.prepared_statements = true` says the connection is direct.
+    ledgerlib.configure_engine(engine, prepared_statements=prepared)
+    event.listen(engine, "handle_error", _drop_connection_to_a_standby)
+    return engine
+
+
+def _drop_connection_to_a_standby(context: ExceptionContext) -> None:
+    """A write refused as read-only (SQLSTATE 25006) means the connection
+    reached a server that is not (or not yet, or no longer) the primary during
+    a failover: treat it as a lost connection, so the pool drops it and the
+    caller may run the transaction again on a fresh one."""
+    if getattr(context.original_exception, "sqlstate", None) == "25006":
+        context.is_disconnect = True
+
+
+def get_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+class TransactionRunner(Protocol):
+    """How a worker runs ``fn(session)`` in a committed transaction of its own
+    (re-run on retryable errors), returning what ``fn`` returns."""
+
+    def __call__(self, fn: Callable[[Session], T], /) -> T: ...

@@ -1,0 +1,205 @@
+"""Counting wallet PIN tries so that nothing a request does afterwards -- a
+rollback, a 5xx, a lost connection, a refused ``Idempotency-Key`` -- can undo
+the count: no PIN is compared before its try is durably counted.
+
+**PostgreSQL**: the try is counted on a pooled connection of its own in
+autocommit, so the counting ``UPDATE ... RETURNING`` is its own transaction,
+committed before the PIN is compared; the outcome (a right PIN clears the
+count, the last wrong one locks) is written there too. Cost on a payment: the
+pool's pre-ping of that connection, the counting statement and the clearing
+one -- one round trip more than when both ran in the request's transaction
+(autocommit sends no BEGIN or COMMIT). It works through PgBouncer in
+transaction mode (each statement is a transaction; no session state), and
+the request's own transaction never locks a PIN row any more, so parallel
+payments of one user no longer queue on it. Each request thread holds at most
+two pooled connections at once, the second for a few milliseconds.
+
+**SQLite** lets one connection write at a time, and every transaction here
+begins with ``BEGIN IMMEDIATE``: while the request's transaction is open,
+another connection's write would wait for the request that waits for it (until
+the busy timeout, then "database is locked"). There -- and on PostgreSQL for a
+user whose PIN row this transaction already wrote, which it keeps locked until
+it ends -- the try and its outcome are written in the unit of work, and if it
+ends without a commit they are written again at once, in a transaction of
+their own, after the rollback has released the lock. The window left is the
+process dying between the compare and the end of its transaction: SQLite is
+for development and tests only.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Column, Connection, Engine, case, event, update
+from sqlalchemy.orm import Session, SessionTransaction
+
+from .models import MerchantPin, WalletPin
+
+__all__ = ["Outcome", "PinRows", "Reservation", "Tally", "TryCounter"]
+
+log = logging.getLogger(__name__)
+
+#: session.info keys: outcomes to write again if the transaction ends without
+#: a commit; user ids whose PIN row the open transaction has written.
+_PENDING = "wallet.identity.pin_tries.pending"
+_WRITTEN = "wallet.identity.pin_tries.written"
+# ORM-enabled statements (so that the request's transaction manager sees a
+# change to commit) on rows no session holds in memory.
+_NO_SYNC = {"synchronize_session": False}
+
+
+@dataclass(frozen=True)
+class PinRows:
+    """Whose PINs: their table (a user's ``wallet_pins``, a shop's
+    ``merchant_pins``) and its owner column."""
+
+    table: type[WalletPin] | type[MerchantPin]
+    owner: Column[int]
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A counted try: tries including this one, the lock, the stored hash."""
+
+    tries: int
+    locked_until: dt.datetime | None
+    pin_hash: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What comparing the PIN decided, to be written (again if need be)."""
+
+    rows: PinRows
+    user_id: int
+    at: dt.datetime
+    right: bool
+    #: A wrong PIN that used the last try: payments locked until then.
+    lock_until: dt.datetime | None = None
+    #: A right PIN whose hash is stale: the hash to store instead of ``old_hash``.
+    new_hash: str | None = None
+    old_hash: str | None = None
+
+
+def _reserve_stmt(rows: PinRows, user_id: int, now: dt.datetime) -> Any:
+    """Count one more try; a lock that has run out starts the count afresh."""
+    pins = rows.table
+    lapsed = pins.locked_until.is_not(None) & (pins.locked_until <= now)
+    return (update(pins).where(rows.owner == user_id)
+            .values(failed_tries=case((lapsed, 1), else_=pins.failed_tries + 1),
+                    locked_until=case((lapsed, None), else_=pins.locked_until),
+                    updated_at=now)
+            .returning(pins.failed_tries, pins.locked_until, pins.pin_hash))
+
+
+def _outcome_stmt(outcome: Outcome) -> Any | None:
+    """The write an outcome needs after its counted try (None: nothing more)."""
+    pins = outcome.rows.table
+    mine = update(pins).where(outcome.rows.owner == outcome.user_id)
+    if not outcome.right:
+        return None if outcome.lock_until is None else mine.values(
+            locked_until=outcome.lock_until)
+    values: dict[str, Any] = {"failed_tries": 0, "locked_until": None}
+    if outcome.new_hash is not None:  # unless the PIN was changed meanwhile
+        values["pin_hash"] = case((pins.pin_hash == outcome.old_hash, outcome.new_hash),
+                                  else_=pins.pin_hash)
+    return mine.values(**values)
+
+
+class Tally:
+    """One user's try, counted on ``run``'s connection: :meth:`reserve`
+    first, then :meth:`settle` with what the compare decided."""
+
+    def __init__(self, rows: PinRows, run: Callable[[Any], Any],
+                 pending: list[Outcome] | None):
+        self.rows = rows
+        self._run = run
+        self._pending = pending  # None: each write is committed already
+
+    def reserve(self, user_id: int, now: dt.datetime) -> Reservation | None:
+        row = self._run(_reserve_stmt(self.rows, user_id, now)).first()
+        if row is None:
+            return None
+        locked_until = row.locked_until
+        if locked_until is not None and locked_until.tzinfo is None:  # (SQLite)
+            locked_until = locked_until.replace(tzinfo=dt.timezone.utc)
+        return Reservation(int(row.failed_tries), locked_until, str(row.pin_hash))
+
+    def settle(self, outcome: Outcome) -> None:
+        stmt = _outcome_stmt(outcome)
+        if stmt is not None:
+            self._run(stmt)
+        if self._pending is not None:
+            self._pending.append(outcome)
+
+
+class TryCounter:
+    def __init__(self, dbsession: Session, rows: PinRows):
+        self.db = dbsession
+        self.rows = rows
+
+    @contextmanager
+    def tally(self, user_id: int) -> Iterator[Tally]:
+        """Where ``user_id``'s try is counted (see the module's doc)."""
+        if self._apart(user_id):
+            with _engine(self.db).connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield Tally(self.rows, conn.execute, None)
+            return
+        if self.db.in_nested_transaction():
+            # A savepoint rolled back would undo the count while the
+            # transaction goes on: count at its top level (no caller does).
+            raise RuntimeError("a PIN is checked outside savepoints")
+        self.wrote(user_id)
+        yield Tally(self.rows, lambda stmt: self.db.execute(stmt, execution_options=_NO_SYNC),
+                    self.db.info.setdefault(_PENDING, []))
+
+    def wrote(self, user_id: int) -> None:
+        """The open transaction writes ``user_id``'s PIN row (and so holds
+        its lock until it ends): count that user's tries in it."""
+        self.db.info.setdefault(_WRITTEN, set()).add(self._row_of(user_id))
+
+    def _apart(self, user_id: int) -> bool:
+        return (_engine(self.db).dialect.name == "postgresql"
+                and self._row_of(user_id) not in self.db.info.get(_WRITTEN, ()))
+
+    def _row_of(self, owner_id: int) -> tuple[str, int]:
+        return (self.rows.table.__tablename__, owner_id)  # (a shop's id is not a user's)
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind.engine if isinstance(bind, Connection) else bind
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(_PENDING, None)  # written for good
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return
+    session.info.pop(_WRITTEN, None)
+    pending: list[Outcome] | None = session.info.pop(_PENDING, None)
+    if pending:  # rolled back (or closed) without a commit: write them again
+        _write_again(_engine(session), pending)
+
+
+def _write_again(engine: Engine, pending: list[Outcome]) -> None:
+    try:
+        with engine.begin() as conn:
+            for outcome in pending:
+                if not outcome.right:
+                    conn.execute(_reserve_stmt(outcome.rows, outcome.user_id, outcome.at))
+                stmt = _outcome_stmt(outcome)
+                if stmt is not None:
+                    conn.execute(stmt)
+    except Exception:  # (never let it hide the error that rolled the request back)
+        log.exception("PIN tries of users %s rolled back and not written again",
+                      sorted({outcome.user_id for outcome in pending}))

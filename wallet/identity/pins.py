@@ -1,0 +1,270 @@
+"""The wallet PIN: the step-up every payment out of a user's wallet needs (a
+send, a shop payment, a checkout, a withdrawal), on the pages and in the API.
+
+The money operations (wallet.money.transfers, wallet.banking.withdrawals) take the PIN as a
+required argument and check it here, after everything else that could refuse
+the request, so no adapter can move money without it. A PIN is 4 or 6 digits,
+stored as a keyed hash (wallet.identity.pin_hashes).
+
+Every try is counted *before* the PIN is compared, durably and whatever the
+request does next (wallet.identity.pin_tries: on PostgreSQL in a transaction of its
+own): parallel guesses are counted one after the other and at most
+``max_tries`` are ever compared. The last allowed wrong try locks money
+movement until ``locked_until``; a right PIN clears the count.
+
+Whose PIN is a parameter of the class (:attr:`Pins.table`, :attr:`Pins.owner`):
+a user's wallet PIN here, a shop's PIN in wallet.identity.merchant_pins -- the same
+rules and code on a table of its own.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from sqlalchemy import Column, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..core.codes import utcnow
+from ..core.errors import WalletError
+from ..core.ini import ConfigurationError
+from ..core.models import Merchant, User, table_of
+from .models import MerchantPin, WalletPin
+from .pin_hashes import PinKeys, UnknownPinKey, Verdict, hash_pin, verify_pin
+from .pin_tries import Outcome, PinRows, TryCounter
+from .web_sessions import EndReason, PrincipalKind, WebSessions
+
+__all__ = ["DEFAULT_PIN_POLICY", "PinApproval", "PinKeys", "PinLocked", "PinNotSet",
+           "PinPolicy", "PinRefused", "Pins", "WrongPin", "hash_new_pin"]
+
+log = logging.getLogger(__name__)
+
+_PIN = re.compile(r"[0-9]{4}|[0-9]{6}", re.ASCII)
+_APPROVER = object()
+# ORM-enabled statements (so that the request's transaction manager sees a
+# change to commit) on rows no session holds in memory.
+_NO_SYNC = {"synchronize_session": False}
+#: Who may have a PIN: a user (wallet PIN), a shop (wallet.identity.merchant_pins).
+PinOwner = User | Merchant
+
+
+class PinRefused(WalletError):
+    """The PIN did not allow this payment (wrong, locked, or not set yet)."""
+
+    field = "pin"
+    code = "pin_refused"
+
+
+class WrongPin(PinRefused):
+    code = "wrong_pin"
+
+
+class PinLocked(PinRefused):
+    code = "pin_locked"
+    #: seconds until payments are unlocked (an API's Retry-After)
+    retry_after_s: int = 60
+
+
+class PinNotSet(PinRefused):
+    code = "pin_not_set"
+
+
+@dataclass(frozen=True)
+class PinPolicy:
+    max_tries: int = 5
+    lock_s: float = 900.0
+    #: The server-side keys of PIN hashes (wallet.identity.pin_hashes); from the
+    #: settings (``wallet.pin_keys``). None: PINs can be neither set nor checked.
+    keys: PinKeys | None = None
+
+
+DEFAULT_PIN_POLICY = PinPolicy()
+
+
+@dataclass(frozen=True)
+class PinApproval:
+    """Proof that ``user_id`` gave the right PIN in this unit of work, for
+    callers that move money several times on one check (demo data). Only
+    :meth:`Pins.approve` makes one."""
+
+    user_id: int
+    _by: object
+    #: Whose: the PIN table that approved it (a shop's id is not a user's).
+    table: str = "wallet_pins"
+
+    def __post_init__(self) -> None:
+        if self._by is not _APPROVER:
+            raise TypeError("a PinApproval comes from Pins.approve()")
+
+
+#: What the money operations take: the PIN as typed, or an approval.
+PinInput = str | PinApproval | None
+
+
+def hash_new_pin(pin: str, repeat: str, keys: PinKeys | None) -> str:
+    """The stored hash of a new PIN, checked first: 4 or 6 digits, not too
+    easy to guess, typed twice alike (else WalletError naming the field)."""
+    pin = (pin or "").strip()
+    if not _PIN.fullmatch(pin):
+        raise WalletError("Use 4 or 6 digits for your PIN.", "pin")
+    if len(set(pin)) == 1 or pin in ("1234", "123456", "0123", "654321", "4321"):
+        raise WalletError("That PIN is too easy to guess: choose another.", "pin")
+    if (repeat or "").strip() != pin:
+        raise WalletError("The two PINs differ: type the same PIN twice.", "repeat")
+    return hash_pin(pin, _configured(keys))
+
+
+def _configured(keys: PinKeys | None) -> PinKeys:
+    if keys is None:
+        raise ConfigurationError("no PIN keys: set wallet.pin_keys (see docs/deploy.md)")
+    return keys
+
+
+class Pins:
+    #: Whose PINs: their table and its owner column (see wallet.identity.merchant_pins).
+    table: ClassVar[type[WalletPin] | type[MerchantPin]] = WalletPin
+    owner: ClassVar[Column[int]] = table_of(WalletPin).c.user_id
+    #: What a lock stops, in messages.
+    locks: ClassVar[str] = "payments"
+    noun: ClassVar[str] = "wallet PIN"
+    #: Whose web sessions a reset ends (wallet.identity.web_sessions).
+    principal: ClassVar[str] = PrincipalKind.USER
+
+    def __init__(self, dbsession: Session, policy: PinPolicy = DEFAULT_PIN_POLICY, *,
+                 clock: Callable[[], dt.datetime] = utcnow):
+        self.db = dbsession
+        self.policy = policy
+        self.clock = clock
+        self.tries = TryCounter(dbsession, PinRows(self.table, self.owner))
+
+    # ---------------------------------------------------------------- set up
+
+    def has_pin(self, user: PinOwner) -> bool:
+        return self.db.get(self.table, user.id) is not None
+
+    def set_first(self, user: PinOwner, pin: str, repeat: str) -> None:
+        """Set the PIN of a user who has none (a second one is a change)."""
+        self.set_first_hashed(user, self._new_hash(pin, repeat))
+
+    def set_first_hashed(self, user: PinOwner, new_hash: str) -> None:
+        """:meth:`set_first` with a hash from :func:`hash_new_pin` (demo data:
+        one hash for many users)."""
+        try:
+            self.tries.wrote(user.id)
+            with self.db.begin_nested():  # a twin request may set it first
+                self.db.add(self.table(**{self.owner.key: user.id}, pin_hash=new_hash,
+                                       failed_tries=0, updated_at=self.clock()))
+                self.db.flush()
+        except IntegrityError:
+            raise WalletError("You already have a PIN: change it with the old one.",
+                              "pin") from None
+
+    def change(self, user: PinOwner, old_pin: str, pin: str, repeat: str) -> None:
+        """A new PIN, given the old one (counted like any other try)."""
+        new_hash = self._new_hash(pin, repeat)
+        self.approve(user, old_pin, field="old_pin")
+        self._store(user, new_hash)
+
+    def reset(self, user: PinOwner, pin: str, repeat: str, *,
+              keep_session_id: int | None = None) -> None:
+        """A new PIN for a user who has just proved their password (checked by
+        the caller with AccountService.authenticate, whose throttle counts the
+        guesses). Clears a lock: the password is the stronger secret. Every
+        other session of the user ends (other browsers, the phone app's
+        tokens) but ``keep_session_id``: whoever reset it may be the only one
+        who should still be signed in."""
+        new_hash = self._new_hash(pin, repeat)
+        with self.db.begin_nested():  # (no PIN to reset: the sessions live on)
+            # The sessions before the PIN row: a payment of one of them holds
+            # its session row (its check touched it) before it locks the PIN.
+            WebSessions(self.db, clock=self.clock).end_others(
+                self.principal, user.id, EndReason.PIN_RESET,
+                keep_session_id=keep_session_id)
+            self._store(user, new_hash)
+
+    # ----------------------------------------------------------------- check
+
+    def approve(self, user: PinOwner, pin: PinInput, *, field: str = "pin") -> PinApproval:
+        """Check ``pin`` for ``user``, its try counted first (durably: see
+        wallet.identity.pin_tries); raise PinRefused."""
+        if isinstance(pin, PinApproval):
+            if (pin.user_id, pin.table) != (user.id, self.table.__tablename__):
+                raise PinRefused("That approval is another user's.", field)
+            return pin
+        now = self.clock()
+        typed = (pin or "").strip()
+        with self.tries.tally(user.id) as tally:
+            found = tally.reserve(user.id, now)
+            if found is None:
+                raise PinNotSet(f"Set your {self.noun} first: it keeps your money safe.",
+                                field)
+            if found.locked_until is not None and found.locked_until > now:
+                raise self._locked(self._locked_message(found.locked_until, now),
+                                   found.locked_until, now, field)
+            if found.tries > self.policy.max_tries:  # (a lock cleared by hand: stay safe)
+                raise PinLocked(self._locked_message(now + dt.timedelta(seconds=60), now),
+                                field)
+            verdict = self._compare(user, typed, found.pin_hash, field)
+            if verdict.matches:  # (a stale hash is re-made under the current key)
+                new_hash = (hash_pin(typed, _configured(self.policy.keys))
+                            if verdict.stale else None)
+                tally.settle(Outcome(tally.rows, user.id, now, right=True,
+                                     old_hash=found.pin_hash, new_hash=new_hash))
+                return PinApproval(user.id, _APPROVER, self.table.__tablename__)
+            last = found.tries >= self.policy.max_tries
+            until = now + dt.timedelta(seconds=self.policy.lock_s) if last else None
+            tally.settle(Outcome(tally.rows, user.id, now, right=False,
+                                 lock_until=until))
+        if until is not None:
+            raise self._locked("Wrong PIN. " + self._locked_message(until, now), until, now,
+                               field)
+        left = self.policy.max_tries - found.tries
+        raise WrongPin(f"Wrong PIN: {left} {'try' if left == 1 else 'tries'} left before "
+                       f"{self.locks} are locked for a while.", field)
+
+    def _compare(self, user: PinOwner, typed: str, stored: str, field: str) -> Verdict:
+        """Compare the typed PIN with the stored hash (its try is counted already)."""
+        if not _PIN.fullmatch(typed):
+            return Verdict(False)
+        try:
+            return verify_pin(typed, stored, self.policy.keys)
+        except UnknownPinKey as exc:
+            if self.policy.keys is None:
+                raise ConfigurationError("no PIN keys: set wallet.pin_keys") from None
+            log.error("%s %s: PIN not checkable (%s); they must reset it", self.principal,
+                      user.id, exc)
+            raise PinNotSet("Your PIN must be set again: reset it with your password.",
+                            field) from None
+
+    def locked_until(self, user: PinOwner) -> dt.datetime | None:
+        found = self.db.scalar(select(self.table.locked_until).where(self.owner == user.id))
+        return found if found is not None and found > self.clock() else None
+
+    # -------------------------------------------------------------- internals
+
+    def _store(self, user: PinOwner, new_hash: str) -> None:
+        self.tries.wrote(user.id)
+        done = self.db.execute(
+            update(self.table).where(self.owner == user.id).values(
+                pin_hash=new_hash, failed_tries=0, locked_until=None, updated_at=self.clock()),
+            execution_options=_NO_SYNC)
+        if not getattr(done, "rowcount", 0):
+            raise PinNotSet(f"Set your {self.noun} first.", "pin")
+
+    def _new_hash(self, pin: str, repeat: str) -> str:
+        return hash_new_pin(pin, repeat, self.policy.keys)
+
+    @staticmethod
+    def _locked(message: str, until: dt.datetime, now: dt.datetime, field: str) -> PinLocked:
+        error = PinLocked(message, field)
+        error.retry_after_s = max(1, int((until - now).total_seconds() + 0.999))
+        return error
+
+    def _locked_message(self, until: dt.datetime, now: dt.datetime) -> str:
+        minutes = max(1, int((until - now).total_seconds() + 59) // 60)
+        return (f"Too many wrong PINs: {self.locks} are locked for {minutes} more "
+                f"minute{'s' if minutes != 1 else ''}. Forgot it? Reset it with your password.")

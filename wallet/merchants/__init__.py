@@ -1,0 +1,1 @@
+"""Shops' integration: API keys, payment requests, refunds, webhooks to shops' servers, reports."""

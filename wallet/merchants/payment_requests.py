@@ -1,0 +1,295 @@
+"""Payment requests: a shop's server asks a customer for an amount, the
+customer pays at our checkout.
+
+    created --customer pays at checkout--> paid
+            --its expiry passes----------> expired   (the sweeper, or a late checkout)
+            --the shop cancels it--------> cancelled
+
+Paid at most once, whatever the clicks, retries or races: paying locks the
+request's row, and the payment's ledger key is the request's own
+(``checkout:<id>``). The payment is an ordinary shop payment
+(:meth:`WalletService.pay_shop`, the one rule). A paid or expired request tells
+the shop's server by webhook (wallet.merchants.events).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..core import codes
+from ..core.codes import Event, RequestStatus, utcnow
+from ..core.errors import WalletError
+from ..core.models import Merchant, Transaction, User
+from ..core.tasks import TaskQueue
+from ..core.text import is_ordinary
+from ..identity.pins import PinInput
+from ..money.transfers import WalletService
+from .events import MerchantEvents
+from .models import PaymentRequest
+
+_ORDER_REFERENCE = re.compile(r"[A-Za-z0-9._:/#-]{1,64}", re.ASCII)
+MAX_DESCRIPTION_CHARS = 140
+MIN_EXPIRY_S = 60
+MAX_EXPIRY_S = 7 * 24 * 3600
+DEFAULT_EXPIRY_S = 30 * 60
+EXPIRE_BATCH = 200
+
+
+class RequestNotFound(WalletError):
+    """No such payment request (or not this shop's)."""
+
+
+class RequestNotPayable(WalletError):
+    """Paid, expired or cancelled: nothing moves."""
+
+
+class OrderReferenceReused(WalletError):
+    """The shop's order reference was used for a request with other content."""
+
+    field = "order_reference"
+
+
+@dataclass(frozen=True)
+class Checkout:
+    request: PaymentRequest
+    merchant: Merchant
+    #: The request's status now (see :meth:`PaymentRequests.checkout`).
+    status: str
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    order_reference: str
+    amount_paise: int
+    description: str = ""
+    expires_in_s: int = DEFAULT_EXPIRY_S
+    return_url: str | None = None
+
+    def sha256(self) -> str:
+        return hashlib.sha256(json.dumps(
+            [self.order_reference, self.amount_paise, self.description, self.expires_in_s,
+             self.return_url], ensure_ascii=False).encode()).hexdigest()
+
+
+def origin_of(url: str) -> str | None:
+    """``https://shop.example:8443`` of a URL, or None if it has none."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return None
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def allowed_origins(merchant: Merchant) -> list[str]:
+    return [origin for origin in (merchant.return_origins or "").split() if origin]
+
+
+class PaymentRequests:
+    def __init__(self, dbsession: Session, *, wallet: WalletService, tasks: TaskQueue | None,
+                 clock: Callable[[], dt.datetime] = utcnow):
+        self.db = dbsession
+        self.wallet = wallet
+        self.events = MerchantEvents(dbsession, tasks=tasks, clock=clock)
+        self.clock = clock
+
+    # --------------------------------------------------------- the shop's side
+
+    def create(self, merchant: Merchant, new: NewRequest) -> tuple[PaymentRequest, bool]:
+        """A new payment request, or the one already made for this order
+        reference with the same content; (request, created now?)."""
+        self._check(merchant, new)
+        existing = self._by_order_reference(merchant, new)
+        if existing is not None:
+            return existing, False
+        now = self.clock()
+        request = PaymentRequest(
+            public_id=codes.public_id("pr"), merchant_id=merchant.id,
+            order_reference=new.order_reference, description=new.description,
+            amount_paise=new.amount_paise, status=RequestStatus.CREATED,
+            return_url=new.return_url, request_sha256=new.sha256(),
+            expires_at=now + dt.timedelta(seconds=new.expires_in_s), created_at=now,
+            updated_at=now)
+        try:
+            with self.db.begin_nested():  # the same order, sent twice at once: one wins
+                self.db.add(request)
+                self.db.flush()
+        except IntegrityError:
+            existing = self._by_order_reference(merchant, new)
+            if existing is None:
+                raise
+            return existing, False
+        return request, True
+
+    def _check(self, merchant: Merchant, new: NewRequest) -> None:
+        if not _ORDER_REFERENCE.fullmatch(new.order_reference or ""):
+            raise WalletError("order_reference: 1 to 64 letters, digits or . _ : / # -",
+                              "order_reference")
+        self.wallet.check_payment_amount(new.amount_paise)
+        description = unicodedata.normalize("NFC", new.description or "")
+        if len(description) > MAX_DESCRIPTION_CHARS or not is_ordinary(description):
+            raise WalletError(f"description: up to {MAX_DESCRIPTION_CHARS} ordinary characters",
+                              "description")
+        if not MIN_EXPIRY_S <= new.expires_in_s <= MAX_EXPIRY_S:
+            raise WalletError(f"expires_in_s: from {MIN_EXPIRY_S} to {MAX_EXPIRY_S} seconds",
+                              "expires_in_s")
+        if new.return_url is not None:
+            origin = origin_of(new.return_url)
+            if origin is None or origin not in allowed_origins(merchant):
+                raise WalletError(
+                    "return_url must be on one of your shop's return origins (set them in "
+                    "the merchant app): " + (" ".join(allowed_origins(merchant)) or "none yet"),
+                    "return_url")
+
+    def _by_order_reference(self, merchant: Merchant, new: NewRequest) -> PaymentRequest | None:
+        existing = self.db.scalar(select(PaymentRequest).where(
+            PaymentRequest.merchant_id == merchant.id,
+            PaymentRequest.order_reference == new.order_reference))
+        if existing is not None and existing.request_sha256 != new.sha256():
+            raise OrderReferenceReused(
+                f"order_reference {new.order_reference!r} was used for a payment request "
+                "with other details")
+        return existing
+
+    def of_merchant(self, merchant: Merchant, public_id: str) -> PaymentRequest:
+        request = self.db.scalar(select(PaymentRequest).where(
+            PaymentRequest.public_id == public_id, PaymentRequest.merchant_id == merchant.id))
+        if request is None:
+            raise RequestNotFound("No such payment request.")
+        return request
+
+    def page(self, merchant: Merchant, *, status: str | None = None, cursor: int | None = None,
+             limit: int = 20) -> tuple[list[PaymentRequest], int | None]:
+        """The shop's requests, newest first: (page, cursor of the next page)."""
+        stmt = (select(PaymentRequest).where(PaymentRequest.merchant_id == merchant.id)
+                .order_by(PaymentRequest.id.desc()).limit(limit + 1))
+        if status is not None:
+            stmt = stmt.where(PaymentRequest.status == status)
+        if cursor is not None:
+            stmt = stmt.where(PaymentRequest.id < cursor)
+        rows = list(self.db.scalars(stmt))
+        return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+    def cancel(self, merchant: Merchant, public_id: str) -> PaymentRequest:
+        request = self._locked(public_id, merchant_id=merchant.id)
+        if request.status == RequestStatus.CANCELLED:
+            return request
+        self._expire_if_due(request)
+        if request.status != RequestStatus.CREATED:
+            raise RequestNotPayable(f"This payment request is {request.status}: it cannot be "
+                                    "cancelled.")
+        request.status, request.updated_at = RequestStatus.CANCELLED, self.clock()
+        return request
+
+    # ------------------------------------------------------- the customer's side
+
+    def for_checkout(self, public_id: str) -> PaymentRequest:
+        request = self.db.scalar(select(PaymentRequest).where(
+            PaymentRequest.public_id == public_id))
+        if request is None:
+            raise RequestNotFound("No such payment request.")
+        return request
+
+    def checkout(self, public_id: str) -> Checkout:
+        """What the checkout page shows: the request, its shop (never anything
+        from the URL but the id) and its status now. Reads only: a created
+        request whose time is up reads as expired (paying it marks it so)."""
+        request = self.for_checkout(public_id)
+        status = request.status
+        if status == RequestStatus.CREATED and request.expires_at <= self.clock():
+            status = RequestStatus.EXPIRED
+        return Checkout(request, self.db.get_one(Merchant, request.merchant_id), status)
+
+    def pay(self, payer: User, public_id: str, *, pin: PinInput) -> PaymentRequest:
+        """Pay the request from ``payer``'s wallet (approved by their PIN), at
+        most once: a second confirmation by the same payer returns the paid request, anyone else's
+        is refused; nothing moves for an expired or cancelled one."""
+        request = self._locked(public_id)
+        if request.status == RequestStatus.PAID:
+            if request.payer_user_id == payer.id:
+                return request  # a double click, a retry: paid once
+            raise RequestNotPayable("This payment request has already been paid.")
+        if self._expire_if_due(request) or request.status != RequestStatus.CREATED:
+            raise RequestNotPayable(f"This payment request is {request.status}: "
+                                    "nothing was paid.")
+        merchant = self.db.get_one(Merchant, request.merchant_id)
+        if not merchant.is_active:
+            raise RequestNotPayable("This shop does not take payments now.")
+        tx = self.wallet.pay_shop(payer, merchant, request.amount_paise,
+                                  codes.checkout_key(request.id),
+                                  request.description or f"Order {request.order_reference}",
+                                  pin=pin)
+        now = self.clock()
+        request.status, request.paid_at, request.updated_at = RequestStatus.PAID, now, now
+        request.payer_user_id, request.transaction_id = payer.id, tx.id
+        self.events.emit(merchant.id, Event.PAYMENT_REQUEST_PAID, self.event_data(request))
+        return request
+
+    # ------------------------------------------------------------- expiry
+
+    def expire_due(self, batch: int = EXPIRE_BATCH) -> int:
+        """Expire requests whose time is up (a periodic task); each tells the
+        shop's server. Returns how many."""
+        due = list(self.db.scalars(
+            select(PaymentRequest.public_id)
+            .where(PaymentRequest.status == RequestStatus.CREATED,
+                   PaymentRequest.expires_at <= self.clock())
+            .order_by(PaymentRequest.expires_at).limit(batch)))
+        return sum(self._expire_if_due(self._locked(public_id)) for public_id in due)
+
+    def _expire_if_due(self, request: PaymentRequest) -> bool:
+        """Mark a created request whose time is up as expired (under its row
+        lock); True if it did."""
+        if request.status != RequestStatus.CREATED or request.expires_at > self.clock():
+            return False
+        request.status, request.updated_at = RequestStatus.EXPIRED, self.clock()
+        self.events.emit(request.merchant_id, Event.PAYMENT_REQUEST_EXPIRED,
+                         self.event_data(request))
+        return True
+
+    def _locked(self, public_id: str, *, merchant_id: int | None = None) -> PaymentRequest:
+        stmt = select(PaymentRequest).where(PaymentRequest.public_id == public_id)
+        if merchant_id is not None:
+            stmt = stmt.where(PaymentRequest.merchant_id == merchant_id)
+        # populate_existing: what the lock's last holder committed, not what
+        # this session may have read before it waited.
+        request = self.db.scalar(stmt.with_for_update(key_share=True)
+                                 .execution_options(populate_existing=True))
+        if request is None:
+            raise RequestNotFound("No such payment request.")
+        return request
+
+    @staticmethod
+    def event_data(request: PaymentRequest) -> dict[str, object]:
+        return {"id": request.public_id, "order_reference": request.order_reference,
+                "amount_paise": request.amount_paise, "status": request.status,
+                "paid_at": request.paid_at.isoformat() if request.paid_at else None}
+
+
+def payment_of(db: Session, request: PaymentRequest) -> Transaction | None:
+    return None if request.transaction_id is None else db.get(Transaction, request.transaction_id)
+
+
+def return_target(request: PaymentRequest, merchant: Merchant) -> str | None:
+    """Where the customer goes back to: the request's return URL, if it has one
+    and it is still on one of the shop's return origins, with
+    ``payment_request_id`` and ``status`` added to its query (after what the
+    shop put there, which is kept as it was)."""
+    url = request.return_url
+    if not url or origin_of(url) not in allowed_origins(merchant):
+        return None
+    parts = urlsplit(url)
+    ours = urlencode({"payment_request_id": request.public_id, "status": request.status})
+    query = f"{parts.query.rstrip('&')}&{ours}" if parts.query.rstrip("&") else ours
+    return urlunsplit(parts._replace(query=query))

@@ -1,0 +1,160 @@
+"""Refunds: a shop gives (part of) a payment back, from its wallet to the
+payer's. Several partial refunds may follow one another, never more in all
+than was paid: each refund locks the payment's row first, so refunds racing
+each other are counted one after the other. Each is idempotent by the shop's
+key (``refund:<merchant>:<key>``): the same key again returns the first refund
+and moves nothing. A refund tells the shop's server by webhook."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import ledgerlib
+from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_paise
+
+from ..core import codes
+from ..core.codes import Event, Kind, Status, utcnow
+from ..core.errors import DuplicateRequest, InsufficientBalance, WalletError
+from ..core.models import Merchant, Transaction
+from ..core.notifications import Notice, notify
+from ..core.tasks import TaskQueue
+from ..core.text import is_ordinary, one_line
+from ..money.limits import DEFAULT_LIMITS, LimitPolicy, WalletLimits
+from .events import MerchantEvents
+from .models import PaymentRequest, Refund
+
+MAX_REASON_CHARS = 140
+
+
+class PaymentNotFound(WalletError):
+    """No such payment of this shop."""
+
+
+class RefundTooLarge(WalletError):
+    field = "amount"
+
+
+class Refunds:
+    def __init__(self, dbsession: Session, *, tasks: TaskQueue | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow,
+                 limit_policy: LimitPolicy = DEFAULT_LIMITS):
+        self.db = dbsession
+        self.clock = clock
+        self.ledger = Ledger(dbsession, clock=clock)
+        self.limits = WalletLimits(dbsession, limit_policy, clock=clock)
+        self.events = MerchantEvents(dbsession, tasks=tasks, clock=clock)
+
+    def payment_of_request(self, merchant: Merchant, public_id: str) -> int:
+        """The payment transaction of one of the shop's paid payment requests."""
+        transaction_id = self.db.scalar(select(PaymentRequest.transaction_id).where(
+            PaymentRequest.public_id == public_id, PaymentRequest.merchant_id == merchant.id))
+        if transaction_id is None:
+            raise PaymentNotFound("No paid payment request with that id.")
+        return transaction_id
+
+    def refunded_paise(self, payment_id: int) -> int:
+        return int(self.db.scalar(select(func.coalesce(func.sum(Refund.amount_paise), 0))
+                                  .where(Refund.payment_transaction_id == payment_id)) or 0)
+
+    def of_payment(self, payment_id: int) -> list[Refund]:
+        return list(self.db.scalars(select(Refund).where(
+            Refund.payment_transaction_id == payment_id).order_by(Refund.id)))
+
+    def refund(self, merchant: Merchant, payment_id: int, amount_paise: int, key: str,
+               reason: str = "") -> Refund:
+        """Give ``amount_paise`` of the shop's payment ``payment_id`` back to
+        its payer. ``key`` is the shop's idempotency key for this refund."""
+        ledgerlib.check_paise(amount_paise)
+        reason = self._clean_reason(reason)
+        if not codes.is_request_key(key):
+            raise WalletError("This form is out of date. Reload the page and try again.")
+        ledger_key = codes.refund_key(merchant.id, key)
+        payment = self._locked_payment(merchant, payment_id)
+        earlier = self._replay(ledger_key, payment.id, amount_paise)
+        if earlier is not None:
+            return earlier
+        left = payment.amount_paise - self.refunded_paise(payment.id)
+        if amount_paise > left:
+            raise RefundTooLarge(f"At most {format_paise(left)} of this payment is left to "
+                                 f"refund; {format_paise(amount_paise)} is more.")
+        tx = self._move(merchant, payment, amount_paise, ledger_key, reason)
+        refund = Refund(public_id=codes.public_id("rf"), merchant_id=merchant.id,
+                        payment_transaction_id=payment.id, transaction_id=tx.id,
+                        amount_paise=amount_paise, reason=reason, created_at=self.clock())
+        self.db.add(refund)
+        self.db.flush()
+        self.events.emit(merchant.id, Event.REFUND_SUCCEEDED, self.event_data(refund, payment))
+        return refund
+
+    def _locked_payment(self, merchant: Merchant, payment_id: int) -> Transaction:
+        payment = self.db.scalar(
+            select(Transaction).where(Transaction.id == payment_id)
+            .with_for_update(of=Transaction, key_share=True)
+            .execution_options(populate_existing=True))
+        if (payment is None or payment.kind != Kind.PAYMENT
+                or payment.payee_merchant_id != merchant.id
+                or payment.status != Status.COMPLETED or payment.payer_user_id is None):
+            raise PaymentNotFound("No such payment of your shop.")
+        return payment
+
+    def _replay(self, ledger_key: str, payment_id: int, amount_paise: int) -> Refund | None:
+        earlier = self.db.scalar(
+            select(Refund).join(Transaction, Transaction.id == Refund.transaction_id)
+            .where(Transaction.idempotency_key == ledger_key))
+        if earlier is None:
+            return None
+        if earlier.payment_transaction_id != payment_id or earlier.amount_paise != amount_paise:
+            raise DuplicateRequest("This refund key was already used for another refund.")
+        return earlier
+
+    def _move(self, merchant: Merchant, payment: Transaction, amount_paise: int,
+              ledger_key: str, reason: str) -> Transaction:
+        payer_id = payment.payer_user_id
+        if payer_id is None:
+            raise PaymentNotFound("This payment has no payer to refund.")
+        note = f"Refund: {reason}" if reason else f"Refund of payment TXN{payment.id:08d}"
+        # After the payment's lock, under the customer's: refunds racing other
+        # credits to that wallet cannot take it over its limit.
+        self.limits.check_incoming(payer_id, amount_paise, what="refunded",
+                                   whose="The customer's")
+        try:
+            entry = self.ledger.transfer(
+                merchant.wallet_code, codes.user_wallet(payer_id), amount_paise,
+                idempotency_key=ledger_key, memo=note[:140],
+                metadata={"kind": Kind.REFUND, "payment_id": payment.id})
+        except InsufficientFunds as exc:
+            raise InsufficientBalance(
+                f"Your shop's available balance is {format_paise(exc.available_paise)}: not "
+                f"enough to refund {format_paise(amount_paise)}.") from None
+        except IdempotencyConflict:
+            raise DuplicateRequest("This refund key was already used for another "
+                                   "refund.") from None
+        now = self.clock()
+        tx = Transaction(kind=Kind.REFUND, status=Status.COMPLETED, amount_paise=amount_paise,
+                         payer_merchant_id=merchant.id, payee_user_id=payer_id,
+                         note=note[:140], idempotency_key=ledger_key, ledger_entry_id=entry.id,
+                         created_at=now, updated_at=now, settled_at=now)
+        self.db.add(tx)
+        self.db.flush()
+        notify(self.db, payer_id, Notice.REFUND_RECEIVED,
+               f"{merchant.name} refunded {format_paise(amount_paise)}", tx, now=now)
+        return tx
+
+    @staticmethod
+    def _clean_reason(reason: str) -> str:
+        reason = one_line(reason)
+        if len(reason) > MAX_REASON_CHARS or not is_ordinary(reason):
+            raise WalletError(f"Keep the reason to {MAX_REASON_CHARS} ordinary characters.",
+                              "reason")
+        return reason
+
+    def event_data(self, refund: Refund, payment: Transaction) -> dict[str, object]:
+        request_id = self.db.scalar(select(PaymentRequest.public_id).where(
+            PaymentRequest.transaction_id == payment.id))
+        return {"id": refund.public_id, "payment_request_id": request_id,
+                "payment_id": payment.id, "amount_paise": refund.amount_paise,
+                "refunded_paise": self.refunded_paise(payment.id),
+                "payment_amount_paise": payment.amount_paise, "reason": refund.reason}

@@ -1,0 +1,44 @@
+"""Frozen wallets: an operator stops a user's wallet from spending while
+something is looked into. A frozen wallet still receives (a friend's transfer,
+a deposit, a refund, a payout the bank returned); it cannot send, pay a shop,
+pay a checkout or withdraw. The money operations call :func:`ensure_can_spend`
+on their one path (WalletService.send_money / pay_shop, WithdrawalService),
+so no page or API endpoint can forget it."""
+from __future__ import annotations
+
+import datetime as dt
+
+from ..core.errors import WalletError
+from ..core.models import Merchant, User
+
+MAX_REASON_CHARS = 300
+
+
+class WalletFrozen(WalletError):
+    """The payer's wallet is frozen by an operator."""
+
+
+def ensure_can_spend(owner: User | Merchant) -> None:
+    """Refuse money leaving a frozen wallet (the owner was loaded in this
+    transaction, so a freeze committed before it began is seen)."""
+    if isinstance(owner, User) and owner.frozen_at is not None:
+        raise WalletFrozen(
+            "Your wallet is frozen, so money cannot leave it: "
+            f"{owner.frozen_reason or 'under review'}. You can still receive money. "
+            "Contact support to have it lifted.")
+
+
+def freeze(user: User, reason: str, now: dt.datetime) -> str:
+    """Freeze ``user``'s wallet; returns what happened (frozen | already_frozen)."""
+    if user.frozen_at is not None:
+        return "already_frozen"
+    user.frozen_at, user.frozen_reason = now, reason[:MAX_REASON_CHARS]
+    return "frozen"
+
+
+def unfreeze(user: User) -> str:
+    """Lift a freeze; returns what happened (unfrozen | not_frozen)."""
+    if user.frozen_at is None:
+        return "not_frozen"
+    user.frozen_at, user.frozen_reason = None, None
+    return "unfrozen"

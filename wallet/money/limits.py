@@ -1,0 +1,171 @@
+"""Wallet limits, as Indian prepaid wallets have them: a minimum-KYC wallet
+holds at most ₹10,000 and takes in at most ₹10,000 a month from banks; a
+full-KYC wallet holds at most ₹2,00,000 (the values are settings).
+
+Every credit that a user's choice or someone else's can refuse is checked here
+before it moves: a deposit before the user is sent to the bank, a transfer
+from another user, a shop's refund. The check locks the receiving user's row
+first (``SELECT ... FOR NO KEY UPDATE``), so credits to one wallet are checked
+one after the other and concurrent ones cannot overshoot its cap; the balance it
+reads is the ledger's, in the same statement as the deposits still pending
+(money the bank may still send: counted as already there, so a deposit the
+bank confirms later is always within the limit and is never refused).
+
+The lock is ``FOR NO KEY UPDATE``, never ``FOR UPDATE``: it guards against
+concurrent credits only, and must not block the ``FOR KEY SHARE`` lock that
+PostgreSQL takes on ``users`` for every row inserted that references the user
+(a transaction's payer, a notification). ``FOR UPDATE`` did: B->A waited for
+A->B's lock on B while A->B waited for B->A's on A -- a deadlock.
+
+Lock order (docs/architecture.md, "Lock order"): the payer's PIN row, then the
+receiving user's row, then the ledger's accounts (ledgerlib's own order).
+
+Not limited: a payout the bank returns (the money was ours to give back), and
+shops' wallets.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import ledgerlib.tables
+from ledgerlib import format_paise
+
+from ..core import codes
+from ..core.codes import IST, Kind, Status, utcnow
+from ..core.errors import WalletError
+from ..core.models import Transaction, User
+
+__all__ = ["DEFAULT_LIMITS", "DepositLimit", "Headroom", "KycLevel", "LimitPolicy",
+           "RecipientLimit", "WalletLimits"]
+
+
+class KycLevel:
+    MINIMUM = "minimum"
+    FULL = "full"
+
+
+class DepositLimit(WalletError):
+    """Adding this much would take the wallet over one of its limits."""
+
+    field = "amount"
+    code = "wallet_limit"
+
+
+class RecipientLimit(WalletError):
+    """The receiving wallet cannot take this much: nothing moved."""
+
+    field = "amount"
+    code = "recipient_limit"
+
+
+@dataclass(frozen=True)
+class LimitPolicy:
+    min_kyc_max_balance_paise: int = 10_000_00
+    min_kyc_monthly_bank_paise: int = 10_000_00
+    full_kyc_max_balance_paise: int = 2_00_000_00
+
+    def max_balance(self, kyc_level: str) -> int:
+        return (self.full_kyc_max_balance_paise if kyc_level == KycLevel.FULL
+                else self.min_kyc_max_balance_paise)
+
+
+DEFAULT_LIMITS = LimitPolicy()
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """How much more a wallet may take in now."""
+
+    kyc_level: str
+    max_balance_paise: int
+    #: balance + deposits still pending
+    committed_paise: int
+    #: None: no monthly bank limit (full KYC)
+    bank_left_paise: int | None
+
+    @property
+    def balance_left_paise(self) -> int:
+        return max(0, self.max_balance_paise - self.committed_paise)
+
+    @property
+    def deposit_left_paise(self) -> int:
+        left = self.balance_left_paise
+        return left if self.bank_left_paise is None else min(left, self.bank_left_paise)
+
+
+def ist_month_start(moment: dt.datetime) -> dt.datetime:
+    local = moment.astimezone(IST)
+    return dt.datetime(local.year, local.month, 1, tzinfo=IST)
+
+
+class WalletLimits:
+    def __init__(self, dbsession: Session, policy: LimitPolicy = DEFAULT_LIMITS, *,
+                 clock: Callable[[], dt.datetime] = utcnow):
+        self.db = dbsession
+        self.policy = policy
+        self.clock = clock
+
+    def headroom(self, user_id: int, *, lock: bool = False) -> Headroom:
+        """The wallet's room now; with ``lock``, under the user's row lock (a
+        credit checked on it cannot race another)."""
+        level_query = select(User.kyc_level).where(User.id == user_id)
+        if lock:
+            # NO KEY UPDATE: foreign-key checks on the user pass (see the module doc).
+            level_query = level_query.with_for_update(key_share=True)
+        kyc_level = self.db.execute(level_query).scalar_one()
+        accounts = ledgerlib.tables.accounts
+        pending = (select(func.coalesce(func.sum(Transaction.amount_paise), 0))
+                   .where(Transaction.payee_user_id == user_id,
+                          Transaction.kind == Kind.DEPOSIT,
+                          Transaction.status == Status.PENDING)
+                   .scalar_subquery())
+        # One statement: one snapshot of the balance and the pending deposits
+        # (a deposit settled in between is counted once, never zero times).
+        committed = self.db.execute(
+            select(accounts.c.posted_paise + pending)
+            .where(accounts.c.code == codes.user_wallet(user_id))).scalar_one()
+        bank_left = None
+        if kyc_level != KycLevel.FULL:
+            taken = self.db.execute(
+                select(func.coalesce(func.sum(Transaction.amount_paise), 0))
+                .where(Transaction.payee_user_id == user_id,
+                       Transaction.kind == Kind.DEPOSIT,
+                       Transaction.status.in_((Status.PENDING, Status.SUCCESS)),
+                       Transaction.created_at >= ist_month_start(self.clock()))).scalar_one()
+            bank_left = max(0, self.policy.min_kyc_monthly_bank_paise - int(taken))
+        return Headroom(kyc_level, self.policy.max_balance(kyc_level), int(committed),
+                        bank_left)
+
+    def check_deposit(self, user: User, amount_paise: int) -> None:
+        """Refuse a deposit the wallet could not take (before the bank is asked)."""
+        room = self.headroom(user.id, lock=True)
+        if amount_paise <= room.deposit_left_paise:
+            return
+        left = room.deposit_left_paise
+        if room.bank_left_paise is not None and room.bank_left_paise < room.balance_left_paise:
+            why = (f"a minimum-KYC wallet takes in at most "
+                   f"{format_paise(self.policy.min_kyc_monthly_bank_paise)} a month from banks")
+        else:
+            why = f"your wallet holds at most {format_paise(room.max_balance_paise)}"
+        can = (f"You can add at most {format_paise(left)} now" if left
+               else "You cannot add money now")
+        more = (" Complete your KYC to raise the limit to "
+                f"{format_paise(self.policy.full_kyc_max_balance_paise)}."
+                if room.kyc_level != KycLevel.FULL else "")
+        raise DepositLimit(f"{can}: {why}.{more}")
+
+    def check_incoming(self, recipient_id: int, amount_paise: int, *, what: str,
+                       whose: str) -> None:
+        """Refuse a transfer or refund the recipient's wallet could not take.
+        ``whose`` names the recipient's wallet for the sender ("Ravi Kumar's");
+        their balance is never told."""
+        room = self.headroom(recipient_id, lock=True)
+        if amount_paise > room.balance_left_paise:
+            raise RecipientLimit(
+                f"{whose} wallet cannot receive {format_paise(amount_paise)} now: it would go "
+                f"over its wallet limit. Nothing was {what}.")
