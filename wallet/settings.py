@@ -245,7 +245,8 @@ def refuse_development_verifier(spec: str) -> None:
                                  f"{exc}") from None
     if getattr(factory, "development_only", False):
         raise ConfigurationError(f"wallet.kyc_verifier = {spec!r} approves everyone: "
-                                 "production needs a real verifier (wallet.identity.kyc.KycVerifier)")
+                                 "production needs a real verifier "
+                                 "(wallet.identity.kyc.KycVerifier)")
 
 
 def _pin_keys(settings: Mapping[str, Any]) -> PinKeys | None:

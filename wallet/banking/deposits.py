@@ -225,7 +225,8 @@ class DepositService:
         return tx.created_at + dt.timedelta(seconds=expire_after_s)
 
     def _settlement_account(self, bank_code: str, token: str) -> str:
-        """One of the bank's settlement shards (wallet.banking.settlement), by the deposit's token."""
+        """One of the bank's settlement shards (wallet.banking.settlement), by the
+        deposit's token."""
         bank = self.banks.get(bank_code)
         shards = bank.settlement_shards if bank is not None else DEFAULT_SETTLEMENT_SHARDS
         return settlement.account_for(self.wallet.ledger, bank_code, shards, token)

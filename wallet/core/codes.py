@@ -21,6 +21,15 @@ IST: Final = ZoneInfo(IST_NAME)
 CURRENCY: Final = "INR"
 
 
+class KycLevel:
+    """``users.kyc_level``: how much the wallet knows of its owner (wallet.identity.kyc),
+    which sets its limits (wallet.money.limits)."""
+
+    MINIMUM: Final = "minimum"
+    FULL: Final = "full"
+    ALL: Final = (MINIMUM, FULL)
+
+
 class Kind:
     """``transactions.kind``: what a user-visible money movement is."""
 

@@ -14,3 +14,8 @@ def is_ordinary(text: str) -> bool:
     """No control, format (bidi overrides...), surrogate or unassigned
     characters: Unicode's category C."""
     return not any(unicodedata.category(c)[0] == "C" for c in text)
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Notes are typed by payers: never let a spreadsheet read one as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

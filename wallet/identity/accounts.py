@@ -15,13 +15,14 @@ from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..core import codes
+from ledgerlib import Ledger
+
 from ..core.codes import utcnow
 from ..core.errors import AccountError, LoginThrottled
 from ..core.models import LoginAttempt, LoginThrottle, Merchant, User, table_of
 from ..core.phone import InvalidPhone, normalize_phone
 from ..core.text import is_ordinary
-from ..money.transfers import WalletService
+from ..core.wallets import open_wallet
 from .passwords import MAX_PASSWORD_BYTES, password_problem
 from .web_sessions import EndReason, PrincipalKind, WebSessions
 
@@ -74,7 +75,7 @@ class AccountService:
         except IntegrityError:
             raise AccountError("This number already has an account. Log in instead.",
                                "phone") from None
-        WalletService(self.dbsession, clock=self.clock).open_user_wallet(user)
+        open_wallet(Ledger(self.dbsession, clock=self.clock), user)
         return user
 
     def signup_merchant(self, handle: str, name: str, email: str, password: str) -> Merchant:
@@ -105,8 +106,7 @@ class AccountService:
                 self.dbsession.flush()
         except IntegrityError:
             raise AccountError("That handle or email is already taken.", "handle") from None
-        WalletService(self.dbsession, clock=self.clock).ledger.open_account(
-            merchant.wallet_code, "liability", owner_ref=codes.owner_ref("merchant", merchant.id))
+        open_wallet(Ledger(self.dbsession, clock=self.clock), merchant)
         return merchant
 
     def authenticate_merchant(self, email: str, password: str, ip: str) -> Merchant:

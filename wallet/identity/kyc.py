@@ -34,7 +34,7 @@ from ..core.codes import IST, utcnow
 from ..core.errors import WalletError
 from ..core.models import User
 from ..core.text import is_ordinary
-from ..money.limits import KycLevel
+from ..core.codes import KycLevel
 from .accounts import MAX_NAME_CHARS
 from .models import KycRecord
 from .pan_vault import PanVault, mask_pan

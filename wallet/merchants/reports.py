@@ -16,6 +16,7 @@ from ledgerlib import Ledger, to_decimal_string
 
 from ..core.codes import IST, Kind, Status, ist_day_bounds
 from ..core.models import Merchant, Transaction
+from ..core.text import spreadsheet_safe
 from .models import PaymentRequest, Refund
 
 CHART_DAYS = 30
@@ -99,11 +100,6 @@ class PaymentDetail:
     def left_paise(self) -> int:
         """How much may still be refunded."""
         return self.payment.amount_paise - self.refunded_paise
-
-
-def spreadsheet_safe(text: str) -> str:
-    """Notes are typed by payers: never let a spreadsheet read one as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class MerchantReports:

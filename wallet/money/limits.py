@@ -36,17 +36,12 @@ import ledgerlib.tables
 from ledgerlib import format_paise
 
 from ..core import codes
-from ..core.codes import IST, Kind, Status, utcnow
+from ..core.codes import IST, Kind, KycLevel, Status, utcnow
 from ..core.errors import WalletError
 from ..core.models import Transaction, User
 
-__all__ = ["DEFAULT_LIMITS", "DepositLimit", "Headroom", "KycLevel", "LimitPolicy",
+__all__ = ["DEFAULT_LIMITS", "DepositLimit", "Headroom", "LimitPolicy",
            "RecipientLimit", "WalletLimits"]
-
-
-class KycLevel:
-    MINIMUM = "minimum"
-    FULL = "full"
 
 
 class DepositLimit(WalletError):

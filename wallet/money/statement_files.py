@@ -12,7 +12,7 @@ from fpdf import FPDF
 from ledgerlib import format_paise, to_decimal_string
 
 from ..core.codes import IST
-from ..merchants.reports import spreadsheet_safe
+from ..core.text import spreadsheet_safe
 from .statements import Statement
 
 #: Debian's fonts-dejavu-core (bin/test.sh installs it for CI).

@@ -32,6 +32,7 @@ from ..core.errors import (
 from ..core.models import Merchant, Transaction, User
 from ..core.notifications import Notice, notify
 from ..core.phone import InvalidPhone, normalize_phone
+from ..core.wallets import open_wallet
 from ..identity.pins import DEFAULT_PIN_POLICY, PinInput, PinPolicy, Pins
 from ..settings import WalletSettings
 from .freeze import ensure_can_spend
@@ -117,8 +118,7 @@ class WalletService:
     # ---------------------------------------------------------------- wallets
 
     def open_user_wallet(self, user: User) -> None:
-        self.ledger.open_account(user.wallet_code, "liability",
-                                 owner_ref=codes.owner_ref("user", user.id))
+        open_wallet(self.ledger, user)
 
     def balance(self, owner: User | Merchant) -> ledgerlib.Balance:
         """A user's or a shop's balance: posted, held and available."""

@@ -21,7 +21,7 @@ from wallet.core.errors import AccountError, WalletError
 from wallet.core.models import User
 from wallet.identity.kyc import verified_record
 from wallet.identity.pins import Pins
-from wallet.money.limits import KycLevel
+from wallet.core.codes import KycLevel
 from webcommon import request_services
 from webcommon.security import current_session_id
 from webcommon.views import view_config
