@@ -2,8 +2,8 @@
 factory every process makes once."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import Engine, MetaData, engine_from_config, event
 from sqlalchemy.engine import ExceptionContext
@@ -20,12 +20,10 @@ from .operations import models as _operations_models  # noqa: F401
 
 configure_mappers()
 
-T = TypeVar("T")
-
 #: Everything alembic migrates: the wallet's tables and ledgerlib's.
 target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
 
-__all__ = ["TransactionRunner", "get_engine", "get_session_factory", "target_metadata"]
+__all__ = ["get_engine", "get_session_factory", "target_metadata"]
 
 
 def get_engine(settings: Mapping[str, Any], prefix: str = "sqlalchemy.") -> Engine:
@@ -56,10 +54,3 @@ def _drop_connection_to_a_standby(context: ExceptionContext) -> None:
 
 def get_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
-
-
-class TransactionRunner(Protocol):
-    """How a worker runs ``fn(session)`` in a committed transaction of its own
-    (re-run on retryable errors), returning what ``fn`` returns."""
-
-    def __call__(self, fn: Callable[[Session], T], /) -> T: ...

@@ -29,7 +29,7 @@ from ..core.codes import CURRENCY, DepositAnswer, Kind, Status, utcnow
 from ..core.errors import AmountTooLarge, WalletError
 from ..core.models import Transaction, User
 from ..core.notifications import Notice, notify
-from ..db import TransactionRunner
+from ..core.tasks import TransactionRunner
 from ..money.transfers import WalletService
 from . import settlement
 from .bank_client import BankRecord, BankUnavailable

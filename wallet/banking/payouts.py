@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..core.codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, payout_reference, utcnow
 from ..core.models import Transaction
-from ..db import TransactionRunner
+from ..core.tasks import TransactionRunner
 from ..settings import WalletSettings
 from . import payout_sql
 from .bank_client import BankRecord

@@ -17,7 +17,7 @@ import contextvars
 import importlib
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -87,3 +87,13 @@ def _run_after_commit(session: Session) -> None:
 def _forget_after_rollback(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+
+
+T = TypeVar("T")
+
+
+class TransactionRunner(Protocol):
+    """How a worker runs ``fn(session)`` in a committed transaction of its own
+    (re-run on retryable errors), returning what ``fn`` returns."""
+
+    def __call__(self, fn: Callable[[Session], T], /) -> T: ...

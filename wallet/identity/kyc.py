@@ -30,11 +30,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..core.codes import IST, utcnow
+from ..core.codes import IST, KycLevel, utcnow
 from ..core.errors import WalletError
 from ..core.models import User
 from ..core.text import is_ordinary
-from ..core.codes import KycLevel
 from .accounts import MAX_NAME_CHARS
 from .models import KycRecord
 from .pan_vault import PanVault, mask_pan

@@ -48,8 +48,7 @@ from sqlalchemy.orm import Session
 
 from ..core.codes import Delivery, Event, utcnow
 from ..core.errors import WalletError
-from ..core.tasks import NoTaskQueue, TaskQueue, after_commit
-from ..db import TransactionRunner
+from ..core.tasks import NoTaskQueue, TaskQueue, TransactionRunner, after_commit
 from ..settings import WalletSettings
 from .models import MerchantDelivery, MerchantDeliveryAttempt, MerchantEndpoint, MerchantEvent
 from .webhook_sender import SendResult, UnsafeDestination, WebhookSender, check_url

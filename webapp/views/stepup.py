@@ -17,11 +17,11 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
+from wallet.core.codes import KycLevel
 from wallet.core.errors import AccountError, WalletError
 from wallet.core.models import User
 from wallet.identity.kyc import verified_record
 from wallet.identity.pins import Pins
-from wallet.core.codes import KycLevel
 from webcommon import request_services
 from webcommon.security import current_session_id
 from webcommon.views import view_config

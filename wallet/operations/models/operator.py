@@ -1,5 +1,5 @@
-"""Operators of the console, their append-only audit log, and stored
-reconciliation runs (wallet.operations.operators, wallet.operations.audit, wallet.operations.oversight)."""
+"""The operators' append-only audit log and stored reconciliation runs
+(wallet.operations.audit, wallet.operations.oversight)."""
 from __future__ import annotations
 
 import datetime as dt
