@@ -50,9 +50,12 @@ GROUPS: dict[str, tuple[list[str], list[str], tuple[str, ...]]] = {
                       "tests/test_ledger_holds.py"], ()),
     "bulk-payments": (["wallet/money/bulk_payments.py"],
                       ["tests/test_money_rules.py", "tests/test_wallet_ledger_batches.py"], ()),
-    "pin-checks": (["wallet/identity/pins.py"], ["tests/test_money_rules.py", "tests/test_stepup.py"],
-                   ("wallet.identity.pins.xǁPinsǁapprove*", "wallet.identity.pins.xǁPinsǁ_reserve_try*",
-                    "wallet.identity.pins.xǁPinsǁ_clear*", "wallet.identity.pins.xǁPinsǁlocked_until*")),
+    "pin-checks": (["wallet/identity/pins.py"],
+                   ["tests/test_money_rules.py", "tests/test_stepup.py"],
+                   ("wallet.identity.pins.xǁPinsǁapprove*",
+                    "wallet.identity.pins.xǁPinsǁ_reserve_try*",
+                    "wallet.identity.pins.xǁPinsǁ_clear*",
+                    "wallet.identity.pins.xǁPinsǁlocked_until*")),
     # -- not measured yet (hours each on this 2-core machine)
     "ledger-core": (["ledgerlib/_core.py", "ledgerlib/_posting.py", "ledgerlib/money.py",
                      "ledgerlib/validation.py"], LEDGER_TESTS, ()),
@@ -65,14 +68,16 @@ GROUPS: dict[str, tuple[list[str], list[str], tuple[str, ...]]] = {
                  ["tests/test_money_rules.py", "tests/test_deposit_flow.py",
                   "tests/test_deposit_sweeper.py", "tests/test_webhooks.py"], ()),
     "withdrawals-payouts": (
-        ["wallet/banking/withdrawals.py", "wallet/banking/payouts.py", "wallet/banking/settlement.py"],
+        ["wallet/banking/withdrawals.py", "wallet/banking/payouts.py",
+         "wallet/banking/settlement.py"],
         ["tests/test_withdrawals.py", "tests/test_payout_pipeline.py",
          "tests/test_settlement_shards.py", "tests/test_bank_delays.py"], ()),
     "requests-refunds": (
         ["wallet/merchants/payment_requests.py", "wallet/merchants/refunds.py"],
         ["tests/test_payment_requests.py", "tests/test_refunds_app.py",
          "tests/test_checkout.py"], ()),
-    "pins-rest": (["wallet/identity/pins.py"], ["tests/test_money_rules.py", "tests/test_stepup.py"], ()),
+    "pins-rest": (["wallet/identity/pins.py"],
+                  ["tests/test_money_rules.py", "tests/test_stepup.py"], ()),
     "ledger-verify": (["ledgerlib/verification.py", "ledgerlib/asof.py"], LEDGER_TESTS, ()),
 }
 MEASURED = ("limits-freeze", "chain-expiry", "bulk-payments", "pin-checks")
