@@ -253,3 +253,60 @@ def test_a_shop_batch_answers_known_keys_before_pins(db, compared):
                                                        "DuplicateRequest"]
     assert compared == [PIN, PIN] and tries(db, asha) == 0
     assert isinstance(outcome[1], WalletError)
+
+
+def _approve_in_parallel(db, user_id: int, typed: list[str], hold_s: float) -> list[object]:
+    """Each PIN approved in a thread of its own, all at once; each compare
+    takes ``hold_s`` (so that they are in flight together)."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(len(typed))
+
+    def one(pin: str) -> object:
+        with db() as session, session.begin():
+            user = session.get(User, user_id)
+            barrier.wait(timeout=30)
+            try:
+                return Pins(session, TEST_PIN_POLICY).approve(user, pin)
+            except (WrongPin, PinLocked) as exc:
+                return exc
+
+    real = pins.verify_pin
+
+    def slow(pin, stored, keys):
+        time.sleep(hold_s)
+        return real(pin, stored, keys)
+
+    pins.verify_pin = slow
+    try:
+        with ThreadPoolExecutor(len(typed)) as pool:
+            return list(pool.map(one, typed))
+    finally:
+        pins.verify_pin = real
+
+
+@pytest.mark.postgres
+def test_more_parallel_payments_than_tries_all_pass_with_the_right_pin(db):
+    """Twelve payments of one user at once, each with the right PIN: more
+    tries are in flight than are allowed, and none is refused as locked
+    (tries beyond the allowance wait for the others to settle)."""
+    asha = make_user(db, ASHA, "Asha")
+    results = _approve_in_parallel(db, asha, [PIN] * 12, hold_s=0.05)
+    assert [type(r).__name__ for r in results] == ["PinApproval"] * 12
+    assert tries(db, asha) == 0
+
+
+@pytest.mark.postgres
+def test_parallel_guesses_compare_no_more_pins_than_allowed(db, compared):
+    """Twelve wrong PINs at once: exactly ``max_tries`` are compared, the
+    last of them locks, the others are refused as locked unseen."""
+    asha = make_user(db, ASHA, "Asha")
+    results = _approve_in_parallel(db, asha, guesses(12), hold_s=0.05)
+    allowed = TEST_PIN_POLICY.max_tries
+    assert len(compared) == allowed
+    assert sum(isinstance(r, WrongPin) for r in results) == allowed - 1
+    assert sum(isinstance(r, PinLocked) for r in results) == 12 - (allowed - 1)
+    with db() as session:
+        assert session.get(WalletPin, asha).locked_until is not None

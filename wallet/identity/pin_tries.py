@@ -129,6 +129,19 @@ class Tally:
             locked_until = locked_until.replace(tzinfo=dt.timezone.utc)
         return Reservation(int(row.failed_tries), locked_until, str(row.pin_hash))
 
+    @property
+    def committed_at_once(self) -> bool:
+        """Each write is its own committed transaction (PostgreSQL, apart):
+        other requests' tries are seen while they are in flight."""
+        return self._pending is None
+
+    def give_back(self, user_id: int) -> None:
+        """Take back a try that was counted but will not be compared (too
+        many in flight: see PinService.approve)."""
+        pins = self.rows.table
+        self._run(update(pins).where(self.rows.owner == user_id).values(
+            failed_tries=case((pins.failed_tries > 0, pins.failed_tries - 1), else_=0)))
+
     def settle(self, outcome: Outcome) -> None:
         stmt = _outcome_stmt(outcome)
         if stmt is not None:

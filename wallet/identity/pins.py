@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -35,7 +36,7 @@ from ..core.ini import ConfigurationError
 from ..core.models import Merchant, User, table_of
 from .models import MerchantPin, WalletPin
 from .pin_hashes import PinKeys, UnknownPinKey, Verdict, hash_pin, verify_pin
-from .pin_tries import Outcome, PinRows, TryCounter
+from .pin_tries import Outcome, PinRows, Reservation, Tally, TryCounter
 from .web_sessions import EndReason, PrincipalKind, WebSessions
 
 __all__ = ["DEFAULT_PIN_POLICY", "PinApproval", "PinKeys", "PinLocked", "PinNotSet",
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 
 _PIN = re.compile(r"[0-9]{4}|[0-9]{6}", re.ASCII)
 _APPROVER = object()
+#: Pauses before a try counted beyond the allowance while others are in flight
+#: is counted again (1.5 s in all; then it is refused as locked).
+_IN_FLIGHT_PAUSES_S = (0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.2, 0.3, 0.3, 0.4)
 # ORM-enabled statements (so that the request's transaction manager sees a
 # change to commit) on rows no session holds in memory.
 _NO_SYNC = {"synchronize_session": False}
@@ -195,19 +199,12 @@ class Pins:
             if (pin.user_id, pin.table) != (user.id, self.table.__tablename__):
                 raise PinRefused("That approval is another user's.", field)
             return pin
+        if self.policy.keys is None:  # (before a try is counted that no compare settles)
+            raise ConfigurationError("no PIN keys: set wallet.pin_keys")
         now = self.clock()
         typed = (pin or "").strip()
         with self.tries.tally(user.id) as tally:
-            found = tally.reserve(user.id, now)
-            if found is None:
-                raise PinNotSet(f"Set your {self.noun} first: it keeps your money safe.",
-                                field)
-            if found.locked_until is not None and found.locked_until > now:
-                raise self._locked(self._locked_message(found.locked_until, now),
-                                   found.locked_until, now, field)
-            if found.tries > self.policy.max_tries:  # (a lock cleared by hand: stay safe)
-                raise PinLocked(self._locked_message(now + dt.timedelta(seconds=60), now),
-                                field)
+            found = self._reserve(tally, user, now, field)
             verdict = self._compare(user, typed, found.pin_hash, field)
             if verdict.matches:  # (a stale hash is re-made under the current key)
                 new_hash = (hash_pin(typed, _configured(self.policy.keys))
@@ -225,6 +222,31 @@ class Pins:
         left = self.policy.max_tries - found.tries
         raise WrongPin(f"Wrong PIN: {left} {'try' if left == 1 else 'tries'} left before "
                        f"{self.locks} are locked for a while.", field)
+
+    def _reserve(self, tally: Tally, user: PinOwner, now: dt.datetime,
+                 field: str) -> Reservation:
+        """Count this try; refuse if locked. More tries than allowed may be
+        counted at once while none is locked: parallel payments of one user
+        (a PIN is compared within milliseconds of its count). Such a try is
+        given back and counted again after a pause, until the others have
+        settled -- never compared beyond the allowance: the tries counted
+        and not given back are at most ``max_tries`` between two right PINs,
+        and the one counted last of them locks if wrong."""
+        for pause_s in (*_IN_FLIGHT_PAUSES_S, None):
+            found = tally.reserve(user.id, now)
+            if found is None:
+                raise PinNotSet(f"Set your {self.noun} first: it keeps your money safe.",
+                                field)
+            if found.locked_until is not None and found.locked_until > now:
+                raise self._locked(self._locked_message(found.locked_until, now),
+                                   found.locked_until, now, field)
+            if found.tries <= self.policy.max_tries:
+                return found
+            if pause_s is None or not tally.committed_at_once:
+                break  # (or a lock cleared by hand without the count: stay safe)
+            tally.give_back(user.id)
+            time.sleep(pause_s)
+        raise PinLocked(self._locked_message(now + dt.timedelta(seconds=60), now), field)
 
     def _compare(self, user: PinOwner, typed: str, stored: str, field: str) -> Verdict:
         """Compare the typed PIN with the stored hash (its try is counted already)."""
