@@ -316,6 +316,26 @@ class PatroniCluster:
         return psycopg.connect(host=host.address, port=host.pg_port, user="postgres",
                                dbname=database, autocommit=True, connect_timeout=timeout_s)
 
+    def patronictl(self, *args: str) -> None:
+        """One patronictl command, run as the leader's host sees the cluster."""
+        name = self.leader() or self.hosts[0].name
+        host = self.host(name)
+        subprocess.run([*host.wrap, *AS_POSTGRES, "patronictl", "-c",
+                        str(self.config_path(host)), *args],
+                       check=True, capture_output=True, text=True, timeout=60)
+
+    @contextlib.contextmanager
+    def maintenance(self) -> Iterator[None]:
+        """Patroni in maintenance mode (``patronictl pause``): it neither fails
+        over nor touches PostgreSQL meanwhile -- in particular it does not
+        resume a standby's paused WAL replay, which it does otherwise on
+        PostgreSQL 14+ at its next loop (``handle_parameter_change``)."""
+        self.patronictl("pause", "--wait")
+        try:
+            yield
+        finally:
+            self.patronictl("resume", "--wait")
+
     def switchover(self, candidate: str | None = None) -> str:
         """A planned switchover (patronictl, one command); the new leader."""
         leader = self.leader()

@@ -96,6 +96,9 @@ def namespaces_down(bridge: str, prefix: str, hosts: dict[str, int]) -> None:
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid), signal.SIGKILL)
         ip("netns", "del", f"{prefix}-{host}", check=False)
+        # The host's end of the veth goes with the namespace, but only once
+        # nothing holds it any more: a leftover would make the next "add" fail.
+        ip("link", "del", f"{prefix}-{host}-h", check=False)
     ip("link", "del", bridge, check=False)
 
 

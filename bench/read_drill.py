@@ -34,6 +34,16 @@ def read_checks(cluster: PatroniCluster, writer: Person, reader: Person,
                  lambda: _history(reader) and reader.read_from == "standby", 20)
     except TimeoutError:
         problems.append(f"history never served from a standby (said {reader.read_from!r})")
+    with cluster.maintenance():  # (else Patroni resumes the paused replay)
+        problems += _paused_standbys_checks(cluster, standbys, writer, reader, figures)
+    problems += _rolled_back_payment_unseen(cluster, leader, standbys, writer, reader, figures)
+    return problems
+
+
+def _paused_standbys_checks(cluster: PatroniCluster, standbys: list[str], writer: Person,
+                            reader: Person, figures: dict) -> list[str]:
+    """Read-your-writes and bounded staleness, with every standby's replay paused."""
+    problems: list[str] = []
     for name in standbys:
         with cluster.connect(name) as conn:
             conn.execute("SELECT pg_wal_replay_pause()")
@@ -45,7 +55,7 @@ def read_checks(cluster: PatroniCluster, writer: Person, reader: Person,
         before = len(writer.log.acks)
         if not writer.send("send", "/send", {"phone": reader.phone[3:], "amount": "1.23",
                                              "note": "read your writes"}, 123):
-            return problems + ["the read-your-writes transfer was not acknowledged"]
+            return ["the read-your-writes transfer was not acknowledged"]
         tx_id = writer.log.acks[before].tx_id
         mine = _history(writer)
         figures["payer's history right after, served by"] = writer.read_from
@@ -59,7 +69,6 @@ def read_checks(cluster: PatroniCluster, writer: Person, reader: Person,
         for name in standbys:
             with cluster.connect(name) as conn:
                 conn.execute("SELECT pg_wal_replay_resume()")
-    problems += _rolled_back_payment_unseen(cluster, leader, standbys, writer, reader, figures)
     return problems
 
 

@@ -202,6 +202,7 @@ def lane(name: str, world: World, barrier: threading.Barrier,
                 step(i)
             except Exception as exc:  # noqa: BLE001 - every failure is reported
                 world.outcome.error(name, exc)
+                break  # (a lane that waits on a broken one would wait each round)
     return threading.Thread(target=run, name=name)
 
 
