@@ -1,13 +1,21 @@
 """Why the wallet refuses something: each error's message is fit to show the
-person who asked, and ``field`` names the input it concerns (a form field, an
-API parameter). A refused operation has written nothing."""
+person who asked, ``field`` names the input it concerns (a form field, an
+API parameter), and ``code`` is its stable, machine-readable name (the API
+answers it as the problem's ``code``: api_app/problems.py). A refused
+operation has written nothing."""
 from __future__ import annotations
+
+from typing import ClassVar
 
 
 class WalletError(Exception):
     """A refused money operation. ``errors`` has every field's problem when
     more than one was found (a form shows them all at once)."""
 
+    #: Stable: clients act on it (never change one). A subclass declares its
+    #: own unless it means exactly what its parent means
+    #: (tests/test_error_codes.py holds the list of those).
+    code: ClassVar[str] = "validation_error"
     field: str | None = None
 
     def __init__(self, message: str, field: str | None = None,
@@ -30,23 +38,29 @@ class WalletError(Exception):
 
 
 class RecipientNotFound(WalletError):
+    code = "recipient_not_found"
     field = "phone"
 
 
 class SelfTransfer(WalletError):
+    code = "self_transfer"
     field = "phone"
 
 
 class InsufficientBalance(WalletError):
+    code = "insufficient_funds"
     field = "amount"
 
 
 class AmountTooLarge(WalletError):
+    code = "limit_exceeded"
     field = "amount"
 
 
 class DuplicateRequest(WalletError):
     """The form's idempotency token was already used for a different movement."""
+
+    code = "duplicate_request"
 
 
 class AccountError(Exception):

@@ -60,10 +60,14 @@ def _owner(owner: int | KeyOwner) -> KeyOwner:
 class IdempotencyKeyReused(WalletError):
     """The key was used before for a different request."""
 
+    code = "idempotency_key_reused"
     field = "Idempotency-Key"
 
 
 class BadIdempotencyKey(WalletError):
+    """Missing, or not a key we accept (its length, its characters)."""
+
+    code = "idempotency_key_missing"
     field = "Idempotency-Key"
 
 

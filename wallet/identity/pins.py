@@ -60,11 +60,13 @@ class PinRefused(WalletError):
     """The PIN did not allow this payment (wrong, locked, or not set yet)."""
 
     field = "pin"
-    code = "pin_refused"
+    #: (raised as itself for an approval that is not this owner's: a wrong PIN)
+    code = "wrong_pin"
 
 
 class WrongPin(PinRefused):
-    code = "wrong_pin"
+    """The PIN does not match: a try counted. Its code is its parent's
+    (``wrong_pin``): to the payer it means the same."""
 
 
 class PinLocked(PinRefused):

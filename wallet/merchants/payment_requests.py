@@ -48,14 +48,19 @@ EXPIRE_BATCH = 200
 class RequestNotFound(WalletError):
     """No such payment request (or not this shop's)."""
 
+    code = "not_found"
+
 
 class RequestNotPayable(WalletError):
     """Paid, expired or cancelled: nothing moves."""
+
+    code = "not_payable"
 
 
 class OrderReferenceReused(WalletError):
     """The shop's order reference was used for a request with other content."""
 
+    code = "order_reference_reused"
     field = "order_reference"
 
 

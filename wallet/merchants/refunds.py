@@ -32,8 +32,11 @@ MAX_REASON_CHARS = 140
 class PaymentNotFound(WalletError):
     """No such payment of this shop."""
 
+    code = "not_found"
+
 
 class RefundTooLarge(WalletError):
+    code = "refund_too_large"
     field = "amount"
 
 

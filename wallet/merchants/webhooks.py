@@ -70,13 +70,19 @@ OPEN: Final = (Delivery.PENDING, Delivery.RETRYING)
 class WebhookError(WalletError):
     """A refused change to a shop's webhooks (nothing was written)."""
 
+    code = "webhook_refused"
+
 
 class EndpointNotFound(WebhookError):
     """No such endpoint of this shop."""
 
+    code = "not_found"
+
 
 class DeliveryNotFound(WebhookError):
     """No such delivery to this shop's endpoints."""
+
+    code = "not_found"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ MAX_REASON_CHARS = 300
 class WalletFrozen(WalletError):
     """The payer's wallet is frozen by an operator."""
 
+    code = "wallet_frozen"
+
 
 def ensure_can_spend(owner: User | Merchant) -> None:
     """Refuse money leaving a frozen wallet (the owner was loaded in this
