@@ -17,7 +17,8 @@ from pyramid.httpexceptions import (
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.core.errors import AccountError, LoginThrottled, WalletError
+from wallet.core.errors import WalletError
+from wallet.identity.errors import AccountError, LoginThrottled
 
 from .problems import PROBLEMS, problem
 from .security import MERCHANT, current_caller

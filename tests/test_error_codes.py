@@ -19,40 +19,40 @@ from wallet.core.errors import WalletError
 #: Subclasses that mean exactly what their parent means, so carry its code.
 INHERITS_PARENT_CODE = {
     # A wrong PIN is the PIN refusal; the class exists for counting tries.
-    "wallet.identity.pins.WrongPin",
+    "wallet.identity.errors.WrongPin",
 }
 #: Codes that more than one error declares, on purpose: code -> the errors.
 SHARED_CODES = {
     # "No such thing of this shop": clients need not tell which.
     "not_found": {
-        "wallet.merchants.payment_requests.RequestNotFound",
-        "wallet.merchants.refunds.PaymentNotFound",
-        "wallet.merchants.webhooks.EndpointNotFound",
-        "wallet.merchants.webhooks.DeliveryNotFound",
+        "wallet.merchants.errors.RequestNotFound",
+        "wallet.merchants.errors.PaymentNotFound",
+        "wallet.merchants.errors.EndpointNotFound",
+        "wallet.merchants.errors.DeliveryNotFound",
     },
 }
 #: What the API has always answered for these (clients depend on it).
 API_ANSWERS = {
     "wallet.core.errors.WalletError": (422, "validation_error"),
-    "wallet.core.errors.RecipientNotFound": (422, "recipient_not_found"),
-    "wallet.core.errors.SelfTransfer": (422, "self_transfer"),
-    "wallet.core.errors.InsufficientBalance": (422, "insufficient_funds"),
-    "wallet.core.errors.AmountTooLarge": (422, "limit_exceeded"),
+    "wallet.money.errors.RecipientNotFound": (422, "recipient_not_found"),
+    "wallet.money.errors.SelfTransfer": (422, "self_transfer"),
+    "wallet.money.errors.InsufficientBalance": (422, "insufficient_funds"),
+    "wallet.money.errors.AmountTooLarge": (422, "limit_exceeded"),
     "wallet.core.errors.DuplicateRequest": (409, "duplicate_request"),
-    "wallet.core.idempotency.IdempotencyKeyReused": (409, "idempotency_key_reused"),
-    "wallet.core.idempotency.BadIdempotencyKey": (400, "idempotency_key_missing"),
-    "wallet.identity.pins.PinRefused": (403, "wrong_pin"),
-    "wallet.identity.pins.WrongPin": (403, "wrong_pin"),
-    "wallet.identity.pins.PinLocked": (423, "pin_locked"),
-    "wallet.identity.pins.PinNotSet": (403, "pin_not_set"),
-    "wallet.money.freeze.WalletFrozen": (409, "wallet_frozen"),
-    "wallet.money.limits.DepositLimit": (422, "wallet_limit"),
-    "wallet.money.limits.RecipientLimit": (422, "recipient_limit"),
-    "wallet.merchants.payment_requests.OrderReferenceReused": (409, "order_reference_reused"),
-    "wallet.merchants.payment_requests.RequestNotFound": (404, "not_found"),
-    "wallet.merchants.payment_requests.RequestNotPayable": (409, "not_payable"),
-    "wallet.merchants.refunds.PaymentNotFound": (404, "not_found"),
-    "wallet.merchants.refunds.RefundTooLarge": (422, "refund_too_large"),
+    "wallet.core.errors.IdempotencyKeyReused": (409, "idempotency_key_reused"),
+    "wallet.core.errors.BadIdempotencyKey": (400, "idempotency_key_missing"),
+    "wallet.identity.errors.PinRefused": (403, "wrong_pin"),
+    "wallet.identity.errors.WrongPin": (403, "wrong_pin"),
+    "wallet.identity.errors.PinLocked": (423, "pin_locked"),
+    "wallet.identity.errors.PinNotSet": (403, "pin_not_set"),
+    "wallet.money.errors.WalletFrozen": (409, "wallet_frozen"),
+    "wallet.money.errors.DepositLimit": (422, "wallet_limit"),
+    "wallet.money.errors.RecipientLimit": (422, "recipient_limit"),
+    "wallet.merchants.errors.OrderReferenceReused": (409, "order_reference_reused"),
+    "wallet.merchants.errors.RequestNotFound": (404, "not_found"),
+    "wallet.merchants.errors.RequestNotPayable": (409, "not_payable"),
+    "wallet.merchants.errors.PaymentNotFound": (404, "not_found"),
+    "wallet.merchants.errors.RefundTooLarge": (422, "refund_too_large"),
 }
 
 
@@ -86,6 +86,14 @@ def test_every_error_declares_its_own_code() -> None:
     stale = [error for error in INHERITS_PARENT_CODE
              if error not in ERRORS or "code" in vars(ERRORS[error])]
     assert stale == []
+
+
+def test_each_error_lives_in_its_capabilitys_errors_module() -> None:
+    """wallet.<capability>.errors, one per package: a reader finds every
+    refusal of a capability (and its code) in one place."""
+    elsewhere = [error for error, kind in ERRORS.items()
+                 if not (kind.__module__.count(".") == 2 and kind.__module__.endswith(".errors"))]
+    assert elsewhere == []
 
 
 def test_every_code_is_a_problem_the_api_knows() -> None:

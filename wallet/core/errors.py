@@ -2,7 +2,11 @@
 person who asked, ``field`` names the input it concerns (a form field, an
 API parameter), and ``code`` is its stable, machine-readable name (the API
 answers it as the problem's ``code``: api_app/problems.py). A refused
-operation has written nothing."""
+operation has written nothing.
+
+Here: the base and the kernel's own refusals (a request key reused); each
+capability keeps its own in ``wallet.<capability>.errors``
+(tests/test_error_codes.py checks both the place and the code)."""
 from __future__ import annotations
 
 from typing import ClassVar
@@ -37,51 +41,21 @@ class WalletError(Exception):
         return cls(message, field, errors)
 
 
-class RecipientNotFound(WalletError):
-    code = "recipient_not_found"
-    field = "phone"
-
-
-class SelfTransfer(WalletError):
-    code = "self_transfer"
-    field = "phone"
-
-
-class InsufficientBalance(WalletError):
-    code = "insufficient_funds"
-    field = "amount"
-
-
-class AmountTooLarge(WalletError):
-    code = "limit_exceeded"
-    field = "amount"
-
-
 class DuplicateRequest(WalletError):
     """The form's idempotency token was already used for a different movement."""
 
     code = "duplicate_request"
 
 
-class AccountError(Exception):
-    """A sign-up or log-in problem to show on the form, with the field it
-    concerns; ``errors`` has every field's problem when more than one was found."""
+class IdempotencyKeyReused(WalletError):
+    """The key was used before for a different request."""
 
-    def __init__(self, message: str, field: str | None = None,
-                 errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.field = field
-        self._errors = dict(errors or {})
-
-    @property
-    def errors(self) -> dict[str, str]:
-        return dict(self._errors) or {self.field or "form": str(self)}
-
-    @classmethod
-    def of_fields(cls, errors: dict[str, str]) -> "AccountError":
-        field, message = next(iter(errors.items()))
-        return cls(message, field, errors)
+    code = "idempotency_key_reused"
+    field = "Idempotency-Key"
 
 
-class LoginThrottled(AccountError):
-    pass
+class BadIdempotencyKey(WalletError):
+    """Missing, or not a key we accept (its length, its characters)."""
+
+    code = "idempotency_key_missing"
+    field = "Idempotency-Key"
