@@ -31,7 +31,7 @@ from wallet.core.idempotency import (
     StoredResponse,
     fingerprint,
 )
-from wallet.identity.pins import PinRefused
+from wallet.identity.errors import PinRefused
 
 from .errors import wallet_refused
 from .problems import problem, validation_error

@@ -10,6 +10,8 @@ from pyramid.response import Response
 MEDIA_TYPE = "application/problem+json"
 
 #: code -> (HTTP status, title). The codes are part of the API: never change one.
+#: The domain's refusals are answered by their ``code`` (wallet.core.errors):
+#: each has its entry here (tests/test_error_codes.py).
 PROBLEMS: dict[str, tuple[int, str]] = {
     "malformed_request": (400, "The request could not be read"),
     "validation_error": (422, "Some fields are not valid"),
@@ -44,6 +46,12 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "pin_already_set": (409, "A PIN is already set: change it with the old one"),
     "wallet_limit": (422, "Over the wallet's limit"),
     "recipient_limit": (422, "The recipient's wallet cannot receive that much"),
+    # The domain's refusals that no endpoint reaches today (the browser apps'
+    # forms): each answered as itself all the same, should one reach the API.
+    "kyc_refused": (422, "The identity details could not be verified"),
+    "account_not_registered": (422, "Not one of the shop's registered bank accounts"),
+    "account_cooling_off": (409, "This bank account is still in its cooling-off period"),
+    "webhook_refused": (422, "The webhook settings are not valid"),
 }
 
 

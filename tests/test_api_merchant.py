@@ -18,10 +18,11 @@ from wallet.core.codes import RequestStatus
 from wallet.core.idempotency import IdempotencyKeys, KeyOwner
 from wallet.core.models import IdempotencyRecord, Merchant, Transaction, User
 from wallet.identity.accounts import AccountService
+from wallet.merchants.errors import RefundTooLarge, RequestNotPayable
 from wallet.merchants.keys import TOUCH_EVERY, MerchantKeys, key_sha256
 from wallet.merchants.models import MerchantApiKey, PaymentRequest, Refund
-from wallet.merchants.payment_requests import NewRequest, PaymentRequests, RequestNotPayable
-from wallet.merchants.refunds import Refunds, RefundTooLarge
+from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.refunds import Refunds
 
 from .api_helpers import auth, new_key, sign_in
 from .conftest import pin_test_app

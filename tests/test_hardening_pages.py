@@ -17,10 +17,11 @@ import webhook_app
 from wallet.banking.deposits import DepositService, sweep_stuck_deposits
 from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
 from wallet.banking.withdrawals import Owner, WithdrawalService
-from wallet.core.errors import AccountError, WalletError
+from wallet.core.errors import WalletError
 from wallet.core.models import Notification, Transaction, User
 from wallet.core.notifications import NotificationService
 from wallet.identity.accounts import AccountService
+from wallet.identity.errors import AccountError
 from wallet.merchants.refunds import Refunds
 from wallet_cli.dev import worker_max_delay_s
 from webapp.merchant import main as merchant_main

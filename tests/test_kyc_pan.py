@@ -15,7 +15,8 @@ import webtest
 from sqlalchemy import select
 
 from wallet.core.models import User
-from wallet.identity.kyc import ApproveAllVerifier, KycDetails, KycRefused, KycService, reseal_pans
+from wallet.identity.errors import KycRefused
+from wallet.identity.kyc import ApproveAllVerifier, KycDetails, KycService, reseal_pans
 from wallet.identity.models import KycRecord
 from wallet.identity.pan_vault import PanKeys, PanVault, mask_pan
 from wallet.services import Services

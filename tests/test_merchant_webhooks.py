@@ -21,6 +21,7 @@ import huey_tasks
 from wallet.core.codes import Delivery, Event, RequestStatus
 from wallet.core.models import Merchant, User
 from wallet.identity.accounts import AccountService
+from wallet.merchants.errors import WebhookError
 from wallet.merchants.models import (
     MerchantDelivery,
     MerchantDeliveryAttempt,
@@ -42,7 +43,6 @@ from wallet.merchants.webhooks import (
     MerchantWebhooks,
     Outgoing,
     WebhookDeliveries,
-    WebhookError,
     WebhookPolicy,
     WebhookWorker,
     sign,

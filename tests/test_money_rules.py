@@ -32,11 +32,13 @@ from ledgerlib.tables import accounts, postings
 from wallet.banking.deposits import DepositService
 from wallet.core.codes import IST, Kind
 from wallet.core.models import User
+from wallet.identity.errors import PinLocked, WrongPin
 from wallet.identity.models import WalletPin
-from wallet.identity.pins import PinLocked, PinPolicy, WrongPin
+from wallet.identity.pins import PinPolicy
 from wallet.money.bulk_payments import ShopPayment, pay_shop_batch
-from wallet.money.freeze import WalletFrozen, freeze
-from wallet.money.limits import DepositLimit, WalletLimits
+from wallet.money.errors import DepositLimit, WalletFrozen
+from wallet.money.freeze import freeze
+from wallet.money.limits import WalletLimits
 from wallet.money.transfers import WalletService
 
 from .test_ledger_asof import _unguard as unguard
@@ -292,7 +294,7 @@ def test_a_lapsed_pin_lock_starts_the_count_afresh_at_its_exact_end(db):
 
 
 def test_an_approval_is_good_for_its_own_user_only(db):
-    from wallet.identity.pins import PinRefused
+    from wallet.identity.errors import PinRefused
 
     asha, ravi = make_user(db, ASHA, "Asha"), make_user(db, RAVI, "Ravi Kumar")
     with db() as session, session.begin():
@@ -306,7 +308,7 @@ def test_an_approval_is_good_for_its_own_user_only(db):
 
 
 def test_a_user_without_a_pin_is_told_to_set_one_on_the_pin_field(db):
-    from wallet.identity.pins import PinNotSet
+    from wallet.identity.errors import PinNotSet
 
     asha = make_user(db, ASHA, "Asha", pin=None)
     with db() as session, session.begin():
@@ -371,8 +373,9 @@ def test_the_batch_payment_path_records_what_pay_shop_records(db):
     """Each payment's record and ledger entry (memo, kind, settled time), its
     refusals' messages, and a key paid before (by a batch, or straight on the
     ledger) answered without paying again."""
-    from wallet.core.errors import InsufficientBalance, WalletError
+    from wallet.core.errors import WalletError
     from wallet.identity.accounts import AccountService
+    from wallet.money.errors import InsufficientBalance
 
     clock = Clock(ist(2026, 12, 15, 11, 0))
     asha = make_user(db, ASHA, "Asha", deposit_paise=1_000_00)

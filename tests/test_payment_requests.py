@@ -8,18 +8,20 @@ import pytest
 from sqlalchemy import select
 
 from wallet.core.codes import Delivery, RequestStatus
-from wallet.core.errors import DuplicateRequest, InsufficientBalance, WalletError
+from wallet.core.errors import DuplicateRequest, WalletError
 from wallet.core.models import Merchant, User
 from wallet.identity.accounts import AccountService
-from wallet.merchants.models import MerchantDelivery, MerchantEndpoint, MerchantEvent
-from wallet.merchants.payment_requests import (
-    NewRequest,
+from wallet.merchants.errors import (
     OrderReferenceReused,
-    PaymentRequests,
+    PaymentNotFound,
+    RefundTooLarge,
     RequestNotFound,
     RequestNotPayable,
 )
-from wallet.merchants.refunds import PaymentNotFound, Refunds, RefundTooLarge
+from wallet.merchants.models import MerchantDelivery, MerchantEndpoint, MerchantEvent
+from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.refunds import Refunds
+from wallet.money.errors import InsufficientBalance
 
 from .wallet_helpers import PIN, balance, make_user, state, wallet_service
 

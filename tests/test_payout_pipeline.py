@@ -15,8 +15,8 @@ import huey_tasks
 import ledgerlib
 from fake_bank.models import ApiCall, Payout
 from huey_tasks.withdrawals import process_payouts
+from wallet.core.errors import WalletError
 from wallet.core.models import Transaction, User
-from wallet.money.transfers import WalletError
 
 from .conftest import ON_POSTGRES
 from .live_servers import serving, wait_until

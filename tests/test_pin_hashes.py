@@ -12,9 +12,10 @@ import pytest
 import webapp
 from wallet.core.errors import WalletError
 from wallet.core.models import User
+from wallet.identity.errors import PinNotSet, WrongPin
 from wallet.identity.models import WalletPin
 from wallet.identity.pin_hashes import hash_pin, parse_pin_keys, verify_pin
-from wallet.identity.pins import PinNotSet, PinPolicy, Pins, WrongPin
+from wallet.identity.pins import PinPolicy, Pins
 from wallet.settings import ConfigurationError, WalletSettings
 
 from .test_settings import GOOD_SECRET, ROOT, production

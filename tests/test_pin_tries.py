@@ -12,8 +12,9 @@ from api_app import money
 from wallet.core.errors import DuplicateRequest, WalletError
 from wallet.core.models import IdempotencyRecord, User
 from wallet.identity import pins
+from wallet.identity.errors import PinLocked, WrongPin
 from wallet.identity.models import WalletPin
-from wallet.identity.pins import PinLocked, Pins, WrongPin
+from wallet.identity.pins import Pins
 from wallet.money.transfers import WalletService
 
 from .api_helpers import auth, new_key, sign_in

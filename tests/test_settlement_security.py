@@ -11,19 +11,16 @@ import pytest
 import webtest
 from sqlalchemy import select
 
-from wallet.banking.merchant_bank_accounts import (
-    AccountCoolingOff,
-    AccountNotRegistered,
-    BankAccountPolicy,
-    MerchantBankAccounts,
-)
+from wallet.banking.errors import AccountCoolingOff, AccountNotRegistered
+from wallet.banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
 from wallet.banking.models import MerchantBankAccount
 from wallet.core.errors import WalletError
 from wallet.core.models import Merchant, MerchantNotification, Transaction, User
 from wallet.identity.accounts import AccountService
+from wallet.identity.errors import PinLocked, PinNotSet, PinRefused, WrongPin
 from wallet.identity.merchant_pins import MerchantPins
 from wallet.identity.models import MerchantPin
-from wallet.identity.pins import PinLocked, PinNotSet, PinPolicy, PinRefused, Pins, WrongPin
+from wallet.identity.pins import PinPolicy, Pins
 from webapp.merchant import main as merchant_main
 
 from .conftest import dispose_app_engine

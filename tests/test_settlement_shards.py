@@ -19,8 +19,8 @@ from wallet.banking.banks import load_banks
 from wallet.banking.deposits import DepositService
 from wallet.banking.payouts import PayoutProcessor
 from wallet.core import codes
-from wallet.core.errors import InsufficientBalance
 from wallet.core.models import User
+from wallet.money.errors import InsufficientBalance
 from wallet.operations.bank_calls import cross_check, verify_all
 from wallet.settings import ConfigurationError
 from wallet_cli import admin

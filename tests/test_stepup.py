@@ -13,11 +13,12 @@ from sqlalchemy import select
 from wallet.banking.deposits import DepositService
 from wallet.core.errors import WalletError
 from wallet.core.models import Merchant, Transaction, User
+from wallet.identity.errors import PinLocked, PinNotSet, WrongPin
 from wallet.identity.kyc import KycService, KycVerdict, parse_details
 from wallet.identity.models import WalletPin
-from wallet.identity.pins import PinLocked, PinNotSet, PinPolicy, Pins, WrongPin
+from wallet.identity.pins import PinPolicy, Pins
 from wallet.merchants.refunds import Refunds
-from wallet.money.limits import DepositLimit, RecipientLimit
+from wallet.money.errors import DepositLimit, RecipientLimit
 
 from .api_helpers import auth, new_key, sign_in
 from .test_checkout import create

@@ -11,8 +11,9 @@ from wallet.banking.deposits import DepositService
 from wallet.core.errors import WalletError
 from wallet.core.models import User
 from wallet.identity import pins
-from wallet.identity.pins import PinLocked, Pins, WrongPin
-from wallet.money.limits import DepositLimit, RecipientLimit
+from wallet.identity.errors import PinLocked, WrongPin
+from wallet.identity.pins import Pins
+from wallet.money.errors import DepositLimit, RecipientLimit
 
 from .test_wallet_races import run_together
 from .wallet_helpers import PIN, TEST_BANKS, TEST_PIN_POLICY, balance, make_user, wallet_service

@@ -7,9 +7,9 @@ import contextvars
 import pytest
 from sqlalchemy import text
 
-from wallet.core.errors import InsufficientBalance
 from wallet.core.models import User
 from wallet.core.tasks import NoTaskQueue, after_commit, load_task_queue
+from wallet.money.errors import InsufficientBalance
 
 from .wallet_helpers import PIN, TEST_BANKS, make_user, withdrawal_service
 

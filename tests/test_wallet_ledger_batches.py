@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 
 import ledgerlib
 from wallet.core.codes import IST, Kind
-from wallet.core.errors import DuplicateRequest, InsufficientBalance, WalletError
+from wallet.core.errors import DuplicateRequest, WalletError
 from wallet.core.models import Merchant, Transaction, User
 from wallet.merchants.reports import MerchantReports
 from wallet.money.bulk_payments import ShopPayment, pay_shop_batch
+from wallet.money.errors import InsufficientBalance
 from wallet.money.transfers import WalletService
 from wallet.seed import seed_demo
 

@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from wallet.core.models import Transaction, User
-from wallet.identity.accounts import AccountError, AccountService
-from wallet.money.transfers import InsufficientBalance
+from wallet.identity.accounts import AccountService
+from wallet.identity.errors import AccountError
+from wallet.money.errors import InsufficientBalance
 
 from .wallet_helpers import PIN, balance, make_user, wallet_service, withdrawal_service
 
@@ -106,7 +107,8 @@ def test_same_withdrawal_form_submitted_concurrently_holds_once(db):
 
 def test_parallel_password_guesses_cannot_exceed_the_limit(db):
     from wallet.core.models import LoginAttempt
-    from wallet.identity.accounts import MAX_FAILURES_PER_PHONE, LoginThrottled
+    from wallet.identity.accounts import MAX_FAILURES_PER_PHONE
+    from wallet.identity.errors import LoginThrottled
 
     make_user(db, "+919876543210", "Asha")
 

@@ -183,7 +183,8 @@ def test_the_workers_purge_old_sessions_every_hour(db, web_settings, asha):
 
 def test_a_refused_pin_reset_ends_no_session(db, clock):
     from wallet.core.errors import WalletError
-    from wallet.identity.pins import PinNotSet, Pins
+    from wallet.identity.errors import PinNotSet
+    from wallet.identity.pins import Pins
 
     no_pin = make_user(db, "+919812345678", "Ravi", pin=None)
     token = start(db, clock, no_pin)

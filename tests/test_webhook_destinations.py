@@ -10,8 +10,9 @@ import socket
 import pytest
 
 from wallet.core.networks import address_allowed, forbidden_address, parse_networks
+from wallet.merchants.errors import WebhookError
 from wallet.merchants.webhook_sender import UnsafeDestination, WebhookSender, check_url
-from wallet.merchants.webhooks import MerchantWebhooks, WebhookError, WebhookPolicy
+from wallet.merchants.webhooks import MerchantWebhooks, WebhookPolicy
 
 from .test_merchant_webhooks import make_shop
 

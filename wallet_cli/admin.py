@@ -40,11 +40,12 @@ from wallet.banking.banks import BankConfig
 from wallet.banking.models import Withdrawal
 from wallet.banking.settlement import expected_positions, shard_balances
 from wallet.core.codes import IST, Kind, Status
-from wallet.core.errors import AccountError, WalletError
+from wallet.core.errors import WalletError
 from wallet.core.models import Transaction, User
 from wallet.core.phone import InvalidPhone, normalize_phone
 from wallet.core.tasks import load_task_queue
 from wallet.db import get_engine
+from wallet.identity.errors import AccountError
 from wallet.identity.kyc import reseal_pans
 from wallet.identity.pan_vault import PanVault
 from wallet.operations.audit import Actor, Outcome

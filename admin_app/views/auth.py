@@ -8,7 +8,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import forget, remember
 
-from wallet.core.errors import AccountError, LoginThrottled
+from wallet.identity.errors import AccountError, LoginThrottled
 from wallet.operations.operators import OperatorService
 from webcommon import request_services
 from webcommon.security import end_other_sessions, other_sessions_count

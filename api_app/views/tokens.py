@@ -6,7 +6,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.core.errors import AccountError, LoginThrottled
+from wallet.identity.errors import AccountError, LoginThrottled
 from webcommon.views import view_config
 
 from .. import render

@@ -8,7 +8,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.core.errors import WalletError
-from wallet.identity.pins import PinRefused
+from wallet.identity.errors import PinRefused
 from wallet.money.statement_files import statement_csv, statement_filename, statement_pdf
 from wallet.money.transfers import ActivityFilter
 from webcommon.views import view_config

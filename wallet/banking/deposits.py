@@ -26,10 +26,11 @@ from ledgerlib import format_paise
 
 from ..core import codes
 from ..core.codes import CURRENCY, DepositAnswer, Kind, Status, utcnow
-from ..core.errors import AmountTooLarge, WalletError
+from ..core.errors import WalletError
 from ..core.models import Transaction, User
 from ..core.notifications import Notice, notify
 from ..core.tasks import TransactionRunner
+from ..money.errors import AmountTooLarge
 from ..money.transfers import WalletService
 from . import settlement
 from .bank_client import BankRecord, BankUnavailable

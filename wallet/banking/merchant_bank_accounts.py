@@ -33,24 +33,10 @@ from ..core.notifications import MerchantNotice, notify_merchant
 from ..identity.merchant_pins import MerchantPins
 from ..identity.pins import PinInput
 from .banks import BankConfig, clean_payee, payee_problems
+from .errors import AccountCoolingOff, AccountNotRegistered
 from .models import MerchantBankAccount
 
-__all__ = ["AccountCoolingOff", "AccountNotRegistered", "BankAccountPolicy",
-           "MerchantBankAccounts", "moment_text"]
-
-
-class AccountNotRegistered(WalletError):
-    """Not one of the shop's registered accounts (or removed since)."""
-
-    field = "account"
-    code = "account_not_registered"
-
-
-class AccountCoolingOff(WalletError):
-    """A newly added account, not yet past its cooling-off period."""
-
-    field = "account"
-    code = "account_cooling_off"
+__all__ = ["BankAccountPolicy", "MerchantBankAccounts", "moment_text"]
 
 
 @dataclass(frozen=True)

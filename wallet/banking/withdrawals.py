@@ -32,12 +32,13 @@ from ledgerlib import InsufficientFunds, format_paise
 
 from ..core import codes
 from ..core.codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, utcnow
-from ..core.errors import AmountTooLarge, InsufficientBalance, WalletError
+from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
 from ..core.notifications import Notice, notify
 from ..core.tasks import NoTaskQueue, TaskQueue, after_commit
 from ..identity.merchant_pins import MerchantPins
 from ..identity.pins import PinInput
+from ..money.errors import AmountTooLarge, InsufficientBalance
 from ..money.freeze import ensure_can_spend
 from ..money.transfers import WalletService
 from . import settlement

@@ -1,13 +1,25 @@
 """Why the wallet refuses something: each error's message is fit to show the
-person who asked, and ``field`` names the input it concerns (a form field, an
-API parameter). A refused operation has written nothing."""
+person who asked, ``field`` names the input it concerns (a form field, an
+API parameter), and ``code`` is its stable, machine-readable name (the API
+answers it as the problem's ``code``: api_app/problems.py). A refused
+operation has written nothing.
+
+Here: the base and the kernel's own refusals (a request key reused); each
+capability keeps its own in ``wallet.<capability>.errors``
+(tests/test_error_codes.py checks both the place and the code)."""
 from __future__ import annotations
+
+from typing import ClassVar
 
 
 class WalletError(Exception):
     """A refused money operation. ``errors`` has every field's problem when
     more than one was found (a form shows them all at once)."""
 
+    #: Stable: clients act on it (never change one). A subclass declares its
+    #: own unless it means exactly what its parent means
+    #: (tests/test_error_codes.py holds the list of those).
+    code: ClassVar[str] = "validation_error"
     field: str | None = None
 
     def __init__(self, message: str, field: str | None = None,
@@ -29,45 +41,21 @@ class WalletError(Exception):
         return cls(message, field, errors)
 
 
-class RecipientNotFound(WalletError):
-    field = "phone"
-
-
-class SelfTransfer(WalletError):
-    field = "phone"
-
-
-class InsufficientBalance(WalletError):
-    field = "amount"
-
-
-class AmountTooLarge(WalletError):
-    field = "amount"
-
-
 class DuplicateRequest(WalletError):
     """The form's idempotency token was already used for a different movement."""
 
-
-class AccountError(Exception):
-    """A sign-up or log-in problem to show on the form, with the field it
-    concerns; ``errors`` has every field's problem when more than one was found."""
-
-    def __init__(self, message: str, field: str | None = None,
-                 errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.field = field
-        self._errors = dict(errors or {})
-
-    @property
-    def errors(self) -> dict[str, str]:
-        return dict(self._errors) or {self.field or "form": str(self)}
-
-    @classmethod
-    def of_fields(cls, errors: dict[str, str]) -> "AccountError":
-        field, message = next(iter(errors.items()))
-        return cls(message, field, errors)
+    code = "duplicate_request"
 
 
-class LoginThrottled(AccountError):
-    pass
+class IdempotencyKeyReused(WalletError):
+    """The key was used before for a different request."""
+
+    code = "idempotency_key_reused"
+    field = "Idempotency-Key"
+
+
+class BadIdempotencyKey(WalletError):
+    """Missing, or not a key we accept (its length, its characters)."""
+
+    code = "idempotency_key_missing"
+    field = "Idempotency-Key"

@@ -26,7 +26,7 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from .codes import is_request_key, utcnow
-from .errors import WalletError
+from .errors import BadIdempotencyKey, IdempotencyKeyReused
 from .models import IdempotencyRecord
 
 KEEP_FOR = dt.timedelta(hours=48)
@@ -55,16 +55,6 @@ class KeyOwner:
 def _owner(owner: int | KeyOwner) -> KeyOwner:
     """A bare int is a user's id (how callers named owners before shops had keys)."""
     return owner if isinstance(owner, KeyOwner) else KeyOwner.user(owner)
-
-
-class IdempotencyKeyReused(WalletError):
-    """The key was used before for a different request."""
-
-    field = "Idempotency-Key"
-
-
-class BadIdempotencyKey(WalletError):
-    field = "Idempotency-Key"
 
 
 @dataclass(frozen=True)

@@ -18,18 +18,18 @@ from sqlalchemy.orm import Session
 from ledgerlib import Ledger
 
 from ..core.codes import utcnow
-from ..core.errors import AccountError, LoginThrottled
 from ..core.models import LoginAttempt, LoginThrottle, Merchant, User, table_of
 from ..core.phone import InvalidPhone, normalize_phone
 from ..core.text import is_ordinary
 from ..core.wallets import open_wallet
+from .errors import AccountError, LoginThrottled
 from .passwords import MAX_PASSWORD_BYTES, password_problem
 from .web_sessions import EndReason, PrincipalKind, WebSessions
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["AccountError", "AccountService", "LoginThrottled", "MAX_FAILURES_PER_PHONE"]
+__all__ = ["AccountService", "MAX_FAILURES_PER_PHONE"]
 
 _HANDLE = re.compile(r"[a-z0-9](?:[a-z0-9-]{1,28})[a-z0-9]", re.ASCII)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.ASCII)

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from ..core.codes import utcnow
 from ..core.credentials import due_for_touch, new_secret, secret_sha256
-from ..core.errors import AccountError
 from ..core.models import User
 from ..core.text import is_ordinary, one_line
+from .errors import AccountError
 from .models import ApiToken
 
 TOKEN_PREFIX = "wlt_"

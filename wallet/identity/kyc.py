@@ -35,12 +35,12 @@ from ..core.errors import WalletError
 from ..core.models import User
 from ..core.text import is_ordinary
 from .accounts import MAX_NAME_CHARS
+from .errors import KycRefused
 from .models import KycRecord
 from .pan_vault import PanVault, mask_pan
 
-__all__ = ["ApproveAllVerifier", "KycDetails", "KycRefused", "KycService", "KycVerdict",
-           "KycVerifier", "load_verifier", "reseal_pans", "same_name", "verified_record",
-           "verifier_factory"]
+__all__ = ["ApproveAllVerifier", "KycDetails", "KycService", "KycVerdict", "KycVerifier",
+           "load_verifier", "reseal_pans", "same_name", "verified_record", "verifier_factory"]
 
 _PAN = re.compile(r"[A-Z]{5}[0-9]{4}[A-Z]", re.ASCII)
 #: A person's name: letters (and their accents), spaces, dots, apostrophes and
@@ -49,10 +49,6 @@ _NAME_PUNCTUATION = frozenset(" .'-\u2019")  # (\u2019: the typographic apostrop
 MIN_AGE_YEARS = 18
 PAN_TAKEN = ("This PAN is already verified for another wallet. One PAN can complete the "
              "KYC of one wallet only: if it is yours, write to us.")
-
-
-class KycRefused(WalletError):
-    code = "kyc_refused"
 
 
 @dataclass(frozen=True)

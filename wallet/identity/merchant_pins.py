@@ -15,10 +15,11 @@ from typing import ClassVar
 
 from sqlalchemy import Column
 
-from ..core.errors import AccountError, LoginThrottled, WalletError
+from ..core.errors import WalletError
 from ..core.models import Merchant, table_of
 from ..core.notifications import MerchantNotice, notify_merchant
 from .accounts import AccountService
+from .errors import AccountError, LoginThrottled
 from .models import MerchantPin
 from .pins import Pins
 from .web_sessions import PrincipalKind

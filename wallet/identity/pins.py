@@ -34,13 +34,13 @@ from ..core.codes import utcnow
 from ..core.errors import WalletError
 from ..core.ini import ConfigurationError
 from ..core.models import Merchant, User, table_of
+from .errors import PinLocked, PinNotSet, PinRefused, WrongPin
 from .models import MerchantPin, WalletPin
 from .pin_hashes import PinKeys, UnknownPinKey, Verdict, hash_pin, verify_pin
 from .pin_tries import Outcome, PinRows, Reservation, Tally, TryCounter
 from .web_sessions import EndReason, PrincipalKind, WebSessions
 
-__all__ = ["DEFAULT_PIN_POLICY", "PinApproval", "PinKeys", "PinLocked", "PinNotSet",
-           "PinPolicy", "PinRefused", "Pins", "WrongPin", "hash_new_pin"]
+__all__ = ["DEFAULT_PIN_POLICY", "PinApproval", "PinKeys", "PinPolicy", "Pins", "hash_new_pin"]
 
 log = logging.getLogger(__name__)
 
@@ -54,27 +54,6 @@ _IN_FLIGHT_PAUSES_S = (0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.2, 0.3, 0.3, 0.4)
 _NO_SYNC = {"synchronize_session": False}
 #: Who may have a PIN: a user (wallet PIN), a shop (wallet.identity.merchant_pins).
 PinOwner = User | Merchant
-
-
-class PinRefused(WalletError):
-    """The PIN did not allow this payment (wrong, locked, or not set yet)."""
-
-    field = "pin"
-    code = "pin_refused"
-
-
-class WrongPin(PinRefused):
-    code = "wrong_pin"
-
-
-class PinLocked(PinRefused):
-    code = "pin_locked"
-    #: seconds until payments are unlocked (an API's Retry-After)
-    retry_after_s: int = 60
-
-
-class PinNotSet(PinRefused):
-    code = "pin_not_set"
 
 
 @dataclass(frozen=True)

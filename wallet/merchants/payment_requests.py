@@ -34,6 +34,7 @@ from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary
 from ..identity.pins import PinInput
 from ..money.transfers import WalletService
+from .errors import OrderReferenceReused, RequestNotFound, RequestNotPayable
 from .events import MerchantEvents
 from .models import PaymentRequest
 
@@ -43,20 +44,6 @@ MIN_EXPIRY_S = 60
 MAX_EXPIRY_S = 7 * 24 * 3600
 DEFAULT_EXPIRY_S = 30 * 60
 EXPIRE_BATCH = 200
-
-
-class RequestNotFound(WalletError):
-    """No such payment request (or not this shop's)."""
-
-
-class RequestNotPayable(WalletError):
-    """Paid, expired or cancelled: nothing moves."""
-
-
-class OrderReferenceReused(WalletError):
-    """The shop's order reference was used for a request with other content."""
-
-    field = "order_reference"
 
 
 @dataclass(frozen=True)

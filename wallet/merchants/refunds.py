@@ -17,24 +17,18 @@ from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_pai
 
 from ..core import codes
 from ..core.codes import Event, Kind, Status, utcnow
-from ..core.errors import DuplicateRequest, InsufficientBalance, WalletError
+from ..core.errors import DuplicateRequest, WalletError
 from ..core.models import Merchant, Transaction
 from ..core.notifications import Notice, notify
 from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary, one_line
+from ..money.errors import InsufficientBalance
 from ..money.limits import DEFAULT_LIMITS, LimitPolicy, WalletLimits
+from .errors import PaymentNotFound, RefundTooLarge
 from .events import MerchantEvents
 from .models import PaymentRequest, Refund
 
 MAX_REASON_CHARS = 140
-
-
-class PaymentNotFound(WalletError):
-    """No such payment of this shop."""
-
-
-class RefundTooLarge(WalletError):
-    field = "amount"
 
 
 class Refunds:

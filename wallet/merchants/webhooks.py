@@ -47,9 +47,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..core.codes import Delivery, Event, utcnow
-from ..core.errors import WalletError
 from ..core.tasks import NoTaskQueue, TaskQueue, TransactionRunner, after_commit
 from ..settings import WalletSettings
+from .errors import DeliveryNotFound, EndpointNotFound, WebhookError
 from .models import MerchantDelivery, MerchantDeliveryAttempt, MerchantEndpoint, MerchantEvent
 from .webhook_sender import SendResult, UnsafeDestination, WebhookSender, check_url
 
@@ -65,18 +65,6 @@ DISABLED_BY_SHOP: Final = "Disabled by you."
 LOG_PAGE: Final = 50
 SWEEP_BATCH: Final = 500
 OPEN: Final = (Delivery.PENDING, Delivery.RETRYING)
-
-
-class WebhookError(WalletError):
-    """A refused change to a shop's webhooks (nothing was written)."""
-
-
-class EndpointNotFound(WebhookError):
-    """No such endpoint of this shop."""
-
-
-class DeliveryNotFound(WebhookError):
-    """No such delivery to this shop's endpoints."""
 
 
 @dataclass(frozen=True)
@@ -561,7 +549,6 @@ class WebhookWorker:
         return self.run(lambda session: self._deliveries(session).due())
 
 
-__all__ = ["DeliveryDetail", "DeliveryNotFound", "EndpointNotFound", "LogLine", "LogPage",
-           "MerchantWebhooks", "Outgoing", "Recorded", "Step", "WebhookDeliveries",
-           "WebhookError", "WebhookPolicy", "WebhookWorker", "new_secret", "sign",
+__all__ = ["DeliveryDetail", "LogLine", "LogPage", "MerchantWebhooks", "Outgoing", "Recorded",
+           "Step", "WebhookDeliveries", "WebhookPolicy", "WebhookWorker", "new_secret", "sign",
            "signed_headers"]

@@ -16,9 +16,10 @@ import ledgerlib
 from ledgerlib import IdempotencyConflict, InsufficientFunds, format_paise
 
 from ..core.codes import Kind, Status
-from ..core.errors import InsufficientBalance, WalletError
+from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
 from ..identity.pins import PinInput
+from .errors import InsufficientBalance
 from .freeze import ensure_can_spend
 from .transfers import WalletService
 

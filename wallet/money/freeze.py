@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..core.errors import WalletError
 from ..core.models import Merchant, User
+from .errors import WalletFrozen
 
 MAX_REASON_CHARS = 300
-
-
-class WalletFrozen(WalletError):
-    """The payer's wallet is frozen by an operator."""
 
 
 def ensure_can_spend(owner: User | Merchant) -> None:

@@ -37,25 +37,10 @@ from ledgerlib import format_paise
 
 from ..core import codes
 from ..core.codes import IST, Kind, KycLevel, Status, utcnow
-from ..core.errors import WalletError
 from ..core.models import Transaction, User
+from .errors import DepositLimit, RecipientLimit
 
-__all__ = ["DEFAULT_LIMITS", "DepositLimit", "Headroom", "LimitPolicy",
-           "RecipientLimit", "WalletLimits"]
-
-
-class DepositLimit(WalletError):
-    """Adding this much would take the wallet over one of its limits."""
-
-    field = "amount"
-    code = "wallet_limit"
-
-
-class RecipientLimit(WalletError):
-    """The receiving wallet cannot take this much: nothing moved."""
-
-    field = "amount"
-    code = "recipient_limit"
+__all__ = ["DEFAULT_LIMITS", "Headroom", "LimitPolicy", "WalletLimits"]
 
 
 @dataclass(frozen=True)

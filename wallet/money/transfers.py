@@ -21,26 +21,24 @@ from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_pai
 
 from ..core import codes, observe  # noqa: F401 - observe: its listeners see every money movement
 from ..core.codes import Kind, Status, utcnow
-from ..core.errors import (
-    AmountTooLarge,
-    DuplicateRequest,
-    InsufficientBalance,
-    RecipientNotFound,
-    SelfTransfer,
-    WalletError,
-)
+from ..core.errors import DuplicateRequest, WalletError
 from ..core.models import Merchant, Transaction, User
 from ..core.notifications import Notice, notify
 from ..core.phone import InvalidPhone, normalize_phone
 from ..core.wallets import open_wallet
 from ..identity.pins import DEFAULT_PIN_POLICY, PinInput, PinPolicy, Pins
 from ..settings import WalletSettings
+from .errors import (
+    AmountTooLarge,
+    InsufficientBalance,
+    RecipientLimit,
+    RecipientNotFound,
+    SelfTransfer,
+)
 from .freeze import ensure_can_spend
-from .limits import DEFAULT_LIMITS, LimitPolicy, RecipientLimit, WalletLimits
+from .limits import DEFAULT_LIMITS, LimitPolicy, WalletLimits
 
-__all__ = ["ActivityFilter", "ActivityItem", "ActivityPage", "AmountTooLarge", "DuplicateRequest",
-           "InsufficientBalance", "RecipientNotFound", "SelfTransfer", "WalletError",
-           "WalletService"]
+__all__ = ["ActivityFilter", "ActivityItem", "ActivityPage", "WalletService"]
 
 #: The most one transfer may move (Rs 1,00,000), unless configured otherwise.
 DEFAULT_MAX_TRANSFER_PAISE = WalletSettings.max_transfer_paise

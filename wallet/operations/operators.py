@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..core.codes import utcnow
-from ..core.errors import AccountError
 from ..core.models import Operator
 from ..identity.accounts import AccountService, _dummy_hash
+from ..identity.errors import AccountError
 from ..identity.passwords import MAX_PASSWORD_BYTES
 
 __all__ = ["MIN_OPERATOR_PASSWORD_CHARS", "NewOperator", "OperatorService", "Role"]

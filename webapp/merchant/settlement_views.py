@@ -20,8 +20,8 @@ from wallet.banking.models import MerchantBankAccount
 from wallet.banking.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
 from wallet.core.errors import WalletError
 from wallet.core.models import Merchant
+from wallet.identity.errors import PinRefused
 from wallet.identity.merchant_pins import MerchantPins
-from wallet.identity.pins import PinRefused
 from wallet.merchants.webhooks import duration_text
 from webcommon import request_services
 from webcommon.delays import bank_delays

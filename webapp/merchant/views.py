@@ -14,9 +14,10 @@ from pyramid.security import forget, remember
 
 from ledgerlib import format_paise
 from wallet.core.codes import IST
-from wallet.core.errors import AccountError, LoginThrottled, WalletError
+from wallet.core.errors import WalletError
 from wallet.core.models import Merchant
-from wallet.merchants.refunds import PaymentNotFound
+from wallet.identity.errors import AccountError, LoginThrottled
+from wallet.merchants.errors import PaymentNotFound
 from wallet.merchants.reports import MerchantReports, PaymentDetail, PeriodFigures
 from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults

@@ -19,15 +19,9 @@ from pyramid.response import Response
 
 from wallet.core.codes import Delivery, Event
 from wallet.core.models import Merchant
+from wallet.merchants.errors import DeliveryNotFound, EndpointNotFound, WebhookError
 from wallet.merchants.models import MerchantEndpoint
-from wallet.merchants.webhooks import (
-    MAX_URL_CHARS,
-    DeliveryNotFound,
-    EndpointNotFound,
-    MerchantWebhooks,
-    WebhookError,
-    duration_text,
-)
+from wallet.merchants.webhooks import MAX_URL_CHARS, MerchantWebhooks, duration_text
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 

@@ -10,8 +10,8 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.core.errors import AccountError, LoginThrottled
 from wallet.core.models import Merchant
+from wallet.identity.errors import AccountError, LoginThrottled
 from webcommon import request_services
 from webcommon.security import current_session_id, end_other_sessions, other_sessions_count
 from webcommon.views import view_config

@@ -8,7 +8,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import forget, remember
 
-from wallet.core.errors import AccountError, LoginThrottled
+from wallet.identity.errors import AccountError, LoginThrottled
 from webcommon import request_services
 from webcommon.views import view_config
 

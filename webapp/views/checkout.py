@@ -11,16 +11,12 @@ from pyramid.response import Response
 
 from wallet.core import codes
 from wallet.core.codes import RequestStatus
-from wallet.core.errors import InsufficientBalance, WalletError
+from wallet.core.errors import WalletError
 from wallet.core.models import User
-from wallet.identity.pins import PinRefused
-from wallet.merchants.payment_requests import (
-    Checkout,
-    PaymentRequests,
-    RequestNotFound,
-    RequestNotPayable,
-    return_target,
-)
+from wallet.identity.errors import PinRefused
+from wallet.merchants.errors import RequestNotFound, RequestNotPayable
+from wallet.merchants.payment_requests import Checkout, PaymentRequests, return_target
+from wallet.money.errors import InsufficientBalance
 from wallet.money.transfers import WalletService
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults

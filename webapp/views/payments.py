@@ -9,7 +9,7 @@ from pyramid.response import Response
 from ledgerlib import format_paise
 from wallet.core.errors import WalletError
 from wallet.core.models import Merchant, User
-from wallet.identity.pins import PinRefused
+from wallet.identity.errors import PinRefused
 from wallet.money.transfers import WalletService
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults

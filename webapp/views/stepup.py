@@ -18,8 +18,9 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.core.codes import KycLevel
-from wallet.core.errors import AccountError, WalletError
+from wallet.core.errors import WalletError
 from wallet.core.models import User
+from wallet.identity.errors import AccountError
 from wallet.identity.kyc import verified_record
 from wallet.identity.pins import Pins
 from webcommon import request_services

@@ -10,7 +10,7 @@ from ledgerlib import format_paise
 from wallet.core.codes import IST
 from wallet.core.errors import WalletError
 from wallet.core.models import User
-from wallet.identity.pins import PinRefused
+from wallet.identity.errors import PinRefused
 from wallet.money.statement_files import statement_csv, statement_filename, statement_pdf
 from wallet.money.transfers import WalletService
 from webcommon import request_read_services, request_services

@@ -15,7 +15,7 @@ from wallet.banking.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
 from wallet.core.codes import Status, utcnow
 from wallet.core.errors import WalletError
 from wallet.core.models import Transaction, User
-from wallet.identity.pins import PinRefused
+from wallet.identity.errors import PinRefused
 from webcommon import request_services
 from webcommon.delays import bank_delays
 from webcommon.views import view_config, view_defaults

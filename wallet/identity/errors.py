@@ -1,0 +1,60 @@
+"""Who someone is, refused: sign-up and sign-in (AccountError: a form's
+problem, not a WalletError), the PIN step-up (wallet.identity.pins) and KYC
+(wallet.identity.kyc). Each WalletError's ``code`` is stable (wallet.core.errors)."""
+from __future__ import annotations
+
+from ..core.errors import WalletError
+
+__all__ = ["AccountError", "KycRefused", "LoginThrottled", "PinLocked", "PinNotSet",
+           "PinRefused", "WrongPin"]
+
+
+class AccountError(Exception):
+    """A sign-up or log-in problem to show on the form, with the field it
+    concerns; ``errors`` has every field's problem when more than one was found."""
+
+    def __init__(self, message: str, field: str | None = None,
+                 errors: dict[str, str] | None = None):
+        super().__init__(message)
+        self.field = field
+        self._errors = dict(errors or {})
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return dict(self._errors) or {self.field or "form": str(self)}
+
+    @classmethod
+    def of_fields(cls, errors: dict[str, str]) -> "AccountError":
+        field, message = next(iter(errors.items()))
+        return cls(message, field, errors)
+
+
+class LoginThrottled(AccountError):
+    pass
+
+
+class PinRefused(WalletError):
+    """The PIN did not allow this payment (wrong, locked, or not set yet)."""
+
+    field = "pin"
+    #: (raised as itself for an approval that is not this owner's: a wrong PIN)
+    code = "wrong_pin"
+
+
+class WrongPin(PinRefused):
+    """The PIN does not match: a try counted. Its code is its parent's
+    (``wrong_pin``): to the payer it means the same."""
+
+
+class PinLocked(PinRefused):
+    code = "pin_locked"
+    #: seconds until payments are unlocked (an API's Retry-After)
+    retry_after_s: int = 60
+
+
+class PinNotSet(PinRefused):
+    code = "pin_not_set"
+
+
+class KycRefused(WalletError):
+    code = "kyc_refused"

@@ -1,0 +1,58 @@
+"""Shops' integration, refused: payment requests
+(wallet.merchants.payment_requests), refunds (wallet.merchants.refunds) and
+webhooks to shops (wallet.merchants.webhooks). Each ``code`` is stable
+(wallet.core.errors)."""
+from __future__ import annotations
+
+from ..core.errors import WalletError
+
+__all__ = ["DeliveryNotFound", "EndpointNotFound", "OrderReferenceReused", "PaymentNotFound",
+           "RefundTooLarge", "RequestNotFound", "RequestNotPayable", "WebhookError"]
+
+
+class RequestNotFound(WalletError):
+    """No such payment request (or not this shop's)."""
+
+    code = "not_found"
+
+
+class RequestNotPayable(WalletError):
+    """Paid, expired or cancelled: nothing moves."""
+
+    code = "not_payable"
+
+
+class OrderReferenceReused(WalletError):
+    """The shop's order reference was used for a request with other content."""
+
+    code = "order_reference_reused"
+    field = "order_reference"
+
+
+class PaymentNotFound(WalletError):
+    """No such payment of this shop."""
+
+    code = "not_found"
+
+
+class RefundTooLarge(WalletError):
+    code = "refund_too_large"
+    field = "amount"
+
+
+class WebhookError(WalletError):
+    """A refused change to a shop's webhooks (nothing was written)."""
+
+    code = "webhook_refused"
+
+
+class EndpointNotFound(WebhookError):
+    """No such endpoint of this shop."""
+
+    code = "not_found"
+
+
+class DeliveryNotFound(WebhookError):
+    """No such delivery to this shop's endpoints."""
+
+    code = "not_found"

@@ -1,0 +1,50 @@
+"""Money between wallets, refused: transfers and shop payments
+(wallet.money.transfers), limits (wallet.money.limits), frozen wallets
+(wallet.money.freeze); banks' and shops' operations raise them too. Each
+``code`` is stable (wallet.core.errors)."""
+from __future__ import annotations
+
+from ..core.errors import WalletError
+
+__all__ = ["AmountTooLarge", "DepositLimit", "InsufficientBalance", "RecipientLimit",
+           "RecipientNotFound", "SelfTransfer", "WalletFrozen"]
+
+
+class RecipientNotFound(WalletError):
+    code = "recipient_not_found"
+    field = "phone"
+
+
+class SelfTransfer(WalletError):
+    code = "self_transfer"
+    field = "phone"
+
+
+class InsufficientBalance(WalletError):
+    code = "insufficient_funds"
+    field = "amount"
+
+
+class AmountTooLarge(WalletError):
+    code = "limit_exceeded"
+    field = "amount"
+
+
+class WalletFrozen(WalletError):
+    """The payer's wallet is frozen by an operator."""
+
+    code = "wallet_frozen"
+
+
+class DepositLimit(WalletError):
+    """Adding this much would take the wallet over one of its limits."""
+
+    field = "amount"
+    code = "wallet_limit"
+
+
+class RecipientLimit(WalletError):
+    """The receiving wallet cannot take this much: nothing moved."""
+
+    field = "amount"
+    code = "recipient_limit"
