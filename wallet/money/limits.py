@@ -40,7 +40,7 @@ from ..core.codes import IST, Kind, KycLevel, Status, utcnow
 from ..core.errors import WalletError
 from ..core.models import Transaction, User
 
-__all__ = ["DEFAULT_LIMITS", "DepositLimit", "Headroom", "LimitPolicy",
+__all__ = ["DepositLimit", "Headroom", "LimitPolicy",
            "RecipientLimit", "WalletLimits"]
 
 
@@ -69,7 +69,6 @@ class LimitPolicy:
                 else self.min_kyc_max_balance_paise)
 
 
-DEFAULT_LIMITS = LimitPolicy()
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def ist_month_start(moment: dt.datetime) -> dt.datetime:
 
 
 class WalletLimits:
-    def __init__(self, dbsession: Session, policy: LimitPolicy = DEFAULT_LIMITS, *,
+    def __init__(self, dbsession: Session, *, policy: LimitPolicy,
                  clock: Callable[[], dt.datetime] = utcnow):
         self.db = dbsession
         self.policy = policy
