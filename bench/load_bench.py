@@ -54,7 +54,11 @@ from sqlalchemy.orm import Session  # noqa: E402
 import huey_tasks  # noqa: E402
 import ledgerlib  # noqa: E402
 from fake_bank.models import ApiCall  # noqa: E402
-from tests.wallet_helpers import deposit_service, withdrawal_service  # noqa: E402
+from tests.wallet_helpers import (  # noqa: E402
+    deposit_service,
+    wallet_service,
+    withdrawal_service,
+)
 from wallet.core.models import IdempotencyRecord, Transaction, User  # noqa: E402
 from wallet.db import get_engine  # noqa: E402
 from wallet.identity.accounts import AccountService  # noqa: E402
@@ -594,7 +598,8 @@ def bench_pipeline(args) -> None:
         per_user = args.withdrawals // args.users
         ids = []
         with Session(engine) as session, session.begin():
-            service = withdrawal_service(session, banks)
+            service = withdrawal_service(  # the bench's PIN keys, not the tests'
+                session, banks, wallet=wallet_service(session, pin_policy=PIN_POLICY))
             for user in session.scalars(sa.select(User)):
                 for k in range(per_user):
                     ids.append(service.request(user, "hdfc", "50100012345678", "HDFC0001234",
