@@ -38,7 +38,7 @@ from .ledgerline_helpers import (
     ll_signature,
 )
 from .test_webhooks import HDFC_SECRET, sign
-from .wallet_helpers import balance, deposit_service, make_user, state
+from .wallet_helpers import balance, deposit_service, make_user, state, sweep_stuck_deposits
 
 LEDGERLINE = PROTOCOLS["ledgerline"]
 
@@ -433,7 +433,6 @@ def collection(token: str, status: str, value: str = "500.50") -> dict:
 
 
 def test_the_sweeper_reads_a_ledgerline_banks_answers_in_its_words(db, runner, user_id):
-    from wallet.banking.deposits import sweep_stuck_deposits
 
     tokens = []
     for i in range(4):

@@ -86,12 +86,12 @@ def wallet_service(session, **kwargs) -> WalletService:
                                      **kwargs})
 
 
-def merchant_bank_accounts(session, banks=TEST_BANKS, pins=None, **kwargs
+def merchant_bank_accounts(session, banks=TEST_BANKS, pins=None, policy=None, **kwargs
                            ) -> MerchantBankAccounts:
     clock = kwargs.get("clock", utcnow)
     pins = pins or MerchantPins(session, policy=TEST_PIN_POLICY, clock=clock)
-    return MerchantBankAccounts(session, banks, pins,
-                                **{"policy": BankAccountPolicy(), **kwargs})
+    return MerchantBankAccounts(session, banks, pins, policy=policy or BankAccountPolicy(),
+                                **kwargs)
 
 
 def withdrawal_service(session, banks=TEST_BANKS, **kwargs) -> WithdrawalService:
