@@ -140,8 +140,9 @@ def withdraw(db, stack: Stack, user_id: int, bank: str, account: str, amount_pai
 
 def drain(runner, stack: Stack, user_id: int, policy: PayoutPolicy = FAST) -> None:
     """What the payout worker does: every step of the user's payouts, through the bank."""
-    payout_processor(runner, stack.banks, lambda bank: BankClient(bank, timeout_s=2.0), policy).drain(
-        f"user:{user_id}", "test-worker")
+    processor = payout_processor(runner, stack.banks,
+                                 lambda bank: BankClient(bank, timeout_s=2.0), policy)
+    processor.drain(f"user:{user_id}", "test-worker")
 
 
 def knobs(stack: Stack, **values) -> None:
