@@ -40,7 +40,4 @@ def actor(request: Request) -> Actor:
 
 
 def operator_actions(request: Request) -> OperatorActions:
-    services = request_services(request)
-    return OperatorActions(request.dbsession, services.banks, actor(request),
-                           tasks=services.tasks, clock=services.clock,
-                           deposit_expire_after_s=services.settings.deposit_expire_after_s)
+    return request_services(request).operator_actions(actor(request))

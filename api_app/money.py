@@ -32,6 +32,7 @@ from wallet.core.idempotency import (
     fingerprint,
 )
 from wallet.identity.errors import PinRefused
+from webcommon import request_services
 
 from .errors import wallet_refused
 from .problems import problem, validation_error
@@ -89,7 +90,7 @@ def run_money_request(request: Request, operation: Operation) -> Response:
     if not verdict.allowed:
         return problem("rate_limited", "Too many money requests; wait and try again.",
                        headers={"Retry-After": str(verdict.retry_after_s)})
-    keys = IdempotencyKeys(request.dbsession)
+    keys = request_services(request).idempotency_keys
     key = keys.check_key(request.headers.get("Idempotency-Key"))
     body: Json = json_body(request)
     # The PIN is no part of what the key remembers: never stored, even hashed

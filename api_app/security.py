@@ -23,6 +23,7 @@ from wallet.identity.api_tokens import ApiTokens
 from wallet.identity.models import ApiToken
 from wallet.merchants.keys import MerchantKeys, looks_like_key
 from wallet.merchants.models import MerchantApiKey
+from webcommon import request_services
 from webcommon.security import attempt_cache
 
 from .settings import api_settings
@@ -39,12 +40,12 @@ def bearer_token(request: Request) -> str | None:
 
 def tokens(request: Request) -> ApiTokens:
     settings = api_settings(request)
-    return ApiTokens(request.dbsession, ttl_s=settings.token_ttl_s,
-                     idle_s=settings.token_idle_s)
+    return request_services(request).api_tokens(ttl_s=settings.token_ttl_s,
+                                                idle_s=settings.token_idle_s)
 
 
 def merchant_keys(request: Request) -> MerchantKeys:
-    return MerchantKeys(request.dbsession)
+    return request_services(request).merchant_keys
 
 
 @dataclass(frozen=True)

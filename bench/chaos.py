@@ -62,10 +62,8 @@ from bench.chaos_checks import check  # noqa: E402
 from bench.faults import Faults, HealthMonitor, Window  # noqa: E402
 from bench.infra import AppProcess, RestartableServer, local_servers, write_ini  # noqa: E402
 from fake_bank.models import Delivery, Payout  # noqa: E402
-from wallet.banking.bank_client import BankClient  # noqa: E402
+from tests.wallet_helpers import bank_client, sweep_stuck_deposits, withdrawal_service  # noqa: E402
 from wallet.banking.banks import load_banks  # noqa: E402
-from wallet.banking.deposits import sweep_stuck_deposits  # noqa: E402
-from wallet.banking.withdrawals import WithdrawalService  # noqa: E402
 from wallet.core.models import Transaction  # noqa: E402
 from wallet.db import get_engine  # noqa: E402
 from wallet.identity.accounts import AccountService  # noqa: E402
@@ -334,7 +332,7 @@ def exercise(stage: Stage, args, stats, windows_out: list | None = None) -> list
                        PanVault(PanKeys.from_settings(CHAOS_PAN_SETTINGS))).record(
                 user, KycDetails(user.name, demo_pan(int(phone[-10:])), dt.date(1990, 1, 1)),
                 "chaos")
-            Pins(session, PinPolicy(keys=parse_pin_keys(PIN_KEYS, "chaos", production=False))
+            Pins(session, policy=PinPolicy(keys=parse_pin_keys(PIN_KEYS, "chaos", production=False))
                  ).set_first(user, PIN, PIN)
         shops = [accounts.signup_merchant(f"shop-{i}", f"Shop {i}", f"shop{i}@chaos.in",
                                           PASSWORD).handle for i in range(args.shops)]
@@ -457,14 +455,14 @@ def settle(stage: Stage, args, engine, stats) -> list[str]:
 
     deadline = time.monotonic() + args.settle_s
     while time.monotonic() < deadline:
-        sweep_stuck_deposits(run_in_transaction, banks, BankClient,
+        sweep_stuck_deposits(run_in_transaction, banks, bank_client,
                              older_than=dt.timedelta(0), expire_after=dt.timedelta(0))
         huey_tasks.withdrawals.resume_stalled_withdrawals.call_local()
         with Session(engine) as session:
             for tx_id in session.scalars(select(Transaction.id).where(
                     Transaction.kind == "withdrawal", Transaction.status == "needs_review")):
                 with Session(engine) as op, op.begin():  # what an operator would do
-                    WithdrawalService(op, banks).operator_retry(tx_id)
+                    withdrawal_service(op, banks).operator_retry(tx_id)
                 stats["operator retries"] += 1
             open_work = session.scalar(select(func.count()).select_from(Transaction).where(
                 Transaction.status.in_(open_statuses)))

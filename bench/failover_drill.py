@@ -45,7 +45,7 @@ from bench.failover_faults import walsenders  # noqa: E402
 from bench.infra import AppProcess, write_ini  # noqa: E402
 from bench.people import PASSWORD, PIN, Person, keep_sending  # noqa: E402
 from bench.read_drill import read_checks  # noqa: E402
-from wallet.banking.deposits import DepositService  # noqa: E402
+from tests.wallet_helpers import deposit_service  # noqa: E402
 from wallet.db import get_engine  # noqa: E402
 from wallet.identity.accounts import AccountService  # noqa: E402
 from wallet.identity.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
@@ -120,8 +120,8 @@ def make_people(engine, settings: dict, count: int) -> list[tuple[str, int]]:
             KycService(session, ApproveAllVerifier(), vault).record(
                 user, KycDetails(user.name, demo_pan(9_100_000 + i), dt.date(1990, 1, 1)),
                 "drill")
-            Pins(session, pins).set_first(user, PIN, PIN)
-            DepositService(session, dict(banks)).record_completed(
+            Pins(session, policy=pins).set_first(user, PIN, PIN)
+            deposit_service(session, dict(banks)).record_completed(
                 user, "hdfc", OPENING_PAISE, f"drill-deposit-{i:08d}")
             made.append((user.phone, user.id))
     return made

@@ -54,8 +54,11 @@ from sqlalchemy.orm import Session  # noqa: E402
 import huey_tasks  # noqa: E402
 import ledgerlib  # noqa: E402
 from fake_bank.models import ApiCall  # noqa: E402
-from wallet.banking.deposits import DepositService  # noqa: E402
-from wallet.banking.withdrawals import WithdrawalService  # noqa: E402
+from tests.wallet_helpers import (  # noqa: E402
+    deposit_service,
+    wallet_service,
+    withdrawal_service,
+)
 from wallet.core.models import IdempotencyRecord, Transaction, User  # noqa: E402
 from wallet.db import get_engine  # noqa: E402
 from wallet.identity.accounts import AccountService  # noqa: E402
@@ -193,8 +196,8 @@ def make_people(engine, banks, phones: list[str], deposit_paise: int, shop: bool
             KycService(session, ApproveAllVerifier(), BENCH_PAN_VAULT).record(
                 user, KycDetails(user.name, demo_pan(int(phone[-10:])), dt.date(1990, 1, 1)),
                 "bench")
-            Pins(session, PIN_POLICY).set_first(user, PIN, PIN)
-            DepositService(session, banks).record_completed(user, "hdfc", deposit_paise,
+            Pins(session, policy=PIN_POLICY).set_first(user, PIN, PIN)
+            deposit_service(session, banks).record_completed(user, "hdfc", deposit_paise,
                                                             f"bench-deposit-{i:010d}")
         if shop:
             accounts.signup_merchant("hot-shop", "Hot Shop", "hot@shop.in", PASSWORD)
@@ -595,7 +598,8 @@ def bench_pipeline(args) -> None:
         per_user = args.withdrawals // args.users
         ids = []
         with Session(engine) as session, session.begin():
-            service = WithdrawalService(session, banks)
+            service = withdrawal_service(  # the bench's PIN keys, not the tests'
+                session, banks, wallet=wallet_service(session, pin_policy=PIN_POLICY))
             for user in session.scalars(sa.select(User)):
                 for k in range(per_user):
                     ids.append(service.request(user, "hdfc", "50100012345678", "HDFC0001234",

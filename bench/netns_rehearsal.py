@@ -56,7 +56,7 @@ from bench.chaos import (  # noqa: E402
     verdict,
 )
 from bench.infra import AppProcess, LocalPostgres, LocalRedis, write_ini  # noqa: E402
-from wallet.banking.deposits import DepositService  # noqa: E402
+from tests.wallet_helpers import deposit_service  # noqa: E402
 from wallet.banking.models.webhook import WebhookAttempt as Heard  # noqa: E402
 from wallet.core.models import Transaction  # noqa: E402
 from wallet.db import get_engine  # noqa: E402
@@ -149,7 +149,7 @@ def allow_list_check(settings: dict, engine, webhook_url: str, stats) -> list[st
     with Session(engine) as session, session.begin():
         user = AccountService(session, bcrypt_rounds=4).signup(
             "+917999900001", "Allow List", PASSWORD)
-        deposit = DepositService(session, dict(banks)).start(user, "hdfc", 50_000,
+        deposit = deposit_service(session, dict(banks)).start(user, "hdfc", 50_000,
                                                              "allow-list-check-0001")
         token, tx_id = deposit.token, deposit.id
     body = json.dumps({"type": "deposit.failed", "reference": token, "amount_paise": 50_000,

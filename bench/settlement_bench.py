@@ -44,15 +44,14 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from tests.wallet_helpers import deposit_service, wallet_service  # noqa: E402
 from wallet.banking import settlement  # noqa: E402
 from wallet.banking.banks import BankConfig  # noqa: E402
-from wallet.banking.deposits import DepositService  # noqa: E402
 from wallet.core import codes  # noqa: E402
 from wallet.core.codes import CURRENCY, DepositAnswer, Kind, Status  # noqa: E402
 from wallet.core.models import Transaction, User  # noqa: E402
 from wallet.db import get_engine  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
-from wallet.money.transfers import WalletService  # noqa: E402
 from wallet.operations.bank_calls import verify_all  # noqa: E402
 
 SCHEMA = "settlement_bench"
@@ -92,7 +91,7 @@ def make_users(url: str, count: int) -> list[int]:
                       created_at=now) for i in range(count)]
         session.add_all(users)
         session.flush()
-        wallet = WalletService(session)
+        wallet = wallet_service(session)
         for user in users:
             wallet.open_user_wallet(user)
         ids = [user.id for user in users]
@@ -129,7 +128,7 @@ def settle_worker(url: str, shards: int, tokens: list[str], start_at: float, sto
         if time.time() >= stop_at:
             break
         with Session(engine, expire_on_commit=False) as session, session.begin():
-            result = DepositService(session, banks).settle(
+            result = deposit_service(session, banks).settle(
                 token, DepositAnswer.SUCCESS, bank_code="hdfc", amount_paise=AMOUNT_PAISE,
                 currency=CURRENCY, source="bench")
         if result.verdict != "credited":

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 import ledgerlib
 from wallet.banking.banks import BankConfig
 from wallet.core import redis_urls
+from wallet.core.tasks import NoTaskQueue, TaskQueue
 from wallet.db import get_engine, get_session_factory
+from wallet.services import Background
 from wallet.settings import WalletSettings, load_settings
 
 HUEY_NAME = "wallet"
@@ -82,6 +84,11 @@ class Worker:
                 return fn(session)
 
         return ledgerlib.retrying(attempt)
+
+    def background(self, tasks: TaskQueue | None = None) -> Background:
+        """The domain's services for tasks (wallet.services), each transaction
+        on a session of its own."""
+        return Background(self.run_in_transaction, self.settings, tasks or NoTaskQueue())
 
 
 worker = Worker()

@@ -7,9 +7,6 @@ import logging
 
 from huey import crontab
 
-from wallet.core.idempotency import IdempotencyKeys
-from wallet.identity.web_sessions import WebSessions
-from wallet.money.transfers import WalletService
 from wallet.operations.ledger_checks import run_ledger_check
 
 from .app import huey, worker
@@ -20,14 +17,16 @@ log = logging.getLogger(__name__)
 @huey.periodic_task(crontab(minute="7"))  # type: ignore[untyped-decorator]  # hourly; huey has no types
 def purge_idempotency_keys() -> int:
     """Keys are kept at least wallet.core.idempotency.KEEP_FOR (48 h), then dropped."""
-    return worker.run_in_transaction(lambda session: IdempotencyKeys(session).purge())
+    return worker.run_in_transaction(
+        lambda session: worker.background().services(session).idempotency_keys.purge())
 
 
 @huey.periodic_task(crontab(minute="37"))  # type: ignore[untyped-decorator]  # hourly; huey has no types
 def purge_web_sessions() -> int:
     """Page-app sessions are kept wallet.identity.web_sessions.KEEP_FOR (30 days) past
     their expiry, then dropped."""
-    return worker.run_in_transaction(lambda session: WebSessions(session).purge())
+    return worker.run_in_transaction(
+        lambda session: worker.background().services(session).web_sessions(None).purge())
 
 
 @huey.periodic_task(crontab(minute="*/15"))  # type: ignore[untyped-decorator]  # huey has no types
@@ -44,4 +43,5 @@ def verify_ledger() -> bool:
 @huey.periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]  # huey has no types
 def expire_ledger_holds() -> list[int]:
     """Holds with an expiry are released for good once it passes (ids of those released)."""
-    return worker.run_in_transaction(lambda session: WalletService(session).expire_holds())
+    return worker.run_in_transaction(
+        lambda session: worker.background().services(session).wallet.expire_holds())

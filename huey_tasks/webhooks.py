@@ -12,8 +12,7 @@ from huey import crontab
 from wallet.core.codes import utcnow
 from wallet.core.observability import new_request_id, request_id_var
 from wallet.merchants.payment_requests import EXPIRE_BATCH
-from wallet.merchants.webhooks import WebhookPolicy, WebhookWorker
-from wallet.services import Services
+from wallet.merchants.webhooks import WebhookWorker
 
 from .app import huey, worker
 from .withdrawals import process_payouts
@@ -24,7 +23,7 @@ EXPIRE_MAX_BATCHES = 10
 
 
 def webhook_worker() -> WebhookWorker:
-    return WebhookWorker(worker.run_in_transaction, WebhookPolicy.from_settings(worker.settings))
+    return worker.background().webhook_worker()
 
 
 @huey.task()  # type: ignore[untyped-decorator]  # huey ships no types
@@ -74,12 +73,11 @@ def sweep_webhooks() -> list[int]:
 def expire_payment_requests() -> int:
     """Expire payment requests whose time is up; each tells the shop's server
     (its deliveries are queued after each batch commits)."""
-    tasks = WorkerTaskQueue()
+    background = worker.background(WorkerTaskQueue())
     total = 0
     for _ in range(EXPIRE_MAX_BATCHES):
         expired = worker.run_in_transaction(
-            lambda session: Services(session, worker.settings, tasks).payment_requests
-            .expire_due())
+            lambda session: background.services(session).payment_requests.expire_due())
         total += expired
         if expired < EXPIRE_BATCH:
             break

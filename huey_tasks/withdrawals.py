@@ -8,9 +8,7 @@ import secrets
 
 from huey import crontab
 
-from wallet.banking.bank_client import BankClient
-from wallet.banking.banks import BankConfig
-from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
+from wallet.banking.payouts import PayoutProcessor
 from wallet.core.observability import new_request_id, request_id_var
 
 from .app import huey, worker
@@ -19,13 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def processor() -> PayoutProcessor:
-    timeout_s = worker.settings.bank_timeout_s
-
-    def client_for(bank: BankConfig) -> BankClient:
-        return BankClient(bank, timeout_s)
-
-    return PayoutProcessor(worker.run_in_transaction, worker.banks, client_for,
-                           PayoutPolicy.from_settings(worker.settings))
+    return worker.background().payout_processor()
 
 
 @huey.task()  # type: ignore[untyped-decorator]  # huey ships no types

@@ -16,12 +16,11 @@ from sqlalchemy import select
 
 import webhook_app
 from ledgerlib import InvalidAmount, parse_amount, to_decimal_string
-from wallet.banking.deposits import DepositService
 from wallet.banking.models import WebhookAttempt
 from wallet.core.models import User
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
-from .wallet_helpers import TEST_BANKS, PinForm, login, make_user, state
+from .wallet_helpers import TEST_BANKS, PinForm, deposit_service, login, make_user, state
 
 FUZZ = settings(max_examples=120, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -47,7 +46,7 @@ def webhook(web_settings):
 def pending(db):
     user_id = make_user(db, "+919876543210", "Asha")
     with db() as session, session.begin():
-        return DepositService(session, TEST_BANKS).start(
+        return deposit_service(session, TEST_BANKS).start(
             session.get(User, user_id), "hdfc", 500_50, "form-key-abuse-00001").token
 
 

@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 import fake_bank
 from fake_bank.models import Payment
-from wallet.banking.deposits import DepositService
 from wallet.banking.models import PayoutAttempt
-from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
+from wallet.banking.payouts import PayoutPolicy
 from wallet.core.models import Transaction, User
 from wallet_cli.admin import main as admin
 
@@ -22,7 +21,9 @@ from .wallet_helpers import (
     PIN,
     TEST_BANKS,
     balance,
+    deposit_service,
     make_user,
+    payout_processor,
     wallet_service,
     withdrawal_service,
     write_ini,
@@ -61,7 +62,7 @@ def activity(db, runner):
         tx = withdrawal_service(session, TEST_BANKS).request(
             session.get(User, asha), "hdfc", "50100012345678", "HDFC0001234", 200_00,
             "form-key-admin-000002", pin=PIN)
-    PayoutProcessor(runner, TEST_BANKS, ScriptedBank(), FAST).drain(asha, "w")
+    payout_processor(runner, TEST_BANKS, ScriptedBank(), FAST).drain(asha, "w")
     return asha, ravi, tx.id
 
 
@@ -95,7 +96,7 @@ def needs_review(db, runner, user_id, key="form-key-review-0001", sends=("timeou
             session.get(User, user_id), "hdfc", "50100012345678", "HDFC0001234", 300_00, key,
             pin=PIN).id
     bank = ScriptedBank(sends=list(sends), statuses=["down"] * 5)
-    PayoutProcessor(runner, TEST_BANKS, bank, FAST, rng=random.Random(0)).drain(user_id, "w")
+    payout_processor(runner, TEST_BANKS, bank, FAST, rng=random.Random(0)).drain(user_id, "w")
     with db() as session:
         assert session.get(Transaction, tx_id).status == "needs_review"
     return tx_id
@@ -117,7 +118,7 @@ def test_needs_review_listing_and_retry(ini, db, runner, capsys):
     assert kinds[-1] == "operator"
     # A fresh budget; the worker asks the bank before anything else.
     bank = ScriptedBank(statuses=[None])
-    PayoutProcessor(runner, TEST_BANKS, bank, FAST).drain(asha, "w")
+    payout_processor(runner, TEST_BANKS, bank, FAST).drain(asha, "w")
     assert bank.calls[0] == ("status", f"wd_{tx_id}")
     assert admin([ini, "retry", str(tx_id)]) == 1  # no longer needs review
 
@@ -149,7 +150,7 @@ def test_resolve_checks_the_bank_first(ini, db, runner, bank, capsys):
 def test_stuck_deposits(ini, db, capsys):
     asha = make_user(db, "+919876543210", "Asha")
     with db() as session, session.begin():
-        DepositService(session, TEST_BANKS).start(session.get(User, asha), "hdfc", 50_00,
+        deposit_service(session, TEST_BANKS).start(session.get(User, asha), "hdfc", 50_00,
                                                   "form-key-stuck-00001")
     assert admin([ini, "deposits", "--stuck", "--minutes", "10"]) == 0  # still young
     assert admin([ini, "deposits", "--stuck", "--minutes", "0"]) == 1
@@ -160,13 +161,13 @@ def test_reconcile_matches_then_finds_what_only_the_bank_has(ini, db, bank, caps
     app, url = bank
     asha = make_user(db, "+919876543210", "Asha")
     with db() as session, session.begin():
-        token = DepositService(session, TEST_BANKS).start(
+        token = deposit_service(session, TEST_BANKS).start(
             session.get(User, asha), "hdfc", 250_00, "form-key-recon-00001").token
     http("GET", f"{url}/hdfc/netbanking?reference={token}&amount_paise=25000"
                 "&return_url=http://127.0.0.1/x")
     http("POST", f"{url}/hdfc/netbanking/{token}", form={"action": "approve", "customer_id": "1"})
     with db() as session, session.begin():
-        DepositService(session, TEST_BANKS).settle(
+        deposit_service(session, TEST_BANKS).settle(
             token, "success", bank_code="hdfc", amount_paise=250_00, currency="INR",
             source="test")
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=5, minutes=30))).date().isoformat()

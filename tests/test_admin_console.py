@@ -23,7 +23,7 @@ from wallet.operations.operators import OperatorService
 from . import test_admin
 from .conftest import PRODUCTION_KYC_SETTINGS, dispose_app_engine
 from .test_admin import needs_review
-from .wallet_helpers import count, make_user, state
+from .wallet_helpers import count, deposit_service, make_user, state
 
 bank = test_admin.bank  # a live fake bank (fixture)
 OP_PASSWORD = "operator password 1"
@@ -349,7 +349,6 @@ def banked_console(web_settings, bank, db):
 def test_ask_the_bank_about_a_stuck_deposit_and_reconcile(banked_console, bank, db):
     import datetime as dt
 
-    from wallet.banking.deposits import DepositService
     from wallet.core.codes import IST
     from wallet.operations.models import ReconciliationRun
 
@@ -359,7 +358,7 @@ def test_ask_the_bank_about_a_stuck_deposit_and_reconcile(banked_console, bank, 
     _, bank_url = bank
     asha = make_user(db, ASHA, "Asha")
     with db() as session, session.begin():
-        service = DepositService(session, TEST_BANKS)
+        service = deposit_service(session, TEST_BANKS)
         paid = service.start(session.get(User, asha), "hdfc", 250_00, "form-key-console-0001")
         unreachable = service.start(session.get(User, asha), "axis", 100_00,
                                     "form-key-console-0002")

@@ -22,11 +22,10 @@ from wallet.merchants.errors import RefundTooLarge, RequestNotPayable
 from wallet.merchants.keys import TOUCH_EVERY, MerchantKeys, key_sha256
 from wallet.merchants.models import MerchantApiKey, PaymentRequest, Refund
 from wallet.merchants.payment_requests import NewRequest, PaymentRequests
-from wallet.merchants.refunds import Refunds
 
 from .api_helpers import auth, new_key, sign_in
 from .conftest import pin_test_app
-from .wallet_helpers import PASSWORD, PIN, balance, count, make_user, state, wallet_service
+from .wallet_helpers import PASSWORD, PIN, balance, count, make_user, refunds, state, wallet_service
 
 PROBLEM = "application/problem+json"
 USER_APP = "http://wallet.test"
@@ -543,19 +542,19 @@ def test_refunds_racing_each_other_never_exceed_what_was_paid(db, shop, asha):
     pay(db, asha, public_id)
     _shop_holds_more(db, merchant_id)
     with db() as session:
-        payment_id = Refunds(session).payment_of_request(session.get(Merchant, merchant_id),
+        payment_id = refunds(session).payment_of_request(session.get(Merchant, merchant_id),
                                                           public_id)
 
     def one_refund(i):
         with db() as session, session.begin():
-            return Refunds(session).refund(session.get(Merchant, merchant_id), payment_id,
+            return refunds(session).refund(session.get(Merchant, merchant_id), payment_id,
                                            100_00, f"race-refund-key-{i:04d}").amount_paise
 
     outcomes = _race(8, one_refund)
     assert outcomes.count(100_00) == 5, outcomes
     assert sum(isinstance(o, RefundTooLarge) for o in outcomes) == 3, outcomes
     with db() as session:
-        assert Refunds(session).refunded_paise(payment_id) == 500_00
+        assert refunds(session).refunded_paise(payment_id) == 500_00
     assert balance(db, asha)[0] == 1_000_00 and shop_balance(db, merchant_id) == 1_000_00
 
 

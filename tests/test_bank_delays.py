@@ -12,17 +12,25 @@ from sqlalchemy import update
 
 import fake_bank
 import webapp
-from wallet.banking.bank_client import BankClient
 from wallet.banking.bank_delays import BankDelayMeter, DelayPolicy, describe_duration, percentile
 from wallet.banking.banks import load_banks
 from wallet.banking.models import PayoutAttempt
-from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
+from wallet.banking.payouts import PayoutPolicy
 from wallet.core.codes import Attempt
 from wallet.core.models import Transaction, User
 
 from .conftest import dispose_app_engine
 from .live_servers import serving
-from .wallet_helpers import PIN, TEST_BANKS, login, make_user, ready_to_settle, withdrawal_service
+from .wallet_helpers import (
+    PIN,
+    TEST_BANKS,
+    bank_client,
+    login,
+    make_user,
+    payout_processor,
+    ready_to_settle,
+    withdrawal_service,
+)
 
 NOW = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.timezone.utc)
 
@@ -52,7 +60,7 @@ def withdrawal(db, user_id: int, key: int, *, created: dt.datetime, status: str,
 
 def measure(db, **policy):
     with db() as session:
-        return BankDelayMeter(session, TEST_BANKS, DelayPolicy(**policy), now=NOW).measure()
+        return BankDelayMeter(session, TEST_BANKS, policy=DelayPolicy(**policy), now=NOW).measure()
 
 
 def test_p50_p90_from_recent_completed_payouts_only(db):
@@ -135,7 +143,7 @@ def pay_out(db, runner, banks, user_id: int, key: int) -> int:
         tx_id = withdrawal_service(session, banks).request(
             session.get(User, user_id), "hdfc", "50100012345678", "HDFC0001234", 10_00,
             f"form-key-slow-{key:06d}", pin=PIN).id
-    PayoutProcessor(runner, banks, BankClient, PayoutPolicy(backoff_base_s=0.01)).drain(
+    payout_processor(runner, banks, bank_client, PayoutPolicy(backoff_base_s=0.01)).drain(
         f"user:{user_id}", "test-worker")
     return tx_id
 

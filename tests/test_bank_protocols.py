@@ -19,7 +19,6 @@ import webhook_app
 from fake_bank.sender import ledgerline_headers
 from wallet.banking.bank_client import BankClient, BankUnavailable
 from wallet.banking.banks import load_banks
-from wallet.banking.deposits import DepositService
 from wallet.banking.models import WebhookAttempt, WebhookEvent
 from wallet.banking.protocols import PROTOCOLS, protocol_for
 from wallet.banking.protocols.amounts import AmountError, money_from_paise, paise_from_money
@@ -39,7 +38,7 @@ from .ledgerline_helpers import (
     ll_signature,
 )
 from .test_webhooks import HDFC_SECRET, sign
-from .wallet_helpers import balance, make_user, state
+from .wallet_helpers import balance, deposit_service, make_user, state, sweep_stuck_deposits
 
 LEDGERLINE = PROTOCOLS["ledgerline"]
 
@@ -61,7 +60,7 @@ def user_id(db):
 def deposit(db, user_id):
     """A pending ₹500.50 deposit via ICICI (Ledgerline); returns its token."""
     with db() as session, session.begin():
-        return DepositService(session, BANKS).start(
+        return deposit_service(session, BANKS).start(
             session.get(User, user_id), "icici", 500_50, "form-key-ll-0000001").token
 
 
@@ -344,7 +343,7 @@ PAYOUT = {"reference": "wd_1", "amount_paise": 400_00, "currency": "INR",
 
 
 def test_a_transfer_is_asked_for_in_ledgerlines_words():
-    client = BankClient(BANKS["icici"])
+    client = BankClient(BANKS["icici"], timeout_s=5.0)
     with mock.patch("urllib.request.urlopen", return_value=Ok(transfer("SETTLED"))) as urlopen:
         record = client.send_payout(PAYOUT)
     request = urlopen.call_args.args[0]
@@ -374,14 +373,14 @@ def test_ledgerline_transfer_statuses_in_our_words(status, reason, outcome, said
     reply(503, {"error": {"code": "SERVICE_UNAVAILABLE"}}), reply(422, transfer("DECLINED")),
     Ok({"transfers": []}), Ok({"transfer": "SETTLED"}), TimeoutError("timed out")])
 def test_any_other_answer_to_a_transfer_leaves_its_outcome_unknown(answer):
-    client = BankClient(BANKS["icici"])
+    client = BankClient(BANKS["icici"], timeout_s=5.0)
     kwargs = {"side_effect": answer} if isinstance(answer, Exception) else {"return_value": answer}
     with mock.patch("urllib.request.urlopen", **kwargs), pytest.raises(BankUnavailable):
         client.send_payout(PAYOUT)
 
 
 def test_the_transfer_search_says_none_one_or_unclear():
-    client = BankClient(BANKS["icici"])
+    client = BankClient(BANKS["icici"], timeout_s=5.0)
     one = transfer("SETTLED")["transfer"]
     with mock.patch("urllib.request.urlopen", return_value=Ok({"transfers": []})) as urlopen:
         assert client.payout_status("wd_1") is None
@@ -398,7 +397,7 @@ def test_the_transfer_search_says_none_one_or_unclear():
 
 
 def test_a_collections_404_is_no_record_and_its_amount_is_read_strictly():
-    client = BankClient(BANKS["icici"])
+    client = BankClient(BANKS["icici"], timeout_s=5.0)
     with mock.patch("urllib.request.urlopen", side_effect=reply(404, {"error": {}})):
         assert client.payment_status("t" * 32) is None
     credited = {"clientReference": "t" * 32, "status": "CREDITED",
@@ -434,12 +433,11 @@ def collection(token: str, status: str, value: str = "500.50") -> dict:
 
 
 def test_the_sweeper_reads_a_ledgerline_banks_answers_in_its_words(db, runner, user_id):
-    from wallet.banking.deposits import sweep_stuck_deposits
 
     tokens = []
     for i in range(4):
         with db() as session, session.begin():
-            tokens.append(DepositService(session, BANKS).start(
+            tokens.append(deposit_service(session, BANKS).start(
                 session.get(User, user_id), "icici", 500_50, f"form-key-ll-sweep-{i:02d}").token)
     credited, rejected, initiated, unreadable = tokens
     bank = Collections({credited: collection(credited, "CREDITED"),

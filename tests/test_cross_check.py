@@ -8,7 +8,7 @@ from wallet.core.models import Transaction, User
 from wallet.identity.accounts import AccountService
 from wallet.operations.bank_calls import cross_check
 
-from .wallet_helpers import PIN, make_user, wallet_service
+from .wallet_helpers import PIN, make_user, refunds, wallet_service
 
 
 @pytest.fixture
@@ -79,11 +79,10 @@ def test_a_payment_pointing_at_another_movements_entry_is_reported(db, app_engin
 
 def test_a_refund_without_its_ledger_entry_is_reported(db, app_engine, shop_and_payers):
     from wallet.core.models import Merchant
-    from wallet.merchants.refunds import Refunds
 
     shop_id, payment_id, _, asha, _ = shop_and_payers
     with db() as session, session.begin():
-        refund = Refunds(session).refund(session.get(Merchant, shop_id), payment_id, 20_00,
+        refund = refunds(session).refund(session.get(Merchant, shop_id), payment_id, 20_00,
                                          "form-key-cross-refund1", "cold chai")
         refund_tx = refund.transaction_id
     assert check(db) == []  # a refund with its entry is clean

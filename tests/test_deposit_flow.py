@@ -24,15 +24,20 @@ import ledgerlib
 import webapp
 import webhook_app
 from fake_bank.models import Customer, Delivery
-from wallet.banking.bank_client import BankClient
 from wallet.banking.banks import BankConfig, load_banks
-from wallet.banking.deposits import DepositService, sweep_stuck_deposits
 from wallet.banking.models import WebhookAttempt
 from wallet.core.models import Transaction, User
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
 from .live_servers import BrowserThread, Reply, free_ports, http, serving, wait_until
-from .wallet_helpers import PASSWORD, balance, make_user
+from .wallet_helpers import (
+    PASSWORD,
+    balance,
+    bank_client,
+    deposit_service,
+    make_user,
+    sweep_stuck_deposits,
+)
 
 ASHA = "+919876543210"
 AXIS_SECRET = BANK_SETTINGS["banks.axis.webhook_secrets"]
@@ -138,7 +143,7 @@ def start_deposit(db, banks, user_id: int, amount_paise: int, request_key: str) 
     """A pending deposit, as the add-money form makes it; returns its token."""
     with db() as session, session.begin():
         user = session.get(User, user_id)
-        return DepositService(session, banks).start(user, "hdfc", amount_paise,
+        return deposit_service(session, banks).start(user, "hdfc", amount_paise,
                                                      request_key).token
 
 
@@ -163,7 +168,7 @@ def sweep(stack: Stack, db) -> dict[str, int]:
         with db() as session, session.begin():
             return fn(session)
 
-    return sweep_stuck_deposits(run_in_transaction, stack.banks, BankClient,
+    return sweep_stuck_deposits(run_in_transaction, stack.banks, bank_client,
                                 older_than=dt.timedelta(0), expire_after=dt.timedelta(0))
 
 

@@ -12,12 +12,12 @@ import huey_tasks
 import ledgerlib
 import webhook_app
 from wallet.banking.bank_client import BankUnavailable
-from wallet.banking.deposits import DepositService, sweep_stuck_deposits
 from wallet.core.models import Transaction, User
+from wallet.services import Background
 
 from .conftest import dispose_app_engine
 from .test_webhooks import BANK_IP, HDFC_SECRET, event, sign
-from .wallet_helpers import TEST_BANKS, balance, make_user
+from .wallet_helpers import TEST_BANKS, balance, deposit_service, make_user, sweep_stuck_deposits
 
 NOW = dt.timedelta(0)
 
@@ -47,7 +47,7 @@ def user_id(db):
 
 def start(db, user_id, amount_paise=100_00, key="form-key-000000000001") -> str:
     with db() as session, session.begin():
-        return DepositService(session, TEST_BANKS).start(
+        return deposit_service(session, TEST_BANKS).start(
             session.get(User, user_id), "hdfc", amount_paise, key).token
 
 
@@ -133,7 +133,8 @@ def test_webhook_and_sweeper_settle_the_same_deposit_at_once(web_settings, db, r
 def test_the_periodic_huey_task_runs_the_sweeper(web_settings, db, user_id, monkeypatch):
     token = start(db, user_id)
     huey_tasks.worker.configure({**web_settings, "wallet.deposit_stuck_after_s": "0"})
-    monkeypatch.setattr(huey_tasks.deposits, "BankClient", StubBank({token: record("approved")}))
+    stub = StubBank({token: record("approved")})
+    monkeypatch.setattr(Background, "bank_client", lambda self, bank: stub(bank))
     try:
         counts = huey_tasks.deposits.sweep_stuck_deposits.call_local()
     finally:

@@ -9,7 +9,6 @@ from wallet.core.models import Merchant, User
 from wallet.identity.accounts import AccountService
 from wallet.merchants.payment_requests import NewRequest, PaymentRequests
 from wallet.operations.audit import Actor
-from wallet.operations.operator_actions import OperatorActions
 
 from .api_helpers import auth, new_key, sign_in
 from .wallet_helpers import (
@@ -20,6 +19,7 @@ from .wallet_helpers import (
     balance,
     login,
     make_user,
+    operator_actions,
     state,
     wallet_service,
 )
@@ -49,7 +49,7 @@ def shop(db):
 
 def set_frozen(db, user_id, frozen: bool):
     with db() as session, session.begin():
-        actions = OperatorActions(session, TEST_BANKS, Actor.cli("test-ops"))
+        actions = operator_actions(session, TEST_BANKS, Actor.cli("test-ops"))
         result = (actions.freeze_wallet(user_id, REASON) if frozen
                   else actions.unfreeze_wallet(user_id, "cleared"))
         assert result.ok, result.message

@@ -14,15 +14,13 @@ from sqlalchemy import select
 
 import api_app
 import webhook_app
-from wallet.banking.deposits import DepositService, sweep_stuck_deposits
-from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
-from wallet.banking.withdrawals import Owner, WithdrawalService
+from wallet.banking.payouts import PayoutPolicy
+from wallet.banking.withdrawals import Owner
 from wallet.core.errors import WalletError
 from wallet.core.models import Notification, Transaction, User
 from wallet.core.notifications import NotificationService
 from wallet.identity.accounts import AccountService
 from wallet.identity.errors import AccountError
-from wallet.merchants.refunds import Refunds
 from wallet_cli.dev import worker_max_delay_s
 from webapp.merchant import main as merchant_main
 
@@ -37,10 +35,14 @@ from .wallet_helpers import (
     TEST_BANKS,
     PinForm,
     balance,
+    deposit_service,
     login,
     make_user,
+    payout_processor,
     ready_to_settle,
+    refunds,
     state,
+    sweep_stuck_deposits,
     wallet_service,
     withdrawal_service,
 )
@@ -252,9 +254,9 @@ def test_the_domain_refuses_a_foreign_ifsc_too(db, asha):
 
 def test_a_declined_deposit_is_not_shown_as_money_in(asha_app, db, asha):
     with db() as session, session.begin():
-        tx = DepositService(session, TEST_BANKS).start(session.get(User, asha), "hdfc",
+        tx = deposit_service(session, TEST_BANKS).start(session.get(User, asha), "hdfc",
                                                        700_00, "form-key-declined-01")
-        DepositService(session, TEST_BANKS).settle(
+        deposit_service(session, TEST_BANKS).settle(
             tx.token, "failed", bank_code="hdfc", amount_paise=700_00, currency="INR",
             source="test", reason="declined by customer")
         token = tx.token
@@ -276,7 +278,7 @@ def test_a_declined_deposit_is_not_shown_as_money_in(asha_app, db, asha):
 
 def pending_deposit(db, user_id, key="form-key-pending-0001", when=None):
     with db() as session, session.begin():
-        service = DepositService(session, TEST_BANKS, **({"clock": lambda: when} if when else {}))
+        service = deposit_service(session, TEST_BANKS, **({"clock": lambda: when} if when else {}))
         return service.start(session.get(User, user_id), "hdfc", 500_00, key).token
 
 
@@ -291,7 +293,7 @@ def test_an_abandoned_deposit_can_be_cancelled_or_resumed(asha_app, db, asha):
     assert balance(db, asha) == (1_000_00, 0)
     # The user paid at the bank after all: the bank's word wins, the money comes.
     with db() as session, session.begin():
-        result = DepositService(session, TEST_BANKS).settle(
+        result = deposit_service(session, TEST_BANKS).settle(
             token, "success", bank_code="hdfc", amount_paise=500_00, currency="INR",
             source="test")
     assert result.verdict == "credited" and balance(db, asha) == (1_500_00, 0)
@@ -340,7 +342,7 @@ def test_a_reversed_withdrawal_shows_the_banks_reason_and_a_returned_bar(asha_ap
     page = asha_app.get(f"/withdrawals/{tx_id}")
     assert page.html.select_one('meta[http-equiv="refresh"]') is not None  # still watching
     with db() as session, session.begin():
-        WithdrawalService(session, TEST_BANKS).settle_by_reference(
+        withdrawal_service(session, TEST_BANKS).settle_by_reference(
             f"wd_{tx_id}", "reversed", bank_code="hdfc", amount_paise=400_00, currency="INR",
             source="webhook", reason="beneficiary account closed")
     page = asha_app.get(f"/withdrawals/{tx_id}")
@@ -352,7 +354,7 @@ def test_a_reversed_withdrawal_shows_the_banks_reason_and_a_returned_bar(asha_ap
 def test_a_bank_outage_is_explained_while_we_keep_trying(asha_app, db, runner, asha):
     tx_id = withdraw(db, asha, 400_00, "form-key-000000000001")
     slow = PayoutPolicy(lease_s=30, retry_budget=5, backoff_base_s=60, backoff_cap_s=60)
-    PayoutProcessor(runner, TEST_BANKS, ScriptedBank(sends=["timeout"], statuses=["down"]),
+    payout_processor(runner, TEST_BANKS, ScriptedBank(sends=["timeout"], statuses=["down"]),
                     slow, rng=random.Random(1)).drain(asha, "w1")
     page = asha_app.get(f"/withdrawals/{tx_id}")
     trouble = " ".join(page.html.select_one("#bank-trouble").text.split())
@@ -369,7 +371,7 @@ def test_settlement_page_counts_the_bank_calls(merchant_app, db, runner, asha):
     form = PinForm(merchant_app.get("/settle").forms["settle-form"], SHOP_PIN)
     form["amount"] = "250"
     settlement = int(form.submit(status=303).location.rsplit("/", 1)[1])
-    PayoutProcessor(runner, TEST_BANKS, ScriptedBank(sends=["timeout", "accepted"]), FAST,
+    payout_processor(runner, TEST_BANKS, ScriptedBank(sends=["timeout", "accepted"]), FAST,
                     rng=random.Random(1)).drain(Owner("merchant", shop), "w1")
     page = merchant_app.get(f"/settlements/{settlement}")
     assert page.html.select_one("#bank-calls").text == "3"  # send, status, send
@@ -436,10 +438,10 @@ def test_the_domain_writes_notifications_with_the_events(db, runner, asha):
     tx_id = withdraw(db, ravi, 100_00, "form-key-notify-003")
     processor(runner, ScriptedBank(), FAST).drain(ravi, "w1")
     with db() as session, session.begin():
-        WithdrawalService(session, TEST_BANKS).settle(tx_id, "reversed", reason="closed")
+        withdrawal_service(session, TEST_BANKS).settle(tx_id, "reversed", reason="closed")
     token = pending_deposit(db, ravi)
     with db() as session, session.begin():
-        DepositService(session, TEST_BANKS).settle(token, "failed", bank_code="hdfc",
+        deposit_service(session, TEST_BANKS).settle(token, "failed", bank_code="hdfc",
                                                    amount_paise=500_00, currency="INR",
                                                    source="test")
     kinds = [kind for kind, _ in notes(db, ravi)]
@@ -455,7 +457,7 @@ def test_a_refund_notifies_the_payer(db, asha):
     with db() as session, session.begin():
         from wallet.core.models import Merchant
         payment = session.scalar(select(Transaction).where(Transaction.kind == "payment"))
-        Refunds(session).refund(session.get(Merchant, shop), payment.id, 40_00,
+        refunds(session).refund(session.get(Merchant, shop), payment.id, 40_00,
                                 "refund-key-0000001", "cold tea")
     assert notes(db, asha)[-1] == ("refund_received", "Chai Point refunded ₹40.00")
 

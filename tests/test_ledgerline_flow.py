@@ -23,15 +23,13 @@ import webhook_app
 from fake_bank.models import Customer, Delivery
 from wallet.banking.bank_client import BankClient
 from wallet.banking.banks import BankConfig, load_banks
-from wallet.banking.deposits import DepositService
 from wallet.banking.models import PayoutAttempt, WebhookAttempt
-from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
+from wallet.banking.payouts import PayoutPolicy
 from wallet.banking.withdrawals import payout_details
 from wallet.core.codes import IST
 from wallet.core.models import Transaction, User
 from wallet.operations.audit import Actor
 from wallet.operations.operator_actions import (
-    OperatorActions,
     ask_deposit_status,
     ask_payout_status,
     bank_statements,
@@ -40,7 +38,15 @@ from wallet.operations.operator_actions import (
 from .conftest import dispose_app_engine
 from .ledgerline_helpers import LEDGERLINE_BANK, SETTINGS
 from .live_servers import free_ports, http, serving, wait_until
-from .wallet_helpers import PIN, balance, make_user, withdrawal_service
+from .wallet_helpers import (
+    PIN,
+    balance,
+    deposit_service,
+    make_user,
+    operator_actions,
+    payout_processor,
+    withdrawal_service,
+)
 
 FAST = PayoutPolicy(backoff_base_s=0.01, backoff_cap_s=0.05)
 OPERATOR = Actor.cli("test-operator")
@@ -91,7 +97,7 @@ def stack(web_settings, tmp_path):
 
 def start_deposit(db, stack: Stack, user_id: int, bank: str, amount_paise: int, key: str) -> str:
     with db() as session, session.begin():
-        return DepositService(session, stack.banks).start(
+        return deposit_service(session, stack.banks).start(
             session.get(User, user_id), bank, amount_paise, f"form-key-{key:0>12}").token
 
 
@@ -134,8 +140,9 @@ def withdraw(db, stack: Stack, user_id: int, bank: str, account: str, amount_pai
 
 def drain(runner, stack: Stack, user_id: int, policy: PayoutPolicy = FAST) -> None:
     """What the payout worker does: every step of the user's payouts, through the bank."""
-    PayoutProcessor(runner, stack.banks, lambda bank: BankClient(bank, 2.0), policy).drain(
-        f"user:{user_id}", "test-worker")
+    processor = payout_processor(runner, stack.banks,
+                                 lambda bank: BankClient(bank, timeout_s=2.0), policy)
+    processor.drain(f"user:{user_id}", "test-worker")
 
 
 def knobs(stack: Stack, **values) -> None:
@@ -260,18 +267,18 @@ def test_an_operator_asks_the_ledgerline_bank_now_then_reconciles(stack, db, run
     said = ask_deposit_status(bank, token, 2.0)  # no transaction open while asking
     assert (said.outcome, said.said, said.amount_paise) == ("success", "CREDITED", 500_50)
     with db() as session, session.begin():
-        result = OperatorActions(session, stack.banks, OPERATOR).check_deposit(
+        result = operator_actions(session, stack.banks, OPERATOR).check_deposit(
             deposit_id, said, "customer says they paid")
     assert result.ok and result.message == "credited"
 
     word = ask_payout_status(bank, f"wd_{payout}", 2.0)
     assert (word.outcome, word.said) == ("accepted", "SETTLED")
     with db() as session, session.begin():
-        refused = OperatorActions(session, stack.banks, OPERATOR).resolve_payout(
+        refused = operator_actions(session, stack.banks, OPERATOR).resolve_payout(
             payout, False, word, "looks unpaid")
     assert not refused.ok and "the bank says SETTLED" in refused.message
     with db() as session, session.begin():
-        resolved = OperatorActions(session, stack.banks, OPERATOR).resolve_payout(
+        resolved = operator_actions(session, stack.banks, OPERATOR).resolve_payout(
             payout, True, word, "the bank paid it")
     assert resolved.ok and resolved.message == "completed (bank says SETTLED)"
     assert status_of(db, payout) == "completed"
@@ -282,6 +289,6 @@ def test_an_operator_asks_the_ledgerline_bank_now_then_reconciles(stack, db, run
     lines = sorted((line.kind, line.reference, line.amount_paise) for line in statements[today])
     assert lines == [("payment", token, 500_50), ("payout", f"wd_{payout}", 400_00)]
     with db() as session, session.begin():
-        run = OperatorActions(session, stack.banks, OPERATOR).reconcile(
+        run = operator_actions(session, stack.banks, OPERATOR).reconcile(
             "icici", today, statements, "daily check")
     assert run.ok and run.message.endswith("0 mismatch(es)")

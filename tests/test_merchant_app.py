@@ -8,7 +8,7 @@ import pytest
 import webtest
 from sqlalchemy import select
 
-from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
+from wallet.banking.payouts import PayoutPolicy
 from wallet.banking.withdrawals import Owner
 from wallet.core.models import Merchant, Transaction, User
 from wallet.identity.accounts import AccountService
@@ -27,6 +27,7 @@ from .wallet_helpers import (
     balance,
     login,
     make_user,
+    payout_processor,
     ready_to_settle,
     state,
     wallet_service,
@@ -263,7 +264,7 @@ def test_settlement_goes_through_the_payout_pipeline(merchant_app, db, runner, a
         ids.append(int(form.submit(status=303).location.rsplit("/", 1)[1]))
     assert _merchant_balance(db, shop) == 50_00  # held at once
     bank = ScriptedBank()
-    PayoutProcessor(runner, TEST_BANKS, bank, PayoutPolicy(backoff_base_s=0, backoff_cap_s=0),
+    payout_processor(runner, TEST_BANKS, bank, PayoutPolicy(backoff_base_s=0, backoff_cap_s=0),
                     rng=random.Random(1)).drain(Owner("merchant", shop), "w1")
     assert [ref for _, ref in bank.calls] == [f"wd_{i}" for i in ids]  # oldest first, one by one
     page = merchant_app.get(f"/settlements/{ids[0]}")

@@ -47,6 +47,7 @@ from wallet.merchants.webhooks import (
     WebhookWorker,
     sign,
 )
+from wallet.services import webhook_policy
 from wallet.settings import ConfigurationError, WalletSettings
 
 from .conftest import PRODUCTION_KYC_SETTINGS
@@ -296,7 +297,7 @@ def test_new_endpoints_get_a_fresh_whsec_secret_and_only_known_events(db, shop):
 def test_production_refuses_private_loopback_and_link_local_urls(db, shop, url):
     settings = WalletSettings.from_dict({"wallet.environment": "production",
                                          **PRODUCTION_KYC_SETTINGS})
-    policy = WebhookPolicy.from_settings(settings)
+    policy = webhook_policy(settings)
     assert policy.require_https and not policy.allow_private_urls
     with db() as session, pytest.raises(WebhookError) as refused:
         MerchantWebhooks(session, policy).create(shop, url, Event.ALL)

@@ -22,14 +22,13 @@ from fake_bank.models import Customer
 from huey_tasks.metrics import serve_metrics
 from huey_tasks.withdrawals import process_payouts
 from wallet.banking.banks import load_banks
-from wallet.banking.deposits import DepositService
 from wallet.core.models import Transaction, User
 from wallet.operations.ledger_checks import run_ledger_check
 from webapp import merchant
 
 from .conftest import BANK_SETTINGS, ON_POSTGRES, dispose_app_engine
 from .live_servers import free_ports, http, serving, wait_until
-from .wallet_helpers import PIN, make_user, wallet_service, withdrawal_service
+from .wallet_helpers import PIN, deposit_service, make_user, wallet_service, withdrawal_service
 
 REDIS_URL = os.environ.get("WALLET_TEST_REDIS_URL", "")
 FINAL = ("completed", "failed", "reversed", "needs_review")
@@ -157,7 +156,7 @@ def deposit_through_the_bank(live, db, user_id: int, amount_paise: int, key: str
     """Start a deposit, open the bank's page and press ``action`` there: the
     bank's signed webhook then settles it through the webhook app."""
     with db() as session, session.begin():
-        token = DepositService(session, live["banks"]).start(
+        token = deposit_service(session, live["banks"]).start(
             session.get(User, user_id), "hdfc", amount_paise, key).token
     bank = live["bank"]
     query = urlencode({"reference": token, "amount_paise": amount_paise, "currency": "INR",

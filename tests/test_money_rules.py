@@ -29,7 +29,6 @@ import ledgerlib
 from ledgerlib import HoldExpired, InsufficientFunds, Ledger
 from ledgerlib.chain import GENESIS, posting_hash
 from ledgerlib.tables import accounts, postings
-from wallet.banking.deposits import DepositService
 from wallet.core.codes import IST, Kind
 from wallet.core.models import User
 from wallet.identity.errors import PinLocked, WrongPin
@@ -38,7 +37,6 @@ from wallet.identity.pins import PinPolicy
 from wallet.money.bulk_payments import ShopPayment, pay_shop_batch
 from wallet.money.errors import DepositLimit, WalletFrozen
 from wallet.money.freeze import freeze
-from wallet.money.limits import WalletLimits
 from wallet.money.transfers import WalletService
 
 from .test_ledger_asof import _unguard as unguard
@@ -47,8 +45,10 @@ from .wallet_helpers import (
     TEST_BANKS,
     TEST_PIN_POLICY,
     balance,
+    deposit_service,
     make_user,
     state,
+    wallet_limits,
     wallet_service,
 )
 
@@ -79,7 +79,7 @@ def ist(*args: int) -> dt.datetime:
 
 def deposit(db, clock, user_id: int, amount_paise: int, key: str, *, complete: bool):
     with db() as session, session.begin():
-        service = DepositService(session, TEST_BANKS, clock=clock)
+        service = deposit_service(session, TEST_BANKS, clock=clock)
         user = session.get(User, user_id)
         if complete:
             return service.record_completed(user, "hdfc", amount_paise, key).id
@@ -94,7 +94,7 @@ def spend(db, clock, user_id: int, amount_paise: int, key: str, phone: str = "98
 
 def room(db, clock, user_id: int):
     with db() as session:
-        return WalletLimits(session, clock=clock).headroom(user_id)
+        return wallet_limits(session, clock=clock).headroom(user_id)
 
 
 def test_pending_deposits_count_toward_the_monthly_bank_limit(db):
@@ -154,7 +154,7 @@ def test_only_the_wallets_own_live_deposits_use_up_its_room(db):
         from wallet.core.models import Transaction
 
         token = session.get(Transaction, deposit_id).token
-        assert DepositService(session, TEST_BANKS, clock=clock).cancel(
+        assert deposit_service(session, TEST_BANKS, clock=clock).cancel(
             session.get(User, asha), token).status == "failed"
     left = room(db, clock, asha)
     assert (left.balance_left_paise, left.bank_left_paise) == (10_000_00, 10_000_00)

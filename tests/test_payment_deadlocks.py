@@ -34,7 +34,6 @@ from wallet.db import get_engine
 from wallet.identity.accounts import AccountService
 from wallet.merchants.keys import MerchantKeys
 from wallet.merchants.payment_requests import NewRequest, PaymentRequests
-from wallet.merchants.refunds import Refunds
 from wallet.merchants.webhook_sender import SendResult
 from wallet.merchants.webhooks import MerchantWebhooks, WebhookPolicy, WebhookWorker
 from wallet.operations.bank_calls import verify_all
@@ -242,7 +241,7 @@ def domain_lanes(w: World) -> dict[str, Callable[[int], None]]:
 
     def refund(i: int) -> None:
         payment_id, payer = refunds.get(timeout=120)
-        w.run(lambda s: Refunds(s, tasks=w.tasks).refund(
+        w.run(lambda s: refunds(s, tasks=w.tasks).refund(
             s.get_one(Merchant, w.shop), payment_id, 1_00, f"lock-order-refund-{i:06d}"))
         w.outcome.move(w.shop_wallet, w.wallet(payer), 1_00)
 

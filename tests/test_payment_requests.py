@@ -20,10 +20,9 @@ from wallet.merchants.errors import (
 )
 from wallet.merchants.models import MerchantDelivery, MerchantEndpoint, MerchantEvent
 from wallet.merchants.payment_requests import NewRequest, PaymentRequests
-from wallet.merchants.refunds import Refunds
 from wallet.money.errors import InsufficientBalance
 
-from .wallet_helpers import PIN, balance, make_user, state, wallet_service
+from .wallet_helpers import PIN, balance, make_user, refunds, state, wallet_service
 
 
 class Recorder:
@@ -134,7 +133,7 @@ def test_bad_requests_are_refused(db, shop, fields, field):
 
 def refund(db, shop, payment_id, amount, key="refund-key-000000001"):
     with db() as session, session.begin():
-        return Refunds(session).refund(session.get(Merchant, shop), payment_id, amount, key,
+        return refunds(session).refund(session.get(Merchant, shop), payment_id, amount, key,
                                        "cold dosa").amount_paise
 
 
@@ -142,7 +141,7 @@ def test_partial_refunds_up_to_what_was_paid(db, shop, asha):
     public_id = create(db, shop)
     pay(db, asha, public_id)
     with db() as session:
-        payment_id = Refunds(session).payment_of_request(session.get(Merchant, shop), public_id)
+        payment_id = refunds(session).payment_of_request(session.get(Merchant, shop), public_id)
     assert refund(db, shop, payment_id, 100_00, "refund-key-000000001") == 100_00
     assert refund(db, shop, payment_id, 100_00, "refund-key-000000001") == 100_00  # replay
     assert refund(db, shop, payment_id, 150_00, "refund-key-000000002") == 150_00
@@ -162,7 +161,7 @@ def test_a_refund_needs_the_shops_money_and_its_own_payment(db, shop, asha):
     public_id = create(db, shop)
     pay(db, asha, public_id)
     with db() as session:
-        payment_id = Refunds(session).payment_of_request(session.get(Merchant, shop), public_id)
+        payment_id = refunds(session).payment_of_request(session.get(Merchant, shop), public_id)
     with db() as session, session.begin():  # the shop settles everything first
         wallet_service(session).ledger.transfer("merchant:1:wallet", "user:1:wallet", 200_00)
     before = state(db)

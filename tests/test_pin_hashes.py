@@ -40,7 +40,7 @@ def approve(db, user_id: int, pin: str, pin_policy: PinPolicy = TEST_PIN_POLICY)
     """The approval, or the refusal (committed either way, as the pages do)."""
     with db() as session, session.begin():
         try:
-            return Pins(session, pin_policy).approve(session.get(User, user_id), pin)
+            return Pins(session, policy=pin_policy).approve(session.get(User, user_id), pin)
         except WalletError as exc:
             return exc
 
@@ -80,7 +80,7 @@ def test_rotating_the_pin_key(db):
     ravi = make_user(db, RAVI, "Ravi", pin=None)
     with db() as session, session.begin():
         for user_id in (asha, ravi):
-            Pins(session, policy(KEY_1, "1")).set_first(session.get(User, user_id), PIN, PIN)
+            Pins(session, policy=policy(KEY_1, "1")).set_first(session.get(User, user_id), PIN, PIN)
     assert STORED.fullmatch(stored_hash(db, asha)).group(1) == "1"
     both = policy(f"{KEY_1} {KEY_2}", "2")
     assert isinstance(approve(db, asha, "2468", both), WrongPin)

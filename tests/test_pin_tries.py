@@ -129,12 +129,12 @@ def test_a_wrong_pin_stays_counted_when_its_transaction_rolls_back(db):
         with db() as session:
             session.begin()
             with pytest.raises(WrongPin if n < 5 else PinLocked):
-                Pins(session, TEST_PIN_POLICY).approve(session.get(User, asha), "2468")
+                Pins(session, policy=TEST_PIN_POLICY).approve(session.get(User, asha), "2468")
             session.rollback()
         assert tries(db, asha) == n
     with db() as session, session.begin():  # locked: even the right PIN
         with pytest.raises(PinLocked):
-            Pins(session, TEST_PIN_POLICY).approve(session.get(User, asha), PIN)
+            Pins(session, policy=TEST_PIN_POLICY).approve(session.get(User, asha), PIN)
 
 
 def test_a_failure_after_the_compare_keeps_the_count(db, monkeypatch):
@@ -181,7 +181,7 @@ def test_the_try_is_committed_before_the_pin_is_compared(db, app_engine, monkeyp
         session.begin()
         user = session.scalar(select(User).where(User.id == asha).with_for_update())
         with pytest.raises(WrongPin):
-            Pins(session, TEST_PIN_POLICY).approve(user, "2468")
+            Pins(session, policy=TEST_PIN_POLICY).approve(user, "2468")
         session.rollback()
     assert seen == [1] and tries(db, asha) == 1
 
@@ -192,10 +192,10 @@ def test_a_pin_set_and_checked_in_one_transaction(db):
     asha = make_user(db, ASHA, "Asha", pin=None)
     with db() as session, session.begin():
         user = session.get(User, asha)
-        Pins(session, TEST_PIN_POLICY).set_first(user, "2580", "2580")
+        Pins(session, policy=TEST_PIN_POLICY).set_first(user, "2580", "2580")
         with pytest.raises(WrongPin):
-            Pins(session, TEST_PIN_POLICY).approve(user, "2468")
-        assert Pins(session, TEST_PIN_POLICY).approve(user, "2580").user_id == asha
+            Pins(session, policy=TEST_PIN_POLICY).approve(user, "2468")
+        assert Pins(session, policy=TEST_PIN_POLICY).approve(user, "2580").user_id == asha
     assert tries(db, asha) == 0
 
 
@@ -270,7 +270,7 @@ def _approve_in_parallel(db, user_id: int, typed: list[str], hold_s: float) -> l
             user = session.get(User, user_id)
             barrier.wait(timeout=30)
             try:
-                return Pins(session, TEST_PIN_POLICY).approve(user, pin)
+                return Pins(session, policy=TEST_PIN_POLICY).approve(user, pin)
             except (WrongPin, PinLocked) as exc:
                 return exc
 

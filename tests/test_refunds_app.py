@@ -12,7 +12,6 @@ from sqlalchemy import select
 from wallet.core.models import Merchant, Transaction, User
 from wallet.identity.accounts import AccountService
 from wallet.merchants.models import Refund
-from wallet.merchants.refunds import Refunds
 from wallet.merchants.reports import MerchantReports
 from wallet.operations.bank_calls import verify_all
 from webapp.merchant import main as merchant_main
@@ -29,6 +28,7 @@ from .wallet_helpers import (
     make_user,
     pin_form,
     ready_to_settle,
+    refunds,
     state,
     wallet_service,
 )
@@ -218,7 +218,7 @@ def pay_at(db, user_id, amount_paise, when, key):
 
 def refund_at(db, shop, payment_id, amount_paise, when, key):
     with db() as session, session.begin():
-        Refunds(session, clock=lambda: when).refund(session.get(Merchant, shop), payment_id,
+        refunds(session, clock=lambda: when).refund(session.get(Merchant, shop), payment_id,
                                                     amount_paise, key)
 
 

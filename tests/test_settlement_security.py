@@ -12,7 +12,7 @@ import webtest
 from sqlalchemy import select
 
 from wallet.banking.errors import AccountCoolingOff, AccountNotRegistered
-from wallet.banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
+from wallet.banking.merchant_bank_accounts import BankAccountPolicy
 from wallet.banking.models import MerchantBankAccount
 from wallet.core.errors import WalletError
 from wallet.core.models import Merchant, MerchantNotification, Transaction, User
@@ -34,6 +34,7 @@ from .wallet_helpers import (
     TEST_PIN_POLICY,
     count,
     make_user,
+    merchant_bank_accounts,
     ready_to_settle,
     state,
     withdrawal_service,
@@ -121,8 +122,8 @@ def test_without_or_with_a_wrong_shop_pin_nothing_moves_and_the_try_counts(db, s
 def test_a_shop_without_a_pin_cannot_settle(db, shop):
     with db() as session, session.begin():  # (an account added before PINs existed)
         merchant = session.get(Merchant, shop)
-        MerchantPins(session, POLICY).set_first(merchant, SHOP_PIN, SHOP_PIN)
-        MerchantBankAccounts(session, TEST_BANKS, MerchantPins(session, POLICY),
+        MerchantPins(session, policy=POLICY).set_first(merchant, SHOP_PIN, SHOP_PIN)
+        merchant_bank_accounts(session, TEST_BANKS, MerchantPins(session, policy=POLICY),
                              BankAccountPolicy(cooling_off_s=0)).add(
             merchant, *SHOP_ACCOUNT[:2], SHOP_ACCOUNT[1], SHOP_ACCOUNT[2], pin=SHOP_PIN)
         session.delete(session.get(MerchantPin, shop))
@@ -154,21 +155,21 @@ def test_shop_pins_and_wallet_pins_are_apart(db, shop):
     with db() as session, session.begin():
         user = session.get(User, 1)
         merchant = session.get(Merchant, 1)
-        user_approval = Pins(session, POLICY).approve(user, PIN)
+        user_approval = Pins(session, policy=POLICY).approve(user, PIN)
         with pytest.raises(PinRefused):
-            MerchantPins(session, POLICY).approve(merchant, user_approval)
+            MerchantPins(session, policy=POLICY).approve(merchant, user_approval)
         with pytest.raises(WrongPin):
-            Pins(session, POLICY).approve(user, SHOP_PIN)
-        MerchantPins(session, POLICY).approve(merchant, SHOP_PIN)
+            Pins(session, policy=POLICY).approve(user, SHOP_PIN)
+        MerchantPins(session, policy=POLICY).approve(merchant, SHOP_PIN)
 
 
 def test_a_new_account_waits_for_its_cooling_off(db, shop):
     now = dt.datetime.now(dt.timezone.utc)  # the account's clock; settle() runs on the real one
     with db() as session, session.begin():
         merchant = session.get(Merchant, shop)
-        pins = MerchantPins(session, POLICY)
+        pins = MerchantPins(session, policy=POLICY)
         pins.set_first(merchant, SHOP_PIN, SHOP_PIN)
-        accounts = MerchantBankAccounts(session, TEST_BANKS, pins,
+        accounts = merchant_bank_accounts(session, TEST_BANKS, pins,
                                         BankAccountPolicy(cooling_off_s=3600), clock=lambda: now)
         account_id = accounts.add(merchant, *SHOP_ACCOUNT[:2], SHOP_ACCOUNT[1],
                                   SHOP_ACCOUNT[2], pin=SHOP_PIN).id
@@ -177,11 +178,11 @@ def test_a_new_account_waits_for_its_cooling_off(db, shop):
     assert isinstance(refused, AccountCoolingOff) and "can start on" in str(refused)
     assert state(db) == before and tries(db, shop) == (0, None)  # no try spent
     with db() as session:
-        later = MerchantBankAccounts(session, TEST_BANKS, MerchantPins(session, POLICY),
+        later = merchant_bank_accounts(session, TEST_BANKS, MerchantPins(session, policy=POLICY),
                                      clock=lambda: now + dt.timedelta(minutes=59))
         with pytest.raises(AccountCoolingOff):
             later.payable(session.get(Merchant, shop), account_id)
-        after = MerchantBankAccounts(session, TEST_BANKS, MerchantPins(session, POLICY),
+        after = merchant_bank_accounts(session, TEST_BANKS, MerchantPins(session, policy=POLICY),
                                      clock=lambda: now + dt.timedelta(minutes=61))
         assert after.payable(session.get(Merchant, shop), account_id).id == account_id
     assert "can go there from" in notices(db, shop)[0][1]
@@ -192,7 +193,7 @@ def test_changing_the_registered_accounts_needs_the_pin_and_is_notified(db, shop
     assert [kind for kind, _ in notices(db, shop)] == ["bank_account_added"]
     before = written(db)
     with db() as session, session.begin():
-        accounts = MerchantBankAccounts(session, TEST_BANKS, MerchantPins(session, POLICY))
+        accounts = merchant_bank_accounts(session, TEST_BANKS, MerchantPins(session, policy=POLICY))
         merchant = session.get(Merchant, shop)
         for pin in (None, "9999"):
             with pytest.raises(WrongPin):
@@ -202,7 +203,7 @@ def test_changing_the_registered_accounts_needs_the_pin_and_is_notified(db, shop
                 accounts.remove(merchant, account_id, pin)
     assert written(db) == before and tries(db, shop) == (4, None)
     with db() as session, session.begin():
-        accounts = MerchantBankAccounts(session, TEST_BANKS, MerchantPins(session, POLICY))
+        accounts = merchant_bank_accounts(session, TEST_BANKS, MerchantPins(session, policy=POLICY))
         merchant = session.get(Merchant, shop)
         added = accounts.add(merchant, *OTHER_ACCOUNT[:2], OTHER_ACCOUNT[1], OTHER_ACCOUNT[2],
                              pin=SHOP_PIN)
@@ -229,7 +230,7 @@ def test_an_account_is_typed_twice_with_an_ifsc_of_its_bank(db, shop, bank, numb
     ready_to_settle(db, shop)
     before = written(db)
     with db() as session, session.begin():
-        accounts = MerchantBankAccounts(session, TEST_BANKS, MerchantPins(session, POLICY))
+        accounts = merchant_bank_accounts(session, TEST_BANKS, MerchantPins(session, policy=POLICY))
         with pytest.raises(WalletError) as refused:
             accounts.add(session.get(Merchant, shop), bank, number, repeat, ifsc, SHOP_PIN)
     assert field in refused.value.errors
@@ -240,7 +241,7 @@ def test_a_shop_has_at_most_max_accounts(db, shop):
     ready_to_settle(db, shop)
     before = written(db)
     with db() as session, session.begin():
-        accounts = MerchantBankAccounts(session, TEST_BANKS, MerchantPins(session, POLICY),
+        accounts = merchant_bank_accounts(session, TEST_BANKS, MerchantPins(session, policy=POLICY),
                                         BankAccountPolicy(max_accounts=1))
         with pytest.raises(WalletError, match="the most a shop may have"):
             accounts.add(session.get(Merchant, shop), *OTHER_ACCOUNT[:2], OTHER_ACCOUNT[1],
@@ -251,7 +252,7 @@ def test_a_shop_has_at_most_max_accounts(db, shop):
 def test_the_same_account_twice_is_refused(db, shop):
     ready_to_settle(db, shop)
     with db() as session, session.begin():
-        accounts = MerchantBankAccounts(session, TEST_BANKS, MerchantPins(session, POLICY))
+        accounts = merchant_bank_accounts(session, TEST_BANKS, MerchantPins(session, policy=POLICY))
         with pytest.raises(WalletError, match="registered already"):
             accounts.add(session.get(Merchant, shop), "hdfc", "5010 0099 8877 66",
                          "50100099887766", "hdfc0001234", SHOP_PIN)
@@ -260,7 +261,7 @@ def test_the_same_account_twice_is_refused(db, shop):
 def test_the_shop_pin_is_set_and_reset_with_the_password_and_notified(db, shop):
     with db() as session, session.begin():
         merchant = session.get(Merchant, shop)
-        pins = MerchantPins(session, POLICY)
+        pins = MerchantPins(session, policy=POLICY)
         accounts = AccountService(session, bcrypt_rounds=4)
         with pytest.raises(WalletError) as refused:
             pins.set_with_password(merchant, accounts, "not-the-password", "203.0.113.9",
@@ -273,15 +274,15 @@ def test_the_shop_pin_is_set_and_reset_with_the_password_and_notified(db, shop):
     with db() as session, session.begin():  # five wrong tries lock it...
         for _ in range(5):
             with pytest.raises(PinRefused):
-                MerchantPins(session, POLICY).approve(session.get(Merchant, shop), "0000")
+                MerchantPins(session, policy=POLICY).approve(session.get(Merchant, shop), "0000")
     assert tries(db, shop)[1] is not None
     with db() as session, session.begin():  # ...and the password resets it
-        MerchantPins(session, POLICY).set_with_password(
+        MerchantPins(session, policy=POLICY).set_with_password(
             session.get(Merchant, shop), AccountService(session, bcrypt_rounds=4), PASSWORD,
             "203.0.113.9", "975310", "975310")
     assert tries(db, shop) == (0, None)
     with db() as session:
-        MerchantPins(session, POLICY).approve(session.get(Merchant, shop), "975310")
+        MerchantPins(session, policy=POLICY).approve(session.get(Merchant, shop), "975310")
     assert [kind for kind, _ in notices(db, shop)] == ["shop_pin_set", "shop_pin_changed"]
 
 
@@ -329,7 +330,7 @@ def test_the_settle_page_refuses_another_shops_or_a_removed_account(merchant_app
     theirs = ready_to_settle(db, make_merchant(db, "other", "Other", "other@example.com"),
                              OTHER_ACCOUNT)
     with db() as session, session.begin():
-        MerchantBankAccounts(session, TEST_BANKS, MerchantPins(session, POLICY)).remove(
+        merchant_bank_accounts(session, TEST_BANKS, MerchantPins(session, policy=POLICY)).remove(
             session.get(Merchant, shop), mine, SHOP_PIN)
     merchant_login(merchant_app)
     token = merchant_app.get("/settle").html.select_one('[name="csrf_token"]')["value"]

@@ -16,8 +16,6 @@ from sqlalchemy.orm import Session
 import ledgerlib
 from wallet.banking import settlement
 from wallet.banking.banks import load_banks
-from wallet.banking.deposits import DepositService
-from wallet.banking.payouts import PayoutProcessor
 from wallet.core import codes
 from wallet.core.models import User
 from wallet.money.errors import InsufficientBalance
@@ -27,7 +25,15 @@ from wallet_cli import admin
 
 from .conftest import BANK_SETTINGS, ON_POSTGRES
 from .test_withdrawals import FAST, ScriptedBank
-from .wallet_helpers import PIN, TEST_BANKS, make_user, withdrawal_service, write_ini
+from .wallet_helpers import (
+    PIN,
+    TEST_BANKS,
+    deposit_service,
+    make_user,
+    payout_processor,
+    withdrawal_service,
+    write_ini,
+)
 
 KEYS = itertools.count()
 
@@ -40,7 +46,7 @@ def banks_with(shards: int):
 def deposit(db, user_id: int, amount_paise: int, shards: int, key: str) -> str:
     """A deposit settled at once; returns the settlement shard it went through."""
     with db() as session, session.begin():
-        tx = DepositService(session, banks_with(shards)).record_completed(
+        tx = deposit_service(session, banks_with(shards)).record_completed(
             session.get(User, user_id), "hdfc", amount_paise, key)
         entry = ledgerlib.Ledger(session).get_entry(tx.ledger_entry_id)
         return next(p.account_code for p in entry.postings
@@ -113,7 +119,7 @@ def test_an_old_single_account_stays_counted_as_shard_zero(db):
         with db() as session, session.begin():
             return fn(session)
 
-    PayoutProcessor(run, banks_with(8), ScriptedBank(), FAST).drain(user_id, "w1")
+    payout_processor(run, banks_with(8), ScriptedBank(), FAST).drain(user_id, "w1")
     with db() as session:
         shards = settlement.shard_balances(session)["hdfc"]
         assert shards["bank:hdfc:settlement"] >= 600_00
@@ -174,7 +180,7 @@ def test_shard_sums_equal_the_bank_position_after_random_deposits_and_payouts(
                     amount, key, pin=PIN)
         except InsufficientBalance:
             continue
-        PayoutProcessor(run, banks, ScriptedBank(sends=[kind]), FAST).drain(user_id, "w")
+        payout_processor(run, banks, ScriptedBank(sends=[kind]), FAST).drain(user_id, "w")
     with db() as session:
         shards_now = settlement.shard_balances(session).get("hdfc", {})
         position = settlement.positions(session).get("hdfc", 0)
@@ -199,12 +205,12 @@ def test_a_deposit_takes_another_shard_while_its_home_shard_is_busy(db, app_engi
     ravi = make_user(db, "+919812345678", "Ravi")
     banks = banks_with(8)
     with db() as session, session.begin():
-        token = DepositService(session, banks).start(
+        token = deposit_service(session, banks).start(
             session.get(User, asha), "hdfc", 100_00, "concurrent-deposit-0001").token
     holding = Session(app_engine)
     holding.begin()
     try:
-        settled = DepositService(holding, banks).settle(
+        settled = deposit_service(holding, banks).settle(
             token, "success", bank_code="hdfc", amount_paise=100_00, currency="INR",
             source="test")
         entry = ledgerlib.Ledger(holding).get_entry(settled.transaction.ledger_entry_id)

@@ -11,14 +11,11 @@ import pytest
 from pypdf import PdfReader
 
 from ledgerlib import format_paise, parse_amount, to_decimal_string
-from wallet.banking.deposits import DepositService
-from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
-from wallet.banking.withdrawals import WithdrawalService
+from wallet.banking.payouts import PayoutPolicy
 from wallet.core.codes import IST
 from wallet.core.errors import WalletError
 from wallet.core.models import Merchant, User
 from wallet.identity.accounts import AccountService
-from wallet.merchants.refunds import Refunds
 from wallet.money.statement_files import statement_csv, statement_pdf
 from wallet.money.statements import Month, StatementDoesNotReconcile, Statements
 
@@ -28,8 +25,11 @@ from .wallet_helpers import (
     PASSWORD,
     PIN,
     TEST_BANKS,
+    deposit_service,
     login,
     make_user,
+    payout_processor,
+    refunds,
     wallet_service,
     withdrawal_service,
 )
@@ -65,7 +65,7 @@ def october(db, runner):
             return fn(session)
 
     def deposit(user_id: int, amount: int, n: int):
-        return lambda s: DepositService(s, TEST_BANKS, clock=clock).record_completed(
+        return lambda s: deposit_service(s, TEST_BANKS, clock=clock).record_completed(
             s.get(User, user_id), "hdfc", amount, key(n)).id
 
     def send(src: int, phone: str, amount: int, n: int, note: str = ""):
@@ -84,7 +84,7 @@ def october(db, runner):
 
     def pay_out(when: dt.datetime) -> None:
         at["now"] = when
-        PayoutProcessor(runner, TEST_BANKS, ScriptedBank(), FAST, clock=clock,
+        payout_processor(runner, TEST_BANKS, ScriptedBank(), FAST, clock=clock,
                         rng=random.Random(1)).drain(asha, "w1")
 
     step(ist(20, month=9), deposit(asha, 1_000_00, 1))
@@ -95,11 +95,11 @@ def october(db, runner):
     step(ist(4), send(asha, RAVI, 100_00, 5, "=SUM(A1)"))
     payment = step(ist(5), lambda s: wallet_service(s, clock=clock).pay_merchant(
         s.get(User, asha), "dosa-corner", 250_00, key(6), "two dosas", pin=PIN).id)
-    step(ist(6), lambda s: Refunds(s, clock=clock).refund(
+    step(ist(6), lambda s: refunds(s, clock=clock).refund(
         s.get(Merchant, merchant_id), payment, 50_00, key(7), "cold"))
     returned = step(ist(7), withdraw(300_00, 8))
     pay_out(ist(7, hour=13))
-    step(ist(8), lambda s: WithdrawalService(s, TEST_BANKS, clock=clock).settle_by_reference(
+    step(ist(8), lambda s: withdrawal_service(s, TEST_BANKS, clock=clock).settle_by_reference(
         f"wd_{returned}", "reversed", bank_code="hdfc", amount_paise=300_00, currency="INR",
         source="webhook"))
     step(ist(9), withdraw(100_00, 9))

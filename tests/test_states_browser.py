@@ -10,8 +10,6 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from wallet.banking.deposits import DepositService
-from wallet.banking.withdrawals import WithdrawalService
 from wallet.core.models import User
 from webapp.merchant import main as merchant_main
 
@@ -20,7 +18,7 @@ from .live_servers import serving
 from .test_browser import log_in
 from .test_merchant_app import make_merchant, pay_at
 from .test_withdrawals import FAST, ScriptedBank, processor, withdraw
-from .wallet_helpers import PASSWORD, TEST_BANKS, make_user
+from .wallet_helpers import PASSWORD, TEST_BANKS, deposit_service, make_user, withdrawal_service
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +59,7 @@ def no_sideways_scroll(page: Page) -> None:
 def test_a_failed_deposit_looks_failed(db, live_server, open_page, screen, tmp_path):  # noqa: F811
     asha = make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
     with db() as session, session.begin():
-        service = DepositService(session, TEST_BANKS)
+        service = deposit_service(session, TEST_BANKS)
         tx = service.start(session.get(User, asha), "hdfc", 700_00, "form-key-failed-dep1")
         service.settle(tx.token, "failed", bank_code="hdfc", amount_paise=700_00,
                        currency="INR", source="test", reason="declined by customer")
@@ -96,7 +94,7 @@ def test_a_reversed_withdrawal_updates_by_itself(db, runner, live_server, open_p
     page.goto(f"/withdrawals/{tx_id}")
     expect(page.locator("#withdrawal-status")).to_have_attribute("data-status", "completed")
     with db() as session, session.begin():  # the bank returns it while the page is open
-        WithdrawalService(session, TEST_BANKS).settle_by_reference(
+        withdrawal_service(session, TEST_BANKS).settle_by_reference(
             f"wd_{tx_id}", "reversed", bank_code="hdfc", amount_paise=400_00, currency="INR",
             source="webhook", reason="beneficiary account closed")
     # No reload by the test: the page refreshes itself until the payout is final.

@@ -10,14 +10,12 @@ import pytest
 import webtest
 from sqlalchemy import select
 
-from wallet.banking.deposits import DepositService
 from wallet.core.errors import WalletError
 from wallet.core.models import Merchant, Transaction, User
 from wallet.identity.errors import PinLocked, PinNotSet, WrongPin
 from wallet.identity.kyc import KycService, KycVerdict, parse_details
 from wallet.identity.models import WalletPin
 from wallet.identity.pins import PinPolicy, Pins
-from wallet.merchants.refunds import Refunds
 from wallet.money.errors import DepositLimit, RecipientLimit
 
 from .api_helpers import auth, new_key, sign_in
@@ -30,8 +28,11 @@ from .wallet_helpers import (
     TEST_PIN_POLICY,
     PinForm,
     balance,
+    deposit_service,
     login,
     make_user,
+    refunds,
+    services_for_tests,
     state,
     wallet_service,
 )
@@ -84,7 +85,7 @@ def test_five_wrong_pins_lock_payments_until_the_lock_ends(db):
     def try_pin(pin: str, at: dt.datetime):
         with db() as session, session.begin():
             try:
-                return Pins(session, policy, clock=lambda: at).approve(
+                return Pins(session, policy=policy, clock=lambda: at).approve(
                     session.get(User, asha), pin)
             except WalletError as exc:
                 return exc
@@ -105,7 +106,7 @@ def test_a_user_without_a_pin_cannot_pay_and_a_pin_is_stored_hashed(db):
     make_user(db, RAVI, "Ravi Kumar")
     assert isinstance(send(db, asha, 100_00, PIN), PinNotSet)
     with db() as session, session.begin():
-        pins = Pins(session, TEST_PIN_POLICY)
+        pins = Pins(session, policy=TEST_PIN_POLICY)
         user = session.get(User, asha)
         for bad, field in (("12a4", "pin"), ("12345", "pin"), ("1111", "pin"), ("2468", "repeat")):
             with pytest.raises(WalletError) as refused:
@@ -306,7 +307,7 @@ def test_the_monthly_bank_limit_counts_what_came_in_this_month(db):
     assert not isinstance(send(db, meera, 5_000_00, PIN), WalletError)  # balance ₹1,000
     with db() as session, session.begin():
         with pytest.raises(DepositLimit) as refused:
-            DepositService(session, TEST_BANKS).start(session.get(User, meera), "hdfc",
+            deposit_service(session, TEST_BANKS).start(session.get(User, meera), "hdfc",
                                                       5_000_00, "deposit-key-00000001")
         assert "takes in at most ₹10,000.00 a month from banks" in str(refused.value)
         assert "You can add at most ₹4,000.00 now" in str(refused.value)
@@ -315,7 +316,7 @@ def test_the_monthly_bank_limit_counts_what_came_in_this_month(db):
 def test_pending_deposits_count_towards_the_cap(db):
     meera = make_user(db, "+919988776655", "Meera", full_kyc=False)
     with db() as session, session.begin():
-        deposits = DepositService(session, TEST_BANKS)
+        deposits = deposit_service(session, TEST_BANKS)
         deposits.start(session.get(User, meera), "hdfc", 8_000_00, "deposit-key-00000001")
         with pytest.raises(DepositLimit):
             deposits.start(session.get(User, meera), "hdfc", 3_000_00, "deposit-key-00000002")
@@ -345,7 +346,7 @@ def test_a_refund_the_customer_cannot_take_is_refused(db):
     before = state(db)
     with db() as session, session.begin():
         with pytest.raises(RecipientLimit) as refused:
-            Refunds(session).refund(session.get(Merchant, merchant), payment_id, 1_000_00,
+            refunds(session).refund(session.get(Merchant, merchant), payment_id, 1_000_00,
                                     "refund-key-00000001")
         assert "The customer's wallet cannot receive ₹1,000.00 now" in str(refused.value)
         assert "Nothing was refunded." in str(refused.value)
@@ -405,9 +406,9 @@ def test_kyc_details_are_parsed_strictly():
 def test_demo_users_are_full_kyc_with_the_demo_pin(db):
     from wallet.seed import DEMO_PIN, seed_demo
     with db() as session, session.begin():
-        seed_demo(session, 4, TEST_BANKS, TEST_PAN_VAULT, TEST_PIN_POLICY)
+        seed_demo(services_for_tests(session))
     with db() as session:
         asha = session.scalar(select(User).where(User.phone == ASHA))
         assert asha.kyc_level == "full"
-        Pins(session, TEST_PIN_POLICY).approve(asha, DEMO_PIN)
+        Pins(session, policy=TEST_PIN_POLICY).approve(asha, DEMO_PIN)
         assert session.scalar(select(Transaction).where(Transaction.kind == "transfer"))

@@ -7,7 +7,6 @@ import threading
 
 import pytest
 
-from wallet.banking.deposits import DepositService
 from wallet.core.errors import WalletError
 from wallet.core.models import User
 from wallet.identity import pins
@@ -16,7 +15,15 @@ from wallet.identity.pins import Pins
 from wallet.money.errors import DepositLimit, RecipientLimit
 
 from .test_wallet_races import run_together
-from .wallet_helpers import PIN, TEST_BANKS, TEST_PIN_POLICY, balance, make_user, wallet_service
+from .wallet_helpers import (
+    PIN,
+    TEST_BANKS,
+    TEST_PIN_POLICY,
+    balance,
+    deposit_service,
+    make_user,
+    wallet_service,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -50,7 +57,7 @@ def test_concurrent_pin_guesses_are_counted_and_at_most_five_compared(db, monkey
     assert sum(isinstance(r, WrongPin) for r in results) == 4
     # Locked now: even the right PIN is refused, and nothing is compared.
     compared.clear()
-    assert isinstance(committed(db, lambda session: Pins(session, TEST_PIN_POLICY).approve(
+    assert isinstance(committed(db, lambda session: Pins(session, policy=TEST_PIN_POLICY).approve(
         session.get(User, asha), PIN)), PinLocked)
     assert compared == []
 
@@ -75,7 +82,7 @@ def test_concurrent_deposits_never_reserve_past_the_cap(db):
     meera = make_user(db, "+919988776655", "Meera", full_kyc=False)
 
     def start(i):
-        return committed(db, lambda session: DepositService(session, TEST_BANKS).start(
+        return committed(db, lambda session: deposit_service(session, TEST_BANKS).start(
             session.get(User, meera), "hdfc", 4_000_00, f"deposit-key-{i:010d}").id)
 
     results = run_together(6, start)

@@ -19,10 +19,8 @@ from wallet.seed import seed_demo
 
 from .wallet_helpers import (
     PIN,
-    TEST_BANKS,
-    TEST_PAN_VAULT,
-    TEST_PIN_POLICY,
     make_user,
+    services_for_tests,
     wallet_service,
 )
 
@@ -69,7 +67,7 @@ def test_a_shop_paid_in_one_batch(db):
 
 def test_the_demo_seed_posts_its_history_in_batches_and_verifies(db):
     with db() as session, session.begin():
-        logins = seed_demo(session, 4, TEST_BANKS, TEST_PAN_VAULT, TEST_PIN_POLICY)
+        logins = seed_demo(services_for_tests(session))
         assert logins
     with db() as session:
         shop = session.scalar(select(Merchant).where(Merchant.handle == "chai-point"))
@@ -100,4 +98,4 @@ def test_the_demo_seed_posts_its_history_in_batches_and_verifies(db):
                 Transaction.payee_merchant_id == shop.id,
                 Transaction.created_at < end_of_first))
     with db() as session, session.begin():
-        assert seed_demo(session, 4, TEST_BANKS, TEST_PAN_VAULT, TEST_PIN_POLICY) == []  # once only
+        assert seed_demo(services_for_tests(session)) == []  # once only

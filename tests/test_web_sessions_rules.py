@@ -48,13 +48,13 @@ def asha(db):
 
 def start(db, clock, user_id, kind=PrincipalKind.USER) -> str:
     with db() as session, session.begin():
-        return WebSessions(session, POLICY, clock=clock).start(
+        return WebSessions(session, policy=POLICY, clock=clock).start(
             kind, user_id, user_agent="Mozilla/5.0 \x00\u202etest", ip="203.0.113.7").token
 
 
 def check(db, clock, token, kind=PrincipalKind.USER):
     with db() as session, session.begin():
-        live = WebSessions(session, POLICY, clock=clock).authenticate(kind, token)
+        live = WebSessions(session, policy=POLICY, clock=clock).authenticate(kind, token)
         return None if live is None else live.principal.id
 
 
@@ -117,7 +117,7 @@ def test_a_disabled_account_loses_its_sessions(db, clock, asha):
 def test_ending_a_session_twice_or_an_unknown_one_says_so(db, clock, asha):
     token = start(db, clock, asha)
     with db() as session, session.begin():
-        sessions = WebSessions(session, POLICY, clock=clock)
+        sessions = WebSessions(session, policy=POLICY, clock=clock)
         assert sessions.end(PrincipalKind.USER, token) is True
         assert sessions.end(PrincipalKind.USER, token) is False
         assert sessions.end(PrincipalKind.USER, "b" * 43) is False
@@ -134,14 +134,14 @@ def test_end_others_spares_the_one_kept_and_other_principals(db, clock, asha):
     shops = start(db, clock, shop, PrincipalKind.MERCHANT)
     with db() as session, session.begin():
         keep = session.scalar(select(WebSession.id).order_by(WebSession.id))
-        ended = WebSessions(session, POLICY, clock=clock).end_others(
+        ended = WebSessions(session, policy=POLICY, clock=clock).end_others(
             PrincipalKind.USER, asha, EndReason.ENDED_ELSEWHERE, keep_session_id=keep)
     assert ended == 2
     assert [check(db, clock, t) for t in mine] == [asha, None, None]
     assert check(db, clock, his) == ravi
     assert check(db, clock, shops, PrincipalKind.MERCHANT) == shop
     with db() as session:
-        assert WebSessions(session, POLICY, clock=clock).count_others(
+        assert WebSessions(session, policy=POLICY, clock=clock).count_others(
             PrincipalKind.USER, asha, keep) == 0
 
 
@@ -149,11 +149,11 @@ def test_old_records_are_purged_after_the_keeping_time(db, clock, asha):
     start(db, clock, asha)
     clock.advance(seconds=POLICY.lifetime_s + KEEP_FOR.total_seconds() - 60)
     with db() as session, session.begin():
-        assert WebSessions(session, POLICY, clock=clock).purge() == 0
+        assert WebSessions(session, policy=POLICY, clock=clock).purge() == 0
     clock.advance(seconds=120)
     newer = start(db, clock, asha)
     with db() as session, session.begin():
-        assert WebSessions(session, POLICY, clock=clock).purge() == 1
+        assert WebSessions(session, policy=POLICY, clock=clock).purge() == 1
     with db() as session:
         assert session.scalar(select(func.count()).select_from(WebSession)) == 1
     assert check(db, clock, newer) == asha
@@ -161,7 +161,7 @@ def test_old_records_are_purged_after_the_keeping_time(db, clock, asha):
 
 def test_start_refuses_an_unknown_kind(db, clock, asha):
     with db() as session, pytest.raises(ValueError):
-        WebSessions(session, POLICY, clock=clock).start("root", asha)
+        WebSessions(session, policy=POLICY, clock=clock).start("root", asha)
 
 
 def test_the_workers_purge_old_sessions_every_hour(db, web_settings, asha):
@@ -169,7 +169,7 @@ def test_the_workers_purge_old_sessions_every_hour(db, web_settings, asha):
     from huey_tasks.housekeeping import purge_web_sessions
 
     with db() as session, session.begin():
-        started = WebSessions(session, POLICY).start(PrincipalKind.USER, asha)
+        started = WebSessions(session, policy=POLICY).start(PrincipalKind.USER, asha)
         started.record.expires_at = utcnow() - KEEP_FOR - dt.timedelta(minutes=1)
     start(db, Clock(), asha)  # a live one
     huey_tasks.configure(web_settings)  # the workers on the test database
@@ -191,7 +191,7 @@ def test_a_refused_pin_reset_ends_no_session(db, clock):
     for pin, refused in (("2468", PinNotSet), ("12", WalletError)):
         with db() as session, session.begin():
             with pytest.raises(refused):
-                Pins(session, TEST_PIN_POLICY, clock=clock).reset(
+                Pins(session, policy=TEST_PIN_POLICY, clock=clock).reset(
                     session.get(User, no_pin), pin, pin)
     assert check(db, clock, token) == no_pin
 
@@ -229,7 +229,7 @@ def test_a_password_change_waits_for_a_busy_session_without_deadlock(db, clock, 
     clock.advance(seconds=61)  # the other session's next check writes its row
     busy = db()
     busy.begin()
-    assert WebSessions(busy, POLICY, clock=clock).authenticate(PrincipalKind.USER, other)
+    assert WebSessions(busy, policy=POLICY, clock=clock).authenticate(PrincipalKind.USER, other)
     outcome: dict[str, object] = {}
 
     def change() -> None:

@@ -13,12 +13,11 @@ import webtest
 from sqlalchemy import func, select
 
 import webhook_app
-from wallet.banking.deposits import DepositService
 from wallet.banking.models import WebhookAttempt, WebhookEvent
 from wallet.core.models import Transaction, User
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
-from .wallet_helpers import TEST_BANKS, balance, make_user, state
+from .wallet_helpers import TEST_BANKS, balance, deposit_service, make_user, state
 
 HDFC_SECRET, HDFC_OLD_SECRET = BANK_SETTINGS["banks.hdfc.webhook_secrets"].split()
 AXIS_SECRET = BANK_SETTINGS["banks.axis.webhook_secrets"]
@@ -42,7 +41,7 @@ def deposit(db, user_id):
     """A pending ₹500.50 deposit via HDFC; returns its token."""
     with db() as session, session.begin():
         user = session.get(User, user_id)
-        return DepositService(session, TEST_BANKS).start(
+        return deposit_service(session, TEST_BANKS).start(
             user, "hdfc", 500_50, "form-key-000000000001").token
 
 

@@ -16,8 +16,8 @@ import ledgerlib
 from wallet.banking import settlement
 from wallet.banking.bank_client import BankUnavailable
 from wallet.banking.models import PayoutAttempt
-from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
-from wallet.banking.withdrawals import Owner, WithdrawalService
+from wallet.banking.payouts import PayoutPolicy
+from wallet.banking.withdrawals import Owner
 from wallet.core.models import Transaction, User
 
 from .wallet_helpers import (
@@ -27,6 +27,7 @@ from .wallet_helpers import (
     balance,
     login,
     make_user,
+    payout_processor,
     state,
     withdrawal_service,
 )
@@ -90,7 +91,7 @@ class ScriptedBank:
 
 
 def processor(runner, bank, policy=FAST):
-    return PayoutProcessor(runner, TEST_BANKS, bank, policy, rng=random.Random(1))
+    return payout_processor(runner, TEST_BANKS, bank, policy, rng=random.Random(1))
 
 
 # ------------------------------------------------------------ the request
@@ -227,7 +228,7 @@ def test_a_worker_killed_after_the_bank_call_is_settled_by_the_next_run(db, runn
     assert status(db, tx_id) == "sending"
     processor(runner, bank).drain(user_id, "w2")  # its lane lease is still held by w1...
     assert status(db, tx_id) == "sending"
-    expired = PayoutProcessor(
+    expired = payout_processor(
         runner, TEST_BANKS, bank, FAST, rng=random.Random(1),
         clock=lambda: dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5))
     expired.drain(user_id, "w2")  # ...until it expires
@@ -282,20 +283,20 @@ def test_reversal_after_completion_refunds_once(db, runner, user_id):
     processor(runner, ScriptedBank()).drain(user_id, "w1")
     for _ in range(2):
         with db() as session, session.begin():
-            outcome = WithdrawalService(session, TEST_BANKS).settle_by_reference(
+            outcome = withdrawal_service(session, TEST_BANKS).settle_by_reference(
                 f"wd_{tx_id}", "reversed", bank_code="hdfc", amount_paise=400_00,
                 currency="INR", source="webhook")
     assert outcome == "already"
     assert status(db, tx_id) == "reversed" and balance(db, user_id) == (1_000_00, 0)
     with db() as session, session.begin():  # a late "rejected" does not flip it
-        assert WithdrawalService(session, TEST_BANKS).settle(tx_id, "rejected") == "flagged"
+        assert withdrawal_service(session, TEST_BANKS).settle(tx_id, "rejected") == "flagged"
     with db() as session:
         assert ledgerlib.verify(session).ok
 
 
 def test_stalled_withdrawals_are_found_for_resumption(db, runner, user_id):
     tx_id = withdraw(db, user_id, 100_00, "form-key-000000000001")
-    later = PayoutProcessor(runner, TEST_BANKS, ScriptedBank(), FAST,
+    later = payout_processor(runner, TEST_BANKS, ScriptedBank(), FAST,
                             clock=lambda: dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
     assert later.owners_needing_work(dt.timedelta(minutes=2)) == [Owner("user", user_id)]
     assert processor(runner, ScriptedBank()).owners_needing_work(dt.timedelta(minutes=2)) == []
@@ -365,12 +366,12 @@ def test_a_worker_that_lost_its_lane_stops_before_calling_the_bank(db, runner, u
     withdraw(db, user_id, 100_00, "form-key-000000000001")
     slow = processor(runner, ScriptedBank())
     assert slow.acquire_lane(user_id, "w1")
-    later = PayoutProcessor(
+    later = payout_processor(
         runner, TEST_BANKS, ScriptedBank(), FAST,
         clock=lambda: dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5))
     assert later.acquire_lane(user_id, "w2")  # w1's lease expired, w2 took the lane
     bank = ScriptedBank()
-    stale = PayoutProcessor(runner, TEST_BANKS, bank, FAST)
+    stale = payout_processor(runner, TEST_BANKS, bank, FAST)
     assert stale.run_one(user_id, "w1").kind == "busy"  # w1 notices and stops
     assert bank.calls == []
 
@@ -382,7 +383,7 @@ def test_a_late_unclear_answer_never_reopens_a_settled_payout(db, runner, user_i
     assert worker.acquire_lane(user_id, "w1")
     plan = runner(lambda s: worker._plan(s, user_id))
     with db() as session, session.begin():  # the bank's webhook wins the race
-        WithdrawalService(session, TEST_BANKS).settle(tx_id, "rejected", source="webhook")
+        withdrawal_service(session, TEST_BANKS).settle(tx_id, "rejected", source="webhook")
     runner(lambda s: worker._record(s, plan, "unknown", {"error": "timeout"}, 5000))
     assert status(db, tx_id) == "failed"
     assert balance(db, user_id) == (1_000_00, 0)
@@ -395,7 +396,7 @@ def test_a_bank_4xx_other_than_a_rejection_is_an_unknown_outcome():
 
     from wallet.banking.bank_client import BankClient
 
-    client = BankClient(TEST_BANKS["hdfc"])
+    client = BankClient(TEST_BANKS["hdfc"], timeout_s=5.0)
     for code, body in [(409, b'{"status": "rejected", "reason": "reference reused"}'),
                        (401, b'{"error": "unauthorised"}'), (429, b"slow down"),
                        (422, b"not json")]:

@@ -7,9 +7,12 @@ import re
 from sqlalchemy import func, select
 
 import ledgerlib
+from wallet.banking import deposits
+from wallet.banking.bank_client import BankClient
 from wallet.banking.banks import load_banks
 from wallet.banking.deposits import DepositService
-from wallet.banking.merchant_bank_accounts import MerchantBankAccounts
+from wallet.banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
+from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
 from wallet.banking.withdrawals import WithdrawalService
 from wallet.core.codes import utcnow
 from wallet.core.models import Merchant, Transaction, User
@@ -19,8 +22,13 @@ from wallet.identity.merchant_pins import MerchantPins
 from wallet.identity.pan_vault import PanKeys, PanVault
 from wallet.identity.pin_hashes import parse_pin_keys
 from wallet.identity.pins import PinPolicy, Pins
+from wallet.merchants.refunds import Refunds
+from wallet.money.limits import LimitPolicy, WalletLimits
 from wallet.money.transfers import WalletService
+from wallet.operations.operator_actions import OperatorActions
 from wallet.seed import demo_pan
+from wallet.services import Services
+from wallet.settings import WalletSettings
 
 from .conftest import BANK_SETTINGS, TEST_PAN_SETTINGS, TEST_PIN, TEST_PIN_KEY_ID, TEST_PIN_KEYS
 
@@ -64,15 +72,87 @@ TEST_PIN_POLICY = PinPolicy(keys=parse_pin_keys(TEST_PIN_KEYS, TEST_PIN_KEY_ID,
                                                 production=False))
 
 
+#: The settings' defaults (wallet.settings), as the services are built with them.
+DEFAULTS = WalletSettings(raw={})
+#: Deposits pending longer than this are given up (the settings' default).
+EXPIRE_AFTER = dt.timedelta(seconds=DEFAULTS.deposit_expire_after_s)
+
+
 def wallet_service(session, **kwargs) -> WalletService:
     """The domain's WalletService as the test apps make it (their PIN key)."""
-    return WalletService(session, **{"pin_policy": TEST_PIN_POLICY, **kwargs})
+    return WalletService(session, **{"pin_policy": TEST_PIN_POLICY,
+                                     "limit_policy": LimitPolicy(),
+                                     "max_transfer_paise": DEFAULTS.max_transfer_paise,
+                                     **kwargs})
+
+
+def merchant_bank_accounts(session, banks=TEST_BANKS, pins=None, policy=None, **kwargs
+                           ) -> MerchantBankAccounts:
+    clock = kwargs.get("clock", utcnow)
+    pins = pins or MerchantPins(session, policy=TEST_PIN_POLICY, clock=clock)
+    return MerchantBankAccounts(session, banks, pins, policy=policy or BankAccountPolicy(),
+                                **kwargs)
 
 
 def withdrawal_service(session, banks=TEST_BANKS, **kwargs) -> WithdrawalService:
     """WithdrawalService on :func:`wallet_service` (on the same clock)."""
-    wallet = wallet_service(session, clock=kwargs.get("clock", utcnow))
-    return WithdrawalService(session, banks, wallet=wallet, **kwargs)
+    clock = kwargs.get("clock", utcnow)
+    kwargs.setdefault("wallet", wallet_service(session, clock=clock))
+    kwargs.setdefault("bank_accounts", merchant_bank_accounts(session, banks, clock=clock))
+    return WithdrawalService(session, banks, **kwargs)
+
+
+def deposit_service(session, banks=TEST_BANKS, **kwargs) -> DepositService:
+    """DepositService on :func:`wallet_service` (on the same clock)."""
+    kwargs.setdefault("wallet", wallet_service(session, clock=kwargs.get("clock", utcnow)))
+    return DepositService(session, banks, **kwargs)
+
+
+def refunds(session, **kwargs) -> Refunds:
+    return Refunds(session, **{"limit_policy": LimitPolicy(), **kwargs})
+
+
+def wallet_limits(session, **kwargs) -> WalletLimits:
+    return WalletLimits(session, **{"policy": LimitPolicy(), **kwargs})
+
+
+def operator_actions(session, banks, actor, **kwargs) -> OperatorActions:
+    clock = kwargs.get("clock", utcnow)
+    return OperatorActions(session, banks, actor, **{
+        "deposit_expire_after_s": DEFAULTS.deposit_expire_after_s,
+        "deposits": deposit_service(session, banks, clock=clock),
+        "withdrawals": withdrawal_service(session, banks, clock=clock,
+                                          tasks=kwargs.get("tasks")), **kwargs})
+
+
+def payout_processor(run_in_transaction, banks, client_for, policy=None, **kwargs
+                     ) -> PayoutProcessor:
+    clock = kwargs.get("clock", utcnow)
+    kwargs.setdefault("withdrawals_for",
+                      lambda session: withdrawal_service(session, banks, clock=clock))
+    return PayoutProcessor(run_in_transaction, banks, client_for,
+                           policy=policy or PayoutPolicy(), **kwargs)
+
+
+def bank_client(bank) -> BankClient:
+    """A bank's client with the settings' timeout."""
+    return BankClient(bank, timeout_s=DEFAULTS.bank_timeout_s)
+
+
+def sweep_stuck_deposits(run_in_transaction, banks, client_for, **kwargs) -> dict[str, int]:
+    """The sweeper with the settings' defaults unless told otherwise."""
+    kwargs.setdefault("deposits_for", lambda session: deposit_service(session, banks))
+    kwargs.setdefault("older_than", dt.timedelta(seconds=DEFAULTS.deposit_stuck_after_s))
+    kwargs.setdefault("expire_after", EXPIRE_AFTER)
+    return deposits.sweep_stuck_deposits(run_in_transaction, banks, client_for, **kwargs)
+
+
+def services_for_tests(session, **kwargs) -> Services:
+    """The services as the test apps build them: the test banks, PIN and PAN keys."""
+    settings = WalletSettings(raw={}, banks=TEST_BANKS, bcrypt_rounds=4,
+                              pin_keys=TEST_PIN_POLICY.keys,
+                              pan_keys=PanKeys.from_settings(TEST_PAN_SETTINGS))
+    return Services(session, settings, **kwargs)
 
 
 def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0, *,
@@ -84,9 +164,9 @@ def make_user(db, phone: str, name: str = "Test User", deposit_paise: int = 0, *
             KycService(session, ApproveAllVerifier(), TEST_PAN_VAULT).record(
                 user, KycDetails(name, pan_of(phone), dt.date(1990, 1, 1)), "test")
         if pin is not None:
-            Pins(session, TEST_PIN_POLICY).set_first(user, pin, pin)
+            Pins(session, policy=TEST_PIN_POLICY).set_first(user, pin, pin)
         if deposit_paise:
-            DepositService(session, TEST_BANKS).record_completed(
+            deposit_service(session).record_completed(
                 user, "hdfc", deposit_paise, f"test-deposit-{user.id:06d}"
             )
         return user.id
@@ -98,12 +178,12 @@ def ready_to_settle(db, merchant_id: int, account: tuple[str, str, str] = SHOP_A
     two days before now (past the cooling-off): the account's id."""
     with db() as session, session.begin():
         merchant = session.get(Merchant, merchant_id)
-        pins = MerchantPins(session, TEST_PIN_POLICY)
+        pins = MerchantPins(session, policy=TEST_PIN_POLICY)
         if not pins.has_pin(merchant):
             pins.set_first(merchant, pin, pin)
         added = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)
         bank, number, ifsc = account
-        return MerchantBankAccounts(session, TEST_BANKS, pins, clock=lambda: added).add(
+        return merchant_bank_accounts(session, TEST_BANKS, pins, clock=lambda: added).add(
             merchant, bank, number, number, ifsc, pin=pin).id
 
 

@@ -1,36 +1,78 @@
 """The domain's services for one unit of work (a request, a task step, a CLI
 command), configured once from the typed settings: adapters ask this object
-for a service instead of each reading settings of their own."""
+for a service instead of each reading settings of their own.
+
+The one place a service is built for the apps, the workers and the CLIs
+(tests/test_one_way_to_build.py checks it): each policy is made here from the
+settings, and no constructor of the domain has a default policy of its own.
+:class:`Background` builds what runs its own transactions (the workers')."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
+from .banking.bank_client import BankClient
+from .banking.bank_delays import BankDelayMeter, DelayPolicy
 from .banking.bank_events import BankEvents
+from .banking.bank_webhooks import BankWebhooks
 from .banking.banks import BankConfig
-from .banking.deposits import DepositService
+from .banking.deposits import DepositService, sweep_stuck_deposits
 from .banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
+from .banking.payouts import PayoutPolicy, PayoutProcessor
 from .banking.withdrawals import WithdrawalService
 from .core.codes import utcnow
+from .core.idempotency import IdempotencyKeys
 from .core.notifications import NotificationService
-from .core.tasks import NoTaskQueue, TaskQueue
+from .core.tasks import NoTaskQueue, TaskQueue, TransactionRunner
 from .identity.accounts import AccountService
-from .identity.kyc import KycService, load_verifier
+from .identity.api_tokens import ApiTokens
+from .identity.kyc import KycService, KycVerifier, load_verifier
 from .identity.merchant_pins import MerchantPins
 from .identity.pan_vault import PanVault
 from .identity.pins import PinPolicy, Pins
+from .identity.web_sessions import SessionPolicy, WebSessions
 from .merchants.keys import MerchantKeys
 from .merchants.payment_requests import PaymentRequests
 from .merchants.refunds import Refunds
 from .merchants.reports import MerchantReports
-from .merchants.webhooks import MerchantWebhooks, WebhookPolicy
+from .merchants.webhooks import MerchantWebhooks, WebhookPolicy, WebhookWorker
 from .money.limits import LimitPolicy, WalletLimits
 from .money.statements import Statements
 from .money.transfers import WalletService
+from .operations.audit import Actor, AuditLog
+from .operations.operator_actions import OperatorActions
+from .operations.operators import OperatorService
+from .operations.oversight import Oversight
 from .settings import ConfigurationError, WalletSettings
+
+
+def payout_policy(s: WalletSettings) -> PayoutPolicy:
+    return PayoutPolicy(lease_s=s.payout_lease_s, retry_budget=s.payout_retry_budget,
+                        backoff_base_s=s.payout_backoff_base_s,
+                        backoff_cap_s=s.payout_backoff_cap_s)
+
+
+def webhook_policy(s: WalletSettings) -> WebhookPolicy:
+    return WebhookPolicy(timeout_s=s.webhook_timeout_s,
+                         max_response_bytes=s.webhook_max_response_bytes,
+                         backoff_base_s=s.webhook_backoff_base_s,
+                         backoff_cap_s=s.webhook_backoff_cap_s,
+                         retry_window_s=s.webhook_retry_window_s,
+                         disable_after_s=s.webhook_disable_after_s,
+                         secret_grace_s=s.webhook_secret_grace_s,
+                         resume_after_s=s.webhook_resume_after_s,
+                         allow_private_urls=s.webhook_allow_private_urls,
+                         require_https=s.production)
+
+
+def delay_policy(s: WalletSettings) -> DelayPolicy:
+    return DelayPolicy(window_s=s.bank_delay_window_s, samples=s.bank_delay_samples,
+                       degraded_p90_s=s.bank_delay_degraded_p90_s,
+                       degraded_failure_ratio=s.bank_delay_degraded_failure_ratio)
 
 
 @dataclass(frozen=True)
@@ -43,6 +85,10 @@ class Services:
     @property
     def banks(self) -> dict[str, BankConfig]:
         return dict(self.settings.banks)
+
+    def on(self, db: Session) -> Services:
+        """The same services on another session (a worker's next transaction)."""
+        return replace(self, db=db)
 
     @property
     def wallet(self) -> WalletService:
@@ -63,24 +109,38 @@ class Services:
                            full_kyc_max_balance_paise=s.full_kyc_max_balance_paise)
 
     @property
+    def payout_policy(self) -> PayoutPolicy:
+        return payout_policy(self.settings)
+
+    @property
+    def webhook_policy(self) -> WebhookPolicy:
+        return webhook_policy(self.settings)
+
+    @property
+    def delay_policy(self) -> DelayPolicy:
+        return delay_policy(self.settings)
+
+    @property
+    def bank_account_policy(self) -> BankAccountPolicy:
+        return BankAccountPolicy(cooling_off_s=self.settings.settlement_account_cooling_off_s)
+
+    @property
     def pins(self) -> Pins:
-        return Pins(self.db, self.pin_policy, clock=self.clock)
+        return Pins(self.db, policy=self.pin_policy, clock=self.clock)
 
     @property
     def merchant_pins(self) -> MerchantPins:
         """Shops' PINs: the wallet PIN's rules (one policy for both)."""
-        return MerchantPins(self.db, self.pin_policy, clock=self.clock)
+        return MerchantPins(self.db, policy=self.pin_policy, clock=self.clock)
 
     @property
     def merchant_bank_accounts(self) -> MerchantBankAccounts:
-        return MerchantBankAccounts(
-            self.db, self.banks, self.merchant_pins,
-            BankAccountPolicy(cooling_off_s=self.settings.settlement_account_cooling_off_s),
-            clock=self.clock)
+        return MerchantBankAccounts(self.db, self.banks, self.merchant_pins,
+                                    policy=self.bank_account_policy, clock=self.clock)
 
     @property
     def limits(self) -> WalletLimits:
-        return WalletLimits(self.db, self.limit_policy, clock=self.clock)
+        return WalletLimits(self.db, policy=self.limit_policy, clock=self.clock)
 
     @property
     def pan_vault(self) -> PanVault:
@@ -94,6 +154,10 @@ class Services:
     def kyc(self) -> KycService:
         return KycService(self.db, load_verifier(self.settings.kyc_verifier, self.settings.raw),
                           self.pan_vault, clock=self.clock)
+
+    def kyc_verified_by(self, verifier: KycVerifier) -> KycService:
+        """KYC by another verifier than the configured one (the demo data's)."""
+        return KycService(self.db, verifier, self.pan_vault, clock=self.clock)
 
     @property
     def accounts(self) -> AccountService:
@@ -111,7 +175,18 @@ class Services:
 
     @property
     def bank_events(self) -> BankEvents:
-        return BankEvents(self.db, self.banks, clock=self.clock)
+        return BankEvents(self.db, self.banks, clock=self.clock, deposits=self.deposits,
+                          withdrawals=self.withdrawals)
+
+    @property
+    def bank_webhooks(self) -> BankWebhooks:
+        return BankWebhooks(self.db, self.banks, clock=self.clock, events=self.bank_events)
+
+    def bank_client(self, bank: BankConfig) -> BankClient:
+        return BankClient(bank, timeout_s=self.settings.bank_timeout_s)
+
+    def bank_delay_meter(self, now: dt.datetime | None = None) -> BankDelayMeter:
+        return BankDelayMeter(self.db, self.banks, policy=self.delay_policy, now=now)
 
     @property
     def payment_requests(self) -> PaymentRequests:
@@ -136,9 +211,81 @@ class Services:
 
     @property
     def merchant_webhooks(self) -> MerchantWebhooks:
-        return MerchantWebhooks(self.db, WebhookPolicy.from_settings(self.settings),
+        return MerchantWebhooks(self.db, self.webhook_policy,
                                 tasks=self.tasks, clock=self.clock)
 
     @property
     def notifications(self) -> NotificationService:
         return NotificationService(self.db, clock=self.clock)
+
+    @property
+    def idempotency_keys(self) -> IdempotencyKeys:
+        return IdempotencyKeys(self.db, clock=self.clock)
+
+    def api_tokens(self, *, ttl_s: float, idle_s: float) -> ApiTokens:
+        """The API's bearer tokens (their lifetimes are the API app's settings)."""
+        return ApiTokens(self.db, ttl_s=ttl_s, idle_s=idle_s, clock=self.clock)
+
+    def web_sessions(self, policy: SessionPolicy | None) -> WebSessions:
+        """The page apps' sessions (their lifetimes are the web layer's settings)."""
+        return WebSessions(self.db, policy=policy, clock=self.clock)
+
+    @property
+    def operators(self) -> OperatorService:
+        return OperatorService(self.db, bcrypt_rounds=self.settings.bcrypt_rounds,
+                               clock=self.clock)
+
+    @property
+    def oversight(self) -> Oversight:
+        return Oversight(self.db, clock=self.clock,
+                         deposit_stuck_after_s=self.settings.deposit_stuck_after_s)
+
+    @property
+    def audit_log(self) -> AuditLog:
+        return AuditLog(self.db, clock=self.clock)
+
+    def operator_actions(self, actor: Actor) -> OperatorActions:
+        return OperatorActions(self.db, self.banks, actor, tasks=self.tasks, clock=self.clock,
+                               deposit_expire_after_s=self.settings.deposit_expire_after_s,
+                               deposits=self.deposits, withdrawals=self.withdrawals)
+
+
+@dataclass(frozen=True)
+class Background:
+    """What runs transactions of its own (the workers' payouts, webhooks and
+    sweeps): each transaction gets the :class:`Services` on its session."""
+
+    run_in_transaction: TransactionRunner
+    settings: WalletSettings
+    tasks: TaskQueue = field(default_factory=NoTaskQueue)
+    clock: Callable[[], dt.datetime] = utcnow
+
+    def services(self, db: Session) -> Services:
+        return Services(db, self.settings, self.tasks, clock=self.clock)
+
+    def _withdrawals(self, db: Session) -> WithdrawalService:
+        return self.services(db).withdrawals
+
+    def _deposits(self, db: Session) -> DepositService:
+        return self.services(db).deposits
+
+    def bank_client(self, bank: BankConfig) -> BankClient:
+        return BankClient(bank, timeout_s=self.settings.bank_timeout_s)
+
+    def payout_processor(self, rng: random.Random | None = None) -> PayoutProcessor:
+        return PayoutProcessor(self.run_in_transaction, dict(self.settings.banks),
+                               self.bank_client, policy=payout_policy(self.settings),
+                               withdrawals_for=self._withdrawals, clock=self.clock, rng=rng)
+
+    def webhook_worker(self) -> WebhookWorker:
+        policy = webhook_policy(self.settings)
+        return WebhookWorker(self.run_in_transaction, policy, policy.sender(), clock=self.clock)
+
+    def sweep_stuck_deposits(self) -> dict[str, int]:
+        """Ask the banks about deposits pending too long (the sweeper)."""
+        s = self.settings
+        return sweep_stuck_deposits(
+            self.run_in_transaction, dict(s.banks), self.bank_client,
+            deposits_for=self._deposits,
+            older_than=dt.timedelta(seconds=s.deposit_stuck_after_s),
+            expire_after=dt.timedelta(seconds=s.deposit_expire_after_s))

@@ -1,5 +1,9 @@
 """The wallet's settings: read once from the ini, typed, with units in the names.
 
+A setting that configures a capability's policy (``PinPolicy``, ``LimitPolicy``,
+``PayoutPolicy``...) defaults to the policy's own default: each value is
+written once, in the policy (wallet.services builds the policies from these).
+
 :class:`WalletSettings` is the one object the domain reads. Each adapter reads
 its own keys (cookie names, queue backend) from :attr:`WalletSettings.raw`, in
 one place of its own.
@@ -10,7 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .banking.bank_delays import DelayPolicy
 from .banking.banks import BankConfig, load_banks
+from .banking.merchant_bank_accounts import BankAccountPolicy
+from .banking.payouts import PayoutPolicy
 from .core.ini import (
     ConfigurationError,
     as_bool,
@@ -22,6 +29,9 @@ from .core.ini import (
 )
 from .identity.pan_vault import PanKeys
 from .identity.pin_hashes import PinKeys, parse_pin_keys
+from .identity.pins import PinPolicy
+from .merchants.webhooks import WebhookPolicy
+from .money.limits import LimitPolicy
 
 __all__ = ["ConfigurationError", "WalletSettings", "as_bool", "check_secret", "is_production",
            "load_settings", "require_secret", "resolve_settings"]
@@ -80,16 +90,18 @@ class WalletSettings:
     #: Where customers pay (merchant QR codes point here).
     user_app_url: str = ""
     bank_timeout_s: float = 5.0
+    #: A deposit still pending after this long is checked with the bank's status
+    #: API (and, while it stays pending, again every this long).
     deposit_stuck_after_s: float = 600.0
     #: A deposit not finished at the bank by then is given up (and credited
     #: after all should the bank still confirm it).
     deposit_expire_after_s: float = 1800.0
     #: > the bank timeout, so a live worker never loses its lane.
-    payout_lease_s: float = 60.0
+    payout_lease_s: float = PayoutPolicy.lease_s
     #: Unclear answers from the bank before a human looks at the payout.
-    payout_retry_budget: int = 6
-    payout_backoff_base_s: float = 2.0
-    payout_backoff_cap_s: float = 300.0
+    payout_retry_budget: int = PayoutPolicy.retry_budget
+    payout_backoff_base_s: float = PayoutPolicy.backoff_base_s
+    payout_backoff_cap_s: float = PayoutPolicy.backoff_cap_s
     #: A payout nobody touched for this long is picked up by the recovery task.
     payout_resume_after_s: float = 120.0
     #: ``module:factory`` of the queue that runs work after commit (see wallet.core.tasks).
@@ -101,45 +113,45 @@ class WalletSettings:
     # disabled. A rotated secret keeps signing for ``secret_grace``. Due
     # deliveries whose task was lost are re-sent by the sweeper after
     # ``resume_after``.
-    webhook_timeout_s: float = 10.0
-    webhook_max_response_bytes: int = 64 * 1024
-    webhook_backoff_base_s: float = 30.0
-    webhook_backoff_cap_s: float = 3600.0
-    webhook_retry_window_s: float = 3 * 24 * 3600.0
-    webhook_disable_after_s: float = 5 * 24 * 3600.0
-    webhook_secret_grace_s: float = 24 * 3600.0
-    webhook_resume_after_s: float = 120.0
+    webhook_timeout_s: float = WebhookPolicy.timeout_s
+    webhook_max_response_bytes: int = WebhookPolicy.max_response_bytes
+    webhook_backoff_base_s: float = WebhookPolicy.backoff_base_s
+    webhook_backoff_cap_s: float = WebhookPolicy.backoff_cap_s
+    webhook_retry_window_s: float = WebhookPolicy.retry_window_s
+    webhook_disable_after_s: float = WebhookPolicy.disable_after_s
+    webhook_secret_grace_s: float = WebhookPolicy.secret_grace_s
+    webhook_resume_after_s: float = WebhookPolicy.resume_after_s
     #: Endpoints on private, loopback, link-local... addresses, and plain http
     #: (development only: production refuses to start with it).
-    webhook_allow_private_urls: bool = False
+    webhook_allow_private_urls: bool = WebhookPolicy.allow_private_urls
     # Measured bank delays shown to users (wallet.banking.bank_delays): the latest
     # ``samples`` settled payouts / deposits per bank within ``window``; a bank
     # is degraded when their p90, or its oldest open payout, passes ``p90``, or
     # when ``failure_ratio`` of its recent payout calls had no clear answer.
-    bank_delay_window_s: float = 6 * 3600.0
-    bank_delay_samples: int = 20
-    bank_delay_degraded_p90_s: float = 900.0
-    bank_delay_degraded_failure_ratio: float = 0.25
+    bank_delay_window_s: float = DelayPolicy.window_s
+    bank_delay_samples: int = DelayPolicy.samples
+    bank_delay_degraded_p90_s: float = DelayPolicy.degraded_p90_s
+    bank_delay_degraded_failure_ratio: float = DelayPolicy.degraded_failure_ratio
     #: Pages reuse a measurement for this long (per process).
     bank_delay_cache_s: float = 30.0
     # Step-up (wallet.identity.pins): wrong PINs in a row before money movement is
     # locked, and for how long; the server-side keys of PIN hashes
     # (wallet.identity.pin_hashes: ``wallet.pin_keys`` "id:secret ...", the current one
     # ``wallet.pin_key_id``), required by the user app and the API.
-    pin_max_tries: int = 5
-    pin_lock_s: float = 900.0
+    pin_max_tries: int = PinPolicy.max_tries
+    pin_lock_s: float = PinPolicy.lock_s
     pin_keys: PinKeys | None = field(default=None, repr=False)
     #: A bank account a shop adds for its settlements takes them only this
     #: long after (wallet.banking.merchant_bank_accounts): time for the owner to see
     #: the notification should it not be theirs. 0: at once.
-    settlement_account_cooling_off_s: float = 24 * 3600.0
+    settlement_account_cooling_off_s: float = BankAccountPolicy.cooling_off_s
     # Wallet limits (wallet.money.limits), as Indian prepaid wallets have them: a
     # minimum-KYC wallet holds at most ``min_kyc_max_balance`` and takes in at
     # most ``min_kyc_monthly_bank`` a month from banks; a full-KYC wallet holds
     # at most ``full_kyc_max_balance``.
-    min_kyc_max_balance_paise: int = 10_000_00
-    min_kyc_monthly_bank_paise: int = 10_000_00
-    full_kyc_max_balance_paise: int = 2_00_000_00
+    min_kyc_max_balance_paise: int = LimitPolicy.min_kyc_max_balance_paise
+    min_kyc_monthly_bank_paise: int = LimitPolicy.min_kyc_monthly_bank_paise
+    full_kyc_max_balance_paise: int = LimitPolicy.full_kyc_max_balance_paise
     #: ``module:factory`` of the KYC verifier (wallet.identity.kyc.KycVerifier); the
     #: default approves everyone (development): production refuses it.
     kyc_verifier: str = DEFAULT_KYC_VERIFIER

@@ -58,7 +58,8 @@ from wallet.operations.operator_actions import (
     bank_statements,
     payout_to_ask,
 )
-from wallet.operations.operators import OperatorService, Role
+from wallet.operations.operators import Role
+from wallet.services import Services
 from wallet.settings import WalletSettings, load_settings
 
 OK, PROBLEM, BANK_DOWN = 0, 1, 2
@@ -107,10 +108,12 @@ def cmd_withdrawals(session: Session, args: argparse.Namespace, banks: Banks) ->
 
 
 def actions(session: Session, args: argparse.Namespace, banks: Banks) -> OperatorActions:
+    return services(session, args).operator_actions(Actor.cli(args.actor))
+
+
+def services(session: Session, args: argparse.Namespace) -> Services:
     settings: WalletSettings = args.settings
-    return OperatorActions(session, banks, Actor.cli(args.actor),
-                           tasks=load_task_queue(settings.task_queue, settings.raw),
-                           deposit_expire_after_s=settings.deposit_expire_after_s)
+    return Services(session, settings, load_task_queue(settings.task_queue, settings.raw))
 
 
 def report(result: ActionResult) -> int:
@@ -215,12 +218,11 @@ def cmd_operator_add(session: Session, args: argparse.Namespace, banks: Banks) -
         password = getpass.getpass(f"Password for {args.name}: ")
         if getpass.getpass("Again: ") != password:
             raise WalletError("the two passwords differ")
-    settings: WalletSettings = args.settings
     made = []
 
     def add() -> str:
         try:
-            made.append(OperatorService(session, bcrypt_rounds=settings.bcrypt_rounds)
+            made.append(Services(session, args.settings).operators
                         .add(args.name, args.role, password))
         except AccountError as exc:
             raise WalletError(str(exc)) from None

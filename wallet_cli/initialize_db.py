@@ -11,7 +11,6 @@ import sys
 from sqlalchemy.orm import Session
 
 from wallet.db import get_engine
-from wallet.identity.pan_vault import PanVault
 from wallet.migrations import migrate
 from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_USERS, seed_demo
 from wallet.services import Services
@@ -38,8 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = get_engine(raw)
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
-            logins = seed_demo(session, settings.bcrypt_rounds, settings.banks,
-                               PanVault(settings.pan_keys), Services(session, settings).pin_policy)
+            logins = seed_demo(Services(session, settings))
     finally:
         engine.dispose()
     if logins:

@@ -21,15 +21,15 @@ from wallet.settings import ConfigurationError, WalletSettings
 
 def includeme(config: Configurator) -> None:
     """Registry: ``wallet_settings`` (typed) and ``banks``; the request's
-    ``dbsession`` and ``wallet`` (the domain's services on it); /healthz,
+    ``dbsession`` and ``services`` (the domain's services on it); /healthz,
     /readyz, request ids, the refusal of unreadable requests and security headers."""
     settings = WalletSettings.from_dict(config.get_settings())
     config.registry["wallet_settings"] = settings
     config.registry["banks"] = dict(settings.banks)
     config.include(".db")
     config.include(".reads")  # request.read_dbsession: a standby, when fresh enough
-    config.add_request_method(services, "wallet", reify=True)
-    config.add_request_method(read_services, "read_wallet", reify=True)
+    config.add_request_method(services, "services", reify=True)
+    config.add_request_method(read_services, "read_services", reify=True)
     config.include(".health")
     config.include(".observability")
     config.include(".readable")  # unreadable paths, queries and forms: 404/400, never a 500
@@ -78,28 +78,28 @@ def clock(request: Request) -> Callable[[], dt.datetime]:
 
 
 def services(request: Request) -> Services:
-    """``request.wallet``: the domain's services on this request's session."""
+    """``request.services``: the domain's services on this request's session."""
     return Services(request.dbsession, wallet_settings(request), task_queue(request),
                     clock=clock(request))
 
 
 def read_services(request: Request) -> Services:
-    """``request.read_wallet``: the domain's services on ``request.read_dbsession``
+    """``request.read_services``: the domain's services on ``request.read_dbsession``
     (a standby when fresh enough: webcommon.reads), for pages that only read."""
     return Services(request.read_dbsession, wallet_settings(request), task_queue(request),
                     clock=clock(request))
 
 
 def request_read_services(request: Request) -> Services:
-    """``request.read_wallet`` with its type."""
-    found: Services = request.read_wallet
+    """``request.read_services`` with its type."""
+    found: Services = request.read_services
     return found
 
 
 def request_services(request: Request) -> Services:
-    """``request.wallet`` with its type (Pyramid's request is untyped): the
+    """``request.services`` with its type (Pyramid's request is untyped): the
     services :func:`services` made once for this request."""
-    found: Services = request.wallet
+    found: Services = request.services
     return found
 
 

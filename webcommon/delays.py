@@ -8,7 +8,7 @@ import time
 
 from pyramid.request import Request
 
-from wallet.banking.bank_delays import BankDelayMeter, BankDelays, DelayPolicy
+from wallet.banking.bank_delays import BankDelays
 
 from . import request_services
 
@@ -23,8 +23,7 @@ def bank_delays(request: Request) -> dict[str, BankDelays]:
     now = time.monotonic()
     if cached is not None and now - cached[0] < ttl_s:
         return cached[1]
-    measured = BankDelayMeter(services.db, services.banks,
-                              DelayPolicy.from_settings(services.settings)).measure()
+    measured = services.bank_delay_meter().measure()
     with _lock:
         request.registry[CACHE_KEY] = (now, measured)
     return measured

@@ -24,7 +24,7 @@ from wallet.identity.models import WebSession
 from wallet.identity.web_sessions import EndReason, Principal, SessionPolicy, WebSessions
 from wallet.settings import ConfigurationError, as_bool, require_secret
 
-from . import clock
+from . import request_services
 from .observability import Handler
 
 SESSION_MAX_AGE_S = 30 * 60  # idle timeout: a wallet should not stay open all day
@@ -56,7 +56,7 @@ class SessionSettings:
 
 def web_sessions(request: Request) -> WebSessions:
     settings: SessionSettings = request.registry["web_sessions"]
-    return WebSessions(request.dbsession, settings.policy, clock=clock(request))
+    return request_services(request).web_sessions(settings.policy)
 
 
 class SessionSecurityPolicy:

@@ -11,8 +11,8 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.banking.bank_events import MAX_BODY_BYTES, Verdict, record_delivery
-from wallet.banking.bank_webhooks import BankWebhooks
 from wallet.core.observe import observer
+from webcommon import request_services
 from webcommon.views import notfound_view_config, view_config
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def bank_webhook(request: Request) -> Response:
     # remote_addr, never client_addr: WebOb's client_addr believes the first
     # X-Forwarded-For entry. Behind a proxy, waitress's trusted_proxy settings
     # rewrite remote_addr from the hop the proxy appended.
-    received = BankWebhooks(request.dbsession, request.registry["banks"]).receive(
+    received = request_services(request).bank_webhooks.receive(
         bank_code, source_ip=request.remote_addr, headers=request.headers, body=body)
     status = HTTP_STATUS.get(received.verdict, 200)
     record_delivery(

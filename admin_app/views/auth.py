@@ -9,7 +9,6 @@ from pyramid.response import Response
 from pyramid.security import forget, remember
 
 from wallet.identity.errors import AccountError, LoginThrottled
-from wallet.operations.operators import OperatorService
 from webcommon import request_services
 from webcommon.security import end_other_sessions, other_sessions_count
 from webcommon.views import forbidden_view_config, notfound_view_config, view_config
@@ -27,9 +26,7 @@ def login_form(request: Request) -> dict[str, Any] | Response:
 @view_config(route_name="login", renderer="login.jinja2", request_method="POST")
 def login(request: Request) -> dict[str, Any] | Response:
     name = field(request, "name", 40)
-    services = request_services(request)
-    service = OperatorService(request.dbsession, bcrypt_rounds=services.settings.bcrypt_rounds,
-                              clock=services.clock)
+    service = request_services(request).operators
     try:
         operator = service.authenticate(name, field(request, "password", 200),
                                         field(request, "code", 10),

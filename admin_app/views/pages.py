@@ -11,7 +11,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.core.codes import Status
-from wallet.operations.audit import AuditLog, csv_text
+from wallet.operations.audit import csv_text
 from wallet.operations.oversight import Oversight
 from webcommon import request_services, wallet_settings
 from webcommon.views import view_config, view_defaults
@@ -20,9 +20,7 @@ from ..security import current_operator
 
 
 def oversight(request: Request) -> Oversight:
-    services = request_services(request)
-    return Oversight(request.dbsession, clock=services.clock,
-                     deposit_stuck_after_s=services.settings.deposit_stuck_after_s)
+    return request_services(request).oversight
 
 
 def csv_response(text: str, filename: str) -> Response:
@@ -104,7 +102,7 @@ class Pages:
     def audit(self) -> dict[str, Any]:
         before = self.request.params.get("before", "")
         object_type, _, object_id = self.request.params.get("object", "")[:100].partition(":")
-        entries = AuditLog(self.request.dbsession).entries(
+        entries = request_services(self.request).audit_log.entries(
             before_id=int(before) if before.isdigit() and len(before) < 18 else None,
             actor=self.request.params.get("actor", "")[:64] or None,
             object_type=object_type or None, object_id=object_id or None)
@@ -112,5 +110,5 @@ class Pages:
 
     @view_config(route_name="audit_csv")
     def audit_csv(self) -> Response:
-        return csv_response(csv_text(AuditLog(self.request.dbsession).all_entries()),
+        return csv_response(csv_text(request_services(self.request).audit_log.all_entries()),
                             "audit-log.csv")

@@ -1,2 +1,2 @@
-"""The API's views: parse the JSON, call the domain (``request.wallet``),
+"""The API's views: parse the JSON, call the domain (``request.services``),
 answer JSON shaped as the OpenAPI document says (api_app/render.py)."""

@@ -24,13 +24,13 @@ _RETURN_URL = re.compile(r"https?://[!-~]{1,492}", re.ASCII)  # 500 characters i
 
 
 def _activity(request: Request, tx: Transaction) -> tuple[int, Json]:
-    return 201, render.activity(request.wallet.wallet.describe(request.identity, tx))
+    return 201, render.activity(request.services.wallet.describe(request.identity, tx))
 
 
 @view_config(route_name="transfers", request_method="POST", openapi=True, permission="user")
 def send_money(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
-        return _activity(request, request.wallet.wallet.send_money(
+        return _activity(request, request.services.wallet.send_money(
             request.identity, body["to_phone"], amount, key, body.get("note", ""),
             pin=body["pin"]))
 
@@ -40,7 +40,7 @@ def send_money(request: Request) -> Response:
 @view_config(route_name="payments", request_method="POST", openapi=True, permission="user")
 def pay_shop(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
-        return _activity(request, request.wallet.wallet.pay_merchant(
+        return _activity(request, request.services.wallet.pay_merchant(
             request.identity, body["merchant_handle"], amount, key, body.get("note", ""),
             pin=body["pin"]))
 
@@ -50,10 +50,10 @@ def pay_shop(request: Request) -> Response:
 @view_config(route_name="deposits", request_method="POST", openapi=True, permission="user")
 def start_deposit(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
-        deposits = request.wallet.deposits
+        deposits = request.services.deposits
         tx = deposits.start(request.identity, body["bank"], amount, key)
         return_url = body.get("return_url") or (
-            (request.wallet.settings.user_app_url or request.application_url)
+            (request.services.settings.user_app_url or request.application_url)
             + DEFAULT_RETURN_PATH.format(reference=tx.token))
         return 201, render.deposit(tx, deposits.netbanking_url(tx, return_url))
 
@@ -67,7 +67,7 @@ def start_deposit(request: Request) -> Response:
 @view_config(route_name="deposit", request_method="GET", openapi=True, renderer="json",
              permission="user")
 def deposit(request: Request) -> Any:
-    tx = request.wallet.deposits.for_user(request.identity, request.matchdict["reference"])
+    tx = request.services.deposits.for_user(request.identity, request.matchdict["reference"])
     if tx is None:
         raise HTTPNotFound()
     return render.deposit(tx)
@@ -76,7 +76,7 @@ def deposit(request: Request) -> Any:
 @view_config(route_name="withdrawals", request_method="POST", openapi=True, permission="user")
 def withdraw(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
-        withdrawals = request.wallet.withdrawals
+        withdrawals = request.services.withdrawals
         tx = withdrawals.request(request.identity, body["bank"], body["account_number"],
                                  body["ifsc"], amount, key, pin=body["pin"])
         found = withdrawals.for_user(request.identity, tx.id)
@@ -90,7 +90,7 @@ def withdraw(request: Request) -> Response:
 @view_config(route_name="withdrawal", request_method="GET", openapi=True, renderer="json",
              permission="user")
 def withdrawal(request: Request) -> Any:
-    withdrawals = request.wallet.withdrawals
+    withdrawals = request.services.withdrawals
     found = withdrawals.for_user(request.identity, int(request.matchdict["withdrawal_id"]))
     if found is None or found[1] is None:
         raise HTTPNotFound()

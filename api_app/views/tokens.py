@@ -19,11 +19,10 @@ from ..validation import json_body
              permission="public")
 def create_token(request: Request) -> Any:
     body = json_body(request)
-    wallet = request.wallet
     try:
         # (a failed attempt is counted and committed: the answer is not an exception)
-        user = wallet.accounts.authenticate(body["phone"], body["password"],
-                                            request.remote_addr or "unknown")
+        user = request.services.accounts.authenticate(body["phone"], body["password"],
+                                                      request.remote_addr or "unknown")
         issued = tokens(request).issue(user, body["device_name"])
     except LoginThrottled as exc:
         return problem("login_throttled", str(exc), headers={"Retry-After": "900"})

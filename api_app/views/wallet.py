@@ -23,7 +23,7 @@ from ..validation import json_body
              permission="user")
 def me(request: Request) -> Any:
     user = request.identity
-    return render.me(user, request.wallet.wallet.balance(user))
+    return render.me(user, request.services.wallet.balance(user))
 
 
 @view_config(route_name="pin", request_method="POST", openapi=True, permission="user")
@@ -31,7 +31,7 @@ def set_pin(request: Request) -> Response:
     """The first PIN (``pin``), or a new one given the old (``old_pin``). A
     wrong old PIN is answered, not raised, so that its try counts."""
     body = json_body(request)
-    pins = request.wallet.pins
+    pins = request.services.pins
     user = request.identity
     old = body.get("old_pin")
     try:
@@ -50,7 +50,7 @@ def set_pin(request: Request) -> Response:
 @view_config(route_name="banks", request_method="GET", openapi=True, renderer="json",
              permission="user")
 def banks(request: Request) -> Any:
-    return {"items": [render.bank(bank) for bank in request.wallet.banks.values()]}
+    return {"items": [render.bank(bank) for bank in request.services.banks.values()]}
 
 
 def _day(request: Request, name: str) -> dt.date | None:
@@ -68,7 +68,7 @@ def transactions(request: Request) -> Any:
         return problem("validation_error", "from must not be after to.",
                        errors=[{"field": "from", "message": "from must not be after to."}],
                        status=400)
-    page = request.wallet.wallet.activity(
+    page = request.services.wallet.activity(
         request.identity, cursor=params.get("cursor"), limit=int(params.get("limit", 20)),
         only=only)
     return {"items": [render.activity(item) for item in page.items],
@@ -78,7 +78,7 @@ def transactions(request: Request) -> Any:
 @view_config(route_name="transaction", request_method="GET", openapi=True, renderer="json",
              permission="user")
 def transaction(request: Request) -> Any:
-    item = request.wallet.wallet.transaction_for(request.identity,
+    item = request.services.wallet.transaction_for(request.identity,
                                                  int(request.matchdict["transaction_id"]))
     if item is None:  # someone else's, or no such id: the same answer
         raise HTTPNotFound()
@@ -102,7 +102,7 @@ def _statement_format(request: Request) -> str:
 @view_config(route_name="statement", request_method="GET", openapi=True, renderer="json",
              permission="user")
 def statement(request: Request) -> Any:
-    statements = request.wallet.statements
+    statements = request.services.statements
     try:
         month = statements.parse_month(request.matchdict["month"])
     except WalletError as exc:

@@ -11,16 +11,16 @@ import datetime as dt
 from .banks import BankConfig
 from .protocols import protocol_for
 from .protocols.base import BankApi, PayoutRequest
-from .protocols.wire import DEFAULT_TIMEOUT_S, BankRecord, BankUnavailable
+from .protocols.wire import BankRecord, BankUnavailable
 
-__all__ = ["DEFAULT_TIMEOUT_S", "BankClient", "BankRecord", "BankUnavailable"]
+__all__ = ["BankClient", "BankRecord", "BankUnavailable"]
 
 
 class BankClient:
     """``bank``'s API client, speaking its protocol (what workers and
     operators' actions are given as ``client_for``)."""
 
-    def __init__(self, bank: BankConfig, timeout_s: float = DEFAULT_TIMEOUT_S):
+    def __init__(self, bank: BankConfig, *, timeout_s: float):
         self.bank = bank
         self.timeout_s = timeout_s
         self.api: BankApi = protocol_for(bank).client(bank, timeout_s)

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from ..core.codes import Attempt, Kind, Status, utcnow
 from ..core.models import Transaction
-from ..settings import WalletSettings
 from .banks import BankConfig
 from .models import PayoutAttempt
 
@@ -37,11 +36,6 @@ class DelayPolicy:
     #: Fewer settled samples (or payout calls) than this say nothing.
     min_samples: int = 3
 
-    @classmethod
-    def from_settings(cls, settings: WalletSettings) -> DelayPolicy:
-        return cls(window_s=settings.bank_delay_window_s, samples=settings.bank_delay_samples,
-                   degraded_p90_s=settings.bank_delay_degraded_p90_s,
-                   degraded_failure_ratio=settings.bank_delay_degraded_failure_ratio)
 
 
 @dataclass(frozen=True)
@@ -92,7 +86,7 @@ def _age_s(later: dt.datetime, earlier: dt.datetime) -> float:
 
 class BankDelayMeter:
     def __init__(self, db: Session, banks: dict[str, BankConfig],
-                 policy: DelayPolicy = DelayPolicy(), *, now: dt.datetime | None = None):
+                 *, policy: DelayPolicy, now: dt.datetime | None = None):
         self.db = db
         self.banks = banks
         self.policy = policy

@@ -81,10 +81,13 @@ class BankEvents:
     """Applies authenticated bank events, each event id once per bank."""
 
     def __init__(self, dbsession: Session, banks: Mapping[str, BankConfig], *,
-                 clock: Callable[[], dt.datetime] = utcnow):
+                 clock: Callable[[], dt.datetime] = utcnow, deposits: DepositService,
+                 withdrawals: WithdrawalService):
         self.db = dbsession
         self.banks = dict(banks)
         self.clock = clock
+        self.deposits = deposits
+        self.withdrawals = withdrawals
 
     def apply(self, bank_code: str, event_id: str, body: bytes, event: BankEvent) -> EventResult:
         """Apply one delivery from ``bank_code`` (already authenticated), whose
@@ -121,14 +124,14 @@ class BankEvents:
     def _settle(self, bank_code: str, event_id: str, event: BankEvent) -> EventResult:
         source = f"webhook {event_id}"
         if isinstance(event, PayoutEvent):
-            answer = WithdrawalService(self.db, self.banks, clock=self.clock).settle_by_reference(
+            answer = self.withdrawals.settle_by_reference(
                 event.reference, event.outcome, bank_code=bank_code,
                 amount_paise=event.amount_paise, currency=event.currency, source=source,
                 reason=event.reason[:200])
             tx_id = (codes.parse_payout_reference(event.reference) if answer != "unknown"
                      else None)
             return EventResult(_VERDICTS[answer], "", tx_id)
-        result = DepositService(self.db, self.banks, clock=self.clock).settle(
+        result = self.deposits.settle(
             event.reference, event.outcome, bank_code=bank_code,
             amount_paise=event.amount_paise, currency=event.currency, source=source,
             reason=event.reason)

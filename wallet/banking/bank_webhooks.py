@@ -49,10 +49,11 @@ class BankWebhooks:
     """Receives bank webhooks: authenticates each, then applies its event once."""
 
     def __init__(self, dbsession: Session, banks: Mapping[str, BankConfig], *,
-                 clock: Callable[[], dt.datetime] = utcnow):
+                 clock: Callable[[], dt.datetime] = utcnow, events: BankEvents):
         self.db = dbsession
         self.banks = dict(banks)
         self.clock = clock
+        self.events = events
 
     def receive(self, bank_code: str, *, source_ip: str | None, headers: Mapping[str, str],
                 body: bytes) -> Received:
@@ -85,7 +86,7 @@ class BankWebhooks:
             event = protocol.parse_event(body)
         except EventRefused as refused:
             return answer(refused.verdict, refused.detail)
-        result = BankEvents(self.db, self.banks, clock=self.clock).apply(
+        result = self.events.apply(
             bank_code, event_id, body, event)
         return answer(result.verdict, result.detail, result.transaction_id)
 

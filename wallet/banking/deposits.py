@@ -40,11 +40,6 @@ from .protocols.base import DepositStatus
 
 MIN_DEPOSIT_PAISE = 1_00
 MAX_DEPOSIT_PAISE = 1_00_000_00
-#: A deposit still pending after this long is checked with the bank's status API
-#: (and, while it stays pending, again every this long).
-DEFAULT_STUCK_AFTER = dt.timedelta(minutes=10)
-#: A deposit the bank has still never heard of after this long is marked failed.
-DEFAULT_EXPIRE_AFTER = dt.timedelta(minutes=30)
 #: ``status_reason`` of a deposit its user gave up on, or we did (not finished
 #: at the bank in time): should the bank confirm it after all, it is credited.
 CANCELLED_BY_USER = "cancelled by you"
@@ -75,12 +70,12 @@ class DepositService:
         banks: dict[str, BankConfig],
         *,
         clock: Callable[[], dt.datetime] = utcnow,
-        wallet: WalletService | None = None,
+        wallet: WalletService,
     ):
         self.db = dbsession
         self.banks = banks
         self.clock = clock
-        self.wallet = wallet or WalletService(dbsession, clock=clock)
+        self.wallet = wallet
 
     def start(self, user: User, bank_code: str, amount_paise: int, request_key: str) -> Transaction:
         """Record a pending deposit, if the wallet's limits allow it (checked
@@ -232,7 +227,7 @@ class DepositService:
         shards = bank.settlement_shards if bank is not None else DEFAULT_SETTLEMENT_SHARDS
         return settlement.account_for(self.wallet.ledger, bank_code, shards, token)
 
-    def stuck_tokens(self, older_than: dt.timedelta = DEFAULT_STUCK_AFTER,
+    def stuck_tokens(self, older_than: dt.timedelta,
                      batch: int = SWEEP_BATCH) -> list[str]:
         """Deposits pending for longer than ``older_than``, not flagged for a human
         and not checked within ``older_than``; least recently checked first, so
@@ -298,8 +293,10 @@ def sweep_stuck_deposits(
     run_in_transaction: TransactionRunner,
     banks: dict[str, BankConfig],
     client_for: Callable[[BankConfig], PaymentStatusSource],
-    older_than: dt.timedelta = DEFAULT_STUCK_AFTER,
-    expire_after: dt.timedelta = DEFAULT_EXPIRE_AFTER,
+    *,
+    deposits_for: Callable[[Session], DepositService],
+    older_than: dt.timedelta,
+    expire_after: dt.timedelta,
     batch: int = SWEEP_BATCH,
 ) -> dict[str, int]:
     """Ask the bank about deposits pending too long and settle them.
@@ -308,9 +305,11 @@ def sweep_stuck_deposits(
     transaction. No transaction is open while the bank is asked; each deposit is
     then settled in a transaction of its own, by :meth:`DepositService.settle`,
     which re-checks the state under a row lock (a webhook may have won meanwhile).
+    ``deposits_for(session)``: the deposits' state machine on that session
+    (wallet.services builds it, with the wallet's policies).
     """
     def stuck(session: Session) -> list[tuple[str, str | None, int, dt.datetime]]:
-        service = DepositService(session, banks)
+        service = deposits_for(session)
         found = []
         for token in service.stuck_tokens(older_than, batch):
             tx = session.execute(select(Transaction).where(Transaction.token == token)
@@ -319,7 +318,7 @@ def sweep_stuck_deposits(
         return found
 
     def checked(token: str) -> None:
-        run_in_transaction(lambda session: DepositService(session, banks).mark_checked(token))
+        run_in_transaction(lambda session: deposits_for(session).mark_checked(token))
 
     counts = {"checked": 0, "settled": 0, "still_pending": 0, "bank_unavailable": 0}
     now = utcnow()
@@ -342,7 +341,7 @@ def sweep_stuck_deposits(
 
         def settle(session: Session, token: str = token, bank_code: str = bank_code,
                    word: FinalWord = word) -> SettleResult:
-            return DepositService(session, banks).settle(
+            return deposits_for(session).settle(
                 token, word.outcome, bank_code=bank_code, amount_paise=word.amount_paise,
                 currency=word.currency, source="sweeper (bank status API)", reason=word.reason,
             )

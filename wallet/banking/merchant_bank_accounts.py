@@ -55,7 +55,7 @@ def moment_text(moment: dt.datetime) -> str:
 
 class MerchantBankAccounts:
     def __init__(self, dbsession: Session, banks: Mapping[str, BankConfig], pins: MerchantPins,
-                 policy: BankAccountPolicy = BankAccountPolicy(), *,
+                 *, policy: BankAccountPolicy,
                  clock: Callable[[], dt.datetime] = utcnow):
         self.db = dbsession
         self.banks = banks

@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 from ..core.codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, payout_reference, utcnow
 from ..core.models import Transaction
 from ..core.tasks import TransactionRunner
-from ..settings import WalletSettings
 from . import payout_sql
 from .bank_client import BankRecord
 from .banks import BankConfig
@@ -47,11 +46,6 @@ class PayoutPolicy:
     backoff_base_s: float = 2.0
     backoff_cap_s: float = 300.0
 
-    @classmethod
-    def from_settings(cls, settings: WalletSettings) -> PayoutPolicy:
-        return cls(lease_s=settings.payout_lease_s, retry_budget=settings.payout_retry_budget,
-                   backoff_base_s=settings.payout_backoff_base_s,
-                   backoff_cap_s=settings.payout_backoff_cap_s)
 
 
 class Plan(TypedDict):
@@ -101,12 +95,15 @@ class PayoutProcessor:
 
     def __init__(self, run_in_transaction: TransactionRunner,
                  banks: dict[str, BankConfig], client_for: Callable[[BankConfig], PayoutBank],
-                 policy: PayoutPolicy = PayoutPolicy(), *,
+                 *, policy: PayoutPolicy,
+                 withdrawals_for: Callable[[Session], WithdrawalService],
                  clock: Callable[[], dt.datetime] = utcnow, rng: random.Random | None = None):
         self.run = run_in_transaction
         self.banks = banks
         self.client_for = client_for
         self.policy = policy
+        #: The withdrawals' state machine on a transaction's session (built by wallet.services).
+        self.withdrawals_for = withdrawals_for
         self.clock = clock
         self.rng = rng or random.Random()
 
@@ -271,7 +268,7 @@ class PayoutProcessor:
             "attempt_id": plan["attempt_id"], "outcome": outcome,
             "response": json.dumps(reply, default=str)[:2000], "finished_at": self.clock(),
             "latency_ms": latency_ms})
-        service = WithdrawalService(db, self.banks, clock=self.clock)
+        service = self.withdrawals_for(db)
         tx_id = plan["transaction_id"]
         if outcome in PayoutAnswer.ALL:
             service.settle(tx_id, outcome, reason=reason, source=f"bank ({plan['kind']})")

@@ -36,7 +36,6 @@ from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
 from ..core.notifications import Notice, notify
 from ..core.tasks import NoTaskQueue, TaskQueue, after_commit
-from ..identity.merchant_pins import MerchantPins
 from ..identity.pins import PinInput
 from ..money.errors import AmountTooLarge, InsufficientBalance
 from ..money.freeze import ensure_can_spend
@@ -139,17 +138,15 @@ class WithdrawalService:
 
     def __init__(self, dbsession: Session, banks: dict[str, BankConfig], *,
                  clock: Callable[[], dt.datetime] = utcnow,
-                 tasks: TaskQueue | None = None, wallet: WalletService | None = None,
-                 bank_accounts: MerchantBankAccounts | None = None):
+                 tasks: TaskQueue | None = None, wallet: WalletService,
+                 bank_accounts: MerchantBankAccounts):
         self.db = dbsession
         self.banks = banks
         self.clock = clock
         self.tasks: TaskQueue = tasks or NoTaskQueue()
-        self.wallet = wallet or WalletService(dbsession, clock=clock)
+        self.wallet = wallet
         #: Where shops' settlements may go (with the shop PIN, whose rules are the wallet PIN's).
-        self.bank_accounts = bank_accounts or MerchantBankAccounts(
-            dbsession, banks, MerchantPins(dbsession, self.wallet.pins.policy, clock=clock),
-            clock=clock)
+        self.bank_accounts = bank_accounts
 
     def _payouts_due_after_commit(self, owner: Owner) -> None:
         after_commit(self.db, lambda: self.tasks.payouts_due(owner.key))

@@ -134,7 +134,7 @@ class AccountService:
         _current_password(lambda: self.authenticate(user.phone, current, ip))
         # The sessions first: a request of one of them locks its row before
         # anything else (its check touches it), so they are taken in that order.
-        ended = WebSessions(self.dbsession, clock=self.clock).end_others(
+        ended = WebSessions(self.dbsession, policy=None, clock=self.clock).end_others(
             PrincipalKind.USER, user.id, EndReason.PASSWORD_CHANGED,
             keep_session_id=keep_session_id)
         user.password_hash = self.hash_password(new)
@@ -147,7 +147,7 @@ class AccountService:
         self._check_new_password(new, repeat, (merchant.handle, merchant.name, merchant.email,
                                                merchant.email.partition("@")[0]))
         _current_password(lambda: self.authenticate_merchant(merchant.email, current, ip))
-        ended = WebSessions(self.dbsession, clock=self.clock).end_others(
+        ended = WebSessions(self.dbsession, policy=None, clock=self.clock).end_others(
             PrincipalKind.MERCHANT, merchant.id, EndReason.PASSWORD_CHANGED,
             keep_session_id=keep_session_id)
         merchant.password_hash = self.hash_password(new)

@@ -40,7 +40,7 @@ from .pin_hashes import PinKeys, UnknownPinKey, Verdict, hash_pin, verify_pin
 from .pin_tries import Outcome, PinRows, Reservation, Tally, TryCounter
 from .web_sessions import EndReason, PrincipalKind, WebSessions
 
-__all__ = ["DEFAULT_PIN_POLICY", "PinApproval", "PinKeys", "PinPolicy", "Pins", "hash_new_pin"]
+__all__ = ["PinApproval", "PinKeys", "PinPolicy", "Pins", "hash_new_pin"]
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,6 @@ class PinPolicy:
     keys: PinKeys | None = None
 
 
-DEFAULT_PIN_POLICY = PinPolicy()
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ class Pins:
     #: Whose web sessions a reset ends (wallet.identity.web_sessions).
     principal: ClassVar[str] = PrincipalKind.USER
 
-    def __init__(self, dbsession: Session, policy: PinPolicy = DEFAULT_PIN_POLICY, *,
+    def __init__(self, dbsession: Session, *, policy: PinPolicy,
                  clock: Callable[[], dt.datetime] = utcnow):
         self.db = dbsession
         self.policy = policy
@@ -164,7 +163,7 @@ class Pins:
         with self.db.begin_nested():  # (no PIN to reset: the sessions live on)
             # The sessions before the PIN row: a payment of one of them holds
             # its session row (its check touched it) before it locks the PIN.
-            WebSessions(self.db, clock=self.clock).end_others(
+            WebSessions(self.db, policy=None, clock=self.clock).end_others(
                 self.principal, user.id, EndReason.PIN_RESET,
                 keep_session_id=keep_session_id)
             self._store(user, new_hash)

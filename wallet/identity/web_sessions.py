@@ -92,11 +92,19 @@ class LiveSession:
 
 
 class WebSessions:
-    def __init__(self, dbsession: Session, policy: SessionPolicy = SessionPolicy(), *,
+    def __init__(self, dbsession: Session, *, policy: SessionPolicy | None,
                  clock: Callable[[], dt.datetime] = utcnow):
+        """``policy``: the web layer's (webcommon); None where sessions are only
+        ended or purged (a PIN or password reset, an operator, housekeeping)."""
         self.db = dbsession
-        self.policy = policy
+        self._policy = policy
         self.clock = clock
+
+    @property
+    def policy(self) -> SessionPolicy:
+        if self._policy is None:
+            raise TypeError("sessions are started and checked with the web layer's policy")
+        return self._policy
 
     def start(self, kind: str, principal_id: int, *, user_agent: str = "",
               ip: str = "") -> StartedSession:

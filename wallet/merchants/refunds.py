@@ -23,7 +23,7 @@ from ..core.notifications import Notice, notify
 from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary, one_line
 from ..money.errors import InsufficientBalance
-from ..money.limits import DEFAULT_LIMITS, LimitPolicy, WalletLimits
+from ..money.limits import LimitPolicy, WalletLimits
 from .errors import PaymentNotFound, RefundTooLarge
 from .events import MerchantEvents
 from .models import PaymentRequest, Refund
@@ -34,11 +34,11 @@ MAX_REASON_CHARS = 140
 class Refunds:
     def __init__(self, dbsession: Session, *, tasks: TaskQueue | None = None,
                  clock: Callable[[], dt.datetime] = utcnow,
-                 limit_policy: LimitPolicy = DEFAULT_LIMITS):
+                 limit_policy: LimitPolicy):
         self.db = dbsession
         self.clock = clock
         self.ledger = Ledger(dbsession, clock=clock)
-        self.limits = WalletLimits(dbsession, limit_policy, clock=clock)
+        self.limits = WalletLimits(dbsession, policy=limit_policy, clock=clock)
         self.events = MerchantEvents(dbsession, tasks=tasks, clock=clock)
 
     def payment_of_request(self, merchant: Merchant, public_id: str) -> int:

@@ -48,7 +48,6 @@ from sqlalchemy.orm import Session
 
 from ..core.codes import Delivery, Event, utcnow
 from ..core.tasks import NoTaskQueue, TaskQueue, TransactionRunner, after_commit
-from ..settings import WalletSettings
 from .errors import DeliveryNotFound, EndpointNotFound, WebhookError
 from .models import MerchantDelivery, MerchantDeliveryAttempt, MerchantEndpoint, MerchantEvent
 from .webhook_sender import SendResult, UnsafeDestination, WebhookSender, check_url
@@ -82,18 +81,6 @@ class WebhookPolicy:
     allow_private_urls: bool = False
     require_https: bool = True
 
-    @classmethod
-    def from_settings(cls, settings: WalletSettings) -> WebhookPolicy:
-        return cls(timeout_s=settings.webhook_timeout_s,
-                   max_response_bytes=settings.webhook_max_response_bytes,
-                   backoff_base_s=settings.webhook_backoff_base_s,
-                   backoff_cap_s=settings.webhook_backoff_cap_s,
-                   retry_window_s=settings.webhook_retry_window_s,
-                   disable_after_s=settings.webhook_disable_after_s,
-                   secret_grace_s=settings.webhook_secret_grace_s,
-                   resume_after_s=settings.webhook_resume_after_s,
-                   allow_private_urls=settings.webhook_allow_private_urls,
-                   require_https=settings.production)
 
     def sender(self) -> WebhookSender:
         return WebhookSender(timeout_s=self.timeout_s,

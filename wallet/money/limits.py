@@ -40,7 +40,7 @@ from ..core.codes import IST, Kind, KycLevel, Status, utcnow
 from ..core.models import Transaction, User
 from .errors import DepositLimit, RecipientLimit
 
-__all__ = ["DEFAULT_LIMITS", "Headroom", "LimitPolicy", "WalletLimits"]
+__all__ = ["Headroom", "LimitPolicy", "WalletLimits"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,6 @@ class LimitPolicy:
                 else self.min_kyc_max_balance_paise)
 
 
-DEFAULT_LIMITS = LimitPolicy()
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ def ist_month_start(moment: dt.datetime) -> dt.datetime:
 
 
 class WalletLimits:
-    def __init__(self, dbsession: Session, policy: LimitPolicy = DEFAULT_LIMITS, *,
+    def __init__(self, dbsession: Session, *, policy: LimitPolicy,
                  clock: Callable[[], dt.datetime] = utcnow):
         self.db = dbsession
         self.policy = policy

@@ -26,8 +26,7 @@ from ..core.models import Merchant, Transaction, User
 from ..core.notifications import Notice, notify
 from ..core.phone import InvalidPhone, normalize_phone
 from ..core.wallets import open_wallet
-from ..identity.pins import DEFAULT_PIN_POLICY, PinInput, PinPolicy, Pins
-from ..settings import WalletSettings
+from ..identity.pins import PinInput, PinPolicy, Pins
 from .errors import (
     AmountTooLarge,
     InsufficientBalance,
@@ -36,12 +35,10 @@ from .errors import (
     SelfTransfer,
 )
 from .freeze import ensure_can_spend
-from .limits import DEFAULT_LIMITS, LimitPolicy, WalletLimits
+from .limits import LimitPolicy, WalletLimits
 
 __all__ = ["ActivityFilter", "ActivityItem", "ActivityPage", "WalletService"]
 
-#: The most one transfer may move (Rs 1,00,000), unless configured otherwise.
-DEFAULT_MAX_TRANSFER_PAISE = WalletSettings.max_transfer_paise
 MAX_NOTE_CHARS = 140
 ACTIVITY_PAGE_SIZE = 20
 MAX_ACTIVITY_PAGE_SIZE = 100
@@ -100,18 +97,18 @@ class WalletService:
         dbsession: Session,
         *,
         clock: Callable[[], dt.datetime] = utcnow,
-        max_transfer_paise: int = DEFAULT_MAX_TRANSFER_PAISE,
-        pin_policy: PinPolicy = DEFAULT_PIN_POLICY,
-        limit_policy: LimitPolicy = DEFAULT_LIMITS,
+        max_transfer_paise: int,
+        pin_policy: PinPolicy,
+        limit_policy: LimitPolicy,
     ):
         self.db = dbsession
         self.clock = clock
         self.ledger = Ledger(dbsession, clock=clock)
         self.max_transfer_paise = max_transfer_paise
         #: Every payment out of a user's wallet is approved by the PIN first.
-        self.pins = Pins(dbsession, pin_policy, clock=clock)
+        self.pins = Pins(dbsession, policy=pin_policy, clock=clock)
         #: Every credit to a user's wallet that may be refused is checked here.
-        self.limits = WalletLimits(dbsession, limit_policy, clock=clock)
+        self.limits = WalletLimits(dbsession, policy=limit_policy, clock=clock)
 
     # ---------------------------------------------------------------- wallets
 

@@ -80,20 +80,21 @@ def deposit_to_ask(db: Session, banks: Banks, transaction_id: int) -> tuple[Bank
 def ask_payout_status(bank: BankConfig, reference: str, timeout_s: float) -> PayoutWord | None:
     """What the bank says of a payout now (None: it has no such payout), in
     its protocol's reading. Raises BankUnavailable when the bank cannot say."""
-    record = BankClient(bank, timeout_s).payout_status(reference)
+    record = BankClient(bank, timeout_s=timeout_s).payout_status(reference)
     return None if record is None else protocol_for(bank).payout_word(record)
 
 
 def ask_deposit_status(bank: BankConfig, reference: str,
                        timeout_s: float) -> DepositStatus | None:
-    return read_deposit_status(bank, BankClient(bank, timeout_s).payment_status(reference))
+    record = BankClient(bank, timeout_s=timeout_s).payment_status(reference)
+    return read_deposit_status(bank, record)
 
 
 def bank_statements(bank: BankConfig, day: dt.date,
                     timeout_s: float) -> dict[dt.date, list[StatementLine]]:
     """The bank's statements for the day before, the day and the day after
     (what :func:`wallet.operations.bank_calls.reconcile` compares against)."""
-    client, protocol = BankClient(bank, timeout_s), protocol_for(bank)
+    client, protocol = BankClient(bank, timeout_s=timeout_s), protocol_for(bank)
     return {d: protocol.statement_lines(client.statement(d))
             for d in (day - dt.timedelta(days=1), day, day + dt.timedelta(days=1))}
 
@@ -104,13 +105,16 @@ def bank_statements(bank: BankConfig, day: dt.date,
 class OperatorActions:
     def __init__(self, db: Session, banks: Banks, actor: Actor, *,
                  tasks: TaskQueue | None = None, clock: Callable[[], dt.datetime] = utcnow,
-                 deposit_expire_after_s: float = 3600.0) -> None:
+                 deposit_expire_after_s: float,
+                 deposits: DepositService, withdrawals: WithdrawalService) -> None:
         self.db = db
         self.banks = dict(banks)
         self.actor = actor
         self.tasks = tasks
         self.clock = clock
         self.deposit_expire_after = dt.timedelta(seconds=deposit_expire_after_s)
+        self.deposits = deposits
+        self.withdrawals = withdrawals
         self.audit = AuditLog(db, clock=clock)
 
     # -- the frame every action runs in
@@ -159,12 +163,9 @@ class OperatorActions:
 
     # -- payouts
 
-    def _withdrawals(self) -> WithdrawalService:
-        return WithdrawalService(self.db, self.banks, clock=self.clock, tasks=self.tasks)
-
     def retry_payout(self, transaction_id: int, reason: str) -> ActionResult:
         def retry() -> str:
-            self._withdrawals().operator_retry(transaction_id)
+            self.withdrawals.operator_retry(transaction_id)
             return "queued again"
         return self.run("retry", "withdrawal", transaction_id, reason, retry)
 
@@ -174,7 +175,7 @@ class OperatorActions:
         said = bank_word.said if bank_word is not None else "no record"
 
         def resolve() -> str:
-            outcome = self._withdrawals().operator_resolve(transaction_id, paid, bank_word)
+            outcome = self.withdrawals.operator_resolve(transaction_id, paid, bank_word)
             return f"{outcome} (bank says {said})"
         return self.run("resolve_paid" if paid else "resolve_not_paid", "withdrawal",
                         transaction_id, reason, resolve)
@@ -190,7 +191,7 @@ class OperatorActions:
                 raise WalletError(f"no deposit {transaction_id}")
             if tx.status != Status.PENDING:
                 raise WalletError(f"deposit {transaction_id} is already {tx.status}")
-            deposits = DepositService(self.db, self.banks, clock=self.clock)
+            deposits = self.deposits
             word = final_word(bank_status, tx.created_at,
                               self.clock() - self.deposit_expire_after, tx.amount_paise)
             if word is None:
@@ -227,7 +228,7 @@ class OperatorActions:
             if kind not in (PrincipalKind.USER, PrincipalKind.MERCHANT) or (
                     self.db.get(model, principal_id) is None):
                 raise WalletError(f"no {kind} {principal_id}")
-            ended = WebSessions(self.db, clock=self.clock).end_all(
+            ended = WebSessions(self.db, policy=None, clock=self.clock).end_all(
                 kind, principal_id, EndReason.BY_OPERATOR)
             return f"{ended} session{'s' if ended != 1 else ''} ended"
         return self.run("sign_out", kind, principal_id, reason, end)

@@ -67,7 +67,7 @@ class Found:
 
 class Oversight:
     def __init__(self, db: Session, *, clock: Callable[[], dt.datetime] = utcnow,
-                 deposit_stuck_after_s: float = 600.0) -> None:
+                 deposit_stuck_after_s: float) -> None:
         self.db = db
         self.clock = clock
         self.stuck_after = dt.timedelta(seconds=deposit_stuck_after_s)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .amounts import money_from_paise
 from .base import PayoutRequest
-from .wire import DEFAULT_TIMEOUT_S, BankRecord, BankUnavailable, http_json, observed
+from .wire import BankRecord, BankUnavailable, http_json, observed
 
 if TYPE_CHECKING:
     from ..banks import BankConfig
@@ -36,7 +36,7 @@ def transfer_request(payload: PayoutRequest) -> dict[str, object]:
 
 
 class LedgerlineClient:
-    def __init__(self, bank: BankConfig, timeout_s: float = DEFAULT_TIMEOUT_S):
+    def __init__(self, bank: BankConfig, timeout_s: float):
         self.bank = bank
         self.timeout_s = timeout_s
 

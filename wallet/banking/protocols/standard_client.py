@@ -14,7 +14,7 @@ import urllib.parse
 from typing import TYPE_CHECKING
 
 from .base import PayoutRequest
-from .wire import DEFAULT_TIMEOUT_S, BankRecord, BankUnavailable, http_json, observed
+from .wire import BankRecord, BankUnavailable, http_json, observed
 
 if TYPE_CHECKING:
     from ..banks import BankConfig
@@ -28,7 +28,7 @@ def _rejected(reply: BankRecord) -> bool:
 
 
 class StandardClient:
-    def __init__(self, bank: BankConfig, timeout_s: float = DEFAULT_TIMEOUT_S):
+    def __init__(self, bank: BankConfig, timeout_s: float):
         self.bank = bank
         self.timeout_s = timeout_s
 

@@ -13,8 +13,6 @@ from typing import Any, TypeAlias
 
 from ...core.observe import observer
 
-DEFAULT_TIMEOUT_S = 5.0
-
 #: A JSON object as a bank sent it (a payment's or payout's record, a
 #: statement line): its fields are the bank's, read with care.
 BankRecord: TypeAlias = dict[str, Any]
