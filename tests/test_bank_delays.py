@@ -16,7 +16,7 @@ from wallet.banking.bank_delays import BankDelayMeter, DelayPolicy, describe_dur
 from wallet.banking.banks import load_banks
 from wallet.banking.models import PayoutAttempt
 from wallet.banking.payouts import PayoutPolicy
-from wallet.core.codes import Attempt
+from wallet.core.codes import AttemptKind, AttemptOutcome
 from wallet.core.models import Transaction, User
 
 from .conftest import dispose_app_engine
@@ -95,8 +95,8 @@ def test_degraded_by_slow_payouts_an_old_open_one_or_unclear_answers(db):
 
     with db() as session, session.begin():
         for tx_id in ids:
-            for outcome in (Attempt.UNKNOWN, Attempt.UNKNOWN, "accepted"):
-                session.add(PayoutAttempt(transaction_id=tx_id, kind=Attempt.SEND,
+            for outcome in (AttemptOutcome.UNKNOWN, AttemptOutcome.UNKNOWN, "accepted"):
+                session.add(PayoutAttempt(transaction_id=tx_id, kind=AttemptKind.SEND,
                                           outcome=outcome, request="{}", started_at=NOW))
     unclear = measure(db, degraded_p90_s=5000, degraded_failure_ratio=0.5)["hdfc"]
     assert (unclear.payout_calls, unclear.unclear_payout_calls) == (9, 6)

@@ -286,10 +286,10 @@ def test_reversal_after_completion_refunds_once(db, runner, user_id):
             outcome = withdrawal_service(session, TEST_BANKS).settle_by_reference(
                 f"wd_{tx_id}", "reversed", bank_code="hdfc", amount_paise=400_00,
                 currency="INR", source="webhook")
-    assert outcome == "already"
+    assert outcome == "already_settled"
     assert status(db, tx_id) == "reversed" and balance(db, user_id) == (1_000_00, 0)
     with db() as session, session.begin():  # a late "rejected" does not flip it
-        assert withdrawal_service(session, TEST_BANKS).settle(tx_id, "rejected") == "flagged"
+        assert withdrawal_service(session, TEST_BANKS).settle(tx_id, "rejected") == "contradiction"
     with db() as session:
         assert ledgerlib.verify(session).ok
 

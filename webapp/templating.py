@@ -11,7 +11,7 @@ from wallet.core.models import Transaction
 from webcommon.templates import use_templates
 
 #: How a transaction's kind reads in a user's history (others: capitalised).
-KIND_LABELS = {Kind.REFUND: "Refund from shop"}
+KIND_LABELS: dict[str, str] = {Kind.REFUND: "Refund from shop"}
 
 
 def ist(moment: dt.datetime, fmt: str = "%d %b %Y, %I:%M %p") -> str:
@@ -24,10 +24,11 @@ def kind_label(kind: str) -> str:
 
 #: How a status looks: settled, pending (money may still move) or failed/returned
 #: (nothing moved, or it came back): amounts of the last two are not money in hand.
-STATES = {Status.SUCCESS: "settled", Status.COMPLETED: "settled", Status.PENDING: "pending",
-          Status.QUEUED: "pending", Status.SENDING: "pending", Status.NEEDS_REVIEW: "pending",
-          Status.FAILED: "failed", Status.REVERSED: "returned"}
-STATUS_WORDS = {Status.SUCCESS: "Added", Status.NEEDS_REVIEW: "Being checked",
+STATES: dict[str, str] = {
+    Status.SUCCESS: "settled", Status.COMPLETED: "settled", Status.PENDING: "pending",
+    Status.QUEUED: "pending", Status.SENDING: "pending", Status.NEEDS_REVIEW: "pending",
+    Status.FAILED: "failed", Status.REVERSED: "returned"}
+STATUS_WORDS: dict[str, str] = {Status.SUCCESS: "Added", Status.NEEDS_REVIEW: "Being checked",
                 Status.REVERSED: "Returned", Status.SENDING: "On its way"}
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.banking.bank_events import MAX_BODY_BYTES, Verdict, record_delivery
+from wallet.banking.bank_events import MAX_BODY_BYTES, record_delivery
+from wallet.banking.verdicts import Verdict
 from wallet.core.observe import observer
 from webcommon import request_services
 from webcommon.views import notfound_view_config, view_config

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ..core.codes import Attempt, Kind, Status, utcnow
+from ..core.codes import AttemptKind, AttemptOutcome, Kind, Status, utcnow
 from ..core.models import Transaction
 from .banks import BankConfig
 from .models import PayoutAttempt
@@ -140,13 +140,13 @@ class BankDelayMeter:
 
     def _payout_calls(self) -> dict[str, tuple[int, int]]:
         """bank -> (bank calls about recent payouts, those without a clear answer)."""
-        unclear = func.sum(case((PayoutAttempt.outcome == Attempt.UNKNOWN, 1), else_=0))
+        unclear = func.sum(case((PayoutAttempt.outcome == AttemptOutcome.UNKNOWN, 1), else_=0))
         rows = self.db.execute(
             select(Transaction.bank_code, func.count(), unclear)
             .join(PayoutAttempt, PayoutAttempt.transaction_id == Transaction.id)
             .where(Transaction.kind == Kind.WITHDRAWAL, Transaction.created_at >= self.since,
-                   PayoutAttempt.kind.in_((Attempt.SEND, Attempt.STATUS)),
-                   PayoutAttempt.outcome != Attempt.IN_PROGRESS)
+                   PayoutAttempt.kind.in_((AttemptKind.SEND, AttemptKind.STATUS)),
+                   PayoutAttempt.outcome != AttemptOutcome.IN_PROGRESS)
             .group_by(Transaction.bank_code))
         return {code: (int(total), int(bad or 0)) for code, total, bad in rows
                 if code is not None}

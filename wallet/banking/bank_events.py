@@ -20,59 +20,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..core import codes
-from ..core.codes import utcnow
+from ..core.codes import Settled, utcnow
 from .banks import BankConfig
 from .deposits import DepositService
 from .models import WebhookAttempt, WebhookEvent
-from .protocols.base import BankEvent, EventRefused, PayoutEvent
+from .protocols.base import BankEvent, DepositEvent, PayoutEvent
+from .verdicts import Verdict
 from .withdrawals import WithdrawalService
 
 MAX_BODY_BYTES = 16 * 1024
 
 
-class Verdict:
-    """What became of a delivery (stored with it, and answered to the bank)."""
-
-    # refused before the event is read (wallet.banking.bank_webhooks)
-    UNKNOWN_BANK = "unknown_bank"
-    IP_NOT_ALLOWED = "ip_not_allowed"
-    BODY_TOO_LARGE = "body_too_large"
-    MISSING_SIGNATURE = "missing_signature"
-    BAD_SIGNATURE = "bad_signature"
-    STALE_TIMESTAMP = "stale_timestamp"
-    BAD_EVENT_ID = "bad_event_id"
-    # the event read, and what became of it
-    APPLIED = "applied"
-    ALREADY_SETTLED = "already_settled"
-    FLAGGED_CONTRADICTION = "flagged_contradiction"  # stored, flagged, never applied
-    FLAGGED_MISMATCH = "flagged_mismatch"  # amount or currency differs from ours
-    UNKNOWN_REFERENCE = "unknown_reference"  # not processed: judged afresh next time
-    DUPLICATE_EVENT = "duplicate_event"  # this event was processed before
-    REPLAYED_EVENT_ID = "replayed_event_id"  # the id was used for another event
-    MALFORMED_JSON = EventRefused.MALFORMED_JSON
-    MISSING_FIELDS = EventRefused.MISSING_FIELDS
-
-
-# A state machine's answer -> the verdict of the delivery.
-_VERDICTS = {
-    # deposits (DepositService.settle)
-    "credited": Verdict.APPLIED,
-    "failed": Verdict.APPLIED,
-    "already_settled": Verdict.ALREADY_SETTLED,
-    "contradiction": Verdict.FLAGGED_CONTRADICTION,
-    "mismatch": Verdict.FLAGGED_MISMATCH,
-    "unknown": Verdict.UNKNOWN_REFERENCE,
-    # payouts (WithdrawalService.settle_by_reference)
-    "reversed": Verdict.APPLIED,
-    "completed": Verdict.APPLIED,
-    "already": Verdict.ALREADY_SETTLED,
-    "flagged": Verdict.FLAGGED_CONTRADICTION,
-}
-
-
 @dataclass(frozen=True)
 class EventResult:
-    verdict: str
+    verdict: Verdict
     detail: str = ""
     transaction_id: int | None = None
 
@@ -97,7 +58,7 @@ class BankEvents:
         # then takes the duplicate path instead of processing the event again.
         savepoint = self.db.begin_nested()
         record = WebhookEvent(bank_code=bank_code, event_id=event_id, body_sha256=body_sha256,
-                              outcome="processing", processed_at=self.clock())
+                              outcome=Verdict.PROCESSING, processed_at=self.clock())
         try:
             self.db.add(record)
             self.db.flush()
@@ -128,15 +89,17 @@ class BankEvents:
                 event.reference, event.outcome, bank_code=bank_code,
                 amount_paise=event.amount_paise, currency=event.currency, source=source,
                 reason=event.reason[:200])
-            tx_id = (codes.parse_payout_reference(event.reference) if answer != "unknown"
-                     else None)
-            return EventResult(_VERDICTS[answer], "", tx_id)
+            tx_id = (codes.parse_payout_reference(event.reference)
+                     if answer != Settled.UNKNOWN_REFERENCE else None)
+            return EventResult(Verdict.of(answer), "", tx_id)
+        if not isinstance(event, DepositEvent):
+            raise TypeError(f"an event about neither a deposit nor a payout: {event!r}")
         result = self.deposits.settle(
             event.reference, event.outcome, bank_code=bank_code,
             amount_paise=event.amount_paise, currency=event.currency, source=source,
             reason=event.reason)
         tx_id = result.transaction.id if result.transaction is not None else None
-        return EventResult(_VERDICTS[result.verdict], result.detail, tx_id)
+        return EventResult(Verdict.of(result.verdict), result.detail, tx_id)
 
 
 def storable(text: str | None, limit: int) -> str | None:

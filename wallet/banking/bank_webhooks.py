@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ..core.codes import utcnow
-from .bank_events import MAX_BODY_BYTES, BankEvents, Verdict
+from .bank_events import MAX_BODY_BYTES, BankEvents
 from .banks import BankConfig
 from .protocols import PROTOCOLS, protocol_for
 from .protocols.base import BankProtocol, EventRefused
 from .protocols.rules import SignatureError, check_signature
 from .protocols.standard import StandardProtocol
+from .verdicts import Verdict
 
 _EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}", re.ASCII)
 
@@ -37,7 +38,7 @@ _EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}", re.ASCII)
 class Received:
     """What became of a delivery, and what it named itself (for its audit row)."""
 
-    verdict: str
+    verdict: Verdict
     detail: str = ""
     transaction_id: int | None = None
     #: The event id and signature header as sent (None if absent).
@@ -66,7 +67,8 @@ class BankWebhooks:
         event_id = protocol.event_id(named)
         signature = named.get(protocol.signature_header.lower())
 
-        def answer(verdict: str, detail: str = "", transaction_id: int | None = None) -> Received:
+        def answer(verdict: Verdict, detail: str = "",
+                   transaction_id: int | None = None) -> Received:
             return Received(verdict, detail, transaction_id, event_id, signature)
 
         if bank is None:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ledgerlib import format_paise
 
 from ..core import codes
-from ..core.codes import CURRENCY, DepositAnswer, Kind, Status, utcnow
+from ..core.codes import CURRENCY, DepositAnswer, Kind, Settled, Status, utcnow
 from ..core.errors import WalletError
 from ..core.models import Transaction, User
 from ..core.notifications import Notice, notify
@@ -50,8 +50,7 @@ SWEEP_BATCH = 100
 
 @dataclass(frozen=True)
 class SettleResult:
-    #: credited | failed | already_settled | contradiction | mismatch | unknown
-    verdict: str
+    verdict: Settled
     transaction: Transaction | None = None
     detail: str = ""
 
@@ -134,7 +133,7 @@ class DepositService:
     def settle(
         self,
         token: str,
-        outcome: str,
+        outcome: DepositAnswer,
         *,
         bank_code: str,
         amount_paise: int | None,
@@ -147,6 +146,7 @@ class DepositService:
         (None: nothing we could read), flagged unless they are ours."""
         if outcome not in DepositAnswer.ALL:
             raise ValueError(f"a deposit outcome is one of {DepositAnswer.ALL}, not {outcome!r}")
+        outcome = DepositAnswer(outcome)  # (a bare string from a caller)
         tx = self.db.scalar(
             select(Transaction)
             .where(Transaction.token == token, Transaction.kind == Kind.DEPOSIT)
@@ -154,7 +154,8 @@ class DepositService:
             .with_for_update(of=Transaction, key_share=True)
         )
         if tx is None or tx.bank_code != bank_code:
-            return SettleResult("unknown", None, "no deposit with that reference at this bank")
+            return SettleResult(Settled.UNKNOWN_REFERENCE, None,
+                                "no deposit with that reference at this bank")
         now = self.clock()
         if (amount_paise, currency) != (tx.amount_paise, CURRENCY):
             reported = (f"{amount_paise} {currency}" if amount_paise is not None
@@ -163,7 +164,7 @@ class DepositService:
                 f"{source} reported {reported} for a deposit of {tx.amount_paise} {CURRENCY}"
             )[:300]
             tx.updated_at = now
-            return SettleResult("mismatch", tx, tx.flag_reason)
+            return SettleResult(Settled.MISMATCH, tx, tx.flag_reason)
         bank_name = self.banks[tx.bank_code].name if tx.bank_code in self.banks else "your bank"
         if (tx.status == Status.FAILED and tx.status_reason in GIVEN_UP
                 and outcome == DepositAnswer.SUCCESS):
@@ -171,11 +172,11 @@ class DepositService:
             # expiry), yet paid at the bank after all: the wallet gets it.
             tx.status, tx.status_reason = Status.PENDING, None
         if tx.status != Status.PENDING:
-            if tx.status == outcome:
-                return SettleResult("already_settled", tx)
+            if tx.status == outcome.status:
+                return SettleResult(Settled.ALREADY_SETTLED, tx)
             tx.flag_reason = f"{source} reported {outcome} after the deposit was {tx.status}"
             tx.updated_at = now
-            return SettleResult("contradiction", tx, tx.flag_reason)
+            return SettleResult(Settled.CONTRADICTION, tx, tx.flag_reason)
 
         if outcome == DepositAnswer.SUCCESS:
             if tx.payee_user_id is None or tx.token is None or tx.bank_code is None:
@@ -196,9 +197,10 @@ class DepositService:
             notify(self.db, tx.payee_user_id, Notice.DEPOSIT_FAILED,
                    f"Adding {format_paise(tx.amount_paise)} from {bank_name} did not go "
                    f"through: nothing was taken", tx, now=now)
-        tx.status = outcome
+        tx.status = outcome.status
         tx.settled_at = tx.updated_at = now
-        return SettleResult("credited" if outcome == DepositAnswer.SUCCESS else "failed", tx)
+        return SettleResult(
+            Settled.CREDITED if outcome == DepositAnswer.SUCCESS else Settled.FAILED, tx)
 
     def cancel(self, user: User, token: str) -> Transaction | None:
         """The user gives up on a deposit still waiting for the bank. Nothing
@@ -264,7 +266,7 @@ class DepositService:
 class FinalWord:
     """What the bank's status API finally says of a stuck deposit."""
 
-    outcome: str
+    outcome: DepositAnswer
     #: As the bank reported them (None: none we could read): settle() flags
     #: any that differ from ours.
     amount_paise: int | None
@@ -347,6 +349,6 @@ def sweep_stuck_deposits(
             )
 
         result = run_in_transaction(settle)
-        if result.verdict in ("credited", "failed"):
+        if result.verdict.applied:
             counts["settled"] += 1
     return counts

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Executable, bindparam, case, insert, or_, select, update
 
-from ..core.codes import Attempt, Kind, Status
+from ..core.codes import AttemptKind, Kind, Status
 from ..core.models import Transaction, table_of
 from .models import PayoutAttempt, PayoutLane, Withdrawal
 
@@ -61,7 +61,7 @@ def for_owner(kind: str) -> OwnerStatements:
     # The last bank call about it (operator notes aside) decides the next one.
     last_attempt = (select(attempts.c.kind, attempts.c.outcome)
                     .where(attempts.c.transaction_id == tx.c.id,
-                           attempts.c.kind != Attempt.OPERATOR)
+                           attempts.c.kind != AttemptKind.OPERATOR)
                     .order_by(attempts.c.id.desc()).limit(1))
     other = tx.alias("other")
     others_queued = select(other.c.id).where(

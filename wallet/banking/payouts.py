@@ -23,7 +23,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..core.codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, payout_reference, utcnow
+from ..core.codes import (
+    CURRENCY,
+    AttemptKind,
+    AttemptOutcome,
+    Kind,
+    PayoutAnswer,
+    Status,
+    payout_reference,
+    utcnow,
+)
 from ..core.models import Transaction
 from ..core.tasks import TransactionRunner
 from . import payout_sql
@@ -52,7 +61,7 @@ class Plan(TypedDict):
     """The bank call a step is about to make, written down first (as an
     attempt ``in_progress``). A plain dict: one is made per bank call."""
 
-    kind: str  # Attempt.SEND or Attempt.STATUS
+    kind: AttemptKind  # SEND or STATUS
     attempt_id: int
     transaction_id: int
     bank_code: str
@@ -182,7 +191,7 @@ class PayoutProcessor:
         return plan
 
     def _record_and_free(self, db: Session, plan: Plan, owner: Owner, holder: str,
-                         outcome: str, reply: BankRecord | None, latency_ms: int,
+                         outcome: AttemptOutcome, reply: BankRecord | None, latency_ms: int,
                          reason: str = "") -> bool:
         """Write the bank's answer, free the lane; True if the owner has more
         payout work (this payout still open, or others queued)."""
@@ -199,26 +208,28 @@ class PayoutProcessor:
         still_open = self._record(db, plan, outcome, reply, latency_ms, reason)
         return others or still_open
 
-    def _call_bank(self, plan: Plan) -> tuple[str, str, BankRecord | None, int]:
+    def _call_bank(self, plan: Plan) -> tuple[AttemptOutcome, str, BankRecord | None, int]:
         """One call to the bank: our outcome, the bank's reason, its reply
         (as sent: kept in the attempt log) and the latency."""
         bank = self.banks[plan["bank_code"]]
         client, protocol = self.client_for(bank), protocol_for(bank)
         started = time.monotonic()
         reply: BankRecord | None
-        outcome, reason = Attempt.UNKNOWN, ""
+        outcome, reason = AttemptOutcome.UNKNOWN, ""
         try:
-            if plan["kind"] == Attempt.SEND:
+            if plan["kind"] == AttemptKind.SEND:
                 reply = client.send_payout(plan["request"])
             else:
                 reply = client.payout_status(plan["reference"])
             if reply is None:
-                outcome = Attempt.NO_RECORD
+                outcome = AttemptOutcome.NO_RECORD
             else:
                 word = protocol.payout_word(reply)
-                outcome, reason = word.outcome or Attempt.UNKNOWN, word.reason
+                outcome = (word.outcome.attempt_outcome if word.outcome is not None
+                           else AttemptOutcome.UNKNOWN)
+                reason = word.reason
         except Exception as error:  # noqa: BLE001 - any failure here is an unknown outcome
-            reply, outcome = {"error": str(error)[:500]}, Attempt.UNKNOWN
+            reply, outcome = {"error": str(error)[:500]}, AttemptOutcome.UNKNOWN
         latency_ms = int((time.monotonic() - started) * 1000)
         log.info("payout %s: %s -> %s in %d ms", plan["reference"], plan["kind"], outcome,
                  latency_ms)
@@ -244,22 +255,24 @@ class PayoutProcessor:
             wait_s: float = (current.next_attempt_at - now).total_seconds()  # > 0
             return wait_s
         # Never resend blindly: after any send whose answer we did not get, ask first.
-        kind = Attempt.SEND if current.last_kind is None or (
-            current.last_kind == Attempt.STATUS and current.last_outcome == Attempt.NO_RECORD
-        ) else Attempt.STATUS
+        kind = AttemptKind.SEND if current.last_kind is None or (
+            current.last_kind == AttemptKind.STATUS
+            and current.last_outcome == AttemptOutcome.NO_RECORD
+        ) else AttemptKind.STATUS
         reference = payout_reference(current.id)
         payload: PayoutRequest = {
             "reference": reference, "amount_paise": current.amount_paise, "currency": CURRENCY,
             "account_number": current.account_number, "ifsc": current.ifsc}
         attempt_id = conn.execute(payout_sql.RECORD_ATTEMPT, {
-            "transaction_id": current.id, "kind": kind, "outcome": Attempt.IN_PROGRESS,
-            "request": json.dumps(payload if kind == Attempt.SEND else {"reference": reference}),
+            "transaction_id": current.id, "kind": kind, "outcome": AttemptOutcome.IN_PROGRESS,
+            "request": json.dumps(payload if kind == AttemptKind.SEND
+                                  else {"reference": reference}),
             "response": "", "started_at": now}).scalar_one()
         return {"kind": kind, "attempt_id": attempt_id, "transaction_id": current.id,
                 "bank_code": current.bank_code, "reference": reference, "request": payload,
                 "others_queued": bool(current.others_queued)}
 
-    def _record(self, db: Session, plan: Plan, outcome: str, reply: BankRecord | None,
+    def _record(self, db: Session, plan: Plan, outcome: AttemptOutcome, reply: BankRecord | None,
                 latency_ms: int, reason: str = "") -> bool:
         """Write down the bank's answer (``reply`` as sent; ``outcome`` and
         ``reason`` as its protocol reads it) and act on it; True if the payout
@@ -271,9 +284,10 @@ class PayoutProcessor:
         service = self.withdrawals_for(db)
         tx_id = plan["transaction_id"]
         if outcome in PayoutAnswer.ALL:
-            service.settle(tx_id, outcome, reason=reason, source=f"bank ({plan['kind']})")
+            service.settle(tx_id, PayoutAnswer(outcome), reason=reason,
+                           source=f"bank ({plan['kind']})")
             return False
-        if outcome == Attempt.NO_RECORD:
+        if outcome == AttemptOutcome.NO_RECORD:
             return True  # the next step sends it again, at once
         tx = db.execute(select(Transaction).where(Transaction.id == tx_id)
                         .with_for_update(of=Transaction, key_share=True)).scalar_one()
@@ -286,9 +300,9 @@ class PayoutProcessor:
         unclear = 0  # unclear answers since the last operator retry
         for a in db.scalars(select(PayoutAttempt).where(PayoutAttempt.transaction_id == tx.id)
                             .order_by(PayoutAttempt.id)):
-            if a.kind == Attempt.OPERATOR:
+            if a.kind == AttemptKind.OPERATOR:
                 unclear = 0
-            elif a.outcome in (Attempt.UNKNOWN, Attempt.IN_PROGRESS):
+            elif a.outcome in (AttemptOutcome.UNKNOWN, AttemptOutcome.IN_PROGRESS):
                 unclear += 1
         wd = payout_details(db, tx.id)
         if unclear >= self.policy.retry_budget:

@@ -31,7 +31,16 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload
 from ledgerlib import InsufficientFunds, format_paise
 
 from ..core import codes
-from ..core.codes import CURRENCY, Attempt, Kind, PayoutAnswer, Status, utcnow
+from ..core.codes import (
+    CURRENCY,
+    AttemptKind,
+    AttemptOutcome,
+    Kind,
+    PayoutAnswer,
+    Settled,
+    Status,
+    utcnow,
+)
 from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
 from ..core.notifications import Notice, notify
@@ -123,6 +132,12 @@ class SettlementQuote:
     amount_paise: int
     #: "Settle ₹2,500.00 to HDFC Bank ••••1234?"
     question: str
+
+
+#: A payout's final status -> what settling it did.
+_SETTLED_AS: dict[Status, Settled] = {Status.COMPLETED: Settled.COMPLETED,
+                                   Status.FAILED: Settled.FAILED,
+                                   Status.REVERSED: Settled.REVERSED}
 
 
 def payout_details(db: Session, transaction_id: int) -> Withdrawal:
@@ -269,10 +284,10 @@ class WithdrawalService:
     def progress(self, tx: Transaction) -> PayoutProgress:
         """What the user should be told beyond the status: how many calls we
         made to the bank, and whether the bank is failing to answer."""
-        calls = [a for a in self.attempts(tx.id) if a.kind != Attempt.OPERATOR]
+        calls = [a for a in self.attempts(tx.id) if a.kind != AttemptKind.OPERATOR]
         answered = [a for a in calls if a.finished_at is not None]
         trouble = (tx.status in Status.PAYOUT_OPEN and bool(answered)
-                   and answered[-1].outcome == Attempt.UNKNOWN)
+                   and answered[-1].outcome == AttemptOutcome.UNKNOWN)
         return PayoutProgress(bank_calls=len(calls), bank_not_answering=trouble)
 
     def attempts(self, transaction_id: int) -> list[PayoutAttempt]:
@@ -282,13 +297,14 @@ class WithdrawalService:
 
     # ----------------------------------------------------- settling (locked)
 
-    def settle(self, transaction_id: int, outcome: str, *, reason: str = "",
-               source: str = "") -> str:
+    def settle(self, transaction_id: int, outcome: PayoutAnswer, *, reason: str = "",
+               source: str = "") -> Settled:
         """Apply a definite bank answer to a withdrawal, under its row lock.
 
-        ``outcome``: accepted | rejected | reversed. Returns what happened:
-        completed, failed, reversed, already, or flagged (contradiction).
+        Returns what happened: completed, failed, reversed, already_settled,
+        or contradiction (flagged, not applied).
         """
+        outcome = PayoutAnswer(outcome)  # (a bare string from a caller: refused if unknown)
         tx, wd = self.db.execute(
             select(Transaction, Withdrawal).join(Withdrawal)
             .options(lazyload("*"))  # just the two rows: no joined payer/payee
@@ -296,13 +312,13 @@ class WithdrawalService:
             .with_for_update(of=Transaction, key_share=True)).one()
         ledger = self.wallet.ledger
         now = self.clock()
-        target = PayoutAnswer.STATUS[outcome]
+        target = outcome.status
         if tx.status == target or (tx.status == Status.REVERSED
                                    and outcome == PayoutAnswer.ACCEPTED):
-            return "already"  # (accepted is old news once the payout came back)
+            return Settled.ALREADY_SETTLED  # (accepted is old news once the payout came back)
         never_sent = tx.status == Status.QUEUED and self.db.scalar(
             select(PayoutAttempt.id).where(PayoutAttempt.transaction_id == tx.id,
-                                           PayoutAttempt.kind == Attempt.SEND).limit(1)) is None
+                                           PayoutAttempt.kind == AttemptKind.SEND).limit(1)) is None
         if tx.status in Status.PAYOUT_IN_FLIGHT and not never_sent:
             if outcome == PayoutAnswer.REJECTED:
                 ledger.release_hold(wd.hold_id)
@@ -315,18 +331,18 @@ class WithdrawalService:
             tx.status, tx.settled_at, tx.updated_at = target, now, now
             wd.next_attempt_at = None
             self._notify(tx, target)
-            return target
+            return _SETTLED_AS[target]
         if tx.status == Status.COMPLETED and outcome == PayoutAnswer.REVERSED:
             self._refund(tx)
             tx.status, tx.updated_at = Status.REVERSED, now
             wd.failure_reason = (reason or "returned by the bank")[:300]
             self._notify(tx, Status.REVERSED)
-            return Status.REVERSED
+            return Settled.REVERSED
         tx.flag_reason = f"{source or 'bank'} reported {outcome} after {tx.status}"[:300]
         tx.updated_at = now
-        return "flagged"
+        return Settled.CONTRADICTION
 
-    def _notify(self, tx: Transaction, status: str) -> None:
+    def _notify(self, tx: Transaction, status: Status) -> None:
         """Tell a user (a shop sees its settlements on their page) how it ended."""
         amount, bank = format_paise(tx.amount_paise), self.banks.get(tx.bank_code or "")
         bank_name = bank.name if bank else "your bank"
@@ -361,9 +377,10 @@ class WithdrawalService:
             raise WalletError(f"withdrawal {transaction_id} is {tx.status}, not needs_review")
         return tx, payout_details(self.db, transaction_id)
 
-    def _operator_note(self, tx: Transaction, what: str, detail: dict[str, object]) -> None:
+    def _operator_note(self, tx: Transaction, what: AttemptOutcome,
+                       detail: dict[str, object]) -> None:
         now = self.clock()
-        self.db.add(PayoutAttempt(transaction_id=tx.id, kind=Attempt.OPERATOR, outcome=what,
+        self.db.add(PayoutAttempt(transaction_id=tx.id, kind=AttemptKind.OPERATOR, outcome=what,
                                   request=json.dumps(detail), started_at=now, finished_at=now))
 
     def operator_retry(self, transaction_id: int) -> None:
@@ -371,13 +388,13 @@ class WithdrawalService:
         retry budget; the worker asks the bank's status before any resend.
         After commit, the task queue hears that the owner has payout work."""
         tx, wd = self._needs_review(transaction_id)
-        self._operator_note(tx, "retry", {})
+        self._operator_note(tx, AttemptOutcome.RETRY, {})
         tx.status, tx.updated_at = Status.QUEUED, self.clock()
         wd.next_attempt_at, wd.failure_reason = None, ""
         self._payouts_due_after_commit(Owner.payer_of(tx))
 
     def operator_resolve(self, transaction_id: int, paid: bool,
-                         bank_word: PayoutWord | None) -> str:
+                         bank_word: PayoutWord | None) -> Settled:
         """Settle a needs_review withdrawal by hand, but never against the bank's
         word: ``bank_word`` is what its status API says right now (None: it
         has no such payout)."""
@@ -389,24 +406,24 @@ class WithdrawalService:
             raise WalletError(
                 f"the bank says {bank_status or 'it has no such payout'}: refusing to mark "
                 f"withdrawal {transaction_id} as {'paid' if paid else 'not paid'}")
-        self._operator_note(tx, "resolved", {"paid": paid, "bank_status": bank_status})
-        outcome = str(bank_outcome) if paid else PayoutAnswer.REJECTED
+        self._operator_note(tx, AttemptOutcome.RESOLVED, {"paid": paid, "bank_status": bank_status})
+        outcome = bank_outcome if paid and bank_outcome is not None else PayoutAnswer.REJECTED
         return self.settle(transaction_id, outcome, reason="resolved by an operator",
                            source="operator")
 
-    def settle_by_reference(self, reference: str, outcome: str, *, bank_code: str,
+    def settle_by_reference(self, reference: str, outcome: PayoutAnswer, *, bank_code: str,
                             amount_paise: int, currency: str, source: str,
-                            reason: str = "") -> str:
+                            reason: str = "") -> Settled:
         """A bank report about a payout (webhook): unknown / mismatch / what settle
         says. Only the bank that made the payout can report on it."""
         transaction_id = codes.parse_payout_reference(reference)
         tx = self.db.get(Transaction, transaction_id) if transaction_id is not None else None
         if tx is None or tx.kind != Kind.WITHDRAWAL or tx.bank_code != bank_code:
-            return "unknown"
+            return Settled.UNKNOWN_REFERENCE
         if tx.amount_paise != amount_paise or currency != CURRENCY:
             tx.flag_reason = (f"{source} reported {amount_paise} {currency} for a payout of "
                               f"{tx.amount_paise} {CURRENCY}")
-            return "mismatch"
+            return Settled.MISMATCH
         return self.settle(tx.id, outcome, reason=reason, source=source)
 
 

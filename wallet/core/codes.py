@@ -3,15 +3,19 @@ ledger account codes, idempotency keys, the payout reference banks know us
 by, and the vocabularies of kinds and statuses (which the database's CHECK
 constraints repeat, frozen in their migrations).
 
-Kinds and statuses are plain ``str`` constants, not ``enum.Enum`` members:
-they are stored in and compared with ``String`` columns, rendered in
-templates and sent to drivers, all of which want the bare string.
+Kinds, statuses and outcomes are ``enum.StrEnum`` members: typed in the code
+(a status is a ``Status``, never a bare string), yet each *is* its stored
+string, so ``String`` columns, templates, JSON and drivers take it as it is.
+Each ``ALL`` (and a grouping such as ``Status.PAYOUT_OPEN``) is a tuple of the
+values, not a member (``enum.nonmember``); tests/test_codes_enums.py checks
+every ``ALL`` against the members.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
 import secrets
+from enum import StrEnum, nonmember
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -21,107 +25,165 @@ IST: Final = ZoneInfo(IST_NAME)
 CURRENCY: Final = "INR"
 
 
-class KycLevel:
+class KycLevel(StrEnum):
     """``users.kyc_level``: how much the wallet knows of its owner (wallet.identity.kyc),
     which sets its limits (wallet.money.limits)."""
 
-    MINIMUM: Final = "minimum"
-    FULL: Final = "full"
-    ALL: Final = (MINIMUM, FULL)
+    MINIMUM = "minimum"
+    FULL = "full"
+    ALL = nonmember(("minimum", "full"))
 
 
-class Kind:
+class Kind(StrEnum):
     """``transactions.kind``: what a user-visible money movement is."""
 
-    TRANSFER: Final = "transfer"
-    DEPOSIT: Final = "deposit"
-    WITHDRAWAL: Final = "withdrawal"  # a user's withdrawal or a merchant's settlement
-    PAYMENT: Final = "payment"
-    REFUND: Final = "refund"  # a shop gives (part of) a payment back
-    ADJUSTMENT: Final = "adjustment"
-    ALL: Final = (TRANSFER, DEPOSIT, WITHDRAWAL, PAYMENT, REFUND, ADJUSTMENT)
+    TRANSFER = "transfer"
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"  # a user's withdrawal or a merchant's settlement
+    PAYMENT = "payment"
+    REFUND = "refund"  # a shop gives (part of) a payment back
+    ADJUSTMENT = "adjustment"
+    ALL = nonmember(("transfer", "deposit", "withdrawal", "payment", "refund", "adjustment"))
 
 
-class Status:
+class Status(StrEnum):
     """``transactions.status``. Transfers and payments are ``completed`` at once;
     deposits go ``pending`` -> ``success`` | ``failed``; withdrawals go
     ``queued`` -> ``sending`` -> ``completed`` | ``failed`` | ``needs_review``,
-    and ``completed`` -> ``reversed``."""
+    and ``completed`` -> ``reversed``.
 
-    PENDING: Final = "pending"
-    SUCCESS: Final = "success"
-    FAILED: Final = "failed"
-    COMPLETED: Final = "completed"
-    QUEUED: Final = "queued"
-    SENDING: Final = "sending"
-    REVERSED: Final = "reversed"
-    NEEDS_REVIEW: Final = "needs_review"
-    ALL: Final = (PENDING, SUCCESS, FAILED, COMPLETED, QUEUED, SENDING, REVERSED, NEEDS_REVIEW)
+    Why a deposit ends ``success`` and a movement ``completed``: a deposit's
+    final status is the bank's answer on it (:class:`DepositAnswer`, the word
+    the bank pages and the API have always shown: "success"), while
+    ``completed`` says the wallet finished moving money itself. The two are
+    stored in rows, sent in the API's JSON and shown on pages; renaming one
+    would need a data migration and break clients that match on it, so both
+    stay, each with its one meaning.
+    """
+
+    PENDING = "pending"
+    SUCCESS = "success"
+    FAILED = "failed"
+    COMPLETED = "completed"
+    QUEUED = "queued"
+    SENDING = "sending"
+    REVERSED = "reversed"
+    NEEDS_REVIEW = "needs_review"
+    ALL = nonmember(("pending", "success", "failed", "completed", "queued", "sending",
+                     "reversed", "needs_review"))
     #: A payout that a worker still drives.
-    PAYOUT_OPEN: Final = (QUEUED, SENDING)
+    PAYOUT_OPEN = nonmember(("queued", "sending"))
     #: A payout whose money is still held (not yet paid nor given back).
-    PAYOUT_IN_FLIGHT: Final = (QUEUED, SENDING, NEEDS_REVIEW)
-    WITHDRAWAL: Final = (QUEUED, SENDING, COMPLETED, FAILED, REVERSED, NEEDS_REVIEW)
+    PAYOUT_IN_FLIGHT = nonmember(("queued", "sending", "needs_review"))
+    WITHDRAWAL = nonmember(("queued", "sending", "completed", "failed", "reversed",
+                            "needs_review"))
 
 
-class RequestStatus:
+class RequestStatus(StrEnum):
     """``payment_requests.status``: created -> paid | expired | cancelled."""
 
-    CREATED: Final = "created"
-    PAID: Final = "paid"
-    EXPIRED: Final = "expired"
-    CANCELLED: Final = "cancelled"
-    ALL: Final = (CREATED, PAID, EXPIRED, CANCELLED)
+    CREATED = "created"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    ALL = nonmember(("created", "paid", "expired", "cancelled"))
 
 
-class Delivery:
+class Delivery(StrEnum):
     """``merchant_deliveries.status``: a webhook to a shop's server."""
 
-    PENDING: Final = "pending"
-    DELIVERED: Final = "delivered"
-    RETRYING: Final = "retrying"
-    FAILED: Final = "failed"  # retries spent, or its endpoint disabled
-    ALL: Final = (PENDING, DELIVERED, RETRYING, FAILED)
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    RETRYING = "retrying"
+    FAILED = "failed"  # retries spent, or its endpoint disabled
+    ALL = nonmember(("pending", "delivered", "retrying", "failed"))
 
 
-class Event:
-    """Events a shop's server can subscribe to."""
+class Event(StrEnum):
+    """``merchant_events.type``: events a shop's server can subscribe to."""
 
-    PAYMENT_REQUEST_PAID: Final = "payment_request.paid"
-    PAYMENT_REQUEST_EXPIRED: Final = "payment_request.expired"
-    REFUND_SUCCEEDED: Final = "refund.succeeded"
-    ALL: Final = (PAYMENT_REQUEST_PAID, PAYMENT_REQUEST_EXPIRED, REFUND_SUCCEEDED)
-
-
-class Attempt:
-    """``payout_attempts``: the kind of a call about a payout, and its outcome."""
-
-    SEND: Final = "send"
-    STATUS: Final = "status"
-    OPERATOR: Final = "operator"  # a note of an operator's action, not a bank call
-    IN_PROGRESS: Final = "in_progress"
-    NO_RECORD: Final = "no_record"  # the bank's status API has never heard of it
-    UNKNOWN: Final = "unknown"  # timeout, 5xx, an unreadable answer
+    PAYMENT_REQUEST_PAID = "payment_request.paid"
+    PAYMENT_REQUEST_EXPIRED = "payment_request.expired"
+    REFUND_SUCCEEDED = "refund.succeeded"
+    ALL = nonmember(("payment_request.paid", "payment_request.expired", "refund.succeeded"))
 
 
-class PayoutAnswer:
+class AttemptKind(StrEnum):
+    """``payout_attempts.kind``: a call to a bank about a payout, or a note."""
+
+    SEND = "send"
+    STATUS = "status"
+    OPERATOR = "operator"  # a note of an operator's action, not a bank call
+
+
+class AttemptOutcome(StrEnum):
+    """``payout_attempts.outcome``: what a call about a payout came to."""
+
+    IN_PROGRESS = "in_progress"  # written before the call: has it reached the bank?
+    ACCEPTED = "accepted"  # the bank's definite words (PayoutAnswer)
+    REJECTED = "rejected"
+    REVERSED = "reversed"
+    NO_RECORD = "no_record"  # the bank's status API has never heard of it
+    UNKNOWN = "unknown"  # timeout, 5xx, an unreadable answer
+    RETRY = "retry"  # an operator put it back in the queue
+    RESOLVED = "resolved"  # an operator settled it by hand
+
+
+class PayoutAnswer(StrEnum):
     """A bank's definite word on a payout."""
 
-    ACCEPTED: Final = "accepted"
-    REJECTED: Final = "rejected"
-    REVERSED: Final = "reversed"  # paid, then returned by the bank
-    ALL: Final = (ACCEPTED, REJECTED, REVERSED)
-    #: The payout status it leads to.
-    STATUS: Final = {ACCEPTED: Status.COMPLETED, REJECTED: Status.FAILED,
-                     REVERSED: Status.REVERSED}
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    REVERSED = "reversed"  # paid, then returned by the bank
+    ALL = nonmember(("accepted", "rejected", "reversed"))
+
+    @property
+    def status(self) -> Status:
+        """The payout status it leads to."""
+        return _PAYOUT_STATUS[self]
+
+    @property
+    def attempt_outcome(self) -> AttemptOutcome:
+        return AttemptOutcome(self.value)
 
 
-class DepositAnswer:
+class DepositAnswer(StrEnum):
     """A bank's definite word on a deposit (our names; banks' vary)."""
 
-    SUCCESS: Final = Status.SUCCESS
-    FAILED: Final = Status.FAILED
-    ALL: Final = (SUCCESS, FAILED)
+    SUCCESS = "success"
+    FAILED = "failed"
+    ALL = nonmember(("success", "failed"))
+
+    @property
+    def status(self) -> Status:
+        """The deposit status it leads to (the same word: see :class:`Status`)."""
+        return _DEPOSIT_STATUS[self]
+
+
+_PAYOUT_STATUS: Final = {PayoutAnswer.ACCEPTED: Status.COMPLETED,
+                         PayoutAnswer.REJECTED: Status.FAILED,
+                         PayoutAnswer.REVERSED: Status.REVERSED}
+_DEPOSIT_STATUS: Final = {DepositAnswer.SUCCESS: Status.SUCCESS,
+                          DepositAnswer.FAILED: Status.FAILED}
+
+
+class Settled(StrEnum):
+    """What a bank's definite word on a deposit or a payout did: one word per
+    meaning, for both state machines (wallet.banking.deposits, withdrawals)."""
+
+    CREDITED = "credited"  # a deposit: the wallet got the money
+    COMPLETED = "completed"  # a payout: paid
+    FAILED = "failed"  # a deposit declined, or a payout rejected (its money back)
+    REVERSED = "reversed"  # a payout returned by the bank (its money back)
+    ALREADY_SETTLED = "already_settled"  # it said what we knew: nothing changed
+    CONTRADICTION = "contradiction"  # it contradicts a final status: flagged, not applied
+    MISMATCH = "mismatch"  # amount or currency differ from ours: flagged, not applied
+    UNKNOWN_REFERENCE = "unknown_reference"  # no such deposit or payout at that bank
+
+    @property
+    def applied(self) -> bool:
+        """True when the word moved the deposit or payout to a final status."""
+        return self in (Settled.CREDITED, Settled.COMPLETED, Settled.FAILED, Settled.REVERSED)
 
 
 # ------------------------------------------------------------ ledger accounts

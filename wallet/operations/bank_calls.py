@@ -23,7 +23,7 @@ from ..core.codes import Kind, Status, ist_day_bounds
 from ..core.models import Transaction
 
 # Withdrawal status -> the state its ledger hold must be in.
-HOLD_STATE_FOR = {Status.QUEUED: "pending", Status.SENDING: "pending",
+HOLD_STATE_FOR: dict[str, str] = {Status.QUEUED: "pending", Status.SENDING: "pending",
                   Status.NEEDS_REVIEW: "pending", Status.COMPLETED: "committed",
                   Status.REVERSED: "committed", Status.FAILED: "released"}
 

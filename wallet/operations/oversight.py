@@ -100,7 +100,8 @@ class Oversight:
         rows = self.db.execute(select(Transaction.kind, Transaction.status, func.count())
                                .where(Transaction.status.in_(open_states))
                                .group_by(Transaction.kind, Transaction.status))
-        found = {(Kind.WITHDRAWAL, s): 0 for s in Status.PAYOUT_IN_FLIGHT}
+        found: dict[tuple[str, str], int] = {
+            (Kind.WITHDRAWAL, s): 0 for s in Status.PAYOUT_IN_FLIGHT}
         found[(Kind.DEPOSIT, Status.PENDING)] = 0
         found.update({(k, s): int(n) for k, s, n in rows})
         return found

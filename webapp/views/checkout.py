@@ -26,7 +26,7 @@ from .stepup import pin_setup
 
 MAX_ID_CHARS = 40
 
-STATUS_TEXT = {
+STATUS_TEXT: dict[str, str] = {
     RequestStatus.PAID: "This payment request has already been paid.",
     RequestStatus.EXPIRED: "This payment request has expired: nothing was paid. Ask the shop "
                            "for a new one.",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypedDict
 
 from ...core.codes import DepositAnswer, PayoutAnswer
+from ..verdicts import Verdict
 from .wire import BankRecord
 
 if TYPE_CHECKING:  # (the registry of banks names its protocol: no import at run time)
@@ -42,15 +43,19 @@ class BankEvent:
     currency: str
     reason: str = ""
     #: The definite answer it gives (wallet.core.codes.DepositAnswer or PayoutAnswer).
-    outcome: ClassVar[str]
+    outcome: ClassVar[DepositAnswer | PayoutAnswer]
 
 
 class DepositEvent(BankEvent):
     """About money a customer sent us (a deposit), by our deposit token."""
 
+    outcome: ClassVar[DepositAnswer]
+
 
 class PayoutEvent(BankEvent):
     """About money we sent (a payout), by its reference ``wd_<id>``."""
+
+    outcome: ClassVar[PayoutAnswer]
 
 
 class DepositSucceeded(DepositEvent):
@@ -78,10 +83,10 @@ class PayoutReturned(PayoutEvent):
 class EventRefused(Exception):
     """A delivery's body the protocol cannot read: nothing is applied."""
 
-    MALFORMED_JSON = "malformed_json"
-    MISSING_FIELDS = "missing_fields"  # missing, of the wrong type, or not strictly valid
+    MALFORMED_JSON = Verdict.MALFORMED_JSON
+    MISSING_FIELDS = Verdict.MISSING_FIELDS
 
-    def __init__(self, verdict: str, detail: str):
+    def __init__(self, verdict: Verdict, detail: str):
         super().__init__(detail)
         self.verdict = verdict
         self.detail = detail
@@ -94,9 +99,8 @@ class EventRefused(Exception):
 class PayoutWord:
     """A bank's answer about a payout (its payout or status API)."""
 
-    #: wallet.core.codes.PayoutAnswer, or None: nothing definite (still processing,
-    #: or an answer we cannot read).
-    outcome: str | None
+    #: None: nothing definite (still processing, or an answer we cannot read).
+    outcome: PayoutAnswer | None
     #: The bank's own status word, for people (the console, the audit log).
     said: str
     reason: str = ""
@@ -106,8 +110,8 @@ class PayoutWord:
 class DepositStatus:
     """A bank's answer about a deposit (its status API)."""
 
-    #: wallet.core.codes.DepositAnswer, or None: still open at the bank.
-    outcome: str | None
+    #: None: still open at the bank.
+    outcome: DepositAnswer | None
     said: str
     #: As reported; None when the bank gave none we can read (a deposit
     #: settled with one is flagged for a human, as a disagreeing amount is).

@@ -26,6 +26,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ...core.codes import DepositAnswer, PayoutAnswer
+from ..verdicts import Verdict
 from .amounts import AmountError, paise_from_money
 from .base import (
     BankEvent,
@@ -121,11 +122,12 @@ class LedgerlineProtocol(BankProtocol):
         header = header_text(headers.get("ledgerline-signature"), "Ledgerline-Signature")
         timestamp = headers.get("ledgerline-timestamp")
         if not is_unix_seconds(timestamp):
-            raise SignatureError("bad_signature", "Ledgerline-Timestamp is missing or malformed")
+            raise SignatureError(Verdict.BAD_SIGNATURE,
+                                 "Ledgerline-Timestamp is missing or malformed")
         candidates = [match.group(1) for part in header.split(",")
                       if (match := _SIGNATURE.fullmatch(part.strip()))]
         if not candidates:
-            raise SignatureError("bad_signature", "signature has no valid sha512= value")
+            raise SignatureError(Verdict.BAD_SIGNATURE, "signature has no valid sha512= value")
         return SignedParts(str(timestamp), tuple(candidates), self.event_id(headers))
 
     def mac(self, secret: str, parts: SignedParts, body: bytes) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
+from ..verdicts import Verdict
 from .base import SignedParts
 
 TOLERANCE_S = 300
@@ -20,7 +21,7 @@ class SignatureError(Exception):
     """A delivery that is not (recently) signed by its bank: ``verdict`` is
     missing_signature, bad_signature or stale_timestamp."""
 
-    def __init__(self, verdict: str, message: str):
+    def __init__(self, verdict: Verdict, message: str):
         super().__init__(message)
         self.verdict = verdict
 
@@ -28,9 +29,9 @@ class SignatureError(Exception):
 def header_text(value: str | None, name: str) -> str:
     """A signature header's value, present and of a sane length."""
     if not value:
-        raise SignatureError("missing_signature", f"{name} header is missing")
+        raise SignatureError(Verdict.MISSING_SIGNATURE, f"{name} header is missing")
     if len(value) > MAX_HEADER_CHARS:
-        raise SignatureError("bad_signature", f"{name} header is too long")
+        raise SignatureError(Verdict.BAD_SIGNATURE, f"{name} header is too long")
     return value
 
 
@@ -44,7 +45,7 @@ def check_signature(parts: SignedParts, body: bytes, secrets: tuple[str, ...], n
     """Raise :class:`SignatureError` unless one of ``parts.signatures`` is
     ``mac(secret, parts, body)`` for one of ``secrets``, made recently."""
     if abs(now_s - int(parts.timestamp)) > TOLERANCE_S:
-        raise SignatureError("stale_timestamp",
+        raise SignatureError(Verdict.STALE_TIMESTAMP,
                              "signature timestamp is outside the 5-minute window")
     expected = [mac(secret, parts, body) for secret in secrets]
     # compare_digest on every pair: no early exit that would leak timing.
@@ -53,4 +54,4 @@ def check_signature(parts: SignedParts, body: bytes, secrets: tuple[str, ...], n
         for wanted in expected:
             matched |= hmac.compare_digest(candidate.encode(), wanted.encode())
     if not matched:
-        raise SignatureError("bad_signature", "signature does not match")
+        raise SignatureError(Verdict.BAD_SIGNATURE, "signature does not match")

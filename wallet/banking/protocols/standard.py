@@ -18,6 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ...core.codes import DepositAnswer, PayoutAnswer
+from ..verdicts import Verdict
 from .base import (
     BankEvent,
     BankProtocol,
@@ -66,9 +67,9 @@ def read_signature_header(header: str | None) -> SignedParts:
         elif key == "v1" and _HEX64.fullmatch(value):
             candidates.append(value)
     if timestamp is None or not is_unix_seconds(timestamp):
-        raise SignatureError("bad_signature", "signature has no valid t= timestamp")
+        raise SignatureError(Verdict.BAD_SIGNATURE, "signature has no valid t= timestamp")
     if not candidates:
-        raise SignatureError("bad_signature", "signature has no valid v1= value")
+        raise SignatureError(Verdict.BAD_SIGNATURE, "signature has no valid v1= value")
     return SignedParts(timestamp, tuple(candidates), None)
 
 
@@ -137,7 +138,7 @@ class StandardProtocol(BankProtocol):
 
     def payout_word(self, record: BankRecord) -> PayoutWord:
         status = record.get("status") if isinstance(record, dict) else None
-        outcome = status if status in PayoutAnswer.ALL else None
+        outcome = PayoutAnswer(status) if status in PayoutAnswer.ALL else None
         return PayoutWord(outcome, _text(status) or "no status",
                           _text(record.get("reason")) if isinstance(record, dict) else "")
 
