@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ...core.codes import payout_reference
+from ...core.codes import AttemptKind, AttemptOutcome, payout_reference
 from ...core.models.meta import Base, UTCDateTime
+from ...core.models.transaction import sql_list
 from ...core.models.user import IdType
 
 
@@ -45,14 +46,18 @@ class PayoutAttempt(Base):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(8))  # send | status
-    #: in_progress, accepted, rejected, reversed, no_record, unknown
-    outcome: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))  # AttemptKind
+    outcome: Mapped[str] = mapped_column(String(16))  # AttemptOutcome
     request: Mapped[str] = mapped_column(Text)
     response: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     latency_ms: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN {sql_list(tuple(AttemptKind))}", name="kind"),
+        CheckConstraint(f"outcome IN {sql_list(tuple(AttemptOutcome))}", name="outcome"),
+    )
 
 
 class PayoutLane(Base):

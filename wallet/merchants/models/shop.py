@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ...core.codes import Delivery, RequestStatus
+from ...core.codes import Delivery, Event, RequestStatus
 from ...core.models.meta import Base, UTCDateTime
 from ...core.models.user import IdType
 
@@ -131,6 +131,8 @@ class MerchantEvent(Base):
     type: Mapped[str] = mapped_column(String(40))
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint(f"type IN {_sql_list(Event.ALL)}", name="type"),)
 
 
 class MerchantDelivery(Base):
