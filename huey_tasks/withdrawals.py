@@ -8,7 +8,7 @@ import secrets
 
 from huey import crontab
 
-from wallet.banking.payouts import PayoutProcessor
+from wallet.banking.payouts import PayoutProcessor, StepKind
 from wallet.core.observability import new_request_id, request_id_var
 
 from .app import huey, worker
@@ -33,10 +33,10 @@ def process_payouts(owner: str, request_id: str | None = None) -> float | None:
         holder = f"task-{secrets.token_hex(8)}"
         step = processor().run_one(owner, holder)
         log.info("payout step for %s: %s", owner, step.kind)
-        if step.kind == "wait":
+        if step.kind == StepKind.WAIT:
             process_payouts.schedule((owner, request_id_var.get()), delay=max(step.wait_s, 0.05))
             return step.wait_s
-        if step.kind == "progress" and step.more:
+        if step.kind == StepKind.PROGRESS and step.more:
             process_payouts(owner, request_id_var.get())
         return None
     finally:

@@ -168,7 +168,7 @@ class MerchantBankAccounts:
         return select(MerchantBankAccount).where(MerchantBankAccount.merchant_id == merchant.id,
                                                  MerchantBankAccount.removed_at.is_(None))
 
-    def _notify(self, merchant: Merchant, kind: str, text: str) -> None:
+    def _notify(self, merchant: Merchant, kind: MerchantNotice, text: str) -> None:
         notify_merchant(self.db, merchant.id, kind,
                         text + " Not you? Remove it, reset your shop PIN with your password "
                         "and contact support.", now=self.clock())

@@ -17,6 +17,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Callable, Protocol, TypedDict
 
 from sqlalchemy import or_, select
@@ -79,14 +80,20 @@ class PayoutBank(Protocol):
     def payout_status(self, reference: str, /) -> BankRecord | None: ...
 
 
+class StepKind(StrEnum):
+    """What one payout step did."""
+
+    PROGRESS = "progress"  # a bank call was made (``more``: the owner has more payout work)
+    IDLE = "idle"  # nothing to do
+    BUSY = "busy"  # another worker holds the owner's lane
+    WAIT = "wait"  # the current payout may be retried in ``wait_s``
+
+
 @dataclass(frozen=True)
 class Step:
-    """What one payout step did: ``progress`` (a bank call was made; ``more``:
-    the owner has more payout work), ``idle`` (nothing to do), ``busy``
-    (another worker holds the owner's lane) or ``wait`` (the current payout may
-    be retried in ``wait_s``)."""
+    """What one payout step did, and when to step again."""
 
-    kind: str
+    kind: StepKind
     wait_s: float = 0.0
     more: bool = False
 
@@ -153,9 +160,9 @@ class PayoutProcessor:
         a retry is due (the caller schedules one), or None."""
         while True:
             step = self.run_one(owner, holder)
-            if step.kind == "wait":
+            if step.kind == StepKind.WAIT:
                 return step.wait_s
-            if step.kind != "progress" or not step.more:
+            if step.kind != StepKind.PROGRESS or not step.more:
                 return None
 
     @staticmethod
@@ -176,18 +183,18 @@ class PayoutProcessor:
         outcome, reason, reply, latency_ms = self._call_bank(plan)
         more = self.run(lambda db: self._record_and_free(db, plan, owner, holder, outcome, reply,
                                                          latency_ms, reason))
-        return Step("progress", more=more)
+        return Step(StepKind.PROGRESS, more=more)
 
     def _claim(self, db: Session, owner: Owner, holder: str) -> Plan | Step:
         if not self._take_lane(db, owner, holder):
-            return Step("busy")
+            return Step(StepKind.BUSY)
         plan = self._plan(db, owner)
         if plan is None:
             self._free_lane(db, owner, holder)
-            return Step("idle")
+            return Step(StepKind.IDLE)
         if isinstance(plan, float):
             self._free_lane(db, owner, holder)
-            return Step("wait", plan)
+            return Step(StepKind.WAIT, plan)
         return plan
 
     def _record_and_free(self, db: Session, plan: Plan, owner: Owner, holder: str,

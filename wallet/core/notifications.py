@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Final
+from enum import StrEnum
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -19,24 +19,28 @@ from .models import MerchantNotification, Notification, Transaction
 MAX_LISTED = 30
 
 
-class Notice:
-    MONEY_RECEIVED: Final = "money_received"
-    WITHDRAWAL_PAID: Final = "withdrawal_paid"
-    WITHDRAWAL_FAILED: Final = "withdrawal_failed"
-    WITHDRAWAL_RETURNED: Final = "withdrawal_returned"
-    REFUND_RECEIVED: Final = "refund_received"
-    DEPOSIT_CONFIRMED: Final = "deposit_confirmed"
-    DEPOSIT_FAILED: Final = "deposit_failed"
+class Notice(StrEnum):
+    """``notifications.kind``: what a user hears of."""
+
+    MONEY_RECEIVED = "money_received"
+    WITHDRAWAL_PAID = "withdrawal_paid"
+    WITHDRAWAL_FAILED = "withdrawal_failed"
+    WITHDRAWAL_RETURNED = "withdrawal_returned"
+    REFUND_RECEIVED = "refund_received"
+    DEPOSIT_CONFIRMED = "deposit_confirmed"
+    DEPOSIT_FAILED = "deposit_failed"
 
 
-class MerchantNotice:
-    BANK_ACCOUNT_ADDED: Final = "bank_account_added"
-    BANK_ACCOUNT_REMOVED: Final = "bank_account_removed"
-    PIN_SET: Final = "shop_pin_set"
-    PIN_CHANGED: Final = "shop_pin_changed"
+class MerchantNotice(StrEnum):
+    """``merchant_notifications.kind``: what a shop hears of."""
+
+    BANK_ACCOUNT_ADDED = "bank_account_added"
+    BANK_ACCOUNT_REMOVED = "bank_account_removed"
+    PIN_SET = "shop_pin_set"
+    PIN_CHANGED = "shop_pin_changed"
 
 
-def notify(db: Session, user_id: int | None, kind: str, text: str,
+def notify(db: Session, user_id: int | None, kind: Notice, text: str,
            tx: Transaction | None = None, *, now: dt.datetime | None = None) -> None:
     """Add a notification for ``user_id`` (nothing for a shop: ``None``)."""
     if user_id is None:
@@ -46,7 +50,7 @@ def notify(db: Session, user_id: int | None, kind: str, text: str,
                         created_at=now or utcnow(), read_at=None))
 
 
-def notify_merchant(db: Session, merchant_id: int, kind: str, text: str, *,
+def notify_merchant(db: Session, merchant_id: int, kind: MerchantNotice, text: str, *,
                     now: dt.datetime) -> None:
     """Add a notification for the shop ``merchant_id``."""
     db.add(MerchantNotification(merchant_id=merchant_id, kind=kind, text=text[:300],

@@ -60,7 +60,7 @@ class MerchantPins(Pins):
         self.change(merchant, old_pin, pin, repeat)
         self._notify(merchant, MerchantNotice.PIN_CHANGED, "Your shop PIN was changed.")
 
-    def _notify(self, merchant: Merchant, kind: str, text: str) -> None:
+    def _notify(self, merchant: Merchant, kind: MerchantNotice, text: str) -> None:
         notify_merchant(self.db, merchant.id, kind,
                         text + " Not you? Reset it with your password and contact support.",
                         now=self.clock())

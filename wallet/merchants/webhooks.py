@@ -41,6 +41,7 @@ import random
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Final
 
 from sqlalchemy import func, select, update
@@ -492,12 +493,19 @@ class WebhookDeliveries:
             .order_by(MerchantDelivery.next_attempt_at).limit(limit)))
 
 
+class StepKind(StrEnum):
+    """What one run of a delivery did."""
+
+    SENT = "sent"  # ``recorded`` says how it went
+    DEFERRED = "deferred"  # not before ``retry_at``
+    NOTHING = "nothing"  # not due, or delivered already
+
+
 @dataclass(frozen=True)
 class Step:
-    """What one run of a delivery did: ``sent`` (``recorded`` says how it
-    went), ``deferred`` (``retry_at``) or ``nothing``."""
+    """What one run of a delivery did."""
 
-    kind: str
+    kind: StepKind
     recorded: Recorded | None = None
     retry_at: dt.datetime | None = None
 
@@ -521,16 +529,16 @@ class WebhookWorker:
     def run_one(self, delivery_id: int) -> Step:
         claimed = self.run(lambda session: self._deliveries(session).claim(delivery_id))
         if claimed is None:
-            return Step("nothing")
+            return Step(StepKind.NOTHING)
         if isinstance(claimed, Deferred):
-            return Step("deferred", retry_at=claimed.until)
+            return Step(StepKind.DEFERRED, retry_at=claimed.until)
         outgoing = claimed
         try:
             result = self.sender.post(outgoing.url, outgoing.headers, outgoing.body)
         except Exception as error:  # noqa: BLE001 - recorded as a failed call, so it backs off
             result = SendResult(None, 0, f"{type(error).__name__}: {str(error)[:200]}")
         recorded = self.run(lambda session: self._deliveries(session).record(outgoing, result))
-        return Step("sent", recorded, recorded.next_attempt_at)
+        return Step(StepKind.SENT, recorded, recorded.next_attempt_at)
 
     def due(self) -> list[int]:
         return self.run(lambda session: self._deliveries(session).due())

@@ -7,11 +7,21 @@ so no page or API endpoint can forget it."""
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from ..core.models import Merchant, User
 from .errors import WalletFrozen
 
 MAX_REASON_CHARS = 300
+
+
+class Freezing(StrEnum):
+    """What freezing or unfreezing a wallet did."""
+
+    FROZEN = "frozen"
+    ALREADY_FROZEN = "already_frozen"
+    UNFROZEN = "unfrozen"
+    NOT_FROZEN = "not_frozen"
 
 
 def ensure_can_spend(owner: User | Merchant) -> None:
@@ -24,17 +34,17 @@ def ensure_can_spend(owner: User | Merchant) -> None:
             "Contact support to have it lifted.")
 
 
-def freeze(user: User, reason: str, now: dt.datetime) -> str:
+def freeze(user: User, reason: str, now: dt.datetime) -> Freezing:
     """Freeze ``user``'s wallet; returns what happened (frozen | already_frozen)."""
     if user.frozen_at is not None:
-        return "already_frozen"
+        return Freezing.ALREADY_FROZEN
     user.frozen_at, user.frozen_reason = now, reason[:MAX_REASON_CHARS]
-    return "frozen"
+    return Freezing.FROZEN
 
 
-def unfreeze(user: User) -> str:
+def unfreeze(user: User) -> Freezing:
     """Lift a freeze; returns what happened (unfrozen | not_frozen)."""
     if user.frozen_at is None:
-        return "not_frozen"
+        return Freezing.NOT_FROZEN
     user.frozen_at, user.frozen_reason = None, None
-    return "unfrozen"
+    return Freezing.UNFROZEN

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +24,9 @@ CSV_HEADERS = ("id", "at_utc", "actor", "source", "action", "object_type", "obje
 PAGE_SIZE = 100
 
 
-class Outcome:
+class Outcome(StrEnum):
+    """``audit_log.outcome``: what became of an operator's action."""
+
     DONE = "done"
     REFUSED = "refused"  # not allowed, no reason, or the domain said no: nothing changed
     ERROR = "error"  # the bank could not be asked: nothing changed

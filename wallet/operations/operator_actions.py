@@ -138,7 +138,7 @@ class OperatorActions:
         return None
 
     def refuse(self, action: str, object_type: str, object_id: object, reason: str,
-               message: str, *, outcome: str = Outcome.REFUSED, forbidden: bool = False,
+               message: str, *, outcome: Outcome = Outcome.REFUSED, forbidden: bool = False,
                field: str | None = None) -> ActionResult:
         """Audit a refused (or failed) attempt; nothing else changes."""
         self.audit.record(self.actor, action, object_type, object_id, clean_reason(reason),

@@ -14,6 +14,7 @@ import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum, nonmember
 
 import bcrypt
 import pyotp
@@ -35,10 +36,12 @@ _NAME = re.compile(r"[a-z][a-z0-9._-]{1,39}", re.ASCII)
 _CODE = re.compile(r"[0-9]{6}", re.ASCII)
 
 
-class Role:
+class Role(StrEnum):
+    """``operators.role``."""
+
     VIEWER = "viewer"  # reads everything
     OPERATOR = "operator"  # may act
-    ALL = (VIEWER, OPERATOR)
+    ALL = nonmember(("viewer", "operator"))
 
     @staticmethod
     def may_act(role: str) -> bool:
