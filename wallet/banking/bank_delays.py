@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -26,6 +27,12 @@ from ..core.models import Transaction
 from .banks import BankConfig
 from .models import PayoutAttempt
 
+
+class Pace(StrEnum):
+    """How an open payout's age compares with the bank's recent payouts."""
+
+    USUAL = "usual"
+    SLOWER = "slower"
 
 @dataclass(frozen=True)
 class DelayPolicy:
@@ -66,10 +73,10 @@ class BankDelays:
     degraded: bool
     reason: str  # why degraded ("" when not)
 
-    def payout_verdict(self, age_s: float) -> str:
-        """``usual`` or ``slower`` for a payout open for ``age_s``."""
+    def payout_verdict(self, age_s: float) -> Pace:
+        """Usual or slower, for a payout open for ``age_s``."""
         p90 = self.payouts.p90_s
-        return "slower" if p90 is not None and age_s > max(p90, 60.0) else "usual"
+        return Pace.SLOWER if p90 is not None and age_s > max(p90, 60.0) else Pace.USUAL
 
 
 def percentile(ordered: list[float], p: int) -> float:

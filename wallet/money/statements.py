@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 import ledgerlib
 from ledgerlib.tables import accounts, entries, postings
 
-from ..core.codes import IST, utcnow
+from ..core.codes import IST, Kind, utcnow
 from ..core.errors import WalletError
 from ..core.models import Transaction, User
 from .transfers import WalletService
@@ -184,7 +184,7 @@ class Statements:
         tx = by_entry.get(row.entry_id)
         if tx is not None:
             item = WalletService.describe(user, tx)
-            kind = "Refund from shop" if tx.kind == "refund" else tx.kind.capitalize()
+            kind = "Refund from shop" if tx.kind == Kind.REFUND else tx.kind.capitalize()
             return StatementLine(posted_at, change, balance, kind, item.counterparty, tx.note,
                                  f"TXN{tx.id:08d}")
         original = by_entry.get(row.reverses_entry_id)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wallet.banking.bank_delays import BankDelays, describe_duration
+from wallet.banking.bank_delays import BankDelays, Pace, describe_duration
+from wallet.core.codes import Status
 
 
 def payout_notes(delays: dict[str, BankDelays]) -> dict[str, dict[str, Any]]:
@@ -31,15 +32,15 @@ def withdrawal_progress(delays: BankDelays | None, status: str, age_s: float,
                         took_s: float | None) -> str:
     """'Yours is at 12 minutes, which is usual...' for an open payout; how long
     it took for a completed one."""
-    if status == "completed" and took_s is not None:
+    if status == Status.COMPLETED and took_s is not None:
         return f"It took {describe_duration(took_s)} to reach your bank."
-    if status not in ("queued", "sending", "needs_review"):
+    if status not in Status.PAYOUT_IN_FLIGHT:
         return ""
     yours = f"Yours is at {describe_duration(age_s).removeprefix('about ')}"
     if delays is None or delays.payouts.p50_s is None:
         return f"{yours}."
     usual = describe_duration(delays.payouts.p50_s)
-    if delays.payout_verdict(age_s) == "usual" and status != "needs_review":
+    if delays.payout_verdict(age_s) == Pace.USUAL and status != Status.NEEDS_REVIEW:
         return f"{yours}, which is usual: {delays.name} payouts are taking {usual} right now."
     return (f"{yours}, which is slower than usual ({delays.name} payouts are taking {usual} "
             f"right now); we're on it.")
