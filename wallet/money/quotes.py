@@ -71,13 +71,13 @@ def read_amount(value: AmountInput, problems: dict[str, str], *, max_paise: int,
     taken as paise; then ``check``, the operation's own range (its service's
     rule, which raises). A parse refusal goes into ``problems["amount"]`` (a
     form shows every field's problem at once) and gives None."""
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, str):
             value = parse_amount(value, max_paise=max_paise)
-        except InvalidAmount as exc:
-            problems["amount"] = str(exc)
-            return None
-    check(value)
+        check(value)  # (paise below one: the ledger's InvalidAmount)
+    except InvalidAmount as exc:
+        problems["amount"] = str(exc)
+        return None
     return value
 
 
