@@ -12,7 +12,7 @@ from huey import crontab
 from wallet.core.codes import utcnow
 from wallet.core.observability import new_request_id, request_id_var
 from wallet.merchants.payment_requests import EXPIRE_BATCH
-from wallet.merchants.webhooks import WebhookWorker
+from wallet.merchants.webhook_deliveries import WebhookWorker
 
 from .app import huey, worker
 from .withdrawals import process_payouts

@@ -7,13 +7,9 @@ from sqlalchemy import select
 
 from wallet.core.codes import Delivery, Event
 from wallet.merchants.models import MerchantDelivery, MerchantEndpoint
+from wallet.merchants.webhook_deliveries import WebhookDeliveries
 from wallet.merchants.webhook_sender import SendResult
-from wallet.merchants.webhooks import (
-    MerchantWebhooks,
-    WebhookDeliveries,
-    WebhookPolicy,
-    disable_endpoint,
-)
+from wallet.merchants.webhooks import MerchantWebhooks, WebhookPolicy, disable_endpoint
 
 from .test_merchant_app import make_merchant, merchant_app, merchant_login, merchant_wsgi  # noqa: F401
 from .test_merchant_webhooks import Recorder, deliveries, endpoint_row, pay_request

@@ -29,6 +29,12 @@ from wallet.merchants.models import (
     MerchantEvent,
 )
 from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.webhook_deliveries import (
+    Deferred,
+    Outgoing,
+    WebhookDeliveries,
+    WebhookWorker,
+)
 from wallet.merchants.webhook_sender import (
     SendResult,
     UnsafeDestination,
@@ -39,12 +45,8 @@ from wallet.merchants.webhook_sender import (
 from wallet.merchants.webhooks import (
     DISABLED_BY_SHOP,
     IN_FLIGHT,
-    Deferred,
     MerchantWebhooks,
-    Outgoing,
-    WebhookDeliveries,
     WebhookPolicy,
-    WebhookWorker,
     sign,
 )
 from wallet.services import webhook_policy

@@ -34,8 +34,9 @@ from wallet.db import get_engine
 from wallet.identity.accounts import AccountService
 from wallet.merchants.keys import MerchantKeys
 from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.webhook_deliveries import WebhookWorker
 from wallet.merchants.webhook_sender import SendResult
-from wallet.merchants.webhooks import MerchantWebhooks, WebhookPolicy, WebhookWorker
+from wallet.merchants.webhooks import MerchantWebhooks, WebhookPolicy
 from wallet.operations.bank_calls import verify_all
 
 from .api_helpers import auth, new_key, sign_in

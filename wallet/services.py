@@ -39,7 +39,8 @@ from .merchants.keys import MerchantKeys
 from .merchants.payment_requests import PaymentRequests
 from .merchants.refunds import Refunds
 from .merchants.reports import MerchantReports
-from .merchants.webhooks import MerchantWebhooks, WebhookPolicy, WebhookWorker
+from .merchants.webhook_deliveries import WebhookWorker
+from .merchants.webhooks import MerchantWebhooks, WebhookPolicy
 from .money.limits import LimitPolicy, WalletLimits
 from .money.statements import Statements
 from .money.transfers import WalletService

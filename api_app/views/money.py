@@ -15,6 +15,10 @@ from ..money import Json, run_amount_request
 from ..problems import validation_error
 from ..validation import json_body
 
+# Money out of the wallet goes through the domain's quotes (wallet.money.quotes),
+# as the pages' confirm step does: the amount is read and range-checked there,
+# once for both; the API has no confirm page, so it confirms at once.
+
 # Where the bank sends a user back after paying, when the app gives no link of
 # its own: the deposit's page in the user app.
 DEFAULT_RETURN_PATH = "/deposits/{reference}"
@@ -30,9 +34,9 @@ def _activity(request: Request, tx: Transaction) -> tuple[int, Json]:
 @view_config(route_name="transfers", request_method="POST", openapi=True, permission="user")
 def send_money(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
-        return _activity(request, request.services.wallet.send_money(
-            request.identity, body["to_phone"], amount, key, body.get("note", ""),
-            pin=body["pin"]))
+        quote = request.services.wallet.quote_transfer(
+            request.identity, body["to_phone"], amount, body.get("note", ""))
+        return _activity(request, quote.confirm(body["pin"], key))
 
     return run_amount_request(request, operation)
 
@@ -40,9 +44,9 @@ def send_money(request: Request) -> Response:
 @view_config(route_name="payments", request_method="POST", openapi=True, permission="user")
 def pay_shop(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
-        return _activity(request, request.services.wallet.pay_merchant(
-            request.identity, body["merchant_handle"], amount, key, body.get("note", ""),
-            pin=body["pin"]))
+        quote = request.services.wallet.quote_payment(
+            request.identity, body["merchant_handle"], amount, body.get("note", ""))
+        return _activity(request, quote.confirm(body["pin"], key))
 
     return run_amount_request(request, operation)
 
@@ -77,8 +81,8 @@ def deposit(request: Request) -> Any:
 def withdraw(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
         withdrawals = request.services.withdrawals
-        tx = withdrawals.request(request.identity, body["bank"], body["account_number"],
-                                 body["ifsc"], amount, key, pin=body["pin"])
+        tx = withdrawals.quote(request.identity, body["bank"], body["account_number"],
+                               body["ifsc"], amount).confirm(body["pin"], key)
         found = withdrawals.for_user(request.identity, tx.id)
         if found is None or found[1] is None:
             raise LookupError(f"withdrawal {tx.id} just made is not found")

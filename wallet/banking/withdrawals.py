@@ -48,12 +48,14 @@ from ..core.tasks import NoTaskQueue, TaskQueue, after_commit
 from ..identity.pins import PinInput
 from ..money.errors import AmountTooLarge, InsufficientBalance
 from ..money.freeze import ensure_can_spend
+from ..money.quotes import AmountInput, read_amount, refuse_if_any
 from ..money.transfers import WalletService
 from . import settlement
 from .banks import BankConfig, clean_payee, payee_problems
 from .merchant_bank_accounts import MerchantBankAccounts
 from .models import MerchantBankAccount, PayoutAttempt, Withdrawal
 from .protocols.base import PayoutWord
+from .withdrawal_quotes import WithdrawalQuote
 
 MIN_WITHDRAWAL_PAISE = 1_00
 MAX_WITHDRAWAL_PAISE = 1_00_000_00
@@ -177,6 +179,20 @@ class WithdrawalService:
                            pin)
         self._payouts_due_after_commit(Owner.for_account(user))
         return tx
+
+    def quote(self, user: User, bank_code: str, account_number: str, ifsc: str,
+              amount: AmountInput) -> WithdrawalQuote:
+        """A user's withdrawal, checked for its confirm step
+        (wallet.money.quotes): the amount read, every detail's problem at
+        once, then the amount's range (:meth:`check`); no query."""
+        problems: dict[str, str] = {}
+        amount_paise = read_amount(amount, problems, max_paise=MAX_WITHDRAWAL_PAISE,
+                                   check=lambda paise: None)  # (its range: check, below)
+        problems.update(self.check_details(bank_code, account_number, ifsc))
+        refuse_if_any(problems)
+        assert amount_paise is not None
+        account_number, ifsc = self.check(bank_code, account_number, ifsc, amount_paise)
+        return WithdrawalQuote(self, user, bank_code, account_number, ifsc, amount_paise)
 
     def quote_settlement(self, merchant: Merchant, account_id: int,
                          amount_paise: int) -> SettlementQuote:

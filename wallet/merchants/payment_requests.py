@@ -34,6 +34,7 @@ from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary
 from ..identity.pins import PinInput
 from ..money.transfers import WalletService
+from .checkout_quotes import CheckoutQuote
 from .errors import OrderReferenceReused, RequestNotFound, RequestNotPayable
 from .events import MerchantEvents
 from .models import PaymentRequest
@@ -197,6 +198,11 @@ class PaymentRequests:
         if status == RequestStatus.CREATED and request.expires_at <= self.clock():
             status = RequestStatus.EXPIRED
         return Checkout(request, self.db.get_one(Merchant, request.merchant_id), status)
+
+    def quote(self, payer: User, public_id: str) -> CheckoutQuote:
+        """The checkout's confirm step (wallet.money.quotes): what
+        :meth:`checkout` reads, to be paid by ``payer``."""
+        return CheckoutQuote(self, payer, self.checkout(public_id))
 
     def pay(self, payer: User, public_id: str, *, pin: PinInput) -> PaymentRequest:
         """Pay the request from ``payer``'s wallet (approved by their PIN), at

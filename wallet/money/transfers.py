@@ -36,6 +36,7 @@ from .errors import (
 )
 from .freeze import ensure_can_spend
 from .limits import LimitPolicy, WalletLimits
+from .quotes import AmountInput, PaymentQuote, TransferQuote, read_amount, refuse_if_any
 
 __all__ = ["ActivityFilter", "ActivityItem", "ActivityPage", "WalletService"]
 
@@ -210,16 +211,47 @@ class WalletService:
         the recipient's name): (recipient, cleaned note, idempotency key)."""
         return self._preview(sender, recipient_phone, amount_paise, request_key, note)[:3]
 
-    def _preview(self, sender: User, recipient_phone: str, amount_paise: int,
-                 request_key: str, note: str) -> tuple[User, str, str, Earlier | None]:
-        """:meth:`preview_transfer`, and the transfer made earlier with the
-        form's key if there is one (looked up in the recipient's query)."""
-        ensure_can_spend(sender)  # frozen: said at the first step, and costs no PIN try
+    def check_transfer_amount(self, amount_paise: int) -> None:
         ledgerlib.check_paise(amount_paise)
         if amount_paise > self.max_transfer_paise:
             raise AmountTooLarge(
                 f"You can send at most {format_paise(self.max_transfer_paise)} at a time."
             )
+
+    def quote_transfer(self, sender: User, recipient_phone: str, amount: AmountInput,
+                       note: str = "") -> TransferQuote:
+        """A transfer's confirm step (wallet.money.quotes): its amount read and
+        checked, its note too (both problems at once); no query."""
+        problems: dict[str, str] = {}
+        amount_paise = read_amount(amount, problems, max_paise=self.max_transfer_paise,
+                                   check=self.check_transfer_amount)
+        if (note_problem := self.note_problem(note)) is not None:
+            problems["note"] = note_problem
+        refuse_if_any(problems)
+        assert amount_paise is not None  # (no problem: read)
+        return TransferQuote(self, sender, recipient_phone, amount_paise, note)
+
+    def quote_payment(self, payer: User, shop: Merchant | str, amount: AmountInput,
+                      note: str = "") -> PaymentQuote:
+        """A shop payment's confirm step, to the shop (as its page has it) or
+        its handle (read when it is paid); as :meth:`quote_transfer`."""
+        problems: dict[str, str] = {}
+        amount_paise = read_amount(amount, problems, max_paise=self.max_transfer_paise,
+                                   check=self.check_payment_amount)
+        if (note_problem := self.note_problem(note)) is not None:
+            problems["note"] = note_problem
+        refuse_if_any(problems)
+        assert amount_paise is not None
+        if isinstance(shop, Merchant):
+            return PaymentQuote(self, payer, shop.handle, amount_paise, note, shop)
+        return PaymentQuote(self, payer, shop, amount_paise, note)
+
+    def _preview(self, sender: User, recipient_phone: str, amount_paise: int,
+                 request_key: str, note: str) -> tuple[User, str, str, Earlier | None]:
+        """:meth:`preview_transfer`, and the transfer made earlier with the
+        form's key if there is one (looked up in the recipient's query)."""
+        ensure_can_spend(sender)  # frozen: said at the first step, and costs no PIN try
+        self.check_transfer_amount(amount_paise)
         note = self.clean_note(note)
         key = self.idempotency_key(Kind.TRANSFER, sender, request_key)
         recipient, earlier = self._recipient(sender, recipient_phone, key)

@@ -27,9 +27,9 @@ from webcommon import request_services
 from webcommon.delays import bank_delays
 from webcommon.views import view_config, view_defaults
 
+from ..views.confirm import confirm_page, confirming
 from ..views.delays import payout_notes
 from ..views.forms import field, new_request_key, parse_rupees
-from ..views.stepup import confirm_page, confirming
 from ..views.withdrawals import payout_page
 
 PIN_LABEL = "Shop PIN"

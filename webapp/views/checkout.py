@@ -9,7 +9,6 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.core import codes
 from wallet.core.codes import RequestStatus
 from wallet.core.errors import WalletError
 from wallet.core.models import User
@@ -21,6 +20,7 @@ from wallet.money.transfers import WalletService
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
+from .confirm import confirm
 from .forms import field, new_request_key
 from .stepup import pin_setup
 
@@ -78,26 +78,29 @@ class CheckoutViews:
 
     @view_config(request_method="POST")
     def pay(self) -> dict[str, Any] | Response:
+        """The checkout page is its own confirm step: the request's amount and
+        shop, and the PIN (webapp/views/confirm.py confirms its quote)."""
         try:
-            checkout = self.requests.checkout(self.public_id)
+            quote = self.requests.quote(self.user, self.public_id)
         except RequestNotFound:
             return self._not_found()
-        if not codes.is_request_key(field(self.request, "request_key")):
-            return self._page(checkout, {"form": "This form is out of date. Reload the page "
-                                                 "and try again."}, status=400)
-        if (gate := pin_setup(self.request)) is not None:
-            return gate
+        checkout, request_key = quote.checkout, field(self.request, "request_key")
         try:
-            paid = self.requests.pay(self.user, self.public_id, pin=field(self.request, "pin"))
-        except PinRefused as exc:  # (answered, not raised: the wrong try counts)
-            return self._page(checkout, {"pin": str(exc)}, status=400)
-        except RequestNotPayable as exc:  # paid by someone else, expired, cancelled
-            return self._page(self.requests.checkout(self.public_id), {"form": str(exc)},
-                              status=409)
-        except InsufficientBalance as exc:
-            return self._page(checkout, {"form": str(exc)}, status=400, short=True)
+            quote.preview(request_key)
         except WalletError as exc:
             return self._page(checkout, {"form": str(exc)}, status=400)
-        target = return_target(paid, checkout.merchant) or self.request.route_url(
-            "transaction", id=paid.transaction_id, _query={"sent": "1"})
+        if (gate := pin_setup(self.request)) is not None:
+            return gate
+        outcome = confirm(self.request, quote, request_key)
+        if isinstance(outcome, PinRefused):  # (answered, not raised: the wrong try counts)
+            return self._page(checkout, {"pin": str(outcome)}, status=400)
+        if isinstance(outcome, RequestNotPayable):  # paid by someone else, expired, cancelled
+            return self._page(self.requests.checkout(self.public_id), {"form": str(outcome)},
+                              status=409)
+        if isinstance(outcome, InsufficientBalance):
+            return self._page(checkout, {"form": str(outcome)}, status=400, short=True)
+        if isinstance(outcome, WalletError):
+            return self._page(checkout, {"form": str(outcome)}, status=400)
+        target = return_target(outcome, checkout.merchant) or self.request.route_url(
+            "transaction", id=outcome.transaction_id, _query={"sent": "1"})
         return HTTPSeeOther(target)

@@ -6,16 +6,14 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from ledgerlib import format_paise
-from wallet.core.errors import WalletError
 from wallet.core.models import Merchant, User
-from wallet.identity.errors import PinRefused
 from wallet.money.transfers import WalletService
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
-from .forms import field, new_request_key, parse_rupees
-from .stepup import confirm_page, confirming, pin_setup
+from .confirm import ConfirmStep, confirm_step
+from .forms import field, new_request_key
+from .stepup import pin_setup
 
 
 @view_defaults(permission="authenticated")
@@ -60,36 +58,12 @@ class PaymentViews:
             raise HTTPNotFound()
         values = {"amount": field(self.request, "amount"), "note": field(self.request, "note"),
                   "request_key": field(self.request, "request_key")}
-        errors: dict[str, str] = {}
-        amount_paise = parse_rupees(values["amount"], errors,
-                                    max_paise=self.wallet.max_transfer_paise)
-        note_problem = self.wallet.note_problem(values["note"])
-        if note_problem:  # every field's problem at once
-            errors["note"] = note_problem
-        if errors or amount_paise is None or "edit" in self.request.POST:
-            return self._form(merchant, errors, values, status=400 if errors else 200)
-        if (gate := pin_setup(self.request)) is not None:
-            return gate
-        try:
-            self.wallet.check_payment_amount(amount_paise)
-            self.wallet.idempotency_key("payment", self.user, values["request_key"])
-            if confirming(self.request):
-                tx = self.wallet.pay_merchant(self.user, merchant.handle, amount_paise,
-                                              values["request_key"], values["note"],
-                                              pin=field(self.request, "pin"))
-                return HTTPSeeOther(self.request.route_url("transaction", id=tx.id,
-                                                           _query={"sent": "1"}))
-        except PinRefused as exc:
-            return self._confirm(merchant, amount_paise, values, {"pin": str(exc)})
-        except WalletError as exc:
-            return self._form(merchant, exc.errors, values, status=400)
-        return self._confirm(merchant, amount_paise, values)
-
-    def _confirm(self, merchant: Merchant, amount_paise: int, values: dict[str, str],
-                 errors: dict[str, str] | None = None) -> dict[str, Any]:
-        return confirm_page(
+        return confirm_step(
             self.request,
-            question=f"Pay {format_paise(amount_paise)} to {merchant.name} (@{merchant.handle})?",
-            details=[f"Note: {values['note']}"] if values["note"] else [],
-            action=self.request.route_url("pay_merchant", handle=merchant.handle),
-            values=values, button="Pay now", errors=errors, status=400 if errors else 200)
+            ConfirmStep(self.request.route_url("pay_merchant", handle=merchant.handle),
+                        "Pay now", values),
+            lambda: self.wallet.quote_payment(self.user, merchant, values["amount"],
+                                              values["note"]),
+            form=lambda errors, status: self._form(merchant, errors, values, status),
+            done=lambda tx: HTTPSeeOther(self.request.route_url(
+                "transaction", id=tx.id, _query={"sent": "1"})))

@@ -1,16 +1,10 @@
-"""Step-up on the pages: the confirm step every payment goes through (what
-moves, to whom by the name in our records, and the wallet PIN), the PIN's own
-pages (set, change, reset with the password) and the KYC page.
-
-The PIN is checked by the domain's money operations themselves (wallet.identity.pins):
-these views only ask for it and show the domain's answer. A refused PIN is
-shown on the confirm page by a normal (committed) answer, so the wrong try
-counts.
+"""Step-up on the pages: the PIN's own pages (set, change, reset with the
+password), the gate that sends users without a PIN to set one, and the KYC
+page. The confirm step every payment goes through is webapp/views/confirm.py.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from pyramid.httpexceptions import HTTPSeeOther
@@ -22,7 +16,6 @@ from wallet.core.errors import WalletError
 from wallet.core.models import User
 from wallet.identity.errors import AccountError
 from wallet.identity.kyc import verified_record
-from wallet.identity.pins import Pins
 from webcommon import request_services
 from webcommon.security import current_session_id
 from webcommon.views import view_config
@@ -31,7 +24,6 @@ from .forms import field
 
 #: Where the PIN page may send the user back to: one of our paths, nothing else.
 _NEXT = re.compile(r"/[A-Za-z0-9/_-]{0,80}", re.ASCII)
-CONFIRM_TEMPLATE = "confirm.jinja2"
 
 
 def pin_setup(request: Request) -> Response | None:
@@ -40,27 +32,6 @@ def pin_setup(request: Request) -> Response | None:
     if request_services(request).pins.has_pin(user):
         return None
     return HTTPSeeOther(request.route_url("pin", _query={"next": request.path}))
-
-
-def confirm_page(request: Request, *, question: str, details: list[str], action: str,
-                 values: Mapping[str, str], button: str,
-                 errors: dict[str, str] | None = None, status: int = 200,
-                 pins: Pins | None = None, pin_label: str = "Wallet PIN") -> dict[str, Any]:
-    """The confirm step: ``question`` ("Send ₹500.00 to Ravi Kumar (+91 ••••• 43210)?"),
-    the PIN (``pins``: the user's wallet PIN unless told, as the merchant app
-    tells its shop PIN), and the form's values carried along unchanged
-    (``request_key`` too, so confirming twice moves money once)."""
-    request.override_renderer = CONFIRM_TEMPLATE
-    request.response.status = status
-    pins = pins or request_services(request).pins
-    return {"question": question, "details": details, "action": action,
-            "values": dict(values), "button": button, "errors": errors or {},
-            "pin_label": pin_label, "locked_until": pins.locked_until(request.identity)}
-
-
-def confirming(request: Request) -> bool:
-    """True on the confirm step's submit (it carries the PIN field)."""
-    return "pin" in request.POST and "edit" not in request.POST
 
 
 def _next_path(request: Request) -> str:

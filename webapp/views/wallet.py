@@ -6,18 +6,17 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from ledgerlib import format_paise
 from wallet.core.codes import IST
 from wallet.core.errors import WalletError
 from wallet.core.models import User
-from wallet.identity.errors import PinRefused
 from wallet.money.statement_files import statement_csv, statement_filename, statement_pdf
 from wallet.money.transfers import WalletService
 from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults
 
-from .forms import field, new_request_key, parse_rupees
-from .stepup import confirm_page, confirming, pin_setup
+from .confirm import ConfirmStep, confirm_step
+from .forms import field, new_request_key
+from .stepup import pin_setup
 
 
 @view_defaults(permission="authenticated")
@@ -57,42 +56,17 @@ class WalletViews:
         values = {name: field(self.request, name) for name in ("phone", "amount", "note")}
         values["request_key"] = field(self.request, "request_key")
         errors: dict[str, str] = {}
-        amount_paise = parse_rupees(
-            values["amount"], errors, max_paise=self.wallet.max_transfer_paise
-        )
-        note_problem = self.wallet.note_problem(values["note"])
-        if note_problem:  # every field's problem at once
-            errors["note"] = note_problem
         if not values["phone"].strip():
             errors["phone"] = "Enter your friend's mobile number."
-        if errors or amount_paise is None or "edit" in self.request.POST:
-            return self._send_form(errors, values, status=400 if errors else 200)
-        if (gate := pin_setup(self.request)) is not None:
-            return gate
-        try:
-            recipient = self.wallet.preview_transfer(
-                self.user, values["phone"], amount_paise, values["request_key"],
-                values["note"])[0]
-            if confirming(self.request):
-                tx = self.wallet.send_money(
-                    self.user, values["phone"], amount_paise, values["request_key"],
-                    values["note"], pin=field(self.request, "pin"))
-                return HTTPSeeOther(self.request.route_url("transaction", id=tx.id,
-                                                           _query={"sent": "1"}))
-        except PinRefused as exc:
-            return self._confirm(recipient, amount_paise, values, {"pin": str(exc)})
-        except WalletError as exc:
-            return self._send_form(exc.errors, values, status=400)
-        return self._confirm(recipient, amount_paise, values)
-
-    def _confirm(self, recipient: User, amount_paise: int, values: dict[str, str],
-                 errors: dict[str, str] | None = None) -> dict[str, Any]:
-        return confirm_page(
-            self.request, question=f"Send {format_paise(amount_paise)} to {recipient.name} "
-                                   f"({recipient.masked_phone})?",
-            details=[f"Note: {values['note']}"] if values["note"] else [],
-            action=self.request.route_url("send"), values=values, button="Send now",
-            errors=errors, status=400 if errors else 200)
+        return confirm_step(
+            self.request,
+            ConfirmStep(self.request.route_url("send"), "Send now", values),
+            lambda: self.wallet.quote_transfer(self.user, values["phone"], values["amount"],
+                                               values["note"]),
+            form=lambda errors, status: self._send_form(errors, values, status),
+            done=lambda tx: HTTPSeeOther(self.request.route_url(
+                "transaction", id=tx.id, _query={"sent": "1"})),
+            errors=errors)
 
     @view_config(route_name="transactions", renderer="transactions.jinja2")
     def transactions(self, statement_error: str = "") -> dict[str, Any]:

@@ -7,22 +7,20 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from ledgerlib import format_paise
 from wallet.banking.bank_delays import BankDelays
 from wallet.banking.banks import BankConfig
 from wallet.banking.models import Withdrawal
 from wallet.banking.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
 from wallet.core.codes import Status, utcnow
-from wallet.core.errors import WalletError
 from wallet.core.models import Transaction, User
-from wallet.identity.errors import PinRefused
 from webcommon import request_services
 from webcommon.delays import bank_delays
 from webcommon.views import view_config, view_defaults
 
+from .confirm import ConfirmStep, confirm_step
 from .delays import payout_notes, withdrawal_progress
-from .forms import field, new_request_key, parse_rupees
-from .stepup import confirm_page, confirming, pin_setup
+from .forms import field, new_request_key
+from .stepup import pin_setup
 
 #: How long a paid withdrawal's page keeps watching for the bank returning it.
 WATCH_FOR_RETURN = dt.timedelta(minutes=10)
@@ -62,40 +60,13 @@ class WithdrawalViews:
         """The form, then its confirm page (bank, masked account, PIN)."""
         names = ("bank", "account_number", "ifsc", "amount", "request_key")
         values = {name: field(self.request, name) for name in names}
-        errors: dict[str, str] = {}
-        amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_WITHDRAWAL_PAISE)
-        # Every field's problem at once, not one per submit.
-        errors.update(self.service.check_details(
-            values["bank"], values["account_number"], values["ifsc"]))
-        if errors or amount_paise is None or "edit" in self.request.POST:
-            return self._form(errors, values, status=400 if errors else 200)
-        if (gate := pin_setup(self.request)) is not None:
-            return gate
-        try:
-            account, ifsc = self.service.check(values["bank"], values["account_number"],
-                                               values["ifsc"], amount_paise)
-            if confirming(self.request):
-                tx = self.service.request(self.user, values["bank"], values["account_number"],
-                                          values["ifsc"], amount_paise, values["request_key"],
-                                          pin=field(self.request, "pin"))
-                return HTTPSeeOther(self.request.route_url("withdrawal", id=tx.id))
-        except PinRefused as exc:
-            return self._confirm(values, amount_paise, account, ifsc, {"pin": str(exc)})
-        except WalletError as exc:
-            return self._form(exc.errors, values, status=400)
-        return self._confirm(values, amount_paise, account, ifsc)
-
-    def _confirm(self, values: dict[str, str], amount_paise: int, account: str, ifsc: str,
-                 errors: dict[str, str] | None = None) -> dict[str, Any]:
-        bank = self.banks[values["bank"]]
-        return confirm_page(
+        return confirm_step(
             self.request,
-            question=f"Withdraw {format_paise(amount_paise)} to {bank.name} "
-                     f"a/c {'•' * 6}{account[-4:]}?",
-            details=[f"IFSC {ifsc}", "The amount is held at once and sent to your bank in "
-                     "the background."],
-            action=self.request.route_url("withdraw"), values=values, button="Withdraw now",
-            errors=errors, status=400 if errors else 200)
+            ConfirmStep(self.request.route_url("withdraw"), "Withdraw now", values),
+            lambda: self.service.quote(self.user, values["bank"], values["account_number"],
+                                       values["ifsc"], values["amount"]),
+            form=lambda errors, status: self._form(errors, values, status),
+            done=lambda tx: HTTPSeeOther(self.request.route_url("withdrawal", id=tx.id)))
 
     @view_config(route_name="withdrawal", renderer="withdrawal.jinja2")
     def status(self) -> dict[str, Any]:

@@ -1,0 +1,42 @@
+"""A withdrawal's confirm step (wallet.money.quotes): quoted by
+WithdrawalService.quote, confirmed through WithdrawalService.request."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ledgerlib import format_paise
+
+from ..core.models import Transaction, User
+from ..identity.pins import PinInput
+from ..money.quotes import ConfirmText
+
+if TYPE_CHECKING:
+    from .withdrawals import WithdrawalService
+
+__all__ = ["WithdrawalQuote"]
+
+
+@dataclass(frozen=True)
+class WithdrawalQuote:
+    """Money to the user's bank account: every detail checked (the account
+    number and IFSC as stored, for the confirm page), waiting for the PIN."""
+
+    service: WithdrawalService
+    user: User
+    bank_code: str
+    account_number: str
+    ifsc: str
+    amount_paise: int
+
+    def preview(self, request_key: str) -> ConfirmText:
+        bank = self.service.banks[self.bank_code]
+        return ConfirmText(
+            f"Withdraw {format_paise(self.amount_paise)} to {bank.name} "
+            f"a/c {'•' * 6}{self.account_number[-4:]}?",
+            (f"IFSC {self.ifsc}",
+             "The amount is held at once and sent to your bank in the background."))
+
+    def confirm(self, pin: PinInput, request_key: str) -> Transaction:
+        return self.service.request(self.user, self.bank_code, self.account_number, self.ifsc,
+                                    self.amount_paise, request_key, pin=pin)

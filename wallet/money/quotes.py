@@ -1,0 +1,136 @@
+"""The confirm step of a money operation, one object per operation: a
+**quote**, then its confirmation with the PIN.
+
+A quote is made from the operation's parsed input (the amount read once,
+here, for the pages and the API alike: rupees as typed in a form, or paise as
+the API's JSON sent them, then checked against the operation's own range).
+``preview(request_key)`` checks what can be checked without the PIN and says
+what the confirm page shows (the payee by the name in our records); it may
+read the payee, so the API, which has no confirm page, never calls it.
+``confirm(pin, request_key)`` moves the money through the operation's service
+method, which keeps every rule (the PIN's try counted, the same request key
+moving money once). A quote re-implements nothing.
+
+Here: the protocol, the amount reader, and the quotes of money between
+wallets (send, pay a shop); a withdrawal's is in wallet.banking.withdrawal_quotes,
+a checkout's in wallet.merchants.checkout_quotes.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from ledgerlib import InvalidAmount, format_paise, parse_amount
+
+from ..core.codes import Kind
+from ..core.errors import WalletError
+from ..core.models import Merchant, Transaction, User
+from ..identity.pins import PinInput
+from .errors import RecipientNotFound
+
+if TYPE_CHECKING:
+    from .transfers import WalletService
+
+__all__ = ["AmountInput", "ConfirmText", "PaymentQuote", "Quote", "TransferQuote",
+           "read_amount"]
+
+#: An amount as given: rupees as typed in a form ("250.50"), or paise as an
+#: API's JSON sent them (already a strict integer: api_app refuses 100.0).
+AmountInput = str | int
+Result = TypeVar("Result", covariant=True)
+
+
+@dataclass(frozen=True)
+class ConfirmText:
+    """What the confirm step shows: "Send ₹500.00 to Ravi Kumar (+91 ••••• 43210)?"."""
+
+    question: str
+    details: tuple[str, ...] = ()
+
+
+class Quote(Protocol[Result]):
+    """One money operation, checked, waiting for its PIN."""
+
+    @property
+    def amount_paise(self) -> int: ...
+
+    def preview(self, request_key: str) -> ConfirmText:
+        """Every check short of the PIN (the form's key too); what the confirm page shows."""
+        ...
+
+    def confirm(self, pin: PinInput, request_key: str) -> Result:
+        """Move the money (approved by ``pin``); the same ``request_key`` moves it once."""
+        ...
+
+
+def read_amount(value: AmountInput, problems: dict[str, str], *, max_paise: int,
+                check: Callable[[int], object]) -> int | None:
+    """The amount in paise, read once for every operation: text is parsed as
+    rupees (refused past ``max_paise`` with the form's message), an integer is
+    taken as paise; then ``check``, the operation's own range (its service's
+    rule, which raises). A parse refusal goes into ``problems["amount"]`` (a
+    form shows every field's problem at once) and gives None."""
+    try:
+        if isinstance(value, str):
+            value = parse_amount(value, max_paise=max_paise)
+        check(value)  # (paise below one: the ledger's InvalidAmount)
+    except InvalidAmount as exc:
+        problems["amount"] = str(exc)
+        return None
+    return value
+
+
+def refuse_if_any(problems: dict[str, str]) -> None:
+    if problems:
+        raise WalletError.of_fields(problems)
+
+
+@dataclass(frozen=True)
+class TransferQuote:
+    """Send money to the user with ``recipient_phone``: WalletService.send_money."""
+
+    wallet: WalletService
+    sender: User
+    recipient_phone: str
+    amount_paise: int
+    note: str
+
+    def preview(self, request_key: str) -> ConfirmText:
+        recipient = self.wallet.preview_transfer(self.sender, self.recipient_phone,
+                                                 self.amount_paise, request_key, self.note)[0]
+        return ConfirmText(f"Send {format_paise(self.amount_paise)} to {recipient.name} "
+                           f"({recipient.masked_phone})?", _note_line(self.note))
+
+    def confirm(self, pin: PinInput, request_key: str) -> Transaction:
+        return self.wallet.send_money(self.sender, self.recipient_phone, self.amount_paise,
+                                      request_key, self.note, pin=pin)
+
+
+@dataclass(frozen=True)
+class PaymentQuote:
+    """Pay a shop by its handle: WalletService.pay_merchant. ``merchant``: the
+    shop if the caller has it already (its page did), else read by preview."""
+
+    wallet: WalletService
+    payer: User
+    handle: str
+    amount_paise: int
+    note: str
+    merchant: Merchant | None = None
+
+    def preview(self, request_key: str) -> ConfirmText:
+        self.wallet.idempotency_key(Kind.PAYMENT, self.payer, request_key)
+        merchant = self.merchant or self.wallet.merchant_by_handle(self.handle)
+        if merchant is None:
+            raise RecipientNotFound("No shop has that payment handle.", "handle")
+        return ConfirmText(f"Pay {format_paise(self.amount_paise)} to {merchant.name} "
+                           f"(@{merchant.handle})?", _note_line(self.note))
+
+    def confirm(self, pin: PinInput, request_key: str) -> Transaction:
+        return self.wallet.pay_merchant(self.payer, self.handle, self.amount_paise,
+                                        request_key, self.note, pin=pin)
+
+
+def _note_line(note: str) -> tuple[str, ...]:
+    return (f"Note: {note}",) if note else ()
