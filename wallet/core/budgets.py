@@ -34,8 +34,8 @@ class Budget:
 
 #: Measured: docs/performance.md ("Round trips per operation").
 BUDGETS: tuple[Budget, ...] = (
-    Budget("api_transfer", "API: POST /v1/transfers", sqlite=15, postgresql=12),
-    Budget("api_shop_payment", "API: POST /v1/payments", sqlite=12, postgresql=9),
+    Budget("api_transfer", "API: POST /v1/transfers", sqlite=14, postgresql=11),
+    Budget("api_shop_payment", "API: POST /v1/payments", sqlite=11, postgresql=8),
     Budget("page_send", "user app: /send, the confirm step's POST", sqlite=14, postgresql=11),
     Budget("page_shop_payment", "user app: /pay/<handle>, the confirm step's POST",
            sqlite=11, postgresql=8),

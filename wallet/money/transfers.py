@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy import Select, bindparam, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 import ledgerlib
 from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_paise
@@ -196,6 +198,7 @@ class WalletService:
             if replay is not None:
                 return replay
         tx = self._record(
+            {"payer": sender, "payee": recipient},
             kind=Kind.TRANSFER,
             status=Status.COMPLETED,
             amount_paise=amount_paise,
@@ -318,7 +321,8 @@ class WalletService:
             replay = self.replay(key, payee_merchant_id=merchant.id, amount_paise=amount_paise)
             if replay is not None:
                 return replay
-        return self._record(kind=Kind.PAYMENT, status=Status.COMPLETED, amount_paise=amount_paise,
+        return self._record({"payer": payer, "payee_merchant": merchant},
+                            kind=Kind.PAYMENT, status=Status.COMPLETED, amount_paise=amount_paise,
                             payer_user_id=payer.id, payee_merchant_id=merchant.id, note=note,
                             idempotency_key=key, ledger_entry_id=entry.id)
 
@@ -376,12 +380,17 @@ class WalletService:
 
     # -------------------------------------------------------------- internals
 
-    def _record(self, **values: object) -> Transaction:
-        """A movement completed at once (a transfer, a payment): settled now."""
+    def _record(self, parties: Mapping[str, User | Merchant], **values: object) -> Transaction:
+        """A movement completed at once (a transfer, a payment): settled now.
+        ``parties`` (relationship -> the user or shop in hand) are set as
+        loaded, so that describe() loads none of them again (one query each:
+        the identity map holds objects weakly, and the caller's may be gone)."""
         now = self.clock()
         tx = Transaction(created_at=now, updated_at=now, settled_at=now, **values)
         self.db.add(tx)
         self.db.flush()
+        for name, party in parties.items():
+            set_committed_value(tx, name, party)
         return tx
 
     def replay(self, key: str, **expected: object) -> Transaction | None:
