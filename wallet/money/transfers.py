@@ -32,7 +32,7 @@ from ..core.errors import (
     WalletError,
 )
 from ..core.models import Merchant, Transaction, User
-from ..core.notifications import Notice, notify
+from ..core.notifications import Notice, insert_notified, notify
 from ..core.phone import InvalidPhone, normalize_phone
 from ..core.wallets import open_wallet
 from ..identity.pins import DEFAULT_PIN_POLICY, PinInput, PinPolicy, Pins
@@ -197,8 +197,10 @@ class WalletService:
             replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
             if replay is not None:
                 return replay
-        tx = self._record(
+        return self._record(
             {"payer": sender, "payee": recipient},
+            (recipient.id, Notice.MONEY_RECEIVED,
+             f"{sender.name} sent you {format_paise(amount_paise)}"),
             kind=Kind.TRANSFER,
             status=Status.COMPLETED,
             amount_paise=amount_paise,
@@ -208,9 +210,6 @@ class WalletService:
             idempotency_key=key,
             ledger_entry_id=entry.id,
         )
-        notify(self.db, recipient.id, Notice.MONEY_RECEIVED,
-               f"{sender.name} sent you {format_paise(amount_paise)}", tx, now=self.clock())
-        return tx
 
     def preview_transfer(self, sender: User, recipient_phone: str, amount_paise: int,
                          request_key: str, note: str = "") -> tuple[User, str, str]:
@@ -380,15 +379,23 @@ class WalletService:
 
     # -------------------------------------------------------------- internals
 
-    def _record(self, parties: Mapping[str, User | Merchant], **values: object) -> Transaction:
-        """A movement completed at once (a transfer, a payment): settled now.
+    def _record(self, parties: Mapping[str, User | Merchant],
+                notice: tuple[int, str, str] | None = None, **values: object) -> Transaction:
+        """A movement completed at once (a transfer, a payment): settled now,
+        with the ``notice`` (user id, kind, text) it sends, if any: both in
+        one statement where the database can (insert_notified).
         ``parties`` (relationship -> the user or shop in hand) are set as
         loaded, so that describe() loads none of them again (one query each:
         the identity map holds objects weakly, and the caller's may be gone)."""
         now = self.clock()
-        tx = Transaction(created_at=now, updated_at=now, settled_at=now, **values)
-        self.db.add(tx)
-        self.db.flush()
+        values = {"created_at": now, "updated_at": now, "settled_at": now, **values}
+        tx = None if notice is None else insert_notified(self.db, values, *notice, now=now)
+        if tx is None:
+            tx = Transaction(**values)
+            self.db.add(tx)
+            self.db.flush()
+            if notice is not None:
+                notify(self.db, notice[0], notice[1], notice[2], tx, now=now)
         for name, party in parties.items():
             set_committed_value(tx, name, party)
         return tx
