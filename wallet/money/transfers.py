@@ -159,14 +159,14 @@ class WalletService:
         twice (a double click, a retried request) returns the first transfer.
         """
         recipient, note, key, earlier = self._preview(sender, recipient_phone, amount_paise,
-                                                      request_key, note)
+                                                      request_key, note, lock=True)
         if earlier is not None:  # submitted before: its transfer, and no PIN compared
             return self._earlier(earlier, payee_user_id=recipient.id,
                                  amount_paise=amount_paise)
         self.pins.approve(sender, pin)
         try:
             self.limits.check_incoming(recipient.id, amount_paise, what="sent",
-                                       whose=f"{recipient.name}'s")
+                                       whose=f"{recipient.name}'s", locked=recipient)
         except RecipientLimit:  # a repeat of a transfer made then is no new credit
             replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
             if replay is not None:
@@ -218,9 +218,12 @@ class WalletService:
         return self._preview(sender, recipient_phone, amount_paise, request_key, note)[:3]
 
     def _preview(self, sender: User, recipient_phone: str, amount_paise: int,
-                 request_key: str, note: str) -> tuple[User, str, str, Earlier | None]:
+                 request_key: str, note: str, *,
+                 lock: bool = False) -> tuple[User, str, str, Earlier | None]:
         """:meth:`preview_transfer`, and the transfer made earlier with the
-        form's key if there is one (looked up in the recipient's query)."""
+        form's key if there is one (looked up in the recipient's query). With
+        ``lock`` the recipient's row is locked by that query, as the limits'
+        check needs it (WalletLimits.lock_query): no statement of its own."""
         ensure_can_spend(sender)  # frozen: said at the first step, and costs no PIN try
         ledgerlib.check_paise(amount_paise)
         if amount_paise > self.max_transfer_paise:
@@ -229,19 +232,21 @@ class WalletService:
             )
         note = self.clean_note(note)
         key = self.idempotency_key(Kind.TRANSFER, sender, request_key)
-        recipient, earlier = self._recipient(sender, recipient_phone, key)
+        recipient, earlier = self._recipient(sender, recipient_phone, key, lock=lock)
         return recipient, note, key, earlier
 
-    def _recipient(self, sender: User, phone_text: str,
-                   key: str) -> tuple[User, Earlier | None]:
+    def _recipient(self, sender: User, phone_text: str, key: str, *,
+                   lock: bool = False) -> tuple[User, Earlier | None]:
         try:
             phone = normalize_phone(phone_text)
         except InvalidPhone as exc:  # not a phone number at all: the field is wrong
             raise WalletError(str(exc), "phone") from None
         if phone == sender.phone:
             raise SelfTransfer("You cannot send money to yourself.")
-        recipient, earlier = self._with_earlier(
-            select(User).where(User.phone == phone), key, ("payee_user_id", "amount_paise"))
+        lookup = select(User).where(User.phone == phone)
+        if lock:
+            lookup = self.limits.lock_query(lookup)
+        recipient, earlier = self._with_earlier(lookup, key, ("payee_user_id", "amount_paise"))
         if recipient is None or not recipient.is_active:
             raise RecipientNotFound("No wallet is registered with that number.")
         return recipient, earlier
