@@ -69,21 +69,27 @@ class WalletViews:
             return self._send_form(errors, values, status=400 if errors else 200)
         if (gate := pin_setup(self.request)) is not None:
             return gate
+        def preview(paise: int = amount_paise) -> User:
+            return self.wallet.preview_transfer(self.user, values["phone"], paise,
+                                                values["request_key"], values["note"])[0]
+
         try:
-            recipient = self.wallet.preview_transfer(
+            if not confirming(self.request):
+                return self._confirm(preview(), amount_paise, values)
+            # send_money checks what the preview does: the recipient is looked
+            # up again only to show the confirm page with a refused PIN.
+            tx = self.wallet.send_money(
                 self.user, values["phone"], amount_paise, values["request_key"],
-                values["note"])[0]
-            if confirming(self.request):
-                tx = self.wallet.send_money(
-                    self.user, values["phone"], amount_paise, values["request_key"],
-                    values["note"], pin=field(self.request, "pin"))
-                return HTTPSeeOther(self.request.route_url("transaction", id=tx.id,
-                                                           _query={"sent": "1"}))
+                values["note"], pin=field(self.request, "pin"))
+            return HTTPSeeOther(self.request.route_url("transaction", id=tx.id,
+                                                       _query={"sent": "1"}))
         except PinRefused as exc:
-            return self._confirm(recipient, amount_paise, values, {"pin": str(exc)})
+            try:
+                return self._confirm(preview(), amount_paise, values, {"pin": str(exc)})
+            except WalletError as again:
+                return self._send_form(again.errors, values, status=400)
         except WalletError as exc:
             return self._send_form(exc.errors, values, status=400)
-        return self._confirm(recipient, amount_paise, values)
 
     def _confirm(self, recipient: User, amount_paise: int, values: dict[str, str],
                  errors: dict[str, str] | None = None) -> dict[str, Any]:
