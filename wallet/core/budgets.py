@@ -34,9 +34,9 @@ class Budget:
 
 #: Measured: docs/performance.md ("Round trips per operation").
 BUDGETS: tuple[Budget, ...] = (
-    Budget("api_transfer", "API: POST /v1/transfers", sqlite=12, postgresql=8),
+    Budget("api_transfer", "API: POST /v1/transfers", sqlite=12, postgresql=7),
     Budget("api_shop_payment", "API: POST /v1/payments", sqlite=10, postgresql=7),
-    Budget("page_send", "user app: /send, the confirm step's POST", sqlite=12, postgresql=8),
+    Budget("page_send", "user app: /send, the confirm step's POST", sqlite=12, postgresql=7),
     Budget("page_shop_payment", "user app: /pay/<handle>, the confirm step's POST",
            sqlite=11, postgresql=8),
     Budget("checkout_pay", "user app: POST /checkout/<request> (a payment request paid)",

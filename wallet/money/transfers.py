@@ -163,10 +163,14 @@ class WalletService:
         if earlier is not None:  # submitted before: its transfer, and no PIN compared
             return self._earlier(earlier, payee_user_id=recipient.id,
                                  amount_paise=amount_paise)
-        self.pins.approve(sender, pin)
+        # The recipient's balance is read with the PIN's outcome (one round
+        # trip): after its row was locked by the lookup, before the posting.
+        read = self.pins.approve(sender, pin,
+                                 read_after=self.limits.committed_query(recipient.id)).read
         try:
-            self.limits.check_incoming(recipient.id, amount_paise, what="sent",
-                                       whose=f"{recipient.name}'s", locked=recipient)
+            self.limits.check_incoming(
+                recipient.id, amount_paise, what="sent", whose=f"{recipient.name}'s",
+                locked=recipient, committed=None if read is None else int(read[0]))
         except RecipientLimit:  # a repeat of a transfer made then is no new credit
             replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
             if replay is not None:
