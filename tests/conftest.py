@@ -397,3 +397,42 @@ def chromium():
         )
         yield browser
         browser.close()
+
+
+# ------------------------------------------------------------- common people
+
+
+@pytest.fixture
+def asha(db):
+    """Asha (+91 98765 43210), ₹1,000 in her wallet."""
+    from .wallet_helpers import make_user
+
+    return make_user(db, "+919876543210", "Asha Verma", deposit_paise=1_000_00)
+
+
+@pytest.fixture
+def ravi(db):
+    """Ravi (+91 98123 45678), an empty wallet."""
+    from .wallet_helpers import make_user
+
+    return make_user(db, "+919812345678", "Ravi Kumar")
+
+
+@pytest.fixture
+def user_id(db):
+    """Asha's id, her wallet empty."""
+    from .wallet_helpers import make_user
+
+    return make_user(db, "+919876543210", "Asha")
+
+
+@pytest.fixture
+def webhook(web_settings):
+    """The webhook app (the banks' door) on the test database."""
+    import webtest
+
+    import webhook_app
+
+    app = webhook_app.main({}, **web_settings)
+    yield webtest.TestApp(app)
+    dispose_app_engine(app)

@@ -167,3 +167,26 @@ def confirm_in_browser(page, pin: str, button: str) -> None:
     and press ``button`` ("Send now", "Pay now", "Confirm and pay ₹250.00")."""
     page.locator("#pin").fill(pin)
     page.get_by_role("button", name=button).click()
+
+
+def banks_served_by(settings: dict[str, str], bank_url: str, codes: tuple[str, ...]) -> None:
+    """Point the wallet's ``codes`` banks (net banking and API) at the fake bank."""
+    for code in codes:
+        settings[f"banks.{code}.netbanking_url"] = f"{bank_url}/{code}/netbanking"
+        settings[f"banks.{code}.api_url"] = f"{bank_url}/{code}/api"
+
+
+def fake_bank_settings(shared: dict[str, str], tmp_path, webhook_port: int, seed: int,
+                       **extra: str) -> dict[str, str]:
+    """A fake bank on its own SQLite file, calling the wallet's webhook app on
+    ``webhook_port`` from a thread, at once, taking knobs per request."""
+    return {
+        **shared,  # the bank's own copy of the keys, secrets and protocols
+        "fake_bank.sqlalchemy.url": f"sqlite:///{tmp_path / 'fake_bank.sqlite'}",
+        "fake_bank.webhook_url": f"http://127.0.0.1:{webhook_port}/webhooks/{{bank}}",
+        "fake_bank.sender": "thread",
+        "fake_bank.latency_ms": "0",
+        "fake_bank.allow_overrides": "true",
+        "fake_bank.seed": str(seed),
+        **extra,
+    }

@@ -9,17 +9,15 @@ import re
 import time
 
 import pytest
-import webtest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-import webhook_app
 from ledgerlib import InvalidAmount, parse_amount, to_decimal_string
 from wallet.banking.models import WebhookAttempt
 from wallet.core.models import User
 
-from .conftest import BANK_SETTINGS, dispose_app_engine
+from .conftest import BANK_SETTINGS
 from .wallet_helpers import TEST_BANKS, PinForm, deposit_service, login, make_user, state
 
 FUZZ = settings(max_examples=120, deadline=None,
@@ -33,13 +31,6 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12),
                                                                        children, max_size=4),
     max_leaves=12)
-
-
-@pytest.fixture
-def webhook(web_settings):
-    app = webhook_app.main({}, **web_settings)
-    yield webtest.TestApp(app)
-    dispose_app_engine(app)
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from .ledgerline_helpers import (
     ll_signature,
 )
 from .test_webhooks import HDFC_SECRET, sign
-from .wallet_helpers import balance, deposit_service, make_user, state, sweep_stuck_deposits
+from .wallet_helpers import balance, deposit_service, state, sweep_stuck_deposits
 
 LEDGERLINE = PROTOCOLS["ledgerline"]
 
@@ -49,11 +49,6 @@ def webhook(web_settings):
                                   "banks.enabled": "hdfc axis icici"})
     yield webtest.TestApp(app)
     dispose_app_engine(app)
-
-
-@pytest.fixture
-def user_id(db):
-    return make_user(db, "+919876543210", "Asha")
 
 
 @pytest.fixture

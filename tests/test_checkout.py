@@ -40,16 +40,6 @@ def shop(db):
         return merchant.id
 
 
-@pytest.fixture
-def asha(db):
-    return make_user(db, ASHA, "Asha Verma", deposit_paise=1_000_00)
-
-
-@pytest.fixture
-def ravi(db):
-    return make_user(db, RAVI, "Ravi Kumar")
-
-
 def create(db, shop, **fields) -> str:
     new = NewRequest(**{"order_reference": "order-1001", "amount_paise": 250_00,
                         "description": "2 masala dosa", "return_url": RETURN_URL, **fields})

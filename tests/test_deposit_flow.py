@@ -29,7 +29,16 @@ from wallet.banking.models import WebhookAttempt
 from wallet.core.models import Transaction, User
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
-from .live_servers import BrowserThread, Reply, free_ports, http, serving, wait_until
+from .live_servers import (
+    BrowserThread,
+    Reply,
+    banks_served_by,
+    fake_bank_settings,
+    free_ports,
+    http,
+    serving,
+    wait_until,
+)
 from .wallet_helpers import (
     PASSWORD,
     balance,
@@ -63,18 +72,8 @@ def stack(web_settings, tmp_path):
     user_port, webhook_port, bank_port = free_ports(3)
     bank_url = f"http://127.0.0.1:{bank_port}"
     settings = dict(web_settings)  # the user app and the webhook app share its database
-    for code in ("hdfc", "axis"):
-        settings[f"banks.{code}.netbanking_url"] = f"{bank_url}/{code}/netbanking"
-        settings[f"banks.{code}.api_url"] = f"{bank_url}/{code}/api"
-    bank_settings = {
-        **BANK_SETTINGS,
-        "fake_bank.sqlalchemy.url": f"sqlite:///{tmp_path / 'fake_bank.sqlite'}",
-        "fake_bank.webhook_url": f"http://127.0.0.1:{webhook_port}/webhooks/{{bank}}",
-        "fake_bank.sender": "thread",
-        "fake_bank.latency_ms": "0",
-        "fake_bank.allow_overrides": "true",
-        "fake_bank.seed": "7",
-    }
+    banks_served_by(settings, bank_url, ("hdfc", "axis"))
+    bank_settings = fake_bank_settings(BANK_SETTINGS, tmp_path, webhook_port, seed=7)
 
     with contextlib.ExitStack() as cleanup:  # undone last to first
         webhook_wsgi = webhook_app.main({}, **settings)

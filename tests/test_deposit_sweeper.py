@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-import pytest
 import webtest
 from sqlalchemy import select
 
@@ -17,7 +16,7 @@ from wallet.services import Background
 
 from .conftest import dispose_app_engine
 from .test_webhooks import BANK_IP, HDFC_SECRET, event, sign
-from .wallet_helpers import TEST_BANKS, balance, deposit_service, make_user, sweep_stuck_deposits
+from .wallet_helpers import TEST_BANKS, balance, deposit_service, sweep_stuck_deposits
 
 NOW = dt.timedelta(0)
 
@@ -38,11 +37,6 @@ class StubBank:
         if isinstance(answer, Exception):
             raise answer
         return answer
-
-
-@pytest.fixture
-def user_id(db):
-    return make_user(db, "+919876543210", "Asha")
 
 
 def start(db, user_id, amount_paise=100_00, key="form-key-000000000001") -> str:

@@ -37,7 +37,7 @@ from wallet.operations.operator_actions import (
 
 from .conftest import dispose_app_engine
 from .ledgerline_helpers import LEDGERLINE_BANK, SETTINGS
-from .live_servers import free_ports, http, serving, wait_until
+from .live_servers import banks_served_by, fake_bank_settings, free_ports, http, serving, wait_until
 from .wallet_helpers import (
     PIN,
     balance,
@@ -67,19 +67,9 @@ def stack(web_settings, tmp_path):
     webhook_port, bank_port = free_ports(2)
     bank_url = f"http://127.0.0.1:{bank_port}"
     settings = {**web_settings, **LEDGERLINE_BANK, "banks.enabled": "hdfc axis icici"}
-    for code in ("hdfc", "axis", "icici"):
-        settings[f"banks.{code}.netbanking_url"] = f"{bank_url}/{code}/netbanking"
-        settings[f"banks.{code}.api_url"] = f"{bank_url}/{code}/api"
-    bank_settings = {
-        **SETTINGS,  # the bank's own copy of the keys, secrets and protocols
-        "fake_bank.sqlalchemy.url": f"sqlite:///{tmp_path / 'fake_bank.sqlite'}",
-        "fake_bank.webhook_url": f"http://127.0.0.1:{webhook_port}/webhooks/{{bank}}",
-        "fake_bank.sender": "thread",
-        "fake_bank.latency_ms": "0",
-        "fake_bank.allow_overrides": "true",
-        "fake_bank.seed": "11",
-        "fake_bank.reverse_after_s": "0.2",
-    }
+    banks_served_by(settings, bank_url, ("hdfc", "axis", "icici"))
+    bank_settings = fake_bank_settings(SETTINGS, tmp_path, webhook_port, seed=11,
+                                       **{"fake_bank.reverse_after_s": "0.2"})
     with contextlib.ExitStack() as cleanup:  # undone last to first
         webhook_wsgi = webhook_app.main({}, **settings)
         cleanup.callback(dispose_app_engine, webhook_wsgi)

@@ -22,18 +22,8 @@ from wallet.merchants.models import MerchantDelivery, MerchantEndpoint, Merchant
 from wallet.merchants.payment_requests import NewRequest, PaymentRequests
 from wallet.money.errors import InsufficientBalance
 
+from .test_merchant_webhooks import Recorder
 from .wallet_helpers import PIN, balance, make_user, refunds, state, wallet_service
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.deliveries: list[int] = []
-
-    def payouts_due(self, owner_key: str) -> None:
-        pass
-
-    def webhooks_due(self, delivery_ids: list[int]) -> None:
-        self.deliveries += delivery_ids
 
 
 @pytest.fixture

@@ -28,7 +28,6 @@ from .wallet_helpers import (
     balance,
     count,
     login,
-    make_user,
     pin_form,
     services_for_tests,
 )
@@ -37,16 +36,6 @@ ASHA, RAVI = "+919876543210", "+919812345678"
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KEY, OTHER_KEY = "form-key-0000000001", "form-key-0000000002"
 ACCOUNT = ("hdfc", "5010 0012 345678", "hdfc0001234")
-
-
-@pytest.fixture
-def asha(db):
-    return make_user(db, ASHA, "Asha Verma", deposit_paise=1_000_00)
-
-
-@pytest.fixture
-def ravi(db):
-    return make_user(db, RAVI, "Ravi Kumar")
 
 
 @pytest.fixture

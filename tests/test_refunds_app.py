@@ -25,7 +25,6 @@ from .wallet_helpers import (
     PinForm,
     balance,
     login,
-    make_user,
     pin_form,
     ready_to_settle,
     refunds,
@@ -56,11 +55,6 @@ def shop(db):
             "dosa-corner", "Dosa Corner", "dosa@example.com", PASSWORD)
         merchant.return_origins = "https://shop.example"
         return merchant.id
-
-
-@pytest.fixture
-def asha(db):
-    return make_user(db, ASHA, "Asha Verma", deposit_paise=1_000_00)
 
 
 def shop_login(app, email="dosa@example.com"):

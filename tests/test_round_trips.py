@@ -10,9 +10,7 @@ import os
 import time
 
 import pytest
-import webtest
 
-import webhook_app
 from wallet.core import codes
 from wallet.core.budgets import budget_of
 from wallet.core.models import Merchant, User
@@ -22,7 +20,7 @@ from wallet.merchants.keys import MerchantKeys
 from wallet.merchants.payment_requests import NewRequest, PaymentRequests
 
 from .api_helpers import auth, new_key, sign_in
-from .conftest import BANK_SETTINGS, dispose_app_engine
+from .conftest import BANK_SETTINGS
 from .test_webhooks import post as post_webhook
 from .test_webhooks import sign
 from .wallet_helpers import (
@@ -179,13 +177,6 @@ def test_checkout_pay(user_app, db, asha):
 
 
 # ---------------------------------------------------------- the webhook app
-
-
-@pytest.fixture
-def webhook(web_settings):
-    app = webhook_app.main({}, **web_settings)
-    yield webtest.TestApp(app)
-    dispose_app_engine(app)
 
 
 def test_deposit_settle(webhook, db, asha):

@@ -25,16 +25,6 @@ RAVI = "+919812345678"
 
 
 @pytest.fixture
-def asha(db):
-    return make_user(db, ASHA, "Asha Verma", deposit_paise=1_000_00)
-
-
-@pytest.fixture
-def ravi(db):
-    return make_user(db, RAVI, "Ravi Kumar")
-
-
-@pytest.fixture
 def asha_app(user_app, asha, ravi):
     assert login(user_app, "98765 43210").status_int == 303
     return user_app

@@ -20,20 +20,10 @@ from wallet.identity.web_sessions import (
 )
 
 from .test_merchant_app import make_merchant
+from .test_web_sessions import Clock
 from .wallet_helpers import TEST_PIN_POLICY, make_user
 
 POLICY = SessionPolicy(lifetime_s=3600, idle_s=600)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.offset = dt.timedelta()
-
-    def __call__(self) -> dt.datetime:
-        return utcnow() + self.offset
-
-    def advance(self, **delta: float) -> None:
-        self.offset += dt.timedelta(**delta)
 
 
 @pytest.fixture

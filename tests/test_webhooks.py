@@ -17,23 +17,11 @@ from wallet.banking.models import WebhookAttempt, WebhookEvent
 from wallet.core.models import Transaction, User
 
 from .conftest import BANK_SETTINGS, dispose_app_engine
-from .wallet_helpers import TEST_BANKS, balance, deposit_service, make_user, state
+from .wallet_helpers import TEST_BANKS, balance, deposit_service, state
 
 HDFC_SECRET, HDFC_OLD_SECRET = BANK_SETTINGS["banks.hdfc.webhook_secrets"].split()
 AXIS_SECRET = BANK_SETTINGS["banks.axis.webhook_secrets"]
 BANK_IP = "203.0.113.7"  # inside hdfc's allowed networks in BANK_SETTINGS
-
-
-@pytest.fixture
-def webhook(web_settings):
-    app = webhook_app.main({}, **web_settings)
-    yield webtest.TestApp(app)
-    dispose_app_engine(app)
-
-
-@pytest.fixture
-def user_id(db):
-    return make_user(db, "+919876543210", "Asha")
 
 
 @pytest.fixture

@@ -165,83 +165,47 @@ class WalletSettings:
 
     @classmethod
     def from_dict(cls, settings: Mapping[str, Any]) -> WalletSettings:
-        d = cls.__dataclass_fields__
-        pos_int, pos_float = _positive(int), _positive(float)
-
-        def get(name: str, key: str, parse: Callable[[str], Any]) -> Any:
-            return _read(settings, key, d[name].default, parse)
-
-        allow_private = get("webhook_allow_private_urls", "wallet.webhook_allow_private_urls",
-                            as_bool)
-        if allow_private and is_production(settings):
+        """Every setting read once (``wallet.<field>``, or the key _KEYS names),
+        parsed by its entry in _PARSERS, defaulting to the field's default."""
+        fields = cls.__dataclass_fields__
+        values: dict[str, Any] = {
+            name: _read(settings, _KEYS.get(name, f"wallet.{name}"), fields[name].default, parse)
+            for name, parse in _PARSERS.items()}
+        values["user_app_url"] = values["user_app_url"].rstrip("/")
+        if values["webhook_allow_private_urls"] and is_production(settings):
             raise ConfigurationError("wallet.webhook_allow_private_urls must be false in "
                                      "production: shops' servers are outside our network")
-        kyc_verifier = get("kyc_verifier", "wallet.kyc_verifier", str)
         if is_production(settings):
-            refuse_development_verifier(kyc_verifier)
-        return cls(
-            raw=dict(settings),
-            banks=load_banks(settings),
-            environment=get("environment", "wallet.environment", str),
-            database_url=get("database_url", "sqlalchemy.url", str),
-            max_transfer_paise=get("max_transfer_paise", "wallet.max_transfer_paise", pos_int),
-            bcrypt_rounds=get("bcrypt_rounds", "wallet.bcrypt_rounds", pos_int),
-            user_app_url=get("user_app_url", "wallet.user_app_url", str).rstrip("/"),
-            bank_timeout_s=get("bank_timeout_s", "wallet.bank_timeout_s", pos_float),
-            deposit_stuck_after_s=get("deposit_stuck_after_s", "wallet.deposit_stuck_after_s",
-                                      float),
-            deposit_expire_after_s=get("deposit_expire_after_s",
-                                       "wallet.deposit_expire_after_s", pos_float),
-            payout_lease_s=get("payout_lease_s", "wallet.payout_lease_s", pos_float),
-            payout_retry_budget=get("payout_retry_budget", "wallet.payout_retry_budget",
-                                    pos_int),
-            payout_backoff_base_s=get("payout_backoff_base_s", "wallet.payout_backoff_base_s",
-                                      float),
-            payout_backoff_cap_s=get("payout_backoff_cap_s", "wallet.payout_backoff_cap_s",
-                                     float),
-            payout_resume_after_s=get("payout_resume_after_s", "wallet.payout_resume_after_s",
-                                      float),
-            task_queue=get("task_queue", "wallet.task_queue", str),
-            webhook_timeout_s=get("webhook_timeout_s", "wallet.webhook_timeout_s", pos_float),
-            webhook_max_response_bytes=get("webhook_max_response_bytes",
-                                           "wallet.webhook_max_response_bytes", pos_int),
-            webhook_backoff_base_s=get("webhook_backoff_base_s",
-                                       "wallet.webhook_backoff_base_s", pos_float),
-            webhook_backoff_cap_s=get("webhook_backoff_cap_s", "wallet.webhook_backoff_cap_s",
-                                      pos_float),
-            webhook_retry_window_s=get("webhook_retry_window_s",
-                                       "wallet.webhook_retry_window_s", pos_float),
-            webhook_disable_after_s=get("webhook_disable_after_s",
-                                        "wallet.webhook_disable_after_s", pos_float),
-            webhook_secret_grace_s=get("webhook_secret_grace_s",
-                                       "wallet.webhook_secret_grace_s", float),
-            webhook_resume_after_s=get("webhook_resume_after_s",
-                                       "wallet.webhook_resume_after_s", pos_float),
-            webhook_allow_private_urls=allow_private,
-            bank_delay_window_s=get("bank_delay_window_s", "wallet.bank_delay_window_s",
-                                    pos_float),
-            bank_delay_samples=get("bank_delay_samples", "wallet.bank_delay_samples", pos_int),
-            bank_delay_degraded_p90_s=get("bank_delay_degraded_p90_s",
-                                          "wallet.bank_delay_degraded_p90_s", pos_float),
-            bank_delay_degraded_failure_ratio=get("bank_delay_degraded_failure_ratio",
-                                                  "wallet.bank_delay_degraded_failure_ratio",
-                                                  pos_float),
-            bank_delay_cache_s=get("bank_delay_cache_s", "wallet.bank_delay_cache_s", float),
-            pin_max_tries=get("pin_max_tries", "wallet.pin_max_tries", pos_int),
-            pin_lock_s=get("pin_lock_s", "wallet.pin_lock_s", pos_float),
-            settlement_account_cooling_off_s=get(
-                "settlement_account_cooling_off_s", "wallet.settlement_account_cooling_off_s",
-                _not_negative(float)),
-            pin_keys=_pin_keys(settings),
-            min_kyc_max_balance_paise=get("min_kyc_max_balance_paise",
-                                          "wallet.min_kyc_max_balance_paise", pos_int),
-            min_kyc_monthly_bank_paise=get("min_kyc_monthly_bank_paise",
-                                           "wallet.min_kyc_monthly_bank_paise", pos_int),
-            full_kyc_max_balance_paise=get("full_kyc_max_balance_paise",
-                                           "wallet.full_kyc_max_balance_paise", pos_int),
-            kyc_verifier=kyc_verifier,
-            pan_keys=PanKeys.from_settings(settings),
-        )
+            refuse_development_verifier(values["kyc_verifier"])
+        return cls(raw=dict(settings), banks=load_banks(settings), pin_keys=_pin_keys(settings),
+                   pan_keys=PanKeys.from_settings(settings), **values)
+
+
+_POSITIVE_INT, _POSITIVE_FLOAT = _positive(int), _positive(float)
+#: Where a setting is not ``wallet.<field>``.
+_KEYS = {"database_url": "sqlalchemy.url"}
+#: How each plain setting is read (the others: banks, pin_keys, pan_keys, raw).
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "environment": str, "database_url": str, "user_app_url": str, "task_queue": str,
+    "kyc_verifier": str, "webhook_allow_private_urls": as_bool,
+    "max_transfer_paise": _POSITIVE_INT, "bcrypt_rounds": _POSITIVE_INT,
+    "bank_timeout_s": _POSITIVE_FLOAT,
+    "deposit_stuck_after_s": float, "deposit_expire_after_s": _POSITIVE_FLOAT,
+    "payout_lease_s": _POSITIVE_FLOAT, "payout_retry_budget": _POSITIVE_INT,
+    "payout_backoff_base_s": float, "payout_backoff_cap_s": float,
+    "payout_resume_after_s": float,
+    "webhook_timeout_s": _POSITIVE_FLOAT, "webhook_max_response_bytes": _POSITIVE_INT,
+    "webhook_backoff_base_s": _POSITIVE_FLOAT, "webhook_backoff_cap_s": _POSITIVE_FLOAT,
+    "webhook_retry_window_s": _POSITIVE_FLOAT, "webhook_disable_after_s": _POSITIVE_FLOAT,
+    "webhook_secret_grace_s": float, "webhook_resume_after_s": _POSITIVE_FLOAT,
+    "bank_delay_window_s": _POSITIVE_FLOAT, "bank_delay_samples": _POSITIVE_INT,
+    "bank_delay_degraded_p90_s": _POSITIVE_FLOAT,
+    "bank_delay_degraded_failure_ratio": _POSITIVE_FLOAT, "bank_delay_cache_s": float,
+    "pin_max_tries": _POSITIVE_INT, "pin_lock_s": _POSITIVE_FLOAT,
+    "settlement_account_cooling_off_s": _not_negative(float),
+    "min_kyc_max_balance_paise": _POSITIVE_INT, "min_kyc_monthly_bank_paise": _POSITIVE_INT,
+    "full_kyc_max_balance_paise": _POSITIVE_INT,
+}
 
 
 def refuse_development_verifier(spec: str) -> None:
