@@ -1,15 +1,13 @@
 from pyramid.config import Configurator
 
+from webcommon.routes import add_account_routes
+
 ID = "{id:\\d{1,18}}"
 
 
 def includeme(config: Configurator) -> None:
-    config.add_static_view("static", "admin_app:static", cache_max_age=3600)
+    add_account_routes(config, "admin_app:static", self_service=False)
     config.add_route("overview", "/")
-    config.add_route("login", "/login")
-    config.add_route("logout", "/logout")
-    config.add_route("account", "/account")
-    config.add_route("account_sign_out_others", "/account/sign-out-others")
     config.add_route("payouts", "/payouts")
     config.add_route("payout", f"/payouts/{ID}")
     config.add_route("payout_retry", f"/payouts/{ID}/retry")

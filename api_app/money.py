@@ -5,7 +5,8 @@ the key as its own request key, so a repeat moves no money and returns the
 first movement -- and the answer stored with the key, in the same database
 transaction as the money.
 
-A request that carries a wallet PIN looks its key up *first*: a repeat gets
+A request that carries a wallet PIN looks its key up *first* (read with the
+user's token, in the same query: api_app.security): a repeat gets
 its stored answer and a key used for another request its 409 before any PIN is
 compared (a PIN is only ever compared for a request that can run; its try is
 counted durably even if the request fails later: wallet.identity.pin_tries). Otherwise
@@ -36,7 +37,7 @@ from webcommon import request_services
 
 from .errors import wallet_refused
 from .problems import problem, validation_error
-from .security import MERCHANT, current_caller
+from .security import MERCHANT, Caller, current_caller
 from .validation import json_body
 
 Json = dict[str, Any]
@@ -98,7 +99,7 @@ def run_money_request(request: Request, operation: Operation) -> Response:
     request_sha256 = fingerprint(request.method, request.path,
                                  {name: value for name, value in body.items() if name != "pin"})
     if "pin" in body:
-        stored = _stored_before_pin(keys, owner, key, request_sha256)
+        stored = _stored_before_pin(keys, caller, owner, key, request_sha256)
         if stored is not None:
             return json_response(stored.status, stored.body, replayed=True)
     try:
@@ -122,9 +123,12 @@ def run_money_request(request: Request, operation: Operation) -> Response:
     return json_response(status, payload)
 
 
-def _stored_before_pin(keys: IdempotencyKeys, owner: KeyOwner, key: str,
+def _stored_before_pin(keys: IdempotencyKeys, caller: Caller, owner: KeyOwner, key: str,
                        request_sha256: str) -> StoredResponse | None:
     """A PIN request's key, looked up before its PIN is compared: the stored
     answer of a repeat, or IdempotencyKeyReused (a 409) for a key that came
-    with another request. One query more for these requests only."""
+    with another request. A user's token read it already (api_app.security):
+    no query of its own."""
+    if caller.idempotency_key == key and caller.kind != MERCHANT:
+        return keys.answer(caller.stored, request_sha256)
     return keys.replay(owner, key, request_sha256)

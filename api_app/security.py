@@ -18,7 +18,8 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.security import Allowed, Denied
 
-from wallet.core.models import Merchant, User
+from wallet.core.codes import is_request_key
+from wallet.core.models import IdempotencyRecord, Merchant, User
 from wallet.identity.api_tokens import ApiTokens
 from wallet.identity.models import ApiToken
 from wallet.merchants.keys import MerchantKeys, looks_like_key
@@ -38,10 +39,11 @@ def bearer_token(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def tokens(request: Request) -> ApiTokens:
+def tokens(request: Request, *, idempotency_key: str | None = None) -> ApiTokens:
     settings = api_settings(request)
     return request_services(request).api_tokens(ttl_s=settings.token_ttl_s,
-                                                idle_s=settings.token_idle_s)
+                                                idle_s=settings.token_idle_s,
+                                                idempotency_key=idempotency_key)
 
 
 def merchant_keys(request: Request) -> MerchantKeys:
@@ -57,6 +59,10 @@ class Caller:
     token: ApiToken | None = None
     merchant: Merchant | None = None
     key: MerchantApiKey | None = None
+    #: A user's POST with a well-formed ``Idempotency-Key``: that key, and the
+    #: user's answer stored for it (None: none), read with the token.
+    idempotency_key: str | None = None
+    stored: IdempotencyRecord | None = None
 
     @property
     def identity(self) -> User | Merchant | None:
@@ -74,9 +80,7 @@ class BearerTokenPolicy:
                 if shop is not None:
                     found = Caller(MERCHANT, key=shop[0], merchant=shop[1])
             else:
-                user = tokens(request).authenticate(credential)
-                if user is not None:
-                    found = Caller(USER, token=user[0], user=user[1])
+                found = _user_caller(request, credential)
             cache["caller"] = found
         caller: Caller | None = cache["caller"]
         return caller
@@ -111,6 +115,21 @@ class BearerTokenPolicy:
 
     def forget(self, request: Request, **kw: Any) -> list[Any]:
         return []
+
+
+def _user_caller(request: Request, credential: str | None) -> Caller | None:
+    """A user's token; for a POST with an ``Idempotency-Key``, the answer
+    stored for that key too, in the same query (api_app.money needs it before
+    a PIN is compared)."""
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or key is None or not is_request_key(key):
+        key = None
+    lookup = tokens(request, idempotency_key=key)
+    found = lookup.authenticate(credential)
+    if found is None:
+        return None
+    return Caller(USER, token=found[0], user=found[1], idempotency_key=key,
+                  stored=lookup.stored)
 
 
 def policy(request: Request) -> BearerTokenPolicy:

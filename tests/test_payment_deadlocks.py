@@ -42,7 +42,7 @@ from wallet.operations.bank_calls import verify_all
 from .api_helpers import auth, new_key, sign_in
 from .conftest import TEST_DATABASE_URL, dispose_app_engine, pin_test_app
 from .live_servers import wait_until
-from .wallet_helpers import PASSWORD, PIN, login, make_user, pin_form, wallet_service
+from .wallet_helpers import PASSWORD, PIN, login, make_user, pin_form, refunds, wallet_service
 
 pytestmark = pytest.mark.postgres
 
@@ -208,7 +208,7 @@ def lane(name: str, world: World, barrier: threading.Barrier,
 
 def domain_lanes(w: World) -> dict[str, Callable[[int], None]]:
     """Straight through the domain services: one transaction per operation."""
-    refunds: queue.Queue[tuple[int, int]] = queue.Queue()
+    to_refund: queue.Queue[tuple[int, int]] = queue.Queue()
 
     def send(payer: int, payee_phone: str, payee: int, tag: str):
         def step(i: int) -> None:
@@ -223,7 +223,7 @@ def domain_lanes(w: World) -> dict[str, Callable[[int], None]]:
             tx_id = w.run(lambda s: wallet_service(s).pay_merchant(
                 s.get(User, payer), SHOP, 2_00, f"lock-order-{tag}-{i:06d}", pin=PIN).id)
             w.outcome.move(w.wallet(payer), w.shop_wallet, 2_00)
-            refunds.put((tx_id, payer))
+            to_refund.put((tx_id, payer))
         return step
 
     def checkout(i: int) -> None:
@@ -238,10 +238,10 @@ def domain_lanes(w: World) -> dict[str, Callable[[int], None]]:
         tx_id = w.run(lambda s: PaymentRequests(s, wallet=wallet_service(s), tasks=w.tasks)
                       .pay(s.get(User, payer), public_id, pin=PIN).transaction_id)
         w.outcome.move(w.wallet(payer), w.shop_wallet, 3_00)
-        refunds.put((tx_id, payer))
+        to_refund.put((tx_id, payer))
 
     def refund(i: int) -> None:
-        payment_id, payer = refunds.get(timeout=120)
+        payment_id, payer = to_refund.get(timeout=120)
         w.run(lambda s: refunds(s, tasks=w.tasks).refund(
             s.get_one(Merchant, w.shop), payment_id, 1_00, f"lock-order-refund-{i:06d}"))
         w.outcome.move(w.shop_wallet, w.wallet(payer), 1_00)

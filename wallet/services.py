@@ -223,9 +223,12 @@ class Services:
     def idempotency_keys(self) -> IdempotencyKeys:
         return IdempotencyKeys(self.db, clock=self.clock)
 
-    def api_tokens(self, *, ttl_s: float, idle_s: float) -> ApiTokens:
-        """The API's bearer tokens (their lifetimes are the API app's settings)."""
-        return ApiTokens(self.db, ttl_s=ttl_s, idle_s=idle_s, clock=self.clock)
+    def api_tokens(self, *, ttl_s: float, idle_s: float,
+                   idempotency_key: str | None = None) -> ApiTokens:
+        """The API's bearer tokens (their lifetimes are the API app's settings);
+        ``idempotency_key``: a money request's, read with its token."""
+        return ApiTokens(self.db, ttl_s=ttl_s, idle_s=idle_s, clock=self.clock,
+                         idempotency_key=idempotency_key)
 
     def web_sessions(self, policy: SessionPolicy | None) -> WebSessions:
         """The page apps' sessions (their lifetimes are the web layer's settings)."""

@@ -1,23 +1,16 @@
 from pyramid.config import Configurator
 
+from webcommon.routes import add_account_routes
+
 
 def includeme(config: Configurator) -> None:
-    config.add_static_view("static", "webapp:static", cache_max_age=3600)
-    config.add_route("home", "/")
-    config.add_route("signup", "/signup")
-    config.add_route("login", "/login")
-    config.add_route("logout", "/logout")
-    config.add_route("account", "/account")
-    config.add_route("account_password", "/account/password")
-    config.add_route("account_sign_out_others", "/account/sign-out-others")
-    config.add_route("dashboard", "/dashboard")
+    add_account_routes(config, "webapp:static", self_service=True)
     config.add_route("send", "/send")
     config.add_route("add_money", "/add-money")
     config.add_route("deposit", "/deposits/{token:[A-Za-z0-9_-]{16,64}}")
     config.add_route("deposit_cancel", "/deposits/{token:[A-Za-z0-9_-]{16,64}}/cancel")
     config.add_route("notifications", "/notifications")
     config.add_route("notifications_read", "/notifications/read")
-    config.add_route("favicon", "/favicon.ico")
     config.add_route("pay", "/pay")
     config.add_route("pay_merchant", "/pay/{handle}")
     config.add_route("withdraw", "/withdraw")

@@ -9,17 +9,14 @@ capability keeps its own in ``wallet.<capability>.errors``
 (tests/test_error_codes.py checks both the place and the code)."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
 
-class WalletError(Exception):
-    """A refused money operation. ``errors`` has every field's problem when
-    more than one was found (a form shows them all at once)."""
+class Refusal(Exception):
+    """A refusal to show on the form or in the problem: its message, the
+    ``field`` it concerns, and ``errors``, every field's problem when more
+    than one was found (a form shows them all at once)."""
 
-    #: Stable: clients act on it (never change one). A subclass declares its
-    #: own unless it means exactly what its parent means
-    #: (tests/test_error_codes.py holds the list of those).
-    code: ClassVar[str] = "validation_error"
     field: str | None = None
 
     def __init__(self, message: str, field: str | None = None,
@@ -35,10 +32,19 @@ class WalletError(Exception):
         return dict(self._errors) or {self.field or "form": str(self)}
 
     @classmethod
-    def of_fields(cls, errors: dict[str, str]) -> "WalletError":
+    def of_fields(cls, errors: dict[str, str]) -> Self:
         """One error for all of ``errors`` (its message and field: the first)."""
         field, message = next(iter(errors.items()))
         return cls(message, field, errors)
+
+
+class WalletError(Refusal):
+    """A refused money operation."""
+
+    #: Stable: clients act on it (never change one). A subclass declares its
+    #: own unless it means exactly what its parent means
+    #: (tests/test_error_codes.py holds the list of those).
+    code: ClassVar[str] = "validation_error"
 
 
 class DuplicateRequest(WalletError):

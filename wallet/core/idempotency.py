@@ -91,8 +91,12 @@ class IdempotencyKeys:
         who = _owner(owner)
         whose = (IdempotencyRecord.user_id == who.user_id if who.user_id is not None
                  else IdempotencyRecord.merchant_id == who.merchant_id)
-        record = self.db.scalar(select(IdempotencyRecord).where(
-            whose, IdempotencyRecord.key == key))
+        return self.answer(self.db.scalar(select(IdempotencyRecord).where(
+            whose, IdempotencyRecord.key == key)), request_sha256)
+
+    @staticmethod
+    def answer(record: IdempotencyRecord | None, request_sha256: str) -> StoredResponse | None:
+        """:meth:`replay` of a record looked up already (None: no record)."""
         if record is None:
             return None
         if record.request_sha256 != request_sha256:

@@ -96,9 +96,15 @@ def _note_moves(session: Session, _context: object) -> None:
             continue
         if obj not in session.new and not inspect(obj).attrs.status.history.has_changes():
             continue
-        session.info.setdefault(_NOTED, []).append(_Moved(
-            obj.kind, obj.status, obj.bank_code or "none",
-            _seconds(obj.created_at, obj.settled_at)))
+        note_written(session, obj)
+
+
+def note_written(session: Session, tx: Transaction) -> None:
+    """Note ``tx`` as written, reported once its transaction commits: done at
+    flush for every Transaction; a row inserted by a statement of its own
+    (wallet.core.notifications.insert_notified) is noted by its writer."""
+    session.info.setdefault(_NOTED, []).append(_Moved(
+        tx.kind, tx.status, tx.bank_code or "none", _seconds(tx.created_at, tx.settled_at)))
 
 
 def _report_after_commit(session: Session) -> None:

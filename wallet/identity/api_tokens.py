@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, and_, false, select, update
 from sqlalchemy.orm import Session
 
 from ..core.codes import utcnow
 from ..core.credentials import due_for_touch, new_secret, secret_sha256
-from ..core.models import User
+from ..core.models import IdempotencyRecord, User
 from ..core.text import is_ordinary, one_line
 from .errors import AccountError
 from .models import ApiToken
@@ -40,8 +40,13 @@ token_sha256 = secret_sha256
 
 class ApiTokens:
     def __init__(self, dbsession: Session, *, ttl_s: float, idle_s: float,
-                 clock: Callable[[], dt.datetime] = utcnow):
+                 clock: Callable[[], dt.datetime] = utcnow, idempotency_key: str | None = None):
         self.db = dbsession
+        #: A money request with a PIN looks its Idempotency-Key up before the
+        #: PIN is compared (api_app.money): read with the token, no round trip
+        #: of its own. :meth:`authenticate` sets :attr:`stored`.
+        self.idempotency_key = idempotency_key
+        self.stored: IdempotencyRecord | None = None
         self.ttl = dt.timedelta(seconds=ttl_s)
         self.idle = dt.timedelta(seconds=idle_s)
         self.clock = clock
@@ -70,15 +75,23 @@ class ApiTokens:
 
     def authenticate(self, token: str | None) -> tuple[ApiToken, User] | None:
         """The live token and its active user, or None: unknown, revoked,
-        expired, idle too long, or the user disabled."""
+        expired, idle too long, or the user disabled. Given an
+        ``idempotency_key`` (the constructor's), the user's answer stored for
+        it is read in the same query, into :attr:`stored` (None: none)."""
+        self.stored = None
         if not token or not _TOKEN.fullmatch(token):
             return None
+        # (no key asked about: the join's condition is false, planned away)
+        stored_for_key = (and_(IdempotencyRecord.user_id == ApiToken.user_id,
+                               IdempotencyRecord.key == self.idempotency_key)
+                          if self.idempotency_key is not None else false())
         found = self.db.execute(
-            select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+            select(ApiToken, User, IdempotencyRecord).join(User, User.id == ApiToken.user_id)
+            .outerjoin(IdempotencyRecord, stored_for_key)
             .where(ApiToken.token_sha256 == token_sha256(token))).first()
         if found is None:
             return None
-        record, user = found
+        record, user, stored = found
         now = self.clock()
         if (record.revoked_at is not None or record.expires_at <= now
                 or record.last_used_at + self.idle <= now or not user.is_active):
@@ -87,6 +100,7 @@ class ApiTokens:
             # Only when it moved on: one UPDATE a minute per token, not per request.
             self.db.execute(update(ApiToken).where(ApiToken.id == record.id)
                             .values(last_used_at=now))
+        self.stored = stored
         return record, user
 
     def of_user(self, user: User) -> list[ApiToken]:

@@ -3,30 +3,15 @@ problem, not a WalletError), the PIN step-up (wallet.identity.pins) and KYC
 (wallet.identity.kyc). Each WalletError's ``code`` is stable (wallet.core.errors)."""
 from __future__ import annotations
 
-from ..core.errors import WalletError
+from ..core.errors import Refusal, WalletError
 
 __all__ = ["AccountError", "KycRefused", "LoginThrottled", "PinLocked", "PinNotSet",
            "PinRefused", "WrongPin"]
 
 
-class AccountError(Exception):
+class AccountError(Refusal):
     """A sign-up or log-in problem to show on the form, with the field it
     concerns; ``errors`` has every field's problem when more than one was found."""
-
-    def __init__(self, message: str, field: str | None = None,
-                 errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.field = field
-        self._errors = dict(errors or {})
-
-    @property
-    def errors(self) -> dict[str, str]:
-        return dict(self._errors) or {self.field or "form": str(self)}
-
-    @classmethod
-    def of_fields(cls, errors: dict[str, str]) -> "AccountError":
-        field, message = next(iter(errors.items()))
-        return cls(message, field, errors)
 
 
 class LoginThrottled(AccountError):

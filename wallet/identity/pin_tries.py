@@ -8,7 +8,9 @@ committed before the PIN is compared; the outcome (a right PIN clears the
 count, the last wrong one locks) is written there too. Cost on a payment: the
 pool's pre-ping of that connection, the counting statement and the clearing
 one -- one round trip more than when both ran in the request's transaction
-(autocommit sends no BEGIN or COMMIT). It works through PgBouncer in
+(autocommit sends no BEGIN or COMMIT). A caller's next read may ride on the
+clearing statement (``Tally.settle(then=…)``: a transfer reads its
+recipient's room there, wallet.money.transfers). It works through PgBouncer in
 transaction mode (each statement is a transaction; no session state), and
 the request's own transaction never locks a PIN row any more, so parallel
 payments of one user no longer queue on it. Each request thread holds at most
@@ -34,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, case, update
+from sqlalchemy import Column, Connection, Engine, Row, Select, case, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..core.sessions import SessionHook
@@ -116,10 +118,11 @@ class Tally:
     first, then :meth:`settle` with what the compare decided."""
 
     def __init__(self, rows: PinRows, run: Callable[[Any], Any],
-                 pending: list[Outcome] | None):
+                 pending: list[Outcome] | None, *, folds: bool = False):
         self.rows = rows
         self._run = run
         self._pending = pending  # None: each write is committed already
+        self._folds = folds  # a read may ride on the outcome's write (PostgreSQL, apart)
 
     def reserve(self, user_id: int, now: dt.datetime) -> Reservation | None:
         row = self._run(_reserve_stmt(self.rows, user_id, now)).first()
@@ -143,12 +146,25 @@ class Tally:
         self._run(update(pins).where(self.rows.owner == user_id).values(
             failed_tries=case((pins.failed_tries > 0, pins.failed_tries - 1), else_=0)))
 
-    def settle(self, outcome: Outcome) -> None:
+    def settle(self, outcome: Outcome, then: Select[Any] | None = None) -> Row[Any] | None:
+        """Write the outcome; with ``then``, a read of the caller's, its first
+        row returned: in the same statement where that can be (the write as
+        a data-modifying CTE, on the connection apart: one round trip).
+        Read there, ``then`` sees what is committed when it runs -- for a
+        caller that holds the row locks its read depends on, what its own
+        transaction would see (wallet.money.limits)."""
         stmt = _outcome_stmt(outcome)
-        if stmt is not None:
-            self._run(stmt)
+        row: Row[Any] | None = None
+        if then is not None and stmt is not None and self._folds:
+            row = self._run(then.add_cte(stmt.cte("pin_settled"))).first()
+        else:
+            if stmt is not None:
+                self._run(stmt)
+            if then is not None:
+                row = self._run(then).first()
         if self._pending is not None:
             self._pending.append(outcome)
+        return row
 
 
 class TryCounter:
@@ -162,7 +178,7 @@ class TryCounter:
         if self._apart(user_id):
             with _engine(self.db).connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT")
-                yield Tally(self.rows, conn.execute, None)
+                yield Tally(self.rows, conn.execute, None, folds=True)
             return
         if self.db.in_nested_transaction():
             # A savepoint rolled back would undo the count while the

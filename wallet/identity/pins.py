@@ -24,9 +24,10 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import field as dataclass_field
+from typing import Any, ClassVar
 
-from sqlalchemy import Column, select, update
+from sqlalchemy import Column, Row, Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -77,6 +78,8 @@ class PinApproval:
     _by: object
     #: Whose: the PIN table that approved it (a shop's id is not a user's).
     table: str = "wallet_pins"
+    #: The row ``read_after`` read with the outcome (Pins.approve); None: not read.
+    read: Row[Any] | None = dataclass_field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self._by is not _APPROVER:
@@ -170,9 +173,13 @@ class Pins:
 
     # ----------------------------------------------------------------- check
 
-    def approve(self, user: PinOwner, pin: PinInput, *, field: str = "pin") -> PinApproval:
+    def approve(self, user: PinOwner, pin: PinInput, *, field: str = "pin",
+                read_after: Select[Any] | None = None) -> PinApproval:
         """Check ``pin`` for ``user``, its try counted first (durably: see
-        wallet.identity.pin_tries); raise PinRefused."""
+        wallet.identity.pin_tries); raise PinRefused. ``read_after``: a read
+        the caller needs next, run with the right PIN's outcome (Tally.settle:
+        no round trip of its own on PostgreSQL); its row is the approval's
+        ``read`` (None when it was not run: an approval given in)."""
         if isinstance(pin, PinApproval):
             if (pin.user_id, pin.table) != (user.id, self.table.__tablename__):
                 raise PinRefused("That approval is another user's.", field)
@@ -187,9 +194,10 @@ class Pins:
             if verdict.matches:  # (a stale hash is re-made under the current key)
                 new_hash = (hash_pin(typed, _configured(self.policy.keys))
                             if verdict.stale else None)
-                tally.settle(Outcome(tally.rows, user.id, now, right=True,
-                                     old_hash=found.pin_hash, new_hash=new_hash))
-                return PinApproval(user.id, _APPROVER, self.table.__tablename__)
+                read = tally.settle(Outcome(tally.rows, user.id, now, right=True,
+                                            old_hash=found.pin_hash, new_hash=new_hash),
+                                    then=read_after)
+                return PinApproval(user.id, _APPROVER, self.table.__tablename__, read)
             last = found.tries >= self.policy.max_tries
             until = now + dt.timedelta(seconds=self.policy.lock_s) if last else None
             tally.settle(Outcome(tally.rows, user.id, now, right=False,

@@ -18,7 +18,10 @@ PostgreSQL takes on ``users`` for every row inserted that references the user
 A->B's lock on B while A->B waited for B->A's on A -- a deadlock.
 
 Lock order (docs/architecture.md, "Lock order"): the payer's PIN row, then the
-receiving user's row, then the ledger's accounts (ledgerlib's own order).
+receiving user's row, then the ledger's accounts (ledgerlib's own order). A
+transfer locks the recipient's row with its lookup (:meth:`WalletLimits.lock_query`),
+before the PIN try is counted: on PostgreSQL that count never runs in the
+transfer's transaction, and SQLite has no row locks.
 
 Not limited: a payout the bank returns (the money was ours to give back), and
 shops' wallets.
@@ -28,8 +31,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 import ledgerlib.tables
@@ -89,27 +93,38 @@ class WalletLimits:
         self.policy = policy
         self.clock = clock
 
-    def headroom(self, user_id: int, *, lock: bool = False) -> Headroom:
-        """The wallet's room now; with ``lock``, under the user's row lock (a
-        credit checked on it cannot race another)."""
-        level_query = select(User.kyc_level).where(User.id == user_id)
-        if lock:
-            # NO KEY UPDATE: foreign-key checks on the user pass (see the module doc).
-            level_query = level_query.with_for_update(key_share=True)
-        kyc_level = self.db.execute(level_query).scalar_one()
+    @staticmethod
+    def committed_query(user_id: int) -> Select[Any]:
+        """The wallet's balance plus its deposits still pending, in one
+        statement: one snapshot of both (a deposit settled in between is
+        counted once, never zero times)."""
         accounts = ledgerlib.tables.accounts
         pending = (select(func.coalesce(func.sum(Transaction.amount_paise), 0))
                    .where(Transaction.payee_user_id == user_id,
                           Transaction.kind == Kind.DEPOSIT,
                           Transaction.status == Status.PENDING)
                    .scalar_subquery())
-        # One statement: one snapshot of the balance and the pending deposits
-        # (a deposit settled in between is counted once, never zero times).
-        committed = self.db.execute(
-            select(accounts.c.posted_paise + pending)
-            .where(accounts.c.code == codes.user_wallet(user_id))).scalar_one()
+        return (select(accounts.c.posted_paise + pending)
+                .where(accounts.c.code == codes.user_wallet(user_id)))
+
+    def headroom(self, user_id: int, *, lock: bool = False, locked: User | None = None,
+                 committed: int | None = None, monthly: bool = True) -> Headroom:
+        """The wallet's room now; with ``lock``, under the user's row lock (a
+        credit checked on it cannot race another). ``locked``: the user, whose
+        row the caller has locked already (its KYC level read in that
+        statement: :meth:`lock_query`), which saves the lock's round trip."""
+        if locked is not None:
+            kyc_level = locked.kyc_level
+        else:
+            level_query = select(User.kyc_level).where(User.id == user_id)
+            if lock:
+                # NO KEY UPDATE: foreign-key checks on the user pass (see the module doc).
+                level_query = level_query.with_for_update(key_share=True)
+            kyc_level = self.db.execute(level_query).scalar_one()
+        if committed is None:  # (else read by the caller after the lock: check_incoming)
+            committed = int(self.db.execute(self.committed_query(user_id)).scalar_one())
         bank_left = None
-        if kyc_level != KycLevel.FULL:
+        if monthly and kyc_level != KycLevel.FULL:
             taken = self.db.execute(
                 select(func.coalesce(func.sum(Transaction.amount_paise), 0))
                 .where(Transaction.payee_user_id == user_id,
@@ -138,12 +153,31 @@ class WalletLimits:
                 if room.kyc_level != KycLevel.FULL else "")
         raise DepositLimit(f"{can}: {why}.{more}")
 
+    @staticmethod
+    def lock_query(stmt: Select[Any]) -> Select[Any]:
+        """``stmt`` (which selects User) locking the user's row as the check
+        needs it, and reading its columns afresh (the row as locked, not as a
+        session loaded it before): pass the user to :meth:`check_incoming`
+        as ``locked``."""
+        # NO KEY UPDATE: foreign-key checks on the user pass (see the module doc).
+        return stmt.with_for_update(key_share=True, of=User).execution_options(
+            populate_existing=True)
+
     def check_incoming(self, recipient_id: int, amount_paise: int, *, what: str,
-                       whose: str) -> None:
+                       whose: str, locked: User | None = None,
+                       committed: int | None = None) -> None:
         """Refuse a transfer or refund the recipient's wallet could not take.
         ``whose`` names the recipient's wallet for the sender ("Ravi Kumar's");
-        their balance is never told."""
-        room = self.headroom(recipient_id, lock=True)
+        their balance is never told. ``locked``: the recipient, its row locked
+        already by the caller's lookup (:meth:`lock_query`); ``committed``:
+        :meth:`committed_query` read since that lock was taken (in any
+        statement that began after it: no credit can commit in between)."""
+        if locked is not None and locked.id != recipient_id:
+            raise ValueError("the user locked is not the recipient")
+        if committed is not None and locked is None:
+            raise ValueError("the balance is read after the lock: lock with the lookup")
+        room = self.headroom(recipient_id, lock=True, locked=locked, committed=committed,
+                             monthly=False)
         if amount_paise > room.balance_left_paise:
             raise RecipientLimit(
                 f"{whose} wallet cannot receive {format_paise(amount_paise)} now: it would go "

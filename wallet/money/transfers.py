@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy import Select, bindparam, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 import ledgerlib
 from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_paise
@@ -23,7 +25,7 @@ from ..core import codes
 from ..core.codes import Kind, Status, utcnow
 from ..core.errors import DuplicateRequest, WalletError
 from ..core.models import Merchant, Transaction, User
-from ..core.notifications import Notice, notify
+from ..core.notifications import Notice, insert_notified, notify
 from ..core.phone import InvalidPhone, normalize_phone
 from ..core.wallets import open_wallet
 from ..identity.pins import PinInput, PinPolicy, Pins
@@ -153,14 +155,18 @@ class WalletService:
         twice (a double click, a retried request) returns the first transfer.
         """
         recipient, note, key, earlier = self._preview(sender, recipient_phone, amount_paise,
-                                                      request_key, note)
+                                                      request_key, note, lock=True)
         if earlier is not None:  # submitted before: its transfer, and no PIN compared
             return self._earlier(earlier, payee_user_id=recipient.id,
                                  amount_paise=amount_paise)
-        self.pins.approve(sender, pin)
+        # The recipient's balance is read with the PIN's outcome (one round
+        # trip): after its row was locked by the lookup, before the posting.
+        read = self.pins.approve(sender, pin,
+                                 read_after=self.limits.committed_query(recipient.id)).read
         try:
-            self.limits.check_incoming(recipient.id, amount_paise, what="sent",
-                                       whose=f"{recipient.name}'s")
+            self.limits.check_incoming(
+                recipient.id, amount_paise, what="sent", whose=f"{recipient.name}'s",
+                locked=recipient, committed=None if read is None else int(read[0]))
         except RecipientLimit:  # a repeat of a transfer made then is no new credit
             replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
             if replay is not None:
@@ -191,7 +197,10 @@ class WalletService:
             replay = self.replay(key, payee_user_id=recipient.id, amount_paise=amount_paise)
             if replay is not None:
                 return replay
-        tx = self._record(
+        return self._record(
+            {"payer": sender, "payee": recipient},
+            (recipient.id, Notice.MONEY_RECEIVED,
+             f"{sender.name} sent you {format_paise(amount_paise)}"),
             kind=Kind.TRANSFER,
             status=Status.COMPLETED,
             amount_paise=amount_paise,
@@ -201,9 +210,6 @@ class WalletService:
             idempotency_key=key,
             ledger_entry_id=entry.id,
         )
-        notify(self.db, recipient.id, Notice.MONEY_RECEIVED,
-               f"{sender.name} sent you {format_paise(amount_paise)}", tx, now=self.clock())
-        return tx
 
     def preview_transfer(self, sender: User, recipient_phone: str, amount_paise: int,
                          request_key: str, note: str = "") -> tuple[User, str, str]:
@@ -247,26 +253,31 @@ class WalletService:
         return PaymentQuote(self, payer, shop, amount_paise, note)
 
     def _preview(self, sender: User, recipient_phone: str, amount_paise: int,
-                 request_key: str, note: str) -> tuple[User, str, str, Earlier | None]:
+                 request_key: str, note: str, *,
+                 lock: bool = False) -> tuple[User, str, str, Earlier | None]:
         """:meth:`preview_transfer`, and the transfer made earlier with the
-        form's key if there is one (looked up in the recipient's query)."""
+        form's key if there is one (looked up in the recipient's query). With
+        ``lock`` the recipient's row is locked by that query, as the limits'
+        check needs it (WalletLimits.lock_query): no statement of its own."""
         ensure_can_spend(sender)  # frozen: said at the first step, and costs no PIN try
         self.check_transfer_amount(amount_paise)
         note = self.clean_note(note)
         key = self.idempotency_key(Kind.TRANSFER, sender, request_key)
-        recipient, earlier = self._recipient(sender, recipient_phone, key)
+        recipient, earlier = self._recipient(sender, recipient_phone, key, lock=lock)
         return recipient, note, key, earlier
 
-    def _recipient(self, sender: User, phone_text: str,
-                   key: str) -> tuple[User, Earlier | None]:
+    def _recipient(self, sender: User, phone_text: str, key: str, *,
+                   lock: bool = False) -> tuple[User, Earlier | None]:
         try:
             phone = normalize_phone(phone_text)
         except InvalidPhone as exc:  # not a phone number at all: the field is wrong
             raise WalletError(str(exc), "phone") from None
         if phone == sender.phone:
             raise SelfTransfer("You cannot send money to yourself.")
-        recipient, earlier = self._with_earlier(
-            select(User).where(User.phone == phone), key, ("payee_user_id", "amount_paise"))
+        lookup = select(User).where(User.phone == phone)
+        if lock:
+            lookup = self.limits.lock_query(lookup)
+        recipient, earlier = self._with_earlier(lookup, key, ("payee_user_id", "amount_paise"))
         if recipient is None or not recipient.is_active:
             raise RecipientNotFound("No wallet is registered with that number.")
         return recipient, earlier
@@ -345,7 +356,8 @@ class WalletService:
             replay = self.replay(key, payee_merchant_id=merchant.id, amount_paise=amount_paise)
             if replay is not None:
                 return replay
-        return self._record(kind=Kind.PAYMENT, status=Status.COMPLETED, amount_paise=amount_paise,
+        return self._record({"payer": payer, "payee_merchant": merchant},
+                            kind=Kind.PAYMENT, status=Status.COMPLETED, amount_paise=amount_paise,
                             payer_user_id=payer.id, payee_merchant_id=merchant.id, note=note,
                             idempotency_key=key, ledger_entry_id=entry.id)
 
@@ -403,12 +415,25 @@ class WalletService:
 
     # -------------------------------------------------------------- internals
 
-    def _record(self, **values: object) -> Transaction:
-        """A movement completed at once (a transfer, a payment): settled now."""
+    def _record(self, parties: Mapping[str, User | Merchant],
+                notice: tuple[int, Notice, str] | None = None, **values: object) -> Transaction:
+        """A movement completed at once (a transfer, a payment): settled now,
+        with the ``notice`` (user id, kind, text) it sends, if any: both in
+        one statement where the database can (insert_notified).
+        ``parties`` (relationship -> the user or shop in hand) are set as
+        loaded, so that describe() loads none of them again (one query each:
+        the identity map holds objects weakly, and the caller's may be gone)."""
         now = self.clock()
-        tx = Transaction(created_at=now, updated_at=now, settled_at=now, **values)
-        self.db.add(tx)
-        self.db.flush()
+        values = {"created_at": now, "updated_at": now, "settled_at": now, **values}
+        tx = None if notice is None else insert_notified(self.db, values, *notice, now=now)
+        if tx is None:
+            tx = Transaction(**values)
+            self.db.add(tx)
+            self.db.flush()
+            if notice is not None:
+                notify(self.db, notice[0], notice[1], notice[2], tx, now=now)
+        for name, party in parties.items():
+            set_committed_value(tx, name, party)
         return tx
 
     def replay(self, key: str, **expected: object) -> Transaction | None:

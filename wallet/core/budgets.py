@@ -1,0 +1,55 @@
+"""How many database round trips each money operation may make (issue #25):
+the statements counted by wallet.core.round_trips from the request's arrival
+to its answer, ``BEGIN``, ``COMMIT`` and ``ROLLBACK`` not counted. The suite
+holds every operation to its budget (tests/test_round_trips.py), on SQLite
+and on PostgreSQL; bench/round_trips.py prints the figures. An operation that
+needs more is a decision: raise its budget here, in the same commit, and say
+why. The figures before and after each cut: docs/performance.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["BUDGETS", "Budget", "budget_of"]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """An operation's most statements, per database. They differ: on
+    PostgreSQL a ledger posting is one statement (ledgerlib's fast path, a
+    CTE that locks, checks and writes) where SQLite needs four (lock, entry,
+    postings, balances); on SQLite the PIN try is counted in the request's
+    transaction, on PostgreSQL on a connection of its own
+    (wallet.identity.pin_tries), whose pool pre-ping is not a statement."""
+
+    operation: str
+    what: str
+    sqlite: int
+    postgresql: int
+
+    def on(self, dialect: str) -> int:
+        """The budget on ``dialect`` (an engine's ``dialect.name``)."""
+        return self.postgresql if dialect == "postgresql" else self.sqlite
+
+
+#: Measured: docs/performance.md ("Round trips per operation").
+BUDGETS: tuple[Budget, ...] = (
+    Budget("api_transfer", "API: POST /v1/transfers", sqlite=12, postgresql=7),
+    Budget("api_shop_payment", "API: POST /v1/payments", sqlite=10, postgresql=7),
+    Budget("page_send", "user app: /send, the confirm step's POST", sqlite=12, postgresql=7),
+    Budget("page_shop_payment", "user app: /pay/<handle>, the confirm step's POST",
+           sqlite=11, postgresql=8),
+    Budget("checkout_pay", "user app: POST /checkout/<request> (a payment request paid)",
+           sqlite=15, postgresql=12),
+    Budget("withdrawal_request", "API: POST /v1/withdrawals", sqlite=17, postgresql=16),
+    Budget("deposit_settle", "webhook app: a bank's deposit.succeeded", sqlite=14, postgresql=10),
+    Budget("refund", "API: a shop's POST /v1/payment_requests/<id>/refunds",
+           sqlite=19, postgresql=16),
+)
+
+
+def budget_of(operation: str) -> Budget:
+    for budget in BUDGETS:
+        if budget.operation == operation:
+            return budget
+    raise KeyError(operation)
