@@ -65,7 +65,7 @@ from fake_bank.models import Delivery, Payout  # noqa: E402
 from tests.wallet_helpers import bank_client, sweep_stuck_deposits, withdrawal_service  # noqa: E402
 from wallet.banking.banks import load_banks  # noqa: E402
 from wallet.core.models import Transaction  # noqa: E402
-from wallet.db import get_engine  # noqa: E402
+from wallet.db import WalletSession, get_engine  # noqa: E402
 from wallet.identity.accounts import AccountService  # noqa: E402
 from wallet.identity.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
 from wallet.identity.pan_vault import PanKeys, PanVault  # noqa: E402
@@ -207,7 +207,7 @@ class WorkerProcess:
 
     def _start(self) -> subprocess.Popen:
         return subprocess.Popen(
-            [*self.wrap, sys.executable, "-m", "huey.bin.huey_consumer", "huey_tasks.huey",
+            [*self.wrap, sys.executable, "-m", "huey.bin.huey_consumer", "huey_tasks.consumer.huey",
              "-w", "4", "-n"],
             env={**os.environ, "WALLET_INI": str(self.ini), "PYTHONPATH": str(ROOT)},
             stdout=self.log, stderr=subprocess.STDOUT)
@@ -322,7 +322,7 @@ def exercise(stage: Stage, args, stats, windows_out: list | None = None) -> list
     engine = get_engine(settings)
     users = [f"+9170000{i:05d}" for i in range(args.users)]
     ids = {}
-    with Session(engine) as session, session.begin():
+    with WalletSession(engine) as session, session.begin():
         accounts = AccountService(session, bcrypt_rounds=PASSWORD_BCRYPT_ROUNDS)
         for phone in users:  # each full KYC, with a wallet PIN (asked before payments)
             user = accounts.signup(phone, f"Chaos {phone[-4:]}", PASSWORD)
@@ -450,7 +450,7 @@ def settle(stage: Stage, args, engine, stats) -> list[str]:
     open_statuses = ("pending", "queued", "sending", "needs_review")
 
     def run_in_transaction(fn):
-        with Session(engine, expire_on_commit=False) as session, session.begin():
+        with WalletSession(engine, expire_on_commit=False) as session, session.begin():
             return fn(session)
 
     deadline = time.monotonic() + args.settle_s
@@ -458,10 +458,10 @@ def settle(stage: Stage, args, engine, stats) -> list[str]:
         sweep_stuck_deposits(run_in_transaction, banks, bank_client,
                              older_than=dt.timedelta(0), expire_after=dt.timedelta(0))
         huey_tasks.withdrawals.resume_stalled_withdrawals.call_local()
-        with Session(engine) as session:
+        with WalletSession(engine) as session:
             for tx_id in session.scalars(select(Transaction.id).where(
                     Transaction.kind == "withdrawal", Transaction.status == "needs_review")):
-                with Session(engine) as op, op.begin():  # what an operator would do
+                with WalletSession(engine) as op, op.begin():  # what an operator would do
                     withdrawal_service(op, banks).operator_retry(tx_id)
                 stats["operator retries"] += 1
             open_work = session.scalar(select(func.count()).select_from(Transaction).where(
@@ -474,7 +474,7 @@ def settle(stage: Stage, args, engine, stats) -> list[str]:
         if open_work == 0 and undelivered == 0 and unreversed == 0:
             return []
         time.sleep(0.5)
-    with Session(engine) as session:
+    with WalletSession(engine) as session:
         still = session.execute(select(Transaction.kind, Transaction.status, Transaction.id)
                                 .where(Transaction.status.in_(open_statuses))).all()
     return [f"work still open after {args.settle_s} s of calm: {still[:5]}, "

@@ -7,7 +7,6 @@ from __future__ import annotations
 import collections
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 import ledgerlib
 from bench.faults import Faults
@@ -15,12 +14,13 @@ from fake_bank.models import ApiCall, Payment, Payout
 from wallet.banking.models import Withdrawal
 from wallet.banking.settlement import position as settlement_position
 from wallet.core.models import Transaction
+from wallet.db import WalletSession
 from wallet.operations.bank_calls import cross_check
 
 
 def check(engine, bank_books, stats, faults: Faults) -> list[str]:
     problems = []
-    with Session(engine) as session:
+    with WalletSession(engine) as session:
         report = ledgerlib.verify(session)
         if not report.ok:
             problems.append("ledger verify: " + "; ".join(report.problems[:3]))

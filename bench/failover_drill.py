@@ -35,7 +35,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
 
 import ledgerlib  # noqa: E402
 from bench.acks import AckLog, check_acks  # noqa: E402
@@ -46,7 +45,7 @@ from bench.infra import AppProcess, write_ini  # noqa: E402
 from bench.people import PASSWORD, PIN, Person, keep_sending  # noqa: E402
 from bench.read_drill import read_checks  # noqa: E402
 from tests.wallet_helpers import deposit_service  # noqa: E402
-from wallet.db import get_engine  # noqa: E402
+from wallet.db import WalletSession, get_engine  # noqa: E402
 from wallet.identity.accounts import AccountService  # noqa: E402
 from wallet.identity.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
 from wallet.identity.pan_vault import PanKeys, PanVault  # noqa: E402
@@ -111,7 +110,7 @@ def make_people(engine, settings: dict, count: int) -> list[tuple[str, int]]:
     """``count`` users with full KYC, the PIN and money: (phone, id)."""
     banks = WalletSettings.from_dict(settings).banks
     made = []
-    with Session(engine) as session, session.begin():
+    with WalletSession(engine) as session, session.begin():
         accounts = AccountService(session, bcrypt_rounds=4)
         vault = PanVault(PanKeys.from_settings(CHAOS_PAN_SETTINGS))
         pins = PinPolicy(keys=parse_pin_keys(PIN_KEYS, "chaos", production=False))
@@ -129,7 +128,7 @@ def make_people(engine, settings: dict, count: int) -> list[tuple[str, int]]:
 
 def money_checks(engine, people: int) -> list[str]:
     problems = []
-    with Session(engine) as session:
+    with WalletSession(engine) as session:
         report = ledgerlib.verify(session)
         if not report.ok:
             problems.append("ledger verify: " + "; ".join(report.problems[:3]))
@@ -187,7 +186,7 @@ def outcome_checks(args, engine, log: AckLog, fault_at: float, people: int,
     figures["recovery s (first refused -> first accepted)"] = recovery
     figures["answers"] = dict(log.counts())
     figures["acknowledged transfers checked"] = len(log.acks)
-    with Session(engine) as session:
+    with WalletSession(engine) as session:
         problems = check_acks(session, log.acks)
     problems += money_checks(engine, people)
     wrong = log.unexpected_answers()

@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 import ledgerlib  # noqa: E402
 from bench.acks import AckLog, check_acks  # noqa: E402
@@ -161,11 +161,11 @@ def rehearse(args, workdir: Path, stats) -> list[str]:
 
 def final_checks(cluster: PatroniCluster, stage: Stage, acks: AckLog, windows: list,
                  stats) -> list[str]:
-    from wallet.db import get_engine
+    from wallet.db import WalletSession, get_engine
 
     problems = []
     engine = get_engine(stage.settings)
-    with Session(engine) as session:
+    with WalletSession(engine) as session:
         problems += check_acks(session, acks.acks)
     engine.dispose()
     stats["acknowledged operations checked"] = len(acks.acks)

@@ -60,7 +60,7 @@ from tests.wallet_helpers import (  # noqa: E402
     withdrawal_service,
 )
 from wallet.core.models import IdempotencyRecord, Transaction, User  # noqa: E402
-from wallet.db import get_engine  # noqa: E402
+from wallet.db import WalletSession, get_engine  # noqa: E402
 from wallet.identity.accounts import AccountService  # noqa: E402
 from wallet.identity.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
 from wallet.identity.pan_vault import PanKeys, PanVault  # noqa: E402
@@ -130,7 +130,6 @@ def serving_process(settings: dict, workdir: Path, threads: int, app: str = "use
     one port (SO_REUSEPORT: the kernel spreads connections, as a load balancer
     in front of several app processes would). A client in the server's process
     would fight it for the GIL and measure that instead."""
-    import os
     import socket
     import subprocess
 
@@ -142,14 +141,11 @@ def serving_process(settings: dict, workdir: Path, threads: int, app: str = "use
     ini = workdir / f"bench-{app}.ini"
     ini.write_text("\n".join(lines) + "\n")
     log = (workdir / f"{app}.log").open("w")
-    # huey_tasks, when imported, reads [app:user] of WALLET_INI (else the working
-    # directory's development.ini); an app with a task queue then points it at
-    # its own settings. Other apps' ini files have no [app:user]: name none.
-    worker_ini = ini if app == "user" else workdir / "no-worker-settings.ini"
+    # (An app with a task queue points huey_tasks at its own settings.)
     servers = [subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("serve_app.py")), str(ini), app, str(port),
          str(threads)],
-        stdout=log, stderr=log, env={**os.environ, "WALLET_INI": str(worker_ini)})
+        stdout=log, stderr=log)
         for _ in range(processes)]
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120  # (a busy shared machine starts them slowly)
@@ -188,7 +184,7 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def make_people(engine, banks, phones: list[str], deposit_paise: int, shop: bool = False):
-    with Session(engine) as session, session.begin():
+    with WalletSession(engine) as session, session.begin():
         accounts = AccountService(session, bcrypt_rounds=BCRYPT_ROUNDS)
         for i, phone in enumerate(phones):
             user = accounts.signup(phone, f"Bench {i}", PASSWORD)
@@ -384,7 +380,7 @@ class LoadFigures:
 
 
 def count_rows(engine, model) -> int:
-    with Session(engine) as session:
+    with WalletSession(engine) as session:
         return session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
@@ -440,7 +436,7 @@ def bench_p2p(args) -> None:
         form, output = form_p2p(args, workdir, settings, engine, phones)
         print_wrk(form.name, output)
         print(form.summary())
-        with Session(engine) as session:
+        with WalletSession(engine) as session:
             print(ledgerlib.verify(session).summary().splitlines()[0])
         engine.dispose()
         print("\n".join(form.machine_lines("form_p2p")))
@@ -476,7 +472,7 @@ def bench_p2p(args) -> None:
         elapsed = time.monotonic() - started
         server_cpu_s = cpu_seconds(SERVER_PIDS[base]) - cpu_before
     report(p2p_name(args, "p2p"), latencies, statuses, elapsed)
-    with Session(engine) as session:
+    with WalletSession(engine) as session:
         moved = session.scalar(sa.select(sa.func.count()).select_from(Transaction)) - before
         print(f"transfers recorded: {moved}; "
               f"server CPU {server_cpu_s * 1000 / max(moved, 1):.2f} ms per transfer;",
@@ -521,7 +517,7 @@ def bench_api_p2p(args) -> None:
           f"(API transfers: {api.transfers})")
     print(api.summary())
     print(form.summary())
-    with Session(engine) as session:
+    with WalletSession(engine) as session:
         print(ledgerlib.verify(session).summary().splitlines()[0])
     engine.dispose()
     print("\n".join(api.machine_lines("api_p2p") + form.machine_lines("form_p2p")))
@@ -566,7 +562,7 @@ def bench_hot_shop(args) -> None:
         elapsed = time.monotonic() - started
     report(f"hot shop ({args.payers} payers x {args.rounds}, one merchant)", latencies, statuses,
            elapsed)
-    with Session(engine) as session:
+    with WalletSession(engine) as session:
         shop = ledgerlib.Ledger(session).balance("merchant:1:wallet").posted_paise
         deadlocks = deadlock_count(engine) - deadlocks_before
         print(f"deadlocks reported by PostgreSQL meanwhile: {deadlocks}")
@@ -597,7 +593,7 @@ def bench_pipeline(args) -> None:
         huey_tasks.huey.flush()
         per_user = args.withdrawals // args.users
         ids = []
-        with Session(engine) as session, session.begin():
+        with WalletSession(engine) as session, session.begin():
             service = withdrawal_service(  # the bench's PIN keys, not the tests'
                 session, banks, wallet=wallet_service(session, pin_policy=PIN_POLICY))
             for user in session.scalars(sa.select(User)):
@@ -613,7 +609,7 @@ def bench_pipeline(args) -> None:
             huey_tasks.withdrawals.process_payouts(f"user:{user_id}")
         consumer.start()
         while True:
-            with Session(engine) as session:
+            with WalletSession(engine) as session:
                 open_ = session.scalar(sa.select(sa.func.count()).select_from(Transaction).where(
                     Transaction.kind == "withdrawal",
                     Transaction.status.in_(("queued", "sending"))))
@@ -627,7 +623,7 @@ def bench_pipeline(args) -> None:
         calls = bank_db.scalars(sa.select(ApiCall).where(ApiCall.kind == "payout")).all()
     bank_engine.dispose()
     owner_of = {f"wd_{i}": i for i in ids}
-    with Session(engine) as session:
+    with WalletSession(engine) as session:
         owner_of = dict(session.execute(sa.select(Transaction.id, Transaction.payer_user_id)
                                         .where(Transaction.id.in_(ids))).all())
         completed = session.scalar(sa.select(sa.func.count()).select_from(Transaction).where(

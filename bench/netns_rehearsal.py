@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 import ledgerlib  # noqa: E402
 from bench.chaos import (  # noqa: E402
@@ -59,7 +59,7 @@ from bench.infra import AppProcess, LocalPostgres, LocalRedis, write_ini  # noqa
 from tests.wallet_helpers import deposit_service  # noqa: E402
 from wallet.banking.models.webhook import WebhookAttempt as Heard  # noqa: E402
 from wallet.core.models import Transaction  # noqa: E402
-from wallet.db import get_engine  # noqa: E402
+from wallet.db import WalletSession, get_engine  # noqa: E402
 from wallet.identity.accounts import AccountService  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
 from wallet.settings import WalletSettings  # noqa: E402
@@ -146,7 +146,7 @@ def allow_list_check(settings: dict, engine, webhook_url: str, stats) -> list[st
     sent from user1 (refused: not the bank's address) and then from the bank's
     host (accepted: the deposit fails)."""
     banks = WalletSettings.from_dict(settings).banks
-    with Session(engine) as session, session.begin():
+    with WalletSession(engine) as session, session.begin():
         user = AccountService(session, bcrypt_rounds=4).signup(
             "+917999900001", "Allow List", PASSWORD)
         deposit = deposit_service(session, dict(banks)).start(user, "hdfc", 50_000,
@@ -158,10 +158,10 @@ def allow_list_check(settings: dict, engine, webhook_url: str, stats) -> list[st
     secret = settings["banks.hdfc.webhook_secrets"].split()[0]
     url = f"{webhook_url}/webhooks/hdfc"
     from_app = send_signed_webhook("user1", url, secret, "evt_rehearsal_1", body)
-    with Session(engine) as session:
+    with WalletSession(engine) as session:
         after_app = session.get(Transaction, tx_id).status
     from_bank = send_signed_webhook("bank", url, secret, "evt_rehearsal_2", body)
-    with Session(engine) as session:
+    with WalletSession(engine) as session:
         after_bank = session.get(Transaction, tx_id).status
     stats["signed webhook from user1 (app host)"] = f"{from_app}, deposit {after_app}"
     stats["signed webhook from bank host"] = f"{from_bank}, deposit {after_bank}"
@@ -235,7 +235,7 @@ def rehearse(args, workdir: Path, stats) -> list[str]:
                       fault_actions=actions,
                       health={name: apps[name].url for name in ("user1", "user2", "hook")})
         problems += exercise(stage, args, stats)
-        with Session(engine) as session:  # who the webhook app heard from
+        with WalletSession(engine) as session:  # who the webhook app heard from
             for source, status, count in session.execute(
                     select(Heard.source_ip, Heard.http_status, func.count())
                     .group_by(Heard.source_ip, Heard.http_status)):

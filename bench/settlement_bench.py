@@ -42,7 +42,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
 
 from tests.wallet_helpers import deposit_service, wallet_service  # noqa: E402
 from wallet.banking import settlement  # noqa: E402
@@ -50,7 +49,7 @@ from wallet.banking.banks import BankConfig  # noqa: E402
 from wallet.core import codes  # noqa: E402
 from wallet.core.codes import CURRENCY, DepositAnswer, Kind, Status  # noqa: E402
 from wallet.core.models import Transaction, User  # noqa: E402
-from wallet.db import get_engine  # noqa: E402
+from wallet.db import WalletSession, get_engine  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
 from wallet.operations.bank_calls import verify_all  # noqa: E402
 
@@ -86,7 +85,7 @@ def fresh_schema(base_url: str) -> str:
 def make_users(url: str, count: int) -> list[int]:
     engine = get_engine({"sqlalchemy.url": url})
     now = codes.utcnow()
-    with Session(engine) as session, session.begin():
+    with WalletSession(engine) as session, session.begin():
         users = [User(phone=f"+9190000{i:05d}", name=f"Bench {i}", password_hash="x",
                       created_at=now) for i in range(count)]
         session.add_all(users)
@@ -108,7 +107,7 @@ def pending_deposits(url: str, users: list[int], count: int) -> list[str]:
                  payee_user_id=users[i % len(users)], bank_code="hdfc", token=token,
                  note="bench", idempotency_key=f"deposit:bench:{token}", created_at=now,
                  updated_at=now) for i, token in enumerate(tokens)]
-    with Session(engine) as session, session.begin():
+    with WalletSession(engine) as session, session.begin():
         session.execute(sa.insert(Transaction), rows)
     engine.dispose()
     return tokens
@@ -127,7 +126,7 @@ def settle_worker(url: str, shards: int, tokens: list[str], start_at: float, sto
     for token in tokens:
         if time.time() >= stop_at:
             break
-        with Session(engine, expire_on_commit=False) as session, session.begin():
+        with WalletSession(engine, expire_on_commit=False) as session, session.begin():
             result = deposit_service(session, banks).settle(
                 token, DepositAnswer.SUCCESS, bank_code="hdfc", amount_paise=AMOUNT_PAISE,
                 currency=CURRENCY, source="bench")
@@ -214,7 +213,7 @@ def measure(url: str, shards: int, connections: int, seconds: float, users: list
 def check(url: str) -> tuple[int, int, int]:
     """(position, shards used, credited total) after the runs; verify must be clean."""
     engine = get_engine({"sqlalchemy.url": url})
-    with Session(engine) as session:
+    with WalletSession(engine) as session:
         balances = settlement.shard_balances(session).get("hdfc", {})
         expected = settlement.expected_positions(session).get("hdfc", 0)
         result = verify_all(session)

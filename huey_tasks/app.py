@@ -1,11 +1,14 @@
 """The Huey instance and the database access of the workers.
 
-Configured from the ini file named by ``WALLET_INI`` (default development.ini):
+Importing this package reads no file and connects to nothing: ``huey`` starts
+as an in-memory queue and :func:`configure` points it (and the workers'
+database) at a process's settings -- the web apps at start-up, the consumer
+from the ini file named by ``WALLET_INI`` (huey_tasks/consumer.py):
 ``huey.backend = sqlite`` (``huey.path``) in development, ``redis``
 (``huey.url``: ``redis://`` or ``redis+sentinel://``) in production, ``memory``
 for tests. Start workers with
 
-    WALLET_INI=development.ini huey_consumer huey_tasks.huey --workers 2
+    WALLET_INI=development.ini huey_consumer huey_tasks.consumer.huey --workers 2
 """
 from __future__ import annotations
 
@@ -20,9 +23,9 @@ import ledgerlib
 from wallet.banking.banks import BankConfig
 from wallet.core import redis_urls
 from wallet.core.tasks import NoTaskQueue, TaskQueue
-from wallet.db import get_engine, get_session_factory
+from wallet.db import WalletSession, get_engine, get_session_factory
 from wallet.services import Background
-from wallet.settings import WalletSettings, load_settings
+from wallet.settings import WalletSettings
 
 HUEY_NAME = "wallet"
 T = TypeVar("T")
@@ -54,7 +57,7 @@ class Worker:
     def __init__(self) -> None:
         self.raw_settings: Mapping[str, Any] = {}
         self._settings: WalletSettings | None = None
-        self._session_factory: sessionmaker[Session] | None = None
+        self._session_factory: sessionmaker[WalletSession] | None = None
 
     def configure(self, settings: Mapping[str, Any]) -> None:
         self.raw_settings = settings
@@ -71,7 +74,7 @@ class Worker:
     def banks(self) -> dict[str, BankConfig]:
         return dict(self.settings.banks)
 
-    def session_factory(self) -> sessionmaker[Session]:
+    def session_factory(self) -> sessionmaker[WalletSession]:
         if self._session_factory is None:
             self._session_factory = get_session_factory(get_engine(self.raw_settings))
         return self._session_factory
@@ -92,10 +95,9 @@ class Worker:
 
 
 worker = Worker()
-_ini = os.environ.get("WALLET_INI", "development.ini")
-if os.path.exists(_ini):
-    worker.configure(load_settings(_ini))
-huey = make_huey(worker.raw_settings)
+# The tasks register on this instance as they are decorated; configure() gives
+# it the configured backend's storage (the instance, and so they, stay).
+huey = make_huey({})
 
 
 def configure(settings: Mapping[str, Any]) -> None:
@@ -103,5 +105,7 @@ def configure(settings: Mapping[str, Any]) -> None:
     apps call this at start-up, so what they enqueue lands where workers look)."""
     worker.configure(settings)
     fresh = make_huey(settings)
-    huey.storage = fresh.storage
+    # immediate first: changing it makes Huey replace its storage (with an
+    # in-memory one, for this MemoryHuey), which would undo the storage's swap.
     huey.immediate = fresh.immediate
+    huey.storage = fresh.storage

@@ -208,12 +208,13 @@ def app_engine(app_db_url):
 @pytest.fixture
 def db(app_engine):
     """A function returning a new session on the test database (commit yourself)."""
-    from sqlalchemy.orm import Session
+    from wallet.db import get_session_factory
 
+    factory = get_session_factory(app_engine)
     sessions = []
 
     def open_session():
-        session = Session(app_engine, expire_on_commit=False)
+        session = factory()
         sessions.append(session)
         return session
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 import ledgerlib
 from wallet.core.codes import Event
 from wallet.core.models import Merchant, User
-from wallet.db import get_engine
+from wallet.db import WalletSession, get_engine
 from wallet.identity.accounts import AccountService
 from wallet.merchants.keys import MerchantKeys
 from wallet.merchants.payment_requests import NewRequest, PaymentRequests
@@ -361,7 +361,7 @@ def test_opposite_payments_refunds_and_checkouts_at_once_never_deadlock(db, web_
     stats = stats_engine()
 
     def run(fn: Callable[[Session], object]) -> object:
-        with Session(engine, expire_on_commit=False) as session, session.begin():
+        with WalletSession(engine, expire_on_commit=False) as session, session.begin():
             return fn(session)
 
     world = World(asha, ravi, shop, secret, run, QueuedWebhooks(), Outcome(),

@@ -204,7 +204,7 @@ def test_a_worker_process_killed_mid_payout_is_recovered_exactly_once(db, bank, 
 
     def consumer() -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "huey.bin.huey_consumer", "huey_tasks.huey", "-w", "1"],
+            [sys.executable, "-m", "huey.bin.huey_consumer", "huey_tasks.consumer.huey", "-w", "1"],
             env={**os.environ, "WALLET_INI": str(ini)}, cwd=str(tmp_path),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

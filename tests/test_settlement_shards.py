@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 import ledgerlib
 from wallet.banking import settlement
 from wallet.banking.banks import load_banks
 from wallet.core import codes
 from wallet.core.models import User
+from wallet.db import WalletSession
 from wallet.money.errors import InsufficientBalance
 from wallet.operations.bank_calls import cross_check, verify_all
 from wallet.settings import ConfigurationError
@@ -207,7 +207,7 @@ def test_a_deposit_takes_another_shard_while_its_home_shard_is_busy(db, app_engi
     with db() as session, session.begin():
         token = deposit_service(session, banks).start(
             session.get(User, asha), "hdfc", 100_00, "concurrent-deposit-0001").token
-    holding = Session(app_engine)
+    holding = WalletSession(app_engine)
     holding.begin()
     try:
         settled = deposit_service(holding, banks).settle(
@@ -219,7 +219,7 @@ def test_a_deposit_takes_another_shard_while_its_home_shard_is_busy(db, app_engi
         outcome = {}
 
         def second():
-            with Session(app_engine) as session, session.begin():
+            with WalletSession(app_engine) as session, session.begin():
                 session.execute(text("SET LOCAL lock_timeout = '5s'"))  # fail, never hang
                 ledger = ledgerlib.Ledger(session)
                 code = settlement.account_for(ledger, "hdfc", 8, token)  # same home shard

@@ -1,5 +1,6 @@
 """The wallet's tables (ledgerlib keeps its own), and the engine and session
-factory every process makes once."""
+factory every process makes once. Its sessions are WalletSessions, whose
+listeners (after-commit work, metrics, PIN tries) it installs on import."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -7,14 +8,17 @@ from typing import Any
 
 from sqlalchemy import Engine, MetaData, engine_from_config, event
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.orm import Session, configure_mappers, sessionmaker
+from sqlalchemy.orm import configure_mappers, sessionmaker
 
 import ledgerlib
 
 from .banking import models as _banking_models  # noqa: F401
+from .core import observe, sessions, tasks
 from .core.ini import as_bool
 from .core.models import Base
+from .core.sessions import WalletSession
 from .identity import models as _identity_models  # noqa: F401
+from .identity import pin_tries
 from .merchants import models as _merchants_models  # noqa: F401
 from .operations import models as _operations_models  # noqa: F401
 
@@ -23,7 +27,19 @@ configure_mappers()
 #: Everything alembic migrates: the wallet's tables and ledgerlib's.
 target_metadata: list[MetaData] = [Base.metadata, ledgerlib.metadata]
 
-__all__ = ["get_engine", "get_session_factory", "target_metadata"]
+__all__ = ["WalletSession", "get_engine", "get_session_factory", "install_session_hooks",
+           "target_metadata"]
+
+
+def install_session_hooks() -> None:
+    """Register the wallet's session listeners on WalletSession (idempotent)."""
+    sessions.install_session_hooks((*tasks.SESSION_HOOKS, *observe.SESSION_HOOKS,
+                                    *pin_tries.SESSION_HOOKS))
+
+
+# Here, where every session factory is made: the wallet's own class, never
+# SQLAlchemy's Session, so no other session in the process runs them.
+install_session_hooks()
 
 
 def get_engine(settings: Mapping[str, Any], prefix: str = "sqlalchemy.") -> Engine:
@@ -52,5 +68,6 @@ def _drop_connection_to_a_standby(context: ExceptionContext) -> None:
         context.is_disconnect = True
 
 
-def get_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def get_session_factory(engine: Engine) -> sessionmaker[WalletSession]:
+    install_session_hooks()
+    return sessionmaker(bind=engine, class_=WalletSession, expire_on_commit=False)

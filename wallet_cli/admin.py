@@ -44,7 +44,7 @@ from wallet.core.errors import WalletError
 from wallet.core.models import Transaction, User
 from wallet.core.phone import InvalidPhone, normalize_phone
 from wallet.core.tasks import load_task_queue
-from wallet.db import get_engine
+from wallet.db import WalletSession, get_engine
 from wallet.identity.errors import AccountError
 from wallet.identity.kyc import reseal_pans
 from wallet.identity.pan_vault import PanVault
@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # verify reads one snapshot; the other commands write in their own steps.
         session = (snapshot_session(engine) if args.command == "verify"
-                   else Session(engine, expire_on_commit=False))
+                   else WalletSession(engine, expire_on_commit=False))
         with session:
             return run(session, args, banks)
     except WalletError as exc:

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     # "queued" for seconds, so poll at most this far apart.
     max_delay_s = worker_max_delay_s(config_uri)
     manager.add_process(
-        "worker", f"{python} -m huey.bin.huey_consumer huey_tasks.huey --workers 2 "
+        "worker", f"{python} -m huey.bin.huey_consumer huey_tasks.consumer.huey --workers 2 "
                   f"--delay 0.1 --max-delay {max_delay_s}",
         env={**os.environ, "WALLET_INI": config_uri})
     print("Wallet is starting:")

@@ -8,9 +8,7 @@ import argparse
 import logging.config
 import sys
 
-from sqlalchemy.orm import Session
-
-from wallet.db import get_engine
+from wallet.db import WalletSession, get_engine
 from wallet.migrations import migrate
 from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_USERS, seed_demo
 from wallet.services import Services
@@ -36,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
                          "pass --no-demo")
     engine = get_engine(raw)
     try:
-        with Session(engine, expire_on_commit=False) as session, session.begin():
+        with WalletSession(engine, expire_on_commit=False) as session, session.begin():
             logins = seed_demo(Services(session, settings))
     finally:
         engine.dispose()

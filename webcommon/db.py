@@ -11,10 +11,10 @@ from pyramid.config import Configurator
 from pyramid.request import Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from wallet.db import get_engine, get_session_factory
+from wallet.db import WalletSession, get_engine, get_session_factory
 
 
-def get_tm_session(session_factory: sessionmaker[Session],
+def get_tm_session(session_factory: sessionmaker[WalletSession],
                    transaction_manager: transaction.TransactionManager,
                    request: Request | None = None) -> Session:
     """A session joined to ``transaction_manager``: it commits or aborts with it."""

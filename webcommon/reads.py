@@ -34,7 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from wallet.db import get_engine, get_session_factory
+from wallet.db import WalletSession, get_engine, get_session_factory
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ STANDBY_FRESH = text(
 
 def read_dbsession(request: Request) -> Session:
     """A session on a standby fresh enough for this person, or the primary's."""
-    factory: sessionmaker[Session] | None = request.registry.get("read_dbsession_factory")
+    factory: sessionmaker[WalletSession] | None = request.registry.get("read_dbsession_factory")
     if factory is None:
         primary: Session = request.dbsession
         return primary

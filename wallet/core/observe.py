@@ -14,11 +14,12 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session, SessionTransaction
 
 from .codes import Kind, Status
 from .models import Transaction
+from .sessions import SessionHook
 
 log = logging.getLogger(__name__)
 _NOTED = "wallet.core.observe.noted"
@@ -89,7 +90,6 @@ def _seconds(created: dt.datetime | None, settled: dt.datetime | None) -> float 
     return max(0.0, (settled - created).total_seconds())
 
 
-@event.listens_for(Session, "after_flush")
 def _note_moves(session: Session, _context: object) -> None:
     for obj in (*session.new, *session.dirty):
         if not isinstance(obj, Transaction):
@@ -107,7 +107,6 @@ def note_written(session: Session, tx: Transaction) -> None:
         tx.kind, tx.status, tx.bank_code or "none", _seconds(tx.created_at, tx.settled_at)))
 
 
-@event.listens_for(Session, "after_commit")
 def _report_after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return
@@ -118,7 +117,14 @@ def _report_after_commit(session: Session) -> None:
             log.exception("an observer failed")
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget_after_rollback(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_NOTED, None)
+
+
+#: Registered on WalletSession by wallet.db (wallet.core.sessions).
+SESSION_HOOKS: tuple[SessionHook, ...] = (
+    ("after_flush", _note_moves),
+    ("after_commit", _report_after_commit),
+    ("after_transaction_end", _forget_after_rollback),
+)

@@ -19,8 +19,9 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
+
+from .sessions import SessionHook
 
 log = logging.getLogger(__name__)
 _PENDING = "wallet.after_commit"
@@ -72,7 +73,6 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
     session.info.setdefault(_PENDING, []).append(lambda: context.run(action))
 
 
-@event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the outer transaction may still roll back
@@ -83,10 +83,16 @@ def _run_after_commit(session: Session) -> None:
             log.exception("work after commit failed; the recovery sweep will pick it up")
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget_after_rollback(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+
+
+#: Registered on WalletSession by wallet.db (wallet.core.sessions).
+SESSION_HOOKS: tuple[SessionHook, ...] = (
+    ("after_commit", _run_after_commit),
+    ("after_transaction_end", _forget_after_rollback),
+)
 
 
 T = TypeVar("T")

@@ -36,12 +36,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Row, Select, case, event, update
+from sqlalchemy import Column, Connection, Engine, Row, Select, case, update
 from sqlalchemy.orm import Session, SessionTransaction
 
+from ..core.sessions import SessionHook
 from .models import MerchantPin, WalletPin
 
-__all__ = ["Outcome", "PinRows", "Reservation", "Tally", "TryCounter"]
+__all__ = ["SESSION_HOOKS", "Outcome", "PinRows", "Reservation", "Tally", "TryCounter"]
 
 log = logging.getLogger(__name__)
 
@@ -205,12 +206,10 @@ def _engine(session: Session) -> Engine:
     return bind.engine if isinstance(bind, Connection) else bind
 
 
-@event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     session.info.pop(_PENDING, None)  # written for good
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _ended(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is not None:
         return
@@ -218,6 +217,13 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
     pending: list[Outcome] | None = session.info.pop(_PENDING, None)
     if pending:  # rolled back (or closed) without a commit: write them again
         _write_again(_engine(session), pending)
+
+
+#: Registered on WalletSession by wallet.db (wallet.core.sessions).
+SESSION_HOOKS: tuple[SessionHook, ...] = (
+    ("after_commit", _committed),
+    ("after_transaction_end", _ended),
+)
 
 
 def _write_again(engine: Engine, pending: list[Outcome]) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 import ledgerlib
 from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_paise
 
-from ..core import codes, observe  # noqa: F401 - observe: its listeners see every money movement
+from ..core import codes
 from ..core.codes import Kind, Status, utcnow
 from ..core.errors import DuplicateRequest, WalletError
 from ..core.models import Merchant, Transaction, User

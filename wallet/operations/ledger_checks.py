@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 import ledgerlib
 
 from ..core.codes import utcnow
+from ..core.sessions import WalletSession
 from .bank_calls import verify_all
 from .models import LedgerCheck
 
@@ -34,7 +35,7 @@ def run_ledger_check(engine: Engine, *,
     check = LedgerCheck(started_at=started_at, finished_at=clock(),
                         duration_ms=int((time.monotonic() - started) * 1000), ok=result.ok,
                         problems=len(problems), summary=summary[:SUMMARY_CHARS])
-    with Session(engine, expire_on_commit=False) as session, session.begin():
+    with WalletSession(engine, expire_on_commit=False) as session, session.begin():
         session.add(check)
     return check
 
