@@ -62,6 +62,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         config.include(".validation")
         config.include(".routes")
         config.include(".errors")
+        config.include(".money")  # (a twin's answer: ReplayInstead)
         add_method_fallbacks(config, API_ROUTES)
         config.add_view(openapi_json, route_name="openapi_json", permission="public")
         config.add_view(docs, route_name="docs", permission="public")

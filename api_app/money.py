@@ -5,28 +5,25 @@ the key as its own request key, so a repeat moves no money and returns the
 first movement -- and the answer stored with the key, in the same database
 transaction as the money.
 
-A request that carries a wallet PIN looks its key up *first* (read with the
-user's token, in the same query: api_app.security): a repeat gets
-its stored answer and a key used for another request its 409 before any PIN is
-compared (a PIN is only ever compared for a request that can run; its try is
-counted durably even if the request fails later: wallet.identity.pin_tries). Otherwise
-the stored answer is looked up only when it matters, which saves a query on
-every first request without a PIN: when storing finds the key taken (a
-repeat: answer what was stored, or 409 if the key came with another request,
-and the transaction is rolled back either way), or when the operation refused
-(a repeat of a request that succeeded then, e.g. after the money was spent
-since)."""
+The replay-or-run logic is the domain's (wallet.core.idempotency:
+IdempotencyKeys.run_once); this adapter reads the key, fingerprints the body
+without its PIN, says whether the key must be looked up before a PIN is
+compared (a user's token read it already: api_app.security) and answers. A
+twin that committed first raises ReplayInstead out of the operation's
+transaction: answered by :func:`replay_instead` (an exception view), so the
+request rolls back as after any error a view answers."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.core.errors import WalletError
 from wallet.core.idempotency import (
-    IdempotencyKeys,
+    Found,
+    KeyedRequest,
     KeyOwner,
     ReplayInstead,
     StoredResponse,
@@ -96,39 +93,36 @@ def run_money_request(request: Request, operation: Operation) -> Response:
     body: Json = json_body(request)
     # The PIN is no part of what the key remembers: never stored, even hashed
     # (4 digits behind a plain hash are no secret), and a retry may correct it.
-    request_sha256 = fingerprint(request.method, request.path,
-                                 {name: value for name, value in body.items() if name != "pin"})
-    if "pin" in body:
-        stored = _stored_before_pin(keys, caller, owner, key, request_sha256)
-        if stored is not None:
-            return json_response(stored.status, stored.body, replayed=True)
+    keyed = KeyedRequest(owner, key, fingerprint(
+        request.method, request.path, {name: value for name, value in body.items()
+                                       if name != "pin"}))
+
+    def run() -> StoredResponse:
+        return StoredResponse(*operation(key, body))
+
     try:
-        status, payload = operation(key, body)
-    except WalletError as exc:
-        # Refused now: was it a repeat of a request that succeeded then (or a
-        # twin's, stored meanwhile)? (If the key came with another request,
-        # IdempotencyKeyReused says so.)
-        stored = keys.replay(owner, key, request_sha256)
-        if stored is not None:
-            return json_response(stored.status, stored.body, replayed=True)
-        if isinstance(exc, PinRefused):
-            # Answered, not raised (the try is counted either way).
-            return wallet_refused(exc, request)
-        raise
-    try:
-        keys.store(owner, key, request_sha256, StoredResponse(status, payload))
-    except ReplayInstead as first:  # a repeat, or a twin that committed first
-        request.tm.doom()  # whatever this run did is rolled back
-        return json_response(first.response.status, first.response.body, replayed=True)
-    return json_response(status, payload)
+        answer = keys.run_once(keyed, run, look_first=_look_first(caller, key, body))
+    except PinRefused as exc:  # answered, not raised: the try is counted either way
+        return wallet_refused(exc, request)
+    return json_response(answer.response.status, answer.response.body,
+                         replayed=answer.replayed)
 
 
-def _stored_before_pin(keys: IdempotencyKeys, caller: Caller, owner: KeyOwner, key: str,
-                       request_sha256: str) -> StoredResponse | None:
-    """A PIN request's key, looked up before its PIN is compared: the stored
-    answer of a repeat, or IdempotencyKeyReused (a 409) for a key that came
-    with another request. A user's token read it already (api_app.security):
-    no query of its own."""
+def replay_instead(exc: ReplayInstead, request: Request) -> Response:
+    """A twin request with the same key committed first: its answer (this
+    request's transaction rolls back, as after any error a view answers)."""
+    return json_response(exc.response.status, exc.response.body, replayed=True)
+
+
+def _look_first(caller: Caller, key: str, body: Json) -> bool | Found:
+    """A PIN request's key is looked up before its PIN is compared; a user's
+    token read it already (api_app.security): no query of its own."""
+    if "pin" not in body:
+        return False
     if caller.idempotency_key == key and caller.kind != MERCHANT:
-        return keys.answer(caller.stored, request_sha256)
-    return keys.replay(owner, key, request_sha256)
+        return Found(caller.stored)
+    return True
+
+
+def includeme(config: Configurator) -> None:
+    config.add_exception_view(replay_instead, context=ReplayInstead)

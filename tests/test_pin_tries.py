@@ -77,7 +77,7 @@ def test_guesses_compared_before_the_key_is_refused_still_lock(api, db, monkeypa
     """The same attack where the key is not yet seen when the request starts
     (a twin request stores it meanwhile): the PIN is compared, the answer is
     still 409 and rolled back -- and each try stays counted."""
-    monkeypatch.setattr(money, "_stored_before_pin", lambda *args: None)
+    monkeypatch.setattr(money, "_look_first", lambda *args: False)
     asha = make_user(db, ASHA, "Asha")
     make_user(db, RAVI, "Ravi")
     token, key = sign_in(api), new_key()

@@ -12,6 +12,15 @@ nothing, so running it again under its key is safe. Keys are scoped to who
 sent them -- a user (``KeyOwner.user``) or a shop's server
 (``KeyOwner.merchant``): the same key from two owners is two requests -- and
 kept at least ``KEEP_FOR``.
+
+:meth:`IdempotencyKeys.run_once` is the whole choreography, which the API
+only calls (api_app.money): the stored answer looked up first when a PIN is
+at stake, the operation run under the key, its answer stored in its
+transaction, a refusal answered by what was stored (a repeat of a request that
+succeeded then), and a twin that committed first answered by raising
+:class:`ReplayInstead` -- so the caller's transaction ends without a commit, as
+after any raised refusal. Why no savepoint: docs/architecture.md
+("Idempotency: one record per operation").
 """
 from __future__ import annotations
 
@@ -26,7 +35,7 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from .codes import is_request_key, utcnow
-from .errors import BadIdempotencyKey, IdempotencyKeyReused
+from .errors import BadIdempotencyKey, IdempotencyKeyReused, WalletError
 from .models import IdempotencyRecord
 
 KEEP_FOR = dt.timedelta(hours=48)
@@ -67,6 +76,37 @@ def fingerprint(method: str, path: str, body: Any) -> str:
     canonical = json.dumps([method.upper(), path, body], sort_keys=True, separators=(",", ":"),
                            ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+#: The operation run once under a key: its answer (status and JSON body).
+Operation = Callable[[], StoredResponse]
+
+
+@dataclass(frozen=True)
+class Found:
+    """The record stored for the key, read already (None: none), e.g. in the
+    caller's token query (wallet.identity.api_tokens): no query of its own."""
+
+    record: IdempotencyRecord | None
+
+
+@dataclass(frozen=True)
+class KeyedRequest:
+    """A request under an Idempotency-Key: whose key, the key, and the
+    request's fingerprint (:func:`fingerprint`, without the PIN)."""
+
+    owner: KeyOwner
+    key: str
+    request_sha256: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What :meth:`IdempotencyKeys.run_once` answers: the operation's response,
+    or (``replayed``) the one stored for the key by an earlier request."""
+
+    response: StoredResponse
+    replayed: bool = False
 
 
 class IdempotencyKeys:
@@ -125,6 +165,39 @@ class IdempotencyKeys:
             raise ReplayInstead(twin)
         return response
 
+    def run_once(self, request: KeyedRequest, operation: Operation, *,
+                 look_first: bool | Found = False) -> Answer:
+        """Run ``operation`` once under ``request``'s key, or answer what was
+        stored for it (``replayed``).
+
+        ``look_first``: look the key up before running (True: a query; a
+        :class:`Found`: read already) -- a request with a PIN must, so that a
+        repeat compares none and a key reused for another request is refused
+        (IdempotencyKeyReused) before a PIN is compared. Otherwise the stored
+        answer is looked up only when it matters: when the operation refused
+        (a repeat of a request that succeeded then, e.g. before the money was
+        spent), or when storing finds the key taken.
+
+        A refusal (WalletError) with nothing stored is raised: nothing is
+        stored for it, and the same key may run again. A twin request that
+        committed first raises :class:`ReplayInstead` with its answer: this
+        run's writes must not commit (the caller's transaction ends as after
+        any raised error)."""
+        owner, key, sha256 = request.owner, request.key, request.request_sha256
+        if look_first is not False:
+            stored = (IdempotencyKeys.answer(look_first.record, sha256)
+                      if isinstance(look_first, Found) else self.replay(owner, key, sha256))
+            if stored is not None:
+                return Answer(stored, replayed=True)
+        try:
+            response = operation()
+        except WalletError:
+            stored = self.replay(owner, key, sha256)
+            if stored is not None:
+                return Answer(stored, replayed=True)
+            raise
+        return Answer(self.store(owner, key, sha256, response))
+
     def purge(self, older_than: dt.timedelta = KEEP_FOR) -> int:
         """Forget keys older than ``older_than`` (never less than KEEP_FOR)."""
         cutoff = self.clock() - max(older_than, KEEP_FOR)
@@ -143,8 +216,10 @@ def _insert_if_new(db: Session) -> Any:
 
 
 class ReplayInstead(Exception):  # noqa: N818 - a signal, not an error
-    """A twin request with the same key committed first: answer its response,
-    and roll this transaction back."""
+    """A twin request with the same key committed first: answer its response
+    (flagged as a replay), and end this transaction without a commit -- raised
+    out of :meth:`IdempotencyKeys.run_once`, it does so wherever raised errors
+    roll back (pyramid_tm rolls back a request whose error a view answered)."""
 
     def __init__(self, response: StoredResponse):
         super().__init__("a twin request committed first")
