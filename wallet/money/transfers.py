@@ -125,6 +125,11 @@ class WalletService:
             return shop_shards.balance(self.ledger, owner)
         return self.ledger.balance(owner.wallet_code)
 
+    def set_receiving_shards(self, merchant: Merchant, shards: int) -> None:
+        """Spread a busy shop's payments over ``shards`` receiving accounts
+        (wallet.money.shop_shards); their number only grows."""
+        shop_shards.set_receiving_shards(self.ledger, merchant, shards)
+
     def period_balances(self, owner: User | Merchant, start: dt.datetime,
                         end: dt.datetime) -> ledgerlib.PeriodBalances:
         """The wallet's opening (before ``start``) and closing (before ``end``)
