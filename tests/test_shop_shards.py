@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import queue
+import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +21,7 @@ from wallet.money import shop_shards
 from wallet.operations.bank_calls import verify_all
 
 from .test_merchant_app import make_merchant, merchant_app, merchant_login, merchant_wsgi
+from .test_payment_deadlocks import ClientDeadlocks, server_deadlocks, stats_engine
 from .wallet_helpers import (
     PIN,
     SHOP_ACCOUNT,
@@ -147,3 +151,70 @@ def test_the_number_of_shards_only_grows_within_its_bounds(db):
             wallet_service(session).set_receiving_shards(session.get(Merchant, shop_id), wrong)
     with db() as session:
         assert session.get(Merchant, shop_id).receiving_shards == 3
+
+
+# ------------------------------------------------------------ a rush (PostgreSQL)
+
+PAYERS, ROUNDS = 12, 8
+
+
+@pytest.mark.postgres
+def test_a_rush_of_payers_with_refunds_meanwhile_never_deadlocks(db, app_engine):
+    """Many payers into one shop of 4 shards at once while the shop refunds
+    their payments: no deadlock (counted by the clients and by the server),
+    no error, and every paisa where it should be."""
+    if app_engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL only")
+    shop_id = make_merchant(db)
+    with_shards(db, shop_id)
+    payers = [make_user(db, f"+9198765{i:05d}", f"Payer {i}", deposit_paise=1_000_00)
+              for i in range(PAYERS)]
+    stats = stats_engine()
+    before = server_deadlocks(stats)
+    paid: queue.Queue[int | None] = queue.Queue()
+    errors: list[str] = []
+    refunded = [0]
+
+    def payer(who: int) -> None:
+        for i in range(ROUNDS):
+            try:
+                paid.put(pay(db, who, 10_00, f"rush-key-{who:04d}-{i:04d}"))
+            except Exception as exc:  # noqa: BLE001 - every error is a failure here
+                errors.append(repr(exc)[:200])
+        paid.put(None)
+
+    def refunder() -> None:
+        finished = 0
+        while finished < PAYERS:
+            payment = paid.get()
+            if payment is None:
+                finished += 1
+                continue
+            try:
+                with db() as session, session.begin():
+                    refunds(session).refund(session.get(Merchant, shop_id), payment, 4_00,
+                                            f"rush-refund-{payment:08d}")
+                refunded[0] += 4_00
+            except Exception as exc:  # noqa: BLE001
+                errors.append(repr(exc)[:200])
+
+    with ClientDeadlocks() as client_deadlocks:
+        threads = [threading.Thread(target=payer, args=(who,)) for who in payers]
+        threads.append(threading.Thread(target=refunder))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    app_engine.dispose()  # its backends exit, and hand over their deadlock counts
+    time.sleep(1.5)
+    assert errors == []
+    assert client_deadlocks.count == 0
+    assert server_deadlocks(stats) == before
+    moved = PAYERS * ROUNDS * 10_00
+    assert refunded[0] == PAYERS * ROUNDS * 4_00
+    assert shop_balance(db, shop_id).posted_paise == moved - refunded[0]
+    with db() as session:
+        customers = sum(ledgerlib.Ledger(session).balance(f"user:{who}:wallet").posted_paise
+                        for who in payers)
+    assert customers + moved - refunded[0] == PAYERS * 1_000_00
+    verified(db)
