@@ -4,7 +4,7 @@
                                         [--client wrk|python]
     python bench/load_bench.py api-p2p  [--clients 6] [--processes 2] [--threads 3] [--seconds 20]
                                         [--rate-limit-backend redis|memory]
-    python bench/load_bench.py hot-shop [--payers 100]
+    python bench/load_bench.py hot-shop [--payers 100] [--shards 1]
     python bench/load_bench.py pipeline [--withdrawals 1000] [--users 100] [--workers 8]
                                         [--latency-ms 200] [--worker-type process|thread]
 
@@ -59,7 +59,7 @@ from tests.wallet_helpers import (  # noqa: E402
     wallet_service,
     withdrawal_service,
 )
-from wallet.core.models import IdempotencyRecord, Transaction, User  # noqa: E402
+from wallet.core.models import IdempotencyRecord, Merchant, Transaction, User  # noqa: E402
 from wallet.db import WalletSession, get_engine  # noqa: E402
 from wallet.identity.accounts import AccountService  # noqa: E402
 from wallet.identity.kyc import ApproveAllVerifier, KycDetails, KycService  # noqa: E402
@@ -67,6 +67,7 @@ from wallet.identity.pan_vault import PanKeys, PanVault  # noqa: E402
 from wallet.identity.pin_hashes import parse_pin_keys  # noqa: E402
 from wallet.identity.pins import PinPolicy, Pins  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
+from wallet.money import shop_shards  # noqa: E402
 from wallet.seed import demo_pan  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -540,6 +541,9 @@ def bench_hot_shop(args) -> None:
 
     phones = [f"+9181000{i:05d}" for i in range(args.payers)]
     make_people(engine, load_banks(settings), phones, 10_000_00, shop=True)
+    with Session(engine) as session, session.begin():  # its receiving shards (issue #25)
+        shop_shards.set_receiving_shards(ledgerlib.Ledger(session),
+                                         session.get_one(Merchant, 1), args.shards)
     latencies, statuses = [], collections.Counter()
     deadlocks_before = deadlock_count(engine)
     with serving_process(settings, workdir, threads=args.threads) as base:
@@ -560,10 +564,11 @@ def bench_hot_shop(args) -> None:
         with ThreadPoolExecutor(len(clients)) as pool:
             list(pool.map(pay, clients))
         elapsed = time.monotonic() - started
-    report(f"hot shop ({args.payers} payers x {args.rounds}, one merchant)", latencies, statuses,
-           elapsed)
+    report(f"hot shop ({args.payers} payers x {args.rounds}, one merchant, "
+           f"{args.shards} receiving shards)", latencies, statuses, elapsed)
     with WalletSession(engine) as session:
-        shop = ledgerlib.Ledger(session).balance("merchant:1:wallet").posted_paise
+        shop = shop_shards.balance(ledgerlib.Ledger(session),
+                                   session.get_one(Merchant, 1)).posted_paise
         deadlocks = deadlock_count(engine) - deadlocks_before
         print(f"deadlocks reported by PostgreSQL meanwhile: {deadlocks}")
         print(f"shop balance {shop} paise (expected {statuses.get(303, 0) * 1000});",
@@ -669,6 +674,8 @@ def main(argv=None) -> int:
     shop.add_argument("--payers", type=int, default=100)
     shop.add_argument("--rounds", type=int, default=3)
     shop.add_argument("--threads", type=int, default=16)
+    shop.add_argument("--shards", type=int, default=1,
+                      help="the shop's receiving shards (1: its single wallet account)")
     pipeline = sub.add_parser("pipeline")
     pipeline.add_argument("--withdrawals", type=int, default=1000)
     pipeline.add_argument("--users", type=int, default=100)

@@ -46,6 +46,7 @@ from ..core.models import Merchant, Transaction, User
 from ..core.notifications import Notice, notify
 from ..core.tasks import NoTaskQueue, TaskQueue, after_commit
 from ..identity.pins import PinInput
+from ..money import shop_shards
 from ..money.errors import AmountTooLarge, InsufficientBalance
 from ..money.freeze import ensure_can_spend
 from ..money.quotes import AmountInput, read_amount, refuse_if_any
@@ -264,6 +265,8 @@ class WithdrawalService:
                 account = settlement.account_for(
                     self.wallet.ledger, bank_code, self.banks[bank_code].settlement_shards,
                     codes.payout_reference(tx.id))
+                if isinstance(user, Merchant):  # its receiving shards into its wallet first
+                    shop_shards.consolidate(self.wallet.ledger, user, with_accounts=[account])
                 hold = self.wallet.ledger.hold(
                     owner.wallet_code, account, amount_paise,
                     idempotency_key=codes.withdrawal_hold_key(tx.id),

@@ -197,6 +197,17 @@ def merchant_wallet(merchant_id: int) -> str:
     return f"merchant:{merchant_id}:wallet"
 
 
+#: The most receiving shards a shop may have (merchants.receiving_shards' CHECK).
+MAX_RECEIVING_SHARDS: Final = 64
+
+
+def merchant_receiving(merchant_id: int, shard: int) -> str:
+    """One of a shop's receiving shards (wallet.money.shop_shards): shard 0 is
+    its wallet account itself, shard k >= 1 ``merchant:<id>:wallet:<k>``."""
+    base = merchant_wallet(merchant_id)
+    return base if shard == 0 else f"{base}:{shard}"
+
+
 def owner_ref(kind: str, owner_id: int) -> str:
     """"user:5" / "merchant:3": a wallet's owner, as the ledger and payout lanes name it."""
     return f"{kind}:{owner_id}"

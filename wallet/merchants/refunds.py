@@ -22,6 +22,7 @@ from ..core.models import Merchant, Transaction
 from ..core.notifications import Notice, notify
 from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary, one_line
+from ..money import shop_shards
 from ..money.errors import InsufficientBalance
 from ..money.limits import LimitPolicy, WalletLimits
 from .errors import PaymentNotFound, RefundTooLarge
@@ -114,6 +115,9 @@ class Refunds:
         # credits to that wallet cannot take it over its limit.
         self.limits.check_incoming(payer_id, amount_paise, what="refunded",
                                    whose="The customer's")
+        # A busy shop's payments sit in its receiving shards: into its wallet
+        # first, locked with the customer's wallet in the ledger's order.
+        shop_shards.consolidate(self.ledger, merchant, with_accounts=[codes.user_wallet(payer_id)])
         try:
             entry = self.ledger.transfer(
                 merchant.wallet_code, codes.user_wallet(payer_id), amount_paise,

@@ -17,6 +17,7 @@ from ledgerlib import Ledger, to_decimal_string
 from ..core.codes import IST, Kind, Status, ist_day_bounds
 from ..core.models import Merchant, Transaction
 from ..core.text import spreadsheet_safe
+from ..money import shop_shards
 from .models import PaymentRequest, Refund
 
 CHART_DAYS = 30
@@ -132,7 +133,11 @@ class MerchantReports:
             (row[0], row[1]): (int(row[2]), int(row[3])) for row in self.db.execute(stmt)}
         # Balances at each period's end: one statement of index lookups on the
         # ledger's running balances, not a sum of the shop's whole history.
-        closing = Ledger(self.db).balances_before(merchant.wallet_code, bounds[1:])
+        # (A busy shop's receiving shards summed: wallet.money.shop_shards.)
+        ledger = Ledger(self.db)
+        per_shard = [ledger.balances_before(code, bounds[1:])
+                     for code in shop_shards.shard_codes(merchant)]
+        closing = [sum(balances) for balances in zip(*per_shard, strict=True)]
         figures = []
         for i, day in enumerate(starts[:-1]):
             gross, payments = sums.get((i, Kind.PAYMENT), (0, 0))

@@ -19,6 +19,7 @@ from ..core.codes import Kind, Status
 from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
 from ..identity.pins import PinInput
+from . import shop_shards
 from .errors import InsufficientBalance
 from .freeze import ensure_can_spend
 from .transfers import WalletService
@@ -47,7 +48,8 @@ def pay_shop_batch(wallet: WalletService, merchant: Merchant,
         if i not in notes:  # refused by its checks, or made before
             continue
         items.append(ledgerlib.transfer_item(
-            payment.payer.wallet_code, merchant.wallet_code, payment.amount_paise,
+            payment.payer.wallet_code, shop_shards.receiving_account(merchant),
+            payment.amount_paise,
             idempotency_key=payment.key, memo=notes[i], metadata={"kind": Kind.PAYMENT}))
         positions.append(i)
     records = []

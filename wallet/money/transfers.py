@@ -29,6 +29,7 @@ from ..core.notifications import Notice, insert_notified, notify
 from ..core.phone import InvalidPhone, normalize_phone
 from ..core.wallets import open_wallet
 from ..identity.pins import PinInput, PinPolicy, Pins
+from . import shop_shards
 from .errors import (
     AmountTooLarge,
     InsufficientBalance,
@@ -120,7 +121,14 @@ class WalletService:
 
     def balance(self, owner: User | Merchant) -> ledgerlib.Balance:
         """A user's or a shop's balance: posted, held and available."""
+        if isinstance(owner, Merchant):  # its receiving shards summed
+            return shop_shards.balance(self.ledger, owner)
         return self.ledger.balance(owner.wallet_code)
+
+    def set_receiving_shards(self, merchant: Merchant, shards: int) -> None:
+        """Spread a busy shop's payments over ``shards`` receiving accounts
+        (wallet.money.shop_shards); their number only grows."""
+        shop_shards.set_receiving_shards(self.ledger, merchant, shards)
 
     def period_balances(self, owner: User | Merchant, start: dt.datetime,
                         end: dt.datetime) -> ledgerlib.PeriodBalances:
@@ -344,7 +352,8 @@ class WalletService:
         self.pins.approve(payer, pin)
         try:  # (an earlier submission of this form: the ledger says ``replayed``)
             entry = self.ledger.transfer(
-                payer.wallet_code, merchant.wallet_code, amount_paise, idempotency_key=key,
+                payer.wallet_code, shop_shards.receiving_account(merchant), amount_paise,
+                idempotency_key=key,
                 memo=note, metadata={"kind": Kind.PAYMENT})
         except InsufficientFunds as exc:
             raise InsufficientBalance(

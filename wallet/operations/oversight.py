@@ -20,6 +20,7 @@ from ..core.models import Merchant, Transaction, User
 from ..core.phone import InvalidPhone, normalize_phone
 from ..identity.models import KycRecord
 from ..merchants.models import MerchantDelivery
+from ..money import shop_shards
 from . import ledger_checks
 from .models import LedgerCheck, ReconciliationRun
 
@@ -183,7 +184,8 @@ class Oversight:
         owner: User | Merchant | None = user or merchant
         if owner is None:
             return None
-        balance = ledgerlib.Ledger(self.db).balance(owner.wallet_code)
+        balance = (shop_shards.balance(ledgerlib.Ledger(self.db), merchant) if merchant is not None
+                   else ledgerlib.Ledger(self.db).balance(owner.wallet_code))
         if user is not None:
             party = or_(Transaction.payer_user_id == user.id, Transaction.payee_user_id == user.id)
         else:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import codes
@@ -26,6 +26,15 @@ class Merchant(Base):
     #: Space-separated origins (``https://shop.example``) a payment request's
     #: return URL may point at.
     return_origins: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+
+    #: How many ledger accounts receive its payments (wallet.money.shop_shards):
+    #: 1 is its wallet account alone; a busy shop's payments spread over more.
+    receiving_shards: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __table_args__ = (
+        CheckConstraint(f"receiving_shards BETWEEN 1 AND {codes.MAX_RECEIVING_SHARDS}",
+                        name="receiving_shards"),
+    )
 
     @property
     def wallet_code(self) -> str:
