@@ -32,7 +32,7 @@ FIELD_NAMES = {"phone": "to_phone", "handle": "merchant_handle", "amount": "amou
 def wallet_refused(exc: WalletError, request: Request) -> Response:
     """The domain's refusal as the problem its ``code`` names (PROBLEMS: the
     status and title). A code PROBLEMS lacks is our bug, answered as one
-    (tests/test_error_codes.py keeps every error's code in PROBLEMS)."""
+    (tests/domain/test_error_codes.py keeps every error's code in PROBLEMS)."""
     if exc.code not in PROBLEMS:
         log.error("no problem for the code %r of %s", exc.code, type(exc).__qualname__)
         return unexpected(exc, request)

@@ -11,7 +11,7 @@ MEDIA_TYPE = "application/problem+json"
 
 #: code -> (HTTP status, title). The codes are part of the API: never change one.
 #: The domain's refusals are answered by their ``code`` (wallet.core.errors):
-#: each has its entry here (tests/test_error_codes.py).
+#: each has its entry here (tests/domain/test_error_codes.py).
 PROBLEMS: dict[str, tuple[int, str]] = {
     "malformed_request": (400, "The request could not be read"),
     "validation_error": (422, "Some fields are not valid"),

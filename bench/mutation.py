@@ -32,10 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "mutation"
 
-LEDGER_TESTS = ["tests/test_ledger.py", "tests/test_ledger_holds.py",
-                "tests/test_ledger_batches.py", "tests/test_ledger_asof.py",
-                "tests/test_ledger_properties.py", "tests/test_ledger_kit.py",
-                "tests/test_money_rules.py"]
+LEDGER_TESTS = ["tests/ledgerlib/test_ledger.py", "tests/ledgerlib/test_ledger_holds.py",
+                "tests/ledgerlib/test_ledger_batches.py", "tests/ledgerlib/test_ledger_asof.py",
+                "tests/ledgerlib/test_ledger_properties.py", "tests/domain/test_ledger_kit.py",
+                "tests/domain/test_money_rules.py"]
 
 #: group -> (modules to mutate, test files run against them, mutant-name
 #: globs to try, or () for every mutant of the modules). The first four are
@@ -43,15 +43,15 @@ LEDGER_TESTS = ["tests/test_ledger.py", "tests/test_ledger_holds.py",
 #: the rest complete the money modules when a few more hours are available.
 GROUPS: dict[str, tuple[list[str], list[str], tuple[str, ...]]] = {
     "limits-freeze": (["wallet/money/limits.py", "wallet/money/freeze.py"],
-                      ["tests/test_money_rules.py", "tests/test_stepup.py",
-                       "tests/test_freeze.py"], ()),
+                      ["tests/domain/test_money_rules.py", "tests/apps/test_stepup.py",
+                       "tests/apps/test_freeze.py"], ()),
     "chain-expiry": (["ledgerlib/chain.py", "ledgerlib/_expiry.py"],
-                     ["tests/test_money_rules.py", "tests/test_ledger.py",
-                      "tests/test_ledger_holds.py"], ()),
+                     ["tests/domain/test_money_rules.py", "tests/ledgerlib/test_ledger.py",
+                      "tests/ledgerlib/test_ledger_holds.py"], ()),
     "bulk-payments": (["wallet/money/bulk_payments.py"],
-                      ["tests/test_money_rules.py", "tests/test_wallet_ledger_batches.py"], ()),
+                      ["tests/domain/test_money_rules.py", "tests/domain/test_wallet_ledger_batches.py"], ()),
     "pin-checks": (["wallet/identity/pins.py"],
-                   ["tests/test_money_rules.py", "tests/test_stepup.py"],
+                   ["tests/domain/test_money_rules.py", "tests/apps/test_stepup.py"],
                    ("wallet.identity.pins.xǁPinsǁapprove*",
                     "wallet.identity.pins.xǁPinsǁ_reserve_try*",
                     "wallet.identity.pins.xǁPinsǁ_clear*",
@@ -62,22 +62,22 @@ GROUPS: dict[str, tuple[list[str], list[str], tuple[str, ...]]] = {
     "ledger-holds": (["ledgerlib/_holds.py"], LEDGER_TESTS, ()),
     "ledger-batch": (["ledgerlib/_batch.py"], LEDGER_TESTS, ()),
     "transfers": (["wallet/money/transfers.py"],
-                  ["tests/test_money_rules.py", "tests/test_stepup.py", "tests/test_freeze.py",
-                   "tests/test_wallet_ledger_batches.py"], ()),
+                  ["tests/domain/test_money_rules.py", "tests/apps/test_stepup.py", "tests/apps/test_freeze.py",
+                   "tests/domain/test_wallet_ledger_batches.py"], ()),
     "deposits": (["wallet/banking/deposits.py"],
-                 ["tests/test_money_rules.py", "tests/test_deposit_flow.py",
-                  "tests/test_deposit_sweeper.py", "tests/test_webhooks.py"], ()),
+                 ["tests/domain/test_money_rules.py", "tests/apps/test_deposit_flow.py",
+                  "tests/apps/test_deposit_sweeper.py", "tests/apps/test_webhooks.py"], ()),
     "withdrawals-payouts": (
         ["wallet/banking/withdrawals.py", "wallet/banking/payouts.py",
          "wallet/banking/settlement.py"],
-        ["tests/test_withdrawals.py", "tests/test_payout_pipeline.py",
-         "tests/test_settlement_shards.py", "tests/test_bank_delays.py"], ()),
+        ["tests/apps/test_withdrawals.py", "tests/system/test_payout_pipeline.py",
+         "tests/apps/test_settlement_shards.py", "tests/apps/test_bank_delays.py"], ()),
     "requests-refunds": (
         ["wallet/merchants/payment_requests.py", "wallet/merchants/refunds.py"],
-        ["tests/test_payment_requests.py", "tests/test_refunds_app.py",
-         "tests/test_checkout.py"], ()),
+        ["tests/domain/test_payment_requests.py", "tests/apps/test_refunds_app.py",
+         "tests/apps/test_checkout.py"], ()),
     "pins-rest": (["wallet/identity/pins.py"],
-                  ["tests/test_money_rules.py", "tests/test_stepup.py"], ()),
+                  ["tests/domain/test_money_rules.py", "tests/apps/test_stepup.py"], ()),
     "ledger-verify": (["ledgerlib/verification.py", "ledgerlib/asof.py"], LEDGER_TESTS, ()),
 }
 MEASURED = ("limits-freeze", "chain-expiry", "bulk-payments", "pin-checks")
@@ -137,7 +137,7 @@ def prepare(group: str, jobs: int) -> Path:
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
         # (mypy over ledgerlib fails on mutmut's rewritten copy: not a verdict)
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "--deselect", '
-        '"tests/test_ledger.py::test_ledgerlib_type_checks_strictly"]',
+        '"tests/ledgerlib/test_ledger.py::test_ledgerlib_type_checks_strictly"]',
         "use_git_change_detection = false",
         "",
     ])

@@ -3,7 +3,7 @@
     python bench/round_trips.py                      # SQLite
     python bench/round_trips.py --db-url postgresql+psycopg://postgres@127.0.0.1:5432/wallet_rt
 
-Runs tests/test_round_trips.py (each operation through its real app: the
+Runs tests/apps/test_round_trips.py (each operation through its real app: the
 API, the user app, the webhook app; the statements counted by
 wallet.core.round_trips, BEGIN/COMMIT/ROLLBACK not counted) and prints the
 table: operation, statements, budget (wallet.core.budgets), pool checkouts
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def measure(db_url: str | None) -> tuple[list[dict[str, object]], int]:
-    """Each operation's figures (tests/test_round_trips.py's lines), and pytest's status."""
+    """Each operation's figures (tests/apps/test_round_trips.py's lines), and pytest's status."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "round_trips.jsonl"
         env = {**os.environ, "WALLET_ROUND_TRIPS_OUT": str(out),
@@ -39,7 +39,7 @@ def measure(db_url: str | None) -> tuple[list[dict[str, object]], int]:
             env["WALLET_TEST_DATABASE_URL"] = db_url
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-             "tests/test_round_trips.py"], cwd=ROOT, env=env, capture_output=True, text=True)
+             "tests/apps/test_round_trips.py"], cwd=ROOT, env=env, capture_output=True, text=True)
         lines = out.read_text().splitlines() if out.exists() else []
     if not lines:
         sys.stderr.write(done.stdout + done.stderr)

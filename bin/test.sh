@@ -30,7 +30,7 @@ if [ "${CI:-}" = "true" ] && ! command -v pgbouncer >/dev/null 2>&1; then
 fi
 if [ "${CI:-}" = "true" ] && ! { command -v patroni && command -v etcd && command -v haproxy \
     && command -v redis-sentinel; } >/dev/null 2>&1; then
-  # The failover drill (tests/test_failover_cluster.py): Patroni, etcd, HAProxy, Sentinel.
+  # The failover drill (tests/system/test_failover_cluster.py): Patroni, etcd, HAProxy, Sentinel.
   # Debian starts none of them (no init here; the drill runs its own).
   echo "== installing Debian's patroni, etcd-server, haproxy and redis-sentinel for the failover drill"
   as_root apt-get update -qq

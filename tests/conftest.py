@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 import ledgerlib
 
-# ledgerlib's test kit (its fixtures; tests/test_ledger_kit.py runs its tests).
+# ledgerlib's test kit (its fixtures; tests/domain/test_ledger_kit.py runs its tests).
 pytest_plugins = ["ledgerlib.testing"]
 
 # Hypothesis: in CI the examples are derived from each test itself

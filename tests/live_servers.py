@@ -112,7 +112,7 @@ class BrowserThread:
     """Headless Debian Chromium, driven by Playwright's sync API from a thread of
     its own.
 
-    A thread can run only one sync Playwright at a time, and tests/test_browser.py
+    A thread can run only one sync Playwright at a time, and tests/apps/test_browser.py
     keeps one running in the main thread for the whole session; so this one lives
     in a worker thread, and browser steps are functions of a page that
     :meth:`run` executes there (their assertion errors come back to the caller).

@@ -3,7 +3,7 @@ command), configured once from the typed settings: adapters ask this object
 for a service instead of each reading settings of their own.
 
 The one place a service is built for the apps, the workers and the CLIs
-(tests/test_one_way_to_build.py checks it): each policy is made here from the
+(tests/domain/test_one_way_to_build.py checks it): each policy is made here from the
 settings, and no constructor of the domain has a default policy of its own.
 :class:`Background` builds what runs its own transactions (the workers')."""
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """How many database round trips each money operation may make (issue #25):
 the statements counted by wallet.core.round_trips from the request's arrival
 to its answer, ``BEGIN``, ``COMMIT`` and ``ROLLBACK`` not counted. The suite
-holds every operation to its budget (tests/test_round_trips.py), on SQLite
+holds every operation to its budget (tests/apps/test_round_trips.py), on SQLite
 and on PostgreSQL; bench/round_trips.py prints the figures. An operation that
 needs more is a decision: raise its budget here, in the same commit, and say
 why. The figures before and after each cut: docs/performance.md.

@@ -7,7 +7,7 @@ Kinds, statuses and outcomes are ``enum.StrEnum`` members: typed in the code
 (a status is a ``Status``, never a bare string), yet each *is* its stored
 string, so ``String`` columns, templates, JSON and drivers take it as it is.
 Each ``ALL`` (and a grouping such as ``Status.PAYOUT_OPEN``) is a tuple of the
-values, not a member (``enum.nonmember``); tests/test_codes_enums.py checks
+values, not a member (``enum.nonmember``); tests/domain/test_codes_enums.py checks
 every ``ALL`` against the members.
 """
 from __future__ import annotations

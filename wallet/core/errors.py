@@ -6,7 +6,7 @@ operation has written nothing.
 
 Here: the base and the kernel's own refusals (a request key reused); each
 capability keeps its own in ``wallet.<capability>.errors``
-(tests/test_error_codes.py checks both the place and the code)."""
+(tests/domain/test_error_codes.py checks both the place and the code)."""
 from __future__ import annotations
 
 from typing import ClassVar, Self
@@ -43,7 +43,7 @@ class WalletError(Refusal):
 
     #: Stable: clients act on it (never change one). A subclass declares its
     #: own unless it means exactly what its parent means
-    #: (tests/test_error_codes.py holds the list of those).
+    #: (tests/domain/test_error_codes.py holds the list of those).
     code: ClassVar[str] = "validation_error"
 
 

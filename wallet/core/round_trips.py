@@ -1,7 +1,7 @@
 """Counting the database round trips an operation makes (issue #25): the
 statements sent on an engine's connections while :func:`counting` is open,
 whatever connection sends them (the request's, the PIN tries' autocommit one:
-wallet.identity.pin_tries), so the suite (tests/test_round_trips.py) and the
+wallet.identity.pin_tries), so the suite (tests/apps/test_round_trips.py) and the
 bench (bench/round_trips.py) hold each money operation to its budget
 (wallet.core.budgets).
 

@@ -1,0 +1,193 @@
+"""Each money operation, run through its real app, makes at most its budget of
+database round trips (wallet.core.budgets; counted by wallet.core.round_trips,
+on every connection of the app's engine: the PIN tries' own one too). A
+failure lists the statements. bench/round_trips.py runs this file to print
+the figures (``WALLET_ROUND_TRIPS_OUT``: a file each test adds its line to)."""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from wallet.core import codes
+from wallet.core.budgets import budget_of
+from wallet.core.models import Merchant, User
+from wallet.core.round_trips import RoundTrips, counting
+from wallet.identity.accounts import AccountService
+from wallet.merchants.keys import MerchantKeys
+from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+
+from ..api_helpers import auth, new_key, sign_in
+from ..conftest import BANK_SETTINGS
+from ..wallet_helpers import (
+    PASSWORD,
+    PIN,
+    TEST_BANKS,
+    confirm,
+    deposit_service,
+    login,
+    make_user,
+    pin_form,
+    wallet_service,
+)
+from .test_webhooks import post as post_webhook
+from .test_webhooks import sign
+
+ASHA, RAVI = "+919876543210", "+919812345678"
+HDFC_SECRET = BANK_SETTINGS["banks.hdfc.webhook_secrets"].split()[0]
+
+
+def engine_of(wsgi):
+    return wsgi.registry["dbsession_factory"].kw["bind"]
+
+
+def within_budget(operation: str, engine, trips: RoundTrips) -> None:
+    dialect = engine.dialect.name
+    budget = budget_of(operation).on(dialect)
+    out = os.environ.get("WALLET_ROUND_TRIPS_OUT")
+    if out:
+        with open(out, "a", encoding="utf-8") as file:
+            file.write(json.dumps({"operation": operation, "dialect": dialect,
+                                   "statements": trips.count, "budget": budget,
+                                   "checkouts": trips.checkouts,
+                                   "listing": trips.statements}) + "\n")
+    assert trips.count <= budget, (
+        f"{operation} made {trips.count} statements on {dialect}, its budget is {budget} "
+        f"(wallet/core/budgets.py):\n{trips.listing()}")
+
+
+@pytest.fixture
+def asha(db):
+    return make_user(db, ASHA, "Asha", deposit_paise=1_000_00)
+
+
+@pytest.fixture
+def ravi(db):
+    return make_user(db, RAVI, "Ravi")
+
+
+def make_shop(db, handle="chai-point") -> tuple[int, str]:
+    """A shop with a live API key: (its id, the secret key)."""
+    with db() as session, session.begin():
+        merchant = AccountService(session, bcrypt_rounds=4).signup_merchant(
+            handle, handle.title(), f"{handle}@example.com", PASSWORD)
+        merchant.return_origins = "https://shop.example"
+        return merchant.id, MerchantKeys(session).issue(merchant, "server").secret
+
+
+def open_settlement_shards(db, bank: str = "hdfc") -> None:
+    """Every settlement shard of ``bank`` opened: which one an operation takes
+    hashes from its random reference, and opening one (once in its life)
+    costs statements that would make the counts vary from run to run."""
+    import ledgerlib
+
+    with db() as session, session.begin():
+        for shard in range(TEST_BANKS[bank].settlement_shards):
+            ledgerlib.Ledger(session).open_account(codes.bank_settlement(bank, shard), "asset",
+                                                   allow_negative=True)
+
+
+def payment_request(db, merchant_id: int, amount_paise: int = 250_00) -> str:
+    new = NewRequest(order_reference=f"order-{time.monotonic_ns()}",
+                     amount_paise=amount_paise, description="2 masala dosa",
+                     return_url="https://shop.example/done")
+    with db() as session, session.begin():
+        request, _ = PaymentRequests(session, wallet=wallet_service(session), tasks=None).create(
+            session.get(Merchant, merchant_id), new)
+        return request.public_id
+
+
+# ------------------------------------------------------------------- the API
+
+
+def test_api_transfer(api, asha, ravi):
+    token = sign_in(api)
+    with counting(engine_of(api.app)) as trips:
+        api.post_json("/v1/transfers", {"to_phone": "98123 45678", "amount_paise": 120_50},
+                      headers=auth(token, new_key()), status=201)
+    within_budget("api_transfer", engine_of(api.app), trips)
+
+
+def test_api_shop_payment(api, db, asha):
+    make_shop(db)
+    token = sign_in(api)
+    with counting(engine_of(api.app)) as trips:
+        api.post_json("/v1/payments", {"merchant_handle": "chai-point", "amount_paise": 99_00},
+                      headers=auth(token, new_key()), status=201)
+    within_budget("api_shop_payment", engine_of(api.app), trips)
+
+
+def test_withdrawal_request(api, db, asha):
+    open_settlement_shards(db)
+    token = sign_in(api)
+    body = {"bank": "hdfc", "account_number": "50100012345678", "ifsc": "HDFC0001234",
+            "amount_paise": 400_00}
+    with counting(engine_of(api.app)) as trips:
+        api.post_json("/v1/withdrawals", body, headers=auth(token, new_key()), status=202)
+    within_budget("withdrawal_request", engine_of(api.app), trips)
+
+
+def test_refund(api, db, asha):
+    merchant_id, secret = make_shop(db)
+    public_id = payment_request(db, merchant_id)
+    with db() as session, session.begin():
+        PaymentRequests(session, wallet=wallet_service(session), tasks=None).pay(
+            session.get(User, asha), public_id, pin=PIN)
+    api.get("/v1/payment_requests", headers=auth(secret))  # the key's first use: touched
+    with counting(engine_of(api.app)) as trips:
+        api.post_json(f"/v1/payment_requests/{public_id}/refunds", {"amount_paise": 100_00},
+                      headers=auth(secret, new_key()), status=201)
+    within_budget("refund", engine_of(api.app), trips)
+
+
+# ------------------------------------------------------------- the user app
+
+
+def test_page_send(user_app, asha, ravi):
+    login(user_app, "98765 43210")
+    form = user_app.get("/send").forms["send-form"]
+    form["phone"], form["amount"] = "98123 45678", "250.50"
+    confirm_page = form.submit()
+    with counting(engine_of(user_app.app)) as trips:
+        assert confirm(confirm_page).status_int == 303
+    within_budget("page_send", engine_of(user_app.app), trips)
+
+
+def test_page_shop_payment(user_app, db, asha):
+    make_shop(db)
+    login(user_app, "98765 43210")
+    form = user_app.get("/pay/chai-point").forms["pay-form"]
+    form["amount"], form["note"] = "120.50", "2 chai"
+    confirm_page = form.submit()
+    with counting(engine_of(user_app.app)) as trips:
+        assert confirm(confirm_page).status_int == 303
+    within_budget("page_shop_payment", engine_of(user_app.app), trips)
+
+
+def test_checkout_pay(user_app, db, asha):
+    merchant_id, _ = make_shop(db)
+    public_id = payment_request(db, merchant_id)
+    login(user_app, "98765 43210")
+    form = pin_form(user_app.get(f"/checkout/{public_id}"), "checkout-form")
+    with counting(engine_of(user_app.app)) as trips:
+        form.submit(status=303)
+    within_budget("checkout_pay", engine_of(user_app.app), trips)
+
+
+# ---------------------------------------------------------- the webhook app
+
+
+def test_deposit_settle(webhook, db, asha):
+
+    open_settlement_shards(db)
+    with db() as session, session.begin():
+        token = deposit_service(session).start(
+            session.get(User, asha), "hdfc", 500_50, "form-key-000000000001").token
+    body = json.dumps({"type": "deposit.succeeded", "reference": token, "amount_paise": 500_50,
+                       "currency": "INR", "bank_txn_id": "HDFC0001"}).encode()
+    with counting(engine_of(webhook.app)) as trips:
+        reply = post_webhook(webhook, body, signature=sign(HDFC_SECRET, body))
+    assert reply.json["status"] == "applied"
+    within_budget("deposit_settle", engine_of(webhook.app), trips)
