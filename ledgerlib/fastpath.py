@@ -72,25 +72,32 @@ _HASH = chain.sql_hash("a.chain_hash", "e.id", "a.id", "a.amount", "a.currency",
                        f"CAST(round(extract(epoch FROM {_AT}) * 1000000) AS bigint)")
 
 
-def _post_sql(with_hold: bool) -> str:
-    """The statement; without a hold to commit, its hold parts are left out
-    (less for the server to plan and run on every transfer)."""
-    released = "CASE WHEN a.code = CAST(%(hold_source)s AS text) " \
-               "THEN CAST(%(hold_amount)s AS bigint) ELSE 0 END" if with_hold else "0"
-    hold_check = """
+#: What a committed hold gives back to its source account (only with a hold).
+_RELEASED = ("CASE WHEN a.code = CAST(%(hold_source)s AS text) "
+             "THEN CAST(%(hold_amount)s AS bigint) ELSE 0 END")
+#: The hold to commit is still pending, for this amount, from this source.
+_HOLD_CHECK = """
       AND EXISTS (
           SELECT FROM ledger_holds AS h
           WHERE h.id = CAST(%(hold_id)s AS bigint) AND h.status = 'pending'
             AND h.amount_paise = CAST(%(hold_amount)s AS bigint)
             AND h.source_account_id = (
                 SELECT id FROM changes WHERE code = CAST(%(hold_source)s AS text)))"""
-    resolve_hold = """, resolved_hold AS (
+#: The hold committed by the new entry.
+_RESOLVE_HOLD = """, resolved_hold AS (
     UPDATE ledger_holds AS h
     SET status = 'committed', commit_entry_id = e.id,
         resolved_at = CAST(%(created_at)s AS timestamptz)
     FROM new_entry AS e
     WHERE h.id = CAST(%(hold_id)s AS bigint)
 )"""
+
+
+def _post_sql(with_hold: bool) -> str:
+    """The statement; without a hold to commit, its hold parts are left out
+    (less for the server to plan and run on every transfer)."""
+    released = _RELEASED if with_hold else "0"
+    hold_check, resolve_hold = (_HOLD_CHECK, _RESOLVE_HOLD) if with_hold else ("", "")
     return f"""
 WITH legs AS (
     -- The legs as one JSON array of [code, amount] (quicker to bind than arrays).
@@ -126,8 +133,7 @@ WITH legs AS (
           WHERE NOT allow_negative AND change + released < 0
             AND posted_paise - held_paise + change + released < -overdraft_limit_paise)
       -- Never true unless the books are corrupt; the generic path's check then fires.
-      AND NOT EXISTS (SELECT FROM changes WHERE held_paise - released < 0){
-          hold_check if with_hold else ""}
+      AND NOT EXISTS (SELECT FROM changes WHERE held_paise - released < 0){hold_check}
 ), new_entry AS (
     INSERT INTO ledger_entries (idempotency_key, fingerprint, memo, metadata, created_at)
     SELECT %(key)s, %(fingerprint)s, %(memo)s, CAST(%(metadata)s AS json),
@@ -154,7 +160,7 @@ WITH legs AS (
         chain_hash = r.hash, last_posted_at = r.at
     FROM rows AS r
     WHERE acc.id = r.account_id
-){resolve_hold if with_hold else ""}
+){resolve_hold}
 SELECT entry_id, currency FROM rows ORDER BY ord
 """
 
