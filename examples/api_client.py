@@ -23,9 +23,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+Json = dict[str, Any]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:6547"
 # The demo users of a fresh `wallet-dev` database (wallet/seed.py).
@@ -198,6 +200,76 @@ def show_money(money: dict[str, Any]) -> str:
     return str(money["display"])  # amount_paise is for sums; display is for people
 
 
+def add_money(api: WalletApi, args: argparse.Namespace,
+              say: Callable[[str], None]) -> tuple[Json, Json]:
+    """1. Add money: start a deposit, the user pays at the bank, poll it.
+    Returns the bank used and the deposit as it ended."""
+    banks = api.get("/v1/banks")["items"]
+    bank = next((b for b in banks if b["code"] == args.bank), None) if args.bank else banks[0]
+    if bank is None:
+        raise SystemExit(f"no bank {args.bank!r}; the API offers {[b['code'] for b in banks]}")
+    deposit = api.move_money("/v1/deposits", {"bank": bank["code"],
+                                              "amount_paise": args.deposit_paise}).body
+    say(f"Adding {show_money(deposit['amount'])} from {bank['name']}: deposit "
+        f"{deposit['reference']} is {deposit['status']}")
+    say("  (outside the API: approving it on the bank's net-banking page, "
+        "as the user would in a browser)")
+    approve_at_the_bank(deposit["netbanking_url"])
+    reference = deposit["reference"]
+    deposit = poll(lambda: api.get(f"/v1/deposits/{reference}"), DEPOSIT_FINAL,
+                   timeout_s=args.timeout, every_s=args.poll_every)
+    say(f"  deposit {reference}: {deposit['status']}")
+    return bank, deposit
+
+
+def send_twice(api: WalletApi, args: argparse.Namespace, say: Callable[[str], None]) -> bool:
+    """2. Send money to a friend. The same request with the same key again
+    (as after a timeout) replays the first answer and moves nothing. The
+    wallet PIN goes with every request that moves money out. True if replayed."""
+    body = {"to_phone": args.to, "amount_paise": args.send_paise,
+            "note": "sent by examples/api_client.py", "pin": args.pin}
+    key = new_idempotency_key()
+    transfer = api.move_money("/v1/transfers", body, key=key).body
+    say(f"Sent {show_money(transfer['amount'])} to {transfer['counterparty']}: transfer "
+        f"{transfer['id']} {transfer['status']}")
+    again = api.move_money("/v1/transfers", body, key=key)
+    say(f"  the same request with the same Idempotency-Key: {again.status}, "
+        f"Idempotent-Replayed: {str(again.replayed).lower()}, transfer {again.body['id']}")
+    return again.replayed
+
+
+def withdraw(api: WalletApi, args: argparse.Namespace, bank: Json,
+             say: Callable[[str], None]) -> Json:
+    """3. Withdraw to a bank account: accepted at once (202), the money held,
+    settled by the bank later -- poll it."""
+    withdrawal = api.move_money("/v1/withdrawals", {
+        "bank": bank["code"], "account_number": args.account, "ifsc": args.ifsc,
+        "amount_paise": args.withdraw_paise, "pin": args.pin}).body
+    say(f"Withdrawing {show_money(withdrawal['amount'])} to {withdrawal['account']} "
+        f"({withdrawal['ifsc']}): withdrawal {withdrawal['id']} is {withdrawal['status']}")
+    withdrawal_id = withdrawal["id"]
+    withdrawal = poll(lambda: api.get(f"/v1/withdrawals/{withdrawal_id}"),
+                      WITHDRAWAL_FINAL, timeout_s=args.timeout, every_s=args.poll_every)
+    attempts = withdrawal["attempts"]
+    say(f"  withdrawal {withdrawal['id']}: {withdrawal['status']} "
+        f"{withdrawal['failure_reason']}".rstrip()
+        + f" ({attempts['count']} bank call(s), last {attempts['last_kind']} -> "
+          f"{attempts['last_outcome']})")
+    return withdrawal
+
+
+def show_latest(api: WalletApi, args: argparse.Namespace, say: Callable[[str], None]) -> None:
+    """4. The balance and the latest transactions (cursor paging, newest first)."""
+    me = api.get("/v1/me")
+    say(f"Available now {show_money(me['balance']['available'])}")
+    say("Latest transactions:")
+    for n, item in zip(range(args.list), api.transactions(page_size=args.list), strict=False):
+        sign = "+" if item["direction"] == "in" else "-"
+        say(f"  {n + 1}. {item['created_at'][:16].replace('T', ' ')}Z  {item['kind']:<10} "
+            f"{item['status']:<9} {sign + show_money(item['amount']):>13}  "
+            f"{item['counterparty']}")
+
+
 def run(args: argparse.Namespace) -> int:
     api = WalletApi(args.base_url)
     say = print
@@ -209,68 +281,13 @@ def run(args: argparse.Namespace) -> int:
         me = api.get("/v1/me")
         say(f"Hello {me['name']}. Available {show_money(me['balance']['available'])} "
             f"(held for withdrawals {show_money(me['balance']['held'])})")
-
-        # 1. Add money: start a deposit, the user pays at the bank, poll it.
-        banks = api.get("/v1/banks")["items"]
-        bank = next((b for b in banks if b["code"] == args.bank), None) if args.bank else banks[0]
-        if bank is None:
-            raise SystemExit(f"no bank {args.bank!r}; the API offers {[b['code'] for b in banks]}")
-        deposit = api.move_money("/v1/deposits", {"bank": bank["code"],
-                                                  "amount_paise": args.deposit_paise}).body
-        say(f"Adding {show_money(deposit['amount'])} from {bank['name']}: deposit "
-            f"{deposit['reference']} is {deposit['status']}")
-        say("  (outside the API: approving it on the bank's net-banking page, "
-            "as the user would in a browser)")
-        approve_at_the_bank(deposit["netbanking_url"])
-        reference = deposit["reference"]
-        deposit = poll(lambda: api.get(f"/v1/deposits/{reference}"), DEPOSIT_FINAL,
-                       timeout_s=args.timeout, every_s=args.poll_every)
-        say(f"  deposit {reference}: {deposit['status']}")
+        bank, deposit = add_money(api, args, say)
         if deposit["status"] != "success":
             return 1
-
-        # 2. Send money to a friend. The same request with the same key again
-        # (as after a timeout) replays the first answer and moves nothing.
-        # The wallet PIN goes with every request that moves money out.
-        body = {"to_phone": args.to, "amount_paise": args.send_paise,
-                "note": "sent by examples/api_client.py", "pin": args.pin}
-        key = new_idempotency_key()
-        sent = api.move_money("/v1/transfers", body, key=key)
-        transfer = sent.body
-        say(f"Sent {show_money(transfer['amount'])} to {transfer['counterparty']}: transfer "
-            f"{transfer['id']} {transfer['status']}")
-        again = api.move_money("/v1/transfers", body, key=key)
-        say(f"  the same request with the same Idempotency-Key: {again.status}, "
-            f"Idempotent-Replayed: {str(again.replayed).lower()}, transfer {again.body['id']}")
-
-        # 3. Withdraw to a bank account: accepted at once (202), the money held,
-        # settled by the bank later -- poll it.
-        made = api.move_money("/v1/withdrawals", {
-            "bank": bank["code"], "account_number": args.account, "ifsc": args.ifsc,
-            "amount_paise": args.withdraw_paise, "pin": args.pin})
-        withdrawal = made.body
-        say(f"Withdrawing {show_money(withdrawal['amount'])} to {withdrawal['account']} "
-            f"({withdrawal['ifsc']}): withdrawal {withdrawal['id']} is {withdrawal['status']}")
-        withdrawal_id = withdrawal["id"]
-        withdrawal = poll(lambda: api.get(f"/v1/withdrawals/{withdrawal_id}"),
-                          WITHDRAWAL_FINAL, timeout_s=args.timeout, every_s=args.poll_every)
-        attempts = withdrawal["attempts"]
-        say(f"  withdrawal {withdrawal['id']}: {withdrawal['status']} "
-            f"{withdrawal['failure_reason']}".rstrip()
-            + f" ({attempts['count']} bank call(s), last {attempts['last_kind']} -> "
-              f"{attempts['last_outcome']})")
-
-        # 4. The balance and the latest transactions (cursor paging, newest first).
-        me = api.get("/v1/me")
-        say(f"Available now {show_money(me['balance']['available'])}")
-        say("Latest transactions:")
-        for n, item in zip(range(args.list), api.transactions(page_size=args.list), strict=False):
-            sign = "+" if item["direction"] == "in" else "-"
-            say(f"  {n + 1}. {item['created_at'][:16].replace('T', ' ')}Z  {item['kind']:<10} "
-                f"{item['status']:<9} {sign + show_money(item['amount']):>13}  "
-                f"{item['counterparty']}")
-        ok = withdrawal["status"] == "completed" and again.replayed
-        return 0 if ok else 1
+        replayed = send_twice(api, args, say)
+        withdrawal = withdraw(api, args, bank, say)
+        show_latest(api, args, say)
+        return 0 if withdrawal["status"] == "completed" and replayed else 1
     finally:
         api.sign_out(issued["id"])  # revoke this device's token: it is refused at once
         say(f"Signed out (token {issued['id']} revoked).")
