@@ -14,6 +14,7 @@ from pyramid.request import Request
 
 from wallet.banking.banks import BankConfig
 from wallet.core.codes import utcnow
+from wallet.core.observe import Observer
 from wallet.core.tasks import NoTaskQueue, TaskQueue, load_task_queue
 from wallet.services import Services
 from wallet.settings import ConfigurationError, WalletSettings
@@ -29,7 +30,9 @@ def includeme(config: Configurator) -> None:
     config.registry["banks"] = dict(settings.banks)
     # Who hears of the domain's work (money operations, bank calls): the
     # sessions and services this app builds report to it. Tests may hand in theirs.
-    config.registry["observer"] = config.get_settings().get("observer") or PrometheusObserver()
+    handed = config.get_settings().get("observer")
+    config.registry["observer"] = (handed if isinstance(handed, Observer)
+                                   else PrometheusObserver())
     config.include(".db")
     config.include(".reads")  # request.read_dbsession: a standby, when fresh enough
     config.add_request_method(services, "services", reify=True)
