@@ -22,10 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 import ledgerlib
 from wallet.banking.banks import BankConfig
 from wallet.core import redis_urls
+from wallet.core.observe import Observer
 from wallet.core.tasks import NoTaskQueue, TaskQueue
 from wallet.db import WalletSession, get_engine, get_session_factory
 from wallet.services import Background
 from wallet.settings import WalletSettings
+from wallet_metrics import PrometheusObserver
 
 HUEY_NAME = "wallet"
 T = TypeVar("T")
@@ -52,9 +54,11 @@ def make_huey(settings: Mapping[str, Any]) -> Huey:
 
 class Worker:
     """What tasks need: typed settings, banks and a transaction runner, made
-    lazily (importing the tasks must not connect to anything)."""
+    lazily (importing the tasks must not connect to anything). Its sessions
+    and services report to ``observer``: the workers' Prometheus counters."""
 
-    def __init__(self) -> None:
+    def __init__(self, observer: Observer) -> None:
+        self.observer = observer
         self.raw_settings: Mapping[str, Any] = {}
         self._settings: WalletSettings | None = None
         self._session_factory: sessionmaker[WalletSession] | None = None
@@ -76,7 +80,8 @@ class Worker:
 
     def session_factory(self) -> sessionmaker[WalletSession]:
         if self._session_factory is None:
-            self._session_factory = get_session_factory(get_engine(self.raw_settings))
+            self._session_factory = get_session_factory(get_engine(self.raw_settings),
+                                                        observer=self.observer)
         return self._session_factory
 
     def run_in_transaction(self, fn: Callable[[Session], T]) -> T:
@@ -91,10 +96,11 @@ class Worker:
     def background(self, tasks: TaskQueue | None = None) -> Background:
         """The domain's services for tasks (wallet.services), each transaction
         on a session of its own."""
-        return Background(self.run_in_transaction, self.settings, tasks or NoTaskQueue())
+        return Background(self.run_in_transaction, self.settings, tasks or NoTaskQueue(),
+                          observer=self.observer)
 
 
-worker = Worker()
+worker = Worker(PrometheusObserver())
 # The tasks register on this instance as they are decorated; configure() gives
 # it the configured backend's storage (the instance, and so they, stay).
 huey = make_huey({})

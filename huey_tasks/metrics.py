@@ -17,7 +17,7 @@ import threading
 
 from prometheus_client import start_http_server
 
-from wallet_metrics import DatabaseCollector, install_observer, process_registry
+from wallet_metrics import DatabaseCollector, process_registry
 
 from .app import huey, worker
 
@@ -39,7 +39,6 @@ def serve_metrics(port: int, host: str = "127.0.0.1") -> bool:
 
 @huey.on_startup()  # type: ignore[untyped-decorator]  # runs in each worker; huey has no types
 def start_metrics() -> None:
-    install_observer()
     port = str(worker.raw_settings.get("huey.metrics_port", "")).strip()
     if port:
         host = str(worker.raw_settings.get("huey.metrics_host", "127.0.0.1"))

@@ -16,6 +16,7 @@ from wallet.banking.payouts import PayoutPolicy, PayoutProcessor
 from wallet.banking.withdrawals import WithdrawalService
 from wallet.core.codes import utcnow
 from wallet.core.models import Merchant, Transaction, User
+from wallet.core.observe import NO_OBSERVER
 from wallet.identity.accounts import AccountService
 from wallet.identity.kyc import ApproveAllVerifier, KycDetails, KycService, KycVerdict
 from wallet.identity.merchant_pins import MerchantPins
@@ -136,7 +137,7 @@ def payout_processor(run_in_transaction, banks, client_for, policy=None, **kwarg
 
 def bank_client(bank) -> BankClient:
     """A bank's client with the settings' timeout."""
-    return BankClient(bank, timeout_s=DEFAULTS.bank_timeout_s)
+    return BankClient(bank, timeout_s=DEFAULTS.bank_timeout_s, observer=NO_OBSERVER)
 
 
 def sweep_stuck_deposits(run_in_transaction, banks, client_for, **kwargs) -> dict[str, int]:

@@ -16,6 +16,7 @@ from .banking import models as _banking_models  # noqa: F401
 from .core import observe, sessions, tasks
 from .core.ini import as_bool
 from .core.models import Base
+from .core.observe import NO_OBSERVER, Observer
 from .core.sessions import WalletSession
 from .identity import models as _identity_models  # noqa: F401
 from .identity import pin_tries
@@ -68,6 +69,10 @@ def _drop_connection_to_a_standby(context: ExceptionContext) -> None:
         context.is_disconnect = True
 
 
-def get_session_factory(engine: Engine) -> sessionmaker[WalletSession]:
+def get_session_factory(engine: Engine, *,
+                        observer: Observer = NO_OBSERVER) -> sessionmaker[WalletSession]:
+    """Sessions on ``engine`` whose money operations are reported to ``observer``
+    (kept in each session's ``info``; none given: reported to no one)."""
     install_session_hooks()
-    return sessionmaker(bind=engine, class_=WalletSession, expire_on_commit=False)
+    return sessionmaker(bind=engine, class_=WalletSession, expire_on_commit=False,
+                        info=observe.observed_by(observer))

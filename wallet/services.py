@@ -27,6 +27,7 @@ from .banking.withdrawals import WithdrawalService
 from .core.codes import utcnow
 from .core.idempotency import IdempotencyKeys
 from .core.notifications import NotificationService
+from .core.observe import NO_OBSERVER, Observer, observer_of
 from .core.tasks import NoTaskQueue, TaskQueue, TransactionRunner
 from .identity.accounts import AccountService
 from .identity.api_tokens import ApiTokens
@@ -86,6 +87,11 @@ class Services:
     @property
     def banks(self) -> dict[str, BankConfig]:
         return dict(self.settings.banks)
+
+    @property
+    def observer(self) -> Observer:
+        """Who hears of what these services do: the session's (its factory's)."""
+        return observer_of(self.db)
 
     def on(self, db: Session) -> Services:
         """The same services on another session (a worker's next transaction)."""
@@ -184,7 +190,7 @@ class Services:
         return BankWebhooks(self.db, self.banks, clock=self.clock, events=self.bank_events)
 
     def bank_client(self, bank: BankConfig) -> BankClient:
-        return BankClient(bank, timeout_s=self.settings.bank_timeout_s)
+        return BankClient(bank, timeout_s=self.settings.bank_timeout_s, observer=self.observer)
 
     def bank_delay_meter(self, now: dt.datetime | None = None) -> BankDelayMeter:
         return BankDelayMeter(self.db, self.banks, policy=self.delay_policy, now=now)
@@ -263,6 +269,8 @@ class Background:
     settings: WalletSettings
     tasks: TaskQueue = field(default_factory=NoTaskQueue)
     clock: Callable[[], dt.datetime] = utcnow
+    #: Who hears of the bank calls (the transactions' sessions report to their factory's).
+    observer: Observer = NO_OBSERVER
 
     def services(self, db: Session) -> Services:
         return Services(db, self.settings, self.tasks, clock=self.clock)
@@ -274,7 +282,7 @@ class Background:
         return self.services(db).deposits
 
     def bank_client(self, bank: BankConfig) -> BankClient:
-        return BankClient(bank, timeout_s=self.settings.bank_timeout_s)
+        return BankClient(bank, timeout_s=self.settings.bank_timeout_s, observer=self.observer)
 
     def payout_processor(self, rng: random.Random | None = None) -> PayoutProcessor:
         return PayoutProcessor(self.run_in_transaction, dict(self.settings.banks),

@@ -42,6 +42,7 @@ from wallet.banking.settlement import expected_positions, shard_balances
 from wallet.core.codes import IST, Kind, Status
 from wallet.core.errors import WalletError
 from wallet.core.models import Transaction, User
+from wallet.core.observe import observer_of
 from wallet.core.phone import InvalidPhone, normalize_phone
 from wallet.core.tasks import load_task_queue
 from wallet.db import WalletSession, get_engine
@@ -144,7 +145,8 @@ def cmd_resolve(session: Session, args: argparse.Namespace, banks: Banks) -> int
     report(refused or ActionResult(True, ""))
     # No transaction is held open while the bank is asked.
     try:
-        record = ask_payout_status(bank, reference, settings.bank_timeout_s)
+        record = ask_payout_status(bank, reference, settings.bank_timeout_s,
+                                   observer=observer_of(session))
     except BankUnavailable as exc:
         with session.begin():
             acts.refuse(action, "withdrawal", args.id, args.reason,
@@ -177,7 +179,8 @@ def cmd_reconcile(session: Session, args: argparse.Namespace, banks: Banks) -> i
             actions(session, args, banks).refuse("reconcile", "bank_day", object_id,
                                                  args.reason, f"unknown bank {args.bank!r}")
         raise WalletError(f"unknown bank {args.bank!r}; known: {', '.join(banks)}")
-    statements = bank_statements(banks[args.bank], args.date, settings.bank_timeout_s)
+    statements = bank_statements(banks[args.bank], args.date, settings.bank_timeout_s,
+                                 observer=observer_of(session))
     with session.begin():
         result = actions(session, args, banks).reconcile(args.bank, args.date, statements,
                                                          args.reason)

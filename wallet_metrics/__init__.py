@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .collectors import DatabaseCollector
 from .export import CONTENT_TYPE, exposition, process_registry
-from .instruments import PrometheusObserver, install_observer
+from .instruments import PrometheusObserver
 
 __all__ = ["CONTENT_TYPE", "DatabaseCollector", "PrometheusObserver", "exposition",
-           "install_observer", "process_registry"]
+           "process_registry"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-from wallet.core.observe import Observer, observer, set_observer
+from wallet.core.observe import Observer
 
 #: Seconds: web requests (fast) ...
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -38,6 +38,9 @@ DEPOSIT_SETTLE = Histogram(
 
 
 class PrometheusObserver(Observer):
+    """Feeds the process's instruments: what the adapters hand to the
+    session factories and services they build (nothing installs it)."""
+
     def bank_call(self, bank: str, call: str, outcome: str, seconds: float) -> None:
         BANK_CALLS.labels(bank, call, outcome).observe(seconds)
 
@@ -53,8 +56,3 @@ class PrometheusObserver(Observer):
     def webhook_delivery(self, bank: str, verdict: str, accepted: bool) -> None:
         WEBHOOK_DELIVERIES.labels(bank, "accepted" if accepted else "rejected", verdict).inc()
 
-
-def install_observer() -> None:
-    """Feed this process's metrics from the domain's hooks (once; idempotent)."""
-    if not isinstance(observer(), PrometheusObserver):
-        set_observer(PrometheusObserver())

@@ -14,9 +14,11 @@ from pyramid.request import Request
 
 from wallet.banking.banks import BankConfig
 from wallet.core.codes import utcnow
+from wallet.core.observe import Observer
 from wallet.core.tasks import NoTaskQueue, TaskQueue, load_task_queue
 from wallet.services import Services
 from wallet.settings import ConfigurationError, WalletSettings
+from wallet_metrics import PrometheusObserver
 
 
 def includeme(config: Configurator) -> None:
@@ -26,6 +28,11 @@ def includeme(config: Configurator) -> None:
     settings = WalletSettings.from_dict(config.get_settings())
     config.registry["wallet_settings"] = settings
     config.registry["banks"] = dict(settings.banks)
+    # Who hears of the domain's work (money operations, bank calls): the
+    # sessions and services this app builds report to it. Tests may hand in theirs.
+    handed = config.get_settings().get("observer")
+    config.registry["observer"] = (handed if isinstance(handed, Observer)
+                                   else PrometheusObserver())
     config.include(".db")
     config.include(".reads")  # request.read_dbsession: a standby, when fresh enough
     config.add_request_method(services, "services", reify=True)

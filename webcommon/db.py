@@ -38,7 +38,8 @@ def includeme(config: Configurator) -> None:
     # Tests hand in their own session factory (and so their engine).
     session_factory = settings.get("dbsession_factory")
     if session_factory is None:
-        session_factory = get_session_factory(get_engine(settings))
+        session_factory = get_session_factory(get_engine(settings),
+                                              observer=config.registry["observer"])
     config.registry["dbsession_factory"] = session_factory
 
     def dbsession(request: Request) -> Any:

@@ -5,7 +5,8 @@
   ``metrics.allowed_networks`` only (internal networks by default), 404 to others;
 - a tween counting every request by app, route *pattern* (never the raw path:
   bounded cardinality), method and status, with a latency histogram;
-- the domain's hooks (wallet.core.observe) feeding this process's counters;
+- (the domain's hooks feed this process's counters through the observer
+  webcommon hands to the app's session factory: ``registry["observer"]``);
 - gauges read from the database at scrape time (queues, ledger verification),
   unless ``metrics.database_gauges = false``.
 
@@ -27,7 +28,7 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from wallet.settings import as_bool
-from wallet_metrics import CONTENT_TYPE, DatabaseCollector, exposition, install_observer
+from wallet_metrics import CONTENT_TYPE, DatabaseCollector, exposition
 from wallet_metrics.access import MetricsAccess
 from wallet_metrics.instruments import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -79,7 +80,6 @@ def includeme(config: Configurator) -> None:
     config.registry["metrics.access"] = MetricsAccess.from_settings(settings)
     config.registry["metrics.database_gauges"] = as_bool(
         str(settings.get("metrics.database_gauges", "true")))
-    install_observer()
     config.add_tween("webcommon.metrics.metrics_tween_factory")
     config.add_route("metrics", "/metrics")
     config.add_view(metrics_view, route_name="metrics", request_method="GET",

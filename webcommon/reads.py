@@ -118,7 +118,8 @@ def includeme(config: Configurator) -> None:
     factory = settings.get("read_dbsession_factory")  # tests hand in their own
     read_url = settings.get("sqlalchemy.read_url")
     if factory is None and read_url:
-        factory = get_session_factory(get_engine({**settings, "sqlalchemy.url": read_url}))
+        factory = get_session_factory(get_engine({**settings, "sqlalchemy.url": read_url}),
+                                      observer=config.registry["observer"])
     config.registry["read_dbsession_factory"] = factory
     config.registry["read_max_staleness_s"] = float(
         settings.get("wallet.read_max_staleness_s", 5))

@@ -12,7 +12,6 @@ from pyramid.response import Response
 
 from wallet.banking.bank_events import MAX_BODY_BYTES, record_delivery
 from wallet.banking.verdicts import Verdict
-from wallet.core.observe import observer
 from webcommon import request_services
 from webcommon.views import notfound_view_config, view_config
 
@@ -41,7 +40,8 @@ def bank_webhook(request: Request) -> Response:
     # remote_addr, never client_addr: WebOb's client_addr believes the first
     # X-Forwarded-For entry. Behind a proxy, waitress's trusted_proxy settings
     # rewrite remote_addr from the hop the proxy appended.
-    received = request_services(request).bank_webhooks.receive(
+    services = request_services(request)
+    received = services.bank_webhooks.receive(
         bank_code, source_ip=request.remote_addr, headers=request.headers, body=body)
     status = HTTP_STATUS.get(received.verdict, 200)
     record_delivery(
@@ -53,7 +53,7 @@ def bank_webhook(request: Request) -> Response:
              request.remote_addr, status, received.verdict)
     # The bank label only ever names a configured bank (bounded cardinality).
     bank = bank_code if bank_code in request.registry["banks"] else "unknown"
-    observer().webhook_delivery(bank, received.verdict, 200 <= status < 300)
+    services.observer.webhook_delivery(bank, received.verdict, 200 <= status < 300)
     return Response(json={"status": received.verdict, "detail": received.detail}, status=status)
 
 

@@ -24,7 +24,7 @@ from wallet.operations.operator_actions import (
     deposit_to_ask,
     payout_to_ask,
 )
-from webcommon import wallet_settings
+from webcommon import request_services, wallet_settings
 from webcommon.views import view_config, view_defaults
 
 from ..security import operator_actions
@@ -40,6 +40,7 @@ class Actions:
         self.actions = operator_actions(request)
         self.reason = field(request, "reason", 600)
         self.bank_timeout_s = wallet_settings(request).bank_timeout_s
+        self.observer = request_services(request).observer  # who hears of the bank calls
         id_text = request.matchdict.get("id") if request.matchdict else None
         self.id = int(id_text) if id_text else 0
 
@@ -107,7 +108,7 @@ class Actions:
         return self.with_bank(
             "resolve_paid" if paid else "resolve_not_paid", "withdrawal", self.id, back,
             lambda: payout_to_ask(db, banks, self.id),
-            lambda t: ask_payout_status(t[0], t[1], self.bank_timeout_s),
+            lambda t: ask_payout_status(t[0], t[1], self.bank_timeout_s, observer=self.observer),
             lambda record: self.actions.resolve_payout(
                 self.id, paid, record, self.reason))
 
@@ -119,7 +120,8 @@ class Actions:
         return self.with_bank(
             "ask_bank", "deposit", self.id, self.request.route_url("deposits"),
             lambda: deposit_to_ask(db, banks, self.id),
-            lambda t: ask_deposit_status(t[0], t[1], self.bank_timeout_s),
+            lambda t: ask_deposit_status(t[0], t[1], self.bank_timeout_s,
+                                         observer=self.observer),
             lambda record: self.actions.check_deposit(
                 self.id, record, self.reason))
 
@@ -171,5 +173,6 @@ class Actions:
 
         return self.with_bank(
             "reconcile", "bank_day", object_id, back, target,
-            lambda code: bank_statements(self.actions.banks[code], day, self.bank_timeout_s),
+            lambda code: bank_statements(self.actions.banks[code], day, self.bank_timeout_s,
+                                         observer=self.observer),
             apply)

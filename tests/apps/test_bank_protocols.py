@@ -25,6 +25,7 @@ from wallet.banking.protocols.amounts import AmountError, money_from_paise, pais
 from wallet.banking.protocols.rules import SignatureError, check_signature
 from wallet.core.ini import ConfigurationError
 from wallet.core.models import Transaction, User
+from wallet.core.observe import NO_OBSERVER
 
 from ..conftest import BANK_SETTINGS, dispose_app_engine
 from ..ledgerline_helpers import (
@@ -338,7 +339,7 @@ PAYOUT = {"reference": "wd_1", "amount_paise": 400_00, "currency": "INR",
 
 
 def test_a_transfer_is_asked_for_in_ledgerlines_words():
-    client = BankClient(BANKS["icici"], timeout_s=5.0)
+    client = BankClient(BANKS["icici"], timeout_s=5.0, observer=NO_OBSERVER)
     with mock.patch("urllib.request.urlopen", return_value=Ok(transfer("SETTLED"))) as urlopen:
         record = client.send_payout(PAYOUT)
     request = urlopen.call_args.args[0]
@@ -368,14 +369,14 @@ def test_ledgerline_transfer_statuses_in_our_words(status, reason, outcome, said
     reply(503, {"error": {"code": "SERVICE_UNAVAILABLE"}}), reply(422, transfer("DECLINED")),
     Ok({"transfers": []}), Ok({"transfer": "SETTLED"}), TimeoutError("timed out")])
 def test_any_other_answer_to_a_transfer_leaves_its_outcome_unknown(answer):
-    client = BankClient(BANKS["icici"], timeout_s=5.0)
+    client = BankClient(BANKS["icici"], timeout_s=5.0, observer=NO_OBSERVER)
     kwargs = {"side_effect": answer} if isinstance(answer, Exception) else {"return_value": answer}
     with mock.patch("urllib.request.urlopen", **kwargs), pytest.raises(BankUnavailable):
         client.send_payout(PAYOUT)
 
 
 def test_the_transfer_search_says_none_one_or_unclear():
-    client = BankClient(BANKS["icici"], timeout_s=5.0)
+    client = BankClient(BANKS["icici"], timeout_s=5.0, observer=NO_OBSERVER)
     one = transfer("SETTLED")["transfer"]
     with mock.patch("urllib.request.urlopen", return_value=Ok({"transfers": []})) as urlopen:
         assert client.payout_status("wd_1") is None
@@ -392,7 +393,7 @@ def test_the_transfer_search_says_none_one_or_unclear():
 
 
 def test_a_collections_404_is_no_record_and_its_amount_is_read_strictly():
-    client = BankClient(BANKS["icici"], timeout_s=5.0)
+    client = BankClient(BANKS["icici"], timeout_s=5.0, observer=NO_OBSERVER)
     with mock.patch("urllib.request.urlopen", side_effect=reply(404, {"error": {}})):
         assert client.payment_status("t" * 32) is None
     credited = {"clientReference": "t" * 32, "status": "CREDITED",

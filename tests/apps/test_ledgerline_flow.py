@@ -28,6 +28,7 @@ from wallet.banking.payouts import PayoutPolicy
 from wallet.banking.withdrawals import payout_details
 from wallet.core.codes import IST
 from wallet.core.models import Transaction, User
+from wallet.core.observe import NO_OBSERVER
 from wallet.operations.audit import Actor
 from wallet.operations.operator_actions import (
     ask_deposit_status,
@@ -137,8 +138,9 @@ def withdraw(db, stack: Stack, user_id: int, bank: str, account: str, amount_pai
 
 def drain(runner, stack: Stack, user_id: int, policy: PayoutPolicy = FAST) -> None:
     """What the payout worker does: every step of the user's payouts, through the bank."""
-    processor = payout_processor(runner, stack.banks,
-                                 lambda bank: BankClient(bank, timeout_s=2.0), policy)
+    processor = payout_processor(
+        runner, stack.banks, lambda bank: BankClient(bank, timeout_s=2.0, observer=NO_OBSERVER),
+        policy)
     processor.drain(f"user:{user_id}", "test-worker")
 
 
@@ -261,14 +263,15 @@ def test_an_operator_asks_the_ledgerline_bank_now_then_reconciles(stack, db, run
 
     with db() as session, session.begin():
         deposit_id = session.scalar(select(Transaction.id).where(Transaction.token == token))
-    said = ask_deposit_status(bank, token, 2.0)  # no transaction open while asking
+    # No transaction open while asking.
+    said = ask_deposit_status(bank, token, 2.0, observer=NO_OBSERVER)
     assert (said.outcome, said.said, said.amount_paise) == ("success", "CREDITED", 500_50)
     with db() as session, session.begin():
         result = operator_actions(session, stack.banks, OPERATOR).check_deposit(
             deposit_id, said, "customer says they paid")
     assert result.ok and result.message == "credited"
 
-    word = ask_payout_status(bank, f"wd_{payout}", 2.0)
+    word = ask_payout_status(bank, f"wd_{payout}", 2.0, observer=NO_OBSERVER)
     assert (word.outcome, word.said) == ("accepted", "SETTLED")
     with db() as session, session.begin():
         refused = operator_actions(session, stack.banks, OPERATOR).resolve_payout(
@@ -282,7 +285,7 @@ def test_an_operator_asks_the_ledgerline_bank_now_then_reconciles(stack, db, run
     assert balance(db, asha) == (1_000_00 + 500_50 - 400_00, 0)
 
     today = dt.datetime.now(IST).date()
-    statements = bank_statements(bank, today, 2.0)
+    statements = bank_statements(bank, today, 2.0, observer=NO_OBSERVER)
     lines = sorted((line.kind, line.reference, line.amount_paise) for line in statements[today])
     assert lines == [("payment", token, 500_50), ("payout", f"wd_{payout}", 400_00)]
     with db() as session, session.begin():

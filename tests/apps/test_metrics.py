@@ -23,7 +23,9 @@ from huey_tasks.metrics import serve_metrics
 from huey_tasks.withdrawals import process_payouts
 from wallet.banking.banks import load_banks
 from wallet.core.models import Transaction, User
+from wallet.db import get_session_factory
 from wallet.operations.ledger_checks import run_ledger_check
+from wallet_metrics import PrometheusObserver
 from webapp import merchant
 
 from ..conftest import BANK_SETTINGS, ON_POSTGRES, dispose_app_engine
@@ -99,6 +101,22 @@ def test_the_ledger_check_gauge_reads_the_recorded_runs(user_app, app_engine):
 
 
 # ------------------------------------------------------------ the scripted run
+
+
+@pytest.fixture
+def db(app_engine):
+    """The test's own sessions (where the scripted run starts its deposits,
+    transfers and withdrawals) report to the Prometheus observer, as the apps' do."""
+    factory = get_session_factory(app_engine, observer=PrometheusObserver())
+    sessions = []
+
+    def open_session():
+        sessions.append(factory())
+        return sessions[-1]
+
+    yield open_session
+    for session in sessions:
+        session.close()
 
 
 @pytest.fixture

@@ -395,8 +395,9 @@ def test_a_bank_4xx_other_than_a_rejection_is_an_unknown_outcome():
     from unittest import mock
 
     from wallet.banking.bank_client import BankClient
+    from wallet.core.observe import NO_OBSERVER
 
-    client = BankClient(TEST_BANKS["hdfc"], timeout_s=5.0)
+    client = BankClient(TEST_BANKS["hdfc"], timeout_s=5.0, observer=NO_OBSERVER)
     for code, body in [(409, b'{"status": "rejected", "reason": "reference reused"}'),
                        (401, b'{"error": "unauthorised"}'), (429, b"slow down"),
                        (422, b"not json")]:

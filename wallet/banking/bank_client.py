@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..core.observe import Observer
 from .banks import BankConfig
 from .protocols import protocol_for
 from .protocols.base import BankApi, PayoutRequest
@@ -20,10 +21,10 @@ class BankClient:
     """``bank``'s API client, speaking its protocol (what workers and
     operators' actions are given as ``client_for``)."""
 
-    def __init__(self, bank: BankConfig, *, timeout_s: float):
+    def __init__(self, bank: BankConfig, *, timeout_s: float, observer: Observer):
         self.bank = bank
         self.timeout_s = timeout_s
-        self.api: BankApi = protocol_for(bank).client(bank, timeout_s)
+        self.api: BankApi = protocol_for(bank).client(bank, timeout_s, observer)
 
     def payment_status(self, reference: str) -> BankRecord | None:
         """The bank's record of a deposit, or None if the bank has none."""

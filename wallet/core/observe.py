@@ -1,7 +1,10 @@
 """What the domain tells the outside world it did, for metrics: an observer
-with no-op defaults. The domain calls :func:`observer`; an adapter (the web
-apps, the workers) installs one that feeds Prometheus with :func:`set_observer`.
-The domain itself imports no metrics library.
+with no-op defaults. No process-wide observer exists: whoever builds the
+wallet's sessions and services hands theirs in (``wallet.db.get_session_factory(
+engine, observer=...)`` keeps it in each session's ``info``, read back by
+:func:`observer_of`; ``wallet.services`` gives it to the bank clients). The
+adapters (the web apps, the workers) hand in one that feeds Prometheus; the
+domain itself imports no metrics library, and importing it installs nothing.
 
 Money operations are seen in one place, not at each call site: every
 ``transactions`` row written or moved to another status is noted at flush and
@@ -48,18 +51,21 @@ class Observer:
         """A bank's webhook delivery was judged (the webhook app's verdict)."""
 
 
-_observer = Observer()
+#: The observer of whoever hands in none: it records nothing.
+NO_OBSERVER = Observer()
+_OBSERVER = "wallet.core.observe.observer"
 
 
-def observer() -> Observer:
-    return _observer
+def observed_by(observer: Observer) -> dict[str, object]:
+    """A session's ``info`` saying ``observer`` hears of its money operations
+    (what wallet.db.get_session_factory gives each session it makes)."""
+    return {_OBSERVER: observer}
 
 
-def set_observer(new: Observer) -> Observer:
-    """Install ``new`` for this process; returns the one it replaces."""
-    global _observer
-    previous, _observer = _observer, new
-    return previous
+def observer_of(session: Session) -> Observer:
+    """The observer ``session`` reports to (its factory's), else :data:`NO_OBSERVER`."""
+    found = session.info.get(_OBSERVER)
+    return found if isinstance(found, Observer) else NO_OBSERVER
 
 
 @dataclass(frozen=True)
@@ -73,8 +79,7 @@ class _Moved:
 PAYOUT_FINAL = (Status.COMPLETED, Status.FAILED, Status.REVERSED, Status.NEEDS_REVIEW)
 
 
-def _report(moved: _Moved) -> None:
-    seen = observer()
+def _report(seen: Observer, moved: _Moved) -> None:
     seen.money_operation(moved.kind, moved.status)
     if moved.kind == Kind.WITHDRAWAL and moved.status in PAYOUT_FINAL:
         seen.payout_settled(moved.bank, moved.status)
@@ -110,9 +115,10 @@ def note_written(session: Session, tx: Transaction) -> None:
 def _report_after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return
+    seen = observer_of(session)
     for moved in session.info.pop(_NOTED, ()):
         try:
-            _report(moved)
+            _report(seen, moved)
         except Exception:  # noqa: BLE001 - metrics never break a committed operation
             log.exception("an observer failed")
 

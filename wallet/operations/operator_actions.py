@@ -28,6 +28,7 @@ from ..banking.withdrawals import WithdrawalService
 from ..core.codes import Kind, Status, payout_reference, utcnow
 from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
+from ..core.observe import Observer
 from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary, one_line
 from ..identity.web_sessions import EndReason, PrincipalKind, WebSessions
@@ -77,24 +78,27 @@ def deposit_to_ask(db: Session, banks: Banks, transaction_id: int) -> tuple[Bank
     return banks[tx.bank_code or ""], tx.token
 
 
-def ask_payout_status(bank: BankConfig, reference: str, timeout_s: float) -> PayoutWord | None:
+def ask_payout_status(bank: BankConfig, reference: str, timeout_s: float, *,
+                      observer: Observer) -> PayoutWord | None:
     """What the bank says of a payout now (None: it has no such payout), in
-    its protocol's reading. Raises BankUnavailable when the bank cannot say."""
-    record = BankClient(bank, timeout_s=timeout_s).payout_status(reference)
+    its protocol's reading. Raises BankUnavailable when the bank cannot say.
+    (``observer``, in these three: who hears of the bank call, the caller's.)"""
+    record = BankClient(bank, timeout_s=timeout_s, observer=observer).payout_status(reference)
     return None if record is None else protocol_for(bank).payout_word(record)
 
 
-def ask_deposit_status(bank: BankConfig, reference: str,
-                       timeout_s: float) -> DepositStatus | None:
-    record = BankClient(bank, timeout_s=timeout_s).payment_status(reference)
+def ask_deposit_status(bank: BankConfig, reference: str, timeout_s: float, *,
+                       observer: Observer) -> DepositStatus | None:
+    record = BankClient(bank, timeout_s=timeout_s, observer=observer).payment_status(reference)
     return read_deposit_status(bank, record)
 
 
-def bank_statements(bank: BankConfig, day: dt.date,
-                    timeout_s: float) -> dict[dt.date, list[StatementLine]]:
+def bank_statements(bank: BankConfig, day: dt.date, timeout_s: float, *,
+                    observer: Observer) -> dict[dt.date, list[StatementLine]]:
     """The bank's statements for the day before, the day and the day after
     (what :func:`wallet.operations.bank_calls.reconcile` compares against)."""
-    client, protocol = BankClient(bank, timeout_s=timeout_s), protocol_for(bank)
+    client = BankClient(bank, timeout_s=timeout_s, observer=observer)
+    protocol = protocol_for(bank)
     return {d: protocol.statement_lines(client.statement(d))
             for d in (day - dt.timedelta(days=1), day, day + dt.timedelta(days=1))}
 

@@ -23,6 +23,7 @@ from ..verdicts import Verdict
 from .wire import BankRecord
 
 if TYPE_CHECKING:  # (the registry of banks names its protocol: no import at run time)
+    from ...core.observe import Observer
     from ..banks import BankConfig
 
 #: A delivery's headers, names in lower case.
@@ -206,8 +207,8 @@ class BankProtocol(ABC):
     # -- the API
 
     @abstractmethod
-    def client(self, bank: BankConfig, timeout_s: float) -> BankApi:
-        """A client of ``bank``'s API in this dialect."""
+    def client(self, bank: BankConfig, timeout_s: float, observer: Observer) -> BankApi:
+        """A client of ``bank``'s API in this dialect, its calls reported to ``observer``."""
 
     @abstractmethod
     def payout_word(self, record: BankRecord) -> PayoutWord:

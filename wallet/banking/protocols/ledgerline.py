@@ -48,6 +48,7 @@ from .rules import SignatureError, header_text, is_unix_seconds
 from .wire import BankRecord, BankUnavailable
 
 if TYPE_CHECKING:
+    from ...core.observe import Observer
     from ..banks import BankConfig
 
 _SIGNATURE = re.compile(r"sha512=([A-Za-z0-9+/]{86}==)", re.ASCII)
@@ -141,8 +142,9 @@ class LedgerlineProtocol(BankProtocol):
             raise EventRefused(EventRefused.MALFORMED_JSON, "the body is not JSON") from None
         return read_event(document)
 
-    def client(self, bank: BankConfig, timeout_s: float) -> LedgerlineClient:
-        return LedgerlineClient(bank, timeout_s)
+    def client(self, bank: BankConfig, timeout_s: float,
+               observer: Observer) -> LedgerlineClient:
+        return LedgerlineClient(bank, timeout_s, observer)
 
     def payout_word(self, record: BankRecord) -> PayoutWord:
         status = record.get("status") if isinstance(record, dict) else None

@@ -20,6 +20,7 @@ from .base import PayoutRequest
 from .wire import BankRecord, BankUnavailable, http_json, observed
 
 if TYPE_CHECKING:
+    from ...core.observe import Observer
     from ..banks import BankConfig
 
 
@@ -36,9 +37,10 @@ def transfer_request(payload: PayoutRequest) -> dict[str, object]:
 
 
 class LedgerlineClient:
-    def __init__(self, bank: BankConfig, timeout_s: float):
+    def __init__(self, bank: BankConfig, timeout_s: float, observer: Observer):
         self.bank = bank
         self.timeout_s = timeout_s
+        self.observer = observer
 
     def send_payout(self, payload: PayoutRequest) -> BankRecord:
         """The transfer as the bank made (or refused) it; BankUnavailable if unknown."""
@@ -46,7 +48,7 @@ class LedgerlineClient:
             status, reply = self._http("/v2/transfers", transfer_request(payload))
             transfer: BankRecord | None = self._inside(status, reply, "transfer")
             return transfer
-        record = observed(self.bank.code, "send_payout", call, _declined)
+        record = observed(self.observer, self.bank.code, "send_payout", call, _declined)
         if not isinstance(record, dict):
             raise BankUnavailable(f"{self.bank.name} gave no transfer for "
                                   f"{payload['reference']}: {record!r:.200}")
@@ -63,7 +65,7 @@ class LedgerlineClient:
                 raise BankUnavailable(f"{self.bank.name}: an unclear search for {reference}")
             record: BankRecord | None = found[0] if found else None
             return record
-        return observed(self.bank.code, "payout_status", call, _declined)
+        return observed(self.observer, self.bank.code, "payout_status", call, _declined)
 
     def payment_status(self, reference: str) -> BankRecord | None:
         """The bank's collection (a deposit) with our reference, or None."""
@@ -75,7 +77,8 @@ class LedgerlineClient:
                 return None
             collection: BankRecord | None = self._inside(status, reply, "collection")
             return collection
-        return observed(self.bank.code, "payment_status", call, lambda reply: False)
+        return observed(self.observer, self.bank.code, "payment_status", call,
+                        lambda reply: False)
 
     def statement(self, day: dt.date) -> list[BankRecord]:
         """The lines of the bank's statement of our account for one day (India time)."""
@@ -83,7 +86,8 @@ class LedgerlineClient:
             status, reply = self._http(f"/v2/statements/{day.isoformat()}")
             statement: BankRecord | None = self._inside(status, reply, "statement")
             return statement
-        statement = observed(self.bank.code, "statement", call, lambda reply: False)
+        statement = observed(self.observer, self.bank.code, "statement", call,
+                             lambda reply: False)
         lines = statement.get("lines") if isinstance(statement, dict) else None
         if not isinstance(lines, list):
             raise BankUnavailable(f"{self.bank.name} sent no statement for {day}")

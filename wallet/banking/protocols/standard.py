@@ -37,6 +37,7 @@ from .standard_client import StandardClient
 from .wire import BankRecord, BankUnavailable
 
 if TYPE_CHECKING:
+    from ...core.observe import Observer
     from ..banks import BankConfig
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -133,8 +134,8 @@ class StandardProtocol(BankProtocol):
                                      currency=event["currency"],
                                      reason=_text(event.get("reason")))
 
-    def client(self, bank: BankConfig, timeout_s: float) -> StandardClient:
-        return StandardClient(bank, timeout_s)
+    def client(self, bank: BankConfig, timeout_s: float, observer: Observer) -> StandardClient:
+        return StandardClient(bank, timeout_s, observer)
 
     def payout_word(self, record: BankRecord) -> PayoutWord:
         status = record.get("status") if isinstance(record, dict) else None

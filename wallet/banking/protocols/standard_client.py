@@ -17,6 +17,7 @@ from .base import PayoutRequest
 from .wire import BankRecord, BankUnavailable, http_json, observed
 
 if TYPE_CHECKING:
+    from ...core.observe import Observer
     from ..banks import BankConfig
 
 #: The payout API's definite answers.
@@ -28,9 +29,10 @@ def _rejected(reply: BankRecord) -> bool:
 
 
 class StandardClient:
-    def __init__(self, bank: BankConfig, timeout_s: float):
+    def __init__(self, bank: BankConfig, timeout_s: float, observer: Observer):
         self.bank = bank
         self.timeout_s = timeout_s
+        self.observer = observer
 
     def payment_status(self, reference: str) -> BankRecord | None:
         """The bank's record of a deposit, or None if the bank has none."""
@@ -60,7 +62,8 @@ class StandardClient:
 
     def _call(self, path: str, body: PayoutRequest | None = None, *,
               call: str) -> BankRecord | None:
-        return observed(self.bank.code, call, lambda: self._request(path, body), _rejected)
+        return observed(self.observer, self.bank.code, call,
+                        lambda: self._request(path, body), _rejected)
 
     def _request(self, path: str, body: PayoutRequest | None) -> BankRecord | None:
         status, reply = http_json(

@@ -11,7 +11,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
-from ...core.observe import observer
+from ...core.observe import Observer
 
 #: A JSON object as a bank sent it (a payment's or payout's record, a
 #: statement line): its fields are the bank's, read with care.
@@ -44,14 +44,15 @@ def http_json(bank_name: str, url: str, *, payload: Mapping[str, object] | None,
         raise BankUnavailable(f"{bank_name}: {error}") from None
 
 
-def observed(bank_code: str, call: str, fn: Callable[[], BankRecord | None],
+def observed(observer: Observer, bank_code: str, call: str,
+             fn: Callable[[], BankRecord | None],
              rejected: Callable[[BankRecord], bool]) -> BankRecord | None:
     """Run one API call, its latency and outcome (ok, not_found, rejected,
-    unavailable) reported to the observer."""
+    unavailable) reported to ``observer`` (the client's)."""
     started, outcome = time.monotonic(), "unavailable"
     try:
         reply = fn()
         outcome = ("not_found" if reply is None else "rejected" if rejected(reply) else "ok")
         return reply
     finally:
-        observer().bank_call(bank_code, call, outcome, time.monotonic() - started)
+        observer.bank_call(bank_code, call, outcome, time.monotonic() - started)
