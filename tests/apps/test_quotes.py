@@ -1,15 +1,17 @@
 """One confirm step (wallet.money.quotes): every money operation out of a
 wallet is a quote (the amount read and checked once, the payee, what the
 confirm page shows), confirmed with the PIN through its service; the pages
-(webapp/views/confirm.py) and the API both go through the quotes."""
+(webapp/views/confirm.py) and the API both go through the quotes; so does a
+shop's settlement to its bank, confirmed with the shop PIN (the merchant app)."""
 from __future__ import annotations
 
 import ast
 import pathlib
 
 import pytest
+import webtest
 
-from wallet.banking.withdrawal_quotes import WithdrawalQuote
+from wallet.banking.withdrawal_quotes import SettlementQuote, WithdrawalQuote
 from wallet.core.errors import WalletError
 from wallet.core.models import Merchant, Transaction, User
 from wallet.identity.accounts import AccountService
@@ -19,16 +21,20 @@ from wallet.merchants.checkout_quotes import CheckoutQuote
 from wallet.merchants.payment_requests import NewRequest
 from wallet.money.errors import AmountTooLarge
 from wallet.money.quotes import PaymentQuote, TransferQuote
+from webapp.merchant import main as merchant_main
 
 from ..api_helpers import auth, new_key, sign_in
+from ..conftest import dispose_app_engine
 from ..wallet_helpers import (
     PASSWORD,
     PIN,
+    SHOP_PIN,
     PinForm,
     balance,
     count,
     login,
     pin_form,
+    ready_to_settle,
     services_for_tests,
 )
 
@@ -158,9 +164,11 @@ def test_confirming_twice_with_one_key_moves_money_once(db, asha, ravi, shop, ki
 
 #: The money operations' service methods and amount parsers: reached through the quotes only.
 BEHIND_QUOTES = {"send_money", "pay_merchant", "pay_shop", "pay", "request", "preview_transfer",
-                 "check_payment_amount", "parse_rupees", "parse_amount"}
+                 "check_payment_amount", "parse_rupees", "parse_amount", "request_settlement",
+                 "approve_payout", "payable"}
 FLOWS = ("webapp/views/wallet.py", "webapp/views/payments.py", "webapp/views/withdrawals.py",
-         "webapp/views/checkout.py", "api_app/views/money.py")
+         "webapp/views/checkout.py", "api_app/views/money.py",
+         "webapp/merchant/settlement_views.py")
 
 
 @pytest.mark.parametrize("path", FLOWS)
@@ -177,7 +185,7 @@ def test_the_flows_call_no_money_operation_but_through_a_quote(path):
 def confirmed(monkeypatch):
     """The quote classes whose ``confirm`` ran, in order."""
     seen: list[str] = []
-    for cls in (TransferQuote, PaymentQuote, WithdrawalQuote, CheckoutQuote):
+    for cls in (TransferQuote, PaymentQuote, WithdrawalQuote, CheckoutQuote, SettlementQuote):
         original = cls.confirm
 
         def spy(self, pin, request_key, _original=original, _name=cls.__name__):
@@ -216,3 +224,26 @@ def test_the_api_confirms_through_the_quotes(api, db, asha, ravi, shop, confirme
         api.post_json(path, {**body, "pin": PIN}, headers=auth(token, new_key()))
     assert confirmed == ["TransferQuote", "PaymentQuote", "WithdrawalQuote"]
     assert balance(db, asha) == (1_000_00 - 10_00 - 20_00 - 30_00, 30_00)
+
+
+@pytest.fixture
+def merchant_app(web_settings):
+    app = merchant_main({}, **web_settings)
+    yield webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "203.0.113.9"})
+    dispose_app_engine(app)
+
+
+def test_the_settle_page_confirms_through_the_quote(merchant_app, db, asha, shop, confirmed):
+    with db() as session, session.begin():  # ₹300 paid to the shop
+        quote_of(session, "pay", session.get(User, asha), amount="300").confirm(PIN, KEY)
+    ready_to_settle(db, shop)
+    form = merchant_app.get("/login").forms["login-form"]
+    form["email"], form["password"] = "dosa@example.com", PASSWORD
+    form.submit(status=303)
+    form = PinForm(merchant_app.get("/settle").forms["settle-form"], SHOP_PIN)
+    form["amount"] = "120"
+    assert "/settlements/" in form.submit(status=303).location
+    assert confirmed == ["PaymentQuote", "SettlementQuote"]
+    with db() as session:
+        shop_balance = services_for_tests(session).wallet.balance(session.get(Merchant, shop))
+    assert (shop_balance.available_paise, shop_balance.held_paise) == (180_00, 120_00)

@@ -1,5 +1,6 @@
 """A withdrawal's confirm step (wallet.money.quotes): quoted by
-WithdrawalService.quote, confirmed through WithdrawalService.request."""
+WithdrawalService.quote (a shop's settlement: WithdrawalService.quote_settlement),
+confirmed through WithdrawalService.request."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,14 +8,15 @@ from typing import TYPE_CHECKING
 
 from ledgerlib import format_paise
 
-from ..core.models import Transaction, User
+from ..core.models import Merchant, Transaction, User
 from ..identity.pins import PinInput
 from ..money.quotes import ConfirmText
 
 if TYPE_CHECKING:
+    from .models import MerchantBankAccount
     from .withdrawals import WithdrawalService
 
-__all__ = ["WithdrawalQuote"]
+__all__ = ["SettlementQuote", "WithdrawalQuote"]
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,28 @@ class WithdrawalQuote:
     def confirm(self, pin: PinInput, request_key: str) -> Transaction:
         return self.service.request(self.user, self.bank_code, self.account_number, self.ifsc,
                                     self.amount_paise, request_key, pin=pin)
+
+
+@dataclass(frozen=True)
+class SettlementQuote:
+    """A shop's money to one of its registered bank accounts: every check
+    made but the shop PIN's (so no try counted yet), waiting for that PIN."""
+
+    service: WithdrawalService
+    merchant: Merchant
+    account: MerchantBankAccount
+    amount_paise: int
+    #: "Settle ₹2,500.00 to HDFC Bank ••••1234?"
+    question: str
+
+    def preview(self, request_key: str) -> ConfirmText:
+        return ConfirmText(self.question, (
+            f"IFSC {self.account.ifsc}",
+            "The amount is held at once and sent to your bank in the background."))
+
+    def confirm(self, pin: PinInput, request_key: str) -> Transaction:
+        """The account as quoted (WithdrawalService.request checks again, under
+        its row lock, that it is still the shop's, then the shop PIN)."""
+        account = self.account
+        return self.service.request(self.merchant, account.bank_code, account.account_number,
+                                    account.ifsc, self.amount_paise, request_key, pin=pin)

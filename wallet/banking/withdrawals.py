@@ -54,9 +54,9 @@ from ..money.transfers import WalletService
 from . import settlement
 from .banks import BankConfig, clean_payee, payee_problems
 from .merchant_bank_accounts import MerchantBankAccounts
-from .models import MerchantBankAccount, PayoutAttempt, Withdrawal
+from .models import PayoutAttempt, Withdrawal
 from .protocols.base import PayoutWord
-from .withdrawal_quotes import WithdrawalQuote
+from .withdrawal_quotes import SettlementQuote, WithdrawalQuote
 
 MIN_WITHDRAWAL_PAISE = 1_00
 MAX_WITHDRAWAL_PAISE = 1_00_000_00
@@ -127,14 +127,11 @@ class PayoutProgress:
     bank_not_answering: bool
 
 
-@dataclass(frozen=True)
-class SettlementQuote:
-    """What a shop's confirm step shows: every check made but the PIN's."""
-
-    account: MerchantBankAccount
-    amount_paise: int
-    #: "Settle ₹2,500.00 to HDFC Bank ••••1234?"
-    question: str
+def _account_id(value: str | int) -> int | None:
+    """A registered account's id as a form sent it (digits), else None."""
+    if isinstance(value, int):
+        return value
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 #: A payout's final status -> what settling it did.
@@ -195,29 +192,32 @@ class WithdrawalService:
         account_number, ifsc = self.check(bank_code, account_number, ifsc, amount_paise)
         return WithdrawalQuote(self, user, bank_code, account_number, ifsc, amount_paise)
 
-    def quote_settlement(self, merchant: Merchant, account_id: int,
-                         amount_paise: int) -> SettlementQuote:
-        """A shop's settlement checked as far as it can be without the shop
-        PIN (so without counting a try): the account registered and past its
-        cooling-off, the amount, the balance."""
+    def quote_settlement(self, merchant: Merchant, account: str | int,
+                         amount: AmountInput) -> SettlementQuote:
+        """A shop's settlement to its registered account (``account``: its id,
+        as a form sent it) checked for its confirm step as far as it can be
+        without the shop PIN (so without counting a try): the amount read,
+        every field's problem at once, then the account registered and past
+        its cooling-off, the amount's range, the balance."""
+        problems: dict[str, str] = {}
+        amount_paise = read_amount(amount, problems, max_paise=MAX_WITHDRAWAL_PAISE,
+                                   check=lambda paise: None)  # (its range: check, below)
+        account_id = _account_id(account)
+        if account_id is None:
+            problems["account"] = "Choose one of your registered bank accounts."
+        refuse_if_any(problems)
+        assert amount_paise is not None and account_id is not None
         ensure_can_spend(merchant)
-        account = self.bank_accounts.payable(merchant, account_id)
-        self.check(account.bank_code, account.account_number, account.ifsc, amount_paise)
+        payee = self.bank_accounts.payable(merchant, account_id)
+        self.check(payee.bank_code, payee.account_number, payee.ifsc, amount_paise)
         available = self.wallet.balance(merchant).available_paise
         if amount_paise > available:
             raise InsufficientBalance(
                 f"Your available balance is {format_paise(available)}: "
                 f"not enough to settle {format_paise(amount_paise)}.")
-        return SettlementQuote(account, amount_paise,
+        return SettlementQuote(self, merchant, payee, amount_paise,
                                f"Settle {format_paise(amount_paise)} to "
-                               f"{self.bank_accounts.name(account)}?")
-
-    def request_settlement(self, merchant: Merchant, account_id: int, amount_paise: int,
-                           request_key: str, *, pin: PinInput) -> Transaction:
-        """A shop's settlement to its registered account ``account_id``: see :meth:`request`."""
-        account = self.bank_accounts.get(merchant, account_id)
-        return self.request(merchant, account.bank_code, account.account_number, account.ifsc,
-                            amount_paise, request_key, pin=pin)
+                               f"{self.bank_accounts.name(payee)}?")
 
     def check(self, bank_code: str, account_number: str, ifsc: str,
               amount_paise: int) -> tuple[str, str]:

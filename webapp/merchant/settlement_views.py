@@ -1,10 +1,11 @@
 """Merchant app: settling the shop's balance to its bank -- only to an account
-it registered, through a confirm step ("Settle ₹X to HDFC Bank ••••1234?")
-that asks for the shop PIN -- and the registered accounts themselves (added
-with the account number typed twice and the shop PIN, removed with the shop
-PIN). Thin: the rules are the domain's (wallet.banking.withdrawals,
-wallet.banking.merchant_bank_accounts, wallet.identity.merchant_pins). A refused PIN is shown
-by a normal (committed) answer, so the wrong try counts."""
+it registered, through the money pages' confirm step (webapp/views/confirm.py:
+"Settle ₹X to HDFC Bank ••••1234?") that asks for the shop PIN -- and the
+registered accounts themselves (added with the account number typed twice and
+the shop PIN, removed with the shop PIN). Thin: the rules are the domain's
+(wallet.banking.withdrawals, wallet.banking.merchant_bank_accounts,
+wallet.identity.merchant_pins). A refused PIN is shown by a normal (committed)
+answer, so the wrong try counts."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,20 +17,18 @@ from pyramid.response import Response
 
 from wallet.banking.banks import BankConfig
 from wallet.banking.merchant_bank_accounts import MerchantBankAccounts, moment_text
-from wallet.banking.models import MerchantBankAccount
 from wallet.banking.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
 from wallet.core.errors import WalletError
 from wallet.core.models import Merchant
-from wallet.identity.errors import PinRefused
 from wallet.identity.merchant_pins import MerchantPins
 from wallet.merchants.webhooks import duration_text
 from webcommon import request_services
 from webcommon.delays import bank_delays
 from webcommon.views import view_config, view_defaults
 
-from ..views.confirm import confirm_page, confirming
+from ..views.confirm import ConfirmStep, confirm_step
 from ..views.delays import payout_notes
-from ..views.forms import field, new_request_key, parse_rupees
+from ..views.forms import field, new_request_key
 from ..views.withdrawals import payout_page
 
 PIN_LABEL = "Shop PIN"
@@ -48,10 +47,6 @@ def pin_setup(request: Request) -> Response | None:
     if request_services(request).merchant_pins.has_pin(request.identity):
         return None
     return HTTPSeeOther(request.route_url("pin", _query={"next": request.path}))
-
-
-def _account_id(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 @view_defaults(permission="authenticated")
@@ -87,38 +82,18 @@ class SettlementViews:
     @view_config(route_name="settle", renderer="merchant/settle.jinja2", request_method="POST")
     def settle(self) -> dict[str, Any] | Response:
         """The form, then its confirm step (the account, the amount, the shop PIN)."""
-        if (gate := pin_setup(self.request)) is not None:
+        if (gate := pin_setup(self.request)) is not None:  # before the form is read
             return gate
         values = {name: field(self.request, name) for name in ("account", "amount",
                                                               "request_key")}
-        errors: dict[str, str] = {}
-        amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_WITHDRAWAL_PAISE)
-        account_id = _account_id(values["account"])
-        if account_id is None:
-            errors["account"] = "Choose one of your registered bank accounts."
-        if errors or amount_paise is None or account_id is None or "edit" in self.request.POST:
-            return self._form(errors, values, status=400 if errors else 200)
-        try:
-            quote = self.service.quote_settlement(self.merchant, account_id, amount_paise)
-            if confirming(self.request):
-                tx = self.service.request_settlement(
-                    self.merchant, account_id, amount_paise, values["request_key"],
-                    pin=field(self.request, "pin"))
-                return HTTPSeeOther(self.request.route_url("settlement", id=tx.id))
-        except PinRefused as exc:
-            return self._confirm(values, quote.question, quote.account, {"pin": str(exc)})
-        except WalletError as exc:
-            return self._form(exc.errors, values, status=400)
-        return self._confirm(values, quote.question, quote.account)
-
-    def _confirm(self, values: dict[str, str], question: str, account: MerchantBankAccount,
-                 errors: dict[str, str] | None = None) -> dict[str, Any]:
-        return confirm_page(
-            self.request, question=question,
-            details=[f"IFSC {account.ifsc}", "The amount is held at once and sent to your "
-                     "bank in the background."],
-            action=self.request.route_url("settle"), values=values, button="Settle now",
-            errors=errors, status=400 if errors else 200, pins=self.pins, pin_label=PIN_LABEL)
+        return confirm_step(
+            self.request,
+            ConfirmStep(self.request.route_url("settle"), "Settle now", values, pins=self.pins,
+                        pin_label=PIN_LABEL, gate=None),  # (gated above)
+            lambda: self.service.quote_settlement(self.merchant, values["account"],
+                                                  values["amount"]),
+            form=lambda errors, status: self._form(errors, values, status),
+            done=lambda tx: HTTPSeeOther(self.request.route_url("settlement", id=tx.id)))
 
     @view_config(route_name="settlement", renderer="merchant/settlement.jinja2")
     def settlement(self) -> dict[str, Any]:

@@ -32,6 +32,8 @@ CONFIRM_TEMPLATE = "confirm.jinja2"
 Result = TypeVar("Result")
 #: A money page's form again: its problems by field, and the answer's status.
 FormAgain = Callable[[dict[str, str], int], dict[str, Any]]
+#: Sends one without a PIN to set it first (a response), else None.
+PinGate = Callable[[Request], Response | None]
 
 
 def confirm_page(request: Request, *, question: str, details: list[str] | tuple[str, ...],
@@ -69,13 +71,17 @@ def confirm(request: Request, quote: Quote[Result], request_key: str) -> Result 
 @dataclass(frozen=True)
 class ConfirmStep:
     """A money page's confirm step: where it posts, its button, the form's
-    values it carries (``request_key`` among them)."""
+    values it carries (``request_key`` among them); whose PIN it asks for
+    (the user's wallet PIN unless told: the merchant app's shop PIN), and
+    ``gate``, what sends one without that PIN to set it first (None: the
+    page gated already, as the merchant app's does before reading its form)."""
 
     action: str
     button: str
     values: Mapping[str, str]
     pins: Pins | None = None
     pin_label: str = "Wallet PIN"
+    gate: PinGate | None = pin_setup
 
     def page(self, request: Request, text: ConfirmText,
              errors: dict[str, str] | None = None) -> dict[str, Any]:
@@ -91,7 +97,7 @@ def confirm_step(request: Request, step: ConfirmStep, quote_of: Callable[[], Quo
     """A money form's POST: the form again (with every field's problem:
     ``errors``, the page's own, and the quote's), or its confirm page, or --
     on the confirm page's submit -- the money moved (``done``). Users
-    without a PIN are sent to set one first."""
+    without a PIN are sent to set one first (``step.gate``)."""
     errors = dict(errors or {})
     quote: Quote[Result] | None = None
     try:
@@ -100,7 +106,7 @@ def confirm_step(request: Request, step: ConfirmStep, quote_of: Callable[[], Quo
         errors.update(exc.errors)
     if errors or quote is None or "edit" in request.POST:
         return form(errors, 400 if errors else 200)
-    if (gate := pin_setup(request)) is not None:
+    if step.gate is not None and (gate := step.gate(request)) is not None:
         return gate
     request_key = step.values["request_key"]
     try:
