@@ -95,16 +95,19 @@ def merchant_bank_accounts(session, banks=TEST_BANKS, pins=None, policy=None, **
 
 
 def withdrawal_service(session, banks=TEST_BANKS, **kwargs) -> WithdrawalService:
-    """WithdrawalService on :func:`wallet_service` (on the same clock)."""
+    """WithdrawalService with the test apps' PIN policy (on the same clock)."""
     clock = kwargs.get("clock", utcnow)
-    kwargs.setdefault("wallet", wallet_service(session, clock=clock))
+    kwargs.setdefault("ledger", ledgerlib.Ledger(session, clock=clock))
+    kwargs.setdefault("pins", Pins(session, policy=TEST_PIN_POLICY, clock=clock))
     kwargs.setdefault("bank_accounts", merchant_bank_accounts(session, banks, clock=clock))
     return WithdrawalService(session, banks, **kwargs)
 
 
 def deposit_service(session, banks=TEST_BANKS, **kwargs) -> DepositService:
-    """DepositService on :func:`wallet_service` (on the same clock)."""
-    kwargs.setdefault("wallet", wallet_service(session, clock=kwargs.get("clock", utcnow)))
+    """DepositService with the default limits (on the same clock)."""
+    clock = kwargs.get("clock", utcnow)
+    kwargs.setdefault("ledger", ledgerlib.Ledger(session, clock=clock))
+    kwargs.setdefault("limits", WalletLimits(session, policy=LimitPolicy(), clock=clock))
     return DepositService(session, banks, **kwargs)
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
+from ledgerlib import Ledger
+
 from .banking.bank_client import BankClient
 from .banking.bank_delays import BankDelayMeter, DelayPolicy
 from .banking.bank_events import BankEvents
@@ -98,6 +100,10 @@ class Services:
                              pin_policy=self.pin_policy, limit_policy=self.limit_policy)
 
     @property
+    def ledger(self) -> Ledger:
+        return Ledger(self.db, clock=self.clock)
+
+    @property
     def pin_policy(self) -> PinPolicy:
         s = self.settings
         return PinPolicy(max_tries=s.pin_max_tries, lock_s=s.pin_lock_s, keys=s.pin_keys)
@@ -167,12 +173,14 @@ class Services:
 
     @property
     def deposits(self) -> DepositService:
-        return DepositService(self.db, self.banks, clock=self.clock, wallet=self.wallet)
+        return DepositService(self.db, self.banks, clock=self.clock, ledger=self.ledger,
+                              limits=self.limits)
 
     @property
     def withdrawals(self) -> WithdrawalService:
         return WithdrawalService(self.db, self.banks, clock=self.clock, tasks=self.tasks,
-                                 wallet=self.wallet, bank_accounts=self.merchant_bank_accounts)
+                                 ledger=self.ledger, pins=self.pins,
+                                 bank_accounts=self.merchant_bank_accounts)
 
     @property
     def bank_events(self) -> BankEvents:

@@ -9,27 +9,25 @@ refused operation has written nothing.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import Select, bindparam, or_, select, true
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 import ledgerlib
 from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_paise
 
 from ..core import codes
 from ..core.codes import Kind, Status, utcnow
-from ..core.errors import DuplicateRequest, WalletError
+from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
-from ..core.notifications import Notice, insert_notified, notify
+from ..core.notifications import Notice
 from ..core.phone import InvalidPhone, normalize_phone
 from ..core.wallets import open_wallet
 from ..identity.pins import PinInput, PinPolicy, Pins
-from . import shop_shards
+from . import records, shop_shards
 from .errors import (
     AmountTooLarge,
     InsufficientBalance,
@@ -40,14 +38,12 @@ from .errors import (
 from .freeze import ensure_can_spend
 from .limits import LimitPolicy, WalletLimits
 from .quotes import AmountInput, PaymentQuote, TransferQuote, read_amount, refuse_if_any
+from .records import Earlier
 
 __all__ = ["ActivityFilter", "ActivityItem", "ActivityPage", "WalletService"]
 
-MAX_NOTE_CHARS = 140
 ACTIVITY_PAGE_SIZE = 20
 MAX_ACTIVITY_PAGE_SIZE = 100
-#: A transaction made earlier with a form's key: its id, then the columns asked for.
-Earlier = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -84,15 +80,6 @@ class ActivityFilter:
 class ActivityPage:
     items: tuple[ActivityItem, ...]
     next_cursor: str | None
-
-
-@functools.cache
-def _replay_query(names: tuple[str, ...]) -> Select[Any]:
-    """id and ``names`` of the transaction with an idempotency key (built once:
-    plain Core on the table, as every money request runs it)."""
-    table = Transaction.__table__
-    return (select(table.c.id, *(table.c[name] for name in names))
-            .where(table.c.idempotency_key == bindparam("key")))
 
 
 class WalletService:
@@ -292,23 +279,10 @@ class WalletService:
 
     def _with_earlier(self, stmt: Select[Any], key: str,
                       names: tuple[str, ...]) -> tuple[Any, Earlier | None]:
-        """The one entity ``stmt`` selects (or None) and, in the same query, the
-        transaction already made with ``key`` (its id and ``names``), if any:
-        a form submitted again is answered before its PIN is compared, at no
-        extra round trip."""
-        earlier = _replay_query(names).subquery()
-        row = self.db.execute(stmt.add_columns(earlier).outerjoin(earlier, true()),
-                              {"key": key}).first()
-        if row is None:
-            return None, None
-        return row[0], (None if row[1] is None else tuple(row[1:]))
+        return records.with_earlier(self.db, stmt, key, names)
 
     def _earlier(self, earlier: Earlier, **expected: object) -> Transaction:
-        """The transaction ``earlier`` (from :meth:`_with_earlier`) if it was made
-        with the same details; a key reused with other details is refused."""
-        if any(earlier[i + 1] != value for i, value in enumerate(expected.values())):
-            raise self.duplicate()
-        return self.db.get_one(Transaction, earlier[0])
+        return records.earlier_or_refused(self.db, earlier, **expected)
 
     # ---------------------------------------------------------- pay a merchant
 
@@ -426,63 +400,12 @@ class WalletService:
 
     def _record(self, parties: Mapping[str, User | Merchant],
                 notice: tuple[int, Notice, str] | None = None, **values: object) -> Transaction:
-        """A movement completed at once (a transfer, a payment): settled now,
-        with the ``notice`` (user id, kind, text) it sends, if any: both in
-        one statement where the database can (insert_notified).
-        ``parties`` (relationship -> the user or shop in hand) are set as
-        loaded, so that describe() loads none of them again (one query each:
-        the identity map holds objects weakly, and the caller's may be gone)."""
-        now = self.clock()
-        values = {"created_at": now, "updated_at": now, "settled_at": now, **values}
-        tx = None if notice is None else insert_notified(self.db, values, *notice, now=now)
-        if tx is None:
-            tx = Transaction(**values)
-            self.db.add(tx)
-            self.db.flush()
-            if notice is not None:
-                notify(self.db, notice[0], notice[1], notice[2], tx, now=now)
-        for name, party in parties.items():
-            set_committed_value(tx, name, party)
-        return tx
+        return records.record(self.db, self.clock(), parties, notice, **values)
 
     def replay(self, key: str, **expected: object) -> Transaction | None:
-        """The transaction already made with this form key, if any; a key reused
-        with other details (``expected`` column values) is refused."""
-        # Columns first (every request asks; few are replays), the record only if one.
-        names = tuple(expected)
-        row = self.db.connection().execute(_replay_query(names), {"key": key}).first()
-        if row is None:
-            return None
-        if any(row[i + 1] != expected[name] for i, name in enumerate(names)):
-            raise self.duplicate()
-        return self.db.get(Transaction, row.id)
+        return records.replay(self.db, key, **expected)
 
-    @staticmethod
-    def duplicate() -> DuplicateRequest:
-        return DuplicateRequest(
-            "This form was already submitted with other details. "
-            "Check your recent transactions, then start again."
-        )
-
-    @staticmethod
-    def idempotency_key(kind: str, user: User | Merchant, request_key: str) -> str:
-        if not codes.is_request_key(request_key):
-            raise WalletError("This form is out of date. Reload the page and try again.")
-        return codes.request_key(kind, user.id, request_key)
-
-    @classmethod
-    def note_problem(cls, note: str) -> str | None:
-        """Why ``note`` is refused, or None (for forms that show every field's
-        problem at once)."""
-        try:
-            cls.clean_note(note)
-        except WalletError as exc:
-            return str(exc)
-        return None
-
-    @staticmethod
-    def clean_note(note: str) -> str:
-        note = " ".join((note or "").split())
-        if len(note) > MAX_NOTE_CHARS:
-            raise WalletError(f"Keep the note to {MAX_NOTE_CHARS} characters.", "note")
-        return note
+    duplicate = staticmethod(records.duplicate)
+    idempotency_key = staticmethod(records.idempotency_key)
+    note_problem = staticmethod(records.note_problem)
+    clean_note = staticmethod(records.clean_note)
