@@ -43,9 +43,11 @@ from .merchants.refunds import Refunds
 from .merchants.reports import MerchantReports
 from .merchants.webhook_deliveries import WebhookWorker
 from .merchants.webhooks import MerchantWebhooks, WebhookPolicy
+from .money.activity import Activity
 from .money.limits import LimitPolicy, WalletLimits
+from .money.shop_payments import ShopPayments
 from .money.statements import Statements
-from .money.transfers import WalletService
+from .money.transfers import Transfers
 from .operations.audit import Actor, AuditLog
 from .operations.operator_actions import OperatorActions
 from .operations.operators import OperatorService
@@ -94,10 +96,18 @@ class Services:
         return replace(self, db=db)
 
     @property
-    def wallet(self) -> WalletService:
-        return WalletService(self.db, clock=self.clock,
-                             max_transfer_paise=self.settings.max_transfer_paise,
-                             pin_policy=self.pin_policy, limit_policy=self.limit_policy)
+    def transfers(self) -> Transfers:
+        return Transfers(self.db, clock=self.clock, ledger=self.ledger, pins=self.pins,
+                         limits=self.limits, max_transfer_paise=self.settings.max_transfer_paise)
+
+    @property
+    def shop_payments(self) -> ShopPayments:
+        return ShopPayments(self.db, clock=self.clock, ledger=self.ledger, pins=self.pins,
+                            max_transfer_paise=self.settings.max_transfer_paise)
+
+    @property
+    def activity(self) -> Activity:
+        return Activity(self.db, ledger=self.ledger)
 
     @property
     def ledger(self) -> Ledger:
@@ -199,7 +209,8 @@ class Services:
 
     @property
     def payment_requests(self) -> PaymentRequests:
-        return PaymentRequests(self.db, wallet=self.wallet, tasks=self.tasks, clock=self.clock)
+        return PaymentRequests(self.db, shop_payments=self.shop_payments, tasks=self.tasks,
+                               clock=self.clock)
 
     @property
     def refunds(self) -> Refunds:

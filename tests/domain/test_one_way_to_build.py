@@ -130,7 +130,7 @@ def default_policies(services: set[str]) -> list[str]:
 
 def test_the_scan_sees_the_services():
     services = domain_services()
-    assert {"WalletService", "Pins", "DepositService", "WithdrawalService",
+    assert {"Transfers", "ShopPayments", "Activity", "Pins", "DepositService", "WithdrawalService",
             "OperatorActions", "PayoutProcessor"} <= services
 
 

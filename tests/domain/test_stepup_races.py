@@ -21,7 +21,7 @@ from ..wallet_helpers import (
     balance,
     deposit_service,
     make_user,
-    wallet_service,
+    transfers_service,
 )
 from .test_wallet_races import run_together
 
@@ -68,7 +68,7 @@ def test_concurrent_transfers_never_push_a_wallet_past_its_cap(db):
                for i in range(8)]
 
     def send(i):
-        return committed(db, lambda session: wallet_service(session).send_money(
+        return committed(db, lambda session: transfers_service(session).send_money(
             session.get(User, senders[i]), "9988776655", 3_000_00, f"form-key-{i:012d}",
             pin=PIN).id)
 

@@ -167,6 +167,12 @@ class WithdrawalService:
         #: Where shops' settlements may go (with the shop PIN, whose rules are the wallet PIN's).
         self.bank_accounts = bank_accounts
 
+    def expire_holds(self, *, limit: int = 1000) -> list[int]:
+        """Record the ledger holds past their expiry (withdrawals' money, the
+        only holds) as expired: the periodic sweep; the funds check already
+        counts them as released. Their ids."""
+        return [hold.id for hold in self.ledger.expire_holds(limit=limit)]
+
     def _payouts_due_after_commit(self, owner: Owner) -> None:
         after_commit(self.db, lambda: self.tasks.payouts_due(owner.key))
 
