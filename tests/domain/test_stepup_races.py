@@ -21,6 +21,7 @@ from ..wallet_helpers import (
     balance,
     deposit_service,
     make_user,
+    pins_service,
     transfers_service,
 )
 from .test_wallet_races import run_together
@@ -50,8 +51,8 @@ def test_concurrent_pin_guesses_are_counted_and_at_most_five_compared(db, monkey
         return real(pin, stored, keys)
 
     monkeypatch.setattr(pins, "verify_pin", counting)
-    results = run_together(12, lambda i: committed(db, lambda session: Pins(
-        session, TEST_PIN_POLICY).approve(session.get(User, asha), f"{i:04d}")))
+    results = run_together(12, lambda i: committed(db, lambda session: pins_service(
+        session).approve(session.get(User, asha), f"{i:04d}")))
     assert all(isinstance(r, (WrongPin, PinLocked)) for r in results), results
     assert len(compared) <= 5
     assert sum(isinstance(r, WrongPin) for r in results) == 4
