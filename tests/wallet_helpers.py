@@ -140,7 +140,11 @@ def deposit_service(session, banks=TEST_BANKS, **kwargs) -> DepositService:
 
 
 def refunds(session, **kwargs) -> Refunds:
-    return Refunds(session, **{"limit_policy": LimitPolicy(), **kwargs})
+    """Refunds within the default limits (on the same clock)."""
+    clock = kwargs.get("clock", utcnow)
+    kwargs.setdefault("ledger", ledgerlib.Ledger(session, clock=clock))
+    kwargs.setdefault("limits", WalletLimits(session, policy=LimitPolicy(), clock=clock))
+    return Refunds(session, **kwargs)
 
 
 def wallet_limits(session, **kwargs) -> WalletLimits:

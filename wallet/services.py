@@ -214,8 +214,8 @@ class Services:
 
     @property
     def refunds(self) -> Refunds:
-        return Refunds(self.db, tasks=self.tasks, clock=self.clock,
-                       limit_policy=self.limit_policy)
+        return Refunds(self.db, tasks=self.tasks, clock=self.clock, ledger=self.ledger,
+                       limits=self.limits)
 
     @property
     def merchant_reports(self) -> MerchantReports:
