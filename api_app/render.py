@@ -12,8 +12,8 @@ from wallet.banking.models import PayoutAttempt, Withdrawal
 from wallet.core.models import Transaction, User
 from wallet.identity.models import ApiToken
 from wallet.merchants.models import PaymentRequest, Refund
+from wallet.money.activity import ActivityItem
 from wallet.money.statements import Statement
-from wallet.money.transfers import ActivityItem
 
 Json = dict[str, Any]
 

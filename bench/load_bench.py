@@ -56,7 +56,7 @@ import ledgerlib  # noqa: E402
 from fake_bank.models import ApiCall  # noqa: E402
 from tests.wallet_helpers import (  # noqa: E402
     deposit_service,
-    wallet_service,
+    pins_service,
     withdrawal_service,
 )
 from wallet.core.models import IdempotencyRecord, Merchant, Transaction, User  # noqa: E402
@@ -600,7 +600,7 @@ def bench_pipeline(args) -> None:
         ids = []
         with WalletSession(engine) as session, session.begin():
             service = withdrawal_service(  # the bench's PIN keys, not the tests'
-                session, banks, wallet=wallet_service(session, pin_policy=PIN_POLICY))
+                session, banks, pins=pins_service(session, pin_policy=PIN_POLICY))
             for user in session.scalars(sa.select(User)):
                 for k in range(per_user):
                     ids.append(service.request(user, "hdfc", "50100012345678", "HDFC0001234",

@@ -43,12 +43,14 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from tests.wallet_helpers import deposit_service, wallet_service  # noqa: E402
+import ledgerlib  # noqa: E402
+from tests.wallet_helpers import deposit_service  # noqa: E402
 from wallet.banking import settlement  # noqa: E402
 from wallet.banking.banks import BankConfig  # noqa: E402
 from wallet.core import codes  # noqa: E402
 from wallet.core.codes import CURRENCY, DepositAnswer, Kind, Status  # noqa: E402
 from wallet.core.models import Transaction, User  # noqa: E402
+from wallet.core.wallets import open_wallet  # noqa: E402
 from wallet.db import WalletSession, get_engine  # noqa: E402
 from wallet.migrations import upgrade_url  # noqa: E402
 from wallet.operations.bank_calls import verify_all  # noqa: E402
@@ -90,9 +92,9 @@ def make_users(url: str, count: int) -> list[int]:
                       created_at=now) for i in range(count)]
         session.add_all(users)
         session.flush()
-        wallet = wallet_service(session)
+        ledger = ledgerlib.Ledger(session)
         for user in users:
-            wallet.open_user_wallet(user)
+            open_wallet(ledger, user)
         ids = [user.id for user in users]
     engine.dispose()
     return ids

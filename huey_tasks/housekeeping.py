@@ -44,4 +44,4 @@ def verify_ledger() -> bool:
 def expire_ledger_holds() -> list[int]:
     """Holds with an expiry are released for good once it passes (ids of those released)."""
     return worker.run_in_transaction(
-        lambda session: worker.background().services(session).wallet.expire_holds())
+        lambda session: worker.background().services(session).withdrawals.expire_holds())

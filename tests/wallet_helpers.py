@@ -23,9 +23,12 @@ from wallet.identity.merchant_pins import MerchantPins
 from wallet.identity.pan_vault import PanKeys, PanVault
 from wallet.identity.pin_hashes import parse_pin_keys
 from wallet.identity.pins import PinPolicy, Pins
+from wallet.merchants.payment_requests import PaymentRequests
 from wallet.merchants.refunds import Refunds
+from wallet.money.activity import Activity
 from wallet.money.limits import LimitPolicy, WalletLimits
-from wallet.money.transfers import WalletService
+from wallet.money.shop_payments import ShopPayments
+from wallet.money.transfers import Transfers
 from wallet.operations.operator_actions import OperatorActions
 from wallet.seed import demo_pan
 from wallet.services import Services
@@ -79,12 +82,37 @@ DEFAULTS = WalletSettings(raw={})
 EXPIRE_AFTER = dt.timedelta(seconds=DEFAULTS.deposit_expire_after_s)
 
 
-def wallet_service(session, **kwargs) -> WalletService:
-    """The domain's WalletService as the test apps make it (their PIN key)."""
-    return WalletService(session, **{"pin_policy": TEST_PIN_POLICY,
-                                     "limit_policy": LimitPolicy(),
-                                     "max_transfer_paise": DEFAULTS.max_transfer_paise,
-                                     **kwargs})
+def pins_service(session, *, clock=utcnow, pin_policy=TEST_PIN_POLICY) -> Pins:
+    """The wallet PINs as the test apps check them (their PIN key)."""
+    return Pins(session, policy=pin_policy, clock=clock)
+
+
+def transfers_service(session, *, clock=utcnow, pin_policy=TEST_PIN_POLICY,
+                      limit_policy=None, max_transfer_paise=None) -> Transfers:
+    """The domain's Transfers as the test apps make them (their PIN key)."""
+    return Transfers(session, clock=clock, ledger=ledgerlib.Ledger(session, clock=clock),
+                     pins=pins_service(session, clock=clock, pin_policy=pin_policy),
+                     limits=WalletLimits(session, policy=limit_policy or LimitPolicy(),
+                                         clock=clock),
+                     max_transfer_paise=max_transfer_paise or DEFAULTS.max_transfer_paise)
+
+
+def shop_payments_service(session, *, clock=utcnow, pin_policy=TEST_PIN_POLICY,
+                          max_transfer_paise=None) -> ShopPayments:
+    """The domain's ShopPayments as the test apps make them (their PIN key)."""
+    return ShopPayments(session, clock=clock, ledger=ledgerlib.Ledger(session, clock=clock),
+                        pins=pins_service(session, clock=clock, pin_policy=pin_policy),
+                        max_transfer_paise=max_transfer_paise or DEFAULTS.max_transfer_paise)
+
+
+def payment_requests(session, *, tasks=None, clock=utcnow) -> PaymentRequests:
+    """PaymentRequests paid through :func:`shop_payments_service` (on the same clock)."""
+    return PaymentRequests(session, shop_payments=shop_payments_service(session, clock=clock),
+                           tasks=tasks, clock=clock)
+
+
+def activity_service(session, *, clock=utcnow) -> Activity:
+    return Activity(session, ledger=ledgerlib.Ledger(session, clock=clock))
 
 
 def merchant_bank_accounts(session, banks=TEST_BANKS, pins=None, policy=None, **kwargs
@@ -96,21 +124,28 @@ def merchant_bank_accounts(session, banks=TEST_BANKS, pins=None, policy=None, **
 
 
 def withdrawal_service(session, banks=TEST_BANKS, **kwargs) -> WithdrawalService:
-    """WithdrawalService on :func:`wallet_service` (on the same clock)."""
+    """WithdrawalService with the test apps' PIN policy (on the same clock)."""
     clock = kwargs.get("clock", utcnow)
-    kwargs.setdefault("wallet", wallet_service(session, clock=clock))
+    kwargs.setdefault("ledger", ledgerlib.Ledger(session, clock=clock))
+    kwargs.setdefault("pins", pins_service(session, clock=clock))
     kwargs.setdefault("bank_accounts", merchant_bank_accounts(session, banks, clock=clock))
     return WithdrawalService(session, banks, **kwargs)
 
 
 def deposit_service(session, banks=TEST_BANKS, **kwargs) -> DepositService:
-    """DepositService on :func:`wallet_service` (on the same clock)."""
-    kwargs.setdefault("wallet", wallet_service(session, clock=kwargs.get("clock", utcnow)))
+    """DepositService with the default limits (on the same clock)."""
+    clock = kwargs.get("clock", utcnow)
+    kwargs.setdefault("ledger", ledgerlib.Ledger(session, clock=clock))
+    kwargs.setdefault("limits", WalletLimits(session, policy=LimitPolicy(), clock=clock))
     return DepositService(session, banks, **kwargs)
 
 
 def refunds(session, **kwargs) -> Refunds:
-    return Refunds(session, **{"limit_policy": LimitPolicy(), **kwargs})
+    """Refunds within the default limits (on the same clock)."""
+    clock = kwargs.get("clock", utcnow)
+    kwargs.setdefault("ledger", ledgerlib.Ledger(session, clock=clock))
+    kwargs.setdefault("limits", WalletLimits(session, policy=LimitPolicy(), clock=clock))
+    return Refunds(session, **kwargs)
 
 
 def wallet_limits(session, **kwargs) -> WalletLimits:

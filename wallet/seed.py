@@ -16,8 +16,8 @@ from .core.models import Merchant, User
 from .identity.accounts import AccountService
 from .identity.kyc import ApproveAllVerifier, KycDetails, KycService
 from .identity.pins import PinApproval
+from .money import records
 from .money.bulk_payments import ShopPayment, pay_shop_batch
-from .money.transfers import WalletService
 from .services import Services
 
 DEMO_PASSWORD = "demo-pass-123"
@@ -43,7 +43,6 @@ def seed_demo(services: Services) -> list[str]:
     accounts = services.accounts
     # The demo users' KYC is approved whatever verifier is configured.
     kyc = services.kyc_verified_by(ApproveAllVerifier())
-    wallet = services.wallet
     deposits = services.deposits
     bank_code = next(iter(services.banks))
     users: list[User] = []
@@ -51,8 +50,8 @@ def seed_demo(services: Services) -> list[str]:
         user = demo_user(services, accounts, kyc, phone, name)
         deposits.record_completed(user, bank_code, deposit_paise, f"demo-deposit-{user.id:06d}")
         users.append(user)
-    wallet.send_money(users[0], users[1].phone, 350_00, "demo-transfer-0001",
-                      note="Dinner at Saravana Bhavan", pin=DEMO_PIN)
+    services.transfers.send_money(users[0], users[1].phone, 350_00, "demo-transfer-0001",
+                                  note="Dinner at Saravana Bhavan", pin=DEMO_PIN)
     merchant = accounts.signup_merchant(DEMO_MERCHANT["handle"], DEMO_MERCHANT["name"],
                                         DEMO_MERCHANT["email"], DEMO_PASSWORD)
     seed_shop_history(services, accounts, kyc, merchant)
@@ -125,13 +124,13 @@ def seed_shop_history(services: Services, accounts: AccountService, kyc: KycServ
             payer, approval = rng.choice(regulars)
             payments.append(ShopPayment(
                 payer, rng.randint(20, 450) * 100,
-                WalletService.idempotency_key(Kind.PAYMENT, payer,
-                                              f"demo-pay-{day:04d}-{n:04d}-xyz"),
+                records.idempotency_key(Kind.PAYMENT, payer,
+                                        f"demo-pay-{day:04d}-{n:04d}-xyz"),
                 rng.choice(notes), pin=approval))
         if payments:
             closing = max(m for m in moments if m <= now)
-            pay_shop_batch(replace(services, clock=_stopped_clock(closing)).wallet, merchant,
-                           payments)
+            pay_shop_batch(replace(services, clock=_stopped_clock(closing)).shop_payments,
+                           merchant, payments)
 
 
 def _stopped_clock(moment: dt.datetime) -> Callable[[], dt.datetime]:

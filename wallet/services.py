@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
+from ledgerlib import Ledger
+
 from .banking.bank_client import BankClient
 from .banking.bank_delays import BankDelayMeter, DelayPolicy
 from .banking.bank_events import BankEvents
@@ -42,9 +44,11 @@ from .merchants.refunds import Refunds
 from .merchants.reports import MerchantReports
 from .merchants.webhook_deliveries import WebhookWorker
 from .merchants.webhooks import MerchantWebhooks, WebhookPolicy
+from .money.activity import Activity
 from .money.limits import LimitPolicy, WalletLimits
+from .money.shop_payments import ShopPayments
 from .money.statements import Statements
-from .money.transfers import WalletService
+from .money.transfers import Transfers
 from .operations.audit import Actor, AuditLog
 from .operations.operator_actions import OperatorActions
 from .operations.operators import OperatorService
@@ -98,10 +102,22 @@ class Services:
         return replace(self, db=db)
 
     @property
-    def wallet(self) -> WalletService:
-        return WalletService(self.db, clock=self.clock,
-                             max_transfer_paise=self.settings.max_transfer_paise,
-                             pin_policy=self.pin_policy, limit_policy=self.limit_policy)
+    def transfers(self) -> Transfers:
+        return Transfers(self.db, clock=self.clock, ledger=self.ledger, pins=self.pins,
+                         limits=self.limits, max_transfer_paise=self.settings.max_transfer_paise)
+
+    @property
+    def shop_payments(self) -> ShopPayments:
+        return ShopPayments(self.db, clock=self.clock, ledger=self.ledger, pins=self.pins,
+                            max_transfer_paise=self.settings.max_transfer_paise)
+
+    @property
+    def activity(self) -> Activity:
+        return Activity(self.db, ledger=self.ledger)
+
+    @property
+    def ledger(self) -> Ledger:
+        return Ledger(self.db, clock=self.clock)
 
     @property
     def pin_policy(self) -> PinPolicy:
@@ -173,12 +189,14 @@ class Services:
 
     @property
     def deposits(self) -> DepositService:
-        return DepositService(self.db, self.banks, clock=self.clock, wallet=self.wallet)
+        return DepositService(self.db, self.banks, clock=self.clock, ledger=self.ledger,
+                              limits=self.limits)
 
     @property
     def withdrawals(self) -> WithdrawalService:
         return WithdrawalService(self.db, self.banks, clock=self.clock, tasks=self.tasks,
-                                 wallet=self.wallet, bank_accounts=self.merchant_bank_accounts)
+                                 ledger=self.ledger, pins=self.pins,
+                                 bank_accounts=self.merchant_bank_accounts)
 
     @property
     def bank_events(self) -> BankEvents:
@@ -197,12 +215,13 @@ class Services:
 
     @property
     def payment_requests(self) -> PaymentRequests:
-        return PaymentRequests(self.db, wallet=self.wallet, tasks=self.tasks, clock=self.clock)
+        return PaymentRequests(self.db, shop_payments=self.shop_payments, tasks=self.tasks,
+                               clock=self.clock)
 
     @property
     def refunds(self) -> Refunds:
-        return Refunds(self.db, tasks=self.tasks, clock=self.clock,
-                       limit_policy=self.limit_policy)
+        return Refunds(self.db, tasks=self.tasks, clock=self.clock, ledger=self.ledger,
+                       limits=self.limits)
 
     @property
     def merchant_reports(self) -> MerchantReports:

@@ -8,6 +8,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.core.models import Transaction
+from wallet.money.activity import describe
 from webcommon.views import view_config
 
 from .. import render
@@ -28,13 +29,13 @@ _RETURN_URL = re.compile(r"https?://[!-~]{1,492}", re.ASCII)  # 500 characters i
 
 
 def _activity(request: Request, tx: Transaction) -> tuple[int, Json]:
-    return 201, render.activity(request.services.wallet.describe(request.identity, tx))
+    return 201, render.activity(describe(request.identity, tx))
 
 
 @view_config(route_name="transfers", request_method="POST", openapi=True, permission="user")
 def send_money(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
-        quote = request.services.wallet.quote_transfer(
+        quote = request.services.transfers.quote_transfer(
             request.identity, body["to_phone"], amount, body.get("note", ""))
         return _activity(request, quote.confirm(body["pin"], key))
 
@@ -44,7 +45,7 @@ def send_money(request: Request) -> Response:
 @view_config(route_name="payments", request_method="POST", openapi=True, permission="user")
 def pay_shop(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
-        quote = request.services.wallet.quote_payment(
+        quote = request.services.shop_payments.quote_payment(
             request.identity, body["merchant_handle"], amount, body.get("note", ""))
         return _activity(request, quote.confirm(body["pin"], key))
 

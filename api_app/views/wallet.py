@@ -9,8 +9,8 @@ from pyramid.response import Response
 
 from wallet.core.errors import WalletError
 from wallet.identity.errors import PinRefused
+from wallet.money.activity import ActivityFilter
 from wallet.money.statement_files import statement_csv, statement_filename, statement_pdf
-from wallet.money.transfers import ActivityFilter
 from webcommon.views import view_config
 
 from .. import render
@@ -23,7 +23,7 @@ from ..validation import json_body
              permission="user")
 def me(request: Request) -> Any:
     user = request.identity
-    return render.me(user, request.services.wallet.balance(user))
+    return render.me(user, request.services.activity.balance(user))
 
 
 @view_config(route_name="pin", request_method="POST", openapi=True, permission="user")
@@ -68,7 +68,7 @@ def transactions(request: Request) -> Any:
         return problem("validation_error", "from must not be after to.",
                        errors=[{"field": "from", "message": "from must not be after to."}],
                        status=400)
-    page = request.services.wallet.activity(
+    page = request.services.activity.page(
         request.identity, cursor=params.get("cursor"), limit=int(params.get("limit", 20)),
         only=only)
     return {"items": [render.activity(item) for item in page.items],
@@ -78,8 +78,8 @@ def transactions(request: Request) -> Any:
 @view_config(route_name="transaction", request_method="GET", openapi=True, renderer="json",
              permission="user")
 def transaction(request: Request) -> Any:
-    item = request.services.wallet.transaction_for(request.identity,
-                                                 int(request.matchdict["transaction_id"]))
+    item = request.services.activity.transaction_for(request.identity,
+                                                     int(request.matchdict["transaction_id"]))
     if item is None:  # someone else's, or no such id: the same answer
         raise HTTPNotFound()
     return render.activity(item)

@@ -23,7 +23,7 @@ from ..wallet_helpers import (
     deposit_service,
     make_user,
     payout_processor,
-    wallet_service,
+    transfers_service,
     withdrawal_service,
     write_ini,
 )
@@ -57,7 +57,7 @@ def activity(db, runner):
     asha = make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
     ravi = make_user(db, "+919812345678", "Ravi")
     with db() as session, session.begin():
-        wallet_service(session).send_money(session.get(User, asha), "9812345678", 100_00,
+        transfers_service(session).send_money(session.get(User, asha), "9812345678", 100_00,
                                           "form-key-admin-000001", pin=PIN)
         tx = withdrawal_service(session, TEST_BANKS).request(
             session.get(User, asha), "hdfc", "50100012345678", "HDFC0001234", 200_00,

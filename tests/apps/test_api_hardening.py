@@ -15,7 +15,7 @@ from sqlalchemy import select
 from wallet.core.models import Transaction
 from wallet.identity.api_tokens import MAX_LIVE_TOKENS
 from wallet.identity.models import ApiToken
-from wallet.money.transfers import WalletService
+from wallet.money.transfers import Transfers
 
 from ..api_helpers import auth, new_key, sign_in
 from ..conftest import pin_test_app
@@ -111,7 +111,7 @@ def test_a_retried_request_checks_its_token_again(api, db, people, monkeypatch):
 
     asha, ravi = people
     token = sign_in(api)
-    real_send, real_authenticate = WalletService.send_money, ApiTokens.authenticate
+    real_send, real_authenticate = Transfers.send_money, ApiTokens.authenticate
     sends, lookups = [], []
 
     def conflicted_once(self, *args, **kwargs):
@@ -124,7 +124,7 @@ def test_a_retried_request_checks_its_token_again(api, db, people, monkeypatch):
         lookups.append(credential)
         return real_authenticate(self, credential)
 
-    monkeypatch.setattr(WalletService, "send_money", conflicted_once)
+    monkeypatch.setattr(Transfers, "send_money", conflicted_once)
     monkeypatch.setattr(ApiTokens, "authenticate", counted)
     api.post_json("/v1/transfers", {"to_phone": "9812345678", "amount_paise": 100},
                   headers=auth(token, new_key()), status=201)

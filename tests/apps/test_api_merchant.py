@@ -21,7 +21,7 @@ from wallet.identity.accounts import AccountService
 from wallet.merchants.errors import RefundTooLarge, RequestNotPayable
 from wallet.merchants.keys import TOUCH_EVERY, MerchantKeys, key_sha256
 from wallet.merchants.models import MerchantApiKey, PaymentRequest, Refund
-from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.payment_requests import NewRequest
 
 from ..api_helpers import auth, new_key, sign_in
 from ..conftest import pin_test_app
@@ -31,9 +31,9 @@ from ..wallet_helpers import (
     balance,
     count,
     make_user,
+    payment_requests,
     refunds,
     state,
-    wallet_service,
 )
 
 PROBLEM = "application/problem+json"
@@ -74,7 +74,7 @@ def create(api, secret, status=201, key=None, **fields):
 
 def pay(db, user_id, public_id):
     with db() as session, session.begin():
-        paid = PaymentRequests(session, wallet=wallet_service(session), tasks=None).pay(
+        paid = payment_requests(session, tasks=None).pay(
             session.get(User, user_id), public_id, pin=PIN)
         return paid.status
 
@@ -351,7 +351,7 @@ def test_an_expired_request_cannot_be_cancelled(api, db, shop):
     made = create(api, secret, expires_in_s=60).json["id"]
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=2)
     with db() as session, session.begin():
-        PaymentRequests(session, wallet=wallet_service(session), tasks=None,
+        payment_requests(session, tasks=None,
                         clock=lambda: later).expire_due()
     reply = api.post(f"/v1/payment_requests/{made}/cancel", headers=auth(secret), status=409)
     assert reply.json["code"] == "not_payable"
@@ -415,7 +415,7 @@ def test_a_refund_replays_by_its_key_and_moves_money_once(api, db, shop, asha, p
 def test_a_refund_needs_the_shops_money(api, db, shop, asha, paid_request):
     merchant_id, secret = shop
     with db() as session, session.begin():  # the shop has settled most of it since
-        wallet_service(session).ledger.transfer(f"merchant:{merchant_id}:wallet",
+        ledgerlib.Ledger(session).transfer(f"merchant:{merchant_id}:wallet",
                                                f"user:{asha}:wallet", 200_00)
     before = written(db)
     reply = refund(api, secret, paid_request, 100_00, status=422)
@@ -505,13 +505,13 @@ def _shop_holds_more(db, merchant_id) -> None:
     (never above what was paid) can stop a refund, not the shop's balance."""
     rich = make_user(db, "+919899999999", "Other customer", deposit_paise=1_000_00)
     with db() as session, session.begin():
-        wallet_service(session).ledger.transfer(f"user:{rich}:wallet",
+        ledgerlib.Ledger(session).transfer(f"user:{rich}:wallet",
                                                f"merchant:{merchant_id}:wallet", 1_000_00)
 
 
 def _public_id(db, merchant_id, amount_paise=500_00) -> str:
     with db() as session, session.begin():
-        made, _ = PaymentRequests(session, wallet=wallet_service(session), tasks=None).create(
+        made, _ = payment_requests(session, tasks=None).create(
             session.get(Merchant, merchant_id),
             NewRequest(order_reference="race-1", amount_paise=amount_paise))
         return made.public_id

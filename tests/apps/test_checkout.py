@@ -13,7 +13,7 @@ from wallet.core.codes import RequestStatus
 from wallet.core.models import Merchant, Transaction
 from wallet.identity.accounts import AccountService
 from wallet.merchants.models import PaymentRequest
-from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.payment_requests import NewRequest
 from wallet.operations.bank_calls import verify_all
 
 from ..wallet_helpers import (
@@ -22,9 +22,9 @@ from ..wallet_helpers import (
     balance,
     login,
     make_user,
+    payment_requests,
     pin_form,
     state,
-    wallet_service,
 )
 
 ASHA, RAVI = "+919876543210", "+919812345678"
@@ -44,7 +44,7 @@ def create(db, shop, **fields) -> str:
     new = NewRequest(**{"order_reference": "order-1001", "amount_paise": 250_00,
                         "description": "2 masala dosa", "return_url": RETURN_URL, **fields})
     with db() as session, session.begin():
-        request, _ = PaymentRequests(session, wallet=wallet_service(session), tasks=None).create(
+        request, _ = payment_requests(session, tasks=None).create(
             session.get(Merchant, shop), new)
         return request.public_id
 
@@ -140,7 +140,7 @@ def test_expired_and_cancelled_requests_say_so_and_move_nothing(user_app, db, sh
     login(user_app, ASHA)
     form = pin_form(user_app.get(f"/checkout/{public_id}"), "checkout-form")
     with db() as session, session.begin():
-        requests = PaymentRequests(session, wallet=wallet_service(session), tasks=None)
+        requests = payment_requests(session, tasks=None)
         if how == "cancelled":
             requests.cancel(session.get(Merchant, shop), public_id)
         else:

@@ -15,13 +15,19 @@ from sqlalchemy import select
 from wallet.core.models import Merchant
 from wallet.identity.accounts import AccountService
 from wallet.merchants.models import PaymentRequest
-from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.payment_requests import NewRequest
 from wallet.operations.bank_calls import verify_all
 from webapp.merchant import main as merchant_main
 
 from ..conftest import dispose_app_engine
 from ..live_servers import BrowserThread, confirm_in_browser, serving
-from ..wallet_helpers import PASSWORD, PIN, balance, make_user, wallet_service
+from ..wallet_helpers import (
+    PASSWORD,
+    PIN,
+    balance,
+    make_user,
+    payment_requests,
+)
 from .test_checkout import merchant_balance
 
 pytestmark = pytest.mark.browser
@@ -75,8 +81,7 @@ def test_checkout_return_to_the_shop_then_a_refund_in_the_history(browser, user_
             merchant = AccountService(session, bcrypt_rounds=4).signup_merchant(
                 "dosa-corner", "Dosa Corner", "dosa@example.com", PASSWORD)
             merchant.return_origins = shop_url
-            request, _ = PaymentRequests(session, wallet=wallet_service(session),
-                                         tasks=None).create(merchant, NewRequest(
+            request, _ = payment_requests(session, tasks=None).create(merchant, NewRequest(
                 order_reference="order-1001", amount_paise=250_00,
                 description="2 masala dosa", expires_in_s=900,
                 return_url=f"{shop_url}/orders/order-1001/done?lang=en"))

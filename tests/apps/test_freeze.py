@@ -7,7 +7,7 @@ import pytest
 
 from wallet.core.models import Merchant, User
 from wallet.identity.accounts import AccountService
-from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.payment_requests import NewRequest
 from wallet.operations.audit import Actor
 
 from ..api_helpers import auth, new_key, sign_in
@@ -20,8 +20,9 @@ from ..wallet_helpers import (
     login,
     make_user,
     operator_actions,
+    payment_requests,
     state,
-    wallet_service,
+    transfers_service,
 )
 
 ASHA, RAVI = "+919876543210", "+919812345678"
@@ -59,7 +60,7 @@ def checkout_request(db, shop) -> str:
     new = NewRequest(order_reference="order-1", amount_paise=50_00, description="dosa",
                      return_url="https://shop.example/done")
     with db() as session, session.begin():
-        request, _ = PaymentRequests(session, wallet=wallet_service(session), tasks=None).create(
+        request, _ = payment_requests(session, tasks=None).create(
             session.get(Merchant, shop), new)
         return request.public_id
 
@@ -94,7 +95,7 @@ def test_frozen_wallet_cannot_spend_from_the_pages(user_app, db, asha, ravi, sho
 
     # It still receives.
     with db() as session, session.begin():
-        wallet_service(session).send_money(session.get(User, ravi), ASHA, 25_00,
+        transfers_service(session).send_money(session.get(User, ravi), ASHA, 25_00,
                                           "form-key-freeze-0001", pin=PIN)
     assert balance(db, asha) == (1_025_00, 0)
 

@@ -38,9 +38,10 @@ from ..wallet_helpers import (
     payout_processor,
     ready_to_settle,
     refunds,
+    shop_payments_service,
     state,
     sweep_stuck_deposits,
-    wallet_service,
+    transfers_service,
     withdrawal_service,
 )
 from .test_fake_bank import bank, bank_wsgi, make_bank, open_page  # noqa: F401 (fixtures)
@@ -211,8 +212,9 @@ def test_shop_names_refuse_bidi_overrides_and_control_characters(merchant_app, d
 def test_notes_are_isolated_so_they_cannot_reorder_a_merchants_page(merchant_app, db, asha):
     shop = make_merchant(db)
     with db() as session, session.begin():
-        tx = wallet_service(session).pay_merchant(session.get(User, asha), "chai-point", 10_00,
-                                                 "form-key-bidi-00001", "abc\u202edef", pin=PIN)
+        tx = shop_payments_service(session).pay_merchant(
+            session.get(User, asha), "chai-point", 10_00, "form-key-bidi-00001",
+            "abc\u202edef", pin=PIN)
         tx_id = tx.id
     merchant_login(merchant_app)
     for path in ("/payments", f"/payments/{tx_id}"):
@@ -430,7 +432,7 @@ def notes(db, user_id):
 def test_the_domain_writes_notifications_with_the_events(db, runner, asha):
     ravi = make_user(db, RAVI, "Ravi")
     with db() as session, session.begin():
-        wallet_service(session).send_money(session.get(User, asha), "98123 45678", 250_00,
+        transfers_service(session).send_money(session.get(User, asha), "98123 45678", 250_00,
                                           "form-key-notify-001", "", pin=PIN)
     assert notes(db, ravi) == [("money_received", "Asha sent you ₹250.00")]
     tx_id = withdraw(db, ravi, 100_00, "form-key-notify-002")
@@ -465,7 +467,7 @@ def test_a_refund_notifies_the_payer(db, asha):
 def test_a_refused_transfer_writes_no_notification(db, asha):
     ravi = make_user(db, RAVI, "Ravi")
     with db() as session, session.begin(), pytest.raises(WalletError):
-        wallet_service(session).send_money(session.get(User, asha), "98123 45678", 5_000_00,
+        transfers_service(session).send_money(session.get(User, asha), "98123 45678", 5_000_00,
                                           "form-key-notify-004", "", pin=PIN)
     assert notes(db, ravi) == []
 
@@ -473,7 +475,7 @@ def test_a_refused_transfer_writes_no_notification(db, asha):
 def test_the_bell_counts_unread_and_marks_them_read(asha_app, db, asha):
     ravi = make_user(db, RAVI, "Ravi", deposit_paise=100_00)
     with db() as session, session.begin():
-        wallet_service(session).send_money(session.get(User, ravi), "98765 43210", 10_00,
+        transfers_service(session).send_money(session.get(User, ravi), "98765 43210", 10_00,
                                           "form-key-notify-005", "", pin=PIN)
     dashboard = asha_app.get("/dashboard")
     assert dashboard.html.select_one("#unread-count").text == "2"  # deposit + money

@@ -28,8 +28,8 @@ from ..wallet_helpers import (
     make_user,
     payout_processor,
     ready_to_settle,
+    shop_payments_service,
     state,
-    wallet_service,
 )
 from .test_withdrawals import ScriptedBank
 
@@ -185,7 +185,7 @@ def test_double_submitted_payment_pays_once(user_app, db, asha, shop):
 
 def pay_at(db, user_id, merchant_handle, amount_paise, when, key):
     with db() as session, session.begin():
-        wallet_service(session, clock=lambda: when).pay_merchant(
+        shop_payments_service(session, clock=lambda: when).pay_merchant(
             session.get(User, user_id), merchant_handle, amount_paise, key, "", pin=PIN)
 
 

@@ -28,7 +28,7 @@ from wallet.merchants.models import (
     MerchantEndpoint,
     MerchantEvent,
 )
-from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.payment_requests import NewRequest
 from wallet.merchants.webhook_deliveries import (
     Deferred,
     Outgoing,
@@ -54,7 +54,7 @@ from wallet.settings import ConfigurationError, WalletSettings
 
 from ..conftest import PRODUCTION_KYC_SETTINGS
 from ..live_servers import free_ports, serving, wait_until
-from ..wallet_helpers import PASSWORD, PIN, make_user, wallet_service
+from ..wallet_helpers import PASSWORD, PIN, make_user, payment_requests
 
 # ------------------------------------------------------------------ helpers
 
@@ -198,12 +198,11 @@ def add_endpoint(db, shop, url, events=Event.ALL, policy=POLICY) -> tuple[int, s
 def pay_request(db, shop, user_id, reference="order-1", tasks=None) -> str:
     """A payment request of the shop, paid by the user (one committed transaction each)."""
     with db() as session, session.begin():
-        wallet = wallet_service(session)
-        request, _ = PaymentRequests(session, wallet=wallet, tasks=tasks).create(
+        request, _ = payment_requests(session, tasks=tasks).create(
             session.get(Merchant, shop), NewRequest(reference, 120_00, "2 chai"))
         public_id = request.public_id
     with db() as session, session.begin():
-        paid = PaymentRequests(session, wallet=wallet_service(session), tasks=tasks).pay(
+        paid = payment_requests(session, tasks=tasks).pay(
             session.get(User, user_id), public_id, pin=PIN)
         assert paid.status == RequestStatus.PAID
     return public_id
@@ -778,7 +777,7 @@ def test_the_periodic_tasks_expire_requests_and_queue_their_webhooks(db, shop, w
     try:
         add_endpoint(db, shop, "http://127.0.0.1:9/hook")
         with db() as session, session.begin():
-            requests = PaymentRequests(session, wallet=wallet_service(session), tasks=None)
+            requests = payment_requests(session, tasks=None)
             request, _ = requests.create(session.get(Merchant, shop),
                                          NewRequest("late-1", 50_00, expires_in_s=60))
             request.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)

@@ -30,7 +30,7 @@ from webapp import merchant
 
 from ..conftest import BANK_SETTINGS, ON_POSTGRES, dispose_app_engine
 from ..live_servers import free_ports, http, serving, wait_until
-from ..wallet_helpers import PIN, deposit_service, make_user, wallet_service, withdrawal_service
+from ..wallet_helpers import PIN, deposit_service, make_user, transfers_service, withdrawal_service
 
 REDIS_URL = os.environ.get("WALLET_TEST_REDIS_URL", "")
 FINAL = ("completed", "failed", "reversed", "needs_review")
@@ -228,7 +228,7 @@ def test_scraped_values_match_a_scripted_run(live, db):
     # Transfers: three, all completed.
     for i in range(3):
         with db() as session, session.begin():
-            wallet_service(session).send_money(session.get(User, asha), "+919876543211",
+            transfers_service(session).send_money(session.get(User, asha), "+919876543211",
                                               10_00, f"form-key-tr-{i:06d}", pin=PIN)
 
     # Payouts while the bank fails every call, then recovers.

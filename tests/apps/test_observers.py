@@ -19,7 +19,7 @@ from wallet.core.observe import Observer
 from wallet.db import get_session_factory
 
 from ..conftest import dispose_app_engine
-from ..wallet_helpers import PIN, TEST_BANKS, make_user, services_for_tests, wallet_service
+from ..wallet_helpers import PIN, TEST_BANKS, make_user, services_for_tests, transfers_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,7 @@ class Recording(Observer):
 
 def send(factory, payer: int, key: str) -> None:
     with factory() as session, session.begin():
-        wallet_service(session).send_money(session.get(User, payer), "+919876543211", 1_00,
+        transfers_service(session).send_money(session.get(User, payer), "+919876543211", 1_00,
                                            key, pin=PIN)
 
 
@@ -65,7 +65,7 @@ def test_a_rolled_back_session_reports_nothing_to_its_observer(app_engine):
     make_user(get_session_factory(app_engine), "+919876543211", "Ravi")
     with factory() as session:
         session.begin()
-        wallet_service(session).send_money(session.get(User, asha), "+919876543211", 1_00,
+        transfers_service(session).send_money(session.get(User, asha), "+919876543211", 1_00,
                                            "form-key-rb-000001", pin=PIN)
         session.rollback()
     assert seen.seen == []

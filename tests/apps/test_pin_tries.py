@@ -15,10 +15,17 @@ from wallet.identity import pins
 from wallet.identity.errors import PinLocked, WrongPin
 from wallet.identity.models import WalletPin
 from wallet.identity.pins import Pins
-from wallet.money.transfers import WalletService
+from wallet.money import records
 
 from ..api_helpers import auth, new_key, sign_in
-from ..wallet_helpers import PIN, TEST_PIN_POLICY, login, make_user, wallet_service
+from ..wallet_helpers import (
+    PIN,
+    TEST_PIN_POLICY,
+    login,
+    make_user,
+    shop_payments_service,
+    transfers_service,
+)
 
 ASHA, RAVI = "+919876543210", "+919812345678"
 TRANSFER = {"to_phone": RAVI, "amount_paise": 100}
@@ -145,18 +152,18 @@ def test_a_failure_after_the_compare_keeps_the_count(db, monkeypatch):
     with db() as session:
         session.begin()
         with pytest.raises(WrongPin):
-            wallet_service(session).send_money(session.get(User, asha), RAVI, 100, "form-key-"
-                                               "0000000001", pin="2468")
+            transfers_service(session).send_money(session.get(User, asha), RAVI, 100,
+                                                  "form-key-0000000001", pin="2468")
     assert tries(db, asha) == 1
 
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(WalletService, "_record", broken)
+    monkeypatch.setattr(records, "record", broken)
     with db() as session, pytest.raises(RuntimeError):
         with session.begin():
-            wallet_service(session).send_money(session.get(User, asha), RAVI, 100,
-                                               "form-key-0000000002", pin=PIN)
+            transfers_service(session).send_money(session.get(User, asha), RAVI, 100,
+                                                  "form-key-0000000002", pin=PIN)
     assert tries(db, asha) == 0
 
 
@@ -204,14 +211,14 @@ def test_a_form_key_used_before_is_refused_before_the_pin(db, compared):
     make_user(db, RAVI, "Ravi")
     key = "form-key-0000000001"
     with db() as session, session.begin():
-        first = wallet_service(session).send_money(session.get(User, asha), RAVI, 100, key,
+        first = transfers_service(session).send_money(session.get(User, asha), RAVI, 100, key,
                                                    pin=PIN)
     with db() as session, session.begin():
-        again = wallet_service(session).send_money(session.get(User, asha), RAVI, 100, key,
+        again = transfers_service(session).send_money(session.get(User, asha), RAVI, 100, key,
                                                    pin="0000")
         assert again.id == first.id  # the same form again: its transfer
         with pytest.raises(DuplicateRequest):
-            wallet_service(session).send_money(session.get(User, asha), RAVI, 200, key,
+            transfers_service(session).send_money(session.get(User, asha), RAVI, 200, key,
                                                pin="0000")
     assert compared == [PIN] and tries(db, asha) == 0
 
@@ -220,7 +227,7 @@ def test_the_pages_refuse_a_reused_form_key_before_the_pin(user_app, db, compare
     asha = make_user(db, ASHA, "Asha", deposit_paise=1_000_00)
     make_user(db, RAVI, "Ravi")
     with db() as session, session.begin():
-        wallet_service(session).send_money(session.get(User, asha), RAVI, 100,
+        transfers_service(session).send_money(session.get(User, asha), RAVI, 100,
                                            "form-key-0000000001", pin=PIN)
     compared.clear()
     login(user_app, ASHA)
@@ -242,8 +249,8 @@ def test_a_shop_batch_answers_known_keys_before_pins(db, compared):
         shop = AccountService(session, bcrypt_rounds=4).signup_merchant(
             "tea-stall", "Tea Stall", "tea@example.com", "correct horse battery")
         user = session.get(User, asha)
-        paid = wallet_service(session).pay_shop(user, shop, 100_00, "k-1", pin=PIN)
-        outcome = pay_shop_batch(wallet_service(session), shop, [
+        paid = shop_payments_service(session).pay_shop(user, shop, 100_00, "k-1", pin=PIN)
+        outcome = pay_shop_batch(shop_payments_service(session), shop, [
             ShopPayment(user, 100_00, "k-1", pin="0000"),  # paid before: that payment
             ShopPayment(user, 70_00, "k-1", pin="0000"),  # its key, other details
             ShopPayment(user, 10_00, "k-2", pin=PIN),

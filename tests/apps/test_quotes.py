@@ -62,9 +62,9 @@ def payment_request(db, shop, reference="order-1001") -> str:
 def quote_of(session, kind: str, payer: User, *, amount: str | int = "100", target=None):
     services = services_for_tests(session)
     if kind == "send":
-        return services.wallet.quote_transfer(payer, RAVI, amount, "lunch")
+        return services.transfers.quote_transfer(payer, RAVI, amount, "lunch")
     if kind == "pay":
-        return services.wallet.quote_payment(payer, "dosa-corner", amount)
+        return services.shop_payments.quote_payment(payer, "dosa-corner", amount)
     if kind == "withdraw":
         return services.withdrawals.quote(payer, *ACCOUNT, amount)
     return services.payment_requests.quote(payer, target)
@@ -103,7 +103,7 @@ def test_every_fields_problem_at_once(db, asha):
     with db() as session:
         services = services_for_tests(session)
         with pytest.raises(WalletError) as refused:
-            services.wallet.quote_transfer(session.get(User, asha), RAVI, "1e3", "x" * 141)
+            services.transfers.quote_transfer(session.get(User, asha), RAVI, "1e3", "x" * 141)
         assert set(refused.value.errors) == {"amount", "note"}
         with pytest.raises(WalletError) as refused:
             services.withdrawals.quote(session.get(User, asha), "hdfc", "12ab", "HDFC1", "x")

@@ -27,8 +27,8 @@ from ..wallet_helpers import (
     pin_form,
     ready_to_settle,
     refunds,
+    shop_payments_service,
     state,
-    wallet_service,
 )
 from .test_checkout import create, merchant_balance
 
@@ -206,7 +206,7 @@ def test_a_pay_by_handle_payment_is_refunded_the_same_way(user_app, shop_app, db
 
 def pay_at(db, user_id, amount_paise, when, key):
     with db() as session, session.begin():
-        return wallet_service(session, clock=lambda: when).pay_merchant(
+        return shop_payments_service(session, clock=lambda: when).pay_merchant(
             session.get(User, user_id), "dosa-corner", amount_paise, key, "", pin=PIN).id
 
 

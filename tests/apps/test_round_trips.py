@@ -17,7 +17,7 @@ from wallet.core.models import Merchant, User
 from wallet.core.round_trips import RoundTrips, counting
 from wallet.identity.accounts import AccountService
 from wallet.merchants.keys import MerchantKeys
-from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.payment_requests import NewRequest
 
 from ..api_helpers import auth, new_key, sign_in
 from ..conftest import BANK_SETTINGS
@@ -29,8 +29,8 @@ from ..wallet_helpers import (
     deposit_service,
     login,
     make_user,
+    payment_requests,
     pin_form,
-    wallet_service,
 )
 from .test_webhooks import post as post_webhook
 from .test_webhooks import sign
@@ -94,7 +94,7 @@ def payment_request(db, merchant_id: int, amount_paise: int = 250_00) -> str:
                      amount_paise=amount_paise, description="2 masala dosa",
                      return_url="https://shop.example/done")
     with db() as session, session.begin():
-        request, _ = PaymentRequests(session, wallet=wallet_service(session), tasks=None).create(
+        request, _ = payment_requests(session, tasks=None).create(
             session.get(Merchant, merchant_id), new)
         return request.public_id
 
@@ -133,7 +133,7 @@ def test_refund(api, db, asha):
     merchant_id, secret = make_shop(db)
     public_id = payment_request(db, merchant_id)
     with db() as session, session.begin():
-        PaymentRequests(session, wallet=wallet_service(session), tasks=None).pay(
+        payment_requests(session, tasks=None).pay(
             session.get(User, asha), public_id, pin=PIN)
     api.get("/v1/payment_requests", headers=auth(secret))  # the key's first use: touched
     with counting(engine_of(api.app)) as trips:

@@ -25,10 +25,11 @@ from ..wallet_helpers import (
     PIN,
     SHOP_ACCOUNT,
     SHOP_PIN,
+    activity_service,
     make_user,
     ready_to_settle,
     refunds,
-    wallet_service,
+    shop_payments_service,
     withdrawal_service,
 )
 from .test_merchant_app import make_merchant, merchant_app, merchant_login, merchant_wsgi
@@ -41,12 +42,12 @@ SHARDS = 4
 
 def with_shards(db, shop_id: int, shards: int = SHARDS) -> None:
     with db() as session, session.begin():
-        wallet_service(session).set_receiving_shards(session.get(Merchant, shop_id), shards)
+        shop_payments_service(session).set_receiving_shards(session.get(Merchant, shop_id), shards)
 
 
 def pay(db, user_id: int, amount_paise: int, key: str, when: dt.datetime | None = None) -> int:
     with db() as session, session.begin():
-        service = wallet_service(session, **({"clock": lambda: when} if when else {}))
+        service = shop_payments_service(session, **({"clock": lambda: when} if when else {}))
         return service.pay_merchant(session.get(User, user_id), "chai-point", amount_paise,
                                     key, "", pin=PIN).id
 
@@ -62,7 +63,7 @@ def shard_postings(db, shop_id: int) -> dict[str, int]:
 
 def shop_balance(db, shop_id: int) -> ledgerlib.Balance:
     with db() as session:
-        return wallet_service(session).balance(session.get(Merchant, shop_id))
+        return activity_service(session).balance(session.get(Merchant, shop_id))
 
 
 def verified(db) -> None:
@@ -148,7 +149,8 @@ def test_the_number_of_shards_only_grows_within_its_bounds(db):
     with_shards(db, shop_id, 3)
     for wrong in (0, 2, 65):
         with pytest.raises(WalletError), db() as session, session.begin():
-            wallet_service(session).set_receiving_shards(session.get(Merchant, shop_id), wrong)
+            shop_payments_service(session).set_receiving_shards(
+                session.get(Merchant, shop_id), wrong)
     with db() as session:
         assert session.get(Merchant, shop_id).receiving_shards == 3
 

@@ -29,7 +29,8 @@ from ..wallet_helpers import (
     make_user,
     payout_processor,
     refunds,
-    wallet_service,
+    shop_payments_service,
+    transfers_service,
     withdrawal_service,
 )
 from .test_withdrawals import ScriptedBank
@@ -69,7 +70,7 @@ def october(db, runner):
             s.get(User, user_id), "hdfc", amount, key(n)).id
 
     def send(src: int, phone: str, amount: int, n: int, note: str = ""):
-        return lambda s: wallet_service(s, clock=clock).send_money(
+        return lambda s: transfers_service(s, clock=clock).send_money(
             s.get(User, src), phone, amount, key(n), note, pin=PIN).id
 
     def shop(s):
@@ -93,7 +94,7 @@ def october(db, runner):
     step(ist(1, hour=0), deposit(asha, 500_00, 3))  # 00:00 IST: the month's first instant
     step(ist(3), send(ravi, ASHA, 200_00, 4, "for dinner"))
     step(ist(4), send(asha, RAVI, 100_00, 5, "=SUM(A1)"))
-    payment = step(ist(5), lambda s: wallet_service(s, clock=clock).pay_merchant(
+    payment = step(ist(5), lambda s: shop_payments_service(s, clock=clock).pay_merchant(
         s.get(User, asha), "dosa-corner", 250_00, key(6), "two dosas", pin=PIN).id)
     step(ist(6), lambda s: refunds(s, clock=clock).refund(
         s.get(Merchant, merchant_id), payment, 50_00, key(7), "cold"))

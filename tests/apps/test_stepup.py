@@ -31,8 +31,9 @@ from ..wallet_helpers import (
     make_user,
     refunds,
     services_for_tests,
+    shop_payments_service,
     state,
-    wallet_service,
+    transfers_service,
 )
 from .test_checkout import create
 from .test_merchant_app import make_merchant
@@ -47,7 +48,7 @@ def send(db, sender_id: int, amount_paise: int, pin: str, key: str = "form-key-0
     is returned after commit (as a page or the API answer commits it)."""
     with db() as session, session.begin():
         try:
-            return wallet_service(session).send_money(session.get(User, sender_id), phone,
+            return transfers_service(session).send_money(session.get(User, sender_id), phone,
                                                      amount_paise, key, pin=pin)
         except WalletError as exc:
             return exc
@@ -338,7 +339,7 @@ def test_a_refund_the_customer_cannot_take_is_refused(db):
     merchant = make_merchant(db)
     asha = make_user(db, ASHA, "Asha", deposit_paise=2_000_00, full_kyc=False)
     with db() as session, session.begin():
-        payment_id = wallet_service(session).pay_merchant(
+        payment_id = shop_payments_service(session).pay_merchant(
             session.get(User, asha), "chai-point", 1_000_00, "pay-key-0000000001", pin=PIN).id
     # A friend fills Asha's minimum-KYC wallet to its ₹10,000 cap.
     friend = make_user(db, RAVI, "Ravi Kumar", deposit_paise=9_000_00)

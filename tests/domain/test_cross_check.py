@@ -8,7 +8,7 @@ from wallet.core.models import Transaction, User
 from wallet.identity.accounts import AccountService
 from wallet.operations.bank_calls import cross_check
 
-from ..wallet_helpers import PIN, make_user, refunds, wallet_service
+from ..wallet_helpers import PIN, make_user, refunds, shop_payments_service, transfers_service
 
 
 @pytest.fixture
@@ -18,11 +18,11 @@ def shop_and_payers(db):
     with db() as session, session.begin():
         shop = AccountService(session, bcrypt_rounds=4).signup_merchant(
             "chai-point", "Chai Point", "chai@example.com", "correct horse battery")
-        wallet = wallet_service(session)
-        payment = wallet.pay_merchant(session.get(User, asha), "chai-point", 120_00,
-                                      "form-key-cross-000001", "masala chai", pin=PIN)
-        transfer = wallet.send_money(session.get(User, asha), "9812345678", 50_00,
-                                     "form-key-cross-000002", pin=PIN)
+        payment = shop_payments_service(session).pay_merchant(
+            session.get(User, asha), "chai-point", 120_00, "form-key-cross-000001",
+            "masala chai", pin=PIN)
+        transfer = transfers_service(session).send_money(
+            session.get(User, asha), "9812345678", 50_00, "form-key-cross-000002", pin=PIN)
         return shop.id, payment.id, transfer.id, asha, ravi
 
 

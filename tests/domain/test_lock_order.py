@@ -19,7 +19,7 @@ from wallet.identity.accounts import AccountService
 from wallet.money.bulk_payments import ShopPayment, pay_shop_batch
 
 from ..live_servers import wait_until
-from ..wallet_helpers import PASSWORD, PIN, balance, make_user, wallet_service
+from ..wallet_helpers import PASSWORD, PIN, balance, make_user, shop_payments_service
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Every package whose code runs against the wallet's database (the fake bank
@@ -121,10 +121,11 @@ def test_batches_with_their_payers_in_opposite_orders_do_not_deadlock(db, monkey
         try:
             with db() as session, session.begin():
                 backends[name] = session.scalar(text("SELECT pg_backend_pid()"))
-                made = pay_shop_batch(wallet_service(session), session.get_one(Merchant, shop), [
-                    ShopPayment(session.get_one(User, payer), 10_00,
-                                f"payment:{payer}:batch-{name}-{payer:08d}", pin=PIN)
-                    for payer in payers])
+                payments = [ShopPayment(session.get_one(User, payer), 10_00,
+                                        f"payment:{payer}:batch-{name}-{payer:08d}", pin=PIN)
+                            for payer in payers]
+                made = pay_shop_batch(shop_payments_service(session),
+                                      session.get_one(Merchant, shop), payments)
                 results[name] = [getattr(m, "amount_paise", m) for m in made]
         except Exception as exc:  # noqa: BLE001 - the assertion shows it
             results[name] = exc

@@ -34,22 +34,25 @@ from wallet.core.models import User
 from wallet.identity.errors import PinLocked, WrongPin
 from wallet.identity.models import WalletPin
 from wallet.identity.pins import PinPolicy
+from wallet.money import records
 from wallet.money.bulk_payments import ShopPayment, pay_shop_batch
 from wallet.money.errors import DepositLimit, WalletFrozen
 from wallet.money.freeze import freeze
-from wallet.money.transfers import WalletService
 
 from ..ledgerlib.test_ledger_asof import _unguard as unguard
 from ..wallet_helpers import (
     PIN,
     TEST_BANKS,
     TEST_PIN_POLICY,
+    activity_service,
     balance,
     deposit_service,
     make_user,
+    pins_service,
+    shop_payments_service,
     state,
+    transfers_service,
     wallet_limits,
-    wallet_service,
 )
 
 UTC = dt.timezone.utc
@@ -88,7 +91,7 @@ def deposit(db, clock, user_id: int, amount_paise: int, key: str, *, complete: b
 
 def spend(db, clock, user_id: int, amount_paise: int, key: str, phone: str = "9812345678"):
     with db() as session, session.begin():
-        wallet_service(session, clock=clock).send_money(
+        transfers_service(session, clock=clock).send_money(
             session.get(User, user_id), phone, amount_paise, key, pin=PIN)
 
 
@@ -264,7 +267,7 @@ def test_a_deposit_locks_the_users_row_before_checking_its_room(db, app_engine):
 def try_pin(db, clock, policy, user_id: int, pin: str):
     with db() as session, session.begin():
         try:
-            return wallet_service(session, clock=clock, pin_policy=policy).pins.approve(
+            return pins_service(session, clock=clock, pin_policy=policy).approve(
                 session.get(User, user_id), pin)
         except WrongPin as exc:
             return exc
@@ -301,7 +304,7 @@ def test_an_approval_is_good_for_its_own_user_only(db):
 
     asha, ravi = make_user(db, ASHA, "Asha"), make_user(db, RAVI, "Ravi Kumar")
     with db() as session, session.begin():
-        pins = wallet_service(session, pin_policy=PinPolicy(keys=TEST_PIN_POLICY.keys)).pins
+        pins = pins_service(session, pin_policy=PinPolicy(keys=TEST_PIN_POLICY.keys))
         approval = pins.approve(session.get(User, asha), PIN)
         assert pins.approve(session.get(User, asha), approval) is approval  # no PIN asked
         with pytest.raises(PinRefused, match="That approval is another user's.") as refused:
@@ -315,7 +318,7 @@ def test_a_user_without_a_pin_is_told_to_set_one_on_the_pin_field(db):
 
     asha = make_user(db, ASHA, "Asha", pin=None)
     with db() as session, session.begin():
-        pins = wallet_service(session).pins
+        pins = pins_service(session)
         for field in ("pin", "old_pin"):
             with pytest.raises(PinNotSet) as refused:
                 pins.approve(session.get(User, asha), PIN, field=field)
@@ -334,7 +337,7 @@ def test_locked_until_tells_the_lock_end_until_that_instant(db):
 
     def locked_until(user_id):
         with db() as session:
-            pins = wallet_service(session, clock=clock, pin_policy=policy).pins
+            pins = pins_service(session, clock=clock, pin_policy=policy)
             return pins.locked_until(session.get(User, user_id))
 
     assert (locked_until(asha), locked_until(ravi)) == (lock_ends, None)
@@ -358,16 +361,16 @@ def test_the_batch_payment_path_refuses_a_frozen_wallet(db):
             "tea-stall", "Tea Stall", "tea@example.com", "correct horse battery")
         freeze(session.get(User, asha), "under review", clock())
     with db() as session, session.begin():
-        wallet = wallet_service(session, clock=clock)
-        shop = wallet.merchant_by_handle("tea-stall")
+        payments = shop_payments_service(session, clock=clock)
+        shop = payments.merchant_by_handle("tea-stall")
         payers = session.get(User, asha), session.get(User, ravi)
-        outcome = pay_shop_batch(wallet, shop, [
-            ShopPayment(payer, 100_00, WalletService.idempotency_key(
+        outcome = pay_shop_batch(payments, shop, [
+            ShopPayment(payer, 100_00, records.idempotency_key(
                 Kind.PAYMENT, payer, f"bulk-freeze-{n:04d}"), pin=PIN)
             for n, payer in enumerate(payers)])
         assert isinstance(outcome[0], WalletFrozen)
         assert outcome[1].amount_paise == 100_00 and outcome[1].payer_user_id == ravi
-        assert wallet.balance(shop).posted_paise == 100_00
+        assert activity_service(session).balance(shop).posted_paise == 100_00
     assert balance(db, asha) == (1_000_00, 0)
     assert tries(db, asha) == 0  # refused before the PIN: it cost no try
 
@@ -388,21 +391,21 @@ def test_the_batch_payment_path_records_what_pay_shop_records(db):
             "tea-stall", "Tea Stall", "tea@example.com", "correct horse battery")
 
     def key(user, n):
-        return WalletService.idempotency_key(Kind.PAYMENT, user, f"bulk-rules-{n:06d}")
+        return records.idempotency_key(Kind.PAYMENT, user, f"bulk-rules-{n:06d}")
 
     with db() as session, session.begin():
-        wallet = wallet_service(session, clock=clock)
-        shop = wallet.merchant_by_handle("tea-stall")
+        payments = shop_payments_service(session, clock=clock)
+        shop = payments.merchant_by_handle("tea-stall")
         a, r = session.get(User, asha), session.get(User, ravi)
-        wallet.ledger.transfer(a.wallet_code, shop.wallet_code, 1_00,
-                               idempotency_key=key(a, 9))  # on the ledger, no record
-        paid, poor, zero, unrecorded = pay_shop_batch(wallet, shop, [
+        payments.ledger.transfer(a.wallet_code, shop.wallet_code, 1_00,
+                                 idempotency_key=key(a, 9))  # on the ledger, no record
+        paid, poor, zero, unrecorded = pay_shop_batch(payments, shop, [
             ShopPayment(a, 100_00, key(a, 1), " 2  chai ", pin=PIN),
             ShopPayment(r, 60_00, key(r, 2), pin=PIN),
             ShopPayment(a, 0, key(a, 3), pin=PIN),
             ShopPayment(a, 1_00, key(a, 9), pin=PIN)])
         assert (paid.settled_at, paid.note, paid.amount_paise) == (clock(), "2 chai", 100_00)
-        entry = wallet.ledger.get_entry(paid.ledger_entry_id)
+        entry = payments.ledger.get_entry(paid.ledger_entry_id)
         assert entry.memo == "2 chai" and entry.metadata == {"kind": "payment"}
         assert isinstance(poor, InsufficientBalance)
         assert str(poor) == "Your available balance is ₹50.00: not enough to pay ₹60.00."
@@ -411,13 +414,13 @@ def test_the_batch_payment_path_records_what_pay_shop_records(db):
         assert str(unrecorded) == "This payment was already made."
         paid_id = paid.id
     with db() as session, session.begin():  # the same key again, in a later batch
-        wallet = wallet_service(session, clock=clock)
-        shop = wallet.merchant_by_handle("tea-stall")
-        [again] = pay_shop_batch(wallet, shop, [
+        payments = shop_payments_service(session, clock=clock)
+        shop = payments.merchant_by_handle("tea-stall")
+        [again] = pay_shop_batch(payments, shop, [
             ShopPayment(session.get(User, asha), 100_00, key(session.get(User, asha), 1),
                         pin=PIN)])
         assert again.id == paid_id
-        assert wallet.balance(shop).posted_paise == 101_00
+        assert activity_service(session).balance(shop).posted_paise == 101_00
 
 
 def test_freeze_and_unfreeze_say_what_they_did_and_keep_the_first_freeze():

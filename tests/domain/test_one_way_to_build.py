@@ -1,7 +1,8 @@
 """One way to build the domain's services: the apps, the workers and the CLIs
 ask :class:`wallet.services.Services` for them (configured once from the
 settings), and no constructor in ``wallet/`` falls back on a default policy of
-its own. Read from the source, so a new module is checked as soon as it exists."""
+its own, and no service reaches through another for a third (it is given what it
+uses). Read from the source, so a new module is checked as soon as it exists."""
 from __future__ import annotations
 
 import ast
@@ -130,7 +131,7 @@ def default_policies(services: set[str]) -> list[str]:
 
 def test_the_scan_sees_the_services():
     services = domain_services()
-    assert {"WalletService", "Pins", "DepositService", "WithdrawalService",
+    assert {"Transfers", "ShopPayments", "Activity", "Pins", "DepositService", "WithdrawalService",
             "OperatorActions", "PayoutProcessor"} <= services
 
 
@@ -140,3 +141,25 @@ def test_adapters_build_no_service_of_their_own():
 
 def test_no_constructor_in_the_domain_defaults_to_a_policy():
     assert default_policies(domain_services()) == []
+
+
+#: What a service is given by Services: another service's are its own, not to borrow.
+COLLABORATORS = {"ledger", "pins", "limits"}
+
+
+def reach_throughs(sources: Iterator[tuple[pathlib.Path, ast.Module]]) -> list[str]:
+    """``self.<service>.ledger`` (or pins, limits): a service reaching through
+    another to a third, instead of being given it by Services."""
+    found = []
+    for file, tree in sources:
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and node.attr in COLLABORATORS
+                    and isinstance(node.value, ast.Attribute)
+                    and isinstance(node.value.value, ast.Name)
+                    and node.value.value.id == "self"):
+                found.append(f"{file.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_service_reaches_through_another():
+    assert reach_throughs(_sources("wallet", *ADAPTERS)) == []

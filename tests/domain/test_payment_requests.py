@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+import ledgerlib
 from wallet.core.codes import Delivery, RequestStatus
 from wallet.core.errors import DuplicateRequest, WalletError
 from wallet.core.models import Merchant, User
@@ -19,11 +20,19 @@ from wallet.merchants.errors import (
     RequestNotPayable,
 )
 from wallet.merchants.models import MerchantDelivery, MerchantEndpoint, MerchantEvent
-from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.payment_requests import NewRequest
 from wallet.money.errors import InsufficientBalance
 
 from ..apps.test_merchant_webhooks import Recorder
-from ..wallet_helpers import PIN, balance, make_user, refunds, state, wallet_service
+from ..wallet_helpers import (
+    PIN,
+    activity_service,
+    balance,
+    make_user,
+    payment_requests,
+    refunds,
+    state,
+)
 
 
 @pytest.fixture
@@ -46,8 +55,7 @@ def asha(db):
 
 def requests(session, tasks=None, clock=None):
     kwargs = {"clock": clock} if clock else {}
-    return PaymentRequests(session, wallet=wallet_service(session, **kwargs), tasks=tasks,
-                           **kwargs)
+    return payment_requests(session, tasks=tasks, **kwargs)
 
 
 def create(db, shop, **fields):
@@ -141,7 +149,7 @@ def test_partial_refunds_up_to_what_was_paid(db, shop, asha):
         refund(db, shop, payment_id, 99_00, "refund-key-000000001")
     assert balance(db, asha)[0] == 1_000_00
     with db() as session:
-        history = wallet_service(session).activity(session.get(User, asha)).items
+        history = activity_service(session).page(session.get(User, asha)).items
         assert [(i.transaction.kind, i.direction) for i in history[:2]] == [
             ("refund", "in"), ("refund", "in")]
         assert "Chai Point" in history[0].counterparty
@@ -153,7 +161,7 @@ def test_a_refund_needs_the_shops_money_and_its_own_payment(db, shop, asha):
     with db() as session:
         payment_id = refunds(session).payment_of_request(session.get(Merchant, shop), public_id)
     with db() as session, session.begin():  # the shop settles everything first
-        wallet_service(session).ledger.transfer("merchant:1:wallet", "user:1:wallet", 200_00)
+        ledgerlib.Ledger(session).transfer("merchant:1:wallet", "user:1:wallet", 200_00)
     before = state(db)
     with pytest.raises(InsufficientBalance, match="shop's available balance"):
         refund(db, shop, payment_id, 100_00)

@@ -21,7 +21,8 @@ from ..wallet_helpers import (
     balance,
     deposit_service,
     make_user,
-    wallet_service,
+    pins_service,
+    transfers_service,
 )
 from .test_wallet_races import run_together
 
@@ -50,8 +51,8 @@ def test_concurrent_pin_guesses_are_counted_and_at_most_five_compared(db, monkey
         return real(pin, stored, keys)
 
     monkeypatch.setattr(pins, "verify_pin", counting)
-    results = run_together(12, lambda i: committed(db, lambda session: Pins(
-        session, TEST_PIN_POLICY).approve(session.get(User, asha), f"{i:04d}")))
+    results = run_together(12, lambda i: committed(db, lambda session: pins_service(
+        session).approve(session.get(User, asha), f"{i:04d}")))
     assert all(isinstance(r, (WrongPin, PinLocked)) for r in results), results
     assert len(compared) <= 5
     assert sum(isinstance(r, WrongPin) for r in results) == 4
@@ -68,7 +69,7 @@ def test_concurrent_transfers_never_push_a_wallet_past_its_cap(db):
                for i in range(8)]
 
     def send(i):
-        return committed(db, lambda session: wallet_service(session).send_money(
+        return committed(db, lambda session: transfers_service(session).send_money(
             session.get(User, senders[i]), "9988776655", 3_000_00, f"form-key-{i:012d}",
             pin=PIN).id)
 

@@ -12,16 +12,17 @@ from wallet.core.codes import IST, Kind
 from wallet.core.errors import DuplicateRequest, WalletError
 from wallet.core.models import Merchant, Transaction, User
 from wallet.merchants.reports import MerchantReports
+from wallet.money import records
 from wallet.money.bulk_payments import ShopPayment, pay_shop_batch
 from wallet.money.errors import InsufficientBalance
-from wallet.money.transfers import WalletService
 from wallet.seed import seed_demo
 
 from ..wallet_helpers import (
     PIN,
+    activity_service,
     make_user,
     services_for_tests,
-    wallet_service,
+    shop_payments_service,
 )
 
 
@@ -38,10 +39,10 @@ def test_a_shop_paid_in_one_batch(db):
     with db() as session, session.begin():
         shop = _shop(session)
         asha, ravi = session.get(User, asha_id), session.get(User, ravi_id)
-        wallet = wallet_service(session)
-        key = lambda user, n: WalletService.idempotency_key(  # noqa: E731
+        payments = shop_payments_service(session)
+        key = lambda user, n: records.idempotency_key(  # noqa: E731
             Kind.PAYMENT, user, f"bulk-pay-{n:04d}-xyz")
-        outcome = pay_shop_batch(wallet, shop, [
+        outcome = pay_shop_batch(payments, shop, [
             ShopPayment(asha, 100_00, key(asha, 1), "  2 chai ", pin=PIN),
             ShopPayment(ravi, 60_00, key(ravi, 2), pin=PIN),  # Ravi has 50
             ShopPayment(asha, 100_00, key(asha, 1), pin=PIN),  # the same form again: once
@@ -59,8 +60,8 @@ def test_a_shop_paid_in_one_batch(db):
         assert isinstance(outcome[3], DuplicateRequest)
         assert outcome[2] is outcome[0] or outcome[2].id == outcome[0].id
         assert outcome[0].note == "2 chai"
-        assert wallet.balance(shop).posted_paise == 150_00
-        assert wallet.balance(asha).available_paise == 900_00
+        assert activity_service(session).balance(shop).posted_paise == 150_00
+        assert activity_service(session).balance(asha).available_paise == 900_00
         assert isinstance(outcome[4], WalletError)
         assert ledgerlib.verify(session).ok
 
@@ -74,14 +75,14 @@ def test_the_demo_seed_posts_its_history_in_batches_and_verifies(db):
         paid = session.scalar(select(func.coalesce(func.sum(Transaction.amount_paise), 0))
                               .where(Transaction.payee_merchant_id == shop.id))
         assert paid > 0
-        wallet = wallet_service(session)
-        assert wallet.balance(shop).posted_paise == paid
+        activity = activity_service(session)
+        assert activity.balance(shop).posted_paise == paid
         report = ledgerlib.verify(session)
         assert report.ok, report.summary()
         # Statement figures: opening + what moved in the month = closing.
         now = dt.datetime.now(dt.timezone.utc)
         start = now - dt.timedelta(days=60)
-        period = wallet.period_balances(shop, start, now)
+        period = activity.period_balances(shop, start, now)
         moved = session.scalar(select(func.coalesce(func.sum(Transaction.amount_paise), 0))
                                .where(Transaction.payee_merchant_id == shop.id,
                                       Transaction.created_at >= start,

@@ -11,7 +11,7 @@ from wallet.identity.accounts import AccountService
 from wallet.identity.errors import AccountError
 from wallet.money.errors import InsufficientBalance
 
-from ..wallet_helpers import PIN, balance, make_user, wallet_service, withdrawal_service
+from ..wallet_helpers import PIN, balance, make_user, transfers_service, withdrawal_service
 
 pytestmark = pytest.mark.postgres
 
@@ -43,7 +43,7 @@ def test_same_form_submitted_concurrently_moves_money_once(db):
     def submit(_):
         with db() as session, session.begin():
             sender = session.get(User, asha)
-            return wallet_service(session).send_money(
+            return transfers_service(session).send_money(
                 sender, "9812345678", 600_00, "same-form-key-123456", pin=PIN
             ).id
 
@@ -63,7 +63,7 @@ def test_different_forms_concurrently_never_overdraw(db):
     def submit(i):
         with db() as session, session.begin():
             sender = session.get(User, asha)
-            return wallet_service(session).send_money(
+            return transfers_service(session).send_money(
                 sender, "9812345678", 300_00, f"form-key-{i:012d}", pin=PIN
             ).id
 

@@ -86,14 +86,14 @@ def dropped_connection() -> sa.exc.OperationalError:
 
 def test_a_dropped_connection_is_retried_transparently_then_answered_503(
         api, db, monkeypatch):
-    from wallet.money.transfers import WalletService
+    from wallet.money.activity import Activity
 
     from ..api_helpers import auth, sign_in
     from ..wallet_helpers import make_user
 
     make_user(db, "+919876543210")
     token = sign_in(api)
-    real_balance = WalletService.balance
+    real_balance = Activity.balance
     failures = {"left": 1}
 
     def flaky_balance(self, user):
@@ -102,7 +102,7 @@ def test_a_dropped_connection_is_retried_transparently_then_answered_503(
             raise dropped_connection()
         return real_balance(self, user)
 
-    monkeypatch.setattr(WalletService, "balance", flaky_balance)
+    monkeypatch.setattr(Activity, "balance", flaky_balance)
     # Dropped once: pyramid_retry runs the request again, the caller sees nothing.
     assert api.get("/v1/me", headers=auth(token), status=200).json["balance"]
     # Dropped on every attempt (retry.attempts = 3): a clean, documented 503.

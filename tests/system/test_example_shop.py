@@ -20,7 +20,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from ..live_servers import http, serving
-from ..wallet_helpers import PIN, wallet_service
+from ..wallet_helpers import PIN, payment_requests
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop.py"
 SECRET = "whsec_" + base64.b64encode(b"s" * 24).decode()
@@ -151,7 +151,6 @@ def test_the_example_shop_against_the_real_api_and_webhooks(web_settings, db):
     from wallet.core.models import User
     from wallet.identity.accounts import AccountService
     from wallet.merchants.keys import MerchantKeys
-    from wallet.merchants.payment_requests import PaymentRequests
     from wallet.merchants.webhooks import MerchantWebhooks, WebhookPolicy
 
     from ..wallet_helpers import PASSWORD, make_user
@@ -177,8 +176,7 @@ def test_the_example_shop_against_the_real_api_and_webhooks(web_settings, db):
         [order] = module.ORDERS
         assert module.ORDERS[order]["status"] == "awaiting payment"
         with db() as session, session.begin():  # the customer pays at checkout
-            PaymentRequests(session, wallet=wallet_service(session),
-                            tasks=wsgi.registry["task_queue"]).pay(
+            payment_requests(session, tasks=wsgi.registry["task_queue"]).pay(
                 session.get(User, asha), public_id, pin=PIN)
         while (task := huey_tasks.huey.dequeue()) is not None:  # the worker
             huey_tasks.huey.execute(task)

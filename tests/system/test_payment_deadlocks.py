@@ -33,7 +33,7 @@ from wallet.core.models import Merchant, User
 from wallet.db import WalletSession, get_engine
 from wallet.identity.accounts import AccountService
 from wallet.merchants.keys import MerchantKeys
-from wallet.merchants.payment_requests import NewRequest, PaymentRequests
+from wallet.merchants.payment_requests import NewRequest
 from wallet.merchants.webhook_deliveries import WebhookWorker
 from wallet.merchants.webhook_sender import SendResult
 from wallet.merchants.webhooks import MerchantWebhooks, WebhookPolicy
@@ -42,7 +42,17 @@ from wallet.operations.bank_calls import verify_all
 from ..api_helpers import auth, new_key, sign_in
 from ..conftest import TEST_DATABASE_URL, dispose_app_engine, pin_test_app
 from ..live_servers import wait_until
-from ..wallet_helpers import PASSWORD, PIN, login, make_user, pin_form, refunds, wallet_service
+from ..wallet_helpers import (
+    PASSWORD,
+    PIN,
+    login,
+    make_user,
+    payment_requests,
+    pin_form,
+    refunds,
+    shop_payments_service,
+    transfers_service,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -213,14 +223,14 @@ def domain_lanes(w: World) -> dict[str, Callable[[int], None]]:
     def send(payer: int, payee_phone: str, payee: int, tag: str):
         def step(i: int) -> None:
             amount = 1_00 + i
-            w.run(lambda s: wallet_service(s).send_money(
+            w.run(lambda s: transfers_service(s).send_money(
                 s.get(User, payer), payee_phone, amount, f"lock-order-{tag}-{i:06d}", pin=PIN))
             w.outcome.move(w.wallet(payer), w.wallet(payee), amount)
         return step
 
     def pay(payer: int, tag: str):
         def step(i: int) -> None:
-            tx_id = w.run(lambda s: wallet_service(s).pay_merchant(
+            tx_id = w.run(lambda s: shop_payments_service(s).pay_merchant(
                 s.get(User, payer), SHOP, 2_00, f"lock-order-{tag}-{i:06d}", pin=PIN).id)
             w.outcome.move(w.wallet(payer), w.shop_wallet, 2_00)
             to_refund.put((tx_id, payer))
@@ -230,12 +240,12 @@ def domain_lanes(w: World) -> dict[str, Callable[[int], None]]:
         payer = (w.asha, w.ravi)[i % 2]
 
         def create(s: Session) -> str:
-            made, _ = PaymentRequests(s, wallet=wallet_service(s), tasks=w.tasks).create(
+            made, _ = payment_requests(s, tasks=w.tasks).create(
                 s.get_one(Merchant, w.shop), NewRequest(f"domain-{i}", 3_00, "3 chai"))
             return made.public_id
 
         public_id = w.run(create)
-        tx_id = w.run(lambda s: PaymentRequests(s, wallet=wallet_service(s), tasks=w.tasks)
+        tx_id = w.run(lambda s: payment_requests(s, tasks=w.tasks)
                       .pay(s.get(User, payer), public_id, pin=PIN).transaction_id)
         w.outcome.move(w.wallet(payer), w.shop_wallet, 3_00)
         to_refund.put((tx_id, payer))

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ledgerlib import format_paise
+from ledgerlib import Ledger, format_paise
 
 from ..core import codes
 from ..core.codes import CURRENCY, DepositAnswer, Kind, Settled, Status, utcnow
@@ -30,8 +30,9 @@ from ..core.errors import WalletError
 from ..core.models import Transaction, User
 from ..core.notifications import Notice, notify
 from ..core.tasks import TransactionRunner
+from ..money import records
 from ..money.errors import AmountTooLarge
-from ..money.transfers import WalletService
+from ..money.limits import WalletLimits
 from . import settlement
 from .bank_client import BankRecord, BankUnavailable
 from .banks import DEFAULT_SETTLEMENT_SHARDS, BankConfig
@@ -69,12 +70,15 @@ class DepositService:
         banks: dict[str, BankConfig],
         *,
         clock: Callable[[], dt.datetime] = utcnow,
-        wallet: WalletService,
+        ledger: Ledger,
+        limits: WalletLimits,
     ):
         self.db = dbsession
         self.banks = banks
         self.clock = clock
-        self.wallet = wallet
+        self.ledger = ledger
+        #: A deposit is started only if the user's wallet can take it.
+        self.limits = limits
 
     def start(self, user: User, bank_code: str, amount_paise: int, request_key: str) -> Transaction:
         """Record a pending deposit, if the wallet's limits allow it (checked
@@ -86,13 +90,13 @@ class DepositService:
             raise WalletError(f"Add at least {format_paise(MIN_DEPOSIT_PAISE)}.", "amount")
         if amount_paise > MAX_DEPOSIT_PAISE:
             raise AmountTooLarge(f"Add at most {format_paise(MAX_DEPOSIT_PAISE)} at a time.")
-        key = self.wallet.idempotency_key("deposit", user, request_key)
-        existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
+        key = records.idempotency_key("deposit", user, request_key)
+        existing = records.replay(self.db, key, bank_code=bank_code, amount_paise=amount_paise)
         if existing is not None:
             return existing
         # Under the user's row lock until commit: deposits started at once
         # are counted one after the other.
-        self.wallet.limits.check_deposit(user, amount_paise)
+        self.limits.check_deposit(user, amount_paise)
         now = self.clock()
         tx = Transaction(
             kind=Kind.DEPOSIT,
@@ -111,7 +115,7 @@ class DepositService:
                 self.db.add(tx)
                 self.db.flush()
         except IntegrityError:  # the same form, submitted twice at once: the other won
-            replay = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
+            replay = records.replay(self.db, key, bank_code=bank_code, amount_paise=amount_paise)
             if replay is None:
                 raise
             return replay
@@ -181,7 +185,7 @@ class DepositService:
         if outcome == DepositAnswer.SUCCESS:
             if tx.payee_user_id is None or tx.token is None or tx.bank_code is None:
                 raise ValueError(f"deposit {tx.id} lacks its payee, reference or bank")
-            entry = self.wallet.ledger.transfer(
+            entry = self.ledger.transfer(
                 self._settlement_account(tx.bank_code, tx.token),
                 codes.user_wallet(tx.payee_user_id),
                 tx.amount_paise,  # ours, never the reported one
@@ -227,7 +231,7 @@ class DepositService:
         deposit's token."""
         bank = self.banks.get(bank_code)
         shards = bank.settlement_shards if bank is not None else DEFAULT_SETTLEMENT_SHARDS
-        return settlement.account_for(self.wallet.ledger, bank_code, shards, token)
+        return settlement.account_for(self.ledger, bank_code, shards, token)
 
     def stuck_tokens(self, older_than: dt.timedelta,
                      batch: int = SWEEP_BATCH) -> list[str]:

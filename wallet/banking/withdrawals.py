@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload
 
-from ledgerlib import InsufficientFunds, format_paise
+from ledgerlib import InsufficientFunds, Ledger, format_paise
 
 from ..core import codes
 from ..core.codes import (
@@ -45,12 +45,11 @@ from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
 from ..core.notifications import Notice, notify
 from ..core.tasks import NoTaskQueue, TaskQueue, after_commit
-from ..identity.pins import PinInput
-from ..money import shop_shards
+from ..identity.pins import PinInput, Pins
+from ..money import records, shop_shards
 from ..money.errors import AmountTooLarge, InsufficientBalance
 from ..money.freeze import ensure_can_spend
 from ..money.quotes import AmountInput, read_amount, refuse_if_any
-from ..money.transfers import WalletService
 from . import settlement
 from .banks import BankConfig, clean_payee, payee_problems
 from .merchant_bank_accounts import MerchantBankAccounts
@@ -153,15 +152,23 @@ class WithdrawalService:
 
     def __init__(self, dbsession: Session, banks: dict[str, BankConfig], *,
                  clock: Callable[[], dt.datetime] = utcnow,
-                 tasks: TaskQueue | None = None, wallet: WalletService,
+                 tasks: TaskQueue | None = None, ledger: Ledger, pins: Pins,
                  bank_accounts: MerchantBankAccounts):
         self.db = dbsession
         self.banks = banks
         self.clock = clock
         self.tasks: TaskQueue = tasks or NoTaskQueue()
-        self.wallet = wallet
+        self.ledger = ledger
+        #: A user's withdrawal is approved by their wallet PIN.
+        self.pins = pins
         #: Where shops' settlements may go (with the shop PIN, whose rules are the wallet PIN's).
         self.bank_accounts = bank_accounts
+
+    def expire_holds(self, *, limit: int = 1000) -> list[int]:
+        """Record the ledger holds past their expiry (withdrawals' money, the
+        only holds) as expired: the periodic sweep; the funds check already
+        counts them as released. Their ids."""
+        return [hold.id for hold in self.ledger.expire_holds(limit=limit)]
 
     def _payouts_due_after_commit(self, owner: Owner) -> None:
         after_commit(self.db, lambda: self.tasks.payouts_due(owner.key))
@@ -210,7 +217,7 @@ class WithdrawalService:
         ensure_can_spend(merchant)
         payee = self.bank_accounts.payable(merchant, account_id)
         self.check(payee.bank_code, payee.account_number, payee.ifsc, amount_paise)
-        available = self.wallet.balance(merchant).available_paise
+        available = shop_shards.balance(self.ledger, merchant).available_paise
         if amount_paise > available:
             raise InsufficientBalance(
                 f"Your available balance is {format_paise(available)}: "
@@ -241,13 +248,13 @@ class WithdrawalService:
         ensure_can_spend(user)  # before the PIN: a frozen wallet costs no try
         owner = Owner.for_account(user)
         account_number, ifsc = self.check(bank_code, account_number, ifsc, amount_paise)
-        key = self.wallet.idempotency_key(
+        key = records.idempotency_key(
             "withdrawal" if owner.kind == Owner.USER else "settlement", user, request_key)
-        existing = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
+        existing = records.replay(self.db, key, bank_code=bank_code, amount_paise=amount_paise)
         if existing is not None:  # the same form again (no PIN compared), or refused
             return existing
         if isinstance(user, User):  # after every check of the request itself
-            self.wallet.pins.approve(user, pin)
+            self.pins.approve(user, pin)
         else:  # a shop: to a registered account only, with the shop PIN
             self.bank_accounts.approve_payout(user, bank_code, account_number, ifsc, pin)
         now = self.clock()
@@ -263,11 +270,11 @@ class WithdrawalService:
                 self.db.flush()
                 # The shard its payout goes through, by its reference at the bank.
                 account = settlement.account_for(
-                    self.wallet.ledger, bank_code, self.banks[bank_code].settlement_shards,
+                    self.ledger, bank_code, self.banks[bank_code].settlement_shards,
                     codes.payout_reference(tx.id))
                 if isinstance(user, Merchant):  # its receiving shards into its wallet first
-                    shop_shards.consolidate(self.wallet.ledger, user, with_accounts=[account])
-                hold = self.wallet.ledger.hold(
+                    shop_shards.consolidate(self.ledger, user, with_accounts=[account])
+                hold = self.ledger.hold(
                     owner.wallet_code, account, amount_paise,
                     idempotency_key=codes.withdrawal_hold_key(tx.id),
                     memo=tx.note, metadata={"kind": Kind.WITHDRAWAL, "transaction_id": tx.id})
@@ -281,7 +288,7 @@ class WithdrawalService:
                 f"Your available balance is {format_paise(exc.available_paise)}: "
                 f"not enough to withdraw {format_paise(amount_paise)}.") from None
         except IntegrityError:  # the same form, submitted twice at once: the other won
-            replay = self.wallet.replay(key, bank_code=bank_code, amount_paise=amount_paise)
+            replay = records.replay(self.db, key, bank_code=bank_code, amount_paise=amount_paise)
             if replay is None:
                 raise
             return replay
@@ -329,7 +336,7 @@ class WithdrawalService:
             .options(lazyload("*"))  # just the two rows: no joined payer/payee
             .where(Transaction.id == transaction_id)
             .with_for_update(of=Transaction, key_share=True)).one()
-        ledger = self.wallet.ledger
+        ledger = self.ledger
         now = self.clock()
         target = outcome.status
         if tx.status == target or (tx.status == Status.REVERSED
@@ -380,7 +387,7 @@ class WithdrawalService:
     def _refund(self, tx: Transaction) -> None:
         if tx.ledger_entry_id is None:  # paid out means its entry was recorded
             raise ValueError(f"withdrawal {tx.id} has no payout entry to reverse")
-        self.wallet.ledger.reverse(
+        self.ledger.reverse(
             tx.ledger_entry_id, idempotency_key=codes.withdrawal_reversal_key(tx.id),
             memo=f"Returned by the bank: {tx.note}",
             metadata={"kind": "withdrawal_reversal", "transaction_id": tx.id})

@@ -1,10 +1,11 @@
 """The wallet PIN: the step-up every payment out of a user's wallet needs (a
 send, a shop payment, a checkout, a withdrawal), on the pages and in the API.
 
-The money operations (wallet.money.transfers, wallet.banking.withdrawals) take the PIN as a
-required argument and check it here, after everything else that could refuse
-the request, so no adapter can move money without it. A PIN is 4 or 6 digits,
-stored as a keyed hash (wallet.identity.pin_hashes).
+The money operations (wallet.money.transfers and shop_payments,
+wallet.banking.withdrawals) take the PIN as a required argument and check it
+here, after everything else that could refuse the request, so no adapter can
+move money without it. A PIN is 4 or 6 digits, stored as a keyed hash
+(wallet.identity.pin_hashes).
 
 Every try is counted *before* the PIN is compared, durably and whatever the
 request does next (wallet.identity.pin_tries: on PostgreSQL in a transaction of its

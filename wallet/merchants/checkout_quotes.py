@@ -11,8 +11,8 @@ from ledgerlib import format_paise
 from ..core.codes import Kind
 from ..core.models import User
 from ..identity.pins import PinInput
+from ..money import records
 from ..money.quotes import ConfirmText
-from ..money.transfers import WalletService
 from .models import PaymentRequest
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class CheckoutQuote:
     def preview(self, request_key: str) -> ConfirmText:
         """The form's key checked (the request pays once whatever the key:
         its own key is the request's id)."""
-        WalletService.idempotency_key(Kind.PAYMENT, self.payer, request_key)
+        records.idempotency_key(Kind.PAYMENT, self.payer, request_key)
         request = self.checkout.request
         return ConfirmText(f"Pay {format_paise(request.amount_paise)} to "
                            f"{self.checkout.merchant.name}?",

@@ -8,7 +8,7 @@ customer pays at our checkout.
 Paid at most once, whatever the clicks, retries or races: paying locks the
 request's row, and the payment's ledger key is the request's own
 (``checkout:<id>``). The payment is an ordinary shop payment
-(:meth:`WalletService.pay_shop`, the one rule). A paid or expired request tells
+(:meth:`ShopPayments.pay_shop`, the one rule). A paid or expired request tells
 the shop's server by webhook (wallet.merchants.events).
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ..core.models import Merchant, Transaction, User
 from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary
 from ..identity.pins import PinInput
-from ..money.transfers import WalletService
+from ..money.shop_payments import ShopPayments
 from .checkout_quotes import CheckoutQuote
 from .errors import OrderReferenceReused, RequestNotFound, RequestNotPayable
 from .events import MerchantEvents
@@ -85,10 +85,10 @@ def allowed_origins(merchant: Merchant) -> list[str]:
 
 
 class PaymentRequests:
-    def __init__(self, dbsession: Session, *, wallet: WalletService, tasks: TaskQueue | None,
-                 clock: Callable[[], dt.datetime] = utcnow):
+    def __init__(self, dbsession: Session, *, shop_payments: ShopPayments,
+                 tasks: TaskQueue | None, clock: Callable[[], dt.datetime] = utcnow):
         self.db = dbsession
-        self.wallet = wallet
+        self.shop_payments = shop_payments
         self.events = MerchantEvents(dbsession, tasks=tasks, clock=clock)
         self.clock = clock
 
@@ -124,7 +124,7 @@ class PaymentRequests:
         if not _ORDER_REFERENCE.fullmatch(new.order_reference or ""):
             raise WalletError("order_reference: 1 to 64 letters, digits or . _ : / # -",
                               "order_reference")
-        self.wallet.check_payment_amount(new.amount_paise)
+        self.shop_payments.check_payment_amount(new.amount_paise)
         description = unicodedata.normalize("NFC", new.description or "")
         if len(description) > MAX_DESCRIPTION_CHARS or not is_ordinary(description):
             raise WalletError(f"description: up to {MAX_DESCRIPTION_CHARS} ordinary characters",
@@ -219,7 +219,7 @@ class PaymentRequests:
         merchant = self.db.get_one(Merchant, request.merchant_id)
         if not merchant.is_active:
             raise RequestNotPayable("This shop does not take payments now.")
-        tx = self.wallet.pay_shop(payer, merchant, request.amount_paise,
+        tx = self.shop_payments.pay_shop(payer, merchant, request.amount_paise,
                                   codes.checkout_key(request.id),
                                   request.description or f"Order {request.order_reference}",
                                   pin=pin)

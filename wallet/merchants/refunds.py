@@ -24,7 +24,7 @@ from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary, one_line
 from ..money import shop_shards
 from ..money.errors import InsufficientBalance
-from ..money.limits import LimitPolicy, WalletLimits
+from ..money.limits import WalletLimits
 from .errors import PaymentNotFound, RefundTooLarge
 from .events import MerchantEvents
 from .models import PaymentRequest, Refund
@@ -35,11 +35,12 @@ MAX_REASON_CHARS = 140
 class Refunds:
     def __init__(self, dbsession: Session, *, tasks: TaskQueue | None = None,
                  clock: Callable[[], dt.datetime] = utcnow,
-                 limit_policy: LimitPolicy):
+                 ledger: Ledger, limits: WalletLimits):
         self.db = dbsession
         self.clock = clock
-        self.ledger = Ledger(dbsession, clock=clock)
-        self.limits = WalletLimits(dbsession, policy=limit_policy, clock=clock)
+        self.ledger = ledger
+        #: A refund is a credit to the customer's wallet: within its limits.
+        self.limits = limits
         self.events = MerchantEvents(dbsession, tasks=tasks, clock=clock)
 
     def payment_of_request(self, merchant: Merchant, public_id: str) -> int:

@@ -1,5 +1,5 @@
 """Many payments into one shop in one ledger batch: imports, and the demo
-shop's history. Each payment is checked as :meth:`WalletService.pay_shop`
+shop's history. Each payment is checked as :meth:`ShopPayments.pay_shop`
 checks it (a frozen wallet, amount, note, the idempotency key, the payer's PIN
 or approval, the payer's available balance on locked rows); the ledger posts
 them all in a few statements. The keys are looked up first, in one query: a
@@ -19,24 +19,24 @@ from ..core.codes import Kind, Status
 from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
 from ..identity.pins import PinInput
-from . import shop_shards
+from . import records, shop_shards
 from .errors import InsufficientBalance
 from .freeze import ensure_can_spend
-from .transfers import WalletService
+from .shop_payments import ShopPayments
 
 
 @dataclass(frozen=True)
 class ShopPayment:
     payer: User
     amount_paise: int
-    #: The ledger's idempotency key (e.g. ``WalletService.idempotency_key(...)``).
+    #: The ledger's idempotency key (e.g. ``records.idempotency_key(...)``).
     key: str
     note: str = ""
     #: The payer's PIN, or the approval of one (wallet.identity.pins): as pay_shop asks.
     pin: PinInput = None
 
 
-def pay_shop_batch(wallet: WalletService, merchant: Merchant,
+def pay_shop_batch(wallet: ShopPayments, merchant: Merchant,
                    payments: Sequence[ShopPayment]) -> list[Transaction | WalletError]:
     """Pay ``merchant`` each of ``payments``, in order; per payment its
     Transaction (the first one's again for a repeated key) or the error that
@@ -52,15 +52,16 @@ def pay_shop_batch(wallet: WalletService, merchant: Merchant,
             payment.amount_paise,
             idempotency_key=payment.key, memo=notes[i], metadata={"kind": Kind.PAYMENT}))
         positions.append(i)
-    records = []
+    rows = []
     made_now: dict[str, Transaction] = {}
     for i, result in zip(positions, wallet.ledger.post_batch(items), strict=True):
         payment = payments[i]
         if result.status == "refused":
             outcome[i] = _refusal(result.error, payment.amount_paise)
         elif result.status == "replayed":  # by an earlier call, or earlier in this one
-            made = made_now.get(payment.key) or wallet.replay(
-                payment.key, payee_merchant_id=merchant.id, amount_paise=payment.amount_paise)
+            made = made_now.get(payment.key) or records.replay(
+                wallet.db, payment.key, payee_merchant_id=merchant.id,
+                amount_paise=payment.amount_paise)
             outcome[i] = made or WalletError("This payment was already made.")
         elif result.entry is not None:  # posted
             now = wallet.clock()
@@ -69,14 +70,14 @@ def pay_shop_batch(wallet: WalletService, merchant: Merchant,
                              amount_paise=payment.amount_paise, payer_user_id=payment.payer.id,
                              payee_merchant_id=merchant.id, note=notes[i],
                              idempotency_key=payment.key, ledger_entry_id=result.entry.id)
-            records.append(tx)
+            rows.append(tx)
             made_now[payment.key] = outcome[i] = tx
-    wallet.db.add_all(records)
+    wallet.db.add_all(rows)
     wallet.db.flush()  # one flush for the lot
     return [o for o in outcome if o is not None]
 
 
-def _checked_notes(wallet: WalletService, merchant: Merchant, payments: Sequence[ShopPayment],
+def _checked_notes(wallet: ShopPayments, merchant: Merchant, payments: Sequence[ShopPayment],
                    outcome: list[Transaction | WalletError | None]) -> dict[int, str]:
     """Check each payment as pay_shop does; the cleaned note of each one to
     post, by position (a refused one's error, or the payment made before
@@ -94,15 +95,15 @@ def _checked_notes(wallet: WalletService, merchant: Merchant, payments: Sequence
         try:
             ensure_can_spend(payment.payer)
             wallet.check_payment_amount(payment.amount_paise)
-            note = wallet.clean_note(payment.note)
+            note = records.clean_note(payment.note)
             made = made_before.get(payment.key)
             if made is not None:  # paid before: that payment, no PIN compared
                 if (made.payee_merchant_id, made.amount_paise) != details:
-                    raise WalletService.duplicate()
+                    raise records.duplicate()
                 outcome[i] = made
                 continue
             if first_details.setdefault(payment.key, details) != details:
-                raise WalletService.duplicate()  # (earlier in this batch)
+                raise records.duplicate()  # (earlier in this batch)
             wallet.pins.approve(payment.payer, payment.pin)
         except (WalletError, ledgerlib.LedgerError) as error:
             outcome[i] = error if isinstance(error, WalletError) else WalletError(str(error))
@@ -111,7 +112,7 @@ def _checked_notes(wallet: WalletService, merchant: Merchant, payments: Sequence
     return notes
 
 
-def _made_before(wallet: WalletService,
+def _made_before(wallet: ShopPayments,
                  payments: Sequence[ShopPayment]) -> dict[str, Transaction]:
     keys = {payment.key for payment in payments}
     return {tx.idempotency_key or "": tx for tx in wallet.db.scalars(
@@ -124,5 +125,5 @@ def _refusal(error: ledgerlib.LedgerError | None, amount_paise: int) -> WalletEr
             f"Your available balance is {format_paise(error.available_paise)}: "
             f"not enough to pay {format_paise(amount_paise)}.")
     if isinstance(error, IdempotencyConflict):
-        return WalletService.duplicate()
+        return records.duplicate()
     return WalletError(str(error))

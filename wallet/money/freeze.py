@@ -2,7 +2,7 @@
 something is looked into. A frozen wallet still receives (a friend's transfer,
 a deposit, a refund, a payout the bank returned); it cannot send, pay a shop,
 pay a checkout or withdraw. The money operations call :func:`ensure_can_spend`
-on their one path (WalletService.send_money / pay_shop, WithdrawalService),
+on their one path (Transfers.send_money, ShopPayments.pay_shop, WithdrawalService),
 so no page or API endpoint can forget it."""
 from __future__ import annotations
 

@@ -27,10 +27,12 @@ from ..core.codes import Kind
 from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
 from ..identity.pins import PinInput
+from . import records
 from .errors import RecipientNotFound
 
 if TYPE_CHECKING:
-    from .transfers import WalletService
+    from .shop_payments import ShopPayments
+    from .transfers import Transfers
 
 __all__ = ["AmountInput", "ConfirmText", "PaymentQuote", "Quote", "TransferQuote",
            "read_amount"]
@@ -88,31 +90,31 @@ def refuse_if_any(problems: dict[str, str]) -> None:
 
 @dataclass(frozen=True)
 class TransferQuote:
-    """Send money to the user with ``recipient_phone``: WalletService.send_money."""
+    """Send money to the user with ``recipient_phone``: Transfers.send_money."""
 
-    wallet: WalletService
+    transfers: Transfers
     sender: User
     recipient_phone: str
     amount_paise: int
     note: str
 
     def preview(self, request_key: str) -> ConfirmText:
-        recipient = self.wallet.preview_transfer(self.sender, self.recipient_phone,
+        recipient = self.transfers.preview_transfer(self.sender, self.recipient_phone,
                                                  self.amount_paise, request_key, self.note)[0]
         return ConfirmText(f"Send {format_paise(self.amount_paise)} to {recipient.name} "
                            f"({recipient.masked_phone})?", _note_line(self.note))
 
     def confirm(self, pin: PinInput, request_key: str) -> Transaction:
-        return self.wallet.send_money(self.sender, self.recipient_phone, self.amount_paise,
+        return self.transfers.send_money(self.sender, self.recipient_phone, self.amount_paise,
                                       request_key, self.note, pin=pin)
 
 
 @dataclass(frozen=True)
 class PaymentQuote:
-    """Pay a shop by its handle: WalletService.pay_merchant. ``merchant``: the
+    """Pay a shop by its handle: ShopPayments.pay_merchant. ``merchant``: the
     shop if the caller has it already (its page did), else read by preview."""
 
-    wallet: WalletService
+    payments: ShopPayments
     payer: User
     handle: str
     amount_paise: int
@@ -120,15 +122,15 @@ class PaymentQuote:
     merchant: Merchant | None = None
 
     def preview(self, request_key: str) -> ConfirmText:
-        self.wallet.idempotency_key(Kind.PAYMENT, self.payer, request_key)
-        merchant = self.merchant or self.wallet.merchant_by_handle(self.handle)
+        records.idempotency_key(Kind.PAYMENT, self.payer, request_key)
+        merchant = self.merchant or self.payments.merchant_by_handle(self.handle)
         if merchant is None:
             raise RecipientNotFound("No shop has that payment handle.", "handle")
         return ConfirmText(f"Pay {format_paise(self.amount_paise)} to {merchant.name} "
                            f"(@{merchant.handle})?", _note_line(self.note))
 
     def confirm(self, pin: PinInput, request_key: str) -> Transaction:
-        return self.wallet.pay_merchant(self.payer, self.handle, self.amount_paise,
+        return self.payments.pay_merchant(self.payer, self.handle, self.amount_paise,
                                         request_key, self.note, pin=pin)
 
 

@@ -31,7 +31,7 @@ from ledgerlib.tables import accounts, entries, postings
 from ..core.codes import IST, Kind, utcnow
 from ..core.errors import WalletError
 from ..core.models import Transaction, User
-from .transfers import WalletService
+from .activity import describe
 
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
 #: The first month a statement can be asked for (the wallet did not exist before).
@@ -183,13 +183,13 @@ class Statements:
         posted_at: dt.datetime = row.created_at
         tx = by_entry.get(row.entry_id)
         if tx is not None:
-            item = WalletService.describe(user, tx)
+            item = describe(user, tx)
             kind = "Refund from shop" if tx.kind == Kind.REFUND else tx.kind.capitalize()
             return StatementLine(posted_at, change, balance, kind, item.counterparty, tx.note,
                                  f"TXN{tx.id:08d}")
         original = by_entry.get(row.reverses_entry_id)
         if original is not None:  # e.g. a withdrawal the bank returned
-            item = WalletService.describe(user, original)
+            item = describe(user, original)
             return StatementLine(posted_at, change, balance,
                                  f"{original.kind.capitalize()} returned", item.counterparty,
                                  original.note, f"TXN{original.id:08d}")

@@ -72,7 +72,7 @@ class SettlementViews:
                             if not self.accounts.usable(a)},
                 "request_key": (values or {}).get("request_key") or new_request_key(),
                 "max_withdrawal_paise": MAX_WITHDRAWAL_PAISE,
-                "balance": request_services(self.request).wallet.balance(self.merchant),
+                "balance": request_services(self.request).activity.balance(self.merchant),
                 "bank_notes": payout_notes(bank_delays(self.request))}
 
     @view_config(route_name="settle", renderer="merchant/settle.jinja2", request_method="GET")

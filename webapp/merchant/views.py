@@ -127,7 +127,7 @@ class MerchantViews:
             "board": board,
             "daily": figures_chart(board.days, lambda t: t.period_start.strftime("%d %b")),
             "monthly": figures_chart(board.months, lambda t: t.period_start.strftime("%b %Y")),
-            "balance": request_services(self.request).wallet.balance(self.merchant),
+            "balance": request_services(self.request).activity.balance(self.merchant),
             "pay_url": self.pay_url(),
             "unread_notices": request_services(self.request).notifications
             .merchant_unread_count(self.merchant.id),
@@ -164,7 +164,7 @@ class MerchantViews:
         self.request.response.status = status
         return {"detail": detail, "tx": detail.payment, "errors": errors or {},
                 "values": values or {}, "request_key": new_request_key(),
-                "balance": request_services(self.request).wallet.balance(self.merchant)}
+                "balance": request_services(self.request).activity.balance(self.merchant)}
 
     @view_config(route_name="payment", renderer="merchant/payment.jinja2",
                  request_method="GET")

@@ -15,8 +15,8 @@ from wallet.core.models import User
 from wallet.identity.errors import PinRefused
 from wallet.merchants.errors import RequestNotFound, RequestNotPayable
 from wallet.merchants.payment_requests import Checkout, PaymentRequests, return_target
+from wallet.money.activity import Activity
 from wallet.money.errors import InsufficientBalance
-from wallet.money.transfers import WalletService
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
@@ -40,7 +40,7 @@ class CheckoutViews:
         self.request = request
         self.user: User = request.identity
         services = request_services(request)
-        self.wallet: WalletService = services.wallet
+        self.activity: Activity = services.activity
         self.requests: PaymentRequests = services.payment_requests
         public_id: str = request.matchdict["id"]
         self.public_id = public_id if len(public_id) <= MAX_ID_CHARS else ""  # (not found)
@@ -53,7 +53,7 @@ class CheckoutViews:
         return {
             "checkout": checkout, "pr": checkout.request, "merchant": checkout.merchant,
             "errors": errors or {}, "request_key": new_request_key(),
-            "balance": self.wallet.balance(self.user), "short": short,
+            "balance": self.activity.balance(self.user), "short": short,
             "paid_by_you": paid_by_you,
             "status_text": "" if paid_by_you else STATUS_TEXT.get(checkout.status, ""),
             "return_url": return_target(checkout.request, checkout.merchant)

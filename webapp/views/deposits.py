@@ -71,7 +71,7 @@ class DepositViews:
         return {
             "tx": tx,
             "bank": None if tx.bank_code is None else self.banks.get(tx.bank_code),
-            "balance": request_services(self.request).wallet.balance(self.user),
+            "balance": request_services(self.request).activity.balance(self.user),
             "cancelled": tx.status == Status.FAILED and tx.status_reason == CANCELLED_BY_USER,
             "expires_at": self.deposits.expires_at(tx, expire_after_s),
             "return_to_bank": (self.deposits.netbanking_url(tx, return_url)

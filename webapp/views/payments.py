@@ -7,7 +7,8 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.core.models import Merchant, User
-from wallet.money.transfers import WalletService
+from wallet.money.activity import Activity
+from wallet.money.shop_payments import ShopPayments
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
@@ -23,13 +24,15 @@ class PaymentViews:
     def __init__(self, request: Request) -> None:
         self.request = request
         self.user: User = request.identity
-        self.wallet: WalletService = request_services(request).wallet
+        services = request_services(request)
+        self.payments: ShopPayments = services.shop_payments
+        self.activity: Activity = services.activity
 
     @view_config(route_name="pay", renderer="pay_handle.jinja2")
     def choose(self) -> dict[str, Any] | Response:
         handle: str = self.request.params.get("handle", "").strip().lower()[:30]
         if handle:
-            if self.wallet.merchant_by_handle(handle) is not None:
+            if self.payments.merchant_by_handle(handle) is not None:
                 return HTTPSeeOther(self.request.route_url("pay_merchant", handle=handle))
             self.request.response.status = 404
             return {"error": "No shop has that payment handle.", "handle": handle}
@@ -40,12 +43,12 @@ class PaymentViews:
         self.request.response.status = status
         return {"merchant": merchant, "errors": errors or {}, "values": values or {},
                 "request_key": (values or {}).get("request_key") or new_request_key(),
-                "balance": self.wallet.balance(self.user),
-                "max_transfer_paise": self.wallet.max_transfer_paise}
+                "balance": self.activity.balance(self.user),
+                "max_transfer_paise": self.payments.max_transfer_paise}
 
     @view_config(route_name="pay_merchant", renderer="pay.jinja2", request_method="GET")
     def form(self) -> dict[str, Any] | Response:
-        merchant = self.wallet.merchant_by_handle(self.request.matchdict["handle"])
+        merchant = self.payments.merchant_by_handle(self.request.matchdict["handle"])
         if merchant is None:
             raise HTTPNotFound()
         return pin_setup(self.request) or self._form(merchant)
@@ -53,7 +56,7 @@ class PaymentViews:
     @view_config(route_name="pay_merchant", renderer="pay.jinja2", request_method="POST")
     def pay(self) -> dict[str, Any] | Response:
         """The form, then its confirm page with the PIN (as sending money)."""
-        merchant = self.wallet.merchant_by_handle(self.request.matchdict["handle"])
+        merchant = self.payments.merchant_by_handle(self.request.matchdict["handle"])
         if merchant is None:
             raise HTTPNotFound()
         values = {"amount": field(self.request, "amount"), "note": field(self.request, "note"),
@@ -62,8 +65,8 @@ class PaymentViews:
             self.request,
             ConfirmStep(self.request.route_url("pay_merchant", handle=merchant.handle),
                         "Pay now", values),
-            lambda: self.wallet.quote_payment(self.user, merchant, values["amount"],
-                                              values["note"]),
+            lambda: self.payments.quote_payment(self.user, merchant, values["amount"],
+                                                values["note"]),
             form=lambda errors, status: self._form(merchant, errors, values, status),
             done=lambda tx: HTTPSeeOther(self.request.route_url(
                 "transaction", id=tx.id, _query={"sent": "1"})))

@@ -9,8 +9,9 @@ from pyramid.response import Response
 from wallet.core.codes import IST
 from wallet.core.errors import WalletError
 from wallet.core.models import User
+from wallet.money.activity import Activity
 from wallet.money.statement_files import statement_csv, statement_filename, statement_pdf
-from wallet.money.transfers import WalletService
+from wallet.money.transfers import Transfers
 from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults
 
@@ -24,13 +25,15 @@ class WalletViews:
     def __init__(self, request: Request) -> None:
         self.request = request
         self.user: User = request.identity
-        self.wallet: WalletService = request_services(request).wallet
+        services = request_services(request)
+        self.transfers: Transfers = services.transfers
+        self.activity: Activity = services.activity
 
     @view_config(route_name="dashboard", renderer="dashboard.jinja2")
     def dashboard(self) -> dict[str, Any]:
         return {
-            "balance": self.wallet.balance(self.user),
-            "recent": self.wallet.activity(self.user, limit=5),
+            "balance": self.activity.balance(self.user),
+            "recent": self.activity.page(self.user, limit=5),
         }
 
     def _send_form(self, errors: dict[str, str] | None = None,
@@ -41,8 +44,8 @@ class WalletViews:
             "values": values or {"phone": self.request.params.get("to", "")[:20]},
             # (a form sent back to edit keeps its key: it is the same payment)
             "request_key": (values or {}).get("request_key") or new_request_key(),
-            "balance": self.wallet.balance(self.user),
-            "max_transfer_paise": self.wallet.max_transfer_paise,
+            "balance": self.activity.balance(self.user),
+            "max_transfer_paise": self.transfers.max_transfer_paise,
         }
 
     @view_config(route_name="send", renderer="send.jinja2", request_method="GET")
@@ -61,7 +64,7 @@ class WalletViews:
         return confirm_step(
             self.request,
             ConfirmStep(self.request.route_url("send"), "Send now", values),
-            lambda: self.wallet.quote_transfer(self.user, values["phone"], values["amount"],
+            lambda: self.transfers.quote_transfer(self.user, values["phone"], values["amount"],
                                                values["note"]),
             form=lambda errors, status: self._send_form(errors, values, status),
             done=lambda tx: HTTPSeeOther(self.request.route_url(
@@ -72,8 +75,7 @@ class WalletViews:
     def transactions(self, statement_error: str = "") -> dict[str, Any]:
         cursor = self.request.params.get("cursor") or None
         try:  # history: a standby may serve it (webcommon.reads)
-            page = request_read_services(self.request).wallet.activity(self.user,
-                                                                       cursor=cursor)
+            page = request_read_services(self.request).activity.page(self.user, cursor=cursor)
         except WalletError:
             raise HTTPNotFound() from None
         statements = request_services(self.request).statements
@@ -108,7 +110,7 @@ class WalletViews:
 
     @view_config(route_name="transaction", renderer="transaction.jinja2")
     def transaction(self) -> dict[str, Any]:
-        item = self.wallet.transaction_for(self.user, int(self.request.matchdict["id"]))
+        item = self.activity.transaction_for(self.user, int(self.request.matchdict["id"]))
         if item is None:  # someone else's, or no such id: the same answer
             raise HTTPNotFound()
         return {"item": item, "just_sent": self.request.params.get("sent") == "1"}

@@ -48,7 +48,7 @@ class WithdrawalViews:
         return {"errors": errors or {}, "values": values or {}, "banks": self.banks,
                 "request_key": (values or {}).get("request_key") or new_request_key(),
                 "max_withdrawal_paise": MAX_WITHDRAWAL_PAISE,
-                "balance": request_services(self.request).wallet.balance(self.user),
+                "balance": request_services(self.request).activity.balance(self.user),
                 "bank_notes": payout_notes(bank_delays(self.request))}
 
     @view_config(route_name="withdraw", renderer="withdraw.jinja2", request_method="GET")
