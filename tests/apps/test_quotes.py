@@ -245,5 +245,5 @@ def test_the_settle_page_confirms_through_the_quote(merchant_app, db, asha, shop
     assert "/settlements/" in form.submit(status=303).location
     assert confirmed == ["PaymentQuote", "SettlementQuote"]
     with db() as session:
-        shop_balance = services_for_tests(session).wallet.balance(session.get(Merchant, shop))
+        shop_balance = services_for_tests(session).activity.balance(session.get(Merchant, shop))
     assert (shop_balance.available_paise, shop_balance.held_paise) == (180_00, 120_00)
