@@ -169,7 +169,6 @@ class DepositService:
             )[:300]
             tx.updated_at = now
             return SettleResult(Settled.MISMATCH, tx, tx.flag_reason)
-        bank_name = self.banks[tx.bank_code].name if tx.bank_code in self.banks else "your bank"
         if (tx.status == Status.FAILED and tx.status_reason in GIVEN_UP
                 and outcome == DepositAnswer.SUCCESS):
             # The checkout was given up (by the user, or by us after the
@@ -182,13 +181,22 @@ class DepositService:
             tx.updated_at = now
             return SettleResult(Settled.CONTRADICTION, tx, tx.flag_reason)
 
+        self._apply(tx, outcome, reason, now)
+        return SettleResult(
+            Settled.CREDITED if outcome == DepositAnswer.SUCCESS else Settled.FAILED, tx)
+
+    def _apply(self, tx: Transaction, outcome: DepositAnswer, reason: str,
+               now: dt.datetime) -> None:
+        """A pending deposit settled: credited (our amount, never the reported
+        one) or failed, its owner told either way."""
+        bank_name = self.banks[tx.bank_code].name if tx.bank_code in self.banks else "your bank"
         if outcome == DepositAnswer.SUCCESS:
             if tx.payee_user_id is None or tx.token is None or tx.bank_code is None:
                 raise ValueError(f"deposit {tx.id} lacks its payee, reference or bank")
             entry = self.ledger.transfer(
                 self._settlement_account(tx.bank_code, tx.token),
                 codes.user_wallet(tx.payee_user_id),
-                tx.amount_paise,  # ours, never the reported one
+                tx.amount_paise,
                 idempotency_key=codes.onramp_key(tx.token),
                 memo=tx.note,
                 metadata={"kind": Kind.DEPOSIT, "transaction_id": tx.id},
@@ -203,8 +211,6 @@ class DepositService:
                    f"through: nothing was taken", tx, now=now)
         tx.status = outcome.status
         tx.settled_at = tx.updated_at = now
-        return SettleResult(
-            Settled.CREDITED if outcome == DepositAnswer.SUCCESS else Settled.FAILED, tx)
 
     def cancel(self, user: User, token: str) -> Transaction | None:
         """The user gives up on a deposit still waiting for the bank. Nothing

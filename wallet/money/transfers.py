@@ -72,7 +72,7 @@ class Transfers:
                                                       request_key, note, lock=True)
         if earlier is not None:  # submitted before: its transfer, and no PIN compared
             return records.earlier_or_refused(self.db, earlier, payee_user_id=recipient.id,
-                                 amount_paise=amount_paise)
+                                              amount_paise=amount_paise)
         # The recipient's balance is read with the PIN's outcome (one round
         # trip): after its row was locked by the lookup, before the posting.
         read = self.pins.approve(sender, pin,
@@ -87,24 +87,7 @@ class Transfers:
             if replay is not None:
                 return replay
             raise
-        # No look for an earlier submission first: the ledger knows the key and
-        # says so (``replayed``), even after the money was spent since.
-        try:
-            entry = self.ledger.transfer(
-                sender.wallet_code,
-                recipient.wallet_code,
-                amount_paise,
-                idempotency_key=key,
-                memo=note,
-                metadata={"kind": Kind.TRANSFER},
-            )
-        except InsufficientFunds as exc:
-            raise InsufficientBalance(
-                f"Your available balance is {format_paise(exc.available_paise)}: "
-                f"not enough to send {format_paise(amount_paise)}."
-            ) from None
-        except IdempotencyConflict:
-            raise records.duplicate() from None
+        entry = self._post(sender, recipient, amount_paise, key, note)
         if entry.replayed:
             # This form was submitted before (a double click, a retry, or a twin
             # request that committed while this one waited for the account
@@ -127,6 +110,23 @@ class Transfers:
             idempotency_key=key,
             ledger_entry_id=entry.id,
         )
+
+    def _post(self, sender: User, recipient: User, amount_paise: int, key: str,
+              note: str) -> ledgerlib.Entry:
+        """The transfer's ledger entry. No look for an earlier submission first:
+        the ledger knows the key and says so (``replayed``), even after the
+        money was spent since."""
+        try:
+            return self.ledger.transfer(sender.wallet_code, recipient.wallet_code, amount_paise,
+                                        idempotency_key=key, memo=note,
+                                        metadata={"kind": Kind.TRANSFER})
+        except InsufficientFunds as exc:
+            raise InsufficientBalance(
+                f"Your available balance is {format_paise(exc.available_paise)}: "
+                f"not enough to send {format_paise(amount_paise)}."
+            ) from None
+        except IdempotencyConflict:
+            raise records.duplicate() from None
 
     def preview_transfer(self, sender: User, recipient_phone: str, amount_paise: int,
                          request_key: str, note: str = "") -> tuple[User, str, str]:
