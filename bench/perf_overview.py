@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 #: A machine-readable line: ``name=value`` pairs, or ``<part> name=value ...``.
-MACHINE = re.compile(r"^(?:[a-z_]+ )?[a-z_]+=\S+(?: [a-z_]+=\S+)*$")
+MACHINE = re.compile(r"^(?:[a-z0-9_]+ )?[a-z0-9_]+=\S+(?: [a-z0-9_]+=\S+)*$")
 
 
 def parts(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
