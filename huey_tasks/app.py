@@ -20,7 +20,6 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from sqlalchemy.orm import Session, sessionmaker
 
 import ledgerlib
-from wallet.banking.banks import BankConfig
 from wallet.core import redis_urls
 from wallet.core.observe import Observer
 from wallet.core.tasks import NoTaskQueue, TaskQueue
@@ -73,10 +72,6 @@ class Worker:
         if self._settings is None:  # parsed once per configuration, not per task
             self._settings = WalletSettings.from_dict(self.raw_settings)
         return self._settings
-
-    @property
-    def banks(self) -> dict[str, BankConfig]:
-        return dict(self.settings.banks)
 
     def session_factory(self) -> sessionmaker[WalletSession]:
         if self._session_factory is None:

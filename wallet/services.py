@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -97,10 +97,6 @@ class Services:
         """Who hears of what these services do: the session's (its factory's)."""
         return observer_of(self.db)
 
-    def on(self, db: Session) -> Services:
-        """The same services on another session (a worker's next transaction)."""
-        return replace(self, db=db)
-
     @property
     def transfers(self) -> Transfers:
         return Transfers(self.db, clock=self.clock, ledger=self.ledger, pins=self.pins,
@@ -130,10 +126,6 @@ class Services:
         return LimitPolicy(min_kyc_max_balance_paise=s.min_kyc_max_balance_paise,
                            min_kyc_monthly_bank_paise=s.min_kyc_monthly_bank_paise,
                            full_kyc_max_balance_paise=s.full_kyc_max_balance_paise)
-
-    @property
-    def payout_policy(self) -> PayoutPolicy:
-        return payout_policy(self.settings)
 
     @property
     def webhook_policy(self) -> WebhookPolicy:
@@ -206,9 +198,6 @@ class Services:
     @property
     def bank_webhooks(self) -> BankWebhooks:
         return BankWebhooks(self.db, self.banks, clock=self.clock, events=self.bank_events)
-
-    def bank_client(self, bank: BankConfig) -> BankClient:
-        return BankClient(bank, timeout_s=self.settings.bank_timeout_s, observer=self.observer)
 
     def bank_delay_meter(self, now: dt.datetime | None = None) -> BankDelayMeter:
         return BankDelayMeter(self.db, self.banks, policy=self.delay_policy, now=now)

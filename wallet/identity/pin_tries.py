@@ -139,12 +139,14 @@ class Tally:
         other requests' tries are seen while they are in flight."""
         return self._pending is None
 
-    def give_back(self, user_id: int) -> None:
+    def give_back(self, user_id: int, *, over: int) -> None:
         """Take back a try that was counted but will not be compared (too
-        many in flight: see PinService.approve)."""
+        many in flight: see Pins._reserve) -- only while the count is still
+        above ``over``: a right PIN may have cleared it since, and the tries
+        counted after that are others', to be compared."""
         pins = self.rows.table
-        self._run(update(pins).where(self.rows.owner == user_id).values(
-            failed_tries=case((pins.failed_tries > 0, pins.failed_tries - 1), else_=0)))
+        self._run(update(pins).where(self.rows.owner == user_id, pins.failed_tries > over)
+                  .values(failed_tries=pins.failed_tries - 1))
 
     def settle(self, outcome: Outcome, then: Select[Any] | None = None) -> Row[Any] | None:
         """Write the outcome; with ``then``, a read of the caller's, its first

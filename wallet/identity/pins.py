@@ -185,13 +185,12 @@ class Pins:
             if (pin.user_id, pin.table) != (user.id, self.table.__tablename__):
                 raise PinRefused("That approval is another user's.", field)
             return pin
-        if self.policy.keys is None:  # (before a try is counted that no compare settles)
-            raise ConfigurationError("no PIN keys: set wallet.pin_keys")
+        keys = _configured(self.policy.keys)  # (before a try is counted)
         now = self.clock()
         typed = (pin or "").strip()
         with self.tries.tally(user.id) as tally:
             found = self._reserve(tally, user, now, field)
-            verdict = self._compare(user, typed, found.pin_hash, field)
+            verdict = self._compare(user, typed, found.pin_hash, keys, field)
             if verdict.matches:  # (a stale hash is re-made under the current key)
                 new_hash = (hash_pin(typed, _configured(self.policy.keys))
                             if verdict.stale else None)
@@ -231,19 +230,18 @@ class Pins:
                 return found
             if pause_s is None or not tally.committed_at_once:
                 break  # (or a lock cleared by hand without the count: stay safe)
-            tally.give_back(user.id)
+            tally.give_back(user.id, over=self.policy.max_tries)
             time.sleep(pause_s)
         raise PinLocked(self._locked_message(now + dt.timedelta(seconds=60), now), field)
 
-    def _compare(self, user: PinOwner, typed: str, stored: str, field: str) -> Verdict:
+    def _compare(self, user: PinOwner, typed: str, stored: str, keys: PinKeys,
+                 field: str) -> Verdict:
         """Compare the typed PIN with the stored hash (its try is counted already)."""
         if not _PIN.fullmatch(typed):
             return Verdict(False)
         try:
-            return verify_pin(typed, stored, self.policy.keys)
+            return verify_pin(typed, stored, keys)
         except UnknownPinKey as exc:
-            if self.policy.keys is None:
-                raise ConfigurationError("no PIN keys: set wallet.pin_keys") from None
             log.error("%s %s: PIN not checkable (%s); they must reset it", self.principal,
                       user.id, exc)
             raise PinNotSet("Your PIN must be set again: reset it with your password.",

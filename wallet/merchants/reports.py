@@ -132,8 +132,9 @@ class MerchantReports:
         sums: dict[tuple[int, str], tuple[int, int]] = {
             (row[0], row[1]): (int(row[2]), int(row[3])) for row in self.db.execute(stmt)}
         # Balances at each period's end: one statement of index lookups on the
-        # ledger's running balances, not a sum of the shop's whole history.
-        # (A busy shop's receiving shards summed: wallet.money.shop_shards.)
+        # ledger's running balances per receiving account (one for most shops;
+        # a busy shop's shards summed: wallet.money.shop_shards), not a sum of
+        # the shop's whole history.
         ledger = Ledger(self.db)
         per_shard = [ledger.balances_before(code, bounds[1:])
                      for code in shop_shards.shard_codes(merchant)]

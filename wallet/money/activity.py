@@ -84,17 +84,15 @@ class Activity:
 
     def balance(self, owner: User | Merchant) -> ledgerlib.Balance:
         """A user's or a shop's balance: posted, held and available."""
-        if isinstance(owner, Merchant):  # its receiving shards summed
-            return shop_shards.balance(self.ledger, owner)
-        return self.ledger.balance(owner.wallet_code)
+        return shop_shards.balance_of(self.ledger, owner)
 
     def period_balances(self, owner: User | Merchant, start: dt.datetime,
                         end: dt.datetime) -> ledgerlib.PeriodBalances:
         """The wallet's opening (before ``start``) and closing (before ``end``)
         balances, e.g. for a monthly statement: two index lookups on the
         ledger's running balances, however long the history. Holds are not
-        counted (they are not postings)."""
-        return self.ledger.balances_between(owner.wallet_code, start, end)
+        counted (they are not postings). A shop's shards are summed."""
+        return shop_shards.period_balances(self.ledger, owner, start, end)
 
     def page(
         self, user: User, *, cursor: str | None = None, limit: int = ACTIVITY_PAGE_SIZE,

@@ -28,20 +28,22 @@ the other shards' balances are all available.
 """
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Iterable
+from dataclasses import replace
 
 from sqlalchemy import func, select
 
-from ledgerlib import Balance, Ledger, credit, debit
+from ledgerlib import Balance, Ledger, PeriodBalances, credit, debit
 from ledgerlib import tables as lt
 
 from ..core import codes
 from ..core.errors import WalletError
-from ..core.models import Merchant
+from ..core.models import Merchant, User
 
-__all__ = ["balance", "consolidate", "receiving_account", "set_receiving_shards",
-           "shard_codes"]
+__all__ = ["balance", "balance_of", "consolidate", "period_balances", "receiving_account",
+           "set_receiving_shards", "shard_codes"]
 
 
 def shard_codes(merchant: Merchant) -> list[str]:
@@ -70,6 +72,24 @@ def balance(ledger: Ledger, merchant: Merchant) -> Balance:
                func.coalesce(func.sum(accounts.c.held_paise), 0))
         .where(accounts.c.code.in_(shard_codes(merchant)))).one()
     return Balance(merchant.wallet_code, codes.CURRENCY, int(row[0]), int(row[1]))
+
+
+def balance_of(ledger: Ledger, owner: User | Merchant) -> Balance:
+    """A user's balance, or a shop's with its receiving shards summed."""
+    if isinstance(owner, Merchant):
+        return balance(ledger, owner)
+    return ledger.balance(owner.wallet_code)
+
+
+def period_balances(ledger: Ledger, owner: User | Merchant, start: dt.datetime,
+                    end: dt.datetime) -> PeriodBalances:
+    """Opening and closing posted balances of a user's wallet, or of a shop's
+    receiving shards summed (two index lookups per account)."""
+    if not isinstance(owner, Merchant) or owner.receiving_shards <= 1:
+        return ledger.balances_between(owner.wallet_code, start, end)
+    each = [ledger.balances_between(code, start, end) for code in shard_codes(owner)]
+    return replace(each[0], opening_paise=sum(p.opening_paise for p in each),
+                   closing_paise=sum(p.closing_paise for p in each))
 
 
 def consolidate(ledger: Ledger, merchant: Merchant, *, with_accounts: Iterable[str] = ()) -> int:

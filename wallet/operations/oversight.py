@@ -184,8 +184,7 @@ class Oversight:
         owner: User | Merchant | None = user or merchant
         if owner is None:
             return None
-        balance = (shop_shards.balance(ledgerlib.Ledger(self.db), merchant) if merchant is not None
-                   else ledgerlib.Ledger(self.db).balance(owner.wallet_code))
+        balance = shop_shards.balance_of(ledgerlib.Ledger(self.db), owner)
         if user is not None:
             party = or_(Transaction.payer_user_id == user.id, Transaction.payee_user_id == user.id)
         else:
