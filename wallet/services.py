@@ -199,6 +199,9 @@ class Services:
     def bank_webhooks(self) -> BankWebhooks:
         return BankWebhooks(self.db, self.banks, clock=self.clock, events=self.bank_events)
 
+    def bank_client(self, bank: BankConfig) -> BankClient:
+        return BankClient(bank, timeout_s=self.settings.bank_timeout_s, observer=self.observer)
+
     def bank_delay_meter(self, now: dt.datetime | None = None) -> BankDelayMeter:
         return BankDelayMeter(self.db, self.banks, policy=self.delay_policy, now=now)
 
