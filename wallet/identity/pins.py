@@ -174,6 +174,15 @@ class Pins:
 
     # ----------------------------------------------------------------- check
 
+    def standing(self, user: PinOwner) -> PinApproval:
+        """The approval of one run of something ``user`` approved with their
+        PIN earlier (a scheduled payment, an AutoPay mandate): no PIN is
+        compared now. Only the domain service that keeps that approval's
+        rules may ask for it, after checking the run is within what was
+        approved (its own amount cap, its period, not paused or revoked);
+        no page or API view ever does."""
+        return PinApproval(user.id, _APPROVER, self.table.__tablename__)
+
     def approve(self, user: PinOwner, pin: PinInput, *, field: str = "pin",
                 read_after: Select[Any] | None = None) -> PinApproval:
         """Check ``pin`` for ``user``, its try counted first (durably: see
