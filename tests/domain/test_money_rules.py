@@ -194,7 +194,10 @@ def statements(engine: sa.Engine):
             dialect = (postgresql.dialect() if isinstance(clause, sa.sql.Select)
                        else conn.dialect)
             compiled = clause.compile(dialect=dialect)
-            seen.append((str(compiled), dict(compiled.params)))
+            given = dict(params or {})  # (values bound at execution: prebuilt statements)
+            for one in multiparams or ():
+                given.update(one if isinstance(one, dict) else {})
+            seen.append((str(compiled), {**compiled.params, **given}))
         else:
             seen.append((str(clause), {}))
 

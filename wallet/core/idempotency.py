@@ -25,13 +25,14 @@ after any raised refusal. Why no savepoint: docs/architecture.md
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from .codes import is_request_key, utcnow
@@ -153,11 +154,11 @@ class IdempotencyKeys:
         who = _owner(owner)
         # One statement, no savepoint: a row already there (a twin committed
         # first) inserts nothing, and its answer is ours.
-        inserted = self.db.execute(_insert_if_new(self.db).values(
-            user_id=who.user_id, merchant_id=who.merchant_id, key=key,
-            request_sha256=request_sha256, response_status=response.status,
-            response_body=json.dumps(response.body), created_at=self.clock(),
-        ).returning(IdempotencyRecord.id)).first()
+        inserted = self.db.execute(_insert_if_new(self.db.get_bind().dialect.name), {
+            "i_user_id": who.user_id, "i_merchant_id": who.merchant_id, "i_key": key,
+            "i_request_sha256": request_sha256, "i_response_status": response.status,
+            "i_response_body": json.dumps(response.body), "i_created_at": self.clock(),
+        }, execution_options=_RAW).first()
         if inserted is None:
             twin = self.replay(who, key, request_sha256)
             if twin is None:
@@ -206,13 +207,22 @@ class IdempotencyKeys:
         return int(cast(CursorResult[Any], result).rowcount)
 
 
-def _insert_if_new(db: Session) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING for this database (PostgreSQL or SQLite)."""
+#: ("raw": the parameters are the statement's, not rows of a bulk insert)
+_RAW = {"dml_strategy": "raw"}
+
+
+@functools.cache
+def _insert_if_new(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id for this database
+    (PostgreSQL or SQLite), its values bound parameters (``i_<column>``):
+    built once."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    if db.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(IdempotencyRecord).on_conflict_do_nothing()
-    return sqlite.insert(IdempotencyRecord).on_conflict_do_nothing()
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = [c for c in IdempotencyRecord.__table__.c if c.key != "id"]
+    return (insert(IdempotencyRecord)
+            .values({c.key: bindparam(f"i_{c.key}", type_=c.type) for c in columns})
+            .on_conflict_do_nothing().returning(IdempotencyRecord.id))
 
 
 class ReplayInstead(Exception):  # noqa: N818 - a signal, not an error

@@ -5,12 +5,13 @@ through one process is refused by every other at once."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, false, select, update
+from sqlalchemy import CursorResult, Select, and_, bindparam, false, select, update
 from sqlalchemy.orm import Session
 
 from ..core.codes import utcnow
@@ -36,6 +37,20 @@ class IssuedToken:
 
 
 token_sha256 = secret_sha256
+
+
+@functools.cache
+def _token_lookup(with_key: bool) -> Select[ApiToken, User, IdempotencyRecord]:
+    """A token with its user and, ``with_key``, the user's answer stored for
+    an idempotency key (bound parameters ``token_sha256``, ``stored_key``):
+    built once, each request binds its values."""
+    # (no key asked about: the join's condition is false, planned away)
+    stored_for_key = (and_(IdempotencyRecord.user_id == ApiToken.user_id,
+                           IdempotencyRecord.key == bindparam("stored_key"))
+                      if with_key else false())
+    return (select(ApiToken, User, IdempotencyRecord).join(User, User.id == ApiToken.user_id)
+            .outerjoin(IdempotencyRecord, stored_for_key)
+            .where(ApiToken.token_sha256 == bindparam("token_sha256")))
 
 
 class ApiTokens:
@@ -81,14 +96,9 @@ class ApiTokens:
         self.stored = None
         if not token or not _TOKEN.fullmatch(token):
             return None
-        # (no key asked about: the join's condition is false, planned away)
-        stored_for_key = (and_(IdempotencyRecord.user_id == ApiToken.user_id,
-                               IdempotencyRecord.key == self.idempotency_key)
-                          if self.idempotency_key is not None else false())
         found = self.db.execute(
-            select(ApiToken, User, IdempotencyRecord).join(User, User.id == ApiToken.user_id)
-            .outerjoin(IdempotencyRecord, stored_for_key)
-            .where(ApiToken.token_sha256 == token_sha256(token))).first()
+            _token_lookup(self.idempotency_key is not None),
+            {"token_sha256": token_sha256(token), "stored_key": self.idempotency_key}).first()
         if found is None:
             return None
         record, user, stored = found

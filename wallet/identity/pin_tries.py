@@ -30,19 +30,21 @@ for development and tests only.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Row, Select, case, update
+from sqlalchemy import Column, Connection, Engine, Row, Select, bindparam, case, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..core.sessions import SessionHook
 from .models import MerchantPin, WalletPin
 
-__all__ = ["SESSION_HOOKS", "Outcome", "PinRows", "Reservation", "Tally", "TryCounter"]
+__all__ = ["SESSION_HOOKS", "Outcome", "PinRows", "Read", "Reservation", "Tally",
+           "TryCounter"]
 
 log = logging.getLogger(__name__)
 
@@ -88,36 +90,76 @@ class Outcome:
     old_hash: str | None = None
 
 
-def _reserve_stmt(rows: PinRows, user_id: int, now: dt.datetime) -> Any:
-    """Count one more try; a lock that has run out starts the count afresh."""
+#: A read and its parameters (a caller's, riding on the outcome's write).
+Read = tuple[Select[Any], Mapping[str, Any]]
+#: What Tally runs a statement with: the statement and its parameters.
+Run = Callable[[Any, Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """One PIN table's statements, built once (bound parameters ``pin_*``):
+    a payment neither builds them nor walks them for their cache key again."""
+
+    reserve: Any
+    clear: Any
+    rehash: Any
+    lock: Any
+    give_back: Any
+
+
+@functools.cache
+def _statements(rows: PinRows) -> _Statements:
     pins = rows.table
+    now = bindparam("pin_now", type_=pins.updated_at.type)
+    mine = update(pins).where(rows.owner == bindparam("pin_owner"))
+    # Count one more try; a lock that has run out starts the count afresh.
     lapsed = pins.locked_until.is_not(None) & (pins.locked_until <= now)
-    return (update(pins).where(rows.owner == user_id)
-            .values(failed_tries=case((lapsed, 1), else_=pins.failed_tries + 1),
-                    locked_until=case((lapsed, None), else_=pins.locked_until),
-                    updated_at=now)
-            .returning(pins.failed_tries, pins.locked_until, pins.pin_hash))
+    reserve = (mine.values(failed_tries=case((lapsed, 1), else_=pins.failed_tries + 1),
+                           locked_until=case((lapsed, None), else_=pins.locked_until),
+                           updated_at=now)
+               .returning(pins.failed_tries, pins.locked_until, pins.pin_hash))
+    clear = mine.values(failed_tries=0, locked_until=None)
+    # A stale hash re-made, unless the PIN was changed meanwhile.
+    rehash = mine.values(failed_tries=0, locked_until=None, pin_hash=case(
+        (pins.pin_hash == bindparam("pin_old_hash"), bindparam("pin_new_hash")),
+        else_=pins.pin_hash))
+    lock = mine.values(locked_until=bindparam("pin_lock_until", type_=pins.locked_until.type))
+    give_back = (mine.where(pins.failed_tries > bindparam("pin_over"))
+                 .values(failed_tries=pins.failed_tries - 1))
+    return _Statements(reserve, clear, rehash, lock, give_back)
 
 
-def _outcome_stmt(outcome: Outcome) -> Any | None:
+def _reserve_stmt(rows: PinRows, user_id: int, now: dt.datetime) -> tuple[Any, dict[str, Any]]:
+    """Count one more try; a lock that has run out starts the count afresh."""
+    return _statements(rows).reserve, {"pin_owner": user_id, "pin_now": now}
+
+
+def _outcome_stmt(outcome: Outcome) -> tuple[Any, dict[str, Any]] | None:
     """The write an outcome needs after its counted try (None: nothing more)."""
-    pins = outcome.rows.table
-    mine = update(pins).where(outcome.rows.owner == outcome.user_id)
+    stmts = _statements(outcome.rows)
+    mine = {"pin_owner": outcome.user_id}
     if not outcome.right:
-        return None if outcome.lock_until is None else mine.values(
-            locked_until=outcome.lock_until)
-    values: dict[str, Any] = {"failed_tries": 0, "locked_until": None}
-    if outcome.new_hash is not None:  # unless the PIN was changed meanwhile
-        values["pin_hash"] = case((pins.pin_hash == outcome.old_hash, outcome.new_hash),
-                                  else_=pins.pin_hash)
-    return mine.values(**values)
+        return None if outcome.lock_until is None else (
+            stmts.lock, {**mine, "pin_lock_until": outcome.lock_until})
+    if outcome.new_hash is not None:
+        return stmts.rehash, {**mine, "pin_old_hash": outcome.old_hash,
+                              "pin_new_hash": outcome.new_hash}
+    return stmts.clear, mine
+
+
+@functools.lru_cache(maxsize=64)
+def _folded(then: Select[Any], write: Any) -> Select[Any]:
+    """``then`` with ``write`` as a data-modifying CTE: one statement (built
+    once per pair of prebuilt statements)."""
+    return then.add_cte(write.cte("pin_settled"))
 
 
 class Tally:
     """One user's try, counted on ``run``'s connection: :meth:`reserve`
     first, then :meth:`settle` with what the compare decided."""
 
-    def __init__(self, rows: PinRows, run: Callable[[Any], Any],
+    def __init__(self, rows: PinRows, run: Run,
                  pending: list[Outcome] | None, *, folds: bool = False):
         self.rows = rows
         self._run = run
@@ -125,7 +167,7 @@ class Tally:
         self._folds = folds  # a read may ride on the outcome's write (PostgreSQL, apart)
 
     def reserve(self, user_id: int, now: dt.datetime) -> Reservation | None:
-        row = self._run(_reserve_stmt(self.rows, user_id, now)).first()
+        row = self._run(*_reserve_stmt(self.rows, user_id, now)).first()
         if row is None:
             return None
         locked_until = row.locked_until
@@ -144,26 +186,24 @@ class Tally:
         many in flight: see Pins._reserve) -- only while the count is still
         above ``over``: a right PIN may have cleared it since, and the tries
         counted after that are others', to be compared."""
-        pins = self.rows.table
-        self._run(update(pins).where(self.rows.owner == user_id, pins.failed_tries > over)
-                  .values(failed_tries=pins.failed_tries - 1))
+        self._run(_statements(self.rows).give_back, {"pin_owner": user_id, "pin_over": over})
 
-    def settle(self, outcome: Outcome, then: Select[Any] | None = None) -> Row[Any] | None:
+    def settle(self, outcome: Outcome, then: Read | None = None) -> Row[Any] | None:
         """Write the outcome; with ``then``, a read of the caller's, its first
         row returned: in the same statement where that can be (the write as
         a data-modifying CTE, on the connection apart: one round trip).
         Read there, ``then`` sees what is committed when it runs -- for a
         caller that holds the row locks its read depends on, what its own
         transaction would see (wallet.money.limits)."""
-        stmt = _outcome_stmt(outcome)
+        write = _outcome_stmt(outcome)
         row: Row[Any] | None = None
-        if then is not None and stmt is not None and self._folds:
-            row = self._run(then.add_cte(stmt.cte("pin_settled"))).first()
+        if then is not None and write is not None and self._folds:
+            row = self._run(_folded(then[0], write[0]), {**then[1], **write[1]}).first()
         else:
-            if stmt is not None:
-                self._run(stmt)
+            if write is not None:
+                self._run(*write)
             if then is not None:
-                row = self._run(then).first()
+                row = self._run(*then).first()
         if self._pending is not None:
             self._pending.append(outcome)
         return row
@@ -187,7 +227,8 @@ class TryCounter:
             # transaction goes on: count at its top level (no caller does).
             raise RuntimeError("a PIN is checked outside savepoints")
         self.wrote(user_id)
-        yield Tally(self.rows, lambda stmt: self.db.execute(stmt, execution_options=_NO_SYNC),
+        yield Tally(self.rows, lambda stmt, params: self.db.execute(
+            stmt, params, execution_options=_NO_SYNC),
                     self.db.info.setdefault(_PENDING, []))
 
     def wrote(self, user_id: int) -> None:
@@ -233,10 +274,10 @@ def _write_again(engine: Engine, pending: list[Outcome]) -> None:
         with engine.begin() as conn:
             for outcome in pending:
                 if not outcome.right:
-                    conn.execute(_reserve_stmt(outcome.rows, outcome.user_id, outcome.at))
-                stmt = _outcome_stmt(outcome)
-                if stmt is not None:
-                    conn.execute(stmt)
+                    conn.execute(*_reserve_stmt(outcome.rows, outcome.user_id, outcome.at))
+                write = _outcome_stmt(outcome)
+                if write is not None:
+                    conn.execute(*write)
     except Exception:  # (never let it hide the error that rolled the request back)
         log.exception("PIN tries of users %s rolled back and not written again",
                       sorted({outcome.user_id for outcome in pending}))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Row, Select, select, update
+from sqlalchemy import Column, Row, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,7 @@ from ..core.models import Merchant, User, table_of
 from .errors import PinLocked, PinNotSet, PinRefused, WrongPin
 from .models import MerchantPin, WalletPin
 from .pin_hashes import PinKeys, UnknownPinKey, Verdict, hash_pin, verify_pin
-from .pin_tries import Outcome, PinRows, Reservation, Tally, TryCounter
+from .pin_tries import Outcome, PinRows, Read, Reservation, Tally, TryCounter
 from .web_sessions import EndReason, PrincipalKind, WebSessions
 
 __all__ = ["PinApproval", "PinKeys", "PinPolicy", "Pins", "hash_new_pin"]
@@ -184,7 +184,7 @@ class Pins:
         return PinApproval(user.id, _APPROVER, self.table.__tablename__)
 
     def approve(self, user: PinOwner, pin: PinInput, *, field: str = "pin",
-                read_after: Select[Any] | None = None) -> PinApproval:
+                read_after: Read | None = None) -> PinApproval:
         """Check ``pin`` for ``user``, its try counted first (durably: see
         wallet.identity.pin_tries); raise PinRefused. ``read_after``: a read
         the caller needs next, run with the right PIN's outcome (Tally.settle:

@@ -29,11 +29,12 @@ shops' wallets.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 import ledgerlib.tables
@@ -81,6 +82,19 @@ class Headroom:
         return left if self.bank_left_paise is None else min(left, self.bank_left_paise)
 
 
+@functools.cache
+def _committed_statement() -> Select[Any]:
+    """WalletLimits.committed_read's statement, built once."""
+    accounts = ledgerlib.tables.accounts
+    pending = (select(func.coalesce(func.sum(Transaction.amount_paise), 0))
+               .where(Transaction.payee_user_id == bindparam("committed_user_id"),
+                      Transaction.kind == Kind.DEPOSIT,
+                      Transaction.status == Status.PENDING)
+               .scalar_subquery())
+    return (select(accounts.c.posted_paise + pending)
+            .where(accounts.c.code == bindparam("committed_wallet")))
+
+
 def ist_month_start(moment: dt.datetime) -> dt.datetime:
     local = moment.astimezone(IST)
     return dt.datetime(local.year, local.month, 1, tzinfo=IST)
@@ -94,18 +108,12 @@ class WalletLimits:
         self.clock = clock
 
     @staticmethod
-    def committed_query(user_id: int) -> Select[Any]:
+    def committed_read(user_id: int) -> tuple[Select[Any], dict[str, Any]]:
         """The wallet's balance plus its deposits still pending, in one
-        statement: one snapshot of both (a deposit settled in between is
-        counted once, never zero times)."""
-        accounts = ledgerlib.tables.accounts
-        pending = (select(func.coalesce(func.sum(Transaction.amount_paise), 0))
-                   .where(Transaction.payee_user_id == user_id,
-                          Transaction.kind == Kind.DEPOSIT,
-                          Transaction.status == Status.PENDING)
-                   .scalar_subquery())
-        return (select(accounts.c.posted_paise + pending)
-                .where(accounts.c.code == codes.user_wallet(user_id)))
+        statement (one snapshot of both: a deposit settled in between is
+        counted once, never zero times), and its parameters."""
+        return _committed_statement(), {"committed_user_id": user_id,
+                                        "committed_wallet": codes.user_wallet(user_id)}
 
     def headroom(self, user_id: int, *, lock: bool = False, locked: User | None = None,
                  committed: int | None = None, monthly: bool = True) -> Headroom:
@@ -122,7 +130,7 @@ class WalletLimits:
                 level_query = level_query.with_for_update(key_share=True)
             kyc_level = self.db.execute(level_query).scalar_one()
         if committed is None:  # (else read by the caller after the lock: check_incoming)
-            committed = int(self.db.execute(self.committed_query(user_id)).scalar_one())
+            committed = int(self.db.execute(*self.committed_read(user_id)).scalar_one())
         bank_left = None
         if monthly and kyc_level != KycLevel.FULL:
             taken = self.db.execute(
@@ -170,7 +178,7 @@ class WalletLimits:
         ``whose`` names the recipient's wallet for the sender ("Ravi Kumar's");
         their balance is never told. ``locked``: the recipient, its row locked
         already by the caller's lookup (:meth:`lock_query`); ``committed``:
-        :meth:`committed_query` read since that lock was taken (in any
+        :meth:`committed_read` read since that lock was taken (in any
         statement that began after it: no credit can commit in between)."""
         if locked is not None and locked.id != recipient_id:
             raise ValueError("the user locked is not the recipient")

@@ -64,17 +64,23 @@ def replay(db: Session, key: str, **expected: object) -> Transaction | None:
     return db.get(Transaction, row.id)
 
 
-def with_earlier(db: Session, stmt: Select[Any], key: str,
-                 names: tuple[str, ...]) -> tuple[Any, Earlier | None]:
+def with_earlier(db: Session, stmt: Select[Any], key: str, names: tuple[str, ...],
+                 params: Mapping[str, Any]) -> tuple[Any, Earlier | None]:
     """The one entity ``stmt`` selects (or None) and, in the same query, the
     transaction already made with ``key`` (its id and ``names``), if any:
     a form submitted again is answered before its PIN is compared, at no
-    extra round trip."""
-    earlier = _replay_query(names).subquery()
-    row = db.execute(stmt.add_columns(earlier).outerjoin(earlier, true()), {"key": key}).first()
+    extra round trip. ``stmt`` is built once by the caller, its values bound
+    parameters (``params``; ``key`` is taken)."""
+    row = db.execute(_with_earlier(stmt, names), {**params, "key": key}).first()
     if row is None:
         return None, None
     return row[0], (None if row[1] is None else tuple(row[1:]))
+
+
+@functools.lru_cache(maxsize=32)
+def _with_earlier(stmt: Select[Any], names: tuple[str, ...]) -> Select[Any]:
+    earlier = _replay_query(names).subquery()
+    return stmt.add_columns(earlier).outerjoin(earlier, true())
 
 
 def earlier_or_refused(db: Session, earlier: Earlier, **expected: object) -> Transaction:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 import ledgerlib
@@ -22,6 +22,10 @@ from .freeze import ensure_can_spend
 from .quotes import AmountInput, PaymentQuote, read_amount, refuse_if_any
 
 __all__ = ["ShopPayments"]
+
+
+#: A shop by its handle (bound parameter ``handle``), built once.
+_SHOP_BY_HANDLE = select(Merchant).where(Merchant.handle == bindparam("handle"))
 
 
 def _handle(text: str) -> str:
@@ -75,8 +79,8 @@ class ShopPayments:
         second time compares no PIN)."""
         key = records.idempotency_key(Kind.PAYMENT, payer, request_key)
         merchant, earlier = records.with_earlier(
-            self.db, select(Merchant).where(Merchant.handle == _handle(handle)),
-            key, ("payee_merchant_id", "amount_paise"))
+            self.db, _SHOP_BY_HANDLE, key, ("payee_merchant_id", "amount_paise"),
+            {"handle": _handle(handle)})
         if merchant is None or not merchant.is_active:
             self.check_payment_amount(amount_paise)
             records.clean_note(note)

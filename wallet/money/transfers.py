@@ -9,9 +9,10 @@ refuses; a refused transfer has written nothing.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+import functools
+from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 import ledgerlib
@@ -37,6 +38,15 @@ from .quotes import AmountInput, TransferQuote, read_amount, refuse_if_any
 from .records import Earlier
 
 __all__ = ["Transfers"]
+
+
+@functools.cache
+def _recipient_lookup(lock: bool, lock_query: Callable[[Select[Any]], Select[Any]]
+                      ) -> Select[Any]:
+    """The recipient by phone (bound parameter ``phone``), with ``lock`` its
+    row locked as the limits' check needs it: built once."""
+    lookup = select(User).where(User.phone == bindparam("phone"))
+    return lock_query(lookup) if lock else lookup
 
 
 class Transfers:
@@ -76,7 +86,7 @@ class Transfers:
         # The recipient's balance is read with the PIN's outcome (one round
         # trip): after its row was locked by the lookup, before the posting.
         read = self.pins.approve(sender, pin,
-                                 read_after=self.limits.committed_query(recipient.id)).read
+                                 read_after=self.limits.committed_read(recipient.id)).read
         try:
             self.limits.check_incoming(
                 recipient.id, amount_paise, what="sent", whose=f"{recipient.name}'s",
@@ -176,11 +186,9 @@ class Transfers:
             raise WalletError(str(exc), "phone") from None
         if phone == sender.phone:
             raise SelfTransfer("You cannot send money to yourself.")
-        lookup = select(User).where(User.phone == phone)
-        if lock:
-            lookup = self.limits.lock_query(lookup)
-        recipient, earlier = records.with_earlier(self.db, lookup, key,
-                                                  ("payee_user_id", "amount_paise"))
+        recipient, earlier = records.with_earlier(
+            self.db, _recipient_lookup(lock, self.limits.lock_query), key,
+            ("payee_user_id", "amount_paise"), {"phone": phone})
         if recipient is None or not recipient.is_active:
             raise RecipientNotFound("No wallet is registered with that number.")
         return recipient, earlier
