@@ -309,3 +309,17 @@ def test_signed_webhooks_for_every_state_change(api, db, clock, shop, asha, runn
     assert balance(db, asha) == (800_00, 0)
     debit = api.get(f"/v1/mandates/{revoked}/debits", headers=auth(secret)).json["items"][0]
     assert debit["status"] == "cancelled" and debit["failure_code"] == "mandate_revoked"
+
+
+def test_the_same_idempotency_key_makes_one_mandate(api, db, clock, shop):
+    _, secret = shop
+    headers = auth(secret, new_key())
+    first = api.post_json("/v1/mandates", body(clock), headers=headers, status=201)
+    again = api.post_json("/v1/mandates", body(clock), headers=headers, status=201)
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+    other = api.post_json("/v1/mandates", body(clock, max_amount_paise=1_00), headers=headers,
+                          status=409)
+    assert other.json["code"] == "idempotency_key_reused"
+    assert rows(db, Mandate) == 1
+    missing = api.post_json("/v1/mandates", body(clock), headers=auth(secret), status=400)
+    assert missing.json["code"] == "idempotency_key_missing"

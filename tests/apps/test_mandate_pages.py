@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from wallet.core.codes import IST
 from wallet.core.models import Merchant
 from wallet.merchants.models import Mandate, MandateDebit
 
@@ -144,3 +145,24 @@ def merchant_app(web_settings):
     app = merchant_main({}, **{**web_settings, "wallet.user_app_url": "http://wallet.test"})
     yield webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "203.0.113.9"})
     dispose_app_engine(app)
+
+
+def test_a_debit_is_a_line_in_the_history_and_the_statement(user_app, db, clock, shop, asha):
+    public_id = approved_mandate(db, clock, shop, asha)
+    with db() as session, session.begin():
+        services(session, clock).mandate_debits.present(
+            session.get_one(Merchant, shop), public_id, 499_00)
+    clock.advance(days=1)
+    with db() as session, session.begin():
+        debits = services(session, clock).mandate_debits
+        assert [debits.execute(i).status for i in debits.due()] == ["succeeded"]
+    clock.advance(minutes=1)
+    login(user_app, "98765 43210")
+    history = user_app.get("/transactions")
+    line = history.html.select_one(".activity.kind-payment")
+    assert "AutoPay: Streamflix monthly plan" in line.text and "₹499.00" in line.text
+    month = clock.now.astimezone(IST).strftime("%Y-%m")
+    statement = user_app.get(f"/statement?month={month}&format=csv")
+    assert "AutoPay: Streamflix monthly plan" in statement.text
+    bell = user_app.get("/notifications").text
+    assert "will debit ₹499.00" in bell and "₹499.00 paid to Streamflix" in bell

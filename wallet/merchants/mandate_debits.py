@@ -45,6 +45,7 @@ from .errors import (
     MandatePeriodUsed,
 )
 from .events import MerchantEvents
+from .mandate_quotes import DebitQuote
 from .mandate_rules import MandatePolicy, period_key
 from .mandates import MAX_ID_CHARS, debit_data
 from .models import Mandate, MandateDebit
@@ -182,6 +183,11 @@ class MandateDebits:
         if found is None:
             raise MandateNotFound("No such debit.")
         return found
+
+    def quote(self, customer: User, public_id: str) -> DebitQuote:
+        """The confirm step of a debit waiting for the customer's PIN."""
+        debit, mandate = self.of_customer(customer, public_id)
+        return DebitQuote(self, customer, debit, mandate, self._shop(mandate))
 
     def approve(self, customer: User, public_id: str, *, pin: PinInput) -> MandateDebit:
         """A debit above the PIN cap, paid with the customer's PIN (its try

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from ..core import codes
@@ -202,9 +202,9 @@ class Mandates:
                 MandateStatus.PAUSED: "paused", MandateStatus.REVOKED: "revoked"}.get(
             MandateStatus(mandate.status), mandate.status)
 
-    def _found(self, stmt: object) -> Mandate:
-        mandate = self.db.scalar(stmt)  # type: ignore[call-overload]
-        if not isinstance(mandate, Mandate):
+    def _found(self, stmt: Select[Mandate]) -> Mandate:
+        mandate = self.db.scalar(stmt)
+        if mandate is None:
             raise MandateNotFound("No such mandate.")
         return mandate
 

@@ -24,7 +24,8 @@ from wallet.merchants.mandates import Mandates, MandateView
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
-from .forms import field
+from .confirm import confirm
+from .forms import field, new_request_key
 from .stepup import pin_setup
 
 CHANGES = {"pause": "paused", "resume": "resumed", "revoke": "revoked"}
@@ -100,7 +101,8 @@ class MandateViews:
                 "upcoming": {m.id: [d for d in self.debits.of_mandate(m, limit=5)
                                     if d.status == DebitStatus.SCHEDULED]
                              for m, _ in mandates if m.status == MandateStatus.ACTIVE},
-                "frequency_text": FREQUENCY_TEXT, "errors": errors or {}}
+                "frequency_text": FREQUENCY_TEXT, "errors": errors or {},
+                "request_key": new_request_key()}
 
     @view_config(route_name="autopay", renderer="autopay.jinja2", request_method="GET")
     def list(self) -> dict[str, Any]:
@@ -129,9 +131,14 @@ class MandateViews:
         if action not in ("approve", "decline"):
             return _not_found(self.request)
         try:
-            if action == "approve":
-                debit = self.debits.approve(self.user, public_id,
-                                            pin=field(self.request, "pin"))
+            if action == "approve":  # the list is its confirm step (wallet.money.quotes)
+                quote = self.debits.quote(self.user, public_id)
+                request_key = field(self.request, "request_key")
+                quote.preview(request_key)
+                outcome = confirm(self.request, quote, request_key)
+                if isinstance(outcome, WalletError):  # (answered: a wrong try counts)
+                    raise outcome
+                debit = outcome
             else:
                 debit = self.debits.decline(self.user, public_id)
         except MandateNotFound:
