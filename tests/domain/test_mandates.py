@@ -118,6 +118,11 @@ def test_approved_with_the_pin_then_a_debit_after_the_notice(db, clock, shop, as
         assert tx.kind == "payment" and tx.note == "AutoPay: Streamflix monthly plan"
         assert tx.idempotency_key == f"mandate_debit:{debit.id}"
     assert event_types(db, shop) == ["mandate.approved", "mandate.debit.succeeded"]
+    with db() as session:  # the payment has the ledger entry its record says
+        from wallet.operations.bank_calls import verify_all
+
+        result = verify_all(session)
+        assert result.ok, (result.ledger, result.records)
 
 
 def test_a_second_approval_by_another_customer_is_refused(db, clock, shop, asha):

@@ -4,6 +4,7 @@ the shop's server through the API; the customer approves, pauses and revokes
 in the user app. Included by webapp.merchant (its routes and views)."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pyramid.config import Configurator
@@ -12,7 +13,7 @@ from pyramid.request import Request
 
 from wallet.core.models import Merchant
 from wallet.merchants.errors import MandateNotFound
-from wallet.merchants.mandate_rules import FREQUENCY_TEXT
+from wallet.merchants.mandate_rules import FREQUENCY_TEXT, ist_day
 from webcommon import request_services
 from webcommon.views import view_config
 
@@ -46,4 +47,5 @@ def mandate(request: Request) -> dict[str, Any]:
     except MandateNotFound:
         raise HTTPNotFound() from None
     return {"mandate": found, "debits": services.mandate_debits.of_mandate(found),
-            "frequency_text": FREQUENCY_TEXT}
+            "frequency_text": FREQUENCY_TEXT, "start_date": ist_day(found.starts_at),
+            "end_date": ist_day(found.ends_at) - dt.timedelta(days=1)}
