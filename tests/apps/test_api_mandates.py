@@ -14,7 +14,7 @@ from wallet.merchants.models import Mandate, MandateDebit, MerchantDelivery, Mer
 from wallet.money.freeze import freeze
 
 from ..api_helpers import auth, new_key
-from ..mandate_helpers import Clock, make_shop, services
+from ..mandate_helpers import Clock, make_shop, new_mandate, services
 from ..wallet_helpers import PIN, balance, make_user, state
 from .test_merchant_webhooks import POLICY, Receiver, add_endpoint, receiving
 
@@ -323,3 +323,37 @@ def test_the_same_idempotency_key_makes_one_mandate(api, db, clock, shop):
     assert rows(db, Mandate) == 1
     missing = api.post_json("/v1/mandates", body(clock), headers=auth(secret), status=400)
     assert missing.json["code"] == "idempotency_key_missing"
+
+
+def test_the_periodic_task_executes_due_debits_and_queues_their_webhooks(db, web_settings,
+                                                                         asha):
+    """The huey task (huey_tasks.mandates), on the real clock: a debit due
+    now is paid once, and its webhook is queued after the commit."""
+    import datetime as dt
+
+    import huey_tasks
+    from huey_tasks.mandates import execute_mandate_debits
+
+    huey_tasks.configure({**web_settings, "huey.backend": "memory", "huey.immediate": "false",
+                          "wallet.webhook_allow_private_urls": "true"})
+    try:
+        clock = Clock()
+        shop_id = make_shop(db)
+        with db() as session, session.begin():
+            mandate = services(session, clock).mandates.create(
+                session.get_one(Merchant, shop_id), new_mandate(clock))
+            public_id = mandate.public_id
+        approve(db, clock, asha, public_id)
+        with db() as session, session.begin():
+            services(session, clock).mandate_debits.present(
+                session.get_one(Merchant, shop_id), public_id, 300_00)
+            due = session.scalar(select(MandateDebit))
+            due.execute_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+        huey_tasks.huey.flush()
+        assert len(execute_mandate_debits.call_local()) == 1
+        assert execute_mandate_debits.call_local() == []
+        assert balance(db, asha) == (700_00, 0)
+        assert [t.name for t in huey_tasks.huey.pending()] == ["send_webhook"]
+    finally:
+        huey_tasks.huey.flush()
+        huey_tasks.configure({"huey.backend": "memory"})
