@@ -39,6 +39,12 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "not_payable": (409, "This payment request is no longer open"),
     "not_refundable": (409, "Only a paid payment request can be refunded"),
     "refund_too_large": (422, "More than is left to refund"),
+    # AutoPay mandates (wallet.merchants.mandates).
+    "mandate_not_active": (409, "This mandate is not active"),
+    "mandate_amount_exceeded": (422, "More than the mandate's maximum per debit"),
+    "mandate_outside_dates": (422, "Outside the mandate's dates"),
+    "mandate_period_used": (409, "This period of the mandate already has a debit"),
+    "debit_not_open": (409, "This debit is no longer open"),
     # Step-up and limits (wallet.identity.pins, wallet.money.limits).
     "wrong_pin": (403, "Wrong wallet PIN"),
     "pin_not_set": (403, "Set your wallet PIN first"),

@@ -11,7 +11,8 @@ from wallet.banking.banks import BankConfig
 from wallet.banking.models import PayoutAttempt, Withdrawal
 from wallet.core.models import Transaction, User
 from wallet.identity.models import ApiToken
-from wallet.merchants.models import PaymentRequest, Refund
+from wallet.merchants.mandate_rules import ist_day
+from wallet.merchants.models import Mandate, MandateDebit, PaymentRequest, Refund
 from wallet.money.activity import ActivityItem
 from wallet.money.statements import Statement
 
@@ -90,6 +91,25 @@ def payment_request(request: PaymentRequest, *, checkout_url: str,
 def refund(record: Refund, *, payment_request_id: str) -> Json:
     return {"id": record.public_id, "payment_request_id": payment_request_id,
             "amount": money(record.amount_paise), "reason": record.reason,
+            "created_at": moment(record.created_at)}
+
+
+def mandate(record: Mandate, *, approval_url: str) -> Json:
+    return {"id": record.public_id, "status": record.status,
+            "max_amount": money(record.max_amount_paise), "frequency": record.frequency,
+            "start_date": ist_day(record.starts_at).isoformat(),
+            "end_date": (ist_day(record.ends_at) - dt.timedelta(days=1)).isoformat(),
+            "description": record.description, "approval_url": approval_url,
+            "created_at": moment(record.created_at), "approved_at": moment(record.approved_at),
+            "revoked_at": moment(record.revoked_at)}
+
+
+def mandate_debit(record: MandateDebit, *, mandate_id: str) -> Json:
+    return {"id": record.public_id, "mandate_id": mandate_id, "amount": money(record.amount_paise),
+            "status": record.status, "execute_at": moment(record.execute_at),
+            "executed_at": moment(record.executed_at),
+            "failure_code": record.failure_code or None,
+            "failure_reason": record.failure_reason or None,
             "created_at": moment(record.created_at)}
 
 

@@ -29,6 +29,10 @@ API_ROUTES = {
     "payment_request": "/v1/payment_requests/{payment_request_id}",
     "payment_request_cancel": "/v1/payment_requests/{payment_request_id}/cancel",
     "payment_request_refunds": "/v1/payment_requests/{payment_request_id}/refunds",
+    # AutoPay mandates (shops' servers).
+    "mandates": "/v1/mandates",
+    "mandate": "/v1/mandates/{mandate_id}",
+    "mandate_debits": "/v1/mandates/{mandate_id}/debits",
 }
 
 

@@ -39,6 +39,9 @@ from .identity.pan_vault import PanVault
 from .identity.pins import PinPolicy, Pins
 from .identity.web_sessions import SessionPolicy, WebSessions
 from .merchants.keys import MerchantKeys
+from .merchants.mandate_debits import MandateDebits
+from .merchants.mandate_rules import MandatePolicy
+from .merchants.mandates import Mandates
 from .merchants.payment_requests import PaymentRequests
 from .merchants.refunds import Refunds
 from .merchants.reports import MerchantReports
@@ -210,6 +213,23 @@ class Services:
         return PaymentRequests(self.db, shop_payments=self.shop_payments, tasks=self.tasks,
                                clock=self.clock)
 
+    # AutoPay mandates (wallet.merchants.mandates, mandate_debits).
+    @property
+    def mandate_policy(self) -> MandatePolicy:
+        s = self.settings
+        return MandatePolicy(notice_s=s.mandate_notice_s, pin_cap_paise=s.mandate_pin_cap_paise)
+
+    @property
+    def mandates(self) -> Mandates:
+        return Mandates(self.db, policy=self.mandate_policy, shop_payments=self.shop_payments,
+                        pins=self.pins, tasks=self.tasks, clock=self.clock)
+
+    @property
+    def mandate_debits(self) -> MandateDebits:
+        return MandateDebits(self.db, policy=self.mandate_policy,
+                             shop_payments=self.shop_payments, pins=self.pins,
+                             tasks=self.tasks, clock=self.clock)
+
     @property
     def refunds(self) -> Refunds:
         return Refunds(self.db, tasks=self.tasks, clock=self.clock, ledger=self.ledger,
@@ -303,6 +323,19 @@ class Background:
     def webhook_worker(self) -> WebhookWorker:
         policy = webhook_policy(self.settings)
         return WebhookWorker(self.run_in_transaction, policy, policy.sender(), clock=self.clock)
+
+    def execute_due_mandate_debits(self) -> list[int]:
+        """Execute the AutoPay debits whose notice has run out, each in a
+        transaction of its own (one claimed by another worker is skipped);
+        the ids of those executed (paid, failed, cancelled or now awaiting the PIN)."""
+        due = self.run_in_transaction(lambda db: self.services(db).mandate_debits.due())
+        return [debit_id for debit_id in due
+                if self.run_in_transaction(self._debit_executor(debit_id))]
+
+    def _debit_executor(self, debit_id: int) -> Callable[[Session], bool]:
+        def execute(db: Session) -> bool:
+            return self.services(db).mandate_debits.execute(debit_id) is not None
+        return execute
 
     def sweep_stuck_deposits(self) -> dict[str, int]:
         """Ask the banks about deposits pending too long (the sweeper)."""

@@ -30,6 +30,7 @@ from .core.ini import (
 from .identity.pan_vault import PanKeys
 from .identity.pin_hashes import PinKeys, parse_pin_keys
 from .identity.pins import PinPolicy
+from .merchants.mandate_rules import MIN_PRODUCTION_NOTICE_S, MandatePolicy
 from .merchants.webhooks import WebhookPolicy
 from .money.limits import LimitPolicy
 
@@ -158,6 +159,11 @@ class WalletSettings:
     #: The keys PANs are sealed and fingerprinted with (wallet.identity.pan_vault); None
     #: when not configured (outside production only: KYC cannot be used then).
     pan_keys: PanKeys | None = field(default=None, repr=False)
+    # AutoPay mandates (wallet.merchants.mandates): a debit executes no earlier
+    # than ``notice`` after the customer is told of it (production: 24 h at
+    # least); a debit above ``pin_cap`` needs the customer's PIN each time.
+    mandate_notice_s: float = MandatePolicy.notice_s
+    mandate_pin_cap_paise: int = MandatePolicy.pin_cap_paise
 
     @property
     def production(self) -> bool:
@@ -177,6 +183,9 @@ class WalletSettings:
                                      "production: shops' servers are outside our network")
         if is_production(settings):
             refuse_development_verifier(values["kyc_verifier"])
+        if is_production(settings) and values["mandate_notice_s"] < MIN_PRODUCTION_NOTICE_S:
+            raise ConfigurationError("wallet.mandate_notice_s: customers get at least 24 hours' "
+                                     "notice of an AutoPay debit (86400) in production")
         return cls(raw=dict(settings), banks=load_banks(settings), pin_keys=_pin_keys(settings),
                    pan_keys=PanKeys.from_settings(settings), **values)
 
@@ -205,6 +214,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "settlement_account_cooling_off_s": _not_negative(float),
     "min_kyc_max_balance_paise": _POSITIVE_INT, "min_kyc_monthly_bank_paise": _POSITIVE_INT,
     "full_kyc_max_balance_paise": _POSITIVE_INT,
+    "mandate_notice_s": _not_negative(float), "mandate_pin_cap_paise": _POSITIVE_INT,
 }
 
 

@@ -22,3 +22,8 @@ def includeme(config: Configurator) -> None:
     config.add_route("pin", "/pin")
     config.add_route("pin_reset", "/pin/reset")
     config.add_route("kyc", "/kyc")
+    # AutoPay mandates (webapp/views/mandates.py).
+    config.add_route("mandate", "/mandates/{id}")
+    config.add_route("autopay", "/autopay")
+    config.add_route("autopay_change", "/autopay/{id}/{action}")  # pause, resume, revoke
+    config.add_route("autopay_debit", "/autopay/debits/{id}/{action}")  # approve, decline

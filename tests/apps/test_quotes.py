@@ -168,7 +168,7 @@ BEHIND_QUOTES = {"send_money", "pay_merchant", "pay_shop", "pay", "request", "pr
                  "approve_payout", "payable"}
 FLOWS = ("webapp/views/wallet.py", "webapp/views/payments.py", "webapp/views/withdrawals.py",
          "webapp/views/checkout.py", "api_app/views/money.py",
-         "webapp/merchant/settlement_views.py")
+         "webapp/merchant/settlement_views.py", "webapp/views/mandates.py")
 
 
 @pytest.mark.parametrize("path", FLOWS)

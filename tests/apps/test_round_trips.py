@@ -191,3 +191,28 @@ def test_deposit_settle(webhook, db, asha):
         reply = post_webhook(webhook, body, signature=sign(HDFC_SECRET, body))
     assert reply.json["status"] == "applied"
     within_budget("deposit_settle", engine_of(webhook.app), trips)
+
+
+# ------------------------------------------------------------------ the workers
+
+
+def test_mandate_debit_executed(db, app_engine, asha):
+    """A worker's step: one due AutoPay debit executed in its own transaction
+    (claimed with its mandate, paid with the standing approval, its
+    notification and the shop's webhook event and delivery written)."""
+    from ..mandate_helpers import Clock, approved_mandate, make_shop, services
+
+    clock = Clock()
+    shop = make_shop(db)
+    mandate = approved_mandate(db, clock, shop, asha)
+    with db() as session, session.begin():
+        services(session, clock).mandate_debits.present(
+            session.get_one(Merchant, shop), mandate, 250_00)
+    clock.advance(days=1)
+    with db() as session:
+        [debit_id] = services(session, clock).mandate_debits.due()
+    with counting(app_engine) as trips:
+        with db() as session, session.begin():
+            debit = services(session, clock).mandate_debits.execute(debit_id)
+            assert debit is not None and debit.status == "succeeded"
+    within_budget("mandate_debit", app_engine, trips)

@@ -29,6 +29,7 @@ SHARED_CODES = {
         "wallet.merchants.errors.PaymentNotFound",
         "wallet.merchants.errors.EndpointNotFound",
         "wallet.merchants.errors.DeliveryNotFound",
+        "wallet.merchants.errors.MandateNotFound",
     },
 }
 #: What the API has always answered for these (clients depend on it).

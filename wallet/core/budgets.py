@@ -45,6 +45,12 @@ BUDGETS: tuple[Budget, ...] = (
     Budget("deposit_settle", "webhook app: a bank's deposit.succeeded", sqlite=14, postgresql=10),
     Budget("refund", "API: a shop's POST /v1/payment_requests/<id>/refunds",
            sqlite=19, postgresql=16),
+    # AutoPay (wallet.merchants.mandate_debits): a worker's step, no request around it:
+    # the claim (debit and mandate, one statement), the customer and the shop, the
+    # posting, the payment's record, the customer's notification, the debit, the
+    # shop's event, its endpoints and their delivery.
+    Budget("mandate_debit", "worker: a due mandate debit executed (its own transaction)",
+           sqlite=13, postgresql=10),
 )
 
 

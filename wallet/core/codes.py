@@ -105,7 +105,58 @@ class Event(StrEnum):
     PAYMENT_REQUEST_PAID = "payment_request.paid"
     PAYMENT_REQUEST_EXPIRED = "payment_request.expired"
     REFUND_SUCCEEDED = "refund.succeeded"
-    ALL = nonmember(("payment_request.paid", "payment_request.expired", "refund.succeeded"))
+    # AutoPay mandates (wallet.merchants.mandates).
+    MANDATE_APPROVED = "mandate.approved"
+    MANDATE_PAUSED = "mandate.paused"
+    MANDATE_RESUMED = "mandate.resumed"
+    MANDATE_REVOKED = "mandate.revoked"
+    MANDATE_DEBIT_SUCCEEDED = "mandate.debit.succeeded"
+    MANDATE_DEBIT_FAILED = "mandate.debit.failed"
+    ALL = nonmember(("payment_request.paid", "payment_request.expired", "refund.succeeded",
+                     "mandate.approved", "mandate.paused", "mandate.resumed", "mandate.revoked",
+                     "mandate.debit.succeeded", "mandate.debit.failed"))
+
+
+# ---------------------------------------------------- AutoPay mandates
+
+
+class MandateStatus(StrEnum):
+    """``mandates.status`` (wallet.merchants.mandates): created -> active
+    (the customer approved it with the PIN) <-> paused; active | paused ->
+    revoked (by the customer, for good)."""
+
+    CREATED = "created"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    REVOKED = "revoked"
+    ALL = nonmember(("created", "active", "paused", "revoked"))
+
+
+class Frequency(StrEnum):
+    """``mandates.frequency``: at most one debit per period (India time), or
+    any number ``as_presented``."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+    AS_PRESENTED = "as_presented"
+    ALL = nonmember(("daily", "weekly", "monthly", "yearly", "as_presented"))
+
+
+class DebitStatus(StrEnum):
+    """``mandate_debits.status``: scheduled (the customer notified) ->
+    succeeded | failed | cancelled (the mandate paused or revoked first) |
+    awaiting_pin (above the PIN cap) -> succeeded | failed | cancelled."""
+
+    SCHEDULED = "scheduled"
+    AWAITING_PIN = "awaiting_pin"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ALL = nonmember(("scheduled", "awaiting_pin", "succeeded", "failed", "cancelled"))
+    #: Not yet executed: a pause or a revocation stops them.
+    OPEN = nonmember(("scheduled", "awaiting_pin"))
 
 
 class AttemptKind(StrEnum):
@@ -265,6 +316,11 @@ def refund_key(merchant_id: int, key: str) -> str:
 def checkout_key(payment_request_id: int) -> str:
     """The one payment a payment request may ever get."""
     return f"checkout:{payment_request_id}"
+
+
+def mandate_debit_key(debit_id: int) -> str:
+    """The one payment a mandate's debit may ever make."""
+    return f"mandate_debit:{debit_id}"
 
 
 def public_id(prefix: str) -> str:

@@ -32,6 +32,11 @@ class Notice(StrEnum):
     REFUND_RECEIVED = "refund_received"
     DEPOSIT_CONFIRMED = "deposit_confirmed"
     DEPOSIT_FAILED = "deposit_failed"
+    # AutoPay mandates (wallet.merchants.mandates): the pre-debit notice, and its outcome.
+    MANDATE_DEBIT_NOTICE = "mandate_debit_notice"
+    MANDATE_DEBIT_NEEDS_PIN = "mandate_debit_needs_pin"
+    MANDATE_DEBIT_PAID = "mandate_debit_paid"
+    MANDATE_DEBIT_FAILED = "mandate_debit_failed"
 
 
 class MerchantNotice(StrEnum):

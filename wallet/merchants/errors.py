@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from ..core.errors import WalletError
 
-__all__ = ["DeliveryNotFound", "EndpointNotFound", "OrderReferenceReused", "PaymentNotFound",
-           "RefundTooLarge", "RequestNotFound", "RequestNotPayable", "WebhookError"]
+__all__ = ["DebitNotOpen", "DeliveryNotFound", "EndpointNotFound", "MandateAmountExceeded",
+           "MandateNotActive", "MandateNotFound", "MandateOutsideDates", "MandatePeriodUsed",
+           "OrderReferenceReused", "PaymentNotFound", "RefundTooLarge", "RequestNotFound",
+           "RequestNotPayable", "WebhookError"]
 
 
 class RequestNotFound(WalletError):
@@ -56,3 +58,43 @@ class DeliveryNotFound(WebhookError):
     """No such delivery to this shop's endpoints."""
 
     code = "not_found"
+
+
+# ------------------------------------------------ AutoPay mandates (wallet.merchants.mandates)
+
+
+class MandateNotFound(WalletError):
+    """No such mandate or debit (or not this shop's, or not this customer's)."""
+
+    code = "not_found"
+
+
+class MandateNotActive(WalletError):
+    """Not approved yet, paused or revoked: no debit is presented or executed."""
+
+    code = "mandate_not_active"
+
+
+class MandateAmountExceeded(WalletError):
+    """A debit above the mandate's maximum."""
+
+    code = "mandate_amount_exceeded"
+    field = "amount_paise"
+
+
+class MandateOutsideDates(WalletError):
+    """A debit that would execute before the mandate's start or after its end."""
+
+    code = "mandate_outside_dates"
+
+
+class MandatePeriodUsed(WalletError):
+    """A second debit in the same period of a mandate."""
+
+    code = "mandate_period_used"
+
+
+class DebitNotOpen(WalletError):
+    """A debit already executed, failed or cancelled (or not awaiting the PIN)."""
+
+    code = "debit_not_open"

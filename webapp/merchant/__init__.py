@@ -33,6 +33,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         config.include(".webhook_views")  # its routes, views and the dashboard's notice
         config.include(".settlement_views")  # settling, and the registered bank accounts
         config.include(".pin_views")  # the shop PIN, the shop's notices
+        config.include(".mandate_views")  # AutoPay mandates and their debits
         config.scan("webapp.views.default")  # not-found, forbidden, bad CSRF pages
         config.scan("webapp.views.account")  # password, sign out everywhere else
     return config.make_wsgi_app()

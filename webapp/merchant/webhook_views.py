@@ -33,6 +33,12 @@ EVENT_TEXT = {
     Event.PAYMENT_REQUEST_PAID: "A payment request was paid",
     Event.PAYMENT_REQUEST_EXPIRED: "A payment request expired unpaid",
     Event.REFUND_SUCCEEDED: "A refund was made",
+    Event.MANDATE_APPROVED: "A customer approved an AutoPay mandate",
+    Event.MANDATE_PAUSED: "A customer paused an AutoPay mandate",
+    Event.MANDATE_RESUMED: "A customer resumed an AutoPay mandate",
+    Event.MANDATE_REVOKED: "A customer revoked an AutoPay mandate",
+    Event.MANDATE_DEBIT_SUCCEEDED: "An AutoPay debit was paid",
+    Event.MANDATE_DEBIT_FAILED: "An AutoPay debit failed or was cancelled",
 }
 DASHBOARD = "merchant/dashboard.jinja2"
 

@@ -1,6 +1,7 @@
 """The merchants tables."""
 from __future__ import annotations
 
+from .mandate import Mandate, MandateDebit
 from .shop import (
            MerchantApiKey,
            MerchantDelivery,
@@ -11,5 +12,6 @@ from .shop import (
            Refund,
 )
 
-__all__ = ["MerchantApiKey", "MerchantDelivery", "MerchantDeliveryAttempt", "MerchantEndpoint",
-           "MerchantEvent", "PaymentRequest", "Refund"]
+__all__ = ["Mandate", "MandateDebit", "MerchantApiKey", "MerchantDelivery",
+           "MerchantDeliveryAttempt", "MerchantEndpoint", "MerchantEvent", "PaymentRequest",
+           "Refund"]

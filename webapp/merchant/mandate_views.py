@@ -1,0 +1,51 @@
+"""Merchant app: the shop's AutoPay mandates (newest first, with paging) and
+each mandate's debits. Read only: mandates are made and debits presented by
+the shop's server through the API; the customer approves, pauses and revokes
+in the user app. Included by webapp.merchant (its routes and views)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.request import Request
+
+from wallet.core.models import Merchant
+from wallet.merchants.errors import MandateNotFound
+from wallet.merchants.mandate_rules import FREQUENCY_TEXT, ist_day
+from webcommon import request_services
+from webcommon.views import view_config
+
+PAGE = 20
+
+
+def includeme(config: Configurator) -> None:
+    config.add_route("mandates", "/mandates")
+    config.add_route("mandate", "/mandates/{id}")
+    config.scan(__name__)
+
+
+@view_config(route_name="mandates", renderer="merchant/mandates.jinja2",
+             permission="authenticated", request_method="GET")
+def mandates(request: Request) -> dict[str, Any]:
+    merchant: Merchant = request.identity
+    text = request.params.get("cursor", "")
+    cursor = int(text) if isinstance(text, str) and text.isdigit() and len(text) < 19 else None
+    rows, next_cursor = request_services(request).mandates.page(merchant, cursor=cursor,
+                                                                limit=PAGE)
+    return {"mandates": rows, "next_cursor": next_cursor, "frequency_text": FREQUENCY_TEXT}
+
+
+@view_config(route_name="mandate", renderer="merchant/mandate.jinja2",
+             permission="authenticated", request_method="GET")
+def mandate(request: Request) -> dict[str, Any]:
+    merchant: Merchant = request.identity
+    services = request_services(request)
+    try:
+        found = services.mandates.of_merchant(merchant, request.matchdict["id"])
+    except MandateNotFound:
+        raise HTTPNotFound() from None
+    return {"mandate": found, "debits": services.mandate_debits.of_mandate(found),
+            "frequency_text": FREQUENCY_TEXT, "start_date": ist_day(found.starts_at),
+            "end_date": ist_day(found.ends_at) - dt.timedelta(days=1)}
