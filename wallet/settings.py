@@ -32,6 +32,7 @@ from .identity.pin_hashes import PinKeys, parse_pin_keys
 from .identity.pins import PinPolicy
 from .merchants.webhooks import WebhookPolicy
 from .money.limits import LimitPolicy
+from .money.schedules import SchedulePolicy
 
 __all__ = ["ConfigurationError", "WalletSettings", "as_bool", "check_secret", "is_production",
            "load_settings", "require_secret", "resolve_settings"]
@@ -158,6 +159,14 @@ class WalletSettings:
     #: The keys PANs are sealed and fingerprinted with (wallet.identity.pan_vault); None
     #: when not configured (outside production only: KYC cannot be used then).
     pan_keys: PanKeys | None = field(default=None, repr=False)
+    # Scheduled payments (wallet.money.schedules): the payer is told of a run
+    # ``notice_hours`` before it; a run above ``run_cap`` waits for the PIN in
+    # the app; a refused run is tried once more ``retry_delay`` later if
+    # ``retry``.
+    schedule_notice_hours: float = SchedulePolicy.notice_hours
+    schedule_run_cap_paise: int = SchedulePolicy.run_cap_paise
+    schedule_retry: bool = SchedulePolicy.retry
+    schedule_retry_delay_s: float = SchedulePolicy.retry_delay_s
 
     @property
     def production(self) -> bool:
@@ -205,6 +214,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "settlement_account_cooling_off_s": _not_negative(float),
     "min_kyc_max_balance_paise": _POSITIVE_INT, "min_kyc_monthly_bank_paise": _POSITIVE_INT,
     "full_kyc_max_balance_paise": _POSITIVE_INT,
+    # Scheduled payments.
+    "schedule_notice_hours": _not_negative(float), "schedule_run_cap_paise": _not_negative(int),
+    "schedule_retry": as_bool, "schedule_retry_delay_s": _POSITIVE_FLOAT,
 }
 
 

@@ -16,9 +16,12 @@ from wallet.core.codes import (
     AttemptOutcome,
     Delivery,
     Event,
+    Frequency,
     Kind,
     KycLevel,
     RequestStatus,
+    RunStatus,
+    ScheduleStatus,
     Status,
 )
 from wallet.db import target_metadata
@@ -33,7 +36,13 @@ VOCABULARIES = {
     ("payout_attempts", "kind"): AttemptKind,
     ("payout_attempts", "outcome"): AttemptOutcome,
     ("users", "kyc_level"): KycLevel,
+    # Scheduled payments (migration a1b7c0de2602).
+    ("payment_schedules", "status"): ScheduleStatus,
+    ("payment_schedules", "frequency"): Frequency,
+    ("schedule_runs", "status"): RunStatus,
 }
+#: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
+OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}}
 VERSIONS = Path(__file__).resolve().parents[2] / "wallet" / "alembic" / "versions"
 NOW = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -63,6 +72,15 @@ def test_the_new_migration_lists_are_the_enums():
         key: {m.value for m in VOCABULARIES[key]} for key in migration.FROZEN}
 
 
+def test_the_schedules_migration_lists_are_the_enums():
+    path = next(VERSIONS.glob("*_a1b7c0de2602_*.py"))
+    spec = importlib.util.spec_from_file_location("payment_schedules", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert {key: set(words) for key, words in migration.FROZEN.items()} == {
+        key: {m.value for m in VOCABULARIES[key]} for key in migration.FROZEN}
+
+
 def _row(table: sa.Table, column: str, word: str) -> dict[str, object]:
     """A row that breaks no rule of ``table`` but the one on ``column``."""
     row: dict[str, object] = {}
@@ -71,7 +89,9 @@ def _row(table: sa.Table, column: str, word: str) -> dict[str, object]:
             continue
         python_type = getattr(col.type, "impl", col.type).python_type
         row[col.name] = (NOW if python_type is dt.datetime else False if python_type is bool
-                         else 1 if python_type is int else "x")
+                         else 1 if python_type is int else NOW.date()
+                         if python_type is dt.date else "x")
+    row.update(OTHER_CHECKS.get(table.name, {}))
     for (name, other), vocabulary in VOCABULARIES.items():
         if name == table.name:
             row[other] = next(iter(vocabulary)).value

@@ -31,6 +31,11 @@ class Notice(StrEnum):
     REFUND_RECEIVED = "refund_received"
     DEPOSIT_CONFIRMED = "deposit_confirmed"
     DEPOSIT_FAILED = "deposit_failed"
+    # Scheduled payments (wallet.money.schedules).
+    SCHEDULED_PAYMENT_DUE = "scheduled_payment_due"
+    SCHEDULED_PAYMENT_PAID = "scheduled_payment_paid"
+    SCHEDULED_PAYMENT_FAILED = "scheduled_payment_failed"
+    SCHEDULED_PAYMENT_NEEDS_PIN = "scheduled_payment_needs_pin"
 
 
 class MerchantNotice(StrEnum):
