@@ -8,7 +8,7 @@ import os
 
 from wallet.settings import load_settings
 
-from . import deposits, housekeeping, metrics, webhooks, withdrawals  # noqa: F401 - the tasks
+from . import deposits, housekeeping, metrics, schedules, webhooks, withdrawals  # noqa: F401 - the tasks
 from .app import configure, huey
 
 __all__ = ["configure_from_ini", "huey"]
