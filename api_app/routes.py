@@ -29,6 +29,14 @@ API_ROUTES = {
     "payment_request": "/v1/payment_requests/{payment_request_id}",
     "payment_request_cancel": "/v1/payment_requests/{payment_request_id}/cancel",
     "payment_request_refunds": "/v1/payment_requests/{payment_request_id}/refunds",
+    # Scheduled and recurring payments (users' tokens).
+    "schedules": "/v1/schedules",
+    "schedule": "/v1/schedules/{schedule_id}",
+    "schedule_pause": "/v1/schedules/{schedule_id}/pause",
+    "schedule_resume": "/v1/schedules/{schedule_id}/resume",
+    "schedule_cancel": "/v1/schedules/{schedule_id}/cancel",
+    "schedule_run_skip": "/v1/schedules/{schedule_id}/runs/{run_number}/skip",
+    "schedule_run_pay": "/v1/schedules/{schedule_id}/runs/{run_number}/pay",
 }
 
 

@@ -45,6 +45,13 @@ BUDGETS: tuple[Budget, ...] = (
     Budget("deposit_settle", "webhook app: a bank's deposit.succeeded", sqlite=14, postgresql=10),
     Budget("refund", "API: a shop's POST /v1/payment_requests/<id>/refunds",
            sqlite=19, postgresql=16),
+    # A scheduled run (wallet.money.schedules): the workers' transaction that
+    # claims the schedule due first (SKIP LOCKED), reads its run again under
+    # the lock, makes the next run (2), reads payer and payee (1), pays through
+    # Transfers.send_money inside a savepoint (SAVEPOINT and RELEASE: 2, so a
+    # refusal is recorded on the run), then its notice and outcome (2).
+    Budget("scheduled_run", "workers: one run of a schedule paid (PaymentSchedules.run_due_one)",
+           sqlite=17, postgresql=13),
 )
 
 

@@ -214,10 +214,21 @@ class PaymentSchedules:
     # ----------------------------------------------------- the payer's changes
 
     def skip_next(self, payer: User, public_id: str) -> ScheduleRun:
-        schedule = self._live(payer, public_id, "skipped")
-        run = self.next_run(schedule)
+        """Skip the schedule's next open run."""
+        run = self.next_run(self.get(payer, public_id))
         if run is None:
             raise ScheduleNotChangeable("This scheduled payment has no run left to skip.")
+        return self.skip(payer, public_id, run.run_number)
+
+    def skip(self, payer: User, public_id: str, run_number: int) -> ScheduleRun:
+        """Skip an open run (skipping it again changes nothing)."""
+        schedule = self.get(payer, public_id, lock=True)
+        run = self._run(schedule, run_number)
+        if run.status == RunStatus.SKIPPED:
+            return run
+        self._check_live(schedule, "skipped")
+        if run.status not in RunStatus.OPEN:
+            raise ScheduleNotChangeable(f"This run is {run.status}: it cannot be skipped.")
         was, now = run.status, self.clock()
         self._end(run, RunStatus.SKIPPED, now, "skipped by you")
         if was == RunStatus.SCHEDULED:
@@ -330,7 +341,7 @@ class PaymentSchedules:
             self._notice(schedule, run, now)
         if first:
             self._advance(schedule, now)
-        payer = self.db.get_one(User, schedule.payer_user_id)
+        payer, _payee = self._parties(schedule)  # (held: _move finds the payee in the map)
         if schedule.amount_paise > self.policy.run_cap_paise:
             run.status, run.updated_at = RunStatus.AWAITING_PIN, now
             notify(self.db, payer.id, Notice.SCHEDULED_PAYMENT_NEEDS_PIN,
@@ -339,13 +350,14 @@ class PaymentSchedules:
                    f"{format_paise(self.policy.run_cap_paise)}: confirm it with your PIN "
                    "in Scheduled payments.", now=now)
             return
-        run.attempts += 1
         try:
             with self.db.begin_nested():  # a refusal writes nothing of the payment
                 tx = self._move(schedule, run, payer, self.pins.standing(payer))
         except WalletError as exc:
+            run.attempts += 1
             self._refused(schedule, run, payer, exc, retry=first, now=now)
             return
+        run.attempts += 1  # (after the savepoint: one UPDATE of the run with its outcome)
         self._paid(schedule, run, tx, now)
 
     # ------------------------------------------------------------ internals
@@ -366,6 +378,14 @@ class PaymentSchedules:
         key = records.idempotency_key(Kind.PAYMENT, payer, request_key)
         return self.shop_payments.pay_shop(payer, merchant, schedule.amount_paise, key, note,
                                            pin=pin)
+
+    def _parties(self, schedule: PaymentSchedule) -> tuple[User, User | None]:
+        """The payer, and the receiving user if it is one, in one query."""
+        ids = [schedule.payer_user_id] + ([schedule.payee_user_id]
+                                          if schedule.payee_user_id is not None else [])
+        found = {user.id: user for user in self.db.scalars(select(User).where(
+            User.id.in_(ids)))}
+        return found[schedule.payer_user_id], found.get(schedule.payee_user_id or 0)
 
     def _paid(self, schedule: PaymentSchedule, run: ScheduleRun, tx: Transaction,
               now: dt.datetime) -> None:
@@ -422,6 +442,10 @@ class PaymentSchedules:
         """Completed once no run is open and none is to come."""
         if schedule.status not in ScheduleStatus.LIVE:
             return
+        if run_exists(schedule.start_date, Frequency(schedule.frequency),
+                      schedule.last_run_number + 1, until=schedule.end_date,
+                      count=schedule.max_runs) is not None:
+            return  # its newest run is still to come (a run's end makes the next)
         self.db.flush()
         open_runs = self.db.scalar(select(func.count()).select_from(ScheduleRun).where(
             ScheduleRun.schedule_id == schedule.id, ScheduleRun.status.in_(RunStatus.OPEN)))
@@ -434,12 +458,16 @@ class PaymentSchedules:
 
     def _live(self, payer: User, public_id: str, doing: str) -> PaymentSchedule:
         schedule = self.get(payer, public_id, lock=True)
+        self._check_live(schedule, doing)
+        return schedule
+
+    @staticmethod
+    def _check_live(schedule: PaymentSchedule, doing: str) -> None:
         allowed = {"skipped": ScheduleStatus.LIVE, "paused": (ScheduleStatus.ACTIVE,),
                    "resumed": (ScheduleStatus.PAUSED,)}[doing]
         if schedule.status not in allowed:
             raise ScheduleNotChangeable(f"This scheduled payment is {schedule.status}: it "
                                         f"cannot be {doing}.")
-        return schedule
 
     def _run(self, schedule: PaymentSchedule, run_number: int) -> ScheduleRun:
         run = self.db.scalar(select(ScheduleRun).where(
