@@ -100,6 +100,13 @@ def test_a_run_above_the_cap_is_paid_with_the_pin(api, api_wsgi, db, asha, ravi)
     assert shown["status"] == "completed" and shown["runs"][0]["transaction_id"] == paid["id"]
     assert api.post_json(f"{path}/runs/1/pay", {"pin": PIN}, headers=auth(token, new_key()),
                          ).json["id"] == paid["id"]  # paid once
+    # A line in the history and in the month's statement, as any payment.
+    latest = api.get("/v1/transactions?limit=1", headers=auth(token)).json["items"][0]
+    assert (latest["id"], latest["note"]) == (paid["id"], "Scheduled payment: rent share")
+    month = dt.datetime.now(IST).strftime("%Y-%m")
+    lines = api.get(f"/v1/statements/{month}", headers=auth(token)).json["lines"]
+    assert [line["amount"]["amount_paise"] for line in lines
+            if line["note"] == "Scheduled payment: rent share"] == [-6_000_00]
 
 
 def _runner(db):
