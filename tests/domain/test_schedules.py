@@ -295,6 +295,10 @@ def test_the_same_key_makes_one_schedule(db, clock, asha, ravi):
     with pytest.raises(WalletError, match="other details"):
         make_schedule(db, clock, asha, to_phone="98123 45678", amount="101",
                       frequency="once", start_date="2027-01-31")
+    make_user(db, "+919800000002", "Meera")
+    with pytest.raises(WalletError, match="other details"):  # another payee
+        make_schedule(db, clock, asha, to_phone="98000 00002", amount="100",
+                      frequency="once", start_date="2027-01-31")
     assert count(db, PaymentSchedule) == 1
 
 

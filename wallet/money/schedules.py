@@ -130,10 +130,10 @@ class PaymentSchedules:
         key = records.idempotency_key("schedule", payer, request_key)
         earlier = self.db.scalar(select(PaymentSchedule).where(
             PaymentSchedule.idempotency_key == key))
-        if earlier is not None:
-            return self._same(earlier, new)
         ensure_can_spend(payer)
         payee = self.payee(payer, new)
+        if earlier is not None:  # the same form again: no PIN compared
+            return self._same(earlier, new, payee)
         self.pins.approve(payer, pin)
         now = self.clock()
         schedule = PaymentSchedule(
@@ -153,18 +153,21 @@ class PaymentSchedules:
                 PaymentSchedule.idempotency_key == key))
             if found is None:
                 raise
-            return self._same(found, new)
+            return self._same(found, new, payee)
         run = self._advance(schedule, now)
         if run is not None and run.notify_at <= now:  # sooner than the notice period
             self._notice(schedule, run, now)
         return schedule
 
     @staticmethod
-    def _same(earlier: PaymentSchedule, new: NewSchedule) -> PaymentSchedule:
+    def _same(earlier: PaymentSchedule, new: NewSchedule, payee: Payee) -> PaymentSchedule:
+        """The schedule made before with this key, if ``new`` is what it was."""
         if (earlier.amount_paise, earlier.frequency, earlier.start_date, earlier.end_date,
-                earlier.max_runs, earlier.note) != (new.amount_paise, new.frequency,
-                                                    new.start_date, new.end_date, new.count,
-                                                    new.note):
+                earlier.max_runs, earlier.note, earlier.payee_user_id,
+                earlier.payee_merchant_id) != (
+                    new.amount_paise, new.frequency, new.start_date, new.end_date, new.count,
+                    new.note, None if payee.user is None else payee.user.id,
+                    None if payee.merchant is None else payee.merchant.id):
             raise DuplicateRequest("This form was already submitted with other details. "
                                    "Check your scheduled payments, then start again.")
         return earlier
