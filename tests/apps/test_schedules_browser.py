@@ -65,3 +65,36 @@ def test_schedule_then_skip_pause_resume_cancel(db, screen_page):  # noqa: F811
     expect(page.locator("#cancel-button")).to_have_count(0)
     fits_the_screen(page)
     assert balance(db, asha) == (1_000_00, 0)  # nothing was due yet
+
+
+def test_a_run_above_the_cap_is_paid_with_the_pin(db, runner, screen_page):  # noqa: F811
+    from ..schedule_helpers import Clock, background
+
+    make_user(db, ASHA, "Asha", deposit_paise=10_000_00)
+    ravi = make_user(db, RAVI, "Ravi Kumar")
+    page = screen_page
+    log_in(page, "98765 43210")
+    page.goto("/schedules/new")
+    page.locator("#phone").fill("98123 45678")
+    page.locator("#amount").fill("6000")
+    page.locator("#frequency").select_option("once")
+    page.locator("#start_date").fill(dt.datetime.now(IST).date().isoformat())
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".confirm-detail").first).to_contain_text("Runs once")
+    expect(page.locator("#confirm")).to_contain_text("each run waits for your PIN")
+    page.locator("#pin").fill(PIN)
+    page.get_by_role("button", name="Approve schedule").click()
+    expect(page.locator("#schedule-status")).to_have_text("active")
+    # The workers, a day later: the run is above ₹5,000, so it waits for the PIN.
+    background(runner, Clock(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))) \
+        .sweep_schedules()
+    page.reload()
+    expect(page.locator("tr.run").first).to_have_attribute("data-status", "awaiting_pin")
+    page.get_by_role("link", name="Pay with PIN").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Pay ₹6,000.00 to Ravi Kumar (+91 ••••• 45678)?")
+    fits_the_screen(page)
+    page.locator("#pin").fill(PIN)
+    page.get_by_role("button", name="Pay now").click()
+    expect(page).to_have_url(re.compile(r"/transactions/\d+\?sent=1$"))
+    assert balance(db, ravi) == (6_000_00, 0)
