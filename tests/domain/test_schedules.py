@@ -308,3 +308,17 @@ def test_read_schedule_takes_json_values(db, clock, asha):
                             merchant_handle=None, amount=12_050, frequency="weekly",
                             start_date="2027-02-01", count=4)
     assert (new.amount_paise, new.count, new.start_date) == (12_050, 4, dt.date(2027, 2, 1))
+
+
+def test_no_adapter_asks_for_the_standing_approval():
+    """A payment without the PIN at run time stands on the schedule's approval:
+    only the domain service that checks the cap (PaymentSchedules) asks for
+    it, never a page, the API or a worker."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    users = sorted(str(path.relative_to(root)) for package in (
+        "wallet", "webapp", "api_app", "huey_tasks", "webcommon", "wallet_cli", "admin_app")
+        for path in (root / package).rglob("*.py") if ".standing(" in path.read_text())
+    assert "wallet/money/schedules.py" in users
+    assert [user for user in users if not user.startswith("wallet/")] == []
