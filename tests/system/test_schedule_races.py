@@ -125,3 +125,51 @@ def test_workers_sweeping_at_once_pay_each_run_once_without_deadlocks(db, web_se
                                     + paid_touched * 1_00)
     assert balance(db, ravi)[0] == (10_000_00 + EACH_WAY * 10_00 - EACH_WAY * 7_00
                                     - paid_touched * 1_00)
+
+
+def test_the_runs_own_key_pays_it_once_even_past_the_claim(db, web_settings):
+    """Two workers paying the same run at the same instant, as if both had
+    claimed it (a lost lock, a failover mid-claim): the run's ledger key lets
+    one payment through; the other finds it (replayed) and records the same."""
+    asha = make_user(db, ASHA, "Asha", deposit_paise=1_000_00)
+    ravi = make_user(db, RAVI, "Ravi")
+    made = Clock(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2))
+    public_id = make_schedule(db, made, asha, to_phone="98123 45678", amount="40",
+                              frequency="once", start_date=today_in_india(made.now).isoformat())
+    with db() as session, session.begin():  # its retry is due: no next run to make
+        run_row = session.scalar(select(ScheduleRun))
+        run_row.status, run_id = RunStatus.RETRYING, run_row.id
+    url = tagged(web_settings["sqlalchemy.url"])
+    engine = get_engine({"sqlalchemy.url": url, "sqlalchemy.pool_size": "4"})
+    now = Clock(dt.datetime.now(dt.timezone.utc))
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def pay() -> None:
+        try:
+            with WalletSession(engine, expire_on_commit=False) as session, session.begin():
+                schedules = services(session, now).payment_schedules
+                schedule = schedules.get(session.get(User, asha), public_id)
+                run = session.get(ScheduleRun, run_id)
+                barrier.wait()
+                schedules._run_now(schedule, run, now.now)  # past the claim, on purpose
+        except BaseException as exc:  # noqa: BLE001 - the assertion shows it
+            errors.append(exc)
+
+    stats = stats_engine()
+    before = server_deadlocks(stats)
+    threads = [threading.Thread(target=pay) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    engine.dispose()
+    flush_statistics_of_the_work(stats)
+    deadlocks = server_deadlocks(stats) - before
+    stats.dispose()
+    assert errors == [] and deadlocks == 0, (errors, deadlocks)
+    assert balance(db, ravi)[0] == 40_00 and balance(db, asha)[0] == 960_00
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Transaction).where(
+            Transaction.note.like("Scheduled payment%"))) == 1
+        assert session.get(ScheduleRun, run_id).status == RunStatus.COMPLETED

@@ -206,7 +206,8 @@ class PaymentSchedules:
         return self.db.scalar(
             select(ScheduleRun).where(ScheduleRun.schedule_id == schedule.id,
                                       ScheduleRun.status.in_(RunStatus.OPEN))
-            .order_by(ScheduleRun.attempt_at, ScheduleRun.run_number).limit(1))
+            .order_by(ScheduleRun.attempt_at, ScheduleRun.run_number).limit(1)
+            .execution_options(populate_existing=True))
 
     def payee_of(self, schedule: PaymentSchedule) -> Payee:
         return Payee(None if schedule.payee_user_id is None
@@ -217,11 +218,13 @@ class PaymentSchedules:
     # ----------------------------------------------------- the payer's changes
 
     def skip_next(self, payer: User, public_id: str) -> ScheduleRun:
-        """Skip the schedule's next open run."""
-        run = self.next_run(self.get(payer, public_id))
+        """Skip the schedule's next open run (found under its lock)."""
+        schedule = self.get(payer, public_id, lock=True)
+        self._check_live(schedule, "skipped")
+        run = self.next_run(schedule)
         if run is None:
             raise ScheduleNotChangeable("This scheduled payment has no run left to skip.")
-        return self.skip(payer, public_id, run.run_number)
+        return self._skip(schedule, run)
 
     def skip(self, payer: User, public_id: str, run_number: int) -> ScheduleRun:
         """Skip an open run (skipping it again changes nothing)."""
@@ -232,6 +235,9 @@ class PaymentSchedules:
         self._check_live(schedule, "skipped")
         if run.status not in RunStatus.OPEN:
             raise ScheduleNotChangeable(f"This run is {run.status}: it cannot be skipped.")
+        return self._skip(schedule, run)
+
+    def _skip(self, schedule: PaymentSchedule, run: ScheduleRun) -> ScheduleRun:
         was, now = run.status, self.clock()
         self._end(run, RunStatus.SKIPPED, now, "skipped by you")
         if was == RunStatus.SCHEDULED:
