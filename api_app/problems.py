@@ -58,6 +58,9 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "account_not_registered": (422, "Not one of the shop's registered bank accounts"),
     "account_cooling_off": (409, "This bank account is still in its cooling-off period"),
     "webhook_refused": (422, "The webhook settings are not valid"),
+    # Scheduled and recurring payments (wallet.money.schedules).
+    "schedule_not_found": (404, "No such scheduled payment"),
+    "schedule_not_changeable": (409, "The scheduled payment cannot be changed that way now"),
 }
 
 

@@ -14,6 +14,8 @@ from wallet.identity.models import ApiToken
 from wallet.merchants.mandate_rules import ist_day
 from wallet.merchants.models import Mandate, MandateDebit, PaymentRequest, Refund
 from wallet.money.activity import ActivityItem
+from wallet.money.models import PaymentSchedule, ScheduleRun
+from wallet.money.schedules import Payee
 from wallet.money.statements import Statement
 
 Json = dict[str, Any]
@@ -125,3 +127,22 @@ def statement(value: Statement) -> Json:
                    "note": line.note, "amount": money(line.change_paise),
                    "balance": money(line.balance_paise)} for line in value.lines],
     }
+
+
+def schedule_run(run: ScheduleRun) -> Json:
+    return {"number": run.run_number, "date": run.due_date.isoformat(),
+            "due_at": moment(run.attempt_at), "status": run.status, "attempts": run.attempts,
+            "failure_reason": run.failure_reason, "transaction_id": run.transaction_id}
+
+
+def schedule(value: PaymentSchedule, payee: Payee, next_run: ScheduleRun | None,
+             runs: list[ScheduleRun]) -> Json:
+    return {"id": value.public_id,
+            "payee": {"type": "user" if payee.user is not None else "shop", "name": payee.name},
+            "amount": money(value.amount_paise), "note": value.note,
+            "frequency": value.frequency, "start_date": value.start_date.isoformat(),
+            "end_date": None if value.end_date is None else value.end_date.isoformat(),
+            "count": value.max_runs, "status": value.status,
+            "created_at": moment(value.created_at),
+            "next_run": None if next_run is None else schedule_run(next_run),
+            "runs": [schedule_run(run) for run in runs]}

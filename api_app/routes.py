@@ -33,6 +33,14 @@ API_ROUTES = {
     "mandates": "/v1/mandates",
     "mandate": "/v1/mandates/{mandate_id}",
     "mandate_debits": "/v1/mandates/{mandate_id}/debits",
+    # Scheduled and recurring payments (users' tokens).
+    "schedules": "/v1/schedules",
+    "schedule": "/v1/schedules/{schedule_id}",
+    "schedule_pause": "/v1/schedules/{schedule_id}/pause",
+    "schedule_resume": "/v1/schedules/{schedule_id}/resume",
+    "schedule_cancel": "/v1/schedules/{schedule_id}/cancel",
+    "schedule_run_skip": "/v1/schedules/{schedule_id}/runs/{run_number}/skip",
+    "schedule_run_pay": "/v1/schedules/{schedule_id}/runs/{run_number}/pay",
 }
 
 

@@ -5,6 +5,7 @@ from . import (  # noqa: F401 - registers the tasks
     housekeeping,
     mandates,
     metrics,
+    schedules,
     webhooks,
     withdrawals,
 )

@@ -8,7 +8,15 @@ import os
 
 from wallet.settings import load_settings
 
-from . import deposits, housekeeping, mandates, metrics, webhooks, withdrawals  # noqa: F401
+from . import (  # noqa: F401 - the tasks
+    deposits,
+    housekeeping,
+    mandates,
+    metrics,
+    schedules,
+    webhooks,
+    withdrawals,
+)
 from .app import configure, huey
 
 __all__ = ["configure_from_ini", "huey"]

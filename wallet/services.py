@@ -49,6 +49,7 @@ from .merchants.webhook_deliveries import WebhookWorker
 from .merchants.webhooks import MerchantWebhooks, WebhookPolicy
 from .money.activity import Activity
 from .money.limits import LimitPolicy, WalletLimits
+from .money.schedules import NOTICE_BATCH, PaymentSchedules, SchedulePolicy
 from .money.shop_payments import ShopPayments
 from .money.statements import Statements
 from .money.transfers import Transfers
@@ -285,6 +286,19 @@ class Services:
     def audit_log(self) -> AuditLog:
         return AuditLog(self.db, clock=self.clock)
 
+    @property
+    def schedule_policy(self) -> SchedulePolicy:
+        s = self.settings
+        return SchedulePolicy(notice_hours=s.schedule_notice_hours,
+                              run_cap_paise=s.schedule_run_cap_paise,
+                              retry=s.schedule_retry, retry_delay_s=s.schedule_retry_delay_s)
+
+    @property
+    def payment_schedules(self) -> PaymentSchedules:
+        return PaymentSchedules(self.db, clock=self.clock, policy=self.schedule_policy,
+                                pins=self.pins, transfers=self.transfers,
+                                shop_payments=self.shop_payments)
+
     def operator_actions(self, actor: Actor) -> OperatorActions:
         return OperatorActions(self.db, self.banks, actor, tasks=self.tasks, clock=self.clock,
                                deposit_expire_after_s=self.settings.deposit_expire_after_s,
@@ -345,3 +359,20 @@ class Background:
             deposits_for=self._deposits,
             older_than=dt.timedelta(seconds=s.deposit_stuck_after_s),
             expire_after=dt.timedelta(seconds=s.deposit_expire_after_s))
+
+    def sweep_schedules(self, max_runs: int = 500) -> tuple[int, int]:
+        """Scheduled payments (wallet.money.schedules): send the notices due,
+        then pay the due runs, each in a transaction of its own (a second
+        worker claims others: SKIP LOCKED). Returns (notices, runs)."""
+        notices = 0
+        while True:
+            sent = self.run_in_transaction(
+                lambda db: self.services(db).payment_schedules.send_notices())
+            notices += sent
+            if sent < NOTICE_BATCH:
+                break
+        runs = 0
+        while runs < max_runs and self.run_in_transaction(
+                lambda db: self.services(db).payment_schedules.run_due_one()) is not None:
+            runs += 1
+        return notices, runs

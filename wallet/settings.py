@@ -33,6 +33,7 @@ from .identity.pins import PinPolicy
 from .merchants.mandate_rules import MIN_PRODUCTION_NOTICE_S, MandatePolicy
 from .merchants.webhooks import WebhookPolicy
 from .money.limits import LimitPolicy
+from .money.schedules import SchedulePolicy
 
 __all__ = ["ConfigurationError", "WalletSettings", "as_bool", "check_secret", "is_production",
            "load_settings", "require_secret", "resolve_settings"]
@@ -164,6 +165,14 @@ class WalletSettings:
     # least); a debit above ``pin_cap`` needs the customer's PIN each time.
     mandate_notice_s: float = MandatePolicy.notice_s
     mandate_pin_cap_paise: int = MandatePolicy.pin_cap_paise
+    # Scheduled payments (wallet.money.schedules): the payer is told of a run
+    # ``notice_hours`` before it; a run above ``run_cap`` waits for the PIN in
+    # the app; a refused run is tried once more ``retry_delay`` later if
+    # ``retry``.
+    schedule_notice_hours: float = SchedulePolicy.notice_hours
+    schedule_run_cap_paise: int = SchedulePolicy.run_cap_paise
+    schedule_retry: bool = SchedulePolicy.retry
+    schedule_retry_delay_s: float = SchedulePolicy.retry_delay_s
 
     @property
     def production(self) -> bool:
@@ -215,6 +224,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "min_kyc_max_balance_paise": _POSITIVE_INT, "min_kyc_monthly_bank_paise": _POSITIVE_INT,
     "full_kyc_max_balance_paise": _POSITIVE_INT,
     "mandate_notice_s": _not_negative(float), "mandate_pin_cap_paise": _POSITIVE_INT,
+    # Scheduled payments.
+    "schedule_notice_hours": _not_negative(float), "schedule_run_cap_paise": _not_negative(int),
+    "schedule_retry": as_bool, "schedule_retry_delay_s": _POSITIVE_FLOAT,
 }
 
 

@@ -27,3 +27,13 @@ def includeme(config: Configurator) -> None:
     config.add_route("autopay", "/autopay")
     config.add_route("autopay_change", "/autopay/{id}/{action}")  # pause, resume, revoke
     config.add_route("autopay_debit", "/autopay/debits/{id}/{action}")  # approve, decline
+    # Scheduled and recurring payments.
+    schedule = "/schedules/{id:[A-Za-z0-9_-]{1,40}}"  # (/schedules/new is matched first)
+    config.add_route("schedules", "/schedules")
+    config.add_route("schedule_new", "/schedules/new")
+    config.add_route("schedule", schedule)
+    config.add_route("schedule_skip", schedule + "/skip")
+    config.add_route("schedule_pause", schedule + "/pause")
+    config.add_route("schedule_resume", schedule + "/resume")
+    config.add_route("schedule_cancel", schedule + "/cancel")
+    config.add_route("schedule_run_pay", schedule + "/runs/{number:\\d{1,6}}/pay")

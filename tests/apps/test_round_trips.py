@@ -216,3 +216,23 @@ def test_mandate_debit_executed(db, app_engine, asha):
             debit = services(session, clock).mandate_debits.execute(debit_id)
             assert debit is not None and debit.status == "succeeded"
     within_budget("mandate_debit", app_engine, trips)
+
+
+# ---------------------------------------------------------------- the workers
+
+
+def test_scheduled_run(db, runner, app_engine, asha, ravi):
+    import datetime as dt
+
+    from wallet.money.schedule_dates import today_in_india
+
+    from ..schedule_helpers import Clock, make_schedule, services
+
+    made = Clock(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2))
+    make_schedule(db, made, asha, to_phone="98123 45678", amount="75", frequency="weekly",
+                  start_date=today_in_india(made.now).isoformat(), count=4)
+    now = Clock(dt.datetime.now(dt.timezone.utc))
+    with counting(app_engine) as trips:
+        run = runner(lambda session: services(session, now).payment_schedules.run_due_one())
+    assert run is not None and run.status == "completed"
+    within_budget("scheduled_run", app_engine, trips)

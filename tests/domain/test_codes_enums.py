@@ -12,8 +12,11 @@ from wallet.core import codes
 from wallet.core.codes import DepositAnswer, PayoutAnswer, Settled, Status
 
 WITH_ALL = [codes.KycLevel, codes.Kind, codes.Status, codes.RequestStatus, codes.Delivery,
-            codes.Event, codes.PayoutAnswer, codes.DepositAnswer, codes.MandateStatus,
-            codes.Frequency, codes.DebitStatus]
+            codes.Event, codes.PayoutAnswer, codes.DepositAnswer,
+            # AutoPay mandates.
+            codes.MandateStatus, codes.MandateFrequency, codes.DebitStatus,
+            # Scheduled payments.
+            codes.ScheduleFrequency, codes.ScheduleStatus, codes.RunStatus]
 
 
 @pytest.mark.parametrize("vocabulary", WITH_ALL, ids=lambda v: v.__name__)
@@ -27,6 +30,8 @@ def test_groupings_are_statuses_not_members():
     for group in (Status.PAYOUT_OPEN, Status.PAYOUT_IN_FLIGHT, Status.WITHDRAWAL):
         assert set(group) <= set(Status.ALL)
     assert len(Status) == 8
+    assert set(codes.RunStatus.DUE) <= set(codes.RunStatus.OPEN) <= set(codes.RunStatus.ALL)
+    assert set(codes.ScheduleStatus.LIVE) <= set(codes.ScheduleStatus.ALL)
 
 
 def test_a_member_is_its_stored_word():

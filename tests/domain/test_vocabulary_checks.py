@@ -17,11 +17,14 @@ from wallet.core.codes import (
     DebitStatus,
     Delivery,
     Event,
-    Frequency,
     Kind,
     KycLevel,
+    MandateFrequency,
     MandateStatus,
     RequestStatus,
+    RunStatus,
+    ScheduleFrequency,
+    ScheduleStatus,
     Status,
 )
 from wallet.db import target_metadata
@@ -37,9 +40,15 @@ VOCABULARIES = {
     ("payout_attempts", "outcome"): AttemptOutcome,
     ("users", "kyc_level"): KycLevel,
     ("mandates", "status"): MandateStatus,
-    ("mandates", "frequency"): Frequency,
+    ("mandates", "frequency"): MandateFrequency,
     ("mandate_debits", "status"): DebitStatus,
+    # Scheduled payments (migration a1b7c0de2602).
+    ("payment_schedules", "status"): ScheduleStatus,
+    ("payment_schedules", "frequency"): ScheduleFrequency,
+    ("schedule_runs", "status"): RunStatus,
 }
+#: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
+OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}}
 VERSIONS = Path(__file__).resolve().parents[2] / "wallet" / "alembic" / "versions"
 NOW = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -87,7 +96,9 @@ def _row(table: sa.Table, column: str, word: str) -> dict[str, object]:
             continue
         python_type = getattr(col.type, "impl", col.type).python_type
         row[col.name] = (NOW if python_type is dt.datetime else False if python_type is bool
-                         else 1 if python_type is int else "x")
+                         else 1 if python_type is int else NOW.date()
+                         if python_type is dt.date else "x")
+    row.update(OTHER_CHECKS.get(table.name, {}))
     for (name, other), vocabulary in VOCABULARIES.items():
         if name == table.name:
             row[other] = next(iter(vocabulary)).value

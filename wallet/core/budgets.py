@@ -51,6 +51,13 @@ BUDGETS: tuple[Budget, ...] = (
     # shop's event, its endpoints and their delivery.
     Budget("mandate_debit", "worker: a due mandate debit executed (its own transaction)",
            sqlite=13, postgresql=10),
+    # A scheduled run (wallet.money.schedules): the workers' transaction that
+    # claims the schedule due first (SKIP LOCKED), reads its run again under
+    # the lock, makes the next run (2), reads payer and payee (1), pays through
+    # Transfers.send_money inside a savepoint (SAVEPOINT and RELEASE: 2, so a
+    # refusal is recorded on the run), then its notice and outcome (2).
+    Budget("scheduled_run", "workers: one run of a schedule paid (PaymentSchedules.run_due_one)",
+           sqlite=17, postgresql=13),
 )
 
 

@@ -132,7 +132,7 @@ class MandateStatus(StrEnum):
     ALL = nonmember(("created", "active", "paused", "revoked"))
 
 
-class Frequency(StrEnum):
+class MandateFrequency(StrEnum):
     """``mandates.frequency``: at most one debit per period (India time), or
     any number ``as_presented``."""
 
@@ -237,6 +237,50 @@ class Settled(StrEnum):
         return self in (Settled.CREDITED, Settled.COMPLETED, Settled.FAILED, Settled.REVERSED)
 
 
+# Scheduled and recurring payments (wallet.money.schedules) ---------------
+
+
+class ScheduleFrequency(StrEnum):
+    """``payment_schedules.frequency``: once on a date, or every week or month."""
+
+    ONCE = "once"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    ALL = nonmember(("once", "weekly", "monthly"))
+
+
+class ScheduleStatus(StrEnum):
+    """``payment_schedules.status``: active <-> paused; -> completed (no run
+    left) | cancelled (by its payer)."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    ALL = nonmember(("active", "paused", "completed", "cancelled"))
+    #: A schedule whose runs may still come.
+    LIVE = nonmember(("active", "paused"))
+
+
+class RunStatus(StrEnum):
+    """``schedule_runs.status``: one run of a schedule (docs/architecture.md,
+    "State machines")."""
+
+    SCHEDULED = "scheduled"  # waiting for its day (its notice sent before)
+    RETRYING = "retrying"  # refused once: tried once more at ``attempt_at``
+    AWAITING_PIN = "awaiting_pin"  # above the per-run cap: the payer confirms it
+    COMPLETED = "completed"  # paid (its transaction)
+    FAILED = "failed"  # refused (and its retry too, or none allowed)
+    SKIPPED = "skipped"  # skipped by the payer, or missed while paused
+    CANCELLED = "cancelled"  # its schedule was cancelled first
+    ALL = nonmember(("scheduled", "retrying", "awaiting_pin", "completed", "failed",
+                     "skipped", "cancelled"))
+    #: The runs the sweep pays when due.
+    DUE = nonmember(("scheduled", "retrying"))
+    #: Not final: the payer may still skip it, the schedule's cancel ends it.
+    OPEN = nonmember(("scheduled", "retrying", "awaiting_pin"))
+
+
 # ------------------------------------------------------------ ledger accounts
 
 
@@ -321,6 +365,12 @@ def checkout_key(payment_request_id: int) -> str:
 def mandate_debit_key(debit_id: int) -> str:
     """The one payment a mandate's debit may ever make."""
     return f"mandate_debit:{debit_id}"
+def schedule_run_request_key(schedule_id: int, run_number: int) -> str:
+    """The request key of a schedule's run (wallet.money.schedules): its
+    ledger key is the transfer's or payment's with it (``transfer:<payer>:
+    schedule-<id>-run-<n>``), the same for every worker, retry and PIN
+    confirmation of that run, so it is paid at most once."""
+    return f"schedule-{schedule_id}-run-{run_number}"
 
 
 def public_id(prefix: str) -> str:

@@ -37,6 +37,11 @@ class Notice(StrEnum):
     MANDATE_DEBIT_NEEDS_PIN = "mandate_debit_needs_pin"
     MANDATE_DEBIT_PAID = "mandate_debit_paid"
     MANDATE_DEBIT_FAILED = "mandate_debit_failed"
+    # Scheduled payments (wallet.money.schedules).
+    SCHEDULED_PAYMENT_DUE = "scheduled_payment_due"
+    SCHEDULED_PAYMENT_PAID = "scheduled_payment_paid"
+    SCHEDULED_PAYMENT_FAILED = "scheduled_payment_failed"
+    SCHEDULED_PAYMENT_NEEDS_PIN = "scheduled_payment_needs_pin"
 
 
 class MerchantNotice(StrEnum):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ledgerlib import format_paise
 
-from ..core.codes import IST, Frequency
+from ..core.codes import IST, MandateFrequency
 from ..core.errors import WalletError
 from ..core.text import is_ordinary, one_line
 
@@ -49,8 +49,8 @@ def check_new(new: NewMandate, *, today: dt.date, max_paise: int) -> str:
     if amount > max_paise:
         raise WalletError(f"max_amount_paise: at most {format_paise(max_paise)} a debit.",
                           "max_amount_paise")
-    if new.frequency not in Frequency.ALL:
-        raise WalletError("frequency must be one of " + ", ".join(Frequency.ALL) + ".",
+    if new.frequency not in MandateFrequency.ALL:
+        raise WalletError("frequency must be one of " + ", ".join(MandateFrequency.ALL) + ".",
                           "frequency")
     if new.start_date < today:
         raise WalletError(f"start_date is in the past: today is {today.isoformat()} "
@@ -80,19 +80,19 @@ def period_key(frequency: str, moment: dt.datetime, debit_public_id: str) -> str
     """The period ``moment`` falls in (India time): at most one debit each.
     An "as presented" mandate has none: each debit is its own."""
     day = ist_day(moment)
-    if frequency == Frequency.DAILY:
+    if frequency == MandateFrequency.DAILY:
         return day.isoformat()
-    if frequency == Frequency.WEEKLY:
+    if frequency == MandateFrequency.WEEKLY:
         year, week, _ = day.isocalendar()
         return f"{year}-W{week:02d}"
-    if frequency == Frequency.MONTHLY:
+    if frequency == MandateFrequency.MONTHLY:
         return f"{day.year}-{day.month:02d}"
-    if frequency == Frequency.YEARLY:
+    if frequency == MandateFrequency.YEARLY:
         return str(day.year)
     return debit_public_id
 
 
-FREQUENCY_TEXT = {Frequency.DAILY: "at most once a day", Frequency.WEEKLY: "at most once a week",
-                  Frequency.MONTHLY: "at most once a month",
-                  Frequency.YEARLY: "at most once a year",
-                  Frequency.AS_PRESENTED: "when presented"}
+FREQUENCY_TEXT = {MandateFrequency.DAILY: "at most once a day", MandateFrequency.WEEKLY: "at most once a week",
+                  MandateFrequency.MONTHLY: "at most once a month",
+                  MandateFrequency.YEARLY: "at most once a year",
+                  MandateFrequency.AS_PRESENTED: "when presented"}

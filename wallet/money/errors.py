@@ -7,7 +7,8 @@ from __future__ import annotations
 from ..core.errors import WalletError
 
 __all__ = ["AmountTooLarge", "DepositLimit", "InsufficientBalance", "RecipientLimit",
-           "RecipientNotFound", "SelfTransfer", "WalletFrozen"]
+           "RecipientNotFound", "ScheduleNotChangeable", "ScheduleNotFound", "SelfTransfer",
+           "WalletFrozen"]
 
 
 class RecipientNotFound(WalletError):
@@ -48,3 +49,18 @@ class RecipientLimit(WalletError):
 
     field = "amount"
     code = "recipient_limit"
+
+
+# Scheduled payments (wallet.money.schedules) ---------------------------------
+
+
+class ScheduleNotFound(WalletError):
+    """No such schedule of this user (another user's is not found either)."""
+
+    code = "schedule_not_found"
+
+
+class ScheduleNotChangeable(WalletError):
+    """The schedule (or its run) is not in a state that allows this."""
+
+    code = "schedule_not_changeable"

@@ -13,7 +13,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.core.codes import DebitStatus, Frequency, MandateStatus
+from wallet.core.codes import DebitStatus, MandateFrequency, MandateStatus
 from wallet.core.errors import WalletError
 from wallet.core.models import User
 from wallet.identity.errors import PinRefused
@@ -55,7 +55,7 @@ class MandateViews:
         self.request.response.status = status
         mandate = view.mandate
         return {"mandate": mandate, "merchant": view.merchant, "errors": errors or {},
-                "frequency_text": FREQUENCY_TEXT.get(Frequency(mandate.frequency), ""),
+                "frequency_text": FREQUENCY_TEXT.get(MandateFrequency(mandate.frequency), ""),
                 "pin_cap_paise": self.pin_cap_paise,
                 "start_date": ist_day(mandate.starts_at),
                 "end_date": ist_day(mandate.ends_at) - dt.timedelta(days=1),

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ...core.codes import DebitStatus, Frequency, MandateStatus
+from ...core.codes import DebitStatus, MandateFrequency, MandateStatus
 from ...core.models.meta import Base, UTCDateTime
 from ...core.models.user import IdType
 
@@ -44,7 +44,7 @@ class Mandate(Base):
         CheckConstraint("max_amount_paise > 0", name="max_amount_positive"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint(f"status IN {_sql_list(MandateStatus.ALL)}", name="status"),
-        CheckConstraint(f"frequency IN {_sql_list(Frequency.ALL)}", name="frequency"),
+        CheckConstraint(f"frequency IN {_sql_list(MandateFrequency.ALL)}", name="frequency"),
         Index("ix_mandates_merchant_id_id", "merchant_id", "id"),
         Index("ix_mandates_customer_user_id_id", "customer_user_id", "id"),
     )
