@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 from wallet.core.codes import ScheduleFrequency
 from wallet.money.schedule_dates import last_day, nth_date, run_at, run_dates
 
+MONTHLY, WEEKLY, ONCE = (ScheduleFrequency.MONTHLY, ScheduleFrequency.WEEKLY,
+                         ScheduleFrequency.ONCE)
+
 starts = st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2090, 12, 31))
 
 
@@ -22,17 +25,17 @@ def test_a_monthly_schedule_on_the_31st_runs_on_the_last_day_of_short_months():
 
 
 def test_the_29th_in_a_leap_year_and_after():
-    got = list(run_dates(dt.date(2028, 1, 29), ScheduleFrequency.MONTHLY, until=dt.date(2029, 3, 1)))
+    got = list(run_dates(dt.date(2028, 1, 29), MONTHLY, until=dt.date(2029, 3, 1)))
     assert got[1] == dt.date(2028, 2, 29) and got[13] == dt.date(2029, 2, 28)
     assert len(got) == 14  # 29 Mar 2029 is after the end
 
 
 def test_once_weekly_and_the_ends():
-    assert list(run_dates(dt.date(2027, 3, 5), ScheduleFrequency.ONCE)) == [dt.date(2027, 3, 5)]
-    assert list(run_dates(dt.date(2027, 3, 5), ScheduleFrequency.WEEKLY, until=dt.date(2027, 3, 26))) \
+    assert list(run_dates(dt.date(2027, 3, 5), ONCE)) == [dt.date(2027, 3, 5)]
+    assert list(run_dates(dt.date(2027, 3, 5), WEEKLY, until=dt.date(2027, 3, 26))) \
         == [dt.date(2027, 3, d) for d in (5, 12, 19, 26)]
-    assert len(list(run_dates(dt.date(2027, 3, 5), ScheduleFrequency.WEEKLY, count=3))) == 3
-    assert list(run_dates(dt.date(2027, 3, 5), ScheduleFrequency.MONTHLY, until=dt.date(2027, 3, 4))) \
+    assert len(list(run_dates(dt.date(2027, 3, 5), WEEKLY, count=3))) == 3
+    assert list(run_dates(dt.date(2027, 3, 5), MONTHLY, until=dt.date(2027, 3, 4))) \
         == []
 
 

@@ -92,7 +92,8 @@ def period_key(frequency: str, moment: dt.datetime, debit_public_id: str) -> str
     return debit_public_id
 
 
-FREQUENCY_TEXT = {MandateFrequency.DAILY: "at most once a day", MandateFrequency.WEEKLY: "at most once a week",
+FREQUENCY_TEXT = {MandateFrequency.DAILY: "at most once a day",
+                  MandateFrequency.WEEKLY: "at most once a week",
                   MandateFrequency.MONTHLY: "at most once a month",
                   MandateFrequency.YEARLY: "at most once a year",
                   MandateFrequency.AS_PRESENTED: "when presented"}

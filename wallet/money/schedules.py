@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from ledgerlib import format_paise
 
 from ..core import codes
-from ..core.codes import ScheduleFrequency, Kind, RunStatus, ScheduleStatus, utcnow
+from ..core.codes import Kind, RunStatus, ScheduleFrequency, ScheduleStatus, utcnow
 from ..core.errors import DuplicateRequest, WalletError
 from ..core.models import Merchant, Transaction, User
 from ..core.notifications import Notice, notify

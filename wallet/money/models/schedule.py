@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ...core.codes import ScheduleFrequency, RunStatus, ScheduleStatus
+from ...core.codes import RunStatus, ScheduleFrequency, ScheduleStatus
 from ...core.models.meta import Base, UTCDateTime
 from ...core.models.transaction import sql_list
 from ...core.models.user import IdType
