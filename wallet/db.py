@@ -21,6 +21,7 @@ from .core.sessions import WalletSession
 from .identity import models as _identity_models  # noqa: F401
 from .identity import pin_tries
 from .merchants import models as _merchants_models  # noqa: F401
+from .money import models as _money_models  # noqa: F401
 from .operations import models as _operations_models  # noqa: F401
 
 configure_mappers()

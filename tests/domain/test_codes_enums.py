@@ -12,7 +12,8 @@ from wallet.core import codes
 from wallet.core.codes import DepositAnswer, PayoutAnswer, Settled, Status
 
 WITH_ALL = [codes.KycLevel, codes.Kind, codes.Status, codes.RequestStatus, codes.Delivery,
-            codes.Event, codes.PayoutAnswer, codes.DepositAnswer]
+            codes.Event, codes.PayoutAnswer, codes.DepositAnswer,
+            codes.MoneyRequestStatus, codes.SplitMode, codes.SplitStatus]
 
 
 @pytest.mark.parametrize("vocabulary", WITH_ALL, ids=lambda v: v.__name__)

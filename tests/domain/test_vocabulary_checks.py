@@ -18,7 +18,10 @@ from wallet.core.codes import (
     Event,
     Kind,
     KycLevel,
+    MoneyRequestStatus,
     RequestStatus,
+    SplitMode,
+    SplitStatus,
     Status,
 )
 from wallet.db import target_metadata
@@ -33,6 +36,10 @@ VOCABULARIES = {
     ("payout_attempts", "kind"): AttemptKind,
     ("payout_attempts", "outcome"): AttemptOutcome,
     ("users", "kyc_level"): KycLevel,
+    # Users' money requests and split bills (migration a1b7c0de2601).
+    ("money_requests", "status"): MoneyRequestStatus,
+    ("splits", "mode"): SplitMode,
+    ("splits", "status"): SplitStatus,
 }
 VERSIONS = Path(__file__).resolve().parents[2] / "wallet" / "alembic" / "versions"
 NOW = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.timezone.utc)

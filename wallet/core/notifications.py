@@ -31,6 +31,11 @@ class Notice(StrEnum):
     REFUND_RECEIVED = "refund_received"
     DEPOSIT_CONFIRMED = "deposit_confirmed"
     DEPOSIT_FAILED = "deposit_failed"
+    # Users' money requests and split bills (wallet.money.money_requests).
+    MONEY_REQUESTED = "money_requested"
+    REQUEST_REMINDER = "request_reminder"
+    REQUEST_DECLINED = "request_declined"
+    REQUEST_CANCELLED = "request_cancelled"
 
 
 class MerchantNotice(StrEnum):
