@@ -8,8 +8,14 @@ import os
 
 from wallet.settings import load_settings
 
-from . import deposits, housekeeping, metrics, webhooks, withdrawals  # noqa: F401 - the tasks
-from . import money_requests  # noqa: F401 - users' money requests' expiry sweep
+from . import (  # noqa: F401 - the tasks
+    deposits,
+    housekeeping,
+    metrics,
+    money_requests,  # noqa: F401 - users' money requests' expiry sweep
+    webhooks,
+    withdrawals,
+)
 from .app import configure, huey
 
 __all__ = ["configure_from_ini", "huey"]
