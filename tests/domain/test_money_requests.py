@@ -343,5 +343,6 @@ def test_allocations_always_add_up_exactly(total, shares):
     by_shares = allocate(total, SplitMode.SHARES, shares)
     assert sum(by_shares) == total
     weight = sum(shares)
-    assert all(abs(a * weight - total * s) <= weight for a, s in zip(by_shares, shares, strict=True))
+    assert all(abs(a * weight - total * s) <= weight
+               for a, s in zip(by_shares, shares, strict=True))
     assert allocate(total, SplitMode.EXACT, by_shares) == by_shares
