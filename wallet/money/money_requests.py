@@ -47,7 +47,7 @@ from .errors import (
     RequestsBlocked,
     SelfRequest,
 )
-from .models import MoneyRequest, RequestBlock
+from .models import MoneyRequest, RequestBlock, Split
 from .quotes import AmountInput, ConfirmText, read_amount, refuse_if_any
 from .transfers import Transfers
 
@@ -80,6 +80,8 @@ class RequestView:
     requester: User
     payer: User
     first_time: bool
+    #: The split bill it is a share of, if any ("sp_…").
+    split_public_id: str | None = None
 
 
 class MoneyRequests:
@@ -194,12 +196,13 @@ class MoneyRequests:
     # ------------------------------------------------------------ the payer's side
 
     def quote(self, payer: User, public_id: str,
-              expected_amount_paise: int | None = None) -> MoneyRequestQuote:
+              amount_paise: int | None = None) -> MoneyRequestQuote:
         """Paying a request's confirm step (wallet.money.quotes): the amount is
-        the request's (``expected_amount_paise``: as the payer saw it)."""
-        view = self.view(self.of_user(payer, public_id, as_payer=True), payer)
-        return MoneyRequestQuote(self, payer, view,
-                                 expected_amount_paise or view.request.amount_paise)
+        the request's; ``amount_paise``, as the payer was shown it (a page
+        has it: nothing read), else read now (the API's, when its body has none)."""
+        if amount_paise is None:
+            amount_paise = self.of_user(payer, public_id, as_payer=True).amount_paise
+        return MoneyRequestQuote(self, payer, public_id, amount_paise)
 
     def pay(self, payer: User, public_id: str, *, pin: PinInput,
             amount_paise: int | None = None) -> tuple[MoneyRequest, Transaction]:
@@ -347,6 +350,15 @@ class MoneyRequests:
         return self.views(rows[:limit], user), (rows[limit - 1].id if len(rows) > limit
                                                  else None)
 
+    def paid_view(self, request: MoneyRequest, payer: User) -> RequestView:
+        """A request just paid by ``payer``, as :meth:`view` says it, from what
+        paying loaded (the requester is in the session): no query but its split's id."""
+        split_id = None if request.split_id is None else self.db.scalar(
+            select(Split.public_id).where(Split.id == request.split_id))
+        return RequestView(request, self.status_of(request),
+                           self.db.get_one(User, request.requester_user_id), payer, False,
+                           split_id)
+
     def view(self, request: MoneyRequest, user: User) -> RequestView:
         return self.views([request], user)[0]
 
@@ -358,9 +370,13 @@ class MoneyRequests:
         people[user.id] = user
         paid = self.paid_before(user.id, [r.requester_user_id for r in requests
                                           if r.payer_user_id == user.id])
+        split_ids = {r.split_id for r in requests if r.split_id is not None}
+        splits: dict[int, str] = {row.id: row.public_id for row in self.db.execute(
+            select(Split.id, Split.public_id).where(Split.id.in_(split_ids)))} if split_ids else {}
         return [RequestView(r, self.status_of(r), people[r.requester_user_id],
                             people[r.payer_user_id],
-                            r.payer_user_id == user.id and r.requester_user_id not in paid)
+                            r.payer_user_id == user.id and r.requester_user_id not in paid,
+                            None if r.split_id is None else splits[r.split_id])
                 for r in requests]
 
     def paid_before(self, payer_id: int, payee_ids: Iterable[int]) -> set[int]:
@@ -394,32 +410,36 @@ def _instant(value: dt.datetime | dt.date | str) -> dt.datetime:
 @dataclass(frozen=True)
 class MoneyRequestQuote:
     """Pay a request (its amount is the request's, never typed):
-    MoneyRequests.pay. ``amount_paise``: what the payer was shown."""
+    MoneyRequests.pay. ``amount_paise``: what the payer was shown; a request
+    changed since is refused, not paid."""
 
     requests: MoneyRequests
     payer: User
-    view: RequestView
+    public_id: str
     amount_paise: int
 
     def preview(self, request_key: str) -> ConfirmText:
         """Every check short of the PIN: still open, the same amount, and the
         transfer's own (the payer's wallet not frozen, the requester's there)."""
-        request, requester = self.view.request, self.view.requester
         records.idempotency_key(Kind.TRANSFER, self.payer, request_key)
-        self.requests.ensure_open(request)
+        requests = self.requests
+        view = requests.view(requests.of_user(self.payer, self.public_id, as_payer=True),
+                             self.payer)
+        request, requester = view.request, view.requester
+        requests.ensure_open(request)
         if request.amount_paise != self.amount_paise:
             raise AmountChanged(f"The amount asked for is now "
                                 f"{format_paise(request.amount_paise)}. Look again.", "amount")
-        self.requests.transfers.preview_transfer(
+        requests.transfers.preview_transfer(
             self.payer, requester.phone, request.amount_paise,
             codes.money_request_key(request.public_id), request.note)
         details = [f"For: {request.note}"] if request.note else []
-        if self.view.first_time:
+        if view.first_time:
             details.append(f"You have never paid {requester.name} before. Pay only if you "
                            "know them and expect this request.")
         return ConfirmText(f"Pay {format_paise(request.amount_paise)} to {requester.name} "
                            f"({requester.masked_phone})?", tuple(details))
 
     def confirm(self, pin: PinInput, request_key: str) -> tuple[MoneyRequest, Transaction]:
-        return self.requests.pay(self.payer, self.view.request.public_id, pin=pin,
+        return self.requests.pay(self.payer, self.public_id, pin=pin,
                                  amount_paise=self.amount_paise)
