@@ -209,7 +209,7 @@ class MoneyRequests:
         """Pay the request with one transfer (approved by ``pin``), at most once:
         confirmed again (a double click, a retry, a second session) it returns
         the transfer made. ``amount_paise``: the amount the payer agreed to."""
-        request = self.locked(public_id, payer_user_id=payer.id)
+        request, requester = self._locked_with_requester(public_id, payer.id)
         if request.status == PAID and request.transaction_id is not None:
             return request, self.db.get_one(Transaction, request.transaction_id)
         self.ensure_open(request)
@@ -217,7 +217,6 @@ class MoneyRequests:
             raise AmountChanged(f"The amount asked for is now "
                                 f"{format_paise(request.amount_paise)}: nothing was paid. "
                                 "Look again.", "amount")
-        requester = self.db.get_one(User, request.requester_user_id)
         tx = self.transfers.send_money(payer, requester.phone, request.amount_paise,
                                        codes.money_request_key(request.public_id),
                                        request.note or "Money request", pin=pin)
@@ -285,6 +284,18 @@ class MoneyRequests:
         if request is None:
             raise MoneyRequestNotFound("No such money request.")
         return request
+
+    def _locked_with_requester(self, public_id: str, payer_id: int) -> tuple[MoneyRequest, User]:
+        """:meth:`locked` (the payer's request) and its requester, in one query;
+        only the request's row is locked (the transfer locks the requester's)."""
+        row = self.db.execute(
+            self._of(public_id, {"payer_user_id": payer_id}).add_columns(User)
+            .join(User, User.id == MoneyRequest.requester_user_id)
+            .with_for_update(key_share=True, of=MoneyRequest)
+            .execution_options(populate_existing=True)).first()
+        if row is None:
+            raise MoneyRequestNotFound("No such money request.")
+        return row[0], row[1]
 
     @staticmethod
     def _of(public_id: str, owner: dict[str, int]) -> Select[MoneyRequest]:
