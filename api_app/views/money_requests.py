@@ -103,7 +103,7 @@ def pay(request: Request) -> Response:
 def decline(request: Request) -> Any:
     public_id = request.matchdict["money_request_id"]
     request_services(request).money_requests.decline(
-        _user(request), public_id, block=json_body(request).get("block") is True)
+        _user(request), public_id, block=(json_body(request) or {}).get("block") is True)
     return _shown(request, public_id)
 
 

@@ -214,3 +214,27 @@ def test_bad_splits_are_problems_and_write_nothing(api, db, people, body, code):
     before = rows(db)
     assert make_split(api, asha, body, status=422)["code"] == code
     assert rows(db) == before
+
+
+def test_an_ask_sent_twice_with_one_key_makes_one_request(api, db, people):
+    asha = sign_in(api, ASHA)
+    key = new_key()
+    body = {"to_phone": RAVI, "amount_paise": 500}
+    first = api.post_json("/v1/money_requests", body, headers=auth(asha, key), status=201)
+    again = api.post_json("/v1/money_requests", body, headers=auth(asha, key), status=201)
+    assert again.json["id"] == first.json["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = api.post_json("/v1/money_requests", {**body, "amount_paise": 600},
+                          headers=auth(asha, key), status=409)
+    assert other.json["code"] == "idempotency_key_reused"
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(MoneyRequest)) == 1
+    missing = api.post_json("/v1/money_requests", body, headers=auth(asha), status=400)
+    assert missing.json["code"] == "idempotency_key_missing"
+
+
+def test_decline_without_a_body(api, people):
+    made = ask(api, sign_in(api, ASHA))
+    declined = api.post(f"/v1/money_requests/{made['id']}/decline",
+                        headers=auth(sign_in(api, RAVI)), status=200)
+    assert declined.json["status"] == "declined"
