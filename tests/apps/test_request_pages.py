@@ -190,3 +190,20 @@ def test_bad_splits_are_said_on_the_form_and_nothing_written(user_wsgi, db, peop
     refused = split_form(asha, mode=mode, people=people_, values=values).submit(status=400)
     assert 'id="participants-error"' in refused.text
     assert rows(db) == before
+
+
+def test_someone_elses_split_is_404_and_unchanged(user_wsgi, db, people):
+    asha = browser(user_wsgi, ASHA)
+    made = split_form(asha, people=(RAVI, MEERA)).submit(status=303)
+    zoya = browser(user_wsgi, ZOYA)
+    zoya.get(made.location, status=404)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', zoya.get("/requests").text).group(1)
+    before = rows(db)
+    for action in ("/remind", "/close"):
+        zoya.post(made.location + action, {"csrf_token": token}, status=404)
+    ravi = browser(user_wsgi, RAVI)  # one of its people: sees it, cannot close it
+    assert "Pay my share" in ravi.get(made.location).text
+    ravi_token = re.search(r'name="csrf_token" value="([^"]+)"',
+                           ravi.get("/requests").text).group(1)
+    ravi.post(made.location + "/close", {"csrf_token": ravi_token}, status=404)
+    assert rows(db) == before

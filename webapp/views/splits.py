@@ -61,12 +61,13 @@ class SplitViews:
     # --------------------------------------------------------------- one split
 
     def _page(self, errors: dict[str, str] | None = None, status: int = 200) -> dict[str, Any]:
-        self.request.override_renderer = "split.jinja2"
-        self.request.response.status = status
         try:
             view = self.splits.view(self.user, self.request.matchdict["id"])
         except SplitNotFound:  # someone else's, or no such id: the same answer
             raise HTTPNotFound() from None
+        # (set once found: a 404 is rendered by the error page's own template)
+        self.request.override_renderer = "split.jinja2"
+        self.request.response.status = status
         return {"view": view, "errors": errors or {},
                 "mine": view.split.creator_user_id == self.user.id}
 
