@@ -52,6 +52,16 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "pin_already_set": (409, "A PIN is already set: change it with the old one"),
     "wallet_limit": (422, "Over the wallet's limit"),
     "recipient_limit": (422, "The recipient's wallet cannot receive that much"),
+    # Users' money requests and split bills (wallet.money.money_requests, splits).
+    "money_request_not_found": (404, "No such money request"),
+    "money_request_closed": (409, "This money request is no longer open"),
+    "self_request": (422, "You cannot ask yourself for money"),
+    "requests_blocked": (422, "This person does not take requests from you"),
+    "request_limit": (429, "Too many money requests today"),
+    "amount_changed": (409, "The amount asked for changed: look again"),
+    "split_not_found": (404, "No such split bill"),
+    "split_closed": (409, "This split bill is closed"),
+    "remind_too_soon": (429, "A reminder was sent a short while ago"),
     # The domain's refusals that no endpoint reaches today (the browser apps'
     # forms): each answered as itself all the same, should one reach the API.
     "kyc_refused": (422, "The identity details could not be verified"),

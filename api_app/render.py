@@ -14,6 +14,8 @@ from wallet.identity.models import ApiToken
 from wallet.merchants.mandate_rules import ist_day
 from wallet.merchants.models import Mandate, MandateDebit, PaymentRequest, Refund
 from wallet.money.activity import ActivityItem
+from wallet.money.money_requests import RequestView
+from wallet.money.splits import SplitView
 from wallet.money.models import PaymentSchedule, ScheduleRun
 from wallet.money.schedules import Payee
 from wallet.money.statements import Statement
@@ -127,6 +129,36 @@ def statement(value: Statement) -> Json:
                    "note": line.note, "amount": money(line.change_paise),
                    "balance": money(line.balance_paise)} for line in value.lines],
     }
+
+
+# --- Users' money requests and split bills (wallet.money.money_requests, splits).
+
+
+def person(user: User) -> Json:
+    return {"name": user.name, "phone": user.masked_phone}
+
+
+def money_request(view: RequestView, viewer: User) -> Json:
+    request = view.request
+    return {"id": request.public_id, "status": view.status, "amount": money(request.amount_paise),
+            "note": request.note,
+            "direction": "incoming" if request.payer_user_id == viewer.id else "outgoing",
+            "requester": person(view.requester), "payer": person(view.payer),
+            "first_time": view.first_time, "split_id": view.split_public_id,
+            "transaction_id": request.transaction_id,
+            "expires_at": moment(request.expires_at), "created_at": moment(request.created_at),
+            "closed_at": moment(request.closed_at)}
+
+
+def split(view: SplitView, viewer: User) -> Json:
+    value = view.split
+    return {"id": value.public_id, "title": value.title, "mode": value.mode,
+            "status": value.status, "creator": person(view.creator),
+            "total": money(value.total_paise), "creator_share": money(value.creator_share_paise),
+            "paid": money(view.paid_paise), "outstanding": money(view.outstanding_paise),
+            "shares": [money_request(share, viewer) for share in view.shares],
+            "created_at": moment(value.created_at), "closed_at": moment(value.closed_at),
+            "reminded_at": moment(value.reminded_at)}
 
 
 def schedule_run(run: ScheduleRun) -> Json:

@@ -29,6 +29,17 @@ API_ROUTES = {
     "payment_request": "/v1/payment_requests/{payment_request_id}",
     "payment_request_cancel": "/v1/payment_requests/{payment_request_id}/cancel",
     "payment_request_refunds": "/v1/payment_requests/{payment_request_id}/refunds",
+    # Users' money requests and split bills (a user's token).
+    "money_requests": "/v1/money_requests",
+    "money_request": "/v1/money_requests/{money_request_id}",
+    "money_request_pay": "/v1/money_requests/{money_request_id}/pay",
+    "money_request_decline": "/v1/money_requests/{money_request_id}/decline",
+    "money_request_cancel": "/v1/money_requests/{money_request_id}/cancel",
+    "splits": "/v1/splits",
+    "split": "/v1/splits/{split_id}",
+    "split_remind": "/v1/splits/{split_id}/remind",
+    "split_close": "/v1/splits/{split_id}/close",
+    "split_share": "/v1/splits/{split_id}/shares/{money_request_id}",
     # AutoPay mandates (shops' servers).
     "mandates": "/v1/mandates",
     "mandate": "/v1/mandates/{mandate_id}",

@@ -5,6 +5,7 @@ from . import (  # noqa: F401 - registers the tasks
     housekeeping,
     mandates,
     metrics,
+    money_requests,
     schedules,
     webhooks,
     withdrawals,

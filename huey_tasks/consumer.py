@@ -13,6 +13,7 @@ from . import (  # noqa: F401 - the tasks
     housekeeping,
     mandates,
     metrics,
+    money_requests,
     schedules,
     webhooks,
     withdrawals,

@@ -49,8 +49,10 @@ from .merchants.webhook_deliveries import WebhookWorker
 from .merchants.webhooks import MerchantWebhooks, WebhookPolicy
 from .money.activity import Activity
 from .money.limits import LimitPolicy, WalletLimits
+from .money.money_requests import MoneyRequests, RequestPolicy
 from .money.schedules import NOTICE_BATCH, PaymentSchedules, SchedulePolicy
 from .money.shop_payments import ShopPayments
+from .money.splits import Splits
 from .money.statements import Statements
 from .money.transfers import Transfers
 from .operations.audit import Actor, AuditLog
@@ -285,6 +287,21 @@ class Services:
     @property
     def audit_log(self) -> AuditLog:
         return AuditLog(self.db, clock=self.clock)
+
+    # --- Users' money requests and split bills (wallet.money.money_requests, splits).
+
+    @property
+    def request_policy(self) -> RequestPolicy:
+        return RequestPolicy(max_per_day=self.settings.money_requests_per_day)
+
+    @property
+    def money_requests(self) -> MoneyRequests:
+        return MoneyRequests(self.db, transfers=self.transfers, policy=self.request_policy,
+                             clock=self.clock)
+
+    @property
+    def splits(self) -> Splits:
+        return Splits(self.db, requests=self.money_requests, clock=self.clock)
 
     @property
     def schedule_policy(self) -> SchedulePolicy:

@@ -33,6 +33,7 @@ from .identity.pins import PinPolicy
 from .merchants.mandate_rules import MIN_PRODUCTION_NOTICE_S, MandatePolicy
 from .merchants.webhooks import WebhookPolicy
 from .money.limits import LimitPolicy
+from .money.money_requests import RequestPolicy
 from .money.schedules import SchedulePolicy
 
 __all__ = ["ConfigurationError", "WalletSettings", "as_bool", "check_secret", "is_production",
@@ -157,6 +158,9 @@ class WalletSettings:
     #: ``module:factory`` of the KYC verifier (wallet.identity.kyc.KycVerifier); the
     #: default approves everyone (development): production refuses it.
     kyc_verifier: str = DEFAULT_KYC_VERIFIER
+    #: Money requests one user may make a day (India's day; a split bill's
+    #: shares count): wallet.money.money_requests, against request spam.
+    money_requests_per_day: int = RequestPolicy.max_per_day
     #: The keys PANs are sealed and fingerprinted with (wallet.identity.pan_vault); None
     #: when not configured (outside production only: KYC cannot be used then).
     pan_keys: PanKeys | None = field(default=None, repr=False)
@@ -223,6 +227,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "settlement_account_cooling_off_s": _not_negative(float),
     "min_kyc_max_balance_paise": _POSITIVE_INT, "min_kyc_monthly_bank_paise": _POSITIVE_INT,
     "full_kyc_max_balance_paise": _POSITIVE_INT,
+    # Users' money requests and split bills.
+    "money_requests_per_day": _POSITIVE_INT,
     "mandate_notice_s": _not_negative(float), "mandate_pin_cap_paise": _POSITIVE_INT,
     # Scheduled payments.
     "schedule_notice_hours": _not_negative(float), "schedule_run_cap_paise": _not_negative(int),

@@ -119,6 +119,24 @@ def test_api_shop_payment(api, db, asha):
     within_budget("api_shop_payment", engine_of(api.app), trips)
 
 
+def test_api_pay_money_request(api, db, asha, ravi):
+    """Users' money requests: Asha pays Ravi's request (one transfer)."""
+    from wallet.money.money_requests import MoneyRequests, RequestPolicy
+
+    from ..wallet_helpers import services_for_tests
+
+    with db() as session, session.begin():
+        services = services_for_tests(session)
+        public_id = MoneyRequests(session, transfers=services.transfers,
+                                  policy=RequestPolicy()).ask(
+            session.get(User, ravi), ASHA, 120_50, "dinner").public_id
+    token = sign_in(api)
+    with counting(engine_of(api.app)) as trips:
+        api.post_json(f"/v1/money_requests/{public_id}/pay", {"pin": PIN},
+                      headers=auth(token, new_key()), status=201)
+    within_budget("api_pay_money_request", engine_of(api.app), trips)
+
+
 def test_withdrawal_request(api, db, asha):
     open_settlement_shards(db)
     token = sign_in(api)

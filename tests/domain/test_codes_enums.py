@@ -16,7 +16,9 @@ WITH_ALL = [codes.KycLevel, codes.Kind, codes.Status, codes.RequestStatus, codes
             # AutoPay mandates.
             codes.MandateStatus, codes.MandateFrequency, codes.DebitStatus,
             # Scheduled payments.
-            codes.ScheduleFrequency, codes.ScheduleStatus, codes.RunStatus]
+            codes.ScheduleFrequency, codes.ScheduleStatus, codes.RunStatus,
+            # Money requests and split bills.
+            codes.MoneyRequestStatus, codes.SplitMode, codes.SplitStatus]
 
 
 @pytest.mark.parametrize("vocabulary", WITH_ALL, ids=lambda v: v.__name__)

@@ -45,6 +45,11 @@ BUDGETS: tuple[Budget, ...] = (
     Budget("deposit_settle", "webhook app: a bank's deposit.succeeded", sqlite=14, postgresql=10),
     Budget("refund", "API: a shop's POST /v1/payment_requests/<id>/refunds",
            sqlite=19, postgresql=16),
+    # Users' money requests: a transfer's (api_transfer) and 3 more: the amount read by the
+    # quote (none when the body sends amount_paise), the request locked with its requester
+    # (whose phone the transfer takes), the request marked paid.
+    Budget("api_pay_money_request", "API: POST /v1/money_requests/<id>/pay",
+           sqlite=15, postgresql=10),
     # AutoPay (wallet.merchants.mandate_debits): a worker's step, no request around it:
     # the claim (debit and mandate, one statement), the customer and the shop, the
     # posting, the payment's record, the customer's notification, the debit, the

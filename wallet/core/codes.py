@@ -89,6 +89,35 @@ class RequestStatus(StrEnum):
     ALL = nonmember(("created", "paid", "expired", "cancelled"))
 
 
+class MoneyRequestStatus(StrEnum):
+    """``money_requests.status``: a user asks another for money (wallet.money.money_requests):
+    pending -> paid | declined | expired | cancelled."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    ALL = nonmember(("pending", "paid", "declined", "expired", "cancelled"))
+
+
+class SplitMode(StrEnum):
+    """``splits.mode``: how a split bill's total is shared (wallet.money.splits)."""
+
+    EQUAL = "equal"
+    EXACT = "exact"
+    SHARES = "shares"
+    ALL = nonmember(("equal", "exact", "shares"))
+
+
+class SplitStatus(StrEnum):
+    """``splits.status``: open -> closed (by its creator; its pending requests cancelled)."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    ALL = nonmember(("open", "closed"))
+
+
 class Delivery(StrEnum):
     """``merchant_deliveries.status``: a webhook to a shop's server."""
 
@@ -360,6 +389,12 @@ def refund_key(merchant_id: int, key: str) -> str:
 def checkout_key(payment_request_id: int) -> str:
     """The one payment a payment request may ever get."""
     return f"checkout:{payment_request_id}"
+
+
+def money_request_key(public_id: str) -> str:
+    """The form key of the one transfer a user's money request may ever get
+    (Transfers.send_money makes it ``transfer:<payer>:<public id>``)."""
+    return public_id
 
 
 def mandate_debit_key(debit_id: int) -> str:

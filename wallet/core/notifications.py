@@ -32,6 +32,11 @@ class Notice(StrEnum):
     REFUND_RECEIVED = "refund_received"
     DEPOSIT_CONFIRMED = "deposit_confirmed"
     DEPOSIT_FAILED = "deposit_failed"
+    # Users' money requests and split bills (wallet.money.money_requests).
+    MONEY_REQUESTED = "money_requested"
+    REQUEST_REMINDER = "request_reminder"
+    REQUEST_DECLINED = "request_declined"
+    REQUEST_CANCELLED = "request_cancelled"
     # AutoPay mandates (wallet.merchants.mandates): the pre-debit notice, and its outcome.
     MANDATE_DEBIT_NOTICE = "mandate_debit_notice"
     MANDATE_DEBIT_NEEDS_PIN = "mandate_debit_needs_pin"

@@ -51,6 +51,59 @@ class RecipientLimit(WalletError):
     code = "recipient_limit"
 
 
+# --- Users' money requests and split bills (wallet.money.money_requests, splits).
+__all__ += ["AmountChanged", "MoneyRequestClosed", "MoneyRequestNotFound", "RemindTooSoon",
+            "RequestLimit", "RequestsBlocked", "SelfRequest", "SplitClosed", "SplitNotFound"]
+
+
+class MoneyRequestNotFound(WalletError):
+    """No such request of this user's (someone else's answers the same)."""
+
+    code = "money_request_not_found"
+
+
+class MoneyRequestClosed(WalletError):
+    """The request is paid, declined, expired or cancelled: nothing to do."""
+
+    code = "money_request_closed"
+
+
+class SelfRequest(WalletError):
+    code = "self_request"
+    field = "phone"
+
+
+class RequestsBlocked(WalletError):
+    """The payer blocked requests from this requester."""
+
+    code = "requests_blocked"
+    field = "phone"
+
+
+class RequestLimit(WalletError):
+    """The requester asked for money too many times today."""
+
+    code = "request_limit"
+
+
+class AmountChanged(WalletError):
+    """The requester changed the amount since the payer saw it: nothing moved."""
+
+    code = "amount_changed"
+
+
+class SplitNotFound(WalletError):
+    code = "split_not_found"
+
+
+class SplitClosed(WalletError):
+    code = "split_closed"
+
+
+class RemindTooSoon(WalletError):
+    code = "remind_too_soon"
+
+
 # Scheduled payments (wallet.money.schedules) ---------------------------------
 
 

@@ -6,7 +6,7 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.core.codes import IST
+from wallet.core.codes import IST, Kind
 from wallet.core.errors import WalletError
 from wallet.core.models import User
 from wallet.money.activity import Activity
@@ -113,4 +113,8 @@ class WalletViews:
         item = self.activity.transaction_for(self.user, int(self.request.matchdict["id"]))
         if item is None:  # someone else's, or no such id: the same answer
             raise HTTPNotFound()
-        return {"item": item, "just_sent": self.request.params.get("sent") == "1"}
+        # A transfer that paid a money request links back to it (and its split).
+        paid = (request_services(self.request).money_requests.for_transaction(
+            item.transaction.id) if item.transaction.kind == Kind.TRANSFER else None)
+        return {"item": item, "just_sent": self.request.params.get("sent") == "1",
+                "paid_request": paid}

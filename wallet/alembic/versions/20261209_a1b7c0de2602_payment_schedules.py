@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'a1b7c0de2602'
-down_revision: Union[str, Sequence[str], None] = 'a1b7c0de2501'
+down_revision: Union[str, Sequence[str], None] = 'a1b7c0de2601'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
