@@ -14,10 +14,10 @@ from wallet.identity.models import ApiToken
 from wallet.merchants.mandate_rules import ist_day
 from wallet.merchants.models import Mandate, MandateDebit, PaymentRequest, Refund
 from wallet.money.activity import ActivityItem
-from wallet.money.money_requests import RequestView
-from wallet.money.splits import SplitView
 from wallet.money.models import PaymentSchedule, ScheduleRun
+from wallet.money.money_requests import RequestView
 from wallet.money.schedules import Payee
+from wallet.money.splits import SplitView
 from wallet.money.statements import Statement
 
 Json = dict[str, Any]

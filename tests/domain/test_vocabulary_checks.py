@@ -19,15 +19,15 @@ from wallet.core.codes import (
     Event,
     Kind,
     KycLevel,
-    MoneyRequestStatus,
     MandateFrequency,
     MandateStatus,
+    MoneyRequestStatus,
     RequestStatus,
-    SplitMode,
-    SplitStatus,
     RunStatus,
     ScheduleFrequency,
     ScheduleStatus,
+    SplitMode,
+    SplitStatus,
     Status,
 )
 from wallet.db import target_metadata
