@@ -9,6 +9,7 @@ settings, and no constructor of the domain has a default policy of its own.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from .merchants.webhook_deliveries import WebhookWorker
 from .merchants.webhooks import MerchantWebhooks, WebhookPolicy
 from .money.activity import Activity
 from .money.limits import LimitPolicy, WalletLimits
+from .money.models import ScheduleRun
 from .money.money_requests import MoneyRequests, RequestPolicy
 from .money.schedules import NOTICE_BATCH, PaymentSchedules, SchedulePolicy
 from .money.shop_payments import ShopPayments
@@ -60,6 +62,8 @@ from .operations.operator_actions import OperatorActions
 from .operations.operators import OperatorService
 from .operations.oversight import Oversight
 from .settings import ConfigurationError, WalletSettings
+
+log = logging.getLogger(__name__)
 
 
 def payout_policy(s: WalletSettings) -> PayoutPolicy:
@@ -360,8 +364,14 @@ class Background:
         transaction of its own (one claimed by another worker is skipped);
         the ids of those executed (paid, failed, cancelled or now awaiting the PIN)."""
         due = self.run_in_transaction(lambda db: self.services(db).mandate_debits.due())
-        return [debit_id for debit_id in due
-                if self.run_in_transaction(self._debit_executor(debit_id))]
+        executed = []
+        for debit_id in due:
+            try:
+                if self.run_in_transaction(self._debit_executor(debit_id)):
+                    executed.append(debit_id)
+            except Exception:  # one debit's fault must not hold up every debit after it
+                log.exception("AutoPay debit %s not executed; tried again next sweep", debit_id)
+        return executed
 
     def _debit_executor(self, debit_id: int) -> Callable[[Session], bool]:
         def execute(db: Session) -> bool:
@@ -377,6 +387,13 @@ class Background:
             older_than=dt.timedelta(seconds=s.deposit_stuck_after_s),
             expire_after=dt.timedelta(seconds=s.deposit_expire_after_s))
 
+    def _schedule_runner(self, passed_over: set[int], claimed: list[int]
+                         ) -> Callable[[Session], ScheduleRun | None]:
+        def run(db: Session) -> ScheduleRun | None:
+            return self.services(db).payment_schedules.run_due_one(
+                passed_over=passed_over, claimed=claimed)
+        return run
+
     def sweep_schedules(self, max_runs: int = 500) -> tuple[int, int]:
         """Scheduled payments (wallet.money.schedules): send the notices due,
         then pay the due runs, each in a transaction of its own (a second
@@ -388,8 +405,20 @@ class Background:
             notices += sent
             if sent < NOTICE_BATCH:
                 break
-        runs = 0
-        while runs < max_runs and self.run_in_transaction(
-                lambda db: self.services(db).payment_schedules.run_due_one()) is not None:
+        runs, passed_over = 0, set[int]()
+        while runs < max_runs:
+            claimed: list[int] = []
+            try:
+                run = self.run_in_transaction(self._schedule_runner(passed_over, claimed))
+            except Exception:
+                if not claimed:
+                    raise
+                # One schedule's fault must not hold up every run due after it.
+                log.exception("scheduled payment %s not run; tried again next sweep",
+                              claimed[-1])
+                passed_over.add(claimed[-1])
+                continue
+            if run is None:
+                break
             runs += 1
         return notices, runs

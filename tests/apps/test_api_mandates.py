@@ -5,6 +5,8 @@ Idempotency-Key replay; and the shop's signed webhooks for every state change
 (approved, a debit succeeded; revoked between the notice and the debit)."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
@@ -54,7 +56,7 @@ def asha(db):
 def body(clock, **changes):
     return {"max_amount_paise": 499_00, "frequency": "monthly",
             "start_date": clock.today.isoformat(),
-            "end_date": clock.today.replace(year=clock.today.year + 1).isoformat(),
+            "end_date": (clock.today + dt.timedelta(days=365)).isoformat(),
             "description": "Streamflix monthly plan", **changes}
 
 
@@ -160,7 +162,7 @@ def test_bad_mandates_are_refused_and_nothing_is_written(api, db, clock, shop, c
 
 def test_end_before_start(api, db, clock, shop):
     _, secret = shop
-    start = clock.today.replace(year=clock.today.year + 1)
+    start = (clock.today + dt.timedelta(days=365))
     reply = create(api, secret, clock, status=422, start_date=start.isoformat(),
                    end_date=clock.today.isoformat())
     assert reply.json["errors"] == [{"field": "end_date",
@@ -213,7 +215,7 @@ def test_debits_refused_by_the_mandate_move_nothing(api, db, clock, shop, asha):
     monthly = create(api, secret, clock).json["id"]
     later = create(api, secret, clock, start_date=clock.today.replace(
         year=clock.today.year + 1).isoformat(),
-        end_date=clock.today.replace(year=clock.today.year + 2).isoformat()).json["id"]
+        end_date=(clock.today + dt.timedelta(days=730)).isoformat()).json["id"]
     for public_id in (monthly, later):
         approve(db, clock, asha, public_id)
     present(api, secret, monthly, 100_00)

@@ -29,6 +29,7 @@ from wallet.money.errors import (
 from wallet.money.models import MoneyRequest, RequestBlock, Split
 from wallet.money.money_requests import MoneyRequests, RequestPolicy
 from wallet.money.splits import Participant, allocate
+from wallet.money.transfers import Transfers
 
 from ..wallet_helpers import PIN, balance, make_user, services_for_tests, state
 
@@ -179,6 +180,28 @@ def test_an_expired_request_reads_expired_and_the_sweep_writes_it(db, clock, peo
     assert status(db, rq) == "expired"
 
 
+def test_a_request_open_when_paid_is_paid_though_it_lapses_meanwhile(db, clock, people,
+                                                                    monkeypatch):
+    """Its expiry passes while the transfer waits for its locks: the money
+    moved, so the request is paid (a refusal now would leave a transfer no
+    request names, and the pages commit refusals)."""
+    rq = ask(db, clock, people["asha"], RAVI, expires=clock.now + dt.timedelta(hours=1))
+    clock.now += dt.timedelta(minutes=59, seconds=59)
+    send_money = Transfers.send_money
+
+    def slow(self, *args, **kwargs):
+        tx = send_money(self, *args, **kwargs)
+        clock.now += dt.timedelta(seconds=2)  # (the locks took their time)
+        return tx
+
+    monkeypatch.setattr(Transfers, "send_money", slow)
+    tx_id = pay(db, clock, people["ravi"], rq)
+    assert status(db, rq) == "paid" and balance(db, people["ravi"])[0] == 750_00
+    with db() as session:
+        assert session.scalar(select(MoneyRequest.transaction_id).where(
+            MoneyRequest.public_id == rq)) == tx_id
+
+
 def test_a_changed_amount_is_not_paid_unseen(db, clock, people):
     rq = ask(db, clock, people["asha"], RAVI)
     with pytest.raises(AmountChanged):
@@ -211,6 +234,7 @@ def test_at_most_n_requests_a_day(db, clock, people):
     (RAVI, 100, "2099-01-01", WalletError),
     (RAVI, 100, "tomorrow", WalletError),
     (RAVI, 100, "2030-01-01T10:00:00", WalletError),  # no offset
+    (RAVI, 100, "9999-12-31", WalletError),  # (its next day overflows)
 ])
 def test_bad_input_is_refused_and_nothing_written(db, clock, people, phone, amount, expires,
                                                   error):

@@ -169,6 +169,20 @@ def test_a_frozen_wallet_fails_and_its_retry_pays_once_unfrozen(db, runner, cloc
     assert balance(db, ravi)[0] == 100_00
 
 
+def test_a_disabled_account_pays_nothing_on_its_schedule(db, runner, clock, asha, ravi):
+    """An operator disabled the payer (fraud, a death): the approval given
+    with the PIN before pays nothing any more (Pins.standing)."""
+    make_schedule(db, clock, asha, to_phone="98123 45678", amount="100", frequency="once",
+                  start_date="2027-01-02")
+    with db() as session, session.begin():
+        session.get(User, asha).is_active = False
+    clock.advance(hours=24)
+    background(runner, clock, schedule_retry=False).sweep_schedules()
+    assert runs_of(db, _only_schedule(db))[0][1] == RunStatus.FAILED
+    assert "disabled" in notices(db, asha, Notice.SCHEDULED_PAYMENT_FAILED)[0].text
+    assert balance(db, ravi)[0] == 0
+
+
 def test_without_retries_a_refused_run_fails_at_once(db, runner, clock, ravi):
     poor = make_user(db, "+919800000001", "Poor")
     make_schedule(db, clock, poor, to_phone="98123 45678", amount="100", frequency="once",

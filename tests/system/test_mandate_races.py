@@ -6,6 +6,7 @@ mandate revoked); no deadlock, counted by the client and the server."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -35,27 +36,37 @@ def debit_statuses(db) -> list[str]:
         return list(session.scalars(select(MandateDebit.status).order_by(MandateDebit.id)))
 
 
-def settle_statistics(app_engine: sa.Engine, stats: sa.Engine) -> None:
+def settle_statistics(app_engine: sa.Engine, stats: sa.Engine, since: object) -> None:
     """A backend hands its deadlock count to the shared statistics when it
-    exits: close the work's connections and wait until their backends are gone."""
+    exits (else when idle, at most once a second): close the work's
+    connections, end the backends opened since the test began (directly or
+    by PgBouncer for it; other tests' pooled ones are left alone) and wait
+    until they are gone, then long enough for an older idle one to report."""
     app_engine.dispose()
-    query = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-             "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+    mine = ("FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+            "AND backend_start >= :since")
+    with stats.connect() as conn:
+        conn.execute(sa.text(f"SELECT pg_terminate_backend(pid) {mine}"), {"since": since})
 
     def gone() -> bool:
         with stats.connect() as conn:
-            return conn.exec_driver_sql(query).scalar_one() == 0
+            return conn.execute(sa.text(f"SELECT count(*) {mine}"),
+                                {"since": since}).scalar_one() == 0
 
     wait_until(gone, "the work's backends to exit", timeout_s=30)
+    time.sleep(1.2)  # (an idle backend reports at most once a second)
 
 
 @pytest.fixture
 def counted(app_engine):
     stats = stats_engine()
+    with stats.connect() as conn:
+        since = conn.exec_driver_sql("SELECT now()").scalar_one()
     before = server_deadlocks(stats)
     with ClientDeadlocks() as client:
         yield client
-    settle_statistics(app_engine, stats)
+    settle_statistics(app_engine, stats, since)
     assert client.count == 0 and server_deadlocks(stats) - before == 0
     stats.dispose()
 

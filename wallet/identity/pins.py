@@ -180,7 +180,11 @@ class Pins:
         compared now. Only the domain service that keeps that approval's
         rules may ask for it, after checking the run is within what was
         approved (its own amount cap, its period, not paused or revoked);
-        no page or API view ever does."""
+        no page or API view ever does. A disabled account (an operator's
+        decision: fraud, a death) pays nothing on an approval given before."""
+        if not user.is_active:
+            raise PinRefused("This account is disabled: nothing is paid from it on an "
+                             "approval given before.")
         return PinApproval(user.id, _APPROVER, self.table.__tablename__)
 
     def approve(self, user: PinOwner, pin: PinInput, *, field: str = "pin",

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -125,7 +126,7 @@ class MoneyRequests:
             return now + dt.timedelta(seconds=self.policy.default_expiry_s)
         try:
             when = _instant(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # (9999-12-31's next day)
             problems["expires"] = "Give the expiry as a date like 2026-12-31."
             return None
         if when <= now:
@@ -220,7 +221,10 @@ class MoneyRequests:
         tx = self.transfers.send_money(payer, requester.phone, request.amount_paise,
                                        codes.money_request_key(request.public_id),
                                        request.note or "Money request", pin=pin)
-        self.close(request, PAID)
+        # Open when checked above, under its lock: paid now, even if its expiry
+        # passed while the transfer waited (a refusal after the money moved
+        # would leave a transfer no request names: the pages commit refusals).
+        self._mark(request, PAID)
         request.transaction_id = tx.id
         return request, tx
 
@@ -237,12 +241,10 @@ class MoneyRequests:
 
     def block(self, user: User, blocked_user_id: int) -> None:
         """``user`` takes no more requests from ``blocked_user_id`` (once is enough)."""
-        if self.db.scalar(select(RequestBlock.id).where(
-                RequestBlock.user_id == user.id,
-                RequestBlock.blocked_user_id == blocked_user_id)) is None:
-            self.db.add(RequestBlock(user_id=user.id, blocked_user_id=blocked_user_id,
-                                     created_at=self.clock()))
-            self.db.flush()
+        # (a twin decline-and-block of another request may insert it first)
+        self.db.execute(_insert_block(self.db.get_bind().dialect.name), {
+            "user_id": user.id, "blocked_user_id": blocked_user_id,
+            "created_at": self.clock()}, execution_options={"dml_strategy": "raw"})
 
     def unblock(self, user: User, blocked_user_id: int) -> None:
         block = self.db.scalar(select(RequestBlock).where(
@@ -271,6 +273,9 @@ class MoneyRequests:
     def close(self, request: MoneyRequest, status: MoneyRequestStatus) -> None:
         """pending -> ``status``, under the request's row lock (held by the caller)."""
         self.ensure_open(request)
+        self._mark(request, status)
+
+    def _mark(self, request: MoneyRequest, status: MoneyRequestStatus) -> None:
         now = self.clock()
         request.status, request.closed_at, request.updated_at = status, now, now
 
@@ -403,6 +408,15 @@ class MoneyRequests:
         """The request a transfer paid, if it paid one (history links both ways)."""
         return self.db.scalar(select(MoneyRequest).where(
             MoneyRequest.transaction_id == transaction_id))
+
+
+def _insert_block(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING of a block (unique per pair)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(RequestBlock).on_conflict_do_nothing(
+        index_elements=["user_id", "blocked_user_id"])
 
 
 def _instant(value: dt.datetime | dt.date | str) -> dt.datetime:

@@ -17,6 +17,7 @@ from ledgerlib import format_paise
 
 from ..core.codes import ScheduleFrequency
 from ..core.models import Transaction, User
+from ..core.text import whole_number
 from ..identity.pins import PinInput
 from . import records
 from .models import PaymentSchedule
@@ -51,8 +52,8 @@ def _date(value: DateInput, name: str, problems: dict[str, str]) -> dt.date | No
 def _count(value: str | int | None, problems: dict[str, str]) -> int | None:
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        value = whole_number(value, max_digits=6)
     if type(value) is not int or not 1 <= value <= MAX_COUNT:
         problems["count"] = f"The number of payments is a whole number from 1 to {MAX_COUNT}."
         return None

@@ -29,7 +29,7 @@ refusal and each run that waits for the PIN.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -320,21 +320,30 @@ class PaymentSchedules:
             self._notice(schedule, run, now)
         return len(rows)
 
-    def run_due_one(self) -> ScheduleRun | None:
+    def run_due_one(self, *, passed_over: Collection[int] = (),
+                    claimed: list[int] | None = None) -> ScheduleRun | None:
         """Pay the run due first, if any (its schedule claimed SKIP LOCKED,
-        in due order): the caller's transaction is this run's alone."""
+        in due order): the caller's transaction is this run's alone.
+        ``passed_over``: schedules not to claim (one that failed unexpectedly
+        in this sweep must not hold up every run due after it); ``claimed``
+        gets the id of the schedule claimed, for the caller to pass over."""
         now = self.clock()
-        claimed = self.db.execute(
+        due = [ScheduleRun.status.in_(RunStatus.DUE), ScheduleRun.attempt_at <= now,
+               PaymentSchedule.status == ScheduleStatus.ACTIVE]
+        if passed_over:
+            due.append(PaymentSchedule.id.not_in(list(passed_over)))
+        claimed_row = self.db.execute(
             select(PaymentSchedule, ScheduleRun.id)
             .join(ScheduleRun, ScheduleRun.schedule_id == PaymentSchedule.id)
-            .where(ScheduleRun.status.in_(RunStatus.DUE), ScheduleRun.attempt_at <= now,
-                   PaymentSchedule.status == ScheduleStatus.ACTIVE)
+            .where(*due)
             .order_by(ScheduleRun.attempt_at, ScheduleRun.id).limit(1)
             .with_for_update(key_share=True, skip_locked=True, of=PaymentSchedule)
             .execution_options(populate_existing=True)).first()
-        if claimed is None:
+        if claimed_row is None:
             return None
-        schedule, run_id = claimed
+        schedule, run_id = claimed_row
+        if claimed is not None:
+            claimed.append(schedule.id)
         # Read again under the lock: another worker may have paid it since
         # this statement's snapshot (the ledger key would refuse it anyway).
         run = self.db.scalar(select(ScheduleRun).where(ScheduleRun.id == run_id)

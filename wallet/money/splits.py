@@ -17,6 +17,7 @@ requests in ascending id; paying a request never takes the split's row.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from ..core.models import User
 from ..core.notifications import Notice, notify
 from ..core.phone import InvalidPhone, normalize_phone
 from ..core.text import is_ordinary
-from .errors import RemindTooSoon, SplitClosed, SplitNotFound
+from .errors import MoneyRequestClosed, RemindTooSoon, SplitClosed, SplitNotFound
 from .models import MoneyRequest, Split
 from .money_requests import ExpiryInput, MoneyRequests, RequestView
 from .quotes import AmountInput, refuse_if_any
@@ -166,7 +167,10 @@ class Splits:
         if split.status == SplitStatus.CLOSED:
             return split
         for request in self._pending(split):
-            self.requests.cancel(creator, request.public_id)
+            # One that lapsed meanwhile is refused before anything is written
+            # for it: the others are cancelled all the same.
+            with contextlib.suppress(MoneyRequestClosed):
+                self.requests.cancel(creator, request.public_id)
         now = self.clock()
         split.status, split.closed_at, split.updated_at = SplitStatus.CLOSED, now, now
         return split

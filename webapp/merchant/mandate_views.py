@@ -12,6 +12,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 
 from wallet.core.models import Merchant
+from wallet.core.text import whole_number
 from wallet.merchants.errors import MandateNotFound
 from wallet.merchants.mandate_rules import FREQUENCY_TEXT, ist_day
 from webcommon import request_services
@@ -31,7 +32,7 @@ def includeme(config: Configurator) -> None:
 def mandates(request: Request) -> dict[str, Any]:
     merchant: Merchant = request.identity
     text = request.params.get("cursor", "")
-    cursor = int(text) if isinstance(text, str) and text.isdigit() and len(text) < 19 else None
+    cursor = whole_number(text)
     rows, next_cursor = request_services(request).mandates.page(merchant, cursor=cursor,
                                                                 limit=PAGE)
     return {"mandates": rows, "next_cursor": next_cursor, "frequency_text": FREQUENCY_TEXT}

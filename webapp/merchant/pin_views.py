@@ -13,6 +13,7 @@ from pyramid.response import Response
 
 from wallet.core.errors import WalletError
 from wallet.core.models import Merchant
+from wallet.core.text import whole_number
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
@@ -96,7 +97,8 @@ class NoticeViews:
     @view_config(route_name="notices_read", request_method="POST")
     def mark_read(self) -> Response:
         text = self.request.POST.get("up_to", "")
-        if isinstance(text, str) and text.isdigit() and len(text) < 19:
+        up_to = whole_number(text)
+        if up_to is not None:
             request_services(self.request).notifications.mark_merchant_read(
-                self.merchant.id, int(text))
+                self.merchant.id, up_to)
         return HTTPSeeOther(self.request.route_url("notices"))

@@ -8,6 +8,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.core.models import User
+from wallet.core.text import whole_number
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
@@ -28,6 +29,6 @@ class NotificationViews:
     @view_config(route_name="notifications_read", request_method="POST")
     def mark_read(self) -> Response:
         text = self.request.POST.get("up_to", "")
-        up_to = int(text) if isinstance(text, str) and text.isdigit() and len(text) < 19 else None
+        up_to = whole_number(text)
         request_services(self.request).notifications.mark_read(self.user.id, up_to)
         return HTTPSeeOther(self.request.route_url("notifications"))

@@ -12,6 +12,7 @@ from pyramid.response import Response
 
 from wallet.core.errors import WalletError
 from wallet.core.models import User
+from wallet.core.text import whole_number
 from wallet.money.errors import ScheduleNotFound
 from wallet.money.models import PaymentSchedule
 from wallet.money.schedule_quotes import RunQuote, describe_rule, quote_schedule
@@ -110,10 +111,10 @@ class ScheduleViews:
 
     @view_config(route_name="schedule_skip", request_method="POST")
     def skip(self) -> Response:
-        number = field(self.request, "run_number")
-        if not number.isdigit():
+        number = whole_number(field(self.request, "run_number"), max_digits=6)
+        if number is None:
             raise HTTPNotFound()
-        return self._act("skip", f"Payment {number} skipped.", int(number))
+        return self._act("skip", f"Payment {number} skipped.", number)
 
     @view_config(route_name="schedule_pause", request_method="POST")
     def pause(self) -> Response:
