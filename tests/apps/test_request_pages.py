@@ -207,3 +207,24 @@ def test_someone_elses_split_is_404_and_unchanged(user_wsgi, db, people):
                            ravi.get("/requests").text).group(1)
     ravi.post(made.location + "/close", {"csrf_token": ravi_token}, status=404)
     assert rows(db) == before
+
+
+def test_an_ask_or_a_split_sent_twice_is_made_once(user_wsgi, db, people):
+    """A double click or a browser's retry of the same form makes one request
+    (its payer is prompted once) and one split; the form's token reused for
+    other details is refused, nothing written."""
+    asha = browser(user_wsgi, ASHA)
+    form = asha.get("/requests/new").forms["ask-form"]
+    form["phone"], form["amount"], form["note"] = RAVI, "250.00", "dinner"
+    first, second = form.submit(status=303), form.submit(status=303)
+    assert first.location == second.location
+    split = split_form(asha, people=[ASHA, RAVI, MEERA])
+    made, again = split.submit(status=303), split.submit(status=303)
+    assert made.location == again.location
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Split)) == 1
+        assert session.scalar(select(func.count()).select_from(MoneyRequest)) == 3
+    before = rows(db)
+    form["amount"] = "300.00"
+    assert form.submit(status=400).status_int == 400
+    assert rows(db) == before

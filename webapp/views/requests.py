@@ -9,6 +9,7 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
+from wallet.core.codes import is_request_key
 from wallet.core.errors import WalletError
 from wallet.core.models import User
 from wallet.money.errors import MoneyRequestNotFound
@@ -17,7 +18,7 @@ from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
 from .confirm import ConfirmStep, confirm_step
-from .forms import field, new_request_key
+from .forms import field, made_once, new_request_key
 
 ASK_FIELDS = ("phone", "amount", "note", "expires")
 
@@ -40,8 +41,13 @@ class RequestViews:
     def _ask_form(self, errors: dict[str, str] | None = None,
                   values: dict[str, str] | None = None, status: int = 200) -> dict[str, Any]:
         self.request.response.status = status
-        return {"errors": errors or {},
+        return {"errors": errors or {}, "request_key": self._form_key(),
                 "values": values or {"phone": self.request.params.get("from", "")[:20]}}
+
+    def _form_key(self) -> str:
+        """The form's one-time token: kept when the form comes back with a problem."""
+        token = field(self.request, "request_key")
+        return token if is_request_key(token) else new_request_key()
 
     @view_config(route_name="request_new", renderer="request_new.jinja2", request_method="GET")
     def ask_form(self) -> dict[str, Any]:
@@ -51,12 +57,13 @@ class RequestViews:
     def ask(self) -> dict[str, Any] | Response:
         values = {name: field(self.request, name) for name in ASK_FIELDS}
         try:
-            made = self.requests.ask(self.user, values["phone"], values["amount"],
-                                     values["note"], values["expires"] or None)
+            made = made_once(self.request, "money_request", values, lambda: self.requests.ask(
+                self.user, values["phone"], values["amount"], values["note"],
+                values["expires"] or None).public_id)
         except WalletError as exc:
             return self._ask_form(exc.errors, values, 400)
         self.request.session.flash("Request sent. We tell you when it is paid.")
-        return HTTPSeeOther(self.request.route_url("money_request", id=made.public_id))
+        return HTTPSeeOther(self.request.route_url("money_request", id=made))
 
     # ------------------------------------------------------------- one request
 

@@ -9,6 +9,7 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
+from wallet.core.codes import is_request_key
 from wallet.core.errors import WalletError
 from wallet.core.models import User
 from wallet.money.errors import SplitNotFound
@@ -16,7 +17,7 @@ from wallet.money.splits import Participant, Splits
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
-from .forms import field
+from .forms import field, made_once, new_request_key
 
 FORM_ROWS = 8
 
@@ -35,7 +36,9 @@ class SplitViews:
         rows = [(values["phones"][i] if i < len(values["phones"]) else "",
                  values["values"][i] if i < len(values["values"]) else "")
                 for i in range(FORM_ROWS)]
-        return {"errors": errors or {}, "values": values, "rows": rows}
+        token = field(self.request, "request_key")  # (kept when the form comes back)
+        return {"errors": errors or {}, "values": values, "rows": rows,
+                "request_key": token if is_request_key(token) else new_request_key()}
 
     @view_config(route_name="split_new", renderer="split_new.jinja2", request_method="GET")
     def form(self) -> dict[str, Any]:
@@ -51,12 +54,13 @@ class SplitViews:
         people = [Participant(phone, shares[i] if i < len(shares) else "")
                   for i, phone in enumerate(phones) if phone.strip()]
         try:
-            made = self.splits.create(self.user, values["title"], values["total"],
-                                      values["mode"], people, values["expires"] or None)
+            made = made_once(self.request, "split", values, lambda: self.splits.create(
+                self.user, values["title"], values["total"], values["mode"], people,
+                values["expires"] or None).public_id)
         except WalletError as exc:
             return self._form(exc.errors, values, 400)
         self.request.session.flash("Split made: each person got a request for their share.")
-        return HTTPSeeOther(self.request.route_url("split", id=made.public_id))
+        return HTTPSeeOther(self.request.route_url("split", id=made))
 
     # --------------------------------------------------------------- one split
 
