@@ -19,7 +19,7 @@ above it, the customer's PIN each time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -184,6 +184,18 @@ class MandateDebits:
             raise MandateNotFound("No such debit.")
         return found
 
+    def open_of(self, mandates: Sequence[Mandate]) -> dict[int, list[MandateDebit]]:
+        """The open debits (scheduled, awaiting the PIN) of these mandates, by
+        mandate id, soonest first: one query for a page of mandates."""
+        found: dict[int, list[MandateDebit]] = {mandate.id: [] for mandate in mandates}
+        if found:
+            for debit in self.db.scalars(
+                    select(MandateDebit).where(MandateDebit.mandate_id.in_(list(found)),
+                                               MandateDebit.status.in_(DebitStatus.OPEN))
+                    .order_by(MandateDebit.execute_at, MandateDebit.id)):
+                found[debit.mandate_id].append(debit)
+        return found
+
     def quote(self, customer: User, public_id: str) -> DebitQuote:
         """The confirm step of a debit waiting for the customer's PIN."""
         debit, mandate = self.of_customer(customer, public_id)
@@ -203,6 +215,8 @@ class MandateDebits:
 
     def decline(self, customer: User, public_id: str) -> MandateDebit:
         debit, mandate = self._locked_pair(customer, public_id)
+        if debit.status == DebitStatus.CANCELLED and debit.failure_code == "declined":
+            return debit  # (declined already: a retry, a double click)
         if debit.status != DebitStatus.AWAITING_PIN:
             raise DebitNotOpen(f"This debit is {debit.status}: nothing to decline.")
         self._end(debit, mandate, DebitStatus.CANCELLED, "declined",
