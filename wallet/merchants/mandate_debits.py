@@ -201,10 +201,12 @@ class MandateDebits:
         debit, mandate = self.of_customer(customer, public_id)
         return DebitQuote(self, customer, debit, mandate, self._shop(mandate))
 
-    def approve(self, customer: User, public_id: str, *, pin: PinInput) -> MandateDebit:
+    def approve(self, customer: User, public_id: str, *, pin: PinInput,
+                found: tuple[MandateDebit, Mandate] | None = None) -> MandateDebit:
         """A debit above the PIN cap, paid with the customer's PIN (its try
-        counted); the same again returns it, paid once."""
-        debit, mandate = self._locked_pair(customer, public_id)
+        counted); the same again returns it, paid once. ``found``: the pair
+        its quote read for this customer (not read again; locked all the same)."""
+        debit, mandate = self._locked_pair(customer, public_id, found)
         if debit.status == DebitStatus.SUCCEEDED:
             return debit
         if debit.status != DebitStatus.AWAITING_PIN:
@@ -274,10 +276,12 @@ class MandateDebits:
             raise MandateNotFound("No such mandate.")
         return mandate
 
-    def _locked_pair(self, customer: User, public_id: str) -> tuple[MandateDebit, Mandate]:
+    def _locked_pair(self, customer: User, public_id: str,
+                     found: tuple[MandateDebit, Mandate] | None = None
+                     ) -> tuple[MandateDebit, Mandate]:
         """The debit's mandate, then the debit, locked (the lock order's level 4:
         mandate before debit, as a pause or a revocation takes them)."""
-        debit, mandate = self.of_customer(customer, public_id)
+        debit, mandate = found or self.of_customer(customer, public_id)
         locked = self.db.scalar(select(Mandate).where(Mandate.id == mandate.id)
                                 .with_for_update(key_share=True)
                                 .execution_options(populate_existing=True))
