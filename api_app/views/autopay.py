@@ -5,7 +5,8 @@ paused, resumed or revoked (each safe to repeat), and a debit above the PIN
 cap paid with the PIN (its confirm step: MandateDebits.quote) or declined.
 Every rule is the domain's (wallet.merchants.mandates, mandate_debits). The
 PIN requests take an ``Idempotency-Key`` (api_app.money); a debit pays once
-whatever the key (its ledger key is the debit's)."""
+whatever the key (its ledger key is the debit's): paying it again, with
+another key, answers the payment made."""
 from __future__ import annotations
 
 from typing import Any
@@ -116,7 +117,8 @@ def pay_debit(request: Request) -> Response:
     def operation(key: str, body: Json) -> tuple[int, Json]:
         user = _user(request)
         quote = _debits(request).quote(user, public_id)
-        quote.preview(key)
+        # (no preview: the runner checked the key; confirm checks the debit
+        # under its lock and, paid already, returns it: paid once)
         debit = quote.confirm(body["pin"], key)
         assert debit.transaction_id is not None  # (succeeded, or it raised)
         item = request_services(request).activity.transaction_for(user, debit.transaction_id)
