@@ -183,6 +183,19 @@ def test_approving_with_a_wrong_pin_counts_and_approves_nothing(api, db, clock, 
     assert api.get(f"/v1/autopay/{public_id}", headers=auth(token)).json["status"] == "created"
 
 
+def test_a_request_past_its_end_date_cannot_be_approved(api, db, clock, shop, asha):
+    token = sign_in(api)
+    public_id = create_mandate(db, clock, shop, days=1)
+    path = f"/v1/autopay/{public_id}"
+    api.post(f"{path}/pause", headers=auth(token), status=404)  # not hers (yet)
+    clock.advance(seconds=3 * DAY)
+    before = written(db)
+    refused = approve(api, token, public_id, status=409)
+    assert refused.content_type == PROBLEM and refused.json["code"] == "mandate_not_active"
+    assert written(db) == before
+    assert api.get(path, headers=auth(token)).json["status"] == "created"
+
+
 def test_decline_a_debit_waiting_for_the_pin(api, db, clock, shop, asha):
     token = sign_in(api)
     _, debit = awaiting_pin(db, clock, shop, asha)
