@@ -9,7 +9,7 @@ from typing import Any
 from ledgerlib import Balance, format_paise
 from wallet.banking.banks import BankConfig
 from wallet.banking.models import PayoutAttempt, Withdrawal
-from wallet.core.models import Transaction, User
+from wallet.core.models import Merchant, Transaction, User
 from wallet.identity.models import ApiToken
 from wallet.merchants.mandate_rules import ist_day
 from wallet.merchants.models import Mandate, MandateDebit, PaymentRequest, Refund
@@ -178,3 +178,22 @@ def schedule(value: PaymentSchedule, payee: Payee, next_run: ScheduleRun | None,
             "created_at": moment(value.created_at),
             "next_run": None if next_run is None else schedule_run(next_run),
             "runs": [schedule_run(run) for run in runs]}
+
+
+# --- AutoPay for the customer (a user's token: api_app.views.autopay).
+
+
+def autopay_debit(record: MandateDebit, *, mandate_id: str) -> Json:
+    """A debit as its customer sees it: the shop's view and the payment."""
+    return {**mandate_debit(record, mandate_id=mandate_id),
+            "transaction_id": record.transaction_id}
+
+
+def autopay_mandate(record: Mandate, shop: Merchant, open_debits: list[MandateDebit]) -> Json:
+    """A mandate as its customer sees it: the shop from our records, the
+    limits, and the debits not yet executed (each may still be stopped)."""
+    shown = mandate(record, approval_url="")
+    del shown["approval_url"]  # (the shop's; the customer approves here)
+    return {**shown, "shop": {"handle": shop.handle, "name": shop.name},
+            "open_debits": [autopay_debit(debit, mandate_id=record.public_id)
+                            for debit in open_debits]}

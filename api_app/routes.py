@@ -52,6 +52,15 @@ API_ROUTES = {
     "schedule_cancel": "/v1/schedules/{schedule_id}/cancel",
     "schedule_run_skip": "/v1/schedules/{schedule_id}/runs/{run_number}/skip",
     "schedule_run_pay": "/v1/schedules/{schedule_id}/runs/{run_number}/pay",
+    # AutoPay mandates, the customer's side (users' tokens).
+    "autopay": "/v1/autopay",
+    "autopay_mandate": "/v1/autopay/{mandate_id}",
+    "autopay_approve": "/v1/autopay/{mandate_id}/approve",
+    "autopay_pause": "/v1/autopay/{mandate_id}/pause",
+    "autopay_resume": "/v1/autopay/{mandate_id}/resume",
+    "autopay_revoke": "/v1/autopay/{mandate_id}/revoke",
+    "autopay_debit_pay": "/v1/autopay/debits/{debit_id}/pay",
+    "autopay_debit_decline": "/v1/autopay/debits/{debit_id}/decline",
 }
 
 

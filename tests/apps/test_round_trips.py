@@ -236,6 +236,30 @@ def test_mandate_debit_executed(db, app_engine, asha):
     within_budget("mandate_debit", app_engine, trips)
 
 
+def test_api_pay_mandate_debit(api, db):
+    """AutoPay, the customer's side: a debit above the PIN cap (awaiting the
+    PIN) paid with it through the API (POST /v1/autopay/debits/<id>/pay)."""
+    from ..mandate_helpers import Clock, approved_mandate, make_shop, services
+
+    clock = Clock()
+    rich = make_user(db, "+919811122233", "Meera", deposit_paise=50_000_00)
+    shop = make_shop(db)
+    mandate = approved_mandate(db, clock, shop, rich, max_amount_paise=20_000_00)
+    with db() as session, session.begin():
+        debit = services(session, clock).mandate_debits.present(
+            session.get_one(Merchant, shop), mandate, 16_000_00).public_id
+    clock.advance(days=1)
+    with db() as session, session.begin():
+        debits = services(session, clock).mandate_debits
+        assert [debits.execute(debit_id).status for debit_id in debits.due()] == [
+            "awaiting_pin"]
+    token = sign_in(api, "+919811122233")
+    with counting(engine_of(api.app)) as trips:
+        api.post_json(f"/v1/autopay/debits/{debit}/pay", {"pin": PIN},
+                      headers=auth(token, new_key()), status=201)
+    within_budget("api_pay_mandate_debit", engine_of(api.app), trips)
+
+
 # ---------------------------------------------------------------- the workers
 
 

@@ -63,6 +63,13 @@ BUDGETS: tuple[Budget, ...] = (
     # refusal is recorded on the run), then its notice and outcome (2).
     Budget("scheduled_run", "workers: one run of a schedule paid (PaymentSchedules.run_due_one)",
            sqlite=17, postgresql=13),
+    # AutoPay, the customer's side (api_app.views.autopay): a debit above the PIN
+    # cap paid with the PIN. A shop payment's (api_shop_payment) and 9 more: the
+    # debit read with its mandate by the quote, the shop, the mandate and the debit
+    # locked (level 4), the debit marked paid, the shop's event, its endpoints and
+    # their delivery, and the payment read again for the answer.
+    Budget("api_pay_mandate_debit", "API: POST /v1/autopay/debits/<id>/pay",
+           sqlite=19, postgresql=16),
 )
 
 

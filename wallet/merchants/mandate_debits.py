@@ -19,7 +19,7 @@ above it, the customer's PIN each time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -184,15 +184,29 @@ class MandateDebits:
             raise MandateNotFound("No such debit.")
         return found
 
+    def open_of(self, mandates: Sequence[Mandate]) -> dict[int, list[MandateDebit]]:
+        """The open debits (scheduled, awaiting the PIN) of these mandates, by
+        mandate id, soonest first: one query for a page of mandates."""
+        found: dict[int, list[MandateDebit]] = {mandate.id: [] for mandate in mandates}
+        if found:
+            for debit in self.db.scalars(
+                    select(MandateDebit).where(MandateDebit.mandate_id.in_(list(found)),
+                                               MandateDebit.status.in_(DebitStatus.OPEN))
+                    .order_by(MandateDebit.execute_at, MandateDebit.id)):
+                found[debit.mandate_id].append(debit)
+        return found
+
     def quote(self, customer: User, public_id: str) -> DebitQuote:
         """The confirm step of a debit waiting for the customer's PIN."""
         debit, mandate = self.of_customer(customer, public_id)
         return DebitQuote(self, customer, debit, mandate, self._shop(mandate))
 
-    def approve(self, customer: User, public_id: str, *, pin: PinInput) -> MandateDebit:
+    def approve(self, customer: User, public_id: str, *, pin: PinInput,
+                found: tuple[MandateDebit, Mandate] | None = None) -> MandateDebit:
         """A debit above the PIN cap, paid with the customer's PIN (its try
-        counted); the same again returns it, paid once."""
-        debit, mandate = self._locked_pair(customer, public_id)
+        counted); the same again returns it, paid once. ``found``: the pair
+        its quote read for this customer (not read again; locked all the same)."""
+        debit, mandate = self._locked_pair(customer, public_id, found)
         if debit.status == DebitStatus.SUCCEEDED:
             return debit
         if debit.status != DebitStatus.AWAITING_PIN:
@@ -203,6 +217,8 @@ class MandateDebits:
 
     def decline(self, customer: User, public_id: str) -> MandateDebit:
         debit, mandate = self._locked_pair(customer, public_id)
+        if debit.status == DebitStatus.CANCELLED and debit.failure_code == "declined":
+            return debit  # (declined already: a retry, a double click)
         if debit.status != DebitStatus.AWAITING_PIN:
             raise DebitNotOpen(f"This debit is {debit.status}: nothing to decline.")
         self._end(debit, mandate, DebitStatus.CANCELLED, "declined",
@@ -260,10 +276,12 @@ class MandateDebits:
             raise MandateNotFound("No such mandate.")
         return mandate
 
-    def _locked_pair(self, customer: User, public_id: str) -> tuple[MandateDebit, Mandate]:
+    def _locked_pair(self, customer: User, public_id: str,
+                     found: tuple[MandateDebit, Mandate] | None = None
+                     ) -> tuple[MandateDebit, Mandate]:
         """The debit's mandate, then the debit, locked (the lock order's level 4:
         mandate before debit, as a pause or a revocation takes them)."""
-        debit, mandate = self.of_customer(customer, public_id)
+        debit, mandate = found or self.of_customer(customer, public_id)
         locked = self.db.scalar(select(Mandate).where(Mandate.id == mandate.id)
                                 .with_for_update(key_share=True)
                                 .execution_options(populate_existing=True))

@@ -46,4 +46,5 @@ class DebitQuote:
                            f"{self.merchant.name}?", (f"AutoPay: {self.mandate.description}",))
 
     def confirm(self, pin: PinInput, request_key: str) -> MandateDebit:
-        return self.debits.approve(self.payer, self.debit.public_id, pin=pin)
+        return self.debits.approve(self.payer, self.debit.public_id, pin=pin,
+                                   found=(self.debit, self.mandate))

@@ -140,6 +140,30 @@ class Mandates:
             .where(Mandate.customer_user_id == customer.id).order_by(Mandate.id.desc())
             .limit(100))]
 
+    def customer_page(self, customer: User, *, status: str | None = None,
+                      cursor: int | None = None, limit: int = 20
+                      ) -> tuple[list[MandateView], int | None]:
+        """The customer's approved mandates with their shops, newest first:
+        (page, cursor of the next page) -- the phone app's list."""
+        stmt = (select(Mandate, Merchant).join(Merchant, Merchant.id == Mandate.merchant_id)
+                .where(Mandate.customer_user_id == customer.id)
+                .order_by(Mandate.id.desc()).limit(limit + 1))
+        if status is not None:
+            stmt = stmt.where(Mandate.status == status)
+        if cursor is not None:
+            stmt = stmt.where(Mandate.id < cursor)
+        rows = [MandateView(m, s) for m, s in self.db.execute(stmt)]
+        return rows[:limit], (rows[limit - 1].mandate.id if len(rows) > limit else None)
+
+    def seen_by(self, customer: User, public_id: str) -> MandateView:
+        """A mandate as a customer may see it: their own, or a request still
+        waiting for approval (its link is the shop's request, as on the
+        mandate page); one another customer approved is not found."""
+        view = self.for_approval(public_id)
+        if view.mandate.customer_user_id not in (None, customer.id):
+            raise MandateNotFound("No such mandate.")
+        return view
+
     def of_customer_one(self, customer: User, public_id: str, *, lock: bool = False) -> Mandate:
         if lock:
             return self._locked(public_id, customer_user_id=customer.id)
