@@ -87,16 +87,23 @@ _RAW = {"dml_strategy": "raw"}
 
 
 @functools.cache
+def _recorded_insert() -> Insert:
+    """A transaction's INSERT … RETURNING id, every value a bound parameter
+    ``t_<column>``: built once."""
+    columns = [c for c in Transaction.__table__.c if c.key != "id"]
+    return (insert(Transaction)
+            .values({c.key: bindparam(f"t_{c.key}", type_=c.type) for c in columns})
+            .returning(Transaction.id))
+
+
+@functools.cache
 def _notified_insert() -> Insert:
     """The statement of :func:`insert_notified`, built once: every value a
     bound parameter (``t_<column>`` for the transaction, ``n_<column>`` for
     its notification), so that a payment neither builds nor walks it again
     (its cache key is computed once; building it per call cost a transfer
     more CPU than the ledger's posting)."""
-    columns = [c for c in Transaction.__table__.c if c.key != "id"]
-    moved = (insert(Transaction)
-             .values({c.key: bindparam(f"t_{c.key}", type_=c.type) for c in columns})
-             .returning(Transaction.id).cte("moved"))
+    moved = _recorded_insert().cte("moved")
     notified = Notification.__table__.c
     return (insert(Notification).from_select(
         ["user_id", "kind", "text", "transaction_id", "created_at"],
@@ -123,8 +130,23 @@ def insert_notified(db: Session, values: Mapping[str, Any], user_id: int, kind: 
     params = {f"t_{key}": value for key, value in row.items() if key != "id"}
     params.update(n_user_id=user_id, n_kind=kind, n_text=text[:300], n_created_at=now)
     # ("raw": the parameters are the statement's, not rows of a bulk insert)
-    new_id = db.execute(_notified_insert(), params,
-                        execution_options=_RAW).scalar_one()
+    return _inserted(db, row, db.execute(_notified_insert(), params,
+                                         execution_options=_RAW).scalar_one())
+
+
+def insert_recorded(db: Session, values: Mapping[str, Any]) -> Transaction | None:
+    """A Transaction with ``values`` and no notification, as
+    :func:`insert_notified` makes one: its statement built once, no flush of
+    the unit of work (PostgreSQL; None elsewhere: the caller adds it)."""
+    if db.get_bind().dialect.name != "postgresql":
+        return None
+    row = {**_UNSET, **values}
+    params = {f"t_{key}": value for key, value in row.items() if key != "id"}
+    return _inserted(db, row, db.execute(_recorded_insert(), params,
+                                         execution_options=_RAW).scalar_one())
+
+
+def _inserted(db: Session, row: Mapping[str, Any], new_id: int) -> Transaction:
     tx = Transaction(**{**row, "id": new_id})
     make_transient_to_detached(tx)  # persistent once added: not inserted again
     db.add(tx)

@@ -20,12 +20,13 @@ once a minute.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -91,6 +92,17 @@ class LiveSession:
     principal: Principal
 
 
+@functools.cache
+def _session_lookup(kind: str) -> Select[WebSession, Any]:
+    """A session of ``kind`` by its token's hash (bound parameter
+    ``token_sha256``) with its principal: built once per kind, each request
+    binds its value (every page request runs it)."""
+    model = _MODELS[kind]
+    return (select(WebSession, model).join(model, model.id == WebSession.principal_id)
+            .where(WebSession.token_sha256 == bindparam("token_sha256"),
+                   WebSession.principal_kind == kind))
+
+
 class WebSessions:
     def __init__(self, dbsession: Session, *, policy: SessionPolicy | None,
                  clock: Callable[[], dt.datetime] = utcnow):
@@ -127,11 +139,8 @@ class WebSessions:
         principal disabled. One indexed read (and a write at most once a minute)."""
         if kind not in _MODELS or not isinstance(token, str) or not _TOKEN.fullmatch(token):
             return None
-        model = _MODELS[kind]
-        found = self.db.execute(
-            select(WebSession, model).join(model, model.id == WebSession.principal_id)
-            .where(WebSession.token_sha256 == secret_sha256(token),
-                   WebSession.principal_kind == kind)).first()
+        found = self.db.execute(_session_lookup(kind),
+                                {"token_sha256": secret_sha256(token)}).first()
         if found is None:
             return None
         record = found[0]

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..core import codes
 from ..core.errors import DuplicateRequest, WalletError
 from ..core.models import Merchant, Transaction, User
-from ..core.notifications import Notice, insert_notified, notify
+from ..core.notifications import Notice, insert_notified, insert_recorded, notify
 
 __all__ = ["MAX_NOTE_CHARS", "Earlier", "clean_note", "duplicate", "earlier_or_refused",
            "idempotency_key", "note_problem", "record", "replay", "with_earlier"]
@@ -100,7 +100,8 @@ def record(db: Session, now: dt.datetime, parties: Mapping[str, User | Merchant]
     describing it loads none of them again (one query each: the identity map
     holds objects weakly, and the caller's may be gone)."""
     values = {"created_at": now, "updated_at": now, "settled_at": now, **values}
-    tx = None if notice is None else insert_notified(db, values, *notice, now=now)
+    tx = (insert_recorded(db, values) if notice is None
+          else insert_notified(db, values, *notice, now=now))
     if tx is None:
         tx = Transaction(**values)
         db.add(tx)
