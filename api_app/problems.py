@@ -53,6 +53,12 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "wallet_limit": (422, "Over the wallet's limit"),
     "recipient_limit": (422, "The recipient's wallet cannot receive that much"),
     # Users' money requests and split bills (wallet.money.money_requests, splits).
+    # Users' tickets (wallet.care.tickets).
+    "ticket_not_found": (404, "No such ticket"),
+    "ticket_transaction_not_found": (404, "No such transaction of yours"),
+    "ticket_category_refused": (422, "That problem cannot be reported about this transaction"),
+    "ticket_already_open": (409, "A problem with this transaction is already reported"),
+    "ticket_closed": (409, "This ticket is closed"),
     "money_request_not_found": (404, "No such money request"),
     "money_request_closed": (409, "This money request is no longer open"),
     "self_request": (422, "You cannot ask yourself for money"),

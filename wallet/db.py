@@ -13,6 +13,7 @@ from sqlalchemy.orm import configure_mappers, sessionmaker
 import ledgerlib
 
 from .banking import models as _banking_models  # noqa: F401
+from .care import models as _care_models  # noqa: F401
 from .core import observe, sessions, tasks
 from .core.ini import as_bool
 from .core.models import Base

@@ -27,6 +27,7 @@ from .banking.deposits import DepositService, sweep_stuck_deposits
 from .banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
 from .banking.payouts import PayoutPolicy, PayoutProcessor
 from .banking.withdrawals import WithdrawalService
+from .care.tickets import TicketPolicy, Tickets
 from .core.codes import utcnow
 from .core.idempotency import IdempotencyKeys
 from .core.notifications import NotificationService
@@ -324,6 +325,14 @@ class Services:
         return OperatorActions(self.db, self.banks, actor, tasks=self.tasks, clock=self.clock,
                                deposit_expire_after_s=self.settings.deposit_expire_after_s,
                                deposits=self.deposits, withdrawals=self.withdrawals)
+
+    @property
+    def ticket_policy(self) -> TicketPolicy:
+        return TicketPolicy(due_hours=self.settings.ticket_due_hours)
+
+    @property
+    def tickets(self) -> Tickets:
+        return Tickets(self.db, policy=self.ticket_policy, clock=self.clock)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from .banking.bank_delays import DelayPolicy
 from .banking.banks import BankConfig, load_banks
 from .banking.merchant_bank_accounts import BankAccountPolicy
 from .banking.payouts import PayoutPolicy
+from .care.tickets import TicketPolicy, parse_due_hours
 from .core.ini import (
     ConfigurationError,
     as_bool,
@@ -177,6 +178,9 @@ class WalletSettings:
     schedule_run_cap_paise: int = SchedulePolicy.run_cap_paise
     schedule_retry: bool = SchedulePolicy.retry
     schedule_retry_delay_s: float = SchedulePolicy.retry_delay_s
+    #: Tickets (wallet.care.tickets): hours from a report to its answer, by
+    #: category ("not_received:24 not_delivered:168 ...": the others keep theirs).
+    ticket_due_hours: tuple[tuple[str, float], ...] = TicketPolicy.due_hours
 
     @property
     def production(self) -> bool:
@@ -233,6 +237,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     # Scheduled payments.
     "schedule_notice_hours": _not_negative(float), "schedule_run_cap_paise": _not_negative(int),
     "schedule_retry": as_bool, "schedule_retry_delay_s": _POSITIVE_FLOAT,
+    # Tickets.
+    "ticket_due_hours": parse_due_hours,
 }
 
 

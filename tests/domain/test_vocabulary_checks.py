@@ -29,6 +29,10 @@ from wallet.core.codes import (
     SplitMode,
     SplitStatus,
     Status,
+    TicketActor,
+    TicketCategory,
+    TicketEventKind,
+    TicketStatus,
 )
 from wallet.db import target_metadata
 
@@ -53,6 +57,11 @@ VOCABULARIES = {
     ("payment_schedules", "status"): ScheduleStatus,
     ("payment_schedules", "frequency"): ScheduleFrequency,
     ("schedule_runs", "status"): RunStatus,
+    # Users' tickets (migration a1b7c0de2801).
+    ("tickets", "category"): TicketCategory,
+    ("tickets", "status"): TicketStatus,
+    ("ticket_events", "kind"): TicketEventKind,
+    ("ticket_events", "actor"): TicketActor,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
 OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}}

@@ -310,6 +310,62 @@ class RunStatus(StrEnum):
     OPEN = nonmember(("scheduled", "retrying", "awaiting_pin"))
 
 
+class TicketCategory(StrEnum):
+    """``tickets.category``: what a user says went wrong with a transaction
+    (wallet.care.tickets); each has its own answer deadline (TicketPolicy)."""
+
+    NOT_RECEIVED = "not_received"  # money debited but not received
+    PENDING_TOO_LONG = "pending_too_long"
+    WRONG_PERSON = "wrong_person"  # paid the wrong person
+    PAID_TWICE = "paid_twice"
+    NOT_AUTHORISED = "not_authorised"  # not authorised by me
+    NOT_DELIVERED = "not_delivered"  # the shop did not deliver
+    FRAUD = "fraud"  # "report fraud" on an outgoing payment
+    ALL = nonmember(("not_received", "pending_too_long", "wrong_person", "paid_twice",
+                     "not_authorised", "not_delivered", "fraud"))
+    #: What a shop payment may be disputed for (wallet.merchants.disputes).
+    DISPUTABLE = nonmember(("not_authorised", "not_delivered"))
+    #: Money that left and did not arrive: late, it earns compensation.
+    STUCK = nonmember(("not_received", "pending_too_long", "paid_twice"))
+
+
+class TicketStatus(StrEnum):
+    """``tickets.status``: open -> investigating -> resolved | rejected (an
+    open ticket may be resolved or rejected at once)."""
+
+    OPEN = "open"
+    INVESTIGATING = "investigating"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    ALL = nonmember(("open", "investigating", "resolved", "rejected"))
+    #: Still someone's work: not final.
+    LIVE = nonmember(("open", "investigating"))
+    FINAL = nonmember(("resolved", "rejected"))
+
+
+class TicketEventKind(StrEnum):
+    """``ticket_events.kind``: one line of a ticket's timeline."""
+
+    OPENED = "opened"  # the user raised it
+    STATUS = "status"  # its status changed (the line says why)
+    FINDING = "finding"  # what the automatic checks found
+    ACTION = "action"  # an operator's action (reverse, refund, escalate)
+    COMPENSATION = "compensation"  # a day's compensation credited
+    MESSAGE = "message"  # the user, the shop or the other party said something
+    ALL = nonmember(("opened", "status", "finding", "action", "compensation", "message"))
+
+
+class TicketActor(StrEnum):
+    """``ticket_events.actor``: who wrote a line of a ticket's timeline."""
+
+    USER = "user"  # who raised the ticket
+    SYSTEM = "system"  # the automatic checks, sweeps and deadlines
+    OPERATOR = "operator"  # support staff (``actor_id``: the operator)
+    SHOP = "shop"  # the shop of a disputed payment
+    COUNTERPARTY = "counterparty"  # the other person of the transaction (fraud reported)
+    ALL = nonmember(("user", "system", "operator", "shop", "counterparty"))
+
+
 # ------------------------------------------------------------ ledger accounts
 
 

@@ -47,6 +47,8 @@ class Notice(StrEnum):
     SCHEDULED_PAYMENT_PAID = "scheduled_payment_paid"
     SCHEDULED_PAYMENT_FAILED = "scheduled_payment_failed"
     SCHEDULED_PAYMENT_NEEDS_PIN = "scheduled_payment_needs_pin"
+    # Tickets (wallet.care.tickets): a status change, with the reason.
+    TICKET_UPDATED = "ticket_updated"
 
 
 class MerchantNotice(StrEnum):
