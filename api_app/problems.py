@@ -59,6 +59,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "ticket_category_refused": (422, "That problem cannot be reported about this transaction"),
     "ticket_already_open": (409, "A problem with this transaction is already reported"),
     "ticket_closed": (409, "This ticket is closed"),
+    "reversal_refused": (409, "This transaction cannot be reversed"),
+    "reversal_not_covered": (409, "The recipient no longer has the amount"),
     "money_request_not_found": (404, "No such money request"),
     "money_request_closed": (409, "This money request is no longer open"),
     "self_request": (422, "You cannot ask yourself for money"),

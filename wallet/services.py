@@ -27,6 +27,7 @@ from .banking.deposits import DepositService, sweep_stuck_deposits
 from .banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
 from .banking.payouts import PayoutPolicy, PayoutProcessor
 from .banking.withdrawals import WithdrawalService
+from .care.reversals import Reversals
 from .care.tickets import TicketPolicy, Tickets
 from .core.codes import utcnow
 from .core.idempotency import IdempotencyKeys
@@ -333,6 +334,10 @@ class Services:
     @property
     def tickets(self) -> Tickets:
         return Tickets(self.db, policy=self.ticket_policy, clock=self.clock)
+
+    @property
+    def reversals(self) -> Reversals:
+        return Reversals(self.db, ledger=self.ledger, clock=self.clock)
 
 
 @dataclass(frozen=True)

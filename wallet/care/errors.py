@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..core.errors import WalletError
 
-__all__ = ["TicketAlreadyOpen", "TicketCategoryRefused", "TicketClosed", "TicketNotFound",
+__all__ = ["ReversalNotCovered", "ReversalRefused", "TicketAlreadyOpen", "TicketCategoryRefused", "TicketClosed", "TicketNotFound",
            "TicketTransactionNotFound"]
 
 
@@ -44,3 +44,15 @@ class TicketClosed(WalletError):
     """The ticket is resolved or rejected: its status no longer changes."""
 
     code = "ticket_closed"
+
+
+class ReversalRefused(WalletError):
+    """Not a transfer that can be put back (not a completed transfer)."""
+
+    code = "reversal_refused"
+
+
+class ReversalNotCovered(WalletError):
+    """The recipient no longer has the amount: nothing reversed."""
+
+    code = "reversal_not_covered"

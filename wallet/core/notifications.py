@@ -49,6 +49,8 @@ class Notice(StrEnum):
     SCHEDULED_PAYMENT_NEEDS_PIN = "scheduled_payment_needs_pin"
     # Tickets (wallet.care.tickets): a status change, with the reason.
     TICKET_UPDATED = "ticket_updated"
+    #: A transfer the user received was put back (wallet.care.reversals).
+    TRANSFER_REVERSED = "transfer_reversed"
 
 
 class MerchantNotice(StrEnum):
