@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..core.errors import WalletError
 
-__all__ = ["ReversalNotCovered", "ReversalRefused", "TicketAlreadyOpen", "TicketCategoryRefused", "TicketClosed", "TicketNotFound",
+__all__ = ["ReversalNotCovered", "ReversalRefused", "TicketAlreadyOpen",
+           "TicketCategoryRefused", "TicketClosed", "TicketNotFound",
            "TicketTransactionNotFound"]
 
 
