@@ -12,6 +12,7 @@ from typing import Any
 from wallet.core.observability import request_id_var
 
 from .app import configure, huey
+from .tickets import enqueue_tickets
 from .webhooks import enqueue_webhooks
 from .withdrawals import process_payouts
 
@@ -38,3 +39,7 @@ class HueyTaskQueue:
     def webhooks_due(self, delivery_ids: list[int]) -> None:
         # One task per delivery: a slow shop server holds up only its own.
         enqueue_webhooks(delivery_ids)
+
+    def tickets_opened(self, ticket_ids: list[int]) -> None:
+        # One task per ticket: a slow bank holds up only its own answer.
+        enqueue_tickets(ticket_ids)

@@ -15,6 +15,7 @@ from wallet.merchants.payment_requests import EXPIRE_BATCH
 from wallet.merchants.webhook_deliveries import WebhookWorker
 
 from .app import huey, worker
+from .tickets import enqueue_tickets
 from .withdrawals import process_payouts
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,9 @@ class WorkerTaskQueue:
 
     def webhooks_due(self, delivery_ids: list[int]) -> None:
         enqueue_webhooks(delivery_ids)
+
+    def tickets_opened(self, ticket_ids: list[int]) -> None:
+        enqueue_tickets(ticket_ids)
 
 
 @huey.periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]  # huey: no types

@@ -27,6 +27,7 @@ from .banking.deposits import DepositService, sweep_stuck_deposits
 from .banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
 from .banking.payouts import PayoutPolicy, PayoutProcessor
 from .banking.withdrawals import WithdrawalService
+from .care.auto_resolve import AutoResolvePolicy, TicketExaminer
 from .care.reversals import Reversals
 from .care.tickets import TicketPolicy, Tickets
 from .core.codes import utcnow
@@ -333,7 +334,7 @@ class Services:
 
     @property
     def tickets(self) -> Tickets:
-        return Tickets(self.db, policy=self.ticket_policy, clock=self.clock)
+        return Tickets(self.db, policy=self.ticket_policy, tasks=self.tasks, clock=self.clock)
 
     @property
     def reversals(self) -> Reversals:
@@ -436,3 +437,13 @@ class Background:
                 break
             runs += 1
         return notices, runs
+
+    def ticket_examiner(self) -> TicketExaminer:
+        """The automatic checks of new tickets (wallet.care.auto_resolve)."""
+        s = self.settings
+        return TicketExaminer(
+            self.run_in_transaction, dict(s.banks), self.bank_client,
+            policy=AutoResolvePolicy(twin_window_s=s.ticket_twin_window_s,
+                                     sweep_after_s=s.ticket_examine_after_s),
+            deposit_expire_after_s=s.deposit_expire_after_s, services_for=self.services,
+            clock=self.clock)

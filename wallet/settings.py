@@ -18,6 +18,7 @@ from .banking.bank_delays import DelayPolicy
 from .banking.banks import BankConfig, load_banks
 from .banking.merchant_bank_accounts import BankAccountPolicy
 from .banking.payouts import PayoutPolicy
+from .care.auto_resolve import AutoResolvePolicy
 from .care.tickets import TicketPolicy, parse_due_hours
 from .core.ini import (
     ConfigurationError,
@@ -181,6 +182,11 @@ class WalletSettings:
     #: Tickets (wallet.care.tickets): hours from a report to its answer, by
     #: category ("not_received:24 not_delivered:168 ...": the others keep theirs).
     ticket_due_hours: tuple[tuple[str, float], ...] = TicketPolicy.due_hours
+    #: Automatic answers to tickets (wallet.care.auto_resolve): two payments
+    #: alike this close are twins for "paid twice"; the sweep examines tickets
+    #: never examined once they are this old (their task lost).
+    ticket_twin_window_s: float = AutoResolvePolicy.twin_window_s
+    ticket_examine_after_s: float = AutoResolvePolicy.sweep_after_s
 
     @property
     def production(self) -> bool:
@@ -239,6 +245,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "schedule_retry": as_bool, "schedule_retry_delay_s": _POSITIVE_FLOAT,
     # Tickets.
     "ticket_due_hours": parse_due_hours,
+    "ticket_twin_window_s": _POSITIVE_FLOAT, "ticket_examine_after_s": _not_negative(float),
 }
 
 

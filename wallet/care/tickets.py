@@ -30,6 +30,7 @@ from ..core.codes import Kind, TicketActor, TicketCategory, TicketEventKind, Tic
 from ..core.errors import WalletError
 from ..core.models import Transaction, User
 from ..core.notifications import Notice, notify
+from ..core.tasks import TaskQueue, after_commit
 from ..core.text import whole_number
 from .errors import (
     TicketAlreadyOpen,
@@ -139,10 +140,12 @@ def side_of(user: User, tx: Transaction) -> str | None:
 
 
 class Tickets:
-    def __init__(self, dbsession: Session, *, policy: TicketPolicy,
+    def __init__(self, dbsession: Session, *, policy: TicketPolicy, tasks: TaskQueue,
                  clock: Callable[[], dt.datetime] = utcnow):
         self.db = dbsession
         self.policy = policy
+        #: Told of each new ticket after commit: the automatic checks examine it.
+        self.tasks = tasks
         self.clock = clock
 
     # ------------------------------------------------------------ the user's side
@@ -175,7 +178,10 @@ class Tickets:
                    else WalletError.of_fields(problems))
         assert chosen is not None
         self._refuse_if_live(user, tx)
-        return self._open(user, tx, chosen, text)
+        ticket = self._open(user, tx, chosen, text)
+        ticket_id = ticket.id
+        after_commit(self.db, lambda: self.tasks.tickets_opened([ticket_id]))
+        return ticket
 
     def list_for(self, user: User, limit: int = 50) -> list[Ticket]:
         """The user's tickets, newest first."""

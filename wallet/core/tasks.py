@@ -38,6 +38,10 @@ class TaskQueue(Protocol):
         """Webhooks to shops' servers are due: send them (each on its own, so
         one slow server holds up nobody else's)."""
 
+    def tickets_opened(self, ticket_ids: list[int]) -> None:
+        """Users raised these tickets: let the automatic checks examine each
+        (wallet.care.auto_resolve) before any person looks."""
+
 
 class NoTaskQueue:
     """Queues nothing. For processes that never hand work on (seeding demo
@@ -51,6 +55,10 @@ class NoTaskQueue:
     def webhooks_due(self, delivery_ids: list[int]) -> None:
         log.info("no task queue configured: %d webhook(s) wait for the retry sweep",
                  len(delivery_ids))
+
+    def tickets_opened(self, ticket_ids: list[int]) -> None:
+        log.info("no task queue configured: %d ticket(s) wait for the examination sweep",
+                 len(ticket_ids))
 
 
 def load_task_queue(name: str, settings: Any) -> TaskQueue:

@@ -40,6 +40,9 @@ class Ticket(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     #: When it was resolved or rejected.
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: When the automatic checks examined it (wallet.care.auto_resolve): once,
+    #: whatever they found; the sweep looks for open tickets without it.
+    examined_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         CheckConstraint(f"category IN {_sql_list(TicketCategory.ALL)}", name="category"),
