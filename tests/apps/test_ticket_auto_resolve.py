@@ -16,7 +16,6 @@ from sqlalchemy import select
 import fake_bank
 import huey_tasks
 from fake_bank.models import Customer
-from wallet.banking.banks import load_banks
 from wallet.banking.payouts import PayoutPolicy
 from wallet.care.models import Ticket, TicketEvent
 from wallet.core.codes import utcnow
