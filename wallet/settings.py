@@ -18,6 +18,7 @@ from .banking.bank_delays import DelayPolicy
 from .banking.banks import BankConfig, load_banks
 from .banking.merchant_bank_accounts import BankAccountPolicy
 from .banking.payouts import PayoutPolicy
+from .care.compensation import CompensationPolicy
 from .care.tickets import TicketPolicy, parse_due_hours
 from .core.ini import (
     ConfigurationError,
@@ -181,6 +182,12 @@ class WalletSettings:
     #: Tickets (wallet.care.tickets): hours from a report to its answer, by
     #: category ("not_received:24 not_delivered:168 ...": the others keep theirs).
     ticket_due_hours: tuple[tuple[str, float], ...] = TicketPolicy.due_hours
+    #: Compensation for late reversals (wallet.care.compensation): the deadline
+    #: in days after the transaction's (India) day, T+1 person-to-person, deposits
+    #: and withdrawals, T+5 shop payments; the credit per day late.
+    reversal_deadline_days_p2p: int = CompensationPolicy.p2p_days
+    reversal_deadline_days_shop: int = CompensationPolicy.shop_days
+    compensation_paise_per_day: int = CompensationPolicy.paise_per_day
 
     @property
     def production(self) -> bool:
@@ -239,6 +246,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "schedule_retry": as_bool, "schedule_retry_delay_s": _POSITIVE_FLOAT,
     # Tickets.
     "ticket_due_hours": parse_due_hours,
+    # Compensation for late reversals.
+    "reversal_deadline_days_p2p": _not_negative(int),
+    "reversal_deadline_days_shop": _not_negative(int),
+    "compensation_paise_per_day": _POSITIVE_INT,
 }
 
 

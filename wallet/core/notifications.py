@@ -49,6 +49,8 @@ class Notice(StrEnum):
     SCHEDULED_PAYMENT_NEEDS_PIN = "scheduled_payment_needs_pin"
     # Tickets (wallet.care.tickets): a status change, with the reason.
     TICKET_UPDATED = "ticket_updated"
+    # Compensation for a late reversal (wallet.care.compensation): a day's credit.
+    COMPENSATION_CREDITED = "compensation_credited"
 
 
 class MerchantNotice(StrEnum):
