@@ -135,7 +135,8 @@ def test_a_shop_payment_has_until_t_plus_5_a_transfer_t_plus_1(db, runner):
     on_transfer = raise_ticket(db, clock, w.asha, w.transfer, "pending_too_long")
     on_payment = raise_ticket(db, clock, w.asha, w.payment, "paid_twice")
     day = clock.now.astimezone(IST).date()
-    t1, t5 = ist(day.year, day.month, day.day) + 2 * DAY, ist(day.year, day.month, day.day) + 6 * DAY
+    midnight = ist(day.year, day.month, day.day)
+    t1, t5 = midnight + 2 * DAY, midnight + 6 * DAY
     clock.now = t5 - US
     sweep(runner, clock)
     assert days_paid(db, on_transfer) == [1, 2, 3, 4] and days_paid(db, on_payment) == []

@@ -7,7 +7,6 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...core.models.meta import Base, UTCDateTime
-from ...core.models.user import IdType
 
 
 class TicketCompensation(Base):
