@@ -1,6 +1,7 @@
 """Huey workers: ``huey_consumer huey_tasks.consumer.huey`` (huey_tasks/consumer.py).
 They drive the domain's state machines (``wallet``); they hold no rules."""
 from . import (  # noqa: F401 - registers the tasks
+    compensation,
     deposits,
     housekeeping,
     mandates,

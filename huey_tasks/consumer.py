@@ -9,6 +9,7 @@ import os
 from wallet.settings import load_settings
 
 from . import (  # noqa: F401 - the tasks
+    compensation,
     deposits,
     housekeeping,
     mandates,

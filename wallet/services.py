@@ -28,6 +28,7 @@ from .banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccou
 from .banking.payouts import PayoutPolicy, PayoutProcessor
 from .banking.withdrawals import WithdrawalService
 from .care.auto_resolve import AutoResolvePolicy, TicketExaminer
+from .care.compensation import CompensationPolicy, Compensations
 from .care.reversals import Reversals
 from .care.tickets import TicketPolicy, Tickets
 from .core.codes import utcnow
@@ -340,6 +341,19 @@ class Services:
     def reversals(self) -> Reversals:
         return Reversals(self.db, ledger=self.ledger, clock=self.clock)
 
+    # Compensation for late reversals (wallet.care.compensation).
+    @property
+    def compensation_policy(self) -> CompensationPolicy:
+        s = self.settings
+        return CompensationPolicy(p2p_days=s.reversal_deadline_days_p2p,
+                                  shop_days=s.reversal_deadline_days_shop,
+                                  paise_per_day=s.compensation_paise_per_day)
+
+    @property
+    def compensations(self) -> Compensations:
+        return Compensations(self.db, policy=self.compensation_policy, ledger=self.ledger,
+                             tickets=self.tickets, clock=self.clock)
+
 
 @dataclass(frozen=True)
 class Background:
@@ -447,3 +461,25 @@ class Background:
                                      sweep_after_s=s.ticket_examine_after_s),
             deposit_expire_after_s=s.deposit_expire_after_s, services_for=self.services,
             clock=self.clock)
+
+    def pay_compensation(self, limit: int = 1000) -> tuple[int, int]:
+        """Compensation for late reversals (wallet.care.compensation): each
+        ticket with days earned and unpaid paid in a transaction of its own
+        (one another worker holds is skipped: SKIP LOCKED). Returns (tickets
+        paid, days paid)."""
+        due = self.run_in_transaction(lambda db: self.services(db).compensations.due(limit))
+        tickets = days = 0
+        for ticket_id in due:
+            try:
+                made = self.run_in_transaction(self._compensation_payer(ticket_id))
+            except Exception:  # one ticket's fault must not hold up the others
+                log.exception("compensation of ticket %s not paid; tried again next sweep",
+                              ticket_id)
+                continue
+            tickets, days = tickets + bool(made), days + made
+        return tickets, days
+
+    def _compensation_payer(self, ticket_id: int) -> Callable[[Session], int]:
+        def pay(db: Session) -> int:
+            return len(self.services(db).compensations.pay_due(ticket_id) or ())
+        return pay

@@ -19,6 +19,7 @@ from .banking.banks import BankConfig, load_banks
 from .banking.merchant_bank_accounts import BankAccountPolicy
 from .banking.payouts import PayoutPolicy
 from .care.auto_resolve import AutoResolvePolicy
+from .care.compensation import CompensationPolicy
 from .care.tickets import TicketPolicy, parse_due_hours
 from .core.ini import (
     ConfigurationError,
@@ -187,6 +188,12 @@ class WalletSettings:
     #: never examined once they are this old (their task lost).
     ticket_twin_window_s: float = AutoResolvePolicy.twin_window_s
     ticket_examine_after_s: float = AutoResolvePolicy.sweep_after_s
+    #: Compensation for late reversals (wallet.care.compensation): the deadline
+    #: in days after the transaction's (India) day, T+1 person-to-person, deposits
+    #: and withdrawals, T+5 shop payments; the credit per day late.
+    reversal_deadline_days_p2p: int = CompensationPolicy.p2p_days
+    reversal_deadline_days_shop: int = CompensationPolicy.shop_days
+    compensation_paise_per_day: int = CompensationPolicy.paise_per_day
 
     @property
     def production(self) -> bool:
@@ -246,6 +253,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     # Tickets.
     "ticket_due_hours": parse_due_hours,
     "ticket_twin_window_s": _POSITIVE_FLOAT, "ticket_examine_after_s": _not_negative(float),
+    # Compensation for late reversals.
+    "reversal_deadline_days_p2p": _not_negative(int),
+    "reversal_deadline_days_shop": _not_negative(int),
+    "compensation_paise_per_day": _POSITIVE_INT,
 }
 
 

@@ -35,6 +35,10 @@ WEBHOOK_DELIVERIES = Counter(
 DEPOSIT_SETTLE = Histogram(
     "wallet_deposit_settle_seconds", "From a deposit's start to its settlement",
     ["bank", "outcome"], buckets=SETTLE_BUCKETS)
+COMPENSATION_DAYS = Counter(
+    "wallet_compensation_days", "Days of compensation for a late reversal credited to users")
+COMPENSATION_PAISE = Counter(
+    "wallet_compensation_paise", "Compensation for late reversals credited to users, in paise")
 
 
 class PrometheusObserver(Observer):
@@ -55,4 +59,8 @@ class PrometheusObserver(Observer):
 
     def webhook_delivery(self, bank: str, verdict: str, accepted: bool) -> None:
         WEBHOOK_DELIVERIES.labels(bank, "accepted" if accepted else "rejected", verdict).inc()
+
+    def compensation_paid(self, days: int, paise: int) -> None:
+        COMPENSATION_DAYS.inc(days)
+        COMPENSATION_PAISE.inc(paise)
 

@@ -278,3 +278,23 @@ def test_scheduled_run(db, runner, app_engine, asha, ravi):
         run = runner(lambda session: services(session, now).payment_schedules.run_due_one())
     assert run is not None and run.status == "completed"
     within_budget("scheduled_run", app_engine, trips)
+
+
+def test_compensation_credit(db, app_engine):
+    """A worker's step: one day of compensation for a late reversal credited
+    on a ticket (its own transaction: the claim, the days paid, the posting,
+    the credit with its notification, the day's row, the timeline line)."""
+    from ..compensation_helpers import raise_ticket, start, world
+    from ..schedule_helpers import services
+
+    clock = start()
+    w = world(db, clock)
+    tk = raise_ticket(db, clock, w.asha, w.transfer, "not_received")
+    clock.advance(days=1, hours=15)  # day 1 past the transfer's T+1 deadline
+    with db() as session, session.begin():
+        assert services(session, clock).compensations.due() == [tk]
+    with counting(app_engine) as trips:
+        with db() as session, session.begin():
+            made = services(session, clock).compensations.pay_due(tk)
+            assert made is not None and [c.day_number for c in made] == [1]
+    within_budget("compensation_credit", app_engine, trips)

@@ -70,6 +70,13 @@ BUDGETS: tuple[Budget, ...] = (
     # their delivery, and the payment read again for the answer.
     Budget("api_pay_mandate_debit", "API: POST /v1/autopay/debits/<id>/pay",
            sqlite=19, postgresql=16),
+    # Compensation for a late reversal (wallet.care.compensation): a worker's step, one
+    # ticket's transaction paying one day: the ticket claimed with its transaction (SKIP
+    # LOCKED), the days already paid, the posting, the credit with its notification (one
+    # statement; two on SQLite, whose posting is four), the day's row, the ticket's
+    # timeline line and its updated_at.
+    Budget("compensation_credit", "worker: one day of compensation credited on a ticket",
+           sqlite=11, postgresql=7),
 )
 
 

@@ -508,3 +508,16 @@ def ist_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The first instant of ``day`` in India and of the day after."""
     start = dt.datetime.combine(day, dt.time(), IST)
     return start, start + dt.timedelta(days=1)
+
+
+# ------------------------------------------- compensation for late reversals
+
+
+#: The company's expense for compensation paid to users (wallet.care.compensation):
+#: an ``expense`` account with no floor, debited for every day's credit.
+COMPANY_COMPENSATION: Final = "company:compensation"
+
+
+def compensation_key(ticket_id: int, day_number: int) -> str:
+    """The one credit of day ``day_number`` past a ticket's reversal deadline."""
+    return f"compensation:{ticket_id}:{day_number}"

@@ -51,6 +51,8 @@ class Notice(StrEnum):
     TICKET_UPDATED = "ticket_updated"
     #: A transfer the user received was put back (wallet.care.reversals).
     TRANSFER_REVERSED = "transfer_reversed"
+    # Compensation for a late reversal (wallet.care.compensation): a day's credit.
+    COMPENSATION_CREDITED = "compensation_credited"
 
 
 class MerchantNotice(StrEnum):

@@ -50,6 +50,10 @@ class Observer:
     def webhook_delivery(self, bank: str, verdict: str, accepted: bool) -> None:
         """A bank's webhook delivery was judged (the webhook app's verdict)."""
 
+    def compensation_paid(self, days: int, paise: int) -> None:
+        """``days`` days of compensation for a late reversal were credited,
+        ``paise`` in all (wallet.care.compensation; after commit)."""
+
 
 #: The observer of whoever hands in none: it records nothing.
 NO_OBSERVER = Observer()

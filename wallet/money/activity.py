@@ -72,6 +72,8 @@ def describe(user: User, tx: Transaction) -> ActivityItem:
         counterparty = f"{tx.payer_merchant.name} (@{tx.payer_merchant.handle})"
     elif tx.bank_code:
         counterparty = f"Your {tx.bank_code.upper()} bank account"
+    elif tx.kind == codes.Kind.ADJUSTMENT:  # e.g. compensation for a late reversal
+        counterparty = "The wallet"
     else:
         counterparty = "—"
     return ActivityItem(tx, "in" if incoming else "out", counterparty, tx.amount_paise)

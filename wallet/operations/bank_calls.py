@@ -61,7 +61,7 @@ def cross_check(session: Session) -> list[str]:
         name = f"{tx.kind} {tx.id} ({tx.status})"
         if tx.kind == Kind.DEPOSIT:
             problems += _check_deposit(tx, name, facts)
-        elif tx.kind in (Kind.TRANSFER, Kind.PAYMENT, Kind.REFUND):
+        elif tx.kind in (Kind.TRANSFER, Kind.PAYMENT, Kind.REFUND, Kind.ADJUSTMENT):
             problems += _check_movement(tx, name, facts)
         elif tx.kind == Kind.WITHDRAWAL:
             problems += _check_withdrawal(tx, wd, name, facts)
@@ -100,7 +100,8 @@ def _check_deposit(tx: Transaction, name: str, facts: _LedgerFacts) -> list[str]
 
 
 def _check_movement(tx: Transaction, name: str, facts: _LedgerFacts) -> list[str]:
-    """A transfer, a shop payment or a shop's refund: completed means its entry
+    """A transfer, a shop payment, a shop's refund or an adjustment (a day's
+    compensation, wallet.care.compensation): completed means its entry
     is in the ledger, under the record's own idempotency key."""
     if tx.status != Status.COMPLETED:
         return []

@@ -1,0 +1,216 @@
+"""Compensation for late reversals: deadlines that cost us, not the user.
+
+Money stuck (a ticket whose category is in ``TicketCategory.STUCK``: not
+received, pending too long, paid twice) must be put right by the regulator's
+deadline, per transaction kind (:class:`CompensationPolicy`): the end of the
+India day ``N`` days after the transaction's day -- T+1 for transfers,
+deposits and withdrawals, T+5 for shop payments and refunds.
+
+The rule, exactly. With ``D`` the deadline, **day n** (n >= 1) past it is due
+at ``D + (n - 1) x 24 h``: the first day late is earned the moment the
+deadline passes, the second 24 hours later, and so on. A day is earned while
+the ticket is live: up to now, or up to ``closed_at`` once it is resolved or
+rejected (a day earned before the resolution but not yet paid -- the sweep
+was down -- is still paid; nothing after). A ticket reported after its
+deadline earns from the day its report falls in (days that ended before the
+report are not paid: we did not know). Each day earns
+``wallet.compensation_paise_per_day`` (₹100), credited to the user who raised
+the ticket from the company's expense account (``company:compensation``),
+whatever the user's wallet limits (the regulator requires the payment: like a
+payout the bank returned, it is not checked against the maximum balance).
+
+Each day paid is one balanced ledger entry (key ``compensation:<ticket
+id>:<n>``), one ``adjustment`` transaction in the user's history and
+statement, one ``ticket_compensations`` row (unique per ticket and day), a
+``compensation`` line on the ticket's timeline and a notification -- all in
+the ticket's transaction, under its row lock: a sweep that dies, or two at
+once, pays no day twice, and the next run pays what is missing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ledgerlib import Ledger
+
+from ..core import codes
+from ..core.codes import (
+    IST,
+    Kind,
+    Status,
+    TicketActor,
+    TicketCategory,
+    TicketEventKind,
+    TicketStatus,
+    utcnow,
+)
+from ..core.models import Transaction
+from ..core.notifications import Notice
+from ..core.observe import observer_of
+from ..core.tasks import after_commit
+from ..money.records import record
+from .models import Ticket, TicketCompensation
+from .tickets import Tickets
+
+__all__ = ["CATCH_UP", "SHOP_KINDS", "Compensation", "CompensationPolicy", "Compensations"]
+
+DAY = dt.timedelta(days=1)
+#: Kinds whose deadline is the shop one (T+5); every other kind's is T+1.
+SHOP_KINDS: tuple[str, ...] = (Kind.PAYMENT, Kind.REFUND)
+#: How long after its resolution a ticket is still looked at for days it
+#: earned but was not paid (the sweep down that long would still pay them).
+CATCH_UP = dt.timedelta(days=7)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class CompensationPolicy:
+    #: Days after the transaction's day: transfers, deposits, withdrawals (T+1) ...
+    p2p_days: int = 1
+    #: ... shop payments and refunds (T+5).
+    shop_days: int = 5
+    #: What each day late earns (₹100).
+    paise_per_day: int = 100_00
+
+    def deadline(self, kind: str, created_at: dt.datetime) -> dt.datetime:
+        """The end of the India day ``N`` days after ``created_at``'s (UTC)."""
+        days = self.shop_days if kind in SHOP_KINDS else self.p2p_days
+        day = _aware(created_at).astimezone(IST).date() + dt.timedelta(days=days + 1)
+        return dt.datetime.combine(day, dt.time(), IST).astimezone(dt.timezone.utc)
+
+    @staticmethod
+    def days_earned(deadline: dt.datetime, reported_at: dt.datetime,
+                    until: dt.datetime) -> range:
+        """The day numbers earned by ``until``: day n is due at deadline +
+        (n-1) x 24 h, and counts if it ends after the report."""
+        until, reported_at = _aware(until), _aware(reported_at)
+        if until < deadline:
+            return range(1, 1)
+        last = (until - deadline) // DAY + 1
+        first = max(1, (reported_at - deadline) // DAY + 1)
+        return range(first, last + 1)
+
+
+@dataclass(frozen=True)
+class Compensation:
+    """What a ticket has earned so far, for its page and the API."""
+
+    #: The deadline the transaction should have been put right by (UTC).
+    deadline: dt.datetime
+    #: The days paid, in order, and their total.
+    days: tuple[int, ...]
+    total_paise: int
+
+    @property
+    def deadline_label(self) -> str:
+        """The deadline's India day, as the timeline says it ("8 Dec")."""
+        return deadline_label(self.deadline)
+
+
+def deadline_label(deadline: dt.datetime) -> str:
+    """The India day whose end ``deadline`` is: "8 Dec"."""
+    day = (deadline.astimezone(IST) - dt.timedelta(microseconds=1)).date()
+    return f"{day.day} {day:%b}"
+
+
+class Compensations:
+    def __init__(self, dbsession: Session, *, policy: CompensationPolicy, ledger: Ledger,
+                 tickets: Tickets, clock: Callable[[], dt.datetime] = utcnow):
+        self.db = dbsession
+        self.policy = policy
+        self.ledger = ledger
+        self.tickets = tickets
+        self.clock = clock
+
+    def compensation_of(self, ticket: Ticket) -> Compensation:
+        """The days paid on ``ticket`` and their total (one query)."""
+        tx = self.db.get_one(Transaction, ticket.transaction_id)
+        rows = self.db.execute(
+            select(TicketCompensation.day_number, TicketCompensation.amount_paise)
+            .where(TicketCompensation.ticket_id == ticket.id)
+            .order_by(TicketCompensation.day_number)).all()
+        return Compensation(self.policy.deadline(tx.kind, tx.created_at),
+                            tuple(r.day_number for r in rows),
+                            sum(r.amount_paise for r in rows))
+
+    def due(self, limit: int = 1000) -> list[int]:
+        """Tickets with days earned but not paid, oldest first (the sweep's
+        list; each is then paid in a transaction of its own). Opens the
+        expense account if it is new."""
+        self.ledger.open_account(codes.COMPANY_COMPENSATION, "expense", allow_negative=True)
+        now = self.clock()
+        paid = (select(func.count()).where(TicketCompensation.ticket_id == Ticket.id)
+                .correlate(Ticket).scalar_subquery())
+        first_deadline = min(self.policy.p2p_days, self.policy.shop_days)
+        rows = self.db.execute(
+            select(Ticket, Transaction.kind, Transaction.created_at, paid.label("paid"))
+            .join(Transaction, Transaction.id == Ticket.transaction_id)
+            .where(Ticket.category.in_(TicketCategory.STUCK),
+                   or_(Ticket.status.in_(TicketStatus.LIVE), Ticket.closed_at >= now - CATCH_UP),
+                   Transaction.created_at < now - first_deadline * DAY)
+            .order_by(Ticket.id).limit(limit)).all()
+        return [row.Ticket.id for row in rows
+                if len(self._earned(row.Ticket, row.kind, row.created_at, now)) > row.paid]
+
+    def pay_due(self, ticket_id: int) -> list[TicketCompensation] | None:
+        """Pay the days ``ticket_id`` earned and was not paid, under its row
+        lock; None if another worker (or a resolution) holds the ticket: it is
+        skipped, never waited for, and the next sweep looks again."""
+        claimed = self.db.execute(
+            select(Ticket, Transaction.kind, Transaction.created_at)
+            .join(Transaction, Transaction.id == Ticket.transaction_id)
+            .where(Ticket.id == ticket_id, Ticket.category.in_(TicketCategory.STUCK))
+            .with_for_update(of=Ticket, key_share=True, skip_locked=True)
+            .execution_options(populate_existing=True)).first()
+        if claimed is None:
+            return None
+        ticket = claimed.Ticket
+        now = self.clock()
+        deadline = self.policy.deadline(claimed.kind, claimed.created_at)
+        earned = self._earned(ticket, claimed.kind, claimed.created_at, now)
+        paid = set(self.db.scalars(select(TicketCompensation.day_number)
+                                   .where(TicketCompensation.ticket_id == ticket.id)))
+        made = [self._pay(ticket, day, deadline, now) for day in earned if day not in paid]
+        if made:
+            seen, total = observer_of(self.db), sum(c.amount_paise for c in made)
+            after_commit(self.db, lambda: seen.compensation_paid(len(made), total))
+        return made
+
+    # ---------------------------------------------------------------- inside
+
+    def _earned(self, ticket: Ticket, kind: str, created_at: dt.datetime,
+                now: dt.datetime) -> range:
+        until = now if ticket.status in TicketStatus.LIVE or ticket.closed_at is None \
+            else min(now, _aware(ticket.closed_at))
+        return self.policy.days_earned(self.policy.deadline(kind, created_at),
+                                       ticket.created_at, until)
+
+    def _pay(self, ticket: Ticket, day: int, deadline: dt.datetime,
+             now: dt.datetime) -> TicketCompensation:
+        amount, key = self.policy.paise_per_day, codes.compensation_key(ticket.id, day)
+        rupees = f"₹{amount // 100:,}.{amount % 100:02d}"
+        label = deadline_label(deadline)
+        note = f"Compensation: ticket {ticket.public_id}, day {day} late"
+        entry = self.ledger.transfer(codes.COMPANY_COMPENSATION, codes.user_wallet(ticket.user_id),
+                                     amount, idempotency_key=key, memo=note)
+        tx = record(self.db, now, {}, (
+            ticket.user_id, Notice.COMPENSATION_CREDITED,
+            f"{rupees} credited: your transaction #{ticket.transaction_id} was not put "
+            f"right by {label} (day {day} late)."),
+            kind=Kind.ADJUSTMENT, status=Status.COMPLETED, amount_paise=amount,
+            payee_user_id=ticket.user_id, note=note, idempotency_key=key,
+            ledger_entry_id=entry.id)
+        made = TicketCompensation(ticket_id=ticket.id, day_number=day, amount_paise=amount,
+                                  transaction_id=tx.id, created_at=now)
+        self.db.add(made)
+        self.tickets.add_line(ticket, TicketEventKind.COMPENSATION,
+                              f"{rupees} credited: day {day} past the deadline of {label}.",
+                              actor=TicketActor.SYSTEM)
+        return made
