@@ -3,6 +3,8 @@ from pyramid.config import Configurator
 from webcommon.routes import add_account_routes
 
 ID = "{id:\\d{1,18}}"
+TICKET = "{public_id:tk_[A-Za-z0-9_-]{1,37}}"
+TICKET_ACTIONS = "take|reverse|refund|reject|resolve|escalate"
 
 
 def includeme(config: Configurator) -> None:
@@ -24,3 +26,6 @@ def includeme(config: Configurator) -> None:
     config.add_route("sign_out_shop", f"/shops/{ID}/sign-out")
     config.add_route("audit", "/audit")
     config.add_route("audit_csv", "/audit.csv")
+    config.add_route("tickets", "/tickets")
+    config.add_route("ticket", f"/tickets/{TICKET}")
+    config.add_route("ticket_act", f"/tickets/{TICKET}/{{action:{TICKET_ACTIONS}}}")

@@ -28,6 +28,8 @@ from .banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccou
 from .banking.payouts import PayoutPolicy, PayoutProcessor
 from .banking.withdrawals import WithdrawalService
 from .care.reversals import Reversals
+from .care.story import Stories
+from .care.ticket_actions import TicketActions
 from .care.tickets import TicketPolicy, Tickets
 from .core.codes import utcnow
 from .core.idempotency import IdempotencyKeys
@@ -338,6 +340,14 @@ class Services:
     @property
     def reversals(self) -> Reversals:
         return Reversals(self.db, ledger=self.ledger, clock=self.clock)
+
+    @property
+    def ticket_stories(self) -> Stories:
+        return Stories(self.db, clock=self.clock)
+
+    def ticket_actions(self, actor: Actor, operator_id: int | None) -> TicketActions:
+        return TicketActions(self.db, actor, operator_id, tickets=self.tickets,
+                             reversals=self.reversals, refunds=self.refunds, clock=self.clock)
 
 
 @dataclass(frozen=True)
