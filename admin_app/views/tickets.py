@@ -34,7 +34,7 @@ def _story(request: Request) -> TicketStory:
 def _page(request: Request, story: TicketStory, **extra: Any) -> dict[str, Any]:
     return {"s": story, "may_act": Role.may_act(current_operator(request).role),
             "max_reason": MAX_REASON_CHARS, "error": "", "error_field": "",
-            "amount": "", **extra}
+            "amount": "", "categories": CATEGORY_LABELS, **extra}
 
 
 @view_config(route_name="tickets", renderer="tickets.jinja2", permission="authenticated")

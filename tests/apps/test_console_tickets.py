@@ -22,15 +22,13 @@ from wallet.operations.bank_calls import verify_all
 from wallet.operations.models import AuditEntry
 
 from ..wallet_helpers import PASSWORD, PIN, balance, count, make_user, services_for_tests, state
-from .test_admin_console import (  # noqa: F401  (fixtures)
-    add_operator,
-    admin_settings,
-    admin_wsgi,
-    audit_rows,
-    console,
-    csrf,
-    sign_in,
-)
+from . import test_admin_console
+from .test_admin_console import add_operator, audit_rows, csrf, sign_in
+
+# The console's fixtures.
+admin_settings = test_admin_console.admin_settings
+admin_wsgi = test_admin_console.admin_wsgi
+console = test_admin_console.console
 
 ASHA, RAVI, ZOYA = "+919876543210", "+919812345678", "+919900033344"
 

@@ -162,7 +162,8 @@ class Stories:
 
     @staticmethod
     def _where(chosen: QueueFilter, now: dt.datetime) -> list[ColumnElement[bool]]:
-        where = [Ticket.status.in_((chosen.status,) if chosen.status else TicketStatus.LIVE)]
+        statuses = (chosen.status,) if chosen.status else TicketStatus.LIVE
+        where: list[ColumnElement[bool]] = [Ticket.status.in_(statuses)]
         if chosen.category:
             where.append(Ticket.category == chosen.category)
         if chosen.escalated:
