@@ -3,8 +3,9 @@ from pyramid.config import Configurator
 from webcommon.routes import add_account_routes
 
 ID = "{id:\\d{1,18}}"
-TICKET = "{public_id:tk_[A-Za-z0-9_-]{1,37}}"
-TICKET_ACTIONS = "take|reverse|refund|reject|resolve|escalate"
+#: A ticket's "tk_…" id (anything else of this shape: 404).
+TICKET = "{public_id:[A-Za-z0-9_-]{1,40}}"
+TICKET_ACTIONS = ("take", "reverse", "refund", "reject", "resolve", "escalate")
 
 
 def includeme(config: Configurator) -> None:
@@ -28,4 +29,5 @@ def includeme(config: Configurator) -> None:
     config.add_route("audit_csv", "/audit.csv")
     config.add_route("tickets", "/tickets")
     config.add_route("ticket", f"/tickets/{TICKET}")
-    config.add_route("ticket_act", f"/tickets/{TICKET}/{{action:{TICKET_ACTIONS}}}")
+    for action in TICKET_ACTIONS:
+        config.add_route(f"ticket_{action}", f"/tickets/{TICKET}/{action}")

@@ -23,6 +23,8 @@ from webcommon.views import view_config
 from ..security import current_operator, ticket_actions
 from . import field
 
+ACTION: dict[str, Any] = {"permission": "authenticated", "request_method": "POST"}
+
 
 def _story(request: Request) -> TicketStory:
     story = request_services(request).ticket_stories.story(request.matchdict["public_id"])
@@ -51,9 +53,15 @@ def ticket(request: Request) -> dict[str, Any]:
     return _page(request, _story(request))
 
 
-@view_config(route_name="ticket_act", permission="authenticated", request_method="POST")
+@view_config(route_name="ticket_take", **ACTION)
+@view_config(route_name="ticket_reverse", **ACTION)
+@view_config(route_name="ticket_refund", **ACTION)
+@view_config(route_name="ticket_reject", **ACTION)
+@view_config(route_name="ticket_resolve", **ACTION)
+@view_config(route_name="ticket_escalate", **ACTION)
 def act(request: Request) -> Response:
-    public_id, action = request.matchdict["public_id"], request.matchdict["action"]
+    public_id = request.matchdict["public_id"]
+    action = request.matched_route.name.removeprefix("ticket_")
     _story(request)  # (no such ticket: 404, nothing audited)
     actions = ticket_actions(request)
     reason = field(request, "reason", 600)

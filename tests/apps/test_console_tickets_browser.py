@@ -16,9 +16,9 @@ from wallet.operations.models import AuditEntry
 
 from ..conftest import dispose_app_engine
 from ..live_servers import BrowserThread, serving
+from ..wallet_helpers import make_user
 from .test_admin_console import ADMIN_SECRET, OP_PASSWORD, add_operator
 from .test_console_tickets import RAVI, Clock, report, send
-from ..wallet_helpers import make_user
 
 pytestmark = pytest.mark.browser
 #: Where the screenshots go (looked at by a person; absent: not taken).
