@@ -3,6 +3,9 @@ from pyramid.config import Configurator
 from webcommon.routes import add_account_routes
 
 ID = "{id:\\d{1,18}}"
+#: A ticket's "tk_…" id (anything else of this shape: 404).
+TICKET = "{public_id:[A-Za-z0-9_-]{1,40}}"
+TICKET_ACTIONS = ("take", "reverse", "refund", "reject", "resolve", "escalate")
 
 
 def includeme(config: Configurator) -> None:
@@ -24,3 +27,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("sign_out_shop", f"/shops/{ID}/sign-out")
     config.add_route("audit", "/audit")
     config.add_route("audit_csv", "/audit.csv")
+    config.add_route("tickets", "/tickets")
+    config.add_route("ticket", f"/tickets/{TICKET}")
+    for action in TICKET_ACTIONS:
+        config.add_route(f"ticket_{action}", f"/tickets/{TICKET}/{action}")

@@ -5,6 +5,7 @@ from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
 
+from wallet.care.ticket_actions import TicketActions
 from wallet.core.models import Operator
 from wallet.operations.audit import Actor
 from wallet.operations.operator_actions import OperatorActions
@@ -41,3 +42,8 @@ def actor(request: Request) -> Actor:
 
 def operator_actions(request: Request) -> OperatorActions:
     return request_services(request).operator_actions(actor(request))
+
+
+def ticket_actions(request: Request) -> TicketActions:
+    return request_services(request).ticket_actions(actor(request),
+                                                    current_operator(request).id)

@@ -30,6 +30,8 @@ from .banking.withdrawals import WithdrawalService
 from .care.auto_resolve import AutoResolvePolicy, TicketExaminer
 from .care.compensation import CompensationPolicy, Compensations
 from .care.reversals import Reversals
+from .care.story import Stories
+from .care.ticket_actions import TicketActions
 from .care.tickets import TicketPolicy, Tickets
 from .core.codes import utcnow
 from .core.idempotency import IdempotencyKeys
@@ -353,6 +355,14 @@ class Services:
     def compensations(self) -> Compensations:
         return Compensations(self.db, policy=self.compensation_policy, ledger=self.ledger,
                              tickets=self.tickets, clock=self.clock)
+
+    @property
+    def ticket_stories(self) -> Stories:
+        return Stories(self.db, clock=self.clock)
+
+    def ticket_actions(self, actor: Actor, operator_id: int | None) -> TicketActions:
+        return TicketActions(self.db, actor, operator_id, tickets=self.tickets,
+                             reversals=self.reversals, refunds=self.refunds, clock=self.clock)
 
 
 @dataclass(frozen=True)

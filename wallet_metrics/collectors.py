@@ -1,7 +1,8 @@
 """Gauges read from the database at scrape time, so they are right whichever
 process did the work: queue depth and oldest item's age per queue and state
-(wallet.operations.queue_stats), and when the ledger verification last succeeded
-(wallet.operations.ledger_checks)."""
+(wallet.operations.queue_stats), when the ledger verification last succeeded
+(wallet.operations.ledger_checks), and users' tickets live and overdue
+(wallet.care.story)."""
 from __future__ import annotations
 
 import logging
@@ -13,6 +14,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from wallet.care.story import QueueCounts, queue_counts
+from wallet.core.codes import utcnow
 from wallet.operations.ledger_checks import last_success_at
 from wallet.operations.queue_stats import queue_states
 
@@ -45,6 +48,7 @@ class DatabaseCollector:
             with self.open_session() as session:
                 states = queue_states(session)
                 last = last_success_at(session)
+                tickets = queue_counts(session, utcnow())
         except SQLAlchemyError:
             log.exception("metrics: the database could not be read")
             up.add_metric([], 0)
@@ -58,4 +62,20 @@ class DatabaseCollector:
         took = GaugeMetricFamily("wallet_metrics_database_scrape_seconds",
                                  "Time the database-backed gauges took to read")
         took.add_metric([], time.monotonic() - started)
-        yield from (depth, age, verified, up, took)
+        yield from (depth, age, verified, up, took, *ticket_gauges(tickets))
+
+
+def ticket_gauges(counts: QueueCounts) -> tuple[Metric, ...]:
+    """Users' tickets still someone's work, by status, and those past their
+    deadline (wallet.care.story.queue_counts)."""
+    live = GaugeMetricFamily("wallet_tickets_live", "Users' tickets not yet answered, by status",
+                             labels=["status"])
+    for status, n in counts.by_status.items():
+        live.add_metric([status], n)
+    overdue = GaugeMetricFamily("wallet_tickets_overdue",
+                                "Users' tickets not yet answered and past their deadline")
+    overdue.add_metric([], counts.overdue)
+    escalated = GaugeMetricFamily("wallet_tickets_escalated",
+                                  "Users' tickets not yet answered that an operator escalated")
+    escalated.add_metric([], counts.escalated)
+    return live, overdue, escalated
