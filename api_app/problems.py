@@ -59,6 +59,10 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "ticket_category_refused": (422, "That problem cannot be reported about this transaction"),
     "ticket_already_open": (409, "A problem with this transaction is already reported"),
     "ticket_closed": (409, "This ticket is closed"),
+    # Fraud reported on a transfer (wallet.care.fraud).
+    "fraud_not_reportable": (422, "Fraud can be reported only on a transfer you sent"),
+    "fraud_report_not_found": (404, "No such fraud report about a payment you received"),
+    "fraud_hold_decided": (409, "This fraud report has been decided"),
     "money_request_not_found": (404, "No such money request"),
     "money_request_closed": (409, "This money request is no longer open"),
     "self_request": (422, "You cannot ask yourself for money"),

@@ -27,6 +27,7 @@ from .banking.deposits import DepositService, sweep_stuck_deposits
 from .banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
 from .banking.payouts import PayoutPolicy, PayoutProcessor
 from .banking.withdrawals import WithdrawalService
+from .care.fraud import FraudReports, FraudReview
 from .care.tickets import TicketPolicy, Tickets
 from .core.codes import utcnow
 from .core.idempotency import IdempotencyKeys
@@ -333,6 +334,13 @@ class Services:
     @property
     def tickets(self) -> Tickets:
         return Tickets(self.db, policy=self.ticket_policy, clock=self.clock)
+
+    @property
+    def fraud_reports(self) -> FraudReports:
+        return FraudReports(self.db, tickets=self.tickets, ledger=self.ledger, clock=self.clock)
+
+    def fraud_review(self, actor: Actor) -> FraudReview:
+        return FraudReview(reports=self.fraud_reports, actions=self.operator_actions(actor))
 
 
 @dataclass(frozen=True)

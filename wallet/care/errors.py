@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..core.errors import WalletError
 
-__all__ = ["TicketAlreadyOpen", "TicketCategoryRefused", "TicketClosed", "TicketNotFound",
+__all__ = ["FraudHoldDecided", "FraudNotReportable", "FraudReportNotFound",
+           "TicketAlreadyOpen", "TicketCategoryRefused", "TicketClosed", "TicketNotFound",
            "TicketTransactionNotFound"]
 
 
@@ -44,3 +45,26 @@ class TicketClosed(WalletError):
     """The ticket is resolved or rejected: its status no longer changes."""
 
     code = "ticket_closed"
+
+
+# Fraud reported on a transfer (wallet.care.fraud).
+
+
+class FraudNotReportable(WalletError):
+    """Fraud is reported by the sender of a completed transfer to a person:
+    not on an incoming one, a shop payment, a deposit..."""
+
+    code = "fraud_not_reportable"
+    field = "transaction"
+
+
+class FraudReportNotFound(WalletError):
+    """No fraud report about a payment this user received."""
+
+    code = "fraud_report_not_found"
+
+
+class FraudHoldDecided(WalletError):
+    """The held money was already returned or released (or none was held)."""
+
+    code = "fraud_hold_decided"

@@ -508,3 +508,32 @@ def ist_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The first instant of ``day`` in India and of the day after."""
     start = dt.datetime.combine(day, dt.time(), IST)
     return start, start + dt.timedelta(days=1)
+
+
+# ------------------------------------------------ fraud reported (wallet.care.fraud)
+
+
+class FraudHoldStatus(StrEnum):
+    """``fraud_holds.status``: what became of the money frozen in a recipient's
+    wallet when the sender reported fraud (wallet.care.fraud).
+
+        held ──operator returns it──► returned   (the hold committed to the sender)
+        held ──operator releases it─► released   (the recipient keeps it)
+        none                                      (nothing was left to hold)
+    """
+
+    HELD = "held"
+    RETURNED = "returned"
+    RELEASED = "released"
+    NONE = "none"
+    ALL = nonmember(("held", "returned", "released", "none"))
+
+
+def fraud_hold_key(ticket_id: int) -> str:
+    """The ledger hold frozen for a fraud report (at most one per ticket)."""
+    return f"fraud:{ticket_id}:hold"
+
+
+def fraud_return_key(ticket_id: int) -> str:
+    """The transaction record of a fraud hold returned to its sender."""
+    return f"fraud:{ticket_id}:return"

@@ -49,6 +49,8 @@ class Notice(StrEnum):
     SCHEDULED_PAYMENT_NEEDS_PIN = "scheduled_payment_needs_pin"
     # Tickets (wallet.care.tickets): a status change, with the reason.
     TICKET_UPDATED = "ticket_updated"
+    # Fraud reported on a transfer received (wallet.care.fraud): money on hold.
+    FRAUD_HOLD = "fraud_hold"
 
 
 class MerchantNotice(StrEnum):
