@@ -24,3 +24,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("sign_out_shop", f"/shops/{ID}/sign-out")
     config.add_route("audit", "/audit")
     config.add_route("audit_csv", "/audit.csv")
+    # Fraud reports (admin_app/views/fraud.py): the ticket's id.
+    config.add_route("fraud_holds", "/fraud-holds")
+    config.add_route("fraud_return", f"/fraud-holds/{ID}/return")
+    config.add_route("fraud_release", f"/fraud-holds/{ID}/release")
