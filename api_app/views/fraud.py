@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledgerlib import format_paise
 from pyramid.request import Request
 
+from ledgerlib import format_paise
 from wallet.care.fraud import RecipientView
 from wallet.core.models import User
 from webcommon import request_services

@@ -158,7 +158,8 @@ class FraudReports:
         """Hold min(amount, the recipient's available balance) of the recipient's
         wallet for the sender's. The ledger checks the funds under the accounts'
         locks: if the recipient spent meanwhile, try again with what it says is
-        left (each try in a savepoint)."""
+        left (refused before it writes anything: no savepoint needed; the
+        accounts stay locked, so the second try is the last)."""
         source = codes.user_wallet(tx.payee_user_id or 0)
         destination = codes.user_wallet(tx.payer_user_id or 0)
         available = self.ledger.balance(source).available_paise
@@ -166,14 +167,13 @@ class FraudReports:
             amount = min(tx.amount_paise, max(available, 0))
             if amount <= 0:
                 return 0, None
-            try:
-                with self.db.begin_nested():
-                    hold = self.ledger.hold(
-                        source, destination, amount,
-                        idempotency_key=codes.fraud_hold_key(ticket.id),
-                        memo=f"Fraud reported: {ticket.public_id}",
-                        metadata={"kind": "fraud_hold", "ticket_id": ticket.id,
-                                  "transaction_id": tx.id})
+            try:  # (a shortfall is found under the lock, before anything is written)
+                hold = self.ledger.hold(
+                    source, destination, amount,
+                    idempotency_key=codes.fraud_hold_key(ticket.id),
+                    memo=f"Fraud reported: {ticket.public_id}",
+                    metadata={"kind": "fraud_hold", "ticket_id": ticket.id,
+                              "transaction_id": tx.id})
                 return amount, hold.id
             except InsufficientFunds as exc:
                 available = exc.available_paise

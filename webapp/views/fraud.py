@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledgerlib import format_paise
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
+from ledgerlib import format_paise
 from wallet.care.errors import FraudReportNotFound, TicketAlreadyOpen, TicketTransactionNotFound
 from wallet.care.fraud import MAX_RESPONSE_CHARS, FraudReports
 from wallet.care.tickets import MAX_NOTE_CHARS
@@ -36,7 +36,8 @@ class FraudViews:
 
     def _transfer(self) -> Transaction:
         """The user's outgoing transfer, reportable: else a 404."""
-        tx = self.request.dbsession.get(Transaction, int(self.request.matchdict["id"]))
+        tx: Transaction | None = self.request.dbsession.get(
+            Transaction, int(self.request.matchdict["id"]))
         if tx is None or not self.reports.reportable(self.user, tx):
             raise HTTPNotFound()
         return tx
