@@ -31,3 +31,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("ticket", f"/tickets/{TICKET}")
     for action in TICKET_ACTIONS:
         config.add_route(f"ticket_{action}", f"/tickets/{TICKET}/{action}")
+    # Fraud reports (admin_app/views/fraud.py): the ticket's id.
+    config.add_route("fraud_holds", "/fraud-holds")
+    config.add_route("fraud_return", f"/fraud-holds/{ID}/return")
+    config.add_route("fraud_release", f"/fraud-holds/{ID}/release")

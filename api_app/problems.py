@@ -61,6 +61,10 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "ticket_closed": (409, "This ticket is closed"),
     "reversal_refused": (409, "This transaction cannot be reversed"),
     "reversal_not_covered": (409, "The recipient no longer has the amount"),
+    # Fraud reported on a transfer (wallet.care.fraud).
+    "fraud_not_reportable": (422, "Fraud can be reported only on a transfer you sent"),
+    "fraud_report_not_found": (404, "No such fraud report about a payment you received"),
+    "fraud_hold_decided": (409, "This fraud report has been decided"),
     "money_request_not_found": (404, "No such money request"),
     "money_request_closed": (409, "This money request is no longer open"),
     "self_request": (422, "You cannot ask yourself for money"),

@@ -61,6 +61,10 @@ API_ROUTES = {
     "autopay_revoke": "/v1/autopay/{mandate_id}/revoke",
     "autopay_debit_pay": "/v1/autopay/debits/{debit_id}/pay",
     "autopay_debit_decline": "/v1/autopay/debits/{debit_id}/decline",
+    # Fraud reported on a transfer (wallet.care.fraud; users' tokens).
+    "transaction_report_fraud": "/v1/transactions/{transaction_id}/report_fraud",
+    "fraud_report": "/v1/fraud_reports/{fraud_report_id}",
+    "fraud_report_responses": "/v1/fraud_reports/{fraud_report_id}/responses",
 }
 
 

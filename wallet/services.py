@@ -29,6 +29,7 @@ from .banking.payouts import PayoutPolicy, PayoutProcessor
 from .banking.withdrawals import WithdrawalService
 from .care.auto_resolve import AutoResolvePolicy, TicketExaminer
 from .care.compensation import CompensationPolicy, Compensations
+from .care.fraud import FraudReports, FraudReview
 from .care.reversals import Reversals
 from .care.story import Stories
 from .care.ticket_actions import TicketActions
@@ -363,6 +364,13 @@ class Services:
     def ticket_actions(self, actor: Actor, operator_id: int | None) -> TicketActions:
         return TicketActions(self.db, actor, operator_id, tickets=self.tickets,
                              reversals=self.reversals, refunds=self.refunds, clock=self.clock)
+
+    @property
+    def fraud_reports(self) -> FraudReports:
+        return FraudReports(self.db, tickets=self.tickets, ledger=self.ledger, clock=self.clock)
+
+    def fraud_review(self, actor: Actor) -> FraudReview:
+        return FraudReview(reports=self.fraud_reports, actions=self.operator_actions(actor))
 
 
 @dataclass(frozen=True)

@@ -298,3 +298,20 @@ def test_compensation_credit(db, app_engine):
             made = services(session, clock).compensations.pay_due(tk)
             assert made is not None and [c.day_number for c in made] == [1]
     within_budget("compensation_credit", app_engine, trips)
+
+
+# ---------------------------------------------------------- report fraud
+
+
+def test_api_report_fraud(api, db, asha, ravi):
+    """The sender reports a transfer as fraud (wallet.care.fraud): a ticket and a hold."""
+    from ..wallet_helpers import services_for_tests
+
+    with db() as session, session.begin():
+        tx = services_for_tests(session).transfers.send_money(
+            session.get(User, asha), "98123 45678", 100_00, "r" * 22, pin=PIN)
+    token = sign_in(api)
+    with counting(engine_of(api.app)) as trips:
+        api.post_json(f"/v1/transactions/{tx.id}/report_fraud", {"note": "a fake buyer"},
+                      headers=auth(token), status=201)
+    within_budget("api_report_fraud", engine_of(api.app), trips)

@@ -17,6 +17,7 @@ from wallet.core.codes import (
     DebitStatus,
     Delivery,
     Event,
+    FraudHoldStatus,
     Kind,
     KycLevel,
     MandateFrequency,
@@ -62,6 +63,8 @@ VOCABULARIES = {
     ("tickets", "status"): TicketStatus,
     ("ticket_events", "kind"): TicketEventKind,
     ("ticket_events", "actor"): TicketActor,
+    # Fraud reported on a transfer (migration a1b7c0de2805).
+    ("fraud_holds", "status"): FraudHoldStatus,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
 OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}}

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from ..core.errors import WalletError
 
-__all__ = ["ReversalNotCovered", "ReversalRefused", "TicketAlreadyOpen",
-           "TicketCategoryRefused", "TicketClosed", "TicketNotFound",
-           "TicketTransactionNotFound"]
+__all__ = ["FraudHoldDecided", "FraudNotReportable", "FraudReportNotFound", "ReversalNotCovered",
+           "ReversalRefused", "TicketAlreadyOpen", "TicketCategoryRefused", "TicketClosed",
+           "TicketNotFound", "TicketTransactionNotFound"]
 
 
 class TicketNotFound(WalletError):
@@ -57,3 +57,26 @@ class ReversalNotCovered(WalletError):
     """The recipient no longer has the amount: nothing reversed."""
 
     code = "reversal_not_covered"
+
+
+# Fraud reported on a transfer (wallet.care.fraud).
+
+
+class FraudNotReportable(WalletError):
+    """Fraud is reported by the sender of a completed transfer to a person:
+    not on an incoming one, a shop payment, a deposit..."""
+
+    code = "fraud_not_reportable"
+    field = "transaction"
+
+
+class FraudReportNotFound(WalletError):
+    """No fraud report about a payment this user received."""
+
+    code = "fraud_report_not_found"
+
+
+class FraudHoldDecided(WalletError):
+    """The held money was already returned or released (or none was held)."""
+
+    code = "fraud_hold_decided"

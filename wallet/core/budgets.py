@@ -77,6 +77,13 @@ BUDGETS: tuple[Budget, ...] = (
     # timeline line and its updated_at.
     Budget("compensation_credit", "worker: one day of compensation credited on a ticket",
            sqlite=11, postgresql=7),
+    # Report fraud (wallet.care.fraud): the token, the transfer locked (level 4), a live
+    # ticket looked for, the ticket (in its savepoint: 3) and its first line, the
+    # recipient's balance read, the hold (accounts locked, the hold, the balances, the hold
+    # read back: 4), the fraud_holds row, the ticket touched and its finding line, the
+    # recipient's notification.
+    Budget("api_report_fraud", "API: POST /v1/transactions/<id>/report_fraud",
+           sqlite=16, postgresql=16),
 )
 
 

@@ -521,3 +521,32 @@ COMPANY_COMPENSATION: Final = "company:compensation"
 def compensation_key(ticket_id: int, day_number: int) -> str:
     """The one credit of day ``day_number`` past a ticket's reversal deadline."""
     return f"compensation:{ticket_id}:{day_number}"
+
+
+# ------------------------------------------------ fraud reported (wallet.care.fraud)
+
+
+class FraudHoldStatus(StrEnum):
+    """``fraud_holds.status``: what became of the money frozen in a recipient's
+    wallet when the sender reported fraud (wallet.care.fraud).
+
+        held ──operator returns it──► returned   (the hold committed to the sender)
+        held ──operator releases it─► released   (the recipient keeps it)
+        none                                      (nothing was left to hold)
+    """
+
+    HELD = "held"
+    RETURNED = "returned"
+    RELEASED = "released"
+    NONE = "none"
+    ALL = nonmember(("held", "returned", "released", "none"))
+
+
+def fraud_hold_key(ticket_id: int) -> str:
+    """The ledger hold frozen for a fraud report (at most one per ticket)."""
+    return f"fraud:{ticket_id}:hold"
+
+
+def fraud_return_key(ticket_id: int) -> str:
+    """The transaction record of a fraud hold returned to its sender."""
+    return f"fraud:{ticket_id}:return"

@@ -53,6 +53,8 @@ class Notice(StrEnum):
     TRANSFER_REVERSED = "transfer_reversed"
     # Compensation for a late reversal (wallet.care.compensation): a day's credit.
     COMPENSATION_CREDITED = "compensation_credited"
+    # Fraud reported on a transfer received (wallet.care.fraud): money on hold.
+    FRAUD_HOLD = "fraud_hold"
 
 
 class MerchantNotice(StrEnum):

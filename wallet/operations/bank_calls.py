@@ -67,11 +67,30 @@ def cross_check(session: Session) -> list[str]:
             problems += _check_withdrawal(tx, wd, name, facts)
             if wd is not None and tx.status in Status.PAYOUT_IN_FLIGHT:
                 in_flight_by_wallet[_payer_wallet(tx)] += tx.amount_paise
+    for code, held in _fraud_holds(session, facts).items():  # (wallet.care.fraud)
+        in_flight_by_wallet[code] += held
     for code, held in facts.held_by_account.items():
         if code.startswith(codes.WALLET_PREFIXES) and held != in_flight_by_wallet.get(code, 0):
             problems.append(f"{code}: {held} held but withdrawals in flight total "
                             f"{in_flight_by_wallet.get(code, 0)}")
     return problems + _check_bank_positions(session)
+
+
+def _fraud_holds(session: Session, facts: _LedgerFacts) -> dict[str, int]:
+    """What fraud reports hold in recipients' wallets (pending holds the care
+    package made, by their metadata's kind), by wallet."""
+    pending = [h for h in facts.holds.values() if h.status == "pending"
+               and isinstance(h.metadata, dict) and h.metadata.get("kind") == "fraud_hold"]
+    if not pending:
+        return {}
+    code_of = dict(session.connection().execute(select(lt.accounts.c.id, lt.accounts.c.code)
+                                                .where(lt.accounts.c.id.in_(
+                                                    {h.source_account_id for h in pending}))
+                                                ).all())
+    held: dict[str, int] = defaultdict(int)
+    for h in pending:
+        held[code_of[h.source_account_id]] += h.amount_paise
+    return held
 
 
 def _check_bank_positions(session: Session) -> list[str]:

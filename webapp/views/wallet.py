@@ -116,5 +116,10 @@ class WalletViews:
         # A transfer that paid a money request links back to it (and its split).
         paid = (request_services(self.request).money_requests.for_transaction(
             item.transaction.id) if item.transaction.kind == Kind.TRANSFER else None)
+        fraud = request_services(self.request).fraud_reports
+        transfer = item.transaction.kind == Kind.TRANSFER
         return {"item": item, "just_sent": self.request.params.get("sent") == "1",
-                "paid_request": paid}
+                "paid_request": paid,
+                # Report fraud (webapp/views/fraud.py): the button, or the report made.
+                "fraud": fraud.of_transaction(item.transaction.id) if transfer else None,
+                "may_report_fraud": transfer and fraud.reportable(self.user, item.transaction)}
