@@ -7,6 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Row, select
@@ -35,6 +36,12 @@ class _LedgerFacts:
     entries_by_key: dict[str, int]
     holds: dict[int, Row[Any]]
     held_by_account: dict[str, int]
+
+    @cached_property
+    def hold_commits(self) -> set[int]:
+        """The entries that committed a hold (a fraud hold returned, a dispute
+        decided for the customer: movements whose entry is the hold's)."""
+        return {h.commit_entry_id for h in self.holds.values() if h.commit_entry_id}
 
     @classmethod
     def read(cls, session: Session) -> _LedgerFacts:
@@ -125,6 +132,8 @@ def _check_movement(tx: Transaction, name: str, facts: _LedgerFacts) -> list[str
     if tx.status != Status.COMPLETED:
         return []
     entry = facts.entries_by_key.get(tx.idempotency_key)
+    if entry is None and tx.ledger_entry_id in facts.hold_commits:
+        return []  # (a hold committed: the hold's entry, under no key of the record's)
     if tx.ledger_entry_id is None or entry is None:
         return [f"{name}: completed without a ledger entry"]
     if entry != tx.ledger_entry_id:
