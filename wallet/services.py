@@ -39,6 +39,7 @@ from .identity.merchant_pins import MerchantPins
 from .identity.pan_vault import PanVault
 from .identity.pins import PinPolicy, Pins
 from .identity.web_sessions import SessionPolicy, WebSessions
+from .merchants.disputes import DisputePolicy, Disputes
 from .merchants.keys import MerchantKeys
 from .merchants.mandate_debits import MandateDebits
 from .merchants.mandate_rules import MandatePolicy
@@ -323,7 +324,19 @@ class Services:
     def operator_actions(self, actor: Actor) -> OperatorActions:
         return OperatorActions(self.db, self.banks, actor, tasks=self.tasks, clock=self.clock,
                                deposit_expire_after_s=self.settings.deposit_expire_after_s,
-                               deposits=self.deposits, withdrawals=self.withdrawals)
+                               deposits=self.deposits, withdrawals=self.withdrawals,
+                               disputes=self.disputes)
+
+    # --- Disputes of shop payments (wallet.merchants.disputes).
+
+    @property
+    def dispute_policy(self) -> DisputePolicy:
+        return DisputePolicy(respond_s=self.settings.dispute_respond_s)
+
+    @property
+    def disputes(self) -> Disputes:
+        return Disputes(self.db, policy=self.dispute_policy, ledger=self.ledger,
+                        tasks=self.tasks, clock=self.clock)
 
 
 @dataclass(frozen=True)
@@ -422,3 +435,16 @@ class Background:
                 break
             runs += 1
         return notices, runs
+
+    def expire_due_disputes(self, max_disputes: int = 500) -> list[str]:
+        """Decide for the customer the disputes the shop did not answer in
+        time, each in a transaction of its own (one another worker holds is
+        skipped: SKIP LOCKED); their public ids."""
+        decided: list[str] = []
+        while len(decided) < max_disputes:
+            dispute = self.run_in_transaction(
+                lambda db: self.services(db).disputes.expire_due_one())
+            if dispute is None:
+                break
+            decided.append(dispute.public_id)
+        return decided

@@ -30,6 +30,7 @@ from .core.ini import (
 from .identity.pan_vault import PanKeys
 from .identity.pin_hashes import PinKeys, parse_pin_keys
 from .identity.pins import PinPolicy
+from .merchants.disputes import DisputePolicy
 from .merchants.mandate_rules import MIN_PRODUCTION_NOTICE_S, MandatePolicy
 from .merchants.webhooks import WebhookPolicy
 from .money.limits import LimitPolicy
@@ -177,6 +178,9 @@ class WalletSettings:
     schedule_run_cap_paise: int = SchedulePolicy.run_cap_paise
     schedule_retry: bool = SchedulePolicy.retry
     schedule_retry_delay_s: float = SchedulePolicy.retry_delay_s
+    # Disputes of shop payments (wallet.merchants.disputes): the shop has
+    # ``dispute_respond_s`` to accept or contest, else the customer wins.
+    dispute_respond_s: float = DisputePolicy.respond_s
 
     @property
     def production(self) -> bool:
@@ -233,6 +237,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     # Scheduled payments.
     "schedule_notice_hours": _not_negative(float), "schedule_run_cap_paise": _not_negative(int),
     "schedule_retry": as_bool, "schedule_retry_delay_s": _POSITIVE_FLOAT,
+    # Disputes of shop payments.
+    "dispute_respond_s": _POSITIVE_FLOAT,
 }
 
 

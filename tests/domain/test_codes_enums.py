@@ -18,7 +18,9 @@ WITH_ALL = [codes.KycLevel, codes.Kind, codes.Status, codes.RequestStatus, codes
             # Scheduled payments.
             codes.ScheduleFrequency, codes.ScheduleStatus, codes.RunStatus,
             # Money requests and split bills.
-            codes.MoneyRequestStatus, codes.SplitMode, codes.SplitStatus]
+            codes.MoneyRequestStatus, codes.SplitMode, codes.SplitStatus,
+            # Disputes of shop payments.
+            codes.DisputeStatus, codes.DisputeReason]
 
 
 @pytest.mark.parametrize("vocabulary", WITH_ALL, ids=lambda v: v.__name__)

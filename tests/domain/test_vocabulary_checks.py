@@ -16,6 +16,8 @@ from wallet.core.codes import (
     AttemptOutcome,
     DebitStatus,
     Delivery,
+    DisputeReason,
+    DisputeStatus,
     Event,
     Kind,
     KycLevel,
@@ -53,6 +55,9 @@ VOCABULARIES = {
     ("payment_schedules", "status"): ScheduleStatus,
     ("payment_schedules", "frequency"): ScheduleFrequency,
     ("schedule_runs", "status"): RunStatus,
+    # Disputes of shop payments (migration a1b7c0de2803).
+    ("disputes", "status"): DisputeStatus,
+    ("disputes", "reason"): DisputeReason,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
 OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}}

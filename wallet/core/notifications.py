@@ -47,6 +47,9 @@ class Notice(StrEnum):
     SCHEDULED_PAYMENT_PAID = "scheduled_payment_paid"
     SCHEDULED_PAYMENT_FAILED = "scheduled_payment_failed"
     SCHEDULED_PAYMENT_NEEDS_PIN = "scheduled_payment_needs_pin"
+    # Disputes of shop payments (wallet.merchants.disputes): how each ended.
+    DISPUTE_REFUNDED = "dispute_refunded"
+    DISPUTE_REJECTED = "dispute_rejected"
 
 
 class MerchantNotice(StrEnum):
@@ -56,6 +59,8 @@ class MerchantNotice(StrEnum):
     BANK_ACCOUNT_REMOVED = "bank_account_removed"
     PIN_SET = "shop_pin_set"
     PIN_CHANGED = "shop_pin_changed"
+    # A customer disputed a payment (wallet.merchants.disputes).
+    DISPUTE_OPENED = "dispute_opened"
 
 
 def notify(db: Session, user_id: int | None, kind: Notice, text: str,
