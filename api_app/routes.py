@@ -61,6 +61,11 @@ API_ROUTES = {
     "autopay_revoke": "/v1/autopay/{mandate_id}/revoke",
     "autopay_debit_pay": "/v1/autopay/debits/{debit_id}/pay",
     "autopay_debit_decline": "/v1/autopay/debits/{debit_id}/decline",
+    # Disputes of shop payments (shops' servers).
+    "disputes": "/v1/disputes",
+    "dispute": "/v1/disputes/{dispute_id}",
+    "dispute_accept": "/v1/disputes/{dispute_id}/accept",
+    "dispute_contest": "/v1/disputes/{dispute_id}/contest",
 }
 
 

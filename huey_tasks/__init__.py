@@ -2,6 +2,7 @@
 They drive the domain's state machines (``wallet``); they hold no rules."""
 from . import (  # noqa: F401 - registers the tasks
     deposits,
+    disputes,
     housekeeping,
     mandates,
     metrics,

@@ -10,6 +10,7 @@ from wallet.settings import load_settings
 
 from . import (  # noqa: F401 - the tasks
     deposits,
+    disputes,
     housekeeping,
     mandates,
     metrics,

@@ -17,7 +17,7 @@ from wallet.merchants.errors import (
     NotDisputable,
     NothingToDispute,
 )
-from wallet.merchants.models import Dispute, MerchantEvent, Refund
+from wallet.merchants.models import Dispute, Refund
 from wallet.money.errors import InsufficientBalance
 from wallet.operations.audit import Actor, AuditLog
 from wallet.operations.bank_calls import verify_all

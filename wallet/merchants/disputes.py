@@ -335,9 +335,13 @@ class Disputes:
                               "characters.", "evidence")
         return text.replace("\r\n", "\n")
 
-    def event_data(self, dispute: Dispute) -> dict[str, Any]:
-        request_id = self.db.scalar(select(PaymentRequest.public_id).where(
+    def payment_request_id(self, dispute: Dispute) -> str | None:
+        """The payment request the disputed payment paid (a checkout's), if any."""
+        return self.db.scalar(select(PaymentRequest.public_id).where(
             PaymentRequest.transaction_id == dispute.payment_transaction_id))
+
+    def event_data(self, dispute: Dispute) -> dict[str, Any]:
+        request_id = self.payment_request_id(dispute)
         return {"id": dispute.public_id, "payment_id": dispute.payment_transaction_id,
                 "payment_request_id": request_id, "status": dispute.status,
                 "reason": dispute.reason, "disputed_paise": dispute.disputed_paise,

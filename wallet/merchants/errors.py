@@ -7,7 +7,8 @@ from __future__ import annotations
 from ..core.errors import WalletError
 
 __all__ = ["DebitNotOpen", "DeliveryNotFound", "DisputeAlreadyOpen", "DisputeClosed",
-           "DisputeNotFound", "NotDisputable", "NothingToDispute", "EndpointNotFound", "MandateAmountExceeded",
+           "DisputeNotFound", "NotDisputable", "NothingToDispute", "EndpointNotFound",
+           "MandateAmountExceeded",
            "MandateNotActive", "MandateNotFound", "MandateOutsideDates", "MandatePeriodUsed",
            "OrderReferenceReused", "PaymentNotFound", "RefundTooLarge", "RequestNotFound",
            "RequestNotPayable", "WebhookError"]

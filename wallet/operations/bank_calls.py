@@ -90,7 +90,7 @@ def _check_disputes(session: Session, facts: _LedgerFacts,
     problems = []
     for dispute in session.scalars(select(Dispute).where(Dispute.hold_id.is_not(None))):
         name = f"dispute {dispute.id} ({dispute.status})"
-        hold = facts.holds.get(dispute.hold_id)
+        hold = facts.holds.get(dispute.hold_id or 0)
         wanted = DISPUTE_HOLD_STATE[DisputeStatus(dispute.status)]
         if hold is None or hold.status != wanted or hold.amount_paise != dispute.held_paise:
             problems.append(f"{name}: its hold is {hold.status if hold else 'missing'}, "
