@@ -124,7 +124,7 @@ def test_bad_input_is_a_clear_4xx_and_writes_nothing(api, db, clock, shop, asha)
                                ({}, 422, "validation_error")]:
         reply = api.post_json(contest, body, headers=auth(secret, new_key()), status=status)
         assert reply.content_type == PROBLEM and reply.json["code"] == code, reply.json
-    for path in (f"/v1/disputes/{public_id}", f"/v1/disputes/dp_nosuchdispute"):
+    for path in (f"/v1/disputes/{public_id}", "/v1/disputes/dp_nosuchdispute"):
         assert api.get(path, headers=auth(other_secret), status=404).json["code"] in (
             "dispute_not_found", "not_found")
     reply = api.post_json(contest, {"evidence": "mine"}, headers=auth(other_secret, new_key()),
