@@ -52,7 +52,8 @@ def test_the_dashboard_box_and_accepting(shop_app, db, clock):
     dashboard = shop_app.get("/dashboard")
     assert "1 dispute awaiting your answer: ₹250.00 held" in dashboard.text
     listing = shop_app.get("/disputes")
-    assert 'id="disputes-held">₹250.00<' in listing.text and "the shop did not deliver" in listing.text
+    assert 'id="disputes-held">₹250.00<' in listing.text
+    assert "the shop did not deliver" in listing.text
     page = listing.click(href=f"/disputes/{public_id}$")
     assert "never came" in page.text
     done = page.forms["accept-form"].submit(status=303).follow()
