@@ -24,3 +24,6 @@ def includeme(config: Configurator) -> None:
     config.add_route("sign_out_shop", f"/shops/{ID}/sign-out")
     config.add_route("audit", "/audit")
     config.add_route("audit_csv", "/audit.csv")
+    # Disputes of shop payments: the contested ones, decided here.
+    config.add_route("disputes", "/disputes")
+    config.add_route("dispute_decide", f"/disputes/{ID}/decide")
