@@ -32,7 +32,7 @@ def contested(db, shop_id, user_id, key):
         return dispute.id
 
 
-def test_the_operator_decides_both_ways(db, operator):
+def test_the_operator_decides_both_ways(db, operator):  # noqa: F811
     shop = make_shop(db, "dosa-corner")
     asha = make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
     first = contested(db, shop, asha, "pay-key-000000000001")
@@ -64,7 +64,7 @@ def test_the_operator_decides_both_ways(db, operator):
         assert verify_all(session).ok
 
 
-def test_a_viewer_may_not_decide(db, console):
+def test_a_viewer_may_not_decide(db, console):  # noqa: F811
     shop = make_shop(db, "dosa-corner")
     asha = make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
     dispute = contested(db, shop, asha, "pay-key-000000000001")
