@@ -35,3 +35,6 @@ def includeme(config: Configurator) -> None:
     config.add_route("fraud_holds", "/fraud-holds")
     config.add_route("fraud_return", f"/fraud-holds/{ID}/return")
     config.add_route("fraud_release", f"/fraud-holds/{ID}/release")
+    # Disputes of shop payments: the contested ones, decided here.
+    config.add_route("disputes", "/disputes")
+    config.add_route("dispute_decide", f"/disputes/{ID}/decide")

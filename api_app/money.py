@@ -90,7 +90,7 @@ def run_money_request(request: Request, operation: Operation) -> Response:
                        headers={"Retry-After": str(verdict.retry_after_s)})
     keys = request_services(request).idempotency_keys
     key = keys.check_key(request.headers.get("Idempotency-Key"))
-    body: Json = json_body(request)
+    body: Json = json_body(request) or {}  # (a POST without a body: an action, as accept)
     # The PIN is no part of what the key remembers: never stored, even hashed
     # (4 digits behind a plain hash are no secret), and a retry may correct it.
     keyed = KeyedRequest(owner, key, fingerprint(

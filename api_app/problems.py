@@ -83,6 +83,12 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     # Scheduled and recurring payments (wallet.money.schedules).
     "schedule_not_found": (404, "No such scheduled payment"),
     "schedule_not_changeable": (409, "The scheduled payment cannot be changed that way now"),
+    # Disputes of shop payments (wallet.merchants.disputes).
+    "dispute_not_found": (404, "No such dispute"),
+    "not_disputable": (422, "Only a completed shop payment of yours can be disputed"),
+    "dispute_already_open": (409, "This payment is already disputed"),
+    "nothing_to_dispute": (409, "This payment was refunded in full"),
+    "dispute_closed": (409, "This dispute is no longer awaiting that"),
 }
 
 

@@ -12,7 +12,7 @@ from wallet.banking.models import PayoutAttempt, Withdrawal
 from wallet.core.models import Merchant, Transaction, User
 from wallet.identity.models import ApiToken
 from wallet.merchants.mandate_rules import ist_day
-from wallet.merchants.models import Mandate, MandateDebit, PaymentRequest, Refund
+from wallet.merchants.models import Dispute, Mandate, MandateDebit, PaymentRequest, Refund
 from wallet.money.activity import ActivityItem
 from wallet.money.models import PaymentSchedule, ScheduleRun
 from wallet.money.money_requests import RequestView
@@ -197,3 +197,13 @@ def autopay_mandate(record: Mandate, shop: Merchant, open_debits: list[MandateDe
     return {**shown, "shop": {"handle": shop.handle, "name": shop.name},
             "open_debits": [autopay_debit(debit, mandate_id=record.public_id)
                             for debit in open_debits]}
+
+
+def dispute(record: Dispute, *, payment_request_id: str | None) -> Json:
+    return {"id": record.public_id, "status": record.status, "reason": record.reason,
+            "payment_id": record.payment_transaction_id,
+            "payment_request_id": payment_request_id,
+            "disputed": money(record.disputed_paise), "held": money(record.held_paise),
+            "respond_by": moment(record.respond_by), "evidence": record.evidence,
+            "created_at": moment(record.created_at),
+            "responded_at": moment(record.responded_at), "decided_at": moment(record.decided_at)}

@@ -65,6 +65,11 @@ API_ROUTES = {
     "transaction_report_fraud": "/v1/transactions/{transaction_id}/report_fraud",
     "fraud_report": "/v1/fraud_reports/{fraud_report_id}",
     "fraud_report_responses": "/v1/fraud_reports/{fraud_report_id}/responses",
+    # Disputes of shop payments (shops' servers).
+    "disputes": "/v1/disputes",
+    "dispute": "/v1/disputes/{dispute_id}",
+    "dispute_accept": "/v1/disputes/{dispute_id}/accept",
+    "dispute_contest": "/v1/disputes/{dispute_id}/contest",
 }
 
 

@@ -3,6 +3,7 @@ They drive the domain's state machines (``wallet``); they hold no rules."""
 from . import (  # noqa: F401 - registers the tasks
     compensation,
     deposits,
+    disputes,
     housekeeping,
     mandates,
     metrics,

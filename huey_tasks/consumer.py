@@ -11,6 +11,7 @@ from wallet.settings import load_settings
 from . import (  # noqa: F401 - the tasks
     compensation,
     deposits,
+    disputes,
     housekeeping,
     mandates,
     metrics,

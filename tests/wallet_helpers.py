@@ -23,6 +23,7 @@ from wallet.identity.merchant_pins import MerchantPins
 from wallet.identity.pan_vault import PanKeys, PanVault
 from wallet.identity.pin_hashes import parse_pin_keys
 from wallet.identity.pins import PinPolicy, Pins
+from wallet.merchants.disputes import DisputePolicy, Disputes
 from wallet.merchants.payment_requests import PaymentRequests
 from wallet.merchants.refunds import Refunds
 from wallet.money.activity import Activity
@@ -158,7 +159,10 @@ def operator_actions(session, banks, actor, **kwargs) -> OperatorActions:
         "deposit_expire_after_s": DEFAULTS.deposit_expire_after_s,
         "deposits": deposit_service(session, banks, clock=clock),
         "withdrawals": withdrawal_service(session, banks, clock=clock,
-                                          tasks=kwargs.get("tasks")), **kwargs})
+                                          tasks=kwargs.get("tasks")),
+        "disputes": Disputes(session, policy=DisputePolicy(), clock=clock,
+                             follower=lambda dispute: None,
+                             ledger=ledgerlib.Ledger(session, clock=clock)), **kwargs})
 
 
 def payout_processor(run_in_transaction, banks, client_for, policy=None, **kwargs

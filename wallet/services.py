@@ -29,6 +29,7 @@ from .banking.payouts import PayoutPolicy, PayoutProcessor
 from .banking.withdrawals import WithdrawalService
 from .care.auto_resolve import AutoResolvePolicy, TicketExaminer
 from .care.compensation import CompensationPolicy, Compensations
+from .care.disputed import DisputedTickets
 from .care.fraud import FraudReports, FraudReview
 from .care.reversals import Reversals
 from .care.story import Stories
@@ -46,6 +47,7 @@ from .identity.merchant_pins import MerchantPins
 from .identity.pan_vault import PanVault
 from .identity.pins import PinPolicy, Pins
 from .identity.web_sessions import SessionPolicy, WebSessions
+from .merchants.disputes import DisputePolicy, Disputes
 from .merchants.keys import MerchantKeys
 from .merchants.mandate_debits import MandateDebits
 from .merchants.mandate_rules import MandatePolicy
@@ -330,7 +332,22 @@ class Services:
     def operator_actions(self, actor: Actor) -> OperatorActions:
         return OperatorActions(self.db, self.banks, actor, tasks=self.tasks, clock=self.clock,
                                deposit_expire_after_s=self.settings.deposit_expire_after_s,
-                               deposits=self.deposits, withdrawals=self.withdrawals)
+                               deposits=self.deposits, withdrawals=self.withdrawals,
+                               disputes=self.disputes)
+
+    # --- Disputes of shop payments (wallet.merchants.disputes).
+
+    @property
+    def dispute_policy(self) -> DisputePolicy:
+        return DisputePolicy(respond_s=self.settings.dispute_respond_s)
+
+    @property
+    def disputes(self) -> Disputes:
+        # (Its follower is built when a dispute steps: the tickets take the disputes.)
+        return Disputes(self.db, policy=self.dispute_policy, ledger=self.ledger,
+                        follower=lambda dispute: DisputedTickets(
+                            tickets=self.tickets).follow(dispute),
+                        tasks=self.tasks, clock=self.clock)
 
     @property
     def ticket_policy(self) -> TicketPolicy:
@@ -338,7 +355,8 @@ class Services:
 
     @property
     def tickets(self) -> Tickets:
-        return Tickets(self.db, policy=self.ticket_policy, tasks=self.tasks, clock=self.clock)
+        return Tickets(self.db, policy=self.ticket_policy, tasks=self.tasks,
+                       disputes=self.disputes, clock=self.clock)
 
     @property
     def reversals(self) -> Reversals:
@@ -501,3 +519,16 @@ class Background:
         def pay(db: Session) -> int:
             return len(self.services(db).compensations.pay_due(ticket_id) or ())
         return pay
+
+    def expire_due_disputes(self, max_disputes: int = 500) -> list[str]:
+        """Decide for the customer the disputes the shop did not answer in
+        time, each in a transaction of its own (one another worker holds is
+        skipped: SKIP LOCKED); their public ids."""
+        decided: list[str] = []
+        while len(decided) < max_disputes:
+            dispute = self.run_in_transaction(
+                lambda db: self.services(db).disputes.expire_due_one())
+            if dispute is None:
+                break
+            decided.append(dispute.public_id)
+        return decided

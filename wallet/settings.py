@@ -33,6 +33,7 @@ from .core.ini import (
 from .identity.pan_vault import PanKeys
 from .identity.pin_hashes import PinKeys, parse_pin_keys
 from .identity.pins import PinPolicy
+from .merchants.disputes import DisputePolicy
 from .merchants.mandate_rules import MIN_PRODUCTION_NOTICE_S, MandatePolicy
 from .merchants.webhooks import WebhookPolicy
 from .money.limits import LimitPolicy
@@ -194,6 +195,9 @@ class WalletSettings:
     reversal_deadline_days_p2p: int = CompensationPolicy.p2p_days
     reversal_deadline_days_shop: int = CompensationPolicy.shop_days
     compensation_paise_per_day: int = CompensationPolicy.paise_per_day
+    # Disputes of shop payments (wallet.merchants.disputes): the shop has
+    # ``dispute_respond_s`` to accept or contest, else the customer wins.
+    dispute_respond_s: float = DisputePolicy.respond_s
 
     @property
     def production(self) -> bool:
@@ -257,6 +261,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "reversal_deadline_days_p2p": _not_negative(int),
     "reversal_deadline_days_shop": _not_negative(int),
     "compensation_paise_per_day": _POSITIVE_INT,
+    # Disputes of shop payments.
+    "dispute_respond_s": _POSITIVE_FLOAT,
 }
 
 

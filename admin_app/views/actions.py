@@ -131,6 +131,21 @@ class Actions:
         url: str = self.request.route_url("lookup", _query={"q": field(self.request, "q", 40)})
         return url
 
+    @view_config(route_name="dispute_decide")
+    def decide_dispute(self) -> Response:
+        """A contested dispute decided: for the customer (refunded from the
+        hold) or for the shop (the hold released)."""
+        outcome = self.request.POST.get("for", "")
+        if outcome not in ("customer", "shop"):
+            response = render_to_response("message.jinja2", {
+                "title": "Not done", "message": "Decide for the customer or for the shop.",
+                "back": self.request.route_url("disputes")}, request=self.request)
+            response.status = 400
+            return response
+        return self.answer(self.actions.decide_dispute(self.id, outcome == "customer",
+                                                       self.reason),
+                           self.request.route_url("disputes"))
+
     @view_config(route_name="freeze")
     def freeze(self) -> Response:
         return self.answer(self.actions.freeze_wallet(self.id, self.reason), self._lookup())

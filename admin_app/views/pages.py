@@ -58,6 +58,11 @@ class Pages:
         tx, wd, attempts = found
         return {"tx": tx, "wd": wd, "attempts": attempts}
 
+    @view_config(route_name="disputes", renderer="disputes.jinja2")
+    def disputes(self) -> dict[str, Any]:
+        """Contested disputes of shop payments, oldest first, to decide."""
+        return {"disputes": request_services(self.request).disputes.contested()}
+
     @view_config(route_name="deposits", renderer="deposits.jinja2")
     def deposits(self) -> dict[str, Any]:
         return {"deposits": self.oversight.deposits_needing_a_look()}

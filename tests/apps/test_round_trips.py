@@ -315,3 +315,48 @@ def test_api_report_fraud(api, db, asha, ravi):
         api.post_json(f"/v1/transactions/{tx.id}/report_fraud", {"note": "a fake buyer"},
                       headers=auth(token), status=201)
     within_budget("api_report_fraud", engine_of(api.app), trips)
+
+
+# ------------------------------------------------- disputes of shop payments
+
+
+def _disputed_payment(db, clock, asha):
+    """A shop (webhook endpoint, API key) paid by Asha: (shop id, key, payment id)."""
+    from ..mandate_helpers import make_shop as shop_with_endpoint
+    from ..mandate_helpers import services
+
+    shop = shop_with_endpoint(db, "dosa-corner")
+    with db() as session, session.begin():
+        secret = MerchantKeys(session).issue(session.get_one(Merchant, shop), "server").secret
+        payment = services(session, clock).shop_payments.pay_shop(
+            session.get_one(User, asha), session.get_one(Merchant, shop), 250_00,
+            f"payment:{asha}:pay-key-000000000001", pin=PIN).id
+    return shop, secret, payment
+
+
+def test_dispute_open(db, app_engine, asha):
+    """A customer's dispute opened (from their complaint ticket): the payment
+    locked, the disputed amount held in the shop's wallet, the shop told."""
+    from ..mandate_helpers import Clock, services
+
+    clock = Clock()
+    _, _, payment = _disputed_payment(db, clock, asha)
+    with counting(app_engine) as trips:
+        with db() as session, session.begin():
+            services(session, clock).disputes.open(asha, payment, "not_delivered")
+    within_budget("dispute_open", app_engine, trips)
+
+
+def test_api_dispute_accept(api, db, asha):
+    from ..mandate_helpers import Clock, services
+
+    clock = Clock()
+    _, secret, payment = _disputed_payment(db, clock, asha)
+    with db() as session, session.begin():
+        public_id = services(session, clock).disputes.open(asha, payment,
+                                                           "not_delivered").public_id
+    api.get("/v1/disputes", headers=auth(secret))  # the key's first use: touched
+    with counting(engine_of(api.app)) as trips:
+        api.post(f"/v1/disputes/{public_id}/accept", headers=auth(secret, new_key()),
+                 status=200)
+    within_budget("api_dispute_accept", engine_of(api.app), trips)

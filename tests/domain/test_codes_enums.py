@@ -20,7 +20,9 @@ WITH_ALL = [codes.KycLevel, codes.Kind, codes.Status, codes.RequestStatus, codes
             # Money requests and split bills.
             codes.MoneyRequestStatus, codes.SplitMode, codes.SplitStatus,
             codes.TicketCategory, codes.TicketStatus, codes.TicketEventKind,
-            codes.TicketActor]
+            codes.TicketActor,
+            # Disputes of shop payments.
+            codes.DisputeStatus, codes.DisputeReason]
 
 
 @pytest.mark.parametrize("vocabulary", WITH_ALL, ids=lambda v: v.__name__)

@@ -87,7 +87,8 @@ def test_each_category_has_its_own_deadline_from_the_settings(db, clock, sent):
     asha, *_ = sent
     policy = TicketPolicy(due_hours=parse_due_hours("wrong_person:6"))
     with db() as session, session.begin():
-        tickets = Tickets(session, policy=policy, tasks=NoTaskQueue(), clock=clock)
+        tickets = Tickets(session, policy=policy, tasks=NoTaskQueue(),
+                          disputes=services_for_tests(session, clock=clock).disputes, clock=clock)
         ticket = tickets.raise_ticket(session.get(User, asha), sent[3], "wrong_person")
         assert ticket.due_at == clock.now + dt.timedelta(hours=6)
     assert TicketPolicy().due_at("not_delivered", clock.now) == clock.now + dt.timedelta(days=7)

@@ -16,6 +16,8 @@ from wallet.core.codes import (
     AttemptOutcome,
     DebitStatus,
     Delivery,
+    DisputeReason,
+    DisputeStatus,
     Event,
     FraudHoldStatus,
     Kind,
@@ -65,6 +67,9 @@ VOCABULARIES = {
     ("ticket_events", "actor"): TicketActor,
     # Fraud reported on a transfer (migration a1b7c0de2805).
     ("fraud_holds", "status"): FraudHoldStatus,
+    # Disputes of shop payments (migration a1b7c0de2803).
+    ("disputes", "status"): DisputeStatus,
+    ("disputes", "reason"): DisputeReason,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
 OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}}

@@ -25,13 +25,24 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ledgerlib import format_paise
+
 from ..core import codes
-from ..core.codes import Kind, TicketActor, TicketCategory, TicketEventKind, TicketStatus, utcnow
+from ..core.codes import (
+    IST,
+    Kind,
+    TicketActor,
+    TicketCategory,
+    TicketEventKind,
+    TicketStatus,
+    utcnow,
+)
 from ..core.errors import WalletError
 from ..core.models import Transaction, User
 from ..core.notifications import Notice, notify
 from ..core.tasks import TaskQueue, after_commit
 from ..core.text import whole_number
+from ..merchants.disputes import Disputes
 from .errors import (
     TicketAlreadyOpen,
     TicketCategoryRefused,
@@ -141,9 +152,11 @@ def side_of(user: User, tx: Transaction) -> str | None:
 
 class Tickets:
     def __init__(self, dbsession: Session, *, policy: TicketPolicy, tasks: TaskQueue,
-                 clock: Callable[[], dt.datetime] = utcnow):
+                 disputes: Disputes, clock: Callable[[], dt.datetime] = utcnow):
         self.db = dbsession
         self.policy = policy
+        #: A shop payment's "not delivered" / "not authorised" opens a dispute.
+        self.disputes = disputes
         #: Told of each new ticket after commit: the automatic checks examine it.
         self.tasks = tasks
         self.clock = clock
@@ -179,9 +192,32 @@ class Tickets:
         assert chosen is not None
         self._refuse_if_live(user, tx)
         ticket = self._open(user, tx, chosen, text)
+        if chosen in TicketCategory.DISPUTABLE and tx.kind == Kind.PAYMENT:
+            self._dispute(ticket, tx, chosen, text)
         ticket_id = ticket.id
         after_commit(self.db, lambda: self.tasks.tickets_opened([ticket_id]))
         return ticket
+
+    def _dispute(self, ticket: Ticket, tx: Transaction, category: TicketCategory,
+                 note: str) -> None:
+        """A dispute with the shop, opened with the ticket (which then follows
+        it: wallet.care.disputed); a dispute refused says why on the ticket."""
+        try:
+            with self.db.begin_nested():
+                dispute = self.disputes.open(ticket.user_id, tx.id, category, note,
+                                             ticket_id=ticket.id)
+        except WalletError as exc:
+            self._line(ticket, TicketEventKind.FINDING, f"No dispute was opened: {exc}",
+                       actor=TicketActor.SYSTEM)
+            return
+        shop = tx.payee_merchant.name if tx.payee_merchant is not None else "the shop"
+        held = ("" if dispute.held_paise == dispute.disputed_paise else
+                f" ({format_paise(dispute.held_paise)} of it could be held)")
+        self._line(ticket, TicketEventKind.FINDING,
+                   f"We opened a dispute with {shop}: {format_paise(dispute.disputed_paise)} "
+                   f"is held in the shop's wallet{held}; the shop has until "
+                   f"{dispute.respond_by.astimezone(IST):%d %b %Y, %H:%M} IST to accept or "
+                   "contest it.", actor=TicketActor.SYSTEM)
 
     def list_for(self, user: User, limit: int = 50) -> list[Ticket]:
         """The user's tickets, newest first."""

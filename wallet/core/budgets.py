@@ -84,6 +84,18 @@ BUDGETS: tuple[Budget, ...] = (
     # recipient's notification.
     Budget("api_report_fraud", "API: POST /v1/transactions/<id>/report_fraud",
            sqlite=16, postgresql=16),
+    # Disputes of shop payments (wallet.merchants.disputes). Opened (the customer's
+    # complaint ticket calls it): the payment locked (4), its open disputes and its
+    # refunds read, the shop, the shop's balance read and its hold (7, 8), the
+    # dispute, the shop's notice, event, endpoints and delivery.
+    Budget("dispute_open", "domain: Disputes.open (a customer's complaint ticket)",
+           sqlite=15, postgresql=15),
+    # Accepted by the shop's server: the dispute locked (4), the hold committed to
+    # the customer (7, 8), the refund's transaction and refunds row, the customer's
+    # notification, the shop's event, endpoints and delivery, the Idempotency-Key
+    # (the dispute is read once unlocked first: another shop's is a 404 before any key).
+    Budget("api_dispute_accept", "API: POST /v1/disputes/<id>/accept",
+           sqlite=20, postgresql=16),
 )
 
 

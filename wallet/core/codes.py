@@ -141,9 +141,17 @@ class Event(StrEnum):
     MANDATE_REVOKED = "mandate.revoked"
     MANDATE_DEBIT_SUCCEEDED = "mandate.debit.succeeded"
     MANDATE_DEBIT_FAILED = "mandate.debit.failed"
+    # Disputes of shop payments (wallet.merchants.disputes).
+    DISPUTE_OPENED = "dispute.opened"
+    DISPUTE_ACCEPTED = "dispute.accepted"
+    DISPUTE_CONTESTED = "dispute.contested"
+    DISPUTE_WON = "dispute.won"
+    DISPUTE_LOST = "dispute.lost"
     ALL = nonmember(("payment_request.paid", "payment_request.expired", "refund.succeeded",
                      "mandate.approved", "mandate.paused", "mandate.resumed", "mandate.revoked",
-                     "mandate.debit.succeeded", "mandate.debit.failed"))
+                     "mandate.debit.succeeded", "mandate.debit.failed",
+                     "dispute.opened", "dispute.accepted", "dispute.contested", "dispute.won",
+                     "dispute.lost"))
 
 
 # ---------------------------------------------------- AutoPay mandates
@@ -366,6 +374,33 @@ class TicketActor(StrEnum):
     ALL = nonmember(("user", "system", "operator", "shop", "counterparty"))
 
 
+# ------------------------------------------ disputes of shop payments
+
+
+class DisputeStatus(StrEnum):
+    """``disputes.status`` (wallet.merchants.disputes): open (awaiting the
+    shop) -> accepted (the customer refunded) | contested (an operator
+    decides) | lost (no answer by ``respond_by``: decided for the customer);
+    contested -> won (the shop keeps the money) | lost (the customer refunded)."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    CONTESTED = "contested"
+    WON = "won"
+    LOST = "lost"
+    ALL = nonmember(("open", "accepted", "contested", "won", "lost"))
+    #: Not decided yet: the disputed money is held in the shop's wallet.
+    UNRESOLVED = nonmember(("open", "contested"))
+
+
+class DisputeReason(StrEnum):
+    """``disputes.reason``: what the customer says went wrong."""
+
+    NOT_DELIVERED = "not_delivered"  # "the shop did not deliver"
+    NOT_AUTHORISED = "not_authorised"  # "not authorised by me"
+    ALL = nonmember(("not_delivered", "not_authorised"))
+
+
 # ------------------------------------------------------------ ledger accounts
 
 
@@ -550,3 +585,8 @@ def fraud_hold_key(ticket_id: int) -> str:
 def fraud_return_key(ticket_id: int) -> str:
     """The transaction record of a fraud hold returned to its sender."""
     return f"fraud:{ticket_id}:return"
+
+
+def dispute_hold_key(dispute_public_id: str) -> str:
+    """The ledger hold of a dispute's money in the shop's wallet."""
+    return f"dispute:{dispute_public_id}:hold"

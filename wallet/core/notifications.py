@@ -55,6 +55,9 @@ class Notice(StrEnum):
     COMPENSATION_CREDITED = "compensation_credited"
     # Fraud reported on a transfer received (wallet.care.fraud): money on hold.
     FRAUD_HOLD = "fraud_hold"
+    # Disputes of shop payments (wallet.merchants.disputes): how each ended.
+    DISPUTE_REFUNDED = "dispute_refunded"
+    DISPUTE_REJECTED = "dispute_rejected"
 
 
 class MerchantNotice(StrEnum):
@@ -64,6 +67,8 @@ class MerchantNotice(StrEnum):
     BANK_ACCOUNT_REMOVED = "bank_account_removed"
     PIN_SET = "shop_pin_set"
     PIN_CHANGED = "shop_pin_changed"
+    # A customer disputed a payment (wallet.merchants.disputes).
+    DISPUTE_OPENED = "dispute_opened"
 
 
 def notify(db: Session, user_id: int | None, kind: Notice, text: str,

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from ..core.errors import WalletError
 
-__all__ = ["DebitNotOpen", "DeliveryNotFound", "EndpointNotFound", "MandateAmountExceeded",
+__all__ = ["DebitNotOpen", "DeliveryNotFound", "DisputeAlreadyOpen", "DisputeClosed",
+           "DisputeNotFound", "NotDisputable", "NothingToDispute", "EndpointNotFound",
+           "MandateAmountExceeded",
            "MandateNotActive", "MandateNotFound", "MandateOutsideDates", "MandatePeriodUsed",
            "OrderReferenceReused", "PaymentNotFound", "RefundTooLarge", "RequestNotFound",
            "RequestNotPayable", "WebhookError"]
@@ -98,3 +100,37 @@ class DebitNotOpen(WalletError):
     """A debit already executed, failed or cancelled (or not awaiting the PIN)."""
 
     code = "debit_not_open"
+
+
+# ------------------------------------------- disputes of shop payments (wallet.merchants.disputes)
+
+
+class DisputeNotFound(WalletError):
+    """No such dispute (or not this shop's)."""
+
+    code = "dispute_not_found"
+
+
+class NotDisputable(WalletError):
+    """Not a completed shop payment of this customer's."""
+
+    code = "not_disputable"
+
+
+class DisputeAlreadyOpen(WalletError):
+    """The payment has an unresolved dispute already."""
+
+    code = "dispute_already_open"
+
+
+class NothingToDispute(WalletError):
+    """The payment was refunded in full: nothing is left to dispute."""
+
+    code = "nothing_to_dispute"
+
+
+class DisputeClosed(WalletError):
+    """The dispute is not awaiting this (already answered or decided, or its
+    time to answer has passed)."""
+
+    code = "dispute_closed"

@@ -16,7 +16,7 @@ import ledgerlib
 from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_paise
 
 from ..core import codes
-from ..core.codes import Event, Kind, Status, utcnow
+from ..core.codes import DisputeStatus, Event, Kind, Status, utcnow
 from ..core.errors import DuplicateRequest, WalletError
 from ..core.models import Merchant, Transaction
 from ..core.notifications import Notice, notify
@@ -27,7 +27,7 @@ from ..money.errors import InsufficientBalance
 from ..money.limits import WalletLimits
 from .errors import PaymentNotFound, RefundTooLarge
 from .events import MerchantEvents
-from .models import PaymentRequest, Refund
+from .models import Dispute, PaymentRequest, Refund
 
 MAX_REASON_CHARS = 140
 
@@ -55,6 +55,18 @@ class Refunds:
         return int(self.db.scalar(select(func.coalesce(func.sum(Refund.amount_paise), 0))
                                   .where(Refund.payment_transaction_id == payment_id)) or 0)
 
+    def spoken_for_paise(self, payment_id: int) -> int:
+        """What of the payment is refunded, or disputed and not yet decided
+        (wallet.merchants.disputes: the dispute's refund, if the customer
+        wins, is its own): one statement, so a dispute decided meanwhile is
+        counted once, as one or the other."""
+        disputed = (select(func.coalesce(func.sum(Dispute.disputed_paise), 0))
+                    .where(Dispute.payment_transaction_id == payment_id,
+                           Dispute.status.in_(DisputeStatus.UNRESOLVED)).scalar_subquery())
+        return int(self.db.scalar(select(func.coalesce(func.sum(Refund.amount_paise), 0)
+                                         + disputed)
+                                  .where(Refund.payment_transaction_id == payment_id)) or 0)
+
     def of_payment(self, payment_id: int) -> list[Refund]:
         return list(self.db.scalars(select(Refund).where(
             Refund.payment_transaction_id == payment_id).order_by(Refund.id)))
@@ -72,7 +84,7 @@ class Refunds:
         earlier = self._replay(ledger_key, payment.id, amount_paise)
         if earlier is not None:
             return earlier
-        left = payment.amount_paise - self.refunded_paise(payment.id)
+        left = payment.amount_paise - self.spoken_for_paise(payment.id)
         if amount_paise > left:
             raise RefundTooLarge(f"At most {format_paise(left)} of this payment is left to "
                                  f"refund; {format_paise(amount_paise)} is more.")

@@ -20,13 +20,20 @@ from ..banking import settlement
 from ..banking.models import Withdrawal
 from ..banking.protocols.base import StatementLine
 from ..core import codes
-from ..core.codes import Kind, Status, ist_day_bounds
+from ..core.codes import DisputeStatus, Kind, Status, ist_day_bounds
 from ..core.models import Transaction
+from ..merchants.models import Dispute
 
 # Withdrawal status -> the state its ledger hold must be in.
 HOLD_STATE_FOR: dict[str, str] = {Status.QUEUED: "pending", Status.SENDING: "pending",
                   Status.NEEDS_REVIEW: "pending", Status.COMPLETED: "committed",
                   Status.REVERSED: "committed", Status.FAILED: "released"}
+
+# Dispute status -> the state its ledger hold must be in.
+DISPUTE_HOLD_STATE: dict[DisputeStatus, str] = {
+    DisputeStatus.OPEN: "pending", DisputeStatus.CONTESTED: "pending",
+    DisputeStatus.ACCEPTED: "committed", DisputeStatus.LOST: "committed",
+    DisputeStatus.WON: "released"}
 
 
 @dataclass
@@ -76,10 +83,11 @@ def cross_check(session: Session) -> list[str]:
                 in_flight_by_wallet[_payer_wallet(tx)] += tx.amount_paise
     for code, held in _fraud_holds(session, facts).items():  # (wallet.care.fraud)
         in_flight_by_wallet[code] += held
+    problems += _check_disputes(session, facts, in_flight_by_wallet)
     for code, held in facts.held_by_account.items():
         if code.startswith(codes.WALLET_PREFIXES) and held != in_flight_by_wallet.get(code, 0):
-            problems.append(f"{code}: {held} held but withdrawals in flight total "
-                            f"{in_flight_by_wallet.get(code, 0)}")
+            problems.append(f"{code}: {held} held but withdrawals in flight and disputes "
+                            f"total {in_flight_by_wallet.get(code, 0)}")
     return problems + _check_bank_positions(session)
 
 
@@ -98,6 +106,24 @@ def _fraud_holds(session: Session, facts: _LedgerFacts) -> dict[str, int]:
     for h in pending:
         held[code_of[h.source_account_id]] += h.amount_paise
     return held
+
+
+def _check_disputes(session: Session, facts: _LedgerFacts,
+                    held_by_wallet: dict[str, int]) -> list[str]:
+    """A dispute's hold (wallet.merchants.disputes): pending while undecided
+    (its amount counted in the shop's wallet's held), committed to the refund
+    when the customer won, released when the shop did."""
+    problems = []
+    for dispute in session.scalars(select(Dispute).where(Dispute.hold_id.is_not(None))):
+        name = f"dispute {dispute.id} ({dispute.status})"
+        hold = facts.holds.get(dispute.hold_id or 0)
+        wanted = DISPUTE_HOLD_STATE[DisputeStatus(dispute.status)]
+        if hold is None or hold.status != wanted or hold.amount_paise != dispute.held_paise:
+            problems.append(f"{name}: its hold is {hold.status if hold else 'missing'}, "
+                            f"expected {wanted} of {dispute.held_paise}")
+        if wanted == "pending":
+            held_by_wallet[codes.merchant_wallet(dispute.merchant_id)] += dispute.held_paise
+    return problems
 
 
 def _check_bank_positions(session: Session) -> list[str]:

@@ -32,6 +32,7 @@ from ..core.observe import Observer
 from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary, one_line
 from ..identity.web_sessions import EndReason, PrincipalKind, WebSessions
+from ..merchants.disputes import Disputes
 from ..money.freeze import freeze, unfreeze
 from .audit import Actor, AuditLog, Outcome
 from .bank_calls import reconcile
@@ -110,7 +111,8 @@ class OperatorActions:
     def __init__(self, db: Session, banks: Banks, actor: Actor, *,
                  tasks: TaskQueue | None = None, clock: Callable[[], dt.datetime] = utcnow,
                  deposit_expire_after_s: float,
-                 deposits: DepositService, withdrawals: WithdrawalService) -> None:
+                 deposits: DepositService, withdrawals: WithdrawalService,
+                 disputes: Disputes) -> None:
         self.db = db
         self.banks = dict(banks)
         self.actor = actor
@@ -119,6 +121,8 @@ class OperatorActions:
         self.deposit_expire_after = dt.timedelta(seconds=deposit_expire_after_s)
         self.deposits = deposits
         self.withdrawals = withdrawals
+        #: Contested disputes of shop payments, decided here.
+        self.disputes = disputes
         self.audit = AuditLog(db, clock=clock)
 
     # -- the frame every action runs in
@@ -261,6 +265,19 @@ class OperatorActions:
                           compare)
         return ActionResult(result.ok, result.message, result.forbidden, result.field,
                             made[0] if made and result.ok else None)
+
+    # -- disputes of shop payments
+
+    def decide_dispute(self, dispute_id: int, for_customer: bool, reason: str) -> ActionResult:
+        """Decide a contested dispute: for the customer (the hold refunds
+        them) or for the shop (the hold is released)."""
+        def decide() -> str:
+            dispute = self.disputes.decide(dispute_id, for_customer=for_customer,
+                                           decided_by=self.actor.name,
+                                           reason=clean_reason(reason))
+            return f"dispute {dispute.public_id} {dispute.status}"
+        return self.run("decide_for_customer" if for_customer else "decide_for_shop",
+                        "dispute", dispute_id, reason, decide)
 
 
 def clean_reason(reason: str) -> str:

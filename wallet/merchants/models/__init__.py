@@ -1,6 +1,7 @@
 """The merchants tables."""
 from __future__ import annotations
 
+from .dispute import Dispute
 from .mandate import Mandate, MandateDebit
 from .shop import (
            MerchantApiKey,
@@ -12,6 +13,6 @@ from .shop import (
            Refund,
 )
 
-__all__ = ["Mandate", "MandateDebit", "MerchantApiKey", "MerchantDelivery",
+__all__ = ["Dispute", "Mandate", "MandateDebit", "MerchantApiKey", "MerchantDelivery",
            "MerchantDeliveryAttempt", "MerchantEndpoint", "MerchantEvent", "PaymentRequest",
            "Refund"]
