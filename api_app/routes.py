@@ -61,6 +61,9 @@ API_ROUTES = {
     "autopay_revoke": "/v1/autopay/{mandate_id}/revoke",
     "autopay_debit_pay": "/v1/autopay/debits/{debit_id}/pay",
     "autopay_debit_decline": "/v1/autopay/debits/{debit_id}/decline",
+    # Users' tickets: a problem reported about a transaction (users' tokens).
+    "tickets": "/v1/tickets",
+    "ticket": "/v1/tickets/{ticket_id}",
 }
 
 
