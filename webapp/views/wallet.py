@@ -9,7 +9,7 @@ from pyramid.response import Response
 from wallet.core.codes import IST, Kind
 from wallet.core.errors import WalletError
 from wallet.core.models import User
-from wallet.money.activity import Activity
+from wallet.money.activity import Activity, ActivityItem
 from wallet.money.statement_files import statement_csv, statement_filename, statement_pdf
 from wallet.money.transfers import Transfers
 from webcommon import request_read_services, request_services
@@ -117,4 +117,12 @@ class WalletViews:
         paid = (request_services(self.request).money_requests.for_transaction(
             item.transaction.id) if item.transaction.kind == Kind.TRANSFER else None)
         return {"item": item, "just_sent": self.request.params.get("sent") == "1",
-                "paid_request": paid}
+                "paid_request": paid, **self._ticket_link(item)}
+
+    def _ticket_link(self, item: ActivityItem) -> dict[str, Any]:
+        """"Report a problem" if it may be reported; its live ticket if one is."""
+        tickets = request_services(self.request).tickets
+        if not tickets.categories_for(self.user, item.transaction):
+            return {"may_report": False, "live_ticket": None}
+        return {"may_report": True,
+                "live_ticket": tickets.live_for_transaction(self.user.id, item.transaction.id)}
