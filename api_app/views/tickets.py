@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyramid import view
 from pyramid.request import Request
 from pyramid.response import Response
 
@@ -19,14 +18,13 @@ from wallet.care.tickets import TicketView
 from wallet.core.errors import WalletError
 from wallet.core.models import User
 from webcommon import request_services
-from webcommon.views import view_config
+from webcommon.views import exception_view_config, view_config
 
 from ..errors import FIELD_NAMES, wallet_refused
 from ..money import Json, run_money_request, strict_int
 from ..problems import PROBLEMS, problem
 from ..render import moment
 from ..validation import json_body
-
 
 #: The domain's field names as the API's body names them.
 _FIELDS = {**FIELD_NAMES, "transaction": "transaction_id"}
@@ -81,7 +79,7 @@ def get_ticket(request: Request) -> Any:
     return ticket_json(tickets.view(_user(request), request.matchdict["ticket_id"]))
 
 
-@view.exception_view_config(context=WalletError, route_name="tickets")  # type: ignore[misc]
+@exception_view_config(context=WalletError, route_name="tickets")
 def ticket_refused(exc: WalletError, request: Request) -> Response:
     """A report refused, with every field's problem at once (the domain checks
     them all) under the body's names; a live ticket already: its id in the
