@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from wallet.care.models import Ticket, TicketEvent
 from wallet.core.codes import TicketActor, TicketStatus
-from wallet.core.models import User
+from wallet.core.models import Transaction, User
 
 from ..wallet_helpers import PIN, login, make_user, services_for_tests
 
@@ -203,3 +203,18 @@ def test_signed_out_pages_ask_to_sign_in(user_wsgi, sent):
     app = webtest.TestApp(user_wsgi)
     for path in ("/tickets", f"/transactions/{sent}/report", "/tickets/tk_abc"):
         assert app.get(path, expect_errors=True).status_int in (302, 303, 403)
+
+
+def test_a_deposit_is_reported_from_its_own_page(user_wsgi, db, sent):
+    asha = browser(user_wsgi, ASHA)
+    with db() as session:
+        token = session.scalar(select(Transaction.token).where(
+            Transaction.kind == "deposit", Transaction.payee_user_id == session.scalar(
+                select(User.id).where(User.phone == ASHA))))
+    form_page = asha.get(f"/deposits/{token}").click(linkid="report-link")
+    assert re.findall(r'name="category" value="([a-z_]+)"', form_page.text) == [
+        "not_received", "pending_too_long", "paid_twice"]
+    form = form_page.forms["report-form"]
+    form["category"] = "paid_twice"
+    assert "Paid twice" in form.submit(status=303).follow().text
+    assert rows(db) == (1, 1)
