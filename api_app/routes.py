@@ -70,6 +70,9 @@ API_ROUTES = {
     "dispute": "/v1/disputes/{dispute_id}",
     "dispute_accept": "/v1/disputes/{dispute_id}/accept",
     "dispute_contest": "/v1/disputes/{dispute_id}/contest",
+    # Users' tickets: a problem reported about a transaction (users' tokens).
+    "tickets": "/v1/tickets",
+    "ticket": "/v1/tickets/{ticket_id}",
 }
 
 

@@ -53,3 +53,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("schedule_resume", schedule + "/resume")
     config.add_route("schedule_cancel", schedule + "/cancel")
     config.add_route("schedule_run_pay", schedule + "/runs/{number:\\d{1,6}}/pay")
+    # Users' tickets: a problem reported about a transaction (webapp/views/tickets.py).
+    config.add_route("tickets", "/tickets")
+    config.add_route("ticket", "/tickets/{id:tk_[A-Za-z0-9_-]{1,37}}")
+    config.add_route("ticket_report", "/transactions/{id:\\d{1,18}}/report")

@@ -39,3 +39,9 @@ def view_defaults(**settings: Any) -> Callable[[_Class], _Class]:
 
 
 __all__ = ["forbidden_view_config", "notfound_view_config", "view_config", "view_defaults"]
+
+
+def exception_view_config(**settings: Any) -> Callable[[_View], _View]:
+    """:class:`pyramid.view.exception_view_config`."""
+    decorator: Callable[[_View], _View] = view.exception_view_config(**settings)
+    return decorator

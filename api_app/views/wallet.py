@@ -82,7 +82,9 @@ def transaction(request: Request) -> Any:
                                                      int(request.matchdict["transaction_id"]))
     if item is None:  # someone else's, or no such id: the same answer
         raise HTTPNotFound()
-    return render.activity(item)
+    # What may be reported about it (POST /v1/tickets): no query, a table's look-up.
+    categories = request.services.tickets.categories_for(request.identity, item.transaction)
+    return {**render.activity(item), "ticket_categories": list(categories)}
 
 
 #: Media types of a statement, by the ``format`` parameter's value.

@@ -9,7 +9,7 @@ from pyramid.response import Response
 from wallet.core.codes import IST, Kind
 from wallet.core.errors import WalletError
 from wallet.core.models import User
-from wallet.money.activity import Activity
+from wallet.money.activity import Activity, ActivityItem
 from wallet.money.statement_files import statement_csv, statement_filename, statement_pdf
 from wallet.money.transfers import Transfers
 from webcommon import request_read_services, request_services
@@ -122,4 +122,13 @@ class WalletViews:
                 "paid_request": paid,
                 # Report fraud (webapp/views/fraud.py): the button, or the report made.
                 "fraud": fraud.of_transaction(item.transaction.id) if transfer else None,
-                "may_report_fraud": transfer and fraud.reportable(self.user, item.transaction)}
+                "may_report_fraud": transfer and fraud.reportable(self.user, item.transaction),
+                **self._ticket_link(item)}
+
+    def _ticket_link(self, item: ActivityItem) -> dict[str, Any]:
+        """"Report a problem" if it may be reported; its live ticket if one is."""
+        tickets = request_services(self.request).tickets
+        if not tickets.categories_for(self.user, item.transaction):
+            return {"may_report": False, "live_ticket": None}
+        return {"may_report": True,
+                "live_ticket": tickets.live_for_transaction(self.user.id, item.transaction.id)}
