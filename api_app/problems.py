@@ -71,6 +71,9 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     # Scheduled and recurring payments (wallet.money.schedules).
     "schedule_not_found": (404, "No such scheduled payment"),
     "schedule_not_changeable": (409, "The scheduled payment cannot be changed that way now"),
+    # A first payment held for its undo window (wallet.money.transfer_holds).
+    "transfer_not_found": (404, "No such transfer of yours"),
+    "undo_closed": (409, "This transfer can no longer be undone"),
 }
 
 

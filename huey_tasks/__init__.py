@@ -7,6 +7,7 @@ from . import (  # noqa: F401 - registers the tasks
     metrics,
     money_requests,
     schedules,
+    transfer_holds,
     webhooks,
     withdrawals,
 )

@@ -15,6 +15,7 @@ from . import (  # noqa: F401 - the tasks
     metrics,
     money_requests,
     schedules,
+    transfer_holds,
     webhooks,
     withdrawals,
 )

@@ -35,6 +35,7 @@ from .merchants.webhooks import WebhookPolicy
 from .money.limits import LimitPolicy
 from .money.money_requests import RequestPolicy
 from .money.schedules import SchedulePolicy
+from .money.transfer_holds import UndoPolicy
 
 __all__ = ["ConfigurationError", "WalletSettings", "as_bool", "check_secret", "is_production",
            "load_settings", "require_secret", "resolve_settings"]
@@ -177,6 +178,10 @@ class WalletSettings:
     schedule_run_cap_paise: int = SchedulePolicy.run_cap_paise
     schedule_retry: bool = SchedulePolicy.retry
     schedule_retry_delay_s: float = SchedulePolicy.retry_delay_s
+    # A first payment to a new payee above ``undo_above`` is held for
+    # ``undo_window`` (wallet.money.transfer_holds): the sender may undo it.
+    undo_above_paise: int = UndoPolicy.above_paise
+    undo_window_s: float = UndoPolicy.window_s
 
     @property
     def production(self) -> bool:
@@ -233,6 +238,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     # Scheduled payments.
     "schedule_notice_hours": _not_negative(float), "schedule_run_cap_paise": _not_negative(int),
     "schedule_retry": as_bool, "schedule_retry_delay_s": _POSITIVE_FLOAT,
+    # A first payment's undo window.
+    "undo_above_paise": _not_negative(int), "undo_window_s": _POSITIVE_FLOAT,
 }
 
 

@@ -7,6 +7,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 
+from wallet.core.codes import Kind
 from wallet.core.errors import WalletError
 from wallet.identity.errors import PinRefused
 from wallet.money.activity import ActivityFilter
@@ -17,6 +18,7 @@ from .. import render
 from ..errors import wallet_refused
 from ..problems import problem
 from ..validation import json_body
+from .money import held_transfer
 
 
 @view_config(route_name="me", request_method="GET", openapi=True, renderer="json",
@@ -82,6 +84,8 @@ def transaction(request: Request) -> Any:
                                                      int(request.matchdict["transaction_id"]))
     if item is None:  # someone else's, or no such id: the same answer
         raise HTTPNotFound()
+    if item.transaction.kind == Kind.TRANSFER:  # (while held: when it lands)
+        return held_transfer(request, item.transaction)
     return render.activity(item)
 
 

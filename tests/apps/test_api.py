@@ -106,6 +106,8 @@ def test_send_money_moves_it_once_and_both_see_it(api, db, asha, ravi):
     assert sent["direction"] == "out" and "Ravi" in sent["counterparty"]
     assert balance(db, asha)[0] == 1_000_00 - 120_50 and balance(db, ravi)[0] == 120_50
     fetched = api.get(f"/v1/transactions/{sent['id']}", headers=auth(token)).json
+    # What the sender was told of the payee is the answer's only (a first payment).
+    assert sent.pop("first_payment") is True and sent.pop("payee_verified_name") == "Ravi"
     assert fetched == sent
     theirs = sign_in(api, phone="+919812345678")
     assert api.get(f"/v1/transactions/{sent['id']}", headers=auth(theirs)).json[

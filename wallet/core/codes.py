@@ -452,3 +452,13 @@ def ist_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The first instant of ``day`` in India and of the day after."""
     start = dt.datetime.combine(day, dt.time(), IST)
     return start, start + dt.timedelta(days=1)
+
+
+class TransferHoldStatus(StrEnum):
+    """``transfer_holds.status``: a first payment to a new payee held for its
+    undo window (wallet.money.transfer_holds): pending -> landed | cancelled."""
+
+    PENDING = "pending"
+    LANDED = "landed"
+    CANCELLED = "cancelled"
+    ALL = nonmember(("pending", "landed", "cancelled"))

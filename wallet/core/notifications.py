@@ -47,6 +47,9 @@ class Notice(StrEnum):
     SCHEDULED_PAYMENT_PAID = "scheduled_payment_paid"
     SCHEDULED_PAYMENT_FAILED = "scheduled_payment_failed"
     SCHEDULED_PAYMENT_NEEDS_PIN = "scheduled_payment_needs_pin"
+    # A first payment held for its undo window (wallet.money.transfer_holds).
+    TRANSFER_INCOMING = "transfer_incoming"
+    TRANSFER_CANCELLED = "transfer_cancelled"
 
 
 class MerchantNotice(StrEnum):
