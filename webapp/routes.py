@@ -17,6 +17,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("withdrawal", "/withdrawals/{id:\\d{1,18}}")
     config.add_route("transactions", "/transactions")
     config.add_route("transaction", "/transactions/{id:\\d{1,18}}")
+    config.add_route("transaction_undo", "/transactions/{id:\\d{1,18}}/undo")
     config.add_route("statement", "/statement")
     config.add_route("checkout", "/checkout/{id}")
     config.add_route("pin", "/pin")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -33,11 +34,12 @@ def _activity(request: Request, tx: Transaction) -> tuple[int, Json]:
     return 201, render.activity(describe(request.identity, tx))
 
 
-def held_transfer(request: Request, tx: Transaction) -> Json:
-    """A transfer as its sender sees it, with ``lands_at`` while it is held
-    for its undo window (wallet.money.transfer_holds)."""
-    lands_at = (request.services.transfer_holds.lands_at([tx.id]).get(tx.id)
-                if tx.kind == Kind.TRANSFER and tx.status == Status.PENDING else None)
+def held_transfer(request: Request, tx: Transaction,
+                  lands_at: dt.datetime | None = None) -> Json:
+    """A transfer as its party sees it, with ``lands_at`` while it is held
+    for its undo window (wallet.money.transfer_holds; read unless given)."""
+    if lands_at is None and tx.kind == Kind.TRANSFER and tx.status == Status.PENDING:
+        lands_at = request.services.transfer_holds.lands_at([tx.id]).get(tx.id)
     return {**render.activity(describe(request.identity, tx)),
             "lands_at": render.moment(lands_at)}
 
@@ -48,7 +50,7 @@ def send_money(request: Request) -> Response:
         quote = request.services.transfers.quote_transfer(
             request.identity, body["to_phone"], amount, body.get("note", ""))
         sent = quote.confirm_sent(body["pin"], key)
-        return 201, {**held_transfer(request, sent.transaction),
+        return 201, {**held_transfer(request, sent.transaction, sent.lands_at),
                      "first_payment": sent.payee.first_payment,
                      "payee_verified_name": sent.payee.verified_name}
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_paise
 
@@ -115,10 +115,11 @@ class TransferHolds:
         return payee.first_payment and amount_paise > self.policy.above_paise
 
     def send_held(self, sender: User, recipient: User, amount_paise: int, key: str,
-                  note: str) -> Transaction:
+                  note: str) -> tuple[Transaction, dt.datetime | None]:
         """The held transfer: its ledger hold (keyed as the transfer), its
         pending record, and the window's row. Called by Transfers.send_money
-        after every check (recipient locked, PIN approved, limit checked)."""
+        after every check (recipient locked, PIN approved, limit checked).
+        Its ``lands_at`` too (None: a twin's record, made before)."""
         try:
             hold = self.ledger.hold(sender.wallet_code, recipient.wallet_code, amount_paise,
                                     idempotency_key=key, memo=note,
@@ -134,7 +135,7 @@ class TransferHolds:
         replay = records.replay(self.db, key, payee_user_id=recipient.id,
                                 amount_paise=amount_paise)
         if replay is not None:
-            return replay
+            return replay, None
         now = self.clock()
         lands_at = now + dt.timedelta(seconds=self.policy.window_s)
         tx = records.record(
@@ -148,7 +149,7 @@ class TransferHolds:
         self.db.add(TransferHold(transaction_id=tx.id, hold_id=hold.id, lands_at=lands_at,
                                  status=TransferHoldStatus.PENDING, updated_at=now))
         self.db.flush()
-        return tx
+        return tx, lands_at
 
     def lands_at(self, transaction_ids: Iterable[int]) -> dict[int, dt.datetime]:
         """When each of these transfers (still pending) lands."""
@@ -162,11 +163,11 @@ class TransferHolds:
 
     def _locked(self, transaction_id: int, *, skip_locked: bool = False
                 ) -> tuple[Transaction, TransferHold] | None:
-        """The transfer and its window's row, that row locked (order 4)."""
+        """The transfer (its payer and payee joined: the answer names them)
+        and its window's row, that row locked (order 4)."""
         row = self.db.execute(
             select(Transaction, TransferHold).join(
                 TransferHold, TransferHold.transaction_id == Transaction.id)
-            .options(lazyload("*"))
             .where(Transaction.id == transaction_id)
             .with_for_update(of=TransferHold, key_share=True, skip_locked=skip_locked)
             .execution_options(populate_existing=True)).first()

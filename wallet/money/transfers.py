@@ -61,6 +61,9 @@ class Sent:
 
     transaction: Transaction
     payee: Payee
+    #: When it lands, if it was just held for its undo window (else None:
+    #: completed, or found made before: TransferHolds.lands_at says).
+    lands_at: dt.datetime | None = None
 
 
 class Transfers:
@@ -111,11 +114,13 @@ class Transfers:
             return Sent(records.earlier_or_refused(self.db, earlier, payee_user_id=recipient.id,
                                                    amount_paise=amount_paise), payee)
         held = undo_window and self.holds.applies(payee, amount_paise)
-        return Sent(self._send_checked(sender, recipient, amount_paise, key, note, pin,
-                                       held), payee)
+        tx, lands_at = self._send_checked(sender, recipient, amount_paise, key, note, pin,
+                                          held)
+        return Sent(tx, payee, lands_at)
 
     def _send_checked(self, sender: User, recipient: User, amount_paise: int, key: str,
-                      note: str, pin: PinInput, held: bool) -> Transaction:
+                      note: str, pin: PinInput, held: bool
+                      ) -> tuple[Transaction, dt.datetime | None]:
         # The recipient's balance is read with the PIN's outcome (one round
         # trip): after its row was locked by the lookup, before the posting.
         read = self.pins.approve(sender, pin,
@@ -128,7 +133,7 @@ class Transfers:
             replay = records.replay(self.db, key, payee_user_id=recipient.id,
                                     amount_paise=amount_paise)
             if replay is not None:
-                return replay
+                return replay, None
             raise
         if held:  # a first payment to a new payee: held for its undo window
             return self.holds.send_held(sender, recipient, amount_paise, key, note)
@@ -140,7 +145,7 @@ class Transfers:
             replay = records.replay(self.db, key, payee_user_id=recipient.id,
                                     amount_paise=amount_paise)
             if replay is not None:
-                return replay
+                return replay, None
         return records.record(
             self.db, self.clock(),
             {"payer": sender, "payee": recipient},
@@ -154,7 +159,7 @@ class Transfers:
             note=note,
             idempotency_key=key,
             ledger_entry_id=entry.id,
-        )
+        ), None
 
     def _post(self, sender: User, recipient: User, amount_paise: int, key: str,
               note: str) -> ledgerlib.Entry:

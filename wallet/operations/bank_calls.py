@@ -48,8 +48,8 @@ class _LedgerFacts:
                               .where(entries.c.idempotency_key.is_not(None))).all()),
             {row.id: row for row in conn.execute(select(lt.holds))},
             dict(conn.execute(select(lt.accounts.c.code, lt.accounts.c.held_paise)).all()),
-            dict(session.execute(select(TransferHold.transaction_id,
-                                        TransferHold.hold_id)).tuples().all()),
+            {tx_id: hold_id for tx_id, hold_id in session.execute(
+                select(TransferHold.transaction_id, TransferHold.hold_id))},
         )
 
 
