@@ -123,8 +123,8 @@ def _check_movement(tx: Transaction, name: str, facts: _LedgerFacts) -> list[str
 
 
 #: A held transfer's status -> the state its ledger hold must be in.
-TRANSFER_HOLD_STATE = {Status.PENDING: "pending", Status.COMPLETED: "committed",
-                       Status.FAILED: "released"}
+TRANSFER_HOLD_STATE: dict[str, str] = {
+    Status.PENDING: "pending", Status.COMPLETED: "committed", Status.FAILED: "released"}
 
 
 def _check_held_transfer(tx: Transaction, name: str, facts: _LedgerFacts) -> list[str]:
