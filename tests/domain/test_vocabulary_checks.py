@@ -29,6 +29,7 @@ from wallet.core.codes import (
     SplitMode,
     SplitStatus,
     Status,
+    TransferHoldStatus,
 )
 from wallet.db import target_metadata
 
@@ -53,9 +54,11 @@ VOCABULARIES = {
     ("payment_schedules", "status"): ScheduleStatus,
     ("payment_schedules", "frequency"): ScheduleFrequency,
     ("schedule_runs", "status"): RunStatus,
+    # A first payment held for its undo window (migration a1b7c0de2802).
+    ("transfer_holds", "status"): TransferHoldStatus,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
-OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}}
+OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}, "transfer_holds": {"transaction_id": 1}}
 VERSIONS = Path(__file__).resolve().parents[2] / "wallet" / "alembic" / "versions"
 NOW = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.timezone.utc)
 
