@@ -89,6 +89,9 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "dispute_already_open": (409, "This payment is already disputed"),
     "nothing_to_dispute": (409, "This payment was refunded in full"),
     "dispute_closed": (409, "This dispute is no longer awaiting that"),
+    # A first payment held for its undo window (wallet.money.transfer_holds).
+    "transfer_not_found": (404, "No such transfer of yours"),
+    "undo_closed": (409, "This transfer can no longer be undone"),
 }
 
 

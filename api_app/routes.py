@@ -18,6 +18,7 @@ API_ROUTES = {
     "deposits": "/v1/deposits",
     "deposit": "/v1/deposits/{reference}",
     "transfers": "/v1/transfers",
+    "transfer_undo": "/v1/transfers/{transaction_id}/undo",
     "payments": "/v1/payments",
     "withdrawals": "/v1/withdrawals",
     "withdrawal": "/v1/withdrawals/{withdrawal_id}",

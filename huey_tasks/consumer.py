@@ -18,6 +18,7 @@ from . import (  # noqa: F401 - the tasks
     money_requests,
     schedules,
     tickets,
+    transfer_holds,
     webhooks,
     withdrawals,
 )

@@ -29,6 +29,7 @@ from wallet.merchants.refunds import Refunds
 from wallet.money.activity import Activity
 from wallet.money.limits import LimitPolicy, WalletLimits
 from wallet.money.shop_payments import ShopPayments
+from wallet.money.transfer_holds import TransferHolds, UndoPolicy
 from wallet.money.transfers import Transfers
 from wallet.operations.operator_actions import OperatorActions
 from wallet.seed import demo_pan
@@ -89,13 +90,17 @@ def pins_service(session, *, clock=utcnow, pin_policy=TEST_PIN_POLICY) -> Pins:
 
 
 def transfers_service(session, *, clock=utcnow, pin_policy=TEST_PIN_POLICY,
-                      limit_policy=None, max_transfer_paise=None) -> Transfers:
+                      limit_policy=None, max_transfer_paise=None,
+                      undo_policy=None) -> Transfers:
     """The domain's Transfers as the test apps make them (their PIN key)."""
     return Transfers(session, clock=clock, ledger=ledgerlib.Ledger(session, clock=clock),
                      pins=pins_service(session, clock=clock, pin_policy=pin_policy),
                      limits=WalletLimits(session, policy=limit_policy or LimitPolicy(),
                                          clock=clock),
-                     max_transfer_paise=max_transfer_paise or DEFAULTS.max_transfer_paise)
+                     max_transfer_paise=max_transfer_paise or DEFAULTS.max_transfer_paise,
+                     holds=TransferHolds(session, clock=clock,
+                                         ledger=ledgerlib.Ledger(session, clock=clock),
+                                         policy=undo_policy or UndoPolicy()))
 
 
 def shop_payments_service(session, *, clock=utcnow, pin_policy=TEST_PIN_POLICY,

@@ -65,6 +65,7 @@ from .money.schedules import NOTICE_BATCH, PaymentSchedules, SchedulePolicy
 from .money.shop_payments import ShopPayments
 from .money.splits import Splits
 from .money.statements import Statements
+from .money.transfer_holds import TransferHolds, UndoPolicy
 from .money.transfers import Transfers
 from .operations.audit import Actor, AuditLog
 from .operations.operator_actions import OperatorActions
@@ -119,7 +120,8 @@ class Services:
     @property
     def transfers(self) -> Transfers:
         return Transfers(self.db, clock=self.clock, ledger=self.ledger, pins=self.pins,
-                         limits=self.limits, max_transfer_paise=self.settings.max_transfer_paise)
+                         limits=self.limits, max_transfer_paise=self.settings.max_transfer_paise,
+                         holds=self.transfer_holds)
 
     @property
     def shop_payments(self) -> ShopPayments:
@@ -390,6 +392,17 @@ class Services:
     def fraud_review(self, actor: Actor) -> FraudReview:
         return FraudReview(reports=self.fraud_reports, actions=self.operator_actions(actor))
 
+    @property
+    def undo_policy(self) -> UndoPolicy:
+        s = self.settings
+        return UndoPolicy(above_paise=s.undo_above_paise, window_s=s.undo_window_s)
+
+    @property
+    def transfer_holds(self) -> TransferHolds:
+        """First payments held for their undo window (wallet.money.transfer_holds)."""
+        return TransferHolds(self.db, clock=self.clock, ledger=self.ledger,
+                             policy=self.undo_policy)
+
 
 @dataclass(frozen=True)
 class Background:
@@ -532,3 +545,30 @@ class Background:
                 break
             decided.append(dispute.public_id)
         return decided
+
+    def land_due_transfers(self, max_landed: int = 1000) -> list[int]:
+        """Land the held transfers whose undo window is over, each in a
+        transaction of its own (one an undo or another worker holds is
+        skipped: SKIP LOCKED); the ids of those landed."""
+        landed: list[int] = []
+        passed_over: set[int] = set()
+        while len(landed) < max_landed:
+            due = [tx_id for tx_id in self.run_in_transaction(
+                lambda db: self.services(db).transfer_holds.due()) if tx_id not in passed_over]
+            if not due:
+                break
+            for tx_id in due:
+                try:
+                    if self.run_in_transaction(self._lander(tx_id)):
+                        landed.append(tx_id)
+                    else:
+                        passed_over.add(tx_id)
+                except Exception:  # one transfer's fault must not hold up the others
+                    log.exception("held transfer %s not landed; tried again next sweep", tx_id)
+                    passed_over.add(tx_id)
+        return landed
+
+    def _lander(self, transaction_id: int) -> Callable[[Session], bool]:
+        def land(db: Session) -> bool:
+            return self.services(db).transfer_holds.land(transaction_id) is not None
+        return land

@@ -39,6 +39,7 @@ from .merchants.webhooks import WebhookPolicy
 from .money.limits import LimitPolicy
 from .money.money_requests import RequestPolicy
 from .money.schedules import SchedulePolicy
+from .money.transfer_holds import UndoPolicy
 
 __all__ = ["ConfigurationError", "WalletSettings", "as_bool", "check_secret", "is_production",
            "load_settings", "require_secret", "resolve_settings"]
@@ -198,6 +199,10 @@ class WalletSettings:
     # Disputes of shop payments (wallet.merchants.disputes): the shop has
     # ``dispute_respond_s`` to accept or contest, else the customer wins.
     dispute_respond_s: float = DisputePolicy.respond_s
+    # A first payment to a new payee above ``undo_above`` is held for
+    # ``undo_window`` (wallet.money.transfer_holds): the sender may undo it.
+    undo_above_paise: int = UndoPolicy.above_paise
+    undo_window_s: float = UndoPolicy.window_s
 
     @property
     def production(self) -> bool:
@@ -263,6 +268,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "compensation_paise_per_day": _POSITIVE_INT,
     # Disputes of shop payments.
     "dispute_respond_s": _POSITIVE_FLOAT,
+    # A first payment's undo window.
+    "undo_above_paise": _not_negative(int), "undo_window_s": _POSITIVE_FLOAT,
 }
 
 

@@ -20,6 +20,7 @@ def includeme(config: Configurator) -> None:
     # Report fraud (webapp/views/fraud.py): the sender's confirm page, the recipient's page.
     config.add_route("report_fraud", "/transactions/{id:\\d{1,18}}/report-fraud")
     config.add_route("fraud_report", "/fraud-reports/{id:[A-Za-z0-9_-]{1,40}}")
+    config.add_route("transaction_undo", "/transactions/{id:\\d{1,18}}/undo")
     config.add_route("statement", "/statement")
     config.add_route("checkout", "/checkout/{id}")
     config.add_route("pin", "/pin")

@@ -8,6 +8,7 @@ from pyramid.config import Configurator
 from wallet.banking.deposits import CANCELLED_BY_USER
 from wallet.core.codes import IST, Kind, Status
 from wallet.core.models import Transaction
+from wallet.money.transfer_holds import CANCELLED_BY_SENDER
 from webcommon.templates import use_templates
 
 #: How a transaction's kind reads in a user's history (others: capitalised).
@@ -39,7 +40,8 @@ def state(status: str) -> str:
 def status_word(tx: Transaction) -> str:
     """The label of a transaction's status, in words (a deposit the user gave
     up on reads "Cancelled", not "Failed")."""
-    if tx.status == Status.FAILED and tx.status_reason == CANCELLED_BY_USER:
+    if tx.status == Status.FAILED and tx.status_reason in (CANCELLED_BY_USER,
+                                                           CANCELLED_BY_SENDER):
         return "Cancelled"
     if tx.status == Status.FAILED and tx.kind == Kind.DEPOSIT:
         return "Declined"

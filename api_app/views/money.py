@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -7,6 +8,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 
+from wallet.core.codes import Kind, Status
 from wallet.core.models import Transaction
 from wallet.money.activity import describe
 from webcommon.views import view_config
@@ -32,14 +34,38 @@ def _activity(request: Request, tx: Transaction) -> tuple[int, Json]:
     return 201, render.activity(describe(request.identity, tx))
 
 
+def held_transfer(request: Request, tx: Transaction,
+                  lands_at: dt.datetime | None = None) -> Json:
+    """A transfer as its party sees it, with ``lands_at`` while it is held
+    for its undo window (wallet.money.transfer_holds; read unless given)."""
+    if lands_at is None and tx.kind == Kind.TRANSFER and tx.status == Status.PENDING:
+        lands_at = request.services.transfer_holds.lands_at([tx.id]).get(tx.id)
+    return {**render.activity(describe(request.identity, tx)),
+            "lands_at": render.moment(lands_at)}
+
+
 @view_config(route_name="transfers", request_method="POST", openapi=True, permission="user")
 def send_money(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
         quote = request.services.transfers.quote_transfer(
             request.identity, body["to_phone"], amount, body.get("note", ""))
-        return _activity(request, quote.confirm(body["pin"], key))
+        sent = quote.confirm_sent(body["pin"], key)
+        return 201, {**held_transfer(request, sent.transaction, sent.lands_at),
+                     "first_payment": sent.payee.first_payment,
+                     "payee_verified_name": sent.payee.verified_name}
 
     return run_amount_request(request, operation)
+
+
+@view_config(route_name="transfer_undo", request_method="POST", openapi=True,
+             renderer="json", permission="user")
+def undo_transfer(request: Request) -> Any:
+    """Undo a held transfer within its window. No Idempotency-Key: undoing is
+    idempotent by nature (a second undo answers the cancelled transfer, moving
+    nothing), and it moves no money but the sender's own back."""
+    tx = request.services.transfer_holds.undo(request.identity,
+                                              int(request.matchdict["transaction_id"]))
+    return held_transfer(request, tx)
 
 
 @view_config(route_name="payments", request_method="POST", openapi=True, permission="user")

@@ -7,6 +7,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 
+from wallet.core.codes import Kind
 from wallet.core.errors import WalletError
 from wallet.identity.errors import PinRefused
 from wallet.money.activity import ActivityFilter
@@ -17,6 +18,7 @@ from .. import render
 from ..errors import wallet_refused
 from ..problems import problem
 from ..validation import json_body
+from .money import held_transfer
 
 
 @view_config(route_name="me", request_method="GET", openapi=True, renderer="json",
@@ -84,7 +86,9 @@ def transaction(request: Request) -> Any:
         raise HTTPNotFound()
     # What may be reported about it (POST /v1/tickets): no query, a table's look-up.
     categories = request.services.tickets.categories_for(request.identity, item.transaction)
-    return {**render.activity(item), "ticket_categories": list(categories)}
+    answer = (held_transfer(request, item.transaction)  # (while held: when it lands)
+              if item.transaction.kind == Kind.TRANSFER else render.activity(item))
+    return {**answer, "ticket_categories": list(categories)}
 
 
 #: Media types of a statement, by the ``format`` parameter's value.

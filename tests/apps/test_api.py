@@ -107,7 +107,10 @@ def test_send_money_moves_it_once_and_both_see_it(api, db, asha, ravi):
     assert balance(db, asha)[0] == 1_000_00 - 120_50 and balance(db, ravi)[0] == 120_50
     fetched = api.get(f"/v1/transactions/{sent['id']}", headers=auth(token)).json
     # (GET adds what may be reported about it: POST /v1/tickets)
-    assert "wrong_person" in fetched.pop("ticket_categories") and fetched == sent
+    assert "wrong_person" in fetched.pop("ticket_categories")
+    # What the sender was told of the payee is the answer's only (a first payment).
+    assert sent.pop("first_payment") is True and sent.pop("payee_verified_name") == "Ravi"
+    assert fetched == sent
     theirs = sign_in(api, phone="+919812345678")
     assert api.get(f"/v1/transactions/{sent['id']}", headers=auth(theirs)).json[
         "direction"] == "in"

@@ -111,7 +111,8 @@ def test_a_retried_request_checks_its_token_again(api, db, people, monkeypatch):
 
     asha, ravi = people
     token = sign_in(api)
-    real_send, real_authenticate = Transfers.send_money, ApiTokens.authenticate
+    # (the API's transfers go through Transfers.send: send_money is the never-held path)
+    real_send, real_authenticate = Transfers.send, ApiTokens.authenticate
     sends, lookups = [], []
 
     def conflicted_once(self, *args, **kwargs):
@@ -124,7 +125,7 @@ def test_a_retried_request_checks_its_token_again(api, db, people, monkeypatch):
         lookups.append(credential)
         return real_authenticate(self, credential)
 
-    monkeypatch.setattr(Transfers, "send_money", conflicted_once)
+    monkeypatch.setattr(Transfers, "send", conflicted_once)
     monkeypatch.setattr(ApiTokens, "authenticate", counted)
     api.post_json("/v1/transfers", {"to_phone": "9812345678", "amount_paise": 100},
                   headers=auth(token, new_key()), status=201)

@@ -117,7 +117,9 @@ def test_a_quote_reads_nothing_and_its_preview_names_the_payee(db, asha, ravi, s
         assert quote.amount_paise == 250_50
         text = quote.preview(KEY)
         assert text.question == "Send ₹250.50 to Ravi Kumar (+91 ••••• 45678)?"
-        assert text.details == ("Note: lunch",)
+        assert text.details == ("Verified name: Ravi K•••••",
+                                "This is your first payment to this person: check the "
+                                "name and number before you send.", "Note: lunch")
         assert quote_of(session, "pay", payer).preview(KEY).question == (
             "Pay ₹100.00 to Dosa Corner (@dosa-corner)?")
         assert quote_of(session, "withdraw", payer).preview(KEY).question == (
@@ -186,13 +188,16 @@ def confirmed(monkeypatch):
     """The quote classes whose ``confirm`` ran, in order."""
     seen: list[str] = []
     for cls in (TransferQuote, PaymentQuote, WithdrawalQuote, CheckoutQuote, SettlementQuote):
-        original = cls.confirm
+        for method in ("confirm", "confirm_sent"):  # (the API's transfer: confirm_sent)
+            if not hasattr(cls, method):
+                continue
+            original = getattr(cls, method)
 
-        def spy(self, pin, request_key, _original=original, _name=cls.__name__):
-            seen.append(_name)
-            return _original(self, pin, request_key)
+            def spy(self, pin, request_key, _original=original, _name=cls.__name__):
+                seen.append(_name)
+                return _original(self, pin, request_key)
 
-        monkeypatch.setattr(cls, "confirm", spy)
+            monkeypatch.setattr(cls, method, spy)
     return seen
 
 

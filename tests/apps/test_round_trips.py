@@ -110,6 +110,33 @@ def test_api_transfer(api, asha, ravi):
     within_budget("api_transfer", engine_of(api.app), trips)
 
 
+KIRAN = "+919800000001"
+
+
+def test_api_transfer_held(api, db, ravi):
+    """A first payment above wallet.undo_above_paise: held for its undo window."""
+    make_user(db, KIRAN, "Kiran", deposit_paise=5_000_00)
+    token = sign_in(api, KIRAN)
+    with counting(engine_of(api.app)) as trips:
+        sent = api.post_json("/v1/transfers", {"to_phone": "98123 45678",
+                                               "amount_paise": 2_500_00},
+                             headers=auth(token, new_key()), status=201).json
+    assert sent["status"] == "pending"
+    within_budget("api_transfer_held", engine_of(api.app), trips)
+
+
+def test_api_transfer_undo(api, db, ravi):
+    make_user(db, KIRAN, "Kiran", deposit_paise=5_000_00)
+    token = sign_in(api, KIRAN)
+    sent = api.post_json("/v1/transfers", {"to_phone": "98123 45678", "amount_paise": 2_500_00},
+                         headers=auth(token, new_key()), status=201).json
+    with counting(engine_of(api.app)) as trips:
+        undone = api.post(f"/v1/transfers/{sent['id']}/undo", headers=auth(token),
+                          status=200).json
+    assert undone["status"] == "failed"
+    within_budget("api_transfer_undo", engine_of(api.app), trips)
+
+
 def test_api_shop_payment(api, db, asha):
     make_shop(db)
     token = sign_in(api)

@@ -36,6 +36,7 @@ from wallet.core.codes import (
     TicketCategory,
     TicketEventKind,
     TicketStatus,
+    TransferHoldStatus,
 )
 from wallet.db import target_metadata
 
@@ -70,9 +71,11 @@ VOCABULARIES = {
     # Disputes of shop payments (migration a1b7c0de2803).
     ("disputes", "status"): DisputeStatus,
     ("disputes", "reason"): DisputeReason,
+    # A first payment held for its undo window (migration a1b7c0de2802).
+    ("transfer_holds", "status"): TransferHoldStatus,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
-OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}}
+OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}, "transfer_holds": {"transaction_id": 1}}
 VERSIONS = Path(__file__).resolve().parents[2] / "wallet" / "alembic" / "versions"
 NOW = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.timezone.utc)
 

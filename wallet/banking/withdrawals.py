@@ -166,8 +166,9 @@ class WithdrawalService:
 
     def expire_holds(self, *, limit: int = 1000) -> list[int]:
         """Record the ledger holds past their expiry (withdrawals' money, the
-        only holds) as expired: the periodic sweep; the funds check already
-        counts them as released. Their ids."""
+        only holds with one: a transfer held for its undo window has none)
+        as expired: the periodic sweep; the funds check already counts them
+        as released. Their ids."""
         return [hold.id for hold in self.ledger.expire_holds(limit=limit)]
 
     def _payouts_due_after_commit(self, owner: Owner) -> None:

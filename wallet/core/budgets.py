@@ -96,6 +96,20 @@ BUDGETS: tuple[Budget, ...] = (
     # (the dispute is read once unlocked first: another shop's is a 404 before any key).
     Budget("api_dispute_accept", "API: POST /v1/disputes/<id>/accept",
            sqlite=20, postgresql=16),
+    # A first payment held for its undo window (wallet.money.transfer_holds): a
+    # transfer's lookup (the first-payment check is in it: no statement), PIN and
+    # limit, then a ledger hold instead of a posting (accounts locked, the hold
+    # inserted, the balances, the hold read back: 4, where the fast path posts in
+    # 1), the look for a twin's record (the hold's key cannot say it replayed),
+    # the record with its notice, the window's row.
+    Budget("api_transfer_held", "API: POST /v1/transfers, a first payment held",
+           sqlite=14, postgresql=12),
+    # The undo (no Idempotency-Key): the transfer and its window's row locked
+    # (one statement), the hold released (locked, accounts locked, balances,
+    # the hold marked and read back), both parties told (one insert on
+    # PostgreSQL), the window's row and the transfer updated.
+    Budget("api_transfer_undo", "API: POST /v1/transfers/<id>/undo",
+           sqlite=11, postgresql=10),
 )
 
 

@@ -491,6 +491,8 @@ def money_request_key(public_id: str) -> str:
 def mandate_debit_key(debit_id: int) -> str:
     """The one payment a mandate's debit may ever make."""
     return f"mandate_debit:{debit_id}"
+
+
 def schedule_run_request_key(schedule_id: int, run_number: int) -> str:
     """The request key of a schedule's run (wallet.money.schedules): its
     ledger key is the transfer's or payment's with it (``transfer:<payer>:
@@ -590,3 +592,13 @@ def fraud_return_key(ticket_id: int) -> str:
 def dispute_hold_key(dispute_public_id: str) -> str:
     """The ledger hold of a dispute's money in the shop's wallet."""
     return f"dispute:{dispute_public_id}:hold"
+
+
+class TransferHoldStatus(StrEnum):
+    """``transfer_holds.status``: a first payment to a new payee held for its
+    undo window (wallet.money.transfer_holds): pending -> landed | cancelled."""
+
+    PENDING = "pending"
+    LANDED = "landed"
+    CANCELLED = "cancelled"
+    ALL = nonmember(("pending", "landed", "cancelled"))

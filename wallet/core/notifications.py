@@ -58,6 +58,9 @@ class Notice(StrEnum):
     # Disputes of shop payments (wallet.merchants.disputes): how each ended.
     DISPUTE_REFUNDED = "dispute_refunded"
     DISPUTE_REJECTED = "dispute_rejected"
+    # A first payment held for its undo window (wallet.money.transfer_holds).
+    TRANSFER_INCOMING = "transfer_incoming"
+    TRANSFER_CANCELLED = "transfer_cancelled"
 
 
 class MerchantNotice(StrEnum):

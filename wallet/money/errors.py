@@ -117,3 +117,20 @@ class ScheduleNotChangeable(WalletError):
     """The schedule (or its run) is not in a state that allows this."""
 
     code = "schedule_not_changeable"
+
+
+# A first payment held for its undo window (wallet.money.transfer_holds) ------
+
+__all__ += ["TransferNotFound", "UndoClosed"]
+
+
+class TransferNotFound(WalletError):
+    """No such transfer of this user's to undo (another user's is not found either)."""
+
+    code = "transfer_not_found"
+
+
+class UndoClosed(WalletError):
+    """The transfer's undo window is over, or it was cancelled already."""
+
+    code = "undo_closed"

@@ -86,9 +86,11 @@ class Headroom:
 def _committed_statement() -> Select[Any]:
     """WalletLimits.committed_read's statement, built once."""
     accounts = ledgerlib.tables.accounts
+    # Transfers pending too: a first payment held for its undo window
+    # (wallet.money.transfer_holds) lands later, and must not be refused then.
     pending = (select(func.coalesce(func.sum(Transaction.amount_paise), 0))
                .where(Transaction.payee_user_id == bindparam("committed_user_id"),
-                      Transaction.kind == Kind.DEPOSIT,
+                      Transaction.kind.in_((Kind.DEPOSIT, Kind.TRANSFER)),
                       Transaction.status == Status.PENDING)
                .scalar_subquery())
     return (select(accounts.c.posted_paise + pending)

@@ -32,7 +32,7 @@ from .errors import RecipientNotFound
 
 if TYPE_CHECKING:
     from .shop_payments import ShopPayments
-    from .transfers import Transfers
+    from .transfers import Sent, Transfers
 
 __all__ = ["AmountInput", "ConfirmText", "PaymentQuote", "Quote", "TransferQuote",
            "read_amount"]
@@ -99,14 +99,27 @@ class TransferQuote:
     note: str
 
     def preview(self, request_key: str) -> ConfirmText:
-        recipient = self.transfers.preview_transfer(self.sender, self.recipient_phone,
-                                                 self.amount_paise, request_key, self.note)[0]
+        recipient, payee, held = self.transfers.preview_payee(
+            self.sender, self.recipient_phone, self.amount_paise, request_key, self.note)
+        lines = [f"Verified name: {payee.name_shown}"]
+        if payee.first_payment:
+            lines.append("This is your first payment to this person: check the name "
+                         "and number before you send.")
+        if held:
+            lines.append(f"You can undo it for {_minutes(self.transfers.holds.policy.window_s)}"
+                         " after you send; it reaches them then.")
         return ConfirmText(f"Send {format_paise(self.amount_paise)} to {recipient.name} "
-                           f"({recipient.masked_phone})?", _note_line(self.note))
+                           f"({recipient.masked_phone})?", (*lines, *_note_line(self.note)))
 
     def confirm(self, pin: PinInput, request_key: str) -> Transaction:
-        return self.transfers.send_money(self.sender, self.recipient_phone, self.amount_paise,
-                                      request_key, self.note, pin=pin)
+        return self.transfers.send(self.sender, self.recipient_phone, self.amount_paise,
+                                   request_key, self.note, pin=pin).transaction
+
+    def confirm_sent(self, pin: PinInput, request_key: str) -> Sent:
+        """:meth:`confirm`, and what the sender was told of the payee (the
+        API's answer: it has no confirm page to show it on)."""
+        return self.transfers.send(self.sender, self.recipient_phone, self.amount_paise,
+                                   request_key, self.note, pin=pin)
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,11 @@ class PaymentQuote:
     def confirm(self, pin: PinInput, request_key: str) -> Transaction:
         return self.payments.pay_merchant(self.payer, self.handle, self.amount_paise,
                                         request_key, self.note, pin=pin)
+
+
+def _minutes(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def _note_line(note: str) -> tuple[str, ...]:

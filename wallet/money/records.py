@@ -65,16 +65,18 @@ def replay(db: Session, key: str, **expected: object) -> Transaction | None:
 
 
 def with_earlier(db: Session, stmt: Select[Any], key: str, names: tuple[str, ...],
-                 params: Mapping[str, Any]) -> tuple[Any, Earlier | None]:
+                 params: Mapping[str, Any], *, leading: int = 1) -> tuple[Any, Earlier | None]:
     """The one entity ``stmt`` selects (or None) and, in the same query, the
     transaction already made with ``key`` (its id and ``names``), if any:
     a form submitted again is answered before its PIN is compared, at no
     extra round trip. ``stmt`` is built once by the caller, its values bound
-    parameters (``params``; ``key`` is taken)."""
+    parameters (``params``; ``key`` is taken). ``leading``: how many columns
+    ``stmt`` selects (more than one: they come back as a tuple)."""
     row = db.execute(_with_earlier(stmt, names), {**params, "key": key}).first()
     if row is None:
         return None, None
-    return row[0], (None if row[1] is None else tuple(row[1:]))
+    found = row[0] if leading == 1 else tuple(row[:leading])
+    return found, (None if row[leading] is None else tuple(row[leading:]))
 
 
 @functools.lru_cache(maxsize=32)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy import Select, bindparam, select
@@ -36,22 +37,39 @@ from .freeze import ensure_can_spend
 from .limits import WalletLimits
 from .quotes import AmountInput, TransferQuote, read_amount, refuse_if_any
 from .records import Earlier
+from .transfer_holds import Payee, TransferHolds, first_payment_columns, payee_of
 
-__all__ = ["Transfers"]
+__all__ = ["Sent", "Transfers"]
 
 
 @functools.cache
 def _recipient_lookup(lock: bool, lock_query: Callable[[Select[Any]], Select[Any]]
                       ) -> Select[Any]:
     """The recipient by phone (bound parameter ``phone``), with ``lock`` its
-    row locked as the limits' check needs it: built once."""
-    lookup = select(User).where(User.phone == bindparam("phone"))
+    row locked as the limits' check needs it, and whether the sender (bound
+    ``sender_id``) paid them before and their KYC name (a first payment's
+    checks: wallet.money.transfer_holds), all in one statement: built once."""
+    lookup = (select(User, *first_payment_columns(bindparam("sender_id")))
+              .where(User.phone == bindparam("phone")))
     return lock_query(lookup) if lock else lookup
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A transfer made (or found made before with the form's key), and what
+    the sender was told of the payee."""
+
+    transaction: Transaction
+    payee: Payee
+    #: When it lands, if it was just held for its undo window (else None:
+    #: completed, or found made before: TransferHolds.lands_at says).
+    lands_at: dt.datetime | None = None
 
 
 class Transfers:
     def __init__(self, dbsession: Session, *, clock: Callable[[], dt.datetime] = utcnow,
-                 ledger: Ledger, pins: Pins, limits: WalletLimits, max_transfer_paise: int):
+                 ledger: Ledger, pins: Pins, limits: WalletLimits, max_transfer_paise: int,
+                 holds: TransferHolds):
         self.db = dbsession
         self.clock = clock
         self.ledger = ledger
@@ -60,6 +78,8 @@ class Transfers:
         #: The recipient's wallet must be able to take it.
         self.limits = limits
         self.max_transfer_paise = max_transfer_paise
+        #: A first payment to a new payee above its threshold goes out held.
+        self.holds = holds
 
     def send_money(
         self,
@@ -77,12 +97,30 @@ class Transfers:
 
         ``request_key`` is the form's one-time token: submitting the same form
         twice (a double click, a retried request) returns the first transfer.
+        Never held: a money request paid, a scheduled run (their payee is
+        known: they asked, or the payer set it up) complete at once.
         """
-        recipient, note, key, earlier = self._preview(sender, recipient_phone, amount_paise,
-                                                      request_key, note, lock=True)
+        return self.send(sender, recipient_phone, amount_paise, request_key, note,
+                         pin=pin, undo_window=False).transaction
+
+    def send(self, sender: User, recipient_phone: str, amount_paise: int, request_key: str,
+             note: str = "", *, pin: PinInput, undo_window: bool = True) -> Sent:
+        """:meth:`send_money` as the send page and the API's transfers do it,
+        and what the sender is told of the payee: a first payment above the
+        threshold goes out held for the undo window (``pending``)."""
+        recipient, note, key, earlier, payee = self._preview(
+            sender, recipient_phone, amount_paise, request_key, note, lock=True)
         if earlier is not None:  # submitted before: its transfer, and no PIN compared
-            return records.earlier_or_refused(self.db, earlier, payee_user_id=recipient.id,
-                                              amount_paise=amount_paise)
+            return Sent(records.earlier_or_refused(self.db, earlier, payee_user_id=recipient.id,
+                                                   amount_paise=amount_paise), payee)
+        held = undo_window and self.holds.applies(payee, amount_paise)
+        tx, lands_at = self._send_checked(sender, recipient, amount_paise, key, note, pin,
+                                          held)
+        return Sent(tx, payee, lands_at)
+
+    def _send_checked(self, sender: User, recipient: User, amount_paise: int, key: str,
+                      note: str, pin: PinInput, held: bool
+                      ) -> tuple[Transaction, dt.datetime | None]:
         # The recipient's balance is read with the PIN's outcome (one round
         # trip): after its row was locked by the lookup, before the posting.
         read = self.pins.approve(sender, pin,
@@ -95,8 +133,10 @@ class Transfers:
             replay = records.replay(self.db, key, payee_user_id=recipient.id,
                                     amount_paise=amount_paise)
             if replay is not None:
-                return replay
+                return replay, None
             raise
+        if held:  # a first payment to a new payee: held for its undo window
+            return self.holds.send_held(sender, recipient, amount_paise, key, note)
         entry = self._post(sender, recipient, amount_paise, key, note)
         if entry.replayed:
             # This form was submitted before (a double click, a retry, or a twin
@@ -105,7 +145,7 @@ class Transfers:
             replay = records.replay(self.db, key, payee_user_id=recipient.id,
                                     amount_paise=amount_paise)
             if replay is not None:
-                return replay
+                return replay, None
         return records.record(
             self.db, self.clock(),
             {"payer": sender, "payee": recipient},
@@ -119,7 +159,7 @@ class Transfers:
             note=note,
             idempotency_key=key,
             ledger_entry_id=entry.id,
-        )
+        ), None
 
     def _post(self, sender: User, recipient: User, amount_paise: int, key: str,
               note: str) -> ledgerlib.Entry:
@@ -144,6 +184,15 @@ class Transfers:
         the recipient's name): (recipient, cleaned note, idempotency key)."""
         return self._preview(sender, recipient_phone, amount_paise, request_key, note)[:3]
 
+    def preview_payee(self, sender: User, recipient_phone: str, amount_paise: int,
+                      request_key: str, note: str = "") -> tuple[User, Payee, bool]:
+        """:meth:`preview_transfer`'s recipient, what the sender is told of
+        them (a first payment, their verified name), and whether the
+        transfer would go out held for the undo window."""
+        recipient, _, _, _, payee = self._preview(sender, recipient_phone, amount_paise,
+                                                  request_key, note)
+        return recipient, payee, self.holds.applies(payee, amount_paise)
+
     def check_transfer_amount(self, amount_paise: int) -> None:
         ledgerlib.check_paise(amount_paise)
         if amount_paise > self.max_transfer_paise:
@@ -166,7 +215,7 @@ class Transfers:
 
     def _preview(self, sender: User, recipient_phone: str, amount_paise: int,
                  request_key: str, note: str, *,
-                 lock: bool = False) -> tuple[User, str, str, Earlier | None]:
+                 lock: bool = False) -> tuple[User, str, str, Earlier | None, Payee]:
         """:meth:`preview_transfer`, and the transfer made earlier with the
         form's key if there is one (looked up in the recipient's query). With
         ``lock`` the recipient's row is locked by that query, as the limits'
@@ -175,21 +224,23 @@ class Transfers:
         self.check_transfer_amount(amount_paise)
         note = records.clean_note(note)
         key = records.idempotency_key(Kind.TRANSFER, sender, request_key)
-        recipient, earlier = self._recipient(sender, recipient_phone, key, lock=lock)
-        return recipient, note, key, earlier
+        recipient, earlier, payee = self._recipient(sender, recipient_phone, key, lock=lock)
+        return recipient, note, key, earlier, payee
 
     def _recipient(self, sender: User, phone_text: str, key: str, *,
-                   lock: bool = False) -> tuple[User, Earlier | None]:
+                   lock: bool = False) -> tuple[User, Earlier | None, Payee]:
         try:
             phone = normalize_phone(phone_text)
         except InvalidPhone as exc:  # not a phone number at all: the field is wrong
             raise WalletError(str(exc), "phone") from None
         if phone == sender.phone:
             raise SelfTransfer("You cannot send money to yourself.")
-        recipient, earlier = records.with_earlier(
+        found, earlier = records.with_earlier(
             self.db, _recipient_lookup(lock, self.limits.lock_query), key,
-            ("payee_user_id", "amount_paise"), {"phone": phone})
-        if recipient is None or not recipient.is_active:
+            ("payee_user_id", "amount_paise"), {"phone": phone, "sender_id": sender.id},
+            leading=3)
+        if found is None or not found[0].is_active:
             raise RecipientNotFound("No wallet is registered with that number.")
-        return recipient, earlier
+        recipient, paid_before, kyc_name = found
+        return recipient, earlier, payee_of(paid_before, kyc_name)
 

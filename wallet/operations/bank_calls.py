@@ -23,6 +23,7 @@ from ..core import codes
 from ..core.codes import DisputeStatus, Kind, Status, ist_day_bounds
 from ..core.models import Transaction
 from ..merchants.models import Dispute
+from ..money.models import TransferHold
 
 # Withdrawal status -> the state its ledger hold must be in.
 HOLD_STATE_FOR: dict[str, str] = {Status.QUEUED: "pending", Status.SENDING: "pending",
@@ -43,6 +44,8 @@ class _LedgerFacts:
     entries_by_key: dict[str, int]
     holds: dict[int, Row[Any]]
     held_by_account: dict[str, int]
+    #: A transfer held for its undo window -> its ledger hold's id.
+    transfer_holds: dict[int, int]
 
     @cached_property
     def hold_commits(self) -> set[int]:
@@ -59,6 +62,8 @@ class _LedgerFacts:
                               .where(entries.c.idempotency_key.is_not(None))).all()),
             {row.id: row for row in conn.execute(select(lt.holds))},
             dict(conn.execute(select(lt.accounts.c.code, lt.accounts.c.held_paise)).all()),
+            {tx_id: hold_id for tx_id, hold_id in session.execute(
+                select(TransferHold.transaction_id, TransferHold.hold_id))},
         )
 
 
@@ -75,6 +80,10 @@ def cross_check(session: Session) -> list[str]:
         name = f"{tx.kind} {tx.id} ({tx.status})"
         if tx.kind == Kind.DEPOSIT:
             problems += _check_deposit(tx, name, facts)
+        elif tx.id in facts.transfer_holds:
+            problems += _check_held_transfer(tx, name, facts)
+            if tx.status == Status.PENDING:
+                in_flight_by_wallet[_payer_wallet(tx)] += tx.amount_paise
         elif tx.kind in (Kind.TRANSFER, Kind.PAYMENT, Kind.REFUND, Kind.ADJUSTMENT):
             problems += _check_movement(tx, name, facts)
         elif tx.kind == Kind.WITHDRAWAL:
@@ -86,8 +95,8 @@ def cross_check(session: Session) -> list[str]:
     problems += _check_disputes(session, facts, in_flight_by_wallet)
     for code, held in facts.held_by_account.items():
         if code.startswith(codes.WALLET_PREFIXES) and held != in_flight_by_wallet.get(code, 0):
-            problems.append(f"{code}: {held} held but withdrawals in flight and disputes "
-                            f"total {in_flight_by_wallet.get(code, 0)}")
+            problems.append(f"{code}: {held} held but withdrawals in flight, disputes and "
+                            f"held transfers total {in_flight_by_wallet.get(code, 0)}")
     return problems + _check_bank_positions(session)
 
 
@@ -165,6 +174,25 @@ def _check_movement(tx: Transaction, name: str, facts: _LedgerFacts) -> list[str
     if entry != tx.ledger_entry_id:
         return [f"{name}: its ledger entry {tx.ledger_entry_id} is not the entry {entry} "
                 f"made with its key"]
+    return []
+
+
+#: A held transfer's status -> the state its ledger hold must be in.
+TRANSFER_HOLD_STATE: dict[str, str] = {
+    Status.PENDING: "pending", Status.COMPLETED: "committed", Status.FAILED: "released"}
+
+
+def _check_held_transfer(tx: Transaction, name: str, facts: _LedgerFacts) -> list[str]:
+    """A first payment held for its undo window: its hold pending, committed
+    (with the transfer's entry) or released, as its status says."""
+    hold = facts.holds.get(facts.transfer_holds[tx.id])
+    wanted = TRANSFER_HOLD_STATE.get(tx.status)
+    if hold is None or hold.status != wanted:
+        return [f"{name}: its hold is {hold.status if hold else 'missing'}, expected {wanted}"]
+    if hold.amount_paise != tx.amount_paise:
+        return [f"{name}: hold of {hold.amount_paise} for {tx.amount_paise}"]
+    if tx.status == Status.COMPLETED and hold.commit_entry_id != tx.ledger_entry_id:
+        return [f"{name}: its entry does not match its hold's commit"]
     return []
 
 

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
-from wallet.core.codes import IST, Kind
+from wallet.core.codes import IST, Kind, Status
 from wallet.core.errors import WalletError
 from wallet.core.models import User
 from wallet.money.activity import Activity, ActivityItem
+from wallet.money.errors import TransferNotFound
 from wallet.money.statement_files import statement_csv, statement_filename, statement_pdf
 from wallet.money.transfers import Transfers
 from webcommon import request_read_services, request_services
@@ -31,10 +34,20 @@ class WalletViews:
 
     @view_config(route_name="dashboard", renderer="dashboard.jinja2")
     def dashboard(self) -> dict[str, Any]:
+        recent = self.activity.page(self.user, limit=5)
         return {
             "balance": self.activity.balance(self.user),
-            "recent": self.activity.page(self.user, limit=5),
+            "recent": recent,
+            "lands_at": self._lands_at(recent.items),
         }
+
+    def _lands_at(self, items: Iterable[ActivityItem]) -> dict[int, dt.datetime]:
+        """When each transfer listed that is held for its undo window lands
+        (a query only when one is listed)."""
+        held = [item.transaction.id for item in items
+                if item.transaction.kind == Kind.TRANSFER
+                and item.transaction.status == Status.PENDING]
+        return request_services(self.request).transfer_holds.lands_at(held) if held else {}
 
     def _send_form(self, errors: dict[str, str] | None = None,
                    values: dict[str, str] | None = None, status: int = 200) -> dict[str, Any]:
@@ -81,6 +94,7 @@ class WalletViews:
         statements = request_services(self.request).statements
         last_month = statements.now().astimezone(IST).strftime("%Y-%m")
         return {"page": page, "statement_error": statement_error,
+                "lands_at": self._lands_at(page.items),
                 "statement_month": self._query("month")[:7] or last_month,
                 "this_month": last_month}
 
@@ -109,7 +123,7 @@ class WalletViews:
         return response
 
     @view_config(route_name="transaction", renderer="transaction.jinja2")
-    def transaction(self) -> dict[str, Any]:
+    def transaction(self, undo_error: str = "") -> dict[str, Any]:
         item = self.activity.transaction_for(self.user, int(self.request.matchdict["id"]))
         if item is None:  # someone else's, or no such id: the same answer
             raise HTTPNotFound()
@@ -119,7 +133,9 @@ class WalletViews:
         fraud = request_services(self.request).fraud_reports
         transfer = item.transaction.kind == Kind.TRANSFER
         return {"item": item, "just_sent": self.request.params.get("sent") == "1",
-                "paid_request": paid,
+                "paid_request": paid, "undone": self.request.params.get("undone") == "1",
+                "lands_at": self._lands_at([item]).get(item.transaction.id),
+                "undo_error": undo_error,
                 # Report fraud (webapp/views/fraud.py): the button, or the report made.
                 "fraud": fraud.of_transaction(item.transaction.id) if transfer else None,
                 "may_report_fraud": transfer and fraud.reportable(self.user, item.transaction),
@@ -132,3 +148,18 @@ class WalletViews:
             return {"may_report": False, "live_ticket": None}
         return {"may_report": True,
                 "live_ticket": tickets.live_for_transaction(self.user.id, item.transaction.id)}
+
+    @view_config(route_name="transaction_undo", renderer="transaction.jinja2",
+                 request_method="POST")
+    def undo(self) -> dict[str, Any] | Response:
+        """The sender's Undo of a first payment held for its window."""
+        transaction_id = int(self.request.matchdict["id"])
+        try:
+            request_services(self.request).transfer_holds.undo(self.user, transaction_id)
+        except TransferNotFound:
+            raise HTTPNotFound() from None
+        except WalletError as exc:  # the window is over: said on the page, nothing done
+            self.request.response.status = 409
+            return self.transaction(undo_error=str(exc))
+        return HTTPSeeOther(self.request.route_url("transaction", id=transaction_id,
+                                                   _query={"undone": "1"}))

@@ -79,4 +79,8 @@ class Transaction(Base):
               unique=True,
               sqlite_where=text("kind = 'withdrawal' AND status = 'sending'"),
               postgresql_where=text("kind = 'withdrawal' AND status = 'sending'")),
+        # "Has this sender paid this recipient before?" (a first payment: Transfers).
+        Index("ix_transactions_transfer_pair", "payer_user_id", "payee_user_id",
+              sqlite_where=text("kind = 'transfer'"),
+              postgresql_where=text("kind = 'transfer'")),
     )

@@ -5,5 +5,7 @@ from __future__ import annotations
 
 from .asks import MoneyRequest, RequestBlock, Split
 from .schedule import PaymentSchedule, ScheduleRun
+from .transfer_hold import TransferHold
 
-__all__ = ["MoneyRequest", "PaymentSchedule", "RequestBlock", "ScheduleRun", "Split"]
+__all__ = ["MoneyRequest", "PaymentSchedule", "RequestBlock", "ScheduleRun", "Split",
+           "TransferHold"]
