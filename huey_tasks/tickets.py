@@ -18,7 +18,11 @@ log = logging.getLogger(__name__)
 
 
 def examiner() -> TicketExaminer:
-    return worker.background().ticket_examiner()
+    # (A twin refunded tells its shop by webhook: a queue that sends it. Imported
+    # here: huey_tasks.webhooks' queue imports this module to enqueue tickets.)
+    from .webhooks import WorkerTaskQueue
+
+    return worker.background(WorkerTaskQueue()).ticket_examiner()
 
 
 @huey.task()  # type: ignore[untyped-decorator]  # huey ships no types

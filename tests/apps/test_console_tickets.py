@@ -261,7 +261,7 @@ def shop_payment(db, clock, people):
         tx = services_for_tests(session, clock=clock).shop_payments.pay_shop(
             session.get(User, asha), session.get(Merchant, shop.id), 250_00, "p" * 22, pin=PIN)
         tx_id = tx.id
-    return report(db, clock, asha, tx_id, "not_delivered", "No dosa came"), tx_id
+    return report(db, clock, asha, tx_id, "wrong_person", "Paid the wrong shop"), tx_id
 
 
 def test_refund_from_the_shop_once_however_often_it_is_clicked(operator, db, clock, people,

@@ -54,7 +54,7 @@ def test_report_then_read_it_and_list_it(api, db, sent):
     asha = sign_in(api, ASHA)
     shown = api.get(f"/v1/transactions/{tx_id}", headers=auth(asha)).json
     assert shown["ticket_categories"] == ["not_received", "pending_too_long", "wrong_person",
-                                          "paid_twice", "not_authorised", "fraud"]
+                                          "paid_twice", "not_authorised"]
     made = report(api, asha, {"transaction_id": tx_id, "category": "not_received",
                               "note": "  Ravi says   it never came "})
     assert made["id"].startswith("tk_") and made["status"] == "open"
@@ -142,7 +142,7 @@ def test_bad_reports_are_problems_and_write_nothing(api, db, sent, body, status,
 
 def test_an_idempotency_key_is_required(api, db, sent):
     asha = sign_in(api, ASHA)
-    refused = api.post_json("/v1/tickets", {"transaction_id": sent[2], "category": "fraud"},
+    refused = api.post_json("/v1/tickets", {"transaction_id": sent[2], "category": "wrong_person"},
                             headers=auth(asha), status=400)
     assert refused.json["code"] == "idempotency_key_missing"
     assert rows(db) == (0, 0)
@@ -171,6 +171,6 @@ def test_someone_elses_transaction_or_ticket_is_not_found(api, db, sent):
 
 def test_without_a_token_nothing(api, db, sent):
     api.get("/v1/tickets", status=401)
-    api.post_json("/v1/tickets", {"transaction_id": sent[2], "category": "fraud"},
+    api.post_json("/v1/tickets", {"transaction_id": sent[2], "category": "wrong_person"},
                   headers={"Idempotency-Key": new_key()}, status=401)
     assert rows(db) == (0, 0)

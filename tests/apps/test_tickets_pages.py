@@ -58,7 +58,7 @@ def test_report_from_the_transaction_page_then_see_the_ticket(user_wsgi, db, sen
     form_page = page.click(linkid="report-link")
     radios = re.findall(r'name="category" value="([a-z_]+)"', form_page.text)
     assert radios == ["not_received", "pending_too_long", "wrong_person", "paid_twice",
-                      "not_authorised", "fraud"]
+                      "not_authorised"]
     assert "Money debited but not received" in form_page.text
     done = report(asha, sent, "wrong_person", "Sent to the   wrong Ravi")
     path = re.search(r"/tickets/tk_[A-Za-z0-9_-]+$", done.location).group(0)
@@ -160,7 +160,7 @@ def test_an_out_of_date_form_is_refused(user_wsgi, db, sent):
     page = asha.get(f"/transactions/{sent}/report")
     token = page.forms["report-form"]["csrf_token"].value
     refused = asha.post(f"/transactions/{sent}/report",
-                        {"csrf_token": token, "request_key": "short", "category": "fraud"},
+                        {"csrf_token": token, "request_key": "short", "category": "wrong_person"},
                         status=400)
     assert "out of date" in refused.text and rows(db) == (0, 0)
 
@@ -184,7 +184,8 @@ def test_someone_elses_transaction_or_ticket_is_not_found(user_wsgi, db, sent):
     zoya.get(f"/transactions/{sent}/report", status=404)
     token = re.search(r'name="csrf_token" value="([^"]+)"', zoya.get("/account").text).group(1)
     zoya.post(f"/transactions/{sent}/report",
-              {"csrf_token": token, "request_key": "k" * 22, "category": "fraud"}, status=404)
+              {"csrf_token": token, "request_key": "k" * 22, "category": "wrong_person"},
+              status=404)
     zoya.get("/transactions/999999999/report", status=404)
     assert "no-tickets" in zoya.get("/tickets").text
     assert rows(db) == (1, 1)

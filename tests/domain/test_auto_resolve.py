@@ -222,7 +222,7 @@ def test_a_completed_transfer_shows_where_the_money_is_and_an_agent_decides(
 def test_a_ticket_the_checks_cannot_answer_is_marked_and_left_open(db, runner, clock, people):
     asha, _ = people
     tx = send(db, clock, asha, RAVI, 100_00, "a" * 22)
-    ticket = raise_ticket(db, clock, asha, tx, "fraud")
+    ticket = raise_ticket(db, clock, asha, tx, "not_authorised")
     assert examiner(runner, clock).examine(ticket) is None
     assert timeline(db, ticket) == ("open", [])
     clock.advance(minutes=10)

@@ -186,7 +186,7 @@ def test_someone_elses_ticket_is_not_found(db, clock, sent):
 
 def test_the_queue_is_by_due_time_and_counts_the_overdue(db, clock, sent):
     asha, ravi, _, tx_id = sent
-    late = run(db, clock, lambda t, s: t.raise_ticket(s.get(User, asha), tx_id, "fraud"))
+    late = run(db, clock, lambda t, s: t.raise_ticket(s.get(User, asha), tx_id, "not_authorised"))
     soon = run(db, clock, lambda t, s: t.raise_ticket(s.get(User, ravi), tx_id, "not_received"))
     assert [t.id for t in run(db, clock, lambda t, s: t.live_by_due())] == [soon.id, late.id]
     assert run(db, clock, lambda t, s: t.overdue_count()) == 0

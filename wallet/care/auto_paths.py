@@ -26,11 +26,20 @@ from ..banking.deposits import GIVEN_UP, DepositService, final_word
 from ..banking.protocols.base import DepositStatus, PayoutWord
 from ..banking.withdrawals import WithdrawalService, payout_details
 from ..core import codes
-from ..core.codes import IST, Kind, Settled, Status, TicketCategory, TicketStatus
+from ..core.codes import (
+    IST,
+    Kind,
+    Settled,
+    Status,
+    TicketCategory,
+    TicketStatus,
+    TransferHoldStatus,
+)
 from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
 from ..merchants.refunds import Refunds
 from ..money.errors import InsufficientBalance
+from ..money.models import TransferHold
 from .errors import ReversalNotCovered
 from .models import Ticket
 from .reversals import Reversals
@@ -150,6 +159,8 @@ def decide(ctx: Context, ask: Ask | None, answer: BankAnswer | None) -> Verdict:
     tx = ctx.db.get(Transaction, ctx.ticket.transaction_id)
     assert tx is not None  # (a foreign key)
     category, mine = ctx.ticket.category, ctx.ticket.user_id
+    if tx.kind == Kind.TRANSFER and tx.status == Status.PENDING:
+        return _held_transfer(ctx, tx)
     if tx.kind in (Kind.TRANSFER, Kind.PAYMENT) and tx.payer_user_id == mine:
         if tx.status != Status.COMPLETED:
             return NOTHING
@@ -166,6 +177,20 @@ def decide(ctx: Context, ask: Ask | None, answer: BankAnswer | None) -> Verdict:
     if category not in LATE:
         return NOTHING
     return _settled_already(ctx, tx)
+
+
+def _held_transfer(ctx: Context, tx: Transaction) -> Verdict:
+    """A first payment to someone new, held for its undo window
+    (wallet.money.transfer_holds): it lands by itself at ``lands_at``."""
+    window = ctx.db.scalars(select(TransferHold).where(
+        TransferHold.transaction_id == tx.id)).first()
+    if window is None or window.status != TransferHoldStatus.PENDING:
+        return NOTHING
+    at = when(window.lands_at)
+    undo = "; until then you can undo it" if tx.payer_user_id == ctx.ticket.user_id else ""
+    return _resolved(f"This first payment to someone new is held until {at}: it reaches "
+                     f"{_payee_name(ctx, tx)}'s wallet by itself then{undo}.",
+                     f"It lands at {at}.")
 
 
 def _settled_already(ctx: Context, tx: Transaction) -> Verdict:

@@ -52,6 +52,7 @@ from .errors import (
     TicketTransactionNotFound,
 )
 from .models import FraudHold, Ticket, TicketEvent
+from .reversals import reversal_key
 from .tickets import Tickets, side_of
 
 __all__ = ["FraudReport", "FraudReports", "FraudReview", "MAX_RESPONSE_CHARS",
@@ -100,7 +101,8 @@ class FraudReports:
     def report(self, user: User, transaction_id: object, note: object = "") -> FraudReport:
         """Open the fraud ticket and hold what is left; nothing written on a refusal."""
         tx = self._locked_transfer(user, transaction_id)
-        ticket = self.tickets.raise_ticket(user, tx.id, TicketCategory.FRAUD, note)
+        ticket = self.tickets.raise_ticket(user, tx.id, TicketCategory.FRAUD, note,
+                                           fraud_report=True)
         assert tx.payee_user_id is not None and tx.payer_user_id is not None
         held, hold_id = self._hold(tx, ticket)
         now = self.clock()
@@ -152,7 +154,19 @@ class FraudReports:
         if not self.reportable(user, locked):
             raise FraudNotReportable(
                 "Fraud can be reported only on money you sent to a person.")
+        if self._given_back(locked.id):
+            raise FraudNotReportable("This payment was already given back to you.")
         return locked
+
+    def _given_back(self, transaction_id: int) -> bool:
+        """Was the transfer reversed, or its money returned after an earlier
+        report? Then a new hold would pay the sender twice."""
+        reversed_ = self.db.scalar(select(Transaction.id).where(
+            Transaction.idempotency_key == reversal_key(transaction_id)))
+        returned = self.db.scalar(select(FraudHold.id).where(
+            FraudHold.transaction_id == transaction_id,
+            FraudHold.status == FraudHoldStatus.RETURNED))
+        return reversed_ is not None or returned is not None
 
     def _hold(self, tx: Transaction, ticket: Ticket) -> tuple[int, int | None]:
         """Hold min(amount, the recipient's available balance) of the recipient's

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_paise
 
 from ..core import codes
-from ..core.codes import Kind, Status, utcnow
+from ..core.codes import FraudHoldStatus, Kind, Status, utcnow
 from ..core.models import Transaction
 from ..core.notifications import Notice, notify
 from .errors import ReversalNotCovered, ReversalRefused
+from .models import FraudHold
 
 __all__ = ["Reversals", "reversal_key"]
 
@@ -91,4 +92,10 @@ class Reversals:
         if tx is None or tx.kind != Kind.TRANSFER or tx.status != Status.COMPLETED:
             raise ReversalRefused("Only a completed transfer between two wallets can be "
                                   "reversed.")
+        if self.db.scalar(select(FraudHold.id).where(
+                FraudHold.transaction_id == tx.id,
+                FraudHold.status.in_((FraudHoldStatus.HELD, FraudHoldStatus.RETURNED)))):
+            # (Its money is held or was returned after a fraud report: decided there.)
+            raise ReversalRefused("This transfer was reported as fraud: its money is decided "
+                                  "on the fraud review, not reversed.")
         return tx

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ledgerlib.tables import accounts, entries, holds, postings
 
 from ..banking.models import PayoutAttempt, WebhookAttempt, WebhookEvent, Withdrawal
-from ..core.codes import Kind, TicketCategory, TicketStatus, utcnow
+from ..core.codes import Kind, Status, TicketCategory, TicketStatus, utcnow
 from ..core.models import Transaction, User
 from ..merchants.models import MerchantDelivery, MerchantEvent, PaymentRequest, Refund
 from .models import Ticket, TicketEvent
@@ -197,9 +197,11 @@ class Stories:
             select(Ticket).where(Ticket.user_id == user.id, Ticket.id != ticket.id)
             .order_by(Ticket.id.desc()).limit(20)))
         live = ticket.status in TicketStatus.LIVE
-        story.may_reverse = (live and tx.kind == Kind.TRANSFER
+        story.may_reverse = (live and tx.kind == Kind.TRANSFER and tx.status == Status.COMPLETED
+                             and ticket.category != TicketCategory.FRAUD
                              and tx.payer_user_id == ticket.user_id)
         story.may_refund = (live and tx.kind == Kind.PAYMENT
+                            and ticket.category != TicketCategory.FRAUD
                             and tx.payee_merchant_id is not None
                             and tx.payer_user_id == ticket.user_id
                             and story.refundable_paise > 0)

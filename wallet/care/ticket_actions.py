@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ledgerlib import InvalidAmount, format_paise, parse_amount
 
-from ..core.codes import Kind, TicketActor, TicketEventKind, TicketStatus, utcnow
+from ..core.codes import Kind, TicketActor, TicketCategory, TicketEventKind, TicketStatus, utcnow
 from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction
 from ..core.text import is_ordinary
@@ -37,6 +37,11 @@ __all__ = ["MAX_REASON_CHARS", "TicketActions", "refund_key"]
 #: A resolution's or a rejection's reason is what the user reads (tickets.resolution).
 MAX_REASON_CHARS = 300
 OBJECT = "ticket"
+
+#: What a fraud ticket is never answered with here (wallet.care.fraud.FraudReview
+#: decides it with its hold): taking and escalating it are fine.
+FRAUD_REVIEW_ONLY = frozenset({"ticket_resolve", "ticket_reject", "ticket_reverse",
+                               "ticket_refund"})
 
 
 def refund_key(ticket: Ticket) -> str:
@@ -94,6 +99,10 @@ class TicketActions:
                 ticket = self.tickets.locked(self.tickets.by_public_id(public_id).id)
                 if ticket.status not in TicketStatus.LIVE:
                     raise TicketClosed(f"This ticket is already {ticket.status}.")
+                if ticket.category == TicketCategory.FRAUD and action in FRAUD_REVIEW_ONLY:
+                    # Its held money must be returned or released with it: one place.
+                    raise WalletError("A fraud report is decided on the Fraud holds page: "
+                                      "return or release the held money there.")
                 outcome = fn(ticket, reason)
         except WalletError as exc:
             return self.refuse(action, public_id, reason, str(exc), field=exc.field)

@@ -41,7 +41,7 @@ from ..core.errors import WalletError
 from ..core.models import Transaction, User
 from ..core.notifications import Notice, notify
 from ..core.tasks import TaskQueue, after_commit
-from ..core.text import whole_number
+from ..core.text import is_ordinary, whole_number
 from ..merchants.disputes import Disputes
 from .errors import (
     TicketAlreadyOpen,
@@ -69,8 +69,9 @@ CATEGORY_LABELS: Mapping[str, str] = MappingProxyType({
 })
 #: (transaction kind, the user's side: "payer" | "payee") -> what they may report.
 ALLOWED: Mapping[tuple[str, str], tuple[TicketCategory, ...]] = MappingProxyType({
+    # (Fraud is reported with "Report fraud", which holds the money: wallet.care.fraud.)
     (Kind.TRANSFER, "payer"): (C.NOT_RECEIVED, C.PENDING_TOO_LONG, C.WRONG_PERSON,
-                               C.PAID_TWICE, C.NOT_AUTHORISED, C.FRAUD),
+                               C.PAID_TWICE, C.NOT_AUTHORISED),
     (Kind.TRANSFER, "payee"): (C.NOT_RECEIVED, C.PENDING_TOO_LONG),
     (Kind.PAYMENT, "payer"): (C.NOT_RECEIVED, C.PENDING_TOO_LONG, C.WRONG_PERSON,
                               C.PAID_TWICE, C.NOT_AUTHORISED, C.NOT_DELIVERED),
@@ -179,12 +180,12 @@ class Tickets:
         return () if side is None else ALLOWED.get((tx.kind, side), ())
 
     def raise_ticket(self, user: User, transaction_id: object, category: object,
-                     note: object = "") -> Ticket:
+                     note: object = "", *, fraud_report: bool = False) -> Ticket:
         """A new ticket; every field's problem at once, nothing written on any
         refusal. A live ticket on the same transaction: :class:`TicketAlreadyOpen`."""
         tx = self.transaction_of(user, transaction_id)  # (not theirs: a 404 alone)
         problems: dict[str, str] = {}
-        chosen = self._category(user, tx, category, problems)
+        chosen = self._category(user, tx, category, problems, fraud_report)
         text = self._note(note, problems)
         if problems:
             raise (TicketCategoryRefused(problems["category"]) if list(problems) == ["category"]
@@ -303,12 +304,14 @@ class Tickets:
     # ---------------------------------------------------------------- inside
 
     def _category(self, user: User, tx: Transaction, category: object,
-                  problems: dict[str, str]) -> TicketCategory | None:
+                  problems: dict[str, str], fraud_report: bool) -> TicketCategory | None:
         if not isinstance(category, str) or category not in TicketCategory.ALL:
             problems["category"] = "Choose what went wrong."
             return None
         chosen = TicketCategory(category)
-        if chosen not in self.categories_for(user, tx):
+        # A fraud ticket only with its hold (FraudReports.report says fraud_report).
+        allowed = (TicketCategory.FRAUD,) if fraud_report else self.categories_for(user, tx)
+        if chosen not in allowed:
             problems["category"] = (f"“{CATEGORY_LABELS[chosen]}” cannot be reported "
                                     f"about this transaction.")
             return None
@@ -324,7 +327,7 @@ class Tickets:
         text = " ".join(note.split())
         if len(text) > MAX_NOTE_CHARS:
             problems["note"] = f"Keep the note to {MAX_NOTE_CHARS} characters."
-        elif any(ord(ch) < 32 for ch in text):
+        elif not is_ordinary(text):  # (as a dispute's note: one it opens must take it)
             problems["note"] = "The note has characters we cannot keep."
         return text
 
