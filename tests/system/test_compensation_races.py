@@ -4,7 +4,8 @@ tickets being resolved meanwhile stop earning, and nothing deadlocks
 (pg_stat_database.deadlocks).
 
 Four threads call the workers' sweep (wallet.services.Background.pay_compensation)
-together, twice each, over tickets whose days are all due at once, while an
+together, twice each, over tickets on withdrawals really stuck (queued, no
+worker sends them) whose days are all due at once, while an
 operator resolves some of them in the same seconds (each resolution locks the
 ticket, level 4, as the sweep does: one waits or is skipped, never both)."""
 from __future__ import annotations
@@ -23,9 +24,16 @@ from wallet.db import WalletSession, get_engine
 from wallet.operations.bank_calls import cross_check
 from wallet.services import Background
 
-from ..compensation_helpers import RAVI, days_paid, expense, raise_ticket, start, world
+from ..compensation_helpers import (
+    days_paid,
+    expense,
+    raise_ticket,
+    start,
+    stuck_withdrawal,
+    world,
+)
 from ..schedule_helpers import services, settings
-from ..wallet_helpers import PIN, make_user
+from ..wallet_helpers import make_user
 from .test_payment_deadlocks import (
     ClientDeadlocks,
     flush_statistics_of_the_work,
@@ -43,14 +51,13 @@ def test_workers_sweeping_at_once_pay_each_day_once_without_deadlocks(db, web_se
                                                                       caplog):
     clock = start()
     w = world(db, clock)
-    tickets = [raise_ticket(db, clock, w.asha, w.transfer, "not_received")]
-    for n in range(USERS):
+    tickets = [raise_ticket(db, clock, w.asha, w.withdrawal, "not_received")]
+    for n in range(USERS):  # each with a withdrawal really stuck (queued, no worker)
         user = make_user(db, f"+9199000{n:05d}", f"User {n}", deposit_paise=500_00)
         with db() as session, session.begin():
-            tx = services(session, clock).transfers.send_money(
-                session.get_one(User, user), RAVI, 10_00, f"race-{n:04d}".ljust(22, "x"),
-                pin=PIN)
-        tickets.append(raise_ticket(db, clock, user, tx.id, "pending_too_long"))
+            stuck = stuck_withdrawal(session, clock, session.get_one(User, user), 10_00,
+                                     f"race-{n:04d}".ljust(22, "x"))
+        tickets.append(raise_ticket(db, clock, user, stuck, "pending_too_long"))
     clock.advance(days=5)  # days 1..4 past T+1 earned by each
     resolved = tickets[::3]
 
