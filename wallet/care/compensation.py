@@ -190,19 +190,28 @@ class Compensations:
 
     def due(self, limit: int = 1000) -> list[int]:
         """Tickets with days earned but not paid, oldest first (the sweep's
-        list; each is then paid in a transaction of its own). Reads the
+        list; each is then paid in a transaction of its own), at most one
+        per transaction (the oldest: workers listing at once then contend
+        for the same ticket, SKIP LOCKED, rather than pay twins at once and
+        have one roll back; a twin with other days due is listed by the next
+        sweep). Reads the
         candidates a page at a time by id (keyset) until ``limit`` are due or
         none is left, so old tickets that earn nothing never hide newer ones.
         Opens the expense account if it is new."""
         self.ledger.open_account(codes.COMPANY_COMPENSATION, "expense", allow_negative=True)
         now = self.clock()
         found: list[int] = []
+        listed: set[int] = set()  # one ticket per transaction: its twins wait a sweep
         after = 0
         while len(found) < limit:
             rows = self.db.execute(self._candidates(now, after)).all()
             paid = self._paid_days({row.transaction_id for row in rows})
-            found += [row.id for row in rows if not set(self._earned(_Candidate.of(row), now))
-                      <= paid.get(row.transaction_id, set())]
+            for row in rows:
+                unpaid = set(self._earned(_Candidate.of(row), now)) - paid.get(
+                    row.transaction_id, set())
+                if unpaid and row.transaction_id not in listed:
+                    found.append(row.id)
+                    listed.add(row.transaction_id)
             if len(rows) < PAGE:
                 break
             after = rows[-1].id
