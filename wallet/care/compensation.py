@@ -36,10 +36,14 @@ credit is keyed by the complained transaction (ledger and transaction key
 transactions' ``idempotency_key`` is unique), and the days already paid are
 read across all the transaction's tickets under the ticket's lock. A day
 goes to the reporter whose ticket the sweep pays first (the oldest ticket);
-a later ticket earns only the days not paid yet. Two workers paying twin
-tickets (two tickets, one transaction) at once: the second's insert of the
-same key fails, its ticket's transaction rolls back whole, and the next sweep
-sees the day paid.
+a later ticket earns only the days not paid yet. A sweep lists at most one
+ticket per transaction (:meth:`Compensations.due`), so workers sweeping at
+once contend for one ticket's lock; should two still pay twin tickets (two
+tickets, one transaction) at once, the second's insert of the same key
+fails, its ticket's transaction rolls back whole, and the next sweep sees
+the day paid. (No shop payment or refund can be stuck in this wallet today:
+they settle when made, so "paid twice" on one earns nothing; the T+5
+deadline applies once one can stay unsettled.)
 
 Each day earns ``wallet.compensation_paise_per_day`` (₹100), credited to the
 user who raised the ticket from the company's expense account
