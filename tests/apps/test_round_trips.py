@@ -316,8 +316,8 @@ def test_compensation_credit(db, app_engine):
 
     clock = start()
     w = world(db, clock)
-    tk = raise_ticket(db, clock, w.asha, w.transfer, "not_received")
-    clock.advance(days=1, hours=15)  # day 1 past the transfer's T+1 deadline
+    tk = raise_ticket(db, clock, w.asha, w.withdrawal, "not_received")  # queued: stuck
+    clock.advance(days=1, hours=15)  # day 1 past the withdrawal's T+1 deadline
     with db() as session, session.begin():
         assert services(session, clock).compensations.due() == [tk]
     with counting(app_engine) as trips:

@@ -6,33 +6,64 @@ deadline, per transaction kind (:class:`CompensationPolicy`): the end of the
 India day ``N`` days after the transaction's day -- T+1 for transfers,
 deposits and withdrawals, T+5 for shop payments and refunds.
 
-The rule, exactly. With ``D`` the deadline, **day n** (n >= 1) past it is due
-at ``D + (n - 1) x 24 h``: the first day late is earned the moment the
-deadline passes, the second 24 hours later, and so on. A day is earned while
-the ticket is live: up to now, or up to ``closed_at`` once it is resolved or
-rejected (a day earned before the resolution but not yet paid -- the sweep
-was down -- is still paid; nothing after). A ticket reported after its
-deadline earns from the day its report falls in (days that ended before the
-report are not paid: we did not know). Each day earns
-``wallet.compensation_paise_per_day`` (₹100), credited to the user who raised
-the ticket from the company's expense account (``company:compensation``),
-whatever the user's wallet limits (the regulator requires the payment: like a
-payout the bank returned, it is not checked against the maximum balance).
+The rule, exactly: **objective lateness**. With ``D`` the deadline, **day
+n** (n >= 1) past it is due at ``D + (n - 1) x 24 h`` (the first day late is
+earned the moment the deadline passes, the second 24 hours later, ...), and
+is earned only if, at that instant, all of these still held:
 
-Each day paid is one balanced ledger entry (key ``compensation:<ticket
-id>:<n>``), one ``adjustment`` transaction in the user's history and
-statement, one ``ticket_compensations`` row (unique per ticket and day), a
-``compensation`` line on the ticket's timeline and a notification -- all in
-the ticket's transaction, under its row lock: a sweep that dies, or two at
-once, pays no day twice, and the next run pays what is missing.
+- the **transaction itself** was not put right: before its ``settled_at``
+  when it has one (a completed transfer or shop payment has ``settled_at =
+  created_at``, before any deadline, so it never earns anything, however it
+  is reported; a deposit or withdrawal gets it when the bank's answer settles
+  it, a held transfer when it lands or is undone); a transaction with no
+  ``settled_at`` (still pending, queued, sending, in review) is late up to now;
+- the **ticket** was live: up to now, or up to its ``closed_at`` once
+  resolved or rejected ("stopped when resolved"; a day earned before the
+  closing but not yet paid -- the sweep was down -- is still paid within
+  ``CATCH_UP``, and only if the transaction was late then by the first rule);
+- the day does not end before the report: days that ended before the ticket
+  was raised are not paid (we did not know), so a ticket raised after its
+  deadline earns from the day its report falls in.
+
+So ``until = min(now, settled_at, closed_at)`` (those that exist), and the
+days are :meth:`CompensationPolicy.days_earned`. Only tickets of the STUCK
+categories earn.
+
+**At most once per transaction and day**, whoever reports it (payer and
+payee) and however many tickets (one closed, another raised): the day's
+credit is keyed by the complained transaction (ledger and transaction key
+``compensation:<transaction id>:<n>``, :func:`codes.compensation_key`; the
+transactions' ``idempotency_key`` is unique), and the days already paid are
+read across all the transaction's tickets under the ticket's lock. A day
+goes to the reporter whose ticket the sweep pays first (the oldest ticket);
+a later ticket earns only the days not paid yet. A sweep lists at most one
+ticket per transaction (:meth:`Compensations.due`), so workers sweeping at
+once contend for one ticket's lock; should two still pay twin tickets (two
+tickets, one transaction) at once, the second's insert of the same key
+fails, its ticket's transaction rolls back whole, and the next sweep sees
+the day paid. (No shop payment or refund can be stuck in this wallet today:
+they settle when made, so "paid twice" on one earns nothing; the T+5
+deadline applies once one can stay unsettled.)
+
+Each day earns ``wallet.compensation_paise_per_day`` (₹100), credited to the
+user who raised the ticket from the company's expense account
+(``company:compensation``), whatever the user's wallet limits (the regulator
+requires the payment: like a payout the bank returned, it is not checked
+against the maximum balance). Each day paid is one balanced ledger entry,
+one ``adjustment`` transaction in the user's history and statement, one
+``ticket_compensations`` row (unique per ticket and day), a ``compensation``
+line on the ticket's timeline and a notification -- all in the ticket's
+transaction, under its row lock: a sweep that dies, or two at once, pays no
+day twice, and the next run pays what is missing.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from ledgerlib import Ledger
@@ -64,6 +95,27 @@ SHOP_KINDS: tuple[str, ...] = (Kind.PAYMENT, Kind.REFUND)
 #: How long after its resolution a ticket is still looked at for days it
 #: earned but was not paid (the sweep down that long would still pay them).
 CATCH_UP = dt.timedelta(days=7)
+#: Candidate tickets read per page by :meth:`Compensations.due`.
+PAGE = 500
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """What :meth:`Compensations._earned` reads of a ticket and its transaction."""
+
+    status: str
+    closed_at: dt.datetime | None
+    created_at: dt.datetime
+    kind: str
+    tx_created: dt.datetime
+    settled_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: Any, ticket: Any = None) -> _Candidate:
+        """From a row with the transaction's columns (and the ticket's, or ``ticket``)."""
+        t = row if ticket is None else ticket
+        return cls(t.status, t.closed_at, t.created_at, row.kind, row.tx_created,
+                   row.settled_at)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -142,29 +194,41 @@ class Compensations:
 
     def due(self, limit: int = 1000) -> list[int]:
         """Tickets with days earned but not paid, oldest first (the sweep's
-        list; each is then paid in a transaction of its own). Opens the
-        expense account if it is new."""
+        list; each is then paid in a transaction of its own), at most one
+        per transaction (the oldest: workers listing at once then contend
+        for the same ticket, SKIP LOCKED, rather than pay twins at once and
+        have one roll back; a twin with other days due is listed by the next
+        sweep). Reads the
+        candidates a page at a time by id (keyset) until ``limit`` are due or
+        none is left, so old tickets that earn nothing never hide newer ones.
+        Opens the expense account if it is new."""
         self.ledger.open_account(codes.COMPANY_COMPENSATION, "expense", allow_negative=True)
         now = self.clock()
-        paid = (select(func.count()).where(TicketCompensation.ticket_id == Ticket.id)
-                .correlate(Ticket).scalar_subquery())
-        first_deadline = min(self.policy.p2p_days, self.policy.shop_days)
-        rows = self.db.execute(
-            select(Ticket, Transaction.kind, Transaction.created_at, paid.label("paid"))
-            .join(Transaction, Transaction.id == Ticket.transaction_id)
-            .where(Ticket.category.in_(TicketCategory.STUCK),
-                   or_(Ticket.status.in_(TicketStatus.LIVE), Ticket.closed_at >= now - CATCH_UP),
-                   Transaction.created_at < now - first_deadline * DAY)
-            .order_by(Ticket.id).limit(limit)).all()
-        return [row.Ticket.id for row in rows
-                if len(self._earned(row.Ticket, row.kind, row.created_at, now)) > row.paid]
+        found: list[int] = []
+        listed: set[int] = set()  # one ticket per transaction: its twins wait a sweep
+        after = 0
+        while len(found) < limit:
+            rows = self.db.execute(self._candidates(now, after)).all()
+            paid = self._paid_days({row.transaction_id for row in rows})
+            for row in rows:
+                unpaid = set(self._earned(_Candidate.of(row), now)) - paid.get(
+                    row.transaction_id, set())
+                if unpaid and row.transaction_id not in listed:
+                    found.append(row.id)
+                    listed.add(row.transaction_id)
+            if len(rows) < PAGE:
+                break
+            after = rows[-1].id
+        return found[:limit]
 
     def pay_due(self, ticket_id: int) -> list[TicketCompensation] | None:
-        """Pay the days ``ticket_id`` earned and was not paid, under its row
-        lock; None if another worker (or a resolution) holds the ticket: it is
-        skipped, never waited for, and the next sweep looks again."""
+        """Pay the days ``ticket_id`` earned and nobody was paid for its
+        transaction, under the ticket's row lock; None if another worker (or
+        a resolution) holds the ticket: it is skipped, never waited for, and
+        the next sweep looks again."""
         claimed = self.db.execute(
-            select(Ticket, Transaction.kind, Transaction.created_at)
+            select(Ticket, Transaction.kind, Transaction.created_at.label("tx_created"),
+                   Transaction.settled_at)
             .join(Transaction, Transaction.id == Ticket.transaction_id)
             .where(Ticket.id == ticket_id, Ticket.category.in_(TicketCategory.STUCK))
             .with_for_update(of=Ticket, key_share=True, skip_locked=True)
@@ -173,10 +237,9 @@ class Compensations:
             return None
         ticket = claimed.Ticket
         now = self.clock()
-        deadline = self.policy.deadline(claimed.kind, claimed.created_at)
-        earned = self._earned(ticket, claimed.kind, claimed.created_at, now)
-        paid = set(self.db.scalars(select(TicketCompensation.day_number)
-                                   .where(TicketCompensation.ticket_id == ticket.id)))
+        deadline = self.policy.deadline(claimed.kind, claimed.tx_created)
+        earned = self._earned(_Candidate.of(claimed, ticket), now)
+        paid = self._paid_days({ticket.transaction_id}).get(ticket.transaction_id, set())
         made = [self._pay(ticket, day, deadline, now) for day in earned if day not in paid]
         if made:
             seen, total = observer_of(self.db), sum(c.amount_paise for c in made)
@@ -185,16 +248,53 @@ class Compensations:
 
     # ---------------------------------------------------------------- inside
 
-    def _earned(self, ticket: Ticket, kind: str, created_at: dt.datetime,
-                now: dt.datetime) -> range:
-        until = now if ticket.status in TicketStatus.LIVE or ticket.closed_at is None \
-            else min(now, _aware(ticket.closed_at))
-        return self.policy.days_earned(self.policy.deadline(kind, created_at),
-                                       ticket.created_at, until)
+    def _candidates(self, now: dt.datetime, after: int) -> Select[
+            int, int, str, dt.datetime | None, dt.datetime, str, dt.datetime, dt.datetime | None]:
+        """A page of tickets that may have earned (by id, after ``after``):
+        stuck categories, live or closed within CATCH_UP, on a transaction
+        past the shortest deadline and not settled at its creation (a
+        completed transfer or payment never earns)."""
+        first_deadline = min(self.policy.p2p_days, self.policy.shop_days)
+        return (
+            select(Ticket.id, Ticket.transaction_id, Ticket.status, Ticket.closed_at,
+                   Ticket.created_at, Transaction.kind,
+                   Transaction.created_at.label("tx_created"), Transaction.settled_at)
+            .join(Transaction, Transaction.id == Ticket.transaction_id)
+            .where(Ticket.id > after, Ticket.category.in_(TicketCategory.STUCK),
+                   or_(Ticket.status.in_(TicketStatus.LIVE), Ticket.closed_at >= now - CATCH_UP),
+                   Transaction.created_at < now - first_deadline * DAY,
+                   or_(Transaction.settled_at.is_(None),
+                       Transaction.settled_at > Transaction.created_at))
+            .order_by(Ticket.id).limit(PAGE))
+
+    def _paid_days(self, transaction_ids: set[int]) -> dict[int, set[int]]:
+        """The days paid per complained transaction, across all its tickets."""
+        paid: dict[int, set[int]] = {}
+        if not transaction_ids:
+            return paid
+        rows = self.db.execute(
+            select(Ticket.transaction_id, TicketCompensation.day_number)
+            .join(Ticket, Ticket.id == TicketCompensation.ticket_id)
+            .where(Ticket.transaction_id.in_(transaction_ids)))
+        for row in rows:
+            paid.setdefault(row.transaction_id, set()).add(row.day_number)
+        return paid
+
+    def _earned(self, seen: _Candidate, now: dt.datetime) -> range:
+        """The days earned by now: up to min(now, the transaction's
+        settled_at, the ticket's closed_at), from the report's day on."""
+        until = now
+        if seen.settled_at is not None:
+            until = min(until, _aware(seen.settled_at))
+        if seen.status not in TicketStatus.LIVE and seen.closed_at is not None:
+            until = min(until, _aware(seen.closed_at))
+        return self.policy.days_earned(self.policy.deadline(seen.kind, seen.tx_created),
+                                       seen.created_at, until)
 
     def _pay(self, ticket: Ticket, day: int, deadline: dt.datetime,
              now: dt.datetime) -> TicketCompensation:
-        amount, key = self.policy.paise_per_day, codes.compensation_key(ticket.id, day)
+        amount = self.policy.paise_per_day
+        key = codes.compensation_key(ticket.transaction_id, day)
         rupees = f"₹{amount // 100:,}.{amount % 100:02d}"
         label = deadline_label(deadline)
         note = f"Compensation: ticket {ticket.public_id}, day {day} late"

@@ -72,7 +72,9 @@ BUDGETS: tuple[Budget, ...] = (
            sqlite=19, postgresql=16),
     # Compensation for a late reversal (wallet.care.compensation): a worker's step, one
     # ticket's transaction paying one day: the ticket claimed with its transaction (SKIP
-    # LOCKED), the days already paid, the posting, the credit with its notification (one
+    # LOCKED; its settled_at read in the same statement), the days already paid for that
+    # transaction across all its tickets (one statement, joined: it replaced the ticket's
+    # own, so the count is unchanged), the posting, the credit with its notification (one
     # statement; two on SQLite, whose posting is four), the day's row, the ticket's
     # timeline line and its updated_at.
     Budget("compensation_credit", "worker: one day of compensation credited on a ticket",

@@ -555,9 +555,11 @@ def ist_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 COMPANY_COMPENSATION: Final = "company:compensation"
 
 
-def compensation_key(ticket_id: int, day_number: int) -> str:
-    """The one credit of day ``day_number`` past a ticket's reversal deadline."""
-    return f"compensation:{ticket_id}:{day_number}"
+def compensation_key(transaction_id: int, day_number: int) -> str:
+    """The one credit of day ``day_number`` past the reversal deadline of the
+    transaction ``transaction_id`` (whoever reported it, on however many
+    tickets: ``transactions.idempotency_key`` is unique)."""
+    return f"compensation:{transaction_id}:{day_number}"
 
 
 # ------------------------------------------------ fraud reported (wallet.care.fraud)

@@ -11,9 +11,11 @@ from ...core.models.meta import Base, UTCDateTime
 
 class TicketCompensation(Base):
     """Day ``day_number`` past a stuck transaction's reversal deadline, paid:
-    at most one row per ticket and day (the primary key), so a sweep run
-    twice, or two at once, pays a day once; ``transaction_id`` is the credit
-    the user sees (an ``adjustment``)."""
+    at most one row per ticket and day (the primary key), and at most one
+    credit per complained transaction and day across its tickets (the
+    credit's key ``compensation:<transaction id>:<n>``, unique), so a sweep
+    run twice, or two at once, or twin tickets pay a day once;
+    ``transaction_id`` is the credit the user sees (an ``adjustment``)."""
 
     __tablename__ = "ticket_compensations"
 
