@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from zope.sqlalchemy import datamanager
 
+from wallet.core.sessions import WRITTEN_HOOK
 from wallet.db import WalletSession, get_engine, get_session_factory
 
 
@@ -64,6 +65,16 @@ class _JoinsItsManager(datamanager.ZopeTransactionEvents):  # type: ignore[misc]
 
 
 _EVENTS = _JoinsItsManager()
+
+
+def _written(session: Session) -> None:
+    """A write on the session's connection (wallet.core.sessions.execute_written):
+    marked as the ORM's writes are (do_orm_execute), so it commits."""
+    _EVENTS.after_flush(session, None)
+
+
+def _info(request: Request | None, manager: transaction.TransactionManager) -> dict[str, Any]:
+    return {"request": request, TM_KEY: manager, WRITTEN_HOOK: _written}
 _NAMES = ("after_begin", "after_attach", "after_flush", "after_bulk_update",
           "after_bulk_delete", "before_commit", "do_orm_execute")
 
@@ -82,7 +93,7 @@ def get_tm_session(session_factory: sessionmaker[WalletSession],
                    request: Request | None = None) -> Session:
     """A session joined to ``transaction_manager``: it commits or aborts with it."""
     join_to_managers(session_factory)
-    return session_factory(info={"request": request, TM_KEY: transaction_manager})
+    return session_factory(info=_info(request, transaction_manager))
 
 
 def includeme(config: Configurator) -> None:
@@ -109,7 +120,7 @@ def includeme(config: Configurator) -> None:
         # Tests may hand in a session already joined to their transaction.
         dbsession = request.environ.get("app.dbsession")
         if dbsession is None:
-            dbsession = session_factory(info={"request": request, TM_KEY: request.tm})
+            dbsession = session_factory(info=_info(request, request.tm))
         return dbsession
 
     config.add_request_method(dbsession, reify=True)

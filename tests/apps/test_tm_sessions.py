@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import transaction
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from wallet.core.sessions import execute_written
 from wallet.db import get_session_factory
 from webcommon.db import TM_KEY, get_tm_session, join_to_managers
 
@@ -110,3 +111,18 @@ def test_a_session_without_a_manager_is_left_alone(factory):
         session.add(Row(name="plain"))
         session.commit()
     assert names(factory) == ["plain"]
+
+
+def test_a_write_on_the_sessions_connection_commits_with_the_manager(factory):
+    tm = manager()
+    session = get_tm_session(factory, tm)
+    session.add(Row(name="pending"))  # flushed first, as the ORM's execute would
+    new_id = execute_written(session, sa.insert(Row.__table__).values(
+        name=sa.bindparam("name")).returning(Row.__table__.c.id), {"name": "core"}).scalar_one()
+    tm.commit()
+    assert new_id == 2 and names(factory) == ["pending", "core"]
+    tm = manager()
+    session = get_tm_session(factory, tm)
+    execute_written(session, sa.insert(Row.__table__), {"name": "aborted"})
+    tm.abort()
+    assert names(factory) == ["pending", "core"]
