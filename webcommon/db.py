@@ -15,7 +15,6 @@ from zope.sqlalchemy import datamanager
 from wallet.core.sessions import WRITTEN_HOOK
 from wallet.db import WalletSession, get_engine, get_session_factory
 
-
 #: The session's ``info`` key naming the transaction manager it joins.
 TM_KEY = "transaction_manager"
 

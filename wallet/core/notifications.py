@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from . import observe
 from .codes import utcnow
-from .sessions import execute_written
 from .models import MerchantNotification, Notification, Transaction
+from .sessions import execute_written
 
 MAX_LISTED = 30
 
