@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
+from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.httpexceptions import HTTPNotFound
@@ -38,6 +39,10 @@ UNMATCHED = "(unmatched)"
 
 def metrics_tween_factory(handler: Handler, registry: Registry) -> Handler:
     app: str = registry["metrics.app"]
+    # Each (route, method, status)'s two children, looked up once: labels()
+    # checks and locks on every call. Bounded as the labels are (route
+    # patterns, known methods, statuses).
+    children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def tween(request: Request) -> Response:
         started, status = time.perf_counter(), 500
@@ -48,8 +53,13 @@ def metrics_tween_factory(handler: Handler, registry: Registry) -> Handler:
         finally:
             route = request.matched_route.pattern if request.matched_route else UNMATCHED
             method = request.method if request.method in KNOWN_METHODS else "OTHER"
-            HTTP_REQUESTS.labels(app, route, method, str(status)).inc()
-            HTTP_LATENCY.labels(app, route, method).observe(time.perf_counter() - started)
+            found = children.get((route, method, status))
+            if found is None:
+                found = children[(route, method, status)] = (
+                    HTTP_REQUESTS.labels(app, route, method, str(status)),
+                    HTTP_LATENCY.labels(app, route, method))
+            found[0].inc()
+            found[1].observe(time.perf_counter() - started)
 
     return tween
 
