@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from ledgerlib import InsufficientFunds, Ledger, format_paise
@@ -161,12 +161,10 @@ class FraudReports:
     def _given_back(self, transaction_id: int) -> bool:
         """Was the transfer reversed, or its money returned after an earlier
         report? Then a new hold would pay the sender twice."""
-        reversed_ = self.db.scalar(select(Transaction.id).where(
-            Transaction.idempotency_key == reversal_key(transaction_id)))
-        returned = self.db.scalar(select(FraudHold.id).where(
-            FraudHold.transaction_id == transaction_id,
-            FraudHold.status == FraudHoldStatus.RETURNED))
-        return reversed_ is not None or returned is not None
+        reversed_ = exists().where(Transaction.idempotency_key == reversal_key(transaction_id))
+        returned = exists().where(FraudHold.transaction_id == transaction_id,
+                                  FraudHold.status == FraudHoldStatus.RETURNED)
+        return bool(self.db.scalar(select(or_(reversed_, returned))))  # (one statement)
 
     def _hold(self, tx: Transaction, ticket: Ticket) -> tuple[int, int | None]:
         """Hold min(amount, the recipient's available balance) of the recipient's

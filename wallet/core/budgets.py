@@ -84,8 +84,10 @@ BUDGETS: tuple[Budget, ...] = (
     # recipient's balance read, the hold (accounts locked, the hold, the balances, the hold
     # read back: 4), the fraud_holds row, the ticket touched and its finding line, the
     # recipient's notification.
+    # +1 (review of #28): whether the transfer was given back already (reversed, or
+    # returned after an earlier report), one statement: a second hold would pay twice.
     Budget("api_report_fraud", "API: POST /v1/transactions/<id>/report_fraud",
-           sqlite=16, postgresql=16),
+           sqlite=17, postgresql=17),
     # Disputes of shop payments (wallet.merchants.disputes). Opened (the customer's
     # complaint ticket calls it): the payment locked (4), its open disputes and its
     # refunds read, the shop, the shop's balance read and its hold (7, 8), the
