@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
@@ -24,6 +23,7 @@ from ..wallet_helpers import PIN, make_user
 from .test_payment_deadlocks import (
     ClientDeadlocks,
     flush_statistics_of_the_work,
+    race,
     server_deadlocks,
     stats_engine,
     tagged,
@@ -52,18 +52,6 @@ def awaiting(db, shop: int, asha: int) -> tuple[str, str]:
     return mandate, debit
 
 
-def race(*steps: Callable[[], None]) -> None:
-    barrier = threading.Barrier(len(steps))
-
-    def lane(step: Callable[[], None]) -> None:
-        barrier.wait()
-        step()
-
-    threads = [threading.Thread(target=lane, args=(step,)) for step in steps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 def test_a_debit_paid_twice_at_once_while_revoked_moves_money_at_most_once(db, web_settings):

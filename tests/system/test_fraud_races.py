@@ -26,6 +26,7 @@ from ..wallet_helpers import PIN, make_user, services_for_tests
 from .test_payment_deadlocks import (
     ClientDeadlocks,
     flush_statistics_of_the_work,
+    race,
     server_deadlocks,
     stats_engine,
     tagged,
@@ -71,18 +72,6 @@ def test_reporting_while_the_recipient_spends_never_goes_negative(db, web_settin
         with lock:
             outcomes[outcome] += 1
 
-    def race(*steps: Callable[[], None]) -> None:
-        barrier = threading.Barrier(len(steps))
-
-        def lane(fn: Callable[[], None]) -> None:
-            barrier.wait()
-            fn()
-
-        threads = [threading.Thread(target=lane, args=(fn,)) for fn in steps]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
 
     before = server_deadlocks(stats)
     with ClientDeadlocks() as client:

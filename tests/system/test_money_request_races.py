@@ -30,6 +30,7 @@ from ..wallet_helpers import PIN, make_user, services_for_tests
 from .test_payment_deadlocks import (
     ClientDeadlocks,
     flush_statistics_of_the_work,
+    race,
     server_deadlocks,
     stats_engine,
     tagged,
@@ -99,18 +100,6 @@ def test_a_request_paid_from_two_sessions_at_once_moves_money_once(db, web_setti
         expected(lambda: run(lambda s, session: s.splits.close(
             session.get(User, asha), public_id)), "close")
 
-    def race(*steps: Callable[[], None]) -> None:
-        barrier = threading.Barrier(len(steps))
-
-        def lane(step: Callable[[], None]) -> None:
-            barrier.wait()
-            step()
-
-        threads = [threading.Thread(target=lane, args=(step,)) for step in steps]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
 
     before = server_deadlocks(stats)
     with ClientDeadlocks() as client:

@@ -90,6 +90,22 @@ class ClientDeadlocks:
         sa.event.remove(sa.Engine, "handle_error", self)
 
 
+def race(*steps: Callable[[], None]) -> None:
+    """Run ``steps`` each in a thread of its own, released at once (a barrier),
+    and wait for them all: the race tests' one way to start a race."""
+    barrier = threading.Barrier(len(steps))
+
+    def lane(step: Callable[[], None]) -> None:
+        barrier.wait()
+        step()
+
+    threads = [threading.Thread(target=lane, args=(step,)) for step in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def stats_engine() -> sa.Engine:
     """The test database itself (under PgBouncer: its own pool, never the
     one the work ran on), one fresh connection per use."""

@@ -27,6 +27,7 @@ from ..wallet_helpers import PIN, make_user
 from .test_payment_deadlocks import (
     ClientDeadlocks,
     flush_statistics_of_the_work,
+    race,
     server_deadlocks,
     stats_engine,
     tagged,
@@ -77,18 +78,6 @@ def test_undo_racing_the_landing_ends_one_way_and_conserves_money(db, web_settin
                 f"form-key-{key:0>10}", pin=PIN).transaction.id
         return int(run(make))  # type: ignore[call-overload]
 
-    def race(*steps: Callable[[], None]) -> None:
-        barrier = threading.Barrier(len(steps))
-
-        def lane(step: Callable[[], None]) -> None:
-            barrier.wait()
-            step()
-
-        threads = [threading.Thread(target=lane, args=(step,)) for step in steps]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
 
     before = server_deadlocks(stats)
     held: list[int] = []
