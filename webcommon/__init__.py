@@ -41,7 +41,6 @@ def includeme(config: Configurator) -> None:
     config.include(".observability")
     config.include(".readable")  # unreadable paths, queries and forms: 404/400, never a 500
     config.include(".headers")  # CSP, X-Frame-Options, nosniff, Referrer-Policy, HSTS
-    config.include(".heap")  # start-up's objects frozen: full collections skip them
 
 
 def use_task_queue(config: Configurator) -> None:

@@ -59,15 +59,12 @@ def security_headers(hsts: bool, max_age_s: int) -> dict[str, str]:
 
 def security_headers_tween_factory(handler: Handler, registry: Registry) -> Handler:
     headers: dict[str, str] = registry["wallet.security_headers"]
-    lowered = [(name.lower(), (name, value)) for name, value in headers.items()]
 
     def tween(request: Request) -> Response:
         response = handler(request)
-        # Appended to the header list at once: WebOb's ``name in headers``
-        # and ``headers[name] = …`` each walk the whole list, case-insensitively.
-        present = {name.lower() for name, _ in response.headerlist}
-        response.headerlist.extend(  # a view's own policy wins
-            pair for name, pair in lowered if name not in present)
+        for name, value in headers.items():
+            if name not in response.headers:  # a view's own policy wins
+                response.headers[name] = value
         return response
 
     return tween

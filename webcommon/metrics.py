@@ -19,7 +19,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.httpexceptions import HTTPNotFound
@@ -39,10 +38,6 @@ UNMATCHED = "(unmatched)"
 
 def metrics_tween_factory(handler: Handler, registry: Registry) -> Handler:
     app: str = registry["metrics.app"]
-    # Each (route, method, status)'s two children, looked up once: labels()
-    # checks and locks on every call. Bounded as the labels are (route
-    # patterns, known methods, statuses).
-    children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def tween(request: Request) -> Response:
         started, status = time.perf_counter(), 500
@@ -53,13 +48,8 @@ def metrics_tween_factory(handler: Handler, registry: Registry) -> Handler:
         finally:
             route = request.matched_route.pattern if request.matched_route else UNMATCHED
             method = request.method if request.method in KNOWN_METHODS else "OTHER"
-            found = children.get((route, method, status))
-            if found is None:
-                found = children[(route, method, status)] = (
-                    HTTP_REQUESTS.labels(app, route, method, str(status)),
-                    HTTP_LATENCY.labels(app, route, method))
-            found[0].inc()
-            found[1].observe(time.perf_counter() - started)
+            HTTP_REQUESTS.labels(app, route, method, str(status)).inc()
+            HTTP_LATENCY.labels(app, route, method).observe(time.perf_counter() - started)
 
     return tween
 

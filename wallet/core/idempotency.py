@@ -38,7 +38,6 @@ from sqlalchemy.orm import Session
 from .codes import is_request_key, utcnow
 from .errors import BadIdempotencyKey, IdempotencyKeyReused, WalletError
 from .models import IdempotencyRecord
-from .sessions import execute_written
 
 KEEP_FOR = dt.timedelta(hours=48)
 
@@ -155,11 +154,11 @@ class IdempotencyKeys:
         who = _owner(owner)
         # One statement, no savepoint: a row already there (a twin committed
         # first) inserts nothing, and its answer is ours.
-        inserted = execute_written(self.db, _insert_if_new(self.db.get_bind().dialect.name), {
+        inserted = self.db.execute(_insert_if_new(self.db.get_bind().dialect.name), {
             "i_user_id": who.user_id, "i_merchant_id": who.merchant_id, "i_key": key,
             "i_request_sha256": request_sha256, "i_response_status": response.status,
             "i_response_body": json.dumps(response.body), "i_created_at": self.clock(),
-        }).first()
+        }, execution_options=_RAW).first()
         if inserted is None:
             twin = self.replay(who, key, request_sha256)
             if twin is None:
@@ -209,6 +208,9 @@ class IdempotencyKeys:
 
 
 #: ("raw": the parameters are the statement's, not rows of a bulk insert)
+_RAW = {"dml_strategy": "raw"}
+
+
 @functools.cache
 def _insert_if_new(dialect: str) -> Any:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id for this database

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from . import observe
 from .codes import utcnow
 from .models import MerchantNotification, Notification, Transaction
-from .sessions import execute_written
 
 MAX_LISTED = 30
 
@@ -100,6 +99,7 @@ def _column_defaults() -> dict[str, Any]:
 _UNSET = _column_defaults()
 
 
+_RAW = {"dml_strategy": "raw"}
 
 
 @functools.cache
@@ -135,9 +135,8 @@ def insert_notified(db: Session, values: Mapping[str, Any], user_id: int, kind: 
     """A Transaction with ``values`` and its notification for ``user_id``, in
     one statement (a data-modifying CTE: one round trip, not two) on
     PostgreSQL; None elsewhere (SQLite has no such CTE: the caller adds both
-    as usual). The statement runs on the session's connection, the session
-    said to have written (wallet.core.sessions.execute_written: a request's
-    transaction manager sees a change to commit); the Transaction is made
+    as usual). The statement is an ORM insert, so that a request's
+    transaction manager sees a change to commit; the Transaction is made
     from ``values`` (every column set: nothing loads again) and the id the
     database gave, and noted for the metrics as a flush would
     (wallet.core.observe)."""
@@ -146,7 +145,9 @@ def insert_notified(db: Session, values: Mapping[str, Any], user_id: int, kind: 
     row = {**_UNSET, **values}
     params = {f"t_{key}": value for key, value in row.items() if key != "id"}
     params.update(n_user_id=user_id, n_kind=kind, n_text=text[:300], n_created_at=now)
-    return _inserted(db, row, execute_written(db, _notified_insert(), params).scalar_one())
+    # ("raw": the parameters are the statement's, not rows of a bulk insert)
+    return _inserted(db, row, db.execute(_notified_insert(), params,
+                                         execution_options=_RAW).scalar_one())
 
 
 def insert_recorded(db: Session, values: Mapping[str, Any]) -> Transaction | None:
@@ -157,7 +158,8 @@ def insert_recorded(db: Session, values: Mapping[str, Any]) -> Transaction | Non
         return None
     row = {**_UNSET, **values}
     params = {f"t_{key}": value for key, value in row.items() if key != "id"}
-    return _inserted(db, row, execute_written(db, _recorded_insert(), params).scalar_one())
+    return _inserted(db, row, db.execute(_recorded_insert(), params,
+                                         execution_options=_RAW).scalar_one())
 
 
 def _inserted(db: Session, row: Mapping[str, Any], new_id: int) -> Transaction:

@@ -12,17 +12,16 @@ work is a ``WalletSession`` (``wallet.db.get_session_factory`` makes them).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from sqlalchemy import CursorResult, Executable, event
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 #: A listener: the session event's name and the function it calls.
 SessionHook = tuple[str, Callable[..., Any]]
 
-__all__ = ["WRITTEN_HOOK", "SessionHook", "WalletSession", "execute_written",
-           "install_session_hooks"]
+__all__ = ["SessionHook", "WalletSession", "install_session_hooks"]
 
 
 class WalletSession(Session):
@@ -45,26 +44,3 @@ def install_session_hooks(hooks: Iterable[SessionHook]) -> None:
         if not event.contains(WalletSession, name, listener):
             event.listen(WalletSession, name, listener)
     WalletSession.hooks_installed = True
-
-
-#: ``Session.info`` key: a callable given the session each time it wrote
-#: through :func:`execute_written`, so that what commits the session -- a
-#: request's transaction manager (webcommon.db) -- knows there is work to
-#: commit, as it knows of the ORM's writes.
-WRITTEN_HOOK = "wallet.written"
-
-
-def execute_written(session: Session, statement: Executable,
-                    params: Mapping[str, Any]) -> CursorResult[Any]:
-    """A prebuilt INSERT or UPDATE (bound parameters, plain columns returned)
-    run on the session's connection: Core, not the ORM's execute path, which
-    adds nothing to such a statement but ~0.25 ms of a request's CPU. As the
-    ORM's execute would: the session's pending changes flushed first (unless
-    autoflush is off), and the session said to have written (WRITTEN_HOOK)."""
-    if session.autoflush:
-        session.flush()
-    result: CursorResult[Any] = session.connection().execute(statement, params)
-    written: Callable[[Session], None] | None = session.info.get(WRITTEN_HOOK)
-    if written is not None:
-        written(session)
-    return result
