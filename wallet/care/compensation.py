@@ -66,7 +66,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from ledgerlib import Ledger
+from ledgerlib import Ledger, format_paise
 
 from ..core import codes
 from ..core.codes import (
@@ -295,7 +295,7 @@ class Compensations:
              now: dt.datetime) -> TicketCompensation:
         amount = self.policy.paise_per_day
         key = codes.compensation_key(ticket.transaction_id, day)
-        rupees = f"₹{amount // 100:,}.{amount % 100:02d}"
+        rupees = format_paise(amount)  # (Indian grouping, as every other amount)
         label = deadline_label(deadline)
         note = f"Compensation: ticket {ticket.public_id}, day {day} late"
         entry = self.ledger.transfer(codes.COMPANY_COMPENSATION, codes.user_wallet(ticket.user_id),
