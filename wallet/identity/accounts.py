@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ledgerlib import Ledger
 
 from ..core.codes import utcnow
-from ..core.models import LoginAttempt, LoginThrottle, Merchant, User, table_of
+from ..core.models import LoginAttempt, LoginThrottle, Merchant, MerchantStore, User, table_of
 from ..core.phone import InvalidPhone, normalize_phone
 from ..core.text import is_ordinary
 from ..core.wallets import open_wallet
@@ -103,6 +103,10 @@ class AccountService:
         try:
             with self.dbsession.begin_nested():
                 self.dbsession.add(merchant)
+                self.dbsession.flush()
+                # Every shop has a first store: its name and handle.
+                self.dbsession.add(MerchantStore(merchant_id=merchant.id, name=name,
+                                                 handle=handle, created_at=merchant.created_at))
                 self.dbsession.flush()
         except IntegrityError:
             raise AccountError("That handle or email is already taken.", "handle") from None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .idempotency import IdempotencyRecord
-from .merchant import Merchant
+from .merchant import Merchant, MerchantStore
 from .meta import Base, table_of
 from .notification import MerchantNotification, Notification
 from .operator import Operator
@@ -10,5 +10,5 @@ from .transaction import Transaction
 from .user import LoginAttempt, LoginThrottle, User
 
 __all__ = ["Base", "IdempotencyRecord", "LoginAttempt", "LoginThrottle", "Merchant",
-           "MerchantNotification", "Notification", "Operator", "Transaction", "User",
-           "table_of"]
+           "MerchantNotification", "MerchantStore", "Notification", "Operator", "Transaction",
+           "User", "table_of"]

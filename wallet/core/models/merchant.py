@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, CheckConstraint, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import codes
@@ -39,3 +39,20 @@ class Merchant(Base):
     @property
     def wallet_code(self) -> str:
         return codes.merchant_wallet(self.id)
+
+
+class MerchantStore(Base):
+    """An outlet of a shop (a counter, a branch of a chain): its own handle,
+    QR and pay link; a payment to it carries it (``transactions.payee_store_id``).
+    Every shop has at least one; its money is the shop's (one wallet)."""
+
+    __tablename__ = "merchant_stores"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    #: Its payment handle: users pay /pay/<handle> (unique among stores).
+    handle: Mapped[str] = mapped_column(String(30), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: A closed store takes no more payments; its history stays.
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

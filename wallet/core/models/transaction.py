@@ -35,6 +35,8 @@ class Transaction(Base):
     #: Payments go to a merchant; a merchant's settlement is paid by it.
     payee_merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"))
     payer_merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"))
+    #: A payment to a shop: the store (outlet) it was paid at.
+    payee_store_id: Mapped[int | None] = mapped_column(ForeignKey("merchant_stores.id"))
     note: Mapped[str] = mapped_column(String(140), default="")
     #: Deposits and withdrawals: which bank (a key of the bank registry).
     bank_code: Mapped[str | None] = mapped_column(String(32))
