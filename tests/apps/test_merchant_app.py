@@ -173,6 +173,13 @@ def test_bad_payments_change_nothing(user_app, db, asha, shop, amount, message):
     assert state(db) == before
 
 
+def test_paying_more_than_the_balance_is_refused_before_the_pin(user_app, db, asha, shop):
+    login(user_app, "+919876543210")
+    response = pay(user_app, amount="1000.01").form.submit(status=400)
+    assert "confirm-form" not in response.forms
+    assert "not enough to pay ₹1,000.01" in response.text
+
+
 def test_double_submitted_payment_pays_once(user_app, db, asha, shop):
     login(user_app, "+919876543210")
     form = pay(user_app, amount="100")

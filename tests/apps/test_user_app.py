@@ -228,6 +228,27 @@ def test_insufficient_funds_is_a_form_error(asha_app, db):
     assert send_form(asha_app, amount="1000").submit().status_int == 303
 
 
+def test_more_than_the_balance_is_refused_before_the_pin_is_asked(asha_app, db):
+    """The first step says it: no confirm page, no PIN typed for nothing."""
+    before = state(db)
+    form = send_form(asha_app, amount="1000.01").form
+    response = form.submit(status=400)
+    assert "confirm-form" not in response.forms
+    assert "not enough to send ₹1,000.01" in response.text
+    assert state(db) == before
+
+
+@pytest.mark.parametrize("password", ["nehasharma", "Sharma123", "Neha2026", "Neha@1990",
+                                      "SharmaNeha!"])
+def test_signup_refuses_a_password_built_from_the_name(user_app, db, password):
+    before = state(db)
+    form = user_app.get("/signup").forms["signup-form"]
+    form["name"], form["phone"], form["password"] = "Neha Sharma", "9988776655", password
+    response = form.submit(status=400)
+    assert "your name or your own details" in response.text
+    assert state(db) == before
+
+
 def test_too_long_note_is_a_form_error(asha_app, db):
     before = state(db)
     form = send_form(asha_app)

@@ -3,6 +3,7 @@ that is guessed first (a common password, the phone number, the shop's
 handle...). Guessability is zxcvbn's estimate, a well-kept port of Dropbox's."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from zxcvbn import zxcvbn
@@ -30,8 +31,33 @@ def password_problem(password: str, personal: Iterable[str] = ()) -> str | None:
                 len(detail_digits) >= 8 and digits.endswith(detail_digits[-10:])
                 and len(digits) >= len(password) - 3):
             return "Do not use your phone number or your own details as your password."
-    estimate = zxcvbn(password, user_inputs=details)
+    if _built_from_details(password, details):
+        return "Do not build your password from your name or your own details."
+    # zxcvbn matches user inputs as whole words: give it each part of a
+    # name ("Neha Sharma" -> neha, sharma) and the parts run together.
+    words = [w for d in details for w in _WORD.findall(d.lower()) if len(w) >= 3]
+    estimate = zxcvbn(password, user_inputs=details + words + ["".join(words)])
     if estimate["score"] < MIN_SCORE:
         return ("That password is too easy to guess (a common password or pattern). "
                 "Try a few unrelated words.")
     return None
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _built_from_details(password: str, details: Iterable[str]) -> bool:
+    """True when the password's letters are only words of the person's own
+    details (a name's parts, in any order or case) and the rest is digits or
+    symbols: "Sharma123", "Neha@1990", "nehasharma" for Neha Sharma."""
+    words = {w for d in details for w in _WORD.findall(d.lower()) if len(w) >= 3}
+    letters = "".join(_WORD.findall(password.lower()))
+    if not words or not letters:
+        return False
+    return _made_of(letters, words)
+
+
+def _made_of(text: str, words: set[str]) -> bool:
+    if not text:
+        return True
+    return any(text.startswith(w) and _made_of(text[len(w):], words) for w in words)

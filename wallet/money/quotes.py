@@ -21,13 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from ledgerlib import InvalidAmount, format_paise, parse_amount
+from ledgerlib import InvalidAmount, Ledger, format_paise, parse_amount
 
 from ..core.codes import Kind
 from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
 from ..identity.pins import PinInput
-from . import records
+from . import records, shop_shards
+from .errors import InsufficientBalance
 from .errors import RecipientNotFound
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ class TransferQuote:
     note: str
 
     def preview(self, request_key: str) -> ConfirmText:
+        refuse_beyond_balance(self.transfers.ledger, self.sender, self.amount_paise, "send")
         recipient, payee, held = self.transfers.preview_payee(
             self.sender, self.recipient_phone, self.amount_paise, request_key, self.note)
         lines = [f"Verified name: {payee.name_shown}"]
@@ -136,6 +138,7 @@ class PaymentQuote:
 
     def preview(self, request_key: str) -> ConfirmText:
         records.idempotency_key(Kind.PAYMENT, self.payer, request_key)
+        refuse_beyond_balance(self.payments.ledger, self.payer, self.amount_paise, "pay")
         merchant = self.merchant or self.payments.merchant_by_handle(self.handle)
         if merchant is None:
             raise RecipientNotFound("No shop has that payment handle.", "handle")
@@ -145,6 +148,16 @@ class PaymentQuote:
     def confirm(self, pin: PinInput, request_key: str) -> Transaction:
         return self.payments.pay_merchant(self.payer, self.handle, self.amount_paise,
                                         request_key, self.note, pin=pin)
+
+
+def refuse_beyond_balance(ledger: Ledger, payer: User, amount_paise: int, verb: str) -> None:
+    """Said at the first step, before the confirm page asks for the PIN (one
+    read of the balance the send page shows anyway); the posting checks it
+    again, under its lock, whatever happened meanwhile."""
+    available = shop_shards.balance_of(ledger, payer).available_paise
+    if amount_paise > available:
+        raise InsufficientBalance(f"Your available balance is {format_paise(available)}: "
+                                  f"not enough to {verb} {format_paise(amount_paise)}.")
 
 
 def _minutes(seconds: float) -> str:
