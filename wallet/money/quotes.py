@@ -28,8 +28,7 @@ from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
 from ..identity.pins import PinInput
 from . import records, shop_shards
-from .errors import InsufficientBalance
-from .errors import RecipientNotFound
+from .errors import InsufficientBalance, RecipientNotFound
 
 if TYPE_CHECKING:
     from .shop_payments import ShopPayments
