@@ -51,9 +51,19 @@ class FieldError:
     message: str
 
 
+def _key_problem(key: str) -> str:
+    """Why an Idempotency-Key header is refused, said plainly."""
+    if len(key) > 64:
+        return f"The Idempotency-Key is too long ({len(key)} characters): use at most 64."
+    if len(key) < 16:
+        return f"The Idempotency-Key is too short ({len(key)} characters): use at least 16."
+    return "The Idempotency-Key may hold only letters, digits, - and _."
+
+
 class ContractError(Exception):
     """A request the document refuses. ``kind``: unauthorized, not_found,
-    idempotency_key_missing, unsupported_media_type, malformed_request,
+    idempotency_key_missing, idempotency_key_invalid, unsupported_media_type,
+    malformed_request,
     invalid_parameters (400) or invalid_body (422)."""
 
     def __init__(self, kind: str, errors: list[FieldError] | None = None, detail: str = ""):
@@ -142,7 +152,7 @@ class Operation:
             if problems and parameter.location == "path":
                 raise ContractError("not_found")  # /v1/transactions/0 names nothing
             if problems and parameter.name.lower() == "idempotency-key":
-                raise ContractError("idempotency_key_missing")
+                raise ContractError("idempotency_key_invalid", detail=_key_problem(raw))
             errors += problems
         if any(p.required and p.name.lower() == "idempotency-key" for p in self.parameters) \
                 and not headers.get("Idempotency-Key"):

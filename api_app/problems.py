@@ -24,6 +24,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "Send JSON"),
     "payload_too_large": (413, "The body is too large"),
     "idempotency_key_missing": (400, "An Idempotency-Key header is required"),
+    "idempotency_key_invalid": (400, "The Idempotency-Key header is not well formed"),
     "idempotency_key_reused": (409, "This Idempotency-Key was used for another request"),
     "insufficient_funds": (422, "Not enough money in the wallet"),
     "recipient_not_found": (422, "No such recipient"),

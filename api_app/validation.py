@@ -95,6 +95,9 @@ PROBLEM_FOR = {
     "idempotency_key_missing": ("idempotency_key_missing",
                                 "Send an Idempotency-Key header: 16 to 64 letters, digits, "
                                 "- or _, a new one per request."),
+    "idempotency_key_invalid": ("idempotency_key_invalid",
+                                "Send an Idempotency-Key header of 16 to 64 letters, digits, "
+                                "- or _."),
     "unsupported_media_type": ("unsupported_media_type", "Send the body as application/json."),
     "malformed_request": ("malformed_request", "The body is not valid JSON."),
 }

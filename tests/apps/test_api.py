@@ -186,11 +186,15 @@ def test_bad_payments_deposits_and_withdrawals_write_nothing(api, db, asha, path
 def test_money_posts_need_an_idempotency_key(api, db, asha, ravi):
     token = sign_in(api)
     before = state(db)
-    for key in (None, "short", "has spaces in it!!", "x" * 65):
+    for key, code, detail in ((None, "idempotency_key_missing", "Send an Idempotency-Key"),
+                              ("short", "idempotency_key_invalid", "too short (5 characters)"),
+                              ("has spaces in it!!", "idempotency_key_invalid", "only letters"),
+                              ("x" * 300, "idempotency_key_invalid",
+                               "too long (300 characters): use at most 64")):
         headers = auth(token, key)
         reply = api.post_json("/v1/transfers", {"to_phone": "9812345678", "amount_paise": 100},
                               headers=headers, status=400)
-        assert reply.json["code"] == "idempotency_key_missing"
+        assert reply.json["code"] == code and detail in reply.json["detail"], reply.json
     assert state(db) == before
 
 

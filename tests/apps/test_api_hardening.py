@@ -37,6 +37,28 @@ def test_a_body_over_64_kib_is_refused_unread(api):
     assert reply.content_type == PROBLEM and reply.json["code"] == "payload_too_large"
 
 
+@pytest.mark.parametrize("ini", ["development.ini", "production.ini"])
+def test_a_2_mb_body_is_a_problem_not_the_servers_plain_413(api_wsgi, ini):
+    """Served as the ini serves it: waitress must let the app say it."""
+    import configparser
+    import pathlib
+    import urllib.error
+    import urllib.request
+
+    from ..live_servers import serving
+    server = configparser.ConfigParser(interpolation=None)
+    server.read(pathlib.Path(__file__).parents[2] / ini)
+    cap = int(server["server:api"]["max_request_body_size"])
+    with serving(api_wsgi, max_request_body_size=cap) as url:
+        asked = urllib.request.Request(f"{url}/v1/tokens", data=b"{" + b" " * 2_000_000 + b"}",
+                                       headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(asked, timeout=30)
+    assert refused.value.code == 413
+    assert refused.value.headers["Content-Type"] == PROBLEM
+    assert json.loads(refused.value.read())["code"] == "payload_too_large"
+
+
 @pytest.mark.parametrize("depth", [300, 1200, 5000])
 def test_deeply_nested_json_is_a_400_not_a_500(api, people, depth):
     nested = "[" * depth + "]" * depth
