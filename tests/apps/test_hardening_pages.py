@@ -231,7 +231,21 @@ def test_an_ifsc_of_another_bank_is_refused(asha_app, db):
     form["bank"], form["account_number"], form["ifsc"], form["amount"] = (
         "hdfc", "50100012345678", "UTIB0000123", "100")
     page = form.submit(status=400)
-    assert "UTIB0000123 is not a HDFC Bank branch" in page.html.select_one("#ifsc-error").text
+    said = page.html.select_one("#ifsc-error").text
+    assert "UTIB0000123 is an IFSC of Axis Bank, not of HDFC Bank: choose Axis Bank" in said, said
+    assert state(db) == before
+
+
+def test_an_ifsc_of_a_bank_not_offered_never_suggests_choosing_it(asha_app, db):
+    """SBIN is no bank of ours: saying "choose its bank (codes starting SBIN)"
+    sent people looking for a bank that is not in the list."""
+    before = state(db)
+    form = asha_app.get("/withdraw").forms["withdraw-form"]
+    form["bank"], form["account_number"], form["ifsc"], form["amount"] = (
+        "hdfc", "50100012345678", "SBIN0000123", "100")
+    said = form.submit(status=400).html.select_one("#ifsc-error").text
+    assert "SBIN0000123 is not a HDFC Bank branch, and we cannot pay out" in said, said
+    assert "codes starting" not in said and "choose" not in said.lower().split("listed")[0]
     assert state(db) == before
 
 
@@ -486,3 +500,26 @@ def test_the_bell_counts_unread_and_marks_them_read(asha_app, db, asha):
     with db() as session:
         assert all(n.read_at is not None for n in session.scalars(
             select(Notification).where(Notification.user_id == asha)))
+
+
+# ------------------------------------------------------------ history captions
+
+
+def test_history_never_says_added_for_a_deposit_not_paid(asha_app, db, asha):
+    """A pending or failed deposit said "Added from HDFC Bank" in history."""
+    from wallet.core.codes import Status
+    from wallet.core.models import Transaction
+
+    from ..wallet_helpers import TEST_BANKS, deposit_service
+    with db() as session, session.begin():
+        user = session.get(User, asha)
+        deposit_service(session, TEST_BANKS).start(user, "hdfc", 500_00,
+                                                   "form-key-pending-0001")
+        failed = deposit_service(session, TEST_BANKS).start(user, "hdfc", 700_00,
+                                                            "form-key-failing-0001")
+        session.get(Transaction, failed.id).status = Status.FAILED
+    history = asha_app.get("/transactions").html
+    rows = {row.select_one(".amount-figure").text.strip(): row.select_one(".note").text
+            for row in history.select("li.activity.kind-deposit")}
+    assert rows["+₹500.00"] == "Adding from HDFC Bank: waiting for the bank", rows
+    assert rows["+₹700.00"] == "Not added from HDFC Bank: the bank did not pay it", rows

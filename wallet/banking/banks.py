@@ -78,9 +78,19 @@ def payee_problems(banks: Mapping[str, BankConfig], bank_code: str, account_numb
     if not _IFSC.fullmatch(ifsc):
         problems["ifsc"] = "Enter the 11-character IFSC, like HDFC0001234."
     elif bank is not None and not bank.has_branch(ifsc):
-        problems["ifsc"] = (f"{ifsc} is not a {bank.name} branch: check the IFSC or "
-                            f"choose its bank (codes starting {ifsc[:4]}).")
+        problems["ifsc"] = _other_branch(banks, bank, ifsc)
     return problems
+
+
+def _other_branch(banks: Mapping[str, BankConfig], chosen: BankConfig, ifsc: str) -> str:
+    """What to say of an IFSC of another bank: choose that bank if we pay out
+    to it, else say plainly that we do not (never suggest a bank not offered)."""
+    owners = [bank.name for bank in banks.values() if bank.ifsc_prefixes and bank.has_branch(ifsc)]
+    if owners:
+        return (f"{ifsc} is an IFSC of {owners[0]}, not of {chosen.name}: choose "
+                f"{owners[0]} as the bank, or check the IFSC.")
+    return (f"{ifsc} is not a {chosen.name} branch, and we cannot pay out to the bank of "
+            f"{ifsc[:4]} codes: check the IFSC, or use an account at one of the listed banks.")
 
 
 def _shards(settings: Mapping[str, Any], key: str, default: int) -> int:

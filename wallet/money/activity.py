@@ -31,6 +31,21 @@ class ActivityItem:
     counterparty: str
     amount_paise: int
 
+    @property
+    def note(self) -> str:
+        """The line under the row: the transaction's note, except that a
+        deposit says "Added from <bank>" only once the bank has paid it."""
+        tx = self.transaction
+        prefix = "Added from "
+        if tx.kind != codes.Kind.DEPOSIT or not tx.note.startswith(prefix):
+            return tx.note
+        bank = tx.note[len(prefix):]
+        if tx.status == codes.Status.SUCCESS:
+            return tx.note
+        if tx.status == codes.Status.PENDING:
+            return f"Adding from {bank}: waiting for the bank"
+        return f"Not added from {bank}: the bank did not pay it"
+
 
 @dataclass(frozen=True)
 class ActivityFilter:
