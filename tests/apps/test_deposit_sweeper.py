@@ -63,16 +63,21 @@ def test_sweeper_settles_from_the_bank_status(db, runner, user_id):
     stub = StubBank({approved: record("approved"), declined: record("declined"),
                      never_paid: None, still_open: record("pending"),
                      bank_down: BankUnavailable("503")})
-    counts = sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW, expire_after=NOW)
-    assert counts == {"checked": 5, "settled": 3, "still_pending": 1, "bank_unavailable": 1}
+    counts = sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW,
+                                  expire_after=dt.timedelta(hours=1))
+    assert counts == {"checked": 5, "settled": 2, "still_pending": 2, "bank_unavailable": 1}
     assert [status_of(db, t) for t in (approved, declined, never_paid, still_open, bank_down)] == [
-        "success", "failed", "failed", "pending", "pending"]
+        "success", "failed", "pending", "pending", "pending"]
+    counts = sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW, expire_after=NOW)
+    assert counts == {"checked": 3, "settled": 2, "still_pending": 0, "bank_unavailable": 1}
+    assert [status_of(db, t) for t in (never_paid, still_open, bank_down)] == [
+        "failed", "failed", "pending"]
     assert balance(db, user_id) == (100_00, 0)
 
-    # A second sweep touches only what is still pending, and credits nothing twice.
+    # Another sweep touches only what is still pending, and credits nothing twice.
     stub.asked.clear()
     sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW, expire_after=NOW)
-    assert sorted(stub.asked) == sorted([still_open, bank_down])
+    assert stub.asked == [bank_down]
     assert balance(db, user_id) == (100_00, 0)
 
 
@@ -146,6 +151,24 @@ def test_unknown_at_the_bank_is_failed_only_after_the_expiry(db, runner, user_id
     assert status_of(db, token) == "pending"  # the customer may still be on the way
     sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW, expire_after=NOW)
     assert status_of(db, token) == "failed"
+
+
+def test_left_pending_at_the_bank_is_given_up_at_the_promised_time(db, runner, user_id):
+    """The bank's page was opened and abandoned: the bank says "pending" for
+    ever, and the deposit waited for ever although its page promised a time."""
+    token = start(db, user_id)
+    stub = StubBank({token: record("pending")})
+    sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW)  # within the hour
+    assert status_of(db, token) == "pending"
+    sweep_stuck_deposits(runner, TEST_BANKS, stub, older_than=NOW, expire_after=NOW)
+    assert status_of(db, token) == "failed" and balance(db, user_id) == (0, 0)
+    # Paid at the bank after all (its webhook, late): the wallet gets it.
+    with db() as session, session.begin():
+        result = deposit_service(session, TEST_BANKS).settle(
+            token, "success", bank_code="hdfc", amount_paise=100_00, currency="INR",
+            source="webhook")
+        assert result.verdict == "credited", result
+    assert status_of(db, token) == "success" and balance(db, user_id) == (100_00, 0)
 
 
 def test_abandoned_checkouts_cannot_starve_a_paid_deposit(db, runner, user_id):

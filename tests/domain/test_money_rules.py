@@ -172,12 +172,16 @@ def test_a_refused_deposit_says_why_and_what_is_left(db):
         deposit(db, clock, asha, 100_00, "form-key-month-0002", complete=False)
     assert str(refused.value).startswith("You cannot add money now: your wallet holds at most")
     assert "Complete your KYC to raise the limit to" in str(refused.value)
+    # ₹0.00 in the wallet: what fills it is the deposit still pending, said so.
+    assert ("counting ₹10,000.00 you started adding from HDFC that the bank has not "
+            "confirmed yet") in str(refused.value)
     deposit(db, clock, ravi, 1_00_000_00, "form-key-month-0003", complete=False)
     deposit(db, clock, ravi, 99_000_00, "form-key-month-0005", complete=False)
     with pytest.raises(DepositLimit) as refused:
         deposit(db, clock, ravi, 2_000_00, "form-key-month-0004", complete=False)
     assert str(refused.value).startswith("You can add at most")
     assert "KYC" not in str(refused.value)  # a full-KYC wallet is told nothing of KYC
+    assert "₹1,99,000.00 you started adding from HDFC" in str(refused.value)
 
 
 # --------------------------------------------- the credit checks' row lock

@@ -45,7 +45,11 @@ MAX_DEPOSIT_PAISE = 1_00_000_00
 #: at the bank in time): should the bank confirm it after all, it is credited.
 CANCELLED_BY_USER = "cancelled by you"
 EXPIRED_UNFINISHED = "no record at the bank: not completed in time"
-GIVEN_UP = (CANCELLED_BY_USER, EXPIRED_UNFINISHED)
+#: The bank's page was opened but the payment never finished there by the
+#: time the add-money page promised: given up too (paid later after all, it
+#: is credited then, as any given-up deposit).
+EXPIRED_AT_BANK = "still unfinished at the bank when its time ran out"
+GIVEN_UP = (CANCELLED_BY_USER, EXPIRED_UNFINISHED, EXPIRED_AT_BANK)
 SWEEP_BATCH = 100
 
 
@@ -291,6 +295,10 @@ def final_word(status: DepositStatus | None, created_at: dt.datetime,
     if status is None and created_at < expire_before:
         # The bank never heard of it, long after the checkout: nothing was paid.
         return FinalWord(DepositAnswer.FAILED, amount_paise, CURRENCY, EXPIRED_UNFINISHED)
+    if status is not None and status.outcome is None and created_at < expire_before:
+        # Opened at the bank and left there: given up at the time the page
+        # promised, not waited for for ever (a late payment is still credited).
+        return FinalWord(DepositAnswer.FAILED, amount_paise, CURRENCY, EXPIRED_AT_BANK)
     if status is None or status.outcome is None:
         return None  # the customer may still be on the way to the bank's page
     return FinalWord(status.outcome, status.amount_paise, status.currency, status.reason)

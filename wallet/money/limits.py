@@ -161,7 +161,24 @@ class WalletLimits:
         more = (" Complete your KYC to raise the limit to "
                 f"{format_paise(self.policy.full_kyc_max_balance_paise)}."
                 if room.kyc_level != KycLevel.FULL else "")
-        raise DepositLimit(f"{can}: {why}.{more}")
+        raise DepositLimit(f"{can}: {why}{self._pending_deposits(user.id)}.{more}")
+
+    def _pending_deposits(self, user_id: int) -> str:
+        """What the refusal counts that the person may not think of: money
+        they started adding that the bank has not confirmed (read only when
+        refusing)."""
+        rows = self.db.execute(
+            select(Transaction.bank_code, func.sum(Transaction.amount_paise))
+            .where(Transaction.payee_user_id == user_id, Transaction.kind == Kind.DEPOSIT,
+                   Transaction.status == Status.PENDING)
+            .group_by(Transaction.bank_code).order_by(Transaction.bank_code)).all()
+        if not rows:
+            return ""
+        total = sum(int(amount) for _, amount in rows)
+        banks = " and ".join((code or "your bank").upper() for code, _ in rows)
+        return (f", counting {format_paise(total)} you started adding from {banks} that the "
+                "bank has not confirmed yet (cancel it on its page in your history, or it "
+                "lapses by itself if not paid)")
 
     @staticmethod
     def lock_query(stmt: Select[Any]) -> Select[Any]:
