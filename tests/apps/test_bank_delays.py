@@ -188,13 +188,13 @@ def test_a_waiting_withdrawal_says_whether_its_wait_is_usual(db, delays_app):
     app = webtest.TestApp(wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.7"})
     login(app, "+919876543210")
     text = app.get(f"/withdrawals/{recent}").html.find(id="withdrawal-progress").text
-    assert text.startswith("Yours is at under a minute, which is usual")
+    assert text.startswith("You asked for it under a minute ago, which is usual")
     assert "HDFC Bank payouts are taking about 2 minutes right now" in text
     with db() as session, session.begin():
         session.execute(update(Transaction).where(Transaction.id == recent).values(
             created_at=now - dt.timedelta(minutes=12)))
     text = app.get(f"/withdrawals/{recent}").html.find(id="withdrawal-progress").text
-    assert text.startswith("Yours is at 12 minutes, which is slower than usual")
+    assert text.startswith("You asked for it 12 minutes ago, which is slower than usual")
     assert text.endswith("we're on it.")
 
 

@@ -375,8 +375,28 @@ def test_a_bank_outage_is_explained_while_we_keep_trying(asha_app, db, runner, a
     page = asha_app.get(f"/withdrawals/{tx_id}")
     trouble = " ".join(page.html.select_one("#bank-trouble").text.split())
     assert "HDFC Bank is not responding" in trouble and "held safely" in trouble
-    assert page.html.select_one("#bank-calls").text == "1"
+    assert page.html.select_one("#bank-calls") is None  # (a shop's settlement page has it)
     assert page.html.select_one('meta[http-equiv="refresh"]') is not None
+    assert "updates by itself" in page.text
+
+
+def test_a_paid_withdrawal_says_so_plainly_with_its_reference(asha_app, db, runner, asha):
+    """Its final page said "Completed" in small grey letters, "Bank calls 0"
+    and "This page updates by itself."."""
+    tx_id = withdraw(db, asha, 400_00, "form-key-000000000002")
+    payout_processor(runner, TEST_BANKS, ScriptedBank(sends=["accepted"]), FAST,
+                     rng=random.Random(1)).drain(asha, "w1")
+    page = asha_app.get(f"/withdrawals/{tx_id}")
+    done = page.html.select_one("#withdrawal-done")
+    assert done is not None, page.text
+    text = " ".join(done.text.split())
+    assert "✓ ₹400.00 Sent to HDFC Bank" in text
+    with db() as session:
+        from wallet.banking.models import Withdrawal
+        reference = session.get(Withdrawal, tx_id).reference
+    assert page.html.select_one("#done-reference").text == reference
+    assert page.html.select_one("#bank-calls") is None
+    assert "updates by itself" not in page.text and "Yours is at" not in page.text
 
 
 def test_settlement_page_counts_the_bank_calls(merchant_app, db, runner, asha):

@@ -100,7 +100,8 @@ class SettlementViews:
         found = self.service.for_user(self.merchant, int(self.request.matchdict["id"]))
         if found is None:
             raise HTTPNotFound()
-        return payout_page(self.service, self.banks, *found, bank_delays(self.request))
+        return payout_page(self.service, self.banks, *found, bank_delays(self.request),
+                           show_bank_calls=True)
 
     # ------------------------------------------------- registered accounts
 

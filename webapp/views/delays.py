@@ -30,13 +30,13 @@ def _note(d: BankDelays, p50_s: float | None, what: str, done: str) -> dict[str,
 
 def withdrawal_progress(delays: BankDelays | None, status: str, age_s: float,
                         took_s: float | None) -> str:
-    """'Yours is at 12 minutes, which is usual...' for an open payout; how long
+    """'You asked for it 12 minutes ago, which is usual...' for an open payout; how long
     it took for a completed one."""
     if status == Status.COMPLETED and took_s is not None:
         return f"It took {describe_duration(took_s)} to reach your bank."
     if status not in Status.PAYOUT_IN_FLIGHT:
         return ""
-    yours = f"Yours is at {describe_duration(age_s).removeprefix('about ')}"
+    yours = f"You asked for it {describe_duration(age_s).removeprefix('about ')} ago"
     if delays is None or delays.payouts.p50_s is None:
         return f"{yours}."
     usual = describe_duration(delays.payouts.p50_s)

@@ -77,7 +77,8 @@ class WithdrawalViews:
 
 
 def payout_page(service: WithdrawalService, banks: dict[str, BankConfig], tx: Transaction,
-                wd: Withdrawal, delays: dict[str, BankDelays]) -> dict[str, Any]:
+                wd: Withdrawal, delays: dict[str, BankDelays], *,
+                show_bank_calls: bool = False) -> dict[str, Any]:
     """What a withdrawal's (a settlement's) page shows; it reloads itself until
     the payout is final, and a while after it was paid (a bank may still return it)."""
     progress = service.progress(tx)
@@ -98,4 +99,7 @@ def payout_page(service: WithdrawalService, banks: dict[str, BankConfig], tx: Tr
                                      (utcnow() - tx.created_at).total_seconds(), took_s)
     return {"tx": tx, "wd": wd, "bank": bank, "status_text": text, "delay_note": delay_note,
             "bank_calls": progress.bank_calls, "bank_trouble": progress.bank_not_answering,
-            "refresh_s": refresh_s}
+            "refresh_s": refresh_s,
+            # How often we called the bank: a shop's settlement page shows it
+            # (its accountant asks); a person withdrawing is not helped by it.
+            "show_bank_calls": show_bank_calls}
