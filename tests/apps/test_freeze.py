@@ -4,6 +4,7 @@ receives; the user sees why; unfreezing lifts it."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from wallet.core.models import Merchant, User
 from wallet.identity.accounts import AccountService
@@ -89,7 +90,9 @@ def test_frozen_wallet_cannot_spend_from_the_pages(user_app, db, asha, ravi, sho
     before = state(db)
     for name, form in page_attempts(user_app, public_id).items():
         refused = form.submit(status=400)
-        assert "Your wallet is frozen" in refused.text, name
+        # Said once, in one wording, as a warning (not the green of success).
+        assert refused.text.count("wallet is frozen") == 1, (name, refused.text)
+        assert "notice bad frozen" in refused.text, name
     assert state(db) == before
     assert balance(db, asha) == (1_000_00, 0)
 
@@ -134,3 +137,15 @@ def test_frozen_wallet_cannot_spend_through_the_api(api, db, asha, ravi, shop):
         reply = api.post_json(path, body, headers=auth(token, new_key()))
         assert reply.status_int in (200, 201, 202)
     assert balance(db, asha) == (1_005_00 - 30_00, 10_00)
+
+
+def test_freezing_and_unfreezing_are_told_to_the_user(db, asha):
+    from wallet.core.models import Notification
+    set_frozen(db, asha, True)
+    set_frozen(db, asha, True)  # already frozen: told once
+    set_frozen(db, asha, False)
+    with db() as session:
+        told = session.scalars(select(Notification.kind).where(Notification.user_id == asha)
+                               .order_by(Notification.id)).all()
+    assert [kind for kind in told if kind.startswith("wallet_")] == [
+        "wallet_frozen", "wallet_unfrozen"]

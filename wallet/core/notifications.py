@@ -61,6 +61,9 @@ class Notice(StrEnum):
     # A first payment held for its undo window (wallet.money.transfer_holds).
     TRANSFER_INCOMING = "transfer_incoming"
     TRANSFER_CANCELLED = "transfer_cancelled"
+    # An operator froze or unfroze the wallet (wallet.money.freeze).
+    WALLET_FROZEN = "wallet_frozen"
+    WALLET_UNFROZEN = "wallet_unfrozen"
 
 
 class MerchantNotice(StrEnum):

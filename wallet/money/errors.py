@@ -35,6 +35,9 @@ class WalletFrozen(WalletError):
     """The payer's wallet is frozen by an operator."""
 
     code = "wallet_frozen"
+    #: Not a field of any form: every page of the user app says it already, in
+    #: its frozen-wallet banner (one wording, once); the API sends the detail.
+    field = "frozen"
 
 
 class DepositLimit(WalletError):

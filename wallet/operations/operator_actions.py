@@ -28,12 +28,13 @@ from ..banking.withdrawals import WithdrawalService
 from ..core.codes import Kind, Status, payout_reference, utcnow
 from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
+from ..core.notifications import Notice, notify
 from ..core.observe import Observer
 from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary, one_line
 from ..identity.web_sessions import EndReason, PrincipalKind, WebSessions
 from ..merchants.disputes import Disputes
-from ..money.freeze import freeze, unfreeze
+from ..money.freeze import Freezing, freeze, unfreeze
 from .audit import Actor, AuditLog, Outcome
 from .bank_calls import reconcile
 from .models import ReconciliationRun
@@ -221,12 +222,26 @@ class OperatorActions:
         return user
 
     def freeze_wallet(self, user_id: int, reason: str) -> ActionResult:
-        return self.run("freeze", "user", user_id, reason, lambda: freeze(
-            self._user(user_id), clean_reason(reason), self.clock()))
+        def frozen() -> str:
+            user = self._user(user_id)
+            done = freeze(user, clean_reason(reason), self.clock())
+            if done == Freezing.FROZEN:
+                notify(self.db, user_id, Notice.WALLET_FROZEN,
+                       f"Your wallet is frozen: money cannot leave it ({user.frozen_reason}). "
+                       "You can still receive money. Contact support to have it lifted.",
+                       now=self.clock())
+            return done
+        return self.run("freeze", "user", user_id, reason, frozen)
 
     def unfreeze_wallet(self, user_id: int, reason: str) -> ActionResult:
-        return self.run("unfreeze", "user", user_id, reason,
-                        lambda: unfreeze(self._user(user_id)))
+        def unfrozen() -> str:
+            done = unfreeze(self._user(user_id))
+            if done == Freezing.UNFROZEN:
+                notify(self.db, user_id, Notice.WALLET_UNFROZEN,
+                       "Your wallet is no longer frozen: you can send, pay and withdraw again.",
+                       now=self.clock())
+            return done
+        return self.run("unfreeze", "user", user_id, reason, unfrozen)
 
     def sign_out_everywhere(self, kind: str, principal_id: int, reason: str) -> ActionResult:
         """End every session of a user (their API tokens too) or a shop: a

@@ -88,7 +88,7 @@ class CheckoutViews:
         try:
             quote.preview(request_key)
         except WalletError as exc:
-            return self._page(checkout, {"form": str(exc)}, status=400)
+            return self._page(checkout, _page_errors(exc), status=400)
         if (gate := pin_setup(self.request)) is not None:
             return gate
         outcome = confirm(self.request, quote, request_key)
@@ -100,7 +100,13 @@ class CheckoutViews:
         if isinstance(outcome, InsufficientBalance):
             return self._page(checkout, {"form": str(outcome)}, status=400, short=True)
         if isinstance(outcome, WalletError):
-            return self._page(checkout, {"form": str(outcome)}, status=400)
+            return self._page(checkout, _page_errors(outcome), status=400)
         target = return_target(outcome, checkout.merchant) or self.request.route_url(
             "transaction", id=outcome.transaction_id, _query={"sent": "1"})
         return HTTPSeeOther(target)
+
+
+def _page_errors(exc: WalletError) -> dict[str, str]:
+    """A refusal as the checkout page shows it: above the form, except a
+    frozen wallet's, which the page's banner says already (once)."""
+    return {"frozen" if exc.field == "frozen" else "form": str(exc)}
