@@ -201,11 +201,25 @@ def test_the_pin_is_changed_with_the_old_one_and_reset_with_the_password(user_ap
     assert isinstance(send(db, asha, 1_00, PIN), WrongPin)
     reset = user_app.get("/pin/reset").forms["pin-reset-form"]
     reset["password"], reset["pin"], reset["repeat"] = "not the password", "8642", "8642"
-    assert "do not match" in reset.submit(status=400).text
+    refused = reset.submit(status=400)
+    assert "That is not your password." in refused.text and "phone" not in refused.text
     reset = user_app.get("/pin/reset").forms["pin-reset-form"]
     reset["password"], reset["pin"], reset["repeat"] = "correct horse battery", "8642", "8642"
     reset.submit(status=303)
     assert not isinstance(send(db, asha, 1_00, "8642"), WalletError)
+
+
+def test_wrong_passwords_on_the_pin_reset_never_lock_the_sign_in(user_app, db, people):
+    """Five wrong passwords on /pin/reset locked the log-in for 15 minutes
+    and spoke of a phone number the page never asked for."""
+    login(user_app, ASHA)
+    for _ in range(6):
+        reset = user_app.get("/pin/reset").forms["pin-reset-form"]
+        reset["password"], reset["pin"], reset["repeat"] = "not the password", "8642", "8642"
+        refused = reset.submit(status=400)
+    assert "Too many" in refused.text and "phone" not in refused.text  # the page's own limit
+    other = webtest.TestApp(user_app.app, extra_environ=user_app.extra_environ)
+    assert login(other, ASHA).status_int == 303  # signing in is not locked
 
 
 def test_the_checkout_asks_for_the_pin(user_app, db, people):

@@ -190,6 +190,19 @@ class AccountService:
         self._clear_throttle(phone)
         return user
 
+    def confirm_password(self, user: User, password: str, ip: str) -> None:
+        """A signed-in user proves their password again (a forgotten PIN's
+        reset): AccountError naming the password if wrong. Throttled as
+        log-ins are but on a key of its own, so guesses here never lock the
+        person out of signing in; commit the refusal (it counts)."""
+        key = f"confirm:{user.id}"
+        self._check_throttle(key, ip)
+        stored = user.password_hash.encode()
+        if not bcrypt.checkpw((password or "").encode()[:MAX_PASSWORD_BYTES], stored):
+            self.dbsession.add(LoginAttempt(phone=key, ip=ip, created_at=self.clock()))
+            raise AccountError("That is not your password.", "password")
+        self._clear_throttle(key)
+
     # The same throttling for other log-ins (the operators' console), each on
     # a key of its own (at most 32 characters).
     def check_throttle(self, key: str, ip: str) -> None:

@@ -71,8 +71,8 @@ def pin_reset(request: Request) -> dict[str, Any] | Response:
     services = request_services(request)
     user: User = request.identity
     try:
-        services.accounts.authenticate(user.phone, field(request, "password"),
-                                       request.remote_addr or "unknown")
+        services.accounts.confirm_password(user, field(request, "password"),
+                                           request.remote_addr or "unknown")
     except AccountError as exc:
         request.response.status = 400
         return {"errors": {"password": str(exc)}}
