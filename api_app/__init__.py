@@ -20,6 +20,7 @@ from pyramid.router import Router
 from wallet.settings import resolve_settings
 from webcommon import use_pins, use_task_queue
 from webcommon.headers import DOCS_CONTENT_SECURITY_POLICY
+from webcommon.receipt_keys import include_receipt_keys
 from webcommon.unavailable import json_unavailable
 
 from .contract import Contract
@@ -66,6 +67,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         add_method_fallbacks(config, API_ROUTES)
         config.add_view(openapi_json, route_name="openapi_json", permission="public")
         config.add_view(docs, route_name="docs", permission="public")
+        include_receipt_keys(config, permission="public")  # the receipts' public keys
         config.scan(".views")
     return config.make_wsgi_app()
 

@@ -16,6 +16,7 @@ from wallet.merchants.models import Dispute, Mandate, MandateDebit, PaymentReque
 from wallet.money.activity import ActivityItem
 from wallet.money.models import PaymentSchedule, ScheduleRun
 from wallet.money.money_requests import RequestView
+from wallet.money.receipts import IssuedReceipt
 from wallet.money.schedules import Payee
 from wallet.money.splits import SplitView
 from wallet.money.statements import Statement
@@ -207,3 +208,11 @@ def dispute(record: Dispute, *, payment_request_id: str | None) -> Json:
             "respond_by": moment(record.respond_by), "evidence": record.evidence,
             "created_at": moment(record.created_at),
             "responded_at": moment(record.responded_at), "decided_at": moment(record.decided_at)}
+
+
+def receipt(value: IssuedReceipt | None) -> Json | None:
+    """A payment's signed receipt (docs/receipts.md), or None."""
+    if value is None:
+        return None
+    return {"text": value.text, "summary": value.facts.summary(),
+            "reference": value.facts.reference, "key_id": value.facts.key_id}

@@ -1,6 +1,7 @@
-"""A tiny shop taking wallet payments: the standard library and
-``standardwebhooks`` (pip install standardwebhooks) only, none of the wallet's
-code, as any shop's server would be written.
+"""A tiny shop taking wallet payments: the standard library,
+``standardwebhooks`` (pip install standardwebhooks) and, to check customers'
+payment receipts, ``cryptography``; none of the wallet's code, as any shop's
+server would be written.
 
     WALLET_API_KEY=sk_live_… WALLET_WEBHOOK_SECRET=whsec_… python examples/shop.py [PORT]
 
@@ -13,12 +14,18 @@ POST /buy       creates a payment request through the API and sends the customer
 GET  /return    where checkout sends the customer back (?payment_request_id=…&status=…):
                 a hint only, anyone can type that URL
 POST /webhooks  the wallet's signed events: only a verified one marks an order paid
+GET  /receipt   ?code=WR1.…: is a customer's payment receipt genuine? (verify_receipt,
+                with the wallet's published keys: docs/receipts.md)
 """
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import html
 import json
 import os
+import re
+import struct
 import sys
 import urllib.error
 import urllib.parse
@@ -26,6 +33,8 @@ import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from standardwebhooks import Webhook
 
 API = os.environ.get("WALLET_API", "http://127.0.0.1:6547")
@@ -43,6 +52,80 @@ def create_payment_request(api_key: str, order: str, return_url: str) -> dict[st
     with urllib.request.urlopen(request, timeout=10) as response:
         answer: dict[str, str] = json.load(response)
         return answer
+
+
+def _b64url(text: str) -> bytes:
+    """Strict base64url without padding: any other spelling of the bytes is refused."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode() != text:
+        raise ValueError("not canonical")
+    return data
+
+
+def _when(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def verify_receipt(code: str, jwks: dict, now: dt.datetime) -> dict:
+    """Whether ``code`` (a receipt, ``WR1.…``) is genuine, with the wallet's
+    published keys ``jwks`` (GET /.well-known/wallet-receipt-keys.json) and the
+    time ``now`` (aware): ``{"genuine": True, "amount_paise": …, "payee_name": …}``
+    or ``{"genuine": False, "reason": …}``. The format: docs/receipts.md."""
+    code = code.strip()
+    try:
+        if not code.startswith("WR1.") or len(code) > 2000:
+            raise ValueError("malformed")
+        data = _b64url(code[4:])
+        payload, signature = data[:-64], data[-64:]
+        if len(signature) != 64 or not payload or payload[0] != 1:
+            raise ValueError("malformed")
+        fields, at = [], 1
+        for shape in ("s", "s", "Q", "Q", "q", "s", "s", "s"):  # see docs/receipts.md
+            if shape == "s":
+                size = payload[at]
+                fields.append(payload[at + 1:at + 1 + size].decode())
+                at += 1 + size
+            else:
+                fields.append(struct.unpack_from(">" + shape, payload, at)[0])
+                at += 8
+            if at > len(payload):
+                raise ValueError("malformed")
+        if at != len(payload) or fields[1] not in ("payment", "transfer") or fields[3] <= 0:
+            raise ValueError("malformed")
+        at_time = dt.datetime.fromtimestamp(fields[4], dt.timezone.utc)
+    except (ValueError, IndexError, struct.error, OverflowError, OSError):
+        return {"genuine": False, "reason": "malformed"}
+    kid, kind, txn, amount_paise, _, payee_name, payee_ref, payer = fields
+    key = next((k for k in jwks.get("keys", []) if k.get("kid") == kid
+                and k.get("kty") == "OKP" and k.get("crv") == "Ed25519"), None)
+    if key is None:
+        return {"genuine": False, "reason": "unknown_key"}
+    try:
+        Ed25519PublicKey.from_public_bytes(_b64url(key["x"])).verify(
+            signature, b"WR1." + payload)
+    except (InvalidSignature, ValueError):
+        return {"genuine": False, "reason": "bad_signature"}
+    if at_time > now + dt.timedelta(minutes=10):
+        return {"genuine": False, "reason": "future"}
+    if key.get("status") == "retired":
+        retired_at, not_after = _when(key.get("retired_at")), _when(key.get("not_after"))
+        if retired_at is None or at_time >= retired_at:
+            return {"genuine": False, "reason": "key_retired"}
+        if not_after is None or now >= not_after:
+            return {"genuine": False, "reason": "key_expired"}
+    return {"genuine": True, "kind": kind, "reference": f"TXN{txn:08d}",
+            "amount_paise": amount_paise, "at": at_time, "payee_name": payee_name,
+            "payee_ref": payee_ref, "payer": payer, "key_id": kid}
+
+
+def published_keys() -> dict:
+    """The wallet's receipt keys (cache them: the answer says for how long)."""
+    with urllib.request.urlopen(f"{API}/.well-known/wallet-receipt-keys.json",
+                                timeout=10) as response:
+        keys: dict = json.load(response)
+        return keys
 
 
 class Shop(BaseHTTPRequestHandler):
@@ -67,6 +150,12 @@ class Shop(BaseHTTPRequestHandler):
                             f"{html.escape(query.get('payment_request_id', '?'))}: "
                             f"{html.escape(query.get('status', '?'))}. We confirm your order "
                             f"once the wallet tells our server.</p>")
+        elif url.path == "/receipt":
+            code = dict(urllib.parse.parse_qsl(url.query)).get("code", "")
+            found = verify_receipt(code, published_keys(), dt.datetime.now(dt.timezone.utc))
+            self.reply(200, "<h1>Genuine: ₹{:.2f} to {}</h1>".format(
+                found["amount_paise"] / 100, html.escape(found["payee_name"]))
+                if found["genuine"] else f"<h1>NOT genuine</h1><p>{found['reason']}</p>")
         else:
             orders = "".join(f"<li>{html.escape(ref)}: {html.escape(o['status'])}</li>"
                              for ref, o in ORDERS.items())

@@ -251,6 +251,16 @@ TEST_PAN_SETTINGS = {
     "wallet.pan_hmac_key": "test-pan-fingerprint-key-" + "h" * 20 + "abcdefgh",
 }
 
+#: The tests' receipt keys (wallet.money.receipt_keys): test-r2 signs; test-r1 was
+#: retired on 2026-01-01 (its public key only, as production keeps retired keys).
+TEST_RECEIPT_SETTINGS = {
+    "wallet.receipt_signing_keys": "test-r2:A-n9HHUfNMhsYQgcXPS7JLfWxfLlUEPOBp7hv75MIWs",
+    "wallet.receipt_key_id": "test-r2",
+    "wallet.receipt_retired_keys":
+        "test-r1:fVknqxw0CYPOr5xCohZgRKfP4HULLRTLuz9z-wZHz7Y:2026-01-01T00:00:00Z",
+    "wallet.receipt_key_grace_days": "30",
+}
+
 #: What production needs for KYC: a verifier that is not the approve-all one
 #: (tests.wallet_helpers.RegistryStub) and strong PAN keys of its own.
 PRODUCTION_KYC_SETTINGS = {
@@ -258,6 +268,9 @@ PRODUCTION_KYC_SETTINGS = {
     "wallet.pan_keys": "2026a:Zq8vN3xR7tLw2pKc9YhB4mFs6Dj1GaUe",
     "wallet.pan_key_id": "2026a",
     "wallet.pan_hmac_key": "Hn5Wc2Qx8Ls4Rb7Tz1Vm3Ky6Pd9Fg0Ja",
+    # Payment receipts' signing key (wallet.money.receipt_keys): production needs one.
+    "wallet.receipt_signing_keys": "2026a:hvmWYsUhw5l0DafvUwGZSZVizEpFqewxcRgLG2ocgqo",
+    "wallet.receipt_key_id": "2026a",
 }
 #: The same, as production.ini reads it from the environment.
 PRODUCTION_KYC_ENV = {
@@ -265,6 +278,8 @@ PRODUCTION_KYC_ENV = {
     "WALLET_PAN_KEYS": PRODUCTION_KYC_SETTINGS["wallet.pan_keys"],
     "WALLET_PAN_KEY_ID": PRODUCTION_KYC_SETTINGS["wallet.pan_key_id"],
     "WALLET_PAN_HMAC_KEY": PRODUCTION_KYC_SETTINGS["wallet.pan_hmac_key"],
+    "WALLET_RECEIPT_SIGNING_KEYS": PRODUCTION_KYC_SETTINGS["wallet.receipt_signing_keys"],
+    "WALLET_RECEIPT_KEY_ID": PRODUCTION_KYC_SETTINGS["wallet.receipt_key_id"],
 }
 
 
@@ -282,6 +297,7 @@ def web_settings(app_db_url):
     return {
         **BANK_SETTINGS,
         **TEST_PAN_SETTINGS,
+        **TEST_RECEIPT_SETTINGS,
         "sqlalchemy.url": app_db_url,
         "wallet.environment": "test",
         "wallet.session_secret": TEST_SESSION_SECRET,

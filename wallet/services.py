@@ -61,6 +61,7 @@ from .money.activity import Activity
 from .money.limits import LimitPolicy, WalletLimits
 from .money.models import ScheduleRun
 from .money.money_requests import MoneyRequests, RequestPolicy
+from .money.receipts import Receipts
 from .money.schedules import NOTICE_BATCH, PaymentSchedules, SchedulePolicy
 from .money.shop_payments import ShopPayments
 from .money.splits import Splits
@@ -402,6 +403,11 @@ class Services:
         """First payments held for their undo window (wallet.money.transfer_holds)."""
         return TransferHolds(self.db, clock=self.clock, ledger=self.ledger,
                              policy=self.undo_policy)
+
+    @property
+    def receipts(self) -> Receipts:
+        """Signed payment receipts (wallet.money.receipts)."""
+        return Receipts(self.db, keys=self.settings.receipt_keys, clock=self.clock)
 
 
 @dataclass(frozen=True)

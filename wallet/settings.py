@@ -38,6 +38,7 @@ from .merchants.mandate_rules import MIN_PRODUCTION_NOTICE_S, MandatePolicy
 from .merchants.webhooks import WebhookPolicy
 from .money.limits import LimitPolicy
 from .money.money_requests import RequestPolicy
+from .money.receipt_keys import ReceiptKeyRing
 from .money.schedules import SchedulePolicy
 from .money.transfer_holds import UndoPolicy
 
@@ -203,6 +204,9 @@ class WalletSettings:
     # ``undo_window`` (wallet.money.transfer_holds): the sender may undo it.
     undo_above_paise: int = UndoPolicy.above_paise
     undo_window_s: float = UndoPolicy.window_s
+    #: The keys that sign payment receipts (wallet.money.receipt_keys): None when not
+    #: configured (outside production only: no receipts then).
+    receipt_keys: ReceiptKeyRing | None = field(default=None, repr=False)
 
     @property
     def production(self) -> bool:
@@ -226,13 +230,14 @@ class WalletSettings:
             raise ConfigurationError("wallet.mandate_notice_s: customers get at least 24 hours' "
                                      "notice of an AutoPay debit (86400) in production")
         return cls(raw=dict(settings), banks=load_banks(settings), pin_keys=_pin_keys(settings),
-                   pan_keys=PanKeys.from_settings(settings), **values)
+                   pan_keys=PanKeys.from_settings(settings),
+                   receipt_keys=ReceiptKeyRing.from_settings(settings), **values)
 
 
 _POSITIVE_INT, _POSITIVE_FLOAT = _positive(int), _positive(float)
 #: Where a setting is not ``wallet.<field>``.
 _KEYS = {"database_url": "sqlalchemy.url"}
-#: How each plain setting is read (the others: banks, pin_keys, pan_keys, raw).
+#: How each plain setting is read (the others: banks, pin_keys, pan_keys, receipt_keys, raw).
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "environment": str, "database_url": str, "user_app_url": str, "task_queue": str,
     "kyc_verifier": str, "webhook_allow_private_urls": as_bool,

@@ -1,5 +1,6 @@
 from pyramid.config import Configurator
 
+from webcommon.receipt_keys import include_receipt_keys
 from webcommon.routes import add_account_routes
 
 
@@ -58,3 +59,6 @@ def includeme(config: Configurator) -> None:
     config.add_route("tickets", "/tickets")
     config.add_route("ticket", "/tickets/{id:tk_[A-Za-z0-9_-]{1,37}}")
     config.add_route("ticket_report", "/transactions/{id:\\d{1,18}}/report")
+    # Signed payment receipts: anyone checks one (webapp/views/receipts.py); the keys.
+    config.add_route("receipts_verify", "/receipts/verify")
+    include_receipt_keys(config)

@@ -88,7 +88,12 @@ def transaction(request: Request) -> Any:
     categories = request.services.tickets.categories_for(request.identity, item.transaction)
     answer = (held_transfer(request, item.transaction)  # (while held: when it lands)
               if item.transaction.kind == Kind.TRANSFER else render.activity(item))
-    return {**answer, "ticket_categories": list(categories)}
+    # The payer's signed receipt (wallet.money.receipts): made from the row (a query only
+    # for a store other than the shop's first).
+    receipt = (request.services.receipts.for_transaction(item.transaction)
+               if item.direction == "out" else None)
+    return {**answer, "ticket_categories": list(categories),
+            "receipt": render.receipt(receipt)}
 
 
 #: Media types of a statement, by the ``format`` parameter's value.

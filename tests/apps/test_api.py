@@ -108,6 +108,8 @@ def test_send_money_moves_it_once_and_both_see_it(api, db, asha, ravi):
     fetched = api.get(f"/v1/transactions/{sent['id']}", headers=auth(token)).json
     # (GET adds what may be reported about it: POST /v1/tickets)
     assert "wrong_person" in fetched.pop("ticket_categories")
+    # (and the payer's signed receipt: docs/receipts.md)
+    assert fetched.pop("receipt")["text"].startswith("WR1.")
     # What the sender was told of the payee is the answer's only (a first payment).
     assert sent.pop("first_payment") is True and sent.pop("payee_verified_name") == "Ravi"
     assert fetched == sent

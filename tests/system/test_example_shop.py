@@ -27,13 +27,13 @@ SECRET = "whsec_" + base64.b64encode(b"s" * 24).decode()
 API_KEY = "sk_live_" + "k" * 32
 
 
-def test_it_imports_only_the_standard_library_and_standardwebhooks():
+def test_it_imports_only_the_standard_library_standardwebhooks_and_cryptography():
     tree = ast.parse(EXAMPLE.read_text())
     imported = {alias.name.split(".")[0] for node in ast.walk(tree)
                 if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module}
-    assert imported - set(sys.stdlib_module_names) == {"standardwebhooks"}
+    assert imported - set(sys.stdlib_module_names) == {"standardwebhooks", "cryptography"}
 
 
 class FakeApi:

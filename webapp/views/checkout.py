@@ -17,9 +17,11 @@ from wallet.merchants.errors import RequestNotFound, RequestNotPayable
 from wallet.merchants.payment_requests import Checkout, PaymentRequests, return_target
 from wallet.money.activity import Activity
 from wallet.money.errors import InsufficientBalance
+from wallet.money.receipts import Receipts
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
+from ..receipts import receipt_view
 from .confirm import confirm
 from .forms import field, new_request_key
 from .stepup import pin_setup
@@ -42,6 +44,7 @@ class CheckoutViews:
         services = request_services(request)
         self.activity: Activity = services.activity
         self.requests: PaymentRequests = services.payment_requests
+        self.receipts: Receipts = services.receipts
         public_id: str = request.matchdict["id"]
         self.public_id = public_id if len(public_id) <= MAX_ID_CHARS else ""  # (not found)
 
@@ -58,6 +61,10 @@ class CheckoutViews:
             "status_text": "" if paid_by_you else STATUS_TEXT.get(checkout.status, ""),
             "return_url": return_target(checkout.request, checkout.merchant)
             if paid_by_you else None,
+            # Paid: the payer's signed receipt (wallet.money.receipts) on this page too.
+            "receipt": receipt_view(self.receipts.for_payer(
+                self.user.id, checkout.request.transaction_id))
+            if paid_by_you and checkout.request.transaction_id else None,
         }
 
     def _not_found(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from wallet.money.transfers import Transfers
 from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults
 
+from ..receipts import receipt_of
 from .confirm import ConfirmStep, confirm_step
 from .forms import field, new_request_key
 from .stepup import pin_setup
@@ -139,6 +140,8 @@ class WalletViews:
                 # Report fraud (webapp/views/fraud.py): the button, or the report made.
                 "fraud": fraud.of_transaction(item.transaction.id) if transfer else None,
                 "may_report_fraud": transfer and fraud.reportable(self.user, item.transaction),
+                # The payer's signed receipt (wallet.money.receipts), as a QR code and text.
+                "receipt": receipt_of(self.request, item.transaction),
                 **self._ticket_link(item)}
 
     def _ticket_link(self, item: ActivityItem) -> dict[str, Any]:
