@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import urllib.parse
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +20,9 @@ from wallet.operations.bank_calls import verify_all
 from ..wallet_helpers import (
     PASSWORD,
     PIN,
+    TEST_BANKS,
     balance,
+    deposit_service,
     login,
     make_user,
     payment_requests,
@@ -159,6 +162,10 @@ def test_expired_and_cancelled_requests_say_so_and_move_nothing(user_app, db, sh
     assert state(db) == before
     assert balance(db, asha) == (1_000_00, 0) and merchant_balance(db, shop) == 0
     assert request_row(db, public_id).status == word  # a late checkout expires it
+    # Back to the shop, which is told what became of it (not only "your wallet").
+    back = page.html.select_one("#leave-link")
+    assert back is not None and back.text == "Back to Dosa Corner"
+    assert back["href"].endswith(f"payment_request_id={public_id}&status={word}")
 
 
 def test_unknown_requests_are_404(user_app, db, shop, asha):
@@ -186,6 +193,38 @@ def test_not_enough_money_shows_the_form_with_a_way_to_add_some(user_app, db, sh
     assert 'id="add-money"' in refused.text and "checkout-form" in refused.text
     assert state(db) == before
     assert request_row(db, public_id).status == RequestStatus.CREATED
+
+
+def test_not_enough_money_adds_the_shortfall_and_comes_back(user_app, db, shop, ravi):
+    public_id = create(db, shop)
+    login(user_app, RAVI)
+    link = user_app.get(f"/checkout/{public_id}").html.select_one("#add-money-link")
+    assert link.text == "Add ₹250.00"
+    form = user_app.get(link["href"]).forms["add-money-form"]
+    assert form["amount"].value == "250.00" and form["then"].value == public_id
+    to_bank = form.submit(status=303).location
+    back = parse_qs(urlsplit(to_bank).query)["return_url"][0]
+    assert back.endswith(f"?then={public_id}"), back
+    with db() as session, session.begin():
+        tx = session.scalar(select(Transaction).where(Transaction.kind == "deposit"))
+        deposit_service(session, TEST_BANKS).settle(
+            tx.token, "success", bank_code="hdfc", amount_paise=250_00, currency="INR",
+            source="test")
+    page = user_app.get(back)
+    assert page.html.select_one("#back-to-checkout")["href"].endswith(f"/checkout/{public_id}")
+    # A forged way back is not followed: only a payment request's id.
+    forged = user_app.get("/add-money?then=https://evil.example&amount=1e9")
+    assert forged.forms["add-money-form"]["amount"].value == ""
+    assert "then" not in forged.forms["add-money-form"].fields
+
+
+def test_an_open_checkout_can_be_left_for_the_shop(user_app, db, shop, asha):
+    public_id = create(db, shop)
+    login(user_app, ASHA)
+    leave = user_app.get(f"/checkout/{public_id}").html.select_one("#leave-link")
+    assert leave.text == "Cancel and return to Dosa Corner"
+    assert leave["href"].endswith(f"payment_request_id={public_id}&status=abandoned")
+    assert request_row(db, public_id).status == RequestStatus.CREATED  # still payable
 
 
 def test_without_a_return_url_the_receipt_is_shown(user_app, db, shop, asha):

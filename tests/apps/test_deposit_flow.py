@@ -161,14 +161,15 @@ def decide_at_bank(stack: Stack, token: str, action: str, knobs: dict | None = N
     assert (reply.status, reply.headers["Location"]) == (302, "http://127.0.0.1/x")
 
 
-def sweep(stack: Stack, db) -> dict[str, int]:
-    """The stuck-deposit sweeper, treating every pending deposit as stuck."""
+def sweep(stack: Stack, db, expire_after: dt.timedelta = dt.timedelta(0)) -> dict[str, int]:
+    """The stuck-deposit sweeper, treating every pending deposit as stuck
+    (and, unless told, as past its time)."""
     def run_in_transaction(fn):
         with db() as session, session.begin():
             return fn(session)
 
     return sweep_stuck_deposits(run_in_transaction, stack.banks, bank_client,
-                                older_than=dt.timedelta(0), expire_after=dt.timedelta(0))
+                                older_than=dt.timedelta(0), expire_after=expire_after)
 
 
 def sweep_counts(checked=0, settled=0, still_pending=0, bank_unavailable=0) -> dict[str, int]:
@@ -321,9 +322,16 @@ def test_the_sweeper_settles_what_the_bank_knows_and_waits_for_the_rest(stack, d
     decide_at_bank(stack, declined, "decline", knobs={"X-Fake-Bank-Webhook": "lost"})
     wait_until(lambda: sent_webhooks(stack), "the bank to consider its webhook sent")
 
-    assert sweep(stack, db) == sweep_counts(checked=3, settled=2, still_pending=1)
-
+    # Within their time: only the bank's decline is final.
+    assert sweep(stack, db, expire_after=dt.timedelta(hours=1)) == sweep_counts(
+        checked=3, settled=1, still_pending=2)
     assert deposit_row(db, undecided).status == "pending"
+    assert deposit_row(db, abandoned).status == "pending"
+    # Past it: the one the bank never heard of and the one left open at the
+    # bank are both given up (the bank's "pending" is not waited for for ever).
+    assert sweep(stack, db) == sweep_counts(checked=2, settled=2)
+    assert deposit_row(db, undecided).status == "failed"
+    assert "still unfinished at the bank" in deposit_row(db, undecided).status_reason
     assert deposit_row(db, abandoned).status == "failed"
     assert "no record at the bank" in deposit_row(db, abandoned).status_reason
     assert deposit_row(db, declined).status == "failed"

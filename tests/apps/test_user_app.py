@@ -3,6 +3,7 @@ Each refused request is checked to have changed nothing."""
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 import pytest
 from sqlalchemy import select
@@ -247,6 +248,19 @@ def test_signup_refuses_a_password_built_from_the_name(user_app, db, password):
     response = form.submit(status=400)
     assert "your name or your own details" in response.text
     assert state(db) == before
+
+
+def test_sending_to_a_number_with_no_wallet_offers_an_invite(asha_app, db):
+    before = state(db)
+    refused = send_form(asha_app, phone="90000 12345", amount="10").submit(status=400)
+    assert "No wallet is registered with that number." in refused.text
+    whatsapp = refused.html.select_one("#invite-whatsapp")["href"]
+    assert whatsapp.startswith("https://wa.me/919000012345?text=")
+    assert "Asha" in urllib.parse.unquote(whatsapp) and "/signup" in whatsapp
+    assert refused.html.select_one("#invite-sms")["href"].startswith("sms:+919000012345?body=")
+    assert state(db) == before
+    # A registered number is no occasion for an invite.
+    assert "invite" not in send_form(asha_app, amount="1000.01").submit(status=400).text.lower()
 
 
 def test_too_long_note_is_a_form_error(asha_app, db):

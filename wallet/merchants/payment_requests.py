@@ -274,15 +274,19 @@ def payment_of(db: Session, request: PaymentRequest) -> Transaction | None:
     return None if request.transaction_id is None else db.get(Transaction, request.transaction_id)
 
 
-def return_target(request: PaymentRequest, merchant: Merchant) -> str | None:
+def return_target(request: PaymentRequest, merchant: Merchant,
+                  status: str | None = None) -> str | None:
     """Where the customer goes back to: the request's return URL, if it has one
     and it is still on one of the shop's return origins, with
     ``payment_request_id`` and ``status`` added to its query (after what the
-    shop put there, which is kept as it was)."""
+    shop put there, which is kept as it was). ``status``: what to say instead
+    of the request's own (``abandoned``: the customer went back unpaid; the
+    request stays open until it expires)."""
     url = request.return_url
     if not url or origin_of(url) not in allowed_origins(merchant):
         return None
     parts = urlsplit(url)
-    ours = urlencode({"payment_request_id": request.public_id, "status": request.status})
+    ours = urlencode({"payment_request_id": request.public_id,
+                      "status": status or request.status})
     query = f"{parts.query.rstrip('&')}&{ours}" if parts.query.rstrip("&") else ours
     return urlunsplit(parts._replace(query=query))

@@ -66,6 +66,10 @@ class Sent:
     lands_at: dt.datetime | None = None
 
 
+#: What a send to a number with no wallet is told (the page offers an invite).
+NOT_REGISTERED = "No wallet is registered with that number."
+
+
 class Transfers:
     def __init__(self, dbsession: Session, *, clock: Callable[[], dt.datetime] = utcnow,
                  ledger: Ledger, pins: Pins, limits: WalletLimits, max_transfer_paise: int,
@@ -240,7 +244,7 @@ class Transfers:
             ("payee_user_id", "amount_paise"), {"phone": phone, "sender_id": sender.id},
             leading=3)
         if found is None or not found[0].is_active:
-            raise RecipientNotFound("No wallet is registered with that number.")
+            raise RecipientNotFound(NOT_REGISTERED)
         recipient, paid_before, kyc_name = found
         return recipient, earlier, payee_of(paid_before, kyc_name)
 

@@ -61,6 +61,10 @@ class CheckoutViews:
             "status_text": "" if paid_by_you else STATUS_TEXT.get(checkout.status, ""),
             "return_url": return_target(checkout.request, checkout.merchant)
             if paid_by_you else None,
+            # Not paying after all, or nothing to pay any more: back to the shop.
+            "leave_url": None if paid_by_you else return_target(
+                checkout.request, checkout.merchant,
+                "abandoned" if checkout.status == RequestStatus.CREATED else checkout.status),
             # Paid: the payer's signed receipt (wallet.money.receipts) on this page too.
             "receipt": receipt_view(self.receipts.for_payer(
                 self.user.id, checkout.request.transaction_id))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
@@ -42,11 +43,17 @@ class DepositViews:
 
     @view_config(route_name="add_money", renderer="add_money.jinja2", request_method="GET")
     def form(self) -> dict[str, Any]:
-        return self._form()
+        # From a checkout that was short: its shortfall filled in, and the
+        # way back to it kept (only a payment request's id, never a URL).
+        amount = self.request.GET.get("amount", "")
+        values = {"amount": amount if _AMOUNT.fullmatch(amount) else "",
+                  "then": _then(self.request.GET.get("then"))}
+        return self._form(values=values)
 
     @view_config(route_name="add_money", renderer="add_money.jinja2", request_method="POST")
     def start(self) -> dict[str, Any] | Response:
-        values = {"bank": field(self.request, "bank"), "amount": field(self.request, "amount")}
+        values = {"bank": field(self.request, "bank"), "amount": field(self.request, "amount"),
+                  "then": _then(field(self.request, "then"))}
         errors: dict[str, str] = {}
         amount_paise = parse_rupees(values["amount"], errors, max_paise=MAX_DEPOSIT_PAISE)
         if values["bank"] not in self.banks:  # with the amount's problem, if any
@@ -58,7 +65,8 @@ class DepositViews:
                                      field(self.request, "request_key"))
         except WalletError as exc:
             return self._form(exc.errors, values, status=400)
-        return_url = self.request.route_url("deposit", token=tx.token)
+        return_url = self.request.route_url(
+            "deposit", token=tx.token, _query={"then": values["then"]} if values["then"] else {})
         return HTTPSeeOther(self.deposits.netbanking_url(tx, return_url))
 
     @view_config(route_name="deposit", renderer="deposit.jinja2")
@@ -74,6 +82,7 @@ class DepositViews:
             "balance": request_services(self.request).activity.balance(self.user),
             "cancelled": tx.status == Status.FAILED and tx.status_reason == CANCELLED_BY_USER,
             "expires_at": self.deposits.expires_at(tx, expire_after_s),
+            "then": _then(self.request.GET.get("then")),
             "return_to_bank": (self.deposits.netbanking_url(tx, return_url)
                                if tx.status == Status.PENDING and tx.bank_code in self.banks
                                else None),
@@ -85,3 +94,12 @@ class DepositViews:
         if tx is None:
             raise HTTPNotFound()
         return HTTPSeeOther(self.request.route_url("deposit", token=tx.token))
+
+
+_AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
+_THEN = re.compile(r"pr_[A-Za-z0-9_-]{1,37}")
+
+
+def _then(text: object) -> str:
+    """A checkout to go back to after adding money: a payment request's id."""
+    return text if isinstance(text, str) and _THEN.fullmatch(text) else ""

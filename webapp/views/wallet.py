@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
@@ -11,10 +12,11 @@ from pyramid.response import Response
 from wallet.core.codes import IST, Kind, Status
 from wallet.core.errors import WalletError
 from wallet.core.models import User
+from wallet.core.phone import InvalidPhone, normalize_phone
 from wallet.money.activity import Activity, ActivityItem
 from wallet.money.errors import TransferNotFound
 from wallet.money.statement_files import statement_csv, statement_filename, statement_pdf
-from wallet.money.transfers import Transfers
+from wallet.money.transfers import NOT_REGISTERED, Transfers
 from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults
 
@@ -60,7 +62,21 @@ class WalletViews:
             "request_key": (values or {}).get("request_key") or new_request_key(),
             "balance": self.activity.balance(self.user),
             "max_transfer_paise": self.transfers.max_transfer_paise,
+            "invite": self._invite(errors or {}, values or {}),
         }
+
+    def _invite(self, errors: dict[str, str], values: dict[str, str]) -> dict[str, str] | None:
+        """A friend with no wallet yet: links to invite them (SMS, WhatsApp)."""
+        if errors.get("phone") != NOT_REGISTERED:
+            return None
+        try:
+            phone = normalize_phone(values.get("phone", ""))
+        except InvalidPhone:
+            return None
+        text = (f"{self.user.name} wants to send you money on the wallet. Sign up with this "
+                f"number: {self.request.route_url('signup')}")
+        return {"phone": phone, "sms": f"sms:{phone}?body={quote(text)}",
+                "whatsapp": f"https://wa.me/{phone.lstrip('+')}?text={quote(text)}"}
 
     @view_config(route_name="send", renderer="send.jinja2", request_method="GET")
     def send_form(self) -> dict[str, Any] | Response:
