@@ -33,11 +33,11 @@ from ..core.models import Merchant, MerchantStore, Transaction, User
 from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary
 from ..identity.pins import PinInput
+from ..money.errors import STORE_CLOSED, StoreClosed
 from ..money.shop_payments import ShopPayments
 from .checkout_quotes import CheckoutQuote
 from .errors import OrderReferenceReused, RequestNotFound, RequestNotPayable
 from .events import MerchantEvents
-from ..money.errors import STORE_CLOSED, StoreClosed
 from .models import PaymentRequest
 from .stores import STORE_COLUMNS, StoreRef, Stores, store_of
 

@@ -149,8 +149,8 @@ class Stores:
             raise WalletError.of_fields(problems)
         if self._handle_taken(handle):
             raise StoreHandleTaken("That handle already pays a shop or a store: choose another.")
-        if self.db.scalar(select(func.count()).select_from(MerchantStore).where(
-                MerchantStore.merchant_id == merchant.id)) >= MAX_STORES:
+        if (self.db.scalar(select(func.count()).select_from(MerchantStore).where(
+                MerchantStore.merchant_id == merchant.id)) or 0) >= MAX_STORES:
             raise WalletError(f"A shop may have up to {MAX_STORES} stores.", "handle")
         store = MerchantStore(merchant_id=merchant.id, name=name, handle=handle,
                               created_at=self.clock(), closed_at=None)

@@ -5,9 +5,9 @@ transaction and is approved by the payer's PIN; a refused one wrote nothing."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from typing import Any, Callable, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 import ledgerlib
@@ -33,9 +33,9 @@ __all__ = ["ShopPayments"]
 #: A store by its handle (bound parameter ``handle``) with its shop, in one
 #: query, built once: paying a handle pays a store (the shop's own handle is
 #: its first store's: wallet.merchants.stores).
-_STORE_BY_HANDLE = (select(Merchant, MerchantStore)
-                    .join(MerchantStore, MerchantStore.merchant_id == Merchant.id)
-                    .where(MerchantStore.handle == bindparam("handle")))
+_STORE_BY_HANDLE = cast("Select[Any]", select(Merchant, MerchantStore)
+                        .join(MerchantStore, MerchantStore.merchant_id == Merchant.id)
+                        .where(MerchantStore.handle == bindparam("handle")))
 #: What a form submitted again must match to be answered by its first payment.
 _EARLIER = ("payee_merchant_id", "amount_paise", "payee_store_id")
 

@@ -7,8 +7,8 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.core.models import Merchant, MerchantStore, User
-from wallet.money.errors import STORE_CLOSED
 from wallet.money.activity import Activity
+from wallet.money.errors import STORE_CLOSED
 from wallet.money.shop_payments import ShopPayments
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
