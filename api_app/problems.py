@@ -93,6 +93,11 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     # A first payment held for its undo window (wallet.money.transfer_holds).
     "transfer_not_found": (404, "No such transfer of yours"),
     "undo_closed": (409, "This transfer can no longer be undone"),
+    # A shop's stores (wallet.merchants.stores).
+    "store_not_found": (422, "No such store of your shop"),
+    "store_handle_taken": (409, "That handle pays another shop or store"),
+    "store_not_closable": (409, "This store cannot be closed"),
+    "store_closed": (409, "This store no longer takes payments"),
 }
 
 

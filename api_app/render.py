@@ -9,10 +9,11 @@ from typing import Any
 from ledgerlib import Balance, format_paise
 from wallet.banking.banks import BankConfig
 from wallet.banking.models import PayoutAttempt, Withdrawal
-from wallet.core.models import Merchant, Transaction, User
+from wallet.core.models import Merchant, MerchantStore, Transaction, User
 from wallet.identity.models import ApiToken
 from wallet.merchants.mandate_rules import ist_day
 from wallet.merchants.models import Dispute, Mandate, MandateDebit, PaymentRequest, Refund
+from wallet.merchants.stores import StoreRef
 from wallet.money.activity import ActivityItem
 from wallet.money.models import PaymentSchedule, ScheduleRun
 from wallet.money.money_requests import RequestView
@@ -84,19 +85,19 @@ def withdrawal(tx: Transaction, wd: Withdrawal, attempts: list[PayoutAttempt]) -
 
 
 def payment_request(request: PaymentRequest, *, checkout_url: str,
-                    refunded_paise: int) -> Json:
+                    refunded_paise: int, store: StoreRef | None) -> Json:
     return {"id": request.public_id, "order_reference": request.order_reference,
             "amount": money(request.amount_paise), "description": request.description,
             "status": request.status, "checkout_url": checkout_url,
             "return_url": request.return_url, "expires_at": moment(request.expires_at),
             "created_at": moment(request.created_at), "paid_at": moment(request.paid_at),
-            "refunded_paise": refunded_paise}
+            "refunded_paise": refunded_paise, "store": store_of(store)}
 
 
-def refund(record: Refund, *, payment_request_id: str) -> Json:
+def refund(record: Refund, *, payment_request_id: str, store: StoreRef | None) -> Json:
     return {"id": record.public_id, "payment_request_id": payment_request_id,
             "amount": money(record.amount_paise), "reason": record.reason,
-            "created_at": moment(record.created_at)}
+            "created_at": moment(record.created_at), "store": store_of(store)}
 
 
 def mandate(record: Mandate, *, approval_url: str) -> Json:
@@ -200,8 +201,10 @@ def autopay_mandate(record: Mandate, shop: Merchant, open_debits: list[MandateDe
                             for debit in open_debits]}
 
 
-def dispute(record: Dispute, *, payment_request_id: str | None) -> Json:
+def dispute(record: Dispute, *, payment_request_id: str | None,
+            store: StoreRef | None) -> Json:
     return {"id": record.public_id, "status": record.status, "reason": record.reason,
+            "store": store_of(store),
             "payment_id": record.payment_transaction_id,
             "payment_request_id": payment_request_id,
             "disputed": money(record.disputed_paise), "held": money(record.held_paise),
@@ -216,3 +219,14 @@ def receipt(value: IssuedReceipt | None) -> Json | None:
         return None
     return {"text": value.text, "summary": value.facts.summary(),
             "reference": value.facts.reference, "key_id": value.facts.key_id}
+
+
+def store_of(value: StoreRef | None) -> Json | None:
+    """The store a payment, refund or dispute names (wallet.merchants.stores)."""
+    return None if value is None else value.as_dict()
+
+
+def store(record: MerchantStore, *, pay_url: str) -> Json:
+    return {"id": record.id, "name": record.name, "handle": record.handle,
+            "status": "open" if record.closed_at is None else "closed", "pay_url": pay_url,
+            "created_at": moment(record.created_at), "closed_at": moment(record.closed_at)}

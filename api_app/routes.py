@@ -74,6 +74,8 @@ API_ROUTES = {
     # Users' tickets: a problem reported about a transaction (users' tokens).
     "tickets": "/v1/tickets",
     "ticket": "/v1/tickets/{ticket_id}",
+    # A shop's stores (shops' servers).
+    "stores": "/v1/stores",
 }
 
 

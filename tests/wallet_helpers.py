@@ -26,6 +26,7 @@ from wallet.identity.pins import PinPolicy, Pins
 from wallet.merchants.disputes import DisputePolicy, Disputes
 from wallet.merchants.payment_requests import PaymentRequests
 from wallet.merchants.refunds import Refunds
+from wallet.merchants.stores import Stores
 from wallet.money.activity import Activity
 from wallet.money.limits import LimitPolicy, WalletLimits
 from wallet.money.shop_payments import ShopPayments
@@ -114,7 +115,7 @@ def shop_payments_service(session, *, clock=utcnow, pin_policy=TEST_PIN_POLICY,
 def payment_requests(session, *, tasks=None, clock=utcnow) -> PaymentRequests:
     """PaymentRequests paid through :func:`shop_payments_service` (on the same clock)."""
     return PaymentRequests(session, shop_payments=shop_payments_service(session, clock=clock),
-                           tasks=tasks, clock=clock)
+                           stores=Stores(session, clock=clock), tasks=tasks, clock=clock)
 
 
 def activity_service(session, *, clock=utcnow) -> Activity:

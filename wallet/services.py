@@ -55,6 +55,7 @@ from .merchants.mandates import Mandates
 from .merchants.payment_requests import PaymentRequests
 from .merchants.refunds import Refunds
 from .merchants.reports import MerchantReports
+from .merchants.stores import Stores
 from .merchants.webhook_deliveries import WebhookWorker
 from .merchants.webhooks import MerchantWebhooks, WebhookPolicy
 from .money.activity import Activity
@@ -229,8 +230,8 @@ class Services:
 
     @property
     def payment_requests(self) -> PaymentRequests:
-        return PaymentRequests(self.db, shop_payments=self.shop_payments, tasks=self.tasks,
-                               clock=self.clock)
+        return PaymentRequests(self.db, shop_payments=self.shop_payments, stores=self.stores,
+                               tasks=self.tasks, clock=self.clock)
 
     # AutoPay mandates (wallet.merchants.mandates, mandate_debits).
     @property
@@ -265,6 +266,11 @@ class Services:
     @property
     def merchant_keys(self) -> MerchantKeys:
         return MerchantKeys(self.db, clock=self.clock)
+
+    # A shop's stores (wallet.merchants.stores).
+    @property
+    def stores(self) -> Stores:
+        return Stores(self.db, clock=self.clock)
 
     @property
     def merchant_webhooks(self) -> MerchantWebhooks:

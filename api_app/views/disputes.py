@@ -20,8 +20,8 @@ from ..money import Json, run_money_request
 
 
 def shown(request: Request, dispute: Dispute) -> Json:
-    disputes = request_services(request).disputes
-    return render.dispute(dispute, payment_request_id=disputes.payment_request_id(dispute))
+    request_id, store = request_services(request).disputes.payment_links(dispute)
+    return render.dispute(dispute, payment_request_id=request_id, store=store)
 
 
 def _shop(request: Request) -> Merchant:

@@ -13,6 +13,7 @@ from wallet.core.codes import RequestStatus
 from wallet.core.models import Merchant
 from wallet.merchants.models import PaymentRequest
 from wallet.merchants.payment_requests import DEFAULT_EXPIRY_S, NewRequest
+from wallet.merchants.stores import StoreRef
 from webcommon import request_services
 from webcommon.views import view_config
 
@@ -29,12 +30,12 @@ def checkout_url(request: Request, public_id: str) -> str:
     return request_services(request).settings.user_app_url + CHECKOUT_PATH.format(id=public_id)
 
 
-def shown(request: Request, payment_request: PaymentRequest) -> Json:
+def shown(request: Request, payment_request: PaymentRequest, store: StoreRef | None) -> Json:
     refunded = (0 if payment_request.transaction_id is None else
                 request_services(request).refunds.refunded_paise(payment_request.transaction_id))
     return render.payment_request(
         payment_request, checkout_url=checkout_url(request, payment_request.public_id),
-        refunded_paise=refunded)
+        refunded_paise=refunded, store=store)
 
 
 def _shop(request: Request) -> Merchant:
@@ -42,11 +43,21 @@ def _shop(request: Request) -> Merchant:
     return merchant
 
 
-def _found(request: Request) -> PaymentRequest:
-    """The shop's payment request named by the path (RequestNotFound -> 404:
-    another shop's id is no more found than an unknown one)."""
-    return request_services(request).payment_requests.of_merchant(
+def _found(request: Request) -> tuple[PaymentRequest, StoreRef | None]:
+    """The shop's payment request named by the path, with its store (one
+    query; RequestNotFound -> 404: another shop's id is no more found than an
+    unknown one)."""
+    return request_services(request).payment_requests.of_merchant_with_store(
         _shop(request), request.matchdict["payment_request_id"])
+
+
+def _store_named(body: Json) -> tuple[int | None, str | None] | Response:
+    """The store a new request names: ``store_id`` or ``store`` (its handle),
+    not both (the schema checked their types)."""
+    store_id, handle = body.get("store_id"), body.get("store")
+    if store_id is not None and handle is not None:
+        return validation_error("store", "Name the store by store or by store_id, not both.")
+    return store_id, handle
 
 
 @view_config(route_name="payment_requests", request_method="POST", openapi=True,
@@ -55,14 +66,19 @@ def create_payment_request(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
         new = NewRequest(order_reference=body["order_reference"], amount_paise=amount,
                          description=body.get("description", ""), expires_in_s=expires_in_s,
-                         return_url=body.get("return_url"))
-        made, created = request_services(request).payment_requests.create(_shop(request), new)
-        return (201 if created else 200), shown(request, made)
+                         return_url=body.get("return_url"), store_id=store[0],
+                         store_handle=store[1])
+        requests = request_services(request).payment_requests
+        made, created = requests.create(_shop(request), new)
+        return (201 if created else 200), shown(request, made, requests.store_ref(made))
 
     expires_in_s = json_body(request).get("expires_in_s", DEFAULT_EXPIRY_S)
     if type(expires_in_s) is not int:
         return validation_error("expires_in_s", "expires_in_s must be a whole number of "
                                 "seconds, like 1800.")
+    store = _store_named(json_body(request))
+    if isinstance(store, Response):
+        return store
     return run_amount_request(request, operation)
 
 
@@ -74,22 +90,23 @@ def list_payment_requests(request: Request) -> Any:
     rows, next_cursor = request_services(request).payment_requests.page(
         _shop(request), status=params.get("status"),
         cursor=int(cursor) if cursor else None, limit=int(params.get("limit", 20)))
-    return {"items": [shown(request, row) for row in rows],
+    stores = request_services(request).stores.refs(_shop(request)) if rows else {}
+    return {"items": [shown(request, row, stores.get(row.store_id)) for row in rows],
             "next_cursor": None if next_cursor is None else str(next_cursor)}
 
 
 @view_config(route_name="payment_request", request_method="GET", openapi=True,
              renderer="json", permission="merchant")
 def get_payment_request(request: Request) -> Any:
-    return shown(request, _found(request))
+    return shown(request, *_found(request))
 
 
 @view_config(route_name="payment_request_cancel", request_method="POST", openapi=True,
              renderer="json", permission="merchant")
 def cancel_payment_request(request: Request) -> Any:
-    cancelled = request_services(request).payment_requests.cancel(
-        _shop(request), request.matchdict["payment_request_id"])
-    return shown(request, cancelled)
+    requests = request_services(request).payment_requests
+    cancelled = requests.cancel(_shop(request), request.matchdict["payment_request_id"])
+    return shown(request, cancelled, requests.store_ref(cancelled))
 
 
 @view_config(route_name="payment_request_refunds", request_method="POST", openapi=True,
@@ -98,9 +115,9 @@ def create_refund(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
         refund = request_services(request).refunds.refund(
             _shop(request), payment_id, amount, key, body.get("reason", ""))
-        return 201, render.refund(refund, payment_request_id=paid.public_id)
+        return 201, render.refund(refund, payment_request_id=paid.public_id, store=store)
 
-    paid = _found(request)
+    paid, store = _found(request)
     if paid.status != RequestStatus.PAID or paid.transaction_id is None:
         return problem("not_refundable", f"This payment request is {paid.status}: only a paid "
                        "one can be refunded.")
@@ -111,8 +128,8 @@ def create_refund(request: Request) -> Response:
 @view_config(route_name="payment_request_refunds", request_method="GET", openapi=True,
              renderer="json", permission="merchant")
 def list_refunds(request: Request) -> Any:
-    found = _found(request)
+    found, store = _found(request)
     refunds = ([] if found.transaction_id is None else
                request_services(request).refunds.of_payment(found.transaction_id))
-    return {"items": [render.refund(refund, payment_request_id=found.public_id)
+    return {"items": [render.refund(refund, payment_request_id=found.public_id, store=store)
                       for refund in refunds]}

@@ -29,7 +29,7 @@ from .web_sessions import EndReason, PrincipalKind, WebSessions
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["AccountService", "MAX_FAILURES_PER_PHONE"]
+__all__ = ["AccountService", "HANDLE_RULE", "MAX_FAILURES_PER_PHONE", "is_handle"]
 
 _HANDLE = re.compile(r"[a-z0-9](?:[a-z0-9-]{1,28})[a-z0-9]", re.ASCII)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.ASCII)
@@ -37,6 +37,13 @@ MAX_NAME_CHARS = 80
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_PHONE = 5
 MAX_FAILURES_PER_IP = 20
+#: What a payment handle may be (a shop's, and its stores': wallet.merchants.stores).
+HANDLE_RULE = "Use 3 to 30 lowercase letters, digits and dashes, like chai-point."
+
+
+def is_handle(handle: str) -> bool:
+    """``handle`` (already lowercased) is a payment handle's shape."""
+    return _HANDLE.fullmatch(handle) is not None
 
 
 @dataclass

@@ -31,7 +31,7 @@ from ledgerlib import InsufficientFunds, Ledger, format_paise
 from ..core import codes
 from ..core.codes import DisputeReason, DisputeStatus, Event, Kind, Status, utcnow
 from ..core.errors import WalletError
-from ..core.models import Merchant, Transaction
+from ..core.models import Merchant, MerchantStore, Transaction
 from ..core.notifications import MerchantNotice, Notice, notify, notify_merchant
 from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary, one_line
@@ -45,6 +45,7 @@ from .errors import (
 )
 from .events import MerchantEvents
 from .models import Dispute, PaymentRequest, Refund
+from .stores import STORE_COLUMNS, StoreRef, store_of
 
 __all__ = ["DisputePolicy", "Disputes", "MAX_EVIDENCE_CHARS", "REASON_WORDS"]
 
@@ -348,13 +349,25 @@ class Disputes:
 
     def payment_request_id(self, dispute: Dispute) -> str | None:
         """The payment request the disputed payment paid (a checkout's), if any."""
-        return self.db.scalar(select(PaymentRequest.public_id).where(
-            PaymentRequest.transaction_id == dispute.payment_transaction_id))
+        return self.payment_links(dispute)[0]
+
+    def payment_links(self, dispute: Dispute) -> tuple[str | None, StoreRef | None]:
+        """The payment request the disputed payment paid (a checkout's), if
+        any, and the store it was paid at: one query."""
+        row = self.db.execute(
+            select(PaymentRequest.public_id, *STORE_COLUMNS)
+            .select_from(Transaction)
+            .outerjoin(PaymentRequest, PaymentRequest.transaction_id == Transaction.id)
+            .outerjoin(MerchantStore, store_of(Transaction.payee_store_id,
+                                               Transaction.payee_merchant_id))
+            .where(Transaction.id == dispute.payment_transaction_id)).first()
+        return (None, None) if row is None else (row[0], StoreRef.of_row(row, 1))
 
     def event_data(self, dispute: Dispute) -> dict[str, Any]:
-        request_id = self.payment_request_id(dispute)
+        request_id, store = self.payment_links(dispute)
         return {"id": dispute.public_id, "payment_id": dispute.payment_transaction_id,
                 "payment_request_id": request_id, "status": dispute.status,
                 "reason": dispute.reason, "disputed_paise": dispute.disputed_paise,
                 "held_paise": dispute.held_paise,
-                "respond_by": dispute.respond_by.isoformat()}
+                "respond_by": dispute.respond_by.isoformat(),
+                "store": None if store is None else store.as_dict()}

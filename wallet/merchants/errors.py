@@ -134,3 +134,29 @@ class DisputeClosed(WalletError):
     time to answer has passed)."""
 
     code = "dispute_closed"
+
+
+# ------------------------------------------------ a shop's stores (wallet.merchants.stores)
+
+__all__ += ["StoreHandleTaken", "StoreNotClosable", "StoreNotFound"]
+
+
+class StoreNotFound(WalletError):
+    """No such store of this shop (another shop's is not found either)."""
+
+    code = "store_not_found"
+    field = "store"
+
+
+class StoreHandleTaken(WalletError):
+    """The handle pays a shop or a store already: a handle pays exactly one place."""
+
+    code = "store_handle_taken"
+    field = "handle"
+
+
+class StoreNotClosable(WalletError):
+    """The shop's first store (it answers the shop's own handle), or its last
+    open one: a shop always takes payments somewhere."""
+
+    code = "store_not_closable"

@@ -29,15 +29,17 @@ from sqlalchemy.orm import Session
 from ..core import codes
 from ..core.codes import Event, RequestStatus, utcnow
 from ..core.errors import WalletError
-from ..core.models import Merchant, Transaction, User
+from ..core.models import Merchant, MerchantStore, Transaction, User
 from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary
 from ..identity.pins import PinInput
+from ..money.errors import STORE_CLOSED, StoreClosed
 from ..money.shop_payments import ShopPayments
 from .checkout_quotes import CheckoutQuote
 from .errors import OrderReferenceReused, RequestNotFound, RequestNotPayable
 from .events import MerchantEvents
 from .models import PaymentRequest
+from .stores import STORE_COLUMNS, StoreRef, Stores, store_of
 
 _ORDER_REFERENCE = re.compile(r"[A-Za-z0-9._:/#-]{1,64}", re.ASCII)
 MAX_DESCRIPTION_CHARS = 140
@@ -53,6 +55,8 @@ class Checkout:
     merchant: Merchant
     #: The request's status now (see :meth:`PaymentRequests.checkout`).
     status: str
+    #: The store it is paid at (wallet.merchants.stores).
+    store: MerchantStore | None = None
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,16 @@ class NewRequest:
     description: str = ""
     expires_in_s: int = DEFAULT_EXPIRY_S
     return_url: str | None = None
+    #: The store it is paid at, by id or by handle (neither: the shop's first).
+    store_id: int | None = None
+    store_handle: str | None = None
 
     def sha256(self) -> str:
-        return hashlib.sha256(json.dumps(
-            [self.order_reference, self.amount_paise, self.description, self.expires_in_s,
-             self.return_url], ensure_ascii=False).encode()).hexdigest()
+        content: list[object] = [self.order_reference, self.amount_paise, self.description,
+                                 self.expires_in_s, self.return_url]
+        if self.store_id is not None or self.store_handle:  # (as before stores, if none)
+            content += [self.store_id, self.store_handle]
+        return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
 
 
 def origin_of(url: str) -> str | None:
@@ -85,10 +94,11 @@ def allowed_origins(merchant: Merchant) -> list[str]:
 
 
 class PaymentRequests:
-    def __init__(self, dbsession: Session, *, shop_payments: ShopPayments,
+    def __init__(self, dbsession: Session, *, shop_payments: ShopPayments, stores: Stores,
                  tasks: TaskQueue | None, clock: Callable[[], dt.datetime] = utcnow):
         self.db = dbsession
         self.shop_payments = shop_payments
+        self.stores = stores
         self.events = MerchantEvents(dbsession, tasks=tasks, clock=clock)
         self.clock = clock
 
@@ -101,9 +111,11 @@ class PaymentRequests:
         existing = self._by_order_reference(merchant, new)
         if existing is not None:
             return existing, False
+        store = self.stores.for_payment(merchant, store_id=new.store_id,
+                                        handle=new.store_handle)
         now = self.clock()
         request = PaymentRequest(
-            public_id=codes.public_id("pr"), merchant_id=merchant.id,
+            public_id=codes.public_id("pr"), merchant_id=merchant.id, store_id=store.id,
             order_reference=new.order_reference, description=new.description,
             amount_paise=new.amount_paise, status=RequestStatus.CREATED,
             return_url=new.return_url, request_sha256=new.sha256(),
@@ -191,13 +203,22 @@ class PaymentRequests:
 
     def checkout(self, public_id: str) -> Checkout:
         """What the checkout page shows: the request, its shop (never anything
-        from the URL but the id) and its status now. Reads only: a created
-        request whose time is up reads as expired (paying it marks it so)."""
-        request = self.for_checkout(public_id)
+        from the URL but the id), its store and its status now, in one query.
+        Reads only: a created request whose time is up reads as expired
+        (paying it marks it so)."""
+        row = self.db.execute(
+            select(PaymentRequest, Merchant, MerchantStore)
+            .join(Merchant, Merchant.id == PaymentRequest.merchant_id)
+            .outerjoin(MerchantStore, store_of(PaymentRequest.store_id,
+                                               PaymentRequest.merchant_id))
+            .where(PaymentRequest.public_id == public_id)).first()
+        if row is None:
+            raise RequestNotFound("No such payment request.")
+        request, merchant, store = row
         status = request.status
         if status == RequestStatus.CREATED and request.expires_at <= self.clock():
             status = RequestStatus.EXPIRED
-        return Checkout(request, self.db.get_one(Merchant, request.merchant_id), status)
+        return Checkout(request, merchant, status, store)
 
     def quote(self, payer: User, public_id: str) -> CheckoutQuote:
         """The checkout's confirm step (wallet.money.quotes): what
@@ -216,17 +237,23 @@ class PaymentRequests:
         if self._expire_if_due(request) or request.status != RequestStatus.CREATED:
             raise RequestNotPayable(f"This payment request is {request.status}: "
                                     "nothing was paid.")
+        # (both read by the checkout's quote already: the session has them)
         merchant = self.db.get_one(Merchant, request.merchant_id)
         if not merchant.is_active:
             raise RequestNotPayable("This shop does not take payments now.")
+        store = (self.db.get(MerchantStore, request.store_id) if request.store_id is not None
+                 else None)
+        if store is not None and store.closed_at is not None:
+            raise StoreClosed(STORE_CLOSED, "store")
         tx = self.shop_payments.pay_shop(payer, merchant, request.amount_paise,
                                   codes.checkout_key(request.id),
                                   request.description or f"Order {request.order_reference}",
-                                  pin=pin)
+                                  pin=pin, store_id=request.store_id)
         now = self.clock()
         request.status, request.paid_at, request.updated_at = RequestStatus.PAID, now, now
         request.payer_user_id, request.transaction_id = payer.id, tx.id
-        self.events.emit(merchant.id, Event.PAYMENT_REQUEST_PAID, self.event_data(request))
+        self.events.emit(merchant.id, Event.PAYMENT_REQUEST_PAID,
+                         self.event_data(request, None if store is None else StoreRef.of(store)))
         return request
 
     # ------------------------------------------------------------- expiry
@@ -263,11 +290,33 @@ class PaymentRequests:
             raise RequestNotFound("No such payment request.")
         return request
 
-    @staticmethod
-    def event_data(request: PaymentRequest) -> dict[str, object]:
+    def store_ref(self, request: PaymentRequest) -> StoreRef | None:
+        """The store the request is paid at (the shop's first if it names none)."""
+        row = self.db.execute(select(*STORE_COLUMNS).where(
+            store_of(request.store_id, request.merchant_id))).first()
+        return None if row is None else StoreRef.of_row(row)
+
+    def of_merchant_with_store(self, merchant: Merchant,
+                               public_id: str) -> tuple[PaymentRequest, StoreRef | None]:
+        """:meth:`of_merchant` and the request's store, in one query."""
+        row = self.db.execute(
+            select(PaymentRequest, *STORE_COLUMNS)
+            .outerjoin(MerchantStore, store_of(PaymentRequest.store_id,
+                                               PaymentRequest.merchant_id))
+            .where(PaymentRequest.public_id == public_id,
+                   PaymentRequest.merchant_id == merchant.id)).first()
+        if row is None:
+            raise RequestNotFound("No such payment request.")
+        return row[0], StoreRef.of_row(row, 1)
+
+    def event_data(self, request: PaymentRequest,
+                   store: StoreRef | None = None) -> dict[str, object]:
+        """A payment request's webhook data; ``store`` read if not given."""
+        store = store or self.store_ref(request)
         return {"id": request.public_id, "order_reference": request.order_reference,
                 "amount_paise": request.amount_paise, "status": request.status,
-                "paid_at": request.paid_at.isoformat() if request.paid_at else None}
+                "paid_at": request.paid_at.isoformat() if request.paid_at else None,
+                "store": None if store is None else store.as_dict()}
 
 
 def payment_of(db: Session, request: PaymentRequest) -> Transaction | None:

@@ -18,7 +18,7 @@ from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_pai
 from ..core import codes
 from ..core.codes import DisputeStatus, Event, Kind, Status, utcnow
 from ..core.errors import DuplicateRequest, WalletError
-from ..core.models import Merchant, Transaction
+from ..core.models import Merchant, MerchantStore, Transaction
 from ..core.notifications import Notice, notify
 from ..core.tasks import TaskQueue
 from ..core.text import is_ordinary, one_line
@@ -28,6 +28,7 @@ from ..money.limits import WalletLimits
 from .errors import PaymentNotFound, RefundTooLarge
 from .events import MerchantEvents
 from .models import Dispute, PaymentRequest, Refund
+from .stores import STORE_COLUMNS, StoreRef, store_of
 
 MAX_REASON_CHARS = 140
 
@@ -163,9 +164,15 @@ class Refunds:
         return reason
 
     def event_data(self, refund: Refund, payment: Transaction) -> dict[str, object]:
-        request_id = self.db.scalar(select(PaymentRequest.public_id).where(
-            PaymentRequest.transaction_id == payment.id))
+        # The payment request (if a checkout's) and the payment's store: one query.
+        row = self.db.execute(
+            select(PaymentRequest.public_id, *STORE_COLUMNS)
+            .select_from(MerchantStore)
+            .outerjoin(PaymentRequest, PaymentRequest.transaction_id == payment.id)
+            .where(store_of(payment.payee_store_id, payment.payee_merchant_id))).first()
+        request_id, store = (None, None) if row is None else (row[0], StoreRef.of_row(row, 1))
         return {"id": refund.public_id, "payment_request_id": request_id,
                 "payment_id": payment.id, "amount_paise": refund.amount_paise,
                 "refunded_paise": self.refunded_paise(payment.id),
-                "payment_amount_paise": payment.amount_paise, "reason": refund.reason}
+                "payment_amount_paise": payment.amount_paise, "reason": refund.reason,
+                "store": None if store is None else store.as_dict()}

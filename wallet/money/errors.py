@@ -137,3 +137,18 @@ class UndoClosed(WalletError):
     """The transfer's undo window is over, or it was cancelled already."""
 
     code = "undo_closed"
+
+
+# A shop's stores (wallet.merchants.stores): paying one that was closed ---------
+
+__all__ += ["STORE_CLOSED", "StoreClosed"]
+
+#: What paying a closed store's handle answers.
+STORE_CLOSED = "This store no longer takes payments."
+
+
+class StoreClosed(WalletError):
+    """The store this handle pays was closed by its shop: nothing moved."""
+
+    code = "store_closed"
+    field = "handle"

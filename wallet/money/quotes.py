@@ -25,10 +25,10 @@ from ledgerlib import InvalidAmount, Ledger, format_paise, parse_amount
 
 from ..core.codes import Kind
 from ..core.errors import WalletError
-from ..core.models import Merchant, Transaction, User
+from ..core.models import Merchant, MerchantStore, Transaction, User
 from ..identity.pins import PinInput
 from . import records, shop_shards
-from .errors import InsufficientBalance, RecipientNotFound
+from .errors import STORE_CLOSED, InsufficientBalance, RecipientNotFound, StoreClosed
 
 if TYPE_CHECKING:
     from .shop_payments import ShopPayments
@@ -125,8 +125,9 @@ class TransferQuote:
 
 @dataclass(frozen=True)
 class PaymentQuote:
-    """Pay a shop by its handle: ShopPayments.pay_merchant. ``merchant``: the
-    shop if the caller has it already (its page did), else read by preview."""
+    """Pay a shop by a handle (its own or a store's): ShopPayments.pay_merchant.
+    ``merchant`` (and ``store``): the shop if the caller has it already (its
+    page did), else read by preview."""
 
     payments: ShopPayments
     payer: User
@@ -134,15 +135,25 @@ class PaymentQuote:
     amount_paise: int
     note: str
     merchant: Merchant | None = None
+    store: MerchantStore | None = None
 
     def preview(self, request_key: str) -> ConfirmText:
         records.idempotency_key(Kind.PAYMENT, self.payer, request_key)
         refuse_beyond_balance(self.payments.ledger, self.payer, self.amount_paise, "pay")
-        merchant = self.merchant or self.payments.merchant_by_handle(self.handle)
+        merchant, store = self.merchant, self.store
+        if merchant is None:
+            found = self.payments.store_by_handle(self.handle)
+            merchant, store = found if found is not None else (None, None)
         if merchant is None:
             raise RecipientNotFound("No shop has that payment handle.", "handle")
-        return ConfirmText(f"Pay {format_paise(self.amount_paise)} to {merchant.name} "
-                           f"(@{merchant.handle})?", _note_line(self.note))
+        if store is not None and store.closed_at is not None:
+            raise StoreClosed(STORE_CLOSED, "handle")
+        payee = merchant.name
+        if store is not None and store.name != merchant.name:
+            payee = f"{merchant.name} ({store.name})"
+        return ConfirmText(f"Pay {format_paise(self.amount_paise)} to {payee} "
+                           f"(@{self.handle if store is not None else merchant.handle})?",
+                           _note_line(self.note))
 
     def confirm(self, pin: PinInput, request_key: str) -> Transaction:
         return self.payments.pay_merchant(self.payer, self.handle, self.amount_paise,

@@ -67,6 +67,8 @@ class PaymentRequest(Base):
     #: The payment (a ``transactions`` row of kind payment) once paid.
     transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"),
                                                        unique=True)
+    #: The store it is paid at (wallet.merchants.stores; NULL: the shop's first).
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("merchant_stores.id"))
 
     __table_args__ = (
         UniqueConstraint("merchant_id", "order_reference"),
