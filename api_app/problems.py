@@ -92,6 +92,10 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     # A first payment held for its undo window (wallet.money.transfer_holds).
     "transfer_not_found": (404, "No such transfer of yours"),
     "undo_closed": (409, "This transfer can no longer be undone"),
+    # Payment links (wallet.merchants.payment_links).
+    "payment_link_not_found": (404, "No such payment link"),
+    "payment_link_not_payable": (409, "This payment link is no longer open"),
+    "payment_link_reference_reused": (409, "Another payment link of yours has this reference"),
 }
 
 

@@ -58,3 +58,5 @@ def includeme(config: Configurator) -> None:
     config.add_route("tickets", "/tickets")
     config.add_route("ticket", "/tickets/{id:tk_[A-Za-z0-9_-]{1,37}}")
     config.add_route("ticket_report", "/transactions/{id:\\d{1,18}}/report")
+    # A shop's payment links, the customer's side (webapp/views/links.py).
+    config.add_route("payment_link", "/l/{id}")

@@ -67,6 +67,9 @@ class PaymentRequest(Base):
     #: The payment (a ``transactions`` row of kind payment) once paid.
     transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"),
                                                        unique=True)
+    #: The payment link it was made for (wallet.merchants.payment_links), if any.
+    payment_link_id: Mapped[int | None] = mapped_column(ForeignKey("payment_links.id"),
+                                                        index=True)
 
     __table_args__ = (
         UniqueConstraint("merchant_id", "order_reference"),
