@@ -74,6 +74,10 @@ API_ROUTES = {
     # Users' tickets: a problem reported about a transaction (users' tokens).
     "tickets": "/v1/tickets",
     "ticket": "/v1/tickets/{ticket_id}",
+    # Payment links (shops' servers).
+    "payment_links": "/v1/payment_links",
+    "payment_link": "/v1/payment_links/{payment_link_id}",
+    "payment_link_cancel": "/v1/payment_links/{payment_link_id}/cancel",
 }
 
 

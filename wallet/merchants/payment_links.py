@@ -93,10 +93,10 @@ class PaymentLinks:
 
     def create(self, merchant: Merchant, new: NewLink) -> PaymentLink:
         """A new link, every field's problem refused at once (nothing written)."""
-        amounts = self._amounts(new)
+        problems: dict[str, str] = {}
+        mode, amount, low, high = self._amounts(new, problems)
         description = unicodedata.normalize("NFC", (new.description or "").strip())
         reference = new.reference or None
-        problems: dict[str, str] = {}
         if not description or len(description) > MAX_DESCRIPTION_CHARS \
                 or not is_ordinary(description):
             problems["description"] = (f"Describe what is paid for: 1 to "
@@ -114,7 +114,6 @@ class PaymentLinks:
             raise LinkReferenceReused(f"Another payment link of yours has the reference "
                                       f"{reference!r}.")
         now = self.clock()
-        mode, amount, low, high = amounts
         link = PaymentLink(
             public_id=codes.public_id("plink"), merchant_id=merchant.id, store_id=None,
             amount_mode=mode, amount_paise=amount, min_paise=low, max_paise=high,
@@ -135,34 +134,30 @@ class PaymentLinks:
                                       f"{reference!r}.") from None
         return link
 
-    def _amounts(self, new: NewLink) -> tuple[str, int | None, int | None, int | None]:
-        """(mode, amount, minimum, maximum) in paise, each read strictly; every
-        problem at once."""
-        problems: dict[str, str] = {}
+    def _amounts(self, new: NewLink, problems: dict[str, str]
+                 ) -> tuple[str, int | None, int | None, int | None]:
+        """(mode, amount, minimum, maximum) in paise, each read strictly;
+        their problems into ``problems``."""
         read = self._reader(problems)
         if new.amount_mode not in LinkAmountMode.ALL:
             problems["amount_mode"] = "amount_mode: fixed or open"
-            refuse_if_any(problems)
+            return "", None, None, None
         if new.amount_mode == LinkAmountMode.FIXED:
             for name, value in (("min_amount", new.min_amount), ("max_amount", new.max_amount)):
                 if not _absent(value):
-                    problems[name] = "Only a link whose amount the customer enters has a " \
-                                     "minimum and a maximum."
-            amount = None
+                    problems[name] = ("Only a link whose amount the customer enters has a "
+                                      "minimum and a maximum.")
             if _absent(new.amount):
                 problems["amount"] = "Enter the amount to pay."
-            else:
-                amount = read("amount", new.amount)
-            refuse_if_any(problems)
-            return LinkAmountMode.FIXED, amount, None, None
+                return LinkAmountMode.FIXED, None, None, None
+            return LinkAmountMode.FIXED, read("amount", new.amount), None, None
         if not _absent(new.amount):
-            problems["amount"] = "An open link's amount is the customer's: give a minimum " \
-                                 "and a maximum instead (or neither)."
+            problems["amount"] = ("An open link's amount is the customer's: give a minimum "
+                                  "and a maximum instead (or neither).")
         low = None if _absent(new.min_amount) else read("min_amount", new.min_amount)
         high = None if _absent(new.max_amount) else read("max_amount", new.max_amount)
         if low is not None and high is not None and low > high:
             problems["max_amount"] = "The maximum must be at least the minimum."
-        refuse_if_any(problems)
         return LinkAmountMode.OPEN, None, low, high
 
     def _reader(self, problems: dict[str, str]) -> Callable[[str, AmountInput | None],
