@@ -99,7 +99,8 @@ def link_new(request: Request) -> dict[str, Any]:
     return _form(request)
 
 
-@view_config(route_name="link_new", permission=LINKS, request_method="POST")
+@view_config(route_name="link_new", renderer="merchant/link_new.jinja2", permission=LINKS,
+             request_method="POST")
 def link_create(request: Request) -> dict[str, Any] | Response:
     values = {name: field(request, name) for name in FIELDS}
     valid_for = whole_number(values["valid_for"], max_digits=9)
