@@ -110,9 +110,6 @@ class PaymentLinks:
         if type(new.single_use) is not bool:
             problems["single_use"] = "single_use: true or false"
         refuse_if_any(problems)
-        if reference is not None and self._by_reference(merchant, reference) is not None:
-            raise LinkReferenceReused(f"Another payment link of yours has the reference "
-                                      f"{reference!r}.")
         now = self.clock()
         link = PaymentLink(
             public_id=codes.public_id("plink"), merchant_id=merchant.id, store_id=None,
@@ -125,8 +122,8 @@ class PaymentLinks:
             self.db.add(link)
             self.db.flush()
             return link
-        try:
-            with self.db.begin_nested():  # the same reference twice at once: one wins
+        try:  # (its unique index decides, a race too: no read first)
+            with self.db.begin_nested():
                 self.db.add(link)
                 self.db.flush()
         except IntegrityError:
@@ -173,10 +170,6 @@ class PaymentLinks:
                 problems[name] = found["amount"]
             return paise
         return read
-
-    def _by_reference(self, merchant: Merchant, reference: str) -> PaymentLink | None:
-        return self.db.scalar(select(PaymentLink).where(PaymentLink.merchant_id == merchant.id,
-                                                        PaymentLink.reference == reference))
 
     def of_merchant(self, merchant: Merchant, public_id: str) -> PaymentLink:
         link = self.db.scalar(select(PaymentLink).where(
@@ -231,8 +224,9 @@ class PaymentLinks:
     def open(self, public_id: str, amount: AmountInput | None = None) -> PaymentRequest:
         """A payment request for one payment through the link, to pay at the
         checkout: its amount the link's, or ``amount`` (an open link's, read
-        strictly and within its range). Refused (nothing written) for a link
-        no longer active, or a shop that takes no payments."""
+        strictly and within its range; a fixed link's ignores it). Refused
+        (nothing written) for a link no longer active, or a shop that takes
+        no payments."""
         found = self.view(public_id)
         link = found.link
         if found.status != LinkStatus.ACTIVE:

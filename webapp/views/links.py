@@ -59,19 +59,18 @@ class PaymentLinkViews:
     def pay(self) -> dict[str, Any] | Response:
         """The amount (an open link's) checked, a payment request made for
         the link, once per form, then its checkout."""
-        try:
-            found = self.links.view(self.public_id)
-        except LinkNotFound:
-            return self._not_found()
         values = {"amount": field(self.request, "amount")}
-        amount = values["amount"] if found.link.amount_mode == "open" else None
-        try:
+        try:  # (the link is read by open: a refusal reads it again for the page)
             public_id = made_once(self.request, "checkout",
                                   {"link": self.public_id, **values},
-                                  lambda: self.links.open(self.public_id, amount).public_id)
+                                  lambda: self.links.open(self.public_id,
+                                                          values["amount"]).public_id)
+        except LinkNotFound:
+            return self._not_found()
         except LinkNotPayable as exc:  # paid (single use), expired, cancelled meanwhile
             return self._page(self.links.view(self.public_id), {"form": str(exc)},
                               values, status=409)
         except WalletError as exc:
-            return self._page(found, exc.errors, values, status=400)
+            return self._page(self.links.view(self.public_id), exc.errors, values,
+                              status=400)
         return HTTPSeeOther(self.request.route_url("checkout", id=public_id))
