@@ -47,11 +47,12 @@ FIELDS = ("amount_mode", "amount", "min_amount", "max_amount", "description", "r
 
 
 def includeme(config: Configurator) -> None:
+    link = "/links/{id:[A-Za-z0-9_-]{1,40}}"  # (/links/new is matched first)
     config.add_route("links", "/links")
     config.add_route("link_new", "/links/new")
-    config.add_route("link", "/links/{id:plink_[A-Za-z0-9_-]{1,34}}")
-    config.add_route("link_qr", "/links/{id:plink_[A-Za-z0-9_-]{1,34}}/qr.svg")
-    config.add_route("link_cancel", "/links/{id:plink_[A-Za-z0-9_-]{1,34}}/cancel")
+    config.add_route("link", link)
+    config.add_route("link_qr", link + "/qr.svg")
+    config.add_route("link_cancel", link + "/cancel")
     config.scan(__name__)
 
 
