@@ -98,6 +98,10 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "store_handle_taken": (409, "That handle pays another shop or store"),
     "store_not_closable": (409, "This store cannot be closed"),
     "store_closed": (409, "This store no longer takes payments"),
+    # Payment links (wallet.merchants.payment_links).
+    "payment_link_not_found": (404, "No such payment link"),
+    "payment_link_not_payable": (409, "This payment link is no longer open"),
+    "payment_link_reference_reused": (409, "Another payment link of yours has this reference"),
 }
 
 

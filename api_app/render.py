@@ -12,7 +12,14 @@ from wallet.banking.models import PayoutAttempt, Withdrawal
 from wallet.core.models import Merchant, MerchantStore, Transaction, User
 from wallet.identity.models import ApiToken
 from wallet.merchants.mandate_rules import ist_day
-from wallet.merchants.models import Dispute, Mandate, MandateDebit, PaymentRequest, Refund
+from wallet.merchants.models import (
+    Dispute,
+    Mandate,
+    MandateDebit,
+    PaymentLink,
+    PaymentRequest,
+    Refund,
+)
 from wallet.merchants.stores import StoreRef
 from wallet.money.activity import ActivityItem
 from wallet.money.models import PaymentSchedule, ScheduleRun
@@ -230,3 +237,28 @@ def store(record: MerchantStore, *, pay_url: str) -> Json:
     return {"id": record.id, "name": record.name, "handle": record.handle,
             "status": "open" if record.closed_at is None else "closed", "pay_url": pay_url,
             "created_at": moment(record.created_at), "closed_at": moment(record.closed_at)}
+
+
+def payment_link(link: PaymentLink, *, status: str, url: str,
+                 payments: list[Json] | None = None) -> Json:
+    """A shop's payment link (its status now: an active one past its expiry
+    reads expired); ``payments`` only when one link is read."""
+    shown: Json = {
+        "id": link.public_id, "url": url, "status": status, "amount_mode": link.amount_mode,
+        "amount": None if link.amount_paise is None else money(link.amount_paise),
+        "min_amount": None if link.min_paise is None else money(link.min_paise),
+        "max_amount": None if link.max_paise is None else money(link.max_paise),
+        "description": link.description, "reference": link.reference,
+        "single_use": link.single_use, "uses_count": link.uses_count,
+        "paid": money(link.paid_paise), "livemode": link.livemode,
+        "expires_at": moment(link.expires_at), "created_at": moment(link.created_at)}
+    if payments is not None:
+        shown["payments"] = payments
+    return shown
+
+
+def link_payment(request: PaymentRequest) -> Json:
+    """One payment through a link: the payment request that paid it (refund
+    it at /v1/payment_requests/{id}/refunds)."""
+    return {"payment_request_id": request.public_id, "amount": money(request.amount_paise),
+            "paid_at": moment(request.paid_at), "payment_id": request.transaction_id}

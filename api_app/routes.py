@@ -76,6 +76,10 @@ API_ROUTES = {
     "ticket": "/v1/tickets/{ticket_id}",
     # A shop's stores (shops' servers).
     "stores": "/v1/stores",
+    # Payment links (shops' servers).
+    "payment_links": "/v1/payment_links",
+    "payment_link": "/v1/payment_links/{payment_link_id}",
+    "payment_link_cancel": "/v1/payment_links/{payment_link_id}/cancel",
 }
 
 

@@ -16,6 +16,10 @@ GET  /return    where checkout sends the customer back (?payment_request_id=…&
 POST /webhooks  the wallet's signed events: only a verified one marks an order paid
 GET  /receipt   ?code=WR1.…: is a customer's payment receipt genuine? (verify_receipt,
                 with the wallet's published keys: docs/receipts.md)
+POST /links     makes a payment link (POST /v1/payment_links) for a table's bill and shows
+                its URL to share, with a WhatsApp share link (the merchant app shows its QR)
+POST /webhooks  the wallet's signed events: only a verified one marks an order (or a
+                link: payment_link.paid) paid
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ from standardwebhooks import Webhook
 
 API = os.environ.get("WALLET_API", "http://127.0.0.1:6547")
 ORDERS: dict[str, dict[str, str]] = {}  # order reference -> its status and keys
+LINKS: dict[str, dict[str, str]] = {}  # payment link id -> its url and status
 
 
 def create_payment_request(api_key: str, order: str, return_url: str) -> dict[str, str]:
@@ -126,6 +131,26 @@ def published_keys() -> dict:
                                 timeout=10) as response:
         keys: dict = json.load(response)
         return keys
+def create_payment_link(api_key: str, table: str) -> dict[str, str]:
+    """POST /v1/payment_links: a single-use link for a table's bill; the answer
+    holds ``id`` and ``url`` (share it, or its QR code)."""
+    body = {"amount_mode": "fixed", "amount_paise": 499_00, "description": f"Table {table} dinner",
+            "single_use": True, "expires_in_s": 86400, "reference": f"table-{table}"}
+    request = urllib.request.Request(
+        f"{API}/v1/payment_links", data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json",
+                 "Idempotency-Key": uuid.uuid4().hex})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer: dict[str, str] = json.load(response)
+        return answer
+
+
+def share_page(link: dict[str, str]) -> str:
+    url = html.escape(link["url"])
+    whatsapp = "https://wa.me/?text=" + urllib.parse.quote(
+        f"Pay your bill at Dosa Corner: {link['url']}", safe="")
+    return (f"<h1>Payment link</h1><p>Share <a id='link' href='{url}'>{url}</a></p>"
+            f"<p><a id='whatsapp' href='{html.escape(whatsapp)}'>Share on WhatsApp</a></p>")
 
 
 class Shop(BaseHTTPRequestHandler):
@@ -174,6 +199,15 @@ class Shop(BaseHTTPRequestHandler):
                 return
             ORDERS[order]["payment_request_id"] = created["id"]
             self.reply(303, location=created["checkout_url"])
+        elif self.path == "/links":
+            table = uuid.uuid4().hex[:6]
+            try:
+                link = create_payment_link(self.api_key, table)
+            except urllib.error.HTTPError as exc:
+                self.reply(502, f"<pre>{html.escape(exc.read().decode(errors='replace'))}</pre>")
+                return
+            LINKS[link["id"]] = {"url": link["url"], "status": "awaiting payment"}
+            self.reply(201, share_page(link))
         elif self.path == "/webhooks":
             try:
                 event = Webhook(self.webhook_secret).verify(body, dict(self.headers.items()))
@@ -189,6 +223,8 @@ class Shop(BaseHTTPRequestHandler):
                       }.get(event["type"])
             if order in ORDERS and status:
                 ORDERS[order]["status"] = status
+            if event["type"] == "payment_link.paid" and data.get("id") in LINKS:
+                LINKS[data["id"]]["status"] = "paid"
             self.reply(204)
         else:
             self.reply(404, "not found")

@@ -8,6 +8,7 @@ from . import (  # noqa: F401 - registers the tasks
     mandates,
     metrics,
     money_requests,
+    payment_links,
     schedules,
     tickets,
     transfer_holds,

@@ -16,6 +16,7 @@ from . import (  # noqa: F401 - the tasks
     mandates,
     metrics,
     money_requests,
+    payment_links,
     schedules,
     tickets,
     transfer_holds,

@@ -52,6 +52,7 @@ from .merchants.keys import MerchantKeys
 from .merchants.mandate_debits import MandateDebits
 from .merchants.mandate_rules import MandatePolicy
 from .merchants.mandates import Mandates
+from .merchants.payment_links import PaymentLinks
 from .merchants.payment_requests import PaymentRequests
 from .merchants.refunds import Refunds
 from .merchants.reports import MerchantReports
@@ -232,6 +233,12 @@ class Services:
     def payment_requests(self) -> PaymentRequests:
         return PaymentRequests(self.db, shop_payments=self.shop_payments, stores=self.stores,
                                tasks=self.tasks, clock=self.clock)
+
+    @property
+    def payment_links(self) -> PaymentLinks:
+        return PaymentLinks(self.db, payment_requests=self.payment_requests,
+                            shop_payments=self.shop_payments, tasks=self.tasks,
+                            clock=self.clock)
 
     # AutoPay mandates (wallet.merchants.mandates, mandate_debits).
     @property

@@ -62,3 +62,5 @@ def includeme(config: Configurator) -> None:
     # Signed payment receipts: anyone checks one (webapp/views/receipts.py); the keys.
     config.add_route("receipts_verify", "/receipts/verify")
     include_receipt_keys(config)
+    # A shop's payment links, the customer's side (webapp/views/links.py).
+    config.add_route("payment_link", "/l/{id}")

@@ -387,3 +387,50 @@ def test_api_dispute_accept(api, db, asha):
         api.post(f"/v1/disputes/{public_id}/accept", headers=auth(secret, new_key()),
                  status=200)
     within_budget("api_dispute_accept", engine_of(api.app), trips)
+
+
+# ------------------------------------------------------------ payment links
+
+
+def test_api_payment_link_create(api, db):
+    _, secret = make_shop(db)
+    api.get("/v1/payment_links", headers=auth(secret))  # the key's first use: touched
+    body = {"amount_mode": "fixed", "amount_paise": 499_00, "description": "Table 4 dinner",
+            "single_use": True, "reference": "table-4"}
+    with counting(engine_of(api.app)) as trips:
+        api.post_json("/v1/payment_links", body, headers=auth(secret, new_key()), status=201)
+    within_budget("api_payment_link_create", engine_of(api.app), trips)
+
+
+def _link(db, merchant_id: int, **fields) -> str:
+    from wallet.merchants.payment_links import NewLink
+
+    from ..wallet_helpers import services_for_tests
+
+    new = NewLink(**{"amount_mode": "fixed", "amount": 250_00, "description": "Dinner",
+                     **fields})
+    with db() as session, session.begin():
+        return services_for_tests(session).payment_links.create(
+            session.get_one(Merchant, merchant_id), new).public_id
+
+
+def test_link_open(user_app, db, asha):
+    merchant_id, _ = make_shop(db)
+    link = _link(db, merchant_id, amount_mode="open", amount=None, min_amount="10")
+    login(user_app, "98765 43210")
+    form = user_app.get(f"/l/{link}").forms["link-form"]
+    form["amount"] = "120.50"
+    with counting(engine_of(user_app.app)) as trips:
+        form.submit(status=303)
+    within_budget("link_open", engine_of(user_app.app), trips)
+
+
+def test_link_checkout_pay(user_app, db, asha):
+    merchant_id, _ = make_shop(db)
+    link = _link(db, merchant_id, single_use=True)
+    login(user_app, "98765 43210")
+    checkout = user_app.get(f"/l/{link}").forms["link-form"].submit(status=303).follow()
+    form = pin_form(checkout, "checkout-form")
+    with counting(engine_of(user_app.app)) as trips:
+        form.submit(status=303)
+    within_budget("link_checkout_pay", engine_of(user_app.app), trips)

@@ -22,6 +22,8 @@ from wallet.core.codes import (
     FraudHoldStatus,
     Kind,
     KycLevel,
+    LinkAmountMode,
+    LinkStatus,
     MandateFrequency,
     MandateStatus,
     MoneyRequestStatus,
@@ -73,9 +75,13 @@ VOCABULARIES = {
     ("disputes", "reason"): DisputeReason,
     # A first payment held for its undo window (migration a1b7c0de2802).
     ("transfer_holds", "status"): TransferHoldStatus,
+    # Payment links (migration a1b7c0de2906).
+    ("payment_links", "status"): LinkStatus,
+    ("payment_links", "amount_mode"): LinkAmountMode,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
-OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}, "transfer_holds": {"transaction_id": 1}}
+OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}, "transfer_holds": {"transaction_id": 1},
+                "payment_links": {"amount_paise": 1}}
 VERSIONS = Path(__file__).resolve().parents[2] / "wallet" / "alembic" / "versions"
 NOW = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.timezone.utc)
 

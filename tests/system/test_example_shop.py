@@ -51,10 +51,13 @@ class FakeApi:
                    if key.startswith("HTTP_")}
         headers["content-type"] = environ.get("CONTENT_TYPE", "")
         self.calls.append((headers, body))
-        assert (environ["REQUEST_METHOD"], environ["PATH_INFO"]) == (
-            "POST", "/v1/payment_requests")
+        assert environ["REQUEST_METHOD"] == "POST"
+        assert environ["PATH_INFO"] in ("/v1/payment_requests", "/v1/payment_links")
         answer = {"id": "pr_example00000000000000", "status": "created",
                   "checkout_url": "http://wallet.test/checkout/pr_example00000000000000"}
+        if environ["PATH_INFO"] == "/v1/payment_links":
+            answer = {"id": "plink_example0000000000", "status": "active",
+                      "url": "http://wallet.test/l/plink_example0000000000"}
         start_response("201 Created", [("Content-Type", "application/json")])
         return [json.dumps(answer).encode()]
 
@@ -140,6 +143,27 @@ def test_only_verified_webhooks_change_an_order(shop):
     assert http("POST", f"{shop_url}/webhooks", body=body, headers=headers).status == 204
     assert module.ORDERS[order]["status"] == "refunded 100.00"
     assert f"{order}: refunded 100.00".encode() in http("GET", f"{shop_url}/").body
+
+
+def test_a_payment_link_made_and_shared_then_paid_by_webhook(shop):
+    api, module, shop_url = shop
+    reply = http("POST", f"{shop_url}/links", form={})
+    assert reply.status == 201
+    [(headers, body)] = api.calls
+    assert headers["authorization"] == f"Bearer {API_KEY}" and len(headers["idempotency-key"]) >= 16
+    assert body["amount_mode"] == "fixed" and body["amount_paise"] == 499_00
+    assert body["single_use"] is True and body["reference"].startswith("table-")
+    url = "http://wallet.test/l/plink_example0000000000"
+    assert f"href='{url}'".encode() in reply.body
+    assert b"href='https://wa.me/?text=Pay%20your%20bill" in reply.body
+    assert urllib.parse.quote(url, safe="").encode() in reply.body
+    paid = {"type": "payment_link.paid", "timestamp": "2026-12-12T10:00:00+00:00",
+            "data": {"id": "plink_example0000000000", "reference": body["reference"],
+                     "status": "paid", "uses_count": 1, "paid_paise": 499_00,
+                     "payment_request_id": "pr_x", "amount_paise": 499_00, "paid_at": None}}
+    body, headers = signed(paid, msg_id="msg_example000000003")
+    assert http("POST", f"{shop_url}/webhooks", body=body, headers=headers).status == 204
+    assert module.LINKS["plink_example0000000000"]["status"] == "paid"
 
 
 def test_the_example_shop_against_the_real_api_and_webhooks(web_settings, db):

@@ -114,6 +114,19 @@ BUDGETS: tuple[Budget, ...] = (
     # PostgreSQL), the window's row and the transfer updated.
     Budget("api_transfer_undo", "API: POST /v1/transfers/<id>/undo",
            sqlite=11, postgresql=10),
+    # Payment links (wallet.merchants.payment_links). Made by a shop's server: the key,
+    # the link in a savepoint (SAVEPOINT, INSERT, RELEASE: its reference's unique index
+    # decides, no read first), the Idempotency-Key's answer.
+    Budget("api_payment_link_create", "API: POST /v1/payment_links",
+           sqlite=5, postgresql=5),
+    # Opened by a customer (its page's POST): the session, the form's key looked up, the
+    # link and its shop, the payment request, the form's key stored.
+    Budget("link_open", "user app: POST /l/<link> (a payment request made for the link)",
+           sqlite=6, postgresql=6),
+    # Paid at the checkout: a plain request's (checkout_pay, unchanged) and 2 more: the
+    # link locked after the request (4a) and its count written.
+    Budget("link_checkout_pay", "user app: POST /checkout/<request> of a payment link",
+           sqlite=17, postgresql=14),
 )
 
 

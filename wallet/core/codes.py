@@ -147,11 +147,14 @@ class Event(StrEnum):
     DISPUTE_CONTESTED = "dispute.contested"
     DISPUTE_WON = "dispute.won"
     DISPUTE_LOST = "dispute.lost"
+    # Payment links (wallet.merchants.payment_links): each payment, and its expiry.
+    PAYMENT_LINK_PAID = "payment_link.paid"
+    PAYMENT_LINK_EXPIRED = "payment_link.expired"
     ALL = nonmember(("payment_request.paid", "payment_request.expired", "refund.succeeded",
                      "mandate.approved", "mandate.paused", "mandate.resumed", "mandate.revoked",
                      "mandate.debit.succeeded", "mandate.debit.failed",
                      "dispute.opened", "dispute.accepted", "dispute.contested", "dispute.won",
-                     "dispute.lost"))
+                     "dispute.lost", "payment_link.paid", "payment_link.expired"))
 
 
 # ---------------------------------------------------- AutoPay mandates
@@ -604,3 +607,26 @@ class TransferHoldStatus(StrEnum):
     LANDED = "landed"
     CANCELLED = "cancelled"
     ALL = nonmember(("pending", "landed", "cancelled"))
+
+
+# ------------------------------------------- payment links (wallet.merchants.payment_links)
+
+
+class LinkStatus(StrEnum):
+    """``payment_links.status``: active -> paid (a single-use link, once
+    paid) | expired (its time passed) | cancelled (by the shop)."""
+
+    ACTIVE = "active"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    ALL = nonmember(("active", "paid", "expired", "cancelled"))
+
+
+class LinkAmountMode(StrEnum):
+    """``payment_links.amount_mode``: the shop's amount, or the customer's
+    (within the link's minimum and maximum)."""
+
+    FIXED = "fixed"
+    OPEN = "open"
+    ALL = nonmember(("fixed", "open"))

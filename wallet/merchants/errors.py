@@ -11,7 +11,8 @@ __all__ = ["DebitNotOpen", "DeliveryNotFound", "DisputeAlreadyOpen", "DisputeClo
            "MandateAmountExceeded",
            "MandateNotActive", "MandateNotFound", "MandateOutsideDates", "MandatePeriodUsed",
            "OrderReferenceReused", "PaymentNotFound", "RefundTooLarge", "RequestNotFound",
-           "RequestNotPayable", "WebhookError"]
+           "RequestNotPayable", "WebhookError",
+           "LinkNotFound", "LinkNotPayable", "LinkReferenceReused"]
 
 
 class RequestNotFound(WalletError):
@@ -160,3 +161,26 @@ class StoreNotClosable(WalletError):
     open one: a shop always takes payments somewhere."""
 
     code = "store_not_closable"
+
+
+# ------------------------------------------------ payment links (wallet.merchants.payment_links)
+
+
+class LinkNotFound(WalletError):
+    """No such payment link (or not this shop's)."""
+
+    code = "payment_link_not_found"
+
+
+class LinkNotPayable(RequestNotPayable):
+    """The link was paid (single use), has expired or was cancelled: nothing
+    moves. (A RequestNotPayable: the checkout answers it as one.)"""
+
+    code = "payment_link_not_payable"
+
+
+class LinkReferenceReused(WalletError):
+    """Another link of the shop has this reference."""
+
+    code = "payment_link_reference_reused"
+    field = "reference"

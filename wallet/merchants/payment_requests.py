@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,10 +36,11 @@ from ..core.text import is_ordinary
 from ..identity.pins import PinInput
 from ..money.errors import STORE_CLOSED, StoreClosed
 from ..money.shop_payments import ShopPayments
+from . import link_rules
 from .checkout_quotes import CheckoutQuote
 from .errors import OrderReferenceReused, RequestNotFound, RequestNotPayable
 from .events import MerchantEvents
-from .models import PaymentRequest
+from .models import PaymentLink, PaymentRequest
 from .stores import STORE_COLUMNS, StoreRef, Stores, store_of
 
 _ORDER_REFERENCE = re.compile(r"[A-Za-z0-9._:/#-]{1,64}", re.ASCII)
@@ -47,6 +49,8 @@ MIN_EXPIRY_S = 60
 MAX_EXPIRY_S = 7 * 24 * 3600
 DEFAULT_EXPIRY_S = 30 * 60
 EXPIRE_BATCH = 200
+#: How long a customer who opened a payment link has to pay at checkout.
+LINK_REQUEST_S = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,24 @@ class PaymentRequests:
             return existing, False
         return request, True
 
+    def create_for_link(self, link: PaymentLink, amount_paise: int) -> PaymentRequest:
+        """A request for one payment through ``link`` (checked open, the amount
+        checked, by wallet.merchants.payment_links): paid at the same
+        checkout, by the same rule. Its order reference is the link's own
+        and a random part (unique in the shop); it can be paid until the link
+        expires, for at most LINK_REQUEST_S."""
+        now = self.clock()
+        request = PaymentRequest(
+            public_id=codes.public_id("pr"), merchant_id=link.merchant_id,
+            order_reference=f"{link.reference or link.public_id}#{secrets.token_urlsafe(8)}",
+            description=link.description, amount_paise=amount_paise,
+            status=RequestStatus.CREATED, return_url=None, request_sha256="",
+            expires_at=min(link.expires_at, now + dt.timedelta(seconds=LINK_REQUEST_S)),
+            created_at=now, updated_at=now, payment_link_id=link.id)
+        self.db.add(request)
+        self.db.flush()
+        return request
+
     def _check(self, merchant: Merchant, new: NewRequest) -> None:
         if not _ORDER_REFERENCE.fullmatch(new.order_reference or ""):
             raise WalletError("order_reference: 1 to 64 letters, digits or . _ : / # -",
@@ -171,8 +193,10 @@ class PaymentRequests:
 
     def page(self, merchant: Merchant, *, status: str | None = None, cursor: int | None = None,
              limit: int = 20) -> tuple[list[PaymentRequest], int | None]:
-        """The shop's requests, newest first: (page, cursor of the next page)."""
-        stmt = (select(PaymentRequest).where(PaymentRequest.merchant_id == merchant.id)
+        """The shop's requests, newest first: (page, cursor of the next page).
+        Those its payment links made are listed with their link instead."""
+        stmt = (select(PaymentRequest).where(PaymentRequest.merchant_id == merchant.id,
+                                             PaymentRequest.payment_link_id.is_(None))
                 .order_by(PaymentRequest.id.desc()).limit(limit + 1))
         if status is not None:
             stmt = stmt.where(PaymentRequest.status == status)
@@ -234,6 +258,10 @@ class PaymentRequests:
             if request.payer_user_id == payer.id:
                 return request  # a double click, a retry: paid once
             raise RequestNotPayable("This payment request has already been paid.")
+        link = None  # a payment link's request: its link locked (4a) and open, or refused
+        if request.payment_link_id is not None:
+            link = link_rules.locked(self.db, request.payment_link_id)
+            link_rules.refuse_unless_active(link, self.clock())
         if self._expire_if_due(request) or request.status != RequestStatus.CREATED:
             raise RequestNotPayable(f"This payment request is {request.status}: "
                                     "nothing was paid.")
@@ -252,8 +280,13 @@ class PaymentRequests:
         now = self.clock()
         request.status, request.paid_at, request.updated_at = RequestStatus.PAID, now, now
         request.payer_user_id, request.transaction_id = payer.id, tx.id
-        self.events.emit(merchant.id, Event.PAYMENT_REQUEST_PAID,
-                         self.event_data(request, None if store is None else StoreRef.of(store)))
+        if link is None:
+            self.events.emit(merchant.id, Event.PAYMENT_REQUEST_PAID, self.event_data(
+                request, None if store is None else StoreRef.of(store)))
+        else:  # the shop made the link, not this request: it hears of the link's payment
+            link_rules.count_payment(link, request, now)
+            self.events.emit(merchant.id, Event.PAYMENT_LINK_PAID,
+                             link_rules.event_data(link, request))
         return request
 
     # ------------------------------------------------------------- expiry
@@ -274,8 +307,9 @@ class PaymentRequests:
         if request.status != RequestStatus.CREATED or request.expires_at > self.clock():
             return False
         request.status, request.updated_at = RequestStatus.EXPIRED, self.clock()
-        self.events.emit(request.merchant_id, Event.PAYMENT_REQUEST_EXPIRED,
-                         self.event_data(request))
+        if request.payment_link_id is None:  # (a link's request: the shop never asked it)
+            self.events.emit(request.merchant_id, Event.PAYMENT_REQUEST_EXPIRED,
+                             self.event_data(request))
         return True
 
     def _locked(self, public_id: str, *, merchant_id: int | None = None) -> PaymentRequest:

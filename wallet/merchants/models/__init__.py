@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .dispute import Dispute
+from .link import PaymentLink
 from .mandate import Mandate, MandateDebit
 from .shop import (
            MerchantApiKey,
@@ -14,5 +15,5 @@ from .shop import (
 )
 
 __all__ = ["Dispute", "Mandate", "MandateDebit", "MerchantApiKey", "MerchantDelivery",
-           "MerchantDeliveryAttempt", "MerchantEndpoint", "MerchantEvent", "PaymentRequest",
-           "Refund"]
+           "MerchantDeliveryAttempt", "MerchantEndpoint", "MerchantEvent", "PaymentLink",
+           "PaymentRequest", "Refund"]

@@ -69,6 +69,9 @@ class PaymentRequest(Base):
                                                        unique=True)
     #: The store it is paid at (wallet.merchants.stores; NULL: the shop's first).
     store_id: Mapped[int | None] = mapped_column(ForeignKey("merchant_stores.id"))
+    #: The payment link it was made for (wallet.merchants.payment_links), if any.
+    payment_link_id: Mapped[int | None] = mapped_column(ForeignKey("payment_links.id"),
+                                                        index=True)
 
     __table_args__ = (
         UniqueConstraint("merchant_id", "order_reference"),
