@@ -99,7 +99,7 @@ def test_a_partial_refund_from_the_payment_page_reaches_the_payer(user_app, shop
     assert balance(db, asha) == (850_00, 0) and merchant_balance(db, shop) == 150_00
     assert 'class="amount refunded">₹100.00<' in shop_app.get("/payments").text
     csv_lines = shop_app.get("/payments.csv").text.strip().splitlines()
-    assert csv_lines[1].endswith(",250.00,100.00")
+    assert csv_lines[1].endswith(",250.00,100.00,partly_refunded,Dosa Corner")
 
     history = user_app.get("/transactions")
     row = re.search(r'<li class="activity in kind-refund[^"]*">.*?</li>', history.text,

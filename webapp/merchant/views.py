@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import segno
-from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import forget, remember
@@ -15,9 +16,11 @@ from pyramid.security import forget, remember
 from ledgerlib import format_paise
 from wallet.core.codes import IST
 from wallet.core.errors import WalletError
-from wallet.core.models import Merchant
+from wallet.core.models import Merchant, MerchantStore
+from wallet.core.text import whole_number
 from wallet.identity.errors import AccountError, LoginThrottled
 from wallet.merchants.errors import PaymentNotFound
+from wallet.merchants.payment_search import MAX_SEARCH_CHARS, PaymentSearch, parse_search
 from wallet.merchants.reports import MerchantReports, PaymentDetail, PeriodFigures
 from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults
@@ -72,6 +75,26 @@ def parse_day(text: str | None, errors: dict[str, str], name: str) -> dt.date | 
     except ValueError:
         errors[name] = "Enter a date like 2026-11-24."
         return None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The payments list's filters as parsed, and as typed (to show again)."""
+
+    start: dt.date | None
+    end: dt.date | None
+    search: PaymentSearch | None
+    store_ids: list[int] | None  # None: every store
+    stores: list[MerchantStore]
+    values: dict[str, str]
+
+    def page(self) -> dict[str, Any]:
+        """What the page's filter form shows, and the query its links keep."""
+        query = {"from": str(self.start or self.values["from"]),
+                 "to": str(self.end or self.values["to"]), "q": self.values["q"],
+                 "store": self.values["store"]}
+        return {"start": self.start, "end": self.end, "values": self.values,
+                "stores": self.stores, "query": {k: v for k, v in query.items() if v}}
 
 
 @view_config(route_name="signup", renderer="merchant/signup.jinja2", request_method="GET")
@@ -140,17 +163,44 @@ class MerchantViews:
     @view_config(route_name="payments", renderer="merchant/payments.jinja2")
     def payments(self) -> dict[str, Any]:
         errors: dict[str, str] = {}
-        start, end = self._date_range(errors)
-        values = {name: str(self.request.params.get(name, ""))[:40] for name in ("from", "to")}
+        found = self._filters(errors)
         if errors:
-            self.request.response.status = 400
-            return {"page": None, "start": start, "end": end, "errors": errors, "values": values}
+            return self._payments_refused(found, errors)
         cursor = self.request.params.get("cursor") or None
         if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) < 19):
             raise HTTPNotFound()
-        page = self.reports.payments(self.merchant, start, end, cursor)
-        return {"page": page, "start": start, "end": end, "errors": {}, "values": values}
+        page = self.reports.payments(self.merchant, found.start, found.end, cursor,
+                                     search=found.search, store_ids=found.store_ids)
+        totals = self.reports.totals(self.merchant, found.start, found.end,
+                                     search=found.search, store_ids=found.store_ids)
+        return {**found.page(), "page": page, "totals": totals, "errors": {}}
 
+    def _payments_refused(self, found: Filters, errors: dict[str, str]) -> dict[str, Any]:
+        """The payments page with its filters' problems (the CSV's too), nothing listed."""
+        self.request.response.status = 400
+        return {**found.page(), "page": None, "totals": None, "errors": errors}
+
+    def _filters(self, errors: dict[str, str]) -> Filters:
+        """The list's filters as asked (dates, search, store); each problem in ``errors``."""
+        params = self.request.params
+        start, end = self._date_range(errors)
+        try:
+            search = parse_search(str(params.get("q", "")), "q")
+        except WalletError as exc:
+            errors.update(exc.errors)
+            search = None
+        stores = self.reports.stores(self.merchant)
+        store_text = str(params.get("store", "")).strip()
+        store_ids: list[int] | None = None
+        if store_text:
+            chosen = whole_number(store_text)
+            if chosen is None or chosen not in {store.id for store in stores}:
+                errors["store"] = "Choose one of your stores, or all of them."
+            else:
+                store_ids = [chosen]
+        values = {name: str(params.get(name, ""))[:MAX_SEARCH_CHARS + 10]
+                  for name in ("from", "to", "q", "store")}
+        return Filters(start, end, search, store_ids, stores, values)
     def _payment(self, reports: MerchantReports | None = None) -> PaymentDetail:
         detail = (reports or self.reports).payment(self.merchant,
                                                    int(self.request.matchdict["id"]))
@@ -193,19 +243,21 @@ class MerchantViews:
         self.request.session.flash(f"Refunded {format_paise(refund.amount_paise)} to the payer.")
         return HTTPSeeOther(self.request.route_url("payment", id=detail.payment.id))
 
-    @view_config(route_name="payments_csv")
-    def payments_csv(self) -> Response:
+    @view_config(route_name="payments_csv", renderer="merchant/payments.jinja2")
+    def payments_csv(self) -> Response | dict[str, Any]:
         errors: dict[str, str] = {}
-        start, end = self._date_range(errors)
-        if errors:
-            raise HTTPBadRequest(" ".join(errors.values()))
+        found = self._filters(errors)
+        if errors:  # the payments page says what to correct (not a bare 400)
+            return self._payments_refused(found, errors)
         # Built inside the request's transaction (a lazy app_iter would run after
         # pyramid_tm closed it); MAX_CSV_ROWS bounds its size.
         response = Response(content_type="text/csv", charset="utf-8")
         # A byte-order mark first: spreadsheets then read the file as UTF-8
         # (₹ and ••••• in masked phones), not in the machine's code page.
-        response.text = "\ufeff" + "".join(self.reports.payments_csv(self.merchant, start, end))
-        name = f"payments-{self.merchant.handle}-{start or 'all'}-{end or 'all'}.csv"
+        response.text = "\ufeff" + "".join(self.reports.payments_csv(
+            self.merchant, found.start, found.end, search=found.search,
+            store_ids=found.store_ids))
+        name = f"payments-{self.merchant.handle}-{found.start or 'all'}-{found.end or 'all'}.csv"
         response.content_disposition = f'attachment; filename="{name}"'
         return response
 
