@@ -18,9 +18,10 @@ from wallet.core.codes import IST
 from wallet.core.errors import WalletError
 from wallet.core.models import Merchant, MerchantStore
 from wallet.core.text import whole_number
-from wallet.identity.errors import AccountError, LoginThrottled
+from wallet.identity.errors import AccountError, LoginThrottled, PinRefused
 from wallet.merchants.errors import PaymentNotFound
 from wallet.merchants.payment_search import MAX_SEARCH_CHARS, PaymentSearch, parse_search
+from wallet.merchants.refund_quotes import RefundQuote
 from wallet.merchants.reports import MerchantReports, PaymentDetail, PeriodFigures
 from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults
@@ -212,36 +213,62 @@ class MerchantViews:
                      values: dict[str, str] | None = None,
                      status: int = 200) -> dict[str, Any]:
         self.request.response.status = status
+        self.request.override_renderer = "merchant/payment.jinja2"
+        values = values or {}
         return {"detail": detail, "tx": detail.payment, "errors": errors or {},
-                "values": values or {}, "request_key": new_request_key(),
-                "balance": request_services(self.request).activity.balance(self.merchant)}
+                "values": values, "request_key": values.get("request_key") or new_request_key(),
+                "balance": request_services(self.request).activity.balance(self.merchant),
+                "confirm_above_paise":
+                    request_services(self.request).settings.merchant_refund_confirm_above_paise}
 
     @view_config(route_name="payment", renderer="merchant/payment.jinja2",
                  request_method="GET")
     def payment(self) -> dict[str, Any]:
         return self._refund_form(self._payment())
 
-    @view_config(route_name="payment", renderer="merchant/payment.jinja2",
+    @view_config(route_name="payment", renderer="merchant/refund_confirm.jinja2",
                  request_method="POST")
     def refund(self) -> dict[str, Any] | Response:
+        """The refund form, then its confirm step ("Refund ₹X to …?", the shop
+        PIN above the threshold: wallet.merchants.refund_quotes), then the refund."""
         detail = self._payment(request_services(self.request).merchant_reports)  # the primary
-        values = {"amount": field(self.request, "amount"), "reason": field(self.request, "reason")}
+        values = {name: field(self.request, name) for name in ("amount", "reason", "request_key")}
         errors: dict[str, str] = {}
         services = request_services(self.request)
         amount_paise = parse_rupees(values["amount"], errors,
                                     max_paise=services.settings.max_transfer_paise)
         if errors or amount_paise is None:  # (None comes with an error)
             return self._refund_form(detail, errors, values, status=400)
+        if "edit" in self.request.POST:
+            return self._refund_form(detail, values=values)
+        quote = services.app_refunds.quote(self.merchant, detail.payment.id, amount_paise,
+                                           values["reason"])
         try:
-            refund = services.refunds.refund(self.merchant, detail.payment.id, amount_paise,
-                                             field(self.request, "request_key"), values["reason"])
+            if "confirm" not in self.request.POST:
+                return self._refund_confirm(quote, values)
+            refund = quote.confirm(field(self.request, "pin"), values["request_key"])
         except PaymentNotFound:
             raise HTTPNotFound() from None
+        except PinRefused as exc:  # (a normal answer: the wrong try stays counted)
+            try:
+                return self._refund_confirm(quote, values, {"pin": str(exc)})
+            except WalletError as again:
+                return self._refund_form(detail, again.errors, values, status=400)
         except WalletError as exc:
-            return self._refund_form(detail, exc.errors, values,
-                                     status=400)
+            return self._refund_form(detail, exc.errors, values, status=400)
         self.request.session.flash(f"Refunded {format_paise(refund.amount_paise)} to the payer.")
         return HTTPSeeOther(self.request.route_url("payment", id=detail.payment.id))
+
+    def _refund_confirm(self, quote: RefundQuote, values: dict[str, str],
+                        errors: dict[str, str] | None = None) -> dict[str, Any]:
+        """The confirm page (WalletError from the quote's checks: the form again)."""
+        text = quote.preview(values["request_key"])
+        pins = request_services(self.request).merchant_pins
+        self.request.response.status = 400 if errors else 200
+        return {"question": text.question, "details": text.details, "values": values,
+                "errors": errors or {}, "needs_pin": quote.needs_pin,
+                "has_pin": pins.has_pin(self.merchant) if quote.needs_pin else True,
+                "action": self.request.route_url("payment", id=quote.payment_id)}
 
     @view_config(route_name="payments_csv", renderer="merchant/payments.jinja2")
     def payments_csv(self) -> Response | dict[str, Any]:
