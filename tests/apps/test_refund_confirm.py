@@ -9,8 +9,8 @@ import webtest
 from sqlalchemy import select
 
 from wallet.core.models import Merchant
-from wallet.identity.models import MerchantPin
 from wallet.identity.merchant_pins import MerchantPins
+from wallet.identity.models import MerchantPin
 from wallet.merchants.models import Refund
 from webapp.merchant import main as merchant_main
 
@@ -60,7 +60,7 @@ def failed_tries(db, shop) -> int:  # noqa: F811
         return session.get(MerchantPin, shop).failed_tries
 
 
-def test_the_confirm_step_says_how_much_to_whom_before_anything_moves(shop_app, db, shop,
+def test_the_confirm_step_says_how_much_to_whom_before_anything_moves(shop_app, db, shop,  # noqa: F811
                                                                        asha, paid):
     before = state(db)
     page = ask(shop_app, paid, "100", "cold dosa")  # ₹100.00: not above the threshold
@@ -78,7 +78,7 @@ def test_the_confirm_step_says_how_much_to_whom_before_anything_moves(shop_app, 
     assert balance(db, asha) == (850_00, 0) and merchant_balance(db, shop) == 150_00
 
 
-def test_above_the_threshold_the_shop_pin_confirms_it(shop_app, db, shop, asha, paid,
+def test_above_the_threshold_the_shop_pin_confirms_it(shop_app, db, shop, asha, paid,  # noqa: F811
                                                       shop_pin):
     page = ask(shop_app, paid, "100.01")
     assert "need your shop PIN" in page.text
@@ -96,7 +96,7 @@ def test_above_the_threshold_the_shop_pin_confirms_it(shop_app, db, shop, asha, 
     assert failed_tries(db, shop) == 0
 
 
-def test_a_forged_confirm_without_the_pin_moves_nothing(shop_app, db, shop, paid, shop_pin):
+def test_a_forged_confirm_without_the_pin_moves_nothing(shop_app, db, shop, paid, shop_pin):  # noqa: F811
     form = ask(shop_app, paid, "200").forms["refund-confirm-form"]
     before = state(db)
     form.fields["pin"][0].force_value("")
@@ -105,7 +105,7 @@ def test_a_forged_confirm_without_the_pin_moves_nothing(shop_app, db, shop, paid
     assert state(db) == before and refunds_made(db) == 0
 
 
-def test_wrong_pins_lock_refunds_and_settlements_alike(shop_app, db, shop, paid, shop_pin):
+def test_wrong_pins_lock_refunds_and_settlements_alike(shop_app, db, shop, paid, shop_pin):  # noqa: F811
     page = ask(shop_app, paid, "150")
     before = state(db)
     for _ in range(TEST_PIN_POLICY.max_tries):
@@ -119,7 +119,7 @@ def test_wrong_pins_lock_refunds_and_settlements_alike(shop_app, db, shop, paid,
     assert state(db) == before and refunds_made(db) == 0
 
 
-def test_a_shop_without_a_pin_is_sent_to_set_one(shop_app, db, shop, paid):
+def test_a_shop_without_a_pin_is_sent_to_set_one(shop_app, db, shop, paid):  # noqa: F811
     page = ask(shop_app, paid, "150")
     assert page.html.find(id="pin-needed") is not None
     assert 'id="confirm-button"' not in page.text

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,47 +21,17 @@ from wallet.identity.errors import AccountError, LoginThrottled, PinRefused
 from wallet.merchants.errors import PaymentNotFound
 from wallet.merchants.payment_search import MAX_SEARCH_CHARS, PaymentSearch, parse_search
 from wallet.merchants.refund_quotes import RefundQuote
-from wallet.merchants.reports import MerchantReports, PaymentDetail, PeriodFigures
+from wallet.merchants.reports import MerchantReports, PaymentDetail
 from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults
 
 from ..views.auth import safe_next, same_site_path
 from ..views.forms import field, new_request_key, parse_rupees
-
-CHART_HEIGHT = 140
+from .charts import day_tick, figures_chart, month_tick
 
 
 def today_ist() -> dt.date:
     return dt.datetime.now(IST).date()
-
-
-#: The chart's series: (attribute of PeriodFigures, its name).
-SERIES = (("gross_paise", "Payments in"), ("refunds_paise", "Refunds"), ("net_paise", "Net"))
-
-
-def figures_chart(figures: Sequence[PeriodFigures],
-                  label: Callable[[PeriodFigures], str]) -> dict[str, Any]:
-    """SVG geometry of a bar chart of gross, refunds and net per period, three
-    bars side by side (drawn by the template); net may go below the zero line."""
-    values = [[int(getattr(f, name)) for name, _ in SERIES] for f in figures]
-    top = max((v for row in values for v in row), default=0)
-    bottom = min(0, *(v for row in values for v in row))
-    span = (top - bottom) or 1
-    zero_y = round(CHART_HEIGHT * top / span, 1)
-    slot = 100 / len(figures)
-    width = slot * 0.84 / len(SERIES)
-    bars: list[dict[str, Any]] = []
-    for i, (figure, row) in enumerate(zip(figures, values, strict=True)):
-        for j, ((name, title), value) in enumerate(zip(SERIES, row, strict=True)):
-            height = round(CHART_HEIGHT * abs(value) / span, 1)
-            bars.append({"x": round(i * slot + j * width, 2), "width": round(width * 0.9, 2),
-                         "y": zero_y - height if value >= 0 else zero_y, "height": height,
-                         "series": name.removesuffix("_paise"),
-                         "label": f"{label(figure)} · {title}", "amount": format_paise(value)})
-    return {"bars": bars, "height": CHART_HEIGHT, "zero_y": zero_y,
-            "first": label(figures[0]), "last": label(figures[-1]),
-            "series": [(name.removesuffix("_paise"), title) for name, title in SERIES],
-            "peak": format_paise(top)}
 
 
 def parse_day(text: str | None, errors: dict[str, str], name: str) -> dt.date | None:
@@ -149,8 +118,10 @@ class MerchantViews:
         board = self.reports.dashboard(self.merchant, today_ist())
         return {
             "board": board,
-            "daily": figures_chart(board.days, lambda t: t.period_start.strftime("%d %b")),
-            "monthly": figures_chart(board.months, lambda t: t.period_start.strftime("%b %Y")),
+            "daily": figures_chart(board.days, lambda t: t.period_start.strftime("%d %b"),
+                                   day_tick(3, len(board.days)), phone_every=3),
+            "monthly": figures_chart(board.months, lambda t: t.period_start.strftime("%b %Y"),
+                                     month_tick),
             "balance": request_services(self.request).activity.balance(self.merchant),
             "pay_url": self.pay_url(),
             "unread_notices": request_services(self.request).notifications
