@@ -24,11 +24,16 @@ from .test_stepup_browser import SCREENS, fits_the_screen
 
 pytestmark = pytest.mark.browser
 
+#: The visible labels' text boxes, left to right: "a runs into b", or how many.
 NO_OVERLAP_JS = """labels => {
-  const boxes = labels.filter(l => getComputedStyle(l).visibility !== 'hidden' && l.textContent)
-                      .map(l => { const r = l.firstChild ? (() => { const range = document.createRange();
-                                    range.selectNodeContents(l); return range.getBoundingClientRect(); })()
-                                  : l.getBoundingClientRect(); return [r.left, r.right, l.textContent]; });
+  const boxes = labels
+    .filter(l => getComputedStyle(l).visibility !== 'hidden' && l.textContent)
+    .map(l => {
+      const range = document.createRange();
+      range.selectNodeContents(l);
+      const r = range.getBoundingClientRect();
+      return [r.left, r.right, l.textContent];
+    });
   for (let i = 1; i < boxes.length; i++)
     if (boxes[i][0] < boxes[i - 1][1] + 2) return `${boxes[i - 1][2]} runs into ${boxes[i][2]}`;
   return boxes.length;
@@ -37,7 +42,8 @@ NO_OVERLAP_JS = """labels => {
 
 @pytest.fixture
 def merchant_url(web_settings):
-    app = merchant_main({}, **{**web_settings, "wallet.merchant_refund_confirm_above_paise": "50000"})
+    app = merchant_main({}, **{**web_settings,
+                               "wallet.merchant_refund_confirm_above_paise": "50000"})
     try:
         with serving(app) as url:
             yield url
@@ -66,7 +72,8 @@ def book(db):
     for days, amount in ((0, 2_500_00), (1, 800_00), (4, 12_000_00), (9, 450_00)):
         pay_at(db, asha, "chai-point", amount, now - dt.timedelta(days=days),
                f"form-key-browser-{days:05d}")
-    pay_at(db, ravi, "chai-point", 90_000_00, now - dt.timedelta(days=2), "form-key-browser-ravi1")
+    pay_at(db, ravi, "chai-point", 90_000_00, now - dt.timedelta(days=2),
+           "form-key-browser-ravi1")
     with db() as session, session.begin():
         kiosk = MerchantStore(merchant_id=shop, name="Airport kiosk", handle="chai-airport",
                               created_at=now)
