@@ -54,7 +54,8 @@ from .merchants.mandate_rules import MandatePolicy
 from .merchants.mandates import Mandates
 from .merchants.payment_links import PaymentLinks
 from .merchants.payment_requests import PaymentRequests
-from .merchants.refunds import Refunds
+from .merchants.refund_quotes import AppRefunds
+from .merchants.refunds import RefundPolicy, Refunds
 from .merchants.reports import MerchantReports
 from .merchants.stores import Stores
 from .merchants.webhook_deliveries import WebhookWorker
@@ -265,6 +266,13 @@ class Services:
     @property
     def merchant_reports(self) -> MerchantReports:
         return MerchantReports(self.db)
+
+    @property
+    def app_refunds(self) -> AppRefunds:
+        """The merchant app's refunds: a confirm step, the shop PIN above a threshold."""
+        return AppRefunds(refunds=self.refunds, pins=self.merchant_pins,
+                          policy=RefundPolicy(
+                              confirm_above_paise=self.settings.merchant_refund_confirm_above_paise))
 
     @property
     def statements(self) -> Statements:

@@ -35,6 +35,7 @@ from .identity.pin_hashes import PinKeys, parse_pin_keys
 from .identity.pins import PinPolicy
 from .merchants.disputes import DisputePolicy
 from .merchants.mandate_rules import MIN_PRODUCTION_NOTICE_S, MandatePolicy
+from .merchants.refunds import RefundPolicy
 from .merchants.webhooks import WebhookPolicy
 from .money.limits import LimitPolicy
 from .money.money_requests import RequestPolicy
@@ -207,6 +208,9 @@ class WalletSettings:
     #: The keys that sign payment receipts (wallet.money.receipt_keys): None when not
     #: configured (outside production only: no receipts then).
     receipt_keys: ReceiptKeyRing | None = field(default=None, repr=False)
+    #: A refund from the merchant app above this needs the shop PIN
+    #: (wallet.merchants.refund_quotes); 0: every refund does.
+    merchant_refund_confirm_above_paise: int = RefundPolicy.confirm_above_paise
 
     @property
     def production(self) -> bool:
@@ -275,6 +279,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "dispute_respond_s": _POSITIVE_FLOAT,
     # A first payment's undo window.
     "undo_above_paise": _not_negative(int), "undo_window_s": _POSITIVE_FLOAT,
+    # The merchant app's refunds: the shop PIN above this.
+    "merchant_refund_confirm_above_paise": _not_negative(int),
 }
 
 

@@ -236,7 +236,8 @@ def test_payments_filter_paging_and_csv(merchant_app, db, asha, shop):
     assert csv_response.content_type == "text/csv"
     lines = csv_response.text.strip().splitlines()
     # (a byte-order mark first, for spreadsheets)
-    assert lines[0] == "\ufeffreference,time_ist,payer,note,amount_inr,refunded_inr"
+    assert lines[0] == ("\ufeffreference,time_ist,payer,note,amount_inr,refunded_inr,"
+                        "status,store")
     assert len(lines) == 7
     assert "'=HYPERLINK()" in csv_response.text and "1.04" in csv_response.text
     merchant_app.get("/payments?from=yesterday", status=400)

@@ -74,10 +74,32 @@ def paid(user_app, shop_app, db, shop, asha):
         return session.scalar(select(Transaction.id).where(Transaction.kind == "payment"))
 
 
-def refund_form(app, payment_id, amount, reason=""):
+class RefundForm:
+    """The refund form whose ``submit`` goes on through its confirm step
+    ("Refund ₹X to …?", the shop PIN when it asks for it), as a person would."""
+
+    def __init__(self, form, pin: str = SHOP_PIN):
+        self.form, self.pin = form, pin
+
+    def __setitem__(self, name, value):
+        self.form[name] = value
+
+    def submit(self, status=None):
+        response = self.form.submit(expect_errors=True)
+        if response.status_int == 200 and "refund-confirm-form" in response.forms:
+            confirm = response.forms["refund-confirm-form"]
+            if "pin" in confirm.fields:
+                confirm["pin"] = self.pin
+            response = confirm.submit(expect_errors=True)
+        assert response.status_int == (status or response.status_int), response
+        assert status is not None or response.status_int < 400, response
+        return response
+
+
+def refund_form(app, payment_id, amount, reason="", pin=SHOP_PIN):
     form = app.get(f"/payments/{payment_id}").forms["refund-form"]
     form["amount"], form["reason"] = amount, reason
-    return form
+    return RefundForm(form, pin)
 
 
 def assert_books_clean(db):
@@ -99,7 +121,7 @@ def test_a_partial_refund_from_the_payment_page_reaches_the_payer(user_app, shop
     assert balance(db, asha) == (850_00, 0) and merchant_balance(db, shop) == 150_00
     assert 'class="amount refunded">₹100.00<' in shop_app.get("/payments").text
     csv_lines = shop_app.get("/payments.csv").text.strip().splitlines()
-    assert csv_lines[1].endswith(",250.00,100.00")
+    assert csv_lines[1].endswith(",250.00,100.00,partly_refunded,Dosa Corner")
 
     history = user_app.get("/transactions")
     row = re.search(r'<li class="activity in kind-refund[^"]*">.*?</li>', history.text,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,6 +32,14 @@ from .models import Dispute, PaymentRequest, Refund
 from .stores import STORE_COLUMNS, StoreRef, store_of
 
 MAX_REASON_CHARS = 140
+
+
+@dataclass(frozen=True)
+class RefundPolicy:
+    #: A refund from the merchant app above this needs the shop PIN on its
+    #: confirm step (wallet.merchants.refund_quotes); the API's refunds are
+    #: made with the shop's own key, which is the owner's.
+    confirm_above_paise: int = 5_000_00
 
 
 class Refunds:
@@ -73,9 +82,12 @@ class Refunds:
             Refund.payment_transaction_id == payment_id).order_by(Refund.id)))
 
     def refund(self, merchant: Merchant, payment_id: int, amount_paise: int, key: str,
-               reason: str = "") -> Refund:
+               reason: str = "", *, approve: Callable[[], object] | None = None) -> Refund:
         """Give ``amount_paise`` of the shop's payment ``payment_id`` back to
-        its payer. ``key`` is the shop's idempotency key for this refund."""
+        its payer. ``key`` is the shop's idempotency key for this refund.
+        ``approve``: the second factor this refund needs (the shop PIN:
+        wallet.merchants.refund_quotes), checked after every other check,
+        under the payment's lock and before the money moves; it raises to refuse."""
         ledgerlib.check_paise(amount_paise)
         reason = self._clean_reason(reason)
         if not codes.is_request_key(key):
@@ -85,10 +97,9 @@ class Refunds:
         earlier = self._replay(ledger_key, payment.id, amount_paise)
         if earlier is not None:
             return earlier
-        left = payment.amount_paise - self.spoken_for_paise(payment.id)
-        if amount_paise > left:
-            raise RefundTooLarge(f"At most {format_paise(left)} of this payment is left to "
-                                 f"refund; {format_paise(amount_paise)} is more.")
+        self._check_left(payment, amount_paise)
+        if approve is not None:
+            approve()
         tx = self._move(merchant, payment, amount_paise, ledger_key, reason)
         refund = Refund(public_id=codes.public_id("rf"), merchant_id=merchant.id,
                         payment_transaction_id=payment.id, transaction_id=tx.id,
@@ -98,16 +109,37 @@ class Refunds:
         self.events.emit(merchant.id, Event.REFUND_SUCCEEDED, self.event_data(refund, payment))
         return refund
 
-    def _locked_payment(self, merchant: Merchant, payment_id: int) -> Transaction:
-        payment = self.db.scalar(
-            select(Transaction).where(Transaction.id == payment_id)
-            .with_for_update(of=Transaction, key_share=True)
-            .execution_options(populate_existing=True))
+    def preview(self, merchant: Merchant, payment_id: int, amount_paise: int, key: str,
+                reason: str = "") -> Transaction:
+        """:meth:`refund`'s checks short of the lock and the money (a confirm
+        page's): the payment refunded, else WalletError."""
+        ledgerlib.check_paise(amount_paise)
+        self._clean_reason(reason)
+        if not codes.is_request_key(key):
+            raise WalletError("This form is out of date. Reload the page and try again.")
+        payment = self._refundable(merchant, self.db.get(Transaction, payment_id))
+        self._check_left(payment, amount_paise)
+        return payment
+
+    @staticmethod
+    def _refundable(merchant: Merchant, payment: Transaction | None) -> Transaction:
         if (payment is None or payment.kind != Kind.PAYMENT
                 or payment.payee_merchant_id != merchant.id
                 or payment.status != Status.COMPLETED or payment.payer_user_id is None):
             raise PaymentNotFound("No such payment of your shop.")
         return payment
+
+    def _check_left(self, payment: Transaction, amount_paise: int) -> None:
+        left = payment.amount_paise - self.spoken_for_paise(payment.id)
+        if amount_paise > left:
+            raise RefundTooLarge(f"At most {format_paise(left)} of this payment is left to "
+                                 f"refund; {format_paise(amount_paise)} is more.")
+
+    def _locked_payment(self, merchant: Merchant, payment_id: int) -> Transaction:
+        return self._refundable(merchant, self.db.scalar(
+            select(Transaction).where(Transaction.id == payment_id)
+            .with_for_update(of=Transaction, key_share=True)
+            .execution_options(populate_existing=True)))
 
     def _replay(self, ledger_key: str, payment_id: int, amount_paise: int) -> Refund | None:
         earlier = self.db.scalar(

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import segno
-from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import forget, remember
@@ -15,50 +15,23 @@ from pyramid.security import forget, remember
 from ledgerlib import format_paise
 from wallet.core.codes import IST
 from wallet.core.errors import WalletError
-from wallet.core.models import Merchant
-from wallet.identity.errors import AccountError, LoginThrottled
+from wallet.core.models import Merchant, MerchantStore
+from wallet.core.text import whole_number
+from wallet.identity.errors import AccountError, LoginThrottled, PinRefused
 from wallet.merchants.errors import PaymentNotFound
-from wallet.merchants.reports import MerchantReports, PaymentDetail, PeriodFigures
+from wallet.merchants.payment_search import MAX_SEARCH_CHARS, PaymentSearch, parse_search
+from wallet.merchants.refund_quotes import RefundQuote
+from wallet.merchants.reports import MerchantReports, PaymentDetail
 from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults
 
 from ..views.auth import safe_next, same_site_path
 from ..views.forms import field, new_request_key, parse_rupees
-
-CHART_HEIGHT = 140
+from .charts import day_tick, figures_chart, month_tick
 
 
 def today_ist() -> dt.date:
     return dt.datetime.now(IST).date()
-
-
-#: The chart's series: (attribute of PeriodFigures, its name).
-SERIES = (("gross_paise", "Payments in"), ("refunds_paise", "Refunds"), ("net_paise", "Net"))
-
-
-def figures_chart(figures: Sequence[PeriodFigures],
-                  label: Callable[[PeriodFigures], str]) -> dict[str, Any]:
-    """SVG geometry of a bar chart of gross, refunds and net per period, three
-    bars side by side (drawn by the template); net may go below the zero line."""
-    values = [[int(getattr(f, name)) for name, _ in SERIES] for f in figures]
-    top = max((v for row in values for v in row), default=0)
-    bottom = min(0, *(v for row in values for v in row))
-    span = (top - bottom) or 1
-    zero_y = round(CHART_HEIGHT * top / span, 1)
-    slot = 100 / len(figures)
-    width = slot * 0.84 / len(SERIES)
-    bars: list[dict[str, Any]] = []
-    for i, (figure, row) in enumerate(zip(figures, values, strict=True)):
-        for j, ((name, title), value) in enumerate(zip(SERIES, row, strict=True)):
-            height = round(CHART_HEIGHT * abs(value) / span, 1)
-            bars.append({"x": round(i * slot + j * width, 2), "width": round(width * 0.9, 2),
-                         "y": zero_y - height if value >= 0 else zero_y, "height": height,
-                         "series": name.removesuffix("_paise"),
-                         "label": f"{label(figure)} · {title}", "amount": format_paise(value)})
-    return {"bars": bars, "height": CHART_HEIGHT, "zero_y": zero_y,
-            "first": label(figures[0]), "last": label(figures[-1]),
-            "series": [(name.removesuffix("_paise"), title) for name, title in SERIES],
-            "peak": format_paise(top)}
 
 
 def parse_day(text: str | None, errors: dict[str, str], name: str) -> dt.date | None:
@@ -72,6 +45,26 @@ def parse_day(text: str | None, errors: dict[str, str], name: str) -> dt.date | 
     except ValueError:
         errors[name] = "Enter a date like 2026-11-24."
         return None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The payments list's filters as parsed, and as typed (to show again)."""
+
+    start: dt.date | None
+    end: dt.date | None
+    search: PaymentSearch | None
+    store_ids: list[int] | None  # None: every store
+    stores: list[MerchantStore]
+    values: dict[str, str]
+
+    def page(self) -> dict[str, Any]:
+        """What the page's filter form shows, and the query its links keep."""
+        query = {"from": str(self.start or self.values["from"]),
+                 "to": str(self.end or self.values["to"]), "q": self.values["q"],
+                 "store": self.values["store"]}
+        return {"start": self.start, "end": self.end, "values": self.values,
+                "stores": self.stores, "query": {k: v for k, v in query.items() if v}}
 
 
 @view_config(route_name="signup", renderer="merchant/signup.jinja2", request_method="GET")
@@ -125,8 +118,10 @@ class MerchantViews:
         board = self.reports.dashboard(self.merchant, today_ist())
         return {
             "board": board,
-            "daily": figures_chart(board.days, lambda t: t.period_start.strftime("%d %b")),
-            "monthly": figures_chart(board.months, lambda t: t.period_start.strftime("%b %Y")),
+            "daily": figures_chart(board.days, lambda t: t.period_start.strftime("%d %b"),
+                                   day_tick(3, len(board.days)), phone_every=3),
+            "monthly": figures_chart(board.months, lambda t: t.period_start.strftime("%b %Y"),
+                                     month_tick),
             "balance": request_services(self.request).activity.balance(self.merchant),
             "pay_url": self.pay_url(),
             "unread_notices": request_services(self.request).notifications
@@ -140,17 +135,44 @@ class MerchantViews:
     @view_config(route_name="payments", renderer="merchant/payments.jinja2")
     def payments(self) -> dict[str, Any]:
         errors: dict[str, str] = {}
-        start, end = self._date_range(errors)
-        values = {name: str(self.request.params.get(name, ""))[:40] for name in ("from", "to")}
+        found = self._filters(errors)
         if errors:
-            self.request.response.status = 400
-            return {"page": None, "start": start, "end": end, "errors": errors, "values": values}
+            return self._payments_refused(found, errors)
         cursor = self.request.params.get("cursor") or None
         if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) < 19):
             raise HTTPNotFound()
-        page = self.reports.payments(self.merchant, start, end, cursor)
-        return {"page": page, "start": start, "end": end, "errors": {}, "values": values}
+        page = self.reports.payments(self.merchant, found.start, found.end, cursor,
+                                     search=found.search, store_ids=found.store_ids)
+        totals = self.reports.totals(self.merchant, found.start, found.end,
+                                     search=found.search, store_ids=found.store_ids)
+        return {**found.page(), "page": page, "totals": totals, "errors": {}}
 
+    def _payments_refused(self, found: Filters, errors: dict[str, str]) -> dict[str, Any]:
+        """The payments page with its filters' problems (the CSV's too), nothing listed."""
+        self.request.response.status = 400
+        return {**found.page(), "page": None, "totals": None, "errors": errors}
+
+    def _filters(self, errors: dict[str, str]) -> Filters:
+        """The list's filters as asked (dates, search, store); each problem in ``errors``."""
+        params = self.request.params
+        start, end = self._date_range(errors)
+        try:
+            search = parse_search(str(params.get("q", "")), "q")
+        except WalletError as exc:
+            errors.update(exc.errors)
+            search = None
+        stores = self.reports.stores(self.merchant)
+        store_text = str(params.get("store", "")).strip()
+        store_ids: list[int] | None = None
+        if store_text:
+            chosen = whole_number(store_text)
+            if chosen is None or chosen not in {store.id for store in stores}:
+                errors["store"] = "Choose one of your stores, or all of them."
+            else:
+                store_ids = [chosen]
+        values = {name: str(params.get(name, ""))[:MAX_SEARCH_CHARS + 10]
+                  for name in ("from", "to", "q", "store")}
+        return Filters(start, end, search, store_ids, stores, values)
     def _payment(self, reports: MerchantReports | None = None) -> PaymentDetail:
         detail = (reports or self.reports).payment(self.merchant,
                                                    int(self.request.matchdict["id"]))
@@ -162,50 +184,78 @@ class MerchantViews:
                      values: dict[str, str] | None = None,
                      status: int = 200) -> dict[str, Any]:
         self.request.response.status = status
+        self.request.override_renderer = "merchant/payment.jinja2"
+        values = values or {}
         return {"detail": detail, "tx": detail.payment, "errors": errors or {},
-                "values": values or {}, "request_key": new_request_key(),
-                "balance": request_services(self.request).activity.balance(self.merchant)}
+                "values": values, "request_key": values.get("request_key") or new_request_key(),
+                "balance": request_services(self.request).activity.balance(self.merchant),
+                "confirm_above_paise":
+                    request_services(self.request).settings.merchant_refund_confirm_above_paise}
 
     @view_config(route_name="payment", renderer="merchant/payment.jinja2",
                  request_method="GET")
     def payment(self) -> dict[str, Any]:
         return self._refund_form(self._payment())
 
-    @view_config(route_name="payment", renderer="merchant/payment.jinja2",
+    @view_config(route_name="payment", renderer="merchant/refund_confirm.jinja2",
                  request_method="POST")
     def refund(self) -> dict[str, Any] | Response:
+        """The refund form, then its confirm step ("Refund ₹X to …?", the shop
+        PIN above the threshold: wallet.merchants.refund_quotes), then the refund."""
         detail = self._payment(request_services(self.request).merchant_reports)  # the primary
-        values = {"amount": field(self.request, "amount"), "reason": field(self.request, "reason")}
+        values = {name: field(self.request, name) for name in ("amount", "reason", "request_key")}
         errors: dict[str, str] = {}
         services = request_services(self.request)
         amount_paise = parse_rupees(values["amount"], errors,
                                     max_paise=services.settings.max_transfer_paise)
         if errors or amount_paise is None:  # (None comes with an error)
             return self._refund_form(detail, errors, values, status=400)
+        if "edit" in self.request.POST:
+            return self._refund_form(detail, values=values)
+        quote = services.app_refunds.quote(self.merchant, detail.payment.id, amount_paise,
+                                           values["reason"])
         try:
-            refund = services.refunds.refund(self.merchant, detail.payment.id, amount_paise,
-                                             field(self.request, "request_key"), values["reason"])
+            if "confirm" not in self.request.POST:
+                return self._refund_confirm(quote, values)
+            refund = quote.confirm(field(self.request, "pin"), values["request_key"])
         except PaymentNotFound:
             raise HTTPNotFound() from None
+        except PinRefused as exc:  # (a normal answer: the wrong try stays counted)
+            try:
+                return self._refund_confirm(quote, values, {"pin": str(exc)})
+            except WalletError as again:
+                return self._refund_form(detail, again.errors, values, status=400)
         except WalletError as exc:
-            return self._refund_form(detail, exc.errors, values,
-                                     status=400)
+            return self._refund_form(detail, exc.errors, values, status=400)
         self.request.session.flash(f"Refunded {format_paise(refund.amount_paise)} to the payer.")
         return HTTPSeeOther(self.request.route_url("payment", id=detail.payment.id))
 
-    @view_config(route_name="payments_csv")
-    def payments_csv(self) -> Response:
+    def _refund_confirm(self, quote: RefundQuote, values: dict[str, str],
+                        errors: dict[str, str] | None = None) -> dict[str, Any]:
+        """The confirm page (WalletError from the quote's checks: the form again)."""
+        text = quote.preview(values["request_key"])
+        pins = request_services(self.request).merchant_pins
+        self.request.response.status = 400 if errors else 200
+        return {"question": text.question, "details": text.details, "values": values,
+                "errors": errors or {}, "needs_pin": quote.needs_pin,
+                "has_pin": pins.has_pin(self.merchant) if quote.needs_pin else True,
+                "action": self.request.route_url("payment", id=quote.payment_id)}
+
+    @view_config(route_name="payments_csv", renderer="merchant/payments.jinja2")
+    def payments_csv(self) -> Response | dict[str, Any]:
         errors: dict[str, str] = {}
-        start, end = self._date_range(errors)
-        if errors:
-            raise HTTPBadRequest(" ".join(errors.values()))
+        found = self._filters(errors)
+        if errors:  # the payments page says what to correct (not a bare 400)
+            return self._payments_refused(found, errors)
         # Built inside the request's transaction (a lazy app_iter would run after
         # pyramid_tm closed it); MAX_CSV_ROWS bounds its size.
         response = Response(content_type="text/csv", charset="utf-8")
         # A byte-order mark first: spreadsheets then read the file as UTF-8
         # (₹ and ••••• in masked phones), not in the machine's code page.
-        response.text = "\ufeff" + "".join(self.reports.payments_csv(self.merchant, start, end))
-        name = f"payments-{self.merchant.handle}-{start or 'all'}-{end or 'all'}.csv"
+        response.text = "\ufeff" + "".join(self.reports.payments_csv(
+            self.merchant, found.start, found.end, search=found.search,
+            store_ids=found.store_ids))
+        name = f"payments-{self.merchant.handle}-{found.start or 'all'}-{found.end or 'all'}.csv"
         response.content_disposition = f'attachment; filename="{name}"'
         return response
 
