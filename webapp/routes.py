@@ -58,3 +58,6 @@ def includeme(config: Configurator) -> None:
     config.add_route("tickets", "/tickets")
     config.add_route("ticket", "/tickets/{id:tk_[A-Za-z0-9_-]{1,37}}")
     config.add_route("ticket_report", "/transactions/{id:\\d{1,18}}/report")
+    # Test mode (webapp/views/test_mode.py): test objects' pages, no sign-in.
+    config.add_route("test_checkout", "/test/checkout/{id}")
+    config.add_route("test_mandate", "/test/mandates/{id}")
