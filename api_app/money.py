@@ -14,6 +14,7 @@ transaction: answered by :func:`replay_instead` (an exception view), so the
 request rolls back as after any error a view answers."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -93,7 +94,7 @@ def run_money_request(request: Request, operation: Operation) -> Response:
     body: Json = json_body(request) or {}  # (a POST without a body: an action, as accept)
     # The PIN is no part of what the key remembers: never stored, even hashed
     # (4 digits behind a plain hash are no secret), and a retry may correct it.
-    keyed = KeyedRequest(owner, key, fingerprint(
+    keyed = KeyedRequest(owner, mode_scoped(key, caller.livemode), fingerprint(
         request.method, request.path, {name: value for name, value in body.items()
                                        if name != "pin"}))
 
@@ -106,6 +107,15 @@ def run_money_request(request: Request, operation: Operation) -> Response:
         return wallet_refused(exc, request)
     return json_response(answer.response.status, answer.response.body,
                          replayed=answer.replayed)
+
+
+def mode_scoped(key: str, livemode: bool) -> str:
+    """The key a shop's request is stored under: its own for a live key; for
+    a test key, a name of its own (``test_`` and the key's SHA-256), so a
+    shop's test and live requests never replay each other's answers."""
+    if livemode:
+        return key
+    return "test_" + hashlib.sha256(key.encode()).hexdigest()[:59]
 
 
 def replay_instead(exc: ReplayInstead, request: Request) -> Response:

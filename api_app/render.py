@@ -98,13 +98,15 @@ def payment_request(request: PaymentRequest, *, checkout_url: str,
             "status": request.status, "checkout_url": checkout_url,
             "return_url": request.return_url, "expires_at": moment(request.expires_at),
             "created_at": moment(request.created_at), "paid_at": moment(request.paid_at),
-            "refunded_paise": refunded_paise, "store": store_of(store)}
+            "refunded_paise": refunded_paise, "store": store_of(store),
+            "livemode": request.livemode}
 
 
 def refund(record: Refund, *, payment_request_id: str, store: StoreRef | None) -> Json:
     return {"id": record.public_id, "payment_request_id": payment_request_id,
             "amount": money(record.amount_paise), "reason": record.reason,
-            "created_at": moment(record.created_at), "store": store_of(store)}
+            "created_at": moment(record.created_at), "store": store_of(store),
+            "livemode": record.livemode}
 
 
 def mandate(record: Mandate, *, approval_url: str) -> Json:
@@ -114,16 +116,22 @@ def mandate(record: Mandate, *, approval_url: str) -> Json:
             "end_date": (ist_day(record.ends_at) - dt.timedelta(days=1)).isoformat(),
             "description": record.description, "approval_url": approval_url,
             "created_at": moment(record.created_at), "approved_at": moment(record.approved_at),
-            "revoked_at": moment(record.revoked_at)}
+            "revoked_at": moment(record.revoked_at), "livemode": record.livemode}
 
 
-def mandate_debit(record: MandateDebit, *, mandate_id: str) -> Json:
-    return {"id": record.public_id, "mandate_id": mandate_id, "amount": money(record.amount_paise),
-            "status": record.status, "execute_at": moment(record.execute_at),
-            "executed_at": moment(record.executed_at),
-            "failure_code": record.failure_code or None,
-            "failure_reason": record.failure_reason or None,
-            "created_at": moment(record.created_at)}
+def mandate_debit(record: MandateDebit, *, mandate_id: str,
+                  livemode: bool | None = None) -> Json:
+    """A debit; for the shop with ``livemode`` (its mandate's mode)."""
+    shown: Json = {"id": record.public_id, "mandate_id": mandate_id,
+                   "amount": money(record.amount_paise),
+                   "status": record.status, "execute_at": moment(record.execute_at),
+                   "executed_at": moment(record.executed_at),
+                   "failure_code": record.failure_code or None,
+                   "failure_reason": record.failure_reason or None,
+                   "created_at": moment(record.created_at)}
+    if livemode is not None:
+        shown["livemode"] = livemode
+    return shown
 
 
 def statement(value: Statement) -> Json:
@@ -203,6 +211,7 @@ def autopay_mandate(record: Mandate, shop: Merchant, open_debits: list[MandateDe
     limits, and the debits not yet executed (each may still be stopped)."""
     shown = mandate(record, approval_url="")
     del shown["approval_url"]  # (the shop's; the customer approves here)
+    del shown["livemode"]  # (the shop's: a customer's mandates are all live)
     return {**shown, "shop": {"handle": shop.handle, "name": shop.name},
             "open_debits": [autopay_debit(debit, mandate_id=record.public_id)
                             for debit in open_debits]}
@@ -217,7 +226,8 @@ def dispute(record: Dispute, *, payment_request_id: str | None,
             "disputed": money(record.disputed_paise), "held": money(record.held_paise),
             "respond_by": moment(record.respond_by), "evidence": record.evidence,
             "created_at": moment(record.created_at),
-            "responded_at": moment(record.responded_at), "decided_at": moment(record.decided_at)}
+            "responded_at": moment(record.responded_at), "decided_at": moment(record.decided_at),
+            "livemode": True}  # (disputes are live-only: wallet.merchants.modes)
 
 
 def receipt(value: IssuedReceipt | None) -> Json | None:

@@ -4,8 +4,11 @@ everywhere at once. Two kinds, never interchangeable:
 
 - a user's token (``wlt_…``, wallet.identity.api_tokens): the phone app's endpoints,
   permission ``user``;
-- a shop's secret key (``sk_live_…``, wallet.merchants.keys): the merchant
-  endpoints (payment requests, refunds), permission ``merchant``.
+- a shop's secret key (``sk_live_…``, or ``sk_test_…`` for test mode,
+  wallet.merchants.keys): the merchant endpoints (payment requests, refunds),
+  permission ``merchant``. The key's mode is the caller's
+  (:func:`caller_livemode`): every merchant view passes it to the domain's
+  query helpers, which find objects of that mode only (wallet.merchants.modes).
 
 ``request.identity`` is the User or the Merchant. A valid credential of the
 other kind is refused like a missing one (401), with its own problem code
@@ -67,6 +70,11 @@ class Caller:
     @property
     def identity(self) -> User | Merchant | None:
         return self.user if self.kind == USER else self.merchant
+
+    @property
+    def livemode(self) -> bool:
+        """The mode of what this caller reaches: its key's (a user's token: live)."""
+        return True if self.key is None else self.key.livemode
 
 
 class BearerTokenPolicy:
@@ -144,6 +152,13 @@ def policy(request: Request) -> BearerTokenPolicy:
 
 def current_caller(request: Request) -> Caller | None:
     return policy(request).caller(request)
+
+
+def caller_livemode(request: Request) -> bool:
+    """The mode of the request's caller (no caller: live, though the view's
+    permission refused it already): what every merchant view passes on."""
+    caller = current_caller(request)
+    return True if caller is None else caller.livemode
 
 
 def current_token(request: Request) -> ApiToken | None:

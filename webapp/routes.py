@@ -64,3 +64,6 @@ def includeme(config: Configurator) -> None:
     include_receipt_keys(config)
     # A shop's payment links, the customer's side (webapp/views/links.py).
     config.add_route("payment_link", "/l/{id}")
+    # Test mode (webapp/views/test_mode.py): test objects' pages, no sign-in.
+    config.add_route("test_checkout", "/test/checkout/{id}")
+    config.add_route("test_mandate", "/test/mandates/{id}")

@@ -17,6 +17,7 @@ from webcommon.views import view_config
 
 from .. import render
 from ..money import Json, run_money_request
+from ..security import caller_livemode
 
 
 def shown(request: Request, dispute: Dispute) -> Json:
@@ -31,8 +32,8 @@ def _shop(request: Request) -> Merchant:
 
 def _found(request: Request) -> Dispute:
     """The shop's dispute named by the path (another shop's is not found)."""
-    return request_services(request).disputes.of_merchant(_shop(request),
-                                                          request.matchdict["dispute_id"])
+    return request_services(request).disputes.of_merchant(
+        _shop(request), request.matchdict["dispute_id"], livemode=caller_livemode(request))
 
 
 @view_config(route_name="disputes", request_method="GET", openapi=True, renderer="json",
@@ -42,7 +43,8 @@ def list_disputes(request: Request) -> Any:
     cursor = params.get("cursor")
     rows, next_cursor = request_services(request).disputes.page(
         _shop(request), status=params.get("status"),
-        cursor=int(cursor) if cursor else None, limit=int(params.get("limit", 20)))
+        cursor=int(cursor) if cursor else None, limit=int(params.get("limit", 20)),
+        livemode=caller_livemode(request))
     return {"items": [shown(request, row) for row in rows],
             "next_cursor": None if next_cursor is None else str(next_cursor)}
 

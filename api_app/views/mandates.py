@@ -20,18 +20,25 @@ from webcommon.views import view_config
 from .. import render
 from ..money import Json, run_money_request, strict_int
 from ..problems import validation_error
+from ..security import caller_livemode
 from ..validation import json_body
 
 #: The user app's mandate page, where the customer approves with the PIN.
 APPROVAL_PATH = "/mandates/{id}"
 
 
-def approval_url(request: Request, public_id: str) -> str:
-    return request_services(request).settings.user_app_url + APPROVAL_PATH.format(id=public_id)
+#: A test mandate's page: "Simulate approval", no sign-in, no PIN.
+TEST_APPROVAL_PATH = "/test/mandates/{id}"
+
+
+def approval_url(request: Request, public_id: str, *, livemode: bool = True) -> str:
+    path = APPROVAL_PATH if livemode else TEST_APPROVAL_PATH
+    return request_services(request).settings.user_app_url + path.format(id=public_id)
 
 
 def shown(request: Request, mandate: Mandate) -> Json:
-    return render.mandate(mandate, approval_url=approval_url(request, mandate.public_id))
+    return render.mandate(mandate, approval_url=approval_url(request, mandate.public_id,
+                                                             livemode=mandate.livemode))
 
 
 def _shop(request: Request) -> Merchant:
@@ -41,8 +48,8 @@ def _shop(request: Request) -> Merchant:
 
 def _found(request: Request) -> Mandate:
     """The shop's mandate named by the path (another shop's is not found)."""
-    return request_services(request).mandates.of_merchant(_shop(request),
-                                                          request.matchdict["mandate_id"])
+    return request_services(request).mandates.of_merchant(
+        _shop(request), request.matchdict["mandate_id"], livemode=caller_livemode(request))
 
 
 def _date(body: Json, name: str) -> dt.date | Response:
@@ -70,7 +77,8 @@ def create_mandate(request: Request) -> Response:
                      end_date=end, description=body["description"])
 
     def operation(key: str, body: Json) -> tuple[int, Json]:
-        made = request_services(request).mandates.create(_shop(request), new)
+        made = request_services(request).mandates.create(_shop(request), new,
+                                                         livemode=caller_livemode(request))
         return 201, shown(request, made)
 
     return run_money_request(request, operation)
@@ -83,7 +91,8 @@ def list_mandates(request: Request) -> Any:
     cursor = params.get("cursor")
     rows, next_cursor = request_services(request).mandates.page(
         _shop(request), status=params.get("status"),
-        cursor=int(cursor) if cursor else None, limit=int(params.get("limit", 20)))
+        cursor=int(cursor) if cursor else None, limit=int(params.get("limit", 20)),
+        livemode=caller_livemode(request))
     return {"items": [shown(request, row) for row in rows],
             "next_cursor": None if next_cursor is None else str(next_cursor)}
 
@@ -104,8 +113,9 @@ def present_debit(request: Request) -> Response:
 
     def operation(key: str, body: Json) -> tuple[int, Json]:
         debit = request_services(request).mandate_debits.present(
-            _shop(request), mandate.public_id, amount)
-        return 201, render.mandate_debit(debit, mandate_id=mandate.public_id)
+            _shop(request), mandate.public_id, amount, livemode=mandate.livemode)
+        return 201, render.mandate_debit(debit, mandate_id=mandate.public_id,
+                                         livemode=mandate.livemode)
 
     return run_money_request(request, operation)
 
@@ -115,5 +125,5 @@ def present_debit(request: Request) -> Response:
 def list_debits(request: Request) -> Any:
     mandate = _found(request)
     debits = request_services(request).mandate_debits.of_mandate(mandate)
-    return {"items": [render.mandate_debit(debit, mandate_id=mandate.public_id)
-                      for debit in debits]}
+    return {"items": [render.mandate_debit(debit, mandate_id=mandate.public_id,
+                                           livemode=mandate.livemode) for debit in debits]}

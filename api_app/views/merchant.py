@@ -20,22 +20,31 @@ from webcommon.views import view_config
 from .. import render
 from ..money import Json, run_amount_request
 from ..problems import problem, validation_error
+from ..security import caller_livemode
 from ..validation import json_body
 
 #: The checkout page of the user app, where the customer pays.
 CHECKOUT_PATH = "/checkout/{id}"
+#: A test request's checkout: "Simulate success" or "failure", no sign-in.
+TEST_CHECKOUT_PATH = "/test/checkout/{id}"
 
 
-def checkout_url(request: Request, public_id: str) -> str:
-    return request_services(request).settings.user_app_url + CHECKOUT_PATH.format(id=public_id)
+def checkout_url(request: Request, public_id: str, *, livemode: bool = True) -> str:
+    path = CHECKOUT_PATH if livemode else TEST_CHECKOUT_PATH
+    return request_services(request).settings.user_app_url + path.format(id=public_id)
 
 
 def shown(request: Request, payment_request: PaymentRequest, store: StoreRef | None) -> Json:
-    refunded = (0 if payment_request.transaction_id is None else
-                request_services(request).refunds.refunded_paise(payment_request.transaction_id))
+    refunds = request_services(request).refunds
+    if not payment_request.livemode:
+        refunded = refunds.test_refunded_paise(payment_request)
+    else:
+        refunded = (0 if payment_request.transaction_id is None else
+                    refunds.refunded_paise(payment_request.transaction_id))
     return render.payment_request(
-        payment_request, checkout_url=checkout_url(request, payment_request.public_id),
-        refunded_paise=refunded, store=store)
+        payment_request, refunded_paise=refunded, store=store,
+        checkout_url=checkout_url(request, payment_request.public_id,
+                                  livemode=payment_request.livemode))
 
 
 def _shop(request: Request) -> Merchant:
@@ -44,11 +53,12 @@ def _shop(request: Request) -> Merchant:
 
 
 def _found(request: Request) -> tuple[PaymentRequest, StoreRef | None]:
-    """The shop's payment request named by the path, with its store (one
-    query; RequestNotFound -> 404: another shop's id is no more found than an
-    unknown one)."""
+    """The shop's payment request named by the path, of the caller's mode,
+    with its store (one query; RequestNotFound -> 404: another shop's id, or
+    the other mode's, is no more found than an unknown one)."""
     return request_services(request).payment_requests.of_merchant_with_store(
-        _shop(request), request.matchdict["payment_request_id"])
+        _shop(request), request.matchdict["payment_request_id"],
+        livemode=caller_livemode(request))
 
 
 def _store_named(body: Json) -> tuple[int | None, str | None] | Response:
@@ -69,7 +79,7 @@ def create_payment_request(request: Request) -> Response:
                          return_url=body.get("return_url"), store_id=store[0],
                          store_handle=store[1])
         requests = request_services(request).payment_requests
-        made, created = requests.create(_shop(request), new)
+        made, created = requests.create(_shop(request), new, livemode=caller_livemode(request))
         return (201 if created else 200), shown(request, made, requests.store_ref(made))
 
     expires_in_s = json_body(request).get("expires_in_s", DEFAULT_EXPIRY_S)
@@ -89,7 +99,8 @@ def list_payment_requests(request: Request) -> Any:
     cursor = params.get("cursor")
     rows, next_cursor = request_services(request).payment_requests.page(
         _shop(request), status=params.get("status"),
-        cursor=int(cursor) if cursor else None, limit=int(params.get("limit", 20)))
+        cursor=int(cursor) if cursor else None, limit=int(params.get("limit", 20)),
+        livemode=caller_livemode(request))
     stores = request_services(request).stores.refs(_shop(request)) if rows else {}
     return {"items": [shown(request, row, stores.get(row.store_id)) for row in rows],
             "next_cursor": None if next_cursor is None else str(next_cursor)}
@@ -105,7 +116,8 @@ def get_payment_request(request: Request) -> Any:
              renderer="json", permission="merchant")
 def cancel_payment_request(request: Request) -> Any:
     requests = request_services(request).payment_requests
-    cancelled = requests.cancel(_shop(request), request.matchdict["payment_request_id"])
+    cancelled = requests.cancel(_shop(request), request.matchdict["payment_request_id"],
+                                livemode=caller_livemode(request))
     return shown(request, cancelled, requests.store_ref(cancelled))
 
 
@@ -113,15 +125,21 @@ def cancel_payment_request(request: Request) -> Any:
              permission="merchant")
 def create_refund(request: Request) -> Response:
     def operation(key: str, body: Json, amount: int) -> tuple[int, Json]:
-        refund = request_services(request).refunds.refund(
-            _shop(request), payment_id, amount, key, body.get("reason", ""))
-        return 201, render.refund(refund, payment_request_id=paid.public_id, store=store)
+        refunds = request_services(request).refunds
+        if not paid.livemode:  # (found in the caller's mode: a test key's)
+            refund = refunds.refund_test(_shop(request), paid.public_id, amount,
+                                         body.get("reason", ""))
+        else:
+            refund = refunds.refund(_shop(request), payment_id, amount, key,
+                                    body.get("reason", ""))
+        return 201, render.refund(refund, payment_request_id=paid.public_id,
+                             store=store)
 
     paid, store = _found(request)
-    if paid.status != RequestStatus.PAID or paid.transaction_id is None:
+    if paid.status != RequestStatus.PAID or (paid.livemode and paid.transaction_id is None):
         return problem("not_refundable", f"This payment request is {paid.status}: only a paid "
                        "one can be refunded.")
-    payment_id = paid.transaction_id
+    payment_id = paid.transaction_id or 0
     return run_amount_request(request, operation)
 
 
@@ -129,7 +147,11 @@ def create_refund(request: Request) -> Response:
              renderer="json", permission="merchant")
 def list_refunds(request: Request) -> Any:
     found, store = _found(request)
-    refunds = ([] if found.transaction_id is None else
-               request_services(request).refunds.of_payment(found.transaction_id))
+    service = request_services(request).refunds
+    if not found.livemode:
+        refunds = service.of_test_request(found)
+    else:
+        refunds = ([] if found.transaction_id is None else
+                   service.of_payment(found.transaction_id))
     return {"items": [render.refund(refund, payment_request_id=found.public_id, store=store)
                       for refund in refunds]}

@@ -820,7 +820,8 @@ def test_message_bodies_are_the_standard_webhooks_envelope(db, shop, asha):
     pay_request(db, shop, asha)
     with db() as session:
         payload = json.loads(session.scalar(select(MerchantEvent.payload)))
-    assert set(payload) == {"type", "timestamp", "data"}
+    assert set(payload) == {"type", "timestamp", "livemode", "data"}
+    assert payload["livemode"] is True  # (a live payment: tests/apps/test_test_mode.py)
     assert dt.datetime.fromisoformat(payload["timestamp"]).tzinfo is not None
 
 

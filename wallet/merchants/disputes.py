@@ -45,6 +45,7 @@ from .errors import (
 )
 from .events import MerchantEvents
 from .models import Dispute, PaymentRequest, Refund
+from .modes import in_mode
 from .stores import STORE_COLUMNS, StoreRef, store_of
 
 __all__ = ["DisputePolicy", "Disputes", "MAX_EVIDENCE_CHARS", "REASON_WORDS"]
@@ -161,10 +162,13 @@ class Disputes:
         return int(self.db.scalar(select(func.coalesce(func.sum(Refund.amount_paise), 0))
                                   .where(Refund.payment_transaction_id == payment_id)) or 0)
 
-    def of_merchant(self, merchant: Merchant, public_id: str, *, lock: bool = False) -> Dispute:
-        """One of the shop's disputes (another shop's is not found)."""
+    def of_merchant(self, merchant: Merchant, public_id: str, *, lock: bool = False,
+                    livemode: bool = True) -> Dispute:
+        """One of the shop's disputes (another shop's is not found; disputes are
+        live-only: a test caller finds none, wallet.merchants.modes)."""
         stmt = select(Dispute).where(Dispute.public_id == str(public_id)[:MAX_ID_CHARS],
-                                     Dispute.merchant_id == merchant.id)
+                                     Dispute.merchant_id == merchant.id,
+                                     in_mode(Dispute, livemode))
         if lock:
             stmt = stmt.with_for_update(key_share=True).execution_options(
                 populate_existing=True)
@@ -174,9 +178,10 @@ class Disputes:
         return dispute
 
     def page(self, merchant: Merchant, *, status: str | None = None, cursor: int | None = None,
-             limit: int = 20) -> tuple[list[Dispute], int | None]:
+             limit: int = 20, livemode: bool = True) -> tuple[list[Dispute], int | None]:
         """The shop's disputes, newest first: (page, cursor of the next page)."""
-        stmt = (select(Dispute).where(Dispute.merchant_id == merchant.id)
+        stmt = (select(Dispute).where(Dispute.merchant_id == merchant.id,
+                                      in_mode(Dispute, livemode))
                 .order_by(Dispute.id.desc()).limit(limit + 1))
         if status is not None:
             stmt = stmt.where(Dispute.status == status)

@@ -29,16 +29,20 @@ class MerchantEvents:
         self.tasks: TaskQueue = tasks or NoTaskQueue()
         self.clock = clock
 
-    def emit(self, merchant_id: int, event_type: str, data: dict[str, Any]) -> MerchantEvent:
+    def emit(self, merchant_id: int, event_type: str, data: dict[str, Any], *,
+             livemode: bool = True) -> MerchantEvent:
         """Record ``event_type`` for the shop and a delivery to each endpoint
-        that wants it; the task queue hears of them once this commits."""
+        that wants it; the task queue hears of them once this commits.
+        ``livemode``: the mode of the object it is about (wallet.merchants.modes),
+        in the payload of every webhook."""
         if event_type not in codes.Event.ALL:
             raise ValueError(f"not an event type: {event_type!r}")
         now = self.clock()
         event = MerchantEvent(public_id=codes.public_id("msg"), merchant_id=merchant_id,
-                              type=event_type, created_at=now,
+                              type=event_type, created_at=now, livemode=livemode,
                               payload=json.dumps({"type": event_type,
                                                   "timestamp": now.isoformat(),
+                                                  "livemode": livemode,
                                                   "data": data}, separators=(",", ":")))
         self.db.add(event)
         self.db.flush()

@@ -1,4 +1,5 @@
-"""Secret API keys for shops' servers: ``sk_live_`` and 43 random characters
+"""Secret API keys for shops' servers: ``sk_live_`` (or ``sk_test_`` for test
+mode, wallet.merchants.modes) and 43 random characters
 (``secrets.token_urlsafe(32)``), shown once when issued and kept only as a
 SHA-256, with a visible prefix to tell keys apart. A shop may hold several
 live keys at once, so it can rotate them without a gap: issue a new key, move
@@ -22,10 +23,12 @@ from ..core.errors import WalletError
 from ..core.models import Merchant
 from ..core.text import is_ordinary, one_line
 from .models import MerchantApiKey
+from .modes import in_mode, mode_word
 
 KEY_PREFIX = "sk_live_"
-#: sk_live_ + 43 characters of secrets.token_urlsafe(32).
-_KEY = re.compile(r"sk_live_[A-Za-z0-9_-]{43}", re.ASCII)
+TEST_KEY_PREFIX = "sk_test_"
+#: sk_live_ or sk_test_ + 43 characters of secrets.token_urlsafe(32).
+_KEY = re.compile(r"sk_(live|test)_[A-Za-z0-9_-]{43}", re.ASCII)
 #: What is shown of a key in lists: sk_live_ and its first 8 random characters.
 PREFIX_CHARS = 16
 MAX_NAME_CHARS = 80
@@ -44,7 +47,7 @@ key_sha256 = secret_sha256
 
 def looks_like_key(value: str | None) -> bool:
     """Whether a bearer credential is meant as a merchant key (by its prefix)."""
-    return bool(value) and str(value).startswith(KEY_PREFIX)
+    return bool(value) and str(value).startswith((KEY_PREFIX, TEST_KEY_PREFIX))
 
 
 class MerchantKeys:
@@ -52,20 +55,23 @@ class MerchantKeys:
         self.db = dbsession
         self.clock = clock
 
-    def issue(self, merchant: Merchant, name: str) -> IssuedKey:
-        """A new live key for the shop; its secret is in the answer only."""
+    def issue(self, merchant: Merchant, name: str, *, livemode: bool = True) -> IssuedKey:
+        """A new key for the shop (``livemode`` False: an ``sk_test_`` key);
+        its secret is in the answer only. At most MAX_LIVE_KEYS unrevoked of
+        each mode."""
         name = one_line(name)
         if not name:
             raise WalletError("Name the key, like \"web shop server\".", "name")
         if len(name) > MAX_NAME_CHARS or not is_ordinary(name):
             raise WalletError(f"Use up to {MAX_NAME_CHARS} ordinary characters.", "name")
         live = self.db.scalar(select(func.count()).select_from(MerchantApiKey).where(
-            MerchantApiKey.merchant_id == merchant.id, MerchantApiKey.revoked_at.is_(None)))
+            MerchantApiKey.merchant_id == merchant.id, MerchantApiKey.revoked_at.is_(None),
+            in_mode(MerchantApiKey, livemode)))
         if (live or 0) >= MAX_LIVE_KEYS:
-            raise WalletError(f"You have {MAX_LIVE_KEYS} live keys: revoke one you no longer "
-                              "use first.", "name")
-        secret = new_secret(KEY_PREFIX)
-        record = MerchantApiKey(merchant_id=merchant.id, name=name,
+            raise WalletError(f"You have {MAX_LIVE_KEYS} {mode_word(livemode)} keys: revoke one "
+                              "you no longer use first.", "name")
+        secret = new_secret(KEY_PREFIX if livemode else TEST_KEY_PREFIX)
+        record = MerchantApiKey(merchant_id=merchant.id, name=name, livemode=livemode,
                                 prefix=secret[:PREFIX_CHARS], key_sha256=key_sha256(secret),
                                 created_at=self.clock(), last_used_at=None, revoked_at=None)
         self.db.add(record)
@@ -84,7 +90,8 @@ class MerchantKeys:
         if found is None:
             return None
         record, merchant = found
-        if record.revoked_at is not None or not merchant.is_active:
+        if (record.revoked_at is not None or not merchant.is_active
+                or record.livemode != secret.startswith(KEY_PREFIX)):
             return None
         now = self.clock()
         if due_for_touch(record.last_used_at, now):
@@ -93,11 +100,12 @@ class MerchantKeys:
                             .values(last_used_at=now))
         return record, merchant
 
-    def of_merchant(self, merchant: Merchant) -> list[MerchantApiKey]:
-        """The shop's live keys, newest first."""
+    def of_merchant(self, merchant: Merchant, *, livemode: bool = True) -> list[MerchantApiKey]:
+        """The shop's unrevoked keys of one mode, newest first."""
         return list(self.db.scalars(
             select(MerchantApiKey).where(MerchantApiKey.merchant_id == merchant.id,
-                                         MerchantApiKey.revoked_at.is_(None))
+                                         MerchantApiKey.revoked_at.is_(None),
+                                         in_mode(MerchantApiKey, livemode))
             .order_by(MerchantApiKey.id.desc())))
 
     def revoke(self, merchant: Merchant, key_id: int) -> bool:

@@ -49,8 +49,12 @@ from .mandate_quotes import DebitQuote
 from .mandate_rules import MandatePolicy, period_key
 from .mandates import MAX_ID_CHARS, debit_data
 from .models import Mandate, MandateDebit
+from .modes import in_mode
 
 DUE_BATCH = 100
+#: The amount a test debit fails with (any other succeeds): ₹400.02, after
+#: the card number test suites use for a decline.
+TEST_FAILING_PAISE = 400_02
 
 
 class MandateDebits:
@@ -65,17 +69,21 @@ class MandateDebits:
 
     # --------------------------------------------------------- the shop's side
 
-    def present(self, merchant: Merchant, mandate_public_id: str, amount_paise: int
-                ) -> MandateDebit:
+    def present(self, merchant: Merchant, mandate_public_id: str, amount_paise: int, *,
+                livemode: bool = True) -> MandateDebit:
         """A debit, scheduled after the notice period; the customer notified now.
         Refused (nothing written) above the maximum, outside the dates, in a
-        period that has one, for a mandate not active or a frozen wallet."""
+        period that has one, for a mandate not active or a frozen wallet.
+        Within a test mandate (``livemode`` False): the same checks, then
+        simulated at once (:meth:`_simulate`)."""
         if isinstance(amount_paise, bool) or not isinstance(amount_paise, int) \
                 or amount_paise <= 0:
             raise WalletError("amount_paise must be a whole number of paise above zero.",
                               "amount_paise")
-        mandate = self._locked_mandate(mandate_public_id, merchant_id=merchant.id)
-        if mandate.status != MandateStatus.ACTIVE or mandate.customer_user_id is None:
+        mandate = self._locked_mandate(mandate_public_id, merchant_id=merchant.id,
+                                       livemode=livemode)
+        if mandate.status != MandateStatus.ACTIVE or (
+                mandate.livemode and mandate.customer_user_id is None):
             raise MandateNotActive(f"This mandate is {mandate.status}: no debit can be "
                                    "presented.")
         if amount_paise > mandate.max_amount_paise:
@@ -90,8 +98,10 @@ class MandateDebits:
         if execute_at >= mandate.ends_at:
             raise MandateOutsideDates("This mandate has ended (or ends before a debit "
                                       "presented now could execute).")
-        customer = self.db.get_one(User, mandate.customer_user_id)
-        ensure_can_spend(customer)
+        customer = (None if mandate.customer_user_id is None
+                    else self.db.get_one(User, mandate.customer_user_id))
+        if customer is not None:
+            ensure_can_spend(customer)
         public_id = codes.public_id("mdd")
         period = period_key(mandate.frequency, execute_at, public_id)
         if self.db.scalar(select(MandateDebit.id).where(MandateDebit.mandate_id == mandate.id,
@@ -108,6 +118,8 @@ class MandateDebits:
             self.db.flush()
         except IntegrityError:  # (the mandate's lock makes this a backstop only)
             raise MandatePeriodUsed("This period of the mandate has a debit already.") from None
+        if customer is None:  # (a test mandate: it has no customer)
+            return self._simulate(debit, mandate)
         notify(self.db, customer.id, Notice.MANDATE_DEBIT_NOTICE,
                f"AutoPay: {merchant.name} will debit {format_paise(amount_paise)} "
                f"on {_ist(execute_at)} ({mandate.description}). Pause or revoke the mandate "
@@ -262,15 +274,33 @@ class MandateDebits:
         debit.status, debit.updated_at = status, self.clock()
         debit.failure_code, debit.failure_reason = code[:40], reason[:300]
         self.events.emit(mandate.merchant_id, Event.MANDATE_DEBIT_FAILED,
-                         debit_data(debit, mandate))
+                         debit_data(debit, mandate), livemode=mandate.livemode)
+
+    def _simulate(self, debit: MandateDebit, mandate: Mandate) -> MandateDebit:
+        """A test debit, at once and without money: succeeded, or failed for
+        the one amount that fails (:data:`TEST_FAILING_PAISE`); the shop is
+        told with ``livemode: false``. It never waits for a worker: a test
+        debit is never due (no ``scheduled`` row of a test mandate is left)."""
+        now = self.clock()
+        if debit.amount_paise == TEST_FAILING_PAISE:
+            debit.updated_at = now
+            self._end(debit, mandate, DebitStatus.FAILED, "test_failure",
+                      "A simulated failure (test mode: this amount always fails).")
+            return debit
+        debit.status, debit.executed_at, debit.updated_at = DebitStatus.SUCCEEDED, now, now
+        self.events.emit(mandate.merchant_id, Event.MANDATE_DEBIT_SUCCEEDED,
+                         debit_data(debit, mandate), livemode=False)
+        return debit
 
     def _shop(self, mandate: Mandate) -> Merchant:
         return self.db.get_one(Merchant, mandate.merchant_id)
 
-    def _locked_mandate(self, public_id: str, *, merchant_id: int) -> Mandate:
+    def _locked_mandate(self, public_id: str, *, merchant_id: int,
+                        livemode: bool) -> Mandate:
         mandate = self.db.scalar(
             select(Mandate).where(Mandate.public_id == public_id[:MAX_ID_CHARS],
-                                  Mandate.merchant_id == merchant_id)
+                                  Mandate.merchant_id == merchant_id,
+                                  in_mode(Mandate, livemode))
             .with_for_update(key_share=True).execution_options(populate_existing=True))
         if mandate is None:
             raise MandateNotFound("No such mandate.")

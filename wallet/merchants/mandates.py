@@ -30,6 +30,7 @@ from .errors import MandateNotActive, MandateNotFound
 from .events import MerchantEvents
 from .mandate_rules import MandatePolicy, NewMandate, check_new, day_start, ist_day
 from .models import Mandate, MandateDebit
+from .modes import in_mode
 
 MAX_ID_CHARS = 40
 
@@ -73,8 +74,9 @@ class Mandates:
 
     # --------------------------------------------------------- the shop's side
 
-    def create(self, merchant: Merchant, new: NewMandate) -> Mandate:
-        """A mandate request, for the customer to approve at ``/mandates/<id>``."""
+    def create(self, merchant: Merchant, new: NewMandate, *, livemode: bool = True) -> Mandate:
+        """A mandate request, for the customer to approve at ``/mandates/<id>``
+        (a test one: approved at its test page, by a click)."""
         now = self.clock()
         description = check_new(new, today=ist_day(now),
                                 max_paise=self.shop_payments.max_transfer_paise)
@@ -83,20 +85,27 @@ class Mandates:
             description=description, max_amount_paise=new.max_amount_paise,
             frequency=new.frequency, starts_at=day_start(new.start_date),
             ends_at=day_start(new.end_date + dt.timedelta(days=1)),
-            status=MandateStatus.CREATED, created_at=now, updated_at=now)
+            status=MandateStatus.CREATED, created_at=now, updated_at=now, livemode=livemode)
         self.db.add(mandate)
         self.db.flush()
         return mandate
 
-    def of_merchant(self, merchant: Merchant, public_id: str, *, lock: bool = False) -> Mandate:
-        return self._locked(public_id, merchant_id=merchant.id) if lock else self._found(
-            select(Mandate).where(Mandate.public_id == public_id,
-                                  Mandate.merchant_id == merchant.id))
+    def of_merchant(self, merchant: Merchant, public_id: str, *, lock: bool = False,
+                    livemode: bool = True) -> Mandate:
+        """One of the shop's mandates of the caller's mode (another shop's, or
+        the other mode's, is not found)."""
+        if lock:
+            return self._locked(public_id, merchant_id=merchant.id, livemode=livemode)
+        return self._found(select(Mandate).where(Mandate.public_id == public_id,
+                                                 Mandate.merchant_id == merchant.id,
+                                                 in_mode(Mandate, livemode)))
 
     def page(self, merchant: Merchant, *, status: str | None = None, cursor: int | None = None,
-             limit: int = 20) -> tuple[list[Mandate], int | None]:
-        """The shop's mandates, newest first: (page, cursor of the next page)."""
-        stmt = (select(Mandate).where(Mandate.merchant_id == merchant.id)
+             limit: int = 20, livemode: bool = True) -> tuple[list[Mandate], int | None]:
+        """The shop's mandates of one mode, newest first: (page, cursor of the
+        next page)."""
+        stmt = (select(Mandate).where(Mandate.merchant_id == merchant.id,
+                                      in_mode(Mandate, livemode))
                 .order_by(Mandate.id.desc()).limit(limit + 1))
         if status is not None:
             stmt = stmt.where(Mandate.status == status)
@@ -113,8 +122,9 @@ class Mandates:
 
     def approve(self, customer: User, public_id: str, *, pin: PinInput) -> Mandate:
         """The customer's approval with their PIN (its try counted); a second
-        approval by the same customer returns the mandate, anyone else's is refused."""
-        mandate = self._locked(public_id)
+        approval by the same customer returns the mandate, anyone else's is refused.
+        A test mandate is not found here (its test page approves it)."""
+        mandate = self._locked(public_id, livemode=True)
         if mandate.status != MandateStatus.CREATED:
             if mandate.customer_user_id == customer.id:
                 return mandate  # a double click, a retry: approved once
@@ -199,7 +209,8 @@ class Mandates:
         event = {MandateStatus.PAUSED: Event.MANDATE_PAUSED,
                  MandateStatus.ACTIVE: Event.MANDATE_RESUMED,
                  MandateStatus.REVOKED: Event.MANDATE_REVOKED}[to]
-        self.events.emit(mandate.merchant_id, event, mandate_data(mandate))
+        self.events.emit(mandate.merchant_id, event, mandate_data(mandate),
+                         livemode=mandate.livemode)
         return mandate
 
     def _cancel_open_debits(self, mandate: Mandate, why: MandateStatus) -> None:
@@ -220,6 +231,38 @@ class Mandates:
             self.events.emit(mandate.merchant_id, Event.MANDATE_DEBIT_FAILED,
                              debit_data(debit, mandate))
 
+    # ------------------------------------------------------------ test mode
+
+    def for_test(self, public_id: str) -> MandateView:
+        """What the test mandate page shows (a live mandate is not found)."""
+        view = self.for_approval(public_id)
+        if view.mandate.livemode:
+            raise MandateNotFound("No such test mandate.")
+        return view
+
+    def simulate(self, public_id: str, *, approve: bool) -> Mandate:
+        """The test page's answer for a test mandate: approve it (no customer,
+        no PIN), or revoke it once approved; each tells the shop with
+        ``livemode: false``. A live mandate is not found here."""
+        mandate = self._locked(public_id, livemode=False)
+        now = self.clock()
+        if approve:
+            if mandate.status != MandateStatus.CREATED:
+                return mandate  # (approved already: a double click)
+            mandate.status, mandate.approved_at, mandate.updated_at = (
+                MandateStatus.ACTIVE, now, now)
+            event = Event.MANDATE_APPROVED
+        else:
+            if mandate.status == MandateStatus.REVOKED:
+                return mandate
+            if mandate.status == MandateStatus.CREATED:
+                raise MandateNotActive("This test mandate is not approved yet.")
+            mandate.status, mandate.revoked_at, mandate.updated_at = (
+                MandateStatus.REVOKED, now, now)
+            event = Event.MANDATE_REVOKED
+        self.events.emit(mandate.merchant_id, event, mandate_data(mandate), livemode=False)
+        return mandate
+
     @staticmethod
     def _word(mandate: Mandate) -> str:
         return {MandateStatus.CREATED: "not approved yet", MandateStatus.ACTIVE: "active",
@@ -233,10 +276,12 @@ class Mandates:
         return mandate
 
     def _locked(self, public_id: str, *, merchant_id: int | None = None,
-                customer_user_id: int | None = None) -> Mandate:
+                customer_user_id: int | None = None, livemode: bool | None = None) -> Mandate:
         """The mandate's row, locked (level 4 of the lock order: before its
         debits, the PIN and the ledger)."""
         stmt = select(Mandate).where(Mandate.public_id == public_id[:MAX_ID_CHARS])
+        if livemode is not None:
+            stmt = stmt.where(in_mode(Mandate, livemode))
         if merchant_id is not None:
             stmt = stmt.where(Mandate.merchant_id == merchant_id)
         if customer_user_id is not None:

@@ -41,6 +41,7 @@ from .checkout_quotes import CheckoutQuote
 from .errors import OrderReferenceReused, RequestNotFound, RequestNotPayable
 from .events import MerchantEvents
 from .models import PaymentLink, PaymentRequest
+from .modes import in_mode
 from .stores import STORE_COLUMNS, StoreRef, Stores, store_of
 
 _ORDER_REFERENCE = re.compile(r"[A-Za-z0-9._:/#-]{1,64}", re.ASCII)
@@ -108,11 +109,14 @@ class PaymentRequests:
 
     # --------------------------------------------------------- the shop's side
 
-    def create(self, merchant: Merchant, new: NewRequest) -> tuple[PaymentRequest, bool]:
+    def create(self, merchant: Merchant, new: NewRequest, *,
+               livemode: bool = True) -> tuple[PaymentRequest, bool]:
         """A new payment request, or the one already made for this order
-        reference with the same content; (request, created now?)."""
+        reference with the same content; (request, created now?). Order
+        references are unique per shop across both modes: one made in the
+        other mode is refused as reused, never returned."""
         self._check(merchant, new)
-        existing = self._by_order_reference(merchant, new)
+        existing = self._by_order_reference(merchant, new, livemode)
         if existing is not None:
             return existing, False
         store = self.stores.for_payment(merchant, store_id=new.store_id,
@@ -120,6 +124,7 @@ class PaymentRequests:
         now = self.clock()
         request = PaymentRequest(
             public_id=codes.public_id("pr"), merchant_id=merchant.id, store_id=store.id,
+            livemode=livemode,
             order_reference=new.order_reference, description=new.description,
             amount_paise=new.amount_paise, status=RequestStatus.CREATED,
             return_url=new.return_url, request_sha256=new.sha256(),
@@ -130,7 +135,7 @@ class PaymentRequests:
                 self.db.add(request)
                 self.db.flush()
         except IntegrityError:
-            existing = self._by_order_reference(merchant, new)
+            existing = self._by_order_reference(merchant, new, livemode)
             if existing is None:
                 raise
             return existing, False
@@ -174,29 +179,36 @@ class PaymentRequests:
                     "the merchant app): " + (" ".join(allowed_origins(merchant)) or "none yet"),
                     "return_url")
 
-    def _by_order_reference(self, merchant: Merchant, new: NewRequest) -> PaymentRequest | None:
+    def _by_order_reference(self, merchant: Merchant, new: NewRequest,
+                            livemode: bool) -> PaymentRequest | None:
         existing = self.db.scalar(select(PaymentRequest).where(
             PaymentRequest.merchant_id == merchant.id,
             PaymentRequest.order_reference == new.order_reference))
-        if existing is not None and existing.request_sha256 != new.sha256():
+        if existing is not None and (existing.request_sha256 != new.sha256()
+                                     or existing.livemode != livemode):
             raise OrderReferenceReused(
                 f"order_reference {new.order_reference!r} was used for a payment request "
                 "with other details")
         return existing
 
-    def of_merchant(self, merchant: Merchant, public_id: str) -> PaymentRequest:
+    def of_merchant(self, merchant: Merchant, public_id: str, *,
+                    livemode: bool = True) -> PaymentRequest:
+        """One of the shop's requests of the caller's mode (another shop's, or
+        the other mode's, is not found)."""
         request = self.db.scalar(select(PaymentRequest).where(
-            PaymentRequest.public_id == public_id, PaymentRequest.merchant_id == merchant.id))
+            PaymentRequest.public_id == public_id, PaymentRequest.merchant_id == merchant.id,
+            in_mode(PaymentRequest, livemode)))
         if request is None:
             raise RequestNotFound("No such payment request.")
         return request
 
     def page(self, merchant: Merchant, *, status: str | None = None, cursor: int | None = None,
-             limit: int = 20) -> tuple[list[PaymentRequest], int | None]:
-        """The shop's requests, newest first: (page, cursor of the next page).
-        Those its payment links made are listed with their link instead."""
+             limit: int = 20, livemode: bool = True) -> tuple[list[PaymentRequest], int | None]:
+        """The shop's requests of one mode, newest first: (page, cursor of the
+        next page). Those its payment links made are listed with their link instead."""
         stmt = (select(PaymentRequest).where(PaymentRequest.merchant_id == merchant.id,
-                                             PaymentRequest.payment_link_id.is_(None))
+                                             PaymentRequest.payment_link_id.is_(None),
+                                             in_mode(PaymentRequest, livemode))
                 .order_by(PaymentRequest.id.desc()).limit(limit + 1))
         if status is not None:
             stmt = stmt.where(PaymentRequest.status == status)
@@ -205,8 +217,9 @@ class PaymentRequests:
         rows = list(self.db.scalars(stmt))
         return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
 
-    def cancel(self, merchant: Merchant, public_id: str) -> PaymentRequest:
-        request = self._locked(public_id, merchant_id=merchant.id)
+    def cancel(self, merchant: Merchant, public_id: str, *,
+               livemode: bool = True) -> PaymentRequest:
+        request = self._locked(public_id, merchant_id=merchant.id, livemode=livemode)
         if request.status == RequestStatus.CANCELLED:
             return request
         self._expire_if_due(request)
@@ -252,8 +265,9 @@ class PaymentRequests:
     def pay(self, payer: User, public_id: str, *, pin: PinInput) -> PaymentRequest:
         """Pay the request from ``payer``'s wallet (approved by their PIN), at
         most once: a second confirmation by the same payer returns the paid request, anyone else's
-        is refused; nothing moves for an expired or cancelled one."""
-        request = self._locked(public_id)
+        is refused; nothing moves for an expired or cancelled one. A test
+        request is not found here: only its test checkout pays it."""
+        request = self._locked(public_id, livemode=True)
         if request.status == RequestStatus.PAID:
             if request.payer_user_id == payer.id:
                 return request  # a double click, a retry: paid once
@@ -301,6 +315,37 @@ class PaymentRequests:
             .order_by(PaymentRequest.expires_at).limit(batch)))
         return sum(self._expire_if_due(self._locked(public_id)) for public_id in due)
 
+    # ------------------------------------------------------------ test mode
+
+    def test_checkout(self, public_id: str) -> Checkout:
+        """What the test checkout shows: :meth:`checkout` of a test request (a
+        live one is not found: it is paid at the real checkout only)."""
+        checkout = self.checkout(public_id)
+        if checkout.request.livemode:
+            raise RequestNotFound("No such test payment request.")
+        return checkout
+
+    def simulate(self, public_id: str, *, succeed: bool) -> PaymentRequest:
+        """The test checkout's answer for a test request: "succeed" marks it
+        paid with a simulated payment id (no transaction, no ledger posting,
+        no payer) and tells the shop (``livemode: false``); "fail" pays
+        nothing and leaves it open (there is no failure event to send). A
+        live request is not found here. Paid twice: paid once."""
+        request = self._locked(public_id, livemode=False)
+        if request.status == RequestStatus.PAID:
+            return request
+        if self._expire_if_due(request) or request.status != RequestStatus.CREATED:
+            raise RequestNotPayable(f"This payment request is {request.status}: "
+                                    "nothing was paid.")
+        if not succeed:
+            return request
+        now = self.clock()
+        request.status, request.paid_at, request.updated_at = RequestStatus.PAID, now, now
+        request.test_payment_id = codes.public_id("tpay")
+        self.events.emit(request.merchant_id, Event.PAYMENT_REQUEST_PAID,
+                         self.event_data(request), livemode=False)
+        return request
+
     def _expire_if_due(self, request: PaymentRequest) -> bool:
         """Mark a created request whose time is up as expired (under its row
         lock); True if it did."""
@@ -309,13 +354,16 @@ class PaymentRequests:
         request.status, request.updated_at = RequestStatus.EXPIRED, self.clock()
         if request.payment_link_id is None:  # (a link's request: the shop never asked it)
             self.events.emit(request.merchant_id, Event.PAYMENT_REQUEST_EXPIRED,
-                             self.event_data(request))
+                             self.event_data(request), livemode=request.livemode)
         return True
 
-    def _locked(self, public_id: str, *, merchant_id: int | None = None) -> PaymentRequest:
+    def _locked(self, public_id: str, *, merchant_id: int | None = None,
+                livemode: bool | None = None) -> PaymentRequest:
         stmt = select(PaymentRequest).where(PaymentRequest.public_id == public_id)
         if merchant_id is not None:
             stmt = stmt.where(PaymentRequest.merchant_id == merchant_id)
+        if livemode is not None:
+            stmt = stmt.where(in_mode(PaymentRequest, livemode))
         # populate_existing: what the lock's last holder committed, not what
         # this session may have read before it waited.
         request = self.db.scalar(stmt.with_for_update(key_share=True)
@@ -330,15 +378,16 @@ class PaymentRequests:
             store_of(request.store_id, request.merchant_id))).first()
         return None if row is None else StoreRef.of_row(row)
 
-    def of_merchant_with_store(self, merchant: Merchant,
-                               public_id: str) -> tuple[PaymentRequest, StoreRef | None]:
+    def of_merchant_with_store(self, merchant: Merchant, public_id: str, *,
+                               livemode: bool = True) -> tuple[PaymentRequest, StoreRef | None]:
         """:meth:`of_merchant` and the request's store, in one query."""
         row = self.db.execute(
             select(PaymentRequest, *STORE_COLUMNS)
             .outerjoin(MerchantStore, store_of(PaymentRequest.store_id,
                                                PaymentRequest.merchant_id))
             .where(PaymentRequest.public_id == public_id,
-                   PaymentRequest.merchant_id == merchant.id)).first()
+                   PaymentRequest.merchant_id == merchant.id,
+                   in_mode(PaymentRequest, livemode))).first()
         if row is None:
             raise RequestNotFound("No such payment request.")
         return row[0], StoreRef.of_row(row, 1)

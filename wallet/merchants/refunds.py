@@ -17,7 +17,7 @@ import ledgerlib
 from ledgerlib import IdempotencyConflict, InsufficientFunds, Ledger, format_paise
 
 from ..core import codes
-from ..core.codes import DisputeStatus, Event, Kind, Status, utcnow
+from ..core.codes import DisputeStatus, Event, Kind, RequestStatus, Status, utcnow
 from ..core.errors import DuplicateRequest, WalletError
 from ..core.models import Merchant, MerchantStore, Transaction
 from ..core.notifications import Notice, notify
@@ -29,6 +29,7 @@ from ..money.limits import WalletLimits
 from .errors import PaymentNotFound, RefundTooLarge
 from .events import MerchantEvents
 from .models import Dispute, PaymentRequest, Refund
+from .modes import in_mode
 from .stores import STORE_COLUMNS, StoreRef, store_of
 
 MAX_REASON_CHARS = 140
@@ -80,6 +81,52 @@ class Refunds:
     def of_payment(self, payment_id: int) -> list[Refund]:
         return list(self.db.scalars(select(Refund).where(
             Refund.payment_transaction_id == payment_id).order_by(Refund.id)))
+
+    # ------------------------------------------------------------ test mode
+
+    def of_test_request(self, request: PaymentRequest) -> list[Refund]:
+        """A test payment request's test refunds (a live one's are by its payment)."""
+        return list(self.db.scalars(select(Refund).where(
+            Refund.payment_request_id == request.id, in_mode(Refund, False))
+            .order_by(Refund.id)))
+
+    def test_refunded_paise(self, request: PaymentRequest) -> int:
+        return int(self.db.scalar(select(func.coalesce(func.sum(Refund.amount_paise), 0))
+                                  .where(Refund.payment_request_id == request.id,
+                                         in_mode(Refund, False))) or 0)
+
+    def refund_test(self, merchant: Merchant, public_id: str, amount_paise: int,
+                    reason: str = "") -> Refund:
+        """A test refund of a paid test payment request: recorded and told to
+        the shop (``livemode: false``), never more in all than was paid; no
+        money moves (no transaction, no ledger posting, nobody notified). A
+        repeat is the API's to replay (its Idempotency-Key record)."""
+        ledgerlib.check_paise(amount_paise)
+        reason = self._clean_reason(reason)
+        request = self.db.scalar(
+            select(PaymentRequest).where(PaymentRequest.public_id == public_id,
+                                         PaymentRequest.merchant_id == merchant.id,
+                                         in_mode(PaymentRequest, False))
+            .with_for_update(key_share=True).execution_options(populate_existing=True))
+        if request is None or request.status != RequestStatus.PAID:
+            raise PaymentNotFound("No paid test payment request with that id.")
+        left = request.amount_paise - self.test_refunded_paise(request)
+        if amount_paise > left:
+            raise RefundTooLarge(f"At most {format_paise(left)} of this payment is left to "
+                                 f"refund; {format_paise(amount_paise)} is more.")
+        refund = Refund(public_id=codes.public_id("rf"), merchant_id=merchant.id,
+                        livemode=False, payment_request_id=request.id,
+                        payment_transaction_id=None, transaction_id=None,
+                        amount_paise=amount_paise, reason=reason, created_at=self.clock())
+        self.db.add(refund)
+        self.db.flush()
+        self.events.emit(merchant.id, Event.REFUND_SUCCEEDED, {
+            "id": refund.public_id, "payment_request_id": request.public_id,
+            "payment_id": None, "test_payment_id": request.test_payment_id,
+            "amount_paise": amount_paise,
+            "refunded_paise": request.amount_paise - left + amount_paise,
+            "payment_amount_paise": request.amount_paise, "reason": reason}, livemode=False)
+        return refund
 
     def refund(self, merchant: Merchant, payment_id: int, amount_paise: int, key: str,
                reason: str = "", *, approve: Callable[[], object] | None = None) -> Refund:

@@ -32,6 +32,7 @@ from ..core.codes import Delivery, Event, utcnow
 from ..core.tasks import NoTaskQueue, TaskQueue, after_commit
 from .errors import DeliveryNotFound, EndpointNotFound, WebhookError
 from .models import MerchantDelivery, MerchantDeliveryAttempt, MerchantEndpoint, MerchantEvent
+from .modes import in_mode
 from .webhook_sender import UnsafeDestination, WebhookSender, check_url
 
 SECRET_PREFIX: Final = "whsec_"
@@ -255,12 +256,14 @@ class MerchantWebhooks:
     # ------------------------------------------------------------- the log
 
     def log(self, merchant_id: int, endpoint_id: int, *, cursor: int | None = None,
-            limit: int = LOG_PAGE) -> LogPage:
-        """The endpoint's deliveries, newest first, with each one's latest latency."""
+            limit: int = LOG_PAGE, livemode: bool = True) -> LogPage:
+        """The endpoint's deliveries of one mode's events, newest first, with
+        each one's latest latency."""
         self.endpoint(merchant_id, endpoint_id)
         stmt = (select(MerchantDelivery, MerchantEvent)
                 .join(MerchantEvent, MerchantEvent.id == MerchantDelivery.event_id)
-                .where(MerchantDelivery.endpoint_id == endpoint_id)
+                .where(MerchantDelivery.endpoint_id == endpoint_id,
+                       in_mode(MerchantEvent, livemode))
                 .order_by(MerchantDelivery.id.desc()).limit(limit + 1))
         if cursor is not None:
             stmt = stmt.where(MerchantDelivery.id < cursor)
@@ -278,13 +281,15 @@ class MerchantWebhooks:
         return LogPage([LogLine(d, e, latencies.get(d.id)) for d, e in page],
                        page[-1][0].id if len(rows) > limit else None)
 
-    def delivery(self, merchant_id: int, delivery_id: int) -> DeliveryDetail:
+    def delivery(self, merchant_id: int, delivery_id: int, *,
+                 livemode: bool = True) -> DeliveryDetail:
         found = self.db.execute(
             select(MerchantDelivery, MerchantEvent, MerchantEndpoint)
             .join(MerchantEvent, MerchantEvent.id == MerchantDelivery.event_id)
             .join(MerchantEndpoint, MerchantEndpoint.id == MerchantDelivery.endpoint_id)
             .where(MerchantDelivery.id == delivery_id,
-                   MerchantEndpoint.merchant_id == merchant_id)).first()
+                   MerchantEndpoint.merchant_id == merchant_id,
+                   in_mode(MerchantEvent, livemode))).first()
         if found is None:
             raise DeliveryNotFound("No such delivery.")
         delivery, event, endpoint = found
@@ -293,10 +298,11 @@ class MerchantWebhooks:
             .order_by(MerchantDeliveryAttempt.id)))
         return DeliveryDetail(delivery, event, endpoint, attempts)
 
-    def resend(self, merchant_id: int, delivery_id: int) -> MerchantDelivery:
+    def resend(self, merchant_id: int, delivery_id: int, *,
+               livemode: bool = True) -> MerchantDelivery:
         """The same event (same ``webhook-id`` and body) to the same endpoint
         again, as a new delivery sent at once after commit."""
-        detail = self.delivery(merchant_id, delivery_id)
+        detail = self.delivery(merchant_id, delivery_id, livemode=livemode)
         if not detail.endpoint.enabled:
             raise WebhookError("This endpoint is disabled: enable it first.")
         now = self.clock()

@@ -38,6 +38,8 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         config.include(".receipt_views")  # the counter's check of a payment receipt
         config.include(".store_views")  # the shop's stores: list, open, rename, close
         config.include(".link_views")  # payment links: make, share, cancel
+        config.include(".modes")  # the Test/Live switch (test mode)
+        config.include(".request_views")  # payment requests, in the switch's mode
         config.scan("webapp.views.default")  # not-found, forbidden, bad CSRF pages
         config.scan("webapp.views.account")  # password, sign out everywhere else
     return config.make_wsgi_app()

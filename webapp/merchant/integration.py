@@ -18,6 +18,7 @@ from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
 from ..views.forms import field
+from .modes import session_livemode
 
 
 @view_defaults(permission="authenticated")
@@ -34,8 +35,10 @@ class IntegrationViews:
         self.request.response.status = status
         if issued is not None:  # the secret is on this page only: keep it out of caches
             self.request.response.cache_control = "no-store"
-        return {"keys": self.keys.of_merchant(self.merchant), "errors": errors or {},
-                "name": name, "issued": issued, "max_keys": MAX_LIVE_KEYS}
+        livemode = session_livemode(self.request)
+        return {"keys": self.keys.of_merchant(self.merchant, livemode=livemode),
+                "errors": errors or {}, "name": name, "issued": issued,
+                "max_keys": MAX_LIVE_KEYS, "livemode": livemode, "here": "api_keys"}
 
     @view_config(route_name="api_keys", renderer="merchant/api_keys.jinja2",
                  request_method="GET")
@@ -47,7 +50,8 @@ class IntegrationViews:
     def create_api_key(self) -> dict[str, Any]:
         name = field(self.request, "name")
         try:
-            issued = self.keys.issue(self.merchant, name)
+            issued = self.keys.issue(self.merchant, name,
+                                     livemode=session_livemode(self.request))
         except WalletError as exc:
             return self._keys_page(errors=exc.errors, name=name,
                                    status=400)

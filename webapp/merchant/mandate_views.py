@@ -18,6 +18,8 @@ from wallet.merchants.mandate_rules import FREQUENCY_TEXT, ist_day
 from webcommon import request_services
 from webcommon.views import view_config
 
+from .modes import session_livemode
+
 PAGE = 20
 
 
@@ -33,9 +35,11 @@ def mandates(request: Request) -> dict[str, Any]:
     merchant: Merchant = request.identity
     text = request.params.get("cursor", "")
     cursor = whole_number(text)
+    livemode = session_livemode(request)
     rows, next_cursor = request_services(request).mandates.page(merchant, cursor=cursor,
-                                                                limit=PAGE)
-    return {"mandates": rows, "next_cursor": next_cursor, "frequency_text": FREQUENCY_TEXT}
+                                                                limit=PAGE, livemode=livemode)
+    return {"mandates": rows, "next_cursor": next_cursor, "frequency_text": FREQUENCY_TEXT,
+            "livemode": livemode, "here": "mandates"}
 
 
 @view_config(route_name="mandate", renderer="merchant/mandate.jinja2",
@@ -44,7 +48,8 @@ def mandate(request: Request) -> dict[str, Any]:
     merchant: Merchant = request.identity
     services = request_services(request)
     try:
-        found = services.mandates.of_merchant(merchant, request.matchdict["id"])
+        found = services.mandates.of_merchant(merchant, request.matchdict["id"],
+                                              livemode=session_livemode(request))
     except MandateNotFound:
         raise HTTPNotFound() from None
     return {"mandate": found, "debits": services.mandate_debits.of_mandate(found),

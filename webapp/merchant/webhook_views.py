@@ -26,6 +26,7 @@ from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
 from ..views.forms import field
+from .modes import session_livemode
 
 ID = "{id:\\d{1,18}}"
 DELIVERY = "{delivery:\\d{1,18}}"
@@ -89,6 +90,7 @@ class WebhookViews:
               values: dict[str, Any] | None = None, status: int = 200) -> dict[str, Any]:
         self.request.response.status = status
         return {"endpoints": self.webhooks.endpoints(self.merchant.id),
+                "livemode": session_livemode(self.request), "here": "webhooks",
                 "events": EVENT_TEXT, "errors": errors or {},
                 "values": values or {"events": list(Event.ALL)},
                 "https_only": self.webhooks.policy.require_https}
@@ -125,8 +127,10 @@ class WebhookViews:
               status: int = 200) -> dict[str, Any]:
         self.request.response.status = status
         cursor = _int(self.request.params.get("cursor"))
-        log = self.webhooks.log(self.merchant.id, endpoint.id, cursor=cursor)
+        livemode = session_livemode(self.request)
+        log = self.webhooks.log(self.merchant.id, endpoint.id, cursor=cursor, livemode=livemode)
         return {"endpoint": endpoint, "log": log, "events": EVENT_TEXT,
+                "livemode": livemode, "here": "webhooks",
                 "chosen": endpoint.events.split(), "errors": errors or {},
                 "open": (Delivery.PENDING, Delivery.RETRYING),
                 "grace": duration_text(self.webhooks.policy.secret_grace_s),
@@ -181,7 +185,8 @@ class WebhookViews:
     def delivery(self) -> dict[str, Any]:
         endpoint = self._endpoint()
         try:
-            detail = self.webhooks.delivery(self.merchant.id, self._delivery_id())
+            detail = self.webhooks.delivery(self.merchant.id, self._delivery_id(),
+                                            livemode=session_livemode(self.request))
         except DeliveryNotFound:
             raise HTTPNotFound() from None
         if detail.endpoint.id != endpoint.id:
@@ -197,10 +202,13 @@ class WebhookViews:
     def resend(self) -> Response:
         endpoint = self._endpoint()
         try:
-            detail = self.webhooks.delivery(self.merchant.id, self._delivery_id())
+            livemode = session_livemode(self.request)
+            detail = self.webhooks.delivery(self.merchant.id, self._delivery_id(),
+                                            livemode=livemode)
             if detail.endpoint.id != endpoint.id:
                 raise HTTPNotFound()
-            again = self.webhooks.resend(self.merchant.id, detail.delivery.id)
+            again = self.webhooks.resend(self.merchant.id, detail.delivery.id,
+                                         livemode=livemode)
         except DeliveryNotFound:
             raise HTTPNotFound() from None
         except WebhookError as exc:

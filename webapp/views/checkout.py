@@ -83,6 +83,8 @@ class CheckoutViews:
             checkout = self.requests.checkout(self.public_id)
         except RequestNotFound:
             return self._not_found()
+        if not checkout.request.livemode:  # (a test request: its own page, never a wallet)
+            return HTTPSeeOther(self.request.route_url("test_checkout", id=self.public_id))
         if checkout.status == RequestStatus.CREATED and (gate := pin_setup(self.request)):
             return gate
         return self._page(checkout)
@@ -96,6 +98,8 @@ class CheckoutViews:
         except RequestNotFound:
             return self._not_found()
         checkout, request_key = quote.checkout, field(self.request, "request_key")
+        if not checkout.request.livemode:
+            return HTTPSeeOther(self.request.route_url("test_checkout", id=self.public_id))
         try:
             quote.preview(request_key)
         except WalletError as exc:

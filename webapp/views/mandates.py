@@ -67,6 +67,8 @@ class MandateViews:
             view = self.mandates.for_approval(self.request.matchdict["id"])
         except MandateNotFound:
             return _not_found(self.request)
+        if not view.mandate.livemode:  # (a test mandate: its own page, no PIN)
+            return HTTPSeeOther(self.request.route_url("test_mandate", id=view.mandate.public_id))
         if view.mandate.status == MandateStatus.CREATED and (gate := pin_setup(self.request)):
             return gate
         return self._page(view)
@@ -78,6 +80,8 @@ class MandateViews:
             view = self.mandates.for_approval(public_id)
         except MandateNotFound:
             return _not_found(self.request)
+        if not view.mandate.livemode:
+            return HTTPSeeOther(self.request.route_url("test_mandate", id=view.mandate.public_id))
         if (gate := pin_setup(self.request)) is not None:
             return gate
         try:  # a refusal is answered (committed), so a wrong PIN's try counts

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import expression
 
 from ...core.codes import DebitStatus, MandateFrequency, MandateStatus
 from ...core.models.meta import Base, UTCDateTime
@@ -39,6 +48,10 @@ class Mandate(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: False: a test mandate (approved at the test page, its debits simulated;
+    #: their mode is their mandate's).
+    livemode: Mapped[bool] = mapped_column(Boolean, default=True,
+                                           server_default=expression.true())
 
     __table_args__ = (
         CheckConstraint("max_amount_paise > 0", name="max_amount_positive"),

@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import expression
 
 from ...core.codes import Delivery, Event, RequestStatus
 from ...core.models.meta import Base, UTCDateTime
@@ -39,6 +40,10 @@ class MerchantApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: ``sk_live_`` (True) or ``sk_test_`` (False): which objects the key reaches
+    #: (wallet.merchants.modes).
+    livemode: Mapped[bool] = mapped_column(Boolean, default=True,
+                                           server_default=expression.true())
 
 
 class PaymentRequest(Base):
@@ -72,10 +77,19 @@ class PaymentRequest(Base):
     #: The payment link it was made for (wallet.merchants.payment_links), if any.
     payment_link_id: Mapped[int | None] = mapped_column(ForeignKey("payment_links.id"),
                                                         index=True)
+    #: False: a test request (wallet.merchants.modes), paid only at the test
+    #: checkout; never a ``transactions`` row or a ledger posting.
+    livemode: Mapped[bool] = mapped_column(Boolean, default=True,
+                                           server_default=expression.true())
+    #: "tpay_…": a test request's simulated payment (its stand-in for a transaction).
+    test_payment_id: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (
         UniqueConstraint("merchant_id", "order_reference"),
         CheckConstraint("amount_paise > 0", name="amount_positive"),
+        # A live request has no simulated payment; a test one never a real one.
+        CheckConstraint("(livemode AND test_payment_id IS NULL) "
+                        "OR (NOT livemode AND transaction_id IS NULL)", name="mode_payment"),
         CheckConstraint(f"status IN {_sql_list(RequestStatus.ALL)}", name="status"),
         Index("ix_payment_requests_merchant_id_id", "merchant_id", "id"),
         Index("ix_payment_requests_status_expires_at", "status", "expires_at"),
@@ -90,15 +104,30 @@ class Refund(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(40), unique=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
-    #: The payment refunded (kind payment), and the refund's own transaction.
-    payment_transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"),
-                                                        index=True)
-    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"), unique=True)
+    #: The payment refunded (kind payment), and the refund's own transaction
+    #: (both None for a test refund: no money moved).
+    payment_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"),
+                                                               index=True)
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"),
+                                                       unique=True)
     amount_paise: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(140))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: False: a test refund of a test payment request (named here instead).
+    livemode: Mapped[bool] = mapped_column(Boolean, default=True,
+                                           server_default=expression.true())
+    payment_request_id: Mapped[int | None] = mapped_column(ForeignKey("payment_requests.id"),
+                                                           index=True)
 
-    __table_args__ = (CheckConstraint("amount_paise > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_paise > 0", name="amount_positive"),
+        # A live refund moved money (its transactions); a test one none.
+        CheckConstraint("(livemode AND transaction_id IS NOT NULL "
+                        "AND payment_transaction_id IS NOT NULL) "
+                        "OR (NOT livemode AND transaction_id IS NULL "
+                        "AND payment_transaction_id IS NULL AND payment_request_id IS NOT NULL)",
+                        name="mode_money"),
+    )
 
 
 class MerchantEndpoint(Base):
@@ -136,6 +165,9 @@ class MerchantEvent(Base):
     type: Mapped[str] = mapped_column(String(40))
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: False: about a test object (its payload says ``"livemode": false``).
+    livemode: Mapped[bool] = mapped_column(Boolean, default=True,
+                                           server_default=expression.true())
 
     __table_args__ = (CheckConstraint(f"type IN {_sql_list(Event.ALL)}", name="type"),)
 
