@@ -29,6 +29,9 @@ from wallet.core.codes import (
     RunStatus,
     ScheduleFrequency,
     ScheduleStatus,
+    SettlementMode,
+    SettlementStatus,
+    SettlementTrigger,
     SplitMode,
     SplitStatus,
     Status,
@@ -73,6 +76,10 @@ VOCABULARIES = {
     ("disputes", "reason"): DisputeReason,
     # A first payment held for its undo window (migration a1b7c0de2802).
     ("transfer_holds", "status"): TransferHoldStatus,
+    # Shops' automatic settlement (migration a1b7c0de2908).
+    ("settlement_schedules", "mode"): SettlementMode,
+    ("settlements", "trigger"): SettlementTrigger,
+    ("settlements", "status"): SettlementStatus,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
 OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}, "transfer_holds": {"transaction_id": 1}}
