@@ -92,6 +92,9 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     # A first payment held for its undo window (wallet.money.transfer_holds).
     "transfer_not_found": (404, "No such transfer of yours"),
     "undo_closed": (409, "This transfer can no longer be undone"),
+    # Shops' settlements (wallet.banking.auto_settlement).
+    "settlement_not_found": (404, "No such settlement"),
+    "nothing_to_settle": (409, "Nothing available to settle"),
 }
 
 

@@ -9,6 +9,7 @@ from . import (  # noqa: F401 - registers the tasks
     metrics,
     money_requests,
     schedules,
+    settlements,
     tickets,
     transfer_holds,
     webhooks,

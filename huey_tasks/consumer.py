@@ -17,6 +17,7 @@ from . import (  # noqa: F401 - the tasks
     metrics,
     money_requests,
     schedules,
+    settlements,
     tickets,
     transfer_holds,
     webhooks,

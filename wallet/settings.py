@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .banking.auto_settlement import SettlementPolicy
 from .banking.bank_delays import DelayPolicy
 from .banking.banks import BankConfig, load_banks
 from .banking.merchant_bank_accounts import BankAccountPolicy
@@ -203,6 +204,9 @@ class WalletSettings:
     # ``undo_window`` (wallet.money.transfer_holds): the sender may undo it.
     undo_above_paise: int = UndoPolicy.above_paise
     undo_window_s: float = UndoPolicy.window_s
+    # A shop's settlement by hand above this needs the shop PIN
+    # (wallet.banking.auto_settlement; automatic ones have the schedule's).
+    merchant_settle_confirm_above_paise: int = SettlementPolicy.confirm_above_paise
 
     @property
     def production(self) -> bool:
@@ -270,6 +274,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "dispute_respond_s": _POSITIVE_FLOAT,
     # A first payment's undo window.
     "undo_above_paise": _not_negative(int), "undo_window_s": _POSITIVE_FLOAT,
+    # Shops' settlements.
+    "merchant_settle_confirm_above_paise": _not_negative(int),
 }
 
 
