@@ -60,6 +60,7 @@ from .banks import BankConfig
 from .errors import NothingToSettle, SettlementNotFound
 from .merchant_bank_accounts import MerchantBankAccounts, moment_text
 from .models import MerchantBankAccount, Settlement, SettlementPayout, SettlementSchedule
+from .settlement_reports import SettlementReport, settlement_report
 from .settlement_times import last_due, next_due, parse_times, times_text
 from .withdrawals import MIN_WITHDRAWAL_PAISE, WithdrawalService
 
@@ -178,6 +179,16 @@ class AutoSettlements:
             .where(SettlementPayout.settlement_id == settlement.id)
             .order_by(SettlementPayout.part)).tuples()]
 
+    def report(self, merchant: Merchant, public_id: str) -> SettlementReport:
+        """One of the shop's settlements with its report (SettlementNotFound)."""
+        settlement = self.get(merchant, public_id)
+        return settlement_report(self.db, settlement,
+                                 self.account_name(settlement.bank_account_id))
+
+    def needs_pin(self, amount_paise: int) -> bool:
+        """Whether settling ``amount_paise`` by hand asks for the shop PIN."""
+        return amount_paise > self.policy.confirm_above_paise
+
     def account_name(self, account_id: int) -> str:
         account = self.db.get(MerchantBankAccount, account_id)
         return self.bank_accounts.name(account) if account is not None else ""
@@ -273,7 +284,7 @@ class AutoSettlements:
         if amount < MIN_WITHDRAWAL_PAISE:
             raise NothingToSettle(f"Your available balance is {format_paise(amount)}: "
                                   "nothing to settle.")
-        if amount > self.policy.confirm_above_paise:
+        if self.needs_pin(amount):
             self.pins.approve(merchant, pin)
         now = self.clock()
         made = self._settle(merchant, account, amount, SettlementTrigger.SETTLE_ALL, key,
