@@ -74,6 +74,10 @@ API_ROUTES = {
     # Users' tickets: a problem reported about a transaction (users' tokens).
     "tickets": "/v1/tickets",
     "ticket": "/v1/tickets/{ticket_id}",
+    # Shops' settlements and their reports (shops' servers).
+    "settlements": "/v1/settlements",
+    "settlement": "/v1/settlements/{settlement_id}",
+    "settlement_report": "/v1/settlements/{settlement_id}/report.csv",
 }
 
 

@@ -108,6 +108,10 @@ class BearerTokenPolicy:
         caller = self.caller(request)
         if caller is not None and permission == caller.kind:
             return Allowed(f"a live {caller.kind} credential")
+        # A shop's key acts for its owner: every merchant permission
+        # (wallet.merchants.roles) until keys carry roles of their own.
+        if caller is not None and caller.kind == MERCHANT and permission.startswith("merchant:"):
+            return Allowed("a live merchant credential")
         return Denied(f"needs a live {permission} credential")
 
     def remember(self, request: Request, userid: Any, **kw: Any) -> list[Any]:

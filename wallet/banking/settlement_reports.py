@@ -65,7 +65,8 @@ class SettlementReport:
 
 def settlement_report(db: Session, settlement: Settlement, account_name: str) -> SettlementReport:
     s = settlement
-    in_period = (Transaction.created_at >= s.period_start, Transaction.created_at < s.period_end,
+    # (start, end]: a payment at the very instant of a settlement is in it, not the next.
+    in_period = (Transaction.created_at > s.period_start, Transaction.created_at <= s.period_end,
                  Transaction.status == Status.COMPLETED)
     stores = list(db.scalars(select(MerchantStore).where(
         MerchantStore.merchant_id == s.merchant_id).order_by(MerchantStore.id)))
