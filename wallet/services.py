@@ -18,12 +18,7 @@ from sqlalchemy.orm import Session
 
 from ledgerlib import Ledger
 
-from .banking.auto_settlement import (
-    AutoSettlements,
-    SettlementPolicy,
-    SettlementProgress,
-    SweepStep,
-)
+from .banking.auto_settlement import AutoSettlements, SettlementPolicy, SweepStep
 from .banking.bank_client import BankClient
 from .banking.bank_delays import BankDelayMeter, DelayPolicy
 from .banking.bank_events import BankEvents
@@ -32,6 +27,7 @@ from .banking.banks import BankConfig
 from .banking.deposits import DepositService, sweep_stuck_deposits
 from .banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
 from .banking.payouts import PayoutPolicy, PayoutProcessor
+from .banking.settlement_progress import SettlementProgress
 from .banking.withdrawals import WithdrawalService
 from .care.auto_resolve import AutoResolvePolicy, TicketExaminer
 from .care.compensation import CompensationPolicy, Compensations

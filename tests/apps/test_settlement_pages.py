@@ -136,3 +136,17 @@ def test_another_shops_settlement_is_not_found(merchant_app, db, shop):
 def test_the_pages_need_a_login(merchant_app):
     assert "/login" in merchant_app.get("/settlements", status=303).location
     merchant_app.post("/settlements/settle-all", {}, status=(303, 400, 403))
+
+
+def test_a_settlement_by_hand_is_in_the_history_once(merchant_app, db, shop):
+    merchant_login(merchant_app)
+    form = merchant_app.get("/settle").forms["settle-form"]
+    form["amount"] = "120"
+    confirm = form.submit(status=200).forms["confirm-form"]
+    confirm["pin"] = SHOP_PIN
+    confirm.submit(status=303)
+    confirm.submit(status=303)  # the same confirm page again: the same payout
+    with db() as session:
+        [made] = session.query(Settlement).all()
+        assert (made.trigger, made.amount_paise, made.status) == ("manual", 120_00, "pending")
+    assert "manual" in merchant_app.get("/settlements").text

@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -41,11 +40,9 @@ from ledgerlib import tables as lt
 from ..core import codes
 from ..core.codes import (
     IST,
-    Event,
     SettlementMode,
     SettlementStatus,
     SettlementTrigger,
-    Status,
     utcnow,
 )
 from ..core.errors import WalletError
@@ -59,17 +56,19 @@ from ..money.quotes import AmountInput
 from .banks import BankConfig
 from .errors import NothingToSettle, SettlementNotFound
 from .merchant_bank_accounts import MerchantBankAccounts, moment_text
-from .models import MerchantBankAccount, Settlement, SettlementPayout, SettlementSchedule
+from .models import (
+    MerchantBankAccount,
+    Settlement,
+    SettlementPayout,
+    SettlementSchedule,
+    Withdrawal,
+)
 from .settlement_reports import SettlementReport, settlement_report
 from .settlement_times import last_due, next_due, parse_times, times_text
 from .withdrawals import MIN_WITHDRAWAL_PAISE, WithdrawalService
 
-__all__ = ["AutoSettlements", "ScheduleInput", "SettlementPolicy", "SettlementProgress",
-           "SweepStep", "split"]
+__all__ = ["AutoSettlements", "ScheduleInput", "SettlementPolicy", "SweepStep", "split"]
 
-#: Told of what happened for the shop's server: (shop, event type, data) --
-#: wallet.merchants.events.MerchantEvents.emit, handed in by wallet.services.
-SettlementAnnouncer = Callable[[int, str, dict[str, Any]], object]
 #: The most a minimum balance may be (₹1 crore): a typo, else.
 MAX_MIN_BALANCE_PAISE = 1_00_00_000_00
 
@@ -293,6 +292,38 @@ class AutoSettlements:
             raise WalletError("This form was already submitted.")
         return made
 
+    def record_manual(self, merchant: Merchant, payout: Transaction) -> Settlement:
+        """A settlement by hand (the settle page's one payout, made with the
+        shop PIN) in the history, so its report and webhook follow it too;
+        the same payout again gives its first record."""
+        key = f"settlement:{merchant.id}:payout:{payout.id}"
+        earlier = self.db.scalar(select(Settlement).where(Settlement.window_key == key))
+        if earlier is not None:
+            return earlier
+        wd = self.db.get_one(Withdrawal, payout.id)
+        account = self.db.scalar(select(MerchantBankAccount).where(
+            MerchantBankAccount.merchant_id == merchant.id,
+            MerchantBankAccount.bank_code == payout.bank_code,
+            MerchantBankAccount.account_number == wd.account_number,
+            MerchantBankAccount.ifsc == wd.ifsc).order_by(MerchantBankAccount.id.desc()))
+        if account is None:
+            raise ValueError(f"payout {payout.id} is to no account of the shop's")
+        now = self.clock()
+        settlement = Settlement(
+            public_id=codes.public_id("stl"), merchant_id=merchant.id,
+            trigger=SettlementTrigger.MANUAL, status=SettlementStatus.PENDING,
+            period_start=min(self._period_start(merchant), now), period_end=now,
+            amount_paise=payout.amount_paise, kept_paise=0,
+            disputes_held_paise=disputes_held(self.ledger, merchant),
+            bank_account_id=account.id, bank_code=account.bank_code, window_key=key,
+            created_at=now, updated_at=now)
+        self.db.add(settlement)
+        self.db.flush()
+        self.db.add(SettlementPayout(settlement_id=settlement.id, transaction_id=payout.id,
+                                     part=1, amount_paise=payout.amount_paise))
+        self.db.flush()
+        return settlement
+
     def _account(self, merchant: Merchant, account_id: str | int) -> MerchantBankAccount:
         if isinstance(account_id, str):
             if not (account_id.isascii() and account_id.isdigit() and len(account_id) < 19):
@@ -389,75 +420,3 @@ class AutoSettlements:
         except IntegrityError:  # the window's key: another worker settled it
             return None
         return settlement
-
-
-class SettlementProgress:
-    """A settlement following its payouts (WithdrawalService.settle calls
-    :meth:`payout_settled` under the payout's row lock)."""
-
-    def __init__(self, dbsession: Session, banks: Mapping[str, BankConfig], *,
-                 announce: SettlementAnnouncer, clock: Callable[[], dt.datetime] = utcnow):
-        self.db = dbsession
-        self.banks = banks
-        self.announce = announce
-        self.clock = clock
-
-    def payout_settled(self, tx: Transaction) -> None:
-        settlement = self.db.scalar(
-            select(Settlement).join(SettlementPayout,
-                                    SettlementPayout.settlement_id == Settlement.id)
-            .where(SettlementPayout.transaction_id == tx.id)
-            .with_for_update(of=Settlement, key_share=True))
-        if settlement is None:  # a payout of the settle page's own (no settlement record)
-            return
-        self.db.flush()  # (the payout's new status, for the read below)
-        parts = self.db.execute(
-            select(Transaction.id, Transaction.status)
-            .join(SettlementPayout, SettlementPayout.transaction_id == Transaction.id)
-            .where(SettlementPayout.settlement_id == settlement.id)
-            .order_by(SettlementPayout.part)).all()
-        now = self.clock()
-        if tx.status in (Status.FAILED, Status.REVERSED):
-            if settlement.status != SettlementStatus.FAILED:
-                self._failed(settlement, tx, now)
-        elif all(status == Status.COMPLETED for _, status in parts):
-            if settlement.status != SettlementStatus.PAID:
-                references = [codes.payout_reference(tx_id) for tx_id, _ in parts]
-                self._paid(settlement, references, now)
-        elif settlement.status == SettlementStatus.PENDING:
-            settlement.status, settlement.updated_at = SettlementStatus.PROCESSING, now
-
-    def _paid(self, settlement: Settlement, references: list[str], now: dt.datetime) -> None:
-        settlement.status, settlement.settled_at = SettlementStatus.PAID, now
-        settlement.bank_references, settlement.updated_at = " ".join(references)[:600], now
-        self.announce(settlement.merchant_id, Event.SETTLEMENT_PROCESSED,
-                      event_data(settlement))
-        notify_merchant(self.db, settlement.merchant_id, MerchantNotice.SETTLEMENT_PAID,
-                        f"{format_paise(settlement.amount_paise)} was paid to your bank "
-                        f"(reference {', '.join(references)}).", now=now)
-
-    def _failed(self, settlement: Settlement, tx: Transaction, now: dt.datetime) -> None:
-        settlement.status, settlement.updated_at = SettlementStatus.FAILED, now
-        returned = "returned" if tx.status == Status.REVERSED else "refused"
-        settlement.failure_reason = (f"the bank {returned} payout "
-                                     f"{codes.payout_reference(tx.id)}")[:300]
-        notify_merchant(self.db, settlement.merchant_id, MerchantNotice.SETTLEMENT_FAILED,
-                        f"Your settlement of {format_paise(settlement.amount_paise)}: the bank "
-                        f"{returned} {format_paise(tx.amount_paise)} of it; that money is back "
-                        "in your wallet.", now=now)
-
-
-def event_data(settlement: Settlement) -> dict[str, Any]:
-    """The ``settlement.processed`` event's data (and the API's settlement)."""
-    references = settlement.bank_references.split()
-    return {"id": settlement.public_id, "status": settlement.status,
-            "trigger": settlement.trigger, "amount_paise": settlement.amount_paise,
-            "currency": codes.CURRENCY, "bank_code": settlement.bank_code,
-            "bank_reference": references[0] if references else None,
-            "bank_references": references,
-            "period_start": settlement.period_start.isoformat(),
-            "period_end": settlement.period_end.isoformat(),
-            "disputes_held_paise": settlement.disputes_held_paise,
-            "kept_paise": settlement.kept_paise,
-            "created_at": settlement.created_at.isoformat(),
-            "settled_at": settlement.settled_at.isoformat() if settlement.settled_at else None}
