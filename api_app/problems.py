@@ -102,6 +102,9 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "payment_link_not_found": (404, "No such payment link"),
     "payment_link_not_payable": (409, "This payment link is no longer open"),
     "payment_link_reference_reused": (409, "Another payment link of yours has this reference"),
+    # Shops' settlements (wallet.banking.auto_settlement).
+    "settlement_not_found": (404, "No such settlement"),
+    "nothing_to_settle": (409, "Nothing available to settle"),
 }
 
 

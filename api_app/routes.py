@@ -80,6 +80,10 @@ API_ROUTES = {
     "payment_links": "/v1/payment_links",
     "payment_link": "/v1/payment_links/{payment_link_id}",
     "payment_link_cancel": "/v1/payment_links/{payment_link_id}/cancel",
+    # Shops' settlements and their reports (shops' servers).
+    "settlements": "/v1/settlements",
+    "settlement": "/v1/settlements/{settlement_id}",
+    "settlement_report": "/v1/settlements/{settlement_id}/report.csv",
 }
 
 

@@ -10,6 +10,7 @@ from . import (  # noqa: F401 - registers the tasks
     money_requests,
     payment_links,
     schedules,
+    settlements,
     tickets,
     transfer_holds,
     webhooks,

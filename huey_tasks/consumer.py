@@ -18,6 +18,7 @@ from . import (  # noqa: F401 - the tasks
     money_requests,
     payment_links,
     schedules,
+    settlements,
     tickets,
     transfer_holds,
     webhooks,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ledgerlib import Ledger
 
+from .banking.auto_settlement import AutoSettlements, SettlementPolicy, SweepStep
 from .banking.bank_client import BankClient
 from .banking.bank_delays import BankDelayMeter, DelayPolicy
 from .banking.bank_events import BankEvents
@@ -26,6 +27,7 @@ from .banking.banks import BankConfig
 from .banking.deposits import DepositService, sweep_stuck_deposits
 from .banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
 from .banking.payouts import PayoutPolicy, PayoutProcessor
+from .banking.settlement_progress import SettlementProgress
 from .banking.withdrawals import WithdrawalService
 from .care.auto_resolve import AutoResolvePolicy, TicketExaminer
 from .care.compensation import CompensationPolicy, Compensations
@@ -48,6 +50,7 @@ from .identity.pan_vault import PanVault
 from .identity.pins import PinPolicy, Pins
 from .identity.web_sessions import SessionPolicy, WebSessions
 from .merchants.disputes import DisputePolicy, Disputes
+from .merchants.events import MerchantEvents
 from .merchants.keys import MerchantKeys
 from .merchants.mandate_debits import MandateDebits
 from .merchants.mandate_rules import MandatePolicy
@@ -213,7 +216,8 @@ class Services:
     def withdrawals(self) -> WithdrawalService:
         return WithdrawalService(self.db, self.banks, clock=self.clock, tasks=self.tasks,
                                  ledger=self.ledger, pins=self.pins,
-                                 bank_accounts=self.merchant_bank_accounts)
+                                 bank_accounts=self.merchant_bank_accounts,
+                                 settlement_progress=self.settlement_progress.payout_settled)
 
     @property
     def bank_events(self) -> BankEvents:
@@ -419,6 +423,29 @@ class Services:
         s = self.settings
         return UndoPolicy(above_paise=s.undo_above_paise, window_s=s.undo_window_s)
 
+    # --- Shops' automatic settlement (wallet.banking.auto_settlement).
+
+    @property
+    def settlement_policy(self) -> SettlementPolicy:
+        return SettlementPolicy(
+            confirm_above_paise=self.settings.merchant_settle_confirm_above_paise)
+
+    @property
+    def merchant_events(self) -> MerchantEvents:
+        return MerchantEvents(self.db, tasks=self.tasks, clock=self.clock)
+
+    @property
+    def settlement_progress(self) -> SettlementProgress:
+        return SettlementProgress(self.db, self.banks, announce=self.merchant_events.emit,
+                                  clock=self.clock)
+
+    @property
+    def auto_settlements(self) -> AutoSettlements:
+        return AutoSettlements(self.db, self.banks, policy=self.settlement_policy,
+                               ledger=self.ledger, withdrawals=self.withdrawals,
+                               bank_accounts=self.merchant_bank_accounts,
+                               pins=self.merchant_pins, clock=self.clock)
+
     @property
     def transfer_holds(self) -> TransferHolds:
         """First payments held for their undo window (wallet.money.transfer_holds)."""
@@ -599,3 +626,33 @@ class Background:
         def land(db: Session) -> bool:
             return self.services(db).transfer_holds.land(transaction_id) is not None
         return land
+
+    def _settlement_runner(self, passed_over: set[int], claimed: list[int]
+                           ) -> Callable[[Session], SweepStep | None]:
+        def run(db: Session) -> SweepStep | None:
+            return self.services(db).auto_settlements.run_due_one(passed_over=passed_over,
+                                                                  claimed=claimed)
+        return run
+
+    def sweep_settlements(self, max_windows: int = 500) -> list[SweepStep]:
+        """Shops' automatic settlements due (wallet.banking.auto_settlement):
+        each shop's window in a transaction of its own (a second worker claims
+        others: SKIP LOCKED; a window's key settles it once). What was done."""
+        done: list[SweepStep] = []
+        passed_over: set[int] = set()
+        while len(done) < max_windows:
+            claimed: list[int] = []
+            try:
+                step = self.run_in_transaction(self._settlement_runner(passed_over, claimed))
+            except Exception:
+                if not claimed:
+                    raise
+                # One shop's fault must not hold up every settlement due after it.
+                log.exception("automatic settlement of schedule %s failed; tried again "
+                              "next sweep", claimed[-1])
+                passed_over.add(claimed[-1])
+                continue
+            if step is None:
+                break
+            done.append(step)
+        return done

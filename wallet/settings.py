@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .banking.auto_settlement import SettlementPolicy
 from .banking.bank_delays import DelayPolicy
 from .banking.banks import BankConfig, load_banks
 from .banking.merchant_bank_accounts import BankAccountPolicy
@@ -211,6 +212,9 @@ class WalletSettings:
     #: A refund from the merchant app above this needs the shop PIN
     #: (wallet.merchants.refund_quotes); 0: every refund does.
     merchant_refund_confirm_above_paise: int = RefundPolicy.confirm_above_paise
+    # A shop's settlement by hand above this needs the shop PIN
+    # (wallet.banking.auto_settlement; automatic ones have the schedule's).
+    merchant_settle_confirm_above_paise: int = SettlementPolicy.confirm_above_paise
 
     @property
     def production(self) -> bool:
@@ -281,6 +285,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "undo_above_paise": _not_negative(int), "undo_window_s": _POSITIVE_FLOAT,
     # The merchant app's refunds: the shop PIN above this.
     "merchant_refund_confirm_above_paise": _not_negative(int),
+    # Shops' settlements.
+    "merchant_settle_confirm_above_paise": _not_negative(int),
 }
 
 

@@ -434,3 +434,24 @@ def test_link_checkout_pay(user_app, db, asha):
     with counting(engine_of(user_app.app)) as trips:
         form.submit(status=303)
     within_budget("link_checkout_pay", engine_of(user_app.app), trips)
+# ------------------------------------------------------ automatic settlement
+
+
+def test_scheduled_settlement(db, runner, app_engine):
+    """A worker's step: one shop's due settlement window (its own transaction:
+    the schedule claimed SKIP LOCKED, the balance read, one payout held and
+    queued)."""
+    from ..settlement_helpers import START, Clock, make_shop, pay, services, set_schedule
+
+    clock = Clock(START)
+    shop = make_shop(db, clock)
+    clock.advance(days=1)
+    set_schedule(db, clock, shop, "daily_times", "11:00", "100")
+    payer = make_user(db, "+919811122233", "Meera", deposit_paise=5_000_00)
+    pay(db, clock, payer, "chai-point", 2_000_00, "pay-key-0000000001")
+    open_settlement_shards(db)
+    clock.advance(hours=3, minutes=1)
+    with counting(app_engine) as trips:
+        step = runner(lambda session: services(session, clock).auto_settlements.run_due_one())
+    assert step is not None and step.settlement is not None
+    within_budget("scheduled_settlement", app_engine, trips)

@@ -31,6 +31,9 @@ from wallet.core.codes import (
     RunStatus,
     ScheduleFrequency,
     ScheduleStatus,
+    SettlementMode,
+    SettlementStatus,
+    SettlementTrigger,
     SplitMode,
     SplitStatus,
     Status,
@@ -78,6 +81,10 @@ VOCABULARIES = {
     # Payment links (migration a1b7c0de2906).
     ("payment_links", "status"): LinkStatus,
     ("payment_links", "amount_mode"): LinkAmountMode,
+    # Shops' automatic settlement (migration a1b7c0de2908).
+    ("settlement_schedules", "mode"): SettlementMode,
+    ("settlements", "trigger"): SettlementTrigger,
+    ("settlements", "status"): SettlementStatus,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
 OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}, "transfer_holds": {"transaction_id": 1},

@@ -49,6 +49,9 @@ class BankConfig:
     ifsc_prefixes: tuple[str, ...] = ()
     #: The dialect of its webhooks and API (a name in wallet.banking.protocols.PROTOCOLS).
     protocol: str = DEFAULT_PROTOCOL
+    #: The most one payout may carry at this bank (``banks.<code>.max_payout_paise``;
+    #: 0: no cap): a shop's settlement above it is split (wallet.banking.auto_settlement).
+    max_payout_paise: int = 0
 
     def has_branch(self, ifsc: str) -> bool:
         """Whether ``ifsc`` is one of this bank's branches (as far as we know)."""
@@ -110,6 +113,15 @@ def _protocol(settings: Mapping[str, Any], key: str) -> str:
     return name
 
 
+def _max_payout(settings: Mapping[str, Any], key: str) -> int:
+    text = str(settings.get(key) or "").strip()
+    if not text:
+        return 0
+    if not text.isascii() or not text.isdigit() or len(text) > 15:
+        raise ConfigurationError(f"setting {key} = {text!r}: whole paise (0: no cap)")
+    return int(text)
+
+
 def load_banks(settings: Mapping[str, Any]) -> dict[str, BankConfig]:
     banks: dict[str, BankConfig] = {}
     shards = _shards(settings, "banks.settlement_shards", DEFAULT_SETTLEMENT_SHARDS)
@@ -145,5 +157,6 @@ def load_banks(settings: Mapping[str, Any]) -> dict[str, BankConfig]:
             settlement_shards=_shards(settings, prefix + "settlement_shards", shards),
             ifsc_prefixes=prefixes,
             protocol=_protocol(settings, prefix + "protocol"),
+            max_payout_paise=_max_payout(settings, prefix + "max_payout_paise"),
         )
     return banks

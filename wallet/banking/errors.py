@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..core.errors import WalletError
 
-__all__ = ["AccountCoolingOff", "AccountNotRegistered"]
+__all__ = ["AccountCoolingOff", "AccountNotRegistered", "NothingToSettle", "SettlementNotFound"]
 
 
 class AccountNotRegistered(WalletError):
@@ -20,3 +20,16 @@ class AccountCoolingOff(WalletError):
 
     field = "account"
     code = "account_cooling_off"
+
+
+class NothingToSettle(WalletError):
+    """A settlement of the whole balance, with nothing available to settle."""
+
+    field = "amount"
+    code = "nothing_to_settle"
+
+
+class SettlementNotFound(WalletError):
+    """No settlement of this shop with that id."""
+
+    code = "settlement_not_found"

@@ -131,9 +131,11 @@ class MerchantBankAccounts:
 
     # ---------------------------------------------------------- settlements
 
-    def payable(self, merchant: Merchant, account_id: int) -> MerchantBankAccount:
-        """The shop's account ``account_id`` if a settlement may go there now."""
-        return self._past_cooling_off(self.get(merchant, account_id))
+    def payable(self, merchant: Merchant, account_id: int, *,
+                lock: bool = False) -> MerchantBankAccount:
+        """The shop's account ``account_id`` if a settlement may go there now;
+        ``lock``: its row locked until commit (a removal waits)."""
+        return self._past_cooling_off(self.get(merchant, account_id, lock=lock))
 
     def approve_payout(self, merchant: Merchant, bank_code: str, account_number: str,
                        ifsc: str, pin: PinInput) -> MerchantBankAccount:

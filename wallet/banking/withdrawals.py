@@ -53,7 +53,7 @@ from ..money.quotes import AmountInput, read_amount, refuse_if_any
 from . import settlement
 from .banks import BankConfig, clean_payee, payee_problems
 from .merchant_bank_accounts import MerchantBankAccounts
-from .models import PayoutAttempt, Withdrawal
+from .models import MerchantBankAccount, PayoutAttempt, Withdrawal
 from .protocols.base import PayoutWord
 from .withdrawal_quotes import SettlementQuote, WithdrawalQuote
 
@@ -153,7 +153,8 @@ class WithdrawalService:
     def __init__(self, dbsession: Session, banks: dict[str, BankConfig], *,
                  clock: Callable[[], dt.datetime] = utcnow,
                  tasks: TaskQueue | None = None, ledger: Ledger, pins: Pins,
-                 bank_accounts: MerchantBankAccounts):
+                 bank_accounts: MerchantBankAccounts,
+                 settlement_progress: Callable[[Transaction], None] | None = None):
         self.db = dbsession
         self.banks = banks
         self.clock = clock
@@ -163,6 +164,9 @@ class WithdrawalService:
         self.pins = pins
         #: Where shops' settlements may go (with the shop PIN, whose rules are the wallet PIN's).
         self.bank_accounts = bank_accounts
+        #: Told of each shop payout settled (paid, failed, returned), under its row
+        #: lock: its settlement follows it (wallet.banking.auto_settlement).
+        self.settlement_progress = settlement_progress
 
     def expire_holds(self, *, limit: int = 1000) -> list[int]:
         """Record the ledger holds past their expiry (withdrawals' money, the
@@ -184,6 +188,20 @@ class WithdrawalService:
         tx = self._request(user, bank_code, account_number, ifsc, amount_paise, request_key,
                            pin)
         self._payouts_due_after_commit(Owner.for_account(user))
+        return tx
+
+    def settlement_payout(self, merchant: Merchant, account: MerchantBankAccount,
+                          amount_paise: int, request_key: str, *, max_paise: int) -> Transaction:
+        """One payout of a shop's settlement (wallet.banking.auto_settlement):
+        its money held and the payout queued as :meth:`request` does, but
+        approved by the settlement's own standing (the schedule set with the
+        shop PIN, or the PIN already asked) to ``account``, which the caller
+        locked and checked; at most ``max_paise`` (the bank's cap) instead of
+        the per-request one."""
+        tx = self._request(merchant, account.bank_code, account.account_number, account.ifsc,
+                           amount_paise, request_key, None, approved=account,
+                           max_paise=max_paise)
+        self._payouts_due_after_commit(Owner.for_account(merchant))
         return tx
 
     def quote(self, user: User, bank_code: str, account_number: str, ifsc: str,
@@ -228,15 +246,15 @@ class WithdrawalService:
                                f"{self.bank_accounts.name(payee)}?")
 
     def check(self, bank_code: str, account_number: str, ifsc: str,
-              amount_paise: int) -> tuple[str, str]:
+              amount_paise: int, *, max_paise: int = MAX_WITHDRAWAL_PAISE) -> tuple[str, str]:
         """The payout details checked (the confirm step shows them): the
         account number and IFSC as stored."""
         account_number, ifsc = clean_payee(account_number, ifsc)
         problems = self.check_details(bank_code, account_number, ifsc)
         if amount_paise < MIN_WITHDRAWAL_PAISE:
             problems["amount"] = f"Withdraw at least {format_paise(MIN_WITHDRAWAL_PAISE)}."
-        if amount_paise > MAX_WITHDRAWAL_PAISE:
-            too_large = f"Withdraw at most {format_paise(MAX_WITHDRAWAL_PAISE)} at a time."
+        if amount_paise > max_paise:
+            too_large = f"Withdraw at most {format_paise(max_paise)} at a time."
             if not problems:
                 raise AmountTooLarge(too_large)
             problems["amount"] = too_large
@@ -245,10 +263,13 @@ class WithdrawalService:
         return account_number, ifsc
 
     def _request(self, user: User | Merchant, bank_code: str, account_number: str, ifsc: str,
-                 amount_paise: int, request_key: str, pin: PinInput) -> Transaction:
+                 amount_paise: int, request_key: str, pin: PinInput, *,
+                 approved: MerchantBankAccount | None = None,
+                 max_paise: int = MAX_WITHDRAWAL_PAISE) -> Transaction:
         ensure_can_spend(user)  # before the PIN: a frozen wallet costs no try
         owner = Owner.for_account(user)
-        account_number, ifsc = self.check(bank_code, account_number, ifsc, amount_paise)
+        account_number, ifsc = self.check(bank_code, account_number, ifsc, amount_paise,
+                                          max_paise=max_paise)
         key = records.idempotency_key(
             "withdrawal" if owner.kind == Owner.USER else "settlement", user, request_key)
         existing = records.replay(self.db, key, bank_code=bank_code, amount_paise=amount_paise)
@@ -256,8 +277,9 @@ class WithdrawalService:
             return existing
         if isinstance(user, User):  # after every check of the request itself
             self.pins.approve(user, pin)
-        else:  # a shop: to a registered account only, with the shop PIN
+        elif approved is None:  # a shop: to a registered account only, with the shop PIN
             self.bank_accounts.approve_payout(user, bank_code, account_number, ifsc, pin)
+        # (else a settlement's payout: its account locked and checked by its caller)
         now = self.clock()
         tx = Transaction(kind=Kind.WITHDRAWAL, status=Status.QUEUED, amount_paise=amount_paise,
                          payer_user_id=user.id if owner.kind == Owner.USER else None,
@@ -358,16 +380,22 @@ class WithdrawalService:
             tx.status, tx.settled_at, tx.updated_at = target, now, now
             wd.next_attempt_at = None
             self._notify(tx, target)
+            self._progress(tx)
             return _SETTLED_AS[target]
         if tx.status == Status.COMPLETED and outcome == PayoutAnswer.REVERSED:
             self._refund(tx)
             tx.status, tx.updated_at = Status.REVERSED, now
             wd.failure_reason = (reason or "returned by the bank")[:300]
             self._notify(tx, Status.REVERSED)
+            self._progress(tx)
             return Settled.REVERSED
         tx.flag_reason = f"{source or 'bank'} reported {outcome} after {tx.status}"[:300]
         tx.updated_at = now
         return Settled.CONTRADICTION
+
+    def _progress(self, tx: Transaction) -> None:
+        if tx.payer_merchant_id is not None and self.settlement_progress is not None:
+            self.settlement_progress(tx)
 
     def _notify(self, tx: Transaction, status: Status) -> None:
         """Tell a user (a shop sees its settlements on their page) how it ended."""

@@ -127,6 +127,18 @@ BUDGETS: tuple[Budget, ...] = (
     # link locked after the request (4a) and its count written.
     Budget("link_checkout_pay", "user app: POST /checkout/<request> of a payment link",
            sqlite=17, postgresql=14),
+    # A shop's automatic settlement (wallet.banking.auto_settlement): a worker's step,
+    # one due window of one shop settled in one payout. The schedule claimed (SKIP
+    # LOCKED) and moved to its next window (2), the shop, its account locked, its
+    # balance, the last settlement's end and the disputes' holds (4), the settlement
+    # in its savepoint (3), then a withdrawal's request without its PIN: the replay
+    # look-up, its savepoint (2), the record, the bank shard opened and read (2), the
+    # hold (accounts locked, the hold, the balances, read back: 4), the payout's
+    # details, then the settlement's payout row. Each further payout of a split
+    # settlement adds a withdrawal's 11.
+    Budget("scheduled_settlement",
+           "workers: one due settlement window, one payout (AutoSettlements.run_due_one)",
+           sqlite=22, postgresql=21),
 )
 
 

@@ -150,11 +150,14 @@ class Event(StrEnum):
     # Payment links (wallet.merchants.payment_links): each payment, and its expiry.
     PAYMENT_LINK_PAID = "payment_link.paid"
     PAYMENT_LINK_EXPIRED = "payment_link.expired"
+    # A shop's settlement paid to its bank (wallet.banking.auto_settlement).
+    SETTLEMENT_PROCESSED = "settlement.processed"
     ALL = nonmember(("payment_request.paid", "payment_request.expired", "refund.succeeded",
                      "mandate.approved", "mandate.paused", "mandate.resumed", "mandate.revoked",
                      "mandate.debit.succeeded", "mandate.debit.failed",
                      "dispute.opened", "dispute.accepted", "dispute.contested", "dispute.won",
-                     "dispute.lost", "payment_link.paid", "payment_link.expired"))
+                     "dispute.lost", "payment_link.paid", "payment_link.expired",
+                     "settlement.processed"))
 
 
 # ---------------------------------------------------- AutoPay mandates
@@ -630,3 +633,51 @@ class LinkAmountMode(StrEnum):
     FIXED = "fixed"
     OPEN = "open"
     ALL = nonmember(("fixed", "open"))
+
+
+# ------------------------------------- shops' settlements (wallet.banking.auto_settlement)
+
+
+class SettlementMode(StrEnum):
+    """``settlement_schedules.mode``: when a shop's balance goes to its bank by
+    itself: at set times of each India day, once a day for the days before
+    (T+1), or never (by hand only)."""
+
+    DAILY_TIMES = "daily_times"
+    T_PLUS_1 = "t_plus_1"
+    OFF = "off"
+    ALL = nonmember(("daily_times", "t_plus_1", "off"))
+
+
+class SettlementTrigger(StrEnum):
+    """``settlements.trigger``: who started a settlement."""
+
+    SCHEDULED = "scheduled"
+    MANUAL = "manual"
+    SETTLE_ALL = "settle_all"
+    ALL = nonmember(("scheduled", "manual", "settle_all"))
+
+
+class SettlementStatus(StrEnum):
+    """``settlements.status``: pending (recorded, its payouts not yet taken by
+    a worker) -> processing -> paid (every payout completed) | failed (one
+    refused or returned: the money of those is back in the shop's wallet)."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    PAID = "paid"
+    FAILED = "failed"
+    ALL = nonmember(("pending", "processing", "paid", "failed"))
+    OPEN = nonmember(("pending", "processing"))
+
+
+def settlement_window_key(merchant_id: int, due: dt.datetime) -> str:
+    """The one settlement of a shop's scheduled window (its due instant, UTC):
+    unique in ``settlements.window_key``, so two workers settle it once."""
+    return f"settlement:{merchant_id}:{due.astimezone(dt.timezone.utc):%Y-%m-%dT%H:%MZ}"
+
+
+def settlement_payout_request_key(settlement_public_id: str, part: int) -> str:
+    """The request key of a settlement's ``part``-th payout: its transaction's
+    key is ``settlement:<merchant>:<this>``, so each part is recorded once."""
+    return f"{settlement_public_id}-p{part}"

@@ -75,6 +75,10 @@ class MerchantNotice(StrEnum):
     PIN_CHANGED = "shop_pin_changed"
     # A customer disputed a payment (wallet.merchants.disputes).
     DISPUTE_OPENED = "dispute_opened"
+    # Automatic settlement (wallet.banking.auto_settlement).
+    SETTLEMENT_SCHEDULE_CHANGED = "settlement_schedule_changed"
+    SETTLEMENT_PAID = "settlement_paid"
+    SETTLEMENT_FAILED = "settlement_failed"
 
 
 def notify(db: Session, user_id: int | None, kind: Notice, text: str,

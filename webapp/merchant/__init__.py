@@ -40,6 +40,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         config.include(".link_views")  # payment links: make, share, cancel
         config.include(".modes")  # the Test/Live switch (test mode)
         config.include(".request_views")  # payment requests, in the switch's mode
+        config.include(".auto_settlement_views")  # automatic settlement, history, reports
         config.scan("webapp.views.default")  # not-found, forbidden, bad CSRF pages
         config.scan("webapp.views.account")  # password, sign out everywhere else
     return config.make_wsgi_app()

@@ -19,7 +19,7 @@ from wallet.banking.banks import BankConfig
 from wallet.banking.merchant_bank_accounts import MerchantBankAccounts, moment_text
 from wallet.banking.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
 from wallet.core.errors import WalletError
-from wallet.core.models import Merchant
+from wallet.core.models import Merchant, Transaction
 from wallet.identity.merchant_pins import MerchantPins
 from wallet.merchants.webhooks import duration_text
 from webcommon import request_services
@@ -93,7 +93,12 @@ class SettlementViews:
             lambda: self.service.quote_settlement(self.merchant, values["account"],
                                                   values["amount"]),
             form=lambda errors, status: self._form(errors, values, status),
-            done=lambda tx: HTTPSeeOther(self.request.route_url("settlement", id=tx.id)))
+            done=self._settled)
+
+    def _settled(self, tx: Transaction) -> Response:
+        """In the settlements' history too (wallet.banking.auto_settlement)."""
+        request_services(self.request).auto_settlements.record_manual(self.merchant, tx)
+        return HTTPSeeOther(self.request.route_url("settlement", id=tx.id))
 
     @view_config(route_name="settlement", renderer="merchant/settlement.jinja2")
     def settlement(self) -> dict[str, Any]:

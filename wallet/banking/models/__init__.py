@@ -1,9 +1,11 @@
 """The banking tables."""
 from __future__ import annotations
 
+from .auto_settlement import Settlement, SettlementPayout, SettlementSchedule
 from .settling import MerchantBankAccount
 from .webhook import WebhookAttempt, WebhookEvent
 from .withdrawal import PayoutAttempt, PayoutLane, Withdrawal
 
-__all__ = ["MerchantBankAccount", "PayoutAttempt", "PayoutLane", "WebhookAttempt",
-           "WebhookEvent", "Withdrawal"]
+__all__ = ["MerchantBankAccount", "PayoutAttempt", "PayoutLane", "Settlement",
+           "SettlementPayout", "SettlementSchedule", "WebhookAttempt", "WebhookEvent",
+           "Withdrawal"]
