@@ -108,6 +108,10 @@ class BearerTokenPolicy:
         caller = self.caller(request)
         if caller is not None and permission == caller.kind:
             return Allowed(f"a live {caller.kind} credential")
+        # A shop's key is its server, not a person: every merchant permission
+        # (wallet.merchants.roles) of its shop; a person's role is the merchant app's.
+        if caller is not None and caller.kind == MERCHANT and permission.startswith("merchant:"):
+            return Allowed("a live shop key")
         return Denied(f"needs a live {permission} credential")
 
     def remember(self, request: Request, userid: Any, **kw: Any) -> list[Any]:

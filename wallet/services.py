@@ -54,6 +54,7 @@ from .merchants.mandate_rules import MandatePolicy
 from .merchants.mandates import Mandates
 from .merchants.payment_requests import PaymentRequests
 from .merchants.refunds import Refunds
+from .merchants.staff import INVITE_TTL_S, StaffPolicy, StaffService
 from .merchants.reports import MerchantReports
 from .merchants.webhook_deliveries import WebhookWorker
 from .merchants.webhooks import MerchantWebhooks, WebhookPolicy
@@ -402,6 +403,18 @@ class Services:
         """First payments held for their undo window (wallet.money.transfer_holds)."""
         return TransferHolds(self.db, clock=self.clock, ledger=self.ledger,
                              policy=self.undo_policy)
+
+    @property
+    def staff_policy(self) -> StaffPolicy:
+        # No e-mail is sent: outside production the link is kept in the shop's notices too.
+        return StaffPolicy(invite_ttl_s=INVITE_TTL_S,
+                           links_in_notices=not self.settings.production)
+
+    @property
+    def staff(self) -> StaffService:
+        """The people of a shop, their roles and what they did (wallet.merchants.staff)."""
+        return StaffService(self.db, accounts=self.accounts, policy=self.staff_policy,
+                            clock=self.clock)
 
 
 @dataclass(frozen=True)

@@ -604,3 +604,14 @@ class TransferHoldStatus(StrEnum):
     LANDED = "landed"
     CANCELLED = "cancelled"
     ALL = nonmember(("pending", "landed", "cancelled"))
+
+
+class StaffStatus(StrEnum):
+    """``merchant_staff.status`` (wallet.merchants.staff): invited (a link
+    sent, no password yet) -> active (signs in) -> removed (signs in no more;
+    invited again, the same row starts over)."""
+
+    INVITED = "invited"
+    ACTIVE = "active"
+    REMOVED = "removed"
+    ALL = nonmember(("invited", "active", "removed"))

@@ -72,6 +72,10 @@ class MerchantNotice(StrEnum):
     PIN_CHANGED = "shop_pin_changed"
     # A customer disputed a payment (wallet.merchants.disputes).
     DISPUTE_OPENED = "dispute_opened"
+    # The shop's people (wallet.merchants.staff): an invitation (in development
+    # with its link: no e-mail is sent), someone removed.
+    STAFF_INVITED = "staff_invited"
+    STAFF_REMOVED = "staff_removed"
 
 
 def notify(db: Session, user_id: int | None, kind: Notice, text: str,

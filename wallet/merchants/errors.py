@@ -4,14 +4,15 @@ webhooks to shops (wallet.merchants.webhooks). Each ``code`` is stable
 (wallet.core.errors)."""
 from __future__ import annotations
 
-from ..core.errors import WalletError
+from ..core.errors import Refusal, WalletError
 
 __all__ = ["DebitNotOpen", "DeliveryNotFound", "DisputeAlreadyOpen", "DisputeClosed",
            "DisputeNotFound", "NotDisputable", "NothingToDispute", "EndpointNotFound",
            "MandateAmountExceeded",
            "MandateNotActive", "MandateNotFound", "MandateOutsideDates", "MandatePeriodUsed",
            "OrderReferenceReused", "PaymentNotFound", "RefundTooLarge", "RequestNotFound",
-           "RequestNotPayable", "WebhookError"]
+           "RequestNotPayable", "WebhookError",
+           "StaffError", "StaffNotFound"]
 
 
 class RequestNotFound(WalletError):
@@ -134,3 +135,12 @@ class DisputeClosed(WalletError):
     time to answer has passed)."""
 
     code = "dispute_closed"
+
+
+class StaffError(Refusal):
+    """A change to a shop's people refused (wallet.merchants.staff): a form's
+    problem for the owner's page, not an API's (the API has no staff)."""
+
+
+class StaffNotFound(StaffError):
+    """No such person of this shop (or an invitation used, expired or unknown)."""

@@ -9,13 +9,13 @@ import io
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledgerlib import Ledger, to_decimal_string
 
 from ..core.codes import IST, Kind, Status, ist_day_bounds
-from ..core.models import Merchant, Transaction
+from ..core.models import Merchant, MerchantStore, Transaction
 from ..core.text import spreadsheet_safe
 from ..money import shop_shards
 from .models import PaymentRequest, Refund
@@ -147,10 +147,10 @@ class MerchantReports:
         return figures
 
     def _payments(self, merchant: Merchant, start: dt.date | None, end: dt.date | None, *,
-                  limit: int,
-                  before_id: int | None = None) -> Iterator[tuple[Transaction, int]]:
+                  limit: int, before_id: int | None = None,
+                  stores: frozenset[int] | None = None) -> Iterator[tuple[Transaction, int]]:
         """(payment, refunded paise) of the shop's payments in the range (and
-        before ``before_id``), newest first."""
+        before ``before_id``; at ``stores`` only, unless None), newest first."""
         refunded = (select(func.coalesce(func.sum(Refund.amount_paise), 0))
                     .where(Refund.payment_transaction_id == Transaction.id)
                     .scalar_subquery())
@@ -164,25 +164,39 @@ class MerchantReports:
             stmt = stmt.where(Transaction.created_at < ist_day_bounds(end)[1])
         if before_id is not None:
             stmt = stmt.where(Transaction.id < before_id)
+        if stores is not None:
+            stmt = stmt.where(_at_stores(merchant, stores))
         for row in self.db.execute(stmt.limit(limit)).unique():
             yield row[0], int(row[1])
 
     def payments(self, merchant: Merchant, start: dt.date | None = None,
                  end: dt.date | None = None, cursor: str | None = None,
-                 limit: int = PAGE_SIZE) -> PaymentsPage:
+                 limit: int = PAGE_SIZE, *,
+                 stores: frozenset[int] | None = None) -> PaymentsPage:
+        """``stores``: those stores' payments only (a manager's, a cashier's);
+        None: every store's."""
         rows = list(self._payments(merchant, start, end, limit=limit + 1,
-                                   before_id=None if cursor is None else int(cursor)))
+                                   before_id=None if cursor is None else int(cursor),
+                                   stores=stores))
         more = len(rows) > limit
         rows = rows[:limit]
         return PaymentsPage([tx for tx, _ in rows], str(rows[-1][0].id) if more else None,
                             {tx.id: refunded for tx, refunded in rows if refunded})
 
-    def payment(self, merchant: Merchant, payment_id: int) -> PaymentDetail | None:
-        """One of the shop's payments with its refunds; None if not the shop's."""
+    def payment(self, merchant: Merchant, payment_id: int, *,
+                stores: frozenset[int] | None = None) -> PaymentDetail | None:
+        """One of the shop's payments with its refunds; None if not the shop's
+        (or not at one of ``stores``, unless None)."""
         payment = self.db.get(Transaction, payment_id)
         if (payment is None or payment.kind != Kind.PAYMENT
                 or payment.payee_merchant_id != merchant.id):
             return None
+        if stores is not None:
+            store_id = payment.payee_store_id
+            if store_id is None:  # (the shop's first store: what NULL means)
+                store_id = self.db.scalar(_first_store(merchant))
+            if store_id not in stores:
+                return None
         refunds = list(self.db.scalars(select(Refund).where(
             Refund.payment_transaction_id == payment.id).order_by(Refund.id)))
         request = self.db.scalar(select(PaymentRequest).where(
@@ -190,13 +204,15 @@ class MerchantReports:
         return PaymentDetail(payment, refunds, request)
 
     def payments_csv(self, merchant: Merchant, start: dt.date | None,
-                     end: dt.date | None) -> Iterator[str]:
+                     end: dt.date | None, *,
+                     stores: frozenset[int] | None = None) -> Iterator[str]:
         """CSV lines (header first) of the payments in the range, newest first."""
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["reference", "time_ist", "payer", "note", "amount_inr", "refunded_inr"])
         yield buffer.getvalue()
-        for tx, refunded in self._payments(merchant, start, end, limit=MAX_CSV_ROWS):
+        for tx, refunded in self._payments(merchant, start, end, limit=MAX_CSV_ROWS,
+                                           stores=stores):
             buffer.seek(0)
             buffer.truncate()
             writer.writerow([f"TXN{tx.id:08d}",
@@ -204,3 +220,17 @@ class MerchantReports:
                              tx.payer.masked_phone if tx.payer else "", spreadsheet_safe(tx.note),
                              to_decimal_string(tx.amount_paise), to_decimal_string(refunded)])
             yield buffer.getvalue()
+
+
+def _first_store(merchant: Merchant) -> Select[int]:
+    return select(func.min(MerchantStore.id)).where(MerchantStore.merchant_id == merchant.id)
+
+
+def _at_stores(merchant: Merchant, stores: frozenset[int]) -> ColumnElement[bool]:
+    """A payment is at one of ``stores``: its ``payee_store_id`` is one of
+    them, or NULL (paid before stores, or not said) and the shop's first
+    store is one of them."""
+    if not stores:
+        return false()
+    column = Transaction.payee_store_id
+    return or_(column.in_(stores), and_(column.is_(None), _first_store(merchant).scalar_subquery().in_(stores)))

@@ -19,11 +19,15 @@ from wallet.core.models import Merchant
 from wallet.identity.errors import AccountError, LoginThrottled
 from wallet.merchants.errors import PaymentNotFound
 from wallet.merchants.reports import MerchantReports, PaymentDetail, PeriodFigures
+from wallet.merchants.roles import Permission
+from wallet.merchants.staff import StaffAction
 from webcommon import request_read_services, request_services
+from webcommon.security import store_scope, today_only
 from webcommon.views import view_config, view_defaults
 
-from ..views.auth import safe_next, same_site_path
+from ..views.auth import same_site_path
 from ..views.forms import field, new_request_key, parse_rupees
+from .acting import audit, landing_url
 
 CHART_HEIGHT = 140
 
@@ -78,7 +82,7 @@ def parse_day(text: str | None, errors: dict[str, str], name: str) -> dt.date | 
 @view_config(route_name="login", renderer="merchant/login.jinja2", request_method="GET")
 def auth_form(request: Request) -> dict[str, Any] | Response:
     if request.identity is not None:
-        return HTTPSeeOther(request.route_url("dashboard"))
+        return HTTPSeeOther(landing_url(request))
     return {"errors": {}, "values": {}, "next": same_site_path(request)}
 
 
@@ -96,15 +100,18 @@ def signup(request: Request) -> dict[str, Any] | Response:
 
 @view_config(route_name="login", renderer="merchant/login.jinja2", request_method="POST")
 def login(request: Request) -> dict[str, Any] | Response:
+    """The shop's own login (its email), or a person of a shop (their email
+    or phone): wallet.merchants.staff."""
     values = {"email": field(request, "email")}
     try:
-        merchant = request_services(request).accounts.authenticate_merchant(
+        signed_in = request_services(request).staff.authenticate(
             values["email"], field(request, "password"), request.remote_addr or "unknown")
     except AccountError as exc:
         request.response.status = 429 if isinstance(exc, LoginThrottled) else 400
         return {"errors": {"form": str(exc)}, "values": values,
                 "next": same_site_path(request)}
-    return HTTPSeeOther(safe_next(request), headers=remember(request, merchant.id))
+    headers = remember(request, signed_in.principal_id, kind=signed_in.kind)
+    return HTTPSeeOther(same_site_path(request) or landing_url(request), headers=headers)
 
 
 @view_config(route_name="logout", request_method="POST")
@@ -112,7 +119,7 @@ def logout(request: Request) -> Response:
     return HTTPSeeOther(request.route_url("login"), headers=forget(request))
 
 
-@view_defaults(permission="authenticated")
+@view_defaults(permission=Permission.VIEW_PAYMENTS)
 class MerchantViews:
     def __init__(self, request: Request) -> None:
         self.request = request
@@ -120,7 +127,8 @@ class MerchantViews:
         # Dashboard, reports and lists only read: a standby may serve them.
         self.reports: MerchantReports = request_read_services(request).merchant_reports
 
-    @view_config(route_name="dashboard", renderer="merchant/dashboard.jinja2")
+    @view_config(route_name="dashboard", renderer="merchant/dashboard.jinja2",
+                 permission=Permission.REPORTS)
     def dashboard(self) -> dict[str, Any]:
         board = self.reports.dashboard(self.merchant, today_ist())
         return {
@@ -130,7 +138,8 @@ class MerchantViews:
             "balance": request_services(self.request).activity.balance(self.merchant),
             "pay_url": self.pay_url(),
             "unread_notices": request_services(self.request).notifications
-            .merchant_unread_count(self.merchant.id),
+            .merchant_unread_count(self.merchant.id)
+            if self.request.has_permission(Permission.SETTINGS) else 0,
         }
 
     def pay_url(self) -> str:
@@ -148,13 +157,18 @@ class MerchantViews:
         cursor = self.request.params.get("cursor") or None
         if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) < 19):
             raise HTTPNotFound()
-        page = self.reports.payments(self.merchant, start, end, cursor)
+        page = self.reports.payments(self.merchant, start, end, cursor,
+                                     stores=store_scope(self.request))
         return {"page": page, "start": start, "end": end, "errors": {}, "values": values}
 
     def _payment(self, reports: MerchantReports | None = None) -> PaymentDetail:
         detail = (reports or self.reports).payment(self.merchant,
-                                                   int(self.request.matchdict["id"]))
+                                                   int(self.request.matchdict["id"]),
+                                                   stores=store_scope(self.request))
         if detail is None:  # another shop's, or no such payment: the same answer
+            raise HTTPNotFound()
+        if (today_only(self.request)  # a cashier: today's payments only
+                and detail.payment.created_at.astimezone(IST).date() != today_ist()):
             raise HTTPNotFound()
         return detail
 
@@ -172,7 +186,7 @@ class MerchantViews:
         return self._refund_form(self._payment())
 
     @view_config(route_name="payment", renderer="merchant/payment.jinja2",
-                 request_method="POST")
+                 request_method="POST", permission=Permission.REFUND)
     def refund(self) -> dict[str, Any] | Response:
         detail = self._payment(request_services(self.request).merchant_reports)  # the primary
         values = {"amount": field(self.request, "amount"), "reason": field(self.request, "reason")}
@@ -190,6 +204,8 @@ class MerchantViews:
         except WalletError as exc:
             return self._refund_form(detail, exc.errors, values,
                                      status=400)
+        audit(self.request, StaffAction.REFUND, f"payment TXN{detail.payment.id:08d}",
+              f"{format_paise(refund.amount_paise)}: {values['reason']}")
         self.request.session.flash(f"Refunded {format_paise(refund.amount_paise)} to the payer.")
         return HTTPSeeOther(self.request.route_url("payment", id=detail.payment.id))
 
@@ -204,7 +220,8 @@ class MerchantViews:
         response = Response(content_type="text/csv", charset="utf-8")
         # A byte-order mark first: spreadsheets then read the file as UTF-8
         # (₹ and ••••• in masked phones), not in the machine's code page.
-        response.text = "\ufeff" + "".join(self.reports.payments_csv(self.merchant, start, end))
+        response.text = "\ufeff" + "".join(self.reports.payments_csv(
+            self.merchant, start, end, stores=store_scope(self.request)))
         name = f"payments-{self.merchant.handle}-{start or 'all'}-{end or 'all'}.csv"
         response.content_disposition = f'attachment; filename="{name}"'
         return response
@@ -213,6 +230,8 @@ class MerchantViews:
         """The ``from`` and ``to`` days asked for (each may be absent); problems
         in ``errors``, each field's at once."""
         params = self.request.params
+        if today_only(self.request):  # a cashier: today's payments, whatever was asked
+            return today_ist(), today_ist()
         start = parse_day(params.get("from"), errors, "from")
         end = parse_day(params.get("to"), errors, "to")
         if start is not None and end is not None and start > end:
@@ -220,7 +239,7 @@ class MerchantViews:
                             "swap them.")
         return start, end
 
-    @view_config(route_name="qr")
+    @view_config(route_name="qr", permission=Permission.COUNTER)
     def qr(self) -> Response:
         buffer = io.BytesIO()
         segno.make(self.pay_url(), error="m").save(buffer, kind="svg", scale=6, border=2)
