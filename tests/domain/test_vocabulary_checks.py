@@ -30,6 +30,7 @@ from wallet.core.codes import (
     ScheduleFrequency,
     ScheduleStatus,
     SplitMode,
+    StaffStatus,
     SplitStatus,
     Status,
     TicketActor,
@@ -39,6 +40,7 @@ from wallet.core.codes import (
     TransferHoldStatus,
 )
 from wallet.db import target_metadata
+from wallet.merchants.roles import Role
 
 #: (table, column) -> its vocabulary in the code.
 VOCABULARIES = {
@@ -73,9 +75,13 @@ VOCABULARIES = {
     ("disputes", "reason"): DisputeReason,
     # A first payment held for its undo window (migration a1b7c0de2802).
     ("transfer_holds", "status"): TransferHoldStatus,
+    # The people of a shop (migration a1b7c0de2903).
+    ("merchant_staff", "role"): Role,
+    ("merchant_staff", "status"): StaffStatus,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
-OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}, "transfer_holds": {"transaction_id": 1}}
+OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}, "transfer_holds": {"transaction_id": 1},
+                "merchant_staff": {"email": "x"}}
 VERSIONS = Path(__file__).resolve().parents[2] / "wallet" / "alembic" / "versions"
 NOW = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.timezone.utc)
 
