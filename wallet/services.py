@@ -54,8 +54,8 @@ from .merchants.mandate_rules import MandatePolicy
 from .merchants.mandates import Mandates
 from .merchants.payment_requests import PaymentRequests
 from .merchants.refunds import Refunds
-from .merchants.staff import INVITE_TTL_S, StaffPolicy, StaffService
 from .merchants.reports import MerchantReports
+from .merchants.staff import INVITE_TTL_S, StaffPolicy, StaffService
 from .merchants.webhook_deliveries import WebhookWorker
 from .merchants.webhooks import MerchantWebhooks, WebhookPolicy
 from .money.activity import Activity

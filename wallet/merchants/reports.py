@@ -233,4 +233,5 @@ def _at_stores(merchant: Merchant, stores: frozenset[int]) -> ColumnElement[bool
     if not stores:
         return false()
     column = Transaction.payee_store_id
-    return or_(column.in_(stores), and_(column.is_(None), _first_store(merchant).scalar_subquery().in_(stores)))
+    first = _first_store(merchant).scalar_subquery()
+    return or_(column.in_(stores), and_(column.is_(None), first.in_(stores)))
