@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from ..core.codes import StaffStatus, utcnow
@@ -202,7 +203,7 @@ class StaffService:
             .options(contains_eager(MerchantStaff.merchant))
             .where(MerchantStaff.invite_token_sha256 == secret_sha256(token),
                    MerchantStaff.status == StaffStatus.INVITED)
-            .with_for_update(of=MerchantStaff))
+            .with_for_update(of=MerchantStaff, key_share=True))
         if (staff is None or staff.invite_expires_at is None
                 or staff.invite_expires_at <= self.clock() or not staff.merchant.is_active):
             raise StaffNotFound("This invitation link does not work (used, expired or "
@@ -220,16 +221,22 @@ class StaffService:
         staff = self._reusable(actor.merchant_id, fields)
         token = new_secret("")
         now = self.clock()
-        if staff is None:
-            staff = MerchantStaff(merchant_id=actor.merchant_id, created_at=now)
-            self.db.add(staff)
-        staff.name, staff.email, staff.phone, staff.role = (fields.name, fields.email,
-                                                            fields.phone, fields.role)
-        staff.status, staff.password_hash, staff.removed_at = StaffStatus.INVITED, None, None
-        staff.invite_token_sha256 = secret_sha256(token)
-        staff.invite_expires_at = now + dt.timedelta(seconds=self.policy.invite_ttl_s)
-        staff.invited_by = actor.staff_id
-        self.db.flush()
+        try:
+            with self.db.begin_nested():  # another owner may invite the same person now
+                if staff is None:
+                    staff = MerchantStaff(merchant_id=actor.merchant_id, created_at=now)
+                    self.db.add(staff)
+                staff.name, staff.email, staff.phone, staff.role = (
+                    fields.name, fields.email, fields.phone, fields.role)
+                staff.status, staff.password_hash = StaffStatus.INVITED, None
+                staff.removed_at = None
+                staff.invite_token_sha256 = secret_sha256(token)
+                staff.invite_expires_at = now + dt.timedelta(seconds=self.policy.invite_ttl_s)
+                staff.invited_by = actor.staff_id
+                self.db.flush()
+        except IntegrityError:
+            raise StaffError("That person was invited a moment ago: reload the page.",
+                             "email" if fields.email else "phone") from None
         self._set_stores(staff, fields.store_ids)
         link = link_of(token)
         text = f"{fields.name} was invited as {fields.role} by {actor.name}."
@@ -417,8 +424,9 @@ class StaffService:
         matches = [MerchantStaff.email == fields.email] if fields.email else []
         if fields.phone:
             matches.append(MerchantStaff.phone == fields.phone)
-        rows = list(self.db.scalars(select(MerchantStaff).where(
-            MerchantStaff.merchant_id == merchant_id, or_(*matches)).with_for_update()))
+        rows = list(self.db.scalars(
+            select(MerchantStaff).where(MerchantStaff.merchant_id == merchant_id, or_(*matches))
+            .with_for_update(key_share=True)))
         if len(rows) > 1:
             raise StaffError("That email and that phone belong to two different people here.",
                              "email")
@@ -432,7 +440,7 @@ class StaffService:
         _require(actor, Permission.STAFF)
         staff = self.db.scalar(select(MerchantStaff).where(
             MerchantStaff.id == staff_id, MerchantStaff.merchant_id == actor.merchant_id,
-            MerchantStaff.status != StaffStatus.REMOVED).with_for_update())
+            MerchantStaff.status != StaffStatus.REMOVED).with_for_update(key_share=True))
         if staff is None:
             raise StaffNotFound("No such person in this shop.")
         if staff.id == actor.staff_id:
