@@ -13,6 +13,10 @@ whether it still lives. A session ends:
   the wallet PIN (every other session of theirs ends; a user's API tokens too);
 - when its owner is disabled (the principal's ``is_active`` is read with it).
 
+A person of a shop (wallet.merchants.staff) signs in as a principal of kind
+``staff``: their read brings their shop and stores too, and their removal
+ends their sessions (``end_all``; their status is read with each request).
+
 Checking a session costs one indexed read per request, joined with its
 principal (which the apps need anyway), plus a ``last_seen_at`` write at most
 once a minute.

@@ -15,7 +15,7 @@ from pyramid.response import Response
 
 from wallet.identity.errors import AccountError
 from wallet.merchants.errors import StaffError, StaffNotFound
-from wallet.merchants.roles import ROLE_PERMISSIONS, Permission, Role
+from wallet.merchants.roles import Permission, Role
 from wallet.merchants.staff import StaffService
 from webcommon import request_services
 from webcommon.security import shop_actor
@@ -67,8 +67,7 @@ class StaffViews:
                 "names": self.staff.names(merchant_id),
                 "roles": ROLE_TEXT, "errors": errors or {},
                 "values": values or {"role": Role.CASHIER, "stores": []},
-                "invited": invited, "me": self.actor.staff_id,
-                "permissions": {role: sorted(ROLE_PERMISSIONS[role]) for role in Role}}
+                "invited": invited, "me": self.actor.staff_id}
 
     @view_config(route_name="staff", renderer="merchant/staff.jinja2", request_method="GET")
     def people(self) -> dict[str, Any]:
