@@ -60,6 +60,7 @@ from .merchants.payment_requests import PaymentRequests
 from .merchants.refund_quotes import AppRefunds
 from .merchants.refunds import RefundPolicy, Refunds
 from .merchants.reports import MerchantReports
+from .merchants.staff import INVITE_TTL_S, StaffPolicy, StaffService
 from .merchants.stores import Stores
 from .merchants.webhook_deliveries import WebhookWorker
 from .merchants.webhooks import MerchantWebhooks, WebhookPolicy
@@ -456,6 +457,18 @@ class Services:
     def receipts(self) -> Receipts:
         """Signed payment receipts (wallet.money.receipts)."""
         return Receipts(self.db, keys=self.settings.receipt_keys, clock=self.clock)
+
+    @property
+    def staff_policy(self) -> StaffPolicy:
+        # No e-mail is sent: outside production the link is kept in the shop's notices too.
+        return StaffPolicy(invite_ttl_s=INVITE_TTL_S,
+                           links_in_notices=not self.settings.production)
+
+    @property
+    def staff(self) -> StaffService:
+        """The people of a shop, their roles and what they did (wallet.merchants.staff)."""
+        return StaffService(self.db, accounts=self.accounts, policy=self.staff_policy,
+                            clock=self.clock)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,11 @@ from pyramid.response import Response
 from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 
+from wallet.core.models import Merchant, MerchantStaff
 from wallet.identity.models import WebSession
 from wallet.identity.web_sessions import EndReason, Principal, SessionPolicy, WebSessions
+from wallet.merchants.roles import Role
+from wallet.merchants.staff import ShopActor
 from wallet.settings import ConfigurationError, as_bool, require_secret
 
 from . import request_services
@@ -33,6 +36,9 @@ DEFAULT_LIFETIME_S = 12 * 3600
 MAX_LIFETIME_S = 7 * 24 * 3600
 #: The cookie session's key for the server session's token.
 TOKEN_KEY = "session_token"
+#: The cookie session's key for the kind of principal signed in, where an app
+#: takes more than one (the merchant app: the shop's own login, or a person of it).
+KIND_KEY = "session_kind"
 _IDENTITY_CACHE = "wallet.identity_cache"
 
 
@@ -64,16 +70,40 @@ class SessionSecurityPolicy:
     names (wallet.identity.web_sessions); both are read again on every request, so a
     disabled account or an ended session loses access at once."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, other_kinds: tuple[str, ...] = ()) -> None:
         self.kind = kind
+        self.kinds = (kind, *other_kinds)
+
+    def session_kind(self, request: Request) -> str:
+        """The kind of principal the cookie's session is of (the app's own by default)."""
+        kind = request.session.get(KIND_KEY)
+        return kind if isinstance(kind, str) and kind in self.kinds else self.kind
 
     def _lookup(self, request: Request) -> dict[str, Any]:
         cache = attempt_cache(request, _IDENTITY_CACHE)
         if "identity" not in cache:
-            live = web_sessions(request).authenticate(self.kind, request.session.get(TOKEN_KEY))
+            live = web_sessions(request).authenticate(self.session_kind(request),
+                                                      request.session.get(TOKEN_KEY))
+            principal = None if live is None else live.principal
             cache["session"] = None if live is None else live.record
-            cache["identity"] = None if live is None else live.principal
+            cache["principal"] = principal
+            # A person of a shop acts on the shop: the pages' identity is the
+            # shop in both cases, what they may do is the actor's role.
+            cache["identity"] = principal.merchant if isinstance(principal, MerchantStaff) \
+                else principal
+            cache["actor"] = (ShopActor.of_staff(principal) if isinstance(principal, MerchantStaff)
+                              else ShopActor.shop_login(principal)
+                              if isinstance(principal, Merchant) else None)
         return cache
+
+    def principal(self, request: Request) -> Principal | None:
+        """Who signed in (a person of a shop, where the identity is their shop)."""
+        found: Principal | None = self._lookup(request)["principal"]
+        return found
+
+    def actor(self, request: Request) -> ShopActor | None:
+        found: ShopActor | None = self._lookup(request)["actor"]
+        return found
 
     def identity(self, request: Request) -> Principal | None:
         found: Principal | None = self._lookup(request)["identity"]
@@ -90,30 +120,40 @@ class SessionSecurityPolicy:
     def permits(self, request: Request, context: Any, permission: str) -> Allowed | Denied:
         if permission == "authenticated" and self.identity(request) is not None:
             return Allowed("logged in")
-        # A shop's own login is its owner: every merchant permission
-        # (wallet.merchants.roles) until staff with roles sign in too.
-        if (permission.startswith("merchant:") and self.kind == "merchant"
-                and self.identity(request) is not None):
-            return Allowed("the shop's owner")
+        # The merchant app's pages: what the role of the shop's person (its
+        # own login: an owner) permits (wallet.merchants.roles).
+        if permission.startswith("merchant:"):
+            actor = self.actor(request)
+            if actor is None:
+                return Denied("log in first")
+            if actor.may(permission):
+                return Allowed(f"a shop's {actor.role}")
+            return Denied(f"a shop's {actor.role} may not ({permission})")
         return Denied("log in first")
 
     def remember(self, request: Request, userid: int, **kw: Any) -> list[tuple[str, str]]:
         # A fresh session at log-in: the browser's previous one ends on the
         # server, nothing from before survives (no session fixation), and
-        # the CSRF token changes too.
+        # the CSRF token changes too. ``kind=``: another kind this app takes.
+        kind = kw.get("kind") or self.kind
+        if kind not in self.kinds:
+            raise ValueError(f"this app signs in no {kind!r}")
         sessions = web_sessions(request)
-        sessions.end(self.kind, request.session.get(TOKEN_KEY), EndReason.SIGNED_IN_AGAIN)
+        sessions.end(self.session_kind(request), request.session.get(TOKEN_KEY),
+                     EndReason.SIGNED_IN_AGAIN)
         request.session.invalidate()
-        started = sessions.start(self.kind, userid, user_agent=request.user_agent or "",
+        started = sessions.start(kind, userid, user_agent=request.user_agent or "",
                                  ip=request.remote_addr or "")
         request.session[TOKEN_KEY] = started.token
+        if kind != self.kind:
+            request.session[KIND_KEY] = kind
         request.session.new_csrf_token()
         request.environ.pop(_IDENTITY_CACHE, None)
         return []
 
     def forget(self, request: Request, **kw: Any) -> list[tuple[str, str]]:
         # Ended on the server: a copy of this cookie is refused from now on.
-        web_sessions(request).end(self.kind, request.session.get(TOKEN_KEY),
+        web_sessions(request).end(self.session_kind(request), request.session.get(TOKEN_KEY),
                                   EndReason.SIGNED_OUT)
         request.session.invalidate()
         request.environ.pop(_IDENTITY_CACHE, None)
@@ -129,22 +169,21 @@ def current_session(request: Request) -> WebSession | None:
 def end_other_sessions(request: Request) -> int:
     """Sign out everywhere else: every other session of the signed-in account
     ends (a user's API tokens too); this one lives on. How many ended."""
-    settings: SessionSettings = request.registry["web_sessions"]
     current = current_session(request)
     if current is None:
         return 0
-    return web_sessions(request).end_others(settings.kind, current.principal_id,
+    return web_sessions(request).end_others(current.principal_kind, current.principal_id,
                                             EndReason.ENDED_ELSEWHERE,
                                             keep_session_id=current.id)
 
 
 def other_sessions_count(request: Request) -> int:
     """How many other live sessions the signed-in account has (its page says)."""
-    settings: SessionSettings = request.registry["web_sessions"]
     current = current_session(request)
     if current is None:
         return 0
-    return web_sessions(request).count_others(settings.kind, current.principal_id, current.id)
+    return web_sessions(request).count_others(current.principal_kind, current.principal_id,
+                                              current.id)
 
 
 def current_session_id(request: Request) -> int | None:
@@ -170,10 +209,12 @@ def include_sessions(config: Configurator, *, cookie_name: str, kind: str,
                      salt: str = "wallet.user.session",
                      secret_setting: str = "wallet.session_secret",
                      idle_timeout_s: int = SESSION_MAX_AGE_S,
-                     lifetime_s: int | None = None) -> None:
+                     lifetime_s: int | None = None,
+                     other_kinds: tuple[str, ...] = ()) -> None:
     """Cookie sessions of principals of ``kind`` backed by server records,
     CSRF on every unsafe request. ``lifetime_s``: the absolute lifetime (by
-    default ``wallet.session_lifetime_s``, 12 hours)."""
+    default ``wallet.session_lifetime_s``, 12 hours). ``other_kinds``: more
+    kinds that sign in here (``remember(..., kind=...)``)."""
     settings = config.get_settings()
     if lifetime_s is None:
         lifetime_s = lifetime_setting(settings, "wallet.session_lifetime_s",
@@ -194,7 +235,7 @@ def include_sessions(config: Configurator, *, cookie_name: str, kind: str,
     )
     config.registry["web_sessions"] = SessionSettings(
         kind, SessionPolicy(lifetime_s=lifetime_s, idle_s=idle_timeout_s))
-    policy = SessionSecurityPolicy(kind)
+    policy = SessionSecurityPolicy(kind, other_kinds)
     config.registry["web_session_policy"] = policy
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
     config.set_default_csrf_options(require_csrf=True)
@@ -216,3 +257,33 @@ def no_store_tween_factory(handler: Handler, registry: Registry) -> Handler:
         return response
 
     return tween
+
+
+# ----------------------------------------------------------- a shop's people
+
+
+def shop_actor(request: Request) -> ShopActor | None:
+    """Who of the shop is acting (the merchant app): its own login or a
+    person of it, with their role and stores; None when signed out."""
+    policy: SessionSecurityPolicy = request.registry["web_session_policy"]
+    return policy.actor(request)
+
+
+def signed_in_staff(request: Request) -> MerchantStaff | None:
+    """The person of a shop signed in (None: the shop's own login, or nobody)."""
+    policy: SessionSecurityPolicy = request.registry["web_session_policy"]
+    principal = policy.principal(request)
+    return principal if isinstance(principal, MerchantStaff) else None
+
+
+def store_scope(request: Request) -> frozenset[int] | None:
+    """The stores whose payments the signed-in person may see: None, every
+    store (an owner); else their stores' ids (a manager's, a cashier's)."""
+    actor = shop_actor(request)
+    return frozenset() if actor is None else actor.store_ids
+
+
+def today_only(request: Request) -> bool:
+    """A cashier sees today's payments only (its store's, live at the counter)."""
+    actor = shop_actor(request)
+    return actor is not None and actor.role == Role.CASHIER

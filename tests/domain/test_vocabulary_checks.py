@@ -36,6 +36,7 @@ from wallet.core.codes import (
     SettlementTrigger,
     SplitMode,
     SplitStatus,
+    StaffStatus,
     Status,
     TicketActor,
     TicketCategory,
@@ -44,6 +45,7 @@ from wallet.core.codes import (
     TransferHoldStatus,
 )
 from wallet.db import target_metadata
+from wallet.merchants.roles import Role
 
 #: (table, column) -> its vocabulary in the code.
 VOCABULARIES = {
@@ -85,10 +87,13 @@ VOCABULARIES = {
     ("settlement_schedules", "mode"): SettlementMode,
     ("settlements", "trigger"): SettlementTrigger,
     ("settlements", "status"): SettlementStatus,
+    # The people of a shop (migration a1b7c0de2903).
+    ("merchant_staff", "role"): Role,
+    ("merchant_staff", "status"): StaffStatus,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
 OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}, "transfer_holds": {"transaction_id": 1},
-                "payment_links": {"amount_paise": 1}}
+                "payment_links": {"amount_paise": 1}, "merchant_staff": {"email": "x"}}
 VERSIONS = Path(__file__).resolve().parents[2] / "wallet" / "alembic" / "versions"
 NOW = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.timezone.utc)
 

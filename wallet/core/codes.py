@@ -681,3 +681,14 @@ def settlement_payout_request_key(settlement_public_id: str, part: int) -> str:
     """The request key of a settlement's ``part``-th payout: its transaction's
     key is ``settlement:<merchant>:<this>``, so each part is recorded once."""
     return f"{settlement_public_id}-p{part}"
+
+
+class StaffStatus(StrEnum):
+    """``merchant_staff.status`` (wallet.merchants.staff): invited (a link
+    sent, no password yet) -> active (signs in) -> removed (signs in no more;
+    invited again, the same row starts over)."""
+
+    INVITED = "invited"
+    ACTIVE = "active"
+    REMOVED = "removed"
+    ALL = nonmember(("invited", "active", "removed"))

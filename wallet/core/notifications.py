@@ -79,6 +79,10 @@ class MerchantNotice(StrEnum):
     SETTLEMENT_SCHEDULE_CHANGED = "settlement_schedule_changed"
     SETTLEMENT_PAID = "settlement_paid"
     SETTLEMENT_FAILED = "settlement_failed"
+    # The shop's people (wallet.merchants.staff): an invitation (in development
+    # with its link: no e-mail is sent), someone removed.
+    STAFF_INVITED = "staff_invited"
+    STAFF_REMOVED = "staff_removed"
 
 
 def notify(db: Session, user_id: int | None, kind: Notice, text: str,

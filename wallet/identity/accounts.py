@@ -178,6 +178,14 @@ class AccountService:
     def hash_password(self, password: str) -> str:
         return bcrypt.hashpw(password.encode(), bcrypt.gensalt(self.bcrypt_rounds)).decode()
 
+    def check_password(self, stored_hash: str | None, password: str) -> bool:
+        """Whether ``password`` is the one hashed in ``stored_hash``; with no
+        hash (an unknown account), a check of the same cost all the same, so
+        timing does not tell who has an account."""
+        stored = stored_hash.encode() if stored_hash else _dummy_hash(self.bcrypt_rounds)
+        matches = bcrypt.checkpw((password or "").encode()[:MAX_PASSWORD_BYTES], stored)
+        return matches and stored_hash is not None
+
     def authenticate(self, phone_text: str, password: str, ip: str) -> User:
         """The user for these credentials, or AccountError (LoginThrottled when
         this phone or address failed too often lately)."""

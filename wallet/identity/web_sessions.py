@@ -13,6 +13,10 @@ whether it still lives. A session ends:
   the wallet PIN (every other session of theirs ends; a user's API tokens too);
 - when its owner is disabled (the principal's ``is_active`` is read with it).
 
+A person of a shop (wallet.merchants.staff) signs in as a principal of kind
+``staff``: their read brings their shop and stores too, and their removal
+ends their sessions (``end_all``; their status is read with each request).
+
 Checking a session costs one indexed read per request, joined with its
 principal (which the apps need anyway), plus a ``last_seen_at`` write at most
 once a minute.
@@ -26,13 +30,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, bindparam, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, Select, String, bindparam, delete, func, select, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.orm import Session, contains_eager, with_expression
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..core.codes import utcnow
 from ..core.credentials import TOUCH_EVERY, due_for_touch, new_secret, secret_sha256
-from ..core.models import Merchant, Operator, User
+from ..core.models import Merchant, MerchantStaff, MerchantStaffStore, Operator, User
 from .models import ApiToken, WebSession
 
 __all__ = ["EndReason", "LiveSession", "Principal", "PrincipalKind", "SessionPolicy",
@@ -45,19 +50,21 @@ KEEP_FOR = dt.timedelta(days=30)
 MAX_USER_AGENT_CHARS = 200
 MAX_IP_CHARS = 64
 
-Principal = User | Merchant | Operator
+Principal = User | Merchant | Operator | MerchantStaff
 
 
 class PrincipalKind:
     USER = "user"
     MERCHANT = "merchant"
     OPERATOR = "operator"
-    ALL = (USER, MERCHANT, OPERATOR)
+    #: A person of a shop (wallet.merchants.staff) in the merchant app.
+    STAFF = "staff"
+    ALL = (USER, MERCHANT, OPERATOR, STAFF)
 
 
-_MODELS: dict[str, type[User] | type[Merchant] | type[Operator]] = {
+_MODELS: dict[str, type[User] | type[Merchant] | type[Operator] | type[MerchantStaff]] = {
     PrincipalKind.USER: User, PrincipalKind.MERCHANT: Merchant,
-    PrincipalKind.OPERATOR: Operator}
+    PrincipalKind.OPERATOR: Operator, PrincipalKind.STAFF: MerchantStaff}
 
 
 class EndReason:
@@ -98,9 +105,19 @@ def _session_lookup(kind: str) -> Select[WebSession, Any]:
     ``token_sha256``) with its principal: built once per kind, each request
     binds its value (every page request runs it)."""
     model = _MODELS[kind]
-    return (select(WebSession, model).join(model, model.id == WebSession.principal_id)
+    stmt = (select(WebSession, model).join(model, model.id == WebSession.principal_id)
             .where(WebSession.token_sha256 == bindparam("token_sha256"),
                    WebSession.principal_kind == kind))
+    if kind == PrincipalKind.STAFF:
+        # A person of a shop: the shop (is it active? the pages act on it) and
+        # their stores, in the same statement, so still one read per request.
+        stores = (select(func.aggregate_strings(sql_cast(MerchantStaffStore.store_id, String),
+                                                ","))
+                  .where(MerchantStaffStore.staff_id == MerchantStaff.id).scalar_subquery())
+        stmt = (stmt.join(MerchantStaff.merchant)
+                .options(contains_eager(MerchantStaff.merchant),
+                         with_expression(MerchantStaff.store_list, stores)))
+    return stmt
 
 
 class WebSessions:

@@ -4,7 +4,7 @@ webhooks to shops (wallet.merchants.webhooks). Each ``code`` is stable
 (wallet.core.errors)."""
 from __future__ import annotations
 
-from ..core.errors import WalletError
+from ..core.errors import Refusal, WalletError
 
 __all__ = ["DebitNotOpen", "DeliveryNotFound", "DisputeAlreadyOpen", "DisputeClosed",
            "DisputeNotFound", "NotDisputable", "NothingToDispute", "EndpointNotFound",
@@ -12,7 +12,8 @@ __all__ = ["DebitNotOpen", "DeliveryNotFound", "DisputeAlreadyOpen", "DisputeClo
            "MandateNotActive", "MandateNotFound", "MandateOutsideDates", "MandatePeriodUsed",
            "OrderReferenceReused", "PaymentNotFound", "RefundTooLarge", "RequestNotFound",
            "RequestNotPayable", "WebhookError",
-           "LinkNotFound", "LinkNotPayable", "LinkReferenceReused"]
+           "LinkNotFound", "LinkNotPayable", "LinkReferenceReused", "StaffError",
+           "StaffNotFound"]
 
 
 class RequestNotFound(WalletError):
@@ -184,3 +185,12 @@ class LinkReferenceReused(WalletError):
 
     code = "payment_link_reference_reused"
     field = "reference"
+
+
+class StaffError(Refusal):
+    """A change to a shop's people refused (wallet.merchants.staff): a form's
+    problem for the owner's page, not an API's (the API has no staff)."""
+
+
+class StaffNotFound(StaffError):
+    """No such person of this shop (or an invitation used, expired or unknown)."""

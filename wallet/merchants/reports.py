@@ -293,12 +293,20 @@ class MerchantReports:
                                      func.coalesce(func.sum(found.c.refunded), 0))).one()
         return PaymentTotals(int(row[0]), int(row[1]), int(row[2]))
 
-    def payment(self, merchant: Merchant, payment_id: int) -> PaymentDetail | None:
-        """One of the shop's payments with its refunds; None if not the shop's."""
+    def payment(self, merchant: Merchant, payment_id: int, *,
+                stores: frozenset[int] | None = None) -> PaymentDetail | None:
+        """One of the shop's payments with its refunds; None if not the shop's
+        (or not at one of ``stores``, unless None)."""
         payment = self.db.get(Transaction, payment_id)
         if (payment is None or payment.kind != Kind.PAYMENT
                 or payment.payee_merchant_id != merchant.id):
             return None
+        if stores is not None:
+            store_id = payment.payee_store_id
+            if store_id is None:  # (the shop's first store: what NULL means)
+                store_id = self.db.scalar(select(first_store(merchant)))
+            if store_id not in stores:
+                return None
         refunds = list(self.db.scalars(select(Refund).where(
             Refund.payment_transaction_id == payment.id).order_by(Refund.id)))
         request = self.db.scalar(select(PaymentRequest).where(

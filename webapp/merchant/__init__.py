@@ -11,6 +11,8 @@ from wallet.settings import resolve_settings
 from webcommon import use_task_queue
 from webcommon.security import include_sessions
 
+from .acting import landing_url
+
 
 def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
     settings = resolve_settings(global_config, settings)
@@ -27,6 +29,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
             cookie_name=settings.get("wallet.merchant_cookie_name", "wallet_merchant"),
             kind=PrincipalKind.MERCHANT,
             salt="wallet.merchant.session",
+            other_kinds=(PrincipalKind.STAFF,),  # the people of a shop (wallet.merchants.staff)
         )
         config.scan(".views")
         config.scan(".integration")
@@ -41,6 +44,8 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         config.include(".modes")  # the Test/Live switch (test mode)
         config.include(".request_views")  # payment requests, in the switch's mode
         config.include(".auto_settlement_views")  # automatic settlement, history, reports
+        config.include(".staff_views")  # the shop's people, their roles; invitations
+        config.registry["landing"] = landing_url  # where a person starts (by their role)
         config.scan("webapp.views.default")  # not-found, forbidden, bad CSRF pages
         config.scan("webapp.views.account")  # password, sign out everywhere else
     return config.make_wsgi_app()

@@ -18,10 +18,13 @@ from wallet.core.text import whole_number
 from wallet.merchants.disputes import MAX_EVIDENCE_CHARS, REASON_WORDS
 from wallet.merchants.errors import DisputeNotFound
 from wallet.merchants.models import Dispute
+from wallet.merchants.roles import Permission
+from wallet.merchants.staff import StaffAction
 from webcommon import request_services
 from webcommon.views import view_config
 
 from ..views.forms import field
+from .acting import audit
 
 PAGE = 20
 DASHBOARD = "merchant/dashboard.jinja2"
@@ -59,7 +62,7 @@ def _found(request: Request, *, lock: bool = False) -> Dispute:
 
 
 @view_config(route_name="disputes", renderer="merchant/disputes.jinja2",
-             permission="authenticated", request_method="GET")
+             permission=Permission.DISPUTES, request_method="GET")
 def disputes(request: Request) -> dict[str, Any]:
     merchant: Merchant = request.identity
     service = request_services(request).disputes
@@ -79,13 +82,13 @@ def _page(request: Request, dispute: Dispute, errors: dict[str, str] | None = No
 
 
 @view_config(route_name="dispute", renderer="merchant/dispute.jinja2",
-             permission="authenticated", request_method="GET")
+             permission=Permission.DISPUTES, request_method="GET")
 def dispute(request: Request) -> dict[str, Any]:
     return _page(request, _found(request))
 
 
 @view_config(route_name="dispute_accept", renderer="merchant/dispute.jinja2",
-             permission="authenticated", request_method="POST")
+             permission=Permission.DISPUTES, request_method="POST")
 def accept(request: Request) -> dict[str, Any] | Response:
     found = _found(request)
     merchant: Merchant = request.identity
@@ -94,12 +97,13 @@ def accept(request: Request) -> dict[str, Any] | Response:
     except WalletError as exc:
         request.response.status = 409
         return _page(request, found, exc.errors)
+    audit(request, StaffAction.DISPUTE_ANSWERED, f"dispute {found.public_id}", "accepted")
     request.session.flash("Accepted: the customer is refunded from the held amount.")
     return HTTPSeeOther(request.route_url("dispute", id=found.public_id))
 
 
 @view_config(route_name="dispute_contest", renderer="merchant/dispute.jinja2",
-             permission="authenticated", request_method="POST")
+             permission=Permission.DISPUTES, request_method="POST")
 def contest(request: Request) -> dict[str, Any] | Response:
     found = _found(request)
     merchant: Merchant = request.identity
@@ -109,5 +113,6 @@ def contest(request: Request) -> dict[str, Any] | Response:
     except WalletError as exc:
         request.response.status = 400 if exc.field else 409
         return _page(request, found, exc.errors, {"evidence": evidence})
+    audit(request, StaffAction.DISPUTE_ANSWERED, f"dispute {found.public_id}", "contested")
     request.session.flash("Contested: our team will look at your evidence and decide.")
     return HTTPSeeOther(request.route_url("dispute", id=found.public_id))

@@ -14,14 +14,17 @@ from wallet.core.errors import WalletError
 from wallet.core.models import Merchant
 from wallet.merchants.keys import MAX_LIVE_KEYS, MerchantKeys
 from wallet.merchants.return_origins import set_return_origins
+from wallet.merchants.roles import Permission
+from wallet.merchants.staff import StaffAction
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
 from ..views.forms import field
+from .acting import audit
 from .modes import session_livemode
 
 
-@view_defaults(permission="authenticated")
+@view_defaults(permission=Permission.KEYS)
 class IntegrationViews:
     def __init__(self, request: Request) -> None:
         self.request = request
@@ -55,12 +58,16 @@ class IntegrationViews:
         except WalletError as exc:
             return self._keys_page(errors=exc.errors, name=name,
                                    status=400)
+        audit(self.request, StaffAction.KEY_CREATED, f"key {issued.record.prefix}…",
+              issued.record.name)
         return self._keys_page(issued=issued.secret)
 
     @view_config(route_name="api_key_revoke", request_method="POST")
     def revoke_api_key(self) -> Response:
-        if not self.keys.revoke(self.merchant, int(self.request.matchdict["id"])):
+        key_id = int(self.request.matchdict["id"])
+        if not self.keys.revoke(self.merchant, key_id):
             raise HTTPNotFound()
+        audit(self.request, StaffAction.KEY_REVOKED, f"key {key_id}")
         self.request.session.flash("Key revoked: it no longer works.")
         return HTTPSeeOther(self.request.route_url("api_keys"))
 
@@ -75,12 +82,12 @@ class IntegrationViews:
                 "https_only": production}
 
     @view_config(route_name="checkout_settings", renderer="merchant/checkout_settings.jinja2",
-                 request_method="GET")
+                 request_method="GET", permission=Permission.SETTINGS)
     def checkout_settings(self) -> dict[str, Any]:
         return self._settings_page()
 
     @view_config(route_name="checkout_settings", renderer="merchant/checkout_settings.jinja2",
-                 request_method="POST")
+                 request_method="POST", permission=Permission.SETTINGS)
     def save_checkout_settings(self) -> dict[str, Any] | Response:
         text = self.request.POST.get("return_origins", "")
         text = text[:2000] if isinstance(text, str) else ""
@@ -90,5 +97,7 @@ class IntegrationViews:
         except WalletError as exc:
             return self._settings_page(errors=exc.errors, origins=text,
                                        status=400)
+        audit(self.request, StaffAction.SETTINGS, "checkout settings",
+              "return origins: " + " ".join(text.split()))
         self.request.session.flash("Checkout settings saved.")
         return HTTPSeeOther(self.request.route_url("checkout_settings"))

@@ -15,6 +15,7 @@ from wallet.core.models import Merchant
 from wallet.core.text import whole_number
 from wallet.merchants.errors import MandateNotFound
 from wallet.merchants.mandate_rules import FREQUENCY_TEXT, ist_day
+from wallet.merchants.roles import Permission
 from webcommon import request_services
 from webcommon.views import view_config
 
@@ -30,7 +31,7 @@ def includeme(config: Configurator) -> None:
 
 
 @view_config(route_name="mandates", renderer="merchant/mandates.jinja2",
-             permission="authenticated", request_method="GET")
+             permission=Permission.REPORTS, request_method="GET")
 def mandates(request: Request) -> dict[str, Any]:
     merchant: Merchant = request.identity
     text = request.params.get("cursor", "")
@@ -43,7 +44,7 @@ def mandates(request: Request) -> dict[str, Any]:
 
 
 @view_config(route_name="mandate", renderer="merchant/mandate.jinja2",
-             permission="authenticated", request_method="GET")
+             permission=Permission.REPORTS, request_method="GET")
 def mandate(request: Request) -> dict[str, Any]:
     merchant: Merchant = request.identity
     services = request_services(request)

@@ -14,10 +14,13 @@ from pyramid.response import Response
 from wallet.core.errors import WalletError
 from wallet.core.models import Merchant
 from wallet.core.text import whole_number
+from wallet.merchants.roles import Permission
+from wallet.merchants.staff import StaffAction
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
 from ..views.forms import field
+from .acting import audit
 
 #: Where the PIN page may send the shop back to (nothing else): path -> route.
 NEXT_ROUTES = {"/settle": "settle", "/bank-accounts": "bank_accounts"}
@@ -31,7 +34,7 @@ def includeme(config: Configurator) -> None:
     config.scan(__name__)
 
 
-@view_defaults(permission="authenticated")
+@view_defaults(permission=Permission.SETTLE)  # the shop PIN guards settling
 class PinViews:
     def __init__(self, request: Request) -> None:
         self.request = request
@@ -60,6 +63,7 @@ class PinViews:
         except WalletError as exc:
             self.request.response.status = 400
             return {**page, "errors": exc.errors}
+        audit(self.request, StaffAction.PIN_CHANGED, "shop PIN", "changed" if has_pin else "set")
         if page["next"]:
             return HTTPSeeOther(self.request.route_url(NEXT_ROUTES[page["next"]]))
         return HTTPSeeOther(self.request.route_url("pin", _query={"done": "1"}))
@@ -74,6 +78,7 @@ class PinViews:
         except WalletError as exc:
             self.request.response.status = 400
             return {"errors": exc.errors}
+        audit(self.request, StaffAction.PIN_CHANGED, "shop PIN", "reset with the password")
         return HTTPSeeOther(self.request.route_url("pin", _query={"done": "1"}))
 
     def _with_password(self, pin: str, repeat: str) -> None:
@@ -82,7 +87,7 @@ class PinViews:
                                     self.request.remote_addr or "unknown", pin, repeat)
 
 
-@view_defaults(permission="authenticated")
+@view_defaults(permission=Permission.SETTINGS)
 class NoticeViews:
     def __init__(self, request: Request) -> None:
         self.request = request

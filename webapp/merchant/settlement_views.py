@@ -15,12 +15,15 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
+from ledgerlib import format_paise
 from wallet.banking.banks import BankConfig
 from wallet.banking.merchant_bank_accounts import MerchantBankAccounts, moment_text
 from wallet.banking.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
 from wallet.core.errors import WalletError
 from wallet.core.models import Merchant, Transaction
 from wallet.identity.merchant_pins import MerchantPins
+from wallet.merchants.roles import Permission
+from wallet.merchants.staff import StaffAction
 from wallet.merchants.webhooks import duration_text
 from webcommon import request_services
 from webcommon.delays import bank_delays
@@ -30,6 +33,7 @@ from ..views.confirm import ConfirmStep, confirm_step
 from ..views.delays import payout_notes
 from ..views.forms import field, new_request_key
 from ..views.withdrawals import payout_page
+from .acting import audit
 
 PIN_LABEL = "Shop PIN"
 
@@ -49,7 +53,7 @@ def pin_setup(request: Request) -> Response | None:
     return HTTPSeeOther(request.route_url("pin", _query={"next": request.path}))
 
 
-@view_defaults(permission="authenticated")
+@view_defaults(permission=Permission.SETTLE)
 class SettlementViews:
     def __init__(self, request: Request) -> None:
         self.request = request
@@ -98,6 +102,8 @@ class SettlementViews:
     def _settled(self, tx: Transaction) -> Response:
         """In the settlements' history too (wallet.banking.auto_settlement)."""
         request_services(self.request).auto_settlements.record_manual(self.merchant, tx)
+        audit(self.request, StaffAction.SETTLEMENT, f"settlement {tx.id}",
+              f"{format_paise(tx.amount_paise)} to {tx.bank_code or 'the bank'}")
         return HTTPSeeOther(self.request.route_url("settlement", id=tx.id))
 
     @view_config(route_name="settlement", renderer="merchant/settlement.jinja2")
@@ -140,6 +146,7 @@ class SettlementViews:
                                         field(self.request, "pin"))
         except WalletError as exc:
             return self._accounts_page(exc.errors, values, status=400)
+        audit(self.request, StaffAction.BANK_ACCOUNT_ADDED, self.accounts.name(account))
         self.request.session.flash(f"{self.accounts.name(account)} added.")
         return HTTPSeeOther(self.request.route_url("bank_accounts"))
 
@@ -159,5 +166,6 @@ class SettlementViews:
         except WalletError as exc:
             self.request.response.status = 400
             return {**page, "errors": exc.errors}
+        audit(self.request, StaffAction.BANK_ACCOUNT_REMOVED, str(page["name"]))
         self.request.session.flash(f"{page['name']} removed: settlements no longer go there.")
         return HTTPSeeOther(self.request.route_url("bank_accounts"))

@@ -22,11 +22,15 @@ from wallet.merchants.errors import PaymentNotFound
 from wallet.merchants.payment_search import MAX_SEARCH_CHARS, PaymentSearch, parse_search
 from wallet.merchants.refund_quotes import RefundQuote
 from wallet.merchants.reports import MerchantReports, PaymentDetail
+from wallet.merchants.roles import Permission
+from wallet.merchants.staff import StaffAction
 from webcommon import request_read_services, request_services
+from webcommon.security import store_scope, today_only
 from webcommon.views import view_config, view_defaults
 
-from ..views.auth import safe_next, same_site_path
+from ..views.auth import same_site_path
 from ..views.forms import field, new_request_key, parse_rupees
+from .acting import audit, landing_url
 from .charts import day_tick, figures_chart, month_tick
 
 
@@ -71,7 +75,7 @@ class Filters:
 @view_config(route_name="login", renderer="merchant/login.jinja2", request_method="GET")
 def auth_form(request: Request) -> dict[str, Any] | Response:
     if request.identity is not None:
-        return HTTPSeeOther(request.route_url("dashboard"))
+        return HTTPSeeOther(landing_url(request))
     return {"errors": {}, "values": {}, "next": same_site_path(request)}
 
 
@@ -89,15 +93,18 @@ def signup(request: Request) -> dict[str, Any] | Response:
 
 @view_config(route_name="login", renderer="merchant/login.jinja2", request_method="POST")
 def login(request: Request) -> dict[str, Any] | Response:
+    """The shop's own login (its email), or a person of a shop (their email
+    or phone): wallet.merchants.staff."""
     values = {"email": field(request, "email")}
     try:
-        merchant = request_services(request).accounts.authenticate_merchant(
+        signed_in = request_services(request).staff.authenticate(
             values["email"], field(request, "password"), request.remote_addr or "unknown")
     except AccountError as exc:
         request.response.status = 429 if isinstance(exc, LoginThrottled) else 400
         return {"errors": {"form": str(exc)}, "values": values,
                 "next": same_site_path(request)}
-    return HTTPSeeOther(safe_next(request), headers=remember(request, merchant.id))
+    headers = remember(request, signed_in.principal_id, kind=signed_in.kind)
+    return HTTPSeeOther(same_site_path(request) or landing_url(request), headers=headers)
 
 
 @view_config(route_name="logout", request_method="POST")
@@ -105,7 +112,7 @@ def logout(request: Request) -> Response:
     return HTTPSeeOther(request.route_url("login"), headers=forget(request))
 
 
-@view_defaults(permission="authenticated")
+@view_defaults(permission=Permission.VIEW_PAYMENTS)
 class MerchantViews:
     def __init__(self, request: Request) -> None:
         self.request = request
@@ -113,7 +120,8 @@ class MerchantViews:
         # Dashboard, reports and lists only read: a standby may serve them.
         self.reports: MerchantReports = request_read_services(request).merchant_reports
 
-    @view_config(route_name="dashboard", renderer="merchant/dashboard.jinja2")
+    @view_config(route_name="dashboard", renderer="merchant/dashboard.jinja2",
+                 permission=Permission.REPORTS)
     def dashboard(self) -> dict[str, Any]:
         board = self.reports.dashboard(self.merchant, today_ist())
         return {
@@ -125,7 +133,8 @@ class MerchantViews:
             "balance": request_services(self.request).activity.balance(self.merchant),
             "pay_url": self.pay_url(),
             "unread_notices": request_services(self.request).notifications
-            .merchant_unread_count(self.merchant.id),
+            .merchant_unread_count(self.merchant.id)
+            if self.request.has_permission(Permission.SETTINGS) else 0,
         }
 
     def pay_url(self) -> str:
@@ -161,9 +170,15 @@ class MerchantViews:
         except WalletError as exc:
             errors.update(exc.errors)
             search = None
-        stores = self.reports.stores(self.merchant)
+        # A manager's or a cashier's stores only (webcommon.security.store_scope);
+        # a cashier's payments of today only, whatever was asked.
+        scope = store_scope(self.request)
+        stores = [store for store in self.reports.stores(self.merchant)
+                  if scope is None or store.id in scope]
+        if today_only(self.request):
+            start = end = today_ist()
         store_text = str(params.get("store", "")).strip()
-        store_ids: list[int] | None = None
+        store_ids: list[int] | None = None if scope is None else sorted(scope)
         if store_text:
             chosen = whole_number(store_text)
             if chosen is None or chosen not in {store.id for store in stores}:
@@ -173,10 +188,15 @@ class MerchantViews:
         values = {name: str(params.get(name, ""))[:MAX_SEARCH_CHARS + 10]
                   for name in ("from", "to", "q", "store")}
         return Filters(start, end, search, store_ids, stores, values)
+
     def _payment(self, reports: MerchantReports | None = None) -> PaymentDetail:
         detail = (reports or self.reports).payment(self.merchant,
-                                                   int(self.request.matchdict["id"]))
+                                                   int(self.request.matchdict["id"]),
+                                                   stores=store_scope(self.request))
         if detail is None:  # another shop's, or no such payment: the same answer
+            raise HTTPNotFound()
+        if (today_only(self.request)  # a cashier: today's payments only
+                and detail.payment.created_at.astimezone(IST).date() != today_ist()):
             raise HTTPNotFound()
         return detail
 
@@ -198,7 +218,7 @@ class MerchantViews:
         return self._refund_form(self._payment())
 
     @view_config(route_name="payment", renderer="merchant/refund_confirm.jinja2",
-                 request_method="POST")
+                 request_method="POST", permission=Permission.REFUND)
     def refund(self) -> dict[str, Any] | Response:
         """The refund form, then its confirm step ("Refund ₹X to …?", the shop
         PIN above the threshold: wallet.merchants.refund_quotes), then the refund."""
@@ -227,6 +247,8 @@ class MerchantViews:
                 return self._refund_form(detail, again.errors, values, status=400)
         except WalletError as exc:
             return self._refund_form(detail, exc.errors, values, status=400)
+        audit(self.request, StaffAction.REFUND, f"payment TXN{detail.payment.id:08d}",
+              f"{format_paise(refund.amount_paise)}: {values['reason']}")
         self.request.session.flash(f"Refunded {format_paise(refund.amount_paise)} to the payer.")
         return HTTPSeeOther(self.request.route_url("payment", id=detail.payment.id))
 
@@ -263,6 +285,8 @@ class MerchantViews:
         """The ``from`` and ``to`` days asked for (each may be absent); problems
         in ``errors``, each field's at once."""
         params = self.request.params
+        if today_only(self.request):  # a cashier: today's payments, whatever was asked
+            return today_ist(), today_ist()
         start = parse_day(params.get("from"), errors, "from")
         end = parse_day(params.get("to"), errors, "to")
         if start is not None and end is not None and start > end:
@@ -270,7 +294,7 @@ class MerchantViews:
                             "swap them.")
         return start, end
 
-    @view_config(route_name="qr")
+    @view_config(route_name="qr", permission=Permission.COUNTER)
     def qr(self) -> Response:
         buffer = io.BytesIO()
         segno.make(self.pay_url(), error="m").save(buffer, kind="svg", scale=6, border=2)

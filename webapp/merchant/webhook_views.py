@@ -21,11 +21,14 @@ from wallet.core.codes import Delivery, Event
 from wallet.core.models import Merchant
 from wallet.merchants.errors import DeliveryNotFound, EndpointNotFound, WebhookError
 from wallet.merchants.models import MerchantEndpoint
+from wallet.merchants.roles import Permission
+from wallet.merchants.staff import StaffAction
 from wallet.merchants.webhooks import MAX_URL_CHARS, MerchantWebhooks, duration_text
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
 
 from ..views.forms import field
+from .acting import audit
 from .modes import session_livemode
 
 ID = "{id:\\d{1,18}}"
@@ -64,7 +67,7 @@ def disabled_endpoints_notice(event: BeforeRender) -> None:
         return
     request: Request = event["request"]
     merchant: Merchant | None = request.identity
-    if merchant is not None:
+    if merchant is not None and request.has_permission(Permission.KEYS):
         event["disabled_webhooks"] = request_services(request).merchant_webhooks \
             .disabled_by_failures(merchant.id)
 
@@ -77,7 +80,7 @@ def _int(text: str | None) -> int | None:
     return int(text)
 
 
-@view_defaults(permission="authenticated")
+@view_defaults(permission=Permission.KEYS)  # the shop's server: signing secrets
 class WebhookViews:
     def __init__(self, request: Request) -> None:
         self.request = request
@@ -109,6 +112,8 @@ class WebhookViews:
         except WebhookError as exc:
             return self._list(exc.errors, {"url": url, "events": events},
                               status=400)
+        audit(self.request, StaffAction.WEBHOOK_CHANGED, f"endpoint {endpoint.id}",
+              f"added: {endpoint.url}")
         self.request.session.flash("Endpoint added. Give its signing secret (below) to your "
                                    "server, so it can check that webhooks come from us.")
         return HTTPSeeOther(self.request.route_url("webhook", id=endpoint.id))
@@ -149,12 +154,16 @@ class WebhookViews:
             self.webhooks.update_events(self.merchant.id, endpoint.id, self._events())
         except WebhookError as exc:
             return self._page(endpoint, exc.errors, status=400)
+        audit(self.request, StaffAction.WEBHOOK_CHANGED, f"endpoint {endpoint.id}",
+              "events: " + " ".join(self._events()))
         self.request.session.flash("Events saved.")
         return self._back(endpoint)
 
     @view_config(route_name="webhook_rotate", request_method="POST")
     def rotate(self) -> Response:
         endpoint = self.webhooks.rotate_secret(self.merchant.id, self._endpoint().id)
+        audit(self.request, StaffAction.WEBHOOK_CHANGED, f"endpoint {endpoint.id}",
+              "signing secret rotated")
         self.request.session.flash(
             "New signing secret made. Until the old one expires, every webhook carries a "
             "signature by each: switch your server over before then.")
@@ -163,12 +172,14 @@ class WebhookViews:
     @view_config(route_name="webhook_disable", request_method="POST")
     def disable(self) -> Response:
         endpoint = self.webhooks.disable(self.merchant.id, self._endpoint().id)
+        audit(self.request, StaffAction.WEBHOOK_CHANGED, f"endpoint {endpoint.id}", "disabled")
         self.request.session.flash("Endpoint disabled: it gets no webhooks until you enable it.")
         return self._back(endpoint)
 
     @view_config(route_name="webhook_enable", request_method="POST")
     def enable(self) -> Response:
         endpoint = self.webhooks.enable(self.merchant.id, self._endpoint().id)
+        audit(self.request, StaffAction.WEBHOOK_CHANGED, f"endpoint {endpoint.id}", "enabled")
         self.request.session.flash("Endpoint enabled. Webhooks that failed meanwhile can be "
                                    "sent again from the log.")
         return self._back(endpoint)

@@ -13,7 +13,12 @@ from pyramid.response import Response
 from wallet.core.models import Merchant
 from wallet.identity.errors import AccountError, LoginThrottled
 from webcommon import request_services
-from webcommon.security import current_session_id, end_other_sessions, other_sessions_count
+from webcommon.security import (
+    current_session_id,
+    end_other_sessions,
+    other_sessions_count,
+    signed_in_staff,
+)
 from webcommon.views import view_config
 
 from .forms import field
@@ -41,8 +46,12 @@ def change_password(request: Request) -> dict[str, Any] | Response:
     typed = (field(request, "current_password"), field(request, "password"),
              field(request, "repeat"), request.remote_addr or "unknown")
     keep = current_session_id(request)
+    staff = signed_in_staff(request)  # a person of a shop: their own password
     try:
-        if isinstance(identity, Merchant):
+        if staff is not None:
+            request_services(request).staff.change_password(staff, *typed,
+                                                             keep_session_id=keep)
+        elif isinstance(identity, Merchant):
             accounts.change_merchant_password(identity, *typed, keep_session_id=keep)
         else:
             accounts.change_password(identity, *typed, keep_session_id=keep)

@@ -15,6 +15,9 @@ from webcommon.views import forbidden_view_config, notfound_view_config, view_co
 @view_config(route_name="home")
 def home(request: Request) -> Response:
     target = "dashboard" if request.identity is not None else "login"
+    landing = request.registry.get("landing")  # an app's own (the merchant app: by role)
+    if landing is not None and request.identity is not None:
+        return HTTPSeeOther(landing(request))
     return HTTPSeeOther(request.route_url(target))
 
 

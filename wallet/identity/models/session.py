@@ -21,7 +21,7 @@ class WebSession(Base):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    #: user, merchant or operator (wallet.identity.web_sessions.PrincipalKind).
+    #: user, merchant, operator or staff (wallet.identity.web_sessions.PrincipalKind).
     principal_kind: Mapped[str] = mapped_column(String(16))
     principal_id: Mapped[int] = mapped_column(IdType)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -37,7 +37,7 @@ class WebSession(Base):
     ip: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (
-        CheckConstraint("principal_kind IN ('user', 'merchant', 'operator')",
+        CheckConstraint("principal_kind IN ('user', 'merchant', 'operator', 'staff')",
                         name="principal_kind"),
         Index("ix_web_sessions_principal", "principal_kind", "principal_id"),
     )
