@@ -81,10 +81,32 @@ RULES: dict[tuple[str, str], frozenset[str] | str] = {
     ("webhook_resend", "POST"): frozenset({OWNER}),
     ("staff", "GET"): frozenset({OWNER}), ("staff", "POST"): frozenset({OWNER}),
     ("staff_member", "POST"): frozenset({OWNER}), ("staff_remove", "POST"): frozenset({OWNER}),
+    # Automatic settlement, its history and reports: money out, owners only.
+    ("settlements", "GET"): frozenset({OWNER}),
+    ("settlement_schedule", "GET"): frozenset({OWNER}),
+    ("settlement_schedule", "POST"): frozenset({OWNER}),
+    ("settle_all", "POST"): frozenset({OWNER}),
+    ("settlement_report", "GET"): frozenset({OWNER}),
+    ("settlement_report_csv", "GET"): frozenset({OWNER}),
+    # Stores: everyone sees them (their QRs are at the counter); owners change them.
+    ("stores", "GET"): ALL, ("store_qr", "GET"): ALL,
+    ("stores", "POST"): frozenset({OWNER}), ("store_rename", "POST"): frozenset({OWNER}),
+    ("store_close", "POST"): frozenset({OWNER}),
+    # Payment links: owners and managers.
+    ("links", "GET"): frozenset({OWNER, MANAGER}), ("link", "GET"): frozenset({OWNER, MANAGER}),
+    ("link_new", "GET"): frozenset({OWNER, MANAGER}),
+    ("link_new", "POST"): frozenset({OWNER, MANAGER}),
+    ("link_qr", "GET"): frozenset({OWNER, MANAGER}),
+    ("link_cancel", "POST"): frozenset({OWNER, MANAGER}),
+    # Test mode's switch and the payment requests it shows: owners and managers.
+    ("mode", "POST"): frozenset({OWNER, MANAGER}),
+    ("payment_requests", "GET"): frozenset({OWNER, MANAGER}),
+    # The counter's check of a payment receipt: everyone.
+    ("verify", "GET"): ALL,
 }
 
 #: Values tried for a route's placeholders, the first its pattern takes.
-FILLERS = ("999999", "pr_" + "A" * 24, "A" * 43, "x")
+FILLERS = ("999999", "pr_" + "A" * 24, "A" * 43, "x", "stl_" + "A" * 20, "plink_" + "A" * 20)
 NO_PERMISSION = (None, "__no_permission_required__")
 
 
@@ -218,6 +240,10 @@ API_OPERATIONS = {
     ("mandate_debits", "POST"), ("mandate_debits", "GET"),
     ("disputes", "GET"), ("dispute", "GET"), ("dispute_accept", "POST"),
     ("dispute_contest", "POST"),
+    ("stores", "GET"),
+    ("payment_links", "POST"), ("payment_links", "GET"), ("payment_link", "GET"),
+    ("payment_link_cancel", "POST"),
+    ("settlements", "GET"), ("settlement", "GET"), ("settlement_report", "GET"),
 }
 
 

@@ -111,7 +111,7 @@ def settle_all(request: Request) -> dict[str, Any] | Response:
 
 
 @view_config(route_name="settlements", renderer="merchant/settlements.jinja2",
-             permission="merchant:reports", request_method="GET")
+             permission="merchant:settle", request_method="GET")
 def history(request: Request) -> dict[str, Any]:
     before = whole_number(request.params.get("before", ""))
     rows = _service(request).history(request.identity, limit=PAGE + 1, before_id=before)
@@ -127,12 +127,12 @@ def _report(request: Request) -> SettlementReport:
 
 
 @view_config(route_name="settlement_report", renderer="merchant/settlement_report.jinja2",
-             permission="merchant:reports", request_method="GET")
+             permission="merchant:settle", request_method="GET")
 def report(request: Request) -> dict[str, Any]:
     return {"report": _report(request)}
 
 
-@view_config(route_name="settlement_report_csv", permission="merchant:reports",
+@view_config(route_name="settlement_report_csv", permission="merchant:settle",
              request_method="GET")
 def report_file(request: Request) -> Response:
     found = _report(request)

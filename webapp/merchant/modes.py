@@ -35,7 +35,7 @@ def includeme(config: Configurator) -> None:
     config.scan(__name__)
 
 
-@view_config(route_name="mode", request_method="POST", permission=Permission.VIEW_PAYMENTS)
+@view_config(route_name="mode", request_method="POST", permission=Permission.REPORTS)
 def switch_mode(request: Request) -> Response:
     mode, back = field(request, "mode"), field(request, "next")
     if mode in MODES:

@@ -25,7 +25,7 @@ def includeme(config: Configurator) -> None:
 
 
 @view_config(route_name="payment_requests", renderer="merchant/payment_requests.jinja2",
-             permission=Permission.VIEW_PAYMENTS, request_method="GET")
+             permission=Permission.REPORTS, request_method="GET")
 def payment_requests(request: Request) -> dict[str, Any]:
     merchant: Merchant = request.identity
     livemode = session_livemode(request)
