@@ -99,7 +99,7 @@ class TransferQuote:
     note: str
 
     def preview(self, request_key: str) -> ConfirmText:
-        refuse_beyond_balance(self.transfers.ledger, self.sender, self.amount_paise, "send")
+        self.transfers.refuse_beyond_balance(self.sender, self.amount_paise)
         recipient, payee, held = self.transfers.preview_payee(
             self.sender, self.recipient_phone, self.amount_paise, request_key, self.note)
         lines = [f"Verified name: {payee.name_shown}"]
@@ -139,7 +139,7 @@ class PaymentQuote:
 
     def preview(self, request_key: str) -> ConfirmText:
         records.idempotency_key(Kind.PAYMENT, self.payer, request_key)
-        refuse_beyond_balance(self.payments.ledger, self.payer, self.amount_paise, "pay")
+        self.payments.refuse_beyond_balance(self.payer, self.amount_paise)
         merchant, store = self.merchant, self.store
         if merchant is None:
             found = self.payments.store_by_handle(self.handle)

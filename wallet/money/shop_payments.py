@@ -25,7 +25,7 @@ from .errors import (
     StoreClosed,
 )
 from .freeze import ensure_can_spend
-from .quotes import AmountInput, PaymentQuote, read_amount, refuse_if_any
+from .quotes import AmountInput, PaymentQuote, read_amount, refuse_beyond_balance, refuse_if_any
 
 __all__ = ["ShopPayments"]
 
@@ -71,6 +71,10 @@ class ShopPayments:
         """Spread a busy shop's payments over ``shards`` receiving accounts
         (wallet.money.shop_shards); their number only grows."""
         shop_shards.set_receiving_shards(self.ledger, merchant, shards)
+
+    def refuse_beyond_balance(self, payer: User, amount_paise: int) -> None:
+        """More than the payer has: said at the first step, before the PIN."""
+        refuse_beyond_balance(self.ledger, payer, amount_paise, "pay")
 
     def check_payment_amount(self, amount_paise: int) -> None:
         ledgerlib.check_paise(amount_paise)

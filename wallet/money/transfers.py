@@ -35,7 +35,7 @@ from .errors import (
 )
 from .freeze import ensure_can_spend
 from .limits import WalletLimits
-from .quotes import AmountInput, TransferQuote, read_amount, refuse_if_any
+from .quotes import AmountInput, TransferQuote, read_amount, refuse_beyond_balance, refuse_if_any
 from .records import Earlier
 from .transfer_holds import Payee, TransferHolds, first_payment_columns, payee_of
 
@@ -196,6 +196,10 @@ class Transfers:
         recipient, _, _, _, payee = self._preview(sender, recipient_phone, amount_paise,
                                                   request_key, note)
         return recipient, payee, self.holds.applies(payee, amount_paise)
+
+    def refuse_beyond_balance(self, sender: User, amount_paise: int) -> None:
+        """More than the sender has: said at the first step, before the PIN."""
+        refuse_beyond_balance(self.ledger, sender, amount_paise, "send")
 
     def check_transfer_amount(self, amount_paise: int) -> None:
         ledgerlib.check_paise(amount_paise)
