@@ -203,6 +203,12 @@ class WalletSettings:
     # ``undo_window`` (wallet.money.transfer_holds): the sender may undo it.
     undo_above_paise: int = UndoPolicy.above_paise
     undo_window_s: float = UndoPolicy.window_s
+    # The counter's announcer (wallet.merchants.counter): the secret its
+    # stream tokens are signed with (the merchant app and the announcer
+    # need it; production refuses a weak one, and those two apps a missing
+    # one), and how long a token lives.
+    counter_token_secret: str | None = field(default=None, repr=False)
+    counter_token_ttl_s: float = 600.0
 
     @property
     def production(self) -> bool:
@@ -226,7 +232,8 @@ class WalletSettings:
             raise ConfigurationError("wallet.mandate_notice_s: customers get at least 24 hours' "
                                      "notice of an AutoPay debit (86400) in production")
         return cls(raw=dict(settings), banks=load_banks(settings), pin_keys=_pin_keys(settings),
-                   pan_keys=PanKeys.from_settings(settings), **values)
+                   pan_keys=PanKeys.from_settings(settings),
+                   counter_token_secret=_counter_token_secret(settings), **values)
 
 
 _POSITIVE_INT, _POSITIVE_FLOAT = _positive(int), _positive(float)
@@ -270,6 +277,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "dispute_respond_s": _POSITIVE_FLOAT,
     # A first payment's undo window.
     "undo_above_paise": _not_negative(int), "undo_window_s": _POSITIVE_FLOAT,
+    # The counter's announcer.
+    "counter_token_ttl_s": _POSITIVE_FLOAT,
 }
 
 
@@ -299,3 +308,13 @@ def _pin_keys(settings: Mapping[str, Any]) -> PinKeys | None:
         return None
     return parse_pin_keys(text, str(settings.get("wallet.pin_key_id") or ""),
                           production=is_production(settings))
+
+
+def _counter_token_secret(settings: Mapping[str, Any]) -> str | None:
+    """The counter's stream-token secret, checked as secrets are; None when
+    not set (the apps that sign or check tokens refuse to start then in
+    production: wallet.merchants.counter)."""
+    text = str(settings.get("wallet.counter_token_secret") or "")
+    if not text.strip():
+        return None
+    return check_secret(text, "wallet.counter_token_secret", production=is_production(settings))

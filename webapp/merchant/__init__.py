@@ -35,6 +35,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         config.include(".pin_views")  # the shop PIN, the shop's notices
         config.include(".mandate_views")  # AutoPay mandates and their debits
         config.include(".dispute_views")  # disputes of payments: accept or contest
+        config.include(".counter_views")  # the counter: payments announced as they come
         config.scan("webapp.views.default")  # not-found, forbidden, bad CSRF pages
         config.scan("webapp.views.account")  # password, sign out everywhere else
     return config.make_wsgi_app()
