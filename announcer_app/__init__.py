@@ -66,6 +66,12 @@ class AnnouncerApp:
         self.clock = clock
         self._streams = 0
         self._lock = threading.Lock()
+        #: Set by :meth:`stop`: every stream ends at its next poll.
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        """End every stream (their browsers reconnect, after their last id)."""
+        self.stopping.set()
 
     @property
     def open_streams(self) -> int:
@@ -133,7 +139,7 @@ class AnnouncerApp:
                                   ("X-Accel-Buffering", "no"), *_HEADERS, *cors])
         return self._counted(event_stream(self.feed, stream, after,
                                           expires_at=grant.expires_at, timing=self.timing,
-                                          now=self.clock))
+                                          now=self.clock, stopping=self.stopping))
 
     def _take_slot(self) -> bool:
         with self._lock:

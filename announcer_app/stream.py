@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager
@@ -52,17 +53,17 @@ def _payment(item: CounterItem) -> bytes:
 
 def event_stream(open_feed: FeedOpener, stream: CounterStream, after: Position | None, *,
                  expires_at: dt.datetime, timing: StreamTiming,
-                 now: Callable[[], dt.datetime],
-                 sleep: Callable[[float], None] = time.sleep,
+                 now: Callable[[], dt.datetime], stopping: threading.Event,
                  monotonic: Callable[[], float] = time.monotonic) -> Iterator[bytes]:
     """The stream's bytes. ``after`` None: a fresh page, sent today's
     payments up to the horizon first; either way an ``event: ready`` (its id
-    the position reached) says that what follows is new."""
+    the position reached) says that what follows is new. Ends when the token
+    runs out, or at once when ``stopping`` is set (the process stops)."""
     yield f"retry: {timing.retry_ms}\n: {stream.store_name}\n\n".encode()
     cursor = yield from _catch_up(open_feed, stream, after)
     yield sse_event("ready", {"store": stream.store_name}, str(cursor))
     last_write = monotonic()
-    while now() < expires_at:
+    while now() < expires_at and not stopping.is_set():
         with open_feed() as feed:
             items = feed.read(stream, cursor)
         for item in items:
@@ -75,7 +76,8 @@ def event_stream(open_feed: FeedOpener, stream: CounterStream, after: Position |
         elif monotonic() - last_write >= timing.heartbeat_s:
             yield b": heartbeat\n\n"
             last_write = monotonic()
-        sleep(timing.poll_interval_s)
+        if stopping.wait(timing.poll_interval_s):
+            return  # (the browser reconnects to another process, after its last id)
     # The token ran out: the page fetches a new one and resumes from the id it has.
     yield sse_event("expired", {})
 
