@@ -28,7 +28,8 @@ class SseStream:
     latter kept in ``retry_ms``)."""
 
     def __init__(self, url: str, *, last_event_id: str | None = None,
-                 origin: str | None = None, timeout_s: float = 10.0) -> None:
+                 origin: str | None = None, timeout_s: float = 10.0,
+                 read_timeout_s: float | None = None) -> None:
         parts = urllib.parse.urlsplit(url)
         self.connection = HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
         headers = {"Accept": "text/event-stream"}
@@ -36,11 +37,16 @@ class SseStream:
             headers["Last-Event-ID"] = last_event_id
         if origin is not None:
             headers["Origin"] = origin
+        self.connection.connect()
+        sock = self._sock = self.connection.sock  # (the response reads it; the connection
+        # forgets it when the answer says it closes after)
         self.connection.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""),
                                 headers=headers)
         self.response: HTTPResponse = self.connection.getresponse()
         self.status = self.response.status
         self.headers = dict(self.response.getheaders())
+        if read_timeout_s is not None:
+            sock.settimeout(read_timeout_s)  # (between messages: heartbeats count)
         self.retry_ms: int | None = None
         self.comments: list[str] = []
         self._body = ""
@@ -84,8 +90,7 @@ class SseStream:
     def close(self) -> None:
         """Hang up at once (mid-message, too)."""
         try:
-            if self.connection.sock is not None:
-                self.connection.sock.shutdown(socket.SHUT_RDWR)
+            self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
         self.response.close()  # (its file holds the socket open too)
