@@ -124,7 +124,7 @@
 
   $("sound").addEventListener("click", function () {
     soundOn = true;  // browsers speak only after a tap on the page
-    $("sound").textContent = "🔊 Sound on";
+    $("sound").textContent = "Sound on";
     $("sound").setAttribute("aria-pressed", "true");
     say(lang === "hi" ? "आवाज़ चालू" : "Sound on");
   });
