@@ -81,7 +81,7 @@ def spoken(page: Page) -> list[dict[str, str]]:
 
 def test_a_payment_is_shown_and_said_aloud_in_english_then_hindi(db, clock, counter_page,
                                                                  tmp_path):
-    shop = make_merchant(db)
+    make_merchant(db)
     asha = make_user(db, "+919876543210", "Asha", deposit_paise=5_000_00)
     before = pay(db, clock, asha, 40_00, "form-key-browser-01")  # today's, before the page
     page = counter_page

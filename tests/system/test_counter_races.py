@@ -224,7 +224,7 @@ def test_every_payment_announced_once_in_order_never_early(db, web_settings, app
     # The pitfall was there to fall into: somewhere an event came after one
     # with a larger id (ids handed out in one order, committed in another).
     ids = [[p.id for p, _ in heard[h].received] for h in SHOPS]
-    out_of_id_order = sum(a > b for seq in ids for a, b in zip(seq, seq[1:]))
+    out_of_id_order = sum(a > b for seq in ids for a, b in zip(seq, seq[1:], strict=False))
     print(f"reconnects {[heard[h].reconnects for h in SHOPS]}, refused "
           f"{[heard[h].refused for h in SHOPS]}, out of id order {out_of_id_order}")
     assert out_of_id_order >= 1, "no payment committed out of its id order: not a race"
