@@ -28,7 +28,7 @@ class SseStream:
     latter kept in ``retry_ms``)."""
 
     def __init__(self, url: str, *, last_event_id: str | None = None,
-                 origin: str | None = None, timeout_s: float = 10.0,
+                 origin: str | None = None, timeout_s: float = 20.0,
                  read_timeout_s: float | None = None) -> None:
         parts = urllib.parse.urlsplit(url)
         self.connection = HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)

@@ -12,6 +12,7 @@ import urllib.parse
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 import webtest
 
 import announcer_app
@@ -19,12 +20,13 @@ from announcer_app import AnnouncerApp
 from announcer_app.stream import StreamTiming
 from wallet.core.codes import IST
 from wallet.core.ini import ConfigurationError
-from wallet.core.models import MerchantStore, User
+from wallet.core.models import CounterEvent, MerchantStore, User
+from wallet.merchants.counter import CounterFeed
 from wallet.settings import WalletSettings
 from webapp.merchant import main as merchant_main
 
 from ..conftest import PRODUCTION_KYC_SETTINGS, dispose_app_engine
-from ..live_servers import http, serving
+from ..live_servers import http, serving, wait_until
 from ..sse_client import SseStream
 from ..wallet_helpers import PIN, make_user, shop_payments_service
 from .test_merchant_app import make_merchant, merchant_login
@@ -111,6 +113,20 @@ def pay(db, clock, payer: int, amount_paise: int, key: str) -> int:
             session.get(User, payer), "chai-point", amount_paise, key, "", pin=PIN).id
 
 
+def wait_until_final(db) -> None:
+    """Until every event written so far is below the horizon (a fresh page's
+    backlog then has them all): on a PostgreSQL server shared with others, a
+    transaction of another database may hold it back a moment."""
+    def final() -> bool:
+        with db() as session:
+            last = session.scalar(sa.select(sa.func.max(CounterEvent.id))) or 0
+            horizon = CounterFeed(session).horizon()
+            return session.scalar(sa.select(sa.func.count()).select_from(CounterEvent).where(
+                sa.tuple_(CounterEvent.xid, CounterEvent.id) > (horizon.xid, horizon.id))) == 0 \
+                or last == 0
+    wait_until(final, "the events written to be final", timeout_s=20)
+
+
 def token_for(counter_settings, clock, shop: int, store: int) -> str:
     from wallet.services import counter_tokens
 
@@ -128,6 +144,7 @@ def test_today_then_what_is_new_then_a_resume_after_the_last_id(db, clock, shop,
     pay(db, clock, asha, 5_00, "form-key-ann-0001")  # yesterday's: not shown afresh
     clock.move(days=1)
     earlier = pay(db, clock, asha, 250_00, "form-key-ann-0002")
+    wait_until_final(db)
     token = token_for(counter_settings, clock, shop, first_store(db, shop))
     stream = SseStream(stream_url(announcer_url, token), origin=MERCHANT_ORIGIN)
     assert stream.status == 200
