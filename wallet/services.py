@@ -49,6 +49,7 @@ from .identity.merchant_pins import MerchantPins
 from .identity.pan_vault import PanVault
 from .identity.pins import PinPolicy, Pins
 from .identity.web_sessions import SessionPolicy, WebSessions
+from .merchants.counter import CounterFeed, CounterTokens
 from .merchants.disputes import DisputePolicy, Disputes
 from .merchants.events import MerchantEvents
 from .merchants.keys import MerchantKeys
@@ -107,6 +108,16 @@ def delay_policy(s: WalletSettings) -> DelayPolicy:
     return DelayPolicy(window_s=s.bank_delay_window_s, samples=s.bank_delay_samples,
                        degraded_p90_s=s.bank_delay_degraded_p90_s,
                        degraded_failure_ratio=s.bank_delay_degraded_failure_ratio)
+
+
+def counter_tokens(s: WalletSettings, clock: Callable[[], dt.datetime] = utcnow
+                   ) -> CounterTokens:
+    """The counter's stream tokens (the announcer checks them with no session)."""
+    if s.counter_token_secret is None:
+        raise ConfigurationError("setting wallet.counter_token_secret is required by the "
+                                 "counter (the merchant app's page and the announcer)")
+    return CounterTokens(secret=s.counter_token_secret, ttl_s=s.counter_token_ttl_s,
+                         clock=clock)
 
 
 @dataclass(frozen=True)
@@ -469,6 +480,16 @@ class Services:
         """The people of a shop, their roles and what they did (wallet.merchants.staff)."""
         return StaffService(self.db, accounts=self.accounts, policy=self.staff_policy,
                             clock=self.clock)
+
+    @property
+    def counter_feed(self) -> CounterFeed:
+        """The counter's outbox, read (wallet.merchants.counter)."""
+        return CounterFeed(self.db, clock=self.clock)
+
+    @property
+    def counter_tokens(self) -> CounterTokens:
+        """The counter's stream tokens; refused when no secret is configured."""
+        return counter_tokens(self.settings, self.clock)
 
 
 @dataclass(frozen=True)

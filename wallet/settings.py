@@ -215,6 +215,12 @@ class WalletSettings:
     # A shop's settlement by hand above this needs the shop PIN
     # (wallet.banking.auto_settlement; automatic ones have the schedule's).
     merchant_settle_confirm_above_paise: int = SettlementPolicy.confirm_above_paise
+    # The counter's announcer (wallet.merchants.counter): the secret its
+    # stream tokens are signed with (the merchant app and the announcer
+    # need it; production refuses a weak one, and those two apps a missing
+    # one), and how long a token lives.
+    counter_token_secret: str | None = field(default=None, repr=False)
+    counter_token_ttl_s: float = 600.0
 
     @property
     def production(self) -> bool:
@@ -239,7 +245,8 @@ class WalletSettings:
                                      "notice of an AutoPay debit (86400) in production")
         return cls(raw=dict(settings), banks=load_banks(settings), pin_keys=_pin_keys(settings),
                    pan_keys=PanKeys.from_settings(settings),
-                   receipt_keys=ReceiptKeyRing.from_settings(settings), **values)
+                   receipt_keys=ReceiptKeyRing.from_settings(settings),
+                   counter_token_secret=_counter_token_secret(settings), **values)
 
 
 _POSITIVE_INT, _POSITIVE_FLOAT = _positive(int), _positive(float)
@@ -287,6 +294,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "merchant_refund_confirm_above_paise": _not_negative(int),
     # Shops' settlements.
     "merchant_settle_confirm_above_paise": _not_negative(int),
+    # The counter's announcer.
+    "counter_token_ttl_s": _POSITIVE_FLOAT,
 }
 
 
@@ -316,3 +325,13 @@ def _pin_keys(settings: Mapping[str, Any]) -> PinKeys | None:
         return None
     return parse_pin_keys(text, str(settings.get("wallet.pin_key_id") or ""),
                           production=is_production(settings))
+
+
+def _counter_token_secret(settings: Mapping[str, Any]) -> str | None:
+    """The counter's stream-token secret, checked as secrets are; None when
+    not set (the apps that sign or check tokens refuse to start then in
+    production: wallet.merchants.counter)."""
+    text = str(settings.get("wallet.counter_token_secret") or "")
+    if not text.strip():
+        return None
+    return check_secret(text, "wallet.counter_token_secret", production=is_production(settings))

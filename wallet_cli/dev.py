@@ -1,8 +1,8 @@
 """Run the whole wallet locally: wallet-dev [development.ini]
 
 Migrates the SQLite database (seeding demo users on the first run), then starts
-the user app, merchant app, webhook app, API app, operators' console, fake bank
-and a Huey worker as separate processes
+the user app, merchant app, webhook app, API app, operators' console, fake bank,
+the counter's announcer and a Huey worker as separate processes
 with honcho (prefixed logs; Ctrl-C stops them all).
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from wallet.seed import DEMO_MERCHANT, DEMO_PASSWORD, DEMO_PIN, DEMO_SHOP_PIN, D
 
 from .initialize_db import main as initialize_db
 
-APPS = ("user", "merchant", "webhook", "api", "admin", "fake_bank")
+APPS = ("user", "merchant", "webhook", "api", "admin", "fake_bank", "announcer")
 
 
 def listen_address(config_uri: str, name: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 #: Where services are used, not built: the apps, the workers, the CLIs, the web glue.
 ADAPTERS = ("webapp", "api_app", "admin_app", "webhook_app", "huey_tasks", "wallet_cli",
-            "webcommon", "wallet_metrics")
+            "webcommon", "wallet_metrics", "announcer_app")
 #: The composition root: the one place that builds services from the settings.
 COMPOSITION_ROOT = ROOT / "wallet" / "services.py"
 #: wallet/ modules that are entry points (CLI-run), checked like the adapters.

@@ -56,11 +56,12 @@ class Browser:
 
 def test_wallet_dev_runs_the_whole_wallet_and_stops_cleanly(tmp_path):
     (user_port, merchant_port, webhook_port, bank_port, api_port, admin_port,
-     metrics_port) = free_ports(7)
+     metrics_port, announcer_port) = free_ports(8)
     ini = (ROOT / "development.ini").read_text()
     ini = ini.replace("huey.metrics_port = 6550", f"huey.metrics_port = {metrics_port}")
     for old, new in (("6543", user_port), ("6544", merchant_port), ("6545", webhook_port),
-                     ("6546", bank_port), ("6547", api_port), ("6548", admin_port)):
+                     ("6546", bank_port), ("6547", api_port), ("6548", admin_port),
+                     ("6549", announcer_port)):
         ini = ini.replace(f"127.0.0.1:{old}", f"127.0.0.1:{new}")
     (tmp_path / "development.ini").write_text(ini)
     wallet_dev = shutil.which("wallet-dev") or pytest.fail("wallet-dev is not installed")
@@ -69,7 +70,8 @@ def test_wallet_dev_runs_the_whole_wallet_and_stops_cleanly(tmp_path):
                                stderr=subprocess.STDOUT, start_new_session=True)
     user, bank = f"http://127.0.0.1:{user_port}", f"http://127.0.0.1:{bank_port}"
     try:
-        for port in (user_port, merchant_port, webhook_port, bank_port, api_port, admin_port):
+        for port in (user_port, merchant_port, webhook_port, bank_port, api_port, admin_port,
+                     announcer_port):
             wait_until(lambda port=port: ready(f"http://127.0.0.1:{port}/readyz"),
                        f"port {port} ready", timeout_s=180)
         browser = Browser()

@@ -16,6 +16,7 @@ import ledgerlib
 from ledgerlib import IdempotencyConflict, InsufficientFunds, format_paise
 
 from ..core.codes import Kind, Status
+from ..core.counter_events import announce
 from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
 from ..identity.pins import PinInput
@@ -74,6 +75,8 @@ def pay_shop_batch(wallet: ShopPayments, merchant: Merchant,
             made_now[payment.key] = outcome[i] = tx
     wallet.db.add_all(rows)
     wallet.db.flush()  # one flush for the lot
+    for tx in rows:  # the counter hears of each (inserted by the next flush)
+        announce(wallet.db, tx)
     return [o for o in outcome if o is not None]
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..core import codes
+from ..core.counter_events import announce, insert_announced
 from ..core.errors import DuplicateRequest, WalletError
 from ..core.models import Merchant, Transaction, User
 from ..core.notifications import Notice, insert_notified, insert_recorded, notify
@@ -94,22 +95,31 @@ def earlier_or_refused(db: Session, earlier: Earlier, **expected: object) -> Tra
 
 
 def record(db: Session, now: dt.datetime, parties: Mapping[str, User | Merchant],
-           notice: tuple[int, Notice, str] | None = None, **values: object) -> Transaction:
+           notice: tuple[int, Notice, str] | None = None, *, announced: bool = False,
+           **values: object) -> Transaction:
     """A movement completed at once (a transfer, a payment): settled ``now``,
     with the ``notice`` (user id, kind, text) it sends, if any: both in one
-    statement where the database can (insert_notified). ``parties``
+    statement where the database can (insert_notified). ``announced``: a
+    shop payment, whose counter event (wallet.core.counter_events) is written
+    with it, in the same statement on PostgreSQL. ``parties``
     (relationship -> the user or shop in hand) are set as loaded, so that
     describing it loads none of them again (one query each: the identity map
     holds objects weakly, and the caller's may be gone)."""
+    assert not (announced and notice), "a shop payment sends no notice"
     values = {"created_at": now, "updated_at": now, "settled_at": now, **values}
-    tx = (insert_recorded(db, values) if notice is None
-          else insert_notified(db, values, *notice, now=now))
+    if announced:
+        tx = insert_announced(db, values)
+    else:
+        tx = (insert_recorded(db, values) if notice is None
+              else insert_notified(db, values, *notice, now=now))
     if tx is None:
         tx = Transaction(**values)
         db.add(tx)
         db.flush()
         if notice is not None:
             notify(db, notice[0], notice[1], notice[2], tx, now=now)
+        if announced:
+            announce(db, tx)
     for name, party in parties.items():
         set_committed_value(tx, name, party)
     return tx

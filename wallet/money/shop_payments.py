@@ -150,7 +150,7 @@ class ShopPayments:
             if replay is not None:
                 return replay
         return records.record(
-            self.db, self.clock(), {"payer": payer, "payee_merchant": merchant},
+            self.db, self.clock(), {"payer": payer, "payee_merchant": merchant}, announced=True,
             kind=Kind.PAYMENT, status=Status.COMPLETED, amount_paise=amount_paise,
             payer_user_id=payer.id, payee_merchant_id=merchant.id, payee_store_id=store_id,
             note=note, idempotency_key=key, ledger_entry_id=entry.id)

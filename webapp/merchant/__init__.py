@@ -46,6 +46,7 @@ def main(global_config: dict[str, Any] | None, **settings: Any) -> Router:
         config.include(".auto_settlement_views")  # automatic settlement, history, reports
         config.include(".staff_views")  # the shop's people, their roles; invitations
         config.registry["landing"] = landing_url  # where a person starts (by their role)
+        config.include(".counter_views")  # the counter: payments announced as they come
         config.scan("webapp.views.default")  # not-found, forbidden, bad CSRF pages
         config.scan("webapp.views.account")  # password, sign out everywhere else
     return config.make_wsgi_app()
