@@ -2,11 +2,12 @@
 document itself and its browsable docs."""
 from __future__ import annotations
 
-import swagger_ui_bundle
+import openapi_ui_bundles
 from pyramid.config import Configurator
 
-#: Swagger UI's files, from a package (no CDN at run time).
-SWAGGER_UI_ASSETS = str(swagger_ui_bundle.swagger_ui_path)
+#: Swagger UI 5's files (it renders OpenAPI 3.1; Swagger UI 4 cannot), from a
+#: package (no CDN at run time).
+SWAGGER_UI_ASSETS = str(openapi_ui_bundles.swagger_ui.static_path)
 
 # route name -> path, exactly as api_app/openapi.yaml writes it.
 API_ROUTES = {

@@ -67,3 +67,9 @@ def includeme(config: Configurator) -> None:
     # Test mode (webapp/views/test_mode.py): test objects' pages, no sign-in.
     config.add_route("test_checkout", "/test/checkout/{id}")
     config.add_route("test_mandate", "/test/mandates/{id}")
+    # The installable app (webapp/views/app_shell.py): manifest, service worker
+    # (at the root: its scope is the whole app) and the offline pages it shows.
+    config.add_route("manifest", "/manifest.webmanifest")
+    config.add_route("service_worker", "/sw.js")
+    config.add_route("offline", "/offline")
+    config.add_route("offline_form", "/offline/form")

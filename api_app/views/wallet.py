@@ -123,7 +123,8 @@ def statement(request: Request) -> Any:
     chosen = _statement_format(request)
     if chosen == "json":
         return render.statement(value)
-    body = statement_csv(value) if chosen == "csv" else statement_pdf(value)
+    body = (statement_csv(value) if chosen == "csv"
+            else statement_pdf(value, generated_at=statements.now()))
     response = Response(body=body, content_type=STATEMENT_TYPES[chosen])
     if chosen == "csv":
         response.charset = "utf-8"

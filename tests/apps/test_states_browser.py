@@ -179,9 +179,8 @@ def test_every_page_works_under_the_content_security_policy(db, live_server, mer
         with serving(api) as api_url:
             docs = open_page(api_url)
             docs.goto("/docs")
-            # Swagger UI's scripts and styles run under the page's own policy. (It
-            # renders the UI; the bundled Swagger UI 4 cannot render an OpenAPI
-            # 3.1 document: a limit of that package, not of the policy.)
+            # Swagger UI's scripts and styles run under the page's own policy
+            # (test_api_docs_browser.py checks it renders the 3.1 document).
             expect(docs.locator(".swagger-ui .topbar")).to_be_visible(timeout=15_000)
             expect(docs.locator(".swagger-ui input")).to_have_value("/v1/openapi.json")
             docs.context.close()  # its connections, before the server stops

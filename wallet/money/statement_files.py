@@ -1,9 +1,12 @@
 """A statement as files: CSV (UTF-8 with a BOM, so spreadsheets show ₹ and •)
 and PDF (fpdf2, in DejaVu Sans, which has ₹; where that font is not installed
-the PDF says "Rs." in a built-in font instead)."""
+the PDF says "Rs." in a built-in font instead). Every PDF page has a header
+(the wallet, the person, the month, the account) and a footer (when it was
+generated, "computer-generated", "Page 2 of 5")."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import pathlib
 
@@ -18,6 +21,8 @@ from .statements import Statement
 #: Debian's fonts-dejavu-core (bin/test.sh installs it for CI).
 FONT_DIRS = (pathlib.Path("/usr/share/fonts/truetype/dejavu"),
              pathlib.Path("/usr/local/share/fonts/truetype/dejavu"))
+#: The product's name on the PDF's header (the apps' top bar says the same).
+WALLET_NAME = "Wallet"
 CSV_HEADER = ["date_ist", "reference", "description", "counterparty", "note",
               "amount_inr", "balance_inr"]
 
@@ -64,15 +69,40 @@ def _font_files() -> tuple[pathlib.Path, pathlib.Path] | None:
 
 
 class _StatementPDF(FPDF):
-    def __init__(self) -> None:
+    def __init__(self, statement: Statement, generated_at: dt.datetime) -> None:
         super().__init__(format="A4")
+        self.statement, self.generated_at = statement, generated_at
         fonts = _font_files()
         self.unicode = fonts is not None
         if fonts is not None:
             self.add_font("DejaVu", "", str(fonts[0]))
             self.add_font("DejaVu", "B", str(fonts[1]))
         self.family = "DejaVu" if self.unicode else "Helvetica"
-        self.set_auto_page_break(True, margin=15)
+        self.set_auto_page_break(True, margin=22)  # room for the footer
+
+    def header(self) -> None:
+        """Every page: whose statement, of which month (a loose page says so)."""
+        statement = self.statement
+        self.set_font(self.family, "B", 9)
+        self.cell(0, 5, self.text_of(f"{WALLET_NAME} · Statement for {statement.month.title}"),
+                  new_x="LMARGIN", new_y="NEXT")
+        self.set_font(self.family, "", 8)
+        self.cell(0, 5, self.text_of(
+            f"{statement.holder_name} · Account {statement.holder_phone}"),
+            new_x="LMARGIN", new_y="NEXT")
+        self.line(self.l_margin, self.get_y() + 1, self.w - self.r_margin, self.get_y() + 1)
+        self.ln(4)
+
+    def footer(self) -> None:
+        """Every page: when it was generated, that no one signed it, its number."""
+        self.set_y(-15)
+        self.set_font(self.family, "", 7)
+        generated = self.generated_at.astimezone(IST).strftime("%d %b %Y %H:%M IST")
+        self.cell(0, 4, self.text_of(
+            f"Generated at {generated}. This is a computer-generated statement; "
+            "it needs no signature."), new_x="LMARGIN", new_y="NEXT")
+        # {nb}: fpdf2 writes the page count in when the document is finished.
+        self.cell(0, 4, f"Page {self.page_no()} of {{nb}}", align="R")
 
     def text_of(self, text: str) -> str:
         """Built-in fonts know Latin-1 only: spell the rupee and the dots out."""
@@ -89,9 +119,11 @@ class _StatementPDF(FPDF):
         self.cell(0, 7, self.text_of(text), new_x="LMARGIN", new_y="NEXT")
 
 
-def statement_pdf(statement: Statement) -> bytes:
-    """The statement as a PDF: the same figures as :func:`statement_csv`."""
-    pdf = _StatementPDF()
+def statement_pdf(statement: Statement, generated_at: dt.datetime | None = None) -> bytes:
+    """The statement as a PDF: the same figures as :func:`statement_csv`.
+    ``generated_at`` (the caller's clock; default: the statement's end) is
+    printed in every page's footer."""
+    pdf = _StatementPDF(statement, generated_at or statement.until)
     pdf.set_title(f"Wallet statement {statement.month.label}")
     pdf.set_creation_date(statement.until)  # the same statement, the same bytes
     pdf.add_page()

@@ -131,7 +131,8 @@ class WalletViews:
         value = statements.for_month(self.user, month)
         chosen = "csv" if self._query("format") == "csv" else "pdf"
         response = Response(
-            body=statement_csv(value) if chosen == "csv" else statement_pdf(value),
+            body=(statement_csv(value) if chosen == "csv"
+                  else statement_pdf(value, generated_at=statements.now())),
             content_type="text/csv" if chosen == "csv" else "application/pdf")
         if chosen == "csv":
             response.charset = "utf-8"
