@@ -24,6 +24,7 @@ from wallet.core.codes import (
     KycLevel,
     LinkAmountMode,
     LinkStatus,
+    PasskeyPurpose,
     MandateFrequency,
     MandateStatus,
     MoneyRequestStatus,
@@ -78,6 +79,8 @@ VOCABULARIES = {
     # Payment links (migration a1b7c0de2906).
     ("payment_links", "status"): LinkStatus,
     ("payment_links", "amount_mode"): LinkAmountMode,
+    # Passkeys' challenges (migration a1b7c0de3005).
+    ("passkey_challenges", "purpose"): PasskeyPurpose,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
 OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}, "transfer_holds": {"transaction_id": 1},

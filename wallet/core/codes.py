@@ -630,3 +630,15 @@ class LinkAmountMode(StrEnum):
     FIXED = "fixed"
     OPEN = "open"
     ALL = nonmember(("fixed", "open"))
+
+
+# ----------------------------------------------------- passkeys (wallet.identity.passkeys)
+
+
+class PasskeyPurpose(StrEnum):
+    """``passkey_challenges.purpose``: what a WebAuthn challenge was issued
+    for -- adding a passkey (a signed-in user's) or signing in with one."""
+
+    REGISTER = "register"
+    SIGN_IN = "sign_in"
+    ALL = nonmember(("register", "sign_in"))
