@@ -67,3 +67,10 @@ def includeme(config: Configurator) -> None:
     # Test mode (webapp/views/test_mode.py): test objects' pages, no sign-in.
     config.add_route("test_checkout", "/test/checkout/{id}")
     config.add_route("test_mandate", "/test/mandates/{id}")
+    # Passkeys (webapp/views/passkeys.py): the user's list, and signing in with one.
+    config.add_route("passkeys", "/me/passkeys")
+    config.add_route("passkeys_options", "/me/passkeys/options")
+    config.add_route("passkey_rename", "/me/passkeys/{id:\\d{1,18}}/rename")
+    config.add_route("passkey_remove", "/me/passkeys/{id:\\d{1,18}}/remove")
+    config.add_route("login_passkey_options", "/login/passkey/options")
+    config.add_route("login_passkey", "/login/passkey")
