@@ -247,7 +247,8 @@ class WalletSettings:
 _POSITIVE_INT, _POSITIVE_FLOAT = _positive(int), _positive(float)
 #: Where a setting is not ``wallet.<field>``.
 _KEYS = {"database_url": "sqlalchemy.url"}
-#: How each plain setting is read (the others: banks, pin_keys, pan_keys, receipt_keys, passkeys, raw).
+#: How each plain setting is read (the others: banks, pin_keys, pan_keys, receipt_keys,
+#: passkeys, raw).
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "environment": str, "database_url": str, "user_app_url": str, "task_queue": str,
     "kyc_verifier": str, "webhook_allow_private_urls": as_bool,

@@ -88,7 +88,8 @@ def test_add_a_passkey_then_sign_in_with_it(app, db, asha):
     done, _ = passkey_sign_in(app, phone, next_path="/transactions")
     assert done.status_int == 303 and done.location.endswith("/transactions")
     assert signed_in(app)
-    assert "Last used" in app.get("/me/passkeys").html.select_one(".passkey-used").get_text(" ", strip=True)
+    used = app.get("/me/passkeys").html.select_one(".passkey-used")
+    assert "Last used" in used.get_text(" ", strip=True)
     with db() as session:  # a server session, as a password's sign-in starts
         live = session.scalars(select(WebSession).where(
             WebSession.principal_id == asha, WebSession.revoked_at.is_(None))).all()

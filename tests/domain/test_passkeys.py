@@ -6,6 +6,7 @@ needs the PIN or the password and is told to the user."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import func, select
@@ -13,15 +14,15 @@ from sqlalchemy import func, select
 from wallet.core.ini import ConfigurationError
 from wallet.core.models import Notification, User
 from wallet.core.notifications import Notice
+from wallet.identity.accounts import AccountService
 from wallet.identity.errors import AccountError, PasskeyError, PinRefused
 from wallet.identity.models import Passkey, PasskeyChallenge
 from wallet.identity.passkey_policy import PasskeyPolicy
 from wallet.identity.passkeys import Passkeys
+from wallet.identity.pins import Pins
 
 from ..passkey_helpers import SoftAuthenticator
 from ..wallet_helpers import PASSWORD, PIN, TEST_PIN_POLICY, make_user
-from wallet.identity.accounts import AccountService
-from wallet.identity.pins import Pins
 
 ORIGIN = "https://wallet.example"
 POLICY = PasskeyPolicy(rp_id="wallet.example", origin=ORIGIN)
@@ -125,7 +126,6 @@ def test_a_second_passkey_keeps_the_users_handle_and_is_not_made_twice(db, clock
     phone, laptop = device(), device()
     first = register(db, clock, asha, phone)
     ceremony = run(db, clock, lambda s, db_: s.registration_options(db_.get(User, asha)))
-    import json
     options = json.loads(ceremony.options_json)
     assert [c["id"] for c in options["excludeCredentials"]]  # the phone's: not made again
     assert options["authenticatorSelection"]["residentKey"] == "required"
@@ -261,7 +261,7 @@ def test_only_the_owner_renames_or_removes_and_names_are_checked(db, clock, asha
                                                password=PASSWORD, ip="203.0.113.7"))
     for bad in ("", "   ", "x" * 61, "evil\u202ename"):
         with pytest.raises(PasskeyError, match="ordinary characters"):
-            run(db, clock, lambda s, db_: s.rename(db_.get(User, asha), passkey_id, bad))
+            run(db, clock, lambda s, db_, bad=bad: s.rename(db_.get(User, asha), passkey_id, bad))
     run(db, clock, lambda s, db_: s.rename(db_.get(User, asha), passkey_id, " Work laptop "))
     assert the_passkey(db, passkey_id).name == "Work laptop"
     run(db, clock, lambda s, db_: s.remove(db_.get(User, asha), passkey_id, pin="",
