@@ -303,3 +303,32 @@ def test_the_relying_party_settings_are_read():
     assert (policy.rp_id, policy.origin, policy.rp_name) == (
         "wallet.example", "https://pay.wallet.example", "Wallet")
     assert policy.challenge_ttl_s == 300
+
+
+@pytest.mark.postgres
+def test_two_answers_at_once_sign_in_once(db, clock, asha):
+    """The same answer posted twice at the same moment (a double tap, a
+    replay racing the original): the challenge's DELETE lets one through;
+    the other waits for it, then finds nothing."""
+    import threading
+
+    phone = device()
+    register(db, clock, asha, phone)
+    ceremony = run(db, clock, lambda s, _: s.sign_in_options())
+    answer = phone.get(ceremony.options_json)
+    gate, outcomes = threading.Barrier(2), []
+
+    def attempt():
+        gate.wait()
+        try:
+            outcomes.append(finish(db, clock, ceremony, answer))
+        except PasskeyError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes, key=str) == sorted(
+        [asha, "That passkey request has expired or was used already. Try again."], key=str)
