@@ -47,6 +47,7 @@ from .identity.api_tokens import ApiTokens
 from .identity.kyc import KycService, KycVerifier, load_verifier
 from .identity.merchant_pins import MerchantPins
 from .identity.pan_vault import PanVault
+from .identity.passkeys import Passkeys
 from .identity.pins import PinPolicy, Pins
 from .identity.web_sessions import SessionPolicy, WebSessions
 from .merchants.counter import CounterFeed, CounterTokens
@@ -490,6 +491,16 @@ class Services:
     def counter_tokens(self) -> CounterTokens:
         """The counter's stream tokens; refused when no secret is configured."""
         return counter_tokens(self.settings, self.clock)
+
+    # Passkeys (wallet.identity.passkeys): their relying party is a setting.
+    @property
+    def passkeys(self) -> Passkeys:
+        policy = self.settings.passkeys
+        if policy is None:
+            raise ConfigurationError("passkeys need wallet.webauthn_rp_id and "
+                                     "wallet.webauthn_origin")
+        return Passkeys(self.db, policy=policy, accounts=self.accounts, pins=self.pins,
+                        clock=self.clock)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from .core.ini import (
     resolve_settings,
 )
 from .identity.pan_vault import PanKeys
+from .identity.passkey_policy import PasskeyPolicy
 from .identity.pin_hashes import PinKeys, parse_pin_keys
 from .identity.pins import PinPolicy
 from .merchants.disputes import DisputePolicy
@@ -221,6 +222,9 @@ class WalletSettings:
     # one), and how long a token lives.
     counter_token_secret: str | None = field(default=None, repr=False)
     counter_token_ttl_s: float = 600.0
+    #: Passkeys' relying party (wallet.identity.passkey_policy): None when not
+    #: configured (outside production only: the user app requires it there).
+    passkeys: PasskeyPolicy | None = field(default=None, repr=False)
 
     @property
     def production(self) -> bool:
@@ -246,13 +250,16 @@ class WalletSettings:
         return cls(raw=dict(settings), banks=load_banks(settings), pin_keys=_pin_keys(settings),
                    pan_keys=PanKeys.from_settings(settings),
                    receipt_keys=ReceiptKeyRing.from_settings(settings),
-                   counter_token_secret=_counter_token_secret(settings), **values)
+                   counter_token_secret=_counter_token_secret(settings),
+                   passkeys=PasskeyPolicy.from_settings(
+                       settings, production=is_production(settings)), **values)
 
 
 _POSITIVE_INT, _POSITIVE_FLOAT = _positive(int), _positive(float)
 #: Where a setting is not ``wallet.<field>``.
 _KEYS = {"database_url": "sqlalchemy.url"}
-#: How each plain setting is read (the others: banks, pin_keys, pan_keys, receipt_keys, raw).
+#: How each plain setting is read (the others: banks, pin_keys, pan_keys, receipt_keys,
+#: passkeys, raw).
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "environment": str, "database_url": str, "user_app_url": str, "task_queue": str,
     "kyc_verifier": str, "webhook_allow_private_urls": as_bool,

@@ -73,3 +73,10 @@ def includeme(config: Configurator) -> None:
     config.add_route("service_worker", "/sw.js")
     config.add_route("offline", "/offline")
     config.add_route("offline_form", "/offline/form")
+    # Passkeys (webapp/views/passkeys.py): the user's list, and signing in with one.
+    config.add_route("passkeys", "/me/passkeys")
+    config.add_route("passkeys_options", "/me/passkeys/options")
+    config.add_route("passkey_rename", "/me/passkeys/{id:\\d{1,18}}/rename")
+    config.add_route("passkey_remove", "/me/passkeys/{id:\\d{1,18}}/remove")
+    config.add_route("login_passkey_options", "/login/passkey/options")
+    config.add_route("login_passkey", "/login/passkey")

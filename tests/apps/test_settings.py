@@ -14,6 +14,9 @@ GOOD_SECRET = "a-real-random-secret-" + "z" * 32
 #: Production's PIN keys (WALLET_PIN_KEYS, WALLET_PIN_KEY_ID): one real-looking key.
 GOOD_PIN_KEYS = {"WALLET_PIN_KEYS": "1:a-real-random-pin-key-0123456789abcdef",
                  "WALLET_PIN_KEY_ID": "1"}
+#: Production's passkeys' relying party (the user app's section).
+PASSKEY_ENV = {"WALLET_WEBAUTHN_RP_ID": "wallet.example",
+               "WALLET_WEBAUTHN_ORIGIN": "https://wallet.example"}
 
 
 BANK_ENV = {
@@ -33,7 +36,7 @@ def production(monkeypatch, **env):
     for name in ("WALLET_DATABASE_URL", "WALLET_SESSION_SECRET", "WALLET_REDIS_URL",
                  "WALLET_USER_APP_URL", "WALLET_PIN_KEYS", "WALLET_PIN_KEY_ID"):
         monkeypatch.delenv(name, raising=False)
-    env = {**BANK_ENV, **PRODUCTION_KYC_ENV, **GOOD_PIN_KEYS,
+    env = {**BANK_ENV, **PRODUCTION_KYC_ENV, **GOOD_PIN_KEYS, **PASSKEY_ENV,
            "WALLET_REDIS_URL": "redis://127.0.0.1:6379/15",
            "WALLET_USER_APP_URL": "https://wallet.example", **env}
     for name, value in env.items():

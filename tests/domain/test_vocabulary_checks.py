@@ -27,6 +27,7 @@ from wallet.core.codes import (
     MandateFrequency,
     MandateStatus,
     MoneyRequestStatus,
+    PasskeyPurpose,
     RequestStatus,
     RunStatus,
     ScheduleFrequency,
@@ -90,6 +91,8 @@ VOCABULARIES = {
     # The people of a shop (migration a1b7c0de2903).
     ("merchant_staff", "role"): Role,
     ("merchant_staff", "status"): StaffStatus,
+    # Passkeys' challenges (migration a1b7c0de3005).
+    ("passkey_challenges", "purpose"): PasskeyPurpose,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
 OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}, "transfer_holds": {"transaction_id": 1},

@@ -692,3 +692,15 @@ class StaffStatus(StrEnum):
     ACTIVE = "active"
     REMOVED = "removed"
     ALL = nonmember(("invited", "active", "removed"))
+
+
+# ----------------------------------------------------- passkeys (wallet.identity.passkeys)
+
+
+class PasskeyPurpose(StrEnum):
+    """``passkey_challenges.purpose``: what a WebAuthn challenge was issued
+    for -- adding a passkey (a signed-in user's) or signing in with one."""
+
+    REGISTER = "register"
+    SIGN_IN = "sign_in"
+    ALL = nonmember(("register", "sign_in"))

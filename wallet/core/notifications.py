@@ -64,6 +64,9 @@ class Notice(StrEnum):
     # An operator froze or unfroze the wallet (wallet.money.freeze).
     WALLET_FROZEN = "wallet_frozen"
     WALLET_UNFROZEN = "wallet_unfrozen"
+    # Passkeys (wallet.identity.passkeys): one added or removed.
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
 
 
 class MerchantNotice(StrEnum):

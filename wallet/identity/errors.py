@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ..core.errors import Refusal, WalletError
 
-__all__ = ["AccountError", "KycRefused", "LoginThrottled", "PinLocked", "PinNotSet",
-           "PinRefused", "WrongPin"]
+__all__ = ["AccountError", "KycRefused", "LoginThrottled", "PasskeyError", "PinLocked",
+           "PinNotSet", "PinRefused", "WrongPin"]
 
 
 class AccountError(Refusal):
@@ -16,6 +16,11 @@ class AccountError(Refusal):
 
 class LoginThrottled(AccountError):
     pass
+
+
+class PasskeyError(AccountError):
+    """A passkey refused (wallet.identity.passkeys): its ceremony, its name,
+    or its removal; said on the page, never a 500."""
 
 
 class PinRefused(WalletError):

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from .api import ApiToken
+from .passkeys import Passkey, PasskeyChallenge
 from .session import WebSession
 from .settling import MerchantPin
 from .stepup import KycRecord, WalletPin
 
-__all__ = ["ApiToken", "KycRecord", "MerchantPin", "WalletPin", "WebSession"]
+__all__ = ["ApiToken", "KycRecord", "MerchantPin", "Passkey", "PasskeyChallenge", "WalletPin",
+           "WebSession"]
