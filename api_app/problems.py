@@ -102,6 +102,11 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "payment_link_not_found": (404, "No such payment link"),
     "payment_link_not_payable": (409, "This payment link is no longer open"),
     "payment_link_reference_reused": (409, "Another payment link of yours has this reference"),
+    # Receive handles and scanned QR codes (wallet.identity.handles, wallet.money.pay_codes).
+    "handle_taken": (409, "That handle is taken"),
+    "handle_already_chosen": (409, "Your handle was chosen already and cannot be changed"),
+    "not_a_pay_code": (422, "This QR is not a wallet payment code"),
+    "image_unreadable": (400, "The picture could not be read"),
 }
 
 

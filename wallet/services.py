@@ -42,6 +42,7 @@ from .core.observe import NO_OBSERVER, Observer, observer_of
 from .core.tasks import NoTaskQueue, TaskQueue, TransactionRunner
 from .identity.accounts import AccountService
 from .identity.api_tokens import ApiTokens
+from .identity.handles import Handles
 from .identity.kyc import KycService, KycVerifier, load_verifier
 from .identity.merchant_pins import MerchantPins
 from .identity.pan_vault import PanVault
@@ -429,6 +430,11 @@ class Services:
     def receipts(self) -> Receipts:
         """Signed payment receipts (wallet.money.receipts)."""
         return Receipts(self.db, keys=self.settings.receipt_keys, clock=self.clock)
+
+    @property
+    def handles(self) -> Handles:
+        """People's receive handles (wallet.identity.handles)."""
+        return Handles(self.db)
 
 
 @dataclass(frozen=True)

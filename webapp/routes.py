@@ -67,3 +67,8 @@ def includeme(config: Configurator) -> None:
     # Test mode (webapp/views/test_mode.py): test objects' pages, no sign-in.
     config.add_route("test_checkout", "/test/checkout/{id}")
     config.add_route("test_mandate", "/test/mandates/{id}")
+    # Receive handles and scan-and-pay (webapp/views/handles.py, scan.py).
+    config.add_route("my_qr", "/me/qr")
+    config.add_route("to_handle", "/to/{handle}")
+    config.add_route("scan", "/scan")
+    config.add_route("scan_decode", "/scan/decode")
