@@ -105,6 +105,11 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     # Shops' settlements (wallet.banking.auto_settlement).
     "settlement_not_found": (404, "No such settlement"),
     "nothing_to_settle": (409, "Nothing available to settle"),
+    # Receive handles and scanned QR codes (wallet.identity.handles, wallet.money.pay_codes).
+    "handle_taken": (409, "That handle is taken"),
+    "handle_already_chosen": (409, "Your handle was chosen already and cannot be changed"),
+    "not_a_pay_code": (422, "This QR is not a wallet payment code"),
+    "image_unreadable": (400, "The picture could not be read"),
 }
 
 

@@ -44,6 +44,7 @@ from .core.observe import NO_OBSERVER, Observer, observer_of
 from .core.tasks import NoTaskQueue, TaskQueue, TransactionRunner
 from .identity.accounts import AccountService
 from .identity.api_tokens import ApiTokens
+from .identity.handles import Handles
 from .identity.kyc import KycService, KycVerifier, load_verifier
 from .identity.merchant_pins import MerchantPins
 from .identity.pan_vault import PanVault
@@ -501,6 +502,11 @@ class Services:
                                      "wallet.webauthn_origin")
         return Passkeys(self.db, policy=policy, accounts=self.accounts, pins=self.pins,
                         clock=self.clock)
+
+    @property
+    def handles(self) -> Handles:
+        """People's receive handles (wallet.identity.handles)."""
+        return Handles(self.db)
 
 
 @dataclass(frozen=True)

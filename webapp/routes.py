@@ -80,3 +80,8 @@ def includeme(config: Configurator) -> None:
     config.add_route("passkey_remove", "/me/passkeys/{id:\\d{1,18}}/remove")
     config.add_route("login_passkey_options", "/login/passkey/options")
     config.add_route("login_passkey", "/login/passkey")
+    # Receive handles and scan-and-pay (webapp/views/handles.py, scan.py).
+    config.add_route("my_qr", "/me/qr")
+    config.add_route("to_handle", "/to/{handle}")
+    config.add_route("scan", "/scan")
+    config.add_route("scan_decode", "/scan/decode")

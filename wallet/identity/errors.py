@@ -48,3 +48,22 @@ class PinNotSet(PinRefused):
 
 class KycRefused(WalletError):
     code = "kyc_refused"
+
+
+# Receive handles (wallet.identity.handles) -----------------------------------
+
+__all__ += ["HandleAlreadyChosen", "HandleTaken"]
+
+
+class HandleTaken(WalletError):
+    """Another person, a shop or a store has that handle."""
+
+    code = "handle_taken"
+    field = "handle"
+
+
+class HandleAlreadyChosen(WalletError):
+    """A person's handle is chosen once: it is on QR codes already printed."""
+
+    code = "handle_already_chosen"
+    field = "handle"

@@ -152,3 +152,26 @@ class StoreClosed(WalletError):
 
     code = "store_closed"
     field = "handle"
+
+
+# Scanning a QR code to pay (wallet.money.pay_codes) ----------------------------
+
+__all__ += ["NOT_A_PAY_CODE", "NotAPayCode", "UnreadableImage"]
+
+#: What a QR code that is not one of this wallet's payment codes answers.
+NOT_A_PAY_CODE = "This QR is not a wallet payment code."
+
+
+class NotAPayCode(WalletError):
+    """A QR code read, but not one of this wallet's payment codes: it is
+    never followed (an arbitrary address could be anyone's page)."""
+
+    code = "not_a_pay_code"
+    field = "image"
+
+
+class UnreadableImage(WalletError):
+    """The picture sent to be scanned is not an image we read (or too large)."""
+
+    code = "image_unreadable"
+    field = "image"

@@ -24,6 +24,7 @@ from ..core.errors import WalletError
 from ..core.models import Transaction, User
 from ..core.notifications import Notice
 from ..core.phone import InvalidPhone, normalize_phone
+from ..identity.handles import address_of, handle_of_address, read_handle
 from ..identity.pins import PinInput, Pins
 from . import records
 from .errors import (
@@ -39,18 +40,19 @@ from .quotes import AmountInput, TransferQuote, read_amount, refuse_beyond_balan
 from .records import Earlier
 from .transfer_holds import Payee, TransferHolds, first_payment_columns, payee_of
 
-__all__ = ["Sent", "Transfers"]
+__all__ = ["NO_SUCH_HANDLE", "Sent", "Transfers"]
 
 
 @functools.cache
-def _recipient_lookup(lock: bool, lock_query: Callable[[Select[Any]], Select[Any]]
-                      ) -> Select[Any]:
-    """The recipient by phone (bound parameter ``phone``), with ``lock`` its
+def _recipient_lookup(lock: bool, lock_query: Callable[[Select[Any]], Select[Any]],
+                      by_handle: bool = False) -> Select[Any]:
+    """The recipient by phone (bound parameter ``phone``; ``by_handle``: by
+    their receive handle, bound as ``phone`` too), with ``lock`` its
     row locked as the limits' check needs it, and whether the sender (bound
     ``sender_id``) paid them before and their KYC name (a first payment's
     checks: wallet.money.transfer_holds), all in one statement: built once."""
     lookup = (select(User, *first_payment_columns(bindparam("sender_id")))
-              .where(User.phone == bindparam("phone")))
+              .where((User.handle if by_handle else User.phone) == bindparam("phone")))
     return lock_query(lookup) if lock else lookup
 
 
@@ -68,6 +70,9 @@ class Sent:
 
 #: What a send to a number with no wallet is told (the page offers an invite).
 NOT_REGISTERED = "No wallet is registered with that number."
+#: What a send to an unknown receive handle is told.
+NO_SUCH_HANDLE = "No wallet has that handle."
+SELF_TRANSFER = "You cannot send money to yourself."
 
 
 class Transfers:
@@ -237,18 +242,33 @@ class Transfers:
 
     def _recipient(self, sender: User, phone_text: str, key: str, *,
                    lock: bool = False) -> tuple[User, Earlier | None, Payee]:
-        try:
-            phone = normalize_phone(phone_text)
-        except InvalidPhone as exc:  # not a phone number at all: the field is wrong
-            raise WalletError(str(exc), "phone") from None
-        if phone == sender.phone:
-            raise SelfTransfer("You cannot send money to yourself.")
+        """The recipient by their phone, or by their receive handle when
+        ``phone_text`` is an address (``asha@wallet``: a scanned QR code's)."""
+        handle = handle_of_address(phone_text)
+        if handle is None:
+            try:
+                phone = normalize_phone(phone_text)
+            except InvalidPhone as exc:  # not a phone number at all: the field is wrong
+                raise WalletError(str(exc), "phone") from None
+            if phone == sender.phone:
+                raise SelfTransfer(SELF_TRANSFER)
         found, earlier = records.with_earlier(
-            self.db, _recipient_lookup(lock, self.limits.lock_query), key,
-            ("payee_user_id", "amount_paise"), {"phone": phone, "sender_id": sender.id},
-            leading=3)
+            self.db, _recipient_lookup(lock, self.limits.lock_query, handle is not None), key,
+            ("payee_user_id", "amount_paise"),
+            {"phone": phone if handle is None else handle, "sender_id": sender.id}, leading=3)
         if found is None or not found[0].is_active:
-            raise RecipientNotFound(NOT_REGISTERED)
+            raise RecipientNotFound(NOT_REGISTERED if handle is None else NO_SUCH_HANDLE)
         recipient, paid_before, kyc_name = found
+        if recipient.id == sender.id:  # (by handle: their own QR code)
+            raise SelfTransfer(SELF_TRANSFER)
         return recipient, earlier, payee_of(paid_before, kyc_name)
+
+    def recipient_by_handle(self, sender: User, handle: str) -> tuple[User, Payee]:
+        """Who the receive handle ``handle`` pays, and what ``sender`` is told
+        of them (their verified name): the send page of a scanned QR code.
+        Refused: no such handle (RecipientNotFound), the sender's own."""
+        if read_handle(handle) is None:
+            raise RecipientNotFound(NO_SUCH_HANDLE)
+        recipient, _, payee = self._recipient(sender, address_of(handle), "")
+        return recipient, payee
 

@@ -13,9 +13,11 @@ from wallet.core.codes import IST, Kind, Status
 from wallet.core.errors import WalletError
 from wallet.core.models import User
 from wallet.core.phone import InvalidPhone, normalize_phone
+from wallet.identity.handles import address_of
 from wallet.money.activity import Activity, ActivityItem
 from wallet.money.errors import TransferNotFound
 from wallet.money.statement_files import statement_csv, statement_filename, statement_pdf
+from wallet.money.transfer_holds import mask_name
 from wallet.money.transfers import NOT_REGISTERED, Transfers
 from webcommon import request_read_services, request_services
 from webcommon.views import view_config, view_defaults
@@ -55,9 +57,12 @@ class WalletViews:
     def _send_form(self, errors: dict[str, str] | None = None,
                    values: dict[str, str] | None = None, status: int = 200) -> dict[str, Any]:
         self.request.response.status = status
+        handle = (values or {}).get("to_handle", "")
         return {
             "errors": errors or {},
             "values": values or {"phone": self.request.params.get("to", "")[:20]},
+            # A scanned QR code's person (webapp/views/handles.py): locked on the form.
+            "to": self._locked_recipient(handle) if handle else None,
             # (a form sent back to edit keeps its key: it is the same payment)
             "request_key": (values or {}).get("request_key") or new_request_key(),
             "balance": self.activity.balance(self.user),
@@ -78,6 +83,30 @@ class WalletViews:
         return {"phone": phone, "sms": f"sms:{phone}?body={quote(text)}",
                 "whatsapp": f"https://wa.me/{phone.lstrip('+')}?text={quote(text)}"}
 
+    def _locked_recipient(self, handle: str) -> dict[str, Any]:
+        """The person a receive handle names, as the send page shows them:
+        their verified name (masked), or their name masked and said unverified.
+        An unknown handle shows as itself (sending then says it is unknown)."""
+        try:
+            recipient, payee = self.transfers.recipient_by_handle(self.user, handle)
+        except WalletError:
+            return {"handle": handle, "address": address_of(handle), "name": None,
+                    "verified": False}
+        return {"handle": handle, "address": address_of(handle),
+                "name": payee.verified_name or mask_name(recipient.name),
+                "verified": payee.verified_name is not None}
+
+    def send_to(self, handle: str) -> dict[str, Any] | Response:
+        """/to/<handle>: the send form with that person locked as the recipient."""
+        page = self._send_form(values={"to_handle": handle, "phone": ""})
+        if page["to"]["name"] is None:
+            self.request.override_renderer = "error.jinja2"
+            self.request.response.status = 404
+            return {"title": "No such wallet handle",
+                    "message": f"No wallet has the handle {address_of(handle)}. Check "
+                               "the QR code, or ask them for their number."}
+        return pin_setup(self.request) or page
+
     @view_config(route_name="send", renderer="send.jinja2", request_method="GET")
     def send_form(self) -> dict[str, Any] | Response:
         return pin_setup(self.request) or self._send_form()
@@ -89,12 +118,17 @@ class WalletViews:
         values = {name: field(self.request, name) for name in ("phone", "amount", "note")}
         values["request_key"] = field(self.request, "request_key")
         errors: dict[str, str] = {}
-        if not values["phone"].strip():
+        # A scanned QR code's person: by their handle (the phone field is not shown).
+        handle = field(self.request, "to_handle", max_chars=40)
+        if handle:
+            values["to_handle"], values["phone"] = handle, ""
+        elif not values["phone"].strip():
             errors["phone"] = "Enter your friend's mobile number."
+        recipient = address_of(handle) if handle else values["phone"]
         return confirm_step(
             self.request,
             ConfirmStep(self.request.route_url("send"), "Send now", values),
-            lambda: self.transfers.quote_transfer(self.user, values["phone"], values["amount"],
+            lambda: self.transfers.quote_transfer(self.user, recipient, values["amount"],
                                                values["note"]),
             form=lambda errors, status: self._send_form(errors, values, status),
             done=lambda tx: HTTPSeeOther(self.request.route_url(

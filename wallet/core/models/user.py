@@ -32,6 +32,9 @@ class User(Base):
     #: "minimum" or "full" (wallet.identity.kyc): decides the wallet's limits (wallet.money.limits).
     kyc_level: Mapped[str] = mapped_column(String(8), default="minimum",
                                            server_default="minimum")
+    #: Their receive handle (``asha`` of ``asha@wallet``: wallet.identity.handles),
+    #: chosen once; None until they choose it.
+    handle: Mapped[str | None] = mapped_column(String(30), unique=True, default=None)
 
     @property
     def wallet_code(self) -> str:
