@@ -93,6 +93,12 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     # A first payment held for its undo window (wallet.money.transfer_holds).
     "transfer_not_found": (404, "No such transfer of yours"),
     "undo_closed": (409, "This transfer can no longer be undone"),
+    # One-time codes sent to a phone (wallet.identity.phone_codes).
+    "code_refused": (422, "The code was not accepted"),
+    "wrong_code": (422, "That is not the code sent"),
+    "code_expired": (410, "The code has expired: ask for a new one"),
+    "code_dead": (410, "The code can no longer be used: start again"),
+    "codes_throttled": (429, "Too many codes sent to this phone lately"),
 }
 
 

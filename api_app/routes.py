@@ -74,6 +74,10 @@ API_ROUTES = {
     # Users' tickets: a problem reported about a transaction (users' tokens).
     "tickets": "/v1/tickets",
     "ticket": "/v1/tickets/{ticket_id}",
+    # One-time codes by SMS: sign up, reset a forgotten password (no token).
+    "otp": "/v1/otp",
+    "otp_resend": "/v1/otp/resend",
+    "otp_verify": "/v1/otp/verify",
 }
 
 

@@ -1,5 +1,6 @@
 from pyramid.config import Configurator
 
+from webapp.sms_outbox import include_sms_outbox_page
 from webcommon.receipt_keys import include_receipt_keys
 from webcommon.routes import add_account_routes
 
@@ -62,3 +63,13 @@ def includeme(config: Configurator) -> None:
     # Signed payment receipts: anyone checks one (webapp/views/receipts.py); the keys.
     config.add_route("receipts_verify", "/receipts/verify")
     include_receipt_keys(config)
+    # Phones proved by a code by SMS (webapp/views/phone.py): sign-up's second
+    # step, a forgotten password, a forgotten PIN; the development outbox page.
+    config.add_route("signup_verify", "/signup/verify")
+    config.add_route("signup_resend", "/signup/resend")
+    config.add_route("password_forgot", "/password/forgot")
+    config.add_route("password_reset", "/password/reset")
+    config.add_route("password_resend", "/password/resend")
+    config.add_route("pin_reset_code", "/pin/reset/code")
+    config.add_route("pin_reset_send", "/pin/reset/code/send")
+    include_sms_outbox_page(config)

@@ -25,6 +25,8 @@ from wallet.core.codes import (
     MandateFrequency,
     MandateStatus,
     MoneyRequestStatus,
+    OtpPurpose,
+    OtpStatus,
     RequestStatus,
     RunStatus,
     ScheduleFrequency,
@@ -73,6 +75,9 @@ VOCABULARIES = {
     ("disputes", "reason"): DisputeReason,
     # A first payment held for its undo window (migration a1b7c0de2802).
     ("transfer_holds", "status"): TransferHoldStatus,
+    # Phones verified by a one-time code (migration a1b7c0de3001).
+    ("otp_codes", "purpose"): OtpPurpose,
+    ("otp_codes", "status"): OtpStatus,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
 OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}, "transfer_holds": {"transaction_id": 1}}

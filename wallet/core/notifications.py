@@ -64,6 +64,8 @@ class Notice(StrEnum):
     # An operator froze or unfroze the wallet (wallet.money.freeze).
     WALLET_FROZEN = "wallet_frozen"
     WALLET_UNFROZEN = "wallet_unfrozen"
+    #: A sign-in from a browser not seen before (wallet.identity.devices).
+    NEW_DEVICE_SIGN_IN = "new_device_sign_in"
 
 
 class MerchantNotice(StrEnum):

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from .api import ApiToken
+from .phone import KnownDevice, OtpCode, SmsOutbox
 from .session import WebSession
 from .settling import MerchantPin
 from .stepup import KycRecord, WalletPin
 
-__all__ = ["ApiToken", "KycRecord", "MerchantPin", "WalletPin", "WebSession"]
+__all__ = ["ApiToken", "KnownDevice", "KycRecord", "MerchantPin", "OtpCode", "SmsOutbox",
+           "WalletPin", "WebSession"]
