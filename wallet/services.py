@@ -42,10 +42,10 @@ from .core.observe import NO_OBSERVER, Observer, observer_of
 from .core.tasks import NoTaskQueue, TaskQueue, TransactionRunner
 from .identity.accounts import AccountService
 from .identity.api_tokens import ApiTokens
+from .identity.devices import KnownDevices
 from .identity.kyc import KycService, KycVerifier, load_verifier
 from .identity.merchant_pins import MerchantPins
 from .identity.pan_vault import PanVault
-from .identity.devices import KnownDevices
 from .identity.phone_codes import OtpPolicy, PhoneCodes
 from .identity.phone_flows import PasswordRecovery, PhoneSignup, PinRecovery
 from .identity.pins import PinPolicy, Pins

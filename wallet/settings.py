@@ -31,10 +31,10 @@ from .core.ini import (
     resolve_settings,
 )
 from .identity.pan_vault import PanKeys
-from .identity.pin_hashes import PinKeys, parse_pin_keys
-from .identity.sms import check_sms_gateway
 from .identity.phone_codes import OtpPolicy, otp_secret
+from .identity.pin_hashes import PinKeys, parse_pin_keys
 from .identity.pins import PinPolicy
+from .identity.sms import check_sms_gateway
 from .merchants.disputes import DisputePolicy
 from .merchants.mandate_rules import MIN_PRODUCTION_NOTICE_S, MandatePolicy
 from .merchants.webhooks import WebhookPolicy
