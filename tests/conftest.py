@@ -276,6 +276,7 @@ PRODUCTION_KYC_SETTINGS = {
     "wallet.sms_gateway": "msg91",
     "wallet.sms_msg91_auth_key": "412345AbCdEfGhIjKlMnOpQr",
     "wallet.sms_msg91_template_id": "6650a1b2c3d4e5f6a7b8c9d0",
+    "wallet.sms_outbox_page": "false",
 }
 #: The same, as production.ini reads it from the environment.
 PRODUCTION_KYC_ENV = {
