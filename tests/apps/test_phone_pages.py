@@ -129,7 +129,8 @@ def test_a_pin_reset_by_code(user_app, db):
 def test_a_sign_in_from_a_new_browser_is_told(user_wsgi, user_app, db):
     make_user(db, ASHA, "Asha Rao")
     login(user_app, "98765 43210")  # the first browser: recorded, not told
-    user_app.post("/logout", {"csrf_token": user_app.get("/dashboard").forms[0]["csrf_token"].value})
+    csrf = user_app.get("/dashboard").forms[0]["csrf_token"].value
+    user_app.post("/logout", {"csrf_token": csrf})
     login(user_app, "98765 43210")  # the same browser again
     assert count(db, Notification) == 0 and sms_texts(db, ASHA) == []
     other = webtest.TestApp(user_wsgi, extra_environ={"REMOTE_ADDR": "203.0.113.9"})

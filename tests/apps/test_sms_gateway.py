@@ -65,7 +65,7 @@ def test_production_refuses_msg91_without_its_settings(key, value):
 def test_development_defaults_to_the_outbox_and_a_development_secret():
     settings = WalletSettings.from_dict({})
     assert settings.sms_gateway == "outbox" and settings.otp_secret.startswith(b"development")
-    assert getattr(OutboxSmsGateway, "development_only") is True
+    assert OutboxSmsGateway.development_only is True
 
 
 class Stub:

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from wallet.core.codes import OtpPurpose, OtpStatus
+from wallet.core.codes import OtpStatus
 from wallet.core.models import Notification, User
 from wallet.identity.accounts import AccountService
 from wallet.identity.devices import KnownDevices, new_device_id
