@@ -110,6 +110,12 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "handle_already_chosen": (409, "Your handle was chosen already and cannot be changed"),
     "not_a_pay_code": (422, "This QR is not a wallet payment code"),
     "image_unreadable": (400, "The picture could not be read"),
+    # One-time codes sent to a phone (wallet.identity.phone_codes).
+    "code_refused": (422, "The code was not accepted"),
+    "wrong_code": (422, "That is not the code sent"),
+    "code_expired": (410, "The code has expired: ask for a new one"),
+    "code_dead": (410, "The code can no longer be used: start again"),
+    "codes_throttled": (429, "Too many codes sent to this phone lately"),
 }
 
 

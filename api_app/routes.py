@@ -85,6 +85,10 @@ API_ROUTES = {
     "settlements": "/v1/settlements",
     "settlement": "/v1/settlements/{settlement_id}",
     "settlement_report": "/v1/settlements/{settlement_id}/report.csv",
+    # One-time codes by SMS: sign up, reset a forgotten password (no token).
+    "otp": "/v1/otp",
+    "otp_resend": "/v1/otp/resend",
+    "otp_verify": "/v1/otp/verify",
 }
 
 

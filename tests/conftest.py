@@ -271,6 +271,12 @@ PRODUCTION_KYC_SETTINGS = {
     # Payment receipts' signing key (wallet.money.receipt_keys): production needs one.
     "wallet.receipt_signing_keys": "2026a:hvmWYsUhw5l0DafvUwGZSZVizEpFqewxcRgLG2ocgqo",
     "wallet.receipt_key_id": "2026a",
+    # One-time codes by SMS: a real provider and a strong key of the codes' hashes.
+    "wallet.otp_secret": "Ot7pQ2vX9mK4rL8wN3sB6yH1cF5jD0gZ",
+    "wallet.sms_gateway": "msg91",
+    "wallet.sms_msg91_auth_key": "412345AbCdEfGhIjKlMnOpQr",
+    "wallet.sms_msg91_template_id": "6650a1b2c3d4e5f6a7b8c9d0",
+    "wallet.sms_outbox_page": "false",
 }
 #: The same, as production.ini reads it from the environment.
 PRODUCTION_KYC_ENV = {
@@ -280,6 +286,9 @@ PRODUCTION_KYC_ENV = {
     "WALLET_PAN_HMAC_KEY": PRODUCTION_KYC_SETTINGS["wallet.pan_hmac_key"],
     "WALLET_RECEIPT_SIGNING_KEYS": PRODUCTION_KYC_SETTINGS["wallet.receipt_signing_keys"],
     "WALLET_RECEIPT_KEY_ID": PRODUCTION_KYC_SETTINGS["wallet.receipt_key_id"],
+    "WALLET_OTP_SECRET": PRODUCTION_KYC_SETTINGS["wallet.otp_secret"],
+    "WALLET_MSG91_AUTH_KEY": PRODUCTION_KYC_SETTINGS["wallet.sms_msg91_auth_key"],
+    "WALLET_MSG91_TEMPLATE_ID": PRODUCTION_KYC_SETTINGS["wallet.sms_msg91_template_id"],
 }
 
 
@@ -305,6 +314,8 @@ def web_settings(app_db_url):
         "wallet.bcrypt_rounds": "4",
         "wallet.pin_keys": TEST_PIN_KEYS,
         "wallet.pin_key_id": TEST_PIN_KEY_ID,
+        # SMS go to the outbox (tests.wallet_helpers.sms_code reads a code); /dev/sms shows them.
+        "wallet.sms_outbox_page": "true",
         "retry.attempts": "3",
         # Tasks are queued in memory and run by the tests that want them.
         "huey.backend": "memory",

@@ -326,3 +326,32 @@ def write_ini(path, settings: dict) -> str:
     lines += [f"{key} = {str(value).replace('%', '%%')}" for key, value in settings.items()]
     path.write_text("\n".join(lines) + "\n")
     return str(path)
+
+
+def sms_texts(db, phone: str) -> list[str]:
+    """The SMS the outbox gateway sent to ``phone`` (E.164), oldest first."""
+    from wallet.identity.models import SmsOutbox
+
+    with db() as session:
+        return list(session.scalars(select(SmsOutbox.text).where(SmsOutbox.phone == phone)
+                                    .order_by(SmsOutbox.id)))
+
+
+def sms_code(db, phone: str) -> str:
+    """The one-time code of the latest SMS to ``phone``."""
+    texts = sms_texts(db, phone)
+    assert texts, f"no SMS to {phone}"
+    return re.match(r"\d{6}", texts[-1]).group(0)
+
+
+def sign_up_with_code(app, db, name: str, phone: str, password: str = PASSWORD):
+    """Sign up on the user app's pages: the form, then the code from the outbox."""
+    from wallet.core.phone import normalize_phone
+
+    form = app.get("/signup").forms["signup-form"]
+    form["name"], form["phone"], form["password"] = name, phone, password
+    sent = form.submit()
+    assert sent.status_int == 303 and sent.location.endswith("/signup/verify"), sent.text[:500]
+    verify = sent.follow().forms["verify-form"]
+    verify["code"] = sms_code(db, normalize_phone(phone))
+    return verify.submit()

@@ -44,12 +44,16 @@ from .core.observe import NO_OBSERVER, Observer, observer_of
 from .core.tasks import NoTaskQueue, TaskQueue, TransactionRunner
 from .identity.accounts import AccountService
 from .identity.api_tokens import ApiTokens
+from .identity.devices import KnownDevices
 from .identity.handles import Handles
 from .identity.kyc import KycService, KycVerifier, load_verifier
 from .identity.merchant_pins import MerchantPins
 from .identity.pan_vault import PanVault
 from .identity.passkeys import Passkeys
+from .identity.phone_codes import OtpPolicy, PhoneCodes
+from .identity.phone_flows import PasswordRecovery, PhoneSignup, PinRecovery
 from .identity.pins import PinPolicy, Pins
+from .identity.sms import SmsGateway, load_sms_gateway
 from .identity.web_sessions import SessionPolicy, WebSessions
 from .merchants.counter import CounterFeed, CounterTokens
 from .merchants.disputes import DisputePolicy, Disputes
@@ -507,6 +511,42 @@ class Services:
     def handles(self) -> Handles:
         """People's receive handles (wallet.identity.handles)."""
         return Handles(self.db)
+
+    # Phones proved by a one-time code by SMS (wallet.identity.phone_codes, phone_flows,
+    # devices).
+    @property
+    def otp_policy(self) -> OtpPolicy:
+        s = self.settings
+        return OtpPolicy(code_ttl_s=s.otp_code_ttl_s, max_tries=s.otp_max_tries,
+                         sends_per_hour=s.otp_sends_per_hour,
+                         resend_after_s=s.otp_resend_after_s, secret=s.otp_secret)
+
+    @property
+    def sms_gateway(self) -> SmsGateway:
+        return load_sms_gateway(self.settings.sms_gateway, self.settings.raw,
+                                self.db.get_bind())
+
+    @property
+    def phone_codes(self) -> PhoneCodes:
+        return PhoneCodes(self.db, policy=self.otp_policy, gateway=self.sms_gateway,
+                          clock=self.clock)
+
+    @property
+    def phone_signup(self) -> PhoneSignup:
+        return PhoneSignup(self.db, codes=self.phone_codes, accounts=self.accounts)
+
+    @property
+    def password_recovery(self) -> PasswordRecovery:
+        return PasswordRecovery(self.db, codes=self.phone_codes, accounts=self.accounts,
+                                clock=self.clock)
+
+    @property
+    def pin_recovery(self) -> PinRecovery:
+        return PinRecovery(self.db, codes=self.phone_codes, pins=self.pins)
+
+    @property
+    def known_devices(self) -> KnownDevices:
+        return KnownDevices(self.db, gateway=self.sms_gateway, clock=self.clock)
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,10 @@ from .core.ini import (
 )
 from .identity.pan_vault import PanKeys
 from .identity.passkey_policy import PasskeyPolicy
+from .identity.phone_codes import OtpPolicy, otp_secret
 from .identity.pin_hashes import PinKeys, parse_pin_keys
 from .identity.pins import PinPolicy
+from .identity.sms import check_sms_gateway
 from .merchants.disputes import DisputePolicy
 from .merchants.mandate_rules import MIN_PRODUCTION_NOTICE_S, MandatePolicy
 from .merchants.refunds import RefundPolicy
@@ -225,6 +227,21 @@ class WalletSettings:
     #: Passkeys' relying party (wallet.identity.passkey_policy): None when not
     #: configured (outside production only: the user app requires it there).
     passkeys: PasskeyPolicy | None = field(default=None, repr=False)
+    # One-time codes by SMS (wallet.identity.phone_codes): a code lives
+    # ``otp_code_ttl_s``, allows ``otp_max_tries`` wrong tries; at most
+    # ``otp_sends_per_hour`` codes to a phone an hour, a resend no sooner than
+    # ``otp_resend_after_s``. ``otp_secret``: the key of their stored HMACs
+    # (``wallet.otp_secret``; production refuses a missing or weak one).
+    otp_code_ttl_s: float = OtpPolicy.code_ttl_s
+    otp_max_tries: int = OtpPolicy.max_tries
+    otp_sends_per_hour: int = OtpPolicy.sends_per_hour
+    otp_resend_after_s: float = OtpPolicy.resend_after_s
+    otp_secret: bytes = field(default=b"", repr=False)
+    #: The SMS gateway (wallet.identity.sms): ``outbox`` (development: production
+    #: refuses it), ``msg91``, or ``module:factory``.
+    sms_gateway: str = "outbox"
+    #: The user app's /dev/sms page (the outbox's messages): development only.
+    sms_outbox_page: bool = False
 
     @property
     def production(self) -> bool:
@@ -247,6 +264,13 @@ class WalletSettings:
         if is_production(settings) and values["mandate_notice_s"] < MIN_PRODUCTION_NOTICE_S:
             raise ConfigurationError("wallet.mandate_notice_s: customers get at least 24 hours' "
                                      "notice of an AutoPay debit (86400) in production")
+        production = is_production(settings)
+        if production and values["sms_outbox_page"]:
+            raise ConfigurationError("wallet.sms_outbox_page must be off in production: it "
+                                     "shows every SMS sent")
+        check_sms_gateway(values["sms_gateway"], settings, production=production)
+        values["otp_secret"] = otp_secret(str(settings.get("wallet.otp_secret") or ""),
+                                          production=production)
         return cls(raw=dict(settings), banks=load_banks(settings), pin_keys=_pin_keys(settings),
                    pan_keys=PanKeys.from_settings(settings),
                    receipt_keys=ReceiptKeyRing.from_settings(settings),
@@ -303,6 +327,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "merchant_settle_confirm_above_paise": _not_negative(int),
     # The counter's announcer.
     "counter_token_ttl_s": _POSITIVE_FLOAT,
+    # One-time codes by SMS (otp_secret: read and checked on its own).
+    "otp_code_ttl_s": _POSITIVE_FLOAT, "otp_max_tries": _POSITIVE_INT,
+    "otp_sends_per_hour": _POSITIVE_INT, "otp_resend_after_s": _not_negative(float),
+    "sms_gateway": str, "sms_outbox_page": as_bool,
 }
 
 

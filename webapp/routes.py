@@ -1,5 +1,6 @@
 from pyramid.config import Configurator
 
+from webapp.sms_outbox import include_sms_outbox_page
 from webcommon.receipt_keys import include_receipt_keys
 from webcommon.routes import add_account_routes
 
@@ -85,3 +86,13 @@ def includeme(config: Configurator) -> None:
     config.add_route("to_handle", "/to/{handle}")
     config.add_route("scan", "/scan")
     config.add_route("scan_decode", "/scan/decode")
+    # Phones proved by a code by SMS (webapp/views/phone.py): sign-up's second
+    # step, a forgotten password, a forgotten PIN; the development outbox page.
+    config.add_route("signup_verify", "/signup/verify")
+    config.add_route("signup_resend", "/signup/resend")
+    config.add_route("password_forgot", "/password/forgot")
+    config.add_route("password_reset", "/password/reset")
+    config.add_route("password_resend", "/password/resend")
+    config.add_route("pin_reset_code", "/pin/reset/code")
+    config.add_route("pin_reset_send", "/pin/reset/code/send")
+    include_sms_outbox_page(config)

@@ -54,6 +54,11 @@ API_ANSWERS = {
     "wallet.merchants.errors.RequestNotPayable": (409, "not_payable"),
     "wallet.merchants.errors.PaymentNotFound": (404, "not_found"),
     "wallet.merchants.errors.RefundTooLarge": (422, "refund_too_large"),
+    # One-time codes by SMS (wallet.identity.phone_codes).
+    "wallet.identity.errors.WrongCode": (422, "wrong_code"),
+    "wallet.identity.errors.CodeExpired": (410, "code_expired"),
+    "wallet.identity.errors.CodeDead": (410, "code_dead"),
+    "wallet.identity.errors.CodesThrottled": (429, "codes_throttled"),
 }
 
 

@@ -27,6 +27,8 @@ from wallet.core.codes import (
     MandateFrequency,
     MandateStatus,
     MoneyRequestStatus,
+    OtpPurpose,
+    OtpStatus,
     PasskeyPurpose,
     RequestStatus,
     RunStatus,
@@ -93,6 +95,9 @@ VOCABULARIES = {
     ("merchant_staff", "status"): StaffStatus,
     # Passkeys' challenges (migration a1b7c0de3005).
     ("passkey_challenges", "purpose"): PasskeyPurpose,
+    # Phones verified by a one-time code (migration a1b7c0de3001).
+    ("otp_codes", "purpose"): OtpPurpose,
+    ("otp_codes", "status"): OtpStatus,
 }
 #: Columns a table's other CHECKs need set, so that only the vocabulary's fails.
 OTHER_CHECKS = {"payment_schedules": {"payee_user_id": 1}, "transfer_holds": {"transaction_id": 1},

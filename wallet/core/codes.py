@@ -704,3 +704,24 @@ class PasskeyPurpose(StrEnum):
     REGISTER = "register"
     SIGN_IN = "sign_in"
     ALL = nonmember(("register", "sign_in"))
+
+
+class OtpPurpose(StrEnum):
+    """``otp_codes.purpose``: what a one-time code sent to a phone proves
+    (wallet.identity.phone_codes)."""
+
+    SIGNUP = "signup"
+    PASSWORD_RESET = "password_reset"
+    PIN_RESET = "pin_reset"
+    ALL = nonmember(("signup", "password_reset", "pin_reset"))
+
+
+class OtpStatus(StrEnum):
+    """``otp_codes.status``: pending -> used (the right code, once) | dead
+    (too many wrong tries: start again). An expired one stays pending, past
+    its ``expires_at``."""
+
+    PENDING = "pending"
+    USED = "used"
+    DEAD = "dead"
+    ALL = nonmember(("pending", "used", "dead"))

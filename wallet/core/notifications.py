@@ -67,6 +67,8 @@ class Notice(StrEnum):
     # Passkeys (wallet.identity.passkeys): one added or removed.
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_REMOVED = "passkey_removed"
+    #: A sign-in from a browser not seen before (wallet.identity.devices).
+    NEW_DEVICE_SIGN_IN = "new_device_sign_in"
 
 
 class MerchantNotice(StrEnum):

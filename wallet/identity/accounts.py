@@ -46,6 +46,9 @@ def is_handle(handle: str) -> bool:
     return _HANDLE.fullmatch(handle) is not None
 
 
+TAKEN = "This number already has an account. Log in instead."
+
+
 @dataclass
 class AccountService:
     dbsession: Session
@@ -53,6 +56,14 @@ class AccountService:
     clock: Callable[[], dt.datetime] = utcnow
 
     def signup(self, phone: str, name: str, password: str) -> User:
+        """An account at once (tests, demo data, the CLI): the pages and the
+        API first prove the phone (wallet.identity.phone_flows.PhoneSignup)."""
+        phone, name = self.check_signup(phone, name, password)
+        return self.create_user(phone, name, self.hash_password(password))
+
+    def check_signup(self, phone: str, name: str, password: str) -> tuple[str, str]:
+        """The phone (E.164) and name of a sign-up, every field's problem
+        raised at once (AccountError), a phone with an account included."""
         problems: dict[str, str] = {}
         try:
             phone = normalize_phone(phone)
@@ -66,22 +77,23 @@ class AccountService:
         weak = password_problem(password, (phone, name))
         if weak:
             problems["password"] = weak
+        if "phone" not in problems and self.dbsession.scalar(
+                select(User.id).where(User.phone == phone)) is not None:
+            problems["phone"] = TAKEN
         if problems:
             raise AccountError.of_fields(problems)
-        user = User(
-            phone=phone,
-            name=name,
-            password_hash=self.hash_password(password),
-            is_active=True,
-            created_at=self.clock(),
-        )
+        return phone, name
+
+    def create_user(self, phone: str, name: str, password_hash: str) -> User:
+        """The account and its wallet, for a sign-up already checked."""
+        user = User(phone=phone, name=name, password_hash=password_hash, is_active=True,
+                    created_at=self.clock())
         try:
             with self.dbsession.begin_nested():  # a concurrent sign-up may win the phone
                 self.dbsession.add(user)
                 self.dbsession.flush()
         except IntegrityError:
-            raise AccountError("This number already has an account. Log in instead.",
-                               "phone") from None
+            raise AccountError(TAKEN, "phone") from None
         open_wallet(Ledger(self.dbsession, clock=self.clock), user)
         return user
 
@@ -163,6 +175,11 @@ class AccountService:
             keep_session_id=keep_session_id)
         merchant.password_hash = self.hash_password(new)
         return ended
+
+    @staticmethod
+    def check_new_password(new: str, repeat: str, personal: tuple[str, ...]) -> None:
+        """A new password typed twice, strong enough (AccountError naming the field)."""
+        AccountService._check_new_password(new, repeat, personal)
 
     @staticmethod
     def _check_new_password(new: str, repeat: str, personal: tuple[str, ...]) -> None:

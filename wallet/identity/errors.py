@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from ..core.errors import Refusal, WalletError
 
-__all__ = ["AccountError", "KycRefused", "LoginThrottled", "PasskeyError", "PinLocked",
-           "PinNotSet", "PinRefused", "WrongPin"]
+__all__ = ["AccountError", "CodeDead", "CodeExpired", "CodeRefused", "CodesThrottled",
+           "KycRefused", "LoginThrottled", "PasskeyError", "PinLocked", "PinNotSet", "PinRefused",
+           "WrongCode", "WrongPin"]
 
 
 class AccountError(Refusal):
@@ -67,3 +68,41 @@ class HandleAlreadyChosen(WalletError):
 
     code = "handle_already_chosen"
     field = "handle"
+
+
+# One-time codes sent to a phone (wallet.identity.phone_codes).
+class CodeRefused(WalletError):
+    """A one-time code not taken (wrong, expired, used, or after too many tries)."""
+
+    field = "code"
+    code = "code_refused"
+
+
+class WrongCode(CodeRefused):
+    """Not the code sent: a try counted."""
+
+    code = "wrong_code"
+
+
+class CodeExpired(CodeRefused):
+    """Sent too long ago: ask for a new one."""
+
+    code = "code_expired"
+
+
+class CodeDead(CodeRefused):
+    """Used already, or too many wrong tries: start again."""
+
+    code = "code_dead"
+
+
+class CodesThrottled(WalletError):
+    """Too many codes sent to this phone lately, or a new one asked too soon."""
+
+    code = "codes_throttled"
+    #: seconds until another code may be sent (an API's Retry-After)
+    retry_after_s: int = 60
+
+    def __init__(self, message: str, retry_after_s: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)

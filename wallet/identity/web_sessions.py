@@ -77,6 +77,7 @@ class EndReason:
     PIN_RESET = "pin_reset"
     ACCOUNT_DISABLED = "account_disabled"  # e.g. a member of staff removed
     BY_OPERATOR = "ended_by_operator"  # support, for a stolen device
+    PASSWORD_RESET = "password_reset"  # a forgotten password reset with a code by SMS
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,14 @@ from urllib.parse import urlsplit
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.security import forget, remember
+from pyramid.security import forget
 
 from wallet.identity.errors import AccountError, LoginThrottled
 from webcommon import request_services
 from webcommon.views import view_config
 
 from .forms import field
+from .phone import signed_in
 
 
 def same_site_path(request: Request) -> str:
@@ -46,21 +47,6 @@ def auth_form(request: Request) -> dict[str, Any] | Response:
     return {"errors": {}, "values": {}, "next": same_site_path(request)}
 
 
-@view_config(route_name="signup", renderer="signup.jinja2", request_method="POST")
-def signup(request: Request) -> dict[str, Any] | Response:
-    values = {"phone": field(request, "phone"), "name": field(request, "name")}
-    try:
-        user = request_services(request).accounts.signup(
-            values["phone"], values["name"], field(request, "password")
-        )
-    except AccountError as exc:
-        request.response.status = 400
-        return {"errors": exc.errors, "values": values, "next": ""}
-    headers = remember(request, user.id)
-    request.session.flash(f"Welcome, {user.name}! Your wallet is ready.")
-    return HTTPSeeOther(request.route_url("dashboard"), headers=headers)
-
-
 @view_config(route_name="login", renderer="login.jinja2", request_method="POST")
 def login(request: Request) -> dict[str, Any] | Response:
     values = {"phone": field(request, "phone")}
@@ -72,8 +58,8 @@ def login(request: Request) -> dict[str, Any] | Response:
         request.response.status = 429 if isinstance(exc, LoginThrottled) else 400
         return {"errors": {"form": str(exc)}, "values": values,
                 "next": same_site_path(request)}
-    headers = remember(request, user.id)
-    return HTTPSeeOther(safe_next(request), headers=headers)
+    # (the sign-up's POST, with its code: webapp/views/phone.py)
+    return signed_in(request, user, safe_next(request))
 
 
 @view_config(route_name="logout", request_method="POST")
