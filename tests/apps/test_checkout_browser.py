@@ -95,7 +95,8 @@ def test_checkout_return_to_the_shop_then_a_refund_in_the_history(browser, user_
             payment = app.get("/payments").click(href=r"/payments/\d+$")
             form = payment.forms["refund-form"]
             form["amount"], form["reason"] = "100", "one dosa was cold"
-            assert "Refunded ₹100.00" in form.submit(status=303).follow().text
+            confirm = form.submit(status=200).forms["refund-confirm-form"]  # "Refund ₹100.00 to …?"
+            assert "Refunded ₹100.00" in confirm.submit(status=303).follow().text
 
         def customer(page) -> None:
             from playwright.sync_api import expect

@@ -24,10 +24,20 @@ from wallet.merchants.roles import role_permits
 from ..api_helpers import auth, new_key, sign_in
 from ..staff_helpers import STAFF_PASSWORD, first_store, make_staff, owner_actor, staff_service
 from ..wallet_helpers import PASSWORD, make_user
-from .test_merchant_app import make_merchant, merchant_login, merchant_wsgi
+from .test_merchant_app import make_merchant, merchant_login, merchant_main
 from .test_staff_pages import browser
 
-__all__ = ["merchant_wsgi"]  # (a fixture)
+
+@pytest.fixture
+def merchant_wsgi(web_settings):
+    """The merchant app as configured to run: the counter page's stream tokens too."""
+    from ..conftest import dispose_app_engine
+    app = merchant_main({}, **{**web_settings, "wallet.user_app_url": "http://wallet.test",
+                               "wallet.counter_token_secret": "test-only-counter-secret-" + "x" * 20,
+                               "announcer.stream_url": "http://127.0.0.1:9/stream"})
+    yield app
+    dispose_app_engine(app)
+
 
 OWNER, MANAGER, CASHIER = "owner", "manager", "cashier"
 #: Who is asked: the shop's own login, and people of each role (by their role).
@@ -101,8 +111,8 @@ RULES: dict[tuple[str, str], frozenset[str] | str] = {
     # Test mode's switch and the payment requests it shows: owners and managers.
     ("mode", "POST"): frozenset({OWNER, MANAGER}),
     ("payment_requests", "GET"): frozenset({OWNER, MANAGER}),
-    # The counter's check of a payment receipt: everyone.
-    ("verify", "GET"): ALL,
+    # The counter: its page, its stream's token, and the check of a payment receipt.
+    ("verify", "GET"): ALL, ("counter", "GET"): ALL, ("counter_token", "GET"): ALL,
 }
 
 #: Values tried for a route's placeholders, the first its pattern takes.
