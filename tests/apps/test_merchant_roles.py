@@ -33,7 +33,7 @@ def merchant_wsgi(web_settings):
     """The merchant app as configured to run: the counter page's stream tokens too."""
     from ..conftest import dispose_app_engine
     app = merchant_main({}, **{**web_settings, "wallet.user_app_url": "http://wallet.test",
-                               "wallet.counter_token_secret": "test-only-counter-secret-" + "x" * 20,
+                               "wallet.counter_token_secret": "test-counter-secret-" + "x" * 20,
                                "announcer.stream_url": "http://127.0.0.1:9/stream"})
     yield app
     dispose_app_engine(app)
