@@ -67,3 +67,5 @@ def includeme(config: Configurator) -> None:
     # Test mode (webapp/views/test_mode.py): test objects' pages, no sign-in.
     config.add_route("test_checkout", "/test/checkout/{id}")
     config.add_route("test_mandate", "/test/mandates/{id}")
+    # The phone's "Me" tab (webapp/views/me.py): the person, their settings, sign-out.
+    config.add_route("me", "/me")
