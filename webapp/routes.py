@@ -96,3 +96,5 @@ def includeme(config: Configurator) -> None:
     config.add_route("pin_reset_code", "/pin/reset/code")
     config.add_route("pin_reset_send", "/pin/reset/code/send")
     include_sms_outbox_page(config)
+    # The phone's "Me" tab (webapp/views/me.py): the person, their settings, sign-out.
+    config.add_route("me", "/me")

@@ -20,13 +20,22 @@ pytestmark = pytest.mark.browser
 ASHA, RAVI = "+919876543210", "+919812345678"
 
 
+def open_schedules(page) -> None:
+    """Scheduled payments from the top navigation, or on a phone from the Me tab."""
+    if page.locator("#nav-schedules").is_visible():
+        page.locator("#nav-schedules").click()
+    else:
+        page.locator("#tab-me").click()
+        page.locator("#me-schedules").click()
+
+
 def test_schedule_then_skip_pause_resume_cancel(db, screen_page):  # noqa: F811
     asha = make_user(db, ASHA, "Asha", deposit_paise=1_000_00)
     make_user(db, RAVI, "Ravi Kumar")
     page = screen_page
     log_in(page, "98765 43210")
     page.goto("/")
-    page.locator("#nav-schedules").click()
+    open_schedules(page)
     page.locator("#new-schedule").click()
     fits_the_screen(page)
     page.locator("#phone").fill("98123 45678")
@@ -46,7 +55,7 @@ def test_schedule_then_skip_pause_resume_cancel(db, screen_page):  # noqa: F811
     expect(page.locator("#schedule-status")).to_have_text("active")
     fits_the_screen(page)
 
-    page.locator("#nav-schedules").click()
+    open_schedules(page)
     item = page.locator(".schedule-item")
     expect(item).to_have_count(1)
     expect(item).to_contain_text("Ravi Kumar")

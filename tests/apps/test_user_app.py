@@ -167,7 +167,7 @@ def test_send_money_moves_it_once_and_both_see_it(asha_app, user_app, db, asha, 
     response = send_form(asha_app, amount="250.50", note="chai  and\tsamosa").submit()
     assert response.status_int == 303
     receipt = response.follow()
-    assert "Sent!" in receipt.text and "−₹250.50" in receipt.text
+    assert "Sent!" in receipt.text and 'id="done-amount">₹250.50<' in receipt.text
     assert "Ravi Kumar (+91 ••••• 45678)" in receipt.text
     assert balance(db, asha) == (749_50, 0)
     assert balance(db, ravi) == (250_50, 0)

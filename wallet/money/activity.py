@@ -17,6 +17,7 @@ from ..core import codes
 from ..core.errors import WalletError
 from ..core.models import Merchant, Transaction, User
 from . import shop_shards
+from .payees import RecentPayee, recent_payees
 
 __all__ = ["Activity", "ActivityFilter", "ActivityItem", "ActivityPage", "describe"]
 
@@ -144,3 +145,12 @@ class Activity:
         if tx is None or user.id not in (tx.payer_user_id, tx.payee_user_id):
             return None
         return describe(user, tx)
+
+    def recent_payees(self, user: User, limit: int = 5) -> list[RecentPayee]:
+        """"Pay again": the last people and shops ``user`` paid, distinct,
+        newest first (one query: wallet.money.payees)."""
+        return recent_payees(self.db, user.id, limit=limit)
+
+    def recent_contacts(self, user: User, limit: int = 6) -> list[RecentPayee]:
+        """The send page's recent contacts: the last people ``user`` sent money to."""
+        return recent_payees(self.db, user.id, limit=limit, shops=False)

@@ -44,6 +44,7 @@ class WalletViews:
             "balance": self.activity.balance(self.user),
             "recent": recent,
             "lands_at": self._lands_at(recent.items),
+            "payees": self.activity.recent_payees(self.user),  # "Pay again"
         }
 
     def _lands_at(self, items: Iterable[ActivityItem]) -> dict[int, dt.datetime]:
@@ -68,6 +69,7 @@ class WalletViews:
             "balance": self.activity.balance(self.user),
             "max_transfer_paise": self.transfers.max_transfer_paise,
             "invite": self._invite(errors or {}, values or {}),
+            "contacts": self.activity.recent_contacts(self.user),  # tap to fill the phone
         }
 
     def _invite(self, errors: dict[str, str], values: dict[str, str]) -> dict[str, str] | None:
