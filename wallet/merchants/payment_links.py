@@ -42,8 +42,8 @@ from ..money.shop_payments import ShopPayments
 from . import link_rules
 from .errors import LinkNotFound, LinkNotPayable, LinkReferenceReused
 from .events import MerchantEvents
-from .modes import in_mode
 from .models import PaymentLink, PaymentRequest
+from .modes import in_mode
 from .payment_requests import MAX_DESCRIPTION_CHARS, PaymentRequests
 
 __all__ = ["LinkView", "NewLink", "PaymentLinks"]
