@@ -15,12 +15,12 @@ __all__ = ["Clock", "events_of", "link_row", "make_link", "make_shop", "open_lin
            "services"]
 
 
-def make_link(db, clock: Clock, shop: int, **fields) -> str:
+def make_link(db, clock: Clock, shop: int, *, livemode: bool = True, **fields) -> str:
     new = NewLink(**{"amount_mode": "fixed", "amount": 250_00, "description": "Table 4 dinner",
                      **fields})
     with db() as session, session.begin():
         return services(session, clock).payment_links.create(
-            session.get_one(Merchant, shop), new).public_id
+            session.get_one(Merchant, shop), new, livemode=livemode).public_id
 
 
 def open_link(db, clock: Clock, link: str, amount=None) -> str:

@@ -1,7 +1,9 @@
 """Payment links, for shops' servers (a shop's key, ``merchant:links``):
 make one (Idempotency-Key, as payment requests), list them, read one with
 its payments, cancel one. Customers pay a link at its ``url`` through the
-checkout of payment requests (wallet.merchants.payment_links)."""
+checkout of payment requests (wallet.merchants.payment_links). Every view
+keeps to the key's mode (``caller_livemode``): a test key makes and finds
+test links only, a live key live ones."""
 from __future__ import annotations
 
 from typing import Any
@@ -19,6 +21,7 @@ from webcommon.views import view_config
 from .. import render
 from ..money import Json, run_money_request
 from ..problems import validation_error
+from ..security import caller_livemode
 from ..validation import json_body
 
 LINKS = str(Permission.LINKS)
@@ -67,7 +70,8 @@ def create_payment_link(request: Request) -> Response:
         return new
 
     def operation(key: str, body: Json) -> tuple[int, Json]:
-        made = request_services(request).payment_links.create(_shop(request), new)
+        made = request_services(request).payment_links.create(
+            _shop(request), new, livemode=caller_livemode(request))
         return 201, shown(request, made)
 
     return run_money_request(request, operation)
@@ -80,7 +84,8 @@ def list_payment_links(request: Request) -> Any:
     cursor = params.get("cursor")
     rows, next_cursor = request_services(request).payment_links.page(
         _shop(request), status=params.get("status"),
-        cursor=int(cursor) if cursor else None, limit=int(params.get("limit", 20)))
+        cursor=int(cursor) if cursor else None, limit=int(params.get("limit", 20)),
+        livemode=caller_livemode(request))
     return {"items": [shown(request, row) for row in rows],
             "next_cursor": None if next_cursor is None else str(next_cursor)}
 
@@ -89,7 +94,7 @@ def list_payment_links(request: Request) -> Any:
              renderer="json", permission=LINKS)
 def get_payment_link(request: Request) -> Any:
     found = request_services(request).payment_links.of_merchant(
-        _shop(request), request.matchdict["payment_link_id"])
+        _shop(request), request.matchdict["payment_link_id"], livemode=caller_livemode(request))
     return shown(request, found, with_payments=True)
 
 
@@ -97,5 +102,5 @@ def get_payment_link(request: Request) -> Any:
              renderer="json", permission=LINKS)
 def cancel_payment_link(request: Request) -> Any:
     cancelled = request_services(request).payment_links.cancel(
-        _shop(request), request.matchdict["payment_link_id"])
+        _shop(request), request.matchdict["payment_link_id"], livemode=caller_livemode(request))
     return shown(request, cancelled)

@@ -1,6 +1,7 @@
 """Shops' settlements, for shops' servers (permission ``merchant:reports``: a
 shop's secret key): the history, one settlement with its payouts and report
-figures, and its report as CSV (wallet.banking.auto_settlement)."""
+figures, and its report as CSV (wallet.banking.auto_settlement). Live-only:
+a test key lists none and finds none (404, as an unknown id)."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,6 +17,7 @@ from webcommon.views import view_config
 
 from .. import render
 from ..money import Json
+from ..security import caller_livemode
 
 
 def _shop(request: Request) -> Merchant:
@@ -34,7 +36,8 @@ def shown(settlement: Settlement) -> Json:
             "disputes_held": render.money(settlement.disputes_held_paise),
             "failure_reason": settlement.failure_reason or None,
             "created_at": render.moment(settlement.created_at),
-            "settled_at": render.moment(settlement.settled_at)}
+            "settled_at": render.moment(settlement.settled_at),
+            "livemode": True}  # (live-only: a test key finds none)
 
 
 def with_report(report: SettlementReport) -> Json:
@@ -53,7 +56,7 @@ def with_report(report: SettlementReport) -> Json:
 
 def _report(request: Request) -> SettlementReport:
     return request_services(request).auto_settlements.report(
-        _shop(request), request.matchdict["settlement_id"])
+        _shop(request), request.matchdict["settlement_id"], livemode=caller_livemode(request))
 
 
 @view_config(route_name="settlements", request_method="GET", openapi=True, renderer="json",
@@ -63,7 +66,8 @@ def list_settlements(request: Request) -> Any:
     limit = int(params.get("limit", 20))
     cursor = params.get("cursor")
     rows = request_services(request).auto_settlements.history(
-        _shop(request), limit=limit + 1, before_id=int(cursor) if cursor else None)
+        _shop(request), limit=limit + 1, before_id=int(cursor) if cursor else None,
+        livemode=caller_livemode(request))
     return {"items": [shown(row) for row in rows[:limit]],
             "next_cursor": str(rows[limit - 1].id) if len(rows) > limit else None}
 

@@ -1,6 +1,9 @@
 """A shop's stores (outlets), for shops' servers: list them, to name one when
 creating a payment request (``store`` or ``store_id``). Opening, renaming and
-closing stores is done in the merchant app (wallet.merchants.stores)."""
+closing stores is done in the merchant app (wallet.merchants.stores). Stores
+are the shop's configuration, shared by both modes (as webhook endpoints):
+a test key and a live key list the same stores, and a test payment request
+can name any of them."""
 from __future__ import annotations
 
 from typing import Any

@@ -185,3 +185,45 @@ def test_unknown_links_and_signed_out_visitors(merchant_app, user_app, db, shop)
         "logout-form"]["csrf_token"].value})
     merchant_login(merchant_app, "chai@example.com")
     merchant_app.get(f"/links/{link}", status=404)  # another shop's: not found
+
+
+def test_the_test_view_makes_and_shows_test_links_only(merchant_app, user_app, db, shop,
+                                                       asha):
+    """The Test/Live switch (webapp.merchant.modes): in the test view a new
+    link is a test link, the list and the pages show test links only (a live
+    link's id is not found there, as an unknown one), and back in live mode
+    the other way round; a test link's payment shows its simulated id."""
+    live = made(new_link(merchant_app, description="Live dinner"))
+    page = merchant_app.get("/links").forms["mode-switch"].submit("mode", value="test",
+                                                                   status=303).follow()
+    assert page.request.path == "/links" and page.html.select_one("#test-mode-banner")
+    assert page.html.select_one(f"#link-{live}") is None
+    assert "TEST MODE" in merchant_app.get("/links/new").html.select_one(
+        "#test-mode-banner").text
+    test = made(new_link(merchant_app, description="Test dinner", single_use=True))
+    assert link_row(db, test).livemode is False and link_row(db, live).livemode is True
+    listed = merchant_app.get("/links")
+    assert [tr["id"] for tr in listed.html.select("#links tbody tr")] == [f"link-{test}"]
+    assert listed.html.select_one("#links")["data-livemode"] == "false"
+    assert merchant_app.get(f"/links/{test}").html.select_one("#test-mode-banner")
+    for path in (f"/links/{live}", f"/links/{live}/qr.svg", "/links/plink_unknown0123"):
+        merchant_app.get(path, status=404)
+    token = listed.forms["mode-switch"]["csrf_token"].value
+    merchant_app.post(f"/links/{live}/cancel", {"csrf_token": token}, status=404)
+    assert link_row(db, live).status == "active"
+
+    login(user_app, ASHA)
+    to_checkout = user_app.get(f"/l/{test}").forms["link-form"].submit(status=303)
+    public_id = to_checkout.location.rsplit("/", 1)[1]
+    assert "/test/checkout/" in to_checkout.location
+    to_checkout.follow().forms["simulate-form"].submit("outcome", value="succeed", status=303)
+    detail = merchant_app.get(f"/links/{test}")
+    assert detail.html.select_one("#link-status").text == "paid"
+    assert f"payment-{public_id}" in {tr["id"] for tr in detail.html.select(
+        "#link-payments tbody tr")}
+    assert "(test tpay_" in detail.html.select_one("#link-payments").text
+
+    back = merchant_app.get("/links").forms["mode-switch"].submit("mode", value="live",
+                                                                   status=303).follow()
+    assert [tr["id"] for tr in back.html.select("#links tbody tr")] == [f"link-{live}"]
+    merchant_app.get(f"/links/{test}", status=404)

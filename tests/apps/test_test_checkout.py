@@ -21,6 +21,7 @@ from wallet.operations.bank_calls import verify_all
 from webapp.merchant import main as merchant_main
 
 from ..conftest import dispose_app_engine
+from ..link_helpers import link_row, make_link
 from ..mandate_helpers import Clock, make_shop, new_mandate, services
 from ..wallet_helpers import PASSWORD, PIN, login, make_user, payment_requests, state
 
@@ -267,3 +268,46 @@ def test_the_delivery_log_shows_the_switchs_mode(merchant_app, db, shop):
     detail = merchant_app.get(f"/webhooks/{endpoint}/deliveries/{test_delivery}")
     assert '"livemode": false' in detail.html.find("pre").text
     merchant_app.get(f"/webhooks/{endpoint}/deliveries/{live_delivery}", status=404)
+
+
+def test_a_test_link_is_paid_at_the_test_checkout_with_nothing_moving(user_app, db, shop):
+    """/l/<test link> makes a test payment request and goes to the test
+    checkout; its simulated success counts on the link and tells the shop
+    ``payment_link.paid`` with ``livemode: false``: no money, no figure."""
+    asha = make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)
+    link = make_link(db, Clock(), shop, livemode=False, single_use=True)
+    before = money_and_figures(db, shop)
+    assert login(user_app, "+919876543210").status_int == 303
+    page = user_app.get(f"/l/{link}")
+    assert "TEST MODE" in page.html.find(id="test-banner").text
+    assert page.html.find(id="payment-link")["data-livemode"] == "false"
+    reply = page.forms["link-form"].submit(status=303)
+    assert reply.location.startswith("http://localhost/test/checkout/pr_")
+    public_id = reply.location.rsplit("/", 1)[1]
+    made = row(db, public_id)
+    assert made.livemode is False and made.status == "created"
+    simulate(user_app, public_id, "succeed")
+    paid = row(db, public_id)
+    assert paid.status == "paid" and paid.transaction_id is None and paid.payer_user_id is None
+    shown = link_row(db, link)
+    assert (shown.status, shown.uses_count, shown.paid_paise) == ("paid", 1, 250_00)
+    [(kind, livemode, payload)] = events(db)
+    assert (kind, livemode, payload["livemode"]) == ("payment_link.paid", False, False)
+    assert payload["data"]["id"] == link and payload["data"]["payment_request_id"] == public_id
+    assert money_and_figures(db, shop) == before  # no ledger posting, no balance, no figure
+    books_clean(db)
+    assert user_app.get(f"/l/{link}").html.find(id="payment-link")["data-status"] == "paid"
+    with db() as session, session.begin(), pytest.raises(RequestNotFound):
+        services(session, Clock()).payment_requests.pay(  # never at the real checkout
+            session.get_one(User, asha), public_id, pin=PIN)
+
+
+def test_a_used_test_link_refuses_another_simulated_payment(user_app, db, shop):
+    link = make_link(db, Clock(), shop, livemode=False, single_use=True)
+    with db() as session, session.begin():
+        s = services(session, Clock())
+        first, second = (s.payment_links.open(link).public_id for _ in range(2))
+    simulate(user_app, first, "succeed")
+    page = simulate(user_app, second, "succeed", status=409)
+    assert "already been paid" in page.html.find(id="form-error").text
+    assert row(db, second).status == "created" and len(events(db)) == 1

@@ -20,7 +20,7 @@ from wallet.merchants.models import MandateDebit, MerchantEvent, PaymentRequest,
 
 from ..api_helpers import auth, new_key
 from ..mandate_helpers import Clock, approved_mandate, make_shop, services
-from ..wallet_helpers import PIN, make_user, state
+from ..wallet_helpers import PIN, SHOP_PIN, make_user, ready_to_settle, state
 
 USER_APP = "http://wallet.test"
 OPENAPI = pathlib.Path(__file__).resolve().parents[2] / "api_app" / "openapi.yaml"
@@ -85,15 +85,36 @@ def written(db) -> tuple:
                                               MerchantEvent, IdempotencyRecord))
 
 
+def create_link(api, secret: str) -> dict:
+    body = {"amount_mode": "fixed", "amount_paise": 120_00, "description": "Thali"}
+    return api.post_json("/v1/payment_links", body, headers=auth(secret, new_key()),
+                         status=201).json
+
+
+def settle_all(db, clock, shop_id: int, asha: int) -> str:
+    """A live settlement of the shop (settlements are live-only): a payment,
+    then "settle all now" to its account."""
+    account = ready_to_settle(db, shop_id)
+    with db() as session, session.begin():
+        s = services(session, clock)
+        shop = session.get_one(Merchant, shop_id)
+        s.shop_payments.pay_shop(session.get_one(User, asha), shop, 300_00,
+                                 f"payment:{asha}:settle-key-000001", pin=PIN)
+        return s.auto_settlements.settle_all(shop, str(account), "settle-all-key-00001",
+                                             SHOP_PIN).public_id
+
+
 @pytest.fixture
 def world(api, db, clock, shop, asha):
     """Objects of both modes: created and paid payment requests, active
-    mandates; and two live disputes (disputes are live-only)."""
-    objects = {}
+    mandates, active payment links; and two live disputes and a live
+    settlement (disputes and settlements are live-only)."""
+    objects = {"live_settlement": settle_all(db, clock, shop.id, asha), "test_settlement": None}
     for mode, secret in (("live", shop.live), ("test", shop.test)):
         objects[f"{mode}_created"] = create_request(api, secret, f"{mode}-open")["id"]
         objects[f"{mode}_paid"] = create_request(api, secret, f"{mode}-paid")["id"]
         objects[f"{mode}_mandate"] = None
+        objects[f"{mode}_link"] = create_link(api, secret)["id"]
     with db() as session, session.begin():
         s = services(session, clock)
         s.payment_requests.pay(session.get_one(User, asha), objects["live_paid"], pin=PIN)
@@ -138,11 +159,17 @@ OPS = [
     Op("get", "/v1/disputes/{id}", "dispute1", 200),
     Op("post", "/v1/disputes/{id}/accept", "dispute1", 200),
     Op("post", "/v1/disputes/{id}/contest", "dispute2", 200, {"evidence": "Delivered."}),
+    Op("get", "/v1/payment_links/{id}", "link", 200),
+    Op("post", "/v1/payment_links/{id}/cancel", "link", 200),
+    Op("get", "/v1/settlements/{id}", "settlement", 200),
+    Op("get", "/v1/settlements/{id}/report.csv", "settlement", 200),
 ]
 #: Operations on no object: run below (lists, creation) for both keys.
 COLLECTIONS = [("get", "/v1/payment_requests"), ("post", "/v1/payment_requests"),
-               ("get", "/v1/mandates"), ("post", "/v1/mandates"), ("get", "/v1/disputes")]
-LIVE_ONLY = ("dispute1", "dispute2")
+               ("get", "/v1/mandates"), ("post", "/v1/mandates"), ("get", "/v1/disputes"),
+               ("get", "/v1/payment_links"), ("post", "/v1/payment_links"),
+               ("get", "/v1/settlements"), ("get", "/v1/stores")]
+LIVE_ONLY = ("dispute1", "dispute2", "settlement")
 
 
 def call(api, op: Op, secret: str, public_id: str, status: int):
@@ -166,7 +193,9 @@ def test_the_table_covers_every_merchant_operation():
 
 def _param(path: str) -> str:
     return ("{payment_request_id}" if "payment_requests" in path else
-            "{mandate_id}" if "mandates" in path else "{dispute_id}")
+            "{mandate_id}" if "mandates" in path else
+            "{payment_link_id}" if "payment_links" in path else
+            "{settlement_id}" if "settlements" in path else "{dispute_id}")
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: f"{op.method} {op.path} ({op.kind})")
@@ -174,19 +203,27 @@ def test_a_key_reaches_its_own_mode_only(api, db, shop, world, op):
     keys = {"live": shop.live, "test": shop.test}
     for key_mode, object_mode in (("test", "live"), ("live", "test")):
         public_id = world.get(f"{object_mode}_{op.kind}")
-        if public_id is None:  # (no test dispute exists: disputes are live-only)
+        if public_id is None:  # (no test dispute or settlement: they are live-only)
             continue
         before = written(db)
         reply = call(api, op, keys[key_mode], public_id, 404)
         assert reply.content_type == "application/problem+json"
-        unknown = call(api, op, keys[key_mode], public_id[:3] + "unknown0123456789", 404)
+        prefix = public_id.split("_", 1)[0]  # (pr, md, dp, plink, stl)
+        unknown = call(api, op, keys[key_mode], f"{prefix}_unknown0123456789", 404)
         assert reply.json["code"].endswith("not_found")
         assert _said(reply.json) == _said(unknown.json)  # as an unknown id: nothing leaks
         assert written(db) == before
     for mode in ("live",) if op.kind in LIVE_ONLY else ("live", "test"):
         reply = call(api, op, keys[mode], world[f"{mode}_{op.kind}"], op.allowed)
-        shown = reply.json["items"] if "items" in reply.json else [reply.json]
-        assert all(item["livemode"] is (mode == "live") for item in shown)
+        assert all(item["livemode"] is (mode == "live") for item in _objects(reply))
+
+
+def _objects(reply) -> list[dict]:
+    """The objects an answer shows (a settlement's report: its settlement; a CSV: none)."""
+    if reply.content_type != "application/json":
+        return []
+    body = reply.json
+    return body["items"] if "items" in body else [body.get("settlement", body)]
 
 
 def _said(problem: dict) -> tuple:
@@ -204,6 +241,18 @@ def test_lists_and_creation_keep_to_the_keys_mode(api, db, clock, shop, world):
         disputes = api.get("/v1/disputes", headers=auth(secret)).json["items"]
         assert {item["id"] for item in disputes} == (
             {world["live_dispute1"], world["live_dispute2"]} if mode == "live" else set())
+        links = api.get("/v1/payment_links", headers=auth(secret)).json["items"]
+        assert [(item["id"], item["livemode"]) for item in links] == [
+            (world[f"{mode}_link"], mode == "live")]
+        settlements = api.get("/v1/settlements", headers=auth(secret)).json["items"]
+        assert [item["id"] for item in settlements] == (
+            [world["live_settlement"]] if mode == "live" else [])
+    # Stores are the shop's configuration, shared by both modes (as webhook endpoints).
+    stores = [api.get("/v1/stores", headers=auth(secret)).json["items"]
+              for secret in (shop.live, shop.test)]
+    assert stores[0] == stores[1] and [store["handle"] for store in stores[0]] == ["dosa-corner"]
+    link = create_link(api, shop.test)
+    assert link["livemode"] is False and link["url"] == f"{USER_APP}/l/{link['id']}"
     made = create_request(api, shop.test, "test-new")
     assert made["livemode"] is False
     assert made["checkout_url"] == f"{USER_APP}/test/checkout/{made['id']}"

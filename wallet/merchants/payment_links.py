@@ -11,6 +11,12 @@ range), and that request is paid at the checkout by PaymentRequests.pay,
 which locks the link after the request (lock order 4a), refuses a link no
 longer active and counts the payment on it (wallet.merchants.link_rules). So
 a single-use link is paid at most once however many customers race for it.
+
+Test mode (wallet.merchants.modes): a link made with a test key, or in the
+merchant app's test view, is a test link (``livemode`` false); the shop-side
+helpers take the caller's mode and find that mode's links only. Opening a
+test link makes a test payment request, paid only at the test checkout
+(PaymentRequests.simulate, which counts it on the link): no money moves.
 """
 from __future__ import annotations
 
@@ -37,6 +43,7 @@ from . import link_rules
 from .errors import LinkNotFound, LinkNotPayable, LinkReferenceReused
 from .events import MerchantEvents
 from .models import PaymentLink, PaymentRequest
+from .modes import in_mode
 from .payment_requests import MAX_DESCRIPTION_CHARS, PaymentRequests
 
 __all__ = ["LinkView", "NewLink", "PaymentLinks"]
@@ -91,8 +98,9 @@ class PaymentLinks:
 
     # --------------------------------------------------------- the shop's side
 
-    def create(self, merchant: Merchant, new: NewLink) -> PaymentLink:
-        """A new link, every field's problem refused at once (nothing written)."""
+    def create(self, merchant: Merchant, new: NewLink, *, livemode: bool = True) -> PaymentLink:
+        """A new link of the caller's mode, every field's problem refused at
+        once (nothing written)."""
         problems: dict[str, str] = {}
         mode, amount, low, high = self._amounts(new, problems)
         description = unicodedata.normalize("NFC", (new.description or "").strip())
@@ -115,7 +123,7 @@ class PaymentLinks:
             public_id=codes.public_id("plink"), merchant_id=merchant.id, store_id=None,
             amount_mode=mode, amount_paise=amount, min_paise=low, max_paise=high,
             description=description, reference=reference, single_use=new.single_use,
-            livemode=True, status=LinkStatus.ACTIVE, uses_count=0, paid_paise=0,
+            livemode=livemode, status=LinkStatus.ACTIVE, uses_count=0, paid_paise=0,
             expires_at=now + dt.timedelta(seconds=new.expires_in_s), created_at=now,
             updated_at=now)
         if reference is None:
@@ -171,17 +179,21 @@ class PaymentLinks:
             return paise
         return read
 
-    def of_merchant(self, merchant: Merchant, public_id: str) -> PaymentLink:
+    def of_merchant(self, merchant: Merchant, public_id: str, *,
+                    livemode: bool = True) -> PaymentLink:
+        """The shop's link of the caller's mode (another mode's: not found)."""
         link = self.db.scalar(select(PaymentLink).where(
-            PaymentLink.public_id == public_id, PaymentLink.merchant_id == merchant.id))
+            PaymentLink.public_id == public_id, PaymentLink.merchant_id == merchant.id,
+            in_mode(PaymentLink, livemode)))
         if link is None:
             raise LinkNotFound("No such payment link.")
         return link
 
     def page(self, merchant: Merchant, *, status: str | None = None, cursor: int | None = None,
-             limit: int = 20) -> tuple[list[PaymentLink], int | None]:
-        """The shop's links, newest first: (page, cursor of the next page)."""
-        stmt = (select(PaymentLink).where(PaymentLink.merchant_id == merchant.id)
+             limit: int = 20, livemode: bool = True) -> tuple[list[PaymentLink], int | None]:
+        """The shop's links of one mode, newest first: (page, cursor of the next page)."""
+        stmt = (select(PaymentLink).where(PaymentLink.merchant_id == merchant.id,
+                                          in_mode(PaymentLink, livemode))
                 .order_by(PaymentLink.id.desc()).limit(limit + 1))
         if status is not None:
             stmt = stmt.where(PaymentLink.status == status)
@@ -200,10 +212,11 @@ class PaymentLinks:
     def status_of(self, link: PaymentLink) -> str:
         return link_rules.status_of(link, self.clock())
 
-    def cancel(self, merchant: Merchant, public_id: str) -> PaymentLink:
+    def cancel(self, merchant: Merchant, public_id: str, *,
+               livemode: bool = True) -> PaymentLink:
         """Cancel an active link (again: the cancelled link); its requests not
         yet paid are refused at checkout from now on."""
-        link = self._locked(self.of_merchant(merchant, public_id).id)
+        link = self._locked(self.of_merchant(merchant, public_id, livemode=livemode).id)
         if link.status == LinkStatus.CANCELLED:
             return link
         self._expire_if_due(link)
@@ -224,7 +237,8 @@ class PaymentLinks:
     def open(self, public_id: str, amount: AmountInput | None = None) -> PaymentRequest:
         """A payment request for one payment through the link, to pay at the
         checkout: its amount the link's, or ``amount`` (an open link's, read
-        strictly and within its range; a fixed link's ignores it). Refused
+        strictly and within its range; a fixed link's ignores it); a test
+        link's is a test request, for the test checkout. Refused
         (nothing written) for a link no longer active, or a shop that takes
         no payments."""
         found = self.view(public_id)
@@ -271,7 +285,7 @@ class PaymentLinks:
             return False
         link.status, link.updated_at = LinkStatus.EXPIRED, self.clock()
         self.events.emit(link.merchant_id, Event.PAYMENT_LINK_EXPIRED,
-                         link_rules.event_data(link))
+                         link_rules.event_data(link), livemode=link.livemode)
         return True
 
     def _locked(self, link_id: int) -> PaymentLink:

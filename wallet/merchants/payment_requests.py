@@ -146,10 +146,12 @@ class PaymentRequests:
         checked, by wallet.merchants.payment_links): paid at the same
         checkout, by the same rule. Its order reference is the link's own
         and a random part (unique in the shop); it can be paid until the link
-        expires, for at most LINK_REQUEST_S."""
+        expires, for at most LINK_REQUEST_S. A test link's request is a test
+        request (its mode is the link's): the test checkout pays it."""
         now = self.clock()
         request = PaymentRequest(
             public_id=codes.public_id("pr"), merchant_id=link.merchant_id,
+            livemode=link.livemode,
             order_reference=f"{link.reference or link.public_id}#{secrets.token_urlsafe(8)}",
             description=link.description, amount_paise=amount_paise,
             status=RequestStatus.CREATED, return_url=None, request_sha256="",
@@ -330,10 +332,16 @@ class PaymentRequests:
         paid with a simulated payment id (no transaction, no ledger posting,
         no payer) and tells the shop (``livemode: false``); "fail" pays
         nothing and leaves it open (there is no failure event to send). A
-        live request is not found here. Paid twice: paid once."""
+        live request is not found here. Paid twice: paid once. A test link's
+        request counts on its link (locked, 4a, and refused unless active, as
+        :meth:`pay` does) and the shop hears ``payment_link.paid``."""
         request = self._locked(public_id, livemode=False)
         if request.status == RequestStatus.PAID:
             return request
+        link = None
+        if request.payment_link_id is not None:
+            link = link_rules.locked(self.db, request.payment_link_id)
+            link_rules.refuse_unless_active(link, self.clock())
         if self._expire_if_due(request) or request.status != RequestStatus.CREATED:
             raise RequestNotPayable(f"This payment request is {request.status}: "
                                     "nothing was paid.")
@@ -342,8 +350,13 @@ class PaymentRequests:
         now = self.clock()
         request.status, request.paid_at, request.updated_at = RequestStatus.PAID, now, now
         request.test_payment_id = codes.public_id("tpay")
-        self.events.emit(request.merchant_id, Event.PAYMENT_REQUEST_PAID,
-                         self.event_data(request), livemode=False)
+        if link is None:
+            self.events.emit(request.merchant_id, Event.PAYMENT_REQUEST_PAID,
+                             self.event_data(request), livemode=False)
+        else:  # (as a live link's payment: the shop hears of the link's)
+            link_rules.count_payment(link, request, now)
+            self.events.emit(request.merchant_id, Event.PAYMENT_LINK_PAID,
+                             link_rules.event_data(link, request), livemode=False)
         return request
 
     def _expire_if_due(self, request: PaymentRequest) -> bool:

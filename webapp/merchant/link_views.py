@@ -2,8 +2,10 @@
 The list (status, uses, total), the form that makes one (a fixed amount or
 the customer's within a range, how long it lives, once or many times, a
 reference), and each link's page: its URL, QR code, a WhatsApp share link,
-its payments, and cancel. Every view asks for ``merchant:links``. Included by
-webapp.merchant (its routes and views)."""
+its payments, and cancel. Every view asks for ``merchant:links``. The pages
+keep to the Test/Live switch (``session_livemode``): the test view lists,
+makes and finds test links only. Included by webapp.merchant (its routes and
+views)."""
 from __future__ import annotations
 
 import io
@@ -36,6 +38,7 @@ from webcommon import request_services
 from webcommon.views import view_config
 
 from ..views.forms import field, new_request_key
+from .modes import session_livemode
 
 PAGE = 20
 LINKS = str(Permission.LINKS)
@@ -68,7 +71,8 @@ def _links(request: Request) -> PaymentLinks:
 def _found(request: Request) -> PaymentLink:
     merchant: Merchant = request.identity
     try:
-        return _links(request).of_merchant(merchant, request.matchdict["id"])
+        return _links(request).of_merchant(merchant, request.matchdict["id"],
+                                           livemode=session_livemode(request))
     except LinkNotFound:
         raise HTTPNotFound() from None
 
@@ -77,10 +81,10 @@ def _found(request: Request) -> PaymentLink:
              request_method="GET")
 def links(request: Request) -> dict[str, Any]:
     merchant: Merchant = request.identity
-    service = _links(request)
+    service, livemode = _links(request), session_livemode(request)
     rows, next_cursor = service.page(merchant, cursor=whole_number(
-        request.params.get("cursor", "")), limit=PAGE)
-    return {"links": rows, "next_cursor": next_cursor,
+        request.params.get("cursor", "")), limit=PAGE, livemode=livemode)
+    return {"links": rows, "next_cursor": next_cursor, "livemode": livemode, "here": "links",
             "statuses": {row.id: service.status_of(row) for row in rows},
             "ranges": {row.id: range_text(row) for row in rows}}
 
@@ -91,7 +95,8 @@ def _form(request: Request, errors: dict[str, str] | None = None,
     request.response.status = status
     return {"errors": errors or {}, "values": values or {"amount_mode": "fixed",
                                                          "valid_for": str(30 * 86400)},
-            "valid_for": VALID_FOR, "request_key": new_request_key()}
+            "valid_for": VALID_FOR, "request_key": new_request_key(),
+            "livemode": session_livemode(request)}
 
 
 @view_config(route_name="link_new", renderer="merchant/link_new.jinja2", permission=LINKS,
@@ -126,11 +131,13 @@ def _made_once(request: Request, values: dict[str, str], new: NewLink) -> str:
     if not is_request_key(token):
         raise WalletError("This form is out of date. Reload the page and try again.")
     merchant: Merchant = request.identity
+    livemode = session_livemode(request)
     keyed = KeyedRequest(KeyOwner.merchant(merchant.id), f"form-{token}",
-                         fingerprint("POST", "link_new", dict(values)))
+                         fingerprint("POST", "link_new", {**values, "livemode": str(livemode)}))
 
     def make() -> StoredResponse:
-        return StoredResponse(303, {"id": _links(request).create(merchant, new).public_id})
+        made = _links(request).create(merchant, new, livemode=livemode)
+        return StoredResponse(303, {"id": made.public_id})
 
     try:
         answer = request_services(request).idempotency_keys.run_once(keyed, make,
@@ -153,7 +160,8 @@ def link(request: Request) -> dict[str, Any]:
     return {"link": found, "status": service.status_of(found), "url": url,
             "payments": service.payments(found), "range_text": range_text(found),
             "whatsapp": "https://wa.me/?text=" + quote(share, safe=""),
-            "active": service.status_of(found) == LinkStatus.ACTIVE}
+            "active": service.status_of(found) == LinkStatus.ACTIVE,
+            "livemode": found.livemode}
 
 
 @view_config(route_name="link_qr", permission=LINKS, request_method="GET")
@@ -168,7 +176,8 @@ def link_qr(request: Request) -> Response:
 def link_cancel(request: Request) -> Response:
     found = _found(request)
     try:
-        _links(request).cancel(request.identity, found.public_id)
+        _links(request).cancel(request.identity, found.public_id,
+                               livemode=session_livemode(request))
         request.session.flash("Payment link cancelled: it takes no more payments.")
     except WalletError as exc:
         request.session.flash(str(exc))

@@ -1,6 +1,6 @@
 """The merchant app's Test/Live switch (wallet.merchants.modes): which mode
 the pages listing integration objects show -- API keys, payment requests,
-AutoPay mandates, webhook deliveries -- remembered in the session, live
+AutoPay mandates, webhook deliveries, payment links -- remembered in the session, live
 until switched. Test mode puts an unmistakable banner on those pages (the
 partial ``merchant/mode_switch.jinja2``). The payments, dashboard,
 settlement and reports pages are live-only whatever the switch says (they
@@ -22,7 +22,7 @@ from ..views.forms import field
 
 SESSION_KEY = "merchant.livemode"
 #: The pages with the switch: where "switch" sends the browser back to.
-SWITCHABLE = ("api_keys", "payment_requests", "mandates", "webhooks")
+SWITCHABLE = ("api_keys", "payment_requests", "mandates", "webhooks", "links")
 MODES = {"live": True, "test": False}
 
 

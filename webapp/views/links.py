@@ -2,7 +2,9 @@
 what the link asks for (the amount, or the range of one the customer
 enters); its POST makes a payment request for the link
 (PaymentLinks.open) and goes on to that request's checkout, where it is paid
-by the one rule of every checkout (PaymentRequests.pay)."""
+by the one rule of every checkout (PaymentRequests.pay). A test link's page
+says TEST, and its POST makes a test payment request and goes on to the test
+checkout (simulated: nothing moves)."""
 from __future__ import annotations
 
 from typing import Any
@@ -15,6 +17,7 @@ from wallet.core.codes import LinkStatus
 from wallet.core.errors import WalletError
 from wallet.merchants.errors import LinkNotFound, LinkNotPayable
 from wallet.merchants.link_rules import REFUSED
+from wallet.merchants.models import PaymentRequest
 from wallet.merchants.payment_links import LinkView, PaymentLinks, range_text
 from webcommon import request_services
 from webcommon.views import view_config, view_defaults
@@ -60,11 +63,15 @@ class PaymentLinkViews:
         """The amount (an open link's) checked, a payment request made for
         the link, once per form, then its checkout."""
         values = {"amount": field(self.request, "amount")}
+        made: list[PaymentRequest] = []  # (none on a replay: the checkout forwards a test one)
+
+        def make() -> str:
+            made.append(self.links.open(self.public_id, values["amount"]))
+            return made[0].public_id
+
         try:  # (the link is read by open: a refusal reads it again for the page)
             public_id = made_once(self.request, "checkout",
-                                  {"link": self.public_id, **values},
-                                  lambda: self.links.open(self.public_id,
-                                                          values["amount"]).public_id)
+                                  {"link": self.public_id, **values}, make)
         except LinkNotFound:
             return self._not_found()
         except LinkNotPayable as exc:  # paid (single use), expired, cancelled meanwhile
@@ -73,4 +80,6 @@ class PaymentLinkViews:
         except WalletError as exc:
             return self._page(self.links.view(self.public_id), exc.errors, values,
                               status=400)
-        return HTTPSeeOther(self.request.route_url("checkout", id=public_id))
+        test = bool(made) and not made[0].livemode
+        return HTTPSeeOther(self.request.route_url("test_checkout" if test else "checkout",
+                                                   id=public_id))

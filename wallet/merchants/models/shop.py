@@ -138,8 +138,9 @@ class MerchantEndpoint(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     url: Mapped[str] = mapped_column(String(500))
-    #: Space-separated event types it wants (wallet.core.codes.Event).
-    events: Mapped[str] = mapped_column(String(300))
+    #: Space-separated event types it wants (wallet.core.codes.Event); room
+    #: for all of them (305 characters at 17 types) and more.
+    events: Mapped[str] = mapped_column(String(1000))
     #: "whsec_…": signs every message. The previous one keeps signing too
     #: until ``previous_secret_until`` (rotation without a gap).
     secret: Mapped[str] = mapped_column(String(100))
