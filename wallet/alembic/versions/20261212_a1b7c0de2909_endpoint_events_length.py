@@ -1,7 +1,7 @@
 """merchant_endpoints.events: room for every event type
 
 Revision ID: a1b7c0de2909
-Revises: a1b7c0de2903
+Revises: a1b7c0de3001
 Create Date: 2026-12-12 13:00:00
 
 The endpoint's chosen event types, space-separated: with payment links,
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'a1b7c0de2909'
-down_revision: Union[str, Sequence[str], None] = 'a1b7c0de2903'
+down_revision: Union[str, Sequence[str], None] = 'a1b7c0de3001'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
