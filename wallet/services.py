@@ -26,6 +26,7 @@ from .banking.banks import BankConfig
 from .banking.deposits import DepositService, sweep_stuck_deposits
 from .banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
 from .banking.payouts import PayoutPolicy, PayoutProcessor
+from .banking.saved_accounts import SavedBankAccounts
 from .banking.withdrawals import WithdrawalService
 from .care.auto_resolve import AutoResolvePolicy, TicketExaminer
 from .care.compensation import CompensationPolicy, Compensations
@@ -42,6 +43,7 @@ from .core.observe import NO_OBSERVER, Observer, observer_of
 from .core.tasks import NoTaskQueue, TaskQueue, TransactionRunner
 from .identity.accounts import AccountService
 from .identity.api_tokens import ApiTokens
+from .identity.devices import Devices
 from .identity.kyc import KycService, KycVerifier, load_verifier
 from .identity.merchant_pins import MerchantPins
 from .identity.pan_vault import PanVault
@@ -429,6 +431,21 @@ class Services:
     def receipts(self) -> Receipts:
         """Signed payment receipts (wallet.money.receipts)."""
         return Receipts(self.db, keys=self.settings.receipt_keys, clock=self.clock)
+
+    # A user's saved bank accounts (wallet.banking.saved_accounts): the shops'
+    # policy's most accounts, the banks asked whose account it is.
+    @property
+    def saved_bank_accounts(self) -> SavedBankAccounts:
+        return SavedBankAccounts(self.db, self.banks, self.pins,
+                                 policy=self.bank_account_policy,
+                                 client_for=self.bank_client, clock=self.clock)
+
+    def devices(self, session_policy: SessionPolicy, *,
+                token_idle_s: float | None) -> Devices:
+        """A user's devices (wallet.identity.devices): browsers by the page
+        app's session policy, tokens by the API's idle timeout (None: not known)."""
+        return Devices(self.db, session_policy=session_policy, token_idle_s=token_idle_s,
+                       clock=self.clock)
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,9 @@ def includeme(config: Configurator) -> None:
     # Test mode (webapp/views/test_mode.py): test objects' pages, no sign-in.
     config.add_route("test_checkout", "/test/checkout/{id}")
     config.add_route("test_mandate", "/test/mandates/{id}")
+    # A user's saved bank accounts and devices (webapp/views/saved_accounts.py, devices.py).
+    config.add_route("saved_accounts", "/me/bank-accounts")
+    config.add_route("saved_account_remove", "/me/bank-accounts/{id:\\d{1,18}}/remove")
+    config.add_route("devices", "/me/devices")
+    config.add_route("device_sign_out", "/me/devices/{id:(web|app)_\\d{1,18}}/sign-out")
+    config.add_route("devices_sign_out_others", "/me/devices/sign-out-others")

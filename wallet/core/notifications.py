@@ -64,6 +64,9 @@ class Notice(StrEnum):
     # An operator froze or unfroze the wallet (wallet.money.freeze).
     WALLET_FROZEN = "wallet_frozen"
     WALLET_UNFROZEN = "wallet_unfrozen"
+    # A user's saved bank accounts (wallet.banking.saved_accounts): every change.
+    BANK_ACCOUNT_SAVED = "bank_account_saved"
+    BANK_ACCOUNT_REMOVED = "bank_account_removed"
 
 
 class MerchantNotice(StrEnum):
