@@ -102,6 +102,10 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "payment_link_not_found": (404, "No such payment link"),
     "payment_link_not_payable": (409, "This payment link is no longer open"),
     "payment_link_reference_reused": (409, "Another payment link of yours has this reference"),
+    # A user's saved bank accounts (wallet.banking.saved_accounts).
+    "bank_account_not_found": (404, "No such saved bank account of yours"),
+    "bank_account_unknown": (422, "The bank has no such account"),
+    "bank_unavailable": (503, "The bank did not answer: try again in a minute"),
 }
 
 

@@ -80,6 +80,15 @@ API_ROUTES = {
     "payment_links": "/v1/payment_links",
     "payment_link": "/v1/payment_links/{payment_link_id}",
     "payment_link_cancel": "/v1/payment_links/{payment_link_id}/cancel",
+    # A user's saved bank accounts, devices, KYC and PIN reset (users' tokens).
+    "bank_accounts": "/v1/bank_accounts",
+    "bank_account_lookup": "/v1/bank_accounts/lookup",
+    "bank_account_remove": "/v1/bank_accounts/{bank_account_id}/remove",
+    "bank_account_withdrawals": "/v1/bank_accounts/{bank_account_id}/withdrawals",
+    "devices": "/v1/devices",
+    "device": "/v1/devices/{device_id}",
+    "kyc": "/v1/kyc",
+    "pin_reset": "/v1/pin/reset",
 }
 
 
