@@ -64,10 +64,11 @@ class Caller:
             case.headers["Idempotency-Key"] = f"schemathesis-{next(self.keys):012d}"
 
     def after(self, case, response) -> None:
-        """A generated DELETE /v1/tokens/{id} may have revoked this token: take
-        a new one. (Issued by the domain: generated sign-ins with the
+        """A generated DELETE /v1/tokens/{id} (or /v1/devices/{id}) may have
+        revoked this token: take a new one. (Issued by the domain: generated sign-ins with the
         document's example phone, Asha's, will have throttled hers.)"""
-        if case.operation.path == "/v1/tokens/{token_id}" and response.status_code == 204:
+        if case.operation.path in ("/v1/tokens/{token_id}", "/v1/devices/{device_id}") \
+                and response.status_code == 204:
             with self.db() as session, session.begin():
                 if ApiTokens(session, ttl_s=3600, idle_s=3600).authenticate(self.token) is None:
                     asha = session.scalar(select(User).where(User.phone == "+919876543210"))
