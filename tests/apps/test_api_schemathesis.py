@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 import api_app
 from ledgerlib import MAX_AMOUNT_PAISE
+from wallet.banking.bank_client import BankClient
 from wallet.core.models import User
 from wallet.identity.api_tokens import ApiTokens
 
@@ -99,9 +100,12 @@ def refuse_nul_like_postgres(engine) -> None:
 
 
 @pytest.fixture
-def api_under_test(api_settings, db):
+def api_under_test(api_settings, db, monkeypatch):
     """The app (rate limits raised, not removed), Asha with money, Ravi and
-    Chai Point to pay, and Asha signed in."""
+    Chai Point to pay, and Asha signed in. The banks name their accounts (a
+    bank that does not answer is a documented 503: tests/apps/test_api_account_parity.py)."""
+    monkeypatch.setattr(BankClient, "account_holder",
+                        lambda self, number, ifsc: {"name": "ASHA VERMA"})
     settings = {**api_settings, "api.money_requests_per_minute_per_token": "100000",
                 "api.money_requests_per_minute_per_ip": "100000"}
     wsgi = api_app.main({}, **settings)

@@ -127,6 +127,10 @@ BUDGETS: tuple[Budget, ...] = (
     # link locked after the request (4a) and its count written.
     Budget("link_checkout_pay", "user app: POST /checkout/<request> of a payment link",
            sqlite=17, postgresql=14),
+    # A withdrawal to a saved bank account (wallet.banking.saved_accounts): a typed
+    # one's (withdrawal_request) and 1 more, the saved account read (the user's, live).
+    Budget("api_withdraw_saved", "API: POST /v1/bank_accounts/<id>/withdrawals",
+           sqlite=18, postgresql=17),
 )
 
 
