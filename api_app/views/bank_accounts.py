@@ -84,7 +84,10 @@ def look_up(request: Request) -> Any:
 @view_config(route_name="bank_accounts", request_method="POST", openapi=True,
              permission="user")
 def add_saved(request: Request) -> Response:
-    """Save an account with the PIN: the bank asked first (its name is saved)."""
+    """Save an account with the PIN: the bank asked first (its name is saved),
+    once the Idempotency-Key is known to be well formed (no bank call for a
+    request refused anyway)."""
+    request.services.idempotency_keys.check_key(request.headers.get("Idempotency-Key"))
     found = _look_up(request, json_body(request))
     if isinstance(found, Response):
         return found

@@ -134,6 +134,13 @@ def test_bad_input_is_refused_and_writes_nothing(api, db, token, bank_names, bod
     assert written(db) == before
 
 
+def test_no_idempotency_key_no_bank_call(api, db, token, bank_names):
+    answer = api.post_json("/v1/bank_accounts", {**DETAILS, "pin": PIN}, headers=auth(token),
+                           status=400).json
+    assert answer["code"] == "idempotency_key_missing"
+    assert bank_names["asked"] == 0 and saved(db) == []
+
+
 def test_a_bank_that_does_not_answer_is_a_clear_503(api, db, token, bank_names):
     bank_names["down"] = True
     for path, body in (("/v1/bank_accounts/lookup", DETAILS),
