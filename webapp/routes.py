@@ -71,5 +71,5 @@ def includeme(config: Configurator) -> None:
     config.add_route("saved_accounts", "/me/bank-accounts")
     config.add_route("saved_account_remove", "/me/bank-accounts/{id:\\d{1,18}}/remove")
     config.add_route("devices", "/me/devices")
-    config.add_route("device_sign_out", "/me/devices/{id:(web|app)_\\d{1,18}}/sign-out")
+    config.add_route("device_sign_out", "/me/devices/{id}/sign-out")
     config.add_route("devices_sign_out_others", "/me/devices/sign-out-others")

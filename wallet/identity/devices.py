@@ -26,7 +26,7 @@ from .models import ApiToken, WebSession
 from .user_agents import Agent, mask_ip, read_user_agent
 from .web_sessions import EndReason, PrincipalKind, SessionPolicy, WebSessions
 
-__all__ = ["BROWSER", "APP", "Device", "Devices", "device_id"]
+__all__ = ["APP", "BROWSER", "Device", "Devices", "device_id", "is_device_id"]
 
 BROWSER, APP = "web", "app"
 #: A device's id in pages and the API: web_<session id> or app_<token id>.
@@ -35,6 +35,11 @@ _DEVICE_ID = re.compile(r"(web|app)_([0-9]{1,18})", re.ASCII)
 
 def device_id(kind: str, record_id: int) -> str:
     return f"{kind}_{record_id}"
+
+
+def is_device_id(text: str) -> bool:
+    """Whether ``text`` is written as a device's id (web_12, app_3)."""
+    return _DEVICE_ID.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)

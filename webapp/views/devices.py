@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 
 from wallet.core.models import User
-from wallet.identity.devices import Devices
+from wallet.identity.devices import Devices, is_device_id
 from webcommon import request_services
 from webcommon.security import SessionSettings, current_session_id
 from webcommon.views import view_config, view_defaults
@@ -41,6 +41,8 @@ class DeviceViews:
     def sign_out(self) -> Response:
         """End one device (not this one: "Log out" does that)."""
         device = self.request.matchdict["id"]
+        if not is_device_id(device):
+            raise HTTPNotFound()
         current = current_session_id(self.request)
         if current is not None and device == f"web_{current}":
             self.request.session.flash("That is this device: use Log out.")
