@@ -116,6 +116,10 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "code_expired": (410, "The code has expired: ask for a new one"),
     "code_dead": (410, "The code can no longer be used: start again"),
     "codes_throttled": (429, "Too many codes sent to this phone lately"),
+    # A user's saved bank accounts (wallet.banking.saved_accounts).
+    "bank_account_not_found": (404, "No such saved bank account of yours"),
+    "bank_account_unknown": (422, "The bank has no such account"),
+    "bank_unavailable": (503, "The bank did not answer: try again in a minute"),
 }
 
 

@@ -89,6 +89,15 @@ API_ROUTES = {
     "otp": "/v1/otp",
     "otp_resend": "/v1/otp/resend",
     "otp_verify": "/v1/otp/verify",
+    # A user's saved bank accounts, devices, KYC and PIN reset (users' tokens).
+    "bank_accounts": "/v1/bank_accounts",
+    "bank_account_lookup": "/v1/bank_accounts/lookup",
+    "bank_account_remove": "/v1/bank_accounts/{bank_account_id}/remove",
+    "bank_account_withdrawals": "/v1/bank_accounts/{bank_account_id}/withdrawals",
+    "devices": "/v1/devices",
+    "device": "/v1/devices/{device_id}",
+    "kyc": "/v1/kyc",
+    "pin_reset": "/v1/pin/reset",
 }
 
 

@@ -108,9 +108,12 @@ def main(global_config: Mapping[str, Any] | None, **settings: Any) -> Router:
         config.add_route("ll_collection", "/{bank}/api/v2/collections/{reference}")
         config.add_route("ll_statement", "/{bank}/api/v2/statements/{date}")
         config.add_route("control_knobs", "/_control/knobs")
+        config.add_route("account_holder", "/{bank}/api/accounts/{number}")
+        config.add_route("ll_beneficiary", "/{bank}/api/v2/beneficiaries/{number}")
         config.scan(".views")
         config.scan(".payouts")
         config.scan(".ledgerline_api")
+        config.scan(".accounts")
         if settings.get("fake_bank.sender", "thread") == "thread":
             sender = SenderThread(session_factory=session_factory,
                                   webhook_url=settings["fake_bank.webhook_url"],

@@ -27,6 +27,7 @@ from .banking.banks import BankConfig
 from .banking.deposits import DepositService, sweep_stuck_deposits
 from .banking.merchant_bank_accounts import BankAccountPolicy, MerchantBankAccounts
 from .banking.payouts import PayoutPolicy, PayoutProcessor
+from .banking.saved_accounts import SavedBankAccounts
 from .banking.settlement_progress import SettlementProgress
 from .banking.withdrawals import WithdrawalService
 from .care.auto_resolve import AutoResolvePolicy, TicketExaminer
@@ -53,6 +54,7 @@ from .identity.passkeys import Passkeys
 from .identity.phone_codes import OtpPolicy, PhoneCodes
 from .identity.phone_flows import PasswordRecovery, PhoneSignup, PinRecovery
 from .identity.pins import PinPolicy, Pins
+from .identity.signed_in_devices import Devices
 from .identity.sms import SmsGateway, load_sms_gateway
 from .identity.web_sessions import SessionPolicy, WebSessions
 from .merchants.counter import CounterFeed, CounterTokens
@@ -547,6 +549,21 @@ class Services:
     @property
     def known_devices(self) -> KnownDevices:
         return KnownDevices(self.db, gateway=self.sms_gateway, clock=self.clock)
+
+    # A user's saved bank accounts (wallet.banking.saved_accounts): the shops'
+    # policy's most accounts, the banks asked whose account it is.
+    @property
+    def saved_bank_accounts(self) -> SavedBankAccounts:
+        return SavedBankAccounts(self.db, self.banks, self.pins,
+                                 policy=self.bank_account_policy,
+                                 client_for=self.bank_client, clock=self.clock)
+
+    def devices(self, session_policy: SessionPolicy, *,
+                token_idle_s: float | None) -> Devices:
+        """A user's devices (wallet.identity.devices): browsers by the page
+        app's session policy, tokens by the API's idle timeout (None: not known)."""
+        return Devices(self.db, session_policy=session_policy, token_idle_s=token_idle_s,
+                       clock=self.clock)
 
 
 @dataclass(frozen=True)

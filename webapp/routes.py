@@ -98,3 +98,9 @@ def includeme(config: Configurator) -> None:
     include_sms_outbox_page(config)
     # The phone's "Me" tab (webapp/views/me.py): the person, their settings, sign-out.
     config.add_route("me", "/me")
+    # A user's saved bank accounts and devices (webapp/views/saved_accounts.py, devices.py).
+    config.add_route("saved_accounts", "/me/bank-accounts")
+    config.add_route("saved_account_remove", "/me/bank-accounts/{id:\\d{1,18}}/remove")
+    config.add_route("devices", "/me/devices")
+    config.add_route("device_sign_out", "/me/devices/{id}/sign-out")
+    config.add_route("devices_sign_out_others", "/me/devices/sign-out-others")

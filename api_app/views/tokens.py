@@ -23,7 +23,9 @@ def create_token(request: Request) -> Any:
         # (a failed attempt is counted and committed: the answer is not an exception)
         user = request.services.accounts.authenticate(body["phone"], body["password"],
                                                       request.remote_addr or "unknown")
-        issued = tokens(request).issue(user, body["device_name"])
+        issued = tokens(request).issue(user, body["device_name"],
+                                       user_agent=request.user_agent or "",
+                                       ip=request.remote_addr or "")
     except LoginThrottled as exc:
         return problem("login_throttled", str(exc), headers={"Retry-After": "900"})
     except AccountError as exc:

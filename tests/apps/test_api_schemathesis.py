@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 import api_app
 from ledgerlib import MAX_AMOUNT_PAISE
+from wallet.banking.bank_client import BankClient
 from wallet.core.models import User
 from wallet.identity.api_tokens import ApiTokens
 
@@ -64,10 +65,11 @@ class Caller:
             case.headers["Idempotency-Key"] = f"schemathesis-{next(self.keys):012d}"
 
     def after(self, case, response) -> None:
-        """A generated DELETE /v1/tokens/{id} may have revoked this token: take
-        a new one. (Issued by the domain: generated sign-ins with the
+        """A generated DELETE /v1/tokens/{id} (or /v1/devices/{id}) may have
+        revoked this token: take a new one. (Issued by the domain: generated sign-ins with the
         document's example phone, Asha's, will have throttled hers.)"""
-        if case.operation.path == "/v1/tokens/{token_id}" and response.status_code == 204:
+        if case.operation.path in ("/v1/tokens/{token_id}", "/v1/devices/{device_id}") \
+                and response.status_code == 204:
             with self.db() as session, session.begin():
                 if ApiTokens(session, ttl_s=3600, idle_s=3600).authenticate(self.token) is None:
                     asha = session.scalar(select(User).where(User.phone == "+919876543210"))
@@ -98,9 +100,12 @@ def refuse_nul_like_postgres(engine) -> None:
 
 
 @pytest.fixture
-def api_under_test(api_settings, db):
+def api_under_test(api_settings, db, monkeypatch):
     """The app (rate limits raised, not removed), Asha with money, Ravi and
-    Chai Point to pay, and Asha signed in."""
+    Chai Point to pay, and Asha signed in. The banks name their accounts (a
+    bank that does not answer is a documented 503: tests/apps/test_api_account_parity.py)."""
+    monkeypatch.setattr(BankClient, "account_holder",
+                        lambda self, number, ifsc: {"name": "ASHA VERMA"})
     settings = {**api_settings, "api.money_requests_per_minute_per_token": "100000",
                 "api.money_requests_per_minute_per_ip": "100000"}
     wsgi = api_app.main({}, **settings)

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from wallet.banking.models import UserBankAccount
 from wallet.core import codes
 from wallet.core.budgets import budget_of
 from wallet.core.models import Merchant, User
@@ -172,6 +173,23 @@ def test_withdrawal_request(api, db, asha):
     with counting(engine_of(api.app)) as trips:
         api.post_json("/v1/withdrawals", body, headers=auth(token, new_key()), status=202)
     within_budget("withdrawal_request", engine_of(api.app), trips)
+
+
+def test_withdraw_to_a_saved_account(api, db, asha):
+    open_settlement_shards(db)
+    with db() as session, session.begin():
+        account = UserBankAccount(user_id=asha, bank_code="hdfc", account_number="50100012345678",
+                                  ifsc="HDFC0001234", holder_name="ASHA VERMA",
+                                  created_at=codes.utcnow())
+        session.add(account)
+        session.flush()
+        account_id = account.id
+    token = sign_in(api)
+    with counting(engine_of(api.app)) as trips:
+        api.post_json(f"/v1/bank_accounts/{account_id}/withdrawals",
+                      {"amount_paise": 400_00, "pin": PIN}, headers=auth(token, new_key()),
+                      status=202)
+    within_budget("api_withdraw_saved", engine_of(api.app), trips)
 
 
 def test_refund(api, db, asha):

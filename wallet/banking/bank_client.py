@@ -41,3 +41,8 @@ class BankClient:
     def send_payout(self, payload: PayoutRequest) -> BankRecord:
         """Ask the bank to pay out: its answer, or BankUnavailable if unknown."""
         return self.api.send_payout(payload)
+
+    def account_holder(self, account_number: str, ifsc: str) -> BankRecord | None:
+        """The bank's record of whose account this is (its protocol reads the
+        name: ``holder_name``), or None if the bank has no such account."""
+        return self.api.account_holder(account_number, ifsc)

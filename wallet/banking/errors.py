@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ..core.errors import WalletError
 
-__all__ = ["AccountCoolingOff", "AccountNotRegistered", "NothingToSettle", "SettlementNotFound"]
+__all__ = ["AccountCoolingOff", "AccountNotRegistered", "BankAccountUnknown", "BankNotAnswering",
+           "NothingToSettle", "SavedAccountNotFound", "SettlementNotFound"]
 
 
 class AccountNotRegistered(WalletError):
@@ -33,3 +34,27 @@ class SettlementNotFound(WalletError):
     """No settlement of this shop with that id."""
 
     code = "settlement_not_found"
+
+
+# A user's saved bank accounts (wallet.banking.saved_accounts).
+
+
+class SavedAccountNotFound(WalletError):
+    """Not one of the user's saved bank accounts (or removed since)."""
+
+    field = "account"
+    code = "bank_account_not_found"
+
+
+class BankAccountUnknown(WalletError):
+    """The bank says it has no such account at that branch."""
+
+    field = "account_number"
+    code = "bank_account_unknown"
+
+
+class BankNotAnswering(WalletError):
+    """The bank did not answer whose account it is (a timeout, an error, an
+    answer we cannot read): nothing is saved; try again."""
+
+    code = "bank_unavailable"

@@ -32,7 +32,8 @@ from ..core.models import Merchant
 from ..core.notifications import MerchantNotice, notify_merchant
 from ..identity.merchant_pins import MerchantPins
 from ..identity.pins import PinInput
-from .banks import BankConfig, clean_payee, payee_problems
+from .account_details import read_new_account, refuse_if_full
+from .banks import BankConfig, clean_payee
 from .errors import AccountCoolingOff, AccountNotRegistered
 from .models import MerchantBankAccount
 
@@ -90,17 +91,11 @@ class MerchantBankAccounts:
     def add(self, merchant: Merchant, bank_code: str, account_number: str, repeat: str,
             ifsc: str, pin: PinInput) -> MerchantBankAccount:
         """Register an account for settlements, given the shop PIN; notified."""
-        problems = payee_problems(self.banks, bank_code, account_number, ifsc)
-        account_number, ifsc = clean_payee(account_number, ifsc)
-        if "account_number" not in problems and clean_payee(repeat, "")[0] != account_number:
-            problems["repeat"] = "The two account numbers differ: type the same one twice."
-        if problems:
-            raise WalletError.of_fields(problems)
+        account_number, ifsc = read_new_account(self.banks, bank_code, account_number, repeat,
+                                                ifsc)
         live = self.db.scalar(select(func.count()).select_from(
             self._live(merchant).subquery())) or 0
-        if live >= self.policy.max_accounts:
-            raise WalletError(f"You have {live} bank accounts, the most a shop may have: "
-                              "remove one first.", "form")
+        refuse_if_full(live, self.policy.max_accounts, "a shop")
         self.pins.approve(merchant, pin)
         now = self.clock()
         account = MerchantBankAccount(

@@ -30,11 +30,14 @@ class WithdrawalQuote:
     account_number: str
     ifsc: str
     amount_paise: int
+    #: A saved account's holder, as the bank reported them ("" for typed details).
+    holder_name: str = ""
 
     def preview(self, request_key: str) -> ConfirmText:
         bank = self.service.banks[self.bank_code]
+        holder = f"{self.holder_name}, " if self.holder_name else ""
         return ConfirmText(
-            f"Withdraw {format_paise(self.amount_paise)} to {bank.name} "
+            f"Withdraw {format_paise(self.amount_paise)} to {holder}{bank.name} "
             f"a/c {'•' * 6}{self.account_number[-4:]}?",
             (f"IFSC {self.ifsc}",
              "The amount is held at once and sent to your bank in the background."))

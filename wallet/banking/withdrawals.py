@@ -19,6 +19,7 @@ under the withdrawal's row lock.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ from ..money.quotes import AmountInput, read_amount, refuse_if_any
 from . import settlement
 from .banks import BankConfig, clean_payee, payee_problems
 from .merchant_bank_accounts import MerchantBankAccounts
-from .models import MerchantBankAccount, PayoutAttempt, Withdrawal
+from .models import MerchantBankAccount, PayoutAttempt, UserBankAccount, Withdrawal
 from .protocols.base import PayoutWord
 from .withdrawal_quotes import SettlementQuote, WithdrawalQuote
 
@@ -217,6 +218,16 @@ class WithdrawalService:
         assert amount_paise is not None
         account_number, ifsc = self.check(bank_code, account_number, ifsc, amount_paise)
         return WithdrawalQuote(self, user, bank_code, account_number, ifsc, amount_paise)
+
+    def quote_saved(self, user: User, account: UserBankAccount,
+                    amount: AmountInput) -> WithdrawalQuote:
+        """A user's withdrawal to one of their saved accounts
+        (wallet.banking.saved_accounts: the caller found it), checked as
+        :meth:`quote` checks typed details; its confirm page names the holder
+        as the bank reported them."""
+        quote = self.quote(user, account.bank_code, account.account_number, account.ifsc,
+                           amount)
+        return dataclasses.replace(quote, holder_name=account.holder_name)
 
     def quote_settlement(self, merchant: Merchant, account: str | int,
                          amount: AmountInput) -> SettlementQuote:

@@ -143,6 +143,10 @@ BUDGETS: tuple[Budget, ...] = (
     Budget("scheduled_settlement",
            "workers: one due settlement window, one payout (AutoSettlements.run_due_one)",
            sqlite=22, postgresql=21),
+    # A withdrawal to a saved bank account (wallet.banking.saved_accounts): a typed
+    # one's (withdrawal_request) and 1 more, the saved account read (the user's, live).
+    Budget("api_withdraw_saved", "API: POST /v1/bank_accounts/<id>/withdrawals",
+           sqlite=18, postgresql=17),
 )
 
 

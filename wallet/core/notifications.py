@@ -69,6 +69,9 @@ class Notice(StrEnum):
     PASSKEY_REMOVED = "passkey_removed"
     #: A sign-in from a browser not seen before (wallet.identity.devices).
     NEW_DEVICE_SIGN_IN = "new_device_sign_in"
+    # A user's saved bank accounts (wallet.banking.saved_accounts): every change.
+    BANK_ACCOUNT_SAVED = "bank_account_saved"
+    BANK_ACCOUNT_REMOVED = "bank_account_removed"
 
 
 class MerchantNotice(StrEnum):

@@ -20,6 +20,7 @@ from ..core.models import IdempotencyRecord, User
 from ..core.text import is_ordinary, one_line
 from .errors import AccountError
 from .models import ApiToken
+from .web_sessions import MAX_IP_CHARS, MAX_USER_AGENT_CHARS, _summary
 
 TOKEN_PREFIX = "wlt_"
 #: wlt_ + 43 characters of secrets.token_urlsafe(32).
@@ -66,7 +67,10 @@ class ApiTokens:
         self.idle = dt.timedelta(seconds=idle_s)
         self.clock = clock
 
-    def issue(self, user: User, device_name: str) -> IssuedToken:
+    def issue(self, user: User, device_name: str, *, user_agent: str = "",
+              ip: str = "") -> IssuedToken:
+        """A new token for ``device_name``; ``user_agent`` and ``ip``: the
+        app's, kept for the user's devices list (wallet.identity.signed_in_devices)."""
         name = one_line(device_name)
         if not name:
             raise AccountError("Name the device, like \"Asha's phone\".", "device_name")
@@ -77,7 +81,9 @@ class ApiTokens:
         now = self.clock()
         record = ApiToken(user_id=user.id, device_name=name, prefix=token[:12],
                           token_sha256=token_sha256(token), created_at=now, last_used_at=now,
-                          expires_at=now + self.ttl)
+                          expires_at=now + self.ttl,
+                          user_agent=_summary(user_agent, MAX_USER_AGENT_CHARS),
+                          ip=_summary(ip, MAX_IP_CHARS))
         self.db.add(record)
         self.db.flush()
         self._revoke_beyond_cap(user, now)

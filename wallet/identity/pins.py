@@ -156,20 +156,21 @@ class Pins:
         self._store(user, new_hash)
 
     def reset(self, user: PinOwner, pin: str, repeat: str, *,
-              keep_session_id: int | None = None) -> None:
+              keep_session_id: int | None = None, keep_token_id: int | None = None) -> None:
         """A new PIN for a user who has just proved their password (checked by
         the caller with AccountService.authenticate, whose throttle counts the
         guesses). Clears a lock: the password is the stronger secret. Every
         other session of the user ends (other browsers, the phone app's
         tokens) but ``keep_session_id``: whoever reset it may be the only one
-        who should still be signed in."""
+        who should still be signed in (``keep_token_id``: the phone app's token
+        that reset it, in the API)."""
         new_hash = self._new_hash(pin, repeat)
         with self.db.begin_nested():  # (no PIN to reset: the sessions live on)
             # The sessions before the PIN row: a payment of one of them holds
             # its session row (its check touched it) before it locks the PIN.
             WebSessions(self.db, policy=None, clock=self.clock).end_others(
                 self.principal, user.id, EndReason.PIN_RESET,
-                keep_session_id=keep_session_id)
+                keep_session_id=keep_session_id, keep_token_id=keep_token_id)
             self._store(user, new_hash)
 
     # ----------------------------------------------------------------- check

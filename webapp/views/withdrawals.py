@@ -10,6 +10,7 @@ from pyramid.response import Response
 from wallet.banking.bank_delays import BankDelays
 from wallet.banking.banks import BankConfig
 from wallet.banking.models import Withdrawal
+from wallet.banking.withdrawal_quotes import WithdrawalQuote
 from wallet.banking.withdrawals import MAX_WITHDRAWAL_PAISE, WithdrawalService
 from wallet.core.codes import Status, utcnow
 from wallet.core.models import Transaction, User
@@ -22,6 +23,8 @@ from .delays import payout_notes, withdrawal_progress
 from .forms import field, new_request_key
 from .stepup import pin_setup
 
+#: The withdraw form's choice of typed details rather than a saved account.
+NEW_ACCOUNT = "new"
 #: How long a paid withdrawal's page keeps watching for the bank returning it.
 WATCH_FOR_RETURN = dt.timedelta(minutes=10)
 STATUS_TEXT = {
@@ -45,7 +48,10 @@ class WithdrawalViews:
     def _form(self, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
               status: int = 200) -> dict[str, Any]:
         self.request.response.status = status
+        saved = request_services(self.request).saved_bank_accounts.saved(self.user)
         return {"errors": errors or {}, "values": values or {}, "banks": self.banks,
+                # Saved accounts first (wallet.banking.saved_accounts); typed details still work.
+                "saved": saved,
                 "request_key": (values or {}).get("request_key") or new_request_key(),
                 "max_withdrawal_paise": MAX_WITHDRAWAL_PAISE,
                 "balance": request_services(self.request).activity.balance(self.user),
@@ -58,15 +64,23 @@ class WithdrawalViews:
     @view_config(route_name="withdraw", renderer="withdraw.jinja2", request_method="POST")
     def submit(self) -> dict[str, Any] | Response:
         """The form, then its confirm page (bank, masked account, PIN)."""
-        names = ("bank", "account_number", "ifsc", "amount", "request_key")
+        names = ("account", "bank", "account_number", "ifsc", "amount", "request_key")
         values = {name: field(self.request, name) for name in names}
         return confirm_step(
             self.request,
             ConfirmStep(self.request.route_url("withdraw"), "Withdraw now", values),
-            lambda: self.service.quote(self.user, values["bank"], values["account_number"],
-                                       values["ifsc"], values["amount"]),
+            lambda: self._quote(values),
             form=lambda errors, status: self._form(errors, values, status),
             done=lambda tx: HTTPSeeOther(self.request.route_url("withdrawal", id=tx.id)))
+
+    def _quote(self, values: dict[str, str]) -> WithdrawalQuote:
+        """To the saved account chosen (``account``: its id), else to the details typed."""
+        if values["account"] not in ("", NEW_ACCOUNT):
+            saved = request_services(self.request).saved_bank_accounts
+            return self.service.quote_saved(self.user, saved.get(self.user, values["account"]),
+                                            values["amount"])
+        return self.service.quote(self.user, values["bank"], values["account_number"],
+                                  values["ifsc"], values["amount"])
 
     @view_config(route_name="withdrawal", renderer="withdrawal.jinja2")
     def status(self) -> dict[str, Any]:

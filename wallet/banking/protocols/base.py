@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypedDict
 
 from ...core.codes import DepositAnswer, PayoutAnswer
+from ...core.text import is_ordinary, one_line
 from ..verdicts import Verdict
 from .wire import BankRecord
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:  # (the registry of banks names its protocol: no import at run
 
 #: A delivery's headers, names in lower case.
 Headers = Mapping[str, str]
+#: The longest account holder's name we keep (user_bank_accounts.holder_name).
+MAX_HOLDER_NAME_CHARS = 80
 
 
 # ------------------------------------------------------------------ events
@@ -158,6 +161,8 @@ class BankApi(Protocol):
 
     def statement(self, day: dt.date, /) -> list[BankRecord]: ...
 
+    def account_holder(self, account_number: str, ifsc: str, /) -> BankRecord | None: ...
+
 
 # ------------------------------------------------------------ signatures
 
@@ -185,6 +190,8 @@ class BankProtocol(ABC):
     signature_header: ClassVar[str]
     #: The header that carries the bank's id of the event delivered.
     event_id_header: ClassVar[str]
+    #: The field of an account-holder answer that names the holder.
+    holder_name_field: ClassVar[str]
 
     # -- webhooks
 
@@ -221,3 +228,10 @@ class BankProtocol(ABC):
     @abstractmethod
     def statement_lines(self, entries: list[BankRecord]) -> list[StatementLine]:
         """A statement's entries, read strictly; BankUnavailable if one cannot be."""
+
+    def holder_name(self, record: BankRecord) -> str | None:
+        """The account holder's name in an account-holder answer (never None),
+        read strictly: one line of 1 to 80 ordinary characters; None if not."""
+        found = record.get(self.holder_name_field) if isinstance(record, dict) else None
+        name = one_line(found) if isinstance(found, str) else ""
+        return name if 0 < len(name) <= MAX_HOLDER_NAME_CHARS and is_ordinary(name) else None

@@ -118,6 +118,7 @@ class LedgerlineProtocol(BankProtocol):
     name = "ledgerline"
     event_id_header = "Ledgerline-Event-Id"
     signature_header = "Ledgerline-Signature"
+    holder_name_field = "accountHolderName"
 
     def read_signature(self, headers: Headers) -> SignedParts:
         header = header_text(headers.get("ledgerline-signature"), "Ledgerline-Signature")

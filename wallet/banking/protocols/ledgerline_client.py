@@ -4,6 +4,7 @@
     GET  <api_url>/v2/transfers?clientReference=R    {"transfers": [...]}; [] : none
     GET  <api_url>/v2/collections/<R>                {"collection": {...}}; 404: none
     GET  <api_url>/v2/statements/<YYYY-MM-DD>        {"statement": {"lines": [...]}}
+    GET  <api_url>/v2/beneficiaries/<number>?ifsc=I  {"beneficiary": {...}}; 404: none
 
 each with ``X-Api-Key: <api_key>``. A declined transfer is an ordinary 200
 whose status says DECLINED; every other non-2xx answer says nothing about the
@@ -92,6 +93,21 @@ class LedgerlineClient:
         if not isinstance(lines, list):
             raise BankUnavailable(f"{self.bank.name} sent no statement for {day}")
         return lines
+
+    def account_holder(self, account_number: str, ifsc: str) -> BankRecord | None:
+        """The bank's beneficiary record of one of its accounts
+        (``accountHolderName``), or None if it has no such account there."""
+        path = (f"/v2/beneficiaries/{urllib.parse.quote(account_number, safe='')}?"
+                + urllib.parse.urlencode({"ifsc": ifsc}))
+
+        def call() -> BankRecord | None:
+            status, reply = self._http(path)
+            if status == 404:
+                return None
+            beneficiary: BankRecord | None = self._inside(status, reply, "beneficiary")
+            return beneficiary
+        return observed(self.observer, self.bank.code, "account_holder", call,
+                        lambda reply: False)
 
     def _http(self, path: str, payload: dict[str, object] | None = None) -> tuple[int, Any]:
         return http_json(self.bank.name, self.bank.api_url + path, payload=payload,

@@ -113,6 +113,7 @@ class StandardProtocol(BankProtocol):
     name = "standard"
     event_id_header = "X-Bank-Event-Id"
     signature_header = "X-Bank-Signature"
+    holder_name_field = "name"
 
     def read_signature(self, headers: Headers) -> SignedParts:
         parts = read_signature_header(headers.get("x-bank-signature"))

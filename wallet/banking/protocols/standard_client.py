@@ -4,6 +4,7 @@
     GET  <api_url>/payouts/<reference>     a payout's record; 404: none
     POST <api_url>/payouts                 pay out; 200 accepted, 422 rejected
     GET  <api_url>/statement?date=D        our account's movements on day D
+    GET  <api_url>/accounts/<number>?ifsc=I  whose account it is; 404: none
 
 each with ``Authorization: Bearer <api_key>``.
 """
@@ -51,6 +52,13 @@ class StandardClient:
             raise BankUnavailable(f"{self.bank.name} sent no statement for {day}")
         entries: list[BankRecord] = reply["entries"]
         return entries
+
+    def account_holder(self, account_number: str, ifsc: str) -> BankRecord | None:
+        """The bank's record of one of its accounts (its holder's ``name``), or
+        None if it has no such account at that branch."""
+        query = urllib.parse.urlencode({"ifsc": ifsc})
+        return self._call(f"/accounts/{urllib.parse.quote(account_number, safe='')}?{query}",
+                          call="account_holder")
 
     def send_payout(self, payload: PayoutRequest) -> BankRecord:
         """Ask the bank to pay out. Returns its answer (``status`` accepted or

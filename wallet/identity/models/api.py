@@ -26,3 +26,6 @@ class ApiToken(Base):
     last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: For the user's list of devices: the app's User-Agent and address when it was issued.
+    user_agent: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    ip: Mapped[str] = mapped_column(String(64), default="", server_default="")
