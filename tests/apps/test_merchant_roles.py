@@ -302,3 +302,43 @@ def test_the_shops_password_is_not_a_persons(merchant_wsgi, db):
     make_staff(db, shop, "Ravi", email="ravi@example.com", role=OWNER)
     assert merchant_login(webtest.TestApp(merchant_wsgi), "ravi@example.com",
                           PASSWORD).status_int == 400
+
+
+# ------------------------------------------------ a person's stores only
+
+
+def test_a_cashier_or_manager_watches_and_answers_their_stores_only(db, merchant_wsgi, asha_id):
+    """The counter's stream of another store, or a dispute of another store's
+    payment, were reachable by a cashier or a manager of one store."""
+    from wallet.core.models import User
+
+    from ..staff_helpers import add_store
+    from ..wallet_helpers import PIN, shop_payments_service
+
+    shop = make_merchant(db)
+    mine, other = first_store(db, shop), add_store(db, shop, "Airport", "chai-airport")
+    people = {}
+    for i, role in enumerate((MANAGER, CASHIER)):
+        make_staff(db, shop, role.title(), email=f"{role}@example.com", role=role, stores=(mine,))
+        people[role] = browser(merchant_wsgi, f"203.0.113.{60 + i}")
+        assert merchant_login(people[role], f"{role}@example.com", STAFF_PASSWORD).status_int == 303
+    with db() as session, session.begin():
+        payment = shop_payments_service(session).pay_merchant(
+            session.get(User, asha_id), "chai-airport", 100_00, "form-key-scope-0001", "", pin=PIN)
+        payment_id = payment.id
+    with db() as session, session.begin():
+        from ..wallet_helpers import services_for_tests
+        dispute = services_for_tests(session).disputes.open(asha_id, payment_id, "not_delivered",
+                                                           "never came").public_id
+    for role, client in people.items():
+        assert client.get(f"/counter/token?store={other}", expect_errors=True).status_int == 404
+        assert client.get(f"/counter/token?store={mine}").json["store_id"] == mine
+    manager = people[MANAGER]
+    assert manager.get(f"/disputes/{dispute}", expect_errors=True).status_int == 404
+    assert dispute not in manager.get("/disputes").text
+    assert ask(manager, "POST", f"/disputes/{dispute}/accept").status_int == 404
+
+
+@pytest.fixture
+def asha_id(db):
+    return make_user(db, "+919876543210", "Asha", deposit_paise=1_000_00)

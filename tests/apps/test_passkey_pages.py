@@ -10,7 +10,7 @@ import re
 
 import pytest
 import webtest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wallet.core.models import Notification
 from wallet.core.notifications import Notice
@@ -48,7 +48,7 @@ def add_passkey(app, device: SoftAuthenticator, name: str = "My phone"):
     options = app.post("/me/passkeys/options", headers={"X-CSRF-Token": token(page)})
     assert options.content_type == "application/json"
     form = page.forms["passkey-add-form"]
-    form["name"] = name
+    form["name"], form["pin"] = name, PIN
     form["credential"] = device.create(options.text)
     return form.submit(expect_errors=True)
 
@@ -170,7 +170,7 @@ def test_a_junk_answer_is_a_page_not_a_500(app, asha):
     page = app.get("/me/passkeys")
     app.post("/me/passkeys/options", headers={"X-CSRF-Token": token(page)})
     form = page.forms["passkey-add-form"]
-    form["credential"] = '{"id": "AA", "response": []}'
+    form["credential"], form["pin"] = '{"id": "AA", "response": []}', PIN
     refused = form.submit(expect_errors=True)
     assert refused.status_int == 400 and "could not be added" in refused.text
     log_out(app)
@@ -185,3 +185,18 @@ def test_without_a_relying_party_there_are_no_passkeys(user_app, asha):
     assert "passkey-login-form" not in user_app.get("/login").text
     login(user_app, ASHA)
     assert user_app.get("/me/passkeys", expect_errors=True).status_int == 404
+
+
+def test_a_session_alone_cannot_add_a_passkey(app, db, asha):
+    """A borrowed browser or a stolen cookie must not add a way in that
+    outlives a password reset: the PIN (or the password) is asked."""
+    device = SoftAuthenticator(rp_id="localhost", origin=ORIGIN)
+    login(app, ASHA)
+    page = app.get("/me/passkeys")
+    options = app.post("/me/passkeys/options", headers={"X-CSRF-Token": token(page)})
+    form = page.forms["passkey-add-form"]
+    form["name"], form["credential"] = "Not mine", device.create(options.text)
+    refused = form.submit(expect_errors=True)
+    assert refused.status_int == 400 and "Enter your PIN or your password" in refused.text
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Passkey)) == 0

@@ -16,7 +16,7 @@ import webapp
 
 from ..conftest import dispose_app_engine
 from ..live_servers import free_ports, serving
-from ..wallet_helpers import PASSWORD, make_user
+from ..wallet_helpers import PASSWORD, PIN, make_user
 from .test_stepup_browser import SCREENS, fits_the_screen
 
 pytestmark = pytest.mark.browser
@@ -73,6 +73,7 @@ def test_add_a_passkey_sign_out_and_sign_in_with_it(db, phone, tmp_path):
     expect(page.locator("#no-passkeys")).to_be_visible()
     expect(page.locator("[data-passkey-unsupported]")).to_be_hidden()
     page.locator("#passkey-name").fill("My phone")
+    page.locator("#passkey-pin").fill(PIN)
     page.get_by_role("button", name="Add a passkey").click()
     expect(page.get_by_role("status").first).to_have_text(
         "Passkey “My phone” added: you can sign in with it now.")
@@ -84,7 +85,8 @@ def test_add_a_passkey_sign_out_and_sign_in_with_it(db, phone, tmp_path):
     stored = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
     assert len(stored["credentials"]) == 1 and stored["credentials"][0]["isResidentCredential"]
 
-    page.get_by_role("button", name="Log out").click()
+    page.goto("/me")  # (on a phone, signing out is on the Me tab)
+    page.locator("#me-logout-form button").click()
     expect(page).to_have_url(re.compile(r"/login$"))
     passkey_button = page.get_by_role("button", name="Sign in with a passkey")
     expect(passkey_button).to_be_visible()
@@ -107,6 +109,7 @@ def test_a_removed_passkey_no_longer_signs_in(db, phone, tmp_path):
     page.locator("#password").fill(PASSWORD)
     page.locator("#login-form button").click()
     expect(page).to_have_url(re.compile(r"/me/passkeys$"))
+    page.locator("#passkey-pin").fill(PIN)
     page.get_by_role("button", name="Add a passkey").click()
     expect(page.locator(".passkey-name")).to_have_text("Passkey 1")
 
@@ -117,7 +120,8 @@ def test_a_removed_passkey_no_longer_signs_in(db, phone, tmp_path):
     page.get_by_role("button", name="Remove passkey").click()
     expect(page.locator("#no-passkeys")).to_be_visible()
 
-    page.get_by_role("button", name="Log out").click()
+    page.goto("/me")  # (on a phone, signing out is on the Me tab)
+    page.locator("#me-logout-form button").click()
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page.locator(".error.banner")).to_contain_text("not registered with us")
     expect(page).to_have_url(re.compile(r"/login/passkey$"))

@@ -72,7 +72,7 @@ def register(db, clock, user_id, device: SoftAuthenticator, name="My phone", **k
     ceremony = run(db, clock, lambda s, db_: s.registration_options(db_.get(User, user_id)))
     answer = device.create(ceremony.options_json, **kwargs)
     return run(db, clock, lambda s, db_: s.register(db_.get(User, user_id), answer, name,
-                                                    ceremony.challenge).id)
+                                                    ceremony.challenge, pin=PIN).id)
 
 
 def sign_in(db, clock, device: SoftAuthenticator, **kwargs):
@@ -131,7 +131,8 @@ def test_a_second_passkey_keeps_the_users_handle_and_is_not_made_twice(db, clock
     assert options["authenticatorSelection"]["residentKey"] == "required"
     assert options["authenticatorSelection"]["userVerification"] == "required"
     second = run(db, clock, lambda s, db_: s.register(
-        db_.get(User, asha), laptop.create(ceremony.options_json), "", ceremony.challenge).id)
+        db_.get(User, asha), laptop.create(ceremony.options_json), "", ceremony.challenge,
+        pin=PIN).id)
     assert the_passkey(db, second).user_handle == the_passkey(db, first).user_handle
     assert the_passkey(db, second).name == "Passkey 2"
 
@@ -174,7 +175,7 @@ def test_a_challenge_serves_only_its_purpose_and_user(db, clock, asha):
     answer = phone.create(ceremony.options_json)
     with pytest.raises(PasskeyError, match="expired or was used"):  # Ravi's session
         run(db, clock, lambda s, db_: s.register(db_.get(User, ravi), answer, "x",
-                                                 ceremony.challenge))
+                                                 ceremony.challenge, pin=PIN))
     register(db, clock, asha, phone)
     with pytest.raises(PasskeyError, match="expired or was used"):  # a sign-in's
         finish(db, clock, ceremony, phone.get(ceremony.options_json))

@@ -126,9 +126,13 @@ class Passkeys:
             exclude_credentials=[self._descriptor(p) for p in mine])
         return Ceremony(webauthn.options_to_json(options), challenge)
 
-    def register(self, user: User, credential_json: str, name: str, challenge: bytes) -> Passkey:
+    def register(self, user: User, credential_json: str, name: str, challenge: bytes, *,
+                 pin: str, password: str = "", ip: str = "") -> Passkey:
         """Keep the passkey the browser made for ``challenge`` (used up
-        whatever the outcome: commit a refusal too), named ``name``."""
+        whatever the outcome: commit a refusal too), named ``name``, given the
+        user's PIN or password: a session alone (a borrowed browser, a stolen
+        cookie) must not add a way in that outlives a password reset."""
+        self._approve(user, pin, password, ip, "add")
         name = self._clean_name(name) if (name or "").strip() else ""
         handle = self._consume(challenge, PasskeyPurpose.REGISTER, user.id)
         try:
@@ -223,12 +227,7 @@ class Passkeys:
         """Remove one of ``user``'s passkeys, given their PIN or password
         (a wrong one counted as it is everywhere: commit the refusal)."""
         passkey = self._owned(user, passkey_id)
-        if (pin or "").strip():
-            self.pins.approve(user, pin)
-        elif password:
-            self.accounts.confirm_password(user, password, ip)
-        else:
-            raise PasskeyError("Enter your PIN or your password to remove a passkey.", "pin")
+        self._approve(user, pin, password, ip, "remove")
         self.db.execute(delete(Passkey).where(Passkey.id == passkey.id)
                         .execution_options(synchronize_session=False))
         notify(self.db, user.id, Notice.PASSKEY_REMOVED,
@@ -236,6 +235,15 @@ class Passkeys:
                "signs you in.", now=self.clock())
 
     # -------------------------------------------------------------- internals
+
+    def _approve(self, user: User, pin: str, password: str, ip: str, verb: str) -> None:
+        """The PIN or the password (a wrong one counted as everywhere)."""
+        if (pin or "").strip():
+            self.pins.approve(user, pin)
+        elif password:
+            self.accounts.confirm_password(user, password, ip)
+        else:
+            raise PasskeyError(f"Enter your PIN or your password to {verb} a passkey.", "pin")
 
     def _issue(self, purpose: PasskeyPurpose, user_id: int | None,
                user_handle: bytes | None) -> bytes:

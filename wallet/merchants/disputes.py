@@ -19,7 +19,7 @@ accounts (8): docs/architecture.md, "Lock order"."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,7 @@ from .errors import (
 from .events import MerchantEvents
 from .models import Dispute, PaymentRequest, Refund
 from .modes import in_mode
+from .reports import at_stores
 from .stores import STORE_COLUMNS, StoreRef, store_of
 
 __all__ = ["DisputePolicy", "Disputes", "MAX_EVIDENCE_CHARS", "REASON_WORDS"]
@@ -163,12 +164,15 @@ class Disputes:
                                   .where(Refund.payment_transaction_id == payment_id)) or 0)
 
     def of_merchant(self, merchant: Merchant, public_id: str, *, lock: bool = False,
-                    livemode: bool = True) -> Dispute:
+                    livemode: bool = True, stores: Collection[int] | None = None) -> Dispute:
         """One of the shop's disputes (another shop's is not found; disputes are
-        live-only: a test caller finds none, wallet.merchants.modes)."""
+        live-only: a test caller finds none, wallet.merchants.modes); with
+        ``stores``, only of a payment at one of them (a manager's)."""
         stmt = select(Dispute).where(Dispute.public_id == str(public_id)[:MAX_ID_CHARS],
                                      Dispute.merchant_id == merchant.id,
                                      in_mode(Dispute, livemode))
+        if stores is not None:
+            stmt = stmt.where(_paid_at(merchant, stores))
         if lock:
             stmt = stmt.with_for_update(key_share=True).execution_options(
                 populate_existing=True)
@@ -178,11 +182,15 @@ class Disputes:
         return dispute
 
     def page(self, merchant: Merchant, *, status: str | None = None, cursor: int | None = None,
-             limit: int = 20, livemode: bool = True) -> tuple[list[Dispute], int | None]:
-        """The shop's disputes, newest first: (page, cursor of the next page)."""
+             limit: int = 20, livemode: bool = True,
+             stores: Collection[int] | None = None) -> tuple[list[Dispute], int | None]:
+        """The shop's disputes, newest first: (page, cursor of the next page);
+        with ``stores``, only those of payments at them."""
         stmt = (select(Dispute).where(Dispute.merchant_id == merchant.id,
                                       in_mode(Dispute, livemode))
                 .order_by(Dispute.id.desc()).limit(limit + 1))
+        if stores is not None:
+            stmt = stmt.where(_paid_at(merchant, stores))
         if status is not None:
             stmt = stmt.where(Dispute.status == status)
         if cursor is not None:
@@ -376,3 +384,11 @@ class Disputes:
                 "held_paise": dispute.held_paise,
                 "respond_by": dispute.respond_by.isoformat(),
                 "store": None if store is None else store.as_dict()}
+
+
+def _paid_at(merchant: Merchant, stores: Collection[int]) -> Any:
+    """The dispute's payment was made at one of ``stores`` (a payment without
+    a store: at the shop's first), as the payments list scopes a person's."""
+    return select(Transaction.id).where(
+        Transaction.id == Dispute.payment_transaction_id,
+        at_stores(merchant, Transaction, stores)).exists()

@@ -24,6 +24,7 @@ from wallet.core.models import Merchant, MerchantStore
 from wallet.settings import WalletSettings
 from webcommon import request_services
 from webcommon.headers import CONTENT_SECURITY_POLICY
+from webcommon.security import store_scope
 from webcommon.views import view_config
 
 STREAM_URL = "announcer.stream_url"
@@ -43,6 +44,14 @@ def includeme(config: Configurator) -> None:
 def _stream_url(request: Request) -> str | None:
     url = str(request_services(request).settings.raw.get(STREAM_URL) or "").strip()
     return url or None
+
+
+def _stores(request: Request, merchant: Merchant) -> list[MerchantStore]:
+    """The shop's open stores the signed-in person may watch: a cashier's or a
+    manager's own only (webcommon.security.store_scope), the owner's all."""
+    scope = store_scope(request)
+    return [store for store in request_services(request).counter_feed.stores(merchant.id)
+            if scope is None or store.id in scope]
 
 
 def _store(request: Request, stores: list[MerchantStore]) -> MerchantStore:
@@ -71,7 +80,7 @@ def _policy(stream_url: str) -> str:
 def counter(request: Request) -> dict[str, Any]:
     merchant: Merchant = request.identity
     services = request_services(request)
-    stores = services.counter_feed.stores(merchant.id)
+    stores = _stores(request, merchant)
     stream_url = _stream_url(request)
     if not stores or stream_url is None or services.settings.counter_token_secret is None:
         request.response.status = 503
@@ -90,7 +99,7 @@ def counter_token(request: Request) -> dict[str, Any]:
     """A new stream token for the page to reconnect with (JSON)."""
     merchant: Merchant = request.identity
     services = request_services(request)
-    stores = services.counter_feed.stores(merchant.id)
+    stores = _stores(request, merchant)
     if not stores or services.settings.counter_token_secret is None:
         raise HTTPNotFound()
     store = _store(request, stores)

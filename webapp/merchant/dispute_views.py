@@ -21,6 +21,7 @@ from wallet.merchants.models import Dispute
 from wallet.merchants.roles import Permission
 from wallet.merchants.staff import StaffAction
 from webcommon import request_services
+from webcommon.security import store_scope
 from webcommon.views import view_config
 
 from ..views.forms import field
@@ -56,7 +57,7 @@ def _found(request: Request, *, lock: bool = False) -> Dispute:
     merchant: Merchant = request.identity
     try:
         return request_services(request).disputes.of_merchant(
-            merchant, request.matchdict["id"], lock=lock)
+            merchant, request.matchdict["id"], lock=lock, stores=store_scope(request))
     except DisputeNotFound:
         raise HTTPNotFound() from None
 
@@ -67,7 +68,7 @@ def disputes(request: Request) -> dict[str, Any]:
     merchant: Merchant = request.identity
     service = request_services(request).disputes
     rows, next_cursor = service.page(merchant, cursor=whole_number(
-        request.params.get("cursor", "")), limit=PAGE)
+        request.params.get("cursor", "")), limit=PAGE, stores=store_scope(request))
     held, lost = service.figures(merchant)
     return {"disputes": rows, "next_cursor": next_cursor, "reason_words": REASON_WORDS,
             "held_paise": held, "lost_paise": lost}

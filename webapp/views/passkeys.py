@@ -96,8 +96,10 @@ def add_passkey(request: Request) -> dict[str, Any] | Response:
     name = field(request, "name", max_chars=MAX_NAME_CHARS + 1)
     credential = field(request, "credential", max_chars=MAX_CREDENTIAL_CHARS + 1)
     try:
-        added = _service(request).register(request.identity, credential, name,
-                                           _kept_challenge(request, "register"))
+        added = _service(request).register(
+            request.identity, credential, name, _kept_challenge(request, "register"),
+            pin=field(request, "pin"), password=field(request, "password"),
+            ip=request.remote_addr or "unknown")
     except AccountError as exc:
         return _refused(request, exc, {"name": name})
     request.session.flash(f"Passkey “{added.name}” added: you can sign in with it now.")
