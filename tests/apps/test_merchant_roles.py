@@ -330,7 +330,7 @@ def test_a_cashier_or_manager_watches_and_answers_their_stores_only(db, merchant
         from ..wallet_helpers import services_for_tests
         dispute = services_for_tests(session).disputes.open(asha_id, payment_id, "not_delivered",
                                                            "never came").public_id
-    for role, client in people.items():
+    for client in people.values():
         assert client.get(f"/counter/token?store={other}", expect_errors=True).status_int == 404
         assert client.get(f"/counter/token?store={mine}").json["store_id"] == mine
     manager = people[MANAGER]
