@@ -96,6 +96,24 @@ def test_above_the_threshold_the_shop_pin_confirms_it(shop_app, db, shop, asha, 
     assert failed_tries(db, shop) == 0
 
 
+def test_a_large_refund_split_in_small_ones_still_needs_the_pin(shop_app, db, shop, paid,  # noqa: F811
+                                                                 shop_pin):
+    """The threshold (₹100.00 here) counts what the payment had refunded
+    already: two refunds of ₹60.00 are a ₹120.00 refund."""
+    first = ask(shop_app, paid, "60")
+    assert 'name="pin"' not in first.text
+    first.forms["refund-confirm-form"].submit(status=303)
+    second = ask(shop_app, paid, "60")
+    assert "need your shop PIN" in second.text and 'name="pin"' in second.text
+    before = state(db)
+    second.forms["refund-confirm-form"].submit(status=400)  # no PIN: nothing moves
+    assert state(db) == before and refunds_made(db) == 1
+    form = ask(shop_app, paid, "60").forms["refund-confirm-form"]
+    form["pin"] = SHOP_PIN
+    form.submit(status=303)
+    assert refunds_made(db) == 2
+
+
 def test_a_forged_confirm_without_the_pin_moves_nothing(shop_app, db, shop, paid, shop_pin):  # noqa: F811
     form = ask(shop_app, paid, "200").forms["refund-confirm-form"]
     before = state(db)

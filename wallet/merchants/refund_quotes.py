@@ -37,7 +37,12 @@ class RefundQuote:
 
     @property
     def needs_pin(self) -> bool:
-        return self.amount_paise > self.policy.confirm_above_paise
+        """Above the threshold with what the payment has had refunded already:
+        eight refunds of ₹5,000 are a ₹40,000 refund."""
+        return self._above(self.refunds.refunded_paise(self.payment_id))
+
+    def _above(self, refunded_paise: int) -> bool:
+        return refunded_paise + self.amount_paise > self.policy.confirm_above_paise
 
     def preview(self, request_key: str) -> ConfirmText:
         """Every check short of the PIN; "Refund ₹X to <payer>?"."""
@@ -50,14 +55,18 @@ class RefundQuote:
         if self.reason:
             lines.append(f"Reason: {self.reason}")
         if self.needs_pin:
-            lines.append(f"Refunds above {format_paise(self.policy.confirm_above_paise)} "
-                         "need your shop PIN.")
+            lines.append("Refunds of a payment above "
+                         f"{format_paise(self.policy.confirm_above_paise)} in all need your "
+                         "shop PIN.")
         return ConfirmText(f"Refund {format_paise(self.amount_paise)} to {who}?", tuple(lines))
 
     def confirm(self, pin: PinInput, request_key: str) -> Refund:
         """The refund; ``pin`` is checked (its try counted) only above the
         threshold, under the payment's lock before the money moves."""
-        approve = (lambda: self.pins.approve(self.merchant, pin)) if self.needs_pin else None
+        def approve(refunded_paise: int) -> None:  # (under the payment's lock)
+            if self._above(refunded_paise):
+                self.pins.approve(self.merchant, pin)
+
         return self.refunds.refund(self.merchant, self.payment_id, self.amount_paise,
                                    request_key, self.reason, approve=approve)
 

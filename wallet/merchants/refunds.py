@@ -129,12 +129,14 @@ class Refunds:
         return refund
 
     def refund(self, merchant: Merchant, payment_id: int, amount_paise: int, key: str,
-               reason: str = "", *, approve: Callable[[], object] | None = None) -> Refund:
+               reason: str = "", *, approve: Callable[[int], object] | None = None) -> Refund:
         """Give ``amount_paise`` of the shop's payment ``payment_id`` back to
         its payer. ``key`` is the shop's idempotency key for this refund.
         ``approve``: the second factor this refund needs (the shop PIN:
         wallet.merchants.refund_quotes), checked after every other check,
-        under the payment's lock and before the money moves; it raises to refuse."""
+        under the payment's lock and before the money moves, given what the
+        payment has had refunded already (a large refund split in small ones
+        is asked for it as a whole); it raises to refuse."""
         ledgerlib.check_paise(amount_paise)
         reason = self._clean_reason(reason)
         if not codes.is_request_key(key):
@@ -146,7 +148,7 @@ class Refunds:
             return earlier
         self._check_left(payment, amount_paise)
         if approve is not None:
-            approve()
+            approve(self.refunded_paise(payment.id))
         tx = self._move(merchant, payment, amount_paise, ledger_key, reason)
         refund = Refund(public_id=codes.public_id("rf"), merchant_id=merchant.id,
                         payment_transaction_id=payment.id, transaction_id=tx.id,
