@@ -222,3 +222,16 @@ def test_an_unknown_saved_account_is_a_form_error(app, db, bank_names, account):
     assert "Choose one of your saved bank accounts" in answer.text
     with db() as session:
         assert session.scalars(select(Withdrawal)).all() == []
+
+
+def test_looking_up_whose_account_a_number_is_is_rate_limited(app, db, bank_names):
+    """Each try asks the bank for the holder's name: a script with a session
+    must not harvest names (the API's look-up is rate-limited too)."""
+    from webapp.views.saved_accounts import LOOKUPS_PER_MINUTE
+    for _ in range(LOOKUPS_PER_MINUTE):
+        add_form(app)
+    asked = bank_names["asked"]
+    before = written(db)
+    refused = add_form(app, status=429)
+    assert "Too many accounts looked up just now" in refused.text
+    assert bank_names["asked"] == asked and written(db) == before

@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from wallet.core.models import Transaction, User
-from webapp.views.scan import ScanLimiter
+from webapp.views.per_person import PerPersonLimiter as ScanLimiter
 
 from ..mandate_helpers import make_shop
 from ..scan_helpers import qr_jpeg, qr_png

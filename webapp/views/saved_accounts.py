@@ -23,10 +23,15 @@ from webcommon.views import view_config, view_defaults
 
 from .confirm import confirm_page
 from .forms import field
+from .per_person import limiter_of
 from .stepup import pin_setup
 
 TEMPLATE = "saved_accounts.jinja2"
 FIELDS = ("bank", "account_number", "repeat_account_number", "ifsc")
+
+
+#: Bank look-ups (whose account a number is) one person may ask for a minute.
+LOOKUPS_PER_MINUTE = 6
 
 
 @view_defaults(permission="authenticated")
@@ -58,6 +63,11 @@ class SavedAccountViews:
         values = {name: field(self.request, name) for name in FIELDS}
         if "edit" in self.request.POST:
             return self._page(values=values)
+        if not limiter_of(self.request.registry, "bank_lookup.limiter",
+                          LOOKUPS_PER_MINUTE).allow(self.user.id):
+            # Each try asks the bank whose account a number is: not for harvesting names.
+            return self._page({"account_number": "Too many accounts looked up just now: wait a "
+                               "minute and try again."}, values, 429)
         try:
             found = outside_transaction(self.request, lambda: self.accounts.look_up(
                 values["bank"], values["account_number"], values["repeat_account_number"],

@@ -8,13 +8,9 @@ The decode answers JSON: ``{"found": false}`` (no QR code in the picture),
 ``{"found": true, "url": ..., "kind": ...}``, or an error ``{"code",
 "message"}``: 400 unreadable picture, 413 larger than
 :data:`~wallet.money.pay_codes.MAX_IMAGE_BYTES`, 422 not a wallet payment
-code, 429 too many pictures (:class:`ScanLimiter`)."""
+code, 429 too many pictures (:class:`PerPersonLimiter`)."""
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from pyramid.request import Request
@@ -26,6 +22,8 @@ from wallet.money.errors import NotAPayCode
 from wallet.money.pay_codes import MAX_IMAGE_BYTES, PayCode, PayCodeKind, pay_code, read_qr_codes
 from webcommon import request_services
 from webcommon.views import view_config
+
+from .per_person import PerPersonLimiter, limiter_of
 
 #: Pictures one person may send to be read, per minute (the page sends two a
 #: second while the camera is on): reading costs the server's CPU.
@@ -39,39 +37,8 @@ PAGES: dict[PayCodeKind, tuple[str, str]] = {
 }
 
 
-class ScanLimiter:
-    """At most ``per_minute`` pictures per person in any minute, counted in
-    this process (a bound on one person's share of its CPU, not a quota)."""
-
-    def __init__(self, per_minute: int = DECODES_PER_MINUTE,
-                 clock: Callable[[], float] = time.monotonic):
-        self.per_minute = per_minute
-        self.clock = clock
-        self._seen: dict[int, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, user_id: int) -> bool:
-        now = self.clock()
-        with self._lock:
-            if len(self._seen) > 10_000:  # forget the idle ones now and then
-                self._seen = {key: times for key, times in self._seen.items()
-                              if times and times[-1] > now - 60}
-            times = self._seen.setdefault(user_id, deque())
-            while times and times[0] <= now - 60:
-                times.popleft()
-            if len(times) >= self.per_minute:
-                return False
-            times.append(now)
-            return True
-
-
-def _limiter(request: Request) -> ScanLimiter:
-    registry = request.registry
-    found = registry.get("scan.limiter")
-    if found is None:
-        found = registry["scan.limiter"] = ScanLimiter()
-    limiter: ScanLimiter = found
-    return limiter
+def _limiter(request: Request) -> PerPersonLimiter:
+    return limiter_of(request.registry, "scan.limiter", DECODES_PER_MINUTE)
 
 
 def _answer(status: int, **body: Any) -> Response:
