@@ -318,7 +318,7 @@ def test_in_a_browser_a_user_pays_and_the_shop_sees_it(browser, user_wsgi, merch
             page.fill("#note", "chai for the team")
             page.click("#pay-form button")
             confirm_in_browser(page, PIN, "Pay now")
-            expect(page.locator(".flash")).to_contain_text("Paid!")
+            expect(page.locator(".done-note")).to_contain_text("Paid!")
 
         def merchant(page):
             page.goto("/login")

@@ -202,3 +202,23 @@ def test_a_picture_with_too_many_pixels_is_refused_before_it_is_decoded():
     assert len(big.getvalue()) < 2 * 1024 * 1024
     with pytest.raises(UnreadableImage, match="too large"):
         read_qr_codes(big.getvalue())
+
+
+def test_a_shop_or_a_store_cannot_take_a_persons_handle(db):
+    """/pay/asha beside a person's /to/asha would let a shop pose as them."""
+    from wallet.identity.accounts import AccountService
+    from wallet.identity.errors import AccountError
+    from wallet.merchants.errors import StoreHandleTaken
+
+    from ..wallet_helpers import PASSWORD, make_user, services_for_tests
+    asha = make_user(db, "+919876543210", "Asha")
+    with db() as session, session.begin():
+        services_for_tests(session).handles.choose(session.get(User, asha), "asha")
+    with db() as session, session.begin():
+        shop = AccountService(session, bcrypt_rounds=4).signup_merchant(
+            "chai-point", "Chai Point", "chai@example.com", PASSWORD)
+        with pytest.raises(StoreHandleTaken):
+            services_for_tests(session).stores.open(shop, "Asha's", "asha")
+    with db() as session, session.begin(), pytest.raises(AccountError, match="taken"):
+        AccountService(session, bcrypt_rounds=4).signup_merchant(
+            "asha", "Asha's", "asha-shop@example.com", PASSWORD)

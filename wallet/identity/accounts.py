@@ -117,6 +117,9 @@ class AccountService:
             problems["password"] = weak
         if problems:
             raise AccountError.of_fields(problems)
+        if self.dbsession.scalar(select(User.id).where(User.handle == handle)) is not None:
+            # A person's receive handle (/to/<handle>): a shop must not pose as them.
+            raise AccountError("That handle or email is already taken.", "handle")
         merchant = Merchant(handle=handle, name=name, email=email, is_active=True,
                             password_hash=self.hash_password(password), created_at=self.clock())
         try:

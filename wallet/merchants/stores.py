@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..core.codes import utcnow
 from ..core.errors import WalletError
-from ..core.models import Merchant, MerchantStore
+from ..core.models import Merchant, MerchantStore, User
 from ..core.text import is_ordinary, whole_number
 from ..identity.accounts import HANDLE_RULE, is_handle
 from ..money.errors import StoreClosed
@@ -166,8 +166,10 @@ class Stores:
     def _handle_taken(self, handle: str) -> bool:
         # Both tables: a shop's handle is its first store's too, but a shop
         # signing up meanwhile may not have its store row yet.
+        # A person's receive handle too (/to/<handle>): a shop must not pose as them.
         taken = union_all(select(Merchant.id).where(Merchant.handle == handle),
-                          select(MerchantStore.id).where(MerchantStore.handle == handle))
+                          select(MerchantStore.id).where(MerchantStore.handle == handle),
+                          select(User.id).where(User.handle == handle))
         return bool(self.db.scalar(select(exists(taken.subquery().select()))))
 
     def rename(self, merchant: Merchant, store_id: int | str | None, name: str) -> MerchantStore:

@@ -104,7 +104,9 @@ def read_qr_codes(image: bytes) -> list[str]:
     """The texts of the QR codes in the picture ``image`` (none found: []).
     UnreadableImage if it is not a picture we read, or too many pixels."""
     try:
-        with Image.open(io.BytesIO(image)) as picture:  # (the header only, so far)
+        # Only the formats a camera or a screenshot makes: no EPS through
+        # Ghostscript, nothing exotic parsed from a stranger's upload.
+        with Image.open(io.BytesIO(image), formats=("JPEG", "PNG", "WEBP")) as picture:
             if picture.width * picture.height > MAX_IMAGE_PIXELS:
                 raise UnreadableImage("That picture is too large: send a smaller photo.")
             picture.draft("L", (READ_SIDE, READ_SIDE))  # (JPEG: decoded smaller)
