@@ -277,6 +277,9 @@ PRODUCTION_KYC_SETTINGS = {
     "wallet.sms_msg91_auth_key": "412345AbCdEfGhIjKlMnOpQr",
     "wallet.sms_msg91_template_id": "6650a1b2c3d4e5f6a7b8c9d0",
     "wallet.sms_outbox_page": "false",
+    # The counter's announcer (wallet.merchants.counter): the merchant app needs both.
+    "wallet.counter_token_secret": "Ct4rK8vQ2mX7pL1wN9sB3yH6fJ5dG0zA",
+    "announcer.stream_url": "https://counter.wallet.example/stream",
 }
 #: The same, as production.ini reads it from the environment.
 PRODUCTION_KYC_ENV = {
@@ -289,6 +292,9 @@ PRODUCTION_KYC_ENV = {
     "WALLET_OTP_SECRET": PRODUCTION_KYC_SETTINGS["wallet.otp_secret"],
     "WALLET_MSG91_AUTH_KEY": PRODUCTION_KYC_SETTINGS["wallet.sms_msg91_auth_key"],
     "WALLET_MSG91_TEMPLATE_ID": PRODUCTION_KYC_SETTINGS["wallet.sms_msg91_template_id"],
+    "WALLET_COUNTER_TOKEN_SECRET": PRODUCTION_KYC_SETTINGS["wallet.counter_token_secret"],
+    "WALLET_ANNOUNCER_STREAM_URL": PRODUCTION_KYC_SETTINGS["announcer.stream_url"],
+    "WALLET_MERCHANT_APP_ORIGIN": "https://business.wallet.example",
 }
 
 
