@@ -190,7 +190,7 @@ class PhoneCodes:
         row = None
         if isinstance(token, str) and _TOKEN.fullmatch(token):
             row = self.db.scalar(select(OtpCode).where(
-                OtpCode.token == token, OtpCode.purpose == purpose).with_for_update())
+                OtpCode.token == token, OtpCode.purpose == purpose).with_for_update(key_share=True))
         if row is None or (user_id is not None and row.user_id != user_id):
             raise CodeDead("This code is no longer valid. Start again.")
         if row.status != OtpStatus.PENDING:
